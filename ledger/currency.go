@@ -1,0 +1,113 @@
+package ledger
+
+import (
+	"fmt"
+	"strconv"
+)
+
+// Currency is an ISO 4217 currency: its alphabetic code, numeric code and
+// exponent (the number of decimal places of its minor unit). Values come from
+// LookupCurrency or CurrencyByNumeric; the zero Currency means "no currency".
+// Currency is comparable with ==.
+type Currency struct {
+	code     string
+	numeric  uint16
+	exponent uint8
+}
+
+// Code returns the alphabetic code, such as "CNY", or "" for the zero Currency.
+func (c Currency) Code() string { return c.code }
+
+// Numeric returns the ISO 4217 numeric code, such as 156 for CNY.
+func (c Currency) Numeric() int { return int(c.numeric) }
+
+// NumericCode returns the numeric code as the three digits used on the wire,
+// such as "156" for CNY or "036" for AUD.
+func (c Currency) NumericCode() string {
+	s := strconv.Itoa(int(c.numeric))
+	for len(s) < 3 {
+		s = "0" + s
+	}
+	return s
+}
+
+// Exponent returns the number of decimal places of the minor unit: 2 for CNY,
+// 0 for JPY, 3 for KWD.
+func (c Currency) Exponent() int { return int(c.exponent) }
+
+// IsZero reports whether c is the zero Currency.
+func (c Currency) IsZero() bool { return c.code == "" }
+
+// String returns the alphabetic code.
+func (c Currency) String() string { return c.code }
+
+// currencies is the ISO 4217 table this package knows. It is never modified
+// after package initialisation.
+var currencies = []Currency{
+	{"AED", 784, 2}, {"AUD", 36, 2}, {"BHD", 48, 3}, {"BRL", 986, 2},
+	{"CAD", 124, 2}, {"CHF", 756, 2}, {"CLP", 152, 0}, {"CNY", 156, 2},
+	{"CZK", 203, 2}, {"DKK", 208, 2}, {"EUR", 978, 2}, {"GBP", 826, 2},
+	{"HKD", 344, 2}, {"IDR", 360, 2}, {"INR", 356, 2}, {"IQD", 368, 3},
+	{"JOD", 400, 3}, {"JPY", 392, 0}, {"KRW", 410, 0}, {"KWD", 414, 3},
+	{"LYD", 434, 3}, {"MOP", 446, 2}, {"MXN", 484, 2}, {"MYR", 458, 2},
+	{"NOK", 578, 2}, {"NZD", 554, 2}, {"OMR", 512, 3}, {"PHP", 608, 2},
+	{"PLN", 985, 2}, {"SAR", 682, 2}, {"SEK", 752, 2}, {"SGD", 702, 2},
+	{"THB", 764, 2}, {"TND", 788, 3}, {"TRY", 949, 2}, {"TWD", 901, 2},
+	{"USD", 840, 2}, {"VND", 704, 0}, {"ZAR", 710, 2},
+}
+
+var (
+	currencyByCode    = make(map[string]Currency, len(currencies))
+	currencyByNumeric = make(map[uint16]Currency, len(currencies))
+)
+
+func init() {
+	for _, c := range currencies {
+		currencyByCode[c.code] = c
+		currencyByNumeric[c.numeric] = c
+	}
+}
+
+// LookupCurrency returns the currency with the given alphabetic code
+// (upper case, as ISO 4217 writes it).
+//
+// Errors: ErrUnknownCurrency.
+func LookupCurrency(code string) (Currency, error) {
+	c, ok := currencyByCode[code]
+	if !ok {
+		return Currency{}, fmt.Errorf("currency %q: %w", code, ErrUnknownCurrency)
+	}
+	return c, nil
+}
+
+// MustCurrency is LookupCurrency for codes known at compile time; it panics on
+// an unknown code. Use LookupCurrency for input.
+func MustCurrency(code string) Currency {
+	c, err := LookupCurrency(code)
+	if err != nil {
+		panic(err)
+	}
+	return c
+}
+
+// CurrencyByNumeric returns the currency with the given ISO 4217 numeric code,
+// as carried by EMVCo QR codes (field 53) and card messages.
+//
+// Errors: ErrUnknownCurrency.
+func CurrencyByNumeric(n int) (Currency, error) {
+	if n < 0 || n > 999 {
+		return Currency{}, fmt.Errorf("numeric currency %d: %w", n, ErrUnknownCurrency)
+	}
+	c, ok := currencyByNumeric[uint16(n)]
+	if !ok {
+		return Currency{}, fmt.Errorf("numeric currency %03d: %w", n, ErrUnknownCurrency)
+	}
+	return c, nil
+}
+
+// Currencies returns every currency this package knows, ordered by code.
+func Currencies() []Currency {
+	out := make([]Currency, len(currencies))
+	copy(out, currencies)
+	return out
+}

@@ -1,0 +1,289 @@
+package ledger
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Options configure a Ledger. The zero value is usable.
+type Options struct {
+	// Now is the clock; time.Now when nil. Timestamps, pending timeouts and
+	// expiry all read it, so tests and simulations can drive time.
+	Now func() time.Time
+}
+
+// Ledger is the double-entry ledger: the API that features and banks call.
+// It validates requests, reads the clock and hands the work to a Store.
+// A Ledger is safe for concurrent use.
+type Ledger struct {
+	store Store
+	now   func() time.Time
+}
+
+// New returns a Ledger on store. A nil store means a new MemoryStore, the
+// embedded default.
+func New(store Store, opts Options) *Ledger {
+	if store == nil {
+		store = NewMemoryStore()
+	}
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &Ledger{store: store, now: now}
+}
+
+// Store returns the ledger's store.
+func (l *Ledger) Store() Store { return l.store }
+
+// Now returns the ledger's clock reading, as the ledger would stamp it.
+func (l *Ledger) Now() time.Time { return Timestamp(l.now()) }
+
+// CreateAccount creates an account. Creating the same account again is
+// idempotent.
+//
+// Errors: ErrInvalidAccount, ErrUnknownCurrency, ErrIdempotencyConflict.
+func (l *Ledger) CreateAccount(ctx context.Context, a Account) (Account, error) {
+	if err := ValidateAccount(&a); err != nil {
+		return Account{}, err
+	}
+	return l.store.CreateAccount(ctx, a, l.now())
+}
+
+// Account returns an account with its balance.
+//
+// Errors: ErrAccountNotFound.
+func (l *Ledger) Account(ctx context.Context, id uuid.UUID) (Account, error) {
+	return l.store.Account(ctx, id)
+}
+
+// Freeze stops an account from taking part in new transfers, posts and
+// reversals; voids and expiry still release its holds.
+//
+// Errors: ErrAccountNotFound, ErrAccountClosed.
+func (l *Ledger) Freeze(ctx context.Context, id uuid.UUID) (Account, error) {
+	return l.store.ChangeAccount(ctx, id, EventFreeze, l.now())
+}
+
+// Unfreeze reopens a frozen account.
+//
+// Errors: ErrAccountNotFound, ErrAccountClosed.
+func (l *Ledger) Unfreeze(ctx context.Context, id uuid.UUID) (Account, error) {
+	return l.store.ChangeAccount(ctx, id, EventUnfreeze, l.now())
+}
+
+// Close closes an account for good. It must have a zero balance and nothing
+// pending. Closing a closed account changes nothing.
+//
+// Errors: ErrAccountNotFound, ErrAccountNotEmpty.
+func (l *Ledger) Close(ctx context.Context, id uuid.UUID) (Account, error) {
+	return l.store.ChangeAccount(ctx, id, EventClose, l.now())
+}
+
+// Transfer applies one transfer and returns it as stored. A retry with the
+// same ID and content returns the original and moves nothing.
+//
+// Errors (inside a *TransferError): ErrInvalidTransfer, ErrSameAccount,
+// ErrZeroAmount, ErrNegativeAmount, ErrUnknownCurrency, ErrAccountNotFound,
+// ErrCurrencyMismatch, ErrAccountClosed, ErrAccountFrozen,
+// ErrInsufficientFunds, ErrExceedsDebits, ErrBalanceOverflow,
+// ErrIdempotencyConflict, ErrPendingNotFound, ErrNotPending,
+// ErrPendingResolved, ErrPendingExpired, ErrExceedsPending,
+// ErrAccountsDiffer, ErrTransferNotFound, ErrNotReversible,
+// ErrAlreadyReversed.
+func (l *Ledger) Transfer(ctx context.Context, t Transfer) (Transfer, error) {
+	if err := ValidateTransfer(&t); err != nil {
+		return Transfer{}, &TransferError{ID: t.ID, Err: err}
+	}
+	r, err := l.store.CreateTransfer(ctx, t, l.now())
+	if err != nil {
+		return Transfer{}, &TransferError{ID: t.ID, Err: err}
+	}
+	if r.Err != nil {
+		return Transfer{}, r.Err
+	}
+	return r.Transfer, nil
+}
+
+// Linked applies transfers atomically: all or none. On failure the returned
+// *TransferError names the transfer that failed (index and ID) and why; the
+// results say the same of every transfer.
+//
+// Errors: as Transfer, plus ErrEmptyBatch and ErrLinkedFailed (in results).
+func (l *Ledger) Linked(ctx context.Context, ts []Transfer) ([]Result, error) {
+	return l.batch(ctx, ts, true)
+}
+
+// Batch applies transfers independently, each with its own Result, in one
+// unit of work for the store (one commit for a database): the way a busy
+// service amortises commits. The error is for the store failing, or
+// ErrEmptyBatch.
+func (l *Ledger) Batch(ctx context.Context, ts []Transfer) ([]Result, error) {
+	return l.batch(ctx, ts, false)
+}
+
+func (l *Ledger) batch(ctx context.Context, ts []Transfer, linked bool) ([]Result, error) {
+	if len(ts) == 0 {
+		return nil, ErrEmptyBatch
+	}
+	var invalid []Result
+	for i := range ts {
+		if err := ValidateTransfer(&ts[i]); err != nil {
+			if invalid == nil {
+				invalid = make([]Result, len(ts))
+			}
+			invalid[i].Err = &TransferError{Index: i, ID: ts[i].ID, Err: err}
+		}
+	}
+	if invalid != nil {
+		if linked {
+			return l.linkedInvalid(ts, invalid)
+		}
+		return l.batchWithInvalid(ctx, ts, invalid)
+	}
+	results, err := l.store.CreateTransfers(ctx, ts, linked, l.now())
+	if err != nil {
+		return results, err
+	}
+	if linked {
+		for _, r := range results {
+			if r.Err != nil && !errors.Is(r.Err, ErrLinkedFailed) {
+				return results, r.Err
+			}
+		}
+	}
+	return results, nil
+}
+
+func (l *Ledger) linkedInvalid(ts []Transfer, results []Result) ([]Result, error) {
+	first := -1
+	for i := range results {
+		if results[i].Err != nil && first < 0 {
+			first = i
+		}
+	}
+	out := failLinked(ts, results, first)
+	return out.Results, out.Results[first].Err
+}
+
+// batchWithInvalid sends only the valid transfers to the store and merges
+// the results back in the caller's order.
+func (l *Ledger) batchWithInvalid(ctx context.Context, ts []Transfer, results []Result) ([]Result, error) {
+	var valid []Transfer
+	var where []int
+	for i := range ts {
+		if results[i].Err == nil {
+			valid = append(valid, ts[i])
+			where = append(where, i)
+		}
+	}
+	if len(valid) == 0 {
+		return results, nil
+	}
+	rs, err := l.store.CreateTransfers(ctx, valid, false, l.now())
+	for j, r := range rs {
+		if te, ok := r.Err.(*TransferError); ok {
+			te.Index = where[j]
+		}
+		results[where[j]] = r
+	}
+	return results, err
+}
+
+// Post posts pending transfer pendingID under the new transfer ID id: in
+// full when amount is zero, else amount (at most the pending amount; the
+// rest is released).
+//
+// Errors: as Transfer.
+func (l *Ledger) Post(ctx context.Context, id, pendingID uuid.UUID, amount Money) (Transfer, error) {
+	return l.Transfer(ctx, Transfer{ID: id, Kind: KindPostPending, PendingID: pendingID, Amount: amount})
+}
+
+// Void releases pending transfer pendingID under the new transfer ID id.
+//
+// Errors: as Transfer.
+func (l *Ledger) Void(ctx context.Context, id, pendingID uuid.UUID) (Transfer, error) {
+	return l.Transfer(ctx, Transfer{ID: id, Kind: KindVoidPending, PendingID: pendingID})
+}
+
+// Reverse moves the full amount of posted transfer originalID back, as the
+// new transfer id. A transfer can be reversed once.
+//
+// Errors: as Transfer.
+func (l *Ledger) Reverse(ctx context.Context, id, originalID uuid.UUID, reference string) (Transfer, error) {
+	return l.Transfer(ctx, Transfer{ID: id, Kind: KindReversal, ReversesID: originalID, Reference: reference})
+}
+
+// LookupTransfer returns a transfer with its current status.
+//
+// Errors: ErrTransferNotFound.
+func (l *Ledger) LookupTransfer(ctx context.Context, id uuid.UUID) (Transfer, error) {
+	return l.store.Transfer(ctx, id)
+}
+
+// ExpirePending voids every pending transfer whose timeout is at or before
+// now, in rounds of up to 1,000, and returns how many it voided. Run it
+// periodically; concurrent runs never void one transfer twice.
+func (l *Ledger) ExpirePending(ctx context.Context, now time.Time) (int, error) {
+	total := 0
+	for {
+		ids, err := l.store.ExpirePending(ctx, now, expireRound)
+		total += len(ids)
+		if err != nil {
+			return total, fmt.Errorf("expire pending: %w", err)
+		}
+		if len(ids) < expireRound {
+			return total, nil
+		}
+	}
+}
+
+const expireRound = 1000
+
+// History returns up to limit entries of an account after entry number
+// after (0 for the first page), each with the running balance. Pass the
+// last entry's Seq to get the next page.
+//
+// Errors: ErrAccountNotFound.
+func (l *Ledger) History(ctx context.Context, account uuid.UUID, after uint64, limit int) ([]Entry, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	return l.store.Entries(ctx, account, after, limit)
+}
+
+// BalanceAt returns an account's balance as of time at.
+//
+// Errors: ErrAccountNotFound.
+func (l *Ledger) BalanceAt(ctx context.Context, account uuid.UUID, at time.Time) (Balance, error) {
+	return l.store.BalanceAt(ctx, account, at)
+}
+
+// Verify proves the ledger sound: per currency, debits equal credits; every
+// account's balance is the sum of its entries; every hash chain is intact.
+//
+// Errors: ErrVerify, listing what is wrong.
+func (l *Ledger) Verify(ctx context.Context) (VerifyReport, error) {
+	return l.store.Verify(ctx)
+}
+
+// DeriveID returns the UUIDv5 of a business key in namespace ns, such as
+// DeriveID(ns, "packet", packetID, "claim", userID). Features derive every
+// ledger write's ID from its business key, so that a retry, a duplicate
+// request or a crash-and-retry applies it once.
+func DeriveID(ns uuid.UUID, parts ...string) uuid.UUID {
+	n := 0
+	for _, p := range parts {
+		n += len(p) + 1
+	}
+	buf := make([]byte, 0, n)
+	for _, p := range parts {
+		buf = append(buf, p...)
+		buf = append(buf, 0) // separator: ("ab","c") and ("a","bc") differ
+	}
+	return uuid.NewSHA1(ns, buf)
+}
