@@ -48,10 +48,10 @@ type accountShard struct {
 
 type transferShard struct {
 	mu    sync.Mutex
-	order int // position in the array: the lock order
-	m    map[uuid.UUID]uint32 // ID → index in recs
-	recs chunkList[Transfer]
-	_    [24]byte
+	order int                  // position in the array: the lock order
+	m     map[uuid.UUID]uint32 // ID → index in recs
+	recs  chunkList[Transfer]
+	_     [24]byte
 }
 
 type memAccount struct {
