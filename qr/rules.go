@@ -1,0 +1,246 @@
+package qr
+
+import (
+	"strings"
+	"unicode/utf8"
+)
+
+// value kinds of the EMVCo data object table.
+const (
+	kindAny      = iota // any characters
+	kindNum             // digits
+	kindFormat          // payload format indicator: "01"
+	kindPOI             // point of initiation: "11" or "12"
+	kindAmount          // decimal amount: digits, optionally '.' and digits
+	kindHex             // CRC: four hex digits
+	kindConsumer        // additional consumer data request: letters A, M, E
+)
+
+// rule is what EMVCo's data object table says of one data object.
+type rule struct {
+	fixed int // exact length in characters, or 0
+	max   int // maximum length in characters
+	kind  int
+}
+
+// rootRule is the rule of a root data object.
+func rootRule(id int) rule {
+	switch id {
+	case 0:
+		return rule{fixed: 2, kind: kindFormat}
+	case 1:
+		return rule{fixed: 2, kind: kindPOI}
+	case 52:
+		return rule{fixed: 4, kind: kindNum}
+	case 53:
+		return rule{fixed: 3, kind: kindNum}
+	case 54, 56:
+		return rule{max: 13, kind: kindAmount}
+	case 55:
+		return rule{fixed: 2, kind: kindNum}
+	case 57:
+		return rule{max: 5, kind: kindAmount}
+	case 58:
+		return rule{fixed: 2}
+	case 59:
+		return rule{max: 25}
+	case 60:
+		return rule{max: 15}
+	case 61:
+		return rule{max: 10}
+	case 63:
+		return rule{fixed: 4, kind: kindHex}
+	}
+	return rule{max: 99}
+}
+
+// subRule is the rule of sub-object sub of root template tmpl.
+func subRule(tmpl, sub int) rule {
+	switch {
+	case tmpl == 62:
+		switch {
+		case sub >= 1 && sub <= 8:
+			return rule{max: 25}
+		case sub == 9:
+			return rule{max: 3, kind: kindConsumer}
+		case sub == 10:
+			return rule{max: 20}
+		case sub == 11:
+			return rule{fixed: 3}
+		}
+	case tmpl == 64:
+		switch sub {
+		case 0:
+			return rule{fixed: 2}
+		case 1:
+			return rule{max: 25}
+		case 2:
+			return rule{max: 15}
+		}
+	case sub == 0: // globally unique identifier of 26-51 and 80-99
+		return rule{max: 32}
+	}
+	return rule{max: 99}
+}
+
+// promptPayRID starts the GUI of every PromptPay / Thai QR template.
+const promptPayRID = "A000000677"
+
+// validate checks data objects against EMVCo's rules: IDs, lengths, formats,
+// duplicates, order of 00 and the mandatory set. parsed says whether objs
+// come from Parse (and so end with 63); for Encode, 63 is ignored.
+func validate(objs []Object, parsed bool) error {
+	var seen [100]bool
+	first := true
+	promptPay := false
+	mai := false
+	for k := range objs {
+		o := &objs[k]
+		id := idNum(o.ID)
+		if id < 0 {
+			return &Error{Path: o.ID, Pos: -1, Err: ErrNotNumeric}
+		}
+		if id == 63 && !parsed {
+			continue
+		}
+		if first && id != 0 {
+			return &Error{Path: o.ID, Pos: -1, Err: ErrFormatNotFirst}
+		}
+		first = false
+		if seen[id] {
+			return &Error{Path: o.ID, Pos: -1, Err: ErrDuplicate}
+		}
+		seen[id] = true
+		if isTemplate(id) {
+			if err := checkTemplate(o.ID, id, o.Sub, !parsed); err != nil {
+				return err
+			}
+		} else if err := checkValue(o.ID, "", rootRule(id), o.Value, !parsed); err != nil {
+			return err
+		}
+		if id >= 2 && id <= 51 {
+			mai = true
+		}
+		if id >= 26 && id <= 51 {
+			if gui, _ := lookup(o.Sub, "00"); hasPrefixFold(gui, promptPayRID) {
+				promptPay = true
+			}
+		}
+	}
+	if !seen[0] {
+		return &Error{Path: "00", Pos: -1, Err: ErrMissing}
+	}
+	if !mai {
+		return &Error{Path: "02-51", Pos: -1, Err: ErrMissing}
+	}
+	mandatory := []string{"52", "53", "58", "59", "60"}
+	if promptPay {
+		// PromptPay (Thai QR) codes leave out 52, 59 and 60.
+		mandatory = []string{"53", "58"}
+	}
+	for _, m := range mandatory {
+		if !seen[idNum(m)] {
+			return &Error{Path: m, Pos: -1, Err: ErrMissing}
+		}
+	}
+	return nil
+}
+
+// checkTemplate checks the sub-objects of root template tmpl (ID id).
+func checkTemplate(id string, tmpl int, sub []Object, checkUTF8 bool) error {
+	if len(sub) == 0 {
+		return &Error{Path: id, Pos: -1, Err: ErrBadLength}
+	}
+	if n := subLen(sub); n > 99 {
+		return &Error{Path: id, Pos: -1, Err: ErrTooLong}
+	}
+	var seen [100]bool
+	for k := range sub {
+		s := &sub[k]
+		sid := idNum(s.ID)
+		if sid < 0 {
+			return &Error{Path: subPath(id, s.ID), Pos: -1, Err: ErrNotNumeric}
+		}
+		if seen[sid] {
+			return &Error{Path: subPath(id, s.ID), Pos: -1, Err: ErrDuplicate}
+		}
+		seen[sid] = true
+		if err := checkValue(id, s.ID, subRule(tmpl, sid), s.Value, checkUTF8); err != nil {
+			return err
+		}
+	}
+	var mandatory []string
+	switch {
+	case tmpl == 64:
+		mandatory = []string{"00", "01"}
+	case tmpl != 62:
+		mandatory = []string{"00"}
+	}
+	for _, m := range mandatory {
+		if !seen[idNum(m)] {
+			return &Error{Path: subPath(id, m), Pos: -1, Err: ErrMissing}
+		}
+	}
+	return nil
+}
+
+// checkValue checks one primitive value against its rule (and that it is
+// UTF-8 when checkUTF8: Parse has checked the whole payload already).
+func checkValue(id, sub string, r rule, v string, checkUTF8 bool) error {
+	if checkUTF8 && !utf8.ValidString(v) {
+		return &Error{Path: subPath(id, sub), Pos: -1, Err: ErrInvalidUTF8}
+	}
+	n := utf8.RuneCountInString(v)
+	switch {
+	case n == 0:
+		return &Error{Path: subPath(id, sub), Pos: -1, Err: ErrBadLength}
+	case r.fixed > 0 && n != r.fixed:
+		return &Error{Path: subPath(id, sub), Pos: -1, Err: ErrBadLength}
+	case n > 99 || r.max > 0 && n > r.max:
+		return &Error{Path: subPath(id, sub), Pos: -1, Err: ErrTooLong}
+	}
+	ok := true
+	switch r.kind {
+	case kindNum:
+		ok = allDigits(v)
+	case kindFormat:
+		ok = v == "01"
+	case kindPOI:
+		ok = v == "11" || v == "12"
+	case kindAmount:
+		_, _, ok = splitDecimal(v)
+	case kindHex:
+		_, ok = parseHex4(v)
+	case kindConsumer:
+		ok = strings.Trim(v, "AME") == ""
+	}
+	if !ok {
+		return &Error{Path: subPath(id, sub), Pos: -1, Err: ErrInvalidValue}
+	}
+	return nil
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !isDigit(s[i]) {
+			return false
+		}
+	}
+	return len(s) > 0
+}
+
+// splitDecimal splits an EMVCo amount ("23.72", "100", "0.5") into its
+// integer and fractional digits. There must be at least one integer digit,
+// and at least one fractional digit after a '.'.
+func splitDecimal(v string) (intPart, frac string, ok bool) {
+	intPart, frac, dot := strings.Cut(v, ".")
+	if !allDigits(intPart) || dot && !allDigits(frac) {
+		return "", "", false
+	}
+	return intPart, frac, true
+}
+
+// hasPrefixFold is strings.HasPrefix ignoring ASCII case.
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
+}
