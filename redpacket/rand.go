@@ -7,10 +7,12 @@ import (
 	"math/rand/v2"
 )
 
-// packetRand holds one packet's generator in a single allocation.
+// packetRand holds one packet's generator in a single allocation (the seed
+// lives in it too: a local array would escape through io.Reader.Read).
 type packetRand struct {
-	src rand.ChaCha8
-	rng rand.Rand
+	seed [32]byte
+	src  rand.ChaCha8
+	rng  rand.Rand
 }
 
 // newPacketRand returns a generator for one packet: a ChaCha8 stream seeded
@@ -29,12 +31,12 @@ func newPacketRand(rnd io.Reader) (*rand.Rand, error) {
 	if rnd == nil {
 		rnd = cryptorand.Reader
 	}
-	var seed [32]byte
-	if _, err := io.ReadFull(rnd, seed[:]); err != nil {
+	p := new(packetRand)
+	if _, err := io.ReadFull(rnd, p.seed[:]); err != nil {
 		return nil, fmt.Errorf("redpacket: read random seed: %w", err)
 	}
-	p := new(packetRand)
-	p.src.Seed(seed)
+	p.src.Seed(p.seed)
+	clear(p.seed[:])
 	p.rng = *rand.New(&p.src)
 	return &p.rng, nil
 }

@@ -1,0 +1,89 @@
+package redpacket
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+func TestNormalizePassword(t *testing.T) {
+	tests := []struct {
+		in, want string
+	}{
+		{"恭喜发财", "恭喜发财"},
+		{"  恭喜发财\t\n", "恭喜发财"},
+		{"恭喜发财　大吉大利", "恭喜发财 大吉大利"}, // ideographic space U+3000
+		{"恭喜发财 \t  大吉大利", "恭喜发财 大吉大利"},
+		{"恭喜发财，大吉大利！", "恭喜发财,大吉大利!"}, // full-width punctuation
+		{"ｗｉｆｉ８", "wifi8"},
+		{"cafe\u0301", "café"}, // decomposed é
+		{"Happy New Year", "Happy New Year"},
+	}
+	for _, tt := range tests {
+		got, err := NormalizePassword(tt.in)
+		if err != nil || got != tt.want {
+			t.Errorf("NormalizePassword(%q) = %q, %v, want %q", tt.in, got, err, tt.want)
+		}
+	}
+	for _, bad := range []string{"", "   ", "\u3000", "\xff\xfe", strings.Repeat("口", MaxPasswordBytes/3+1)} {
+		if _, err := NormalizePassword(bad); !errors.Is(err, ErrBadPassword) {
+			t.Errorf("NormalizePassword(%q) = %v, want ErrBadPassword", bad, err)
+		}
+	}
+	if _, err := NormalizePassword(strings.Repeat("口", MaxPasswordBytes/3)); err != nil {
+		t.Errorf("phrase of %d bytes: %v", MaxPasswordBytes/3*3, err)
+	}
+}
+
+func TestPasswordMatches(t *testing.T) {
+	tests := []struct {
+		phrase, guess string
+		want          bool
+	}{
+		{"恭喜发财", "恭喜发财", true},
+		{"恭喜发财", " 恭喜发财 ", true},
+		{"恭喜发财，大吉大利", "恭喜发财,大吉大利", true},
+		{"ｗｉｆｉ８", "wifi8", true},
+		{"café", "cafe\u0301", true},
+		{"恭喜发财", "恭喜发", false},
+		{"恭喜发财", "恭喜发财财", false},
+		{"恭喜发财", "恭喜 发财", false},
+		{"Abc", "abc", false},
+		{"恭喜发财", "", false},
+		{"", "", false},
+		{"\xff", "\xff", false},
+	}
+	for _, tt := range tests {
+		if got := PasswordMatches(tt.phrase, tt.guess); got != tt.want {
+			t.Errorf("PasswordMatches(%q, %q) = %v, want %v", tt.phrase, tt.guess, got, tt.want)
+		}
+	}
+}
+
+// A phrase always matches itself, its normalized form is a fixed point, and
+// matching agrees with comparing normalized forms.
+func FuzzPassword(f *testing.F) {
+	for _, s := range []string{"恭喜发财", "恭喜发财，大吉大利！", " ｗｉｆｉ８ ", "cafe\u0301", "a\u3000b", "\xff", "", "ﬁ", "①②", "Å"} {
+		f.Add(s, s+"x")
+	}
+	f.Fuzz(func(t *testing.T, a, b string) {
+		na, errA := NormalizePassword(a)
+		nb, errB := NormalizePassword(b)
+		if errA == nil {
+			if !utf8.ValidString(na) || na == "" || len(na) > MaxPasswordBytes {
+				t.Fatalf("NormalizePassword(%q) = %q", a, na)
+			}
+			if again, err := NormalizePassword(na); err != nil || again != na {
+				t.Fatalf("not idempotent: %q → %q → %q, %v", a, na, again, err)
+			}
+			if !PasswordMatches(a, a) || !PasswordMatches(a, na) {
+				t.Fatalf("%q does not match itself or its normal form %q", a, na)
+			}
+		}
+		want := errA == nil && errB == nil && na == nb
+		if got := PasswordMatches(a, b); got != want {
+			t.Fatalf("PasswordMatches(%q, %q) = %v, normalized %q, %q", a, b, got, na, nb)
+		}
+	})
+}
