@@ -8,23 +8,37 @@ import (
 // Currency is an ISO 4217 currency: its alphabetic code, numeric code and
 // exponent (the number of decimal places of its minor unit). Values come from
 // LookupCurrency or CurrencyByNumeric; the zero Currency means "no currency".
-// Currency is comparable with ==.
+// Currency is a one-byte handle into this package's table, comparable with
+// ==, so Money stays small and free of pointers.
 type Currency struct {
+	id uint8 // index+1 in currencies; 0: none
+}
+
+type currencyInfo struct {
 	code     string
 	numeric  uint16
 	exponent uint8
 }
 
+func (c Currency) info() *currencyInfo {
+	if c.id == 0 || int(c.id) > len(currencies) {
+		return &noCurrency
+	}
+	return &currencies[c.id-1]
+}
+
+var noCurrency currencyInfo
+
 // Code returns the alphabetic code, such as "CNY", or "" for the zero Currency.
-func (c Currency) Code() string { return c.code }
+func (c Currency) Code() string { return c.info().code }
 
 // Numeric returns the ISO 4217 numeric code, such as 156 for CNY.
-func (c Currency) Numeric() int { return int(c.numeric) }
+func (c Currency) Numeric() int { return int(c.info().numeric) }
 
 // NumericCode returns the numeric code as the three digits used on the wire,
 // such as "156" for CNY or "036" for AUD.
 func (c Currency) NumericCode() string {
-	s := strconv.Itoa(int(c.numeric))
+	s := strconv.Itoa(c.Numeric())
 	for len(s) < 3 {
 		s = "0" + s
 	}
@@ -33,17 +47,17 @@ func (c Currency) NumericCode() string {
 
 // Exponent returns the number of decimal places of the minor unit: 2 for CNY,
 // 0 for JPY, 3 for KWD.
-func (c Currency) Exponent() int { return int(c.exponent) }
+func (c Currency) Exponent() int { return int(c.info().exponent) }
 
 // IsZero reports whether c is the zero Currency.
-func (c Currency) IsZero() bool { return c.code == "" }
+func (c Currency) IsZero() bool { return c.id == 0 }
 
 // String returns the alphabetic code.
-func (c Currency) String() string { return c.code }
+func (c Currency) String() string { return c.Code() }
 
 // currencies is the ISO 4217 table this package knows. It is never modified
 // after package initialisation.
-var currencies = []Currency{
+var currencies = [...]currencyInfo{
 	{"AED", 784, 2}, {"AUD", 36, 2}, {"BHD", 48, 3}, {"BRL", 986, 2},
 	{"CAD", 124, 2}, {"CHF", 756, 2}, {"CLP", 152, 0}, {"CNY", 156, 2},
 	{"CZK", 203, 2}, {"DKK", 208, 2}, {"EUR", 978, 2}, {"GBP", 826, 2},
@@ -62,9 +76,9 @@ var (
 )
 
 func init() {
-	for _, c := range currencies {
-		currencyByCode[c.code] = c
-		currencyByNumeric[c.numeric] = c
+	for i, c := range currencies {
+		currencyByCode[c.code] = Currency{id: uint8(i + 1)}
+		currencyByNumeric[c.numeric] = Currency{id: uint8(i + 1)}
 	}
 }
 
@@ -108,6 +122,8 @@ func CurrencyByNumeric(n int) (Currency, error) {
 // Currencies returns every currency this package knows, ordered by code.
 func Currencies() []Currency {
 	out := make([]Currency, len(currencies))
-	copy(out, currencies)
+	for i := range out {
+		out[i] = Currency{id: uint8(i + 1)}
+	}
 	return out
 }

@@ -47,11 +47,29 @@ type accountShard struct {
 }
 
 type transferShard struct {
-	mu    sync.Mutex
-	order int                  // position in the array: the lock order
-	m     map[uuid.UUID]uint32 // ID → index in recs
-	recs  chunkList[Transfer]
-	_     [24]byte
+	mu     sync.Mutex
+	order  int                  // position in the array: the lock order
+	m      map[uuid.UUID]uint32 // ID → index in recs
+	recs   chunkList[transferRec]
+	extras chunkList[transferExtra]
+}
+
+// transferRec is a stored Transfer without pointers; its reference and
+// metadata, when it has any, sit in the shard's extras.
+type transferRec struct {
+	id, debit, credit, pendingID, reversesID, resolvedBy, reversedBy uuid.UUID
+
+	amount, timeout, unixNano, expires int64 // expires 0: no timeout
+	code                               uint16
+	currency                           Currency
+	kind                               TransferKind
+	status                             TransferStatus
+	extra                              uint32 // index+1 in extras; 0: none
+}
+
+type transferExtra struct {
+	reference string
+	metadata  map[string]string
 }
 
 type memAccount struct {
@@ -112,7 +130,7 @@ func (s *MemoryStore) account(id uuid.UUID) *memAccount {
 	return a
 }
 
-func (sh *transferShard) get(id uuid.UUID) *Transfer {
+func (sh *transferShard) get(id uuid.UUID) *transferRec {
 	i, ok := sh.m[id]
 	if !ok {
 		return nil
@@ -121,7 +139,43 @@ func (sh *transferShard) get(id uuid.UUID) *Transfer {
 }
 
 func (sh *transferShard) insert(t *Transfer) {
-	sh.m[t.ID] = uint32(sh.recs.push(*t))
+	r := transferRec{
+		id: t.ID, debit: t.DebitAccountID, credit: t.CreditAccountID, pendingID: t.PendingID, reversesID: t.ReversesID,
+		resolvedBy: t.ResolvedBy, reversedBy: t.ReversedBy,
+		amount: t.Amount.units, timeout: int64(t.Timeout), unixNano: t.Timestamp.UnixNano(),
+		code: t.Code, currency: t.Amount.currency, kind: t.Kind, status: t.Status,
+	}
+	if !t.ExpiresAt.IsZero() {
+		r.expires = t.ExpiresAt.UnixNano()
+	}
+	if t.Reference != "" || t.Metadata != nil {
+		r.extra = uint32(sh.extras.push(transferExtra{reference: t.Reference, metadata: t.Metadata})) + 1
+	}
+	sh.m[t.ID] = uint32(sh.recs.push(r))
+}
+
+// transfer rebuilds the Transfer a record holds. Its metadata map is the
+// stored one: copy it before it leaves the store.
+func (sh *transferShard) transfer(r *transferRec) Transfer {
+	t := Transfer{
+		ID: r.id, Kind: r.kind, DebitAccountID: r.debit, CreditAccountID: r.credit,
+		Amount: Money{units: r.amount, currency: r.currency}, PendingID: r.pendingID, ReversesID: r.reversesID,
+		Timeout: time.Duration(r.timeout), Code: r.code, Timestamp: time.Unix(0, r.unixNano).UTC(),
+		Status: r.status, ResolvedBy: r.resolvedBy, ReversedBy: r.reversedBy,
+	}
+	if r.expires != 0 {
+		t.ExpiresAt = time.Unix(0, r.expires).UTC()
+	}
+	if r.extra != 0 {
+		x := sh.extras.at(int(r.extra) - 1)
+		t.Reference, t.Metadata = x.reference, x.metadata
+	}
+	return t
+}
+
+// setStatus writes back what Step may change on a referenced transfer.
+func (r *transferRec) setStatus(t *Transfer) {
+	r.status, r.resolvedBy, r.reversedBy = t.Status, t.ResolvedBy, t.ReversedBy
 }
 
 // lookupTransfer returns a copy of a stored transfer.
@@ -129,8 +183,8 @@ func (s *MemoryStore) lookupTransfer(id uuid.UUID) (Transfer, bool) {
 	sh := s.transferShard(id)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	if p := sh.get(id); p != nil {
-		return *p, true
+	if r := sh.get(id); r != nil {
+		return sh.transfer(r), true
 	}
 	return Transfer{}, false
 }
@@ -287,9 +341,20 @@ func (s *MemoryStore) createOne(index int, t *Transfer, now time.Time) Result {
 	lockShards(sh, th)
 	defer unlockShards(sh, th)
 
-	existing := sh.get(t.ID)
+	var existing *Transfer
+	if r := sh.get(t.ID); r != nil {
+		e := sh.transfer(r)
+		existing = &e
+	}
+	var targetRec *transferRec
 	if th != nil {
-		target = th.get(targetID) // the live record: Step updates its status
+		// Read the target again under its shard lock: its status may have
+		// changed since the lookup above.
+		target = nil
+		if targetRec = th.get(targetID); targetRec != nil {
+			tr := th.transfer(targetRec)
+			target = &tr
+		}
 	}
 	res, entries := Step(index, t, existing, target, stateOf(dr), stateOf(cr), now)
 	if res.Err != nil || res.Duplicate {
@@ -298,6 +363,9 @@ func (s *MemoryStore) createOne(index int, t *Transfer, now time.Time) Result {
 	}
 	dr.append(&entries[0])
 	cr.append(&entries[1])
+	if targetRec != nil {
+		targetRec.setStatus(target)
+	}
 	sh.insert(&res.Transfer)
 	if !res.Transfer.ExpiresAt.IsZero() {
 		s.scheduleExpiry(&res.Transfer)
@@ -416,8 +484,7 @@ func (s *MemoryStore) tryLinked(ts []Transfer, now time.Time) ([]Result, bool) {
 		}
 		for i := range out.Updated {
 			u := &out.Updated[i]
-			rec := s.transferShard(u.ID).get(u.ID)
-			rec.Status, rec.ResolvedBy, rec.ReversedBy = u.Status, u.ResolvedBy, u.ReversedBy
+			s.transferShard(u.ID).get(u.ID).setStatus(u)
 		}
 	}
 	for i := range out.Results {
@@ -442,11 +509,12 @@ func (v memView) Account(id uuid.UUID) (AccountState, bool) {
 }
 
 func (v memView) Transfer(id uuid.UUID) (Transfer, bool) {
-	p := v.s.transferShard(id).get(id)
-	if p == nil {
+	sh := v.s.transferShard(id)
+	r := sh.get(id)
+	if r == nil {
 		return Transfer{}, false
 	}
-	return *p, true
+	return sh.transfer(r), true
 }
 
 // Transfer implements Store.
@@ -535,10 +603,13 @@ func (s *MemoryStore) expireOne(id uuid.UUID, dr, cr *memAccount, now time.Time)
 	sh := s.transferShard(id)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	entries, ok, err := ExpireStep(sh.get(id), stateOf(dr), stateOf(cr), now)
+	r := sh.get(id)
+	p := sh.transfer(r)
+	entries, ok, err := ExpireStep(&p, stateOf(dr), stateOf(cr), now)
 	if ok {
 		dr.append(&entries[0])
 		cr.append(&entries[1])
+		r.setStatus(&p)
 	}
 	return ok, err
 }

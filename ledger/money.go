@@ -83,13 +83,13 @@ func FromDecimal(d decimal.Decimal, c Currency) (Money, error) {
 	if c.IsZero() {
 		return Money{}, ErrUnknownCurrency
 	}
-	shifted := d.Shift(int32(c.exponent))
+	shifted := d.Shift(int32(c.Exponent()))
 	if !shifted.IsInteger() {
-		return Money{}, fmt.Errorf("%s has more than %d decimals for %s: %w", d, c.exponent, c.code, ErrTooManyDecimals)
+		return Money{}, fmt.Errorf("%s has more than %d decimals for %s: %w", d, c.Exponent(), c.Code(), ErrTooManyDecimals)
 	}
 	bi := shifted.BigInt()
 	if !bi.IsInt64() {
-		return Money{}, fmt.Errorf("%s %s: %w", d, c.code, ErrAmountOverflow)
+		return Money{}, fmt.Errorf("%s %s: %w", d, c.Code(), ErrAmountOverflow)
 	}
 	return Money{units: bi.Int64(), currency: c}, nil
 }
@@ -148,13 +148,13 @@ func (m Money) checkPositive() error {
 
 // Decimal returns the amount as a decimal in major units ("88.88").
 func (m Money) Decimal() decimal.Decimal {
-	return decimal.New(m.units, -int32(m.currency.exponent))
+	return decimal.New(m.units, -int32(m.currency.Exponent()))
 }
 
 // Amount formats the amount in major units with exactly the currency's
 // number of decimals, such as "88.88" for CNY or "100" for JPY.
 func (m Money) Amount() string {
-	return m.Decimal().StringFixed(int32(m.currency.exponent))
+	return m.Decimal().StringFixed(int32(m.currency.Exponent()))
 }
 
 // String formats m as "88.88 CNY".
@@ -162,12 +162,12 @@ func (m Money) String() string {
 	if m.currency.IsZero() {
 		return m.Decimal().String()
 	}
-	return m.Amount() + " " + m.currency.code
+	return m.Amount() + " " + m.currency.Code()
 }
 
 func (m Money) sameCurrency(o Money) error {
 	if m.currency != o.currency {
-		return fmt.Errorf("%s and %s: %w", m.currency.code, o.currency.code, ErrCurrencyMismatch)
+		return fmt.Errorf("%s and %s: %w", m.currency.Code(), o.currency.Code(), ErrCurrencyMismatch)
 	}
 	return nil
 }
@@ -240,7 +240,7 @@ func (m Money) MarshalJSON() ([]byte, error) {
 	if m.currency.IsZero() {
 		return []byte("null"), nil
 	}
-	return json.Marshal(moneyJSON{Amount: m.Amount(), Currency: m.currency.code})
+	return json.Marshal(moneyJSON{Amount: m.Amount(), Currency: m.currency.Code()})
 }
 
 // UnmarshalJSON decodes the form written by MarshalJSON, with the same rules

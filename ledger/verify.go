@@ -180,7 +180,7 @@ func (v *Verifier) Finish() (VerifyReport, error) {
 		v.report.Currencies = append(v.report.Currencies, *t)
 	}
 	sort.Slice(v.report.Currencies, func(i, j int) bool {
-		return v.report.Currencies[i].Currency.code < v.report.Currencies[j].Currency.code
+		return v.report.Currencies[i].Currency.Code() < v.report.Currencies[j].Currency.Code()
 	})
 	if len(v.problems) > 0 {
 		return v.report, fmt.Errorf("%w: %w", ErrVerify, errors.Join(v.problems...))
