@@ -573,25 +573,33 @@ func (s *MemoryStore) BalanceAt(ctx context.Context, account uuid.UUID, at time.
 	return a.entries.at(i - 1).balance, nil
 }
 
-// ExpirePending implements Store.
+// ExpirePending implements Store. It keeps popping due timeouts until it
+// has expired limit transfers or none are due: timeouts of transfers that
+// were resolved meanwhile do not count.
 func (s *MemoryStore) ExpirePending(ctx context.Context, now time.Time, limit int) ([]uuid.UUID, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	due := s.popDue(Timestamp(now).UnixNano(), limit)
+	ns := Timestamp(now).UnixNano()
 	var expired []uuid.UUID
-	for _, id := range due {
-		tr, ok := s.lookupTransfer(id)
-		if !ok {
-			continue
+	for len(expired) < limit {
+		due := s.popDue(ns, limit-len(expired))
+		if len(due) == 0 {
+			break
 		}
-		dr, cr := s.account(tr.DebitAccountID), s.account(tr.CreditAccountID)
-		ok, err := s.expireOne(id, dr, cr, now)
-		if err != nil {
-			return expired, err
-		}
-		if ok {
-			expired = append(expired, id)
+		for _, id := range due {
+			tr, ok := s.lookupTransfer(id)
+			if !ok {
+				continue
+			}
+			dr, cr := s.account(tr.DebitAccountID), s.account(tr.CreditAccountID)
+			ok, err := s.expireOne(id, dr, cr, now)
+			if err != nil {
+				return expired, err
+			}
+			if ok {
+				expired = append(expired, id)
+			}
 		}
 	}
 	return expired, nil

@@ -66,7 +66,9 @@ type Store interface {
 	BalanceAt(ctx context.Context, account uuid.UUID, at time.Time) (Balance, error)
 
 	// ExpirePending voids up to limit pending transfers whose timeout is at
-	// or before now (see ExpireStep) and returns their IDs.
+	// or before now (see ExpireStep) and returns their IDs. Fewer than
+	// limit IDs means nothing more is due. Concurrent calls never void one
+	// transfer twice.
 	ExpirePending(ctx context.Context, now time.Time, limit int) ([]uuid.UUID, error)
 
 	// Verify feeds every account and entry of one consistent snapshot to a

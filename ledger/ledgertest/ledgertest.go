@@ -180,6 +180,7 @@ func Run(t *testing.T, newStore func(testing.TB) ledger.Store) {
 		{"IndependentBatch", testIndependentBatch},
 		{"TwoPhase", testTwoPhase},
 		{"PendingTimeout", testPendingTimeout},
+		{"ExpireMany", testExpireMany},
 		{"Reversal", testReversal},
 		{"AccountLifeCycle", testLifeCycle},
 		{"HistoryAndBalanceAt", testHistory},

@@ -354,3 +354,51 @@ func testHistory(t *testing.T, e *env) {
 	}
 	e.verify()
 }
+
+// testExpireMany: more holds fall due than one round of the sweep takes,
+// and many were resolved first; the sweep still expires every one still
+// pending, and only those.
+func testExpireMany(t *testing.T, e *env) {
+	const holds = 1500
+	payer := e.wallet("1000.00")
+	payee := e.wallet("")
+	ts := make([]ledger.Transfer, holds)
+	for i := range ts {
+		ts[i] = ledger.Transfer{ID: uuid.New(), Kind: ledger.KindPending, DebitAccountID: payer, CreditAccountID: payee,
+			Amount: e.money("0.01"), Timeout: time.Hour}
+	}
+	for i := 0; i < holds; i += 500 {
+		rs, err := e.l.Batch(e.ctx, ts[i:i+500])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rs {
+			if r.Err != nil {
+				t.Fatal(r.Err)
+			}
+		}
+	}
+	var posts []ledger.Transfer
+	for i := 0; i < holds; i += 2 {
+		posts = append(posts, ledger.Transfer{ID: uuid.New(), Kind: ledger.KindPostPending, PendingID: ts[i].ID})
+	}
+	rs, err := e.l.Batch(e.ctx, posts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rs {
+		if r.Err != nil {
+			t.Fatal(r.Err)
+		}
+	}
+	e.clock.Advance(time.Hour)
+	n, err := e.l.ExpirePending(e.ctx, e.clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != holds/2 {
+		t.Fatalf("expired %d, want %d", n, holds/2)
+	}
+	e.balance(payer, ledger.Balance{CreditsPosted: 100000, DebitsPosted: holds / 2})
+	e.verify()
+}
