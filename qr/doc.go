@@ -21,4 +21,59 @@
 // The CRC protects against misreads, not fraud: anyone can edit a payload and
 // recompute it. Never show field 59 as the payee; resolve the payee from the
 // account template instead.
+//
+// Accessors give typed fields: Amount (exact minor units, refusing more
+// fractional digits than the currency has), Currency, Country,
+// MerchantName, MerchantCity, Reference (62/05), Initiation (static 11 or
+// dynamic 12) and Accounts, which recognises PIX (br.gov.bcb.pix), PayNow
+// (SG.PAYNOW), PromptPay (A000000677...) and UnionPay (primitive 15/16, or a
+// template with the A000000333 RID) and returns each one's key.
+//
+// # Signed receive codes
+//
+// ReceiveCodes issues static (payee only) and dynamic (amount, order
+// reference in 62/05, expiry) codes. The payee is an account alias in the
+// issuer's own account template, never an account number. A signature
+// (HMAC-SHA256 or Ed25519, with its key ID) in unreserved templates 80-99
+// covers every other data object, so Verify refuses any edit even with a
+// recomputed CRC (ErrBadSignature), an unknown key (ErrUnknownKey) and an
+// expired dynamic code (ErrExpired). Keys come through the Signer and
+// KeyRing interfaces, so an HSM can hold them.
+//
+// # Payment codes (付款码)
+//
+// A payment code is 18 digits: a configurable 2-digit prefix and a 16-digit
+// body. The payer's device computes it offline from its serial, its secret
+// and the 60-second time step:
+//
+//	otp  = HMAC-SHA256(secret, prefix ‖ serial ‖ step), truncated to 6 digits
+//	body = P(serial·10^7 + (step mod 10)·10^6 + otp)
+//
+// where P is a keyed permutation of [0, 10^16) (an 8-round Feistel network
+// with cycle walking) under a key shared by the server and the devices. The
+// server inverts P (no lookup, a few microseconds), reads the serial, finds
+// the device by it, places the step within five steps of its own clock and
+// checks the OTP at that step, accepting Skew steps either side (default
+// one). Distinct errors: ErrMalformedCode, ErrUnknownDevice,
+// ErrDeviceRevoked, ErrExpired (a genuine code up to about an hour old) and
+// ErrWrongCode.
+//
+// What the code reveals: without the permutation key, nothing — successive
+// codes of one device look unrelated, and no account appears anywhere. The
+// permutation key is in every device, so it must be assumed extractable;
+// with it one reads only the serial, a random number below 10^9 that the
+// server maps to a device. The security rests on the per-device secret.
+//
+// Guessing odds. A code is accepted only if its serial is registered, its
+// step digit falls in the window and its six-digit OTP matches. A random
+// 18-digit code with the right prefix decodes to a uniformly random
+// (serial, step digit, OTP), so with N registered devices it is accepted
+// with probability (N/10^9)·((2·Skew+1)/10)·10^-6: with 10^8 devices and
+// Skew 1, 3·10^-8, one success per about 33 million guesses. An attacker who
+// knows the permutation key and targets one device picks its serial and the
+// current step and still has to hit the OTP: 10^-6 per guess, and the code
+// is good for at most three minutes and, once redeemed, never again (a
+// device makes one code per step, so the pair (serial, step) is what a
+// UsedCodeStore records). Merchants' redemption attempts must be rate
+// limited accordingly.
 package qr

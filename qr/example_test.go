@@ -1,7 +1,10 @@
 package qr_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/socialpay/socialpay/qr"
 )
@@ -25,4 +28,69 @@ func ExampleParse() {
 	// BEST TRANSPORT / 最佳运输 / BEIJING
 	// 15 data objects; terminal A6008667
 	// round trip: 6304A13A
+}
+
+// Issue a signed dynamic receive code and verify it; an edited copy with a
+// recomputed CRC is refused.
+func ExampleReceiveCodes() {
+	ctx := context.Background()
+	now := time.Date(2026, 2, 16, 20, 0, 0, 0, time.UTC)
+	secret := []byte("an HMAC secret of 32 bytes......")
+	signer, _ := qr.NewHMACSigner("k2026", secret)
+	keys, _ := qr.NewKeys(qr.Key{ID: "k2026", HMAC: secret})
+	codes, _ := qr.NewReceiveCodes(qr.ReceiveConfig{Signer: signer, Keys: keys, Now: func() time.Time { return now }})
+
+	payload, err := codes.Issue(ctx, qr.ReceiveCode{
+		Payee: "alice.wang", Initiation: qr.Dynamic, Currency: "CNY", Amount: 8800,
+		Reference: "ORDER-1", Expires: now.Add(15 * time.Minute), Name: "王小明", City: "上海",
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	c, err := codes.Verify(ctx, payload)
+	fmt.Println(c.Payee, c.Amount, c.Currency, c.Reference, c.Expires.Format(time.Kitchen), c.KeyID, err)
+
+	// Someone raises the amount and recomputes the CRC.
+	p, _ := qr.Parse(payload)
+	p.Set("54", "888.00")
+	_, err = codes.Verify(ctx, p.String())
+	fmt.Println(errors.Is(err, qr.ErrBadSignature))
+	// Output:
+	// alice.wang 8800 CNY ORDER-1 8:15PM k2026 <nil>
+	// true
+}
+
+// A device derives a payment code offline; the server reads the device
+// from it and checks it.
+func ExamplePaymentCodes() {
+	ctx := context.Background()
+	now := time.Date(2026, 2, 16, 20, 0, 30, 0, time.UTC)
+	pc, _ := qr.NewPaymentCodes(qr.PaymentCodeConfig{Prefix: "28", Key: []byte("permutation key shared with apps")})
+	phone := qr.Device{ID: "dev-1", Account: "acct-alice", Serial: 417230911, Secret: []byte("a per-device secret of 32 bytes.")}
+
+	code, _ := pc.Generate(phone, now) // on the phone
+	fmt.Println(len(code), code[:2])
+
+	registry := registeredDevices{phone}
+	d, ref, err := pc.Verify(ctx, registry, code, now.Add(20*time.Second)) // at the merchant's bank
+	fmt.Println(d.Account, ref.Serial, err)
+	_, _, err = pc.Verify(ctx, registry, code, now.Add(3*time.Minute))
+	fmt.Println(err)
+	// Output:
+	// 18 28
+	// acct-alice 417230911 <nil>
+	// qr: code expired
+}
+
+// registeredDevices is a toy DeviceFinder.
+type registeredDevices []qr.Device
+
+func (r registeredDevices) DeviceBySerial(_ context.Context, serial uint64) (qr.Device, error) {
+	for _, d := range r {
+		if d.Serial == serial {
+			return d, nil
+		}
+	}
+	return qr.Device{}, qr.ErrUnknownDevice
 }
