@@ -1,0 +1,191 @@
+package transfer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+)
+
+// Errors of the anti-enumeration rate limiter.
+var (
+	// ErrRateLimited means a payer's or the institution's lookup bucket
+	// does not hold enough tokens. The error is a *RateLimitError that says
+	// when to retry.
+	ErrRateLimited = errors.New("transfer: rate limited")
+	// ErrInvalidRateConfig means a RateConfig cannot work (see Validate).
+	ErrInvalidRateConfig = errors.New("transfer: invalid rate limit config")
+	// ErrEmptyPayer means a limiter was asked about a payer with an empty ID.
+	ErrEmptyPayer = errors.New("transfer: empty payer ID")
+)
+
+// Scopes of a RateLimitError.
+const (
+	ScopePayer       = "payer"
+	ScopeInstitution = "institution"
+)
+
+// RateLimitError is returned when a bucket is short of tokens. It wraps
+// ErrRateLimited.
+type RateLimitError struct {
+	Scope      string        // ScopePayer or ScopeInstitution: the bucket that is short
+	RetryAfter time.Duration // when that bucket will hold enough, if nothing else takes from it
+}
+
+func (e *RateLimitError) Error() string {
+	return fmt.Sprintf("%v: %s bucket, retry after %v", ErrRateLimited, e.Scope, e.RetryAfter)
+}
+
+// Unwrap returns ErrRateLimited.
+func (e *RateLimitError) Unwrap() error { return ErrRateLimited }
+
+// Limiter meters directory lookups against enumeration, the way Brazil's
+// PIX directory (DICT) does: every payer has a token bucket and so does the
+// institution as a whole; a lookup that finds a key costs FoundCost tokens,
+// one that finds nothing costs NotFoundCost, and a payment that used a
+// lookup gives SettledRefund tokens back to the payer when it settles.
+//
+// A lookup is metered in two steps so that the answer to a lookup can never
+// depend on whether the key exists (which would itself leak it):
+// BeginLookup, before the directory is asked, takes NotFoundCost from both
+// buckets or refuses; LookupFound, after a hit, gives back
+// NotFoundCost − FoundCost. Even a payer's last tokens therefore cannot buy
+// a cheap probe of a missing key.
+//
+// Implementations must be safe for concurrent use. MemoryLimiter keeps
+// buckets in process; a bank running several instances can implement
+// Limiter on a shared store (e.g. Redis) with the same RateConfig.
+type Limiter interface {
+	// BeginLookup admits one lookup by payer, taking NotFoundCost tokens from
+	// the payer's and the institution's buckets. It returns a
+	// *RateLimitError (errors.Is ErrRateLimited) and takes nothing if either
+	// bucket is short, ErrEmptyPayer for an empty payer ID, or a storage
+	// error.
+	BeginLookup(ctx context.Context, payer string) error
+	// LookupFound records that an admitted lookup found its key, giving
+	// NotFoundCost − FoundCost tokens back to both buckets (never beyond
+	// their capacity). It returns ErrEmptyPayer or a storage error.
+	LookupFound(ctx context.Context, payer string) error
+	// PaymentSettled gives SettledRefund tokens back to payer's bucket (never
+	// beyond its capacity) when a payment that used a lookup settles. Call
+	// it once per such payment. It returns ErrEmptyPayer or a storage error.
+	PaymentSettled(ctx context.Context, payer string) error
+}
+
+// BucketConfig sizes one token bucket. A bucket starts full; it gains one
+// token every Interval until it holds Capacity. Time is counted in whole
+// nanoseconds and tokens in nanosecond fractions of Interval, so the
+// arithmetic is exact: 2 tokens a minute is Interval = 30 * time.Second.
+type BucketConfig struct {
+	Capacity int64         // most tokens the bucket holds, > 0
+	Interval time.Duration // refill: one token per Interval, > 0
+}
+
+// RateConfig configures anti-enumeration rate limiting. DefaultRateConfig
+// returns the PIX DICT parameters.
+type RateConfig struct {
+	Payer       BucketConfig // one per payer; default 100 tokens, 2 a minute
+	Institution BucketConfig // one for all payers; default 100,000 tokens, 1,000 a second
+
+	FoundCost     int64 // a lookup that finds its key; default 1
+	NotFoundCost  int64 // a lookup that finds nothing; default 20
+	SettledRefund int64 // given back when a payment that used a lookup settles; default 1
+
+	// Now is the clock; nil means time.Now. It should be monotonic (the
+	// readings of time.Now are): buckets do not refill while it runs back.
+	Now func() time.Time
+	// Shards is the number of independently locked maps MemoryLimiter
+	// spreads payers over, rounded up to a power of two; 0 means 64.
+	Shards int
+}
+
+// DefaultRateConfig returns the parameters of Brazil's PIX directory:
+// payer buckets of 100 tokens refilled at 2 a minute, 1 token for a found
+// key, 20 for a missing one, 1 back per settled payment. The institution
+// bucket default (100,000 tokens, 1,000 a second, i.e. about 1,000 found
+// lookups a second sustained) is this library's guess; size it to the
+// bank's traffic.
+func DefaultRateConfig() RateConfig {
+	return RateConfig{
+		Payer:         BucketConfig{Capacity: 100, Interval: 30 * time.Second},
+		Institution:   BucketConfig{Capacity: 100_000, Interval: time.Millisecond},
+		FoundCost:     1,
+		NotFoundCost:  20,
+		SettledRefund: 1,
+	}
+}
+
+// Validate checks that both buckets have a positive capacity and interval
+// whose product (the bucket's span in nanoseconds) fits in 62 bits, that
+// 0 < FoundCost <= NotFoundCost <= each capacity, that 0 <= SettledRefund
+// <= the payer capacity, and that Shards is not negative. It returns an
+// error wrapping ErrInvalidRateConfig.
+func (c RateConfig) Validate() error {
+	for _, b := range []struct {
+		name string
+		cfg  BucketConfig
+	}{{ScopePayer, c.Payer}, {ScopeInstitution, c.Institution}} {
+		switch {
+		case b.cfg.Capacity <= 0:
+			return fmt.Errorf("%w: %s capacity %d is not positive", ErrInvalidRateConfig, b.name, b.cfg.Capacity)
+		case b.cfg.Interval <= 0:
+			return fmt.Errorf("%w: %s interval %v is not positive", ErrInvalidRateConfig, b.name, b.cfg.Interval)
+		case b.cfg.Capacity > (math.MaxInt64>>1)/int64(b.cfg.Interval):
+			return fmt.Errorf("%w: %s capacity %d times interval %v overflows", ErrInvalidRateConfig, b.name, b.cfg.Capacity, b.cfg.Interval)
+		case c.NotFoundCost > b.cfg.Capacity:
+			return fmt.Errorf("%w: not-found cost %d exceeds the %s capacity %d", ErrInvalidRateConfig, c.NotFoundCost, b.name, b.cfg.Capacity)
+		}
+	}
+	switch {
+	case c.FoundCost <= 0:
+		return fmt.Errorf("%w: found cost %d is not positive", ErrInvalidRateConfig, c.FoundCost)
+	case c.NotFoundCost < c.FoundCost:
+		return fmt.Errorf("%w: not-found cost %d is below the found cost %d", ErrInvalidRateConfig, c.NotFoundCost, c.FoundCost)
+	case c.SettledRefund < 0 || c.SettledRefund > c.Payer.Capacity:
+		return fmt.Errorf("%w: settled refund %d is outside 0..%d", ErrInvalidRateConfig, c.SettledRefund, c.Payer.Capacity)
+	case c.Shards < 0:
+		return fmt.Errorf("%w: %d shards", ErrInvalidRateConfig, c.Shards)
+	}
+	return nil
+}
+
+// bucketSpec is a BucketConfig in nanoseconds. A bucket's state is one
+// int64, the instant e (in nanoseconds since the limiter's epoch) at which
+// it was, or would have been, empty: at instant now it holds
+// level = clamp(now-e, 0, span) nanoseconds' worth of tokens, one token
+// per interval. A single integer needs no float and, for the institution
+// bucket, fits a compare-and-swap.
+type bucketSpec struct {
+	interval int64 // nanoseconds per token
+	span     int64 // capacity * interval: the level of a full bucket
+}
+
+func newBucketSpec(c BucketConfig) bucketSpec {
+	return bucketSpec{interval: int64(c.Interval), span: c.Capacity * int64(c.Interval)}
+}
+
+// full returns the state of a full bucket at now.
+func (s bucketSpec) full(now int64) int64 { return now - s.span }
+
+func (s bucketSpec) level(e, now int64) int64 {
+	return min(max(now-e, 0), s.span)
+}
+
+// take removes n tokens if the bucket holds them, returning the new state,
+// or reports how long until it will.
+func (s bucketSpec) take(e, now, n int64) (next int64, ok bool, retryAfter time.Duration) {
+	l, need := s.level(e, now), n*s.interval
+	if l < need {
+		return e, false, time.Duration(need - l)
+	}
+	return now - (l - need), true, 0
+}
+
+// give adds n tokens, up to the capacity.
+func (s bucketSpec) give(e, now, n int64) int64 {
+	return now - min(s.level(e, now)+n*s.interval, s.span)
+}
+
+// tokens returns the whole tokens in the bucket.
+func (s bucketSpec) tokens(e, now int64) int64 { return s.level(e, now) / s.interval }

@@ -1,0 +1,391 @@
+package transfer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+	"unsafe"
+)
+
+// fakeClock is an injected clock that moves only when told to.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newFakeClock() *fakeClock {
+	return &fakeClock{t: time.Date(2026, 2, 16, 20, 0, 0, 0, time.UTC)}
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+func newTestLimiter(t *testing.T, edit func(*RateConfig)) (*MemoryLimiter, *fakeClock) {
+	t.Helper()
+	clock := newFakeClock()
+	cfg := DefaultRateConfig()
+	cfg.Now = clock.Now
+	if edit != nil {
+		edit(&cfg)
+	}
+	l, err := NewMemoryLimiter(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l, clock
+}
+
+// The defaults are DESIGN.md's PIX DICT numbers.
+func TestDefaultRateConfig(t *testing.T) {
+	c := DefaultRateConfig()
+	if c.Payer.Capacity != 100 {
+		t.Errorf("payer capacity %d, want 100", c.Payer.Capacity)
+	}
+	if perMinute := time.Minute / c.Payer.Interval; perMinute != 2 || time.Minute%c.Payer.Interval != 0 {
+		t.Errorf("payer refill %v per token, want exactly 2 per minute", c.Payer.Interval)
+	}
+	if c.FoundCost != 1 || c.NotFoundCost != 20 || c.SettledRefund != 1 {
+		t.Errorf("costs found=%d notFound=%d refund=%d, want 1, 20, 1", c.FoundCost, c.NotFoundCost, c.SettledRefund)
+	}
+	if err := c.Validate(); err != nil {
+		t.Errorf("defaults do not validate: %v", err)
+	}
+}
+
+func TestRateConfigValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		edit func(*RateConfig)
+	}{
+		{"zero payer capacity", func(c *RateConfig) { c.Payer.Capacity = 0 }},
+		{"negative institution capacity", func(c *RateConfig) { c.Institution.Capacity = -1 }},
+		{"zero payer interval", func(c *RateConfig) { c.Payer.Interval = 0 }},
+		{"negative institution interval", func(c *RateConfig) { c.Institution.Interval = -time.Second }},
+		{"span overflows", func(c *RateConfig) { c.Payer.Capacity = 1 << 40; c.Payer.Interval = time.Hour }},
+		{"zero found cost", func(c *RateConfig) { c.FoundCost = 0 }},
+		{"not-found cheaper than found", func(c *RateConfig) { c.FoundCost = 5; c.NotFoundCost = 4 }},
+		{"not-found cost above payer capacity", func(c *RateConfig) { c.NotFoundCost = 101 }},
+		{"not-found cost above institution capacity", func(c *RateConfig) { c.Institution.Capacity = 19 }},
+		{"negative refund", func(c *RateConfig) { c.SettledRefund = -1 }},
+		{"refund above capacity", func(c *RateConfig) { c.SettledRefund = 101 }},
+		{"negative shards", func(c *RateConfig) { c.Shards = -1 }},
+	}
+	for _, tc := range tests {
+		c := DefaultRateConfig()
+		tc.edit(&c)
+		if err := c.Validate(); !errors.Is(err, ErrInvalidRateConfig) {
+			t.Errorf("%s: Validate() = %v, want ErrInvalidRateConfig", tc.name, err)
+		}
+		if _, err := NewMemoryLimiter(c); !errors.Is(err, ErrInvalidRateConfig) {
+			t.Errorf("%s: NewMemoryLimiter error = %v, want ErrInvalidRateConfig", tc.name, err)
+		}
+	}
+	c := DefaultRateConfig()
+	c.SettledRefund = 0 // no refunds is a valid choice
+	if err := c.Validate(); err != nil {
+		t.Errorf("zero refund: %v", err)
+	}
+}
+
+func wantTokens(t *testing.T, l *MemoryLimiter, payer string, want int64) {
+	t.Helper()
+	if got := l.Tokens(payer); got != want {
+		t.Fatalf("Tokens(%q) = %d, want %d", payer, got, want)
+	}
+}
+
+func wantLimited(t *testing.T, err error, scope string, retry time.Duration) {
+	t.Helper()
+	var rl *RateLimitError
+	if !errors.Is(err, ErrRateLimited) || !errors.As(err, &rl) {
+		t.Fatalf("error = %v, want a *RateLimitError wrapping ErrRateLimited", err)
+	}
+	if rl.Scope != scope || rl.RetryAfter != retry {
+		t.Fatalf("limited in %s, retry after %v; want %s, %v", rl.Scope, rl.RetryAfter, scope, retry)
+	}
+}
+
+// The PIX DICT arithmetic, step by step, with an injected clock.
+func TestLimiterArithmetic(t *testing.T) {
+	ctx := context.Background()
+	l, clock := newTestLimiter(t, nil)
+	const p = "payer-1"
+
+	wantTokens(t, l, p, 100) // a new payer starts full
+
+	// A found key costs 1: 20 taken up front, 19 given back.
+	must(t, l.BeginLookup(ctx, p))
+	wantTokens(t, l, p, 80)
+	must(t, l.LookupFound(ctx, p))
+	wantTokens(t, l, p, 99)
+
+	// A missing key costs 20.
+	must(t, l.BeginLookup(ctx, p))
+	wantTokens(t, l, p, 79)
+
+	// Refill: 2 a minute, i.e. one per 30 s; half a token shows as none.
+	clock.Advance(15 * time.Second)
+	wantTokens(t, l, p, 79)
+	clock.Advance(15 * time.Second)
+	wantTokens(t, l, p, 80)
+	clock.Advance(5 * time.Minute)
+	wantTokens(t, l, p, 90)
+
+	// A settled payment gives 1 back.
+	must(t, l.PaymentSettled(ctx, p))
+	wantTokens(t, l, p, 91)
+
+	// Never beyond the capacity.
+	clock.Advance(4*time.Minute + 30*time.Second)
+	wantTokens(t, l, p, 100)
+	must(t, l.PaymentSettled(ctx, p))
+	must(t, l.LookupFound(ctx, p))
+	wantTokens(t, l, p, 100)
+
+	// Five missing keys empty the bucket; the sixth lookup must wait for 20
+	// tokens: 10 minutes. A refused lookup takes nothing.
+	for range 5 {
+		must(t, l.BeginLookup(ctx, p))
+	}
+	wantTokens(t, l, p, 0)
+	wantLimited(t, l.BeginLookup(ctx, p), ScopePayer, 10*time.Minute)
+	wantTokens(t, l, p, 0)
+
+	// Retry-after counts the fraction of a token already refilled.
+	clock.Advance(9*time.Minute + 59*time.Second)
+	wantTokens(t, l, p, 19)
+	wantLimited(t, l.BeginLookup(ctx, p), ScopePayer, time.Second)
+	clock.Advance(time.Second)
+	must(t, l.BeginLookup(ctx, p))
+	wantTokens(t, l, p, 0)
+
+	// With 19 tokens even a lookup that would find its key is refused, so
+	// the refusal says nothing about the key.
+	clock.Advance(19 * 30 * time.Second)
+	wantTokens(t, l, p, 19)
+	wantLimited(t, l.BeginLookup(ctx, p), ScopePayer, 30*time.Second)
+
+	// Other payers are untouched.
+	wantTokens(t, l, "payer-2", 100)
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestLimiterInstitutionBucket(t *testing.T) {
+	ctx := context.Background()
+	l, clock := newTestLimiter(t, func(c *RateConfig) {
+		c.Institution = BucketConfig{Capacity: 50, Interval: time.Second}
+	})
+	if got := l.InstitutionTokens(); got != 50 {
+		t.Fatalf("InstitutionTokens() = %d, want 50", got)
+	}
+	must(t, l.BeginLookup(ctx, "a"))
+	must(t, l.BeginLookup(ctx, "b"))
+	if got := l.InstitutionTokens(); got != 10 {
+		t.Fatalf("InstitutionTokens() = %d, want 10", got)
+	}
+	// c's own bucket is full, the institution's is not: refused, and c's
+	// tokens are given back.
+	wantLimited(t, l.BeginLookup(ctx, "c"), ScopeInstitution, 10*time.Second)
+	wantTokens(t, l, "c", 100)
+	if got := l.InstitutionTokens(); got != 10 {
+		t.Fatalf("InstitutionTokens() after refusal = %d, want 10", got)
+	}
+	// A found key gives 19 back to the institution as well.
+	must(t, l.LookupFound(ctx, "a"))
+	if got := l.InstitutionTokens(); got != 29 {
+		t.Fatalf("InstitutionTokens() = %d, want 29", got)
+	}
+	// A settled payment refunds the payer only.
+	must(t, l.PaymentSettled(ctx, "b"))
+	wantTokens(t, l, "b", 81)
+	if got := l.InstitutionTokens(); got != 29 {
+		t.Fatalf("InstitutionTokens() after settlement = %d, want 29", got)
+	}
+	clock.Advance(2500 * time.Millisecond)
+	if got := l.InstitutionTokens(); got != 31 {
+		t.Fatalf("InstitutionTokens() = %d, want 31", got)
+	}
+	must(t, l.BeginLookup(ctx, "c"))
+	clock.Advance(time.Hour)
+	if got := l.InstitutionTokens(); got != 50 {
+		t.Fatalf("InstitutionTokens() = %d, want the capacity 50", got)
+	}
+}
+
+// Costs and refunds are whatever the config says.
+func TestLimiterCustomCosts(t *testing.T) {
+	ctx := context.Background()
+	l, clock := newTestLimiter(t, func(c *RateConfig) {
+		c.Payer = BucketConfig{Capacity: 10, Interval: 7 * time.Second}
+		c.FoundCost, c.NotFoundCost, c.SettledRefund = 2, 3, 0
+	})
+	must(t, l.BeginLookup(ctx, "p")) // 7
+	must(t, l.LookupFound(ctx, "p")) // 8
+	must(t, l.BeginLookup(ctx, "p")) // 5
+	must(t, l.PaymentSettled(ctx, "p"))
+	wantTokens(t, l, "p", 5)
+	clock.Advance(20 * time.Second) // 5 + 20/7
+	wantTokens(t, l, "p", 7)
+	must(t, l.BeginLookup(ctx, "p"))
+	must(t, l.BeginLookup(ctx, "p"))
+	// 1 token and 6/7 of one: 3 tokens need 1/7 of 7 s plus 7 s.
+	wantLimited(t, l.BeginLookup(ctx, "p"), ScopePayer, 8*time.Second)
+}
+
+func TestLimiterEmptyPayer(t *testing.T) {
+	ctx := context.Background()
+	l, _ := newTestLimiter(t, nil)
+	for name, err := range map[string]error{
+		"BeginLookup":    l.BeginLookup(ctx, ""),
+		"LookupFound":    l.LookupFound(ctx, ""),
+		"PaymentSettled": l.PaymentSettled(ctx, ""),
+	} {
+		if !errors.Is(err, ErrEmptyPayer) {
+			t.Errorf("%s(\"\") = %v, want ErrEmptyPayer", name, err)
+		}
+	}
+}
+
+func TestLimiterPrune(t *testing.T) {
+	ctx := context.Background()
+	l, clock := newTestLimiter(t, nil)
+	for i := range 10 {
+		must(t, l.BeginLookup(ctx, fmt.Sprint("p", i)))
+	}
+	must(t, l.BeginLookup(ctx, "p0"))
+	if got := l.payers(); got != 10 {
+		t.Fatalf("%d payer entries, want 10", got)
+	}
+	clock.Advance(10 * time.Minute) // refills 20 tokens: p1..p9 are full, p0 is not
+	if got := l.Prune(); got != 9 {
+		t.Fatalf("Prune() = %d, want 9", got)
+	}
+	wantTokens(t, l, "p0", 80)
+	wantTokens(t, l, "p1", 100)
+	clock.Advance(10 * time.Minute)
+	if got := l.Prune(); got != 1 || l.payers() != 0 {
+		t.Fatalf("Prune() = %d leaving %d, want 1 leaving 0", got, l.payers())
+	}
+	// A refund that fills the bucket drops the entry too.
+	must(t, l.BeginLookup(ctx, "q"))
+	must(t, l.LookupFound(ctx, "q"))
+	clock.Advance(30 * time.Second)
+	must(t, l.PaymentSettled(ctx, "q"))
+	if got := l.payers(); got != 0 {
+		t.Fatalf("%d payer entries after refilling, want 0", got)
+	}
+}
+
+func TestLimiterShardCount(t *testing.T) {
+	for in, want := range map[int]int{0: 64, 1: 1, 3: 4, 64: 64, 100: 128} {
+		l, _ := newTestLimiter(t, func(c *RateConfig) { c.Shards = in })
+		if len(l.shards) != want {
+			t.Errorf("Shards %d: %d shards, want %d", in, len(l.shards), want)
+		}
+	}
+	if size := unsafe.Sizeof(limiterShard{}); size != 64 {
+		t.Errorf("limiterShard is %d bytes, want one 64-byte cache line", size)
+	}
+}
+
+// Payers in different shards do not wait for each other: with one shard's
+// lock held, a payer of another shard is served.
+func TestLimiterShardsAreIndependent(t *testing.T) {
+	l, _ := newTestLimiter(t, nil)
+	a, b := "a", ""
+	for i := 0; b == ""; i++ {
+		if c := fmt.Sprint("b", i); l.shard(c) != l.shard(a) {
+			b = c
+		}
+	}
+	s := l.shard(a)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	done := make(chan error, 1)
+	go func() { done <- l.BeginLookup(context.Background(), b) }()
+	select {
+	case err := <-done:
+		must(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("a lookup in another shard waited for a locked shard")
+	}
+}
+
+// Many goroutines on a few payers and the institution bucket: with the
+// clock stopped, every token is accounted for exactly.
+func TestLimiterConcurrent(t *testing.T) {
+	ctx := context.Background()
+	const payers, workers = 4, 16
+	ops := 2000
+	if raceEnabled {
+		ops = 500
+	}
+	l, _ := newTestLimiter(t, func(c *RateConfig) {
+		c.Institution = BucketConfig{Capacity: 250, Interval: time.Second}
+		c.Shards = 2
+	})
+	var spent [payers]atomic.Int64 // net tokens each payer's lookups cost
+	var refused atomic.Int64
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range ops {
+				p := (w + i) % payers
+				id := fmt.Sprint("payer-", p)
+				if err := l.BeginLookup(ctx, id); err != nil {
+					if !errors.Is(err, ErrRateLimited) {
+						t.Error(err)
+						return
+					}
+					refused.Add(1)
+					continue
+				}
+				if i%3 == 0 { // found
+					if err := l.LookupFound(ctx, id); err != nil {
+						t.Error(err)
+						return
+					}
+					spent[p].Add(1)
+				} else {
+					spent[p].Add(20)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	var total int64
+	for p := range payers {
+		s := spent[p].Load()
+		total += s
+		if got := l.Tokens(fmt.Sprint("payer-", p)); got != 100-s {
+			t.Errorf("payer-%d holds %d tokens, want 100 - %d", p, got, s)
+		}
+	}
+	if got := l.InstitutionTokens(); got != 250-total || got < 0 {
+		t.Errorf("institution holds %d tokens, want 250 - %d", got, total)
+	}
+	if refused.Load() == 0 {
+		t.Error("no lookup was refused; the test did not reach the limits")
+	}
+}
