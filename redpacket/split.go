@@ -111,12 +111,17 @@ func (DoubleMean) Split(shares []int64, total int64, lim Limits, rng *rand.Rand)
 }
 
 // doubleMeanBounds returns the inclusive interval for the next share with rem
-// left over r ≥ 2 shares, r·lim.Min ≤ rem ≤ r·lim.Max. No step overflows:
-// lim.Max·(r−1) < rem-bound ≤ count·Max fits, and ⌊2R/r⌋ is computed as
-// 2⌊R/r⌋ + ⌊2(R mod r)/r⌋ so 2R is never formed.
+// left over r ≥ 2 shares, r·lim.Min ≤ rem ≤ r·lim.Max. Nothing overflows:
+// lim.Max·(r−1) ≤ count·Max, which checkTotal made sure fits, and ⌊2R/r⌋ is
+// computed as 2⌊R/r⌋ + ⌊2(R mod r)/r⌋ (the last term is 0 or 1), so 2R,
+// which may not fit, is never formed.
 func doubleMeanBounds(rem, r int64, lim Limits) (lo, hi int64) {
 	lo = max(lim.Min, rem-lim.Max*(r-1))
-	twiceMean := 2*(rem/r) + 2*(rem%r)/r
+	q, m := rem/r, rem%r
+	twiceMean := 2 * q
+	if 2*m >= r {
+		twiceMean++
+	}
 	hi = min(twiceMean, rem-lim.Min*(r-1), lim.Max)
 	return lo, hi
 }
