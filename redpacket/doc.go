@@ -7,8 +7,7 @@
 // (专属, one share for one named recipient) and Password (口令, split like
 // Lucky, claimed with a phrase compared by PasswordMatches).
 //
-// This file set holds the pure rules, which need neither storage nor the
-// ledger:
+// The pure core, which needs neither storage nor the ledger:
 //
 //   - Rules, with WeChat-like DefaultRules (shares 0.01–200.00 CNY, at most
 //     100 shares, 24 h expiry), and Rules.Check, the creation check with one

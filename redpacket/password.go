@@ -25,8 +25,12 @@ const MaxPasswordBytes = 256
 //
 // Case is kept: "Abc" and "abc" are different phrases. It returns
 // ErrBadPassword for invalid UTF-8, an empty phrase, or one longer than
-// MaxPasswordBytes.
+// MaxPasswordBytes; input over 4 × MaxPasswordBytes bytes is rejected before
+// it is normalized, so a huge guess costs nothing.
 func NormalizePassword(s string) (string, error) {
+	if len(s) > 4*MaxPasswordBytes {
+		return "", fmt.Errorf("%w: %d bytes before normalizing, at most %d", ErrBadPassword, len(s), 4*MaxPasswordBytes)
+	}
 	if !utf8.ValidString(s) {
 		return "", fmt.Errorf("%w: not valid UTF-8", ErrBadPassword)
 	}
@@ -43,9 +47,11 @@ func NormalizePassword(s string) (string, error) {
 // PasswordMatches reports whether guess matches phrase once both are
 // normalized by NormalizePassword. An invalid phrase or guess never matches.
 // The comparison is constant-time over SHA-256 digests of the two normalized
-// forms (crypto/subtle), so its time does not depend on how long a prefix
-// matches nor on the phrase's length; normalizing and hashing take time
-// that depends only on the lengths of the inputs.
+// forms (crypto/subtle): its time does not depend on how long a prefix of the
+// guess matches, and comparing fixed-size digests hides whether the lengths
+// differ. Normalizing and hashing take time that grows with each input's
+// length (and, for normalization, its characters), independently of the
+// other input.
 func PasswordMatches(phrase, guess string) bool {
 	p, err1 := NormalizePassword(phrase)
 	g, err2 := NormalizePassword(guess)

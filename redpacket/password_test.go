@@ -34,6 +34,15 @@ func TestNormalizePassword(t *testing.T) {
 	if _, err := NormalizePassword(strings.Repeat("口", MaxPasswordBytes/3)); err != nil {
 		t.Errorf("phrase of %d bytes: %v", MaxPasswordBytes/3*3, err)
 	}
+	// White space collapses, so raw input may exceed MaxPasswordBytes…
+	padded := strings.Repeat(" ", 3*MaxPasswordBytes) + "口令"
+	if got, err := NormalizePassword(padded); err != nil || got != "口令" {
+		t.Errorf("口令 padded to %d bytes = %q, %v, want 口令", len(padded), got, err)
+	}
+	// …but not without bound.
+	if _, err := NormalizePassword(strings.Repeat(" ", 4*MaxPasswordBytes) + "口令"); !errors.Is(err, ErrBadPassword) {
+		t.Errorf("%d-byte input = %v, want ErrBadPassword", 4*MaxPasswordBytes+6, err)
+	}
 }
 
 func TestPasswordMatches(t *testing.T) {

@@ -138,9 +138,9 @@ func (r Rules) Check(k Kind, amount int64, count, groupSize int) (total int64, e
 // the sum exactly total.
 //
 // Shares returns ErrInvalidRules, ErrUnknownKind, ErrNoShares,
-// ErrTooManyShares, ErrShareTooSmall, ErrShareTooLarge, ErrIndivisible (Normal
-// with a total count does not divide), ErrBadSplit if the splitter broke an
-// invariant, any other error of the splitter, or the error of rnd.
+// ErrTooManyShares, ErrShareTooSmall, ErrShareTooLarge, ErrIndivisible (a
+// Normal total that count does not divide), ErrBadSplit if the splitter broke
+// an invariant, any other error of the splitter, or rnd's error.
 func (r Rules) Shares(k Kind, total int64, count int, rnd io.Reader) ([]int64, error) {
 	if err := r.Validate(); err != nil {
 		return nil, err

@@ -79,15 +79,19 @@ func checkTotal(total int64, count int, lim Limits) error {
 // Why the interval is never empty and the last share is valid: the invariant
 // r·Min ≤ R ≤ r·Max holds at the start (checkTotal). Given it, each lower
 // term is ≤ each upper term: Min ≤ ⌊2R/r⌋ because 2R/r ≥ 2·Min; Min ≤ R −
-// Min·(r−1) because R ≥ r·Min; R − Max·(r−1) ≤ R/r ≤ ⌊2R/r⌋ because
-// Max ≥ R/r (and the left side is an integer); R − Max·(r−1) ≤ R − Min·(r−1)
+// Min·(r−1) because R ≥ r·Min; R − Max·(r−1) ≤ R/r ≤ 2R/r because Max ≥ R/r,
+// and an integer ≤ 2R/r is ≤ ⌊2R/r⌋; R − Max·(r−1) ≤ R − Min·(r−1)
 // because Max ≥ Min; R − Max·(r−1) ≤ Max because R ≤ r·Max. Drawing x in the
 // interval keeps the invariant for R−x over r−1 shares (x ≤ R − Min·(r−1) and
 // x ≥ R − Max·(r−1)), so at r = 1 the last share R lies in [Min, Max].
 //
-// Every position has the same mean (R/r in expectation), but later
-// positions have a wider spread, so without a shuffle the last claimers win
-// best luck more often; Rules.Shares shuffles.
+// Each draw is centred on the current mean R/r, give or take the integer
+// bounds: uniform on [Min, ⌊2R/r⌋] has mean (Min + ⌊2R/r⌋)/2, about R/r +
+// Min/2, and the last share makes up the difference. For 100.00 into 10 that
+// is half a fen per position (0.05%); for 1.00 into 18 the first draw
+// averages 6 fen against a fair 5.56. Later positions also spread wider, so
+// without a shuffle the last claimers win best luck more often. Rules.Shares
+// shuffles, which makes every position's distribution the same.
 type DoubleMean struct{}
 
 // Split implements Splitter.
@@ -196,7 +200,7 @@ func composition(parts []int64, n int64, rng *rand.Rand) {
 		return
 	}
 	m := int64(k - 1)
-	slots := n + m // ≤ count·Max after checkTotal, so it fits
+	slots := n + m // < the packet's total (every part ≥ Min ≥ 1 was taken off), so it fits
 	bars := parts[:0]
 	for j := slots - m; j < slots; j++ {
 		t := rng.Int64N(j + 1)
