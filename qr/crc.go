@@ -1,9 +1,11 @@
 package qr
 
-// crcTable is the byte-wise table of CRC-16/CCITT-FALSE. It is filled once
-// at package initialisation and only read afterwards.
-var crcTable = func() (t [256]uint16) {
-	for i := range t {
+// crcTables are the slicing-by-8 tables of CRC-16/CCITT-FALSE: table 0 is
+// the classic byte-wise table, table k advances table k-1 by one more zero
+// byte. They are filled once at package initialisation and only read
+// afterwards.
+var crcTables = func() (t [8][256]uint16) {
+	for i := range t[0] {
 		c := uint16(i) << 8
 		for range 8 {
 			if c&0x8000 != 0 {
@@ -12,17 +14,31 @@ var crcTable = func() (t [256]uint16) {
 				c <<= 1
 			}
 		}
-		t[i] = c
+		t[0][i] = c
+	}
+	for k := 1; k < 8; k++ {
+		for i := range t[k] {
+			prev := t[k-1][i]
+			t[k][i] = prev<<8 ^ t[0][prev>>8]
+		}
 	}
 	return t
 }()
 
 // crc16 is CRC-16/CCITT-FALSE: poly 0x1021, init 0xFFFF, no reflection, no
-// final XOR.
+// final XOR. It takes eight bytes a step (the CRC only reaches the first
+// two; the CRC being linear, each byte's share comes from its own table).
 func crc16[T string | []byte](data T) uint16 {
+	t := &crcTables
 	crc := uint16(0xFFFF)
-	for i := 0; i < len(data); i++ {
-		crc = crc<<8 ^ crcTable[byte(crc>>8)^data[i]]
+	i := 0
+	for ; i+8 <= len(data); i += 8 {
+		crc = t[7][byte(crc>>8)^data[i]] ^ t[6][byte(crc)^data[i+1]] ^
+			t[5][data[i+2]] ^ t[4][data[i+3]] ^ t[3][data[i+4]] ^
+			t[2][data[i+5]] ^ t[1][data[i+6]] ^ t[0][data[i+7]]
+	}
+	for ; i < len(data); i++ {
+		crc = crc<<8 ^ t[0][byte(crc>>8)^data[i]]
 	}
 	return crc
 }

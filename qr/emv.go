@@ -51,59 +51,77 @@ func idNum(id string) int {
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
-// scanError is a structural error found by scan: the sentinel, the byte
-// offset where the failing object starts and its ID when known.
-type scanError struct {
-	err error
-	at  int
-	id  string
-}
-
-// scan splits s into data objects, storing them into dst[:n]. It checks the
-// ID and length digits, the length against the remaining text (in
-// characters) and duplicates. s must be valid UTF-8.
-// When offs is not nil, offs[n] gets the byte offset of object n's value.
-func scan(s string, dst []Object, offs []int) (n int, e *scanError) {
+// scan splits payload[start:end] into data objects, storing them into
+// dst[:n] and, when offs is not nil, the byte offset of each value into
+// offs. It checks the ID and length digits, the length against the
+// remaining text (in characters), UTF-8, duplicates, and each primitive
+// value against its rule: tmpl is the enclosing template's ID (tmplID its
+// text), or -1 at the root. The CRC (63) is left to the caller.
+func scan(payload string, start, end int, dst []Object, offs []int, tmplID string, tmpl int) (n int, err error) {
 	var seen [100]bool
-	i := 0
-	for i < len(s) {
+	fail := func(at int, id string, err error) (int, error) {
+		path := id
+		if tmpl >= 0 {
+			path = subPath(tmplID, id)
+		}
+		if e, ok := err.(*Error); ok {
+			e.Pos = runePos(payload, at)
+			return n, e
+		}
+		return n, &Error{Path: path, Pos: runePos(payload, at), Err: err}
+	}
+	i := start
+	for i < end {
 		if n == len(dst) {
-			return n, &scanError{err: ErrPayloadTooLong, at: i}
+			return fail(i, "", ErrPayloadTooLong)
 		}
 		// Header: two-digit ID, two-digit length.
-		end := min(i+4, len(s))
-		for k := i; k < end; k++ {
-			if !isDigit(s[k]) {
-				return n, &scanError{err: ErrNotNumeric, at: i}
+		hdr := min(i+4, end)
+		for k := i; k < hdr; k++ {
+			if !isDigit(payload[k]) {
+				return fail(i, "", ErrNotNumeric)
 			}
 		}
-		if end-i < 4 {
-			return n, &scanError{err: ErrTruncated, at: i}
+		if hdr-i < 4 {
+			return fail(i, "", ErrTruncated)
 		}
-		id := s[i : i+2]
-		idn := int(s[i]-'0')*10 + int(s[i+1]-'0')
-		length := int(s[i+2]-'0')*10 + int(s[i+3]-'0')
+		id := payload[i : i+2]
+		idn := int(payload[i]-'0')*10 + int(payload[i+1]-'0')
+		length := int(payload[i+2]-'0')*10 + int(payload[i+3]-'0')
 		if length == 0 {
-			return n, &scanError{err: ErrBadLength, at: i, id: id}
+			return fail(i, id, ErrBadLength)
 		}
 		if seen[idn] {
-			return n, &scanError{err: ErrDuplicate, at: i, id: id}
+			return fail(i, id, ErrDuplicate)
 		}
 		seen[idn] = true
 		// Value: length characters.
 		k := i + 4
 		for c := 0; c < length; c++ {
-			if k >= len(s) {
-				return n, &scanError{err: ErrTruncated, at: i, id: id}
+			if k >= end {
+				return fail(i, id, ErrTruncated)
 			}
-			if s[k] < utf8.RuneSelf {
+			if payload[k] < utf8.RuneSelf {
 				k++
-			} else {
-				_, size := utf8.DecodeRuneInString(s[k:])
-				k += size
+				continue
 			}
+			r, size := utf8.DecodeRuneInString(payload[k:end])
+			if r == utf8.RuneError && size == 1 {
+				return fail(k, id, ErrInvalidUTF8)
+			}
+			k += size
 		}
-		dst[n] = Object{ID: id, Value: s[i+4 : k]}
+		v := payload[i+4 : k]
+		switch {
+		case tmpl >= 0:
+			err = checkValue(tmplID, id, subRule(tmpl, idn), v, length)
+		case idn != 63 && !isTemplate(idn):
+			err = checkValue(id, "", rootRule(idn), v, length)
+		}
+		if err != nil {
+			return fail(i, id, err)
+		}
+		dst[n] = Object{ID: id, Value: v}
 		if offs != nil {
 			offs[n] = i + 4
 		}
@@ -126,17 +144,14 @@ func Parse(payload string) (*Payload, error) {
 	if len(payload) > MaxPayloadLen && utf8.RuneCountInString(payload) > MaxPayloadLen {
 		return nil, &Error{Pos: -1, Err: ErrPayloadTooLong}
 	}
-	if !utf8.ValidString(payload) {
-		return nil, &Error{Pos: -1, Err: ErrInvalidUTF8}
-	}
 	if len(payload) >= 2 && isDigit(payload[0]) && isDigit(payload[1]) && payload[:2] != "00" {
 		return nil, &Error{Path: payload[:2], Pos: 0, Err: ErrFormatNotFirst}
 	}
 	var buf [maxObjects]Object
 	var offs [maxObjects]int
-	nRoot, serr := scan(payload, buf[:], offs[:])
-	if serr != nil {
-		return nil, &Error{Path: serr.id, Pos: runePos(payload, serr.at), Err: serr.err}
+	nRoot, err := scan(payload, 0, len(payload), buf[:], offs[:], "", -1)
+	if err != nil {
+		return nil, err
 	}
 	if nRoot == 0 {
 		return nil, &Error{Path: "00", Pos: -1, Err: ErrMissing}
@@ -167,12 +182,13 @@ func Parse(payload string) (*Payload, error) {
 	n := nRoot
 	for k := 0; k < nRoot; k++ {
 		subEnd[k] = n
-		if !isTemplate(idNum(buf[k].ID)) {
+		tmpl := idNum(buf[k].ID)
+		if !isTemplate(tmpl) {
 			continue
 		}
-		m, serr := scan(buf[k].Value, buf[n:], nil)
-		if serr != nil {
-			return nil, &Error{Path: subPath(buf[k].ID, serr.id), Pos: runePos(payload, offs[k]+serr.at), Err: serr.err}
+		m, err := scan(payload, offs[k], offs[k]+len(buf[k].Value), buf[n:], nil, buf[k].ID, tmpl)
+		if err != nil {
+			return nil, err
 		}
 		n += m
 		subEnd[k] = n
@@ -187,7 +203,7 @@ func Parse(payload string) (*Payload, error) {
 		}
 	}
 	p := &Payload{Objects: objs[:nRoot:nRoot]}
-	if err := validate(p.Objects, true); err != nil {
+	if err := checkStructure(p.Objects, true); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -221,12 +237,15 @@ func (p *Payload) Encode() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := validate(objs, false); err != nil {
+	if err := checkStructure(objs, false); err != nil {
 		return "", err
 	}
 	var stack [4 * MaxPayloadLen]byte
-	b := appendObjects(stack[:0], objs, nil)
-	if utf8.RuneCount(b)+8 > MaxPayloadLen {
+	b, runes, err := appendChecked(stack[:0], objs)
+	if err != nil {
+		return "", err
+	}
+	if runes+8 > MaxPayloadLen {
 		return "", &Error{Pos: -1, Err: ErrPayloadTooLong}
 	}
 	b = append(b, "6304"...)
@@ -249,16 +268,17 @@ func withSubs(objs []Object) ([]Object, error) {
 	var out []Object
 	for k := range objs {
 		o := &objs[k]
-		if len(o.Sub) > 0 || !isTemplate(idNum(o.ID)) {
+		tmpl := idNum(o.ID)
+		if len(o.Sub) > 0 || !isTemplate(tmpl) {
 			continue
 		}
-		if !utf8.ValidString(o.Value) {
-			return nil, &Error{Path: o.ID, Pos: -1, Err: ErrInvalidUTF8}
-		}
 		var buf [maxObjects]Object
-		m, serr := scan(o.Value, buf[:], nil)
-		if serr != nil {
-			return nil, &Error{Path: subPath(o.ID, serr.id), Pos: -1, Err: serr.err}
+		m, err := scan(o.Value, 0, len(o.Value), buf[:], nil, o.ID, tmpl)
+		if err != nil {
+			if e, ok := err.(*Error); ok {
+				e.Pos = -1
+			}
+			return nil, err
 		}
 		if out == nil {
 			out = append([]Object(nil), objs...)
@@ -271,8 +291,66 @@ func withSubs(objs []Object) ([]Object, error) {
 	return out, nil
 }
 
-// appendObjects writes objs as EMVCo text, leaving out 63 and the root IDs
-// marked in skip (nil: none).
+// appendChecked writes objs as EMVCo text (leaving out 63), checking every
+// value against its rule on the way. It returns the text's length in
+// characters.
+func appendChecked(b []byte, objs []Object) (_ []byte, runes int, err error) {
+	for k := range objs {
+		o := &objs[k]
+		if o.ID == "63" {
+			continue
+		}
+		id := idNum(o.ID) // checkStructure made sure it is two digits
+		if !isTemplate(id) {
+			n, err := checkedLen(o.ID, "", rootRule(id), o.Value)
+			if err != nil {
+				return nil, 0, err
+			}
+			b = append(appendHeader(b, o.ID, n), o.Value...)
+			runes += 4 + n
+			continue
+		}
+		hdr := len(b)
+		b = appendHeader(b, o.ID, 0)
+		total := 0
+		for j := range o.Sub {
+			s := &o.Sub[j]
+			n, err := checkedLen(o.ID, s.ID, subRule(id, idNum(s.ID)), s.Value)
+			if err != nil {
+				return nil, 0, err
+			}
+			b = append(appendHeader(b, s.ID, n), s.Value...)
+			total += 4 + n
+		}
+		if total > 99 {
+			return nil, 0, &Error{Path: o.ID, Pos: -1, Err: ErrTooLong}
+		}
+		b[hdr+2], b[hdr+3] = byte('0'+total/10), byte('0'+total%10)
+		runes += 4 + total
+	}
+	return b, runes, nil
+}
+
+// checkedLen counts the characters of v, checking that it is UTF-8 and that
+// it obeys r.
+func checkedLen(id, sub string, r rule, v string) (int, error) {
+	n := 0
+	for i := 0; i < len(v); n++ {
+		if v[i] < utf8.RuneSelf {
+			i++
+			continue
+		}
+		c, size := utf8.DecodeRuneInString(v[i:])
+		if c == utf8.RuneError && size == 1 {
+			return 0, &Error{Path: subPath(id, sub), Pos: -1, Err: ErrInvalidUTF8}
+		}
+		i += size
+	}
+	return n, checkValue(id, sub, r, v, n)
+}
+
+// appendObjects writes objs as EMVCo text without checking them, leaving
+// out 63 and the root IDs marked in skip (nil: none).
 func appendObjects(b []byte, objs []Object, skip *[100]bool) []byte {
 	for k := range objs {
 		o := &objs[k]

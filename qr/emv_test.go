@@ -123,7 +123,7 @@ func TestParseErrors(t *testing.T) {
 		{"amount no integer digit", minimal(func(f []string) []string { return append(f, tlv("54", ".50")) }), ErrInvalidValue, "54"},
 		{"amount negative", minimal(func(f []string) []string { return append(f, tlv("54", "-1")) }), ErrInvalidValue, "54"},
 		{"consumer data request", minimal(func(f []string) []string { return append(f, tlv("62", tlv("09", "XYZ"))) }), ErrInvalidValue, "62.09"},
-		{"invalid UTF-8", minimal(func(f []string) []string { f[6] = "5904NAM\xff"; return f }), ErrInvalidUTF8, ""},
+		{"invalid UTF-8", minimal(func(f []string) []string { f[6] = "5904NAM\xff"; return f }), ErrInvalidUTF8, "59"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -387,5 +387,19 @@ func BenchmarkEncode(b *testing.B) {
 		if _, err := p.Encode(); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestCRCAgainstBitwise(t *testing.T) {
+	// Every length from 0 to 40 (the 8-byte steps and the tail) and the
+	// published payloads.
+	data := []byte(strings.Repeat("00020101021229300012D15600000000最佳运输", 2))
+	for n := 0; n <= 40; n++ {
+		if got, want := crc16(data[:n]), crcBitwise(data[:n]); got != want {
+			t.Fatalf("crc16 of %d bytes = %04X, want %04X", n, got, want)
+		}
+	}
+	if got := crc16("123456789"); got != 0x29B1 { // the CRC catalogue's check value
+		t.Fatalf("check value %04X", got)
 	}
 }

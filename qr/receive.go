@@ -182,7 +182,7 @@ func (r *ReceiveCodes) Issue(ctx context.Context, c ReceiveCode) (string, error)
 		p.SetTemplate("62", Object{ID: "05", Value: c.Reference})
 	}
 	// Check everything signed before signing it.
-	if err := validate(p.Objects, false); err != nil {
+	if _, err := p.Encode(); err != nil {
 		return "", err
 	}
 	kid := r.cfg.Signer.KeyID()

@@ -2,7 +2,6 @@ package qr
 
 import (
 	"strings"
-	"unicode/utf8"
 )
 
 // value kinds of the EMVCo data object table.
@@ -86,10 +85,11 @@ func subRule(tmpl, sub int) rule {
 // promptPayRID starts the GUI of every PromptPay / Thai QR template.
 const promptPayRID = "A000000677"
 
-// validate checks data objects against EMVCo's rules: IDs, lengths, formats,
-// duplicates, order of 00 and the mandatory set. parsed says whether objs
-// come from Parse (and so end with 63); for Encode, 63 is ignored.
-func validate(objs []Object, parsed bool) error {
+// checkStructure checks what is beyond single values: IDs, duplicates, 00
+// first, templates' sub-object IDs and mandatory sub-objects, and the
+// mandatory data objects. parsed says whether objs come from Parse (and so
+// end with 63); for Encode, 63 is ignored.
+func checkStructure(objs []Object, parsed bool) error {
 	var seen [100]bool
 	first := true
 	promptPay := false
@@ -112,11 +112,9 @@ func validate(objs []Object, parsed bool) error {
 		}
 		seen[id] = true
 		if isTemplate(id) {
-			if err := checkTemplate(o.ID, id, o.Sub, !parsed); err != nil {
+			if err := checkTemplate(o.ID, id, o.Sub); err != nil {
 				return err
 			}
-		} else if err := checkValue(o.ID, "", rootRule(id), o.Value, !parsed); err != nil {
-			return err
 		}
 		if id >= 2 && id <= 51 {
 			mai = true
@@ -133,26 +131,25 @@ func validate(objs []Object, parsed bool) error {
 	if !mai {
 		return &Error{Path: "02-51", Pos: -1, Err: ErrMissing}
 	}
-	mandatory := []string{"52", "53", "58", "59", "60"}
+	mandatory := [...]string{"53", "58", "52", "59", "60"}
+	m := mandatory[:]
 	if promptPay {
 		// PromptPay (Thai QR) codes leave out 52, 59 and 60.
-		mandatory = []string{"53", "58"}
+		m = mandatory[:2]
 	}
-	for _, m := range mandatory {
-		if !seen[idNum(m)] {
-			return &Error{Path: m, Pos: -1, Err: ErrMissing}
+	for _, id := range m {
+		if !seen[idNum(id)] {
+			return &Error{Path: id, Pos: -1, Err: ErrMissing}
 		}
 	}
 	return nil
 }
 
-// checkTemplate checks the sub-objects of root template tmpl (ID id).
-func checkTemplate(id string, tmpl int, sub []Object, checkUTF8 bool) error {
+// checkTemplate checks the sub-object IDs of root template tmpl (ID id) and
+// its mandatory sub-objects.
+func checkTemplate(id string, tmpl int, sub []Object) error {
 	if len(sub) == 0 {
 		return &Error{Path: id, Pos: -1, Err: ErrBadLength}
-	}
-	if n := subLen(sub); n > 99 {
-		return &Error{Path: id, Pos: -1, Err: ErrTooLong}
 	}
 	var seen [100]bool
 	for k := range sub {
@@ -165,32 +162,20 @@ func checkTemplate(id string, tmpl int, sub []Object, checkUTF8 bool) error {
 			return &Error{Path: subPath(id, s.ID), Pos: -1, Err: ErrDuplicate}
 		}
 		seen[sid] = true
-		if err := checkValue(id, s.ID, subRule(tmpl, sid), s.Value, checkUTF8); err != nil {
-			return err
-		}
 	}
-	var mandatory []string
 	switch {
-	case tmpl == 64:
-		mandatory = []string{"00", "01"}
-	case tmpl != 62:
-		mandatory = []string{"00"}
-	}
-	for _, m := range mandatory {
-		if !seen[idNum(m)] {
-			return &Error{Path: subPath(id, m), Pos: -1, Err: ErrMissing}
-		}
+	case tmpl == 64 && !seen[0]:
+		return &Error{Path: subPath(id, "00"), Pos: -1, Err: ErrMissing}
+	case tmpl == 64 && !seen[1]:
+		return &Error{Path: subPath(id, "01"), Pos: -1, Err: ErrMissing}
+	case tmpl != 62 && tmpl != 64 && !seen[0]:
+		return &Error{Path: subPath(id, "00"), Pos: -1, Err: ErrMissing}
 	}
 	return nil
 }
 
-// checkValue checks one primitive value against its rule (and that it is
-// UTF-8 when checkUTF8: Parse has checked the whole payload already).
-func checkValue(id, sub string, r rule, v string, checkUTF8 bool) error {
-	if checkUTF8 && !utf8.ValidString(v) {
-		return &Error{Path: subPath(id, sub), Pos: -1, Err: ErrInvalidUTF8}
-	}
-	n := utf8.RuneCountInString(v)
+// checkValue checks one primitive value of n characters against its rule.
+func checkValue(id, sub string, r rule, v string, n int) error {
 	switch {
 	case n == 0:
 		return &Error{Path: subPath(id, sub), Pos: -1, Err: ErrBadLength}
