@@ -74,21 +74,55 @@ func (p Phone) String() string { return string(p) }
 //
 // It offers two paths:
 //   - Normalize runs libphonenumber's full parse, validation and number-type
-//     check (about 30 µs and ~100 allocations per number on a 2-core EPYC).
-//     Use it when binding a number, and as the fallback of a lookup.
-//   - LookupKey turns the typed string into a candidate E.164 key with a
-//     few byte operations and at most two small anchored regular
-//     expressions (well under 1 µs, one allocation), without validating.
-//     Use it to look up numbers that were bound after Normalize; FindPhone
-//     combines the two paths.
+//     check (about 20 µs and 50 to 80 allocations per number on a 2-core
+//     EPYC). Use it when binding a number, and as the fallback of a lookup.
+//   - LookupKey turns the typed string into a candidate E.164 key with one
+//     pass over its bytes and walks of two small tries of the region's
+//     international and national prefixes (about 0.1 µs, one allocation),
+//     without validating. Use it to look up numbers that were bound after
+//     Normalize; FindPhone combines the two paths.
 type PhoneParser struct {
 	region string
-	cc     string         // the default region's calling code, e.g. "86"
-	idd    *regexp.Regexp // ^(?:international prefix), nil if none
-	ndd    *regexp.Regexp // ^(?:national prefix for parsing), nil if none
+	cc     string     // the default region's calling code, e.g. "86"
+	idd    prefixRule // international prefixes
+	ndd    prefixRule // national prefixes (and carrier codes)
 	// nddTransform: the region rewrites national prefixes (e.g. AR, BR, JP);
 	// LookupKey does not imitate that and gives up when the prefix is present.
 	nddTransform bool
+}
+
+// prefixRule finds a libphonenumber prefix pattern at the start of digits:
+// with a prefixSet when the pattern is a small finite set, else with the
+// regular expression itself.
+type prefixRule struct {
+	set *prefixSet
+	re  *regexp.Regexp // ^(?:pattern), when set is nil
+}
+
+func newPrefixRule(pattern string) (prefixRule, error) {
+	if pattern == "" {
+		return prefixRule{}, nil
+	}
+	if set, ok := compilePrefixSet(pattern); ok {
+		return prefixRule{set: set}, nil
+	}
+	re, err := regexp.Compile(`^(?:` + pattern + `)`)
+	return prefixRule{re: re}, err
+}
+
+// match returns the length of the prefix of d that the pattern matches,
+// -1 if none, -2 if a prefixSet cannot tell which.
+func (r prefixRule) match(d []byte) int {
+	switch {
+	case r.set != nil:
+		return r.set.match(d)
+	case r.re != nil:
+		// A copy, so that only these regions pay for d escaping to the heap.
+		if loc := r.re.FindIndex(append([]byte(nil), d...)); loc != nil {
+			return loc[1]
+		}
+	}
+	return -1
 }
 
 // NewPhoneParser returns a parser whose default region (ISO 3166-1 alpha-2,
@@ -114,15 +148,11 @@ func NewPhoneParser(region string) (*PhoneParser, error) {
 		if m.GetId() != region {
 			continue
 		}
-		if s := m.GetInternationalPrefix(); s != "" {
-			if p.idd, err = regexp.Compile(`^(?:` + s + `)`); err != nil {
-				return nil, fmt.Errorf("transfer: region %s international prefix: %w", region, err)
-			}
+		if p.idd, err = newPrefixRule(m.GetInternationalPrefix()); err != nil {
+			return nil, fmt.Errorf("transfer: region %s international prefix: %w", region, err)
 		}
-		if s := m.GetNationalPrefixForParsing(); s != "" {
-			if p.ndd, err = regexp.Compile(`^(?:` + s + `)`); err != nil {
-				return nil, fmt.Errorf("transfer: region %s national prefix: %w", region, err)
-			}
+		if p.ndd, err = newPrefixRule(m.GetNationalPrefixForParsing()); err != nil {
+			return nil, fmt.Errorf("transfer: region %s national prefix: %w", region, err)
 		}
 		p.nddTransform = m.GetNationalPrefixTransformRule() != ""
 		return p, nil
@@ -235,6 +265,9 @@ const (
 // international number; otherwise a leading international prefix of the
 // default region ("00" in CN) is stripped, or else a national prefix is
 // stripped and the region's calling code prepended, as libphonenumber does.
+// Where a region's prefix patterns allow several readings of the same
+// digits, or the region rewrites its national prefix (Argentina, Brazil,
+// Japan, ...), LookupKey gives up rather than guess.
 func (p *PhoneParser) LookupKey(raw string) (key Phone, ok bool) {
 	if len(raw) > maxPhoneInput {
 		return "", false // Normalize refuses it
@@ -266,21 +299,27 @@ func (p *PhoneParser) LookupKey(raw string) (key Phone, ok bool) {
 	}
 	var out [1 + maxE164Digits]byte
 	e := append(out[:0], '+')
-	switch {
-	case plus:
-	case p.idd != nil && p.idd.Match(d):
-		d = d[p.idd.FindIndex(d)[1]:]
-		// libphonenumber does not read the prefix as international when a
-		// 0 follows it (country calling codes never start with 0); the
-		// check below gives up on such keys.
-	default:
-		if p.ndd != nil && p.ndd.Match(d) {
-			if p.nddTransform {
+	if !plus {
+		switch idd := p.idd.match(d); {
+		case idd == -2:
+			return "", false
+		case idd >= 0:
+			// An international prefix: the rest is the full number.
+			// libphonenumber does not read the prefix as international when a
+			// 0 follows it (country calling codes never start with 0); the
+			// check below gives up on such keys.
+			d = d[idd:]
+		default:
+			// A national number: strip a national prefix (or carrier code)
+			// and prepend the region's calling code.
+			switch ndd := p.ndd.match(d); {
+			case ndd == -2 || ndd >= 0 && p.nddTransform:
 				return "", false
+			case ndd > 0:
+				d = d[ndd:]
 			}
-			d = d[p.ndd.FindIndex(d)[1]:]
+			e = append(e, p.cc...)
 		}
-		e = append(e, p.cc...)
 	}
 	if n := len(e) + len(d) - 1; n > maxE164Digits || n < minE164Digits {
 		return "", false

@@ -234,19 +234,22 @@ func TestLookupKeyDeclines(t *testing.T) {
 // checkKeySafe is the property that makes LookupKey safe as a directory key:
 // when its key is a number some input normalizes to (every bound key is),
 // raw must normalize to that same number.
-func checkKeySafe(t testing.TB, p *PhoneParser, raw string) {
+// It reports whether raw's key was such a number, i.e. whether the property
+// was put to the test.
+func checkKeySafe(t testing.TB, p *PhoneParser, raw string) (tested bool) {
 	t.Helper()
 	key, ok := p.LookupKey(raw)
 	if !ok {
-		return
+		return false
 	}
 	canon, err := p.Normalize(string(key))
 	if err != nil || canon != key {
-		return // key is no valid E.164 mobile number, so nothing is bound under it
+		return false // key is no valid E.164 mobile number, so nothing is bound under it
 	}
 	if full, err := p.Normalize(raw); err != nil || full != key {
 		t.Errorf("%s: LookupKey(%q) = %q, a valid number, but Normalize = %q, %v", p.Region(), raw, key, full, err)
 	}
+	return true
 }
 
 // keySafetyRegions are default regions with different prefix rules: plain
@@ -265,7 +268,7 @@ func TestLookupKeySafety(t *testing.T) {
 	}
 	step := 1
 	if raceEnabled {
-		step = 4 // the race detector makes libphonenumber ~10x slower
+		step = 8 // the race detector makes libphonenumber ~10x slower
 	}
 	var inputs []string
 	for i, r := range regions {
@@ -287,20 +290,29 @@ func TestLookupKeySafety(t *testing.T) {
 			cc+nsn, "+"+cc+"0"+nsn, nsn[1:], nsn+"1", "+"+cc+nsn[:len(nsn)-1],
 		)
 	}
+	tested := 0
 	for _, region := range keySafetyRegions {
 		p := mustParser(t, region)
 		for _, in := range inputs {
-			checkKeySafe(t, p, in)
+			if checkKeySafe(t, p, in) {
+				tested++
+			}
 		}
 		for i, r := range regions {
 			if i%(step*2) != 0 {
 				continue
 			}
 			if num := phonenumbers.GetExampleNumberForType(r, phonenumbers.MOBILE); num != nil {
-				checkKeySafe(t, p, phonenumbers.FormatOutOfCountryCallingNumber(num, region))
+				if checkKeySafe(t, p, phonenumbers.FormatOutOfCountryCallingNumber(num, region)) {
+					tested++
+				}
 			}
 		}
 	}
+	if want := len(keySafetyRegions) * len(inputs) / 30; tested < want {
+		t.Errorf("only %d inputs had a valid key, want at least %d: the property was hardly tested", tested, want)
+	}
+	t.Logf("%d inputs, %d with a valid key", len(keySafetyRegions)*len(inputs), tested)
 }
 
 // FindPhone pays for full validation only when the cheap key misses.
@@ -392,6 +404,6 @@ func FuzzLookupKey(f *testing.F) {
 		parsers[i] = mustParser(f, r)
 	}
 	f.Fuzz(func(t *testing.T, region uint8, raw string) {
-		checkKeySafe(t, parsers[int(region)%len(parsers)], raw)
+		_ = checkKeySafe(t, parsers[int(region)%len(parsers)], raw)
 	})
 }
