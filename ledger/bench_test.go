@@ -25,6 +25,14 @@ func (g *benchIDs) next() uuid.UUID {
 	return id
 }
 
+// report adds transfers/s and the process's CPU time per transfer.
+func report(b *testing.B, transfers int, cpuStart int64) {
+	b.ReportMetric(float64(transfers)/b.Elapsed().Seconds(), "transfers/s")
+	if cpu := processCPU() - cpuStart; cpu > 0 {
+		b.ReportMetric(float64(cpu)/float64(transfers), "cpu-ns/transfer")
+	}
+}
+
 func benchAccounts(b *testing.B, l *ledger.Ledger, n int, flags ledger.AccountFlags) []uuid.UUID {
 	b.Helper()
 	cny := ledger.MustCurrency("CNY")
@@ -52,13 +60,14 @@ func BenchmarkTransfer(b *testing.B) {
 	var ids benchIDs
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu := processCPU()
 	for i := 0; b.Loop(); i++ {
 		p := i % pairs
 		if _, err := l.Transfer(ctx, ledger.Transfer{ID: ids.next(), DebitAccountID: from[p], CreditAccountID: to[p], Amount: amount}); err != nil {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "transfers/s")
+	report(b, b.N, cpu)
 }
 
 // BenchmarkTransferParallel: the disjoint workload from every P.
@@ -73,6 +82,7 @@ func BenchmarkTransferParallel(b *testing.B) {
 	var worker atomic.Int64
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu := processCPU()
 	b.RunParallel(func(pb *testing.PB) {
 		w := int(worker.Add(1)) * 97
 		for i := w; pb.Next(); i++ {
@@ -82,7 +92,7 @@ func BenchmarkTransferParallel(b *testing.B) {
 			}
 		}
 	})
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "transfers/s")
+	report(b, b.N, cpu)
 }
 
 // BenchmarkTransferHotAccount: every transfer, from every P, debits one
@@ -102,6 +112,7 @@ func BenchmarkTransferHotAccount(b *testing.B) {
 	var worker atomic.Int64
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu := processCPU()
 	b.RunParallel(func(pb *testing.PB) {
 		w := int(worker.Add(1)) * 97
 		for i := w; pb.Next(); i++ {
@@ -110,7 +121,7 @@ func BenchmarkTransferHotAccount(b *testing.B) {
 			}
 		}
 	})
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "transfers/s")
+	report(b, b.N, cpu)
 }
 
 // BenchmarkLinkedBatch: linked batches of 100 transfers; ns/op is per
@@ -126,6 +137,7 @@ func BenchmarkLinkedBatch(b *testing.B) {
 	batch := make([]ledger.Transfer, size)
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu := processCPU()
 	for n := 0; b.Loop(); n++ {
 		for i := range batch {
 			p := (n*size + i) % len(from)
@@ -135,5 +147,5 @@ func BenchmarkLinkedBatch(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(b.N*size)/b.Elapsed().Seconds(), "transfers/s")
+	report(b, b.N*size, cpu)
 }
