@@ -33,11 +33,11 @@ func MaskName(name string) string {
 	type unit struct {
 		text string // the character and its combining marks
 		cjk  bool
-		word bool // part of a word (letter, digit, mark), not a separator
+		word bool // part of a word (a letter or digit), not a separator
 		hide bool
 	}
-	var units []unit
 	name = strings.TrimFunc(strings.ToValidUTF8(name, "\uFFFD"), unicode.IsSpace)
+	units := make([]unit, 0, utf8.RuneCountInString(name))
 	for i := 0; i < len(name); {
 		r, size := utf8.DecodeRuneInString(name[i:])
 		j := i + size

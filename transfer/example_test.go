@@ -1,0 +1,146 @@
+package transfer_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/socialpay/socialpay/transfer"
+)
+
+func ExamplePhoneParser_Normalize() {
+	p, err := transfer.NewPhoneParser("CN")
+	if err != nil {
+		panic(err)
+	}
+	for _, in := range []string{
+		"138 0013 8000",
+		"008613800138000",
+		"+852 5123 4567",
+		"+1 415 555 2671",
+		"+86 10 1234 5678",
+		"12345",
+		"call me",
+	} {
+		phone, err := p.Normalize(in)
+		switch {
+		case errors.Is(err, transfer.ErrNotMobile):
+			fmt.Printf("%-18s landline, not mobile\n", in)
+		case err != nil:
+			fmt.Printf("%-18s %v\n", in, err)
+		default:
+			fmt.Printf("%-18s %s\n", in, phone)
+		}
+	}
+	// Output:
+	// 138 0013 8000      +8613800138000
+	// 008613800138000    +8613800138000
+	// +852 5123 4567     +85251234567
+	// +1 415 555 2671    +14155552671
+	// +86 10 1234 5678   landline, not mobile
+	// 12345              transfer: invalid phone number: too short (default region CN)
+	// call me            transfer: not a phone number: contains letters (default region CN)
+}
+
+// Look numbers up cheaply in a directory whose keys came from Normalize.
+func ExampleFindPhone() {
+	p, _ := transfer.NewPhoneParser("")
+	bound, _ := p.Normalize("+86 138 0013 8000") // at binding: full validation
+	directory := map[transfer.Phone]string{bound: "account-42"}
+	find := func(k transfer.Phone) (string, bool, error) {
+		acct, ok := directory[k]
+		return acct, ok, nil
+	}
+
+	for _, typed := range []string{"138-0013-8000", "139 0013 9000", "+86 190 0000"} {
+		phone, acct, found, err := transfer.FindPhone(p, typed, find)
+		fmt.Println(phone, acct, found, err)
+	}
+	// Output:
+	// +8613800138000 account-42 true <nil>
+	// +8613900139000  false <nil>
+	//   false transfer: invalid phone number: no such number range (default region CN)
+}
+
+func ExampleMaskName() {
+	for _, name := range []string{"张三", "王小明", "欧阳娜娜", "John Smith", "Maria da Silva Santos", "J. R. R. Tolkien"} {
+		fmt.Println(transfer.MaskName(name))
+	}
+	// Output:
+	// *三
+	// **明
+	// ***娜
+	// J*** S****
+	// M**** d* S**** S*****
+	// J. R. R. T******
+}
+
+func ExampleVerifyName() {
+	check := func(c transfer.Challenge, answer string) {
+		m, err := transfer.VerifyName("Maria da Silva Santos", c, answer)
+		fmt.Println(c, answer, "->", m, err)
+	}
+	check(transfer.FullName, "maria da silva santos")
+	check(transfer.FullName, "Maria Santos")
+	check(transfer.FullName, "Mario Santos")
+	check(transfer.Surname, "Silva Santos")
+
+	m, _ := transfer.VerifyName("欧阳娜娜", transfer.Surname, "欧阳")
+	fmt.Println(m)
+	// Output:
+	// full_name maria da silva santos -> match <nil>
+	// full_name Maria Santos -> close_match <nil>
+	// full_name Mario Santos -> no_match <nil>
+	// surname Silva Santos -> match <nil>
+	// match
+}
+
+// The PIX DICT arithmetic with a fixed clock.
+func ExampleMemoryLimiter() {
+	now := time.Date(2026, 2, 16, 20, 0, 0, 0, time.UTC)
+	cfg := transfer.DefaultRateConfig() // 100 tokens, 2 a minute, found 1, not found 20
+	cfg.Now = func() time.Time { return now }
+	l, err := transfer.NewMemoryLimiter(cfg)
+	if err != nil {
+		panic(err)
+	}
+	ctx := context.Background()
+
+	_ = l.BeginLookup(ctx, "alice") // the key exists:
+	_ = l.LookupFound(ctx, "alice") // 1 token
+	fmt.Println("after a found key:", l.Tokens("alice"))
+
+	for range 4 {
+		_ = l.BeginLookup(ctx, "alice") // four missing keys: 20 tokens each
+	}
+	fmt.Println("after four missing keys:", l.Tokens("alice"))
+
+	err = l.BeginLookup(ctx, "alice")
+	var rl *transfer.RateLimitError
+	if errors.As(err, &rl) {
+		fmt.Println(errors.Is(err, transfer.ErrRateLimited), rl.Scope, "retry after", rl.RetryAfter)
+	}
+
+	now = now.Add(rl.RetryAfter)
+	fmt.Println("later:", l.Tokens("alice"), l.BeginLookup(ctx, "alice"))
+	// Output:
+	// after a found key: 99
+	// after four missing keys: 19
+	// true payer retry after 30s
+	// later: 20 <nil>
+}
+
+func ExampleLimits_Check() {
+	limits := transfer.DefaultLimits() // CNY 50,000.00 per transfer
+	for _, amount := range []int64{50_000_00, 50_000_01} {
+		err := limits.Check(transfer.LimitInput{Currency: "CNY", Amount: amount})
+		fmt.Println(amount, errors.Is(err, transfer.ErrOverTransferLimit))
+	}
+	err := limits.Check(transfer.LimitInput{Currency: "CNY", Amount: 6_000_00, FirstPayee: true})
+	fmt.Println(err)
+	// Output:
+	// 5000000 false
+	// 5000001 true
+	// transfer: amount over the first-time payee limit: 600000 CNY minor units, at most 500000 allowed (limit 500000)
+}
