@@ -1,6 +1,7 @@
 package qr
 
 import (
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -14,14 +15,44 @@ const MaxPayloadLen = 512
 // character of value).
 const maxObjects = MaxPayloadLen / 4
 
-// Object is one EMVCo data object: a two-digit ID and a value.
+// ID is a data object ID, 00-99: root IDs such as 54 (transaction amount)
+// or 62 (additional data), and the sub-IDs inside a template, such as 05
+// (reference label) in 62. Write it as a number: p.Get(54),
+// p.GetSub(62, 5).
+type ID uint8
+
+// idText holds "00" to "99" back to back.
+const idText = "00010203040506070809101112131415161718192021222324252627282930313233343536373839" +
+	"40414243444546474849505152535455565758596061626364656667686970717273747576777879" +
+	"8081828384858687888990919293949596979899"
+
+// String returns the two digits of the ID as EMVCo writes it ("05"), or
+// the number for an ID above 99, which no payload can hold.
+func (id ID) String() string {
+	if id > 99 {
+		return strconv.Itoa(int(id))
+	}
+	return idText[2*id : 2*id+2]
+}
+
+// valid reports whether id fits in two digits.
+func (id ID) valid() bool { return id <= 99 }
+
+// IsTemplate reports whether root ID id holds sub-objects: the merchant
+// account templates 26-51, additional data 62, language template 64 and the
+// unreserved templates 80-99.
+func (id ID) IsTemplate() bool {
+	return id >= 26 && id <= 51 || id == 62 || id == 64 || id >= 80 && id <= 99
+}
+
+// Object is one EMVCo data object: an ID and a value.
 //
-// For a template (root IDs 26-51, 62, 64 and 80-99) Sub holds its
-// sub-objects in order. Encode writes a template from Sub when Sub is not
-// empty and from Value otherwise; Parse fills both (Value is then the raw
-// text of the template). Sub-objects are primitives: their own Sub is ignored.
+// For a template (see ID.IsTemplate) Sub holds its sub-objects in order.
+// Encode writes a template from Sub when Sub is not empty and from Value
+// otherwise; Parse fills both (Value is then the raw text of the
+// template). Sub-objects are primitives: their own Sub is ignored.
 type Object struct {
-	ID    string
+	ID    ID
 	Value string
 	Sub   []Object
 }
@@ -36,95 +67,111 @@ type Payload struct {
 	Objects []Object
 }
 
-// isTemplate reports whether a root ID holds sub-objects.
-func isTemplate(id int) bool {
-	return id >= 26 && id <= 51 || id == 62 || id == 64 || id >= 80
-}
-
-// idNum returns the numeric value of a two-digit ID, or -1.
-func idNum(id string) int {
-	if len(id) != 2 || !isDigit(id[0]) || !isDigit(id[1]) {
-		return -1
-	}
-	return int(id[0]-'0')*10 + int(id[1]-'0')
-}
-
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
+// span is a data object found by scan: its ID and the byte range of its
+// value in the payload; for a root template also where its sub-objects are
+// among the spans. It holds no pointers, so that Parse can keep a table of
+// them on the stack for free.
+type span struct {
+	id         ID
+	nsub       uint8  // root template: number of sub-objects
+	sub        uint8  // root template: index of the first sub-object
+	start, end uint16 // value bytes
+}
+
+// isASCII reports whether s has no byte of 0x80 or above. It reads eight
+// bytes a step (the compiler merges the eight loads into one).
+func isASCII(s string) bool {
+	var or uint64
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		or |= uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+	}
+	for ; i < len(s); i++ {
+		or |= uint64(s[i])
+	}
+	return or&0x8080808080808080 == 0
+}
+
 // scan splits payload[start:end] into data objects, storing them into
-// dst[:n] and, when offs is not nil, the byte offset of each value into
-// offs. It checks the ID and length digits, the length against the
+// dst[:n]. It checks the ID and length digits, the length against the
 // remaining text (in characters), UTF-8, duplicates, and each primitive
-// value against its rule: tmpl is the enclosing template's ID (tmplID its
-// text), or -1 at the root. The CRC (63) is left to the caller.
-func scan(payload string, start, end int, dst []Object, offs []int, tmplID string, tmpl int) (n int, err error) {
-	var seen [100]bool
-	fail := func(at int, id string, err error) (int, error) {
-		path := id
-		if tmpl >= 0 {
-			path = subPath(tmplID, id)
-		}
-		if e, ok := err.(*Error); ok {
-			e.Pos = runePos(payload, at)
-			return n, e
+// value against its rule: tmpl is the enclosing template, or -1 at the
+// root. The CRC (63) is left to the caller.
+func scan(payload string, start, end int, dst []span, tmpl int) (n int, err error) {
+	var seen [2]uint64
+	fail := func(at int, id ID, hasID bool, err error) (int, error) {
+		path := ""
+		switch {
+		case tmpl >= 0 && hasID:
+			path = subPath(ID(tmpl), id)
+		case tmpl >= 0:
+			path = ID(tmpl).String()
+		case hasID:
+			path = id.String()
 		}
 		return n, &Error{Path: path, Pos: runePos(payload, at), Err: err}
 	}
 	i := start
 	for i < end {
 		if n == len(dst) {
-			return fail(i, "", ErrPayloadTooLong)
+			return fail(i, 0, false, ErrPayloadTooLong)
 		}
 		// Header: two-digit ID, two-digit length.
-		hdr := min(i+4, end)
-		for k := i; k < hdr; k++ {
-			if !isDigit(payload[k]) {
-				return fail(i, "", ErrNotNumeric)
+		if end-i < 4 {
+			for k := i; k < end; k++ {
+				if !isDigit(payload[k]) {
+					return fail(i, 0, false, ErrNotNumeric)
+				}
 			}
+			return fail(i, 0, false, ErrTruncated)
 		}
-		if hdr-i < 4 {
-			return fail(i, "", ErrTruncated)
+		c0, c1, c2, c3 := payload[i]-'0', payload[i+1]-'0', payload[i+2]-'0', payload[i+3]-'0'
+		if c0 > 9 || c1 > 9 || c2 > 9 || c3 > 9 {
+			return fail(i, 0, false, ErrNotNumeric)
 		}
-		id := payload[i : i+2]
-		idn := int(payload[i]-'0')*10 + int(payload[i+1]-'0')
-		length := int(payload[i+2]-'0')*10 + int(payload[i+3]-'0')
+		id := ID(c0*10 + c1)
+		length := int(c2)*10 + int(c3)
 		if length == 0 {
-			return fail(i, id, ErrBadLength)
+			return fail(i, id, true, ErrBadLength)
 		}
-		if seen[idn] {
-			return fail(i, id, ErrDuplicate)
+		if bit := uint64(1) << (id % 64); seen[id/64]&bit != 0 {
+			return fail(i, id, true, ErrDuplicate)
+		} else {
+			seen[id/64] |= bit
 		}
-		seen[idn] = true
 		// Value: length characters.
 		k := i + 4
-		for c := 0; c < length; c++ {
-			if k >= end {
-				return fail(i, id, ErrTruncated)
+		if k+length <= end && isASCII(payload[k:k+length]) {
+			k += length
+		} else {
+			for c := 0; c < length; c++ {
+				if k >= end {
+					return fail(i, id, true, ErrTruncated)
+				}
+				if payload[k] < utf8.RuneSelf {
+					k++
+					continue
+				}
+				r, size := utf8.DecodeRuneInString(payload[k:end])
+				if r == utf8.RuneError && size == 1 {
+					return fail(k, id, true, ErrInvalidUTF8)
+				}
+				k += size
 			}
-			if payload[k] < utf8.RuneSelf {
-				k++
-				continue
-			}
-			r, size := utf8.DecodeRuneInString(payload[k:end])
-			if r == utf8.RuneError && size == 1 {
-				return fail(k, id, ErrInvalidUTF8)
-			}
-			k += size
 		}
-		v := payload[i+4 : k]
 		switch {
 		case tmpl >= 0:
-			err = checkValue(tmplID, id, subRule(tmpl, idn), v, length)
-		case idn != 63 && !isTemplate(idn):
-			err = checkValue(id, "", rootRule(idn), v, length)
+			err = checkValue(subRule(ID(tmpl), id), payload[i+4:k], length)
+		case id != 63 && !id.IsTemplate():
+			err = checkValue(rootRule(id), payload[i+4:k], length)
 		}
 		if err != nil {
-			return fail(i, id, err)
+			return fail(i, id, true, err)
 		}
-		dst[n] = Object{ID: id, Value: v}
-		if offs != nil {
-			offs[n] = i + 4
-		}
+		dst[n] = span{id: id, start: uint16(i + 4), end: uint16(k)}
 		n++
 		i = k
 	}
@@ -147,9 +194,8 @@ func Parse(payload string) (*Payload, error) {
 	if len(payload) >= 2 && isDigit(payload[0]) && isDigit(payload[1]) && payload[:2] != "00" {
 		return nil, &Error{Path: payload[:2], Pos: 0, Err: ErrFormatNotFirst}
 	}
-	var buf [maxObjects]Object
-	var offs [maxObjects]int
-	nRoot, err := scan(payload, 0, len(payload), buf[:], offs[:], "", -1)
+	var spans [maxObjects]span
+	nRoot, err := scan(payload, 0, len(payload), spans[:], -1)
 	if err != nil {
 		return nil, err
 	}
@@ -157,50 +203,52 @@ func Parse(payload string) (*Payload, error) {
 		return nil, &Error{Path: "00", Pos: -1, Err: ErrMissing}
 	}
 	for k := 0; k < nRoot-1; k++ {
-		if buf[k].ID == "63" {
+		if spans[k].id == 63 {
 			return nil, &Error{Path: "63", Pos: -1, Err: ErrCRCNotLast}
 		}
 	}
-	last := &buf[nRoot-1]
-	if last.ID != "63" {
+	last := &spans[nRoot-1]
+	if last.id != 63 {
 		return nil, &Error{Path: "63", Pos: -1, Err: ErrMissing}
 	}
-	if len(last.Value) != 4 {
+	crcText := payload[last.start:last.end]
+	if len(crcText) != 4 {
 		return nil, &Error{Path: "63", Pos: -1, Err: ErrBadLength}
 	}
-	want, ok := parseHex4(last.Value)
+	want, ok := parseHex4(crcText)
 	if !ok || crc16(payload[:len(payload)-4]) != want {
 		return nil, &Error{Path: "63", Pos: runePos(payload, len(payload)-8), Err: ErrBadCRC}
 	}
-	if strings.ContainsAny(last.Value, "abcdef") {
-		// Accepted, but kept in the upper case Encode writes.
-		last.Value = strings.ToUpper(last.Value)
-	}
 
-	// Templates: their sub-objects go after the root objects in buf.
-	var subEnd [maxObjects]int
+	// Templates: their sub-objects go after the root objects.
 	n := nRoot
 	for k := 0; k < nRoot; k++ {
-		subEnd[k] = n
-		tmpl := idNum(buf[k].ID)
-		if !isTemplate(tmpl) {
+		s := &spans[k]
+		if !s.id.IsTemplate() {
 			continue
 		}
-		m, err := scan(payload, offs[k], offs[k]+len(buf[k].Value), buf[n:], nil, buf[k].ID, tmpl)
+		m, err := scan(payload, int(s.start), int(s.end), spans[n:], int(s.id))
 		if err != nil {
 			return nil, err
 		}
+		s.sub, s.nsub = uint8(n), uint8(m)
 		n += m
-		subEnd[k] = n
 	}
 	objs := make([]Object, n)
-	copy(objs, buf[:n])
-	start := nRoot
+	for k := range objs {
+		s := &spans[k]
+		objs[k].ID = s.id
+		objs[k].Value = payload[s.start:s.end]
+	}
 	for k := 0; k < nRoot; k++ {
-		if subEnd[k] > start {
-			objs[k].Sub = objs[start:subEnd[k]:subEnd[k]]
-			start = subEnd[k]
+		if s := &spans[k]; s.nsub > 0 {
+			end := int(s.sub) + int(s.nsub)
+			objs[k].Sub = objs[s.sub:end:end]
 		}
+	}
+	if strings.ContainsAny(crcText, "abcdef") {
+		// Accepted, but kept in the upper case Encode writes.
+		objs[nRoot-1].Value = strings.ToUpper(crcText)
 	}
 	p := &Payload{Objects: objs[:nRoot:nRoot]}
 	if err := checkStructure(p.Objects, true); err != nil {
@@ -217,21 +265,19 @@ func runePos(s string, at int) int {
 	return utf8.RuneCountInString(s[:min(at, len(s))])
 }
 
-func subPath(id, sub string) string {
-	if sub == "" {
-		return id
-	}
-	return id + "." + sub
+// subPath names sub-object sub of template id: "62.05".
+func subPath(id, sub ID) string {
+	return id.String() + "." + sub.String()
 }
 
 // Encode returns the payload text: every data object except 63 in order,
 // then 63 with the CRC of everything before its value, in upper-case hex. It
 // checks the same rules as Parse, so whatever it returns, Parse accepts.
 //
-// Errors (wrapped in *Error): ErrNotNumeric (an ID that is not two digits),
-// ErrBadLength, ErrTooLong, ErrDuplicate, ErrFormatNotFirst, ErrMissing,
-// ErrInvalidValue, ErrInvalidUTF8, ErrPayloadTooLong, and the errors of
-// Parse for a template given as a raw Value.
+// Errors (wrapped in *Error): ErrNotNumeric (an ID above 99), ErrBadLength,
+// ErrTooLong, ErrDuplicate, ErrFormatNotFirst, ErrMissing, ErrInvalidValue,
+// ErrInvalidUTF8, ErrPayloadTooLong, and the errors of Parse for a template
+// given as a raw Value.
 func (p *Payload) Encode() (string, error) {
 	objs, err := withSubs(p.Objects)
 	if err != nil {
@@ -268,12 +314,11 @@ func withSubs(objs []Object) ([]Object, error) {
 	var out []Object
 	for k := range objs {
 		o := &objs[k]
-		tmpl := idNum(o.ID)
-		if len(o.Sub) > 0 || !isTemplate(tmpl) {
+		if len(o.Sub) > 0 || !o.ID.IsTemplate() {
 			continue
 		}
-		var buf [maxObjects]Object
-		m, err := scan(o.Value, 0, len(o.Value), buf[:], nil, o.ID, tmpl)
+		var spans [maxObjects]span
+		m, err := scan(o.Value, 0, len(o.Value), spans[:], int(o.ID))
 		if err != nil {
 			if e, ok := err.(*Error); ok {
 				e.Pos = -1
@@ -283,7 +328,11 @@ func withSubs(objs []Object) ([]Object, error) {
 		if out == nil {
 			out = append([]Object(nil), objs...)
 		}
-		out[k].Sub = append([]Object(nil), buf[:m]...)
+		sub := make([]Object, m)
+		for j := range sub {
+			sub[j] = Object{ID: spans[j].id, Value: o.Value[spans[j].start:spans[j].end]}
+		}
+		out[k].Sub = sub
 	}
 	if out == nil {
 		return objs, nil
@@ -297,14 +346,13 @@ func withSubs(objs []Object) ([]Object, error) {
 func appendChecked(b []byte, objs []Object) (_ []byte, runes int, err error) {
 	for k := range objs {
 		o := &objs[k]
-		if o.ID == "63" {
+		if o.ID == 63 {
 			continue
 		}
-		id := idNum(o.ID) // checkStructure made sure it is two digits
-		if !isTemplate(id) {
-			n, err := checkedLen(o.ID, "", rootRule(id), o.Value)
+		if !o.ID.IsTemplate() {
+			n, err := checkedLen(rootRule(o.ID), o.Value)
 			if err != nil {
-				return nil, 0, err
+				return nil, 0, &Error{Path: o.ID.String(), Pos: -1, Err: err}
 			}
 			b = append(appendHeader(b, o.ID, n), o.Value...)
 			runes += 4 + n
@@ -315,15 +363,15 @@ func appendChecked(b []byte, objs []Object) (_ []byte, runes int, err error) {
 		total := 0
 		for j := range o.Sub {
 			s := &o.Sub[j]
-			n, err := checkedLen(o.ID, s.ID, subRule(id, idNum(s.ID)), s.Value)
+			n, err := checkedLen(subRule(o.ID, s.ID), s.Value)
 			if err != nil {
-				return nil, 0, err
+				return nil, 0, &Error{Path: subPath(o.ID, s.ID), Pos: -1, Err: err}
 			}
 			b = append(appendHeader(b, s.ID, n), s.Value...)
 			total += 4 + n
 		}
 		if total > 99 {
-			return nil, 0, &Error{Path: o.ID, Pos: -1, Err: ErrTooLong}
+			return nil, 0, &Error{Path: o.ID.String(), Pos: -1, Err: ErrTooLong}
 		}
 		b[hdr+2], b[hdr+3] = byte('0'+total/10), byte('0'+total%10)
 		runes += 4 + total
@@ -333,20 +381,15 @@ func appendChecked(b []byte, objs []Object) (_ []byte, runes int, err error) {
 
 // checkedLen counts the characters of v, checking that it is UTF-8 and that
 // it obeys r.
-func checkedLen(id, sub string, r rule, v string) (int, error) {
-	n := 0
-	for i := 0; i < len(v); n++ {
-		if v[i] < utf8.RuneSelf {
-			i++
-			continue
+func checkedLen(r rule, v string) (int, error) {
+	n := len(v)
+	if !isASCII(v) {
+		if !utf8.ValidString(v) {
+			return 0, ErrInvalidUTF8
 		}
-		c, size := utf8.DecodeRuneInString(v[i:])
-		if c == utf8.RuneError && size == 1 {
-			return 0, &Error{Path: subPath(id, sub), Pos: -1, Err: ErrInvalidUTF8}
-		}
-		i += size
+		n = utf8.RuneCountInString(v)
 	}
-	return n, checkValue(id, sub, r, v, n)
+	return n, checkValue(r, v, n)
 }
 
 // appendObjects writes objs as EMVCo text without checking them, leaving
@@ -354,13 +397,8 @@ func checkedLen(id, sub string, r rule, v string) (int, error) {
 func appendObjects(b []byte, objs []Object, skip *[100]bool) []byte {
 	for k := range objs {
 		o := &objs[k]
-		if o.ID == "63" {
+		if o.ID == 63 || skip != nil && o.ID.valid() && skip[o.ID] {
 			continue
-		}
-		if skip != nil {
-			if n := idNum(o.ID); n >= 0 && skip[n] {
-				continue
-			}
 		}
 		if len(o.Sub) == 0 {
 			b = appendTLV(b, o.ID, o.Value)
@@ -383,17 +421,17 @@ func subLen(sub []Object) int {
 	return n
 }
 
-func appendTLV(b []byte, id, value string) []byte {
+func appendTLV(b []byte, id ID, value string) []byte {
 	b = appendHeader(b, id, utf8.RuneCountInString(value))
 	return append(b, value...)
 }
 
-func appendHeader(b []byte, id string, n int) []byte {
-	return append(b, id[0], id[1], byte('0'+n/10), byte('0'+n%10))
+func appendHeader(b []byte, id ID, n int) []byte {
+	return append(b, byte('0'+id/10), byte('0'+id%10), byte('0'+n/10), byte('0'+n%10))
 }
 
 // Get returns the value of root data object id.
-func (p *Payload) Get(id string) (string, bool) {
+func (p *Payload) Get(id ID) (string, bool) {
 	if o := p.find(id); o != nil {
 		return o.Value, true
 	}
@@ -401,7 +439,7 @@ func (p *Payload) Get(id string) (string, bool) {
 }
 
 // Template returns the sub-objects of root template id (nil if absent).
-func (p *Payload) Template(id string) []Object {
+func (p *Payload) Template(id ID) []Object {
 	if o := p.find(id); o != nil {
 		return o.Sub
 	}
@@ -409,7 +447,7 @@ func (p *Payload) Template(id string) []Object {
 }
 
 // GetSub returns the value of sub-object sub of root template id.
-func (p *Payload) GetSub(id, sub string) (string, bool) {
+func (p *Payload) GetSub(id, sub ID) (string, bool) {
 	if o := p.find(id); o != nil {
 		return lookup(o.Sub, sub)
 	}
@@ -418,18 +456,18 @@ func (p *Payload) GetSub(id, sub string) (string, bool) {
 
 // Set sets root data object id to a primitive value, in place when present,
 // else appended (before 63 when there is one).
-func (p *Payload) Set(id, value string) {
+func (p *Payload) Set(id ID, value string) {
 	p.put(Object{ID: id, Value: value})
 }
 
 // SetTemplate sets root template id to the given sub-objects, in place when
 // present, else appended (before 63 when there is one).
-func (p *Payload) SetTemplate(id string, sub ...Object) {
+func (p *Payload) SetTemplate(id ID, sub ...Object) {
 	p.put(Object{ID: id, Sub: sub})
 }
 
 // Delete removes root data object id.
-func (p *Payload) Delete(id string) {
+func (p *Payload) Delete(id ID) {
 	for k := range p.Objects {
 		if p.Objects[k].ID == id {
 			p.Objects = append(p.Objects[:k:k], p.Objects[k+1:]...)
@@ -444,14 +482,14 @@ func (p *Payload) put(o Object) {
 		return
 	}
 	n := len(p.Objects)
-	if n > 0 && p.Objects[n-1].ID == "63" {
+	if n > 0 && p.Objects[n-1].ID == 63 {
 		p.Objects = append(p.Objects[:n-1:n-1], o, p.Objects[n-1])
 		return
 	}
 	p.Objects = append(p.Objects, o)
 }
 
-func (p *Payload) find(id string) *Object {
+func (p *Payload) find(id ID) *Object {
 	for k := range p.Objects {
 		if p.Objects[k].ID == id {
 			return &p.Objects[k]
@@ -460,7 +498,7 @@ func (p *Payload) find(id string) *Object {
 	return nil
 }
 
-func lookup(objs []Object, id string) (string, bool) {
+func lookup(objs []Object, id ID) (string, bool) {
 	for k := range objs {
 		if objs[k].ID == id {
 			return objs[k].Value, true

@@ -45,22 +45,22 @@ func TestParseEMVCoExampleFields(t *testing.T) {
 	var got []string
 	for _, o := range p.Objects {
 		if len(o.Sub) == 0 {
-			got = append(got, o.ID+"="+o.Value)
+			got = append(got, o.ID.String()+"="+o.Value)
 			continue
 		}
 		var subs []string
 		for _, s := range o.Sub {
-			subs = append(subs, s.ID+"="+s.Value)
+			subs = append(subs, s.ID.String()+"="+s.Value)
 		}
 		got = append(got, fmt.Sprintf("%s=%v", o.ID, subs))
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("objects\n got %v\nwant %v", got, want)
 	}
-	if v, _ := p.GetSub("64", "01"); v != "最佳运输" {
+	if v, _ := p.GetSub(64, 1); v != "最佳运输" {
 		t.Errorf("64.01 = %q", v)
 	}
-	if v, ok := p.Get("99"); ok || v != "" {
+	if v, ok := p.Get(99); ok || v != "" {
 		t.Errorf("Get(99) = %q, %v", v, ok)
 	}
 	if p.MCC() != "4111" || p.CurrencyNumeric() != "156" {
@@ -189,16 +189,16 @@ func TestPromptPayMandatorySet(t *testing.T) {
 
 func TestBuildAndEncode(t *testing.T) {
 	var p Payload
-	p.Set("00", "01")
-	p.Set("01", "12")
-	p.SetTemplate("26", Object{ID: "00", Value: "com.example"}, Object{ID: "01", Value: "alice"})
-	p.Set("52", "0000")
-	p.Set("53", "156")
-	p.Set("54", "88.00")
-	p.Set("58", "CN")
-	p.Set("59", "张三")
-	p.Set("60", "上海")
-	p.SetTemplate("62", Object{ID: "05", Value: "ORDER-1"})
+	p.Set(0, "01")
+	p.Set(1, "12")
+	p.SetTemplate(26, Object{ID: 0, Value: "com.example"}, Object{ID: 1, Value: "alice"})
+	p.Set(52, "0000")
+	p.Set(53, "156")
+	p.Set(54, "88.00")
+	p.Set(58, "CN")
+	p.Set(59, "张三")
+	p.Set(60, "上海")
+	p.SetTemplate(62, Object{ID: 5, Value: "ORDER-1"})
 	s, err := p.Encode()
 	if err != nil {
 		t.Fatal(err)
@@ -216,9 +216,9 @@ func TestBuildAndEncode(t *testing.T) {
 	}
 	// Editing a parsed payload: Set replaces in place, keeps 63 last, and
 	// Encode recomputes the CRC.
-	q.Set("54", "99.00")
-	q.Set("61", "200000")
-	q.Delete("01")
+	q.Set(54, "99.00")
+	q.Set(61, "200000")
+	q.Delete(1)
 	s2, err := q.Encode()
 	if err != nil {
 		t.Fatal(err)
@@ -228,11 +228,11 @@ func TestBuildAndEncode(t *testing.T) {
 		t.Fatalf("edited\n got %s\nwant %s", s2, want2)
 	}
 	// A template may also be given as raw text.
-	q.Set("62", "0507ORDER-2")
+	q.Set(62, "0507ORDER-2")
 	if s3, err := q.Encode(); err != nil || !strings.Contains(s3, "62110507ORDER-2") {
 		t.Fatalf("raw template: %s, %v", s3, err)
 	}
-	q.Set("62", "0599ORDER-2")
+	q.Set(62, "0599ORDER-2")
 	if _, err := q.Encode(); !errors.Is(err, ErrTruncated) {
 		t.Fatalf("bad raw template: %v", err)
 	}
@@ -251,21 +251,21 @@ func TestEncodeRejects(t *testing.T) {
 		edit func(p *Payload)
 		want error
 	}{
-		{"bad ID", func(p *Payload) { p.Set("7", "x") }, ErrNotNumeric},
-		{"bad sub ID", func(p *Payload) { p.SetTemplate("62", Object{ID: "5", Value: "x"}) }, ErrNotNumeric},
-		{"empty value", func(p *Payload) { p.Set("59", "") }, ErrBadLength},
-		{"value over 99", func(p *Payload) { p.Set("70", strings.Repeat("x", 100)) }, ErrTooLong},
+		{"bad ID", func(p *Payload) { p.Set(100, "x") }, ErrNotNumeric},
+		{"bad sub ID", func(p *Payload) { p.SetTemplate(62, Object{ID: 100, Value: "x"}) }, ErrNotNumeric},
+		{"empty value", func(p *Payload) { p.Set(59, "") }, ErrBadLength},
+		{"value over 99", func(p *Payload) { p.Set(70, strings.Repeat("x", 100)) }, ErrTooLong},
 		{"template over 99", func(p *Payload) {
-			p.SetTemplate("80", Object{ID: "00", Value: strings.Repeat("x", 32)}, Object{ID: "01", Value: strings.Repeat("y", 70)})
+			p.SetTemplate(80, Object{ID: 0, Value: strings.Repeat("x", 32)}, Object{ID: 1, Value: strings.Repeat("y", 70)})
 		}, ErrTooLong},
-		{"name over 25", func(p *Payload) { p.Set("59", strings.Repeat("名", 26)) }, ErrTooLong},
-		{"duplicate", func(p *Payload) { p.Objects = append(p.Objects, Object{ID: "59", Value: "X"}) }, ErrDuplicate},
-		{"00 not first", func(p *Payload) { p.Delete("00"); p.Objects = append(p.Objects, Object{ID: "00", Value: "01"}) }, ErrFormatNotFirst},
-		{"missing 60", func(p *Payload) { p.Delete("60") }, ErrMissing},
-		{"bad amount", func(p *Payload) { p.Set("54", "1,00") }, ErrInvalidValue},
-		{"invalid UTF-8", func(p *Payload) { p.Set("59", "\xff") }, ErrInvalidUTF8},
+		{"name over 25", func(p *Payload) { p.Set(59, strings.Repeat("名", 26)) }, ErrTooLong},
+		{"duplicate", func(p *Payload) { p.Objects = append(p.Objects, Object{ID: 59, Value: "X"}) }, ErrDuplicate},
+		{"00 not first", func(p *Payload) { p.Delete(0); p.Objects = append(p.Objects, Object{ID: 0, Value: "01"}) }, ErrFormatNotFirst},
+		{"missing 60", func(p *Payload) { p.Delete(60) }, ErrMissing},
+		{"bad amount", func(p *Payload) { p.Set(54, "1,00") }, ErrInvalidValue},
+		{"invalid UTF-8", func(p *Payload) { p.Set(59, "\xff") }, ErrInvalidUTF8},
 		{"payload over 512", func(p *Payload) {
-			for _, id := range []string{"65", "66", "67", "68"} {
+			for _, id := range []ID{65, 66, 67, 68} {
 				p.Set(id, strings.Repeat("x", 99))
 			}
 		}, ErrPayloadTooLong},

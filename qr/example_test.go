@@ -17,10 +17,10 @@ func ExampleParse() {
 		return
 	}
 	amount, _ := p.Amount()
-	alt, _ := p.GetSub("64", "01")
+	alt, _ := p.GetSub(64, 1)
 	fmt.Println(p.Initiation(), amount, p.Country())
 	fmt.Println(p.MerchantName(), "/", alt, "/", p.MerchantCity())
-	fmt.Println(len(p.Objects), "data objects; terminal", p.Template("62")[2].Value)
+	fmt.Println(len(p.Objects), "data objects; terminal", p.Template(62)[2].Value)
 	s, _ := p.Encode()
 	fmt.Println("round trip:", s[len(s)-8:])
 	// Output:
@@ -53,7 +53,7 @@ func ExampleReceiveCodes() {
 
 	// Someone raises the amount and recomputes the CRC.
 	p, _ := qr.Parse(payload)
-	p.Set("54", "888.00")
+	p.Set(54, "888.00")
 	_, err = codes.Verify(ctx, p.String())
 	fmt.Println(errors.Is(err, qr.ErrBadSignature))
 	// Output:

@@ -201,7 +201,7 @@ func parseAmount(v string, exp int) (int64, error) {
 
 // Initiation returns the point of initiation method (data object 01).
 func (p *Payload) Initiation() Initiation {
-	switch v, _ := p.Get("01"); v {
+	switch v, _ := p.Get(1); v {
 	case "11":
 		return Static
 	case "12":
@@ -211,13 +211,13 @@ func (p *Payload) Initiation() Initiation {
 }
 
 // CurrencyNumeric returns the numeric ISO 4217 code of data object 53.
-func (p *Payload) CurrencyNumeric() string { v, _ := p.Get("53"); return v }
+func (p *Payload) CurrencyNumeric() string { v, _ := p.Get(53); return v }
 
 // Currency returns the transaction currency (data object 53).
 //
 // Errors: ErrMissing, ErrUnknownCurrency.
 func (p *Payload) Currency() (Currency, error) {
-	n, ok := p.Get("53")
+	n, ok := p.Get(53)
 	if !ok {
 		return Currency{}, &Error{Path: "53", Pos: -1, Err: ErrMissing}
 	}
@@ -235,7 +235,7 @@ func (p *Payload) Currency() (Currency, error) {
 // Errors: ErrNoAmount (no 54: the payer enters the amount), ErrMissing,
 // ErrUnknownCurrency, ErrAmountPrecision, ErrInvalidValue.
 func (p *Payload) Amount() (Amount, error) {
-	v, ok := p.Get("54")
+	v, ok := p.Get(54)
 	if !ok {
 		return Amount{}, ErrNoAmount
 	}
@@ -251,18 +251,18 @@ func (p *Payload) Amount() (Amount, error) {
 }
 
 // Country returns the merchant's ISO 3166 country code (58).
-func (p *Payload) Country() string { v, _ := p.Get("58"); return v }
+func (p *Payload) Country() string { v, _ := p.Get(58); return v }
 
 // MerchantName returns data object 59. It is whatever the code's author
 // wrote: never show it as the payee without checking the directory.
-func (p *Payload) MerchantName() string { v, _ := p.Get("59"); return v }
+func (p *Payload) MerchantName() string { v, _ := p.Get(59); return v }
 
 // MerchantCity returns data object 60.
-func (p *Payload) MerchantCity() string { v, _ := p.Get("60"); return v }
+func (p *Payload) MerchantCity() string { v, _ := p.Get(60); return v }
 
 // MCC returns the merchant category code (52).
-func (p *Payload) MCC() string { v, _ := p.Get("52"); return v }
+func (p *Payload) MCC() string { v, _ := p.Get(52); return v }
 
 // Reference returns the reference label (62/05), e.g. an order number or a
 // PIX txid; "***" asks the payer's app to prompt for one.
-func (p *Payload) Reference() string { v, _ := p.GetSub("62", "05"); return v }
+func (p *Payload) Reference() string { v, _ := p.GetSub(62, 5); return v }

@@ -30,12 +30,12 @@ type ReceiveConfig struct {
 	// (sub-object 00), e.g. a reversed domain name. Default "com.socialpay".
 	GUI string
 	// AccountTemplate is the root ID (26-51) of the account template that
-	// carries the payee's alias. Default "26".
-	AccountTemplate string
+	// carries the payee's alias. Default 26.
+	AccountTemplate ID
 	// SignatureTemplate is the first root ID (80-99) of the signature; a
 	// signature too long for one template continues in the next IDs
-	// (an Ed25519 signature takes two). Default "80".
-	SignatureTemplate string
+	// (an Ed25519 signature takes two). Default 80.
+	SignatureTemplate ID
 	// Now is the clock for expiry. Default time.Now.
 	Now func() time.Time
 }
@@ -78,9 +78,7 @@ type ReceiveCode struct {
 // reference, expiry, point of initiation, name or anything else is refused
 // even when the CRC was recomputed.
 type ReceiveCodes struct {
-	cfg     ReceiveConfig
-	acctID  int
-	firstID int
+	cfg ReceiveConfig
 }
 
 // NewReceiveCodes checks cfg and fills its defaults.
@@ -91,21 +89,21 @@ func NewReceiveCodes(cfg ReceiveConfig) (*ReceiveCodes, error) {
 	if cfg.GUI == "" {
 		cfg.GUI = "com.socialpay"
 	}
-	if cfg.AccountTemplate == "" {
-		cfg.AccountTemplate = "26"
+	if cfg.AccountTemplate == 0 {
+		cfg.AccountTemplate = 26
 	}
-	if cfg.SignatureTemplate == "" {
-		cfg.SignatureTemplate = "80"
+	if cfg.SignatureTemplate == 0 {
+		cfg.SignatureTemplate = 80
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	r := &ReceiveCodes{cfg: cfg, acctID: idNum(cfg.AccountTemplate), firstID: idNum(cfg.SignatureTemplate)}
+	r := &ReceiveCodes{cfg: cfg}
 	switch {
-	case r.acctID < 26 || r.acctID > 51:
-		return nil, fmt.Errorf("qr: account template %q not in 26-51: %w", cfg.AccountTemplate, ErrInvalidValue)
-	case r.firstID < 80:
-		return nil, fmt.Errorf("qr: signature template %q not in 80-99: %w", cfg.SignatureTemplate, ErrInvalidValue)
+	case cfg.AccountTemplate < 26 || cfg.AccountTemplate > 51:
+		return nil, fmt.Errorf("qr: account template %s not in 26-51: %w", cfg.AccountTemplate, ErrInvalidValue)
+	case cfg.SignatureTemplate < 80 || cfg.SignatureTemplate > 99:
+		return nil, fmt.Errorf("qr: signature template %s not in 80-99: %w", cfg.SignatureTemplate, ErrInvalidValue)
 	case len(cfg.GUI) > 32:
 		return nil, fmt.Errorf("qr: GUI %q over 32 characters: %w", cfg.GUI, ErrInvalidValue)
 	}
@@ -144,15 +142,15 @@ func (r *ReceiveCodes) Issue(ctx context.Context, c ReceiveCode) (string, error)
 	if c.MCC == "" {
 		c.MCC = "0000"
 	}
-	acct := []Object{{ID: "00", Value: r.cfg.GUI}, {ID: "01", Value: c.Payee}}
+	acct := []Object{{ID: 0, Value: r.cfg.GUI}, {ID: 1, Value: c.Payee}}
 	p := Payload{Objects: make([]Object, 0, 14)}
-	p.Set("00", "01")
+	p.Set(0, "01")
 	switch c.Initiation {
 	case Static:
 		if c.Amount != 0 || c.Reference != "" || !c.Expires.IsZero() {
 			return "", fmt.Errorf("qr: a static code has no amount, reference or expiry: %w", ErrInvalidValue)
 		}
-		p.Set("01", "11")
+		p.Set(1, "11")
 	case Dynamic:
 		if c.Amount <= 0 || c.Reference == "" || c.Expires.IsZero() {
 			return "", fmt.Errorf("qr: a dynamic code needs a positive amount, a reference and an expiry: %w", ErrInvalidValue)
@@ -160,26 +158,26 @@ func (r *ReceiveCodes) Issue(ctx context.Context, c ReceiveCode) (string, error)
 		if !r.cfg.Now().Before(c.Expires) {
 			return "", fmt.Errorf("qr: expiry %v already past: %w", c.Expires, ErrExpired)
 		}
-		p.Set("01", "12")
-		acct = append(acct, Object{ID: "02", Value: c.Expires.UTC().Format(expiryLayout)})
+		p.Set(1, "12")
+		acct = append(acct, Object{ID: 2, Value: c.Expires.UTC().Format(expiryLayout)})
 	default:
 		return "", fmt.Errorf("qr: initiation %v: %w", c.Initiation, ErrInvalidValue)
 	}
 	p.SetTemplate(r.cfg.AccountTemplate, acct...)
-	p.Set("52", c.MCC)
-	p.Set("53", cur.Numeric)
+	p.Set(52, c.MCC)
+	p.Set(53, cur.Numeric)
 	if c.Initiation == Dynamic {
 		amount, err := FormatAmount(c.Amount, cur)
 		if err != nil {
 			return "", err
 		}
-		p.Set("54", amount)
+		p.Set(54, amount)
 	}
-	p.Set("58", c.Country)
-	p.Set("59", c.Name)
-	p.Set("60", c.City)
+	p.Set(58, c.Country)
+	p.Set(59, c.Name)
+	p.Set(60, c.City)
 	if c.Reference != "" {
-		p.SetTemplate("62", Object{ID: "05", Value: c.Reference})
+		p.SetTemplate(62, Object{ID: 5, Value: c.Reference})
 	}
 	// Check everything signed before signing it.
 	if _, err := p.Encode(); err != nil {
@@ -199,14 +197,14 @@ func (r *ReceiveCodes) Issue(ctx context.Context, c ReceiveCode) (string, error)
 
 // appendSignature writes the signature templates.
 func (r *ReceiveCodes) appendSignature(p *Payload, kid, sig string) error {
-	gui := Object{ID: "00", Value: r.cfg.GUI}
-	for id := r.firstID; sig != ""; id++ {
+	gui := Object{ID: 0, Value: r.cfg.GUI}
+	for id := r.cfg.SignatureTemplate; sig != ""; id++ {
 		if id > 99 {
 			return fmt.Errorf("qr: signature does not fit in templates %s-99: %w", r.cfg.SignatureTemplate, ErrTooLong)
 		}
 		sub := []Object{gui}
-		if id == r.firstID {
-			sub = append(sub, Object{ID: "01", Value: kid})
+		if id == r.cfg.SignatureTemplate {
+			sub = append(sub, Object{ID: 1, Value: kid})
 		}
 		room := 99 - subLen(sub) - 4
 		if room <= 0 {
@@ -214,7 +212,7 @@ func (r *ReceiveCodes) appendSignature(p *Payload, kid, sig string) error {
 		}
 		chunk := sig[:min(room, len(sig))]
 		sig = sig[len(chunk):]
-		p.SetTemplate(twoDigits(id), append(sub, Object{ID: "02", Value: chunk})...)
+		p.SetTemplate(id, append(sub, Object{ID: 2, Value: chunk})...)
 	}
 	return nil
 }
@@ -247,7 +245,7 @@ func (r *ReceiveCodes) Verify(ctx context.Context, payload string) (ReceiveCode,
 		return ReceiveCode{}, err
 	}
 	acct := p.Template(r.cfg.AccountTemplate)
-	if gui, _ := lookup(acct, "00"); gui != r.cfg.GUI {
+	if gui, _ := lookup(acct, 0); gui != r.cfg.GUI {
 		return ReceiveCode{}, ErrNotOurs
 	}
 	// Collect the signature templates.
@@ -255,22 +253,22 @@ func (r *ReceiveCodes) Verify(ctx context.Context, payload string) (ReceiveCode,
 	var kid string
 	var sigBuf [128]byte
 	sig := sigBuf[:0]
-	for id := r.firstID; id <= 99; id++ {
-		o := p.find(twoDigits(id))
+	for id := r.cfg.SignatureTemplate; id <= 99; id++ {
+		o := p.find(id)
 		if o == nil {
 			break
 		}
-		if gui, _ := lookup(o.Sub, "00"); gui != r.cfg.GUI {
+		if gui, _ := lookup(o.Sub, 0); gui != r.cfg.GUI {
 			break
 		}
 		skip[id] = true
-		if id == r.firstID {
-			kid, _ = lookup(o.Sub, "01")
+		if id == r.cfg.SignatureTemplate {
+			kid, _ = lookup(o.Sub, 1)
 		}
-		chunk, _ := lookup(o.Sub, "02")
+		chunk, _ := lookup(o.Sub, 2)
 		sig = append(sig, chunk...)
 	}
-	if !skip[r.firstID] {
+	if !skip[r.cfg.SignatureTemplate] {
 		return ReceiveCode{}, ErrUnsigned
 	}
 	raw := make([]byte, base64.RawURLEncoding.DecodedLen(len(sig)))
@@ -293,13 +291,13 @@ func (r *ReceiveCodes) Verify(ctx context.Context, payload string) (ReceiveCode,
 		Reference:  p.Reference(),
 		KeyID:      kid,
 	}
-	c.Payee, _ = lookup(acct, "01")
+	c.Payee, _ = lookup(acct, 1)
 	cur, err := p.Currency()
 	if err != nil {
 		return ReceiveCode{}, err
 	}
 	c.Currency = cur.Code
-	expiry, hasExpiry := lookup(acct, "02")
+	expiry, hasExpiry := lookup(acct, 2)
 	amount, amountErr := p.Amount()
 	switch c.Initiation {
 	case Static:
@@ -321,10 +319,6 @@ func (r *ReceiveCodes) Verify(ctx context.Context, payload string) (ReceiveCode,
 		return ReceiveCode{}, fmt.Errorf("qr: code without point of initiation: %w", ErrInvalidValue)
 	}
 	return c, nil
-}
-
-func twoDigits(n int) string {
-	return string([]byte{byte('0' + n/10), byte('0' + n%10)})
 }
 
 // looksLikeAccountNumber: 8 or more characters, all digits.

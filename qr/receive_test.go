@@ -67,7 +67,7 @@ func TestReceiveCodesRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s: issued code does not parse: %v\n%s", kid, err, s)
 			}
-			if alias, _ := p.GetSub("26", "01"); alias != c.Payee {
+			if alias, _ := p.GetSub(26, 1); alias != c.Payee {
 				t.Errorf("26.01 = %q", alias)
 			}
 			got, err := r.Verify(ctx, s)
@@ -95,27 +95,30 @@ func TestReceiveCodeLayout(t *testing.T) {
 	p, _ := Parse(s)
 	var ids []string
 	for _, o := range p.Objects {
-		ids = append(ids, o.ID)
+		ids = append(ids, o.ID.String())
 	}
 	if got := strings.Join(ids, " "); got != "00 01 26 52 53 54 58 59 60 62 80 63" {
 		t.Errorf("objects %s", got)
 	}
-	for _, f := range [][3]string{{"26", "00", "com.socialpay"}, {"26", "02", "20260216201500"}, {"62", "05", "ORDER-20260216-0001"}, {"80", "01", "h1"}} {
-		if v, _ := p.GetSub(f[0], f[1]); v != f[2] {
-			t.Errorf("%s.%s = %q, want %q", f[0], f[1], v, f[2])
+	for _, f := range []struct {
+		id, sub ID
+		want    string
+	}{{26, 0, "com.socialpay"}, {26, 2, "20260216201500"}, {62, 5, "ORDER-20260216-0001"}, {80, 1, "h1"}} {
+		if v, _ := p.GetSub(f.id, f.sub); v != f.want {
+			t.Errorf("%s.%s = %q, want %q", f.id, f.sub, v, f.want)
 		}
 	}
-	if v, _ := p.Get("54"); v != "88.00" {
+	if v, _ := p.Get(54); v != "88.00" {
 		t.Errorf("54 = %q", v)
 	}
-	if sig, _ := p.GetSub("80", "02"); len(sig) != 43 { // 32 bytes, base64url
+	if sig, _ := p.GetSub(80, 2); len(sig) != 43 { // 32 bytes, base64url
 		t.Errorf("HMAC signature %q", sig)
 	}
 	// Ed25519: 86 characters over two templates.
 	s, _ = testReceive(t, "e1", &now).Issue(context.Background(), dynamicCode())
 	p, _ = Parse(s)
-	a, _ := p.GetSub("80", "02")
-	b, _ := p.GetSub("81", "02")
+	a, _ := p.GetSub(80, 2)
+	b, _ := p.GetSub(81, 2)
 	if len(a)+len(b) != 86 || len(b) == 0 {
 		t.Errorf("Ed25519 signature split %d+%d", len(a), len(b))
 	}
@@ -129,26 +132,26 @@ func TestReceiveCodeTamper(t *testing.T) {
 		name string
 		edit func(p *Payload)
 	}{
-		{"payee", func(p *Payload) { setSub(p, "26", "01", "mallory") }},
-		{"amount", func(p *Payload) { p.Set("54", "8.80") }},
-		{"amount removed", func(p *Payload) { p.Delete("54") }},
-		{"reference", func(p *Payload) { setSub(p, "62", "05", "ORDER-20260216-0002") }},
-		{"expiry", func(p *Payload) { setSub(p, "26", "02", "20270216201500") }},
-		{"currency", func(p *Payload) { p.Set("53", "840") }},
-		{"initiation", func(p *Payload) { p.Set("01", "11") }},
-		{"name", func(p *Payload) { p.Set("59", "Mallory") }},
-		{"city", func(p *Payload) { p.Set("60", "Shenzhen") }},
-		{"added object", func(p *Payload) { p.Set("61", "200000") }},
+		{"payee", func(p *Payload) { setSub(p, 26, 1, "mallory") }},
+		{"amount", func(p *Payload) { p.Set(54, "8.80") }},
+		{"amount removed", func(p *Payload) { p.Delete(54) }},
+		{"reference", func(p *Payload) { setSub(p, 62, 5, "ORDER-20260216-0002") }},
+		{"expiry", func(p *Payload) { setSub(p, 26, 2, "20270216201500") }},
+		{"currency", func(p *Payload) { p.Set(53, "840") }},
+		{"initiation", func(p *Payload) { p.Set(1, "11") }},
+		{"name", func(p *Payload) { p.Set(59, "Mallory") }},
+		{"city", func(p *Payload) { p.Set(60, "Shenzhen") }},
+		{"added object", func(p *Payload) { p.Set(61, "200000") }},
 		{"reordered", func(p *Payload) { p.Objects[3], p.Objects[4] = p.Objects[4], p.Objects[3] }},
 		{"signature", func(p *Payload) {
-			sig, _ := p.GetSub("80", "02")
-			setSub(p, "80", "02", "A"+sig[1:])
+			sig, _ := p.GetSub(80, 2)
+			setSub(p, 80, 2, "A"+sig[1:])
 		}},
 		{"signature shortened", func(p *Payload) {
-			sig, _ := p.GetSub("80", "02")
-			setSub(p, "80", "02", sig[:len(sig)-2])
+			sig, _ := p.GetSub(80, 2)
+			setSub(p, 80, 2, sig[:len(sig)-2])
 		}},
-		{"key ID swapped to another known key", func(p *Payload) { setSub(p, "80", "01", "e1") }},
+		{"key ID swapped to another known key", func(p *Payload) { setSub(p, 80, 1, "e1") }},
 	}
 	for _, kid := range []string{"h1", "e1"} {
 		now := testNow
@@ -185,7 +188,7 @@ func TestReceiveCodeTamper(t *testing.T) {
 	}
 }
 
-func setSub(p *Payload, id, sub, v string) {
+func setSub(p *Payload, id, sub ID, v string) {
 	o := p.find(id)
 	subs := append([]Object(nil), o.Sub...)
 	for k := range subs {
@@ -208,13 +211,13 @@ func TestReceiveCodeVerifyErrors(t *testing.T) {
 
 	// Unknown key ID.
 	q, _ := Parse(s)
-	setSub(q, "80", "01", "h9")
+	setSub(q, 80, 1, "h9")
 	if _, err := r.Verify(ctx, q.String()); !errors.Is(err, ErrUnknownKey) {
 		t.Errorf("unknown key: %v", err)
 	}
 	// Unsigned.
 	q, _ = Parse(s)
-	q.Delete("80")
+	q.Delete(80)
 	if _, err := r.Verify(ctx, q.String()); !errors.Is(err, ErrUnsigned) {
 		t.Errorf("unsigned: %v", err)
 	}
@@ -223,13 +226,13 @@ func TestReceiveCodeVerifyErrors(t *testing.T) {
 		t.Errorf("PIX: %v", err)
 	}
 	q, _ = Parse(s)
-	setSub(q, "26", "00", "com.other")
+	setSub(q, 26, 0, "com.other")
 	if _, err := r.Verify(ctx, q.String()); !errors.Is(err, ErrNotOurs) {
 		t.Errorf("other GUI: %v", err)
 	}
 	// Signature not base64.
 	q, _ = Parse(s)
-	setSub(q, "80", "02", "!!!!")
+	setSub(q, 80, 2, "!!!!")
 	if _, err := r.Verify(ctx, q.String()); !errors.Is(err, ErrBadSignature) {
 		t.Errorf("bad base64: %v", err)
 	}
@@ -293,7 +296,7 @@ func TestReceiveCodeIssueErrors(t *testing.T) {
 	if _, err := verifyOnly.Verify(ctx, emvcoExample); !errors.Is(err, ErrMissing) {
 		t.Errorf("no keys: %v", err)
 	}
-	for _, cfg := range []ReceiveConfig{{AccountTemplate: "25"}, {SignatureTemplate: "79"}, {GUI: strings.Repeat("g", 33)}} {
+	for _, cfg := range []ReceiveConfig{{AccountTemplate: 25}, {SignatureTemplate: 79}, {GUI: strings.Repeat("g", 33)}} {
 		if _, err := NewReceiveCodes(cfg); !errors.Is(err, ErrInvalidValue) {
 			t.Errorf("config %+v: %v", cfg, err)
 		}

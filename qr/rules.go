@@ -23,7 +23,7 @@ type rule struct {
 }
 
 // rootRule is the rule of a root data object.
-func rootRule(id int) rule {
+func rootRule(id ID) rule {
 	switch id {
 	case 0:
 		return rule{fixed: 2, kind: kindFormat}
@@ -54,7 +54,7 @@ func rootRule(id int) rule {
 }
 
 // subRule is the rule of sub-object sub of root template tmpl.
-func subRule(tmpl, sub int) rule {
+func subRule(tmpl, sub ID) rule {
 	switch {
 	case tmpl == 62:
 		switch {
@@ -96,23 +96,23 @@ func checkStructure(objs []Object, parsed bool) error {
 	mai := false
 	for k := range objs {
 		o := &objs[k]
-		id := idNum(o.ID)
-		if id < 0 {
-			return &Error{Path: o.ID, Pos: -1, Err: ErrNotNumeric}
+		id := o.ID
+		if !id.valid() {
+			return &Error{Path: id.String(), Pos: -1, Err: ErrNotNumeric}
 		}
 		if id == 63 && !parsed {
 			continue
 		}
 		if first && id != 0 {
-			return &Error{Path: o.ID, Pos: -1, Err: ErrFormatNotFirst}
+			return &Error{Path: id.String(), Pos: -1, Err: ErrFormatNotFirst}
 		}
 		first = false
 		if seen[id] {
-			return &Error{Path: o.ID, Pos: -1, Err: ErrDuplicate}
+			return &Error{Path: id.String(), Pos: -1, Err: ErrDuplicate}
 		}
 		seen[id] = true
-		if isTemplate(id) {
-			if err := checkTemplate(o.ID, id, o.Sub); err != nil {
+		if id.IsTemplate() {
+			if err := checkTemplate(id, o.Sub); err != nil {
 				return err
 			}
 		}
@@ -120,7 +120,7 @@ func checkStructure(objs []Object, parsed bool) error {
 			mai = true
 		}
 		if id >= 26 && id <= 51 {
-			if gui, _ := lookup(o.Sub, "00"); hasPrefixFold(gui, promptPayRID) {
+			if gui, _ := lookup(o.Sub, 0); hasPrefixFold(gui, promptPayRID) {
 				promptPay = true
 			}
 		}
@@ -131,58 +131,58 @@ func checkStructure(objs []Object, parsed bool) error {
 	if !mai {
 		return &Error{Path: "02-51", Pos: -1, Err: ErrMissing}
 	}
-	mandatory := [...]string{"53", "58", "52", "59", "60"}
+	mandatory := [...]ID{53, 58, 52, 59, 60}
 	m := mandatory[:]
 	if promptPay {
 		// PromptPay (Thai QR) codes leave out 52, 59 and 60.
 		m = mandatory[:2]
 	}
 	for _, id := range m {
-		if !seen[idNum(id)] {
-			return &Error{Path: id, Pos: -1, Err: ErrMissing}
+		if !seen[id] {
+			return &Error{Path: id.String(), Pos: -1, Err: ErrMissing}
 		}
 	}
 	return nil
 }
 
-// checkTemplate checks the sub-object IDs of root template tmpl (ID id) and
-// its mandatory sub-objects.
-func checkTemplate(id string, tmpl int, sub []Object) error {
+// checkTemplate checks the sub-object IDs of root template id and its
+// mandatory sub-objects.
+func checkTemplate(id ID, sub []Object) error {
 	if len(sub) == 0 {
-		return &Error{Path: id, Pos: -1, Err: ErrBadLength}
+		return &Error{Path: id.String(), Pos: -1, Err: ErrBadLength}
 	}
 	var seen [100]bool
 	for k := range sub {
-		s := &sub[k]
-		sid := idNum(s.ID)
-		if sid < 0 {
-			return &Error{Path: subPath(id, s.ID), Pos: -1, Err: ErrNotNumeric}
+		sid := sub[k].ID
+		if !sid.valid() {
+			return &Error{Path: subPath(id, sid), Pos: -1, Err: ErrNotNumeric}
 		}
 		if seen[sid] {
-			return &Error{Path: subPath(id, s.ID), Pos: -1, Err: ErrDuplicate}
+			return &Error{Path: subPath(id, sid), Pos: -1, Err: ErrDuplicate}
 		}
 		seen[sid] = true
 	}
 	switch {
-	case tmpl == 64 && !seen[0]:
-		return &Error{Path: subPath(id, "00"), Pos: -1, Err: ErrMissing}
-	case tmpl == 64 && !seen[1]:
-		return &Error{Path: subPath(id, "01"), Pos: -1, Err: ErrMissing}
-	case tmpl != 62 && tmpl != 64 && !seen[0]:
-		return &Error{Path: subPath(id, "00"), Pos: -1, Err: ErrMissing}
+	case id == 64 && !seen[0]:
+		return &Error{Path: subPath(id, 0), Pos: -1, Err: ErrMissing}
+	case id == 64 && !seen[1]:
+		return &Error{Path: subPath(id, 1), Pos: -1, Err: ErrMissing}
+	case id != 62 && id != 64 && !seen[0]:
+		return &Error{Path: subPath(id, 0), Pos: -1, Err: ErrMissing}
 	}
 	return nil
 }
 
-// checkValue checks one primitive value of n characters against its rule.
-func checkValue(id, sub string, r rule, v string, n int) error {
+// checkValue checks one primitive value of n characters against its rule
+// and returns the sentinel of what is wrong.
+func checkValue(r rule, v string, n int) error {
 	switch {
 	case n == 0:
-		return &Error{Path: subPath(id, sub), Pos: -1, Err: ErrBadLength}
+		return ErrBadLength
 	case r.fixed > 0 && n != r.fixed:
-		return &Error{Path: subPath(id, sub), Pos: -1, Err: ErrBadLength}
+		return ErrBadLength
 	case n > 99 || r.max > 0 && n > r.max:
-		return &Error{Path: subPath(id, sub), Pos: -1, Err: ErrTooLong}
+		return ErrTooLong
 	}
 	ok := true
 	switch r.kind {
@@ -200,7 +200,7 @@ func checkValue(id, sub string, r rule, v string, n int) error {
 		ok = strings.Trim(v, "AME") == ""
 	}
 	if !ok {
-		return &Error{Path: subPath(id, sub), Pos: -1, Err: ErrInvalidValue}
+		return ErrInvalidValue
 	}
 	return nil
 }

@@ -44,7 +44,7 @@ const (
 // Account is one merchant account information data object (02-51) with its
 // scheme and the key that scheme uses to address the payee.
 type Account struct {
-	ID      string // root data object ID, "26"
+	ID      ID     // root data object ID, 26
 	GUI     string // globally unique identifier (sub-object 00) of a template; "" for a primitive
 	Scheme  Scheme
 	Key     string // PIX key or URL, PayNow proxy, PromptPay ID or biller ID, card network merchant info
@@ -57,12 +57,12 @@ func (p *Payload) Accounts() []Account {
 	var out []Account
 	for k := range p.Objects {
 		o := &p.Objects[k]
-		id := idNum(o.ID)
+		id := o.ID
 		if id < 2 || id > 51 {
 			continue
 		}
 		if id <= 25 {
-			out = append(out, Account{ID: o.ID, Scheme: primitiveScheme(id), Key: o.Value, KeyType: KeyMerchant})
+			out = append(out, Account{ID: id, Scheme: primitiveScheme(id), Key: o.Value, KeyType: KeyMerchant})
 			continue
 		}
 		out = append(out, templateAccount(o))
@@ -81,7 +81,7 @@ func (p *Payload) Account(s Scheme) (Account, bool) {
 }
 
 // primitiveScheme maps EMVCo's reserved primitive IDs 02-25.
-func primitiveScheme(id int) Scheme {
+func primitiveScheme(id ID) Scheme {
 	switch {
 	case id <= 3:
 		return SchemeVisa
@@ -104,22 +104,22 @@ func primitiveScheme(id int) Scheme {
 // templateAccount recognises a merchant account information template by its
 // GUI.
 func templateAccount(o *Object) Account {
-	gui, _ := lookup(o.Sub, "00")
+	gui, _ := lookup(o.Sub, 0)
 	a := Account{ID: o.ID, GUI: gui, Scheme: SchemeOther}
-	sub := func(id string) string { v, _ := lookup(o.Sub, id); return v }
+	sub := func(id ID) string { v, _ := lookup(o.Sub, id); return v }
 	upper := strings.ToUpper(gui)
 	switch {
 	case upper == "BR.GOV.BCB.PIX":
 		a.Scheme = SchemePIX
-		if key := sub("01"); key != "" {
+		if key := sub(1); key != "" {
 			a.Key, a.KeyType = key, pixKeyType(key)
-		} else if url := sub("25"); url != "" {
+		} else if url := sub(25); url != "" {
 			a.Key, a.KeyType = url, KeyURL
 		}
 	case upper == "SG.PAYNOW":
 		a.Scheme = SchemePayNow
-		a.Key = sub("02")
-		switch sub("01") {
+		a.Key = sub(2)
+		switch sub(1) {
 		case "0":
 			a.KeyType = KeyMobile
 		case "2":
@@ -140,18 +140,21 @@ func templateAccount(o *Object) Account {
 // (03) or bank account (04); A000000677010112 a bill payment to a biller ID
 // (01, with references in 02 and 03). For other PromptPay AIDs the first
 // sub-object after the GUI is returned as is.
-func promptPayKey(gui string, sub func(string) string) (key, typ string) {
+func promptPayKey(gui string, sub func(ID) string) (key, typ string) {
 	switch gui {
 	case "A000000677010111":
-		for _, c := range [...]struct{ id, typ string }{{"01", KeyMobile}, {"02", KeyNationalID}, {"03", KeyEWallet}, {"04", KeyBankAccount}} {
+		for _, c := range [...]struct {
+			id  ID
+			typ string
+		}{{1, KeyMobile}, {2, KeyNationalID}, {3, KeyEWallet}, {4, KeyBankAccount}} {
 			if v := sub(c.id); v != "" {
 				return v, c.typ
 			}
 		}
 	case "A000000677010112":
-		return sub("01"), KeyBiller
+		return sub(1), KeyBiller
 	}
-	for _, id := range [...]string{"01", "02", "03", "04"} {
+	for id := ID(1); id <= 4; id++ {
 		if v := sub(id); v != "" {
 			return v, ""
 		}
@@ -161,7 +164,7 @@ func promptPayKey(gui string, sub func(string) string) (key, typ string) {
 
 func firstNonGUI(sub []Object) string {
 	for _, s := range sub {
-		if s.ID != "00" {
+		if s.ID != 0 {
 			return s.Value
 		}
 	}
