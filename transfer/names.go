@@ -79,6 +79,7 @@ func foldRune(dst []rune, r rune) []rune {
 type nameForm struct {
 	tokens  [][]rune // folded words, titles removed
 	cjkOnly bool     // every letter is CJK
+	chars   int      // letters and digits before folding (ß is one, not two)
 }
 
 // maxNameRunes bounds names accepted for verification, so the quadratic edit
@@ -113,6 +114,7 @@ func parseName(s string) nameForm {
 			}
 			n := len(cur)
 			cur = foldRune(cur, r)
+			f.chars++
 			latinBase = cur[n] < utf8.RuneSelf || unicode.Is(unicode.Latin, cur[n])
 		default:
 			flush()

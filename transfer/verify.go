@@ -116,8 +116,9 @@ func VerifyName(registered string, c Challenge, answer string) (MatchResult, err
 	case Surname:
 		return matchSurname(reg, ans), nil
 	case FirstCharacter:
-		a := ans.joined(0)
-		if len(a) == 1 && a[0] == reg.tokens[0][0] {
+		// One character, whose folded form (ß folds to ss) starts the name.
+		a, first := ans.joined(0), reg.tokens[0]
+		if ans.chars == 1 && len(a) <= len(first) && slices.Equal(a, first[:len(a)]) {
 			return Match, nil
 		}
 		return NoMatch, nil

@@ -96,6 +96,9 @@ func TestVerifyName(t *testing.T) {
 		{"Mr John Smith", FirstCharacter, "J", Match},
 		{"Émile Zola", FirstCharacter, "E", Match},
 		{"John Smith", FirstCharacter, "S", NoMatch},
+		{"Ærø Jensen", FirstCharacter, "Æ", Match},
+		{"Ærø Jensen", FirstCharacter, "AE", NoMatch}, // two characters
+		{"Straße", FirstCharacter, "s", Match},
 	}
 	for _, tc := range tests {
 		got, err := VerifyName(tc.registered, tc.c, tc.answer)
