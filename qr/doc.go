@@ -22,12 +22,15 @@
 // recompute it. Never show field 59 as the payee; resolve the payee from the
 // account template instead.
 //
-// Accessors give typed fields: Amount (exact minor units, refusing more
-// fractional digits than the currency has), Currency, Country,
-// MerchantName, MerchantCity, Reference (62/05), Initiation (static 11 or
-// dynamic 12) and Accounts, which recognises PIX (br.gov.bcb.pix), PayNow
-// (SG.PAYNOW), PromptPay (A000000677...) and UnionPay (primitive 15/16, or a
-// template with the A000000333 RID) and returns each one's key.
+// Accessors give typed fields: Amount (a ledger.Money, exact, refusing
+// digits below the currency's minor unit rather than rounding), Currency (a
+// ledger.Currency, from the numeric code via ledger.CurrencyByNumeric),
+// Country, MerchantName, MerchantCity, Reference (62/05), Initiation
+// (static 11 or dynamic 12) and Accounts, which recognises PIX
+// (br.gov.bcb.pix), PayNow (SG.PAYNOW), PromptPay (A000000677...) and
+// UnionPay (primitive 15/16, or a template with the A000000333 RID) and
+// returns each one's key. A currency the ledger does not carry is
+// ErrUnknownCurrency.
 //
 // # Signed receive codes
 //

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/socialpay/socialpay/ledger"
 )
 
 // emvcoExample is EMVCo's worked example (see publishedPayloads).
@@ -296,7 +298,7 @@ func TestEncodeIgnoresOld63(t *testing.T) {
 func TestAmounts(t *testing.T) {
 	tests := []struct {
 		currency, amount string
-		minor            int64
+		units            int64
 		code             string
 		want             error
 	}{
@@ -306,11 +308,14 @@ func TestAmounts(t *testing.T) {
 		{"156", "0.01", 1, "CNY", nil},
 		{"156", "23.725", 0, "", ErrAmountPrecision},
 		{"392", "100", 100, "JPY", nil},
-		{"392", "100.0", 0, "", ErrAmountPrecision},
+		{"392", "100.5", 0, "", ErrAmountPrecision},
+		{"392", "100.0", 100, "JPY", nil}, // the ledger's rule: zeros that need no rounding are accepted
+		{"156", "23.720", 2372, "CNY", nil},
 		{"414", "1.234", 1234, "KWD", nil},
 		{"414", "1.2345", 0, "", ErrAmountPrecision},
-		{"990", "9999999999999", 99999999999990000, "CLF", nil},
+		{"036", "9999999999999", 999999999999900, "AUD", nil},
 		{"999", "1.00", 0, "", ErrUnknownCurrency},
+		{"990", "1.00", 0, "", ErrUnknownCurrency}, // CLF: not a ledger currency
 	}
 	for _, tc := range tests {
 		s := minimal(func(f []string) []string { f[4] = tlv("53", tc.currency); return append(f, tlv("54", tc.amount)) })
@@ -319,8 +324,12 @@ func TestAmounts(t *testing.T) {
 			t.Fatalf("%s %s: %v", tc.currency, tc.amount, err)
 		}
 		a, err := p.Amount()
-		if !errors.Is(err, tc.want) || err == nil && (a.Minor != tc.minor || a.Currency.Code != tc.code) {
-			t.Errorf("%s %s: Amount = %v, %v; want %d %s %v", tc.currency, tc.amount, a, err, tc.minor, tc.code, tc.want)
+		if !errors.Is(err, tc.want) || err == nil && (a.Units() != tc.units || a.Currency().Code() != tc.code) {
+			t.Errorf("%s %s: Amount = %v, %v; want %d %s %v", tc.currency, tc.amount, a, err, tc.units, tc.code, tc.want)
+		}
+		// The ledger's sentinels are the codec's.
+		if tc.want != nil && !errors.Is(err, map[error]error{ErrAmountPrecision: ledger.ErrTooManyDecimals, ErrUnknownCurrency: ledger.ErrUnknownCurrency}[tc.want]) {
+			t.Errorf("%s %s: %v is not the ledger's error", tc.currency, tc.amount, err)
 		}
 	}
 	p, _ := Parse(minimal(nil))
@@ -331,37 +340,34 @@ func TestAmounts(t *testing.T) {
 	if _, err := empty.Currency(); !errors.Is(err, ErrMissing) {
 		t.Errorf("no 53: %v", err)
 	}
+	// A built payload is checked too.
+	p.Set(54, "-1")
+	if _, err := p.Amount(); !errors.Is(err, ErrInvalidValue) {
+		t.Errorf("negative amount: %v", err)
+	}
+	p.Set(53, "15")
+	if _, err := p.Currency(); !errors.Is(err, ErrInvalidValue) {
+		t.Errorf("two-digit currency: %v", err)
+	}
 }
 
-func TestFormatAmount(t *testing.T) {
-	cny, _ := currencyByCode("CNY")
-	jpy, _ := currencyByCode("JPY")
-	kwd, _ := currencyByCode("KWD")
-	for _, tc := range []struct {
-		minor int64
-		c     Currency
-		want  string
-	}{{2372, cny, "23.72"}, {5, cny, "0.05"}, {100, jpy, "100"}, {1234, kwd, "1.234"}} {
-		got, err := FormatAmount(tc.minor, tc.c)
-		if err != nil || got != tc.want {
-			t.Errorf("FormatAmount(%d, %s) = %q, %v; want %q", tc.minor, tc.c.Code, got, err, tc.want)
-		}
-		// and back
-		if back, err := parseAmount(got, tc.c.Exponent); err != nil || back != tc.minor {
-			t.Errorf("parseAmount(%q) = %d, %v", got, back, err)
-		}
-	}
-	if _, err := FormatAmount(-1, cny); !errors.Is(err, ErrInvalidValue) {
-		t.Errorf("negative: %v", err)
-	}
-	if a := (Amount{Minor: 2372, Currency: cny}); a.String() != "23.72 CNY" {
-		t.Errorf("String = %q", a.String())
-	}
-	// Every numeric code maps to a code that maps back.
-	for _, n := range []string{"156", "344", "702", "764", "986", "392", "414", "990"} {
-		c, ok := currencyByNumeric(n)
-		if back, ok2 := currencyByCode(c.Code); !ok || !ok2 || back != c {
-			t.Errorf("currency %s: %v %v", n, c, back)
+// Money written the way Issue writes it (Money.Amount, NumericCode) reads
+// back as the same Money, in every currency the ledger knows.
+func TestMoneyRoundTrip(t *testing.T) {
+	for _, c := range ledger.Currencies() {
+		for _, units := range []int64{1, 5, 2372, 100000, 999999999999} {
+			m := ledger.NewMoney(units, c)
+			s := minimal(func(f []string) []string {
+				f[4] = tlv("53", c.NumericCode())
+				return append(f, tlv("54", m.Amount()))
+			})
+			p, err := Parse(s)
+			if err != nil {
+				t.Fatalf("%v: %v", m, err)
+			}
+			if got, err := p.Amount(); err != nil || got != m {
+				t.Errorf("%v: Amount = %v, %v", m, got, err)
+			}
 		}
 	}
 }

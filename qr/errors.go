@@ -3,6 +3,8 @@ package qr
 import (
 	"errors"
 	"strconv"
+
+	"github.com/socialpay/socialpay/ledger"
 )
 
 // Errors of the EMVCo codec. Parse and Encode wrap them in an *Error that
@@ -43,11 +45,12 @@ var (
 	// ErrNoAmount: the payload has no transaction amount (54), as a static
 	// code where the payer enters the amount.
 	ErrNoAmount = errors.New("qr: no transaction amount")
-	// ErrUnknownCurrency: a numeric currency code this package does not know.
-	ErrUnknownCurrency = errors.New("qr: unknown currency")
+	// ErrUnknownCurrency: a currency the ledger does not carry. It is
+	// ledger.ErrUnknownCurrency: amounts and currencies are the ledger's.
+	ErrUnknownCurrency = ledger.ErrUnknownCurrency
 	// ErrAmountPrecision: an amount with more fractional digits than its
-	// currency has (never rounded).
-	ErrAmountPrecision = errors.New("qr: more fractional digits than the currency allows")
+	// currency has (never rounded). It is ledger.ErrTooManyDecimals.
+	ErrAmountPrecision = ledger.ErrTooManyDecimals
 )
 
 // Error says where in a payload a codec error happened. It wraps one of the

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/socialpay/socialpay/ledger"
 	"github.com/socialpay/socialpay/qr"
 )
 
@@ -40,8 +41,9 @@ func ExampleReceiveCodes() {
 	keys, _ := qr.NewKeys(qr.Key{ID: "k2026", HMAC: secret})
 	codes, _ := qr.NewReceiveCodes(qr.ReceiveConfig{Signer: signer, Keys: keys, Now: func() time.Time { return now }})
 
+	amount, _ := ledger.ParseAmount("88.00", "CNY")
 	payload, err := codes.Issue(ctx, qr.ReceiveCode{
-		Payee: "alice.wang", Initiation: qr.Dynamic, Currency: "CNY", Amount: 8800,
+		Payee: "alice.wang", Initiation: qr.Dynamic, Amount: amount,
 		Reference: "ORDER-1", Expires: now.Add(15 * time.Minute), Name: "王小明", City: "上海",
 	})
 	if err != nil {
@@ -49,7 +51,7 @@ func ExampleReceiveCodes() {
 		return
 	}
 	c, err := codes.Verify(ctx, payload)
-	fmt.Println(c.Payee, c.Amount, c.Currency, c.Reference, c.Expires.Format(time.Kitchen), c.KeyID, err)
+	fmt.Println(c.Payee, c.Amount, c.Reference, c.Expires.Format(time.Kitchen), c.KeyID, err)
 
 	// Someone raises the amount and recomputes the CRC.
 	p, _ := qr.Parse(payload)
@@ -57,7 +59,7 @@ func ExampleReceiveCodes() {
 	_, err = codes.Verify(ctx, p.String())
 	fmt.Println(errors.Is(err, qr.ErrBadSignature))
 	// Output:
-	// alice.wang 8800 CNY ORDER-1 8:15PM k2026 <nil>
+	// alice.wang 88.00 CNY ORDER-1 8:15PM k2026 <nil>
 	// true
 }
 

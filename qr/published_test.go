@@ -280,14 +280,14 @@ func TestPublishedPayloads(t *testing.T) {
 				t.Errorf("Initiation = %v, want %v", got, tc.poi)
 			}
 			c, err := p.Currency()
-			if err != nil || c.Code != tc.currency {
+			if err != nil || c.Code() != tc.currency {
 				t.Errorf("Currency = %v, %v, want %s", c, err, tc.currency)
 			}
 			a, err := p.Amount()
 			switch {
 			case tc.amount < 0 && !errors.Is(err, ErrNoAmount):
 				t.Errorf("Amount = %v, %v, want ErrNoAmount", a, err)
-			case tc.amount >= 0 && (err != nil || a.Minor != tc.amount || a.Currency.Code != tc.currency):
+			case tc.amount >= 0 && (err != nil || a.Units() != tc.amount || a.Currency().Code() != tc.currency):
 				t.Errorf("Amount = %v, %v, want %d %s", a, err, tc.amount, tc.currency)
 			}
 			for _, f := range []struct{ name, got, want string }{

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/socialpay/socialpay/ledger"
 )
 
 // Errors of receive codes.
@@ -49,10 +51,12 @@ type ReceiveCode struct {
 	// or Expires) or Dynamic (one payment of Amount, with a Reference and an
 	// expiry).
 	Initiation Initiation
-	// Currency is the alphabetic ISO 4217 code, e.g. "CNY".
-	Currency string
-	// Amount is in minor units of Currency (dynamic codes).
-	Amount int64
+	// Currency is the code's currency (data object 53). A dynamic code may
+	// leave it zero: it is then Amount's.
+	Currency ledger.Currency
+	// Amount is what a dynamic code asks for: positive, in Currency. A
+	// static code has none (the zero Money).
+	Amount ledger.Money
 	// Reference is the order reference, written in 62/05 (dynamic codes).
 	Reference string
 	// Expires is when a dynamic code stops being payable (written to the
@@ -118,23 +122,24 @@ const (
 // Issue builds and signs a receive code.
 //
 // Errors: ErrMissing (no Payee, Name, City or Currency; no Signer),
-// ErrUnknownCurrency, ErrInvalidValue (static code with an amount, dynamic
-// code without amount, reference or future expiry, an alias that looks like
-// an account number), ErrExpired (dynamic code already expired), the errors
-// of Encode (e.g. ErrTooLong), and the Signer's errors.
+// ErrInvalidValue (static code with an amount, dynamic code without a
+// positive amount, reference or future expiry, an amount in another
+// currency than Currency, an alias that looks like an account number),
+// ErrExpired (dynamic code already expired), the errors of Encode (e.g.
+// ErrTooLong), and the Signer's errors.
 func (r *ReceiveCodes) Issue(ctx context.Context, c ReceiveCode) (string, error) {
 	if r.cfg.Signer == nil {
 		return "", fmt.Errorf("qr: no Signer: %w", ErrMissing)
 	}
-	if c.Payee == "" || c.Name == "" || c.City == "" || c.Currency == "" {
+	cur := c.Currency
+	if cur.IsZero() {
+		cur = c.Amount.Currency()
+	}
+	if c.Payee == "" || c.Name == "" || c.City == "" || cur.IsZero() {
 		return "", fmt.Errorf("qr: receive code needs Payee, Name, City and Currency: %w", ErrMissing)
 	}
 	if looksLikeAccountNumber(c.Payee) {
 		return "", fmt.Errorf("qr: payee %q looks like an account number, use its alias: %w", c.Payee, ErrInvalidValue)
-	}
-	cur, ok := currencyByCode(c.Currency)
-	if !ok {
-		return "", fmt.Errorf("%w %q", ErrUnknownCurrency, c.Currency)
 	}
 	if c.Country == "" {
 		c.Country = "CN"
@@ -147,13 +152,16 @@ func (r *ReceiveCodes) Issue(ctx context.Context, c ReceiveCode) (string, error)
 	p.Set(0, "01")
 	switch c.Initiation {
 	case Static:
-		if c.Amount != 0 || c.Reference != "" || !c.Expires.IsZero() {
+		if c.Amount != (ledger.Money{}) || c.Reference != "" || !c.Expires.IsZero() {
 			return "", fmt.Errorf("qr: a static code has no amount, reference or expiry: %w", ErrInvalidValue)
 		}
 		p.Set(1, "11")
 	case Dynamic:
-		if c.Amount <= 0 || c.Reference == "" || c.Expires.IsZero() {
+		if !c.Amount.IsPositive() || c.Reference == "" || c.Expires.IsZero() {
 			return "", fmt.Errorf("qr: a dynamic code needs a positive amount, a reference and an expiry: %w", ErrInvalidValue)
+		}
+		if c.Amount.Currency() != cur {
+			return "", fmt.Errorf("qr: amount %v in a %v code: %w", c.Amount, cur, ErrInvalidValue)
 		}
 		if !r.cfg.Now().Before(c.Expires) {
 			return "", fmt.Errorf("qr: expiry %v already past: %w", c.Expires, ErrExpired)
@@ -165,13 +173,9 @@ func (r *ReceiveCodes) Issue(ctx context.Context, c ReceiveCode) (string, error)
 	}
 	p.SetTemplate(r.cfg.AccountTemplate, acct...)
 	p.Set(52, c.MCC)
-	p.Set(53, cur.Numeric)
+	p.Set(53, cur.NumericCode())
 	if c.Initiation == Dynamic {
-		amount, err := FormatAmount(c.Amount, cur)
-		if err != nil {
-			return "", err
-		}
-		p.Set(54, amount)
+		p.Set(54, c.Amount.Amount())
 	}
 	p.Set(58, c.Country)
 	p.Set(59, c.Name)
@@ -296,7 +300,7 @@ func (r *ReceiveCodes) Verify(ctx context.Context, payload string) (ReceiveCode,
 	if err != nil {
 		return ReceiveCode{}, err
 	}
-	c.Currency = cur.Code
+	c.Currency = cur
 	expiry, hasExpiry := lookup(acct, 2)
 	amount, amountErr := p.Amount()
 	switch c.Initiation {
@@ -308,8 +312,8 @@ func (r *ReceiveCodes) Verify(ctx context.Context, payload string) (ReceiveCode,
 		if amountErr != nil {
 			return ReceiveCode{}, amountErr
 		}
-		c.Amount = amount.Minor
-		if c.Expires, err = time.Parse(expiryLayout, expiry); err != nil || c.Reference == "" || c.Amount <= 0 {
+		c.Amount = amount
+		if c.Expires, err = time.Parse(expiryLayout, expiry); err != nil || c.Reference == "" || !c.Amount.IsPositive() {
 			return ReceiveCode{}, fmt.Errorf("qr: dynamic code without a valid expiry, reference or amount: %w", ErrInvalidValue)
 		}
 		if !r.cfg.Now().Before(c.Expires) {

@@ -7,13 +7,18 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/socialpay/socialpay/ledger"
 )
 
 var (
 	testNow    = time.Date(2026, 2, 16, 20, 0, 0, 0, time.UTC)
 	hmacSecret = []byte("0123456789abcdef0123456789abcdef")
 	edKey      = ed25519.NewKeyFromSeed([]byte("socialpay-test-seed-32-bytes-abc"))
+	cny        = ledger.MustCurrency("CNY")
 )
+
+func yuan(fen int64) ledger.Money { return ledger.NewMoney(fen, cny) }
 
 func clock(t *time.Time) func() time.Time { return func() time.Time { return *t } }
 
@@ -44,7 +49,7 @@ func testReceive(t testing.TB, kid string, now *time.Time) *ReceiveCodes {
 
 func dynamicCode() ReceiveCode {
 	return ReceiveCode{
-		Payee: "alice.wang", Initiation: Dynamic, Currency: "CNY", Amount: 8800,
+		Payee: "alice.wang", Initiation: Dynamic, Currency: cny, Amount: yuan(8800),
 		Reference: "ORDER-20260216-0001", Expires: testNow.Add(15 * time.Minute),
 		Name: "王小明", City: "上海",
 	}
@@ -57,7 +62,7 @@ func TestReceiveCodesRoundTrip(t *testing.T) {
 		r := testReceive(t, kid, &now)
 		for _, c := range []ReceiveCode{
 			dynamicCode(),
-			{Payee: "shop-8817", Initiation: Static, Currency: "CNY", Name: "Corner Shop", City: "Beijing"},
+			{Payee: "shop-8817", Initiation: Static, Currency: cny, Name: "Corner Shop", City: "Beijing"},
 		} {
 			s, err := r.Issue(ctx, c)
 			if err != nil {
@@ -82,6 +87,41 @@ func TestReceiveCodesRoundTrip(t *testing.T) {
 			if got != c {
 				t.Errorf("%s: Verify =\n %+v\nwant\n %+v", kid, got, c)
 			}
+		}
+	}
+}
+
+// A dynamic code's currency defaults to its amount's; JPY and KWD amounts
+// are written with their own number of decimals.
+func TestReceiveCodeCurrencies(t *testing.T) {
+	ctx := context.Background()
+	now := testNow
+	r := testReceive(t, "h1", &now)
+	for _, tc := range []struct {
+		amount  ledger.Money
+		numeric string
+		text    string
+	}{
+		{ledger.NewMoney(1500, ledger.MustCurrency("JPY")), "392", "1500"},
+		{ledger.NewMoney(1234, ledger.MustCurrency("KWD")), "414", "1.234"},
+		{yuan(5), "156", "0.05"},
+	} {
+		c := dynamicCode()
+		c.Currency, c.Amount = ledger.Currency{}, tc.amount
+		s, err := r.Issue(ctx, c)
+		if err != nil {
+			t.Fatalf("%v: %v", tc.amount, err)
+		}
+		p, _ := Parse(s)
+		if cur, _ := p.Get(53); cur != tc.numeric {
+			t.Errorf("%v: 53 = %q", tc.amount, cur)
+		}
+		if a, _ := p.Get(54); a != tc.text {
+			t.Errorf("%v: 54 = %q", tc.amount, a)
+		}
+		got, err := r.Verify(ctx, s)
+		if err != nil || got.Amount != tc.amount || got.Currency != tc.amount.Currency() {
+			t.Errorf("%v: Verify = %v %v, %v", tc.amount, got.Amount, got.Currency, err)
 		}
 	}
 }
@@ -252,7 +292,7 @@ func TestReceiveCodeVerifyErrors(t *testing.T) {
 	}
 	// A static code does not expire.
 	now = testNow
-	st, _ := r.Issue(ctx, ReceiveCode{Payee: "shop-1", Initiation: Static, Currency: "CNY", Name: "S", City: "C"})
+	st, _ := r.Issue(ctx, ReceiveCode{Payee: "shop-1", Initiation: Static, Currency: cny, Name: "S", City: "C"})
 	now = testNow.AddDate(10, 0, 0)
 	if _, err := r.Verify(ctx, st); err != nil {
 		t.Errorf("static code 10 years on: %v", err)
@@ -272,8 +312,11 @@ func TestReceiveCodeIssueErrors(t *testing.T) {
 		{"no payee", func(c *ReceiveCode) { c.Payee = "" }, ErrMissing},
 		{"no name", func(c *ReceiveCode) { c.Name = "" }, ErrMissing},
 		{"account number as payee", func(c *ReceiveCode) { c.Payee = "6222021234567890123" }, ErrInvalidValue},
-		{"unknown currency", func(c *ReceiveCode) { c.Currency = "XYZ" }, ErrUnknownCurrency},
-		{"dynamic without amount", func(c *ReceiveCode) { c.Amount = 0 }, ErrInvalidValue},
+		{"no currency", func(c *ReceiveCode) { c.Currency, c.Amount = ledger.Currency{}, ledger.Money{} }, ErrMissing},
+		{"amount in another currency", func(c *ReceiveCode) { c.Amount = ledger.NewMoney(8800, ledger.MustCurrency("USD")) }, ErrInvalidValue},
+		{"dynamic without amount", func(c *ReceiveCode) { c.Amount = ledger.Money{} }, ErrInvalidValue},
+		{"dynamic with zero amount", func(c *ReceiveCode) { c.Amount = yuan(0) }, ErrInvalidValue},
+		{"dynamic with negative amount", func(c *ReceiveCode) { c.Amount = yuan(-1) }, ErrInvalidValue},
 		{"dynamic without reference", func(c *ReceiveCode) { c.Reference = "" }, ErrInvalidValue},
 		{"dynamic without expiry", func(c *ReceiveCode) { c.Expires = time.Time{} }, ErrInvalidValue},
 		{"dynamic already expired", func(c *ReceiveCode) { c.Expires = testNow }, ErrExpired},
