@@ -1,0 +1,113 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// Errors of this package. Business outcomes are the ledger's own errors
+// (ledger.ErrInsufficientFunds…, in ledger.Result.Err); these say that the
+// database could not do its part.
+var (
+	// ErrInvalidConfig: a Config or connection string that cannot work.
+	ErrInvalidConfig = errors.New("postgres: invalid configuration")
+	// ErrMigration: the schema could not be brought up to date, or an
+	// applied migration differs from the embedded one of the same version.
+	ErrMigration = errors.New("postgres: migration failed")
+	// ErrRetriesExhausted: an operation kept failing in a retryable way
+	// (serialization failure, deadlock, lost connection) up to
+	// Config.MaxAttempts; it wraps the last failure. Whether the last
+	// attempt committed is unknown: retry with the same IDs.
+	ErrRetriesExhausted = errors.New("postgres: retries exhausted")
+	// ErrUnavailable: the connection failed or the server is shutting down
+	// or starting. The operation may or may not have committed: retry with
+	// the same IDs, which is always safe.
+	ErrUnavailable = errors.New("postgres: database unavailable")
+	// ErrIntegrity: the database refused a write the ledger's rules allowed
+	// (a constraint or an append-only trigger), or holds a row the ledger
+	// cannot read. It means a bug or tampering, never a business outcome.
+	ErrIntegrity = errors.New("postgres: integrity violation")
+)
+
+// errRerun says that state moved between reading and locking (a transfer
+// ID or a referenced transfer appeared concurrently): the operation rolls
+// back and decides again, so the rules give the idempotent answer.
+var errRerun = errors.New("postgres: state changed, decide again")
+
+// SQLSTATEs this package acts on.
+const (
+	codeSerializationFailure = "40001"
+	codeDeadlock             = "40P01"
+	codeUniqueViolation      = "23505"
+	codeAppendOnly           = "SP001" // raised by the append-only triggers
+)
+
+// retryable reports whether err leaves the operation safe to run again.
+func retryable(err error) bool {
+	if errors.Is(err, errRerun) {
+		return true
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case codeSerializationFailure, codeDeadlock:
+			return true
+		case codeUniqueViolation:
+			// Another transaction inserted the same transfer ID after this
+			// one looked: decide again, and the rules report it as a
+			// duplicate or a conflict.
+			return pe.ConstraintName == "transfers_pkey"
+		}
+		return connectionLost(pe.Code)
+	}
+	return isConnectionError(err)
+}
+
+// connectionLost reports SQLSTATEs of a server that went away: connection
+// exceptions (08), admin/crash shutdown and "cannot connect now" (57P01-3),
+// and too many connections (53300).
+func connectionLost(code string) bool {
+	if len(code) == 5 && code[:2] == "08" {
+		return true
+	}
+	switch code {
+	case "57P01", "57P02", "57P03", "53300":
+		return true
+	}
+	return false
+}
+
+// isConnectionError reports whether err came from the connection rather
+// than from a statement: anything that is not a server error, such as a
+// refused dial or a connection closed mid-query.
+func isConnectionError(err error) bool {
+	var pe *pgconn.PgError
+	switch {
+	case errors.As(err, &pe):
+		return connectionLost(pe.Code)
+	case err == nil, errors.Is(err, ErrIntegrity), errors.Is(err, ErrMigration), errors.Is(err, ErrInvalidConfig),
+		errors.Is(err, errPoolClosed), errors.Is(err, pgx.ErrNoRows),
+		errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return false
+	}
+	return true
+}
+
+// translate maps an error at the package boundary to this package's
+// sentinels, keeping the original (and its SQLSTATE) wrapped.
+func translate(op string, err error) error {
+	var pe *pgconn.PgError
+	switch {
+	case errors.As(err, &pe) && (pe.Code == codeAppendOnly || (len(pe.Code) == 5 && pe.Code[:2] == "23")):
+		return fmt.Errorf("postgres: %s: %w: %w", op, ErrIntegrity, err)
+	case errors.Is(err, ErrIntegrity), errors.Is(err, ErrMigration), errors.Is(err, ErrInvalidConfig):
+		return fmt.Errorf("postgres: %s: %w", op, err)
+	case isConnectionError(err):
+		return fmt.Errorf("postgres: %s: %w: %w", op, ErrUnavailable, err)
+	}
+	return fmt.Errorf("postgres: %s: %w", op, err)
+}

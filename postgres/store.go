@@ -1,0 +1,510 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/socialpay/socialpay/ledger"
+)
+
+// Store is the ledger on PostgreSQL: a ledger.Store that locks rows, loads
+// them, lets the ledger's pure rules decide, and persists the outcome. It
+// is safe for concurrent use by many goroutines and many processes.
+type Store struct {
+	db *DB
+	q  queries
+}
+
+var _ ledger.Store = (*Store)(nil)
+
+// NewStore returns the ledger store on db.
+func NewStore(db *DB) *Store {
+	return &Store{db: db, q: newQueries(db)}
+}
+
+// DB returns the store's database.
+func (s *Store) DB() *DB { return s.db }
+
+// queries holds every statement, qualified with the schema once.
+type queries struct {
+	begin, insertAccount, account, lockAccounts, lockWithTargets, transfers, transfer string
+	insertTransfers, insertEntries, updateAccounts, updateTransfers                   string
+	accountExists, entries, balanceAt, lockDue, due                                   string
+	verifyAccounts, verifyOrphans, verifyTransfers                                    string
+}
+
+func newQueries(db *DB) queries {
+	q := queries{
+		// Row locks do the work; read committed lets each statement see
+		// what committed while this transaction waited for a lock.
+		begin: "begin isolation level read committed",
+		insertAccount: `insert into $S.accounts (` + accountCols + `)
+			values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+			on conflict (id) do nothing returning id`,
+		account:      `select ` + accountCols + ` from $S.accounts where id = $1`,
+		lockAccounts: `select ` + accountCols + ` from $S.accounts where id = any($1::uuid[]) order by id for update`,
+		// The accounts of the transfers referred to (posts, voids,
+		// reversals) never change, so reading them in the locking statement
+		// is safe.
+		lockWithTargets: `select ` + accountCols + ` from $S.accounts where id in (
+				select unnest($1::uuid[])
+				union select debit_account_id from $S.transfers where id = any($2::uuid[])
+				union select credit_account_id from $S.transfers where id = any($2::uuid[]))
+			order by id for update`,
+		transfers: `select ` + transferCols + ` from $S.transfers where id = any($1::uuid[])`,
+		transfer:  `select ` + transferCols + ` from $S.transfers where id = $1`,
+		insertTransfers: `insert into $S.transfers (id, kind, debit_account_id, credit_account_id, amount, currency,
+				pending_id, reverses_id, timeout_ns, code, reference, metadata, ts, expires_at, status, resolved_by, reversed_by)
+			select id, kind, debit, credit, amount, currency, nullif(pending, ` + nilUUID + `), nullif(reverses, ` + nilUUID + `),
+				timeout, code, ref, meta, ts, expires, status, nullif(resolved, ` + nilUUID + `), nullif(reversed, ` + nilUUID + `)
+			from unnest($1::uuid[], $2::int2[], $3::uuid[], $4::uuid[], $5::int8[], $6::text[], $7::uuid[], $8::uuid[],
+				$9::int8[], $10::int4[], $11::text[], $12::jsonb[], $13::timestamptz[], $14::timestamptz[], $15::int2[],
+				$16::uuid[], $17::uuid[])
+			as u(id, kind, debit, credit, amount, currency, pending, reverses, timeout, code, ref, meta, ts, expires, status,
+				resolved, reversed)`,
+		insertEntries: `insert into $S.entries (account_id, seq, transfer_id, kind, side, posted_delta, pending_delta, at,
+				debits_pending, debits_posted, credits_pending, credits_posted, hash)
+			select account, seq, nullif(transfer, ` + nilUUID + `), kind, side, posted, pending, at, dp, dpo, cp, cpo, hash
+			from unnest($1::uuid[], $2::int8[], $3::uuid[], $4::int2[], $5::int2[], $6::int8[], $7::int8[],
+				$8::timestamptz[], $9::int8[], $10::int8[], $11::int8[], $12::int8[], $13::bytea[])
+			as u(account, seq, transfer, kind, side, posted, pending, at, dp, dpo, cp, cpo, hash)`,
+		updateAccounts: `update $S.accounts a set status = u.status, closed_at = u.closed_at,
+				debits_pending = u.dp, debits_posted = u.dpo, credits_pending = u.cp, credits_posted = u.cpo,
+				seq = u.seq, head = u.head, last_time = u.last_time
+			from unnest($1::uuid[], $2::int2[], $3::timestamptz[], $4::int8[], $5::int8[], $6::int8[], $7::int8[],
+				$8::int8[], $9::bytea[], $10::timestamptz[])
+			as u(id, status, closed_at, dp, dpo, cp, cpo, seq, head, last_time)
+			where a.id = u.id`,
+		updateTransfers: `update $S.transfers t set status = u.status,
+				resolved_by = nullif(u.resolved, ` + nilUUID + `), reversed_by = nullif(u.reversed, ` + nilUUID + `)
+			from unnest($1::uuid[], $2::int2[], $3::uuid[], $4::uuid[]) as u(id, status, resolved, reversed)
+			where t.id = u.id`,
+		accountExists: `select exists (select 1 from $S.accounts where id = $1)`,
+		entries:       `select ` + entryCols + ` from $S.entries where account_id = $1 and seq > $2 order by seq limit $3`,
+		// Entry times never go back within an account.
+		balanceAt: `select debits_pending, debits_posted, credits_pending, credits_posted from $S.entries
+			where account_id = $1 and at <= $2 order by at desc, seq desc limit 1`,
+		lockDue: `select ` + accountCols + ` from $S.accounts where id in (
+				select unnest(array[debit_account_id, credit_account_id]) from (
+					select debit_account_id, credit_account_id from $S.transfers
+					where status = 1 and expires_at <= $1 order by expires_at, id limit $2) d)
+			order by id for update`,
+		due: `select ` + transferCols + ` from $S.transfers
+			where status = 1 and expires_at <= $1 order by expires_at, id limit $2`,
+		verifyAccounts: `select ` + prefixed("a", accountCols) + `,
+				coalesce(e.seq, 0), coalesce(e.transfer_id, ` + nilUUID + `), coalesce(e.kind, 0), coalesce(e.side, 0),
+				coalesce(e.posted_delta, 0), coalesce(e.pending_delta, 0), coalesce(e.at, 'epoch'),
+				coalesce(e.debits_pending, 0), coalesce(e.debits_posted, 0), coalesce(e.credits_pending, 0),
+				coalesce(e.credits_posted, 0), coalesce(e.hash, ''::bytea)
+			from $S.accounts a left join $S.entries e on e.account_id = a.id
+			order by a.id, e.seq`,
+		verifyOrphans: `select e.account_id, count(*) from $S.entries e
+			where not exists (select 1 from $S.accounts a where a.id = e.account_id)
+			group by e.account_id limit 100`,
+		// Every transfer has its two entries — a debit of its debit account
+		// and a credit of its credit account, each moving its amount (pending
+		// for holds and voids) — and two more exactly when it expired.
+		verifyTransfers: `select t.id from $S.transfers t left join $S.entries e on e.transfer_id = t.id
+			group by t.id, t.kind, t.amount, t.status, t.debit_account_id, t.credit_account_id
+			having count(*) filter (where e.kind <> 5) <> 2
+				or count(*) filter (where e.kind <> 5 and e.side = 1 and e.account_id = t.debit_account_id) <> 1
+				or count(*) filter (where e.kind <> 5 and e.side = 2 and e.account_id = t.credit_account_id) <> 1
+				or count(*) filter (where e.kind <> 5 and case t.kind
+					when 1 then e.pending_delta = t.amount and e.posted_delta = 0
+					when 3 then e.pending_delta = -t.amount and e.posted_delta = 0
+					else e.posted_delta = t.amount end) <> 2
+				or count(*) filter (where e.kind = 5) <> (case when t.status = 4 then 2 else 0 end)
+			limit 100`,
+	}
+	for _, p := range []*string{&q.insertAccount, &q.account, &q.lockAccounts, &q.lockWithTargets, &q.transfers,
+		&q.transfer, &q.insertTransfers, &q.insertEntries, &q.updateAccounts, &q.updateTransfers, &q.accountExists,
+		&q.entries, &q.balanceAt, &q.lockDue, &q.due, &q.verifyAccounts, &q.verifyOrphans, &q.verifyTransfers} {
+		*p = db.qualify(*p)
+	}
+	return q
+}
+
+func copyAccount(a ledger.Account) ledger.Account {
+	a.Metadata = maps.Clone(a.Metadata)
+	return a
+}
+
+// CreateAccount implements ledger.Store: it inserts the account (as
+// ledger.NewAccountState describes it), or returns the stored one when an
+// identical request created it before.
+//
+// Errors: ledger.ErrIdempotencyConflict (same ID, different content),
+// ledger.ErrInvalidAccount (metadata that PostgreSQL text cannot hold
+// exactly), and the infrastructure errors of this package (ErrUnavailable,
+// ErrRetriesExhausted, ErrIntegrity, context errors).
+func (s *Store) CreateAccount(ctx context.Context, a ledger.Account, now time.Time) (ledger.Account, error) {
+	if err := checkStorable("", a.Metadata); err != nil {
+		return ledger.Account{}, fmt.Errorf("account %s: %w: %w", a.ID, ledger.ErrInvalidAccount, err)
+	}
+	st := ledger.NewAccountState(a, now)
+	na := &st.Account
+	var out ledger.Account
+	var conflict error
+	err := s.db.run(ctx, "create account", func(ctx context.Context, conn *pgx.Conn) error {
+		rows, err := conn.Query(ctx, s.q.insertAccount, [16]byte(na.ID), na.Currency.Code(), int32(na.Code), int32(na.Flags),
+			encodeMetadata(na.Metadata), int16(na.Status), na.CreatedAt, nil, int64(0), int64(0), int64(0), int64(0),
+			int64(0), st.Head[:], st.LastTime)
+		if err != nil {
+			return err
+		}
+		inserted := rows.Next()
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if inserted {
+			out = copyAccount(*na)
+			return nil
+		}
+		stored, err := scanAccount(conn.QueryRow(ctx, s.q.account, [16]byte(na.ID)))
+		if err != nil {
+			return err // a conflicting row exists, so no ErrNoRows here
+		}
+		out, conflict = stored.Account, ledger.SameAccount(&a, &stored.Account)
+		return nil
+	})
+	if err != nil {
+		return ledger.Account{}, err
+	}
+	if conflict != nil {
+		return ledger.Account{}, conflict
+	}
+	return out, nil
+}
+
+// ChangeAccount implements ledger.Store: it locks the account, applies
+// ledger.ApplyAccountEvent and persists the event's entry.
+//
+// Errors: ledger.ErrAccountNotFound, ledger.ErrAccountClosed,
+// ledger.ErrAccountNotEmpty, ledger.ErrAccountStateChange, and the
+// infrastructure errors of this package.
+func (s *Store) ChangeAccount(ctx context.Context, id uuid.UUID, ev ledger.AccountEvent, now time.Time) (ledger.Account, error) {
+	var out ledger.Account
+	var rejected error
+	err := s.db.run(ctx, "change account", func(ctx context.Context, conn *pgx.Conn) error {
+		out, rejected = ledger.Account{}, nil
+		view, err := s.lock(ctx, conn, []uuid.UUID{id}, nil, nil)
+		if err != nil {
+			return err
+		}
+		st, ok := view.accounts[id]
+		if !ok {
+			rejected = &ledger.AccountError{ID: id, Err: ledger.ErrAccountNotFound}
+			return nil
+		}
+		e, changed, err := ledger.ApplyAccountEvent(st, ev, now)
+		if err != nil || !changed {
+			out, rejected = st.Account, err
+			return nil
+		}
+		if err := s.commit(ctx, conn, &writes{accounts: []ledger.AccountState{*st}, entries: []ledger.Entry{e}}); err != nil {
+			return err
+		}
+		out = st.Account
+		return nil
+	})
+	if err != nil {
+		return ledger.Account{}, err
+	}
+	if rejected != nil {
+		return ledger.Account{}, rejected
+	}
+	return out, nil
+}
+
+// Account implements ledger.Store.
+//
+// Errors: ledger.ErrAccountNotFound, and the infrastructure errors of this
+// package.
+func (s *Store) Account(ctx context.Context, id uuid.UUID) (ledger.Account, error) {
+	var st ledger.AccountState
+	found := false
+	err := s.db.run(ctx, "account", func(ctx context.Context, conn *pgx.Conn) error {
+		var err error
+		st, err = scanAccount(conn.QueryRow(ctx, s.q.account, [16]byte(id)))
+		found = err == nil
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil // an answer, not a failure to retry
+		}
+		return err
+	})
+	switch {
+	case err != nil:
+		return ledger.Account{}, err
+	case !found:
+		return ledger.Account{}, &ledger.AccountError{ID: id, Err: ledger.ErrAccountNotFound}
+	}
+	return st.Account, nil
+}
+
+// Transfer implements ledger.Store.
+//
+// Errors: ledger.ErrTransferNotFound (in a *ledger.TransferError), and the
+// infrastructure errors of this package.
+func (s *Store) Transfer(ctx context.Context, id uuid.UUID) (ledger.Transfer, error) {
+	var t ledger.Transfer
+	found := false
+	err := s.db.run(ctx, "transfer", func(ctx context.Context, conn *pgx.Conn) error {
+		var err error
+		t, err = scanTransfer(conn.QueryRow(ctx, s.q.transfer, [16]byte(id)))
+		found = err == nil
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil // an answer, not a failure to retry
+		}
+		return err
+	})
+	switch {
+	case err != nil:
+		return ledger.Transfer{}, err
+	case !found:
+		return ledger.Transfer{}, &ledger.TransferError{ID: id, Err: ledger.ErrTransferNotFound}
+	}
+	return t, nil
+}
+
+// Entries implements ledger.Store.
+//
+// Errors: ledger.ErrAccountNotFound, and the infrastructure errors of this
+// package.
+func (s *Store) Entries(ctx context.Context, account uuid.UUID, after uint64, limit int) ([]ledger.Entry, error) {
+	if limit <= 0 {
+		limit = 0
+	}
+	var out []ledger.Entry
+	found := false
+	err := s.db.run(ctx, "entries", func(ctx context.Context, conn *pgx.Conn) error {
+		out = []ledger.Entry{}
+		b := &pgx.Batch{}
+		b.Queue(s.q.accountExists, [16]byte(account)).QueryRow(func(row pgx.Row) error { return row.Scan(&found) })
+		b.Queue(s.q.entries, [16]byte(account), int64(min(after, 1<<63-1)), int64(limit)).Query(func(rows pgx.Rows) error {
+			for rows.Next() {
+				e, err := scanEntry(rows)
+				if err != nil {
+					return err
+				}
+				out = append(out, e)
+			}
+			return rows.Err()
+		})
+		return conn.SendBatch(ctx, b).Close()
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, &ledger.AccountError{ID: account, Err: ledger.ErrAccountNotFound}
+	}
+	return out, nil
+}
+
+// BalanceAt implements ledger.Store.
+//
+// Errors: ledger.ErrAccountNotFound, and the infrastructure errors of this
+// package.
+func (s *Store) BalanceAt(ctx context.Context, account uuid.UUID, at time.Time) (ledger.Balance, error) {
+	var b ledger.Balance
+	found := false
+	err := s.db.run(ctx, "balance at", func(ctx context.Context, conn *pgx.Conn) error {
+		b = ledger.Balance{}
+		batch := &pgx.Batch{}
+		batch.Queue(s.q.accountExists, [16]byte(account)).QueryRow(func(row pgx.Row) error { return row.Scan(&found) })
+		batch.Queue(s.q.balanceAt, [16]byte(account), at).Query(func(rows pgx.Rows) error {
+			for rows.Next() {
+				if err := rows.Scan(&b.DebitsPending, &b.DebitsPosted, &b.CreditsPending, &b.CreditsPosted); err != nil {
+					return err
+				}
+			}
+			return rows.Err()
+		})
+		return conn.SendBatch(ctx, batch).Close()
+	})
+	if err != nil {
+		return ledger.Balance{}, err
+	}
+	if !found {
+		return ledger.Balance{}, &ledger.AccountError{ID: account, Err: ledger.ErrAccountNotFound}
+	}
+	return b, nil
+}
+
+// view is what one transaction has locked and loaded: a ledger.BatchView.
+type view struct {
+	accounts  map[uuid.UUID]*ledger.AccountState
+	transfers map[uuid.UUID]ledger.Transfer
+}
+
+func (v *view) Account(id uuid.UUID) (ledger.AccountState, bool) {
+	st, ok := v.accounts[id]
+	if !ok {
+		return ledger.AccountState{}, false
+	}
+	return *st, true
+}
+
+func (v *view) Transfer(id uuid.UUID) (ledger.Transfer, bool) {
+	t, ok := v.transfers[id]
+	return t, ok
+}
+
+// lock begins a transaction on conn, locks the accounts (and those of the
+// transfers targets refers to) in ID order, then loads the transfers
+// transferIDs — after the locks, so their status is current — all in one
+// round trip.
+func (s *Store) lock(ctx context.Context, conn *pgx.Conn, accounts, targets, transferIDs []uuid.UUID) (*view, error) {
+	v := &view{
+		accounts:  make(map[uuid.UUID]*ledger.AccountState, len(accounts)+2*len(targets)),
+		transfers: make(map[uuid.UUID]ledger.Transfer, len(transferIDs)),
+	}
+	b := &pgx.Batch{}
+	b.Queue(s.q.begin)
+	readAccounts := func(rows pgx.Rows) error {
+		for rows.Next() {
+			st, err := scanAccount(rows)
+			if err != nil {
+				return err
+			}
+			v.accounts[st.Account.ID] = &st
+		}
+		return rows.Err()
+	}
+	if len(targets) == 0 {
+		b.Queue(s.q.lockAccounts, uuids(accounts)).Query(readAccounts)
+	} else {
+		b.Queue(s.q.lockWithTargets, uuids(accounts), uuids(targets)).Query(readAccounts)
+	}
+	if len(transferIDs) > 0 {
+		b.Queue(s.q.transfers, uuids(transferIDs)).Query(func(rows pgx.Rows) error {
+			for rows.Next() {
+				t, err := scanTransfer(rows)
+				if err != nil {
+					return err
+				}
+				v.transfers[t.ID] = t
+			}
+			return rows.Err()
+		})
+	}
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// writes is what one transaction persists.
+type writes struct {
+	created  []ledger.Transfer     // new transfers
+	updated  []ledger.Transfer     // transfers whose status or links changed
+	accounts []ledger.AccountState // accounts whose state changed
+	entries  []ledger.Entry        // new entries
+}
+
+// commit persists w and commits the transaction, in one round trip: one
+// statement per table, whatever the number of rows.
+func (s *Store) commit(ctx context.Context, conn *pgx.Conn, w *writes) error {
+	b := &pgx.Batch{}
+	if n := len(w.created); n > 0 {
+		var (
+			ids, debit, credit, pending, reverses, resolved, reversed = make([][16]byte, n), make([][16]byte, n),
+				make([][16]byte, n), make([][16]byte, n), make([][16]byte, n), make([][16]byte, n), make([][16]byte, n)
+			kind, status    = make([]int16, n), make([]int16, n)
+			amount, timeout = make([]int64, n), make([]int64, n)
+			cur, ref        = make([]string, n), make([]string, n)
+			code            = make([]int32, n)
+			meta            = make([][]byte, n)
+			ts              = make([]time.Time, n)
+			expires         = make([]pgtype.Timestamptz, n)
+		)
+		for i := range w.created {
+			t := &w.created[i]
+			ids[i], debit[i], credit[i], pending[i], reverses[i] = t.ID, t.DebitAccountID, t.CreditAccountID, t.PendingID, t.ReversesID
+			resolved[i], reversed[i] = t.ResolvedBy, t.ReversedBy
+			kind[i], status[i] = int16(t.Kind), int16(t.Status)
+			amount[i], timeout[i] = t.Amount.Units(), int64(t.Timeout)
+			cur[i], ref[i], code[i] = t.Amount.Currency().Code(), t.Reference, int32(t.Code)
+			meta[i], ts[i] = encodeMetadata(t.Metadata), t.Timestamp
+			if !t.ExpiresAt.IsZero() {
+				expires[i] = pgtype.Timestamptz{Time: microsUp(t.ExpiresAt), Valid: true}
+			}
+		}
+		b.Queue(s.q.insertTransfers, ids, kind, debit, credit, amount, cur, pending, reverses, timeout, code, ref, meta,
+			ts, expires, status, resolved, reversed)
+	}
+	if n := len(w.entries); n > 0 {
+		var (
+			account, tr      = make([][16]byte, n), make([][16]byte, n)
+			seq              = make([]int64, n)
+			kind, side       = make([]int16, n), make([]int16, n)
+			posted, pending  = make([]int64, n), make([]int64, n)
+			at               = make([]time.Time, n)
+			dp, dpo, cp, cpo = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+			hash             = make([][]byte, n)
+		)
+		for i := range w.entries {
+			e := &w.entries[i]
+			account[i], tr[i], seq[i] = e.AccountID, e.TransferID, int64(e.Seq)
+			kind[i], side[i], posted[i], pending[i], at[i] = int16(e.Kind), int16(e.Side), e.PostedDelta, e.PendingDelta, e.Time
+			dp[i], dpo[i], cp[i], cpo[i] = e.Balance.DebitsPending, e.Balance.DebitsPosted, e.Balance.CreditsPending, e.Balance.CreditsPosted
+			hash[i] = e.Hash[:]
+		}
+		b.Queue(s.q.insertEntries, account, seq, tr, kind, side, posted, pending, at, dp, dpo, cp, cpo, hash)
+	}
+	if n := len(w.accounts); n > 0 {
+		var (
+			ids              = make([][16]byte, n)
+			status           = make([]int16, n)
+			closed, last     = make([]pgtype.Timestamptz, n), make([]time.Time, n)
+			dp, dpo, cp, cpo = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+			seq              = make([]int64, n)
+			head             = make([][]byte, n)
+		)
+		for i := range w.accounts {
+			st := &w.accounts[i]
+			a := &st.Account
+			ids[i], status[i] = a.ID, int16(a.Status)
+			if !a.ClosedAt.IsZero() {
+				closed[i] = pgtype.Timestamptz{Time: a.ClosedAt, Valid: true}
+			}
+			dp[i], dpo[i], cp[i], cpo[i] = a.Balance.DebitsPending, a.Balance.DebitsPosted, a.Balance.CreditsPending, a.Balance.CreditsPosted
+			seq[i], head[i], last[i] = int64(st.Seq), st.Head[:], st.LastTime
+		}
+		b.Queue(s.q.updateAccounts, ids, status, closed, dp, dpo, cp, cpo, seq, head, last).Exec(func(ct pgconn.CommandTag) error {
+			if ct.RowsAffected() != int64(n) {
+				return fmt.Errorf("%w: updated %d of %d locked accounts", ErrIntegrity, ct.RowsAffected(), n)
+			}
+			return nil
+		})
+	}
+	if n := len(w.updated); n > 0 {
+		ids, resolved, reversed, status := make([][16]byte, n), make([][16]byte, n), make([][16]byte, n), make([]int16, n)
+		for i := range w.updated {
+			t := &w.updated[i]
+			ids[i], resolved[i], reversed[i], status[i] = t.ID, t.ResolvedBy, t.ReversedBy, int16(t.Status)
+		}
+		b.Queue(s.q.updateTransfers, ids, status, resolved, reversed).Exec(func(ct pgconn.CommandTag) error {
+			if ct.RowsAffected() != int64(n) {
+				return fmt.Errorf("%w: updated %d of %d referenced transfers", ErrIntegrity, ct.RowsAffected(), n)
+			}
+			return nil
+		})
+	}
+	b.Queue("commit").Exec(func(ct pgconn.CommandTag) error {
+		if ct.String() != "COMMIT" {
+			return fmt.Errorf("postgres: commit answered %q", ct.String())
+		}
+		return nil
+	})
+	return conn.SendBatch(ctx, b).Close()
+}

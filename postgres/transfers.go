@@ -1,0 +1,238 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/socialpay/socialpay/ledger"
+)
+
+// CreateTransfer implements ledger.Store: it is CreateTransfers with one
+// transfer, two round trips (three statements, then the writes and the
+// commit).
+//
+// Errors: as CreateTransfers.
+func (s *Store) CreateTransfer(ctx context.Context, t ledger.Transfer, now time.Time) (ledger.Result, error) {
+	rs, err := s.CreateTransfers(ctx, []ledger.Transfer{t}, false, now)
+	if err != nil {
+		return ledger.Result{}, err
+	}
+	return rs[0], nil
+}
+
+// CreateTransfers implements ledger.Store. The whole batch, linked or not,
+// is one transaction and two round trips whatever its size: the first
+// begins, locks every account involved in ID order (SELECT … ORDER BY id
+// FOR UPDATE, including the accounts of transfers that posts, voids and
+// reversals refer to) and then loads the transfers the batch names; the
+// pure rules (ledger.ApplyBatch) decide; the second inserts the new
+// transfers and entries and updates accounts and referenced transfers with
+// one statement per table (unnest of arrays) and commits. An account that
+// many transfers of the batch touch is locked and written once.
+//
+// Business outcomes are in each Result.Err, exactly as ledger.ApplyBatch
+// decides them; a transfer whose reference or metadata PostgreSQL text
+// cannot hold exactly (invalid UTF-8, NUL bytes) fails with
+// ledger.ErrInvalidTransfer.
+//
+// Errors: ledger.ErrEmptyBatch, ErrUnavailable, ErrRetriesExhausted,
+// ErrIntegrity and context errors, after which the batch may or may not
+// have been applied (as a whole): submitting it again is safe.
+func (s *Store) CreateTransfers(ctx context.Context, ts []ledger.Transfer, linked bool, now time.Time) ([]ledger.Result, error) {
+	if len(ts) == 0 {
+		return nil, ledger.ErrEmptyBatch
+	}
+	var bad []error
+	for i := range ts {
+		if err := checkStorable(ts[i].Reference, ts[i].Metadata); err != nil {
+			if bad == nil {
+				bad = make([]error, len(ts))
+			}
+			bad[i] = fmt.Errorf("%w: %w", ledger.ErrInvalidTransfer, err)
+		}
+	}
+	if bad == nil {
+		return s.apply(ctx, ts, linked, now)
+	}
+	return s.applyValid(ctx, ts, bad, linked, now)
+}
+
+// applyValid handles a batch where some transfers cannot be stored: a
+// linked batch fails as a whole, an independent one goes on without them.
+func (s *Store) applyValid(ctx context.Context, ts []ledger.Transfer, bad []error, linked bool, now time.Time) ([]ledger.Result, error) {
+	results := make([]ledger.Result, len(ts))
+	var valid []ledger.Transfer
+	var where []int
+	for i := range ts {
+		if bad[i] != nil {
+			results[i].Err = &ledger.TransferError{Index: i, ID: ts[i].ID, Err: bad[i]}
+			if linked {
+				for j := range ts {
+					if j != i {
+						results[j].Err = &ledger.TransferError{Index: j, ID: ts[j].ID, Err: ledger.ErrLinkedFailed}
+					}
+				}
+				return results, nil
+			}
+			continue
+		}
+		valid = append(valid, ts[i])
+		where = append(where, i)
+	}
+	if len(valid) == 0 {
+		return results, nil
+	}
+	rs, err := s.apply(ctx, valid, false, now)
+	if err != nil {
+		return nil, err
+	}
+	for k, r := range rs {
+		if te, ok := r.Err.(*ledger.TransferError); ok {
+			te.Index = where[k]
+		}
+		results[where[k]] = r
+	}
+	return results, nil
+}
+
+func (s *Store) apply(ctx context.Context, ts []ledger.Transfer, linked bool, now time.Time) ([]ledger.Result, error) {
+	var accounts, targets, lookup []uuid.UUID
+	seenAccount := make(map[uuid.UUID]struct{}, 2*len(ts))
+	seenTransfer := make(map[uuid.UUID]struct{}, len(ts))
+	add := func(list *[]uuid.UUID, seen map[uuid.UUID]struct{}, id uuid.UUID) {
+		if id == uuid.Nil {
+			return
+		}
+		if _, ok := seen[id]; !ok {
+			seen[id] = struct{}{}
+			*list = append(*list, id)
+		}
+	}
+	for i := range ts {
+		add(&accounts, seenAccount, ts[i].DebitAccountID)
+		add(&accounts, seenAccount, ts[i].CreditAccountID)
+		add(&lookup, seenTransfer, ts[i].ID)
+	}
+	for i := range ts {
+		if id := ts[i].TargetID(); id != uuid.Nil {
+			// Every target, even one the batch itself creates: a stored
+			// transfer of that ID is what the batch will find.
+			targets = append(targets, id)
+			add(&lookup, seenTransfer, id)
+		}
+	}
+
+	var out ledger.BatchOutcome
+	err := s.db.run(ctx, "create transfers", func(ctx context.Context, conn *pgx.Conn) error {
+		v, err := s.lock(ctx, conn, accounts, targets, lookup)
+		if err != nil {
+			return err
+		}
+		// A referenced transfer committed after the locking statement read
+		// it has accounts that are not locked: decide again.
+		for _, id := range targets {
+			if tr, ok := v.transfers[id]; ok && (v.accounts[tr.DebitAccountID] == nil || v.accounts[tr.CreditAccountID] == nil) {
+				return errRerun
+			}
+		}
+		out = ledger.ApplyBatch(v, ts, linked, now)
+		if out.Failed || (len(out.Created) == 0 && len(out.Entries) == 0) {
+			return nil // nothing to write; the transaction rolls back
+		}
+		return s.commit(ctx, conn, &writes{created: out.Created, updated: out.Updated, accounts: out.Accounts, entries: out.Entries})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out.Results, nil
+}
+
+// ExpirePending implements ledger.Store: in one transaction it locks the
+// accounts of up to limit due pending transfers, reloads them (another
+// sweep or a post may have resolved them meanwhile), voids each with
+// ledger.ExpireStep, and persists the result in one round trip. Concurrent
+// sweeps, in one process or many, void each transfer once.
+//
+// Errors: ErrUnavailable, ErrRetriesExhausted, ErrIntegrity and context
+// errors; after an error some transfers may have expired even though their
+// IDs were not returned.
+func (s *Store) ExpirePending(ctx context.Context, now time.Time, limit int) ([]uuid.UUID, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	at := ledger.Timestamp(now)
+	var expired []uuid.UUID
+	err := s.db.run(ctx, "expire pending", func(ctx context.Context, conn *pgx.Conn) error {
+		expired = nil
+		accounts := make(map[uuid.UUID]*ledger.AccountState)
+		var due []ledger.Transfer
+		b := &pgx.Batch{}
+		b.Queue(s.q.begin)
+		b.Queue(s.q.lockDue, at, limit).Query(func(rows pgx.Rows) error {
+			for rows.Next() {
+				st, err := scanAccount(rows)
+				if err != nil {
+					return err
+				}
+				accounts[st.Account.ID] = &st
+			}
+			return rows.Err()
+		})
+		b.Queue(s.q.due, at, limit).Query(func(rows pgx.Rows) error {
+			for rows.Next() {
+				t, err := scanTransfer(rows)
+				if err != nil {
+					return err
+				}
+				due = append(due, t)
+			}
+			return rows.Err()
+		})
+		if err := conn.SendBatch(ctx, b).Close(); err != nil {
+			return err
+		}
+		var w writes
+		var order []uuid.UUID
+		touched := make(map[uuid.UUID]bool)
+		touch := func(st *ledger.AccountState) {
+			if !touched[st.Account.ID] {
+				touched[st.Account.ID] = true
+				order = append(order, st.Account.ID)
+			}
+		}
+		for i := range due {
+			p := &due[i]
+			dr, cr := accounts[p.DebitAccountID], accounts[p.CreditAccountID]
+			if dr == nil || cr == nil {
+				continue // became due after the locking statement: the next round takes it
+			}
+			entries, ok, err := ledger.ExpireStep(p, dr, cr, now)
+			if err != nil {
+				return fmt.Errorf("%w: expire %s: %w", ErrIntegrity, p.ID, err)
+			}
+			if !ok {
+				continue
+			}
+			w.entries = append(w.entries, entries[0], entries[1])
+			w.updated = append(w.updated, *p)
+			touch(dr)
+			touch(cr)
+			expired = append(expired, p.ID)
+		}
+		if len(expired) == 0 {
+			return nil
+		}
+		for _, id := range order {
+			w.accounts = append(w.accounts, *accounts[id])
+		}
+		return s.commit(ctx, conn, &w)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return expired, nil
+}
