@@ -415,6 +415,18 @@ type writes struct {
 // statement per table, whatever the number of rows.
 func (s *Store) commit(ctx context.Context, conn *pgx.Conn, w *writes) error {
 	b := &pgx.Batch{}
+	s.queueWrites(b, w)
+	b.Queue("commit").Exec(func(ct pgconn.CommandTag) error {
+		if ct.String() != "COMMIT" {
+			return fmt.Errorf("postgres: commit answered %q", ct.String())
+		}
+		return nil
+	})
+	return conn.SendBatch(ctx, b).Close()
+}
+
+// queueWrites queues the statements that persist w.
+func (s *Store) queueWrites(b *pgx.Batch, w *writes) {
 	if n := len(w.created); n > 0 {
 		var (
 			ids, debit, credit, pending, reverses, resolved, reversed = make([][16]byte, n), make([][16]byte, n),
@@ -500,11 +512,4 @@ func (s *Store) commit(ctx context.Context, conn *pgx.Conn, w *writes) error {
 			return nil
 		})
 	}
-	b.Queue("commit").Exec(func(ct pgconn.CommandTag) error {
-		if ct.String() != "COMMIT" {
-			return fmt.Errorf("postgres: commit answered %q", ct.String())
-		}
-		return nil
-	})
-	return conn.SendBatch(ctx, b).Close()
 }

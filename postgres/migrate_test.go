@@ -1,0 +1,137 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"testing/fstest"
+)
+
+func countRows(t testing.TB, db *DB, sql string, args ...any) int {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := db.pool.acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.pool.release(conn)
+	var n int
+	if err := conn.QueryRow(ctx, db.qualify(sql), args...).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	return n
+}
+
+// Several processes starting at once (here: goroutines with pools of their
+// own, so separate sessions) migrate a new schema once between them.
+func TestMigrateConcurrently(t *testing.T) {
+	base := testDB(t)
+	name := fmt.Sprintf("%s_m%d", server.prefix, server.n.Add(1))
+	t.Cleanup(func() { dropSchema(t, base, name) })
+	const procs = 6
+	dbs := make([]*DB, procs)
+	errs := make([]error, procs)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range procs {
+		wg.Go(func() {
+			<-start
+			cfg := base.cfg
+			cfg.Schema = name
+			cfg.ConnConfig = base.cfg.ConnConfig.Copy()
+			cfg.MaxConns = 2
+			dbs[i], errs[i] = OpenConfig(context.Background(), &cfg)
+		})
+	}
+	close(start)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("open %d: %v", i, err)
+		}
+		defer dbs[i].Close()
+	}
+	want := len(Migrations())
+	if n := countRows(t, dbs[0], "select count(*) from $S.schema_migrations"); n != want {
+		t.Fatalf("%d migrations recorded, want %d", n, want)
+	}
+	// Opening again changes nothing, and the store works.
+	again, err := base.WithSchema(context.Background(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := countRows(t, again, "select count(*) from $S.schema_migrations"); n != want {
+		t.Fatalf("after reopening: %d migrations recorded, want %d", n, want)
+	}
+	if n := countRows(t, again, "select count(*) from $S.accounts"); n != 0 {
+		t.Fatalf("fresh schema has %d accounts", n)
+	}
+}
+
+// A recorded migration that differs from the embedded one stops Open.
+func TestMigrateChecksumMismatch(t *testing.T) {
+	db := freshDB(t)
+	exec(t, db, "update $S.schema_migrations set checksum = 'edited' where version = 1")
+	_, err := testDB(t).WithSchema(context.Background(), db.schema)
+	if !errors.Is(err, ErrMigration) || !strings.Contains(err.Error(), "checksum") {
+		t.Fatalf("reopening an edited schema: %v", err)
+	}
+}
+
+func TestLoadMigrations(t *testing.T) {
+	ms := Migrations()
+	if len(ms) == 0 || ms[0].Version != 1 || ms[0].Checksum == "" {
+		t.Fatalf("embedded migrations: %+v", ms)
+	}
+	for i := 1; i < len(ms); i++ {
+		if ms[i].Version <= ms[i-1].Version {
+			t.Fatalf("migrations out of order: %d after %d", ms[i].Version, ms[i-1].Version)
+		}
+	}
+	for name, fsys := range map[string]fstest.MapFS{
+		"unnumbered":  {"migrations/ledger.sql": {Data: []byte("select 1")}},
+		"no name":     {"migrations/0002.sql": {Data: []byte("select 1")}},
+		"zero":        {"migrations/0000_x.sql": {Data: []byte("select 1")}},
+		"same number": {"migrations/0001_a.sql": {Data: []byte("select 1")}, "migrations/001_b.sql": {Data: []byte("select 2")}},
+	} {
+		if _, err := loadMigrations(fsys); !errors.Is(err, ErrMigration) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	got, err := loadMigrations(fstest.MapFS{
+		"migrations/0010_later.sql":  {Data: []byte("select 10")},
+		"migrations/0002_second.sql": {Data: []byte("select 2")},
+	})
+	if err != nil || len(got) != 2 || got[0].Version != 2 || got[1].Name != "later" {
+		t.Fatalf("ordering: %+v %v", got, err)
+	}
+}
+
+func TestConfig(t *testing.T) {
+	for _, schema := range []string{"Public", "1abc", "a-b", "pg_catalog", strings.Repeat("a", 64), `x"; drop table y; --`} {
+		cfg, err := ParseConfig(defaultTestDSN)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Schema = schema
+		if _, err := OpenConfig(context.Background(), cfg); !errors.Is(err, ErrInvalidConfig) {
+			t.Errorf("schema %q: %v", schema, err)
+		}
+	}
+	if _, err := ParseConfig("postgres://x/y?pool_max_conns=0"); !errors.Is(err, ErrInvalidConfig) {
+		t.Errorf("pool_max_conns=0: %v", err)
+	}
+	if _, err := ParseConfig("postgres://x:bad port/"); !errors.Is(err, ErrInvalidConfig) {
+		t.Errorf("bad URL: %v", err)
+	}
+	if _, err := OpenConfig(context.Background(), &Config{}); !errors.Is(err, ErrInvalidConfig) {
+		t.Errorf("empty config: %v", err)
+	}
+	cfg, _ := ParseConfig("postgres://x/y?pool_max_conns=7&application_name=bank")
+	if cfg.MaxConns != 7 || cfg.ConnConfig.RuntimeParams["pool_max_conns"] != "" || cfg.ConnConfig.RuntimeParams["application_name"] != "bank" {
+		t.Errorf("parsed %+v, params %v", cfg, cfg.ConnConfig.RuntimeParams)
+	}
+}

@@ -1,0 +1,291 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/socialpay/socialpay/ledger"
+)
+
+func TestRetryable(t *testing.T) {
+	pg := func(code, constraint string) error {
+		return fmt.Errorf("wrapped: %w", &pgconn.PgError{Code: code, ConstraintName: constraint})
+	}
+	for name, c := range map[string]struct {
+		err  error
+		want bool
+	}{
+		"serialization failure":           {pg("40001", ""), true},
+		"deadlock":                        {pg("40P01", ""), true},
+		"transfer ID inserted by another": {pg("23505", "transfers_pkey"), true},
+		"other unique violation":          {pg("23505", "transfers_resolve_once"), false},
+		"check violation":                 {pg("23514", "accounts_debits_limit"), false},
+		"append-only trigger":             {pg(codeAppendOnly, ""), false},
+		"admin shutdown":                  {pg("57P01", ""), true},
+		"cannot connect now":              {pg("57P03", ""), true},
+		"connection failure":              {pg("08006", ""), true},
+		"syntax error":                    {pg("42601", ""), false},
+		"connection closed":               {io.ErrUnexpectedEOF, true},
+		"decide again":                    {errRerun, true},
+		"no rows":                         {pgx.ErrNoRows, false},
+		"cancelled":                       {context.Canceled, false},
+		"deadline":                        {fmt.Errorf("x: %w", context.DeadlineExceeded), false},
+		"integrity":                       {fmt.Errorf("%w: bad row", ErrIntegrity), false},
+		"pool closed":                     {errPoolClosed, false},
+	} {
+		if got := retryable(c.err); got != c.want {
+			t.Errorf("%s: retryable = %v, want %v", name, got, c.want)
+		}
+	}
+}
+
+func TestTranslate(t *testing.T) {
+	for name, c := range map[string]struct {
+		err  error
+		want error
+	}{
+		"check violation": {&pgconn.PgError{Code: "23514"}, ErrIntegrity},
+		"trigger":         {&pgconn.PgError{Code: codeAppendOnly}, ErrIntegrity},
+		"connection":      {io.ErrUnexpectedEOF, ErrUnavailable},
+		"shutdown":        {&pgconn.PgError{Code: "57P01"}, ErrUnavailable},
+	} {
+		got := translate("op", c.err)
+		if !errors.Is(got, c.want) || !errors.Is(got, c.err) {
+			t.Errorf("%s: %v does not wrap both %v and the cause", name, got, c.want)
+		}
+	}
+}
+
+// The server raises a real SQLSTATE; run retries what is retryable, a
+// bounded number of times, and nothing else.
+func TestRunRetries(t *testing.T) {
+	db := testDB(t)
+	ctx := context.Background()
+	raise := func(conn *pgx.Conn, code string) error {
+		_, err := conn.Exec(ctx, fmt.Sprintf(`do $$ begin raise exception 'injected' using errcode = '%s'; end $$`, code))
+		return err
+	}
+	for _, code := range []string{codeSerializationFailure, codeDeadlock} {
+		var attempts atomic.Int64
+		err := db.run(ctx, "test", func(ctx context.Context, conn *pgx.Conn) error {
+			if attempts.Add(1) < 3 {
+				return raise(conn, code)
+			}
+			return nil
+		})
+		if err != nil || attempts.Load() != 3 {
+			t.Fatalf("%s: %v after %d attempts, want success after 3", code, err, attempts.Load())
+		}
+	}
+
+	limited := *db
+	limited.cfg.MaxAttempts = 4
+	var attempts atomic.Int64
+	err := limited.run(ctx, "test", func(ctx context.Context, conn *pgx.Conn) error {
+		attempts.Add(1)
+		return raise(conn, codeSerializationFailure)
+	})
+	var pe *pgconn.PgError
+	if !errors.Is(err, ErrRetriesExhausted) || !errors.As(err, &pe) || pe.Code != codeSerializationFailure || attempts.Load() != 4 {
+		t.Fatalf("endless conflicts: %v after %d attempts", err, attempts.Load())
+	}
+
+	attempts.Store(0)
+	err = db.run(ctx, "test", func(ctx context.Context, conn *pgx.Conn) error {
+		attempts.Add(1)
+		return raise(conn, "23514")
+	})
+	if !errors.Is(err, ErrIntegrity) || attempts.Load() != 1 {
+		t.Fatalf("check violation: %v after %d attempts, want ErrIntegrity after 1", err, attempts.Load())
+	}
+
+	// A failed attempt inside a transaction is rolled back before the
+	// connection is reused.
+	err = db.run(ctx, "test", func(ctx context.Context, conn *pgx.Conn) error {
+		if _, err := conn.Exec(ctx, "begin"); err != nil {
+			return err
+		}
+		return raise(conn, "22000")
+	})
+	if err == nil {
+		t.Fatal("error lost")
+	}
+	if err := db.run(ctx, "test", func(ctx context.Context, conn *pgx.Conn) error {
+		if s := conn.PgConn().TxStatus(); s != 'I' {
+			return fmt.Errorf("connection handed out in transaction state %c", s)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	ctx2, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := db.run(ctx2, "test", func(context.Context, *pgx.Conn) error { return nil }); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled context: %v", err)
+	}
+}
+
+// A backend killed under a pooled connection costs a retry, not an error.
+func TestKilledBackend(t *testing.T) {
+	db := freshDB(t)
+	s := NewStore(db)
+	ctx := context.Background()
+	a, err := s.CreateAccount(ctx, ledger.Account{ID: uuid.New(), Currency: ledger.MustCurrency("CNY")}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pid uint32
+	if err := db.run(ctx, "pid", func(ctx context.Context, conn *pgx.Conn) error {
+		pid = conn.PgConn().PID()
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// Kill it from a connection outside the pool.
+	admin, err := pgx.ConnectConfig(ctx, db.cfg.ConnConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(ctx)
+	var killed bool
+	if err := admin.QueryRow(ctx, "select pg_terminate_backend($1)", int32(pid)).Scan(&killed); err != nil || !killed {
+		t.Fatalf("terminate %d: %v %v", pid, killed, err)
+	}
+	// The idle connection the pool hands out next is the dead one.
+	if got, err := s.Account(ctx, a.ID); err != nil || got.ID != a.ID {
+		t.Fatalf("after killing a backend: %+v %v", got, err)
+	}
+}
+
+// Two transactions insert one transfer ID with different accounts: the
+// later one meets the unique index (23505), decides again, and the rules
+// report the conflict.
+func TestConcurrentInsertSameID(t *testing.T) {
+	db := freshDB(t)
+	s := NewStore(db)
+	ctx := context.Background()
+	cny := ledger.MustCurrency("CNY")
+	now := time.Now()
+	var acc [4]uuid.UUID
+	for i := range acc {
+		a, err := s.CreateAccount(ctx, ledger.Account{ID: uuid.New(), Currency: cny}, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		acc[i] = a.ID
+	}
+	id := uuid.New()
+	first := ledger.Transfer{ID: id, DebitAccountID: acc[0], CreditAccountID: acc[1], Amount: ledger.NewMoney(100, cny)}
+	second := ledger.Transfer{ID: id, DebitAccountID: acc[2], CreditAccountID: acc[3], Amount: ledger.NewMoney(100, cny)}
+
+	// Hold the first transfer's transaction open just before it commits,
+	// by running the store's own steps by hand on one connection.
+	conn, err := db.pool.acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.pool.release(conn)
+	v, err := s.lock(ctx, conn, []uuid.UUID{acc[0], acc[1]}, nil, []uuid.UUID{id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := ledger.ApplyBatch(v, []ledger.Transfer{first}, false, now)
+	b := &pgx.Batch{}
+	w := &writes{created: out.Created, accounts: out.Accounts, entries: out.Entries}
+	s.queueWrites(b, w)
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	done := make(chan ledger.Result)
+	go func() {
+		r, err := s.CreateTransfer(ctx, second, now)
+		if err != nil {
+			r.Err = err
+		}
+		done <- r
+	}()
+	// Wait until the second transaction is blocked on the unique index.
+	deadline := time.Now().Add(30 * time.Second)
+	for countRows(t, db, `select count(*) from pg_stat_activity where wait_event_type = 'Lock' and query like '%insert into%transfers%'`) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the second insert never waited for the first")
+		}
+		time.Sleep(time.Millisecond) // polling the server's view, not guessing an order
+	}
+	if _, err := conn.Exec(ctx, "commit"); err != nil {
+		t.Fatal(err)
+	}
+	r := <-done
+	if !errors.Is(r.Err, ledger.ErrIdempotencyConflict) {
+		t.Fatalf("second transfer with the same ID: %+v", r)
+	}
+	got, err := s.Transfer(ctx, id)
+	if err != nil || got.DebitAccountID != acc[0] {
+		t.Fatalf("stored %+v %v", got, err)
+	}
+	if _, err := s.Verify(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// References and metadata PostgreSQL text cannot hold exactly are
+// refused per transfer, before anything is written.
+func TestUnstorableText(t *testing.T) {
+	db := freshDB(t)
+	l := ledger.New(NewStore(db), ledger.Options{})
+	ctx := context.Background()
+	cny := ledger.MustCurrency("CNY")
+	var acc [2]uuid.UUID
+	for i := range acc {
+		a, err := l.CreateAccount(ctx, ledger.Account{ID: uuid.New(), Currency: cny})
+		if err != nil {
+			t.Fatal(err)
+		}
+		acc[i] = a.ID
+	}
+	pay := func(ref string, meta map[string]string) ledger.Transfer {
+		return ledger.Transfer{ID: uuid.New(), DebitAccountID: acc[0], CreditAccountID: acc[1], Amount: ledger.NewMoney(1, cny), Reference: ref, Metadata: meta}
+	}
+	good := pay("红包 🧧", map[string]string{"memo": "新年快乐"})
+	ts := []ledger.Transfer{good, pay("bad \xff", nil), pay("", map[string]string{"k": "nul\x00"}), pay("ok", nil)}
+	rs, err := l.Batch(ctx, ts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []error{nil, ledger.ErrInvalidTransfer, ledger.ErrInvalidTransfer, nil} {
+		var te *ledger.TransferError
+		switch {
+		case want == nil && rs[i].Err != nil:
+			t.Errorf("transfer %d: %v", i, rs[i].Err)
+		case want != nil && (!errors.Is(rs[i].Err, want) || !errors.As(rs[i].Err, &te) || te.Index != i):
+			t.Errorf("transfer %d: %v, want %v at index %d", i, rs[i].Err, want, i)
+		}
+	}
+	got, err := l.LookupTransfer(ctx, good.ID)
+	if err != nil || got.Reference != good.Reference || got.Metadata["memo"] != "新年快乐" {
+		t.Fatalf("stored %+v %v", got, err)
+	}
+	_, err = l.Linked(ctx, []ledger.Transfer{pay("ok", nil), pay("\xfe", nil)})
+	var te *ledger.TransferError
+	if !errors.Is(err, ledger.ErrInvalidTransfer) || !errors.As(err, &te) || te.Index != 1 {
+		t.Fatalf("linked batch with an unstorable leg: %v", err)
+	}
+	_, err = l.CreateAccount(ctx, ledger.Account{ID: uuid.New(), Currency: cny, Metadata: map[string]string{"\xff": "x"}})
+	if !errors.Is(err, ledger.ErrInvalidAccount) {
+		t.Fatalf("account with unstorable metadata: %v", err)
+	}
+	if _, err := l.Verify(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
