@@ -1,0 +1,187 @@
+package ledger
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// batchStore records the batches a GroupCommit sends and holds each until
+// the test releases it.
+type batchStore struct {
+	Store
+	batches chan []Transfer
+	nows    chan time.Time
+	release chan error // nil: apply; else fail the batch with it
+}
+
+func (s *batchStore) CreateTransfers(_ context.Context, ts []Transfer, linked bool, now time.Time) ([]Result, error) {
+	if linked {
+		panic("group commit sent a linked batch")
+	}
+	s.batches <- ts
+	s.nows <- now
+	if err := <-s.release; err != nil {
+		return nil, err
+	}
+	rs := make([]Result, len(ts))
+	for i, t := range ts {
+		if t.Code == 13 { // refused, as a rule would
+			rs[i].Err = &TransferError{Index: i, ID: t.ID, Err: ErrInsufficientFunds}
+			continue
+		}
+		rs[i].Transfer = t
+	}
+	return rs, nil
+}
+
+func newBatchStore() *batchStore {
+	return &batchStore{batches: make(chan []Transfer, 10), nows: make(chan time.Time, 10), release: make(chan error)}
+}
+
+type callResult struct {
+	id  uuid.UUID
+	res Result
+	err error
+}
+
+// The calls that arrive while a batch is applied make the next batch, and
+// each caller gets its own result.
+func TestGroupCommitBatches(t *testing.T) {
+	inner := newBatchStore()
+	g := NewGroupCommit(inner, GroupCommitOptions{MaxInFlight: 1})
+	queued := make(chan struct{}, 100)
+	g.enqueued = func() { queued <- struct{}{} }
+	ctx := context.Background()
+	base := time.Date(2026, 2, 1, 12, 0, 0, 0, time.UTC)
+
+	results := make(chan callResult, 100)
+	call := func(code uint16, now time.Time) uuid.UUID {
+		t := Transfer{ID: uuid.New(), Code: code}
+		go func() {
+			r, err := g.CreateTransfer(ctx, t, now)
+			results <- callResult{t.ID, r, err}
+		}()
+		<-queued
+		return t.ID
+	}
+
+	first := call(0, base)
+	if b := <-inner.batches; len(b) != 1 || b[0].ID != first {
+		t.Fatalf("first batch %v", b)
+	}
+	<-inner.nows
+	// While it is applied, eight more callers arrive, one of them refused.
+	want := map[uuid.UUID]bool{}
+	var refused uuid.UUID
+	for i := range 8 {
+		code := uint16(0)
+		if i == 5 {
+			code = 13
+		}
+		id := call(code, base.Add(time.Duration(i)*time.Second))
+		want[id] = true
+		if code == 13 {
+			refused = id
+		}
+	}
+	inner.release <- nil
+	if r := <-results; r.id != first || r.err != nil || r.res.Transfer.ID != first {
+		t.Fatalf("first caller got %+v", r)
+	}
+	second := <-inner.batches
+	if len(second) != 8 {
+		t.Fatalf("second batch has %d transfers, want all 8 that waited", len(second))
+	}
+	if now := <-inner.nows; !now.Equal(base.Add(7 * time.Second)) {
+		t.Fatalf("batch applied at %s, want the latest call's clock", now)
+	}
+	inner.release <- nil
+	for range 8 {
+		r := <-results
+		if !want[r.id] || r.err != nil {
+			t.Fatalf("unexpected result %+v", r)
+		}
+		delete(want, r.id)
+		if r.id == refused {
+			var te *TransferError
+			if !errors.As(r.res.Err, &te) || te.ID != refused || te.Index != 0 || !errors.Is(r.res.Err, ErrInsufficientFunds) {
+				t.Fatalf("refused transfer's result: %+v", r.res)
+			}
+			continue
+		}
+		if r.res.Err != nil || r.res.Transfer.ID != r.id {
+			t.Fatalf("caller %s got %+v", r.id, r.res)
+		}
+	}
+}
+
+// MaxBatch splits what waited; an inner error reaches every caller of its
+// batch and no other.
+func TestGroupCommitLimitsAndErrors(t *testing.T) {
+	inner := newBatchStore()
+	g := NewGroupCommit(inner, GroupCommitOptions{MaxInFlight: 1, MaxBatch: 3})
+	queued := make(chan struct{}, 100)
+	g.enqueued = func() { queued <- struct{}{} }
+	ctx := context.Background()
+	results := make(chan callResult, 100)
+	call := func() {
+		t := Transfer{ID: uuid.New()}
+		go func() {
+			r, err := g.CreateTransfer(ctx, t, time.Time{})
+			results <- callResult{t.ID, r, err}
+		}()
+		<-queued
+	}
+	call()
+	<-inner.batches
+	<-inner.nows
+	for range 5 {
+		call()
+	}
+	broken := errors.New("database on fire")
+	inner.release <- broken
+	if r := <-results; !errors.Is(r.err, broken) {
+		t.Fatalf("first caller: %+v", r)
+	}
+	if b := <-inner.batches; len(b) != 3 {
+		t.Fatalf("batch of %d, want MaxBatch 3", len(b))
+	}
+	<-inner.nows
+	inner.release <- nil
+	if b := <-inner.batches; len(b) != 2 {
+		t.Fatalf("batch of %d, want the 2 left", len(b))
+	}
+	<-inner.nows
+	inner.release <- nil
+	for range 5 {
+		if r := <-results; r.err != nil || r.res.Transfer.ID != r.id {
+			t.Fatalf("caller %s: %+v", r.id, r)
+		}
+	}
+}
+
+// A caller whose context ends stops waiting; the batch goes on.
+func TestGroupCommitCancel(t *testing.T) {
+	inner := newBatchStore()
+	g := NewGroupCommit(inner, GroupCommitOptions{})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() {
+		_, err := g.CreateTransfer(ctx, Transfer{ID: uuid.New()}, time.Time{})
+		done <- err
+	}()
+	<-inner.batches
+	<-inner.nows
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled caller: %v", err)
+	}
+	inner.release <- nil
+	if _, err := g.CreateTransfer(ctx, Transfer{ID: uuid.New()}, time.Time{}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("call with an ended context: %v", err)
+	}
+}
