@@ -34,4 +34,62 @@ var (
 	ErrBadSplit = errors.New("redpacket: splitter broke a packet invariant")
 	// ErrBadPassword: a password phrase that is empty, too long or not UTF-8.
 	ErrBadPassword = errors.New("redpacket: invalid password phrase")
+
+	// Service and store errors.
+
+	// ErrInvalidRequest: a send or claim request that is malformed (a missing
+	// ID or account, a recipient where none belongs, a sender sending to
+	// themselves).
+	ErrInvalidRequest = errors.New("redpacket: invalid request")
+	// ErrInvalidConfig: a Config that New cannot use.
+	ErrInvalidConfig = errors.New("redpacket: invalid service configuration")
+	// ErrUnsupportedCurrency: no Rules for the amount's currency.
+	ErrUnsupportedCurrency = errors.New("redpacket: currency not offered for red packets")
+	// ErrInvalidPacket: a Packet a store was asked to record breaks a packet
+	// invariant (see Packet.Validate).
+	ErrInvalidPacket = errors.New("redpacket: invalid packet")
+	// ErrPacketExists: a packet with this ID is already recorded.
+	ErrPacketExists = errors.New("redpacket: packet already exists")
+	// ErrPacketConflict: a send reused a packet ID with different content.
+	ErrPacketConflict = errors.New("redpacket: packet ID reused with different content")
+	// ErrPacketNotFound: no packet has this ID.
+	ErrPacketNotFound = errors.New("redpacket: packet not found")
+	// ErrClaimNotFound: the user has no claim on this packet.
+	ErrClaimNotFound = errors.New("redpacket: claim not found")
+	// ErrNotFunded: the packet is recorded but its money has not reached
+	// escrow yet; it cannot be claimed.
+	ErrNotFunded = errors.New("redpacket: packet not funded yet")
+	// ErrPacketCancelled: the packet was never funded (the sender's payment
+	// was refused) and is cancelled; nothing moved.
+	ErrPacketCancelled = errors.New("redpacket: packet cancelled")
+	// ErrAlreadyFunded: a packet whose money reached escrow cannot be cancelled.
+	ErrAlreadyFunded = errors.New("redpacket: packet already funded")
+	// ErrSoldOut: every share of the packet has been claimed.
+	ErrSoldOut = errors.New("redpacket: packet sold out")
+	// ErrExpired: the packet expired; it takes no more claims.
+	ErrExpired = errors.New("redpacket: packet expired")
+	// ErrRefunded: the packet's unclaimed remainder is being or has been
+	// refunded to the sender; it takes no more claims.
+	ErrRefunded = errors.New("redpacket: packet refunded")
+	// ErrNotExpired: a refund was asked for before the packet expired.
+	ErrNotExpired = errors.New("redpacket: packet not expired yet")
+	// ErrNotRefunding: a refund was finished for a packet that is not being refunded.
+	ErrNotRefunding = errors.New("redpacket: packet is not being refunded")
+	// ErrNotFinished: a packet was settled before it was fully claimed or
+	// refunded and every claim paid.
+	ErrNotFinished = errors.New("redpacket: packet not finished")
+	// ErrNotMember: the user is not a member of the packet's group.
+	ErrNotMember = errors.New("redpacket: not a member of the group")
+	// ErrNotRecipient: the packet is for someone else (an exclusive packet's
+	// named member, or the friend a one-to-one packet was sent to).
+	ErrNotRecipient = errors.New("redpacket: not the packet's recipient")
+	// ErrSenderCannotGrab: the sender may not claim their own group packet
+	// (Rules.SenderMayGrab is false).
+	ErrSenderCannotGrab = errors.New("redpacket: the sender may not claim their own packet")
+	// ErrWrongPassword: the claim's phrase does not match the password packet's.
+	ErrWrongPassword = errors.New("redpacket: wrong password")
+	// ErrPaymentPending: the claim is recorded (the share is the claimer's)
+	// but its payment from escrow has not been confirmed; a retry of the
+	// claim or Reconcile completes it. Returned together with the claim.
+	ErrPaymentPending = errors.New("redpacket: claim recorded, payment pending")
 )

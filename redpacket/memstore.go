@@ -1,0 +1,405 @@
+package redpacket
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// MemoryStore is the embedded Store: everything in memory, safe for
+// concurrent use, kept for the life of the process. It is the default for
+// tests, simulations and the benchmarks.
+//
+// Concurrency: packets are spread over independently locked shards, and
+// each packet has its own lock, taken by every change of that packet; a
+// claim takes a shard's read lock to find the packet and then only the
+// packet's lock, so claims on different packets never wait for each other.
+// Packets not yet settled are also listed in an index ordered by (expiry,
+// ID), itself sharded; it changes when a packet is created, settled or
+// cancelled, never on a claim.
+type MemoryStore struct {
+	packets [memPacketShards]memPacketShard
+	index   [memIndexShards]memIndexShard
+}
+
+var _ Store = (*MemoryStore)(nil)
+
+const (
+	memPacketShards = 64
+	memIndexShards  = 16
+)
+
+type memPacketShard struct {
+	mu sync.RWMutex
+	m  map[uuid.UUID]*memPacket
+	_  [40]byte // keep shards on separate cache lines
+}
+
+type memPacket struct {
+	mu     sync.Mutex
+	p      Packet
+	claims []Claim             // in claim order: claims[i].Index == i
+	byUser map[uuid.UUID]int32 // user → index in claims
+}
+
+// NewMemoryStore returns an empty MemoryStore.
+func NewMemoryStore() *MemoryStore {
+	s := &MemoryStore{}
+	for i := range s.packets {
+		s.packets[i].m = make(map[uuid.UUID]*memPacket)
+	}
+	return s
+}
+
+func memShard(id uuid.UUID) uint64 {
+	h := binary.LittleEndian.Uint64(id[:8]) ^ binary.LittleEndian.Uint64(id[8:])
+	return (h * 0x9E3779B97F4A7C15) >> 56
+}
+
+func (s *MemoryStore) get(id uuid.UUID) (*memPacket, error) {
+	sh := &s.packets[memShard(id)%memPacketShards]
+	sh.mu.RLock()
+	mp := sh.m[id]
+	sh.mu.RUnlock()
+	if mp == nil {
+		return nil, fmt.Errorf("packet %s: %w", id, ErrPacketNotFound)
+	}
+	return mp, nil
+}
+
+func (s *MemoryStore) indexShard(id uuid.UUID) *memIndexShard {
+	return &s.index[memShard(id)%memIndexShards]
+}
+
+// copyPacket returns p with its own copy of the shares.
+func copyPacket(p *Packet) Packet {
+	out := *p
+	out.Shares = slices.Clone(p.Shares)
+	return out
+}
+
+// CreatePacket implements Store.
+func (s *MemoryStore) CreatePacket(ctx context.Context, p Packet) (Packet, error) {
+	if err := ctx.Err(); err != nil {
+		return Packet{}, err
+	}
+	if err := p.Validate(); err != nil {
+		return Packet{}, err
+	}
+	sh := &s.packets[memShard(p.ID)%memPacketShards]
+	sh.mu.Lock()
+	if mp := sh.m[p.ID]; mp != nil {
+		sh.mu.Unlock()
+		mp.mu.Lock()
+		defer mp.mu.Unlock()
+		return copyPacket(&mp.p), fmt.Errorf("packet %s: %w", p.ID, ErrPacketExists)
+	}
+	mp := &memPacket{
+		p:      copyPacket(&p),
+		claims: make([]Claim, 0, p.Count),
+		byUser: make(map[uuid.UUID]int32, p.Count),
+	}
+	// Indexed before it can be found, so a packet is never unlisted while
+	// it still needs reconciling.
+	s.indexShard(p.ID).insert(indexKeyOf(&p))
+	sh.m[p.ID] = mp
+	sh.mu.Unlock()
+	return copyPacket(&p), nil
+}
+
+// Packet implements Store.
+func (s *MemoryStore) Packet(ctx context.Context, id uuid.UUID) (Packet, error) {
+	if err := ctx.Err(); err != nil {
+		return Packet{}, err
+	}
+	mp, err := s.get(id)
+	if err != nil {
+		return Packet{}, err
+	}
+	mp.mu.Lock()
+	defer mp.mu.Unlock()
+	return copyPacket(&mp.p), nil
+}
+
+// change runs f with packet id locked and returns the state after.
+func (s *MemoryStore) change(ctx context.Context, id uuid.UUID, f func(mp *memPacket) error) (State, error) {
+	if err := ctx.Err(); err != nil {
+		return State{}, err
+	}
+	mp, err := s.get(id)
+	if err != nil {
+		return State{}, err
+	}
+	mp.mu.Lock()
+	defer mp.mu.Unlock()
+	if err := f(mp); err != nil {
+		return State{}, err
+	}
+	return mp.p.State, nil
+}
+
+// Open implements Store.
+func (s *MemoryStore) Open(ctx context.Context, id uuid.UUID) (State, error) {
+	return s.change(ctx, id, func(mp *memPacket) error {
+		_, err := mp.p.Open()
+		return err
+	})
+}
+
+// Cancel implements Store.
+func (s *MemoryStore) Cancel(ctx context.Context, id uuid.UUID) (State, error) {
+	return s.change(ctx, id, func(mp *memPacket) error {
+		changed, err := mp.p.Cancel()
+		if changed {
+			s.indexShard(id).remove(indexKeyOf(&mp.p))
+		}
+		return err
+	})
+}
+
+// Claim implements Store.
+func (s *MemoryStore) Claim(ctx context.Context, id, user, account uuid.UUID, now time.Time) (ClaimResult, error) {
+	if err := ctx.Err(); err != nil {
+		return ClaimResult{}, err
+	}
+	mp, err := s.get(id)
+	if err != nil {
+		return ClaimResult{}, err
+	}
+	mp.mu.Lock()
+	defer mp.mu.Unlock()
+	if i, ok := mp.byUser[user]; ok {
+		return ClaimResult{Claim: mp.claims[i], Existing: true, State: mp.p.State}, nil
+	}
+	c, err := mp.p.Take(user, account, now)
+	if err != nil {
+		return ClaimResult{}, err
+	}
+	mp.byUser[user] = int32(len(mp.claims))
+	mp.claims = append(mp.claims, c)
+	return ClaimResult{Claim: c, State: mp.p.State}, nil
+}
+
+// Claims implements Store.
+func (s *MemoryStore) Claims(ctx context.Context, id uuid.UUID) ([]Claim, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	mp, err := s.get(id)
+	if err != nil {
+		return nil, err
+	}
+	mp.mu.Lock()
+	defer mp.mu.Unlock()
+	return slices.Clone(mp.claims), nil
+}
+
+// MarkPosted implements Store.
+func (s *MemoryStore) MarkPosted(ctx context.Context, id, user uuid.UUID) (State, error) {
+	return s.change(ctx, id, func(mp *memPacket) error {
+		i, ok := mp.byUser[user]
+		if !ok {
+			return fmt.Errorf("packet %s, user %s: %w", id, user, ErrClaimNotFound)
+		}
+		mp.p.MarkPosted(&mp.claims[i])
+		return nil
+	})
+}
+
+// BeginRefund implements Store.
+func (s *MemoryStore) BeginRefund(ctx context.Context, id uuid.UUID, now time.Time) (Packet, error) {
+	if err := ctx.Err(); err != nil {
+		return Packet{}, err
+	}
+	mp, err := s.get(id)
+	if err != nil {
+		return Packet{}, err
+	}
+	mp.mu.Lock()
+	defer mp.mu.Unlock()
+	if _, err := mp.p.BeginRefund(now); err != nil {
+		return Packet{}, err
+	}
+	return copyPacket(&mp.p), nil
+}
+
+// FinishRefund implements Store.
+func (s *MemoryStore) FinishRefund(ctx context.Context, id uuid.UUID) (State, error) {
+	return s.change(ctx, id, func(mp *memPacket) error {
+		_, err := mp.p.FinishRefund()
+		return err
+	})
+}
+
+// Settle implements Store.
+func (s *MemoryStore) Settle(ctx context.Context, id uuid.UUID) (State, error) {
+	return s.change(ctx, id, func(mp *memPacket) error {
+		changed, err := mp.p.Settle()
+		if changed {
+			s.indexShard(id).remove(indexKeyOf(&mp.p))
+		}
+		return err
+	})
+}
+
+// Expired implements Store.
+func (s *MemoryStore) Expired(ctx context.Context, now time.Time, after Cursor, limit int) ([]Packet, error) {
+	upTo := now.UnixNano()
+	return s.list(ctx, after, limit, upTo, func(st *State) bool {
+		return st.Status == StatusOpen || st.Status == StatusRefunding
+	})
+}
+
+// Unsettled implements Store.
+func (s *MemoryStore) Unsettled(ctx context.Context, after Cursor, limit int) ([]Packet, error) {
+	return s.list(ctx, after, limit, math.MaxInt64, func(st *State) bool { return st.NeedsReconcile() })
+}
+
+// list pages through the index after cursor, up to expiry upTo (Unix ns),
+// and returns up to limit packets that match.
+func (s *MemoryStore) list(ctx context.Context, after Cursor, limit int, upTo int64, match func(*State) bool) ([]Packet, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	cur := indexKey{at: math.MinInt64}
+	if !after.ExpiresAt.IsZero() || after.ID != uuid.Nil {
+		cur = indexKey{at: after.ExpiresAt.UnixNano(), id: after.ID}
+	}
+	var out []Packet
+	var cands []indexKey
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		cands = cands[:0]
+		for i := range s.index {
+			cands = s.index[i].after(cands, cur, upTo, limit)
+		}
+		slices.SortFunc(cands, indexKey.compare)
+		if len(cands) > limit {
+			cands = cands[:limit]
+		}
+		for _, k := range cands {
+			mp, err := s.get(k.id)
+			if err != nil {
+				return nil, err // indexed packets are never deleted
+			}
+			mp.mu.Lock()
+			if match(&mp.p.State) {
+				out = append(out, copyPacket(&mp.p))
+			}
+			mp.mu.Unlock()
+			if len(out) == limit {
+				return out, nil
+			}
+		}
+		if len(cands) < limit {
+			return out, nil
+		}
+		cur = cands[len(cands)-1]
+	}
+}
+
+// indexKey orders packets by expiry (Unix ns), then ID.
+type indexKey struct {
+	at int64
+	id uuid.UUID
+}
+
+func indexKeyOf(p *Packet) indexKey { return indexKey{at: p.ExpiresAt.UnixNano(), id: p.ID} }
+
+func (k indexKey) compare(o indexKey) int {
+	switch {
+	case k.at < o.at:
+		return -1
+	case k.at > o.at:
+		return 1
+	}
+	for i := range k.id {
+		if k.id[i] != o.id[i] {
+			if k.id[i] < o.id[i] {
+				return -1
+			}
+			return 1
+		}
+	}
+	return 0
+}
+
+// memIndexShard is a sorted slice of keys. Removal leaves a tombstone; the
+// slice is compacted when tombstones are the majority. Packets are created
+// in roughly increasing expiry order, so inserting is almost always an
+// append.
+type memIndexShard struct {
+	mu   sync.Mutex
+	keys []indexEntry
+	dead int
+	_    [32]byte
+}
+
+type indexEntry struct {
+	key  indexKey
+	dead bool
+}
+
+func (sh *memIndexShard) search(k indexKey) (int, bool) {
+	return slices.BinarySearchFunc(sh.keys, k, func(e indexEntry, k indexKey) int { return e.key.compare(k) })
+}
+
+func (sh *memIndexShard) insert(k indexKey) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if n := len(sh.keys); n == 0 || sh.keys[n-1].key.compare(k) < 0 {
+		sh.keys = append(sh.keys, indexEntry{key: k})
+		return
+	}
+	i, found := sh.search(k)
+	if found {
+		sh.keys[i].dead = false // cannot happen: IDs are unique
+		return
+	}
+	sh.keys = slices.Insert(sh.keys, i, indexEntry{key: k})
+}
+
+func (sh *memIndexShard) remove(k indexKey) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	i, found := sh.search(k)
+	if !found || sh.keys[i].dead {
+		return
+	}
+	sh.keys[i].dead = true
+	sh.dead++
+	if sh.dead > 64 && 2*sh.dead > len(sh.keys) {
+		sh.keys = slices.DeleteFunc(sh.keys, func(e indexEntry) bool { return e.dead })
+		sh.dead = 0
+	}
+}
+
+// after appends to dst up to limit live keys strictly after cur with
+// expiry at most upTo.
+func (sh *memIndexShard) after(dst []indexKey, cur indexKey, upTo int64, limit int) []indexKey {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	i, found := sh.search(cur)
+	if found {
+		i++
+	}
+	for n := 0; i < len(sh.keys) && n < limit; i++ {
+		e := &sh.keys[i]
+		if e.key.at > upTo {
+			break
+		}
+		if !e.dead {
+			dst = append(dst, e.key)
+			n++
+		}
+	}
+	return dst
+}

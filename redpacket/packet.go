@@ -1,0 +1,385 @@
+package redpacket
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/socialpay/socialpay/ledger"
+)
+
+// Status is where a packet stands. The zero Status is invalid.
+//
+//	Funding ──▶ Open ──▶ SoldOut ─────────────┐
+//	   │          └────▶ Refunding ──▶ Refunded ┴─▶ (Settled)
+//	   └──▶ Cancelled
+type Status uint8
+
+// Packet statuses.
+const (
+	// StatusFunding: recorded; the sender's money is on its way to the
+	// packet's escrow account. No claims yet.
+	StatusFunding Status = iota + 1
+	// StatusOpen: funded; members may claim until it sells out or expires.
+	StatusOpen
+	// StatusSoldOut: every share is claimed.
+	StatusSoldOut
+	// StatusRefunding: expired with shares left; closed for claims; the
+	// unclaimed remainder is on its way back to the sender.
+	StatusRefunding
+	// StatusRefunded: the unclaimed remainder is back with the sender.
+	StatusRefunded
+	// StatusCancelled: the sender's payment was refused; nothing moved and
+	// nothing ever will.
+	StatusCancelled
+)
+
+// String returns "funding", "open", "sold_out", "refunding", "refunded",
+// "cancelled", or "Status(n)".
+func (s Status) String() string {
+	switch s {
+	case StatusFunding:
+		return "funding"
+	case StatusOpen:
+		return "open"
+	case StatusSoldOut:
+		return "sold_out"
+	case StatusRefunding:
+		return "refunding"
+	case StatusRefunded:
+		return "refunded"
+	case StatusCancelled:
+		return "cancelled"
+	}
+	return "Status(" + strconv.Itoa(int(s)) + ")"
+}
+
+// ParseStatus returns the Status whose String is s (for stores that persist
+// statuses as text).
+//
+// Errors: ErrInvalidPacket for an unknown name.
+func ParseStatus(s string) (Status, error) {
+	for st := StatusFunding; st <= StatusCancelled; st++ {
+		if st.String() == s {
+			return st, nil
+		}
+	}
+	return 0, fmt.Errorf("%w: unknown status %q", ErrInvalidPacket, s)
+}
+
+// Finished reports whether the packet takes no more claims and owes nothing
+// more to the sender: sold out or refunded. A finished packet whose claims
+// are all paid is settled by closing its escrow account.
+func (s Status) Finished() bool { return s == StatusSoldOut || s == StatusRefunded }
+
+// Packet is a red packet as a Store records it. Everything but State is
+// fixed when the packet is sent.
+type Packet struct {
+	ID            uuid.UUID
+	Kind          Kind
+	Sender        uuid.UUID // the sending user
+	SenderAccount uuid.UUID // the wallet paid from; refunds go back to it
+	// Group is the group the packet was sent to; zero for a packet to one
+	// person.
+	Group uuid.UUID
+	// Recipient is the one user who may claim: the named member of an
+	// Exclusive packet, or the friend a one-to-one packet was sent to.
+	// Zero for other group packets.
+	Recipient uuid.UUID
+	// Password is a Password packet's phrase, normalized (NormalizePassword).
+	Password string
+	// SenderMayGrab is Rules.SenderMayGrab when the packet was sent.
+	SenderMayGrab bool
+	Total         ledger.Money // what the sender paid
+	Count         int          // the number of shares
+	// Shares are the pre-split shares in claim order, in minor units of
+	// Total's currency: claim i takes Shares[i]. Views leave them out.
+	Shares    []int64
+	Escrow    uuid.UUID // the packet's own ledger account
+	CreatedAt time.Time
+	ExpiresAt time.Time // claims are refused from this instant on
+
+	State
+}
+
+// State is the part of a Packet that changes. Stores change it only through
+// the transition methods of *Packet (Open, Cancel, Take, MarkPosted,
+// BeginRefund, FinishRefund, Settle), each called with the packet locked.
+type State struct {
+	Status  Status
+	Claimed int  // shares claimed; the next claim takes Shares[Claimed]
+	Posted  int  // claims whose ledger payment is confirmed (MarkPosted)
+	Settled bool // finished, every claim paid, escrow account closed
+}
+
+// Claim is one user's share of a packet.
+type Claim struct {
+	PacketID  uuid.UUID
+	User      uuid.UUID
+	Account   uuid.UUID // the wallet the share is paid to
+	Index     int       // claim order: 0 for the first claim
+	Amount    ledger.Money
+	ClaimedAt time.Time
+	Posted    bool // the ledger payment from escrow is confirmed
+}
+
+// ClaimResult is what Store.Claim returns.
+type ClaimResult struct {
+	Claim Claim
+	// Existing is true when the user had claimed before: Claim is that
+	// claim and nothing changed.
+	Existing bool
+	// State is the packet's state after the claim.
+	State State
+}
+
+// Cursor is a position in a store's listing of packets, which is ordered by
+// expiry time, then ID. The zero Cursor is the start.
+type Cursor struct {
+	ExpiresAt time.Time
+	ID        uuid.UUID
+}
+
+// CursorOf returns the cursor just after p, to continue a listing.
+func CursorOf(p *Packet) Cursor { return Cursor{ExpiresAt: p.ExpiresAt, ID: p.ID} }
+
+// After reports whether p comes after c in the listing order.
+func (c Cursor) After(p *Packet) bool {
+	switch {
+	case p.ExpiresAt.After(c.ExpiresAt):
+		return true
+	case p.ExpiresAt.Before(c.ExpiresAt):
+		return false
+	}
+	return lessUUID(c.ID, p.ID)
+}
+
+func lessUUID(a, b uuid.UUID) bool {
+	for i := range a {
+		if a[i] != b[i] {
+			return a[i] < b[i]
+		}
+	}
+	return false
+}
+
+// Validate checks a new packet before a store records it: non-zero IDs,
+// a valid kind, Count = len(Shares) ≥ 1, every share ≥ 1 and the shares
+// summing to Total, a currency, ExpiresAt after CreatedAt, and a State of
+// StatusFunding with nothing claimed.
+//
+// Errors: ErrInvalidPacket, saying what is wrong.
+func (p *Packet) Validate() error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: packet %s: %s", ErrInvalidPacket, p.ID, fmt.Sprintf(format, args...))
+	}
+	switch {
+	case p.ID == uuid.Nil:
+		return bad("no ID")
+	case !p.Kind.valid():
+		return bad("kind %v", p.Kind)
+	case p.Sender == uuid.Nil || p.SenderAccount == uuid.Nil || p.Escrow == uuid.Nil:
+		return bad("no sender, sender account or escrow account")
+	case p.Total.Currency().IsZero():
+		return bad("no currency")
+	case p.Count < 1 || p.Count != len(p.Shares):
+		return bad("count %d with %d shares", p.Count, len(p.Shares))
+	case !p.ExpiresAt.After(p.CreatedAt):
+		return bad("expires at %v, not after its creation at %v", p.ExpiresAt, p.CreatedAt)
+	case p.State != State{Status: StatusFunding}:
+		return bad("state %+v, want a new packet in status funding", p.State)
+	}
+	var sum int64
+	for i, s := range p.Shares {
+		if s < 1 {
+			return bad("share %d is %d", i, s)
+		}
+		sum += s
+		if sum < 0 {
+			return bad("shares overflow")
+		}
+	}
+	if sum != p.Total.Units() {
+		return bad("shares sum to %d, total %d", sum, p.Total.Units())
+	}
+	return nil
+}
+
+// Remaining returns the number of shares not yet claimed.
+func (p *Packet) Remaining() int { return p.Count - p.Claimed }
+
+// RemainingAmount returns the amount not yet claimed. For a packet that is
+// refunding or refunded it is the refund.
+func (p *Packet) RemainingAmount() ledger.Money {
+	var claimed int64
+	for _, s := range p.Shares[:p.Claimed] {
+		claimed += s
+	}
+	return ledger.NewMoney(p.Total.Units()-claimed, p.Total.Currency())
+}
+
+// Refund returns the unclaimed remainder a refunding or refunded packet
+// gives back to the sender, and the zero Money for any other status.
+func (p *Packet) Refund() ledger.Money {
+	if p.Status != StatusRefunding && p.Status != StatusRefunded {
+		return ledger.NewMoney(0, p.Total.Currency())
+	}
+	return p.RemainingAmount()
+}
+
+// Open marks a funded packet open for claims. It reports whether the state
+// changed: opening an open packet, or one that has moved on, changes
+// nothing.
+//
+// Errors: ErrPacketCancelled.
+func (p *Packet) Open() (bool, error) {
+	switch p.Status {
+	case StatusFunding:
+		p.Status = StatusOpen
+		return true, nil
+	case StatusCancelled:
+		return false, fmt.Errorf("open packet %s: %w", p.ID, ErrPacketCancelled)
+	}
+	return false, nil
+}
+
+// Cancel marks a packet whose funding was refused as cancelled. Cancelling
+// a cancelled packet changes nothing.
+//
+// Errors: ErrAlreadyFunded.
+func (p *Packet) Cancel() (bool, error) {
+	switch p.Status {
+	case StatusFunding:
+		p.Status = StatusCancelled
+		return true, nil
+	case StatusCancelled:
+		return false, nil
+	}
+	return false, fmt.Errorf("cancel packet %s (%v): %w", p.ID, p.Status, ErrAlreadyFunded)
+}
+
+// Take is the claim rule: it hands the next share to user, paid to
+// account, at time now, and returns the new claim (not yet posted). The
+// store has already made sure user has no claim on p.
+//
+// Errors, checked in this order: ErrNotFunded, ErrPacketCancelled,
+// ErrRefunded (refunding or refunded), ErrSoldOut, ErrExpired (now is at
+// or after ExpiresAt).
+func (p *Packet) Take(user, account uuid.UUID, now time.Time) (Claim, error) {
+	var err error
+	switch {
+	case p.Status == StatusFunding:
+		err = ErrNotFunded
+	case p.Status == StatusCancelled:
+		err = ErrPacketCancelled
+	case p.Status == StatusRefunding || p.Status == StatusRefunded:
+		err = ErrRefunded
+	case p.Status == StatusSoldOut || p.Claimed >= p.Count:
+		err = ErrSoldOut
+	case !now.Before(p.ExpiresAt):
+		err = ErrExpired
+	}
+	if err != nil {
+		return Claim{}, fmt.Errorf("claim packet %s: %w", p.ID, err)
+	}
+	c := Claim{
+		PacketID: p.ID, User: user, Account: account, Index: p.Claimed,
+		Amount: ledger.NewMoney(p.Shares[p.Claimed], p.Total.Currency()), ClaimedAt: now,
+	}
+	p.Claimed++
+	if p.Claimed == p.Count {
+		p.Status = StatusSoldOut
+	}
+	return c, nil
+}
+
+// MarkPosted records that claim c's payment is confirmed on the ledger.
+// Marking a posted claim again changes nothing.
+func (p *Packet) MarkPosted(c *Claim) bool {
+	if c.Posted {
+		return false
+	}
+	c.Posted = true
+	p.Posted++
+	return true
+}
+
+// BeginRefund closes an expired packet for claims and fixes its refund: the
+// shares not claimed by now (RemainingAmount). Claims recorded before this
+// step keep their shares, posted or not; none are taken after it. Calling
+// it again on a refunding or refunded packet changes nothing, so two
+// sweepers agree on one refund.
+//
+// Errors: ErrNotFunded, ErrPacketCancelled, ErrSoldOut (nothing to refund),
+// ErrNotExpired (now is before ExpiresAt).
+func (p *Packet) BeginRefund(now time.Time) (bool, error) {
+	var err error
+	switch p.Status {
+	case StatusRefunding, StatusRefunded:
+		return false, nil
+	case StatusFunding:
+		err = ErrNotFunded
+	case StatusCancelled:
+		err = ErrPacketCancelled
+	case StatusSoldOut:
+		err = ErrSoldOut
+	case StatusOpen:
+		if now.Before(p.ExpiresAt) {
+			err = ErrNotExpired
+		}
+	}
+	if err != nil {
+		return false, fmt.Errorf("refund packet %s: %w", p.ID, err)
+	}
+	p.Status = StatusRefunding
+	return true, nil
+}
+
+// FinishRefund records that the refund is confirmed on the ledger.
+// Finishing a refunded packet changes nothing.
+//
+// Errors: ErrNotRefunding.
+func (p *Packet) FinishRefund() (bool, error) {
+	switch p.Status {
+	case StatusRefunding:
+		p.Status = StatusRefunded
+		return true, nil
+	case StatusRefunded:
+		return false, nil
+	}
+	return false, fmt.Errorf("finish refund of packet %s (%v): %w", p.ID, p.Status, ErrNotRefunding)
+}
+
+// Complete reports whether a packet can be settled: finished and every
+// claim paid, so its escrow account holds exactly zero.
+func (s State) Complete() bool { return s.Status.Finished() && s.Posted == s.Claimed }
+
+// Settle records that the finished packet's escrow account is closed.
+// Settling a settled packet changes nothing.
+//
+// Errors: ErrNotFinished (not sold out or refunded, or a claim unpaid).
+func (p *Packet) Settle() (bool, error) {
+	if !p.Complete() {
+		return false, fmt.Errorf("settle packet %s (%v, %d of %d claims paid): %w", p.ID, p.Status, p.Posted, p.Claimed, ErrNotFinished)
+	}
+	if p.Settled {
+		return false, nil
+	}
+	p.Settled = true
+	return true, nil
+}
+
+// NeedsReconcile reports whether a packet has work a crash may have left
+// undone: funding to confirm, claims to pay, a refund to finish, or an
+// escrow account to close.
+func (s State) NeedsReconcile() bool {
+	switch {
+	case s.Status == StatusCancelled || s.Settled:
+		return false
+	case s.Status == StatusFunding, s.Status == StatusRefunding, s.Status.Finished():
+		return true
+	}
+	return s.Posted < s.Claimed
+}

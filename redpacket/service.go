@@ -1,0 +1,866 @@
+package redpacket
+
+import (
+	"context"
+	cryptorand "crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/socialpay/socialpay/ledger"
+)
+
+// Members is what the bank tells the Service about its chat groups.
+// Implementations must be safe for concurrent use; they are called on every
+// send and every claim of a group packet.
+type Members interface {
+	// IsMember reports whether user belongs to group.
+	IsMember(ctx context.Context, group, user uuid.UUID) (bool, error)
+	// GroupSize returns the number of members of group, the sender
+	// included.
+	GroupSize(ctx context.Context, group uuid.UUID) (int, error)
+}
+
+// Codes are the ledger codes the Service stamps on what it creates; their
+// meaning is the bank's (see ledger.Account.Code and ledger.Transfer.Code).
+type Codes struct {
+	Escrow uint16 // Account.Code of each packet's escrow account
+	Fund   uint16 // Transfer.Code of sender → escrow
+	Claim  uint16 // Transfer.Code of escrow → claimer
+	Refund uint16 // Transfer.Code of escrow → sender
+}
+
+// Config configures a Service. Ledger and Members are required.
+type Config struct {
+	// Ledger is where the money moves.
+	Ledger *ledger.Ledger
+	// Store keeps packets and claims. Nil means a new MemoryStore.
+	Store Store
+	// Members answers group membership.
+	Members Members
+	// Rules are the limits per currency; a packet in a currency without
+	// Rules is refused with ErrUnsupportedCurrency. Nil means CNY with
+	// DefaultRules. Each must Validate.
+	Rules map[ledger.Currency]Rules
+	// Rand is the randomness for splitting; nil means crypto/rand. Each
+	// send reads a 32-byte seed from it; the Service serializes the reads,
+	// so a reader that is not safe for concurrent use (a seeded generator
+	// in a test) is fine.
+	Rand io.Reader
+	// Now is the clock for claims and new packets; nil means time.Now.
+	Now func() time.Time
+	// NewID makes a packet ID for a send request without one (such a send
+	// is not idempotent); nil means uuid.New.
+	NewID func() uuid.UUID
+	// Namespace is the UUIDv5 namespace of every ID the Service derives
+	// (escrow accounts and ledger transfers). It must never change for a
+	// given ledger. Zero means DefaultNamespace().
+	Namespace uuid.UUID
+	// Codes are stamped on escrow accounts and transfers.
+	Codes Codes
+	// ReconcileAfter is how old a funding packet or an unpaid claim must
+	// be before Reconcile finishes it, so that Reconcile leaves requests in
+	// flight to themselves (it would be safe, only wasted work). Default 1
+	// minute; negative means 0.
+	ReconcileAfter time.Duration
+	// CacheSize bounds the packets the in-process cache holds (about).
+	// Default 1<<16.
+	CacheSize int
+}
+
+// DefaultNamespace returns the namespace of derived IDs when
+// Config.Namespace is zero: the UUIDv5 of
+// "https://github.com/socialpay/socialpay/redpacket" in the URL namespace.
+func DefaultNamespace() uuid.UUID {
+	return uuid.NewSHA1(uuid.NameSpaceURL, []byte("https://github.com/socialpay/socialpay/redpacket"))
+}
+
+// Service sends, claims and refunds red packets, settling on a ledger.
+//
+// Every ledger write has an ID derived from its business key (see
+// EscrowAccountID, FundTransferID, ClaimTransferID, RefundTransferID), so a
+// retry, a duplicate request or a crash and retry moves money once. Store
+// and ledger share no transaction; instead each operation records its
+// intent in the store first, then writes to the ledger, then records the
+// outcome, and Reconcile finishes whatever a crash left between two steps.
+// A Service is safe for concurrent use, and several Services (processes)
+// may share one store and ledger.
+type Service struct {
+	l              *ledger.Ledger
+	store          Store
+	members        Members
+	rules          map[ledger.Currency]Rules
+	rand           io.Reader
+	now            func() time.Time
+	newID          func() uuid.UUID
+	ns             uuid.UUID
+	codes          Codes
+	reconcileAfter time.Duration
+	cache          *packetCache
+}
+
+// New returns a Service.
+//
+// Errors: ErrInvalidConfig (no ledger or members, or Rules that do not
+// Validate, also matching ErrInvalidRules).
+func New(cfg Config) (*Service, error) {
+	if cfg.Ledger == nil || cfg.Members == nil {
+		return nil, fmt.Errorf("%w: Ledger and Members are required", ErrInvalidConfig)
+	}
+	s := &Service{
+		l: cfg.Ledger, store: cfg.Store, members: cfg.Members, rand: cfg.Rand,
+		now: cfg.Now, newID: cfg.NewID, ns: cfg.Namespace, codes: cfg.Codes,
+		reconcileAfter: max(0, cfg.ReconcileAfter),
+	}
+	if s.store == nil {
+		s.store = NewMemoryStore()
+	}
+	if s.rand == nil {
+		s.rand = cryptorand.Reader
+	} else {
+		s.rand = &lockedReader{r: s.rand}
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.newID == nil {
+		s.newID = uuid.New
+	}
+	if s.ns == uuid.Nil {
+		s.ns = DefaultNamespace()
+	}
+	if cfg.ReconcileAfter == 0 {
+		s.reconcileAfter = time.Minute
+	}
+	s.rules = make(map[ledger.Currency]Rules, len(cfg.Rules))
+	for c, r := range cfg.Rules {
+		if err := r.Validate(); err != nil {
+			return nil, fmt.Errorf("%w: rules for %v: %w", ErrInvalidConfig, c, err)
+		}
+		s.rules[c] = r
+	}
+	if cfg.Rules == nil {
+		s.rules[ledger.MustCurrency("CNY")] = DefaultRules()
+	}
+	size := cfg.CacheSize
+	if size <= 0 {
+		size = 1 << 16
+	}
+	s.cache = newPacketCache(size)
+	return s, nil
+}
+
+// lockedReader serializes reads of a reader.
+type lockedReader struct {
+	mu sync.Mutex
+	r  io.Reader
+}
+
+func (l *lockedReader) Read(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.r.Read(b)
+}
+
+// Store returns the service's store.
+func (s *Service) Store() Store { return s.store }
+
+// EscrowAccountID returns the ID of packet's own escrow account.
+func (s *Service) EscrowAccountID(packet uuid.UUID) uuid.UUID {
+	return ledger.DeriveID(s.ns, "redpacket", packet.String(), "escrow")
+}
+
+// FundTransferID returns the ID of the transfer sender → escrow of packet.
+func (s *Service) FundTransferID(packet uuid.UUID) uuid.UUID {
+	return ledger.DeriveID(s.ns, "redpacket", packet.String(), "fund")
+}
+
+// ClaimTransferID returns the ID of the transfer escrow → user of packet.
+func (s *Service) ClaimTransferID(packet, user uuid.UUID) uuid.UUID {
+	return ledger.DeriveID(s.ns, "redpacket", packet.String(), "claim", user.String())
+}
+
+// RefundTransferID returns the ID of the refund escrow → sender of packet.
+func (s *Service) RefundTransferID(packet uuid.UUID) uuid.UUID {
+	return ledger.DeriveID(s.ns, "redpacket", packet.String(), "refund")
+}
+
+// SendRequest asks to send a red packet.
+type SendRequest struct {
+	// ID is the client's packet ID, the send's idempotency key: sending the
+	// same request again returns the same packet and pays once. Zero means
+	// a new ID from Config.NewID (no idempotency).
+	ID            uuid.UUID
+	Kind          Kind
+	Sender        uuid.UUID // the sending user
+	SenderAccount uuid.UUID // the sender's wallet
+	// Group is the group the packet is sent to; zero for a packet to one
+	// friend.
+	Group uuid.UUID
+	// Recipient is the named member of an Exclusive packet, or the friend
+	// of a packet sent to one person; zero otherwise.
+	Recipient uuid.UUID
+	// Amount is the total, or for a Normal packet the amount of each share.
+	// Its currency picks the Rules.
+	Amount ledger.Money
+	Count  int
+	// Password is a Password packet's phrase; empty for other kinds.
+	Password string
+}
+
+// Send sends a red packet: it checks the request, splits the total into
+// shares (pre-split and shuffled), records the packet (status funding),
+// moves the total from the sender's wallet into the packet's own escrow
+// account (ledger ID FundTransferID) and opens the packet.
+//
+// Sending a request again with the same ID returns the packet as it stands
+// (finishing its funding if a crash interrupted it) and moves no money
+// twice; the same ID with other content is ErrPacketConflict.
+//
+// The checks run in this order: the request's shape (ErrInvalidRequest,
+// ErrUnknownKind, ErrUnsupportedCurrency, ErrBadPassword), membership
+// (ErrNotMember for the sender or an exclusive packet's recipient), then
+// Rules.Check: ErrNoShares, ErrTooManyShares, ErrShareTooSmall,
+// ErrShareTooLarge, ErrCountExceedsGroup; last the sender's funds, which
+// the ledger decides: ledger.ErrInsufficientFunds (or another refusal of
+// the sender's wallet, such as ledger.ErrAccountFrozen), returned together
+// with ErrPacketCancelled: the packet is recorded as cancelled and its ID
+// cannot be used again. An error from the ledger or the store failing
+// leaves the packet funding; sending again or Reconcile finishes it.
+//
+// Errors also include those of Members and of the store.
+func (s *Service) Send(ctx context.Context, req SendRequest) (Packet, error) {
+	if req.ID == uuid.Nil {
+		req.ID = s.newID()
+	}
+	p, err := s.store.Packet(ctx, req.ID)
+	switch {
+	case err == nil:
+		return s.resend(ctx, &req, p)
+	case !errors.Is(err, ErrPacketNotFound):
+		return Packet{}, fmt.Errorf("send packet %s: %w", req.ID, err)
+	}
+	if p, err = s.newPacket(ctx, &req); err != nil {
+		return Packet{}, fmt.Errorf("send packet %s: %w", req.ID, err)
+	}
+	stored, err := s.store.CreatePacket(ctx, p)
+	switch {
+	case errors.Is(err, ErrPacketExists):
+		return s.resend(ctx, &req, stored)
+	case err != nil:
+		return Packet{}, fmt.Errorf("send packet %s: %w", req.ID, err)
+	}
+	return s.fund(ctx, stored)
+}
+
+// newPacket checks a send request and builds the packet it asks for.
+func (s *Service) newPacket(ctx context.Context, req *SendRequest) (Packet, error) {
+	if !req.Kind.valid() {
+		return Packet{}, fmt.Errorf("%w: %v", ErrUnknownKind, req.Kind)
+	}
+	if req.Sender == uuid.Nil || req.SenderAccount == uuid.Nil {
+		return Packet{}, fmt.Errorf("%w: no sender or sender account", ErrInvalidRequest)
+	}
+	cur := req.Amount.Currency()
+	r, ok := s.rules[cur]
+	if !ok {
+		return Packet{}, fmt.Errorf("%w: %q", ErrUnsupportedCurrency, cur.Code())
+	}
+	password, err := requestPassword(req)
+	if err != nil {
+		return Packet{}, err
+	}
+	claimers, err := s.claimers(ctx, req, &r)
+	if err != nil {
+		return Packet{}, err
+	}
+	total, err := r.Check(req.Kind, req.Amount.Units(), req.Count, claimers)
+	if err != nil {
+		return Packet{}, err
+	}
+	shares, err := r.Shares(req.Kind, total, req.Count, s.rand)
+	if err != nil {
+		return Packet{}, err
+	}
+	now := ledger.Timestamp(s.now())
+	return Packet{
+		ID: req.ID, Kind: req.Kind, Sender: req.Sender, SenderAccount: req.SenderAccount,
+		Group: req.Group, Recipient: req.Recipient, Password: password,
+		SenderMayGrab: r.SenderMayGrab,
+		Total:         ledger.NewMoney(total, cur), Count: req.Count, Shares: shares,
+		Escrow: s.EscrowAccountID(req.ID), CreatedAt: now, ExpiresAt: now.Add(r.Expiry),
+		State: State{Status: StatusFunding},
+	}, nil
+}
+
+// requestPassword returns a request's normalized phrase.
+func requestPassword(req *SendRequest) (string, error) {
+	if req.Kind != Password {
+		if req.Password != "" {
+			return "", fmt.Errorf("%w: a password on a %v packet", ErrInvalidRequest, req.Kind)
+		}
+		return "", nil
+	}
+	return NormalizePassword(req.Password)
+}
+
+// claimers checks who may claim the requested packet and returns how many
+// they are (the group size Rules.Check compares the share count with).
+func (s *Service) claimers(ctx context.Context, req *SendRequest, r *Rules) (int, error) {
+	if req.Recipient == req.Sender {
+		return 0, fmt.Errorf("%w: the sender cannot be the recipient", ErrInvalidRequest)
+	}
+	if req.Group == uuid.Nil { // to one friend
+		if req.Recipient == uuid.Nil || req.Kind == Exclusive {
+			return 0, fmt.Errorf("%w: a packet to one person needs a recipient and is lucky, normal or password", ErrInvalidRequest)
+		}
+		return 1, nil
+	}
+	if (req.Kind == Exclusive) != (req.Recipient != uuid.Nil) {
+		return 0, fmt.Errorf("%w: a group packet names a recipient exactly when it is exclusive", ErrInvalidRequest)
+	}
+	if err := s.member(ctx, req.Group, req.Sender, "sender"); err != nil {
+		return 0, err
+	}
+	if req.Kind == Exclusive {
+		if err := s.member(ctx, req.Group, req.Recipient, "recipient"); err != nil {
+			return 0, err
+		}
+		return 1, nil
+	}
+	n, err := s.members.GroupSize(ctx, req.Group)
+	if err != nil {
+		return 0, fmt.Errorf("size of group %s: %w", req.Group, err)
+	}
+	if !r.SenderMayGrab {
+		n--
+	}
+	return n, nil
+}
+
+func (s *Service) member(ctx context.Context, group, user uuid.UUID, who string) error {
+	ok, err := s.members.IsMember(ctx, group, user)
+	switch {
+	case err != nil:
+		return fmt.Errorf("membership of %s %s in group %s: %w", who, user, group, err)
+	case !ok:
+		return fmt.Errorf("%w: %s %s, group %s", ErrNotMember, who, user, group)
+	}
+	return nil
+}
+
+// resend answers a send request whose packet is already recorded.
+func (s *Service) resend(ctx context.Context, req *SendRequest, p Packet) (Packet, error) {
+	if err := sameRequest(req, &p); err != nil {
+		return Packet{}, err
+	}
+	switch p.Status {
+	case StatusFunding:
+		return s.fund(ctx, p)
+	case StatusCancelled:
+		return p, fmt.Errorf("send packet %s: %w", p.ID, ErrPacketCancelled)
+	}
+	return p, nil
+}
+
+// sameRequest reports whether req asks for packet p.
+func sameRequest(req *SendRequest, p *Packet) error {
+	total := req.Amount.Units()
+	if req.Kind == Normal {
+		total *= int64(req.Count) // may wrap for absurd input: then it differs, as it should
+	}
+	password, _ := requestPassword(req)
+	field := ""
+	switch {
+	case req.Kind != p.Kind:
+		field = "kind"
+	case req.Sender != p.Sender || req.SenderAccount != p.SenderAccount:
+		field = "sender"
+	case req.Group != p.Group || req.Recipient != p.Recipient:
+		field = "recipients"
+	case req.Amount.Currency() != p.Total.Currency() || total != p.Total.Units():
+		field = "amount"
+	case req.Count != p.Count:
+		field = "count"
+	case password != p.Password:
+		field = "password"
+	}
+	if field != "" {
+		return fmt.Errorf("send packet %s: %w: %s differs", p.ID, ErrPacketConflict, field)
+	}
+	return nil
+}
+
+func (s *Service) escrowAccount(p *Packet) ledger.Account {
+	return ledger.Account{ID: p.Escrow, Currency: p.Total.Currency(), Code: s.codes.Escrow, Flags: ledger.DebitsMustNotExceedCredits}
+}
+
+// fund moves a funding packet's total into its escrow account and opens it.
+func (s *Service) fund(ctx context.Context, p Packet) (Packet, error) {
+	if _, err := s.l.CreateAccount(ctx, s.escrowAccount(&p)); err != nil {
+		return Packet{}, fmt.Errorf("send packet %s: create escrow account: %w", p.ID, err)
+	}
+	_, err := s.l.Transfer(ctx, ledger.Transfer{
+		ID: s.FundTransferID(p.ID), DebitAccountID: p.SenderAccount, CreditAccountID: p.Escrow,
+		Amount: p.Total, Code: s.codes.Fund,
+	})
+	if err != nil && !refused(err) {
+		// The ledger may or may not have applied it: the packet stays
+		// funding, for a retry or Reconcile to settle.
+		return Packet{}, fmt.Errorf("send packet %s: fund escrow: %w", p.ID, err)
+	}
+	if err != nil {
+		st, rerr := s.resolveFunding(ctx, &p)
+		if rerr != nil {
+			return Packet{}, fmt.Errorf("send packet %s: fund escrow: %w (then: %w)", p.ID, err, rerr)
+		}
+		p.State = st
+		if st.Status == StatusCancelled {
+			return p, fmt.Errorf("send packet %s: %w: %w", p.ID, ErrPacketCancelled, err)
+		}
+		return p, nil // a concurrent retry funded it after all
+	}
+	st, err := s.store.Open(ctx, p.ID)
+	if err != nil {
+		return Packet{}, fmt.Errorf("send packet %s: open: %w", p.ID, err)
+	}
+	p.State = st
+	return p, nil
+}
+
+// refused reports whether a ledger error is the ledger deciding against a
+// transfer (as opposed to the ledger failing, when the transfer may or may
+// not have been applied).
+func refused(err error) bool {
+	for _, e := range []error{
+		ledger.ErrInsufficientFunds, ledger.ErrAccountNotFound, ledger.ErrAccountClosed,
+		ledger.ErrAccountFrozen, ledger.ErrCurrencyMismatch, ledger.ErrBalanceOverflow,
+		ledger.ErrIdempotencyConflict, ledger.ErrInvalidTransfer, ledger.ErrSameAccount,
+	} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// resolveFunding decides a funding packet for good: open if its funding
+// transfer is on the ledger, else cancelled. The funding transfer of a
+// send still in flight (or retried later) is fenced out by closing the
+// empty escrow account: the ledger orders the close and the transfer on the
+// escrow account, so either the transfer came first (the account is not
+// empty, and the packet opens) or it is refused (ErrAccountClosed) forever.
+func (s *Service) resolveFunding(ctx context.Context, p *Packet) (State, error) {
+	_, err := s.l.LookupTransfer(ctx, s.FundTransferID(p.ID))
+	switch {
+	case err == nil:
+		return s.store.Open(ctx, p.ID)
+	case !errors.Is(err, ledger.ErrTransferNotFound):
+		return State{}, fmt.Errorf("look up funding: %w", err)
+	}
+	if _, err := s.l.CreateAccount(ctx, s.escrowAccount(p)); err != nil {
+		return State{}, fmt.Errorf("create escrow account: %w", err)
+	}
+	_, err = s.l.Close(ctx, p.Escrow)
+	switch {
+	case errors.Is(err, ledger.ErrAccountNotEmpty):
+		return s.store.Open(ctx, p.ID)
+	case err != nil:
+		return State{}, fmt.Errorf("close escrow account: %w", err)
+	}
+	st, err := s.store.Cancel(ctx, p.ID)
+	if errors.Is(err, ErrAlreadyFunded) {
+		// Funded, fully claimed and paid between the lookup and the close:
+		// the escrow was empty, as it is for any finished packet.
+		return s.storeState(ctx, p.ID)
+	}
+	return st, err
+}
+
+func (s *Service) storeState(ctx context.Context, id uuid.UUID) (State, error) {
+	p, err := s.store.Packet(ctx, id)
+	return p.State, err
+}
+
+// ClaimRequest asks for a share of a packet.
+type ClaimRequest struct {
+	Packet   uuid.UUID
+	User     uuid.UUID // the claiming user
+	Account  uuid.UUID // the user's wallet, which the share is paid to
+	Password string    // a Password packet's phrase
+}
+
+// Claim gives the user a share of the packet, recorded in the store
+// (which hands out the next pre-split share atomically) and then paid from
+// the escrow account with ledger ID ClaimTransferID.
+//
+// A user gets one share: claiming again returns the same claim (paying it
+// now if its payment was interrupted), never a second share. Once the
+// packet takes no more claims, taps are answered from an in-process cache
+// without the store or the ledger.
+//
+// Errors, checked in this order: ErrInvalidRequest; ErrPacketNotFound;
+// ErrNotMember; ErrNotRecipient; ErrSenderCannotGrab; ErrWrongPassword;
+// for the claimer's wallet ledger.ErrAccountNotFound,
+// ledger.ErrCurrencyMismatch, ledger.ErrAccountClosed or
+// ledger.ErrAccountFrozen; then the store's ErrNotFunded,
+// ErrPacketCancelled, ErrRefunded, ErrSoldOut or ErrExpired. If the claim
+// is recorded but its payment fails, Claim returns the claim with
+// ErrPaymentPending wrapping the cause; claiming again or Reconcile pays it.
+func (s *Service) Claim(ctx context.Context, req ClaimRequest) (Claim, error) {
+	if req.User == uuid.Nil || req.Account == uuid.Nil {
+		return Claim{}, fmt.Errorf("%w: no user or account", ErrInvalidRequest)
+	}
+	e, err := s.entry(ctx, req.Packet)
+	if err != nil {
+		return Claim{}, err
+	}
+	p := e.p
+	if err := s.eligible(ctx, p, &req); err != nil {
+		return Claim{}, err
+	}
+	if c, ok, err := e.answer(ctx, s.store, req.User); ok {
+		return c, err
+	}
+	if err := s.checkWallet(ctx, p, req.Account); err != nil {
+		return Claim{}, err
+	}
+	res, err := s.store.Claim(ctx, p.ID, req.User, req.Account, ledger.Timestamp(s.now()))
+	if err != nil {
+		if reason := closedErr(err); reason != nil {
+			e.close(reason)
+		}
+		return Claim{}, err
+	}
+	if res.State.Status == StatusSoldOut {
+		e.close(ErrSoldOut)
+	}
+	if res.Claim.Posted {
+		return res.Claim, nil
+	}
+	return s.pay(ctx, p, res.Claim)
+}
+
+// entry returns the cached packet, loading it from the store once.
+func (s *Service) entry(ctx context.Context, id uuid.UUID) (*cached, error) {
+	if e := s.cache.get(id); e != nil {
+		return e, nil
+	}
+	p, err := s.store.Packet(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	e := s.cache.add(&p)
+	switch p.Status {
+	case StatusSoldOut:
+		e.close(ErrSoldOut)
+	case StatusRefunding, StatusRefunded:
+		e.close(ErrRefunded)
+	case StatusCancelled:
+		e.close(ErrPacketCancelled)
+	}
+	return e, nil
+}
+
+// eligible checks whether the user may claim the packet at all.
+func (s *Service) eligible(ctx context.Context, p *Packet, req *ClaimRequest) error {
+	if p.Group != uuid.Nil {
+		if err := s.member(ctx, p.Group, req.User, "claimer"); err != nil {
+			return fmt.Errorf("claim packet %s: %w", p.ID, err)
+		}
+	}
+	if p.Recipient != uuid.Nil && req.User != p.Recipient {
+		return fmt.Errorf("claim packet %s: %w", p.ID, ErrNotRecipient)
+	}
+	if req.User == p.Sender && !p.SenderMayGrab {
+		return fmt.Errorf("claim packet %s: %w", p.ID, ErrSenderCannotGrab)
+	}
+	if p.Kind == Password && !PasswordMatches(p.Password, req.Password) {
+		return fmt.Errorf("claim packet %s: %w", p.ID, ErrWrongPassword)
+	}
+	return nil
+}
+
+// checkWallet refuses a claim whose share could not be paid to account, so
+// that no recorded claim is left unpayable.
+func (s *Service) checkWallet(ctx context.Context, p *Packet, account uuid.UUID) error {
+	a, err := s.l.Account(ctx, account)
+	switch {
+	case err != nil:
+		return fmt.Errorf("claim packet %s: wallet: %w", p.ID, err)
+	case a.Currency != p.Total.Currency():
+		return fmt.Errorf("claim packet %s: wallet %s in %v, packet in %v: %w", p.ID, account, a.Currency, p.Total.Currency(), ledger.ErrCurrencyMismatch)
+	case a.Status == ledger.AccountClosed:
+		return fmt.Errorf("claim packet %s: wallet %s: %w", p.ID, account, ledger.ErrAccountClosed)
+	case a.Status == ledger.AccountFrozen:
+		return fmt.Errorf("claim packet %s: wallet %s: %w", p.ID, account, ledger.ErrAccountFrozen)
+	}
+	return nil
+}
+
+// pay moves a recorded claim's share from escrow to the claimer and marks
+// it paid; the payment that completes a finished packet settles it.
+func (s *Service) pay(ctx context.Context, p *Packet, c Claim) (Claim, error) {
+	if _, err := s.l.Transfer(ctx, s.claimTransfer(p, &c)); err != nil {
+		return c, fmt.Errorf("claim packet %s: %w: %w", p.ID, ErrPaymentPending, err)
+	}
+	c.Posted = true
+	st, err := s.store.MarkPosted(ctx, p.ID, c.User)
+	if err != nil {
+		// The money moved; Reconcile records it. The claimer is paid.
+		return c, nil
+	}
+	if st.Complete() && !st.Settled {
+		_ = s.settle(ctx, p) // a failure here is Reconcile's to finish; the claim is paid
+	}
+	return c, nil
+}
+
+func (s *Service) claimTransfer(p *Packet, c *Claim) ledger.Transfer {
+	return ledger.Transfer{
+		ID: s.ClaimTransferID(p.ID, c.User), DebitAccountID: p.Escrow, CreditAccountID: c.Account,
+		Amount: c.Amount, Code: s.codes.Claim,
+	}
+}
+
+// settle closes a complete packet's escrow account (now exactly zero) and
+// records it.
+func (s *Service) settle(ctx context.Context, p *Packet) error {
+	if _, err := s.l.Close(ctx, p.Escrow); err != nil {
+		return fmt.Errorf("settle packet %s: close escrow: %w", p.ID, err)
+	}
+	if _, err := s.store.Settle(ctx, p.ID); err != nil {
+		return fmt.Errorf("settle packet %s: %w", p.ID, err)
+	}
+	return nil
+}
+
+// View is a packet as its group sees it.
+type View struct {
+	// Packet without its Shares (the shares not yet claimed stay secret)
+	// and its Password.
+	Packet Packet
+	// Claims are the claims in claim order: who, how much, when.
+	Claims []Claim
+	// Remaining and RemainingAmount are the shares and amount not claimed.
+	Remaining       int
+	RemainingAmount ledger.Money
+	// Refund is the remainder refunded to the sender, once refunding.
+	Refund ledger.Money
+	// BestLuck is the index in Claims of the best-luck claim (手气最佳),
+	// or -1 while the packet is not fully claimed.
+	BestLuck int
+}
+
+// View returns a packet with its claims, as of one moment.
+//
+// Errors: ErrPacketNotFound.
+func (s *Service) View(ctx context.Context, id uuid.UUID) (View, error) {
+	p, err := s.store.Packet(ctx, id)
+	if err != nil {
+		return View{}, err
+	}
+	claims, err := s.store.Claims(ctx, id)
+	if err != nil {
+		return View{}, err
+	}
+	claims = claims[:min(len(claims), p.Claimed)] // claims made after the packet was read
+	v := View{
+		Claims: claims, Remaining: p.Remaining(), RemainingAmount: p.RemainingAmount(),
+		Refund: p.Refund(), BestLuck: -1,
+	}
+	if p.Status == StatusSoldOut {
+		amounts := make([]int64, len(claims))
+		for i := range claims {
+			amounts[i] = claims[i].Amount.Units()
+		}
+		v.BestLuck, _ = BestLuck(amounts)
+	}
+	p.Shares, p.Password = nil, ""
+	v.Packet = p
+	return v, nil
+}
+
+// sweepPage is how many packets RefundExpired and Reconcile read at once.
+const sweepPage = 256
+
+// RefundExpired refunds every packet that expired at or before now with
+// shares left: it closes the packet for claims and fixes the refund in one
+// atomic store step (Store.BeginRefund), moves exactly the unclaimed
+// remainder from escrow back to the sender (ledger ID RefundTransferID),
+// and records it. It sweeps the store by cursor. Running it again, or from
+// two processes at once, refunds each packet once: the store agrees on one
+// refund amount and the ledger applies the refund's ID once. A claim
+// recorded before the packet closed keeps its share and is paid even if
+// its payment lands after the refund.
+//
+// It returns how many packets it saw refunded, and the errors of packets
+// it could not finish (the sweep goes on past them; run it again).
+func (s *Service) RefundExpired(ctx context.Context, now time.Time) (int, error) {
+	n := 0
+	var errs []error
+	cur := Cursor{}
+	for {
+		ps, err := s.store.Expired(ctx, now, cur, sweepPage)
+		if err != nil {
+			return n, errors.Join(append(errs, fmt.Errorf("refund expired: %w", err))...)
+		}
+		for i := range ps {
+			refunded, err := s.refund(ctx, ps[i].ID, now)
+			if err != nil {
+				errs = append(errs, err)
+			} else if refunded {
+				n++
+			}
+		}
+		if len(ps) < sweepPage {
+			return n, errors.Join(errs...)
+		}
+		cur = CursorOf(&ps[len(ps)-1])
+	}
+}
+
+// refund refunds one expired packet; it reports false for a packet that
+// sold out after it was listed (nothing to refund).
+func (s *Service) refund(ctx context.Context, id uuid.UUID, now time.Time) (bool, error) {
+	p, err := s.store.BeginRefund(ctx, id, now)
+	switch {
+	case errors.Is(err, ErrSoldOut):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("refund packet %s: %w", id, err)
+	}
+	if e := s.cache.get(id); e != nil {
+		e.close(ErrRefunded)
+	}
+	_, err = s.finishRefund(ctx, &p)
+	return err == nil, err
+}
+
+// finishRefund pays a refunding packet's remainder back to the sender and
+// records it; it reports whether it settled the packet.
+func (s *Service) finishRefund(ctx context.Context, p *Packet) (bool, error) {
+	if amount := p.RemainingAmount(); amount.IsPositive() {
+		_, err := s.l.Transfer(ctx, ledger.Transfer{
+			ID: s.RefundTransferID(p.ID), DebitAccountID: p.Escrow, CreditAccountID: p.SenderAccount,
+			Amount: amount, Code: s.codes.Refund,
+		})
+		if err != nil {
+			return false, fmt.Errorf("refund packet %s: %w", p.ID, err)
+		}
+	}
+	st, err := s.store.FinishRefund(ctx, p.ID)
+	if err != nil {
+		return false, fmt.Errorf("refund packet %s: %w", p.ID, err)
+	}
+	if st.Complete() && !st.Settled {
+		return true, s.settle(ctx, p)
+	}
+	return false, nil
+}
+
+// ReconcileReport says what Reconcile finished.
+type ReconcileReport struct {
+	Funded    int // funding packets whose money had reached escrow: opened
+	Cancelled int // funding packets whose money never came: cancelled
+	Paid      int // recorded claims paid
+	Refunded  int // refunds finished
+	Settled   int // escrow accounts closed by a refund or a settling step of Reconcile
+}
+
+// Reconcile finishes what a crash (or a failing store or ledger) left half
+// done, for packets that need it (Store.Unsettled):
+//
+//   - a packet still funding, created before now − Config.ReconcileAfter,
+//     is opened if its funding transfer is on the ledger and cancelled
+//     otherwise (see Send);
+//   - a claim recorded before now − ReconcileAfter but not paid is paid;
+//   - a refund begun but not recorded as done is finished;
+//   - a finished packet with every claim paid has its escrow account
+//     closed and is marked settled.
+//
+// Every step is idempotent, so Reconcile may run at any time, repeatedly
+// and from several processes at once. It returns what it did and the
+// errors of the packets it could not finish (it goes on past them).
+func (s *Service) Reconcile(ctx context.Context, now time.Time) (ReconcileReport, error) {
+	var rep ReconcileReport
+	var errs []error
+	cutoff := now.Add(-s.reconcileAfter)
+	cur := Cursor{}
+	for {
+		ps, err := s.store.Unsettled(ctx, cur, sweepPage)
+		if err != nil {
+			return rep, errors.Join(append(errs, fmt.Errorf("reconcile: %w", err))...)
+		}
+		for i := range ps {
+			if err := s.reconcile(ctx, &ps[i], cutoff, &rep); err != nil {
+				errs = append(errs, fmt.Errorf("reconcile packet %s: %w", ps[i].ID, err))
+			}
+		}
+		if len(ps) < sweepPage {
+			return rep, errors.Join(errs...)
+		}
+		cur = CursorOf(&ps[len(ps)-1])
+	}
+}
+
+func (s *Service) reconcile(ctx context.Context, p *Packet, cutoff time.Time, rep *ReconcileReport) error {
+	if p.Status == StatusFunding {
+		if p.CreatedAt.After(cutoff) {
+			return nil
+		}
+		st, err := s.resolveFunding(ctx, p)
+		if err != nil {
+			return err
+		}
+		if st.Status == StatusCancelled {
+			rep.Cancelled++
+			return nil
+		}
+		rep.Funded++
+		p.State = st
+	}
+	if p.Posted < p.Claimed {
+		claims, err := s.store.Claims(ctx, p.ID)
+		if err != nil {
+			return err
+		}
+		for i := range claims {
+			if claims[i].Posted || claims[i].ClaimedAt.After(cutoff) {
+				continue
+			}
+			if _, err := s.pay(ctx, p, claims[i]); err != nil {
+				return err
+			}
+			rep.Paid++
+		}
+	}
+	if p.Status == StatusRefunding {
+		settled, err := s.finishRefund(ctx, p)
+		if err != nil {
+			return err
+		}
+		rep.Refunded++
+		if settled {
+			rep.Settled++
+		}
+		return nil
+	}
+	// Settle what is complete but unsettled, as of now (payments above may
+	// have settled it already).
+	st, err := s.storeState(ctx, p.ID)
+	if err != nil {
+		return err
+	}
+	if st.Complete() && !st.Settled {
+		if err := s.settle(ctx, p); err != nil {
+			return err
+		}
+		rep.Settled++
+	}
+	return nil
+}

@@ -1,0 +1,206 @@
+package redpacket_test
+
+import (
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/socialpay/socialpay/ledger"
+	"github.com/socialpay/socialpay/redpacket"
+)
+
+// storm has grabbers goroutines tap one packet of count shares at the same
+// instant and checks: exactly count distinct winners, each paid exactly its
+// share once, the shares summing to the total; everyone else told it is
+// sold out; the packet settled with its escrow closed at zero; the ledger
+// sound.
+func storm(t *testing.T, w *world, grabbers, count int) {
+	sender := w.newUser(20000)
+	ms := w.users(grabbers-1, 0)
+	ms = append(ms, sender) // the sender grabs too (SenderMayGrab)
+	p := w.send(w.lucky(sender, 20000, count))
+	claims := make([]redpacket.Claim, grabbers)
+	errs := make([]error, grabbers)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range grabbers {
+		wg.Go(func() {
+			<-start
+			claims[i], errs[i] = w.claim(p.ID, ms[i])
+		})
+	}
+	close(start)
+	wg.Wait()
+
+	winners := map[uuid.UUID]bool{}
+	indexes := map[int]bool{}
+	var sum int64
+	for i := range grabbers {
+		if errs[i] != nil {
+			if !errors.Is(errs[i], redpacket.ErrSoldOut) {
+				t.Fatalf("grabber %d: %v, want a share or ErrSoldOut", i, errs[i])
+			}
+			continue
+		}
+		c := claims[i]
+		if winners[c.User] || indexes[c.Index] || c.User != ms[i].id || !c.Posted || c.Amount.Units() != p.Shares[c.Index] {
+			t.Fatalf("grabber %d: claim %+v (duplicate winner or share, or not its share %d)", i, c, p.Shares[c.Index])
+		}
+		winners[c.User], indexes[c.Index] = true, true
+		sum += c.Amount.Units()
+	}
+	if len(winners) != count || sum != p.Total.Units() {
+		t.Fatalf("%d winners sharing %d; want %d sharing %d", len(winners), sum, count, p.Total.Units())
+	}
+	senderGot := int64(0)
+	for i, m := range ms {
+		want := int64(0)
+		if errs[i] == nil {
+			want = claims[i].Amount.Units()
+		}
+		if m == sender {
+			senderGot = want
+			continue
+		}
+		if got := w.balance(m.wallet); got != want {
+			t.Fatalf("grabber %d has %d, claimed %d", i, got, want)
+		}
+	}
+	if got := w.balance(sender.wallet); got != senderGot {
+		t.Fatalf("sender has %d, want %d (paid 200.00, grabbed %d)", got, senderGot, senderGot)
+	}
+	w.checkFinished(p.ID)
+}
+
+// TestStorm: 10,000 members tap one 100-share packet at once.
+func TestStorm(t *testing.T) {
+	storm(t, newWorld(t), 10000, 100)
+}
+
+// TestSoldOutFastPath: once a packet is sold out (or refunded), a tap is
+// answered from the service's memory: no store call, no ledger call, for
+// members without a share and for winners asking again alike.
+func TestSoldOutFastPath(t *testing.T) {
+	sf, lf := newFault(), newFault()
+	w := newWorld(t, withStores(&faultyLedger{Store: ledger.NewMemoryStore(), f: lf}, faultyStore{s: redpacket.NewMemoryStore(), f: sf}))
+	sender := w.newUser(10000)
+	ms := w.users(10, 0)
+	p := w.send(w.lucky(sender, 300, 3))
+	var won []redpacket.Claim
+	for _, m := range ms[:3] {
+		won = append(won, w.mustClaim(p.ID, m))
+	}
+	// The first tap after selling out reads the final claims once.
+	_, err := w.claim(p.ID, ms[3])
+	wantIs(t, "first tap after selling out", err, redpacket.ErrSoldOut)
+	storeCalls, ledgerCalls := sf.calls.Load(), lf.calls.Load()
+	for range 5 {
+		for _, m := range ms[3:] {
+			_, err := w.claim(p.ID, m)
+			wantIs(t, "tap on a sold-out packet", err, redpacket.ErrSoldOut)
+		}
+		for i, m := range ms[:3] {
+			if c := w.mustClaim(p.ID, m); c != won[i] {
+				t.Fatalf("winner's tap: %+v, want %+v", c, won[i])
+			}
+		}
+	}
+	if s, l := sf.calls.Load()-storeCalls, lf.calls.Load()-ledgerCalls; s != 0 || l != 0 {
+		t.Fatalf("taps on a sold-out packet made %d store and %d ledger calls, want none", s, l)
+	}
+	// Eligibility still comes first: an outsider is not a member, not told
+	// the packet is sold out.
+	_, err = w.claim(p.ID, user{id: uuid.New(), wallet: ms[0].wallet})
+	wantIs(t, "outsider's tap", err, redpacket.ErrNotMember)
+
+	// A refunded packet, in a process that learns of it from the store.
+	q := w.send(w.lucky(sender, 300, 3))
+	w.mustClaim(q.ID, ms[0])
+	w.clock.Advance(25 * time.Hour)
+	if _, err := w.svc.RefundExpired(w.ctx, w.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	other := newService(t, w)
+	tap := func(u user) error {
+		_, err := other.Claim(w.ctx, redpacket.ClaimRequest{Packet: q.ID, User: u.id, Account: u.wallet})
+		return err
+	}
+	wantIs(t, "first tap on a refunded packet", tap(ms[1]), redpacket.ErrRefunded)
+	storeCalls, ledgerCalls = sf.calls.Load(), lf.calls.Load()
+	for _, m := range ms[1:] {
+		wantIs(t, "tap on a refunded packet", tap(m), redpacket.ErrRefunded)
+	}
+	if err := tap(ms[0]); err != nil {
+		t.Fatalf("claimer's tap on a refunded packet: %v", err)
+	}
+	if s, l := sf.calls.Load()-storeCalls, lf.calls.Load()-ledgerCalls; s != 0 || l != 0 {
+		t.Fatalf("taps on a refunded packet made %d store and %d ledger calls, want none", s, l)
+	}
+}
+
+// TestServiceBugCases runs the published red-packet bugs through the
+// whole service: each packet is sent, every share claimed by a different
+// member, and every share must be within the limits, positive, and sum to
+// the total exactly, with the escrow closed at zero.
+func TestServiceBugCases(t *testing.T) {
+	tests := []struct {
+		name    string
+		kind    redpacket.Kind
+		amount  int64 // total, or per share for Normal
+		count   int
+		wantErr error
+	}{
+		{"1.00 split 18 ways (a negative last share when rounding up)", redpacket.Lucky, 100, 18, nil},
+		{"0.10 into 15 shares (a negative share)", redpacket.Lucky, 10, 15, redpacket.ErrShareTooSmall},
+		{"20.00 into 100 shares", redpacket.Lucky, 2000, 100, nil},
+		{"one share", redpacket.Lucky, 8888, 1, nil},
+		{"count = max", redpacket.Lucky, 10000, 100, nil},
+		{"total = count × max (no last share above the max)", redpacket.Lucky, 100 * 20000, 100, nil},
+		{"total = count × min (no zero share)", redpacket.Lucky, 100, 100, nil},
+		{"200.01 in one share", redpacket.Lucky, 20001, 1, redpacket.ErrShareTooLarge},
+		{"normal 0.01 × 100", redpacket.Normal, 1, 100, nil},
+		{"password 1.00 × 18", redpacket.Password, 100, 18, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t)
+			sender := w.newUser(100 * 20000)
+			ms := w.users(tt.count, 0)
+			req := w.lucky(sender, tt.amount, tt.count)
+			req.Kind = tt.kind
+			if tt.kind == redpacket.Password {
+				req.Password = "大吉大利"
+			}
+			p, err := w.svc.Send(w.ctx, req)
+			if tt.wantErr != nil {
+				wantIs(t, "Send", err, tt.wantErr)
+				if got := w.balance(sender.wallet); got != 100*20000 {
+					t.Fatalf("a refused packet took %d", 100*20000-got)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			lim := redpacket.DefaultRules().Share
+			var sum int64
+			for _, m := range ms {
+				c, err := w.svc.Claim(w.ctx, redpacket.ClaimRequest{Packet: p.ID, User: m.id, Account: m.wallet, Password: req.Password})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if a := c.Amount.Units(); a < lim.Min || a > lim.Max || a <= 0 {
+					t.Fatalf("share %v outside [%d, %d]", c.Amount, lim.Min, lim.Max)
+				}
+				sum += c.Amount.Units()
+			}
+			if sum != p.Total.Units() {
+				t.Fatalf("shares sum to %d, total %v", sum, p.Total)
+			}
+			w.checkFinished(p.ID)
+		})
+	}
+}
