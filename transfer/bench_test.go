@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/socialpay/socialpay/ledger"
 )
 
 // benchFormats are bound-style numbers as payers type them.
@@ -133,7 +135,7 @@ func BenchmarkLimiter(b *testing.B) {
 
 func BenchmarkLimitsCheck(b *testing.B) {
 	l := DefaultLimits()
-	in := LimitInput{Currency: "CNY", Amount: 100_00, SentToday: 1_000_00, FirstPayee: true}
+	in := LimitInput{Amount: ledger.NewMoney(100_00, l.Currency()), SentToday: ledger.NewMoney(1_000_00, l.Currency()), FirstPayee: true}
 	b.ReportAllocs()
 	for b.Loop() {
 		if err := l.Check(in); err != nil {

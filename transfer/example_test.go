@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/socialpay/socialpay/ledger"
 	"github.com/socialpay/socialpay/transfer"
 )
 
@@ -133,14 +134,16 @@ func ExampleMemoryLimiter() {
 
 func ExampleLimits_Check() {
 	limits := transfer.DefaultLimits() // CNY 50,000.00 per transfer
-	for _, amount := range []int64{50_000_00, 50_000_01} {
-		err := limits.Check(transfer.LimitInput{Currency: "CNY", Amount: amount})
-		fmt.Println(amount, errors.Is(err, transfer.ErrOverTransferLimit))
+	for _, amount := range []string{"50000.00", "50000.01"} {
+		m, _ := ledger.ParseAmount(amount, "CNY")
+		err := limits.Check(transfer.LimitInput{Amount: m})
+		fmt.Println(m, errors.Is(err, transfer.ErrOverTransferLimit))
 	}
-	err := limits.Check(transfer.LimitInput{Currency: "CNY", Amount: 6_000_00, FirstPayee: true})
+	m, _ := ledger.ParseAmount("6000", "CNY")
+	err := limits.Check(transfer.LimitInput{Amount: m, FirstPayee: true})
 	fmt.Println(err)
 	// Output:
-	// 5000000 false
-	// 5000001 true
-	// transfer: amount over the first-time payee limit: 600000 CNY minor units, at most 500000 allowed (limit 500000)
+	// 50000.00 CNY false
+	// 50000.01 CNY true
+	// transfer: amount over the first-time payee limit: 6000.00 CNY, at most 5000.00 CNY allowed (limit 5000.00 CNY)
 }

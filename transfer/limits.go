@@ -3,6 +3,8 @@ package transfer
 import (
 	"errors"
 	"fmt"
+
+	"github.com/socialpay/socialpay/ledger"
 )
 
 // Errors of the transfer limits. Check returns at most one of them, wrapped
@@ -13,7 +15,7 @@ var (
 	// ErrCurrencyMismatch means the transfer is not in the limits' currency.
 	ErrCurrencyMismatch = errors.New("transfer: currency does not match the limits")
 	// ErrInvalidAmount means the amount is not positive, or the amount
-	// already sent today is negative.
+	// already sent today is negative or in another currency.
 	ErrInvalidAmount = errors.New("transfer: invalid amount")
 	// ErrOverTransferLimit means the amount exceeds the per-transfer cap.
 	ErrOverTransferLimit = errors.New("transfer: amount over the per-transfer limit")
@@ -25,16 +27,12 @@ var (
 	ErrOverDailyLimit = errors.New("transfer: amount over the daily limit")
 )
 
-// Limits caps transfers to a mobile number. Amounts are integer minor units
-// of Currency (fen for CNY: 5_000_000 is CNY 50,000.00).
-//
-// This is a stand-in: once the ledger's money type exists, amounts here
-// will use it; nothing else in the package depends on this representation.
+// Limits caps transfers to a mobile number. All three caps are amounts of
+// one currency, the currency transfers must be in.
 type Limits struct {
-	Currency    string // ISO 4217 code, e.g. "CNY"
-	PerTransfer int64  // most one transfer may carry
-	PerDay      int64  // most one payer may send in a day, this transfer included
-	FirstPayee  int64  // most one transfer to a payee the payer never paid before may carry
+	PerTransfer ledger.Money // most one transfer may carry
+	PerDay      ledger.Money // most one payer may send in a day, this transfer included
+	FirstPayee  ledger.Money // most one transfer to a payee the payer never paid before may carry
 }
 
 // DefaultLimits returns CNY limits: CNY 50,000.00 per transfer (China's cap
@@ -42,66 +40,60 @@ type Limits struct {
 // CNY 5,000.00 to a first-time payee. The last two are this library's
 // defaults, not a regulation; set them to the bank's policy.
 func DefaultLimits() Limits {
+	cny := ledger.MustCurrency("CNY")
 	return Limits{
-		Currency:    "CNY",
-		PerTransfer: 5_000_000,
-		PerDay:      20_000_000,
-		FirstPayee:  500_000,
+		PerTransfer: ledger.NewMoney(50_000_00, cny),
+		PerDay:      ledger.NewMoney(200_000_00, cny),
+		FirstPayee:  ledger.NewMoney(5_000_00, cny),
 	}
 }
 
-// Validate checks that Currency is three upper-case letters, that every cap
-// is positive, and that the first-time payee cap is not above the
-// per-transfer cap. It returns an error wrapping ErrInvalidLimits.
+// Currency returns the currency of the limits (that of PerTransfer).
+func (l Limits) Currency() ledger.Currency { return l.PerTransfer.Currency() }
+
+// Validate checks that the three caps are positive amounts of one
+// currency and that the first-time payee cap is not above the per-transfer
+// cap. It returns an error wrapping ErrInvalidLimits.
 func (l Limits) Validate() error {
-	if !isCurrencyCode(l.Currency) {
-		return fmt.Errorf("%w: currency %q is not an ISO 4217 code", ErrInvalidLimits, l.Currency)
+	c := l.Currency()
+	if c.IsZero() {
+		return fmt.Errorf("%w: no currency", ErrInvalidLimits)
 	}
-	switch {
-	case l.PerTransfer <= 0:
-		return fmt.Errorf("%w: per-transfer cap %d is not positive", ErrInvalidLimits, l.PerTransfer)
-	case l.PerDay <= 0:
-		return fmt.Errorf("%w: daily cap %d is not positive", ErrInvalidLimits, l.PerDay)
-	case l.FirstPayee <= 0:
-		return fmt.Errorf("%w: first-time payee cap %d is not positive", ErrInvalidLimits, l.FirstPayee)
-	case l.FirstPayee > l.PerTransfer:
-		return fmt.Errorf("%w: first-time payee cap %d is above the per-transfer cap %d", ErrInvalidLimits, l.FirstPayee, l.PerTransfer)
+	for _, lim := range []struct {
+		name string
+		m    ledger.Money
+	}{{"per-transfer", l.PerTransfer}, {"daily", l.PerDay}, {"first-time payee", l.FirstPayee}} {
+		switch {
+		case lim.m.Currency() != c:
+			return fmt.Errorf("%w: %s cap %v is not in %s", ErrInvalidLimits, lim.name, lim.m, c)
+		case !lim.m.IsPositive():
+			return fmt.Errorf("%w: %s cap %v is not positive", ErrInvalidLimits, lim.name, lim.m)
+		}
+	}
+	if l.FirstPayee.Units() > l.PerTransfer.Units() {
+		return fmt.Errorf("%w: first-time payee cap %v is above the per-transfer cap %v", ErrInvalidLimits, l.FirstPayee, l.PerTransfer)
 	}
 	return nil
 }
 
-func isCurrencyCode(s string) bool {
-	if len(s) != 3 {
-		return false
-	}
-	for i := range 3 {
-		if s[i] < 'A' || s[i] > 'Z' {
-			return false
-		}
-	}
-	return true
-}
-
 // LimitInput is what Check needs to know about one transfer.
 type LimitInput struct {
-	Currency   string // ISO 4217 code of Amount
-	Amount     int64  // minor units, > 0
-	SentToday  int64  // minor units the payer has already sent today, >= 0
-	FirstPayee bool   // the payer has never paid this payee before
+	Amount     ledger.Money // the transfer, > 0
+	SentToday  ledger.Money // what the payer has already sent today, >= 0; the zero Money means nothing
+	FirstPayee bool         // the payer has never paid this payee before
 }
 
 // LimitError says which cap a transfer exceeds and by how much. It wraps
 // ErrOverTransferLimit, ErrOverFirstPayeeLimit or ErrOverDailyLimit.
 type LimitError struct {
-	Err       error  // the sentinel
-	Currency  string // ISO 4217 code of the amounts below
-	Amount    int64  // the transfer, minor units
-	Limit     int64  // the cap, minor units
-	Remaining int64  // what may still be sent under the cap: Limit, or for the daily cap Limit minus the amount sent today (never below 0)
+	Err       error        // the sentinel
+	Amount    ledger.Money // the transfer
+	Limit     ledger.Money // the cap
+	Remaining ledger.Money // what may still be sent under the cap: Limit, or for the daily cap Limit minus the amount sent today (never below 0)
 }
 
 func (e *LimitError) Error() string {
-	return fmt.Sprintf("%v: %d %s minor units, at most %d allowed (limit %d)", e.Err, e.Amount, e.Currency, e.Remaining, e.Limit)
+	return fmt.Sprintf("%v: %v, at most %v allowed (limit %v)", e.Err, e.Amount, e.Remaining, e.Limit)
 }
 
 // Unwrap returns the sentinel.
@@ -114,33 +106,36 @@ func (e *LimitError) Unwrap() error { return e.Err }
 // ErrOverDailyLimit.
 //
 // It also returns an error wrapping ErrInvalidLimits if l does not
-// validate, ErrCurrencyMismatch if in.Currency is not l.Currency, and
-// ErrInvalidAmount if in.Amount is not positive or in.SentToday is
-// negative.
+// validate, ErrCurrencyMismatch if the amount is not in the limits'
+// currency, and ErrInvalidAmount if the amount is not positive or
+// SentToday is negative or of another currency.
 func (l Limits) Check(in LimitInput) error {
 	if err := l.Validate(); err != nil {
 		return err
 	}
-	if in.Currency != l.Currency {
-		return fmt.Errorf("%w: %q, limits are in %s", ErrCurrencyMismatch, in.Currency, l.Currency)
+	c := l.Currency()
+	if in.Amount.Currency() != c {
+		return fmt.Errorf("%w: %v, limits are in %s", ErrCurrencyMismatch, in.Amount, c)
 	}
-	if in.Amount <= 0 {
-		return fmt.Errorf("%w: amount %d is not positive", ErrInvalidAmount, in.Amount)
+	if !in.Amount.IsPositive() {
+		return fmt.Errorf("%w: amount %v is not positive", ErrInvalidAmount, in.Amount)
 	}
-	if in.SentToday < 0 {
-		return fmt.Errorf("%w: amount sent today %d is negative", ErrInvalidAmount, in.SentToday)
+	sent := in.SentToday.Units()
+	if sent < 0 || (sent != 0 && in.SentToday.Currency() != c) {
+		return fmt.Errorf("%w: amount sent today %v", ErrInvalidAmount, in.SentToday)
 	}
-	over := func(sentinel error, limit, remaining int64) error {
-		return &LimitError{Err: sentinel, Currency: l.Currency, Amount: in.Amount, Limit: limit, Remaining: remaining}
+	amount := in.Amount.Units()
+	over := func(sentinel error, limit ledger.Money, remaining int64) error {
+		return &LimitError{Err: sentinel, Amount: in.Amount, Limit: limit, Remaining: ledger.NewMoney(remaining, c)}
 	}
-	if in.Amount > l.PerTransfer {
-		return over(ErrOverTransferLimit, l.PerTransfer, l.PerTransfer)
+	if amount > l.PerTransfer.Units() {
+		return over(ErrOverTransferLimit, l.PerTransfer, l.PerTransfer.Units())
 	}
-	if in.FirstPayee && in.Amount > l.FirstPayee {
-		return over(ErrOverFirstPayeeLimit, l.FirstPayee, l.FirstPayee)
+	if in.FirstPayee && amount > l.FirstPayee.Units() {
+		return over(ErrOverFirstPayeeLimit, l.FirstPayee, l.FirstPayee.Units())
 	}
 	// Both sides are non-negative, so the subtraction cannot overflow.
-	if remaining := max(l.PerDay-in.SentToday, 0); in.Amount > remaining {
+	if remaining := max(l.PerDay.Units()-sent, 0); amount > remaining {
 		return over(ErrOverDailyLimit, l.PerDay, remaining)
 	}
 	return nil
