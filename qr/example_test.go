@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/socialpay/socialpay/ledger"
 	"github.com/socialpay/socialpay/qr"
 )
@@ -69,19 +71,19 @@ func ExamplePaymentCodes() {
 	ctx := context.Background()
 	now := time.Date(2026, 2, 16, 20, 0, 30, 0, time.UTC)
 	pc, _ := qr.NewPaymentCodes(qr.PaymentCodeConfig{Prefix: "28", Key: []byte("permutation key shared with apps")})
-	phone := qr.Device{ID: "dev-1", Account: "acct-alice", Serial: 417230911, Secret: []byte("a per-device secret of 32 bytes.")}
+	phone := qr.Device{ID: "dev-1", Account: uuid.MustParse("0b0b7c4e-2f0a-4a57-9d5e-3c1f00000001"), Serial: 417230911, Secret: []byte("a per-device secret of 32 bytes.")}
 
 	code, _ := pc.Generate(phone, now) // on the phone
 	fmt.Println(len(code), code[:2])
 
 	registry := registeredDevices{phone}
 	d, ref, err := pc.Verify(ctx, registry, code, now.Add(20*time.Second)) // at the merchant's bank
-	fmt.Println(d.Account, ref.Serial, err)
+	fmt.Println(d.ID, ref.Serial, err)
 	_, _, err = pc.Verify(ctx, registry, code, now.Add(3*time.Minute))
 	fmt.Println(err)
 	// Output:
 	// 18 28
-	// acct-alice 417230911 <nil>
+	// dev-1 417230911 <nil>
 	// qr: code expired
 }
 

@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // Errors of payment codes.
@@ -43,7 +45,7 @@ const (
 // a code never reveals it.
 type Device struct {
 	ID        string    // the server's ID of the device
-	Account   string    // the payer's account
+	Account   uuid.UUID // the payer's ledger account
 	Serial    uint64    // random, below MaxSerial, unique among registered devices
 	Secret    []byte    // 32 random bytes
 	CreatedAt time.Time //
@@ -114,7 +116,7 @@ func NewPaymentCodes(cfg PaymentCodeConfig) (*PaymentCodes, error) {
 // registers it (a store refuses a serial already taken; then call again).
 //
 // Errors: the Rand reader's.
-func (pc *PaymentCodes) NewDevice(id, account string, now time.Time) (Device, error) {
+func (pc *PaymentCodes) NewDevice(id string, account uuid.UUID, now time.Time) (Device, error) {
 	var b [4 + 32]byte
 	for {
 		if _, err := io.ReadFull(pc.rand, b[:]); err != nil {
@@ -128,6 +130,9 @@ func (pc *PaymentCodes) NewDevice(id, account string, now time.Time) (Device, er
 	}
 }
 
+// stepOf returns the time step of t.
+func (pc *PaymentCodes) stepOf(t time.Time) int64 { return t.Unix() / pc.step }
+
 // Generate derives the device's payment code for the time step of now. It
 // needs nothing but the device and the configuration, so it works offline.
 //
@@ -137,7 +142,7 @@ func (pc *PaymentCodes) Generate(d Device, now time.Time) (string, error) {
 	if d.Serial >= MaxSerial || len(d.Secret) < 16 || now.Unix() < 0 {
 		return "", fmt.Errorf("qr: device %q cannot make codes: %w", d.ID, ErrInvalidValue)
 	}
-	step := now.Unix() / pc.step
+	step := pc.stepOf(now)
 	x := d.Serial*(stepDigits*otpModulus) + uint64(step%stepDigits)*otpModulus + uint64(pc.otp(d, step))
 	y := pc.permute(x, false)
 	var b [codeLen]byte
@@ -171,7 +176,7 @@ func (pc *PaymentCodes) Decode(code string, now time.Time) (CodeRef, error) {
 		y = y*10 + uint64(code[i]-'0')
 	}
 	x := pc.permute(y, true)
-	s := now.Unix() / pc.step
+	s := pc.stepOf(now)
 	digit := int64(x / otpModulus % stepDigits)
 	delta := (digit-s%stepDigits+stepDigits+stepDigits/2)%stepDigits - stepDigits/2 // in [-5, 4]
 	return CodeRef{
@@ -206,13 +211,6 @@ func (pc *PaymentCodes) Check(ref CodeRef, d Device) error {
 		}
 	}
 	return ErrWrongCode
-}
-
-// DeviceFinder looks devices up by serial.
-type DeviceFinder interface {
-	// DeviceBySerial returns the device with the given serial.
-	// Errors: ErrUnknownDevice.
-	DeviceBySerial(ctx context.Context, serial uint64) (Device, error)
 }
 
 // Verify decodes a payment code, looks its device up and checks it. It

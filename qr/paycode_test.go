@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 func testPaymentCodes(t testing.TB) *PaymentCodes {
@@ -23,6 +25,9 @@ func testPaymentCodes(t testing.TB) *PaymentCodes {
 	}
 	return pc
 }
+
+// testAccount names a ledger account in tests.
+func testAccount(name string) uuid.UUID { return uuid.NewSHA1(uuid.NameSpaceOID, []byte(name)) }
 
 // devices is a DeviceFinder over a slice.
 type devices []Device
@@ -39,8 +44,8 @@ func (ds devices) DeviceBySerial(_ context.Context, serial uint64) (Device, erro
 func TestPaymentCodeGenerateVerify(t *testing.T) {
 	pc := testPaymentCodes(t)
 	ctx := context.Background()
-	alice, _ := pc.NewDevice("dev-alice", "acct-alice", testNow)
-	bob, _ := pc.NewDevice("dev-bob", "acct-bob", testNow)
+	alice, _ := pc.NewDevice("dev-alice", testAccount("acct-alice"), testNow)
+	bob, _ := pc.NewDevice("dev-bob", testAccount("acct-bob"), testNow)
 	reg := devices{alice, bob}
 
 	code, err := pc.Generate(alice, testNow)
@@ -111,9 +116,9 @@ func TestPaymentCodeMalformed(t *testing.T) {
 
 func TestPaymentCodesChangeAndHideTheDevice(t *testing.T) {
 	pc := testPaymentCodes(t)
-	d, _ := pc.NewDevice("dev", "acct", testNow)
+	d, _ := pc.NewDevice("dev", testAccount("acct"), testNow)
 	d.Serial = 123456789
-	other, _ := pc.NewDevice("dev2", "acct2", testNow)
+	other, _ := pc.NewDevice("dev2", testAccount("acct2"), testNow)
 	seen := map[string]bool{}
 	for i := range 200 {
 		now := testNow.Add(time.Duration(i) * time.Minute)
@@ -172,7 +177,7 @@ func TestNewDeviceAndConfig(t *testing.T) {
 	pc := testPaymentCodes(t)
 	serials := map[uint64]bool{}
 	for i := range 100 {
-		d, err := pc.NewDevice(fmt.Sprint(i), "a", testNow)
+		d, err := pc.NewDevice(fmt.Sprint(i), testAccount("a"), testNow)
 		if err != nil || d.Serial >= MaxSerial || len(d.Secret) != 32 || d.Revoked() {
 			t.Fatalf("NewDevice = %+v, %v", d, err)
 		}
@@ -182,7 +187,7 @@ func TestNewDeviceAndConfig(t *testing.T) {
 		t.Errorf("serials repeat: %d distinct of 100", len(serials))
 	}
 	failing, _ := NewPaymentCodes(PaymentCodeConfig{Prefix: "28", Key: make([]byte, 16), Rand: strings.NewReader("")})
-	if _, err := failing.NewDevice("x", "a", testNow); err == nil {
+	if _, err := failing.NewDevice("x", testAccount("a"), testNow); err == nil {
 		t.Errorf("NewDevice without randomness succeeded")
 	}
 	if _, err := pc.Generate(Device{Serial: MaxSerial, Secret: make([]byte, 32)}, testNow); !errors.Is(err, ErrInvalidValue) {
@@ -205,7 +210,7 @@ func TestNewDeviceAndConfig(t *testing.T) {
 
 func BenchmarkPaymentCodeGenerateVerify(b *testing.B) {
 	pc := testPaymentCodes(b)
-	d, _ := pc.NewDevice("dev", "acct", testNow)
+	d, _ := pc.NewDevice("dev", testAccount("acct"), testNow)
 	reg := devices{d}
 	ctx := context.Background()
 	b.ReportAllocs()

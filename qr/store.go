@@ -4,33 +4,190 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/socialpay/socialpay/ledger"
 )
 
 // Errors of the stores.
 var (
-	// ErrDeviceExists: a device with the same ID or serial is registered.
+	// ErrDeviceExists: a device with the same ID is registered.
 	ErrDeviceExists = errors.New("qr: device exists")
-	// ErrReplay: the payment code was redeemed before.
+	// ErrSerialTaken: another device has the same serial (NewDevice picks
+	// a new one; RegisterDevice does so by itself).
+	ErrSerialTaken = errors.New("qr: device serial taken")
+	// ErrReplay: the payment code was redeemed before, for another charge.
 	ErrReplay = errors.New("qr: payment code already used")
+	// ErrCodeExists: a dynamic code with the same payee and reference was
+	// registered with other content (amount or expiry).
+	ErrCodeExists = errors.New("qr: dynamic code exists")
+	// ErrUnknownCode: no dynamic code is registered for this payee and
+	// reference, or the registered one is not this code.
+	ErrUnknownCode = errors.New("qr: dynamic code not registered")
+	// ErrCodePaid: the dynamic code is paid, or being paid, by another
+	// payment.
+	ErrCodePaid = errors.New("qr: dynamic code already paid")
+	// ErrClaimLost: a dynamic code is not claimed by the payment that tries
+	// to settle it.
+	ErrClaimLost = errors.New("qr: dynamic code not claimed by this payment")
+	// ErrDailyCap: the payment would take the payer's static-code payments
+	// of the day over the cap.
+	ErrDailyCap = errors.New("qr: daily cap on static-code payments reached")
+	// ErrReservationConflict: a cap reservation was made before under the
+	// same payment with another payer, day or amount.
+	ErrReservationConflict = errors.New("qr: cap reservation reused with other content")
 )
 
-// DeviceStore persists the devices of payment codes. (Memory and
-// PostgreSQL implementations come with the ledger integration.)
+// DynamicCode is a dynamic receive code as registered when issued: one
+// payment of Amount to Payee for the order Reference, until Expires.
+//
+// Its life: open (Payment is zero), claimed (a payment holds it: Payment
+// set, not Settled), settled (that payment's transfer is posted: final). A
+// claim whose payment is cancelled is released and the code is open again.
+type DynamicCode struct {
+	ID        uuid.UUID // derived from Payee and Reference (Service.CodeID)
+	Payee     string    // the payee's alias
+	Reference string    // the order reference (62/05)
+	Amount    ledger.Money
+	Expires   time.Time // to the second, UTC, as in the code
+	IssuedAt  time.Time
+
+	Payment   uuid.UUID // the payment holding the claim; zero while open
+	ClaimedAt time.Time // when the claim was made
+	Settled   bool      // the claiming payment is posted
+}
+
+// sameRegistration reports whether c and o register the same code (the
+// time of issue and the claim aside).
+func (c *DynamicCode) sameRegistration(o *DynamicCode) bool {
+	return c.ID == o.ID && c.Payee == o.Payee && c.Reference == o.Reference &&
+		c.Amount == o.Amount && c.Expires.Equal(o.Expires)
+}
+
+// DynamicCodeStore keeps the dynamic codes issued, so that each is paid
+// once. Implementations must be safe for concurrent use and pass
+// qrtest.Run.
+type DynamicCodeStore interface {
+	// RegisterCode records an issued code, open. Registering the same
+	// code again (same ID, payee, reference, amount and expiry) does
+	// nothing.
+	// Errors: ErrCodeExists.
+	RegisterCode(ctx context.Context, c DynamicCode) error
+
+	// Code returns a registered code.
+	// Errors: ErrUnknownCode.
+	Code(ctx context.Context, id uuid.UUID) (DynamicCode, error)
+
+	// ClaimCode gives an open code to payment, atomically: of concurrent
+	// claims by different payments exactly one succeeds. A claim by the
+	// payment already holding the code succeeds again and changes
+	// nothing. It returns the code as stored after the claim.
+	// Errors: ErrUnknownCode, ErrCodePaid (claimed or settled by another
+	// payment).
+	ClaimCode(ctx context.Context, id, payment uuid.UUID, at time.Time) (DynamicCode, error)
+
+	// SettleCode makes payment's claim final. Settling again does nothing.
+	// Errors: ErrUnknownCode, ErrClaimLost (payment does not hold the code).
+	SettleCode(ctx context.Context, id, payment uuid.UUID) error
+
+	// ReleaseCode opens the code again if payment holds an unsettled claim
+	// on it; otherwise it does nothing.
+	// Errors: ErrUnknownCode.
+	ReleaseCode(ctx context.Context, id, payment uuid.UUID) error
+
+	// ClaimedCodes returns up to limit codes with an unsettled claim made
+	// at or before before, oldest claim first.
+	ClaimedCodes(ctx context.Context, before time.Time, limit int) ([]DynamicCode, error)
+}
+
+// CapReservation is one static-code payment counted against its payer's
+// daily cap.
+type CapReservation struct {
+	Payment uuid.UUID    // the payment, its key
+	Payer   uuid.UUID    // the payer's ledger account
+	Day     string       // the calendar day in the cap's time zone, "2006-01-02"
+	Amount  ledger.Money // positive; the cap is per payer, day and currency
+	At      time.Time    // when it was reserved
+	Settled bool         // the payment's transfer is posted
+}
+
+// CapStore counts payers' static-code payments per day. Implementations
+// must be safe for concurrent use and pass qrtest.Run.
+type CapStore interface {
+	// ReserveCap adds r to its payer's total of the day in r.Amount's
+	// currency, atomically, unless the total would then exceed limit (of
+	// the same currency). Reserving the same payment again with the same
+	// payer, day and amount adds nothing and succeeds, even over the cap.
+	// It returns the day's total after the reservation.
+	// Errors: ErrDailyCap, ErrReservationConflict, ledger.ErrCurrencyMismatch
+	// (limit in another currency).
+	ReserveCap(ctx context.Context, r CapReservation, limit ledger.Money) (ledger.Money, error)
+
+	// CapUsed returns the payer's total of the day in currency c (zero
+	// when there is none).
+	CapUsed(ctx context.Context, payer uuid.UUID, day string, c ledger.Currency) (ledger.Money, error)
+
+	// SettleCap marks payment's reservation final. Settling again does
+	// nothing.
+	// Errors: ErrNotReserved.
+	SettleCap(ctx context.Context, payment uuid.UUID) error
+
+	// ReleaseCap removes payment's reservation from its day's total if it
+	// is not settled; otherwise (or when there is none) it does nothing.
+	ReleaseCap(ctx context.Context, payment uuid.UUID) error
+
+	// ReservedCaps returns up to limit unsettled reservations made at or
+	// before before, oldest first.
+	ReservedCaps(ctx context.Context, before time.Time, limit int) ([]CapReservation, error)
+}
+
+// ErrNotReserved: SettleCap found no reservation for the payment.
+var ErrNotReserved = errors.New("qr: no cap reservation for this payment")
+
+// DeviceFinder looks devices up by serial.
+type DeviceFinder interface {
+	// DeviceBySerial returns the device with the given serial.
+	// Errors: ErrUnknownDevice.
+	DeviceBySerial(ctx context.Context, serial uint64) (Device, error)
+}
+
+// DeviceStore keeps the devices that make payment codes. Implementations
+// must be safe for concurrent use and pass qrtest.Run.
 type DeviceStore interface {
 	DeviceFinder
 	// CreateDevice registers a device.
-	// Errors: ErrDeviceExists (ID or serial taken).
+	// Errors: ErrDeviceExists (ID taken), ErrSerialTaken.
 	CreateDevice(ctx context.Context, d Device) error
-	// RevokeDevice marks the device revoked from at on.
+	// Device returns the device with the given ID.
+	// Errors: ErrUnknownDevice.
+	Device(ctx context.Context, id string) (Device, error)
+	// RevokeDevice marks the device revoked from at on. Revoking a revoked
+	// device keeps the first time.
 	// Errors: ErrUnknownDevice.
 	RevokeDevice(ctx context.Context, id string, at time.Time) error
 }
 
 // UsedCodeStore remembers redeemed payment codes. A device makes one code
-// per time step, so (serial, step) names a code.
+// per time step, so (serial, step) names a code. Implementations must be
+// safe for concurrent use and pass qrtest.Run.
 type UsedCodeStore interface {
-	// MarkUsed records the code as redeemed, atomically: of concurrent
-	// calls with the same serial and step exactly one succeeds.
-	// Errors: ErrReplay.
-	MarkUsed(ctx context.Context, serial uint64, step int64) error
+	// MarkUsed records the code as redeemed by charge, atomically: of
+	// concurrent calls with the same serial and step and different charges
+	// exactly one succeeds. Marking again for the same charge succeeds (a
+	// merchant retrying its order).
+	// Errors: ErrReplay (used by another charge).
+	MarkUsed(ctx context.Context, serial uint64, step int64, charge uuid.UUID) error
+	// PruneUsed forgets the codes of steps before before (too old to be
+	// accepted anyway) and returns how many it forgot.
+	PruneUsed(ctx context.Context, before int64) (int, error)
+}
+
+// Store is everything the Service keeps besides the ledger. MemoryStore is
+// the embedded implementation; package postgres provides another.
+type Store interface {
+	DynamicCodeStore
+	CapStore
+	DeviceStore
+	UsedCodeStore
 }

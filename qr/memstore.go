@@ -1,0 +1,388 @@
+package qr
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/socialpay/socialpay/ledger"
+)
+
+// MemoryStore is the embedded Store: everything in memory, for tests,
+// examples and single-process use. The zero value is not usable; call
+// NewMemoryStore. It is safe for concurrent use.
+type MemoryStore struct {
+	codesMu sync.Mutex
+	codes   map[uuid.UUID]*DynamicCode
+	claimed map[uuid.UUID]struct{} // codes with an unsettled claim
+
+	capsMu    sync.Mutex
+	capTotals map[capKey]int64
+	caps      map[uuid.UUID]*CapReservation // by payment
+	reserved  map[uuid.UUID]struct{}        // unsettled reservations
+
+	devMu    sync.RWMutex
+	devices  map[string]*Device
+	bySerial map[uint64]*Device
+
+	used [usedShards]usedShard
+}
+
+type capKey struct {
+	payer    uuid.UUID
+	day      string
+	currency ledger.Currency
+}
+
+const usedShards = 32
+
+type usedKey struct {
+	serial uint64
+	step   int64
+}
+
+type usedShard struct {
+	mu sync.Mutex
+	m  map[usedKey]uuid.UUID
+	_  [40]byte // keep shards on separate cache lines
+}
+
+var (
+	_ Store            = (*MemoryStore)(nil)
+	_ DynamicCodeStore = (*MemoryStore)(nil)
+	_ CapStore         = (*MemoryStore)(nil)
+	_ DeviceStore      = (*MemoryStore)(nil)
+	_ UsedCodeStore    = (*MemoryStore)(nil)
+)
+
+// NewMemoryStore returns an empty MemoryStore.
+func NewMemoryStore() *MemoryStore {
+	s := &MemoryStore{
+		codes:     make(map[uuid.UUID]*DynamicCode),
+		claimed:   make(map[uuid.UUID]struct{}),
+		capTotals: make(map[capKey]int64),
+		caps:      make(map[uuid.UUID]*CapReservation),
+		reserved:  make(map[uuid.UUID]struct{}),
+		devices:   make(map[string]*Device),
+		bySerial:  make(map[uint64]*Device),
+	}
+	for i := range s.used {
+		s.used[i].m = make(map[usedKey]uuid.UUID)
+	}
+	return s
+}
+
+// RegisterCode implements DynamicCodeStore.
+func (s *MemoryStore) RegisterCode(_ context.Context, c DynamicCode) error {
+	if err := checkRegistration(&c); err != nil {
+		return err
+	}
+	s.codesMu.Lock()
+	defer s.codesMu.Unlock()
+	if old, ok := s.codes[c.ID]; ok {
+		if !old.sameRegistration(&c) {
+			return fmt.Errorf("%w: %s (payee %q, reference %q)", ErrCodeExists, c.ID, c.Payee, c.Reference)
+		}
+		return nil
+	}
+	c.Payment, c.ClaimedAt, c.Settled = uuid.Nil, time.Time{}, false
+	s.codes[c.ID] = &c
+	return nil
+}
+
+// checkRegistration is what every DynamicCodeStore may assume of a code it
+// registers.
+func checkRegistration(c *DynamicCode) error {
+	if c.ID == uuid.Nil || c.Payee == "" || c.Reference == "" || !c.Amount.IsPositive() || c.Expires.IsZero() {
+		return fmt.Errorf("qr: dynamic code %s needs an ID, payee, reference, positive amount and expiry: %w", c.ID, ErrInvalidValue)
+	}
+	return nil
+}
+
+// Code implements DynamicCodeStore.
+func (s *MemoryStore) Code(_ context.Context, id uuid.UUID) (DynamicCode, error) {
+	s.codesMu.Lock()
+	defer s.codesMu.Unlock()
+	c, ok := s.codes[id]
+	if !ok {
+		return DynamicCode{}, fmt.Errorf("%w: %s", ErrUnknownCode, id)
+	}
+	return *c, nil
+}
+
+// ClaimCode implements DynamicCodeStore.
+func (s *MemoryStore) ClaimCode(_ context.Context, id, payment uuid.UUID, at time.Time) (DynamicCode, error) {
+	if payment == uuid.Nil {
+		return DynamicCode{}, fmt.Errorf("qr: claim without a payment: %w", ErrInvalidValue)
+	}
+	s.codesMu.Lock()
+	defer s.codesMu.Unlock()
+	c, ok := s.codes[id]
+	switch {
+	case !ok:
+		return DynamicCode{}, fmt.Errorf("%w: %s", ErrUnknownCode, id)
+	case c.Payment == payment:
+		return *c, nil
+	case c.Payment != uuid.Nil:
+		return *c, fmt.Errorf("%w: %s", ErrCodePaid, id)
+	}
+	c.Payment, c.ClaimedAt = payment, at
+	s.claimed[id] = struct{}{}
+	return *c, nil
+}
+
+// SettleCode implements DynamicCodeStore.
+func (s *MemoryStore) SettleCode(_ context.Context, id, payment uuid.UUID) error {
+	s.codesMu.Lock()
+	defer s.codesMu.Unlock()
+	c, ok := s.codes[id]
+	switch {
+	case !ok:
+		return fmt.Errorf("%w: %s", ErrUnknownCode, id)
+	case c.Payment != payment || payment == uuid.Nil:
+		return fmt.Errorf("%w: %s", ErrClaimLost, id)
+	}
+	c.Settled = true
+	delete(s.claimed, id)
+	return nil
+}
+
+// ReleaseCode implements DynamicCodeStore.
+func (s *MemoryStore) ReleaseCode(_ context.Context, id, payment uuid.UUID) error {
+	s.codesMu.Lock()
+	defer s.codesMu.Unlock()
+	c, ok := s.codes[id]
+	switch {
+	case !ok:
+		return fmt.Errorf("%w: %s", ErrUnknownCode, id)
+	case c.Payment != payment || c.Settled:
+		return nil
+	}
+	c.Payment, c.ClaimedAt = uuid.Nil, time.Time{}
+	delete(s.claimed, id)
+	return nil
+}
+
+// ClaimedCodes implements DynamicCodeStore.
+func (s *MemoryStore) ClaimedCodes(_ context.Context, before time.Time, limit int) ([]DynamicCode, error) {
+	s.codesMu.Lock()
+	var out []DynamicCode
+	for id := range s.claimed {
+		if c := s.codes[id]; !c.ClaimedAt.After(before) {
+			out = append(out, *c)
+		}
+	}
+	s.codesMu.Unlock()
+	slices.SortFunc(out, func(a, b DynamicCode) int {
+		if c := a.ClaimedAt.Compare(b.ClaimedAt); c != 0 {
+			return c
+		}
+		return slices.Compare(a.ID[:], b.ID[:])
+	})
+	return out[:min(len(out), max(limit, 0))], nil
+}
+
+// ReserveCap implements CapStore.
+func (s *MemoryStore) ReserveCap(_ context.Context, r CapReservation, limit ledger.Money) (ledger.Money, error) {
+	if err := checkReservation(&r, limit); err != nil {
+		return ledger.Money{}, err
+	}
+	cur := r.Amount.Currency()
+	key := capKey{payer: r.Payer, day: r.Day, currency: cur}
+	s.capsMu.Lock()
+	defer s.capsMu.Unlock()
+	if old, ok := s.caps[r.Payment]; ok {
+		if old.Payer != r.Payer || old.Day != r.Day || old.Amount != r.Amount {
+			return ledger.Money{}, fmt.Errorf("%w: payment %s", ErrReservationConflict, r.Payment)
+		}
+		return ledger.NewMoney(s.capTotals[capKey{payer: old.Payer, day: old.Day, currency: cur}], cur), nil
+	}
+	total := s.capTotals[key]
+	if r.Amount.Units() > limit.Units()-total {
+		return ledger.NewMoney(total, cur), fmt.Errorf("%w: %v used on %s, %v more asked, cap %v",
+			ErrDailyCap, ledger.NewMoney(total, cur), r.Day, r.Amount, limit)
+	}
+	total += r.Amount.Units()
+	s.capTotals[key] = total
+	r.Settled = false
+	s.caps[r.Payment] = &r
+	s.reserved[r.Payment] = struct{}{}
+	return ledger.NewMoney(total, cur), nil
+}
+
+// checkReservation is what every CapStore may assume of a reservation.
+func checkReservation(r *CapReservation, limit ledger.Money) error {
+	switch {
+	case r.Payment == uuid.Nil || r.Payer == uuid.Nil || r.Day == "" || !r.Amount.IsPositive() || limit.IsNegative():
+		return fmt.Errorf("qr: cap reservation needs a payment, payer, day and positive amount: %w", ErrInvalidValue)
+	case limit.Currency() != r.Amount.Currency():
+		return fmt.Errorf("qr: cap %v for an amount %v: %w", limit, r.Amount, ledger.ErrCurrencyMismatch)
+	}
+	return nil
+}
+
+// CapUsed implements CapStore.
+func (s *MemoryStore) CapUsed(_ context.Context, payer uuid.UUID, day string, c ledger.Currency) (ledger.Money, error) {
+	s.capsMu.Lock()
+	defer s.capsMu.Unlock()
+	return ledger.NewMoney(s.capTotals[capKey{payer: payer, day: day, currency: c}], c), nil
+}
+
+// SettleCap implements CapStore.
+func (s *MemoryStore) SettleCap(_ context.Context, payment uuid.UUID) error {
+	s.capsMu.Lock()
+	defer s.capsMu.Unlock()
+	r, ok := s.caps[payment]
+	if !ok {
+		return fmt.Errorf("%w: %s", ErrNotReserved, payment)
+	}
+	r.Settled = true
+	delete(s.reserved, payment)
+	return nil
+}
+
+// ReleaseCap implements CapStore.
+func (s *MemoryStore) ReleaseCap(_ context.Context, payment uuid.UUID) error {
+	s.capsMu.Lock()
+	defer s.capsMu.Unlock()
+	r, ok := s.caps[payment]
+	if !ok || r.Settled {
+		return nil
+	}
+	key := capKey{payer: r.Payer, day: r.Day, currency: r.Amount.Currency()}
+	if s.capTotals[key] -= r.Amount.Units(); s.capTotals[key] == 0 {
+		delete(s.capTotals, key)
+	}
+	delete(s.caps, payment)
+	delete(s.reserved, payment)
+	return nil
+}
+
+// ReservedCaps implements CapStore.
+func (s *MemoryStore) ReservedCaps(_ context.Context, before time.Time, limit int) ([]CapReservation, error) {
+	s.capsMu.Lock()
+	var out []CapReservation
+	for p := range s.reserved {
+		if r := s.caps[p]; !r.At.After(before) {
+			out = append(out, *r)
+		}
+	}
+	s.capsMu.Unlock()
+	slices.SortFunc(out, func(a, b CapReservation) int {
+		if c := a.At.Compare(b.At); c != 0 {
+			return c
+		}
+		return slices.Compare(a.Payment[:], b.Payment[:])
+	})
+	return out[:min(len(out), max(limit, 0))], nil
+}
+
+// CreateDevice implements DeviceStore.
+func (s *MemoryStore) CreateDevice(_ context.Context, d Device) error {
+	if err := checkDevice(&d); err != nil {
+		return err
+	}
+	d.Secret = slices.Clone(d.Secret)
+	s.devMu.Lock()
+	defer s.devMu.Unlock()
+	if _, ok := s.devices[d.ID]; ok {
+		return fmt.Errorf("%w: %q", ErrDeviceExists, d.ID)
+	}
+	if _, ok := s.bySerial[d.Serial]; ok {
+		return fmt.Errorf("%w: %d", ErrSerialTaken, d.Serial)
+	}
+	s.devices[d.ID] = &d
+	s.bySerial[d.Serial] = &d
+	return nil
+}
+
+// checkDevice is what every DeviceStore may assume of a device it creates.
+func checkDevice(d *Device) error {
+	if d.ID == "" || d.Account == uuid.Nil || d.Serial >= MaxSerial || len(d.Secret) < 16 {
+		return fmt.Errorf("qr: device %q needs an ID, an account, a serial below %d and a secret of 16 bytes or more: %w", d.ID, uint64(MaxSerial), ErrInvalidValue)
+	}
+	return nil
+}
+
+// Device implements DeviceStore.
+func (s *MemoryStore) Device(_ context.Context, id string) (Device, error) {
+	s.devMu.RLock()
+	defer s.devMu.RUnlock()
+	d, ok := s.devices[id]
+	if !ok {
+		return Device{}, fmt.Errorf("%w %q", ErrUnknownDevice, id)
+	}
+	return copyDevice(d), nil
+}
+
+// DeviceBySerial implements DeviceFinder.
+func (s *MemoryStore) DeviceBySerial(_ context.Context, serial uint64) (Device, error) {
+	s.devMu.RLock()
+	defer s.devMu.RUnlock()
+	d, ok := s.bySerial[serial]
+	if !ok {
+		return Device{}, ErrUnknownDevice
+	}
+	return copyDevice(d), nil
+}
+
+// copyDevice returns *d with its own copy of the secret.
+func copyDevice(d *Device) Device {
+	out := *d
+	out.Secret = slices.Clone(d.Secret)
+	return out
+}
+
+// RevokeDevice implements DeviceStore.
+func (s *MemoryStore) RevokeDevice(_ context.Context, id string, at time.Time) error {
+	s.devMu.Lock()
+	defer s.devMu.Unlock()
+	d, ok := s.devices[id]
+	if !ok {
+		return fmt.Errorf("%w %q", ErrUnknownDevice, id)
+	}
+	if d.RevokedAt.IsZero() {
+		d.RevokedAt = at
+	}
+	return nil
+}
+
+// MarkUsed implements UsedCodeStore.
+func (s *MemoryStore) MarkUsed(_ context.Context, serial uint64, step int64, charge uuid.UUID) error {
+	if charge == uuid.Nil {
+		return fmt.Errorf("qr: payment code marked used without a charge: %w", ErrInvalidValue)
+	}
+	sh := &s.used[serial%usedShards]
+	k := usedKey{serial: serial, step: step}
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if by, ok := sh.m[k]; ok {
+		if by != charge {
+			return ErrReplay
+		}
+		return nil
+	}
+	sh.m[k] = charge
+	return nil
+}
+
+// PruneUsed implements UsedCodeStore.
+func (s *MemoryStore) PruneUsed(_ context.Context, before int64) (int, error) {
+	n := 0
+	for i := range s.used {
+		sh := &s.used[i]
+		sh.mu.Lock()
+		for k := range sh.m {
+			if k.step < before {
+				delete(sh.m, k)
+				n++
+			}
+		}
+		sh.mu.Unlock()
+	}
+	return n, nil
+}
