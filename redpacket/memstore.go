@@ -45,7 +45,46 @@ type memPacket struct {
 	mu     sync.Mutex
 	p      Packet
 	claims []Claim             // in claim order: claims[i].Index == i
-	byUser map[uuid.UUID]int32 // user → index in claims
+	users  []uuid.UUID         // users[i] == claims[i].User, scanned when short
+	byUser map[uuid.UUID]int32 // user → index in claims, for packets of many shares
+}
+
+// memScanClaims is the share count up to which a packet finds a user's
+// claim by scanning its claimers (cache-friendly) instead of a map.
+const memScanClaims = 128
+
+func newMemPacket(p *Packet) *memPacket {
+	mp := &memPacket{
+		p:      copyPacket(p),
+		claims: make([]Claim, 0, p.Count),
+		users:  make([]uuid.UUID, 0, p.Count),
+	}
+	if p.Count > memScanClaims {
+		mp.byUser = make(map[uuid.UUID]int32, p.Count)
+	}
+	return mp
+}
+
+// find returns the index of user's claim.
+func (mp *memPacket) find(user uuid.UUID) (int, bool) {
+	if mp.byUser != nil {
+		i, ok := mp.byUser[user]
+		return int(i), ok
+	}
+	for i := range mp.users {
+		if mp.users[i] == user {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+func (mp *memPacket) add(c Claim) {
+	if mp.byUser != nil {
+		mp.byUser[c.User] = int32(len(mp.claims))
+	}
+	mp.claims = append(mp.claims, c)
+	mp.users = append(mp.users, c.User)
 }
 
 // NewMemoryStore returns an empty MemoryStore.
@@ -100,11 +139,7 @@ func (s *MemoryStore) CreatePacket(ctx context.Context, p Packet) (Packet, error
 		defer mp.mu.Unlock()
 		return copyPacket(&mp.p), fmt.Errorf("packet %s: %w", p.ID, ErrPacketExists)
 	}
-	mp := &memPacket{
-		p:      copyPacket(&p),
-		claims: make([]Claim, 0, p.Count),
-		byUser: make(map[uuid.UUID]int32, p.Count),
-	}
+	mp := newMemPacket(&p)
 	// Indexed before it can be found, so a packet is never unlisted while
 	// it still needs reconciling.
 	s.indexShard(p.ID).insert(indexKeyOf(&p))
@@ -174,15 +209,14 @@ func (s *MemoryStore) Claim(ctx context.Context, id, user, account uuid.UUID, no
 	}
 	mp.mu.Lock()
 	defer mp.mu.Unlock()
-	if i, ok := mp.byUser[user]; ok {
+	if i, ok := mp.find(user); ok {
 		return ClaimResult{Claim: mp.claims[i], Existing: true, State: mp.p.State}, nil
 	}
 	c, err := mp.p.Take(user, account, now)
 	if err != nil {
 		return ClaimResult{}, err
 	}
-	mp.byUser[user] = int32(len(mp.claims))
-	mp.claims = append(mp.claims, c)
+	mp.add(c)
 	return ClaimResult{Claim: c, State: mp.p.State}, nil
 }
 
@@ -203,7 +237,7 @@ func (s *MemoryStore) Claims(ctx context.Context, id uuid.UUID) ([]Claim, error)
 // MarkPosted implements Store.
 func (s *MemoryStore) MarkPosted(ctx context.Context, id, user uuid.UUID) (State, error) {
 	return s.change(ctx, id, func(mp *memPacket) error {
-		i, ok := mp.byUser[user]
+		i, ok := mp.find(user)
 		if !ok {
 			return fmt.Errorf("packet %s, user %s: %w", id, user, ErrClaimNotFound)
 		}
