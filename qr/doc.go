@@ -79,4 +79,31 @@
 // device makes one code per step, so the pair (serial, step) is what a
 // UsedCodeStore records). Merchants' redemption attempts must be rate
 // limited accordingly.
+//
+// # Paying on the ledger
+//
+// Service puts it together on a ledger.Ledger, with a Directory (alias →
+// ledger account and verified name, the bank's) and a Store (dynamic
+// codes, daily cap counters, devices, redeemed payment codes; MemoryStore
+// here, PostgreSQL in package postgres, both checked by qrtest.Run).
+//
+// Issue signs a receive code for a payee of the directory and registers a
+// dynamic one. Preview shows the payer the directory's name. Pay verifies
+// the code, pays the directory's account (never field 59), pays a dynamic
+// code once and counts static-code payments against a daily cap per payer
+// (default 500.00 CNY per day in UTC+8, China's rule). Every ledger write
+// has an ID derived from a business key (ledger.DeriveID): the payer and
+// the app's idempotency key for Pay, the merchant and its order ID for
+// Charge. Pay holds the money first (a pending transfer), then claims the
+// code or reserves the cap under the payment's ID, then posts: each step
+// idempotent, the hold the fence before anything is released, Reconcile
+// for crashes between steps (see Service.Pay).
+//
+// RegisterDevice and RevokeDevice manage payers' phones; Charge checks a
+// payment code for its device, redeems it exactly once across concurrent
+// merchants and posts the payer-to-merchant transfer, idempotent on the
+// merchant's order (see Service.Charge).
+//
+// Package qrbench holds the load scenarios (charges, payments) for
+// benchmarks and the load generator.
 package qr

@@ -1,0 +1,535 @@
+package qr
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/socialpay/socialpay/ledger"
+)
+
+// Quote is what the payer's app shows before the payer confirms: the payee
+// from the directory and the code's terms.
+type Quote struct {
+	Payee      Payee // from the directory: show Payee.Name, never CodeName
+	Initiation Initiation
+	Currency   ledger.Currency
+	Amount     ledger.Money // a dynamic code's amount; the zero Money for a static code
+	Reference  string       // a dynamic code's order reference
+	Expires    time.Time    // a dynamic code's expiry
+	// CodeName is data object 59 as written in the code, and NameMismatch
+	// says it is not the directory's name (see Service.Pay).
+	CodeName     string
+	NameMismatch bool
+}
+
+// PayRequest asks to pay a receive code.
+type PayRequest struct {
+	// Payer is the payer's ledger account.
+	Payer uuid.UUID
+	// Payload is the code as scanned.
+	Payload string
+	// Amount is what the payer entered for a static code (positive, in the
+	// code's currency). For a dynamic code it is the zero Money or the
+	// code's amount.
+	Amount ledger.Money
+	// Key is the payer app's idempotency key, 1 to MaxKeyLen bytes: the
+	// same key and request again returns the same Receipt.
+	Key string
+	// PayeeAccount, when set, is the payee account the payer confirmed
+	// (Quote.Payee.Account); Pay refuses with ErrPayeeChanged if the
+	// directory now maps the alias elsewhere.
+	PayeeAccount uuid.UUID
+}
+
+// Receipt records a completed payment of a receive code.
+type Receipt struct {
+	Payment      uuid.UUID // PaymentID(Payer, Key): the ledger ID of the hold
+	Transfer     uuid.UUID // the ledger transfer that posted the hold
+	Key          string
+	Payer        uuid.UUID
+	Payee        Payee // from the directory when the payment was made
+	Amount       ledger.Money
+	Initiation   Initiation
+	Reference    string
+	CodeName     string // data object 59 of the code
+	NameMismatch bool   // CodeName is not Payee.Name
+	At           time.Time
+}
+
+// Ledger metadata of a payment's hold: what its Receipt is made of.
+const (
+	metaKind      = "qr.kind" // "static", "dynamic" or "charge"
+	metaPayee     = "qr.payee"
+	metaPayeeName = "qr.payee_name"
+	metaCodeName  = "qr.code_name"
+	metaDigest    = "qr.digest" // of the payload or payment code
+	metaKey       = "qr.key"
+	metaDevice    = "qr.device"
+	metaReason    = "qr.reason" // of a void
+)
+
+// Reasons a hold is voided, as recorded on the void.
+var voidReasons = []error{ErrCodePaid, ErrDailyCap, ErrUnknownCode, ErrReservationConflict, ErrClaimLost,
+	ledger.ErrAccountFrozen, ledger.ErrAccountClosed, ledger.ErrAccountNotFound, ledger.ErrBalanceOverflow}
+
+// Issue builds, signs and returns a receive code for a payee of the
+// directory. An empty Name is filled in with the directory's name (cut to
+// the 25 characters of data object 59). A dynamic code is registered so
+// that it can be paid once; issuing the same dynamic code again returns the
+// same payload.
+//
+// Errors: ErrMissing (no Directory or Receive), ErrUnknownPayee, the errors
+// of ReceiveCodes.Issue, ErrCodeExists (another code for this payee and
+// reference), and the store's.
+func (s *Service) Issue(ctx context.Context, c ReceiveCode) (string, error) {
+	if s.dir == nil || s.receive == nil {
+		return "", fmt.Errorf("qr: issuing receive codes needs Directory and Receive: %w", ErrMissing)
+	}
+	payee, err := s.dir.Payee(ctx, c.Payee)
+	if err != nil {
+		return "", err
+	}
+	if c.Name == "" {
+		c.Name = cutRunes(payee.Name, 25)
+	}
+	payload, err := s.receive.Issue(ctx, c)
+	if err != nil {
+		return "", err
+	}
+	if c.Initiation == Dynamic {
+		err := s.store.RegisterCode(ctx, DynamicCode{
+			ID: s.CodeID(c.Payee, c.Reference), Payee: c.Payee, Reference: c.Reference,
+			Amount: c.Amount, Expires: c.Expires.UTC().Truncate(time.Second), IssuedAt: s.now(),
+		})
+		if err != nil {
+			return "", err
+		}
+	}
+	return payload, nil
+}
+
+func cutRunes(s string, n int) string {
+	for i := range s {
+		if n == 0 {
+			return s[:i]
+		}
+		n--
+	}
+	return s
+}
+
+// Preview verifies a receive code and returns what the payer's app shows
+// before the payer confirms: the directory's payee and the code's terms.
+//
+// Errors: ErrMissing (no Directory or Receive), the errors of
+// ReceiveCodes.Verify (ErrBadSignature, ErrExpired, ...), ErrUnknownPayee,
+// ErrUnknownCode, ErrCodePaid.
+func (s *Service) Preview(ctx context.Context, payload string) (Quote, error) {
+	if s.dir == nil || s.receive == nil {
+		return Quote{}, fmt.Errorf("qr: paying receive codes needs Directory and Receive: %w", ErrMissing)
+	}
+	code, err := s.receive.Verify(ctx, payload)
+	if err != nil {
+		return Quote{}, err
+	}
+	return s.quote(ctx, &code, uuid.Nil)
+}
+
+// quote resolves the payee of a verified code and, for a dynamic code,
+// checks that it is registered and not paid by a payment other than
+// payment.
+func (s *Service) quote(ctx context.Context, code *ReceiveCode, payment uuid.UUID) (Quote, error) {
+	payee, err := s.dir.Payee(ctx, code.Payee)
+	if err != nil {
+		return Quote{}, err
+	}
+	q := Quote{
+		Payee: payee, Initiation: code.Initiation, Currency: code.Currency, Amount: code.Amount,
+		Reference: code.Reference, Expires: code.Expires, CodeName: code.Name, NameMismatch: code.Name != payee.Name,
+	}
+	if code.Initiation == Dynamic {
+		dc, err := s.store.Code(ctx, s.CodeID(code.Payee, code.Reference))
+		if err != nil {
+			return Quote{}, err
+		}
+		if dc.Payee != code.Payee || dc.Reference != code.Reference || dc.Amount != code.Amount || !dc.Expires.Equal(code.Expires) {
+			return Quote{}, fmt.Errorf("%w: the code for %q order %q was registered with other terms", ErrUnknownCode, code.Payee, code.Reference)
+		}
+		if dc.Payment != uuid.Nil && dc.Payment != payment {
+			return Quote{}, fmt.Errorf("%w: %s", ErrCodePaid, dc.ID)
+		}
+	}
+	return q, nil
+}
+
+// Pay pays a receive code issued by this bank, exactly once per payer and
+// key.
+//
+// It verifies the code's signature and expiry, resolves the payee from the
+// directory by the signed alias, and pays the directory's account. Field
+// 59 is never trusted: the receipt carries the directory's name, and
+// NameMismatch when 59 differs. Such a code still pays the directory's
+// payee: the signature proves the bank issued it for that alias, so a
+// different 59 means the directory changed since (a rename), not a forgery
+// (an edited 59 fails the signature). The app should show Preview's name
+// and pass the confirmed account as PayeeAccount, so that an alias moved
+// to another account meanwhile is refused (ErrPayeeChanged).
+//
+// A dynamic code is paid once, for its own amount (Amount may be zero); a
+// second payment of it, by anyone, fails with ErrCodePaid. A static code is
+// paid the Amount entered, within the payer's daily cap on static-code
+// payments (ErrDailyCap).
+//
+// How it stays exact without a transaction across stores: Pay first holds
+// the amount on the ledger (a pending transfer whose ID is PaymentID(Payer,
+// Key), timing out after HoldTimeout), then claims the dynamic code or
+// reserves the cap under that ID, then posts the hold (TransferID). Each
+// step is idempotent under the payment ID, so a retry with the same key
+// resumes where the last attempt stopped. The hold is the fence: once it is
+// voided or expired nothing can post it, so only then are claims and
+// reservations released. A crash after the claim or reservation is
+// finished by Reconcile (post the hold, or release if it is dead); a crash
+// before is undone by the hold's timeout.
+//
+// The same key and request again returns the same Receipt, also after the
+// code expired; the same key with another code or amount is
+// ErrKeyReused.
+//
+// Errors: ErrMissing (no Directory or Receive), ErrInvalidValue (no payer,
+// key empty or longer than MaxKeyLen), the errors of ReceiveCodes.Verify
+// (ErrBadSignature, ErrNotOurs, ErrUnsigned, ErrUnknownKey, ErrExpired,
+// codec errors), ErrUnknownPayee, ErrPayeeChanged, ErrUnknownCode,
+// ErrCodePaid, ErrAmountMismatch, ErrDailyCap, ErrKeyReused,
+// ErrPaymentAborted (wrapping the reason), the ledger's (e.g.
+// ledger.ErrInsufficientFunds, ledger.ErrCurrencyMismatch) and the
+// store's.
+func (s *Service) Pay(ctx context.Context, req PayRequest) (Receipt, error) {
+	if s.dir == nil || s.receive == nil {
+		return Receipt{}, fmt.Errorf("qr: paying receive codes needs Directory and Receive: %w", ErrMissing)
+	}
+	if req.Payer == uuid.Nil || !keyOK(req.Key) {
+		return Receipt{}, fmt.Errorf("qr: a payment needs a payer and a UTF-8 key of 1 to %d bytes: %w", MaxKeyLen, ErrInvalidValue)
+	}
+	code, verr := s.receive.Verify(ctx, req.Payload)
+	if verr != nil && !errors.Is(verr, ErrExpired) {
+		return Receipt{}, verr
+	}
+	id := s.PaymentID(req.Payer, req.Key)
+	digest := digestOf(req.Payload)
+
+	// A payment made before under this key: same request, same outcome
+	// (also after the code expired).
+	hold, err := s.ledger.LookupTransfer(ctx, id)
+	switch {
+	case err == nil:
+		if err := sameRequest(&hold, req.Amount, digest); err != nil {
+			return Receipt{}, err
+		}
+		return s.complete(ctx, hold)
+	case !errors.Is(err, ledger.ErrTransferNotFound):
+		return Receipt{}, err
+	case verr != nil:
+		return Receipt{}, verr
+	}
+
+	q, err := s.quote(ctx, &code, id)
+	if err != nil {
+		return Receipt{}, err
+	}
+	if req.PayeeAccount != uuid.Nil && req.PayeeAccount != q.Payee.Account {
+		return Receipt{}, fmt.Errorf("%w: %q", ErrPayeeChanged, q.Payee.Alias)
+	}
+	amount := req.Amount
+	switch code.Initiation {
+	case Dynamic:
+		if amount != (ledger.Money{}) && amount != code.Amount {
+			return Receipt{}, fmt.Errorf("%w: %v for a code of %v", ErrAmountMismatch, amount, code.Amount)
+		}
+		amount = code.Amount
+	default:
+		if !amount.IsPositive() || amount.Currency() != code.Currency {
+			return Receipt{}, fmt.Errorf("%w: %v for a static %v code", ErrAmountMismatch, amount, code.Currency)
+		}
+		if limit, ok := capIn(s.staticCaps, amount.Currency()); ok {
+			// A first look, holding nothing; ReserveCap decides.
+			used, err := s.store.CapUsed(ctx, req.Payer, s.Day(s.now()), amount.Currency())
+			if err != nil {
+				return Receipt{}, err
+			}
+			if amount.Units() > limit.Units()-used.Units() {
+				return Receipt{}, fmt.Errorf("%w: %v used today, %v more asked, cap %v", ErrDailyCap, used, amount, limit)
+			}
+		}
+	}
+	hold, err = s.ledger.Transfer(ctx, ledger.Transfer{
+		ID: id, Kind: ledger.KindPending, DebitAccountID: req.Payer, CreditAccountID: q.Payee.Account,
+		Amount: amount, Timeout: s.holdTimeout, Code: s.payCode, Reference: code.Reference,
+		Metadata: map[string]string{
+			metaKind: code.Initiation.String(), metaPayee: q.Payee.Alias, metaPayeeName: q.Payee.Name,
+			metaCodeName: code.Name, metaDigest: digest, metaKey: req.Key,
+		},
+	})
+	if err != nil {
+		if errors.Is(err, ledger.ErrIdempotencyConflict) {
+			return Receipt{}, fmt.Errorf("%w: %w", ErrKeyReused, err)
+		}
+		return Receipt{}, err
+	}
+	return s.complete(ctx, hold)
+}
+
+// digestOf names a payload or payment code in the ledger without keeping
+// it: the first 16 bytes of its SHA-256, in hex.
+func digestOf(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:16])
+}
+
+// sameRequest checks a retry against the hold its key made.
+func sameRequest(hold *ledger.Transfer, amount ledger.Money, digest string) error {
+	switch {
+	case hold.Metadata[metaDigest] != digest:
+		return fmt.Errorf("%w: payment %s was for another code", ErrKeyReused, hold.ID)
+	case amount != hold.Amount && !(amount == ledger.Money{} && hold.Metadata[metaKind] == Dynamic.String()):
+		return fmt.Errorf("%w: payment %s was of %v, not %v", ErrKeyReused, hold.ID, hold.Amount, amount)
+	}
+	return nil
+}
+
+// receiptOf reads a payment's receipt from its hold.
+func (s *Service) receiptOf(hold *ledger.Transfer) (Receipt, error) {
+	md := hold.Metadata
+	var init Initiation
+	switch md[metaKind] {
+	case Static.String():
+		init = Static
+	case Dynamic.String():
+		init = Dynamic
+	default:
+		return Receipt{}, fmt.Errorf("qr: transfer %s is not a receive-code payment: %w", hold.ID, ErrKeyReused)
+	}
+	return Receipt{
+		Payment: hold.ID, Transfer: s.TransferID(hold.ID), Key: md[metaKey], Payer: hold.DebitAccountID,
+		Payee:  Payee{Alias: md[metaPayee], Account: hold.CreditAccountID, Name: md[metaPayeeName]},
+		Amount: hold.Amount, Initiation: init, Reference: hold.Reference,
+		CodeName: md[metaCodeName], NameMismatch: md[metaCodeName] != md[metaPayeeName], At: hold.Timestamp,
+	}, nil
+}
+
+// complete drives a payment from its hold to the end: count it (claim the
+// code or reserve the cap), post the hold, settle. Every step is
+// idempotent, so Pay, a retry and Reconcile may run it at the same time.
+func (s *Service) complete(ctx context.Context, hold ledger.Transfer) (Receipt, error) {
+	r, err := s.receiptOf(&hold)
+	if err != nil {
+		return Receipt{}, err
+	}
+	switch hold.Status {
+	case ledger.StatusPosted:
+		return r, s.settle(ctx, &r)
+	case ledger.StatusVoided, ledger.StatusExpired:
+		return Receipt{}, s.aborted(ctx, &r)
+	}
+	if err := s.reserve(ctx, &r); err != nil {
+		if !isReason(err) {
+			// The store failed: the hold stays pending for a retry,
+			// Reconcile or its timeout.
+			return Receipt{}, err
+		}
+		return s.cancel(ctx, &r, err)
+	}
+	_, err = s.ledger.Post(ctx, r.Transfer, r.Payment, ledger.Money{})
+	switch {
+	case err == nil:
+		return r, s.settle(ctx, &r)
+	case errors.Is(err, ledger.ErrPendingResolved), errors.Is(err, ledger.ErrPendingExpired):
+		return s.resolved(ctx, &r)
+	case isReason(err):
+		return s.cancel(ctx, &r, err)
+	}
+	return Receipt{}, err
+}
+
+// isReason reports whether err is a business reason to cancel a payment
+// (rather than a store or ledger failing).
+func isReason(err error) bool {
+	for _, reason := range voidReasons {
+		if errors.Is(err, reason) {
+			return true
+		}
+	}
+	return false
+}
+
+// reserve counts a payment: it claims a dynamic code, or reserves a static
+// payment against the payer's daily cap.
+func (s *Service) reserve(ctx context.Context, r *Receipt) error {
+	if r.Initiation == Dynamic {
+		_, err := s.store.ClaimCode(ctx, s.CodeID(r.Payee.Alias, r.Reference), r.Payment, r.At)
+		return err
+	}
+	limit, ok := capIn(s.staticCaps, r.Amount.Currency())
+	if !ok {
+		return nil
+	}
+	_, err := s.store.ReserveCap(ctx, CapReservation{Payment: r.Payment, Payer: r.Payer, Day: s.Day(r.At), Amount: r.Amount, At: r.At}, limit)
+	return err
+}
+
+// settle makes a posted payment's claim or reservation final.
+func (s *Service) settle(ctx context.Context, r *Receipt) error {
+	if r.Initiation == Dynamic {
+		return s.store.SettleCode(ctx, s.CodeID(r.Payee.Alias, r.Reference), r.Payment)
+	}
+	if err := s.store.SettleCap(ctx, r.Payment); err != nil && !errors.Is(err, ErrNotReserved) {
+		return err // not reserved: a currency without a cap
+	}
+	return nil
+}
+
+// release undoes a dead payment's claim or reservation.
+func (s *Service) release(ctx context.Context, r *Receipt) error {
+	if r.Initiation == Dynamic {
+		return s.store.ReleaseCode(ctx, s.CodeID(r.Payee.Alias, r.Reference), r.Payment)
+	}
+	return s.store.ReleaseCap(ctx, r.Payment)
+}
+
+// cancel voids a payment's hold, recording why, and releases what it
+// counted.
+func (s *Service) cancel(ctx context.Context, r *Receipt, reason error) (Receipt, error) {
+	code := ""
+	for _, known := range voidReasons {
+		if errors.Is(reason, known) {
+			code = known.Error()
+			break
+		}
+	}
+	_, err := s.ledger.Transfer(ctx, ledger.Transfer{
+		ID: s.voidID(r.Payment), Kind: ledger.KindVoidPending, PendingID: r.Payment,
+		Metadata: map[string]string{metaReason: code},
+	})
+	switch {
+	case err == nil:
+	case errors.Is(err, ledger.ErrPendingResolved), errors.Is(err, ledger.ErrPendingExpired):
+		return s.resolved(ctx, r)
+	default:
+		return Receipt{}, errors.Join(fmt.Errorf("qr: payment %s: %w", r.Payment, reason), err)
+	}
+	if err := s.release(ctx, r); err != nil {
+		return Receipt{}, err
+	}
+	return Receipt{}, fmt.Errorf("qr: payment %s: %w: %w", r.Payment, ErrPaymentAborted, reason)
+}
+
+// resolved finishes a payment whose hold someone else resolved meanwhile.
+func (s *Service) resolved(ctx context.Context, r *Receipt) (Receipt, error) {
+	hold, err := s.ledger.LookupTransfer(ctx, r.Payment)
+	if err != nil {
+		return Receipt{}, err
+	}
+	switch hold.Status {
+	case ledger.StatusPosted:
+		return *r, s.settle(ctx, r)
+	case ledger.StatusPending:
+		// Past its timeout but not swept yet: nothing can post it.
+	}
+	return Receipt{}, s.aborted(ctx, r)
+}
+
+// aborted releases a dead payment's claim or reservation and returns
+// ErrPaymentAborted with the reason recorded on the void, if any.
+func (s *Service) aborted(ctx context.Context, r *Receipt) error {
+	if err := s.release(ctx, r); err != nil {
+		return err
+	}
+	void, err := s.ledger.LookupTransfer(ctx, s.voidID(r.Payment))
+	if err == nil {
+		for _, reason := range voidReasons {
+			if void.Metadata[metaReason] == reason.Error() {
+				return fmt.Errorf("qr: payment %s: %w: %w", r.Payment, ErrPaymentAborted, reason)
+			}
+		}
+	}
+	return fmt.Errorf("qr: payment %s: %w (hold voided or timed out)", r.Payment, ErrPaymentAborted)
+}
+
+// ReconcileReport says what Reconcile did.
+type ReconcileReport struct {
+	Completed int // payments posted (or found posted) and settled
+	Cancelled int // payments found dead whose claims or reservations were released
+	Pending   int // left for a later run (a store or the ledger failing)
+}
+
+const reconcileBatch = 100
+
+// Reconcile finishes payments that a crash (or a lost connection) left
+// between their steps: every dynamic-code claim and cap reservation older
+// than ReconcileAfter that is not settled. A payment whose hold is still
+// pending is posted; one whose hold was voided or timed out is released.
+// Run it periodically, with ledger.ExpirePending (holds that never got a
+// claim or reservation are undone by their timeout alone). Concurrent runs,
+// and runs concurrent with Pay, are safe.
+//
+// Errors: the store's and the ledger's; the report counts what was done
+// before.
+func (s *Service) Reconcile(ctx context.Context) (ReconcileReport, error) {
+	var rep ReconcileReport
+	var firstErr error
+	finish := func(payment uuid.UUID, orphan func() error) {
+		hold, err := s.ledger.LookupTransfer(ctx, payment)
+		if errors.Is(err, ledger.ErrTransferNotFound) {
+			// A claim without a hold cannot come from Pay; free it.
+			err = orphan()
+			if err == nil {
+				rep.Cancelled++
+				return
+			}
+		}
+		if err == nil {
+			_, err = s.complete(ctx, hold)
+		}
+		switch {
+		case err == nil:
+			rep.Completed++
+		case errors.Is(err, ErrPaymentAborted):
+			rep.Cancelled++
+		default:
+			rep.Pending++
+			if firstErr == nil {
+				firstErr = err
+			}
+		}
+	}
+	for {
+		done := rep.Completed + rep.Cancelled
+		before := s.now().Add(-s.reconcileAfter)
+		codes, err := s.store.ClaimedCodes(ctx, before, reconcileBatch)
+		if err != nil {
+			return rep, err
+		}
+		caps, err := s.store.ReservedCaps(ctx, before, reconcileBatch)
+		if err != nil {
+			return rep, err
+		}
+		for _, c := range codes {
+			finish(c.Payment, func() error { return s.store.ReleaseCode(ctx, c.ID, c.Payment) })
+		}
+		for _, r := range caps {
+			finish(r.Payment, func() error { return s.store.ReleaseCap(ctx, r.Payment) })
+		}
+		if firstErr != nil || len(codes) < reconcileBatch && len(caps) < reconcileBatch || rep.Completed+rep.Cancelled == done {
+			return rep, firstErr
+		}
+	}
+}
+
+// keyOK reports whether an idempotency key is acceptable.
+func keyOK(k string) bool { return k != "" && len(k) <= MaxKeyLen && utf8.ValidString(k) }

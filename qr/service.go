@@ -1,0 +1,209 @@
+package qr
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/socialpay/socialpay/ledger"
+)
+
+// Errors of the Service.
+var (
+	// ErrKeyReused: an idempotency key (a payer's payment key, a
+	// merchant's order ID) used again for a different request.
+	ErrKeyReused = errors.New("qr: idempotency key reused for another request")
+	// ErrPaymentAborted: the payment's hold was cancelled (the code was
+	// paid by someone else, the cap was reached, an account was frozen, or
+	// the hold timed out). The error wraps the reason when it is known.
+	// The key is spent: pay again under a new key.
+	ErrPaymentAborted = errors.New("qr: payment cancelled")
+	// ErrAmountMismatch: a static code paid without a positive amount in
+	// the code's currency, or a dynamic code paid with an amount other
+	// than its own.
+	ErrAmountMismatch = errors.New("qr: amount does not fit the code")
+	// ErrPayeeChanged: the directory no longer maps the code's alias to
+	// the account the payer confirmed.
+	ErrPayeeChanged = errors.New("qr: payee changed since it was confirmed")
+	// ErrChargeCap: a payment-code charge over the per-charge cap.
+	ErrChargeCap = errors.New("qr: amount over the payment-code cap")
+)
+
+// MaxKeyLen is the longest idempotency key (PayRequest.Key,
+// ChargeRequest.Order), in bytes.
+const MaxKeyLen = 128
+
+// Config configures a Service. Ledger is required; Directory and Receive
+// are needed to issue and pay receive codes, PaymentCodes to register
+// devices and charge payment codes.
+type Config struct {
+	// Ledger is where payments settle.
+	Ledger *ledger.Ledger
+	// Store keeps dynamic codes, cap counters, devices and used payment
+	// codes. Default: a new MemoryStore.
+	Store Store
+	// Directory resolves payee aliases.
+	Directory Directory
+	// Receive signs and verifies receive codes. Give it the same clock as
+	// the Service.
+	Receive *ReceiveCodes
+	// PaymentCodes checks payment codes.
+	PaymentCodes *PaymentCodes
+
+	// Namespace is the UUID namespace of every ID the Service derives
+	// (payments, transfers, codes). Default: the UUIDv5 of the URL
+	// "https://github.com/socialpay/socialpay/qr" in the URL namespace.
+	// Keep it fixed for the life of the ledger.
+	Namespace uuid.UUID
+	// StaticDailyCaps caps each payer's static-code payments per calendar
+	// day, one amount per currency (an amount of zero forbids static-code
+	// payments in that currency; a currency without an entry is not
+	// capped). Default (nil): 500.00 CNY, China's rule. An empty, non-nil
+	// slice caps nothing.
+	StaticDailyCaps []ledger.Money
+	// Location is the time zone whose midnight starts a cap's day.
+	// Default: China Standard Time, UTC+8 (Asia/Shanghai, which has kept
+	// it without daylight saving time since 1991).
+	Location *time.Location
+	// ChargeCaps caps a single payment-code charge, one amount per
+	// currency; a currency without an entry is not capped. Default: none.
+	ChargeCaps []ledger.Money
+	// HoldTimeout is how long a payment's hold may stay pending before
+	// the ledger voids it (ledger.ExpirePending). Default 10 minutes.
+	HoldTimeout time.Duration
+	// ReconcileAfter is how old a claim or reservation must be before
+	// Reconcile finishes it, leaving younger ones to the Pay that made
+	// them. Default 1 minute; less than HoldTimeout.
+	ReconcileAfter time.Duration
+	// PayTransferCode and ChargeTransferCode set ledger.Transfer.Code of
+	// the transfers Pay and Charge make (their meaning is the bank's).
+	PayTransferCode, ChargeTransferCode uint16
+	// Now is the clock. Default: the ledger's.
+	Now func() time.Time
+}
+
+// Service issues and pays receive codes and charges payment codes on the
+// ledger. It is safe for concurrent use.
+type Service struct {
+	ledger         *ledger.Ledger
+	store          Store
+	dir            Directory
+	receive        *ReceiveCodes
+	codes          *PaymentCodes
+	ns             uuid.UUID
+	staticCaps     []ledger.Money
+	chargeCaps     []ledger.Money
+	loc            *time.Location
+	holdTimeout    time.Duration
+	reconcileAfter time.Duration
+	payCode        uint16
+	chargeCode     uint16
+	now            func() time.Time
+}
+
+// NewService checks cfg and fills its defaults.
+//
+// Errors: ErrMissing (no Ledger), ErrInvalidValue (negative or duplicate
+// caps, a cap without currency, ReconcileAfter not below HoldTimeout).
+func NewService(cfg Config) (*Service, error) {
+	if cfg.Ledger == nil {
+		return nil, fmt.Errorf("qr: a Service needs a Ledger: %w", ErrMissing)
+	}
+	s := &Service{
+		ledger: cfg.Ledger, store: cfg.Store, dir: cfg.Directory, receive: cfg.Receive, codes: cfg.PaymentCodes,
+		ns: cfg.Namespace, staticCaps: cfg.StaticDailyCaps, chargeCaps: cfg.ChargeCaps, loc: cfg.Location,
+		holdTimeout: cfg.HoldTimeout, reconcileAfter: cfg.ReconcileAfter,
+		payCode: cfg.PayTransferCode, chargeCode: cfg.ChargeTransferCode, now: cfg.Now,
+	}
+	if s.store == nil {
+		s.store = NewMemoryStore()
+	}
+	if s.ns == uuid.Nil {
+		s.ns = uuid.NewSHA1(uuid.NameSpaceURL, []byte("https://github.com/socialpay/socialpay/qr"))
+	}
+	if s.staticCaps == nil {
+		s.staticCaps = []ledger.Money{ledger.NewMoney(500_00, ledger.MustCurrency("CNY"))}
+	}
+	if s.loc == nil {
+		s.loc = time.FixedZone("CST", 8*60*60)
+	}
+	if s.holdTimeout == 0 {
+		s.holdTimeout = 10 * time.Minute
+	}
+	if s.reconcileAfter == 0 {
+		s.reconcileAfter = time.Minute
+	}
+	if s.now == nil {
+		s.now = cfg.Ledger.Now
+	}
+	for _, caps := range [][]ledger.Money{s.staticCaps, s.chargeCaps} {
+		if err := checkCaps(caps); err != nil {
+			return nil, err
+		}
+	}
+	if s.holdTimeout < 0 || s.reconcileAfter < 0 || s.reconcileAfter >= s.holdTimeout {
+		return nil, fmt.Errorf("qr: ReconcileAfter %v must be below HoldTimeout %v: %w", s.reconcileAfter, s.holdTimeout, ErrInvalidValue)
+	}
+	return s, nil
+}
+
+func checkCaps(caps []ledger.Money) error {
+	for i, c := range caps {
+		if c.Currency().IsZero() || c.IsNegative() {
+			return fmt.Errorf("qr: cap %v: %w", c, ErrInvalidValue)
+		}
+		for _, d := range caps[:i] {
+			if d.Currency() == c.Currency() {
+				return fmt.Errorf("qr: two caps in %v: %w", c.Currency(), ErrInvalidValue)
+			}
+		}
+	}
+	return nil
+}
+
+// capIn returns the cap of currency c, if there is one.
+func capIn(caps []ledger.Money, c ledger.Currency) (ledger.Money, bool) {
+	for _, m := range caps {
+		if m.Currency() == c {
+			return m, true
+		}
+	}
+	return ledger.Money{}, false
+}
+
+// Day returns the calendar day of t in the cap's time zone, as the cap
+// counters name it ("2006-01-02").
+func (s *Service) Day(t time.Time) string { return t.In(s.loc).Format(time.DateOnly) }
+
+// PaymentID returns the ID of the payment a payer makes under an
+// idempotency key. It is the ledger ID of the payment's hold (a pending
+// transfer); the transfer that posts it is TransferID of it.
+func (s *Service) PaymentID(payer uuid.UUID, key string) uuid.UUID {
+	return ledger.DeriveID(s.ns, "qr/pay", payer.String(), key)
+}
+
+// TransferID returns the ID of the ledger transfer that posts a payment.
+func (s *Service) TransferID(payment uuid.UUID) uuid.UUID {
+	return ledger.DeriveID(s.ns, "qr/pay/post", payment.String())
+}
+
+func (s *Service) voidID(payment uuid.UUID) uuid.UUID {
+	return ledger.DeriveID(s.ns, "qr/pay/void", payment.String())
+}
+
+// CodeID returns the ID of the dynamic code for a payee's order: one
+// order, one code, one payment.
+func (s *Service) CodeID(payee, reference string) uuid.UUID {
+	return ledger.DeriveID(s.ns, "qr/code", payee, reference)
+}
+
+// ChargeID returns the ID of the ledger transfer of a merchant's order
+// paid with a payment code.
+func (s *Service) ChargeID(merchant uuid.UUID, order string) uuid.UUID {
+	return ledger.DeriveID(s.ns, "qr/charge", merchant.String(), order)
+}
+
+// Store returns the Service's store.
+func (s *Service) Store() Store { return s.store }
