@@ -167,8 +167,9 @@ func lessUUID(a, b uuid.UUID) bool {
 
 // Validate checks a new packet before a store records it: non-zero IDs,
 // a valid kind, Count = len(Shares) ≥ 1, every share ≥ 1 and the shares
-// summing to Total, a currency, ExpiresAt after CreatedAt, and a State of
-// StatusFunding with nothing claimed.
+// summing to Total, a currency, ExpiresAt after CreatedAt, both to the
+// microsecond (as ledger.Timestamp makes them, so that every store keeps
+// them exactly), and a State of StatusFunding with nothing claimed.
 //
 // Errors: ErrInvalidPacket, saying what is wrong.
 func (p *Packet) Validate() error {
@@ -188,6 +189,8 @@ func (p *Packet) Validate() error {
 		return bad("count %d with %d shares", p.Count, len(p.Shares))
 	case !p.ExpiresAt.After(p.CreatedAt):
 		return bad("expires at %v, not after its creation at %v", p.ExpiresAt, p.CreatedAt)
+	case !p.CreatedAt.Equal(ledger.Timestamp(p.CreatedAt)) || !p.ExpiresAt.Equal(ledger.Timestamp(p.ExpiresAt)):
+		return bad("times not to the microsecond (ledger.Timestamp)")
 	case p.State != State{Status: StatusFunding}:
 		return bad("state %+v, want a new packet in status funding", p.State)
 	}
@@ -261,8 +264,9 @@ func (p *Packet) Cancel() (bool, error) {
 }
 
 // Take is the claim rule: it hands the next share to user, paid to
-// account, at time now, and returns the new claim (not yet posted). The
-// store has already made sure user has no claim on p.
+// account, at time now, and returns the new claim (not yet posted, claimed
+// at ledger.Timestamp(now)). The store has already made sure user has no
+// claim on p.
 //
 // Errors, checked in this order: ErrNotFunded, ErrPacketCancelled,
 // ErrRefunded (refunding or refunded), ErrSoldOut, ErrExpired (now is at
@@ -286,7 +290,7 @@ func (p *Packet) Take(user, account uuid.UUID, now time.Time) (Claim, error) {
 	}
 	c := Claim{
 		PacketID: p.ID, User: user, Account: account, Index: p.Claimed,
-		Amount: ledger.NewMoney(p.Shares[p.Claimed], p.Total.Currency()), ClaimedAt: now,
+		Amount: ledger.NewMoney(p.Shares[p.Claimed], p.Total.Currency()), ClaimedAt: ledger.Timestamp(now),
 	}
 	p.Claimed++
 	if p.Claimed == p.Count {

@@ -1,8 +1,6 @@
 package redpacket_test
 
 import (
-	"errors"
-	"sync"
 	"testing"
 	"time"
 
@@ -10,74 +8,13 @@ import (
 
 	"github.com/socialpay/socialpay/ledger"
 	"github.com/socialpay/socialpay/redpacket"
+	"github.com/socialpay/socialpay/redpacket/redpackettest"
 )
 
-// storm has grabbers goroutines tap one packet of count shares at the same
-// instant and checks: exactly count distinct winners, each paid exactly its
-// share once, the shares summing to the total; everyone else told it is
-// sold out; the packet settled with its escrow closed at zero; the ledger
-// sound.
-func storm(t *testing.T, w *world, grabbers, count int) {
-	sender := w.newUser(20000)
-	ms := w.users(grabbers-1, 0)
-	ms = append(ms, sender) // the sender grabs too (SenderMayGrab)
-	p := w.send(w.lucky(sender, 20000, count))
-	claims := make([]redpacket.Claim, grabbers)
-	errs := make([]error, grabbers)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range grabbers {
-		wg.Go(func() {
-			<-start
-			claims[i], errs[i] = w.claim(p.ID, ms[i])
-		})
-	}
-	close(start)
-	wg.Wait()
-
-	winners := map[uuid.UUID]bool{}
-	indexes := map[int]bool{}
-	var sum int64
-	for i := range grabbers {
-		if errs[i] != nil {
-			if !errors.Is(errs[i], redpacket.ErrSoldOut) {
-				t.Fatalf("grabber %d: %v, want a share or ErrSoldOut", i, errs[i])
-			}
-			continue
-		}
-		c := claims[i]
-		if winners[c.User] || indexes[c.Index] || c.User != ms[i].id || !c.Posted || c.Amount.Units() != p.Shares[c.Index] {
-			t.Fatalf("grabber %d: claim %+v (duplicate winner or share, or not its share %d)", i, c, p.Shares[c.Index])
-		}
-		winners[c.User], indexes[c.Index] = true, true
-		sum += c.Amount.Units()
-	}
-	if len(winners) != count || sum != p.Total.Units() {
-		t.Fatalf("%d winners sharing %d; want %d sharing %d", len(winners), sum, count, p.Total.Units())
-	}
-	senderGot := int64(0)
-	for i, m := range ms {
-		want := int64(0)
-		if errs[i] == nil {
-			want = claims[i].Amount.Units()
-		}
-		if m == sender {
-			senderGot = want
-			continue
-		}
-		if got := w.balance(m.wallet); got != want {
-			t.Fatalf("grabber %d has %d, claimed %d", i, got, want)
-		}
-	}
-	if got := w.balance(sender.wallet); got != senderGot {
-		t.Fatalf("sender has %d, want %d (paid 200.00, grabbed %d)", got, senderGot, senderGot)
-	}
-	w.checkFinished(p.ID)
-}
-
-// TestStorm: 10,000 members tap one 100-share packet at once.
+// TestStorm: 10,000 members tap one 100-share packet at once (see
+// redpackettest.Storm for what is checked).
 func TestStorm(t *testing.T) {
-	storm(t, newWorld(t), 10000, 100)
+	redpackettest.Storm(t, redpackettest.StormConfig{Grabbers: 10000, Shares: 100})
 }
 
 // TestSoldOutFastPath: once a packet is sold out (or refunded), a tap is
