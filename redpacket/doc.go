@@ -1,17 +1,17 @@
 // Package redpacket implements red packets (红包): a user sends an amount to a
 // friend or a group, members grab shares of it, and whatever is left when the
-// packet expires goes back to the sender.
+// packet expires goes back to the sender — settled on socialpay's ledger.
 //
 // There are four kinds: Lucky (拼手气, the total split at random), Normal
 // (普通, the sender gives the per-share amount and the count), Exclusive
-// (专属, one share for one named recipient) and Password (口令, split like
-// Lucky, claimed with a phrase compared by PasswordMatches).
+// (专属, one share for one named member of a group) and Password (口令,
+// split like Lucky, claimed with a phrase compared by PasswordMatches).
 //
-// The pure core, which needs neither storage nor the ledger:
+// # The pure core
 //
 //   - Rules, with WeChat-like DefaultRules (shares 0.01–200.00 CNY, at most
-//     100 shares, 24 h expiry), and Rules.Check, the creation check with one
-//     sentinel error per rule, in a fixed order.
+//     100 shares, 24 h expiry), one Rules per currency, and Rules.Check,
+//     the creation check with one sentinel error per rule, in a fixed order.
 //   - Splitter and its implementations DoubleMean (WeChat's double-mean with
 //     bounds that keep every share, the last included, within the limits),
 //     LineSegment (stars and bars, every position identically distributed)
@@ -20,9 +20,54 @@
 //     them, and verifies every share is within the limits and the sum is the
 //     total.
 //   - BestLuck (手气最佳): the largest share, ties to the earliest claim.
+//   - Packet and its transitions (Open, Cancel, Take, MarkPosted,
+//     BeginRefund, FinishRefund, Settle): the only code that decides what a
+//     packet may do next; every Store calls them under its lock.
 //
-// Amounts are int64 minor units of the packet's currency (fen for CNY); no
-// floats anywhere. Randomness comes from an io.Reader (crypto/rand by
-// default): each packet reads a 32-byte seed from it for its own ChaCha8
-// stream, so a packet costs one read of the reader, not one per draw.
+// # The service
+//
+// Service sends, claims, refunds and reconciles packets on a ledger.Ledger
+// and a Store (MemoryStore here; package postgres for production), with a
+// Members the bank implements for its groups. Amounts at its edge are
+// ledger.Money; inside, minor units.
+//
+// Money flow. Send moves the total from the sender's wallet into the
+// packet's own escrow account (no shared escrow row: packets never contend
+// with each other), each claim moves its share from escrow to the claimer,
+// and the refund moves exactly the unclaimed remainder back. When a packet
+// is finished (sold out, or refunded) and every claim is paid, its escrow
+// account holds exactly zero and is closed.
+//
+// Exactly once without a shared transaction. Store and ledger commit
+// separately, so every operation records its intent in the store first,
+// then writes to the ledger with an ID derived from the business key
+// (ledger.DeriveID of packet + "fund", packet + user, packet + "refund"),
+// then records the outcome:
+//
+//   - Send records the packet as funding, funds escrow, opens the packet.
+//     A retry with the same packet ID finishes the same packet and pays
+//     once. Reconcile opens a funding packet whose transfer is on the
+//     ledger and cancels one whose transfer is not — after closing the
+//     empty escrow account, which fences out a funding transfer still in
+//     flight (the ledger refuses it on a closed account).
+//   - Claim takes the next pre-split share in one atomic store step ((packet,
+//     user) unique), pays it, marks it paid. A second grab returns the same
+//     claim and pays it if the first payment was interrupted; Reconcile pays
+//     claims recorded but unpaid.
+//   - RefundExpired closes an expired packet for claims and fixes the refund
+//     in the same atomic store step (Store.BeginRefund), so the refund is
+//     computed from exactly the claims recorded before it; a claim recorded
+//     just before expiry whose payment lands after the refund still finds
+//     its share in escrow. Two sweepers agree on one amount and the ledger
+//     applies the refund's ID once.
+//
+// The storm. A packet's claims are serialized by that packet alone; once
+// it sells out (or is refunded), the service remembers so in memory, with
+// its final claims, and answers later taps — ErrSoldOut, or the tapper's own
+// claim — without the store or the ledger. Only facts that never change are
+// cached, so several service processes can share one store.
+//
+// Amounts are int64 minor units of the packet's currency inside; no floats
+// anywhere. Randomness comes from an io.Reader (crypto/rand by default):
+// each packet reads a 32-byte seed from it for its own ChaCha8 stream.
 package redpacket

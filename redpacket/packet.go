@@ -56,19 +56,6 @@ func (s Status) String() string {
 	return "Status(" + strconv.Itoa(int(s)) + ")"
 }
 
-// ParseStatus returns the Status whose String is s (for stores that persist
-// statuses as text).
-//
-// Errors: ErrInvalidPacket for an unknown name.
-func ParseStatus(s string) (Status, error) {
-	for st := StatusFunding; st <= StatusCancelled; st++ {
-		if st.String() == s {
-			return st, nil
-		}
-	}
-	return 0, fmt.Errorf("%w: unknown status %q", ErrInvalidPacket, s)
-}
-
 // Finished reports whether the packet takes no more claims and owes nothing
 // more to the sender: sold out or refunded. A finished packet whose claims
 // are all paid is settled by closing its escrow account.

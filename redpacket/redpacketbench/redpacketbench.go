@@ -34,8 +34,9 @@ import (
 
 // Config sizes a World. Zero fields take the defaults.
 type Config struct {
-	// Ledger and Store are the stores to run on; nil means memory.
-	Ledger ledger.Store
+	// Ledger is the ledger to settle on; nil means a new one on a memory
+	// store. Store is the red-packet store; nil means memory.
+	Ledger *ledger.Ledger
 	Store  redpacket.Store
 	// Claims is how many claims the World prepares packets for. Default
 	// 100,000.
@@ -75,6 +76,7 @@ type World struct {
 	Ledger  *ledger.Ledger
 	Service *redpacket.Service
 	cfg     Config
+	next    atomic.Int64 // NextClaim's counter
 	group   uuid.UUID
 	packets []uuid.UUID // in send order
 	users   []uuid.UUID
@@ -94,7 +96,10 @@ func New(ctx context.Context, cfg Config) (*World, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, err
 	}
-	l := ledger.New(cfg.Ledger, ledger.Options{})
+	l := cfg.Ledger
+	if l == nil {
+		l = ledger.New(nil, ledger.Options{})
+	}
 	var seed [32]byte
 	binary.LittleEndian.PutUint64(seed[:], cfg.Seed)
 	rules := redpacket.DefaultRules()
@@ -191,6 +196,17 @@ func (w *World) Claim(ctx context.Context, i int) error {
 	return err
 }
 
+// NextClaim makes the next claim in order (claim 0, 1, 2… across every
+// caller): the call for a duration-bound load generator. It returns
+// ErrExhausted once Config.Claims claims were made.
+func (w *World) NextClaim(ctx context.Context) error {
+	return w.Claim(ctx, int(w.next.Add(1)-1))
+}
+
+// Claimed returns how many claims NextClaim handed out (some may still be
+// running).
+func (w *World) Claimed() int { return int(min(w.next.Load(), int64(len(w.packets)*w.cfg.Shares))) }
+
 // Tap makes tap number i on a sold-out packet by a member who has no share
 // of it, which must be answered redpacket.ErrSoldOut (the fast path). It
 // taps the last Packets packets sent, which the claims must have sold out.
@@ -255,6 +271,9 @@ func (w *World) Run(ctx context.Context, workers, n int, op func(ctx context.Con
 // zero, and the ledger verifies.
 func (w *World) Check(ctx context.Context, claims int) error {
 	full := claims / (w.cfg.Packets * w.cfg.Shares) * w.cfg.Packets // packets in complete windows
+	if claims >= len(w.packets)*w.cfg.Shares {
+		full = len(w.packets)
+	}
 	for _, id := range w.packets[:full] {
 		p, err := w.Service.Store().Packet(ctx, id)
 		if err != nil {

@@ -15,7 +15,7 @@ import (
 // and field, and the store keeps its own copy of the shares.
 func testCreateAndRead(t *testing.T, e *env) {
 	for _, k := range []redpacket.Kind{redpacket.Lucky, redpacket.Normal, redpacket.Exclusive, redpacket.Password} {
-		p := packet(300, 1, 20000, 7)
+		p := NewPacket(300, 1, 20000, 7)
 		p.Kind = k
 		p.SenderMayGrab = k == redpacket.Lucky
 		switch k {
@@ -31,7 +31,7 @@ func testCreateAndRead(t *testing.T, e *env) {
 		got.Shares[0] = 1 // the caller's copy
 		p.Shares[1] = 99  // the original
 		read := e.get(p.ID)
-		want := packet(300, 1, 20000, 7)
+		want := NewPacket(300, 1, 20000, 7)
 		if read.Shares[0] != want.Shares[0] || read.Shares[1] != want.Shares[1] {
 			t.Fatalf("%v: stored shares %v changed through a caller's slice", k, read.Shares)
 		}
@@ -46,7 +46,7 @@ func testCreateAndRead(t *testing.T, e *env) {
 		}
 	}
 	// Amounts in a currency with other minor units keep their currency.
-	p := packet(1000, 2500)
+	p := NewPacket(1000, 2500)
 	p.Total = ledger.NewMoney(3500, ledger.MustCurrency("JPY"))
 	e.create(p)
 	if got := e.get(p.ID); got.Total != p.Total {
@@ -56,7 +56,7 @@ func testCreateAndRead(t *testing.T, e *env) {
 
 // testCreateInvalid: the store validates packets (Packet.Validate).
 func testCreateInvalid(t *testing.T, e *env) {
-	mod := func(f func(*redpacket.Packet)) redpacket.Packet { p := packet(5, 6, 7); f(&p); return p }
+	mod := func(f func(*redpacket.Packet)) redpacket.Packet { p := NewPacket(5, 6, 7); f(&p); return p }
 	for name, p := range map[string]redpacket.Packet{
 		"no ID":           mod(func(p *redpacket.Packet) { p.ID = uuid.Nil }),
 		"kind 0":          mod(func(p *redpacket.Packet) { p.Kind = 0 }),
@@ -87,9 +87,9 @@ func testCreateInvalid(t *testing.T, e *env) {
 // testCreateDuplicate: a second packet with the same ID is refused with
 // the stored packet, which does not change.
 func testCreateDuplicate(t *testing.T, e *env) {
-	p := e.open(packet(10, 20))
+	p := e.open(NewPacket(10, 20))
 	e.mustClaim(&p, uuid.New())
-	q := packet(1, 2, 3)
+	q := NewPacket(1, 2, 3)
 	q.ID = p.ID
 	got, err := e.s.CreatePacket(e.ctx, q)
 	wantErr(t, "duplicate CreatePacket", err, redpacket.ErrPacketExists)
@@ -97,7 +97,7 @@ func testCreateDuplicate(t *testing.T, e *env) {
 	samePacket(t, got, p)
 	samePacket(t, e.get(p.ID), p)
 	// Even an identical request is a duplicate: the service decides.
-	p2 := packet(4)
+	p2 := NewPacket(4)
 	e.create(p2)
 	_, err = e.s.CreatePacket(e.ctx, p2)
 	wantErr(t, "identical CreatePacket", err, redpacket.ErrPacketExists)
@@ -129,7 +129,7 @@ func testNotFound(t *testing.T, e *env) {
 
 // testOpenAndCancel: funding → open or cancelled, each final.
 func testOpenAndCancel(t *testing.T, e *env) {
-	p := e.open(packet(10))
+	p := e.open(NewPacket(10))
 	st, err := e.s.Open(e.ctx, p.ID)
 	if err != nil || st.Status != redpacket.StatusOpen {
 		t.Fatalf("Open again: %v, %v; want open, nil", st.Status, err)
@@ -140,7 +140,7 @@ func testOpenAndCancel(t *testing.T, e *env) {
 		t.Fatalf("status %v after refused cancel", got.Status)
 	}
 
-	q := e.create(packet(10))
+	q := e.create(NewPacket(10))
 	for i := range 2 {
 		st, err := e.s.Cancel(e.ctx, q.ID)
 		if err != nil || st.Status != redpacket.StatusCancelled {
@@ -157,7 +157,7 @@ func testOpenAndCancel(t *testing.T, e *env) {
 // testClaimInOrder: claims take the pre-split shares in order, each
 // recorded with its user, account, index, amount and time.
 func testClaimInOrder(t *testing.T, e *env) {
-	p := e.open(packet(30, 10, 20))
+	p := e.open(NewPacket(30, 10, 20))
 	var want []redpacket.Claim
 	for i, amount := range []int64{30, 10, 20} {
 		user, account := uuid.New(), uuid.New()
@@ -208,7 +208,7 @@ func sameClaim(t *testing.T, got, want redpacket.Claim) {
 // testClaimOncePerUser: a user's second claim returns the first, with any
 // account and at any status, and takes no share.
 func testClaimOncePerUser(t *testing.T, e *env) {
-	p := e.open(packet(5, 6, 7))
+	p := e.open(NewPacket(5, 6, 7))
 	alice := uuid.New()
 	first := e.mustClaim(&p, alice)
 	again := e.mustClaim(&p, alice) // another account, later
@@ -235,18 +235,18 @@ func testClaimOncePerUser(t *testing.T, e *env) {
 // testClaimRefusals: funding, cancelled, refunding and refunded packets
 // take no claims, each with its own error; nothing is recorded.
 func testClaimRefusals(t *testing.T, e *env) {
-	funding := e.create(packet(10))
+	funding := e.create(NewPacket(10))
 	_, err := e.claim(&funding, uuid.New())
 	wantErr(t, "claim a funding packet", err, redpacket.ErrNotFunded)
 
-	cancelled := e.create(packet(10))
+	cancelled := e.create(NewPacket(10))
 	if _, err := e.s.Cancel(e.ctx, cancelled.ID); err != nil {
 		t.Fatal(err)
 	}
 	_, err = e.claim(&cancelled, uuid.New())
 	wantErr(t, "claim a cancelled packet", err, redpacket.ErrPacketCancelled)
 
-	refunding := e.open(packet(10, 10))
+	refunding := e.open(NewPacket(10, 10))
 	if _, err := e.s.BeginRefund(e.ctx, refunding.ID, refunding.ExpiresAt); err != nil {
 		t.Fatal(err)
 	}
@@ -271,7 +271,7 @@ func testClaimRefusals(t *testing.T, e *env) {
 // testClaimAtExpiry: a claim at or after ExpiresAt is refused, one just
 // before is not.
 func testClaimAtExpiry(t *testing.T, e *env) {
-	p := e.open(packet(10, 10))
+	p := e.open(NewPacket(10, 10))
 	_, err := e.s.Claim(e.ctx, p.ID, uuid.New(), uuid.New(), p.ExpiresAt)
 	wantErr(t, "claim at ExpiresAt", err, redpacket.ErrExpired)
 	_, err = e.s.Claim(e.ctx, p.ID, uuid.New(), uuid.New(), p.ExpiresAt.Add(time.Hour))
@@ -286,7 +286,7 @@ func testClaimAtExpiry(t *testing.T, e *env) {
 
 // testMarkPosted: a claim is marked paid once; the packet counts it once.
 func testMarkPosted(t *testing.T, e *env) {
-	p := e.open(packet(10, 20))
+	p := e.open(NewPacket(10, 20))
 	alice, bob := uuid.New(), uuid.New()
 	e.mustClaim(&p, alice)
 	e.mustClaim(&p, bob)
@@ -314,7 +314,7 @@ func testMarkPosted(t *testing.T, e *env) {
 // testRefund: the refund transition closes the packet for claims and fixes
 // the refund at the unclaimed remainder, once.
 func testRefund(t *testing.T, e *env) {
-	p := e.open(packet(100, 200, 300, 400))
+	p := e.open(NewPacket(100, 200, 300, 400))
 	e.mustClaim(&p, uuid.New())
 	e.mustClaim(&p, uuid.New())
 	_, err := e.s.BeginRefund(e.ctx, p.ID, p.ExpiresAt.Add(-time.Microsecond))
@@ -352,18 +352,18 @@ func testRefund(t *testing.T, e *env) {
 
 // testRefundRefusals: packets that have nothing to refund.
 func testRefundRefusals(t *testing.T, e *env) {
-	funding := e.create(packet(10))
+	funding := e.create(NewPacket(10))
 	_, err := e.s.BeginRefund(e.ctx, funding.ID, funding.ExpiresAt)
 	wantErr(t, "BeginRefund of a funding packet", err, redpacket.ErrNotFunded)
 
-	cancelled := e.create(packet(10))
+	cancelled := e.create(NewPacket(10))
 	if _, err := e.s.Cancel(e.ctx, cancelled.ID); err != nil {
 		t.Fatal(err)
 	}
 	_, err = e.s.BeginRefund(e.ctx, cancelled.ID, cancelled.ExpiresAt)
 	wantErr(t, "BeginRefund of a cancelled packet", err, redpacket.ErrPacketCancelled)
 
-	sold := e.open(packet(10))
+	sold := e.open(NewPacket(10))
 	e.mustClaim(&sold, uuid.New())
 	_, err = e.s.BeginRefund(e.ctx, sold.ID, sold.ExpiresAt)
 	wantErr(t, "BeginRefund of a sold-out packet", err, redpacket.ErrSoldOut)
@@ -378,7 +378,7 @@ func testRefundRefusals(t *testing.T, e *env) {
 
 // testSettle: only a finished packet with every claim paid settles, once.
 func testSettle(t *testing.T, e *env) {
-	p := e.open(packet(10, 20))
+	p := e.open(NewPacket(10, 20))
 	_, err := e.s.Settle(e.ctx, p.ID)
 	wantErr(t, "Settle an open packet", err, redpacket.ErrNotFinished)
 	alice, bob := uuid.New(), uuid.New()
@@ -399,7 +399,7 @@ func testSettle(t *testing.T, e *env) {
 		}
 	}
 	// A refunded packet settles too; a refunding one does not.
-	q := e.open(packet(10, 20))
+	q := e.open(NewPacket(10, 20))
 	e.mustClaim(&q, alice)
 	if _, err := e.s.MarkPosted(e.ctx, q.ID, alice); err != nil {
 		t.Fatal(err)

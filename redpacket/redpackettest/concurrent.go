@@ -36,7 +36,7 @@ func testConcurrentClaims(t *testing.T, e *env) {
 	n := max(e.opts.Goroutines, 2*count)
 	sh := shares(count)
 	rand.Shuffle(len(sh), func(i, j int) { sh[i], sh[j] = sh[j], sh[i] })
-	p := e.open(packet(sh...))
+	p := e.open(NewPacket(sh...))
 	results := make([]redpacket.ClaimResult, n)
 	errs := make([]error, n)
 	users := make([]uuid.UUID, n)
@@ -90,7 +90,7 @@ func testConcurrentClaims(t *testing.T, e *env) {
 // once takes one share; every retry returns that claim.
 func testConcurrentSameUser(t *testing.T, e *env) {
 	n := min(e.opts.Goroutines, 100)
-	p := e.open(packet(shares(10)...))
+	p := e.open(NewPacket(shares(10)...))
 	user := uuid.New()
 	results := make([]redpacket.ClaimResult, n)
 	errs := make([]error, n)
@@ -133,7 +133,7 @@ func testConcurrentRefundAndClaims(t *testing.T, e *env) {
 	for round := range 5 {
 		const count, sweepers = 100, 8
 		n := max(min(e.opts.Goroutines, 150), count/2)
-		p := e.open(packet(shares(count)...))
+		p := e.open(NewPacket(shares(count)...))
 		var claimed atomic.Int64
 		var won atomic.Int64
 		refunds := make([]redpacket.Packet, sweepers)
@@ -197,7 +197,7 @@ func testConcurrentPackets(t *testing.T, e *env) {
 	users := max(min(e.opts.Goroutines/10, 40), count+5)
 	ps := make([]redpacket.Packet, packets)
 	for i := range ps {
-		ps[i] = e.open(packet(shares(count)...))
+		ps[i] = e.open(NewPacket(shares(count)...))
 	}
 	var won [packets]atomic.Int64
 	run(users, func(int) {
@@ -234,7 +234,7 @@ func testConcurrentPackets(t *testing.T, e *env) {
 // exactly one wins; racing FinishRefund and Settle calls are idempotent.
 func testConcurrentTransitions(t *testing.T, e *env) {
 	for range 20 {
-		p := e.create(packet(10))
+		p := e.create(NewPacket(10))
 		var opened, cancelled atomic.Int64
 		run(8, func(i int) {
 			if i%2 == 0 {
@@ -261,7 +261,7 @@ func testConcurrentTransitions(t *testing.T, e *env) {
 			t.Fatalf("status %v after %d opens and %d cancels succeeded", st, opened.Load(), cancelled.Load())
 		}
 	}
-	p := e.open(packet(10, 20))
+	p := e.open(NewPacket(10, 20))
 	if _, err := e.s.BeginRefund(e.ctx, p.ID, p.ExpiresAt); err != nil {
 		t.Fatal(err)
 	}

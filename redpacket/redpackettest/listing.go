@@ -89,7 +89,7 @@ func testExpiredPaging(t *testing.T, e *env) {
 	mine := map[uuid.UUID]bool{}
 	now := future.Add(10 * time.Minute)
 	for i := range n {
-		p := packet(10, 20)
+		p := NewPacket(10, 20)
 		p.CreatedAt = future.Add(-24 * time.Hour)
 		p.ExpiresAt = future.Add(time.Duration(i/3) * time.Minute) // three packets per instant
 		mine[p.ID] = true
@@ -167,7 +167,7 @@ func testUnsettledPaging(t *testing.T, e *env) {
 		}
 	}
 	at := func(i int) redpacket.Packet {
-		p := packet(10, 20)
+		p := NewPacket(10, 20)
 		p.CreatedAt = future.Add(-24 * time.Hour)
 		p.ExpiresAt = future.Add(time.Duration(i%4) * time.Hour)
 		return p

@@ -94,9 +94,11 @@ type env struct {
 
 var cny = ledger.MustCurrency("CNY")
 
-// packet returns a valid new packet with the given shares (in fen),
-// created at start and expiring a day later.
-func packet(shares ...int64) redpacket.Packet {
+// NewPacket returns a valid new packet (status funding) of a lucky packet
+// in CNY with the given shares in fen, a fresh random ID and fresh random
+// users and accounts, created at 2026-02-16 20:00 UTC and expiring a day
+// later: what a store's own tests can record.
+func NewPacket(shares ...int64) redpacket.Packet {
 	var total int64
 	for _, s := range shares {
 		total += s
