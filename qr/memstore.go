@@ -78,28 +78,19 @@ func NewMemoryStore() *MemoryStore {
 
 // RegisterCode implements DynamicCodeStore.
 func (s *MemoryStore) RegisterCode(_ context.Context, c DynamicCode) error {
-	if err := checkRegistration(&c); err != nil {
+	if err := c.Validate(); err != nil {
 		return err
 	}
 	s.codesMu.Lock()
 	defer s.codesMu.Unlock()
 	if old, ok := s.codes[c.ID]; ok {
-		if !old.sameRegistration(&c) {
+		if !old.SameRegistration(c) {
 			return fmt.Errorf("%w: %s (payee %q, reference %q)", ErrCodeExists, c.ID, c.Payee, c.Reference)
 		}
 		return nil
 	}
 	c.Payment, c.ClaimedAt, c.Settled = uuid.Nil, time.Time{}, false
 	s.codes[c.ID] = &c
-	return nil
-}
-
-// checkRegistration is what every DynamicCodeStore may assume of a code it
-// registers.
-func checkRegistration(c *DynamicCode) error {
-	if c.ID == uuid.Nil || c.Payee == "" || c.Reference == "" || !c.Amount.IsPositive() || c.Expires.IsZero() {
-		return fmt.Errorf("qr: dynamic code %s needs an ID, payee, reference, positive amount and expiry: %w", c.ID, ErrInvalidValue)
-	}
 	return nil
 }
 
@@ -188,7 +179,7 @@ func (s *MemoryStore) ClaimedCodes(_ context.Context, before time.Time, limit in
 
 // ReserveCap implements CapStore.
 func (s *MemoryStore) ReserveCap(_ context.Context, r CapReservation, limit ledger.Money) (ledger.Money, error) {
-	if err := checkReservation(&r, limit); err != nil {
+	if err := r.Validate(limit); err != nil {
 		return ledger.Money{}, err
 	}
 	cur := r.Amount.Currency()
@@ -212,17 +203,6 @@ func (s *MemoryStore) ReserveCap(_ context.Context, r CapReservation, limit ledg
 	s.caps[r.Payment] = &r
 	s.reserved[r.Payment] = struct{}{}
 	return ledger.NewMoney(total, cur), nil
-}
-
-// checkReservation is what every CapStore may assume of a reservation.
-func checkReservation(r *CapReservation, limit ledger.Money) error {
-	switch {
-	case r.Payment == uuid.Nil || r.Payer == uuid.Nil || r.Day == "" || !r.Amount.IsPositive() || limit.IsNegative():
-		return fmt.Errorf("qr: cap reservation needs a payment, payer, day and positive amount: %w", ErrInvalidValue)
-	case limit.Currency() != r.Amount.Currency():
-		return fmt.Errorf("qr: cap %v for an amount %v: %w", limit, r.Amount, ledger.ErrCurrencyMismatch)
-	}
-	return nil
 }
 
 // CapUsed implements CapStore.
@@ -283,7 +263,7 @@ func (s *MemoryStore) ReservedCaps(_ context.Context, before time.Time, limit in
 
 // CreateDevice implements DeviceStore.
 func (s *MemoryStore) CreateDevice(_ context.Context, d Device) error {
-	if err := checkDevice(&d); err != nil {
+	if err := d.Validate(); err != nil {
 		return err
 	}
 	d.Secret = slices.Clone(d.Secret)
@@ -297,14 +277,6 @@ func (s *MemoryStore) CreateDevice(_ context.Context, d Device) error {
 	}
 	s.devices[d.ID] = &d
 	s.bySerial[d.Serial] = &d
-	return nil
-}
-
-// checkDevice is what every DeviceStore may assume of a device it creates.
-func checkDevice(d *Device) error {
-	if d.ID == "" || d.Account == uuid.Nil || d.Serial >= MaxSerial || len(d.Secret) < 16 {
-		return fmt.Errorf("qr: device %q needs an ID, an account, a serial below %d and a secret of 16 bytes or more: %w", d.ID, uint64(MaxSerial), ErrInvalidValue)
-	}
 	return nil
 }
 

@@ -55,6 +55,18 @@ type Device struct {
 // Revoked reports whether the device has been revoked.
 func (d Device) Revoked() bool { return !d.RevokedAt.IsZero() }
 
+// Validate checks what every DeviceStore may assume of a device it
+// creates.
+//
+// Errors: ErrInvalidValue.
+func (d Device) Validate() error {
+	if d.ID == "" || d.Account == uuid.Nil || d.Serial >= MaxSerial || len(d.Secret) < 16 {
+		return fmt.Errorf("qr: device %q needs an ID, an account, a serial below %d and a secret of 16 bytes or more: %w",
+			d.ID, uint64(MaxSerial), ErrInvalidValue)
+	}
+	return nil
+}
+
 // PaymentCodeConfig configures PaymentCodes.
 type PaymentCodeConfig struct {
 	// Prefix is the two digits every code starts with (so that a

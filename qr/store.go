@@ -3,6 +3,7 @@ package qr
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -58,11 +59,22 @@ type DynamicCode struct {
 	Settled   bool      // the claiming payment is posted
 }
 
-// sameRegistration reports whether c and o register the same code (the
-// time of issue and the claim aside).
-func (c *DynamicCode) sameRegistration(o *DynamicCode) bool {
+// SameRegistration reports whether c and o register the same code (the
+// time of issue and the claim aside): what RegisterCode compares.
+func (c DynamicCode) SameRegistration(o DynamicCode) bool {
 	return c.ID == o.ID && c.Payee == o.Payee && c.Reference == o.Reference &&
 		c.Amount == o.Amount && c.Expires.Equal(o.Expires)
+}
+
+// Validate checks what every DynamicCodeStore may assume of a code it
+// registers.
+//
+// Errors: ErrInvalidValue.
+func (c DynamicCode) Validate() error {
+	if c.ID == uuid.Nil || c.Payee == "" || c.Reference == "" || !c.Amount.IsPositive() || c.Expires.IsZero() {
+		return fmt.Errorf("qr: dynamic code %s needs an ID, payee, reference, positive amount and expiry: %w", c.ID, ErrInvalidValue)
+	}
+	return nil
 }
 
 // DynamicCodeStore keeps the dynamic codes issued, so that each is paid
@@ -110,6 +122,20 @@ type CapReservation struct {
 	Amount  ledger.Money // positive; the cap is per payer, day and currency
 	At      time.Time    // when it was reserved
 	Settled bool         // the payment's transfer is posted
+}
+
+// Validate checks what every CapStore may assume of a reservation made
+// against limit.
+//
+// Errors: ErrInvalidValue, ledger.ErrCurrencyMismatch.
+func (r CapReservation) Validate(limit ledger.Money) error {
+	switch {
+	case r.Payment == uuid.Nil || r.Payer == uuid.Nil || r.Day == "" || !r.Amount.IsPositive() || limit.IsNegative():
+		return fmt.Errorf("qr: cap reservation needs a payment, payer, day and positive amount: %w", ErrInvalidValue)
+	case limit.Currency() != r.Amount.Currency():
+		return fmt.Errorf("qr: cap %v for an amount %v: %w", limit, r.Amount, ledger.ErrCurrencyMismatch)
+	}
+	return nil
 }
 
 // CapStore counts payers' static-code payments per day. Implementations
