@@ -1,0 +1,605 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/socialpay/socialpay/ledger"
+	"github.com/socialpay/socialpay/qr"
+)
+
+// QRStore keeps package qr's state in PostgreSQL: dynamic receive codes,
+// daily cap counters, devices and redeemed payment codes. It is a qr.Store
+// that passes qrtest.Run, safe for concurrent use by many goroutines and
+// many processes.
+//
+// Each operation is one statement or one transaction that decides under a
+// row lock or a conditional write: a claim is an UPDATE … WHERE payment IS
+// NULL, so of concurrent claims one updates the row and the others find it
+// taken; a redemption is an INSERT … ON CONFLICT DO NOTHING on (serial,
+// step); a cap reservation locks its payer's row of the day (SELECT … FOR
+// UPDATE) before it reads the total, so concurrent reservations queue and
+// the cap holds to the unit, and it inserts the reservation and adds to the
+// total in one statement. Retries find their own earlier work (by payment,
+// charge or ID) and answer as the first time did.
+//
+// Business outcomes are qr's sentinels (qr.ErrCodePaid, qr.ErrDailyCap…);
+// this package's errors (ErrUnavailable, ErrRetriesExhausted,
+// ErrIntegrity, context errors) mean the database could not do its part.
+// Times are kept to the microsecond.
+type QRStore struct {
+	db *DB
+	q  qrQueries
+}
+
+var _ qr.Store = (*QRStore)(nil)
+
+// NewQRStore returns the QR store on db.
+func NewQRStore(db *DB) *QRStore {
+	return &QRStore{db: db, q: newQRQueries(db)}
+}
+
+type qrQueries struct {
+	insertCode, code, claim, settleCode, releaseCode, codeExists, claimed string
+	ensureTotal, lockTotal, reservation, reserve, capUsed, settleCap, releaseCap, reserved string
+	insertDevice, deviceExists, device, deviceBySerial, revoke                          string
+	markUsed, usedBy, prune                                                             string
+}
+
+const qrCodeCols = `id, payee, reference, currency, amount, expires_at, issued_at,
+	coalesce(payment, ` + nilUUID + `), claimed_at, settled`
+
+const qrReservationCols = `payment, payer, day, currency, amount, at, settled`
+
+const qrDeviceCols = `id, account, serial, secret, created_at, revoked_at`
+
+func newQRQueries(db *DB) qrQueries {
+	q := qrQueries{
+		insertCode: `insert into $S.qr_codes (id, payee, reference, currency, amount, expires_at, issued_at)
+			values ($1, $2, $3, $4, $5, $6, $7) on conflict (id) do nothing`,
+		code:        `select ` + qrCodeCols + ` from $S.qr_codes where id = $1`,
+		claim:       `update $S.qr_codes set payment = $2, claimed_at = $3 where id = $1 and payment is null returning ` + qrCodeCols,
+		settleCode:  `update $S.qr_codes set settled = true where id = $1 and payment = $2`,
+		releaseCode: `update $S.qr_codes set payment = null, claimed_at = null where id = $1 and payment = $2 and not settled`,
+		codeExists:  `select exists (select 1 from $S.qr_codes where id = $1)`,
+		claimed: `select ` + qrCodeCols + ` from $S.qr_codes
+			where payment is not null and not settled and claimed_at <= $1 order by claimed_at, id limit $2`,
+
+		ensureTotal: `insert into $S.qr_cap_totals (payer, day, currency, total) values ($1, $2, $3, 0) on conflict do nothing`,
+		lockTotal:   `select total from $S.qr_cap_totals where payer = $1 and day = $2 and currency = $3 for update`,
+		reservation: `select ` + qrReservationCols + ` from $S.qr_cap_reservations where payment = $1`,
+		// The total grows only if the reservation is new.
+		reserve: `with r as (
+				insert into $S.qr_cap_reservations (` + qrReservationCols + `) values ($1, $2, $3, $4, $5, $6, false)
+				on conflict (payment) do nothing returning payer, day, currency, amount)
+			update $S.qr_cap_totals t set total = t.total + r.amount from r
+			where t.payer = r.payer and t.day = r.day and t.currency = r.currency`,
+		capUsed:   `select total from $S.qr_cap_totals where payer = $1 and day = $2 and currency = $3`,
+		settleCap: `update $S.qr_cap_reservations set settled = true where payment = $1`,
+		// The total shrinks only if an unsettled reservation is deleted.
+		releaseCap: `with r as (
+				delete from $S.qr_cap_reservations where payment = $1 and not settled returning payer, day, currency, amount)
+			update $S.qr_cap_totals t set total = t.total - r.amount from r
+			where t.payer = r.payer and t.day = r.day and t.currency = r.currency`,
+		reserved: `select ` + qrReservationCols + ` from $S.qr_cap_reservations
+			where not settled and at <= $1 order by at, payment limit $2`,
+
+		insertDevice:   `insert into $S.qr_devices (` + qrDeviceCols + `) values ($1, $2, $3, $4, $5, null) on conflict do nothing`,
+		deviceExists:   `select exists (select 1 from $S.qr_devices where id = $1)`,
+		device:         `select ` + qrDeviceCols + ` from $S.qr_devices where id = $1`,
+		deviceBySerial: `select ` + qrDeviceCols + ` from $S.qr_devices where serial = $1`,
+		revoke:         `update $S.qr_devices set revoked_at = coalesce(revoked_at, $2) where id = $1`,
+
+		markUsed: `insert into $S.qr_used_codes (serial, step, charge) values ($1, $2, $3) on conflict do nothing`,
+		usedBy:   `select charge from $S.qr_used_codes where serial = $1 and step = $2`,
+		prune:    `delete from $S.qr_used_codes where step < $1`,
+	}
+	for _, p := range []*string{&q.insertCode, &q.code, &q.claim, &q.settleCode, &q.releaseCode, &q.codeExists, &q.claimed,
+		&q.ensureTotal, &q.lockTotal, &q.reservation, &q.reserve, &q.capUsed, &q.settleCap, &q.releaseCap, &q.reserved,
+		&q.insertDevice, &q.deviceExists, &q.device, &q.deviceBySerial, &q.revoke, &q.markUsed, &q.usedBy, &q.prune} {
+		*p = db.qualify(*p)
+	}
+	return q
+}
+
+func scanQRCode(row pgx.Row) (qr.DynamicCode, error) {
+	var id, payment [16]byte
+	var payee, ref, cur string
+	var amount int64
+	var expires, issued time.Time
+	var claimedAt *time.Time
+	var settled bool
+	if err := row.Scan(&id, &payee, &ref, &cur, &amount, &expires, &issued, &payment, &claimedAt, &settled); err != nil {
+		return qr.DynamicCode{}, err
+	}
+	c, err := currency(cur)
+	if err != nil {
+		return qr.DynamicCode{}, err
+	}
+	out := qr.DynamicCode{ID: id, Payee: payee, Reference: ref, Amount: ledger.NewMoney(amount, c),
+		Expires: utc(expires), IssuedAt: utc(issued), Payment: payment, Settled: settled}
+	if claimedAt != nil {
+		out.ClaimedAt = utc(*claimedAt)
+	}
+	return out, nil
+}
+
+func unknownCode(id uuid.UUID) error { return fmt.Errorf("%w: %s", qr.ErrUnknownCode, id) }
+
+// RegisterCode implements qr.DynamicCodeStore.
+//
+// Errors: qr.ErrInvalidValue (also for text PostgreSQL cannot hold),
+// qr.ErrCodeExists, and the infrastructure errors of this package.
+func (s *QRStore) RegisterCode(ctx context.Context, c qr.DynamicCode) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	if !storableText(c.Payee) || !storableText(c.Reference) {
+		return fmt.Errorf("qr code %s: payee or reference PostgreSQL text cannot hold: %w", c.ID, qr.ErrInvalidValue)
+	}
+	var stored qr.DynamicCode
+	inserted := false
+	err := s.db.run(ctx, "register QR code", func(ctx context.Context, conn *pgx.Conn) error {
+		ct, err := conn.Exec(ctx, s.q.insertCode, [16]byte(c.ID), c.Payee, c.Reference, c.Amount.Currency().Code(),
+			c.Amount.Units(), c.Expires, c.IssuedAt)
+		if err != nil {
+			return err
+		}
+		if inserted = ct.RowsAffected() == 1; inserted {
+			return nil
+		}
+		stored, err = scanQRCode(conn.QueryRow(ctx, s.q.code, [16]byte(c.ID)))
+		return err
+	})
+	switch {
+	case err != nil:
+		return err
+	case !inserted && !stored.SameRegistration(c):
+		return fmt.Errorf("%w: %s (payee %q, reference %q)", qr.ErrCodeExists, c.ID, c.Payee, c.Reference)
+	}
+	return nil
+}
+
+// Code implements qr.DynamicCodeStore.
+//
+// Errors: qr.ErrUnknownCode, and the infrastructure errors of this package.
+func (s *QRStore) Code(ctx context.Context, id uuid.UUID) (qr.DynamicCode, error) {
+	var c qr.DynamicCode
+	found := false
+	err := s.db.run(ctx, "QR code", func(ctx context.Context, conn *pgx.Conn) error {
+		var err error
+		c, err = scanQRCode(conn.QueryRow(ctx, s.q.code, [16]byte(id)))
+		found = err == nil
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		return err
+	})
+	switch {
+	case err != nil:
+		return qr.DynamicCode{}, err
+	case !found:
+		return qr.DynamicCode{}, unknownCode(id)
+	}
+	return c, nil
+}
+
+// ClaimCode implements qr.DynamicCodeStore with a conditional UPDATE.
+//
+// Errors: qr.ErrInvalidValue (no payment), qr.ErrUnknownCode,
+// qr.ErrCodePaid, and the infrastructure errors of this package.
+func (s *QRStore) ClaimCode(ctx context.Context, id, payment uuid.UUID, at time.Time) (qr.DynamicCode, error) {
+	if payment == uuid.Nil {
+		return qr.DynamicCode{}, fmt.Errorf("qr: claim without a payment: %w", qr.ErrInvalidValue)
+	}
+	var c qr.DynamicCode
+	var business error
+	err := s.db.run(ctx, "claim QR code", func(ctx context.Context, conn *pgx.Conn) error {
+		business = nil
+		var err error
+		c, err = scanQRCode(conn.QueryRow(ctx, s.q.claim, [16]byte(id), [16]byte(payment), at))
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		// Not open: whose is it?
+		c, err = scanQRCode(conn.QueryRow(ctx, s.q.code, [16]byte(id)))
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			business = unknownCode(id)
+			return nil
+		case err != nil:
+			return err
+		case c.Payment == uuid.Nil:
+			return errRerun // released in between: claim again
+		case c.Payment != payment:
+			business = fmt.Errorf("%w: %s", qr.ErrCodePaid, id)
+		}
+		return nil
+	})
+	if err != nil {
+		return qr.DynamicCode{}, err
+	}
+	return c, business
+}
+
+// SettleCode implements qr.DynamicCodeStore.
+//
+// Errors: qr.ErrUnknownCode, qr.ErrClaimLost, and the infrastructure errors
+// of this package.
+func (s *QRStore) SettleCode(ctx context.Context, id, payment uuid.UUID) error {
+	return s.changeCode(ctx, "settle QR code", s.q.settleCode, id, payment, fmt.Errorf("%w: %s", qr.ErrClaimLost, id))
+}
+
+// ReleaseCode implements qr.DynamicCodeStore.
+//
+// Errors: qr.ErrUnknownCode, and the infrastructure errors of this package.
+func (s *QRStore) ReleaseCode(ctx context.Context, id, payment uuid.UUID) error {
+	return s.changeCode(ctx, "release QR code", s.q.releaseCode, id, payment, nil)
+}
+
+// changeCode runs a conditional update of a code's claim; when it changes
+// nothing, the result is unknownCode for a missing code, else missed.
+func (s *QRStore) changeCode(ctx context.Context, op, query string, id, payment uuid.UUID, missed error) error {
+	var business error
+	err := s.db.run(ctx, op, func(ctx context.Context, conn *pgx.Conn) error {
+		business = nil
+		ct, err := conn.Exec(ctx, query, [16]byte(id), [16]byte(payment))
+		if err != nil || ct.RowsAffected() == 1 {
+			return err
+		}
+		var exists bool
+		if err := conn.QueryRow(ctx, s.q.codeExists, [16]byte(id)).Scan(&exists); err != nil {
+			return err
+		}
+		if !exists {
+			business = unknownCode(id)
+		} else {
+			business = missed
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return business
+}
+
+// ClaimedCodes implements qr.DynamicCodeStore from a partial index of
+// unsettled claims.
+//
+// Errors: the infrastructure errors of this package.
+func (s *QRStore) ClaimedCodes(ctx context.Context, before time.Time, limit int) ([]qr.DynamicCode, error) {
+	return listQR(ctx, s.db, "claimed QR codes", s.q.claimed, before, limit, scanQRCode)
+}
+
+// listQR runs a listing query ($1 the time bound, $2 the limit).
+func listQR[T any](ctx context.Context, db *DB, op, query string, before time.Time, limit int, scan func(pgx.Row) (T, error)) ([]T, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	var out []T
+	err := db.run(ctx, op, func(ctx context.Context, conn *pgx.Conn) error {
+		out = nil
+		rows, err := conn.Query(ctx, query, before, limit)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			v, err := scan(rows)
+			if err != nil {
+				return err
+			}
+			out = append(out, v)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+func scanReservation(row pgx.Row) (qr.CapReservation, error) {
+	var payment, payer [16]byte
+	var day, cur string
+	var amount int64
+	var at time.Time
+	var settled bool
+	if err := row.Scan(&payment, &payer, &day, &cur, &amount, &at, &settled); err != nil {
+		return qr.CapReservation{}, err
+	}
+	c, err := currency(cur)
+	if err != nil {
+		return qr.CapReservation{}, err
+	}
+	return qr.CapReservation{Payment: payment, Payer: payer, Day: day, Amount: ledger.NewMoney(amount, c), At: utc(at), Settled: settled}, nil
+}
+
+// ReserveCap implements qr.CapStore: one transaction of two round trips.
+// The first begins, makes sure the payer's row of the day exists, locks it
+// and reads the total and any reservation of the payment; the decision is
+// made against them; the second inserts the reservation and adds it to the
+// total in one statement, and commits.
+//
+// Errors: qr.ErrInvalidValue, ledger.ErrCurrencyMismatch, qr.ErrDailyCap,
+// qr.ErrReservationConflict, and the infrastructure errors of this
+// package.
+func (s *QRStore) ReserveCap(ctx context.Context, r qr.CapReservation, limit ledger.Money) (ledger.Money, error) {
+	if err := r.Validate(limit); err != nil {
+		return ledger.Money{}, err
+	}
+	if !storableText(r.Day) {
+		return ledger.Money{}, fmt.Errorf("qr: cap day %q PostgreSQL text cannot hold: %w", r.Day, qr.ErrInvalidValue)
+	}
+	cur := r.Amount.Currency()
+	var total int64
+	var business error
+	err := s.db.run(ctx, "reserve QR cap", func(ctx context.Context, conn *pgx.Conn) error {
+		business = nil
+		var old *qr.CapReservation
+		b := &pgx.Batch{}
+		b.Queue("begin isolation level read committed")
+		b.Queue(s.q.ensureTotal, [16]byte(r.Payer), r.Day, cur.Code())
+		b.Queue(s.q.lockTotal, [16]byte(r.Payer), r.Day, cur.Code()).QueryRow(func(row pgx.Row) error {
+			return row.Scan(&total)
+		})
+		b.Queue(s.q.reservation, [16]byte(r.Payment)).Query(func(rows pgx.Rows) error {
+			for rows.Next() {
+				o, err := scanReservation(rows)
+				if err != nil {
+					return err
+				}
+				old = &o
+			}
+			return rows.Err()
+		})
+		if err := conn.SendBatch(ctx, b).Close(); err != nil {
+			return err
+		}
+		switch {
+		case old != nil && (old.Payer != r.Payer || old.Day != r.Day || old.Amount != r.Amount):
+			business = fmt.Errorf("%w: payment %s", qr.ErrReservationConflict, r.Payment)
+			return nil // rolls back
+		case old != nil:
+			return nil // reserved before: counted in total
+		case r.Amount.Units() > limit.Units()-total:
+			business = fmt.Errorf("%w: %v used on %s, %v more asked, cap %v",
+				qr.ErrDailyCap, ledger.NewMoney(total, cur), r.Day, r.Amount, limit)
+			return nil
+		}
+		w := &pgx.Batch{}
+		w.Queue(s.q.reserve, [16]byte(r.Payment), [16]byte(r.Payer), r.Day, cur.Code(), r.Amount.Units(), r.At).
+			Exec(func(ct pgconn.CommandTag) error {
+				if ct.RowsAffected() != 1 {
+					return errRerun // the payment was reserved concurrently: nothing added, decide again
+				}
+				return nil
+			})
+		w.Queue("commit")
+		if err := conn.SendBatch(ctx, w).Close(); err != nil {
+			return err
+		}
+		total += r.Amount.Units()
+		return nil
+	})
+	if err != nil {
+		return ledger.Money{}, err
+	}
+	if business != nil {
+		return ledger.NewMoney(total, cur), business
+	}
+	return ledger.NewMoney(total, cur), nil
+}
+
+// CapUsed implements qr.CapStore.
+//
+// Errors: the infrastructure errors of this package.
+func (s *QRStore) CapUsed(ctx context.Context, payer uuid.UUID, day string, c ledger.Currency) (ledger.Money, error) {
+	var total int64
+	err := s.db.run(ctx, "QR cap used", func(ctx context.Context, conn *pgx.Conn) error {
+		total = 0
+		err := conn.QueryRow(ctx, s.q.capUsed, [16]byte(payer), day, c.Code()).Scan(&total)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		return err
+	})
+	return ledger.NewMoney(total, c), err
+}
+
+// SettleCap implements qr.CapStore.
+//
+// Errors: qr.ErrNotReserved, and the infrastructure errors of this package.
+func (s *QRStore) SettleCap(ctx context.Context, payment uuid.UUID) error {
+	var found bool
+	err := s.db.run(ctx, "settle QR cap", func(ctx context.Context, conn *pgx.Conn) error {
+		ct, err := conn.Exec(ctx, s.q.settleCap, [16]byte(payment))
+		found = ct.RowsAffected() == 1
+		return err
+	})
+	switch {
+	case err != nil:
+		return err
+	case !found:
+		return fmt.Errorf("%w: %s", qr.ErrNotReserved, payment)
+	}
+	return nil
+}
+
+// ReleaseCap implements qr.CapStore in one statement.
+//
+// Errors: the infrastructure errors of this package.
+func (s *QRStore) ReleaseCap(ctx context.Context, payment uuid.UUID) error {
+	return s.db.run(ctx, "release QR cap", func(ctx context.Context, conn *pgx.Conn) error {
+		_, err := conn.Exec(ctx, s.q.releaseCap, [16]byte(payment))
+		return err
+	})
+}
+
+// ReservedCaps implements qr.CapStore from a partial index of unsettled
+// reservations.
+//
+// Errors: the infrastructure errors of this package.
+func (s *QRStore) ReservedCaps(ctx context.Context, before time.Time, limit int) ([]qr.CapReservation, error) {
+	return listQR(ctx, s.db, "reserved QR caps", s.q.reserved, before, limit, scanReservation)
+}
+
+func scanDevice(row pgx.Row) (qr.Device, error) {
+	var d qr.Device
+	var account [16]byte
+	var serial int64
+	var revoked *time.Time
+	if err := row.Scan(&d.ID, &account, &serial, &d.Secret, &d.CreatedAt, &revoked); err != nil {
+		return qr.Device{}, err
+	}
+	d.Account, d.Serial, d.CreatedAt = account, uint64(serial), utc(d.CreatedAt)
+	if revoked != nil {
+		d.RevokedAt = utc(*revoked)
+	}
+	return d, nil
+}
+
+// CreateDevice implements qr.DeviceStore.
+//
+// Errors: qr.ErrInvalidValue, qr.ErrDeviceExists, qr.ErrSerialTaken, and
+// the infrastructure errors of this package.
+func (s *QRStore) CreateDevice(ctx context.Context, d qr.Device) error {
+	if err := d.Validate(); err != nil {
+		return err
+	}
+	if !storableText(d.ID) {
+		return fmt.Errorf("qr: device ID %q PostgreSQL text cannot hold: %w", d.ID, qr.ErrInvalidValue)
+	}
+	var business error
+	err := s.db.run(ctx, "create QR device", func(ctx context.Context, conn *pgx.Conn) error {
+		business = nil
+		ct, err := conn.Exec(ctx, s.q.insertDevice, d.ID, [16]byte(d.Account), int64(d.Serial), d.Secret, d.CreatedAt)
+		if err != nil || ct.RowsAffected() == 1 {
+			return err
+		}
+		var exists bool
+		if err := conn.QueryRow(ctx, s.q.deviceExists, d.ID).Scan(&exists); err != nil {
+			return err
+		}
+		if exists {
+			business = fmt.Errorf("%w: %q", qr.ErrDeviceExists, d.ID)
+		} else {
+			business = fmt.Errorf("%w: %d", qr.ErrSerialTaken, d.Serial)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return business
+}
+
+// Device implements qr.DeviceStore.
+//
+// Errors: qr.ErrUnknownDevice, and the infrastructure errors of this
+// package.
+func (s *QRStore) Device(ctx context.Context, id string) (qr.Device, error) {
+	return s.findDevice(ctx, s.q.device, id)
+}
+
+// DeviceBySerial implements qr.DeviceFinder.
+//
+// Errors: qr.ErrUnknownDevice, and the infrastructure errors of this
+// package.
+func (s *QRStore) DeviceBySerial(ctx context.Context, serial uint64) (qr.Device, error) {
+	if serial >= qr.MaxSerial {
+		return qr.Device{}, qr.ErrUnknownDevice
+	}
+	return s.findDevice(ctx, s.q.deviceBySerial, int64(serial))
+}
+
+func (s *QRStore) findDevice(ctx context.Context, query string, key any) (qr.Device, error) {
+	var d qr.Device
+	found := false
+	err := s.db.run(ctx, "QR device", func(ctx context.Context, conn *pgx.Conn) error {
+		var err error
+		d, err = scanDevice(conn.QueryRow(ctx, query, key))
+		found = err == nil
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		return err
+	})
+	switch {
+	case err != nil:
+		return qr.Device{}, err
+	case !found:
+		return qr.Device{}, fmt.Errorf("%w %v", qr.ErrUnknownDevice, key)
+	}
+	return d, nil
+}
+
+// RevokeDevice implements qr.DeviceStore.
+//
+// Errors: qr.ErrUnknownDevice, and the infrastructure errors of this
+// package.
+func (s *QRStore) RevokeDevice(ctx context.Context, id string, at time.Time) error {
+	var found bool
+	err := s.db.run(ctx, "revoke QR device", func(ctx context.Context, conn *pgx.Conn) error {
+		ct, err := conn.Exec(ctx, s.q.revoke, id, at)
+		found = ct.RowsAffected() == 1
+		return err
+	})
+	switch {
+	case err != nil:
+		return err
+	case !found:
+		return fmt.Errorf("%w %q", qr.ErrUnknownDevice, id)
+	}
+	return nil
+}
+
+// MarkUsed implements qr.UsedCodeStore with an INSERT … ON CONFLICT DO
+// NOTHING on (serial, step).
+//
+// Errors: qr.ErrInvalidValue (no charge), qr.ErrReplay, and the
+// infrastructure errors of this package.
+func (s *QRStore) MarkUsed(ctx context.Context, serial uint64, step int64, charge uuid.UUID) error {
+	if charge == uuid.Nil || serial >= qr.MaxSerial {
+		return fmt.Errorf("qr: payment code marked used without a charge or with serial %d: %w", serial, qr.ErrInvalidValue)
+	}
+	var replay bool
+	err := s.db.run(ctx, "mark QR payment code used", func(ctx context.Context, conn *pgx.Conn) error {
+		replay = false
+		ct, err := conn.Exec(ctx, s.q.markUsed, int64(serial), step, [16]byte(charge))
+		if err != nil || ct.RowsAffected() == 1 {
+			return err
+		}
+		var by [16]byte
+		err = conn.QueryRow(ctx, s.q.usedBy, int64(serial), step).Scan(&by)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return errRerun // pruned in between: mark again
+		}
+		replay = err == nil && uuid.UUID(by) != charge
+		return err
+	})
+	switch {
+	case err != nil:
+		return err
+	case replay:
+		return qr.ErrReplay
+	}
+	return nil
+}
+
+// PruneUsed implements qr.UsedCodeStore.
+//
+// Errors: the infrastructure errors of this package.
+func (s *QRStore) PruneUsed(ctx context.Context, before int64) (int, error) {
+	var n int64
+	err := s.db.run(ctx, "prune QR payment codes", func(ctx context.Context, conn *pgx.Conn) error {
+		ct, err := conn.Exec(ctx, s.q.prune, before)
+		n = ct.RowsAffected()
+		return err
+	})
+	return int(n), err
+}

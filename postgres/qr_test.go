@@ -1,0 +1,208 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/socialpay/socialpay/ledger"
+	"github.com/socialpay/socialpay/qr"
+	"github.com/socialpay/socialpay/qr/qrbench"
+	"github.com/socialpay/socialpay/qr/qrtest"
+)
+
+// TestQRStore runs the QR conformance suite on PostgreSQL, each subtest on
+// a schema of its own (the suite wants an empty store).
+func TestQRStore(t *testing.T) {
+	qrtest.Run(t, func(t testing.TB) qr.Store { return NewQRStore(freshDB(t)) })
+}
+
+// TestQRStoreUnstorable: text PostgreSQL cannot hold is refused as an
+// invalid value, not as a database failure.
+func TestQRStoreUnstorable(t *testing.T) {
+	s := NewQRStore(freshDB(t))
+	ctx := context.Background()
+	at := time.Date(2026, 2, 16, 20, 0, 0, 0, time.UTC)
+	c := qr.DynamicCode{ID: uuid.New(), Payee: "shop\x00", Reference: "r", Amount: ledger.NewMoney(1, ledger.MustCurrency("CNY")), Expires: at}
+	if err := s.RegisterCode(ctx, c); !errors.Is(err, qr.ErrInvalidValue) {
+		t.Errorf("payee with NUL: %v", err)
+	}
+	d := qr.Device{ID: "\xff", Account: uuid.New(), Serial: 1, Secret: make([]byte, 32), CreatedAt: at}
+	if err := s.CreateDevice(ctx, d); !errors.Is(err, qr.ErrInvalidValue) {
+		t.Errorf("device ID not UTF-8: %v", err)
+	}
+}
+
+// The whole QR service on PostgreSQL (ledger and QR store): payers racing
+// for one dynamic code, static payments racing against the daily cap, and
+// merchants racing for one payment code.
+func TestQRServiceOnPostgres(t *testing.T) {
+	db := freshDB(t)
+	ctx := context.Background()
+	l := ledger.New(NewStore(db), ledger.Options{})
+	store := NewQRStore(db)
+	cny := ledger.MustCurrency("CNY")
+	open := func(fen int64) uuid.UUID {
+		t.Helper()
+		a, err := l.CreateAccount(ctx, ledger.Account{ID: uuid.New(), Currency: cny, Flags: ledger.DebitsMustNotExceedCredits})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a.ID
+	}
+	bank, err := l.CreateAccount(ctx, ledger.Account{ID: uuid.New(), Currency: cny})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fund := func(id uuid.UUID, fen int64) {
+		t.Helper()
+		if _, err := l.Transfer(ctx, ledger.Transfer{ID: uuid.New(), DebitAccountID: bank.ID, CreditAccountID: id, Amount: ledger.NewMoney(fen, cny)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	balance := func(id uuid.UUID) int64 {
+		t.Helper()
+		a, err := l.Account(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Balance.DebitsPending != 0 {
+			t.Fatalf("account %s still holds %d", id, a.Balance.DebitsPending)
+		}
+		return a.Balance.Net()
+	}
+
+	secret := []byte("postgres test HMAC secret 32 b..")
+	signer, _ := qr.NewHMACSigner("k", secret)
+	keys, _ := qr.NewKeys(qr.Key{ID: "k", HMAC: secret})
+	receive, _ := qr.NewReceiveCodes(qr.ReceiveConfig{Signer: signer, Keys: keys})
+	codes, _ := qr.NewPaymentCodes(qr.PaymentCodeConfig{Prefix: "28", Key: []byte("postgres test permutation key...")})
+	dir := &qr.MemoryDirectory{}
+	shop := open(0)
+	if err := dir.Put(qr.Payee{Alias: "shop-1", Account: shop, Name: "Shop"}); err != nil {
+		t.Fatal(err)
+	}
+	svc, err := qr.NewService(qr.Config{Ledger: l, Store: store, Directory: dir, Receive: receive, PaymentCodes: codes})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Eight payers race for one dynamic code of 30.00.
+	code, err := svc.Issue(ctx, qr.ReceiveCode{Payee: "shop-1", Initiation: qr.Dynamic, Amount: ledger.NewMoney(30_00, cny),
+		Reference: "ORDER-1", Expires: time.Now().Add(time.Hour), City: "C"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	payers := make([]uuid.UUID, 8)
+	for i := range payers {
+		payers[i] = open(0)
+		fund(payers[i], 1000_00)
+	}
+	var mu sync.Mutex
+	paid := 0
+	var wg sync.WaitGroup
+	for i := range payers {
+		wg.Go(func() {
+			_, err := svc.Pay(ctx, qr.PayRequest{Payer: payers[i], Payload: code, Key: "k"})
+			switch {
+			case err == nil:
+				mu.Lock()
+				paid++
+				mu.Unlock()
+			case !errors.Is(err, qr.ErrCodePaid):
+				t.Errorf("payer %d: %v", i, err)
+			}
+		})
+	}
+	wg.Wait()
+	if paid != 1 || balance(shop) != 30_00 {
+		t.Fatalf("%d payments of the dynamic code, shop has %d", paid, balance(shop))
+	}
+
+	// One payer, twelve static payments of 50.00 at once: the 500.00 cap
+	// lets ten through.
+	static, err := svc.Issue(ctx, qr.ReceiveCode{Payee: "shop-1", Initiation: qr.Static, Currency: cny, City: "C"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice := open(0)
+	fund(alice, 1000_00)
+	paid = 0
+	for i := range 12 {
+		wg.Go(func() {
+			_, err := svc.Pay(ctx, qr.PayRequest{Payer: alice, Payload: static, Amount: ledger.NewMoney(50_00, cny), Key: fmt.Sprint("s", i)})
+			switch {
+			case err == nil:
+				mu.Lock()
+				paid++
+				mu.Unlock()
+			case !errors.Is(err, qr.ErrDailyCap):
+				t.Errorf("static payment %d: %v", i, err)
+			}
+		})
+	}
+	wg.Wait()
+	if paid != 10 || balance(alice) != 500_00 {
+		t.Fatalf("%d static payments, alice has %d", paid, balance(alice))
+	}
+
+	// Eight merchants scan one payment code at once.
+	phone, err := svc.RegisterDevice(ctx, "alice-phone", alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pcode, err := codes.Generate(phone, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	charged := 0
+	for i := range 8 {
+		wg.Go(func() {
+			_, err := svc.Charge(ctx, qr.ChargeRequest{Merchant: shop, Code: pcode, Amount: ledger.NewMoney(1_00, cny), Order: fmt.Sprint("o", i)})
+			switch {
+			case err == nil:
+				mu.Lock()
+				charged++
+				mu.Unlock()
+			case !errors.Is(err, qr.ErrReplay):
+				t.Errorf("charge %d: %v", i, err)
+			}
+		})
+	}
+	wg.Wait()
+	if charged != 1 || balance(alice) != 499_00 {
+		t.Fatalf("%d charges, alice has %d", charged, balance(alice))
+	}
+	if _, err := l.Verify(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The payment-code scenario of the load generator on PostgreSQL: each
+// charge is a redemption and a ledger transfer, two commits.
+func BenchmarkQRChargePostgres(b *testing.B) {
+	db := freshDB(b)
+	ctx := context.Background()
+	c, err := qrbench.NewCharges(ctx, qrbench.Config{
+		Ledger: ledger.New(NewStore(db), ledger.Options{}), Store: NewQRStore(db), Payers: 200, Merchants: 20, Prepare: b.N + 1,
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.SetParallelism(4)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := c.Charge(ctx); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
