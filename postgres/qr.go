@@ -46,10 +46,10 @@ func NewQRStore(db *DB) *QRStore {
 }
 
 type qrQueries struct {
-	insertCode, code, claim, settleCode, releaseCode, codeExists, claimed string
+	insertCode, code, claim, settleCode, releaseCode, codeExists, claimed                  string
 	ensureTotal, lockTotal, reservation, reserve, capUsed, settleCap, releaseCap, reserved string
-	insertDevice, deviceExists, device, deviceBySerial, revoke                          string
-	markUsed, usedBy, prune                                                             string
+	insertDevice, deviceExists, device, deviceBySerial, revoke                             string
+	markUsed, usedBy, prune                                                                string
 }
 
 const qrCodeCols = `id, payee, reference, currency, amount, expires_at, issued_at,
