@@ -206,6 +206,9 @@ func (db *DB) run(ctx context.Context, op string, fn func(ctx context.Context, c
 }
 
 func (db *DB) attempt(ctx context.Context, fn func(ctx context.Context, conn *pgx.Conn) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	conn, err := db.pool.acquire(ctx)
 	if err != nil {
 		return err

@@ -38,7 +38,7 @@ type queries struct {
 	begin, insertAccount, account, lockAccounts, lockWithTargets, transfers, transfer string
 	insertTransfers, insertEntries, updateAccounts, updateTransfers                   string
 	accountExists, entries, balanceAt, lockDue, due                                   string
-	verifyAccounts, verifyOrphans, verifyTransfers                                    string
+	verifyAccounts, verifyOrphans, verifyOrphanTransfers, verifyTransfers             string
 }
 
 func newQueries(db *DB) queries {
@@ -89,9 +89,20 @@ func newQueries(db *DB) queries {
 			where t.id = u.id`,
 		accountExists: `select exists (select 1 from $S.accounts where id = $1)`,
 		entries:       `select ` + entryCols + ` from $S.entries where account_id = $1 and seq > $2 order by seq limit $3`,
-		// Entry times never go back within an account.
-		balanceAt: `select debits_pending, debits_posted, credits_pending, credits_posted from $S.entries
-			where account_id = $1 and at <= $2 order by at desc, seq desc limit 1`,
+		// Entry times never go back within an account, so the last entry at
+		// or before $2 is found by binary search over seq in the primary
+		// key: lo is the answer so far (0: before the first entry).
+		balanceAt: `with recursive s(lo, hi) as (
+				select 0::int8, seq from $S.accounts where id = $1
+				union all
+				select case when e.at <= $2 then (s.lo + s.hi + 1) / 2 else s.lo end,
+					case when e.at <= $2 then s.hi else (s.lo + s.hi + 1) / 2 - 1 end
+				from s join $S.entries e on e.account_id = $1 and e.seq = (s.lo + s.hi + 1) / 2
+				where s.lo < s.hi)
+			select coalesce(e.debits_pending, 0), coalesce(e.debits_posted, 0),
+				coalesce(e.credits_pending, 0), coalesce(e.credits_posted, 0)
+			from s left join $S.entries e on e.account_id = $1 and e.seq = s.lo
+			where s.lo >= s.hi`,
 		lockDue: `select ` + accountCols + ` from $S.accounts where id in (
 				select unnest(array[debit_account_id, credit_account_id]) from (
 					select debit_account_id, credit_account_id from $S.transfers
@@ -106,9 +117,14 @@ func newQueries(db *DB) queries {
 				coalesce(e.credits_posted, 0), coalesce(e.hash, ''::bytea)
 			from $S.accounts a left join $S.entries e on e.account_id = a.id
 			order by a.id, e.seq`,
+		// Entries of accounts or transfers that do not exist (the schema
+		// has no foreign keys on entries: see the migration).
 		verifyOrphans: `select e.account_id, count(*) from $S.entries e
 			where not exists (select 1 from $S.accounts a where a.id = e.account_id)
 			group by e.account_id limit 100`,
+		verifyOrphanTransfers: `select e.account_id, e.seq, e.transfer_id from $S.entries e
+			where e.transfer_id is not null and not exists (select 1 from $S.transfers t where t.id = e.transfer_id)
+			limit 100`,
 		// Every transfer has its two entries — a debit of its debit account
 		// and a credit of its credit account, each moving its amount (pending
 		// for holds and voids) — and two more exactly when it expired.
@@ -126,7 +142,7 @@ func newQueries(db *DB) queries {
 	}
 	for _, p := range []*string{&q.insertAccount, &q.account, &q.lockAccounts, &q.lockWithTargets, &q.transfers,
 		&q.transfer, &q.insertTransfers, &q.insertEntries, &q.updateAccounts, &q.updateTransfers, &q.accountExists,
-		&q.entries, &q.balanceAt, &q.lockDue, &q.due, &q.verifyAccounts, &q.verifyOrphans, &q.verifyTransfers} {
+		&q.entries, &q.balanceAt, &q.lockDue, &q.due, &q.verifyAccounts, &q.verifyOrphans, &q.verifyOrphanTransfers, &q.verifyTransfers} {
 		*p = db.qualify(*p)
 	}
 	return q
@@ -319,17 +335,13 @@ func (s *Store) BalanceAt(ctx context.Context, account uuid.UUID, at time.Time) 
 	found := false
 	err := s.db.run(ctx, "balance at", func(ctx context.Context, conn *pgx.Conn) error {
 		b = ledger.Balance{}
-		batch := &pgx.Batch{}
-		batch.Queue(s.q.accountExists, [16]byte(account)).QueryRow(func(row pgx.Row) error { return row.Scan(&found) })
-		batch.Queue(s.q.balanceAt, [16]byte(account), at).Query(func(rows pgx.Rows) error {
-			for rows.Next() {
-				if err := rows.Scan(&b.DebitsPending, &b.DebitsPosted, &b.CreditsPending, &b.CreditsPosted); err != nil {
-					return err
-				}
-			}
-			return rows.Err()
-		})
-		return conn.SendBatch(ctx, batch).Close()
+		err := conn.QueryRow(ctx, s.q.balanceAt, [16]byte(account), at).
+			Scan(&b.DebitsPending, &b.DebitsPosted, &b.CreditsPending, &b.CreditsPosted)
+		found = err == nil
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil // no such account: an answer, not a failure to retry
+		}
+		return err
 	})
 	if err != nil {
 		return ledger.Balance{}, err
@@ -512,4 +524,33 @@ func (s *Store) queueWrites(b *pgx.Batch, w *writes) {
 			return nil
 		})
 	}
+}
+
+// LookupTransfers returns the stored transfers among ids, in no particular
+// order, in one query: what a reconciliation sweep or a load test needs to
+// check many IDs at once. IDs not stored are simply absent.
+//
+// Errors: the infrastructure errors of this package.
+func (s *Store) LookupTransfers(ctx context.Context, ids []uuid.UUID) ([]ledger.Transfer, error) {
+	var out []ledger.Transfer
+	err := s.db.run(ctx, "lookup transfers", func(ctx context.Context, conn *pgx.Conn) error {
+		out = out[:0]
+		rows, err := conn.Query(ctx, s.q.transfers, uuids(ids))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			t, err := scanTransfer(rows)
+			if err != nil {
+				return err
+			}
+			out = append(out, t)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }

@@ -105,6 +105,12 @@ func TestVerifyDetectsTampering(t *testing.T) {
 		"edited account status": {
 			"update $S.accounts set status = 1 where id = $1",
 			func(w *world) []any { return []any{w.wallet} }, "status"},
+		"entry of an unknown account": {
+			"insert into $S.entries select gen_random_uuid(), seq, transfer_id, kind, side, posted_delta, pending_delta, at, debits_pending, debits_posted, credits_pending, credits_posted, hash from $S.entries where account_id = $1 and seq = 1",
+			func(w *world) []any { return []any{w.wallet} }, "account that does not exist"},
+		"deleted transfer": {
+			"delete from $S.transfers where id = $1",
+			func(w *world) []any { return []any{w.payment} }, "which does not exist"},
 		"edited transfer amount": {
 			"update $S.transfers set amount = amount + 1 where id = $1",
 			func(w *world) []any { return []any{w.payment} }, "entries do not match"},
@@ -147,27 +153,26 @@ func TestAppendOnly(t *testing.T) {
 		args []any
 		code string
 	}{
-		"update entry":                {"update $S.entries set posted_delta = 0 where account_id = $1", []any{w.wallet}, codeAppendOnly},
-		"delete entry":                {"delete from $S.entries where account_id = $1", []any{w.wallet}, codeAppendOnly},
-		"truncate entries":            {"truncate $S.entries", nil, codeAppendOnly},
-		"update transfer amount":      {"update $S.transfers set amount = 1 where id = $1", []any{w.payment}, codeAppendOnly},
-		"update transfer reference":   {"update $S.transfers set reference = 'x' where id = $1", []any{w.payment}, codeAppendOnly},
-		"update transfer metadata":    {`update $S.transfers set metadata = '{"a":"b"}' where id = $1`, []any{w.payment}, codeAppendOnly},
-		"status of committed":         {"update $S.transfers set status = 2 where id = $1", []any{w.payment}, codeAppendOnly},
-		"hold to committed":           {"update $S.transfers set status = 0 where id = $1", []any{hold}, codeAppendOnly},
-		"hold to an unknown status":   {"update $S.transfers set status = 9 where id = $1", []any{hold}, codeAppendOnly},
-		"delete transfer":             {"delete from $S.transfers where id = $1", []any{w.payment}, codeAppendOnly},
-		"truncate transfers":          {"truncate $S.transfers cascade", nil, codeAppendOnly},
-		"account currency":            {"update $S.accounts set currency = 'USD' where id = $1", []any{w.wallet}, codeAppendOnly},
-		"account flags":               {"update $S.accounts set flags = 0 where id = $1", []any{w.wallet}, codeAppendOnly},
-		"delete account":              {"delete from $S.accounts where id = $1", []any{w.wallet}, codeAppendOnly},
-		"negative balance":            {"update $S.accounts set debits_posted = -1 where id = $1", []any{w.bank}, "23514"},
-		"wallet over its limit":       {"update $S.accounts set debits_posted = credits_posted + 1 where id = $1", []any{w.wallet}, "23514"},
-		"transfer ID twice":           {"insert into $S.transfers select * from $S.transfers where id = $1", []any{w.payment}, "23505"},
-		"zero amount":                 {"insert into $S.transfers (id, kind, debit_account_id, credit_account_id, amount, currency, timeout_ns, code, reference, ts, status) values ($1, 0, $2, $3, 0, 'CNY', 0, 0, '', now(), 0)", []any{other, w.bank, w.wallet}, "23514"},
-		"resolve twice":               {"insert into $S.transfers (id, kind, debit_account_id, credit_account_id, amount, currency, pending_id, timeout_ns, code, reference, ts, status) select x, 3, debit_account_id, credit_account_id, amount, currency, id, 0, 0, '', now(), 0 from $S.transfers, unnest(array[$1::uuid, $3::uuid]) x where id = $2", []any{uuid.New(), hold, uuid.New()}, "23505"},
-		"entry of an unknown account": {"insert into $S.entries select $2, seq, transfer_id, kind, side, posted_delta, pending_delta, at, debits_pending, debits_posted, credits_pending, credits_posted, hash from $S.entries where account_id = $1 and seq = 1", []any{w.wallet, other}, "23503"},
-		"entry numbered twice":        {"insert into $S.entries select * from $S.entries where account_id = $1 and seq = 1", []any{w.wallet}, "23505"},
+		"update entry":              {"update $S.entries set posted_delta = 0 where account_id = $1", []any{w.wallet}, codeAppendOnly},
+		"delete entry":              {"delete from $S.entries where account_id = $1", []any{w.wallet}, codeAppendOnly},
+		"truncate entries":          {"truncate $S.entries", nil, codeAppendOnly},
+		"update transfer amount":    {"update $S.transfers set amount = 1 where id = $1", []any{w.payment}, codeAppendOnly},
+		"update transfer reference": {"update $S.transfers set reference = 'x' where id = $1", []any{w.payment}, codeAppendOnly},
+		"update transfer metadata":  {`update $S.transfers set metadata = '{"a":"b"}' where id = $1`, []any{w.payment}, codeAppendOnly},
+		"status of committed":       {"update $S.transfers set status = 2 where id = $1", []any{w.payment}, codeAppendOnly},
+		"hold to committed":         {"update $S.transfers set status = 0 where id = $1", []any{hold}, codeAppendOnly},
+		"hold to an unknown status": {"update $S.transfers set status = 9 where id = $1", []any{hold}, codeAppendOnly},
+		"delete transfer":           {"delete from $S.transfers where id = $1", []any{w.payment}, codeAppendOnly},
+		"truncate transfers":        {"truncate $S.transfers cascade", nil, codeAppendOnly},
+		"account currency":          {"update $S.accounts set currency = 'USD' where id = $1", []any{w.wallet}, codeAppendOnly},
+		"account flags":             {"update $S.accounts set flags = 0 where id = $1", []any{w.wallet}, codeAppendOnly},
+		"delete account":            {"delete from $S.accounts where id = $1", []any{w.wallet}, codeAppendOnly},
+		"negative balance":          {"update $S.accounts set debits_posted = -1 where id = $1", []any{w.bank}, "23514"},
+		"wallet over its limit":     {"update $S.accounts set debits_posted = credits_posted + 1 where id = $1", []any{w.wallet}, "23514"},
+		"transfer ID twice":         {"insert into $S.transfers select * from $S.transfers where id = $1", []any{w.payment}, "23505"},
+		"zero amount":               {"insert into $S.transfers (id, kind, debit_account_id, credit_account_id, amount, currency, timeout_ns, code, reference, ts, status) values ($1, 0, $2, $3, 0, 'CNY', 0, 0, '', now(), 0)", []any{other, w.bank, w.wallet}, "23514"},
+		"resolve twice":             {"insert into $S.transfers (id, kind, debit_account_id, credit_account_id, amount, currency, pending_id, timeout_ns, code, reference, ts, status) select x, 3, debit_account_id, credit_account_id, amount, currency, id, 0, 0, '', now(), 0 from $S.transfers, unnest(array[$1::uuid, $3::uuid]) x where id = $2", []any{uuid.New(), hold, uuid.New()}, "23505"},
+		"entry numbered twice":      {"insert into $S.entries select * from $S.entries where account_id = $1 and seq = 1", []any{w.wallet}, "23505"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := conn.Exec(ctx, w.db.qualify(c.sql), c.args...)

@@ -45,6 +45,18 @@ func (s *Store) Verify(ctx context.Context) (ledger.VerifyReport, error) {
 		}); err != nil {
 			return err
 		}
+		rows, err = tx.Query(ctx, s.q.verifyOrphanTransfers)
+		if err != nil {
+			return err
+		}
+		var seq int64
+		var tr [16]byte
+		if _, err := pgx.ForEachRow(rows, []any{&id, &seq, &tr}, func() error {
+			v.Problem(&ledger.AccountError{ID: id, Err: fmt.Errorf("entry %d names transfer %s, which does not exist", seq, uuid.UUID(tr))})
+			return nil
+		}); err != nil {
+			return err
+		}
 		rows, err = tx.Query(ctx, s.q.verifyTransfers)
 		if err != nil {
 			return err
