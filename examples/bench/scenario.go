@@ -1,0 +1,223 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/socialpay/socialpay/ledger"
+)
+
+// A Scenario is one kind of load. To add one, write a file with a type
+// implementing Scenario and register it from that file's init:
+//
+//	func init() { register("redpacket", "send and claim red packets", func() Scenario { return &redPackets{} }) }
+//
+// The driver calls Setup once, then runs Options.Clients goroutines, each
+// calling its Client's Do in a loop until the run ends.
+type Scenario interface {
+	// Setup creates what the run needs (accounts, balances) before the
+	// clock starts.
+	Setup(ctx context.Context, env *Env) error
+	// Client returns the load of client i (0 ≤ i < Options.Clients); rng is
+	// the client's own random source.
+	Client(i int, rng *rand.Rand) Client
+}
+
+// A Client does one unit of work per Do: one request to the system under
+// test. It returns how many transfers that request got acknowledged.
+// Errors are reported through Env.Submit's bookkeeping, so Do itself
+// returns only when ctx ends (err is then ctx's error) or when it has an
+// answer.
+type Client interface {
+	Do(ctx context.Context) (transfers int, err error)
+}
+
+type scenarioInfo struct {
+	name, help string
+	make       func() Scenario
+}
+
+// scenarios is filled by the init functions of the scenario files and only
+// read after that.
+var scenarios = map[string]scenarioInfo{}
+
+func register(name, help string, make func() Scenario) {
+	if _, dup := scenarios[name]; dup {
+		panic("bench: scenario " + name + " registered twice")
+	}
+	scenarios[name] = scenarioInfo{name: name, help: help, make: make}
+}
+
+func scenarioNames() []string {
+	var names []string
+	for n := range scenarios {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Options are the command line's, as scenarios see them.
+type Options struct {
+	Clients  int
+	Batch    int // transfers per request; 0: the scenario's default
+	Accounts int // accounts per scenario (spread over the clients)
+	Seed     uint64
+}
+
+// Env is what a scenario works with.
+type Env struct {
+	Opts     Options
+	Ledger   *ledger.Ledger
+	Store    ledger.Store // what the Ledger writes to (group commit, if any, included)
+	Currency ledger.Currency
+
+	rec      *recorder // nil unless -verify
+	errors   atomic.Int64
+	rejected atomic.Int64
+}
+
+// Submit sends ts as one request — CreateTransfer for one transfer, an
+// independent CreateTransfers batch for more — and sends the same
+// transfers again while the store fails (a lost answer is retried with the
+// same IDs, as a bank's client must), until it has an answer or ctx ends.
+// It returns how many transfers were acknowledged; transfers a rule
+// refused count as rejected.
+func (e *Env) Submit(ctx context.Context, ts []ledger.Transfer) (int, error) {
+	att := e.rec.attempt(ts)
+	for wait := time.Millisecond; ; wait = min(2*wait, time.Second) {
+		now := e.Ledger.Now()
+		var results []ledger.Result
+		var err error
+		if len(ts) == 1 {
+			var r ledger.Result
+			r, err = e.Store.CreateTransfer(ctx, ts[0], now)
+			results = []ledger.Result{r}
+		} else {
+			results, err = e.Store.CreateTransfers(ctx, ts, false, now)
+		}
+		if err == nil {
+			att.answer()
+			acked := 0
+			for i, r := range results {
+				if r.Err != nil {
+					e.rejected.Add(1)
+					continue
+				}
+				acked++
+				att.ack(i)
+			}
+			return acked, nil
+		}
+		if ctx.Err() != nil {
+			return 0, ctx.Err()
+		}
+		e.errors.Add(1)
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		}
+	}
+}
+
+// Wallets creates n accounts that cannot go negative, each funded with
+// amount (minor units) from a bank account, concurrently.
+func (e *Env) Wallets(ctx context.Context, n int, amount int64) ([]uuid.UUID, error) {
+	bank, err := e.Ledger.CreateAccount(ctx, ledger.Account{ID: uuid.New(), Currency: e.Currency, Code: 1})
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]uuid.UUID, n)
+	for i := range ids {
+		ids[i] = uuid.New()
+	}
+	err = parallel(ctx, e.Opts.Clients, n, func(ctx context.Context, i int) error {
+		_, err := e.Ledger.CreateAccount(ctx, ledger.Account{ID: ids[i], Currency: e.Currency, Code: 2, Flags: ledger.DebitsMustNotExceedCredits})
+		return err
+	})
+	if err != nil || amount == 0 {
+		return ids, err
+	}
+	const chunk = 500
+	err = parallel(ctx, 1, (n+chunk-1)/chunk, func(ctx context.Context, c int) error {
+		var ts []ledger.Transfer
+		for _, id := range ids[c*chunk : min(n, (c+1)*chunk)] {
+			ts = append(ts, ledger.Transfer{ID: uuid.New(), DebitAccountID: bank.ID, CreditAccountID: id, Amount: ledger.NewMoney(amount, e.Currency)})
+		}
+		rs, err := e.Ledger.Batch(ctx, ts)
+		for _, r := range rs {
+			err = errors.Join(err, r.Err)
+		}
+		return err
+	})
+	return ids, err
+}
+
+// parallel runs fn(0…n-1) on workers goroutines, stopping at the first
+// error.
+func parallel(ctx context.Context, workers, n int, fn func(ctx context.Context, i int) error) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range max(1, workers) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n || ctx.Err() != nil {
+					return
+				}
+				if err := fn(ctx, i); err != nil {
+					cancel(fmt.Errorf("item %d: %w", i, err))
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
+}
+
+// partition returns client i's share of ids: each client works on accounts
+// of its own, so clients never wait for each other's locks unless the
+// scenario shares an account on purpose.
+func partition(ids []uuid.UUID, i, clients int) []uuid.UUID {
+	per := len(ids) / clients
+	return ids[i*per : (i+1)*per]
+}
+
+// pair picks two different accounts of ids.
+func pair(rng *rand.Rand, ids []uuid.UUID) (uuid.UUID, uuid.UUID) {
+	a := rng.IntN(len(ids))
+	b := rng.IntN(len(ids) - 1)
+	if b >= a {
+		b++
+	}
+	return ids[a], ids[b]
+}
+
+// newID returns a random (version 4) UUID from rng.
+func newID(rng *rand.Rand) uuid.UUID {
+	var id uuid.UUID
+	for i := 0; i < 16; i += 8 {
+		v := rng.Uint64()
+		for j := range 8 {
+			id[i+j] = byte(v >> (8 * j))
+		}
+	}
+	id[6] = id[6]&0x0f | 0x40
+	id[8] = id[8]&0x3f | 0x80
+	return id
+}

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+
+	"github.com/google/uuid"
+
+	"github.com/socialpay/socialpay/ledger"
+)
+
+// The ledger's own scenarios: plain transfers between wallets, batches of
+// them, and transfers that all pay one hot account.
+
+func init() {
+	register("transfer", "one transfer per request between two wallets (of the client's own)",
+		func() Scenario { return &transfers{perRequest: 1} })
+	register("batch", "independent batches of -batch transfers (default 100) between wallets, one commit each",
+		func() Scenario { return &transfers{perRequest: 100} })
+	register("hot", "every transfer pays one merchant account; -batch N puts N in a request",
+		func() Scenario { return &transfers{perRequest: 1, hot: true} })
+}
+
+// walletFunds is what each wallet starts with: far more than a run spends,
+// so that no transfer is refused.
+const walletFunds = 1_000_000_00
+
+type transfers struct {
+	perRequest int
+	hot        bool
+	env        *Env
+	wallets    []uuid.UUID
+	merchant   uuid.UUID
+}
+
+func (s *transfers) Setup(ctx context.Context, env *Env) error {
+	s.env = env
+	if env.Opts.Batch > 0 {
+		s.perRequest = env.Opts.Batch
+	}
+	if env.Opts.Accounts < 2*env.Opts.Clients {
+		return fmt.Errorf("need at least 2 accounts per client, have %d for %d clients", env.Opts.Accounts, env.Opts.Clients)
+	}
+	var err error
+	if s.wallets, err = env.Wallets(ctx, env.Opts.Accounts, walletFunds); err != nil {
+		return err
+	}
+	if s.hot {
+		m, err := env.Ledger.CreateAccount(ctx, ledger.Account{ID: uuid.New(), Currency: env.Currency, Code: 3})
+		if err != nil {
+			return err
+		}
+		s.merchant = m.ID
+	}
+	return nil
+}
+
+func (s *transfers) Client(i int, rng *rand.Rand) Client {
+	return &transferClient{s: s, rng: rng, wallets: partition(s.wallets, i, s.env.Opts.Clients)}
+}
+
+type transferClient struct {
+	s       *transfers
+	rng     *rand.Rand
+	wallets []uuid.UUID
+	buf     []ledger.Transfer
+}
+
+func (c *transferClient) Do(ctx context.Context) (int, error) {
+	c.buf = c.buf[:0]
+	for range c.s.perRequest {
+		from, to := pair(c.rng, c.wallets)
+		if c.s.hot {
+			to = c.s.merchant
+		}
+		amount := 1 + c.rng.Int64N(1000) // 0.01 to 10.00
+		c.buf = append(c.buf, ledger.Transfer{ID: newID(c.rng), DebitAccountID: from, CreditAccountID: to,
+			Amount: ledger.NewMoney(amount, c.s.env.Currency), Code: 7})
+	}
+	return c.s.env.Submit(ctx, c.buf)
+}
