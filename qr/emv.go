@@ -81,101 +81,157 @@ type span struct {
 }
 
 // isASCII reports whether s has no byte of 0x80 or above. It reads eight
-// bytes a step (the compiler merges the eight loads into one).
+// bytes a step (the compiler merges the eight loads into one), the last
+// step overlapping the one before, and short strings in two overlapping
+// halves.
 func isASCII(s string) bool {
-	var or uint64
-	i := 0
-	for ; i+8 <= len(s); i += 8 {
-		or |= uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
-			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+	n := len(s)
+	switch {
+	case n >= 8:
+		var or uint64
+		for i := 0; i+8 <= n; i += 8 {
+			or |= load64(s, i)
+		}
+		return (or|load64(s, n-8))&asciiMask == 0
+	case n >= 4:
+		return (load32(s, 0)|load32(s, n-4))&0x80808080 == 0
+	case n >= 2:
+		return (s[0]|s[1]|s[n-1])&0x80 == 0
+	case n == 1:
+		return s[0] < utf8.RuneSelf
 	}
-	for ; i < len(s); i++ {
-		or |= uint64(s[i])
-	}
-	return or&0x8080808080808080 == 0
+	return true
 }
 
+// asciiMask has the high bit of each of eight bytes.
+const asciiMask = 0x8080808080808080
+
+func load64(s string, i int) uint64 {
+	s = s[i : i+8]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+func load32(s string, i int) uint32 {
+	s = s[i : i+4]
+	return uint32(s[0]) | uint32(s[1])<<8 | uint32(s[2])<<16 | uint32(s[3])<<24
+}
+
+// idSet is a set of IDs 00-99 (four words, so that any ID indexes it
+// without a bounds check).
+type idSet [4]uint64
+
+// add adds id and reports whether it was already in the set.
+func (s *idSet) add(id ID) (dup bool) {
+	bit := uint64(1) << (id % 64)
+	dup = s[id/64]&bit != 0
+	s[id/64] |= bit
+	return dup
+}
+
+func (s *idSet) has(id ID) bool { return s[id/64]&(uint64(1)<<(id%64)) != 0 }
+
 // scan splits payload[start:end] into data objects, storing them into
-// dst[:n]. It checks the ID and length digits, the length against the
-// remaining text (in characters), UTF-8, duplicates, and each primitive
-// value against its rule: tmpl is the enclosing template, or -1 at the
-// root. The CRC (63) is left to the caller.
-func scan(payload string, start, end int, dst []span, tmpl int) (n int, err error) {
-	var seen [2]uint64
-	fail := func(at int, id ID, hasID bool, err error) (int, error) {
-		path := ""
-		switch {
-		case tmpl >= 0 && hasID:
-			path = subPath(ID(tmpl), id)
-		case tmpl >= 0:
-			path = ID(tmpl).String()
-		case hasID:
-			path = id.String()
-		}
-		return n, &Error{Path: path, Pos: runePos(payload, at), Err: err}
-	}
+// dst[:n], and returns the set of their IDs. It checks the ID and length
+// digits, the length against the remaining text (in characters), UTF-8,
+// duplicates, and each primitive value against its rule: tmpl is the
+// enclosing template, or -1 at the root. The CRC (63) is left to the
+// caller.
+func scan(payload string, start, end int, dst []span, tmpl int) (n int, seen idSet, err error) {
+	table := ruleTable(tmpl)
+	var lo, hi uint64 // the IDs seen, kept in registers
 	i := start
 	for i < end {
 		if n == len(dst) {
-			return fail(i, 0, false, ErrPayloadTooLong)
+			return n, idSet{}, scanError(payload, i, tmpl, 0, false, ErrPayloadTooLong)
 		}
 		// Header: two-digit ID, two-digit length.
 		if end-i < 4 {
+			err := ErrTruncated
 			for k := i; k < end; k++ {
 				if !isDigit(payload[k]) {
-					return fail(i, 0, false, ErrNotNumeric)
+					err = ErrNotNumeric
 				}
 			}
-			return fail(i, 0, false, ErrTruncated)
+			return n, idSet{}, scanError(payload, i, tmpl, 0, false, err)
 		}
 		c0, c1, c2, c3 := payload[i]-'0', payload[i+1]-'0', payload[i+2]-'0', payload[i+3]-'0'
 		if c0 > 9 || c1 > 9 || c2 > 9 || c3 > 9 {
-			return fail(i, 0, false, ErrNotNumeric)
+			return n, idSet{}, scanError(payload, i, tmpl, 0, false, ErrNotNumeric)
 		}
 		id := ID(c0*10 + c1)
 		length := int(c2)*10 + int(c3)
 		if length == 0 {
-			return fail(i, id, true, ErrBadLength)
+			return n, idSet{}, scanError(payload, i, tmpl, id, true, ErrBadLength)
 		}
-		if bit := uint64(1) << (id % 64); seen[id/64]&bit != 0 {
-			return fail(i, id, true, ErrDuplicate)
+		bit := uint64(1) << (id & 63)
+		if id < 64 && lo&bit != 0 || id >= 64 && hi&bit != 0 {
+			return n, idSet{}, scanError(payload, i, tmpl, id, true, ErrDuplicate)
+		}
+		if id < 64 {
+			lo |= bit
 		} else {
-			seen[id/64] |= bit
+			hi |= bit
 		}
-		// Value: length characters.
+		// Value: length characters. Most are short: eight bytes are
+		// checked for ASCII at once.
 		k := i + 4
-		if k+length <= end && isASCII(payload[k:k+length]) {
+		if k+length <= end && (length <= 8 && k+8 <= len(payload) && load64(payload, k)&(asciiMask>>(64-8*length)) == 0 ||
+			length > 8 && isASCII(payload[k:k+length])) {
 			k += length
-		} else {
-			for c := 0; c < length; c++ {
-				if k >= end {
-					return fail(i, id, true, ErrTruncated)
-				}
-				if payload[k] < utf8.RuneSelf {
-					k++
-					continue
-				}
-				r, size := utf8.DecodeRuneInString(payload[k:end])
-				if r == utf8.RuneError && size == 1 {
-					return fail(k, id, true, ErrInvalidUTF8)
-				}
-				k += size
+		} else if k, err = skipRunes(payload, k, end, length); err != nil {
+			if err == ErrInvalidUTF8 {
+				return n, idSet{}, scanError(payload, k, tmpl, id, true, err)
 			}
+			return n, idSet{}, scanError(payload, i, tmpl, id, true, err)
 		}
-		switch {
-		case tmpl >= 0:
-			err = checkValue(subRule(ID(tmpl), id), payload[i+4:k], length)
-		case id != 63 && !id.IsTemplate():
-			err = checkValue(rootRule(id), payload[i+4:k], length)
+		if r := table[id]; r.kind != kindNone && (r.kind != kindAny || !r.lengthOK(length)) {
+			err = checkValue(r, payload[i+4:k], length)
 		}
 		if err != nil {
-			return fail(i, id, true, err)
+			return n, idSet{}, scanError(payload, i, tmpl, id, true, err)
 		}
 		dst[n] = span{id: id, start: uint16(i + 4), end: uint16(k)}
 		n++
 		i = k
 	}
-	return n, nil
+	return n, idSet{lo, hi}, nil
+}
+
+// skipRunes returns the offset after count characters of payload from k
+// on, not going past end: ErrTruncated if they do not fit, ErrInvalidUTF8
+// (with the offset of the bad byte) if they are not UTF-8.
+func skipRunes(payload string, k, end, count int) (int, error) {
+	for c := 0; c < count; c++ {
+		if k >= end {
+			return k, ErrTruncated
+		}
+		if payload[k] < utf8.RuneSelf {
+			k++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(payload[k:end])
+		if r == utf8.RuneError && size == 1 {
+			return k, ErrInvalidUTF8
+		}
+		k += size
+	}
+	return k, nil
+}
+
+// scanError says where scan failed: at byte offset at, in template tmpl
+// (or -1), in data object id when hasID.
+func scanError(payload string, at, tmpl int, id ID, hasID bool, err error) error {
+	path := ""
+	switch {
+	case tmpl >= 0 && hasID:
+		path = subPath(ID(tmpl), id)
+	case tmpl >= 0:
+		path = ID(tmpl).String()
+	case hasID:
+		path = id.String()
+	}
+	return &Error{Path: path, Pos: runePos(payload, at), Err: err}
 }
 
 // Parse decodes a merchant-presented payload. It keeps every data object and
@@ -195,7 +251,7 @@ func Parse(payload string) (*Payload, error) {
 		return nil, &Error{Path: payload[:2], Pos: 0, Err: ErrFormatNotFirst}
 	}
 	var spans [maxObjects]span
-	nRoot, err := scan(payload, 0, len(payload), spans[:], -1)
+	nRoot, rootSeen, err := scan(payload, 0, len(payload), spans[:], -1)
 	if err != nil {
 		return nil, err
 	}
@@ -222,17 +278,31 @@ func Parse(payload string) (*Payload, error) {
 
 	// Templates: their sub-objects go after the root objects.
 	n := nRoot
+	promptPay := false
 	for k := 0; k < nRoot; k++ {
 		s := &spans[k]
 		if !s.id.IsTemplate() {
 			continue
 		}
-		m, err := scan(payload, int(s.start), int(s.end), spans[n:], int(s.id))
+		m, subSeen, err := scan(payload, int(s.start), int(s.end), spans[n:], int(s.id))
 		if err != nil {
 			return nil, err
 		}
+		if err := checkTemplate(s.id, subSeen); err != nil {
+			return nil, err
+		}
+		if s.id >= 26 && s.id <= 51 {
+			for _, sub := range spans[n : n+m] {
+				if sub.id == 0 && isPromptPayGUI(payload[sub.start:sub.end]) {
+					promptPay = true
+				}
+			}
+		}
 		s.sub, s.nsub = uint8(n), uint8(m)
 		n += m
+	}
+	if err := checkMandatory(rootSeen, promptPay); err != nil {
+		return nil, err
 	}
 	objs := make([]Object, n)
 	for k := range objs {
@@ -250,11 +320,7 @@ func Parse(payload string) (*Payload, error) {
 		// Accepted, but kept in the upper case Encode writes.
 		objs[nRoot-1].Value = strings.ToUpper(crcText)
 	}
-	p := &Payload{Objects: objs[:nRoot:nRoot]}
-	if err := checkStructure(p.Objects, true); err != nil {
-		return nil, err
-	}
-	return p, nil
+	return &Payload{Objects: objs[:nRoot:nRoot]}, nil
 }
 
 // runePos converts a byte offset into a character offset.
@@ -283,7 +349,7 @@ func (p *Payload) Encode() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := checkStructure(objs, false); err != nil {
+	if err := checkStructure(objs); err != nil {
 		return "", err
 	}
 	var stack [4 * MaxPayloadLen]byte
@@ -318,7 +384,7 @@ func withSubs(objs []Object) ([]Object, error) {
 			continue
 		}
 		var spans [maxObjects]span
-		m, err := scan(o.Value, 0, len(o.Value), spans[:], int(o.ID))
+		m, _, err := scan(o.Value, 0, len(o.Value), spans[:], int(o.ID))
 		if err != nil {
 			if e, ok := err.(*Error); ok {
 				e.Pos = -1
@@ -341,7 +407,8 @@ func withSubs(objs []Object) ([]Object, error) {
 }
 
 // appendChecked writes objs as EMVCo text (leaving out 63), checking every
-// value against its rule on the way. It returns the text's length in
+// value against its rule on the way (checkStructure made sure every ID is
+// below 100). It returns the text's length in
 // characters.
 func appendChecked(b []byte, objs []Object) (_ []byte, runes int, err error) {
 	for k := range objs {
@@ -350,7 +417,7 @@ func appendChecked(b []byte, objs []Object) (_ []byte, runes int, err error) {
 			continue
 		}
 		if !o.ID.IsTemplate() {
-			n, err := checkedLen(rootRule(o.ID), o.Value)
+			n, err := checkedLen(rules[0][o.ID], o.Value)
 			if err != nil {
 				return nil, 0, &Error{Path: o.ID.String(), Pos: -1, Err: err}
 			}
@@ -360,10 +427,11 @@ func appendChecked(b []byte, objs []Object) (_ []byte, runes int, err error) {
 		}
 		hdr := len(b)
 		b = appendHeader(b, o.ID, 0)
+		table := ruleTable(int(o.ID))
 		total := 0
 		for j := range o.Sub {
 			s := &o.Sub[j]
-			n, err := checkedLen(subRule(o.ID, s.ID), s.Value)
+			n, err := checkedLen(table[s.ID], s.Value)
 			if err != nil {
 				return nil, 0, &Error{Path: subPath(o.ID, s.ID), Pos: -1, Err: err}
 			}
