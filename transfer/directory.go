@@ -1,0 +1,191 @@
+package transfer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/socialpay/socialpay/ledger"
+)
+
+// Errors of the directory.
+var (
+	// ErrInvalidBinding means a Binding lacks a field or has one out of
+	// bounds (see ValidateBinding).
+	ErrInvalidBinding = errors.New("transfer: invalid binding")
+	// ErrNotBound means no one has bound the number (or, to a payer, that
+	// the number cannot be paid).
+	ErrNotBound = errors.New("transfer: number not registered")
+	// ErrBoundToOtherHolder means the number is bound to another holder:
+	// numbers are recycled, and moving one to a new holder needs an
+	// explicit rebind.
+	ErrBoundToOtherHolder = errors.New("transfer: number bound to another holder (rebind to move it)")
+	// ErrNotHolder means the holder named is not the one the number is
+	// bound to.
+	ErrNotHolder = errors.New("transfer: not the number's holder")
+)
+
+// Bounds of a Binding's text fields, in bytes.
+const (
+	MaxHolderLen      = 128 // Binding.Holder, Request.Payer
+	MaxInstitutionLen = 64  // Payee.Institution
+)
+
+// Binding ties a mobile number to a holder and the ledger account that
+// receives payments to it: the directory entry of 手机号转账, a PIX key or a
+// PayNow proxy. A number has one binding, hence one default account.
+type Binding struct {
+	Phone   Phone     // E.164, from PhoneParser.Normalize
+	Holder  string    // the bank's ID of the customer who holds the number
+	Account uuid.UUID // the ledger account payments to the number credit
+	// Name is the holder's full name. It never leaves the library on the
+	// reveal path: payers see MaskName(Name), or a VerifyName answer.
+	Name string
+	// VerifiedAt is when the bank last verified that Holder owns the
+	// number (an OTP sent to it); the library records it, it does not send
+	// OTPs.
+	VerifiedAt time.Time
+	// BoundAt is when Holder bound the number; set by DecideBind. It stays
+	// while the same holder updates the binding and restarts on a rebind.
+	BoundAt time.Time
+	// UpdatedAt is when the binding was last written: the time of the Bind
+	// call.
+	UpdatedAt time.Time
+}
+
+// ValidateBinding checks the fields a caller supplies: a number (not
+// validated again here: it must come from Normalize), a holder of 1 to
+// MaxHolderLen bytes, an account, a name of letters or digits (at most 128
+// characters, valid UTF-8), VerifiedAt and UpdatedAt set.
+//
+// Errors: ErrInvalidBinding saying which field.
+func ValidateBinding(b *Binding) error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s", ErrInvalidBinding, fmt.Sprintf(format, args...))
+	}
+	switch {
+	case len(b.Phone) < 2 || b.Phone[0] != '+':
+		return bad("phone %q is not in E.164 form", b.Phone)
+	case b.Holder == "" || len(b.Holder) > MaxHolderLen:
+		return bad("holder must be 1 to %d bytes", MaxHolderLen)
+	case b.Account == uuid.Nil:
+		return bad("no account")
+	case !utf8.ValidString(b.Name) || utf8.RuneCountInString(b.Name) > maxNameRunes:
+		return bad("name must be valid UTF-8 of at most %d characters", maxNameRunes)
+	case b.VerifiedAt.IsZero():
+		return bad("ownership never verified (VerifiedAt is zero)")
+	case b.UpdatedAt.IsZero():
+		return bad("no UpdatedAt")
+	}
+	if _, err := verifyInput("registered name", b.Name); err != nil {
+		return bad("name: %v", err)
+	}
+	return nil
+}
+
+// DecideBind decides a Bind of b against the number's existing binding
+// (nil if none) and fills in b.BoundAt. It is the rule every Directory
+// applies:
+//   - an unbound number is bound;
+//   - the same holder may update account, name and VerifiedAt;
+//   - a number bound to another holder moves only when rebind is true:
+//     numbers are recycled, and the new holder must never receive the old
+//     one's payments, nor the old one the new one's, by accident.
+//
+// Errors: ErrInvalidBinding, ErrBoundToOtherHolder.
+func DecideBind(existing *Binding, b *Binding, rebind bool) error {
+	if err := ValidateBinding(b); err != nil {
+		return err
+	}
+	switch {
+	case existing == nil:
+		b.BoundAt = b.UpdatedAt
+	case existing.Holder == b.Holder:
+		b.BoundAt = existing.BoundAt
+	case !rebind:
+		return fmt.Errorf("bind %s: %w", b.Phone, ErrBoundToOtherHolder)
+	default:
+		b.BoundAt = b.UpdatedAt
+	}
+	return nil
+}
+
+// DecideUnbind decides whether holder may remove the number's binding
+// (nil if none).
+//
+// Errors: ErrNotBound, ErrNotHolder.
+func DecideUnbind(existing *Binding, phone Phone, holder string) error {
+	switch {
+	case existing == nil:
+		return fmt.Errorf("unbind %s: %w", phone, ErrNotBound)
+	case existing.Holder != holder:
+		return fmt.Errorf("unbind %s: %w", phone, ErrNotHolder)
+	}
+	return nil
+}
+
+// Directory stores the bindings of numbers. It locks, reads and persists;
+// DecideBind and DecideUnbind decide. Implementations must be safe for
+// concurrent use and pass transfertest.Run.
+type Directory interface {
+	// Bind binds b.Phone as DecideBind allows, atomically with reading the
+	// existing binding, and returns the binding as stored.
+	//
+	// Errors: ErrInvalidBinding, ErrBoundToOtherHolder.
+	Bind(ctx context.Context, b Binding, rebind bool) (Binding, error)
+	// Unbind removes the binding of phone if holder holds it.
+	//
+	// Errors: ErrNotBound, ErrNotHolder.
+	Unbind(ctx context.Context, phone Phone, holder string) error
+	// Lookup returns the binding of phone (an exact E.164 key, never
+	// parsed again); found is false when there is none. Its signature fits
+	// FindPhone.
+	Lookup(ctx context.Context, phone Phone) (b Binding, found bool, err error)
+}
+
+// Payee is who a number pays, as a Router says: the institution holding
+// the number and, there, the holder and the ledger account to credit.
+type Payee struct {
+	Phone       Phone
+	Institution string    // the institution that holds the number
+	Holder      string    // the holder's ID at that institution
+	Account     uuid.UUID // the ledger account credited: the holder's own, or for another institution the account that settles with it
+	Name        string    // the full name; never shown on the reveal path
+	VerifiedAt  time.Time // when ownership was last verified
+}
+
+// Router says which institution holds a number and who the payee is. The
+// LocalRouter answers from this bank's Directory; an interbank router (a
+// client of a central directory such as PIX's DICT) can answer for other
+// institutions, returning the ledger account that settles with them.
+// Implementations must be safe for concurrent use.
+type Router interface {
+	// Route returns the payee of phone (an exact E.164 key); found is
+	// false when no institution holds it. Its signature fits FindPhone.
+	Route(ctx context.Context, phone Phone) (p Payee, found bool, err error)
+}
+
+// LocalRouter routes every number to the bank's own Directory.
+type LocalRouter struct {
+	Directory   Directory
+	Institution string // this bank's ID, reported as Payee.Institution
+}
+
+var _ Router = LocalRouter{}
+
+// Route implements Router.
+func (r LocalRouter) Route(ctx context.Context, phone Phone) (Payee, bool, error) {
+	b, found, err := r.Directory.Lookup(ctx, phone)
+	if err != nil || !found {
+		return Payee{}, false, err
+	}
+	return Payee{Phone: b.Phone, Institution: r.Institution, Holder: b.Holder, Account: b.Account, Name: b.Name, VerifiedAt: b.VerifiedAt}, true, nil
+}
+
+// ledgerTime is the clock reading a store keeps: what the ledger and
+// PostgreSQL keep (UTC, microseconds).
+func ledgerTime(t time.Time) time.Time { return ledger.Timestamp(t) }

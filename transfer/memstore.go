@@ -1,0 +1,347 @@
+package transfer
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"hash/maphash"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/socialpay/socialpay/ledger"
+)
+
+const memShards = 64 // a power of two
+
+// MemoryStore is the in-process Store, the default for tests, simulations
+// and single-node deployments; it keeps nothing across restarts.
+//
+// Each payer's facts (daily totals, settled payees, used lookup tokens)
+// live in one of 64 payer shards, and records in one of 64 record shards
+// by ID, each with its own lock. Create and Transition lock the payer's
+// shard and then the record's, so two transfers of one payer are decided
+// one after the other (the daily total is exact) while unrelated payers
+// never wait for each other.
+type MemoryStore struct {
+	seed    maphash.Seed
+	payers  [memShards]payerShard
+	records [memShards]recordShard
+}
+
+var _ Store = (*MemoryStore)(nil)
+
+type totalKey struct {
+	payer    string
+	day      Day
+	currency ledger.Currency
+}
+
+type pairKey struct{ payer, institution, holder string }
+
+type payerShard struct {
+	mu      sync.Mutex
+	totals  map[totalKey]int64
+	pairs   map[pairKey]struct{}
+	lookups map[uuid.UUID]uuid.UUID // lookup token ID → the record that used it
+	_       [32]byte                // shards on separate cache lines
+}
+
+type recordShard struct {
+	mu      sync.RWMutex
+	records map[uuid.UUID]*Record
+	index   [3][]indexEntry // pending records of each Index, sorted
+}
+
+// indexEntry is a pending record's position in an index.
+type indexEntry struct {
+	at int64 // Unix nanoseconds
+	id uuid.UUID
+}
+
+func (e indexEntry) compare(o indexEntry) int {
+	switch {
+	case e.at < o.at:
+		return -1
+	case e.at > o.at:
+		return 1
+	}
+	return bytes.Compare(e.id[:], o.id[:])
+}
+
+// NewMemoryStore returns an empty MemoryStore.
+func NewMemoryStore() *MemoryStore {
+	s := &MemoryStore{seed: maphash.MakeSeed()}
+	for i := range s.payers {
+		p := &s.payers[i]
+		p.totals = make(map[totalKey]int64)
+		p.pairs = make(map[pairKey]struct{})
+		p.lookups = make(map[uuid.UUID]uuid.UUID)
+	}
+	for i := range s.records {
+		s.records[i].records = make(map[uuid.UUID]*Record)
+	}
+	return s
+}
+
+func (s *MemoryStore) payerShard(payer string) *payerShard {
+	return &s.payers[maphash.String(s.seed, payer)&(memShards-1)]
+}
+
+func (s *MemoryStore) recordShard(id uuid.UUID) *recordShard {
+	return &s.records[id[15]&(memShards-1)] // IDs are hashes: any byte spreads
+}
+
+// Create implements Store.
+func (s *MemoryStore) Create(ctx context.Context, rec Record, limits Limits) (Record, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return Record{}, false, err
+	}
+	ps, rs := s.payerShard(rec.Payer), s.recordShard(rec.ID)
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+
+	tk := totalKey{rec.Payer, rec.Day, rec.Amount.Currency()}
+	_, settled := ps.pairs[pairKey{rec.Payer, rec.Payee.Institution, rec.Payee.Holder}]
+	facts := CreateFacts{
+		Existing:      rs.records[rec.ID],
+		SentToday:     ps.totals[tk],
+		SettledBefore: settled,
+	}
+	if rec.LookupID != uuid.Nil {
+		facts.LookupUsedBy = ps.lookups[rec.LookupID]
+	}
+	dup, err := DecideCreate(&rec, facts, limits)
+	switch {
+	case err != nil:
+		return Record{}, false, err
+	case dup:
+		return *facts.Existing, false, nil
+	}
+	// Overflow is impossible: the daily cap bounds the total.
+	ps.totals[tk] += rec.Amount.Units()
+	if rec.LookupID != uuid.Nil {
+		ps.lookups[rec.LookupID] = rec.ID
+	}
+	stored := rec
+	rs.records[rec.ID] = &stored
+	for ix := range rs.index {
+		if inIndex(Index(ix), &stored) {
+			rs.index[ix] = insertEntry(rs.index[ix], entryOf(Index(ix), &stored))
+		}
+	}
+	return rec, true, nil
+}
+
+func entryOf(ix Index, r *Record) indexEntry {
+	c := CursorOf(ix, r)
+	return indexEntry{at: c.At.UnixNano(), id: c.ID}
+}
+
+func insertEntry(idx []indexEntry, e indexEntry) []indexEntry {
+	i, _ := slices.BinarySearchFunc(idx, e, indexEntry.compare)
+	return slices.Insert(idx, i, e)
+}
+
+func removeEntry(idx []indexEntry, e indexEntry) []indexEntry {
+	if i, ok := slices.BinarySearchFunc(idx, e, indexEntry.compare); ok {
+		return slices.Delete(idx, i, i+1)
+	}
+	return idx
+}
+
+// Get implements Store.
+func (s *MemoryStore) Get(ctx context.Context, id uuid.UUID) (Record, error) {
+	if err := ctx.Err(); err != nil {
+		return Record{}, err
+	}
+	rs := s.recordShard(id)
+	rs.mu.RLock()
+	defer rs.mu.RUnlock()
+	r, ok := rs.records[id]
+	if !ok {
+		return Record{}, fmt.Errorf("%w: %s", ErrRecordNotFound, id)
+	}
+	return *r, nil
+}
+
+// Transition implements Store.
+func (s *MemoryStore) Transition(ctx context.Context, id uuid.UUID, to State, reason string, at time.Time) (Record, error) {
+	cur, err := s.Get(ctx, id) // for the payer, which never changes
+	if err != nil {
+		return Record{}, err
+	}
+	ps, rs := s.payerShard(cur.Payer), s.recordShard(id)
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	r := rs.records[id]
+	next := *r
+	fx, err := ApplyTransition(&next, to, reason, at)
+	if err != nil {
+		return *r, err
+	}
+	if fx.DailyDelta != 0 {
+		tk := totalKey{r.Payer, r.Day, r.Amount.Currency()}
+		if v := ps.totals[tk] + fx.DailyDelta; v != 0 {
+			ps.totals[tk] = v
+		} else {
+			delete(ps.totals, tk)
+		}
+	}
+	if fx.SettledPair {
+		ps.pairs[pairKey{r.Payer, r.Payee.Institution, r.Payee.Holder}] = struct{}{}
+	}
+	for ix := range rs.index {
+		if inIndex(Index(ix), r) {
+			rs.index[ix] = removeEntry(rs.index[ix], entryOf(Index(ix), r))
+		}
+	}
+	*r = next
+	return next, nil
+}
+
+// Scan implements Store.
+func (s *MemoryStore) Scan(ctx context.Context, q ScanQuery) ([]Record, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if q.Limit <= 0 || q.Index > IndexChats {
+		return nil, fmt.Errorf("%w: scan of index %d with limit %d", ErrInvalidRecord, q.Index, q.Limit)
+	}
+	after := indexEntry{id: q.After.ID}
+	if !q.After.At.IsZero() {
+		after.at = q.After.At.UnixNano()
+	} else {
+		after.at = -1 << 63
+	}
+	before := q.Before.UnixNano()
+	var out []Record
+	for i := range s.records {
+		rs := &s.records[i]
+		rs.mu.RLock()
+		idx := rs.index[q.Index]
+		j, found := slices.BinarySearchFunc(idx, after, indexEntry.compare)
+		if found {
+			j++
+		}
+		for n := 0; j < len(idx) && idx[j].at <= before && n < q.Limit; j, n = j+1, n+1 {
+			out = append(out, *rs.records[idx[j].id])
+		}
+		rs.mu.RUnlock()
+	}
+	slices.SortFunc(out, func(a, b Record) int {
+		return entryOf(q.Index, &a).compare(entryOf(q.Index, &b))
+	})
+	if len(out) > q.Limit {
+		out = out[:q.Limit]
+	}
+	return out, nil
+}
+
+// DailyTotal implements Store.
+func (s *MemoryStore) DailyTotal(ctx context.Context, payer string, day Day, c ledger.Currency) (ledger.Money, error) {
+	if err := ctx.Err(); err != nil {
+		return ledger.Money{}, err
+	}
+	ps := s.payerShard(payer)
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	return ledger.NewMoney(ps.totals[totalKey{payer, day, c}], c), nil
+}
+
+// SettledBefore implements Store.
+func (s *MemoryStore) SettledBefore(ctx context.Context, payer, institution, holder string) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	ps := s.payerShard(payer)
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	_, ok := ps.pairs[pairKey{payer, institution, holder}]
+	return ok, nil
+}
+
+// MemoryDirectory is the in-process Directory: bindings in 64 shards by
+// number, each with its own read-write lock, so lookups run in parallel.
+type MemoryDirectory struct {
+	seed   maphash.Seed
+	shards [memShards]dirShard
+}
+
+var _ Directory = (*MemoryDirectory)(nil)
+
+type dirShard struct {
+	mu sync.RWMutex
+	m  map[Phone]Binding
+	_  [32]byte
+}
+
+// NewMemoryDirectory returns an empty MemoryDirectory.
+func NewMemoryDirectory() *MemoryDirectory {
+	d := &MemoryDirectory{seed: maphash.MakeSeed()}
+	for i := range d.shards {
+		d.shards[i].m = make(map[Phone]Binding)
+	}
+	return d
+}
+
+func (d *MemoryDirectory) shard(p Phone) *dirShard {
+	return &d.shards[maphash.String(d.seed, string(p))&(memShards-1)]
+}
+
+// Bind implements Directory.
+func (d *MemoryDirectory) Bind(ctx context.Context, b Binding, rebind bool) (Binding, error) {
+	if err := ctx.Err(); err != nil {
+		return Binding{}, err
+	}
+	b.VerifiedAt, b.UpdatedAt = ledgerTime(b.VerifiedAt), ledgerTime(b.UpdatedAt)
+	sh := d.shard(b.Phone)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	var existing *Binding
+	if cur, ok := sh.m[b.Phone]; ok {
+		existing = &cur
+	}
+	if err := DecideBind(existing, &b, rebind); err != nil {
+		return Binding{}, err
+	}
+	sh.m[b.Phone] = b
+	return b, nil
+}
+
+// Unbind implements Directory.
+func (d *MemoryDirectory) Unbind(ctx context.Context, phone Phone, holder string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	sh := d.shard(phone)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	var existing *Binding
+	if cur, ok := sh.m[phone]; ok {
+		existing = &cur
+	}
+	if err := DecideUnbind(existing, phone, holder); err != nil {
+		return err
+	}
+	delete(sh.m, phone)
+	return nil
+}
+
+// Lookup implements Directory.
+func (d *MemoryDirectory) Lookup(ctx context.Context, phone Phone) (Binding, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return Binding{}, false, err
+	}
+	sh := d.shard(phone)
+	sh.mu.RLock()
+	b, ok := sh.m[phone]
+	sh.mu.RUnlock()
+	return b, ok, nil
+}

@@ -1,0 +1,589 @@
+package transfer
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/socialpay/socialpay/ledger"
+)
+
+// Errors of sending and of acting on a sent transfer.
+var (
+	// ErrTransferFailed means the ledger refused the transfer; nothing
+	// moved. It comes in a *FailedError that also wraps the ledger's
+	// reason (ledger.ErrInsufficientFunds, ledger.ErrAccountFrozen, …).
+	ErrTransferFailed = errors.New("transfer: transfer failed")
+	// ErrNotCancellable means Cancel was asked of a transfer that is not a
+	// delayed one.
+	ErrNotCancellable = errors.New("transfer: only delayed transfers can be cancelled")
+	// ErrNotChat means Accept or Decline was asked of a transfer that is
+	// not a chat transfer.
+	ErrNotChat = errors.New("transfer: not a chat transfer")
+	// ErrAlreadySettled means the transfer reached the payee already.
+	ErrAlreadySettled = errors.New("transfer: already settled")
+	// ErrAlreadyCancelled means the money went back to the payer already
+	// (cancelled, declined or expired).
+	ErrAlreadyCancelled = errors.New("transfer: already cancelled")
+	// ErrChatExpired means the chat transfer was not accepted in time and
+	// went back to the payer.
+	ErrChatExpired = errors.New("transfer: chat transfer expired")
+)
+
+// Recipient is the payee of a chat transfer addressed without a number:
+// someone the chat application knows, with their account at this bank.
+type Recipient struct {
+	Holder  string    // the payee's customer ID
+	Account uuid.UUID // their ledger account
+	Name    string    // their name, shown masked on receipts; may be empty
+}
+
+// Request asks to send money. Exactly one of Token, Phone and To names the
+// payee.
+type Request struct {
+	// IdempotencyKey identifies the request among the payer's: the same
+	// key and request again returns the same receipt and moves nothing;
+	// the same key with another request is ErrIdempotencyConflict.
+	IdempotencyKey string
+	Payer          string    // the payer's ID, as given to Resolve
+	From           uuid.UUID // the payer's ledger account; the bank has checked that Payer may debit it
+	Token          string    // from Resolve or VerifyPayee: pays the payee the payer saw
+	Phone          string    // or: the payee's number, looked up now (metered like Resolve)
+	To             Recipient // or, for ArriveOnAccept only: a payee the chat knows
+	Amount         ledger.Money
+	Arrival        Arrival
+	Memo           string // at most MaxMemoRunes characters, no control characters
+}
+
+// Receipt is what the payer (or payee) is told about a transfer.
+type Receipt struct {
+	ID             uuid.UUID
+	IdempotencyKey string
+	State          State
+	Reason         string // why cancelled or failed
+	Amount         ledger.Money
+	Arrival        Arrival
+	Memo           string
+	PayeeName      string // masked
+	PayeePhone     Phone  // empty for a chat transfer addressed with To
+	Institution    string
+	FirstPayee     bool      // the payer had never paid this payee before
+	CreatedAt      time.Time //
+	DueAt          time.Time // delayed: when it lands; chat: when it expires
+	ResolvedAt     time.Time // when it settled, was cancelled or failed
+	// LedgerID is the ledger transfer that took the payer's money: the
+	// transfer itself, or the hold of a delayed or chat transfer.
+	LedgerID uuid.UUID
+}
+
+// FailedError says why the ledger refused a transfer. errors.Is matches
+// both ErrTransferFailed and the ledger's reason (if the code maps to one).
+type FailedError struct {
+	ID     uuid.UUID
+	Reason string // the failure code (see FailureCode)
+}
+
+func (e *FailedError) Error() string {
+	return fmt.Sprintf("transfer %s: %v: %s", e.ID, ErrTransferFailed, e.Reason)
+}
+
+// Unwrap returns ErrTransferFailed and the ledger's sentinel for the code.
+func (e *FailedError) Unwrap() []error {
+	if s := failureSentinel(e.Reason); s != nil {
+		return []error{ErrTransferFailed, s}
+	}
+	return []error{ErrTransferFailed}
+}
+
+// failureCodes are the ledger's refusals that mean nothing moved and that
+// a retry of the same transfer would meet again.
+var failureCodes = [...]struct {
+	code string
+	err  error
+}{
+	{"insufficient_funds", ledger.ErrInsufficientFunds},
+	{"account_frozen", ledger.ErrAccountFrozen},
+	{"account_closed", ledger.ErrAccountClosed},
+	{"account_not_found", ledger.ErrAccountNotFound},
+	{"currency_mismatch", ledger.ErrCurrencyMismatch},
+	{"credit_limit", ledger.ErrExceedsDebits},
+	{"balance_overflow", ledger.ErrBalanceOverflow},
+	{"same_account", ledger.ErrSameAccount},
+}
+
+// FailureCode returns the failure code of a ledger refusal that fails a
+// transfer for good, and false for any other error (a store error, whose
+// outcome is unknown, or a bug).
+func FailureCode(err error) (string, bool) {
+	for _, f := range failureCodes {
+		if errors.Is(err, f.err) {
+			return f.code, true
+		}
+	}
+	return "", false
+}
+
+func failureSentinel(code string) error {
+	for _, f := range failureCodes {
+		if f.code == code {
+			return f.err
+		}
+	}
+	return nil
+}
+
+// Steps of a record's ledger transfers; each has an ID derived from the
+// payer and idempotency key.
+const (
+	stepPay      = "pay"       // an immediate transfer
+	stepHold     = "hold"      // the hold of a delayed or chat transfer
+	stepPost     = "post"      // releasing or accepting it
+	stepCancel   = "cancel"    // the payer cancelling a delayed transfer
+	stepDecline  = "decline"   // the payee declining a chat transfer
+	stepExpire   = "expire"    // the chat transfer expiring
+	stepUndo     = "undo"      // reversing a payment made for a failed record
+	stepUndoVoid = "undo-void" // voiding a hold placed for a failed record
+)
+
+// RecordID returns the record ID of payer's request with the idempotency
+// key.
+func (s *Service) RecordID(payer, key string) uuid.UUID {
+	return ledger.DeriveID(s.ns, "phone-transfer", payer, key)
+}
+
+// ledgerID returns the ID of r's ledger transfer for step.
+func (s *Service) ledgerID(r *Record, step string) uuid.UUID {
+	return ledger.DeriveID(s.ns, "phone-transfer", r.Payer, r.IdempotencyKey, step)
+}
+
+// Send sends money to a payee, as the request says.
+//
+// The order makes a crash at any point harmless: the record is written
+// first (with the limits checked and the daily total counted, in one step
+// of the store), then the ledger transfer is made under an ID derived
+// from the idempotency key, then the record is marked. A retry of the
+// request, or Reconcile, finishes a record a crash left pending; the
+// derived ID means the ledger applies it once.
+//
+// An immediate transfer settles before Send returns. A delayed or chat
+// transfer reserves the payer's money in a ledger hold and returns a
+// pending receipt; ReleaseDue, Cancel, Accept, Decline and ExpireChats
+// resolve it.
+//
+// Errors: ErrInvalidRequest, ErrCurrencyMismatch, ErrInvalidAmount,
+// ErrSelfTransfer; for the payee: ErrInvalidToken, ErrTokenExpired,
+// ErrStaleToken, ErrLookupUsed, or Resolve's errors for a Phone; a
+// *LimitError (ErrOverTransferLimit, ErrOverFirstPayeeLimit,
+// ErrOverDailyLimit); ErrIdempotencyConflict; a *FailedError
+// (ErrTransferFailed) when the ledger refused; and store or ledger errors
+// that leave the outcome unknown (retry with the same key).
+func (s *Service) Send(ctx context.Context, req Request) (Receipt, error) {
+	if err := s.checkRequest(&req); err != nil {
+		return Receipt{}, err
+	}
+	id := s.RecordID(req.Payer, req.IdempotencyKey)
+	hash := requestHash(&req)
+	if rec, err := s.store.Get(ctx, id); err == nil {
+		return s.replay(ctx, rec, hash)
+	} else if !errors.Is(err, ErrRecordNotFound) {
+		return Receipt{}, err
+	}
+
+	var payee Payee
+	var lookupID uuid.UUID
+	refund := true
+	switch {
+	case req.Token != "":
+		var err error
+		if payee, lookupID, err = s.payeeOfToken(ctx, req.Payer, req.Token); err != nil {
+			return Receipt{}, err
+		}
+	case req.Phone != "":
+		var err error
+		if payee, err = s.lookup(ctx, req.Payer, req.Phone, true); err != nil {
+			return Receipt{}, err
+		}
+	default:
+		payee = Payee{Institution: s.institution, Holder: req.To.Holder, Account: req.To.Account, Name: req.To.Name}
+		refund = false
+	}
+	if payee.Account == req.From {
+		return Receipt{}, ErrSelfTransfer
+	}
+	now := s.now()
+	rec := Record{
+		ID:             id,
+		IdempotencyKey: req.IdempotencyKey,
+		RequestHash:    hash,
+		Payer:          req.Payer,
+		From:           req.From,
+		Payee: RecordPayee{
+			Phone:       payee.Phone,
+			Institution: payee.Institution,
+			Holder:      payee.Holder,
+			Account:     payee.Account,
+			MaskedName:  MaskName(payee.Name),
+		},
+		Amount:    req.Amount,
+		Arrival:   req.Arrival,
+		Memo:      req.Memo,
+		LookupID:  lookupID,
+		Refund:    refund,
+		Day:       DayOf(now, s.loc),
+		CreatedAt: now,
+		DueAt:     now.Add(s.wait(req.Arrival)),
+	}
+	stored, created, err := s.store.Create(ctx, rec, s.limits)
+	if err != nil {
+		return Receipt{}, err
+	}
+	if !created {
+		return s.replay(ctx, stored, hash) // a concurrent duplicate was first
+	}
+	stored, err = s.advance(ctx, stored)
+	return s.result(stored, err)
+}
+
+// wait returns how long after sending a transfer of arrival a is due.
+func (s *Service) wait(a Arrival) time.Duration {
+	if a == ArriveOnAccept {
+		return s.chatTimeout
+	}
+	return a.Delay()
+}
+
+// checkRequest checks what Send can check before any lookup, so that a
+// request that cannot go never costs the payer lookup tokens.
+func (s *Service) checkRequest(req *Request) error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s", ErrInvalidRequest, fmt.Sprintf(format, args...))
+	}
+	targets := 0
+	for _, set := range []bool{req.Token != "", req.Phone != "", req.To != (Recipient{})} {
+		if set {
+			targets++
+		}
+	}
+	switch {
+	case req.IdempotencyKey == "" || len(req.IdempotencyKey) > MaxIdempotencyKeyLen:
+		return bad("idempotency key must be 1 to %d bytes", MaxIdempotencyKeyLen)
+	case req.Payer == "" || len(req.Payer) > MaxHolderLen:
+		return bad("payer must be 1 to %d bytes", MaxHolderLen)
+	case req.From == uuid.Nil:
+		return bad("no From account")
+	case targets != 1:
+		return bad("name the payee by exactly one of Token, Phone and To")
+	case req.To != (Recipient{}) && req.Arrival != ArriveOnAccept:
+		return bad("To is for chat transfers (ArriveOnAccept); others pay a Token or Phone")
+	case req.To != (Recipient{}) && (req.To.Holder == "" || len(req.To.Holder) > MaxHolderLen || req.To.Account == uuid.Nil):
+		return bad("To needs a holder of 1 to %d bytes and an account", MaxHolderLen)
+	case !req.Arrival.Valid():
+		return bad("unknown arrival %d", uint8(req.Arrival))
+	}
+	if err := checkMemo(req.Memo); err != nil {
+		return bad("%v", err)
+	}
+	// The per-transfer cap and currency, before the store checks them all.
+	return s.limits.Check(LimitInput{Amount: req.Amount})
+}
+
+// requestHash fingerprints everything a request asks for, so a retry can
+// be told from another request under the same key.
+func requestHash(req *Request) [sha256.Size]byte {
+	h := sha256.New()
+	str := func(s string) {
+		var n [4]byte
+		binary.BigEndian.PutUint32(n[:], uint32(len(s)))
+		h.Write(n[:])
+		_, _ = io.WriteString(h, s)
+	}
+	str(req.IdempotencyKey)
+	str(req.Payer)
+	h.Write(req.From[:])
+	str(req.Token)
+	str(req.Phone)
+	str(req.To.Holder)
+	h.Write(req.To.Account[:])
+	str(req.To.Name)
+	writeInt(h, req.Amount.Units())
+	str(req.Amount.Currency().Code())
+	h.Write([]byte{byte(req.Arrival)})
+	str(req.Memo)
+	var sum [sha256.Size]byte
+	h.Sum(sum[:0])
+	return sum
+}
+
+func writeInt(h hash.Hash, v int64) {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], uint64(v))
+	h.Write(b[:])
+}
+
+// replay answers a request whose key has a record: the same receipt, after
+// finishing whatever a crash left undone.
+func (s *Service) replay(ctx context.Context, rec Record, hash [sha256.Size]byte) (Receipt, error) {
+	if rec.RequestHash != hash {
+		return Receipt{}, fmt.Errorf("transfer %s (key %q): %w", rec.ID, rec.IdempotencyKey, ErrIdempotencyConflict)
+	}
+	rec, err := s.advance(ctx, rec)
+	return s.result(rec, err)
+}
+
+// result turns a record into Send's answer.
+func (s *Service) result(rec Record, err error) (Receipt, error) {
+	if err == nil && rec.State == StateFailed {
+		err = &FailedError{ID: rec.ID, Reason: rec.Reason}
+	}
+	return s.receipt(&rec), err
+}
+
+// receipt returns r as its parties see it.
+func (s *Service) receipt(r *Record) Receipt {
+	step := stepPay
+	if r.Arrival.held() {
+		step = stepHold
+	}
+	return Receipt{
+		ID:             r.ID,
+		IdempotencyKey: r.IdempotencyKey,
+		State:          r.State,
+		Reason:         r.Reason,
+		Amount:         r.Amount,
+		Arrival:        r.Arrival,
+		Memo:           r.Memo,
+		PayeeName:      r.Payee.MaskedName,
+		PayeePhone:     r.Payee.Phone,
+		Institution:    r.Payee.Institution,
+		FirstPayee:     r.FirstPayee,
+		CreatedAt:      r.CreatedAt,
+		DueAt:          r.DueAt,
+		ResolvedAt:     r.ResolvedAt,
+		LedgerID:       s.ledgerID(r, step),
+	}
+}
+
+// advance makes the ledger transfer a pending record needs (the payment
+// of an immediate transfer, the hold of the others) and marks the record
+// as the ledger answers. A record that is not pending is returned as is.
+func (s *Service) advance(ctx context.Context, rec Record) (Record, error) {
+	if rec.State != StatePending {
+		return rec, nil
+	}
+	t := ledger.Transfer{
+		ID:              s.ledgerID(&rec, stepPay),
+		DebitAccountID:  rec.From,
+		CreditAccountID: rec.Payee.Account,
+		Amount:          rec.Amount,
+		Code:            s.code,
+		Reference:       rec.ID.String(),
+	}
+	if rec.Arrival.held() {
+		t.ID, t.Kind = s.ledgerID(&rec, stepHold), ledger.KindPending
+		if rec.Arrival == ArriveOnAccept {
+			// The ledger voids the hold by itself if no one resolves it:
+			// the payer's money comes back even if no sweep ever runs.
+			t.Timeout = s.chatTimeout
+		}
+	}
+	done, err := s.ledger.Transfer(ctx, t)
+	if err != nil {
+		code, ok := FailureCode(err)
+		if !ok {
+			return rec, err // unknown outcome: the record stays pending
+		}
+		rec, won, err := s.transition(ctx, rec, StateFailed, code)
+		if err == nil && won {
+			// A concurrent advance of the same record (a retry, Reconcile)
+			// may have got through after this refusal, the balance having
+			// changed in between: undo it.
+			err = s.compensate(ctx, rec)
+		}
+		return rec, err
+	}
+	if !rec.Arrival.held() {
+		rec, _, err = s.transition(ctx, rec, StateSettled, "")
+		return rec, err
+	}
+	if done.Status != ledger.StatusPending {
+		rec, _, err = s.syncHold(ctx, rec, &done)
+		return rec, err
+	}
+	// The hold stands. A concurrent advance may have failed the record
+	// in the meantime (see above): then the hold must go.
+	cur, err := s.store.Get(ctx, rec.ID)
+	if err != nil {
+		return rec, err
+	}
+	if cur.State == StateFailed {
+		return cur, s.compensate(ctx, cur)
+	}
+	return cur, nil
+}
+
+// transition moves rec to state to, once: won says whether this call did
+// it. When another transition was first, it returns the record as stored
+// and no error. A settlement that used a lookup refunds the payer's
+// bucket (best effort: a failed refund only leaves the bucket lower).
+func (s *Service) transition(ctx context.Context, rec Record, to State, reason string) (Record, bool, error) {
+	next, err := s.store.Transition(ctx, rec.ID, to, reason, s.now())
+	var se *StateError
+	switch {
+	case errors.As(err, &se):
+		if next.State == StateFailed && to != StateFailed {
+			// Failed while this call moved money for it: undo that.
+			return next, false, s.compensate(ctx, next)
+		}
+		return next, false, nil
+	case err != nil:
+		return rec, false, err
+	}
+	if to == StateSettled && next.Refund {
+		_ = s.limiter.PaymentSettled(ctx, next.Payer)
+	}
+	return next, true, nil
+}
+
+// syncHold brings a held record in line with its hold as the ledger has
+// it: posted is settled, voided or expired is cancelled (the ID that
+// voided it says why), pending changes nothing. won says whether this
+// call moved the record.
+func (s *Service) syncHold(ctx context.Context, rec Record, hold *ledger.Transfer) (Record, bool, error) {
+	switch hold.Status {
+	case ledger.StatusPosted:
+		return s.transition(ctx, rec, StateSettled, "")
+	case ledger.StatusVoided, ledger.StatusExpired:
+		reason := ReasonCancelled
+		if rec.Arrival == ArriveOnAccept {
+			reason = ReasonExpired
+			if hold.Status == ledger.StatusVoided && hold.ResolvedBy == s.ledgerID(&rec, stepDecline) {
+				reason = ReasonDeclined
+			}
+		}
+		return s.transition(ctx, rec, StateCancelled, reason)
+	}
+	return rec, false, nil
+}
+
+// resolve posts (step stepPost) or voids (the other steps) the hold of a
+// held record under the ID derived for step, and brings the record in
+// line with the ledger's verdict. The ledger resolves a hold exactly once,
+// so of racing posts and voids one wins and every caller sees which.
+// applied says whether this call's post or void is the one the ledger
+// applied (a retry under the same ID, or a racing sweep, finds it applied
+// already and gets false), which is what the sweeps count.
+func (s *Service) resolve(ctx context.Context, rec Record, step string) (_ Record, applied bool, _ error) {
+	for attempt := 0; ; attempt++ {
+		if rec.State != StatePending {
+			return rec, false, nil
+		}
+		holdID := s.ledgerID(&rec, stepHold)
+		t := ledger.Transfer{ID: s.ledgerID(&rec, step), Kind: ledger.KindVoidPending, PendingID: holdID}
+		if step == stepPost {
+			t.Kind = ledger.KindPostPending
+		}
+		// A batch of one, for its Duplicate flag.
+		res, err := s.ledger.Batch(ctx, []ledger.Transfer{t})
+		if err == nil {
+			err = res[0].Err
+		}
+		switch {
+		case err == nil:
+			to, reason := StateCancelled, ReasonCancelled
+			switch step {
+			case stepPost:
+				to, reason = StateSettled, ""
+			case stepDecline:
+				reason = ReasonDeclined
+			case stepExpire:
+				reason = ReasonExpired
+			}
+			rec, _, err = s.transition(ctx, rec, to, reason)
+			return rec, !res[0].Duplicate, err
+		case errors.Is(err, ledger.ErrPendingNotFound) && attempt == 0:
+			// No hold: a crash came between the record and its hold.
+			// Place it (or fail the record), then resolve it.
+			if rec, err = s.advance(ctx, rec); err != nil {
+				return rec, false, err
+			}
+		case errors.Is(err, ledger.ErrPendingResolved), errors.Is(err, ledger.ErrPendingExpired):
+			// Another resolution won, or the hold timed out.
+			hold, err := s.ledger.LookupTransfer(ctx, holdID)
+			if err != nil {
+				return rec, false, err
+			}
+			if hold.Status == ledger.StatusPending {
+				// Timed out, but the ledger's expiry has not run yet.
+				if _, err := s.ledger.ExpirePending(ctx, s.now()); err != nil {
+					return rec, false, err
+				}
+				if hold, err = s.ledger.LookupTransfer(ctx, holdID); err != nil {
+					return rec, false, err
+				}
+			}
+			rec, _, err = s.syncHold(ctx, rec, &hold)
+			return rec, false, err
+		default:
+			return rec, false, err
+		}
+	}
+}
+
+// compensate undoes whatever the ledger holds for a failed record: a
+// payment is reversed, a hold voided (or its post reversed). That happens
+// only when two calls advanced one record at once and the ledger refused
+// the first but let the second through (the payer's balance changed in
+// between); the record's failure stands, and the ledger ends with no net
+// movement. Derived IDs make it idempotent.
+func (s *Service) compensate(ctx context.Context, rec Record) error {
+	ref := rec.ID.String()
+	undo := s.ledgerID(&rec, stepUndo)
+	if !rec.Arrival.held() {
+		payID := s.ledgerID(&rec, stepPay)
+		if _, err := s.ledger.LookupTransfer(ctx, payID); err != nil {
+			if errors.Is(err, ledger.ErrTransferNotFound) {
+				return nil
+			}
+			return err
+		}
+		_, err := s.ledger.Reverse(ctx, undo, payID, ref)
+		return err
+	}
+	holdID := s.ledgerID(&rec, stepHold)
+	for attempt := 0; attempt < 3; attempt++ {
+		hold, err := s.ledger.LookupTransfer(ctx, holdID)
+		switch {
+		case errors.Is(err, ledger.ErrTransferNotFound):
+			return nil
+		case err != nil:
+			return err
+		}
+		switch hold.Status {
+		case ledger.StatusPosted:
+			_, err := s.ledger.Reverse(ctx, undo, hold.ResolvedBy, ref)
+			return err
+		case ledger.StatusPending:
+			_, err := s.ledger.Void(ctx, s.ledgerID(&rec, stepUndoVoid), holdID)
+			switch {
+			case err == nil:
+				return nil
+			case errors.Is(err, ledger.ErrPendingExpired):
+				if _, err := s.ledger.ExpirePending(ctx, s.now()); err != nil {
+					return err
+				}
+			case !errors.Is(err, ledger.ErrPendingResolved):
+				return err
+			}
+		default:
+			return nil // voided or expired: nothing moved
+		}
+	}
+	return fmt.Errorf("transfer %s: compensating the hold of a failed transfer: it keeps changing", rec.ID)
+}

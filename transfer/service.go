@@ -1,0 +1,426 @@
+package transfer
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/socialpay/socialpay/ledger"
+)
+
+// Errors of the service that are not about one store.
+var (
+	// ErrInvalidConfig means a Config cannot work.
+	ErrInvalidConfig = errors.New("transfer: invalid config")
+	// ErrInvalidRequest means a request lacks a field or has one out of
+	// bounds; the error says which.
+	ErrInvalidRequest = errors.New("transfer: invalid request")
+	// ErrSelfTransfer means the payee's account is the payer's own.
+	ErrSelfTransfer = errors.New("transfer: payee account is the payer's own")
+)
+
+// Namespace is the default UUID namespace of the IDs the service derives
+// (records and ledger transfers): ledger.DeriveID(Namespace, ...).
+var Namespace = uuid.MustParse("6f1d4a52-5b3e-5c1a-9d0e-3c1f8a2b7e64")
+
+// Defaults of a Config.
+const (
+	DefaultInstitution = "local"
+	DefaultTokenTTL    = 5 * time.Minute
+	DefaultChatTimeout = 24 * time.Hour
+	// DefaultTimeZone bounds the days of the daily limit.
+	DefaultTimeZone = "Asia/Shanghai"
+)
+
+// Config configures a Service. Only Ledger is required.
+type Config struct {
+	// Ledger is where the money moves. Required.
+	Ledger *ledger.Ledger
+	// Store keeps transfer records and daily totals; nil means a new
+	// MemoryStore.
+	Store Store
+	// Directory keeps the bank's bindings; nil means a new MemoryDirectory.
+	Directory Directory
+	// Router finds payees; nil means LocalRouter{Directory, Institution}.
+	Router Router
+	// Limiter meters lookups; nil means a MemoryLimiter with
+	// DefaultRateConfig and the service's clock.
+	Limiter Limiter
+	// Parser normalizes numbers; nil means NewPhoneParser(DefaultRegion).
+	Parser *PhoneParser
+	// Limits caps transfers; the zero value means DefaultLimits(). Payees'
+	// accounts must be in its currency.
+	Limits Limits
+	// Institution is this bank's ID, as payers see it; default
+	// DefaultInstitution.
+	Institution string
+	// Location is the time zone whose midnight starts a new day for the
+	// daily limit; nil means Asia/Shanghai (UTC+8 if the system has no
+	// zone database: the same day boundaries since 1991).
+	Location *time.Location
+	// TokenKey is the HMAC key of lookup tokens, at least MinTokenKeyLen
+	// bytes. Every instance of a bank's service must share it; nil means a
+	// random key of this Service alone (its tokens work nowhere else and
+	// not after a restart).
+	TokenKey []byte
+	// TokenTTL is how long a lookup token pays; default DefaultTokenTTL.
+	TokenTTL time.Duration
+	// ChatTimeout is how long a chat transfer waits for the payee;
+	// default DefaultChatTimeout.
+	ChatTimeout time.Duration
+	// MaxVerificationAge, when positive, makes bindings whose ownership
+	// was last verified longer ago unpayable (they look unregistered):
+	// numbers are recycled, and an old verification may name a previous
+	// holder.
+	MaxVerificationAge time.Duration
+	// Namespace of the derived IDs; uuid.Nil means Namespace.
+	Namespace uuid.UUID
+	// LedgerCode is the Code of the ledger transfers the service makes.
+	LedgerCode uint16
+	// Now is the clock; nil means the ledger's (Ledger.Now).
+	Now func() time.Time
+	// Rand is the source of lookup token IDs and of a missing TokenKey;
+	// nil means crypto/rand.
+	Rand io.Reader
+}
+
+// Service is phone-number transfers: binding numbers, looking payees up
+// (reveal and verify), sending now, later and in chats, and sweeping. It
+// is safe for concurrent use; all its state is in its stores and the
+// ledger, so many instances can share them.
+type Service struct {
+	ledger      *ledger.Ledger
+	store       Store
+	dir         Directory
+	router      Router
+	limiter     Limiter
+	parser      *PhoneParser
+	limits      Limits
+	institution string
+	loc         *time.Location
+	tokens      *tokenCodec
+	tokenTTL    time.Duration
+	chatTimeout time.Duration
+	maxVerified time.Duration
+	ns          uuid.UUID
+	code        uint16
+	now         func() time.Time
+	rand        io.Reader
+}
+
+// New returns a Service.
+//
+// Errors: ErrInvalidConfig, ErrInvalidLimits, ErrInvalidRateConfig,
+// ErrUnknownRegion.
+func New(cfg Config) (*Service, error) {
+	if cfg.Ledger == nil {
+		return nil, fmt.Errorf("%w: no ledger", ErrInvalidConfig)
+	}
+	s := &Service{
+		ledger:      cfg.Ledger,
+		store:       cfg.Store,
+		dir:         cfg.Directory,
+		router:      cfg.Router,
+		limiter:     cfg.Limiter,
+		parser:      cfg.Parser,
+		limits:      cfg.Limits,
+		institution: cfg.Institution,
+		loc:         cfg.Location,
+		tokenTTL:    cfg.TokenTTL,
+		chatTimeout: cfg.ChatTimeout,
+		maxVerified: cfg.MaxVerificationAge,
+		ns:          cfg.Namespace,
+		code:        cfg.LedgerCode,
+		now:         cfg.Now,
+		rand:        cfg.Rand,
+	}
+	if s.now == nil {
+		s.now = cfg.Ledger.Now
+	}
+	if s.rand == nil {
+		s.rand = rand.Reader
+	}
+	if s.store == nil {
+		s.store = NewMemoryStore()
+	}
+	if s.dir == nil {
+		s.dir = NewMemoryDirectory()
+	}
+	if s.institution == "" {
+		s.institution = DefaultInstitution
+	}
+	if len(s.institution) > MaxInstitutionLen {
+		return nil, fmt.Errorf("%w: institution longer than %d bytes", ErrInvalidConfig, MaxInstitutionLen)
+	}
+	if s.router == nil {
+		s.router = LocalRouter{Directory: s.dir, Institution: s.institution}
+	}
+	if s.limiter == nil {
+		rc := DefaultRateConfig()
+		rc.Now = s.now
+		l, err := NewMemoryLimiter(rc)
+		if err != nil {
+			return nil, err
+		}
+		s.limiter = l
+	}
+	if s.parser == nil {
+		p, err := NewPhoneParser(DefaultRegion)
+		if err != nil {
+			return nil, err
+		}
+		s.parser = p
+	}
+	if s.limits == (Limits{}) {
+		s.limits = DefaultLimits()
+	}
+	if err := s.limits.Validate(); err != nil {
+		return nil, err
+	}
+	if s.loc == nil {
+		s.loc = defaultLocation()
+	}
+	if s.tokenTTL == 0 {
+		s.tokenTTL = DefaultTokenTTL
+	}
+	if s.chatTimeout == 0 {
+		s.chatTimeout = DefaultChatTimeout
+	}
+	if s.tokenTTL < 0 || s.chatTimeout < 0 || s.maxVerified < 0 {
+		return nil, fmt.Errorf("%w: negative duration", ErrInvalidConfig)
+	}
+	if s.ns == uuid.Nil {
+		s.ns = Namespace
+	}
+	key := cfg.TokenKey
+	if key == nil {
+		key = make([]byte, MinTokenKeyLen)
+		if _, err := io.ReadFull(s.rand, key); err != nil {
+			return nil, fmt.Errorf("%w: token key: %w", ErrInvalidConfig, err)
+		}
+	}
+	if len(key) < MinTokenKeyLen {
+		return nil, fmt.Errorf("%w: token key shorter than %d bytes", ErrInvalidConfig, MinTokenKeyLen)
+	}
+	s.tokens = newTokenCodec(key)
+	return s, nil
+}
+
+// defaultLocation returns Asia/Shanghai, or UTC+8 without a zone database
+// (China has kept UTC+8 without daylight saving since 1991).
+func defaultLocation() *time.Location {
+	if loc, err := time.LoadLocation(DefaultTimeZone); err == nil {
+		return loc
+	}
+	return time.FixedZone("UTC+8", 8*60*60)
+}
+
+// Store returns the service's record store.
+func (s *Service) Store() Store { return s.store }
+
+// Directory returns the service's directory.
+func (s *Service) Directory() Directory { return s.dir }
+
+// Limits returns the limits in force.
+func (s *Service) Limits() Limits { return s.limits }
+
+// Day returns the day of the daily limit that t falls on.
+func (s *Service) Day(t time.Time) Day { return DayOf(t, s.loc) }
+
+// BindRequest asks to bind a number.
+type BindRequest struct {
+	Phone      string    // as typed; validated fully (Normalize)
+	Holder     string    // the bank's customer ID
+	Account    uuid.UUID // the default account; must exist in the ledger, in the limits' currency
+	Name       string    // the holder's full name
+	VerifiedAt time.Time // when the bank verified ownership (OTP)
+	// Rebind moves a number bound to another holder to this one. Without
+	// it such a Bind fails with ErrBoundToOtherHolder.
+	Rebind bool
+}
+
+// Bind binds a number to a holder's account. The number is validated
+// fully; the same holder may bind again to change account or name or to
+// record a new verification.
+//
+// Errors: a *PhoneError (ErrEmptyPhone, ErrNotPhoneNumber,
+// ErrInvalidPhone, ErrNotMobile), ErrInvalidBinding (also for an account
+// the ledger does not have or of another currency),
+// ErrBoundToOtherHolder, and the ledger's and directory's own errors.
+func (s *Service) Bind(ctx context.Context, req BindRequest) (Binding, error) {
+	phone, err := s.parser.Normalize(req.Phone)
+	if err != nil {
+		return Binding{}, err
+	}
+	acct, err := s.ledger.Account(ctx, req.Account)
+	switch {
+	case errors.Is(err, ledger.ErrAccountNotFound):
+		return Binding{}, fmt.Errorf("bind %s: %w: account %s: %w", phone, ErrInvalidBinding, req.Account, err)
+	case err != nil:
+		return Binding{}, fmt.Errorf("bind %s: %w", phone, err)
+	case acct.Currency != s.limits.Currency():
+		return Binding{}, fmt.Errorf("bind %s: %w: account %s is in %s, transfers in %s", phone, ErrInvalidBinding, req.Account, acct.Currency, s.limits.Currency())
+	}
+	b := Binding{Phone: phone, Holder: req.Holder, Account: req.Account, Name: req.Name, VerifiedAt: req.VerifiedAt, UpdatedAt: s.now()}
+	return s.dir.Bind(ctx, b, req.Rebind)
+}
+
+// Unbind removes the binding of a number held by holder.
+//
+// Errors: a *PhoneError, ErrNotBound, ErrNotHolder.
+func (s *Service) Unbind(ctx context.Context, phone, holder string) error {
+	p, err := s.parser.Normalize(phone)
+	if err != nil {
+		return err
+	}
+	return s.dir.Unbind(ctx, p, holder)
+}
+
+// Resolution is the answer of the reveal lookup: enough for the payer to
+// recognise the payee, and a token to pay them with.
+type Resolution struct {
+	Token       string    // pays one transfer by this payer to this payee, until ExpiresAt
+	ExpiresAt   time.Time //
+	Phone       Phone     // the number, normalized
+	MaskedName  string    // MaskName of the payee's name; the full name is never revealed
+	Institution string    // who holds the number
+}
+
+// Resolve looks a number up for payer (the reveal model): it returns the
+// payee's masked name, institution, and a short-lived lookup token that
+// Send accepts. Lookups are metered by the Limiter whatever the answer: a
+// found number costs FoundCost, a missing or invalid one NotFoundCost.
+//
+// Errors: ErrEmptyPayer, a *RateLimitError (ErrRateLimited), a
+// *PhoneError (the number is not a valid mobile number), ErrNotBound, and
+// the router's and limiter's own errors.
+func (s *Service) Resolve(ctx context.Context, payer, phone string) (Resolution, error) {
+	p, err := s.lookup(ctx, payer, phone, true)
+	if err != nil {
+		return Resolution{}, err
+	}
+	tok, exp, err := s.issue(payer, &p)
+	if err != nil {
+		return Resolution{}, err
+	}
+	return Resolution{Token: tok, ExpiresAt: exp, Phone: p.Phone, MaskedName: MaskName(p.Name), Institution: p.Institution}, nil
+}
+
+// Verification is the answer of the verify lookup.
+type Verification struct {
+	Result      MatchResult // how well the payer's answer fits the payee's name
+	Token       string      // as Resolution.Token
+	ExpiresAt   time.Time
+	Phone       Phone
+	Institution string
+}
+
+// VerifyPayee looks a number up for payer in the verify model
+// (Confirmation of Payee): the payer supplies the payee's name, surname or
+// first character (see Challenge) and learns Match, CloseMatch or NoMatch,
+// never the name; the token lets them pay, whatever the answer, as the
+// bank's app decides.
+//
+// It is metered like Resolve, more strictly: only a Match costs
+// FoundCost; a close match is a hint that narrows guessing, so it costs
+// NotFoundCost like a miss, and so does NoMatch.
+//
+// Errors: those of Resolve, and ErrEmptyName, ErrNameTooLong and
+// ErrUnknownChallenge for the answer (checked before any lookup).
+func (s *Service) VerifyPayee(ctx context.Context, payer, phone string, c Challenge, answer string) (Verification, error) {
+	if c < FullName || c > FirstCharacter {
+		return Verification{}, fmt.Errorf("transfer: verify payee: %w: %d", ErrUnknownChallenge, int(c))
+	}
+	if _, err := verifyInput("answer", answer); err != nil {
+		return Verification{}, err
+	}
+	p, err := s.lookup(ctx, payer, phone, false)
+	if err != nil {
+		return Verification{}, err
+	}
+	m, err := VerifyName(p.Name, c, answer)
+	if err != nil {
+		return Verification{}, err
+	}
+	if m == Match {
+		if err := s.limiter.LookupFound(ctx, payer); err != nil {
+			return Verification{}, err
+		}
+	}
+	tok, exp, err := s.issue(payer, &p)
+	if err != nil {
+		return Verification{}, err
+	}
+	return Verification{Result: m, Token: tok, ExpiresAt: exp, Phone: p.Phone, Institution: p.Institution}, nil
+}
+
+// lookup is the metered directory lookup: the limiter admits it at the
+// not-found price, FindPhone tries the cheap key first, and (if found and
+// foundRefund) the limiter gives back the difference.
+func (s *Service) lookup(ctx context.Context, payer, phone string, foundRefund bool) (Payee, error) {
+	if err := s.limiter.BeginLookup(ctx, payer); err != nil {
+		return Payee{}, err
+	}
+	norm, p, found, err := FindPhone(s.parser, phone, func(k Phone) (Payee, bool, error) { return s.route(ctx, k) })
+	if err != nil {
+		return Payee{}, err
+	}
+	if !found {
+		return Payee{}, fmt.Errorf("%w: %s", ErrNotBound, norm)
+	}
+	if foundRefund {
+		if err := s.limiter.LookupFound(ctx, payer); err != nil {
+			return Payee{}, err
+		}
+	}
+	return p, nil
+}
+
+// route asks the router, and hides bindings whose verification is too old.
+func (s *Service) route(ctx context.Context, k Phone) (Payee, bool, error) {
+	p, found, err := s.router.Route(ctx, k)
+	if err != nil || !found {
+		return Payee{}, false, err
+	}
+	if s.maxVerified > 0 && s.now().Sub(p.VerifiedAt) > s.maxVerified {
+		return Payee{}, false, nil
+	}
+	return p, true, nil
+}
+
+// issue returns a lookup token for payer to pay p.
+func (s *Service) issue(payer string, p *Payee) (string, time.Time, error) {
+	var id uuid.UUID
+	if _, err := io.ReadFull(s.rand, id[:]); err != nil {
+		return "", time.Time{}, fmt.Errorf("transfer: lookup token: %w", err)
+	}
+	id[6] = id[6]&0x0f | 0x40 // a version 4 UUID
+	id[8] = id[8]&0x3f | 0x80
+	exp := s.now().Add(s.tokenTTL).Truncate(time.Millisecond)
+	tok := s.tokens.seal(payer, lookupToken{ID: id, Expires: exp, Fingerprint: fingerprint(p), Phone: p.Phone})
+	return tok, exp, nil
+}
+
+// payeeOfToken opens a lookup token of payer and checks that its number
+// still routes to the payee looked up.
+//
+// Errors: ErrInvalidToken, ErrTokenExpired, ErrStaleToken.
+func (s *Service) payeeOfToken(ctx context.Context, payer, token string) (Payee, uuid.UUID, error) {
+	t, err := s.tokens.open(payer, token, s.now())
+	if err != nil {
+		return Payee{}, uuid.Nil, err
+	}
+	p, found, err := s.route(ctx, t.Phone)
+	switch {
+	case err != nil:
+		return Payee{}, uuid.Nil, err
+	case !found || fingerprint(&p) != t.Fingerprint:
+		return Payee{}, uuid.Nil, fmt.Errorf("%w: %s", ErrStaleToken, t.Phone)
+	}
+	return p, t.ID, nil
+}

@@ -1,0 +1,210 @@
+package transfer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// sweepPage is how many records a sweep reads at a time.
+const sweepPage = 200
+
+// maxSweepErrors bounds the errors a sweep collects before it stops.
+const maxSweepErrors = 10
+
+// Get returns the receipt of a transfer to its payer or its payee.
+//
+// Errors: ErrRecordNotFound (also when party is neither).
+func (s *Service) Get(ctx context.Context, party string, id uuid.UUID) (Receipt, error) {
+	rec, err := s.store.Get(ctx, id)
+	if err != nil {
+		return Receipt{}, err
+	}
+	if party == "" || party != rec.Payer && party != rec.Payee.Holder {
+		return Receipt{}, fmt.Errorf("%w: %s", ErrRecordNotFound, id)
+	}
+	return s.receipt(&rec), nil
+}
+
+// Cancel cancels payer's delayed transfer before it lands: the hold is
+// voided and the money is the payer's again. Cancel and release race
+// safely: the ledger resolves the hold once, so exactly one of them wins,
+// and the loser learns it. Cancelling a cancelled transfer again returns
+// its receipt.
+//
+// Errors: ErrRecordNotFound (also for another payer's transfer),
+// ErrNotCancellable, ErrAlreadySettled (it landed first), a *FailedError,
+// and store or ledger errors.
+func (s *Service) Cancel(ctx context.Context, payer string, id uuid.UUID) (Receipt, error) {
+	rec, err := s.store.Get(ctx, id)
+	if err != nil {
+		return Receipt{}, err
+	}
+	if rec.Payer != payer {
+		return Receipt{}, fmt.Errorf("%w: %s", ErrRecordNotFound, id)
+	}
+	if !rec.Arrival.Delayed() {
+		return Receipt{}, fmt.Errorf("transfer %s (%s): %w", id, rec.Arrival, ErrNotCancellable)
+	}
+	rec, _, err = s.resolve(ctx, rec, stepCancel)
+	return s.outcome(rec, err, StateCancelled, ReasonCancelled)
+}
+
+// Accept accepts a chat transfer for its payee: the hold is posted and the
+// money is theirs. Accept, Decline and expiry race safely: exactly one
+// wins. Accepting an accepted transfer again returns its receipt.
+//
+// Errors: ErrRecordNotFound (also for another payee's transfer),
+// ErrNotChat, ErrChatExpired (at or after its DueAt), ErrAlreadyCancelled
+// (declined), a *FailedError, and store or ledger errors (a frozen payee
+// account, say).
+func (s *Service) Accept(ctx context.Context, payee string, id uuid.UUID) (Receipt, error) {
+	rec, err := s.chat(ctx, payee, id)
+	if err != nil {
+		return Receipt{}, err
+	}
+	step := stepPost
+	if rec.State == StatePending && !s.now().Before(rec.DueAt) {
+		step = stepExpire // too late: it goes back to the payer
+	}
+	rec, _, err = s.resolve(ctx, rec, step)
+	return s.outcome(rec, err, StateSettled, "")
+}
+
+// Decline declines a chat transfer for its payee: the hold is voided and
+// the money goes back to the payer. Declining a declined transfer again
+// returns its receipt.
+//
+// Errors: ErrRecordNotFound, ErrNotChat, ErrAlreadySettled,
+// ErrChatExpired, a *FailedError, and store or ledger errors.
+func (s *Service) Decline(ctx context.Context, payee string, id uuid.UUID) (Receipt, error) {
+	rec, err := s.chat(ctx, payee, id)
+	if err != nil {
+		return Receipt{}, err
+	}
+	rec, _, err = s.resolve(ctx, rec, stepDecline)
+	return s.outcome(rec, err, StateCancelled, ReasonDeclined)
+}
+
+// chat returns payee's chat transfer id.
+func (s *Service) chat(ctx context.Context, payee string, id uuid.UUID) (Record, error) {
+	rec, err := s.store.Get(ctx, id)
+	if err != nil {
+		return Record{}, err
+	}
+	if rec.Payee.Holder != payee || rec.Payee.Institution != s.institution {
+		return Record{}, fmt.Errorf("%w: %s", ErrRecordNotFound, id)
+	}
+	if rec.Arrival != ArriveOnAccept {
+		return Record{}, fmt.Errorf("transfer %s (%s): %w", id, rec.Arrival, ErrNotChat)
+	}
+	return rec, nil
+}
+
+// outcome answers a Cancel, Accept or Decline that wanted rec to end in
+// state want (with reason): its receipt, or why it ended otherwise.
+func (s *Service) outcome(rec Record, err error, want State, reason string) (Receipt, error) {
+	r := s.receipt(&rec)
+	if err != nil {
+		return r, err
+	}
+	se := &StateError{ID: rec.ID, State: rec.State, Reason: rec.Reason}
+	switch {
+	case rec.State == want && rec.Reason == reason:
+		return r, nil
+	case rec.State == StateSettled:
+		return r, fmt.Errorf("%w: %w", ErrAlreadySettled, se)
+	case rec.State == StateCancelled && rec.Reason == ReasonExpired:
+		return r, fmt.Errorf("%w: %w", ErrChatExpired, se)
+	case rec.State == StateCancelled:
+		return r, fmt.Errorf("%w: %w", ErrAlreadyCancelled, se)
+	case rec.State == StateFailed:
+		return r, &FailedError{ID: rec.ID, Reason: rec.Reason}
+	}
+	// Still pending: the ledger refused neither way (cannot happen unless
+	// a store lost a write); report it as the conflict it is.
+	return r, se
+}
+
+// ReleaseDue lands the delayed transfers due at or before now: each hold
+// is posted and its record settled. It walks the due transfers by cursor,
+// so a transfer it cannot land now (a frozen payee account) does not stop
+// the rest; such errors are returned together (at most 10, then it stops)
+// and the transfer stays due for the next sweep. Concurrent sweeps (on one
+// instance or many) land each transfer once: released counts the holds
+// this call posted, so the counts of racing sweeps add up to the
+// transfers landed.
+func (s *Service) ReleaseDue(ctx context.Context, now time.Time) (released int, err error) {
+	return s.sweep(ctx, IndexReleases, now, func(rec Record) (bool, error) {
+		_, applied, err := s.resolve(ctx, rec, stepPost)
+		return applied, err
+	})
+}
+
+// ExpireChats returns to their payers the chat transfers not accepted by
+// their DueAt, at or before now, and returns how many holds this call
+// voided. It races Accept and Decline safely, and other sweeps too. A
+// chat transfer whose hold the ledger's own expiry (ledger.ExpirePending)
+// already voided is recorded as expired without being counted.
+func (s *Service) ExpireChats(ctx context.Context, now time.Time) (expired int, err error) {
+	return s.sweep(ctx, IndexChats, now, func(rec Record) (bool, error) {
+		_, applied, err := s.resolve(ctx, rec, stepExpire)
+		return applied, err
+	})
+}
+
+// Reconcile finishes the records that a crash (or a lost answer) left
+// pending, created at or before the given time (pass now minus a grace
+// period longer than a Send takes): an immediate transfer is made and
+// settled, a delayed or chat transfer gets its hold, and a record whose
+// ledger transfer the ledger refuses is failed. It returns how many of
+// the records it visited are no longer pending. Run it periodically; it is safe
+// alongside everything else.
+func (s *Service) Reconcile(ctx context.Context, createdBefore time.Time) (finished int, err error) {
+	return s.sweep(ctx, IndexCreated, createdBefore, func(rec Record) (bool, error) {
+		if rec.Arrival.held() {
+			hold, err := s.ledger.LookupTransfer(ctx, s.ledgerID(&rec, stepHold))
+			if err == nil {
+				_, won, err := s.syncHold(ctx, rec, &hold)
+				return won, err
+			}
+		}
+		next, err := s.advance(ctx, rec)
+		return next.State != StatePending, err
+	})
+}
+
+// sweep applies do to the pending records of index ix up to before, page
+// by page.
+func (s *Service) sweep(ctx context.Context, ix Index, before time.Time, do func(Record) (bool, error)) (int, error) {
+	n := 0
+	var errs []error
+	var cursor Cursor
+	for {
+		recs, err := s.store.Scan(ctx, ScanQuery{Index: ix, After: cursor, Before: before, Limit: sweepPage})
+		if err != nil {
+			return n, errors.Join(append(errs, err)...)
+		}
+		for i := range recs {
+			moved, err := do(recs[i])
+			if moved {
+				n++
+			}
+			if err != nil {
+				if ctx.Err() != nil {
+					return n, errors.Join(append(errs, err)...)
+				}
+				if errs = append(errs, fmt.Errorf("transfer %s: %w", recs[i].ID, err)); len(errs) >= maxSweepErrors {
+					return n, errors.Join(errs...)
+				}
+			}
+		}
+		if len(recs) < sweepPage {
+			return n, errors.Join(errs...)
+		}
+		cursor = CursorOf(ix, &recs[len(recs)-1])
+	}
+}

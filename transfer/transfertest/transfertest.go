@@ -1,0 +1,258 @@
+// Package transfertest is the conformance suite every implementation of
+// transfer.Store and transfer.Directory runs:
+//
+//	func TestMemory(t *testing.T) {
+//		transfertest.Run(t, func(t testing.TB) transfertest.Env {
+//			return transfertest.Env{Store: transfer.NewMemoryStore(), Directory: transfer.NewMemoryDirectory()}
+//		})
+//	}
+//
+// It checks every store rule directly (creation with the limits and the
+// running daily total, idempotent retries, single-use lookup tokens, the
+// first-time payee fact, compare-and-swap transitions, the scan indexes,
+// and each under concurrency), every directory rule (binding, updates by
+// the same holder, explicit rebinding, unbinding), and then the service on
+// top of the stores and a ledger: limits at, below and above each bound
+// through Send, idempotent retries, crashes between the record and the
+// ledger, delayed arrival with cancel racing release, chat transfers with
+// accept, decline and expiry racing, the day boundary, and ledger.Verify
+// after every scenario.
+//
+// newEnv is called once per subtest and must return stores that share no
+// records with those of other subtests (the sweeps would see them).
+package transfertest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/socialpay/socialpay/ledger"
+	"github.com/socialpay/socialpay/ledger/ledgertest"
+	"github.com/socialpay/socialpay/transfer"
+)
+
+// Env is what a subtest runs on.
+type Env struct {
+	Store     transfer.Store
+	Directory transfer.Directory
+	// Ledger is the ledger's store for the service tests; nil means a new
+	// ledger.MemoryStore.
+	Ledger ledger.Store
+}
+
+// Start is where the suite's clocks start: 20:00 in Shanghai.
+var Start = time.Date(2026, 2, 16, 12, 0, 0, 0, time.UTC)
+
+// Run runs the suite.
+func Run(t *testing.T, newEnv func(t testing.TB) Env) {
+	for _, tc := range []struct {
+		name string
+		fn   func(t *testing.T, newEnv func(testing.TB) Env)
+	}{
+		{"Store/CreateAndGet", testCreateAndGet},
+		{"Store/Idempotency", testStoreIdempotency},
+		{"Store/LookupOnce", testLookupOnce},
+		{"Store/Limits", testStoreLimits},
+		{"Store/DailyTotals", testDailyTotals},
+		{"Store/FirstPayee", testFirstPayee},
+		{"Store/Transitions", testTransitions},
+		{"Store/Scan", testScan},
+		{"Store/ConcurrentDailyCap", testConcurrentDailyCap},
+		{"Store/ConcurrentCreate", testConcurrentCreate},
+		{"Store/ConcurrentTransition", testConcurrentTransition},
+		{"Directory/Bind", testBind},
+		{"Directory/Rebind", testRebind},
+		{"Directory/Unbind", testUnbind},
+		{"Directory/ConcurrentBind", testConcurrentBind},
+		{"Service/Immediate", testImmediate},
+		{"Service/LimitsThroughSend", testLimitsThroughSend},
+		{"Service/DefaultPerTransferCap", testDefaultPerTransferCap},
+		{"Service/DayBoundary", testDayBoundary},
+		{"Service/IdempotentRetries", testIdempotentRetries},
+		{"Service/ConcurrentRetries", testConcurrentRetries},
+		{"Service/ConcurrentDailyLimit", testConcurrentDailyLimit},
+		{"Service/FailedTransfer", testFailedTransfer},
+		{"Service/CrashBeforeLedger", testCrashBeforeLedger},
+		{"Service/CrashBeforeMark", testCrashBeforeMark},
+		{"Service/CrashBeforeHold", testCrashBeforeHold},
+		{"Service/LostRaceCompensated", testLostRaceCompensated},
+		{"Service/CrashMidResolve", testCrashMidResolve},
+		{"Service/ChatDeadlineWithoutHold", testChatDeadlineWithoutHold},
+		{"Service/Delayed", testDelayed},
+		{"Service/CancelVersusRelease", testCancelVersusRelease},
+		{"Service/ConcurrentSweepers", testConcurrentSweepers},
+		{"Service/Chat", testChat},
+		{"Service/ChatExpiry", testChatExpiry},
+		{"Service/AcceptDeclineExpireRace", testChatRace},
+	} {
+		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newEnv) })
+	}
+}
+
+// Races sets how many rounds the race tests run; a package running the
+// suite under the race detector on a slow store may lower it.
+var Races = 3
+
+var seq atomic.Int64
+
+// unique returns a string no other call in this process returns.
+func unique(prefix string) string {
+	return fmt.Sprintf("%s-%d-%d", prefix, time.Now().UnixNano()%1e6, seq.Add(1))
+}
+
+func want(t testing.TB, err, target error) {
+	t.Helper()
+	if !errors.Is(err, target) {
+		t.Fatalf("got error %v, want %v", err, target)
+	}
+}
+
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+var cny = ledger.MustCurrency("CNY")
+
+func fen(n int64) ledger.Money { return ledger.NewMoney(n, cny) }
+
+func yuan(t testing.TB, s string) ledger.Money {
+	t.Helper()
+	m, err := ledger.ParseAmount(s, "CNY")
+	must(t, err)
+	return m
+}
+
+// world is a service on a subtest's stores and a ledger, with a manual
+// clock.
+type world struct {
+	t     testing.TB
+	ctx   context.Context
+	clock *ledgertest.Clock
+	l     *ledger.Ledger
+	env   Env
+	svc   *transfer.Service
+	bank  uuid.UUID // the bank's side: funds wallets, may go negative
+}
+
+// option adjusts a world before it is built: it may wrap the env's stores
+// (fault injection) and change the service's configuration.
+type option func(env *Env, cfg *transfer.Config)
+
+func withLimits(l transfer.Limits) option {
+	return func(_ *Env, cfg *transfer.Config) { cfg.Limits = l }
+}
+
+func newWorld(t testing.TB, newEnv func(testing.TB) Env, opts ...option) *world {
+	t.Helper()
+	env := newEnv(t)
+	if env.Ledger == nil {
+		env.Ledger = ledger.NewMemoryStore()
+	}
+	w := &world{t: t, ctx: context.Background(), clock: ledgertest.NewClock(Start)}
+	rc := transfer.DefaultRateConfig()
+	rc.Now = w.clock.Now
+	rc.Payer.Capacity = 1 << 20 // the lookups of these tests are not what they test
+	rc.Institution.Capacity = 1 << 30
+	lim, err := transfer.NewMemoryLimiter(rc)
+	must(t, err)
+	cfg := transfer.Config{
+		Limiter:  lim,
+		Now:      w.clock.Now,
+		TokenKey: []byte("transfertest key: 32 bytes long!"),
+	}
+	for _, o := range opts {
+		o(&env, &cfg)
+	}
+	w.env = env
+	w.l = ledger.New(env.Ledger, ledger.Options{Now: w.clock.Now})
+	cfg.Ledger, cfg.Store, cfg.Directory = w.l, env.Store, env.Directory
+	w.svc, err = transfer.New(cfg)
+	must(t, err)
+	w.bank = w.account(0)
+	return w
+}
+
+func (w *world) account(flags ledger.AccountFlags) uuid.UUID {
+	w.t.Helper()
+	a, err := w.l.CreateAccount(w.ctx, ledger.Account{ID: uuid.New(), Currency: cny, Code: 1, Flags: flags})
+	must(w.t, err)
+	return a.ID
+}
+
+// user is a bank customer with a wallet and a bound number.
+type user struct {
+	id    string
+	acct  uuid.UUID
+	phone string // as typed: national format
+	name  string
+}
+
+// user creates a customer with a wallet funded with amount and binds a
+// fresh number to it.
+func (w *world) user(name string, amount ledger.Money) user {
+	w.t.Helper()
+	u := user{id: unique("user"), acct: w.account(ledger.DebitsMustNotExceedCredits), name: name}
+	n := number() // "+86137…": typed in national format
+	u.phone = fmt.Sprintf("%s %s %s", n[3:6], n[6:10], n[10:])
+	if amount.IsPositive() {
+		_, err := w.l.Transfer(w.ctx, ledger.Transfer{ID: uuid.New(), DebitAccountID: w.bank, CreditAccountID: u.acct, Amount: amount})
+		must(w.t, err)
+	}
+	_, err := w.svc.Bind(w.ctx, transfer.BindRequest{Phone: u.phone, Holder: u.id, Account: u.acct, Name: name, VerifiedAt: w.clock.Now()})
+	if errors.Is(err, transfer.ErrBoundToOtherHolder) { // a number reused across subtests of a shared directory
+		return w.user(name, amount)
+	}
+	must(w.t, err)
+	return u
+}
+
+func (w *world) net(acct uuid.UUID) int64 {
+	w.t.Helper()
+	a, err := w.l.Account(w.ctx, acct)
+	must(w.t, err)
+	return a.Balance.Net()
+}
+
+func (w *world) balance(acct uuid.UUID) ledger.Balance {
+	w.t.Helper()
+	a, err := w.l.Account(w.ctx, acct)
+	must(w.t, err)
+	return a.Balance
+}
+
+// verify runs ledger.Verify, which must pass after every scenario.
+func (w *world) verify() {
+	w.t.Helper()
+	if _, err := w.l.Verify(w.ctx); err != nil {
+		w.t.Fatalf("ledger does not verify: %v", err)
+	}
+}
+
+// send sends amount from payer to payee by a fresh lookup token.
+func (w *world) send(from, to user, amount ledger.Money, arrival transfer.Arrival) (transfer.Receipt, error) {
+	w.t.Helper()
+	return w.svc.Send(w.ctx, w.request(from, to, amount, arrival))
+}
+
+func (w *world) request(from, to user, amount ledger.Money, arrival transfer.Arrival) transfer.Request {
+	w.t.Helper()
+	res, err := w.svc.Resolve(w.ctx, from.id, to.phone)
+	must(w.t, err)
+	return transfer.Request{IdempotencyKey: unique("key"), Payer: from.id, From: from.acct, Token: res.Token, Amount: amount, Arrival: arrival}
+}
+
+func (w *world) record(id uuid.UUID) transfer.Record {
+	w.t.Helper()
+	r, err := w.env.Store.Get(w.ctx, id)
+	must(w.t, err)
+	return r
+}
