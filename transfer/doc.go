@@ -49,6 +49,68 @@
 // # Limits
 //
 // Limits caps a transfer (CNY 50,000.00 by default), a payer's day, and a
-// transfer to a first-time payee; Check is a pure function returning a
-// *LimitError that wraps a distinct sentinel for each cap.
+// transfer to a first-time payee, in ledger.Money; Check is a pure function
+// returning a *LimitError that wraps a distinct sentinel for each cap.
+//
+// # Directory and routing
+//
+// A Directory binds a number (validated fully with Normalize) to a
+// holder's account, with the holder's name and when the bank last verified
+// ownership by OTP. A number has one binding; the same holder may update
+// it, and moving a recycled number to another holder needs an explicit
+// rebind (ErrBoundToOtherHolder otherwise). A Router says which
+// institution holds a number: LocalRouter answers from the Directory, and
+// an interbank directory can be plugged in instead. Lookups go through
+// FindPhone: the cheap key first, full validation only on a miss.
+//
+// # Looking up a payee
+//
+// Service.Resolve is the reveal model: the payee's masked name, the
+// institution and a lookup token. Service.VerifyPayee is the verify model:
+// the payer supplies a name, surname or first character and learns Match,
+// CloseMatch or NoMatch. Both go through the Limiter (a close match is a
+// hint, so it costs as much as a miss); the full name never leaves the
+// library on the reveal path.
+//
+// A lookup token is self-contained: the number, a fingerprint of the payee
+// (institution, holder, account), a random lookup ID and an expiry (5
+// minutes by default), authenticated with HMAC-SHA256 under the service's
+// key and the payer's ID. It cannot be forged or used by another payer,
+// carries no name or account, and pays one transfer: Send checks that the
+// number still routes to the same payee (ErrStaleToken after a rebind)
+// and the record store refuses a second transfer with the same lookup ID.
+//
+// # Sending
+//
+// Service.Send pays a token, a number or (in a chat) a known recipient,
+// now, in 2 or 24 hours, or when the payee accepts. Its order makes
+// crashes harmless without a transaction shared by the record store and
+// the ledger: the record is created first (the store checks the limits
+// against the payer's running daily total and counts the amount, in one
+// atomic step); then the ledger transfer is made under an ID derived from
+// the payer and idempotency key (ledger.DeriveID), so any retry applies it
+// once; then the record is marked. A retry of the request, or Reconcile,
+// finishes a record a crash left pending. The same key and request return
+// the same receipt; the same key with another request is
+// ErrIdempotencyConflict.
+//
+// Delayed and chat transfers reserve the payer's money in a ledger hold at
+// once. ReleaseDue posts the holds that are due, Cancel voids one before;
+// Accept posts a chat transfer's hold, Decline voids it, and ExpireChats
+// voids the unanswered ones after 24 hours (the hold's own ledger timeout
+// is the backstop). Every post or void has its own derived ID and the
+// ledger resolves a hold exactly once, so whichever of the racing calls
+// the ledger applies wins and every other call learns it; the record
+// follows the ledger's verdict by compare-and-swap.
+//
+// # Stores
+//
+// Store keeps transfer records (pending, then settled, cancelled or
+// failed, once), the payers' running daily totals (counted in the day of
+// a configurable time zone, Asia/Shanghai by default) and which payers
+// have settled with which payees (the first-time payee cap). The rules
+// are the pure functions DecideCreate, ApplyTransition, DecideBind and
+// DecideUnbind; MemoryStore and MemoryDirectory are the in-process
+// implementations, package postgres has the production ones, and every
+// implementation passes transfertest.Run.
 package transfer

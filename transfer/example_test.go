@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/socialpay/socialpay/ledger"
 	"github.com/socialpay/socialpay/transfer"
 )
@@ -146,4 +148,55 @@ func ExampleLimits_Check() {
 	// 50000.00 CNY false
 	// 50000.01 CNY true
 	// transfer: amount over the first-time payee limit: 6000.00 CNY, at most 5000.00 CNY allowed (limit 5000.00 CNY)
+}
+
+// A payer looks a number up, sees the masked name, and pays it; a delayed
+// transfer is cancelled before it lands.
+func ExampleService() {
+	ctx := context.Background()
+	clock := time.Date(2026, 2, 16, 12, 0, 0, 0, time.UTC)
+	l := ledger.New(nil, ledger.Options{Now: func() time.Time { return clock }})
+	svc, err := transfer.New(transfer.Config{Ledger: l}) // memory stores, CNY limits
+	if err != nil {
+		panic(err)
+	}
+	cny := ledger.MustCurrency("CNY")
+	wallet := func() uuid.UUID {
+		a, _ := l.CreateAccount(ctx, ledger.Account{ID: uuid.New(), Currency: cny, Flags: ledger.DebitsMustNotExceedCredits})
+		return a.ID
+	}
+	bank, _ := l.CreateAccount(ctx, ledger.Account{ID: uuid.New(), Currency: cny})
+	alice, bob := wallet(), wallet()
+	_, _ = l.Transfer(ctx, ledger.Transfer{ID: uuid.New(), DebitAccountID: bank.ID, CreditAccountID: alice, Amount: ledger.NewMoney(500_00, cny)})
+
+	// The bank verified bob's number by OTP and binds it.
+	if _, err := svc.Bind(ctx, transfer.BindRequest{Phone: "+86 138 0013 8000", Holder: "bob", Account: bob, Name: "王小明", VerifiedAt: clock}); err != nil {
+		panic(err)
+	}
+
+	res, err := svc.Resolve(ctx, "alice", "138-0013-8000")
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("pay", res.MaskedName, "at", res.Institution, "?")
+
+	amount, _ := ledger.ParseAmount("88.88", "CNY")
+	r, err := svc.Send(ctx, transfer.Request{IdempotencyKey: "order-1", Payer: "alice", From: alice, Token: res.Token, Amount: amount})
+	fmt.Println(r.State, r.Amount, "to", r.PayeeName, err)
+
+	res, _ = svc.Resolve(ctx, "alice", "138-0013-8000")
+	later, _ := svc.Send(ctx, transfer.Request{IdempotencyKey: "order-2", Payer: "alice", From: alice, Token: res.Token, Amount: amount, Arrival: transfer.Arrive2h})
+	fmt.Println(later.State, "until", later.DueAt.Format(time.Kitchen))
+	c, err := svc.Cancel(ctx, "alice", later.ID)
+	fmt.Println(c.State, err)
+
+	a, _ := l.Account(ctx, alice)
+	b, _ := l.Account(ctx, bob)
+	fmt.Println("alice", a.NetMoney(), "bob", b.NetMoney())
+	// Output:
+	// pay **明 at local ?
+	// settled 88.88 CNY to **明 <nil>
+	// pending until 2:00PM
+	// cancelled <nil>
+	// alice 411.12 CNY bob 88.88 CNY
 }

@@ -23,8 +23,11 @@ func testLimits() transfer.Limits {
 
 var day0 = transfer.DayOf(Start, time.UTC)
 
-// rec returns a valid new record of payer paying holder.
-func rec(payer, holder string, amount int64, arrival transfer.Arrival) transfer.Record {
+// NewRecord returns a valid new record (as Send would build it, before
+// Store.Create) of payer paying amount to holder at institution "local",
+// created at Start on day DayOf(Start, time.UTC), with a random ID and
+// idempotency key. Store tests start from it and edit what they test.
+func NewRecord(payer, holder string, amount ledger.Money, arrival transfer.Arrival) transfer.Record {
 	id := uuid.New()
 	r := transfer.Record{
 		ID:             id,
@@ -35,7 +38,7 @@ func rec(payer, holder string, amount int64, arrival transfer.Arrival) transfer.
 		Payee: transfer.RecordPayee{
 			Phone: "+8613912345678", Institution: "local", Holder: holder, Account: uuid.New(), MaskedName: "*三",
 		},
-		Amount:    fen(amount),
+		Amount:    amount,
 		Arrival:   arrival,
 		Memo:      "饭钱",
 		Day:       day0,
@@ -43,9 +46,14 @@ func rec(payer, holder string, amount int64, arrival transfer.Arrival) transfer.
 		DueAt:     Start.Add(arrival.Delay()),
 	}
 	if arrival == transfer.ArriveOnAccept {
-		r.DueAt = Start.Add(24 * time.Hour)
+		r.DueAt = Start.Add(transfer.DefaultChatTimeout)
 	}
 	return r
+}
+
+// rec is NewRecord in fen.
+func rec(payer, holder string, amount int64, arrival transfer.Arrival) transfer.Record {
+	return NewRecord(payer, holder, fen(amount), arrival)
 }
 
 func create(t testing.TB, s transfer.Store, r transfer.Record) transfer.Record {
