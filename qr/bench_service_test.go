@@ -2,6 +2,8 @@ package qr_test
 
 import (
 	"context"
+	"runtime"
+	"sync/atomic"
 	"testing"
 
 	"github.com/socialpay/socialpay/qr"
@@ -17,11 +19,12 @@ func BenchmarkCharge(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	w := c.Worker(0)
 	b.ReportAllocs()
 	defer qr.ReportCPU(b)()
 	b.ResetTimer()
 	for range b.N {
-		if _, err := c.Charge(ctx); err != nil {
+		if _, err := w.Charge(ctx); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -29,15 +32,18 @@ func BenchmarkCharge(b *testing.B) {
 
 func BenchmarkChargeParallel(b *testing.B) {
 	ctx := context.Background()
-	c, err := qrbench.NewCharges(ctx, qrbench.Config{Prepare: b.N + 1})
+	workers := runtime.GOMAXPROCS(0) // one per RunParallel goroutine
+	c, err := qrbench.NewCharges(ctx, qrbench.Config{Prepare: b.N + workers, Workers: workers})
 	if err != nil {
 		b.Fatal(err)
 	}
+	var next atomic.Int32
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
+		w := c.Worker(int(next.Add(1) - 1))
 		for pb.Next() {
-			if _, err := c.Charge(ctx); err != nil {
+			if _, err := w.Charge(ctx); err != nil {
 				b.Error(err)
 				return
 			}

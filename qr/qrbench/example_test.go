@@ -8,7 +8,7 @@ import (
 	"github.com/socialpay/socialpay/qr/qrbench"
 )
 
-// Ten charges by three phones at two merchants: the virtual clock moves a
+// Ten charges by three phones at two merchants: the worker's clock moves a
 // step after every three, so each phone shows a fresh code each time.
 func ExampleCharges() {
 	ctx := context.Background()
@@ -16,17 +16,26 @@ func ExampleCharges() {
 	if err != nil {
 		panic(err)
 	}
+	w := c.Worker(0)
 	var total int64
 	for range 10 {
-		r, err := c.Charge(ctx)
+		r, err := w.Charge(ctx)
 		if err != nil {
 			panic(err)
 		}
 		total += r.Amount.Units()
 	}
 	fmt.Println("charged", total, "fen")
+
+	// A charge retried (say, after a lost answer) is the same charge.
+	i := w.Next()
+	first, _ := w.ChargeAt(ctx, i)
+	w.Charge(ctx) // the clock moves on
+	again, err := w.ChargeAt(ctx, i)
+	fmt.Println("retry:", again == first, err)
 	// Output:
 	// charged 1000 fen
+	// retry: true <nil>
 }
 
 // Payments of the merchants' static codes, then of prepared dynamic codes

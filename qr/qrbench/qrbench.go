@@ -5,7 +5,14 @@
 //
 // A scenario sets up its accounts, devices and codes once; then any number
 // of goroutines call its operation, each call one charge or payment with a
-// new idempotency key.
+// new idempotency key (Charge, Pay), or a numbered one that can be retried
+// after a failure of the store (Next, then ChargeAt or PayAt until it
+// answers). Charges are made by workers, one per goroutine:
+//
+//	c, err := qrbench.NewCharges(ctx, qrbench.Config{Ledger: l, Store: store, Workers: 8})
+//	w := c.Worker(3)             // goroutine 3's
+//	i := w.Next()
+//	r, err := w.ChargeAt(ctx, i) // again with the same i after ErrUnavailable
 package qrbench
 
 import (
@@ -28,8 +35,7 @@ type Config struct {
 	// Store is the qr.Store. Default: a new qr.MemoryStore.
 	Store qr.Store
 	// Payers is the number of payer wallets (each with a phone for payment
-	// codes). Default 1000. Charges needs more payers than concurrent
-	// callers.
+	// codes). Default 1000.
 	Payers int
 	// Merchants is the number of merchant accounts. Default 100.
 	Merchants int
@@ -37,6 +43,9 @@ type Config struct {
 	Funds ledger.Money
 	// Amount is the amount of each charge or payment. Default 1.00 CNY.
 	Amount ledger.Money
+	// Workers is the number of Charges workers, one per goroutine.
+	// Default 1.
+	Workers int
 	// Prepare is how many payment codes (Charges) or dynamic codes
 	// (Payments with dynamic codes) to make ahead, so that the operation
 	// times the bank's side only. Charges makes codes on the fly past
@@ -100,95 +109,134 @@ func accounts(ctx context.Context, cfg *Config) (payers, merchants []uuid.UUID, 
 	return payers, merchants, nil
 }
 
-// Charges is the payment-code scenario: charge i is payer i mod Payers'
-// phone, showing its code of time step ⌊i/Payers⌋, scanned by merchant i
-// mod Merchants. A virtual clock moves one step (60 s) every Payers
-// charges, so every charge has a fresh code that the bank accepts.
+// Charges is the payment-code scenario. The payers' phones are dealt out
+// to Config.Workers workers, each for one goroutine at a time: charge i of
+// a worker is its phone i mod k (of its k phones) showing its code of time
+// step ⌊i/k⌋, scanned by merchant i mod Merchants. Every worker has a
+// Service of its own on the shared ledger and store, whose clock the worker
+// sets to the step of the charge it makes, so every code is fresh when
+// charged however the goroutines are scheduled, and a retried charge finds
+// its code as it was.
 type Charges struct {
+	workers []*ChargeWorker
+}
+
+// ChargeWorker makes one goroutine's charges.
+type ChargeWorker struct {
 	svc       *qr.Service
 	codes     *qr.PaymentCodes
 	devices   []qr.Device
 	merchants []uuid.UUID
 	amount    ledger.Money
 	start     time.Time
-	run       string       // this run's prefix of order IDs
-	step      atomic.Int64 // the virtual clock's step, from start
-	next      atomic.Int64
+	now       time.Time // the Service's clock
+	orders    string    // prefix of this worker's order IDs
+	next      int64
 	prepared  []string
 }
 
-// NewCharges sets up the payers, their registered phones and the
-// merchants, and prepares cfg.Prepare codes.
+// NewCharges sets up the payers, their registered phones, the merchants
+// and the workers (Config.Workers, default 1, at most Payers), and
+// prepares Config.Prepare codes (shared out among the workers).
 //
 // Errors: the ledger's and the store's.
 func NewCharges(ctx context.Context, cfg Config) (*Charges, error) {
 	cfg.defaults()
+	cfg.Workers = min(max(cfg.Workers, 1), cfg.Payers)
 	payers, merchants, err := accounts(ctx, &cfg)
 	if err != nil {
 		return nil, err
 	}
-	c := &Charges{merchants: merchants, amount: cfg.Amount, start: time.Now().Truncate(time.Minute), run: uuid.NewString()[:8]}
-	c.codes, err = qr.NewPaymentCodes(qr.PaymentCodeConfig{Prefix: "28", Key: []byte("qrbench payment-code permutation key")})
+	codes, err := qr.NewPaymentCodes(qr.PaymentCodeConfig{Prefix: "28", Key: []byte("qrbench payment-code permutation key")})
 	if err != nil {
 		return nil, err
 	}
-	c.svc, err = qr.NewService(qr.Config{Ledger: cfg.Ledger, Store: cfg.Store, PaymentCodes: c.codes, Now: c.now})
+	setup, err := qr.NewService(qr.Config{Ledger: cfg.Ledger, Store: cfg.Store, PaymentCodes: codes})
 	if err != nil {
 		return nil, err
 	}
-	c.devices = make([]qr.Device, len(payers))
-	for i, p := range payers {
-		if c.devices[i], err = c.svc.RegisterDevice(ctx, c.run+"-phone-"+strconv.Itoa(i), p); err != nil {
+	run := uuid.NewString()[:8]
+	start := time.Now().Truncate(time.Minute)
+	c := &Charges{workers: make([]*ChargeWorker, cfg.Workers)}
+	for w := range c.workers {
+		cw := &ChargeWorker{codes: codes, merchants: merchants, amount: cfg.Amount, start: start, now: start,
+			orders: run + "-" + strconv.Itoa(w) + "-"}
+		if cw.svc, err = qr.NewService(qr.Config{Ledger: cfg.Ledger, Store: cfg.Store, PaymentCodes: codes, Now: cw.clock}); err != nil {
 			return nil, err
 		}
+		c.workers[w] = cw
 	}
-	c.prepared = make([]string, cfg.Prepare)
-	for i := range c.prepared {
-		if c.prepared[i], err = c.code(int64(i)); err != nil {
+	for i, p := range payers {
+		d, err := setup.RegisterDevice(ctx, run+"-phone-"+strconv.Itoa(i), p)
+		if err != nil {
 			return nil, err
+		}
+		w := c.workers[i%len(c.workers)]
+		w.devices = append(w.devices, d)
+	}
+	for _, w := range c.workers {
+		w.prepared = make([]string, (cfg.Prepare+len(c.workers)-1)/len(c.workers))
+		for i := range w.prepared {
+			if w.prepared[i], err = w.code(int64(i)); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return c, nil
 }
 
-func (c *Charges) now() time.Time { return c.start.Add(time.Duration(c.step.Load()) * time.Minute) }
+// Workers returns the number of workers.
+func (c *Charges) Workers() int { return len(c.workers) }
 
-// code is what payer i mod Payers' phone shows at step ⌊i/Payers⌋.
-func (c *Charges) code(i int64) (string, error) {
-	n := int64(len(c.devices))
-	return c.codes.Generate(c.devices[i%n], c.start.Add(time.Duration(i/n)*time.Minute))
+// Worker returns worker w (0 ≤ w < Workers()).
+func (c *Charges) Worker(w int) *ChargeWorker { return c.workers[w] }
+
+func (w *ChargeWorker) clock() time.Time { return w.now }
+
+// stepTime is the time of the step of charge i.
+func (w *ChargeWorker) stepTime(i int64) time.Time {
+	return w.start.Add(time.Duration(i/int64(len(w.devices))) * time.Minute)
 }
 
-// Charge makes the next charge. Safe for concurrent use by fewer
-// goroutines than Payers.
+// code is what the phone of charge i shows.
+func (w *ChargeWorker) code(i int64) (string, error) {
+	return w.codes.Generate(w.devices[i%int64(len(w.devices))], w.stepTime(i))
+}
+
+// Charge makes the worker's next charge: ChargeAt(Next()).
 //
 // Errors: those of qr.Service.Charge.
-func (c *Charges) Charge(ctx context.Context) (qr.ChargeReceipt, error) {
-	i := c.next.Add(1) - 1
-	n := int64(len(c.devices))
-	for step := i / n; ; { // move the clock forward to this charge's step
-		cur := c.step.Load()
-		if cur >= step || c.step.CompareAndSwap(cur, step) {
-			break
-		}
-	}
-	var code string
-	if i < int64(len(c.prepared)) {
-		code = c.prepared[i]
+func (w *ChargeWorker) Charge(ctx context.Context) (qr.ChargeReceipt, error) {
+	return w.ChargeAt(ctx, w.Next())
+}
+
+// Next returns the number of the worker's next charge.
+func (w *ChargeWorker) Next() int64 {
+	w.next++
+	return w.next - 1
+}
+
+// ChargeAt makes charge i (from Next); calling it again for the same i
+// retries that charge (same order, same code), which the service answers
+// with the same receipt.
+//
+// Errors: those of qr.Service.Charge.
+func (w *ChargeWorker) ChargeAt(ctx context.Context, i int64) (qr.ChargeReceipt, error) {
+	code := ""
+	if i < int64(len(w.prepared)) {
+		code = w.prepared[i]
 	} else {
 		var err error
-		if code, err = c.code(i); err != nil {
+		if code, err = w.code(i); err != nil {
 			return qr.ChargeReceipt{}, err
 		}
 	}
-	return c.svc.Charge(ctx, qr.ChargeRequest{
-		Merchant: c.merchants[i%int64(len(c.merchants))], Code: code, Amount: c.amount,
-		Order: c.run + "-" + strconv.FormatInt(i, 10),
+	w.now = w.stepTime(i).Add(30 * time.Second) // scanned mid-step
+	return w.svc.Charge(ctx, qr.ChargeRequest{
+		Merchant: w.merchants[i%int64(len(w.merchants))], Code: code, Amount: w.amount,
+		Order: w.orders + strconv.FormatInt(i, 10),
 	})
 }
-
-// Service returns the scenario's qr.Service.
-func (c *Charges) Service() *qr.Service { return c.svc }
 
 // Payments is the receive-code scenario: payment i is payer i mod Payers
 // paying merchant i mod Merchants by scanning its static code (within a
@@ -264,11 +312,22 @@ func NewPayments(ctx context.Context, cfg Config, dynamic bool) (*Payments, erro
 	return p, nil
 }
 
-// Pay makes the next payment. Safe for concurrent use.
+// Pay makes the next payment: PayAt(Next()).
 //
 // Errors: those of qr.Service.Pay, ErrExhausted.
 func (p *Payments) Pay(ctx context.Context) (qr.Receipt, error) {
-	i := p.next.Add(1) - 1
+	return p.PayAt(ctx, p.Next())
+}
+
+// Next returns the number of the next payment.
+func (p *Payments) Next() int64 { return p.next.Add(1) - 1 }
+
+// PayAt makes payment i (from Next); calling it again for the same i
+// retries that payment (same payer, code and key), which the service
+// answers with the same receipt. Safe for concurrent use.
+//
+// Errors: those of qr.Service.Pay, ErrExhausted.
+func (p *Payments) PayAt(ctx context.Context, i int64) (qr.Receipt, error) {
 	req := qr.PayRequest{Payer: p.payers[i%int64(len(p.payers))], Key: p.run + "-" + strconv.FormatInt(i, 10)}
 	if p.prepared {
 		if i >= int64(len(p.dynamic)) {
