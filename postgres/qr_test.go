@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -188,18 +190,23 @@ func TestQRServiceOnPostgres(t *testing.T) {
 func BenchmarkQRChargePostgres(b *testing.B) {
 	db := freshDB(b)
 	ctx := context.Background()
+	const parallelism = 4 // goroutines per core: the database is the bottleneck
+	workers := parallelism * runtime.GOMAXPROCS(0)
 	c, err := qrbench.NewCharges(ctx, qrbench.Config{
-		Ledger: ledger.New(NewStore(db), ledger.Options{}), Store: NewQRStore(db), Payers: 200, Merchants: 20, Prepare: b.N + 1,
+		Ledger: ledger.New(NewStore(db), ledger.Options{}), Store: NewQRStore(db), Payers: 200, Merchants: 20,
+		Prepare: b.N + workers, Workers: workers,
 	})
 	if err != nil {
 		b.Fatal(err)
 	}
+	var next atomic.Int32
 	b.ReportAllocs()
 	b.ResetTimer()
-	b.SetParallelism(4)
+	b.SetParallelism(parallelism)
 	b.RunParallel(func(pb *testing.PB) {
+		w := c.Worker(int(next.Add(1) - 1))
 		for pb.Next() {
-			if _, err := c.Charge(ctx); err != nil {
+			if _, err := w.Charge(ctx); err != nil {
 				b.Error(err)
 				return
 			}
