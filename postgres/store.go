@@ -371,17 +371,28 @@ func (v *view) Transfer(id uuid.UUID) (ledger.Transfer, bool) {
 	return t, ok
 }
 
-// lock begins a transaction on conn, locks the accounts (and those of the
-// transfers targets refers to) in ID order, then loads the transfers
-// transferIDs — after the locks, so their status is current — all in one
-// round trip.
-func (s *Store) lock(ctx context.Context, conn *pgx.Conn, accounts, targets, transferIDs []uuid.UUID) (*view, error) {
+// lock begins a transaction on conn and, in one round trip, loads the
+// transfers ids, locks the accounts (and those of the transfers targets
+// refers to) in ID order, and loads the targets. Only the targets need
+// reading after the locks, for their status; a transfer ID that appears
+// after the first read makes the insert fail with 23505, and the batch is
+// decided again. So the read of ids stays out of the time the locks are
+// held, which is what bounds a hot account.
+func (s *Store) lock(ctx context.Context, conn *pgx.Conn, accounts, targets, ids []uuid.UUID) (*view, error) {
 	v := &view{
 		accounts:  make(map[uuid.UUID]*ledger.AccountState, len(accounts)+2*len(targets)),
-		transfers: make(map[uuid.UUID]ledger.Transfer, len(transferIDs)),
+		transfers: make(map[uuid.UUID]ledger.Transfer, len(ids)+len(targets)),
 	}
-	b := &pgx.Batch{}
-	b.Queue(s.q.begin)
+	readTransfers := func(rows pgx.Rows) error {
+		for rows.Next() {
+			t, err := scanTransfer(rows)
+			if err != nil {
+				return err
+			}
+			v.transfers[t.ID] = t
+		}
+		return rows.Err()
+	}
 	readAccounts := func(rows pgx.Rows) error {
 		for rows.Next() {
 			st, err := scanAccount(rows)
@@ -392,22 +403,16 @@ func (s *Store) lock(ctx context.Context, conn *pgx.Conn, accounts, targets, tra
 		}
 		return rows.Err()
 	}
+	b := &pgx.Batch{}
+	b.Queue(s.q.begin)
+	if len(ids) > 0 {
+		b.Queue(s.q.transfers, uuids(ids)).Query(readTransfers)
+	}
 	if len(targets) == 0 {
 		b.Queue(s.q.lockAccounts, uuids(accounts)).Query(readAccounts)
 	} else {
 		b.Queue(s.q.lockWithTargets, uuids(accounts), uuids(targets)).Query(readAccounts)
-	}
-	if len(transferIDs) > 0 {
-		b.Queue(s.q.transfers, uuids(transferIDs)).Query(func(rows pgx.Rows) error {
-			for rows.Next() {
-				t, err := scanTransfer(rows)
-				if err != nil {
-					return err
-				}
-				v.transfers[t.ID] = t
-			}
-			return rows.Err()
-		})
+		b.Queue(s.q.transfers, uuids(targets)).Query(readTransfers)
 	}
 	if err := conn.SendBatch(ctx, b).Close(); err != nil {
 		return nil, err

@@ -100,7 +100,7 @@ func (s *Store) applyValid(ctx context.Context, ts []ledger.Transfer, bad []erro
 }
 
 func (s *Store) apply(ctx context.Context, ts []ledger.Transfer, linked bool, now time.Time) ([]ledger.Result, error) {
-	var accounts, targets, lookup []uuid.UUID
+	var accounts, targets, ids []uuid.UUID
 	seenAccount := make(map[uuid.UUID]struct{}, 2*len(ts))
 	seenTransfer := make(map[uuid.UUID]struct{}, len(ts))
 	add := func(list *[]uuid.UUID, seen map[uuid.UUID]struct{}, id uuid.UUID) {
@@ -115,20 +115,18 @@ func (s *Store) apply(ctx context.Context, ts []ledger.Transfer, linked bool, no
 	for i := range ts {
 		add(&accounts, seenAccount, ts[i].DebitAccountID)
 		add(&accounts, seenAccount, ts[i].CreditAccountID)
-		add(&lookup, seenTransfer, ts[i].ID)
+		add(&ids, seenTransfer, ts[i].ID)
 	}
+	seenTarget := make(map[uuid.UUID]struct{})
 	for i := range ts {
-		if id := ts[i].TargetID(); id != uuid.Nil {
-			// Every target, even one the batch itself creates: a stored
-			// transfer of that ID is what the batch will find.
-			targets = append(targets, id)
-			add(&lookup, seenTransfer, id)
-		}
+		// Every target, even one the batch itself creates: a stored
+		// transfer of that ID is what the batch will find.
+		add(&targets, seenTarget, ts[i].TargetID())
 	}
 
 	var out ledger.BatchOutcome
 	err := s.db.run(ctx, "create transfers", func(ctx context.Context, conn *pgx.Conn) error {
-		v, err := s.lock(ctx, conn, accounts, targets, lookup)
+		v, err := s.lock(ctx, conn, accounts, targets, ids)
 		if err != nil {
 			return err
 		}
