@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -37,19 +38,25 @@ import (
 // committed. Every change is idempotent or answers for its own earlier
 // commit (a claim returns the existing claim), so running it again is safe.
 type RedPacketStore struct {
-	db *DB
-	q  redPacketQueries
+	db     *DB
+	q      redPacketQueries
+	claims *grouper[claimCall, redpacket.ClaimResult]
+	marks  *grouper[markCall, redpacket.State]
 }
 
 var _ redpacket.Store = (*RedPacketStore)(nil)
 
 // NewRedPacketStore returns the red-packet store on db.
 func NewRedPacketStore(db *DB) *RedPacketStore {
-	return &RedPacketStore{db: db, q: newRedPacketQueries(db)}
+	s := &RedPacketStore{db: db, q: newRedPacketQueries(db)}
+	s.claims = newGrouper(s.claimBatch)
+	s.marks = newGrouper(s.markBatch)
+	return s
 }
 
 type redPacketQueries struct {
-	insert, get, lock, claimOf, claims, update, insertClaim, markClaim, expired, unsettled string
+	insert, get, lock, lockMany, claimsOf, claims, update, updateMany, insertClaims, markClaims string
+	expired, unsettled                                                                          string
 }
 
 const packetCols = `id, kind, sender, sender_account, coalesce(group_id, ` + nilUUID + `),
@@ -72,13 +79,24 @@ func newRedPacketQueries(db *DB) redPacketQueries {
 			values ($1, $2, $3, $4, nullif($5, ` + nilUUID + `), nullif($6, ` + nilUUID + `), $7, $8, $9, $10, $11, $12,
 				$13, $14, $15, $16, 0, 0, false)
 			on conflict (id) do nothing`,
-		get:         `select ` + packetCols + ` from $S.redpackets where id = $1`,
-		lock:        `select ` + packetCols + ` from $S.redpackets where id = $1 for update`,
-		claimOf:     `select ` + claimCols + ` from $S.redpacket_claims where packet_id = $1 and user_id = $2`,
-		claims:      `select ` + claimCols + ` from $S.redpacket_claims where packet_id = $1 order by idx`,
-		update:      `update $S.redpackets set status = $2, claimed = $3, posted = $4, settled = $5 where id = $1`,
-		insertClaim: `insert into $S.redpacket_claims (` + claimCols + `) values ($1, $2, $3, $4, $5, $6, false)`,
-		markClaim:   `update $S.redpacket_claims set posted = true where packet_id = $1 and user_id = $2 and not posted`,
+		get:  `select ` + packetCols + ` from $S.redpackets where id = $1`,
+		lock: `select ` + packetCols + ` from $S.redpackets where id = $1 for update`,
+		// One lock order for every writer: queue, never deadlock.
+		lockMany: `select ` + packetCols + ` from $S.redpackets where id = any($1::uuid[]) order by id for update`,
+		claimsOf: `select ` + prefixed("c", claimCols) + ` from $S.redpacket_claims c
+			join unnest($1::uuid[], $2::uuid[]) as u(packet, usr) on c.packet_id = u.packet and c.user_id = u.usr`,
+		claims: `select ` + claimCols + ` from $S.redpacket_claims where packet_id = $1 order by idx`,
+		update: `update $S.redpackets set status = $2, claimed = $3, posted = $4, settled = $5 where id = $1`,
+		updateMany: `update $S.redpackets r set status = u.status, claimed = u.claimed, posted = u.posted, settled = u.settled
+			from unnest($1::uuid[], $2::int2[], $3::int4[], $4::int4[], $5::bool[]) as u(id, status, claimed, posted, settled)
+			where r.id = u.id`,
+		insertClaims: `insert into $S.redpacket_claims (` + claimCols + `)
+			select packet, usr, account, idx, amount, at, false
+			from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::int4[], $5::int8[], $6::timestamptz[])
+			as u(packet, usr, account, idx, amount, at)`,
+		markClaims: `update $S.redpacket_claims c set posted = true
+			from unnest($1::uuid[], $2::uuid[]) as u(packet, usr)
+			where c.packet_id = u.packet and c.user_id = u.usr and not c.posted`,
 		// Statuses: 2 open, 4 refunding, 6 cancelled (see the migration).
 		expired: `select ` + packetCols + ` from $S.redpackets
 			where status in (2, 4) and expires_at <= $1` + listing(2),
@@ -86,8 +104,8 @@ func newRedPacketQueries(db *DB) redPacketQueries {
 		unsettled: `select ` + packetCols + ` from $S.redpackets
 			where not settled and status <> 6 and (status <> 2 or posted < claimed)` + listing(1),
 	}
-	for _, p := range []*string{&q.insert, &q.get, &q.lock, &q.claimOf, &q.claims, &q.update, &q.insertClaim,
-		&q.markClaim, &q.expired, &q.unsettled} {
+	for _, p := range []*string{&q.insert, &q.get, &q.lock, &q.lockMany, &q.claimsOf, &q.claims, &q.update,
+		&q.updateMany, &q.insertClaims, &q.markClaims, &q.expired, &q.unsettled} {
 		*p = db.qualify(*p)
 	}
 	return q
@@ -212,25 +230,16 @@ func (s *RedPacketStore) Packet(ctx context.Context, id uuid.UUID) (redpacket.Pa
 	return p, nil
 }
 
-// change is one locked transition: it begins, locks packet id's row (and
-// reads user's claim when user is not nil), and calls decide with them
-// (claim nil when there is none). decide changes p (and the claim) through
-// the pure transitions and returns the writes to make with the claim, or
-// a business error, which rolls back and is returned as is.
-type decision struct {
-	state       bool             // write p.State
-	insertClaim *redpacket.Claim // insert this claim
-	markPosted  bool             // mark the user's claim posted
-}
-
-func (s *RedPacketStore) change(ctx context.Context, op string, id uuid.UUID, user *uuid.UUID,
-	decide func(p *redpacket.Packet, c *redpacket.Claim) (decision, error)) (redpacket.Packet, error) {
+// transition is one locked transition of a packet: it begins and locks the
+// packet's row, lets f (a pure transition of redpacket.Packet) decide, and
+// when f changed the packet writes its state and commits: two round trips.
+// A business error of f rolls back and is returned as is.
+func (s *RedPacketStore) transition(ctx context.Context, op string, id uuid.UUID, f func(p *redpacket.Packet) (bool, error)) (redpacket.Packet, error) {
 	var p redpacket.Packet
 	var business error
 	err := s.db.run(ctx, op, func(ctx context.Context, conn *pgx.Conn) error {
 		business = nil
 		found := false
-		var claim *redpacket.Claim
 		var scanErr error
 		b := &pgx.Batch{}
 		b.Queue("begin isolation level read committed")
@@ -241,18 +250,6 @@ func (s *RedPacketStore) change(ctx context.Context, op string, id uuid.UUID, us
 			}
 			return rows.Err()
 		})
-		if user != nil {
-			b.Queue(s.q.claimOf, [16]byte(id), [16]byte(*user)).Query(func(rows pgx.Rows) error {
-				for rows.Next() {
-					c, err := scanClaim(rows, ledger.Currency{}) // the packet's currency is set below
-					if err != nil {
-						return err
-					}
-					claim = &c
-				}
-				return rows.Err()
-			})
-		}
 		if err := conn.SendBatch(ctx, b).Close(); err != nil {
 			return err
 		}
@@ -263,34 +260,14 @@ func (s *RedPacketStore) change(ctx context.Context, op string, id uuid.UUID, us
 			business = notFound(id)
 			return nil // rolls back
 		}
-		if claim != nil {
-			claim.Amount = ledger.NewMoney(claim.Amount.Units(), p.Total.Currency())
-		}
-		d, err := decide(&p, claim)
-		if err != nil {
+		changed, err := f(&p)
+		if err != nil || !changed {
 			business = err
 			return nil
 		}
-		if !d.state && d.insertClaim == nil && !d.markPosted {
-			return nil
-		}
 		w := &pgx.Batch{}
-		if c := d.insertClaim; c != nil {
-			w.Queue(s.q.insertClaim, [16]byte(id), [16]byte(c.User), [16]byte(c.Account), int32(c.Index),
-				c.Amount.Units(), c.ClaimedAt).Exec(expectRows(1))
-		}
-		if d.markPosted {
-			w.Queue(s.q.markClaim, [16]byte(id), [16]byte(*user)).Exec(expectRows(1))
-		}
-		if d.state {
-			w.Queue(s.q.update, [16]byte(id), int16(p.Status), int32(p.Claimed), int32(p.Posted), p.Settled).Exec(expectRows(1))
-		}
-		w.Queue("commit").Exec(func(ct pgconn.CommandTag) error {
-			if ct.String() != "COMMIT" {
-				return fmt.Errorf("postgres: commit answered %q", ct.String())
-			}
-			return nil
-		})
+		w.Queue(s.q.update, [16]byte(id), int16(p.Status), int32(p.Claimed), int32(p.Posted), p.Settled).Exec(expectRows(1))
+		queueCommit(w)
 		return conn.SendBatch(ctx, w).Close()
 	})
 	if err != nil {
@@ -299,7 +276,16 @@ func (s *RedPacketStore) change(ctx context.Context, op string, id uuid.UUID, us
 	return p, business
 }
 
-// expectRows checks a write's rows affected: the row is locked, so any
+func queueCommit(b *pgx.Batch) {
+	b.Queue("commit").Exec(func(ct pgconn.CommandTag) error {
+		if ct.String() != "COMMIT" {
+			return fmt.Errorf("postgres: commit answered %q", ct.String())
+		}
+		return nil
+	})
+}
+
+// expectRows checks a write's rows affected: the rows are locked, so any
 // other count is an integrity failure.
 func expectRows(n int64) func(pgconn.CommandTag) error {
 	return func(ct pgconn.CommandTag) error {
@@ -308,14 +294,6 @@ func expectRows(n int64) func(pgconn.CommandTag) error {
 		}
 		return nil
 	}
-}
-
-// transition runs a transition of the packet alone.
-func (s *RedPacketStore) transition(ctx context.Context, op string, id uuid.UUID, f func(p *redpacket.Packet) (bool, error)) (redpacket.Packet, error) {
-	return s.change(ctx, op, id, nil, func(p *redpacket.Packet, _ *redpacket.Claim) (decision, error) {
-		changed, err := f(p)
-		return decision{state: changed}, err
-	})
 }
 
 // Open implements redpacket.Store (redpacket.Packet.Open under the row lock).
@@ -336,32 +314,159 @@ func (s *RedPacketStore) Cancel(ctx context.Context, id uuid.UUID) (redpacket.St
 	return p.State, err
 }
 
-// Claim implements redpacket.Store: under the packet's row lock, the
-// user's existing claim is returned, or redpacket.Packet.Take hands out the
-// next share, inserted with the new state in one commit.
+// Claim implements redpacket.Store. Concurrent claims are gathered into
+// one transaction (group commit, as ledger.GroupCommit does for
+// transfers): it locks the rows of every packet claimed, in ID order, reads
+// the claimers' existing claims, lets redpacket.Packet.Take hand out the
+// next shares in arrival order, and inserts the claims and updates the
+// packets with one statement each and one commit. Each caller gets its own
+// result; a caller whose context ends first gets its error, and its claim
+// may still be recorded (claiming again returns it).
 //
 // Errors: redpacket.ErrPacketNotFound, ErrNotFunded, ErrPacketCancelled,
 // ErrRefunded, ErrSoldOut, ErrExpired, and the infrastructure errors of
 // this package.
 func (s *RedPacketStore) Claim(ctx context.Context, id, user, account uuid.UUID, now time.Time) (redpacket.ClaimResult, error) {
-	var res redpacket.ClaimResult
-	p, err := s.change(ctx, "claim red packet", id, &user, func(p *redpacket.Packet, c *redpacket.Claim) (decision, error) {
-		if c != nil {
-			res = redpacket.ClaimResult{Claim: *c, Existing: true}
-			return decision{}, nil
+	return s.claims.do(ctx, claimCall{packet: id, user: user, account: account, now: now})
+}
+
+type claimCall struct {
+	packet, user, account uuid.UUID
+	now                   time.Time
+}
+
+type claimKey struct{ packet, user uuid.UUID }
+
+// lockedBatch is what a batch transaction holds: the packets locked, and
+// the claims of the (packet, user) pairs asked about.
+type lockedBatch struct {
+	packets map[uuid.UUID]*redpacket.Packet
+	claims  map[claimKey]*redpacket.Claim
+}
+
+// lockBatch begins and, in one round trip, locks the packets and reads the
+// claims of keys.
+func (s *RedPacketStore) lockBatch(ctx context.Context, conn *pgx.Conn, keys []claimKey) (*lockedBatch, error) {
+	lb := &lockedBatch{packets: map[uuid.UUID]*redpacket.Packet{}, claims: map[claimKey]*redpacket.Claim{}}
+	var ids []uuid.UUID
+	packets, users := make([][16]byte, len(keys)), make([][16]byte, len(keys))
+	for i, k := range keys {
+		if _, ok := lb.packets[k.packet]; !ok {
+			lb.packets[k.packet] = nil
+			ids = append(ids, k.packet)
 		}
-		nc, err := p.Take(user, account, now)
-		if err != nil {
-			return decision{}, err
-		}
-		res = redpacket.ClaimResult{Claim: nc}
-		return decision{state: true, insertClaim: &nc}, nil
-	})
-	if err != nil {
-		return redpacket.ClaimResult{}, err
+		packets[i], users[i] = k.packet, k.user
 	}
-	res.State = p.State
-	return res, nil
+	var scanErr error
+	b := &pgx.Batch{}
+	b.Queue("begin isolation level read committed")
+	b.Queue(s.q.lockMany, uuids(ids)).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			p, err := scanPacket(rows)
+			if err != nil {
+				scanErr = err
+				continue
+			}
+			lb.packets[p.ID] = &p
+		}
+		return rows.Err()
+	})
+	b.Queue(s.q.claimsOf, packets, users).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			c, err := scanClaim(rows, ledger.Currency{}) // the packet's currency is set below
+			if err != nil {
+				return err
+			}
+			lb.claims[claimKey{c.PacketID, c.User}] = &c
+		}
+		return rows.Err()
+	})
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
+		return nil, err
+	}
+	if scanErr != nil {
+		return nil, scanErr
+	}
+	for k, c := range lb.claims {
+		if p := lb.packets[k.packet]; p != nil {
+			c.Amount = ledger.NewMoney(c.Amount.Units(), p.Total.Currency())
+		}
+	}
+	return lb, nil
+}
+
+// queueStates queues the update of the packets in changed.
+func (s *RedPacketStore) queueStates(b *pgx.Batch, lb *lockedBatch, changed map[uuid.UUID]bool) {
+	var ids [][16]byte
+	var status []int16
+	var claimed, posted []int32
+	var settled []bool
+	for id := range changed {
+		p := lb.packets[id]
+		ids = append(ids, p.ID)
+		status = append(status, int16(p.Status))
+		claimed = append(claimed, int32(p.Claimed))
+		posted = append(posted, int32(p.Posted))
+		settled = append(settled, p.Settled)
+	}
+	b.Queue(s.q.updateMany, ids, status, claimed, posted, settled).Exec(expectRows(int64(len(ids))))
+}
+
+// claimBatch applies a batch of claims in one transaction.
+func (s *RedPacketStore) claimBatch(ctx context.Context, calls []*groupCall[claimCall, redpacket.ClaimResult]) error {
+	keys := make([]claimKey, len(calls))
+	for i, c := range calls {
+		keys[i] = claimKey{c.req.packet, c.req.user}
+	}
+	return s.db.run(ctx, "claim red packets", func(ctx context.Context, conn *pgx.Conn) error {
+		lb, err := s.lockBatch(ctx, conn, keys)
+		if err != nil {
+			return err
+		}
+		changed := map[uuid.UUID]bool{}
+		var fresh []redpacket.Claim
+		for i, c := range calls {
+			c.res, c.err = redpacket.ClaimResult{}, nil
+			p := lb.packets[c.req.packet]
+			if p == nil {
+				c.err = notFound(c.req.packet)
+				continue
+			}
+			if existing := lb.claims[keys[i]]; existing != nil {
+				c.res = redpacket.ClaimResult{Claim: *existing, Existing: true}
+				continue
+			}
+			nc, err := p.Take(c.req.user, c.req.account, c.req.now)
+			if err != nil {
+				c.err = err
+				continue
+			}
+			c.res = redpacket.ClaimResult{Claim: nc}
+			lb.claims[keys[i]] = &nc // the same user again in this batch gets this claim
+			fresh = append(fresh, nc)
+			changed[p.ID] = true
+		}
+		for _, c := range calls { // every caller sees its packet's state after the batch
+			if p := lb.packets[c.req.packet]; p != nil && c.err == nil {
+				c.res.State = p.State
+			}
+		}
+		if len(fresh) == 0 {
+			return nil // rolls back
+		}
+		n := len(fresh)
+		packets, users, accounts := make([][16]byte, n), make([][16]byte, n), make([][16]byte, n)
+		idx, amounts, at := make([]int32, n), make([]int64, n), make([]time.Time, n)
+		for i, c := range fresh {
+			packets[i], users[i], accounts[i] = c.PacketID, c.User, c.Account
+			idx[i], amounts[i], at[i] = int32(c.Index), c.Amount.Units(), c.ClaimedAt
+		}
+		w := &pgx.Batch{}
+		w.Queue(s.q.insertClaims, packets, users, accounts, idx, amounts, at).Exec(expectRows(int64(n)))
+		s.queueStates(w, lb, changed)
+		queueCommit(w)
+		return conn.SendBatch(ctx, w).Close()
+	})
 }
 
 // Claims implements redpacket.Store.
@@ -410,18 +515,60 @@ func (s *RedPacketStore) Claims(ctx context.Context, id uuid.UUID) ([]redpacket.
 }
 
 // MarkPosted implements redpacket.Store (redpacket.Packet.MarkPosted).
+// Concurrent calls share one transaction, as claims do.
 //
 // Errors: redpacket.ErrPacketNotFound, redpacket.ErrClaimNotFound, and the
 // infrastructure errors of this package.
 func (s *RedPacketStore) MarkPosted(ctx context.Context, id, user uuid.UUID) (redpacket.State, error) {
-	p, err := s.change(ctx, "mark red packet claim posted", id, &user, func(p *redpacket.Packet, c *redpacket.Claim) (decision, error) {
-		if c == nil {
-			return decision{}, fmt.Errorf("packet %s, user %s: %w", id, user, redpacket.ErrClaimNotFound)
+	return s.marks.do(ctx, markCall{packet: id, user: user})
+}
+
+type markCall struct{ packet, user uuid.UUID }
+
+// markBatch applies a batch of paid marks in one transaction.
+func (s *RedPacketStore) markBatch(ctx context.Context, calls []*groupCall[markCall, redpacket.State]) error {
+	keys := make([]claimKey, len(calls))
+	for i, c := range calls {
+		keys[i] = claimKey(c.req)
+	}
+	return s.db.run(ctx, "mark red packet claims paid", func(ctx context.Context, conn *pgx.Conn) error {
+		lb, err := s.lockBatch(ctx, conn, keys)
+		if err != nil {
+			return err
 		}
-		changed := p.MarkPosted(c)
-		return decision{state: changed, markPosted: changed}, nil
+		changed := map[uuid.UUID]bool{}
+		var packets, users [][16]byte
+		for i, c := range calls {
+			c.res, c.err = redpacket.State{}, nil
+			p := lb.packets[c.req.packet]
+			if p == nil {
+				c.err = notFound(c.req.packet)
+				continue
+			}
+			cl := lb.claims[keys[i]]
+			if cl == nil {
+				c.err = fmt.Errorf("packet %s, user %s: %w", c.req.packet, c.req.user, redpacket.ErrClaimNotFound)
+				continue
+			}
+			if p.MarkPosted(cl) {
+				changed[p.ID] = true
+				packets, users = append(packets, c.req.packet), append(users, c.req.user)
+			}
+		}
+		for _, c := range calls {
+			if p := lb.packets[c.req.packet]; p != nil && c.err == nil {
+				c.res = p.State
+			}
+		}
+		if len(packets) == 0 {
+			return nil
+		}
+		w := &pgx.Batch{}
+		w.Queue(s.q.markClaims, packets, users).Exec(expectRows(int64(len(packets))))
+		s.queueStates(w, lb, changed)
+		queueCommit(w)
+		return conn.SendBatch(ctx, w).Close()
 	})
-	return p.State, err
 }
 
 // BeginRefund implements redpacket.Store (redpacket.Packet.BeginRefund
@@ -494,4 +641,84 @@ func (s *RedPacketStore) list(ctx context.Context, op, query string, after redpa
 		return rows.Err()
 	})
 	return out, err
+}
+
+// grouper gathers concurrent calls into batches that apply handles in one
+// transaction each (group commit): a call waits while up to groupInFlight
+// batches are being applied, and joins the next one. A batch runs under no
+// caller's context (it works for all of them) but under groupTimeout.
+type grouper[Req, Res any] struct {
+	apply func(ctx context.Context, calls []*groupCall[Req, Res]) error
+
+	mu       sync.Mutex
+	queue    []*groupCall[Req, Res]
+	inFlight int
+}
+
+type groupCall[Req, Res any] struct {
+	req  Req
+	res  Res
+	err  error
+	done chan struct{}
+}
+
+const (
+	groupMaxBatch = 256
+	groupInFlight = 4
+	groupTimeout  = 30 * time.Second
+)
+
+func newGrouper[Req, Res any](apply func(context.Context, []*groupCall[Req, Res]) error) *grouper[Req, Res] {
+	return &grouper[Req, Res]{apply: apply}
+}
+
+// do queues req for the next batch and waits for its answer, or for ctx.
+func (g *grouper[Req, Res]) do(ctx context.Context, req Req) (Res, error) {
+	var zero Res
+	if err := ctx.Err(); err != nil {
+		return zero, err
+	}
+	c := &groupCall[Req, Res]{req: req, done: make(chan struct{})}
+	g.mu.Lock()
+	g.queue = append(g.queue, c)
+	start := g.inFlight < groupInFlight
+	if start {
+		g.inFlight++
+	}
+	g.mu.Unlock()
+	if start {
+		go g.flush()
+	}
+	select {
+	case <-c.done:
+		return c.res, c.err
+	case <-ctx.Done():
+		return zero, ctx.Err()
+	}
+}
+
+// flush applies queued calls, batch after batch, until none are left.
+func (g *grouper[Req, Res]) flush() {
+	for {
+		g.mu.Lock()
+		n := min(len(g.queue), groupMaxBatch)
+		if n == 0 {
+			g.inFlight--
+			g.mu.Unlock()
+			return
+		}
+		batch := g.queue[:n:n]
+		g.queue = append([]*groupCall[Req, Res](nil), g.queue[n:]...)
+		g.mu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), groupTimeout)
+		err := g.apply(ctx, batch)
+		cancel()
+		for _, c := range batch {
+			if err != nil {
+				var zero Res
+				c.res, c.err = zero, err
+			}
+			close(c.done)
+		}
+	}
 }
