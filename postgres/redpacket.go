@@ -20,16 +20,22 @@ import (
 // use by many goroutines and many processes.
 //
 // Every change is one transaction of two round trips, the same shape as the
-// ledger store's: the first begins and locks the packet's row (SELECT … FOR
-// UPDATE), reading the claiming user's claim with it; the pure transition
-// of redpacket.Packet (Take, MarkPosted, BeginRefund…) decides against
-// exactly that row; the second writes the new state (and the claim) and
-// commits, with the rows affected checked. Claims on one packet therefore
-// queue on its row — one share handed out per transaction, never two —
-// while claims on different packets never wait for each other; a refund's
-// transition takes the same row lock, so a claim is either committed
-// before the refund computes the remainder or sees the packet closed.
-// (packet, user) and (packet, share index) are unique in the schema too.
+// ledger store's: the first begins and locks the packet rows concerned
+// (SELECT … ORDER BY id FOR UPDATE: one lock order, so writers queue and
+// never deadlock), reading the claimers' claims with them; the pure
+// transitions of redpacket.Packet (Take, MarkPosted, BeginRefund…) decide
+// against exactly those rows; the second writes the new states and claims
+// with one statement per table and commits, with the rows affected
+// checked. Concurrent claims, and concurrent paid marks, are gathered into
+// one such transaction (group commit, as ledger.GroupCommit does for
+// transfers), Take handing out shares in arrival order.
+//
+// A packet's claims therefore queue on its row — a share is handed out by
+// one transaction, never two — while claims on packets in different
+// batches never wait for each other; a refund's transition takes the same
+// row lock, so a claim is either committed before the refund computes the
+// remainder or sees the packet closed. (packet, user) and (packet, share
+// index) are unique in the schema too.
 //
 // Business outcomes (redpacket.ErrSoldOut, ErrExpired…) are returned as
 // the redpacket sentinels; this package's errors (ErrUnavailable,
