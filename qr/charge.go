@@ -92,7 +92,8 @@ type ChargeReceipt struct {
 // (insufficient funds) stays used: the phone shows a new code each step.
 //
 // Errors: ErrMissing (no PaymentCodes), ErrInvalidValue (no merchant,
-// order empty, longer than MaxKeyLen or not UTF-8, amount not positive),
+// order empty, longer than MaxKeyLen or not UTF-8 text without NUL, amount
+// not positive),
 // ErrKeyReused (the order was charged with another code or amount),
 // ErrChargeCap, ErrMalformedCode, ErrUnknownDevice, ErrDeviceRevoked,
 // ErrExpired, ErrWrongCode, ErrReplay, the ledger's (e.g.

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -24,7 +25,8 @@ type Quote struct {
 	Reference  string       // a dynamic code's order reference
 	Expires    time.Time    // a dynamic code's expiry
 	// CodeName is data object 59 as written in the code, and NameMismatch
-	// says it is not the directory's name (see Service.Pay).
+	// says it is not the directory's name as Issue writes it (its first 25
+	// characters); see Service.Pay.
 	CodeName     string
 	NameMismatch bool
 }
@@ -59,7 +61,7 @@ type Receipt struct {
 	Initiation   Initiation
 	Reference    string
 	CodeName     string // data object 59 of the code
-	NameMismatch bool   // CodeName is not Payee.Name
+	NameMismatch bool   // CodeName is not Payee.Name (its first 25 characters)
 	At           time.Time
 }
 
@@ -97,7 +99,7 @@ func (s *Service) Issue(ctx context.Context, c ReceiveCode) (string, error) {
 		return "", err
 	}
 	if c.Name == "" {
-		c.Name = cutRunes(payee.Name, 25)
+		c.Name = cutRunes(payee.Name, maxNameLen)
 	}
 	payload, err := s.receive.Issue(ctx, c)
 	if err != nil {
@@ -115,6 +117,28 @@ func (s *Service) Issue(ctx context.Context, c ReceiveCode) (string, error) {
 	return payload, nil
 }
 
+// maxNameLen is the length of data object 59 (merchant name), in
+// characters.
+const maxNameLen = 25
+
+// nameMismatch reports whether a code's 59 is not the directory's name as
+// Issue writes it (cut to 59's 25 characters).
+func nameMismatch(codeName, directoryName string) bool {
+	return codeName != cutRunes(directoryName, maxNameLen)
+}
+
+// cutBytes cuts s to at most n bytes, at a character boundary.
+func cutBytes(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// cutRunes cuts s to at most n characters.
 func cutRunes(s string, n int) string {
 	for i := range s {
 		if n == 0 {
@@ -152,7 +176,7 @@ func (s *Service) quote(ctx context.Context, code *ReceiveCode, payment uuid.UUI
 	}
 	q := Quote{
 		Payee: payee, Initiation: code.Initiation, Currency: code.Currency, Amount: code.Amount,
-		Reference: code.Reference, Expires: code.Expires, CodeName: code.Name, NameMismatch: code.Name != payee.Name,
+		Reference: code.Reference, Expires: code.Expires, CodeName: code.Name, NameMismatch: nameMismatch(code.Name, payee.Name),
 	}
 	if code.Initiation == Dynamic {
 		dc, err := s.store.Code(ctx, s.CodeID(code.Payee, code.Reference))
@@ -203,9 +227,10 @@ func (s *Service) quote(ctx context.Context, code *ReceiveCode, payment uuid.UUI
 // ErrKeyReused.
 //
 // Errors: ErrMissing (no Directory or Receive), ErrInvalidValue (no payer,
-// key empty or longer than MaxKeyLen), the errors of ReceiveCodes.Verify
-// (ErrBadSignature, ErrNotOurs, ErrUnsigned, ErrUnknownKey, ErrExpired,
-// codec errors), ErrUnknownPayee, ErrPayeeChanged, ErrUnknownCode,
+// key empty, longer than MaxKeyLen or not UTF-8 text without NUL), the
+// errors of ReceiveCodes.Verify
+// (ErrBadSignature, ErrNotOurs, ErrUnsigned, ErrUnknownKey,
+// ErrExpired, codec errors), ErrUnknownPayee, ErrPayeeChanged, ErrUnknownCode,
 // ErrCodePaid, ErrAmountMismatch, ErrDailyCap, ErrKeyReused,
 // ErrPaymentAborted (wrapping the reason), the ledger's (e.g.
 // ledger.ErrInsufficientFunds, ledger.ErrCurrencyMismatch) and the
@@ -272,7 +297,7 @@ func (s *Service) Pay(ctx context.Context, req PayRequest) (Receipt, error) {
 		ID: id, Kind: ledger.KindPending, DebitAccountID: req.Payer, CreditAccountID: q.Payee.Account,
 		Amount: amount, Timeout: s.holdTimeout, Code: s.payCode, Reference: code.Reference,
 		Metadata: map[string]string{
-			metaKind: code.Initiation.String(), metaPayee: q.Payee.Alias, metaPayeeName: q.Payee.Name,
+			metaKind: code.Initiation.String(), metaPayee: q.Payee.Alias, metaPayeeName: cutBytes(q.Payee.Name, ledger.MaxMetadataValueLen),
 			metaCodeName: code.Name, metaDigest: digest, metaKey: req.Key,
 		},
 	})
@@ -319,7 +344,7 @@ func (s *Service) receiptOf(hold *ledger.Transfer) (Receipt, error) {
 		Payment: hold.ID, Transfer: s.TransferID(hold.ID), Key: md[metaKey], Payer: hold.DebitAccountID,
 		Payee:  Payee{Alias: md[metaPayee], Account: hold.CreditAccountID, Name: md[metaPayeeName]},
 		Amount: hold.Amount, Initiation: init, Reference: hold.Reference,
-		CodeName: md[metaCodeName], NameMismatch: md[metaCodeName] != md[metaPayeeName], At: hold.Timestamp,
+		CodeName: md[metaCodeName], NameMismatch: nameMismatch(md[metaCodeName], md[metaPayeeName]), At: hold.Timestamp,
 	}, nil
 }
 
@@ -418,7 +443,8 @@ func (s *Service) cancel(ctx context.Context, r *Receipt, reason error) (Receipt
 	})
 	switch {
 	case err == nil:
-	case errors.Is(err, ledger.ErrPendingResolved), errors.Is(err, ledger.ErrPendingExpired):
+	case errors.Is(err, ledger.ErrPendingResolved), errors.Is(err, ledger.ErrPendingExpired),
+		errors.Is(err, ledger.ErrIdempotencyConflict): // voided meanwhile for another reason
 		return s.resolved(ctx, r)
 	default:
 		return Receipt{}, errors.Join(fmt.Errorf("qr: payment %s: %w", r.Payment, reason), err)
@@ -531,5 +557,8 @@ func (s *Service) Reconcile(ctx context.Context) (ReconcileReport, error) {
 	}
 }
 
-// keyOK reports whether an idempotency key is acceptable.
-func keyOK(k string) bool { return k != "" && len(k) <= MaxKeyLen && utf8.ValidString(k) }
+// keyOK reports whether an idempotency key is acceptable: 1 to MaxKeyLen
+// bytes of UTF-8 text without NUL (what every ledger store keeps exactly).
+func keyOK(k string) bool {
+	return k != "" && len(k) <= MaxKeyLen && utf8.ValidString(k) && !strings.Contains(k, "\x00")
+}

@@ -3,6 +3,7 @@ package qr
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -116,6 +117,8 @@ func TestPayDynamicRefusals(t *testing.T) {
 		{"other amount", alice, code, 49_00, "t5", ErrAmountMismatch},
 		{"more than the wallet holds", alice, e.issueDynamic("shop-1", "ORDER-3", 100_01, time.Hour), 0, "t6", ledger.ErrInsufficientFunds},
 		{"no key", alice, code, 0, "", ErrInvalidValue},
+		{"key with NUL", alice, code, 0, "k\x00", ErrInvalidValue},
+		{"key not UTF-8", alice, code, 0, "k\xff", ErrInvalidValue},
 		{"no payer", uuid.Nil, code, 0, "t7", ErrInvalidValue},
 		{"paying oneself", shop, code, 0, "t8", ledger.ErrSameAccount},
 	} {
@@ -572,6 +575,26 @@ func TestPayCancelledWhenPostFails(t *testing.T) {
 	}
 	e.wantBalance(shop, 530_00)
 	e.verify()
+}
+
+// A directory name too long for the ledger's metadata is cut for the
+// receipt, at a character boundary; the payment goes through.
+func TestPayLongDirectoryName(t *testing.T) {
+	e := newEnv(t, nil, nil)
+	name := strings.Repeat("长", 300) // 900 bytes
+	e.payee("shop-1", name)
+	alice := e.wallet("alice", 100_00)
+	r, err := e.pay(alice, e.issueStatic("shop-1"), 1_00, "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(r.Payee.Name); n > ledger.MaxMetadataValueLen || n < ledger.MaxMetadataValueLen-3 || !strings.HasPrefix(name, r.Payee.Name) {
+		t.Fatalf("receipt name of %d bytes", n)
+	}
+	// 59 holds the name's first 25 characters: no mismatch.
+	if r.NameMismatch || r.CodeName != strings.Repeat("长", 25) {
+		t.Fatalf("code name %q, mismatch %v", r.CodeName, r.NameMismatch)
+	}
 }
 
 func TestIssue(t *testing.T) {
