@@ -45,6 +45,9 @@ type Binding struct {
 	// Name is the holder's full name. It never leaves the library on the
 	// reveal path: payers see MaskName(Name), or a VerifyName answer.
 	Name string
+	// MaskedName is MaskName(Name), set by DecideBind and kept, so that
+	// lookups need not mask again.
+	MaskedName string
 	// VerifiedAt is when the bank last verified that Holder owns the
 	// number (an OTP sent to it); the library records it, it does not send
 	// OTPs.
@@ -88,8 +91,8 @@ func ValidateBinding(b *Binding) error {
 }
 
 // DecideBind decides a Bind of b against the number's existing binding
-// (nil if none) and fills in b.BoundAt. It is the rule every Directory
-// applies:
+// (nil if none) and fills in b.BoundAt and b.MaskedName. It is the rule
+// every Directory applies:
 //   - an unbound number is bound;
 //   - the same holder may update account, name and VerifiedAt;
 //   - a number bound to another holder moves only when rebind is true:
@@ -101,6 +104,7 @@ func DecideBind(existing *Binding, b *Binding, rebind bool) error {
 	if err := ValidateBinding(b); err != nil {
 		return err
 	}
+	b.MaskedName = MaskName(b.Name)
 	switch {
 	case existing == nil:
 		b.BoundAt = b.UpdatedAt
@@ -155,7 +159,16 @@ type Payee struct {
 	Holder      string    // the holder's ID at that institution
 	Account     uuid.UUID // the ledger account credited: the holder's own, or for another institution the account that settles with it
 	Name        string    // the full name; never shown on the reveal path
+	MaskedName  string    // MaskName(Name), if the router has it; else the service masks Name
 	VerifiedAt  time.Time // when ownership was last verified
+}
+
+// masked returns the name a payer may see.
+func (p *Payee) masked() string {
+	if p.MaskedName != "" {
+		return p.MaskedName
+	}
+	return MaskName(p.Name)
 }
 
 // Router says which institution holds a number and who the payee is. The
@@ -183,7 +196,7 @@ func (r LocalRouter) Route(ctx context.Context, phone Phone) (Payee, bool, error
 	if err != nil || !found {
 		return Payee{}, false, err
 	}
-	return Payee{Phone: b.Phone, Institution: r.Institution, Holder: b.Holder, Account: b.Account, Name: b.Name, VerifiedAt: b.VerifiedAt}, true, nil
+	return Payee{Phone: b.Phone, Institution: r.Institution, Holder: b.Holder, Account: b.Account, Name: b.Name, MaskedName: b.MaskedName, VerifiedAt: b.VerifiedAt}, true, nil
 }
 
 // ledgerTime is the clock reading a store keeps: what the ledger and

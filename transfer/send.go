@@ -6,8 +6,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash"
-	"io"
 	"time"
 
 	"github.com/google/uuid"
@@ -79,7 +77,8 @@ type Receipt struct {
 	DueAt          time.Time // delayed: when it lands; chat: when it expires
 	ResolvedAt     time.Time // when it settled, was cancelled or failed
 	// LedgerID is the ledger transfer that took the payer's money: the
-	// transfer itself, or the hold of a delayed or chat transfer.
+	// transfer itself, or the hold of a delayed or chat transfer. It is the
+	// record's ID.
 	LedgerID uuid.UUID
 }
 
@@ -158,8 +157,13 @@ func (s *Service) RecordID(payer, key string) uuid.UUID {
 	return ledger.DeriveID(s.ns, "phone-transfer", payer, key)
 }
 
-// ledgerID returns the ID of r's ledger transfer for step.
+// ledgerID returns the ID of r's ledger transfer for step. The transfer
+// that takes the payer's money (the payment, or the hold) has the record's
+// own ID; the others are derived from it.
 func (s *Service) ledgerID(r *Record, step string) uuid.UUID {
+	if step == stepPay || step == stepHold {
+		return r.ID
+	}
 	return ledger.DeriveID(s.ns, "phone-transfer", r.Payer, r.IdempotencyKey, step)
 }
 
@@ -190,22 +194,22 @@ func (s *Service) Send(ctx context.Context, req Request) (Receipt, error) {
 	}
 	id := s.RecordID(req.Payer, req.IdempotencyKey)
 	hash := requestHash(&req)
-	if rec, err := s.store.Get(ctx, id); err == nil {
-		return s.replay(ctx, rec, hash)
-	} else if !errors.Is(err, ErrRecordNotFound) {
-		return Receipt{}, err
-	}
-
 	var payee Payee
 	var lookupID uuid.UUID
 	refund := true
 	switch {
 	case req.Token != "":
+		// A token costs no lookup, so it is opened first; a retry whose
+		// token has expired since (or whose payee moved) finds its record.
 		var err error
 		if payee, lookupID, err = s.payeeOfToken(ctx, req.Payer, req.Token); err != nil {
-			return Receipt{}, err
+			return s.replayOr(ctx, id, hash, err)
 		}
 	case req.Phone != "":
+		// A lookup costs the payer tokens: a retry must not pay them again.
+		if _, err := s.store.Get(ctx, id); !errors.Is(err, ErrRecordNotFound) {
+			return s.replayOr(ctx, id, hash, err)
+		}
 		var err error
 		if payee, err = s.lookup(ctx, req.Payer, req.Phone, true); err != nil {
 			return Receipt{}, err
@@ -229,7 +233,7 @@ func (s *Service) Send(ctx context.Context, req Request) (Receipt, error) {
 			Institution: payee.Institution,
 			Holder:      payee.Holder,
 			Account:     payee.Account,
-			MaskedName:  MaskName(payee.Name),
+			MaskedName:  payee.masked(),
 		},
 		Amount:    req.Amount,
 		Arrival:   req.Arrival,
@@ -297,34 +301,37 @@ func (s *Service) checkRequest(req *Request) error {
 // requestHash fingerprints everything a request asks for, so a retry can
 // be told from another request under the same key.
 func requestHash(req *Request) [sha256.Size]byte {
-	h := sha256.New()
+	var buf [512]byte // most requests fit: no allocation
+	b := buf[:0]
 	str := func(s string) {
-		var n [4]byte
-		binary.BigEndian.PutUint32(n[:], uint32(len(s)))
-		h.Write(n[:])
-		_, _ = io.WriteString(h, s)
+		b = binary.BigEndian.AppendUint32(b, uint32(len(s)))
+		b = append(b, s...)
 	}
 	str(req.IdempotencyKey)
 	str(req.Payer)
-	h.Write(req.From[:])
+	b = append(b, req.From[:]...)
 	str(req.Token)
 	str(req.Phone)
 	str(req.To.Holder)
-	h.Write(req.To.Account[:])
+	b = append(b, req.To.Account[:]...)
 	str(req.To.Name)
-	writeInt(h, req.Amount.Units())
+	b = binary.BigEndian.AppendUint64(b, uint64(req.Amount.Units()))
 	str(req.Amount.Currency().Code())
-	h.Write([]byte{byte(req.Arrival)})
+	b = append(b, byte(req.Arrival))
 	str(req.Memo)
-	var sum [sha256.Size]byte
-	h.Sum(sum[:0])
-	return sum
+	return sha256.Sum256(b)
 }
 
-func writeInt(h hash.Hash, v int64) {
-	var b [8]byte
-	binary.BigEndian.PutUint64(b[:], uint64(v))
-	h.Write(b[:])
+// replayOr replays the record id if there is one, else returns err.
+func (s *Service) replayOr(ctx context.Context, id uuid.UUID, hash [sha256.Size]byte, err error) (Receipt, error) {
+	rec, gerr := s.store.Get(ctx, id)
+	switch {
+	case gerr == nil:
+		return s.replay(ctx, rec, hash)
+	case errors.Is(gerr, ErrRecordNotFound):
+		return Receipt{}, err
+	}
+	return Receipt{}, gerr
 }
 
 // replay answers a request whose key has a record: the same receipt, after
@@ -347,10 +354,6 @@ func (s *Service) result(rec Record, err error) (Receipt, error) {
 
 // receipt returns r as its parties see it.
 func (s *Service) receipt(r *Record) Receipt {
-	step := stepPay
-	if r.Arrival.held() {
-		step = stepHold
-	}
 	return Receipt{
 		ID:             r.ID,
 		IdempotencyKey: r.IdempotencyKey,
@@ -366,7 +369,7 @@ func (s *Service) receipt(r *Record) Receipt {
 		CreatedAt:      r.CreatedAt,
 		DueAt:          r.DueAt,
 		ResolvedAt:     r.ResolvedAt,
-		LedgerID:       s.ledgerID(r, step),
+		LedgerID:       r.ID,
 	}
 }
 
@@ -383,7 +386,6 @@ func (s *Service) advance(ctx context.Context, rec Record) (Record, error) {
 		CreditAccountID: rec.Payee.Account,
 		Amount:          rec.Amount,
 		Code:            s.code,
-		Reference:       rec.ID.String(),
 	}
 	if rec.Arrival.held() {
 		t.ID, t.Kind = s.ledgerID(&rec, stepHold), ledger.KindPending
@@ -434,6 +436,17 @@ func (s *Service) advance(ctx context.Context, rec Record) (Record, error) {
 // bucket (best effort: a failed refund only leaves the bucket lower).
 func (s *Service) transition(ctx context.Context, rec Record, to State, reason string) (Record, bool, error) {
 	next, err := s.store.Transition(ctx, rec.ID, to, reason, s.now())
+	if err != nil {
+		return s.transitionFailed(ctx, rec, next, to, err)
+	}
+	if to == StateSettled && next.Refund {
+		_ = s.limiter.PaymentSettled(ctx, next.Payer)
+	}
+	return next, true, nil
+}
+
+// transitionFailed handles a transition the store refused.
+func (s *Service) transitionFailed(ctx context.Context, rec, next Record, to State, err error) (Record, bool, error) {
 	var se *StateError
 	switch {
 	case errors.As(err, &se):
@@ -442,13 +455,8 @@ func (s *Service) transition(ctx context.Context, rec Record, to State, reason s
 			return next, false, s.compensate(ctx, next)
 		}
 		return next, false, nil
-	case err != nil:
-		return rec, false, err
 	}
-	if to == StateSettled && next.Refund {
-		_ = s.limiter.PaymentSettled(ctx, next.Payer)
-	}
-	return next, true, nil
+	return rec, false, err
 }
 
 // syncHold brings a held record in line with its hold as the ledger has

@@ -308,7 +308,7 @@ func (s *Service) Resolve(ctx context.Context, payer, phone string) (Resolution,
 	if err != nil {
 		return Resolution{}, err
 	}
-	return Resolution{Token: tok, ExpiresAt: exp, Phone: p.Phone, MaskedName: MaskName(p.Name), Institution: p.Institution}, nil
+	return Resolution{Token: tok, ExpiresAt: exp, Phone: p.Phone, MaskedName: p.masked(), Institution: p.Institution}, nil
 }
 
 // Verification is the answer of the verify lookup.

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"hash"
-	"io"
 	"sync"
 	"time"
 
@@ -61,29 +60,40 @@ type lookupToken struct {
 
 // tokenCodec seals and opens lookup tokens under one key.
 type tokenCodec struct {
-	macs sync.Pool // of hash.Hash: HMAC-SHA256 under the key
+	macs sync.Pool // of *macState
+}
+
+// macState is an HMAC-SHA256 under the key with room for its input and
+// output, reused through the pool so that tagging allocates nothing.
+type macState struct {
+	h   hash.Hash
+	in  []byte
+	sum [sha256.Size]byte
 }
 
 func newTokenCodec(key []byte) *tokenCodec {
 	key = append([]byte(nil), key...)
 	c := &tokenCodec{}
-	c.macs.New = func() any { return hmac.New(sha256.New, key) }
+	c.macs.New = func() any { return &macState{h: hmac.New(sha256.New, key), in: make([]byte, 0, 256)} }
 	return c
 }
 
-func (c *tokenCodec) tag(payer string, body []byte) [sha256.Size]byte {
-	m := c.macs.Get().(hash.Hash)
-	m.Reset()
-	_, _ = io.WriteString(m, tokenLabel)
-	var n [4]byte
-	binary.BigEndian.PutUint32(n[:], uint32(len(payer)))
-	m.Write(n[:])
-	_, _ = io.WriteString(m, payer)
-	m.Write(body)
-	var sum [sha256.Size]byte
-	m.Sum(sum[:0])
+// tag returns the first tokenTagLen bytes of the MAC of body for payer.
+func (c *tokenCodec) tag(payer string, body []byte) [tokenTagLen]byte {
+	m := c.macs.Get().(*macState)
+	in := append(m.in[:0], tokenLabel...)
+	in = binary.BigEndian.AppendUint32(in, uint32(len(payer)))
+	in = append(in, payer...)
+	in = append(in, body...)
+	m.h.Reset()
+	m.h.Write(in)
+	var out [tokenTagLen]byte
+	copy(out[:], m.h.Sum(m.sum[:0]))
+	if cap(in) <= 1024 {
+		m.in = in
+	}
 	c.macs.Put(m)
-	return sum
+	return out
 }
 
 // seal returns t as a token for payer.
@@ -95,8 +105,8 @@ func (c *tokenCodec) seal(payer string, t lookupToken) string {
 	b = binary.BigEndian.AppendUint64(b, t.Fingerprint)
 	b = append(b, byte(len(t.Phone)))
 	b = append(b, t.Phone...)
-	sum := c.tag(payer, b)
-	b = append(b, sum[:tokenTagLen]...)
+	tag := c.tag(payer, b)
+	b = append(b, tag[:]...)
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
@@ -118,8 +128,8 @@ func (c *tokenCodec) open(payer, s string, now time.Time) (lookupToken, error) {
 		return t, fmt.Errorf("%w: malformed", ErrInvalidToken)
 	}
 	body, tag := b[:len(b)-tokenTagLen], b[len(b)-tokenTagLen:]
-	sum := c.tag(payer, body)
-	if !hmac.Equal(tag, sum[:tokenTagLen]) {
+	want := c.tag(payer, body)
+	if !hmac.Equal(tag, want[:]) {
 		return t, fmt.Errorf("%w: bad tag", ErrInvalidToken)
 	}
 	t.Expires = time.UnixMilli(int64(binary.BigEndian.Uint64(body[1:9])))

@@ -37,7 +37,7 @@ func lookup(t testing.TB, d transfer.Directory, p transfer.Phone) (transfer.Bind
 }
 
 func sameBinding(a, b transfer.Binding) bool {
-	return a.Phone == b.Phone && a.Holder == b.Holder && a.Account == b.Account && a.Name == b.Name &&
+	return a.Phone == b.Phone && a.Holder == b.Holder && a.Account == b.Account && a.Name == b.Name && a.MaskedName == b.MaskedName &&
 		a.VerifiedAt.Equal(b.VerifiedAt) && a.BoundAt.Equal(b.BoundAt) && a.UpdatedAt.Equal(b.UpdatedAt)
 }
 
@@ -53,6 +53,7 @@ func testBind(t *testing.T, newEnv func(testing.TB) Env) {
 	must(t, err)
 	want := b
 	want.VerifiedAt, want.UpdatedAt, want.BoundAt = ledger.Timestamp(b.VerifiedAt), ledger.Timestamp(at), ledger.Timestamp(at)
+	want.MaskedName = "**明"
 	stored, found := lookup(t, d, p)
 	if !found || !sameBinding(got, want) || !sameBinding(stored, want) {
 		t.Fatalf("bound\n%+v\nstored\n%+v\nwant\n%+v", got, stored, want)
@@ -64,7 +65,7 @@ func testBind(t *testing.T, newEnv func(testing.TB) Env) {
 	got, err = d.Bind(ctx, b2, false)
 	must(t, err)
 	stored, _ = lookup(t, d, p)
-	if got.Account != b2.Account || stored.Account != b2.Account || stored.Name != "王晓明" ||
+	if got.Account != b2.Account || stored.Account != b2.Account || stored.Name != "王晓明" || stored.MaskedName != "**明" ||
 		!stored.BoundAt.Equal(want.BoundAt) || !stored.UpdatedAt.Equal(later) {
 		t.Fatalf("update by the same holder: %+v", stored)
 	}
