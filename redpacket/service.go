@@ -734,9 +734,6 @@ func (s *Service) refund(ctx context.Context, id uuid.UUID, now time.Time) (bool
 	case err != nil:
 		return false, fmt.Errorf("refund packet %s: %w", id, err)
 	}
-	if e := s.cache.get(id); e != nil {
-		e.close(ErrRefunded)
-	}
 	_, err = s.finishRefund(ctx, &p)
 	return err == nil, err
 }
