@@ -32,6 +32,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/socialpay/socialpay/ledger"
@@ -49,6 +50,7 @@ type config struct {
 	store, dsn, schema, scenario string
 	reset, verify, group         bool
 	clients, batch, accounts     int
+	shards                       int
 	inflight                     int
 	duration, progress           time.Duration
 	seed                         uint64
@@ -67,6 +69,7 @@ func parseFlags() (config, error) {
 	flag.DurationVar(&c.duration, "duration", 30*time.Second, "how long to drive load")
 	flag.IntVar(&c.batch, "batch", 0, "transfers per request (0: the scenario's default)")
 	flag.IntVar(&c.accounts, "accounts", 10000, "wallets to create, spread over the clients")
+	flag.IntVar(&c.shards, "shards", 1, "hot: split the hot account into this many sub-accounts")
 	flag.BoolVar(&c.group, "group", false, "gather concurrent single transfers into shared commits (ledger.GroupCommit)")
 	flag.IntVar(&c.inflight, "group-inflight", 2, "with -group: batches applied at once")
 	flag.BoolVar(&c.verify, "verify", false, "record acknowledged transfers and check them after the run")
@@ -79,8 +82,8 @@ func parseFlags() (config, error) {
 		return c, fmt.Errorf("-store %q: want memory or postgres", c.store)
 	case scenarios[c.scenario].make == nil:
 		return c, fmt.Errorf("-scenario %q: want one of %s", c.scenario, strings.Join(scenarioNames(), ", "))
-	case c.clients < 1 || c.duration <= 0 || c.batch < 0 || c.progress <= 0:
-		return c, errors.New("-clients, -duration and -progress must be positive, -batch not negative")
+	case c.clients < 1 || c.duration <= 0 || c.batch < 0 || c.progress <= 0 || c.shards < 1:
+		return c, errors.New("-clients, -duration, -progress and -shards must be positive, -batch not negative")
 	}
 	return c, nil
 }
@@ -103,7 +106,7 @@ func run() error {
 		front = ledger.NewGroupCommit(store, ledger.GroupCommitOptions{MaxInFlight: c.inflight})
 	}
 	env := &Env{
-		Opts:     Options{Clients: c.clients, Batch: c.batch, Accounts: c.accounts, Seed: c.seed},
+		Opts:     Options{Clients: c.clients, Batch: c.batch, Accounts: c.accounts, Shards: c.shards, Seed: c.seed},
 		Ledger:   ledger.New(front, ledger.Options{}),
 		Store:    front,
 		Currency: ledger.MustCurrency("CNY"),
@@ -135,9 +138,9 @@ func run() error {
 		batch = -1 // the scenario's default
 	}
 	secs := st.elapsed.Seconds()
-	fmt.Printf("summary scenario=%s store=%s clients=%d batch=%s group=%v duration=%s transfers=%d transfers/s=%.1f "+
+	fmt.Printf("summary scenario=%s store=%s clients=%d batch=%s group=%v shards=%d duration=%s transfers=%d transfers/s=%.1f "+
 		"requests/s=%.1f p50=%s p99=%s max=%s errors=%d rejected=%d\n",
-		c.scenario, c.store, c.clients, batchLabel(batch), c.group, st.elapsed.Round(time.Millisecond), st.transfers,
+		c.scenario, c.store, c.clients, batchLabel(batch), c.group, c.shards, st.elapsed.Round(time.Millisecond), st.transfers,
 		float64(st.transfers)/secs, float64(len(st.latencies))/secs, st.pct(0.50), st.pct(0.99), st.pct(1),
 		env.errors.Load(), env.rejected.Load())
 
@@ -146,7 +149,11 @@ func run() error {
 	}
 	vctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	res, err := env.rec.check(vctx, env.Ledger, lookupFor(store, c.clients), c.clients)
+	var commits commitsFunc
+	if c.store == "postgres" {
+		commits = xminCommits(c)
+	}
+	res, err := env.rec.check(vctx, env.Ledger, lookupFor(store, c.clients), commits, c.clients)
 	if err != nil {
 		return fmt.Errorf("verify: %w", err)
 	}
@@ -195,6 +202,40 @@ func openStore(ctx context.Context, c config) (ledger.Store, func(), error) {
 		return nil, nil, err
 	}
 	return postgres.NewStore(db), db.Close, nil
+}
+
+// xminCommits reads the transaction that committed each transfer row (its
+// xmin) straight from the bench's schema: the bench's transfers are never
+// updated, so xmin is the inserting transaction.
+func xminCommits(c config) commitsFunc {
+	return func(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]string, error) {
+		cfg, err := pgx.ParseConfig(c.dsn)
+		if err != nil {
+			return nil, err
+		}
+		conn, err := pgx.ConnectConfig(ctx, cfg)
+		if err != nil {
+			return nil, err
+		}
+		defer conn.Close(ctx)
+		raw := make([][16]byte, len(ids))
+		for i, id := range ids {
+			raw[i] = id
+		}
+		rows, err := conn.Query(ctx, "select id, xmin::text from "+pgx.Identifier{c.schema, "transfers"}.Sanitize()+
+			" where id = any($1)", raw)
+		if err != nil {
+			return nil, err
+		}
+		out := make(map[uuid.UUID]string, len(ids))
+		var id [16]byte
+		var xmin string
+		_, err = pgx.ForEachRow(rows, []any{&id, &xmin}, func() error {
+			out[id] = xmin
+			return nil
+		})
+		return out, err
+	}
 }
 
 type stats struct {

@@ -70,6 +70,7 @@ type Options struct {
 	Clients  int
 	Batch    int // transfers per request; 0: the scenario's default
 	Accounts int // accounts per scenario (spread over the clients)
+	Shards   int // sub-accounts a hot account is split into (1: not split)
 	Seed     uint64
 }
 

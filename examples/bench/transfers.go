@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 
@@ -18,7 +19,7 @@ func init() {
 		func() Scenario { return &transfers{perRequest: 1} })
 	register("batch", "independent batches of -batch transfers (default 100) between wallets, one commit each",
 		func() Scenario { return &transfers{perRequest: 100} })
-	register("hot", "every transfer pays one merchant account; -batch N puts N in a request",
+	register("hot", "every transfer pays one merchant account; -batch N puts N in a request, -shards K splits the merchant into K sub-accounts",
 		func() Scenario { return &transfers{perRequest: 1, hot: true} })
 }
 
@@ -31,7 +32,7 @@ type transfers struct {
 	hot        bool
 	env        *Env
 	wallets    []uuid.UUID
-	merchant   uuid.UUID
+	merchant   []uuid.UUID // its sub-accounts; one unless -shards
 }
 
 func (s *transfers) Setup(ctx context.Context, env *Env) error {
@@ -47,11 +48,13 @@ func (s *transfers) Setup(ctx context.Context, env *Env) error {
 		return err
 	}
 	if s.hot {
-		m, err := env.Ledger.CreateAccount(ctx, ledger.Account{ID: uuid.New(), Currency: env.Currency, Code: 3})
-		if err != nil {
-			return err
+		for range max(1, env.Opts.Shards) {
+			m, err := env.Ledger.CreateAccount(ctx, ledger.Account{ID: uuid.New(), Currency: env.Currency, Code: 3})
+			if err != nil {
+				return err
+			}
+			s.merchant = append(s.merchant, m.ID)
 		}
-		s.merchant = m.ID
 	}
 	return nil
 }
@@ -72,7 +75,9 @@ func (c *transferClient) Do(ctx context.Context) (int, error) {
 	for range c.s.perRequest {
 		from, to := pair(c.rng, c.wallets)
 		if c.s.hot {
-			to = c.s.merchant
+			// A sharded account is paid into the sub-account its payer
+			// hashes to; its balance is the sum of the sub-accounts.
+			to = c.s.merchant[binary.BigEndian.Uint64(from[:8])%uint64(len(c.s.merchant))]
 		}
 		amount := 1 + c.rng.Int64N(1000) // 0.01 to 10.00
 		c.buf = append(c.buf, ledger.Transfer{ID: newID(c.rng), DebitAccountID: from, CreditAccountID: to,

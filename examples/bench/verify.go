@@ -96,30 +96,42 @@ func lookupFor(store ledger.Store, workers int) lookupFunc {
 	}
 }
 
+// commitsFunc returns, for the stored transfers among ids, a token naming
+// the transaction that committed each (PostgreSQL: the row's xmin), so
+// that a request applied in part and completed by a retry shows up as two
+// commits. Nil when the store has no such notion.
+type commitsFunc func(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]string, error)
+
 // verifyResult counts what the check found.
 type verifyResult struct {
 	acked, present, missing, wrong, refusedPresent int
 	unanswered, unansweredPresent, partial         int
+	multiRequests, split                           int // requests of several transfers checked for one commit; those with more
 	report                                         ledger.VerifyReport
 	verifyErr                                      error
 }
 
 func (v verifyResult) ok() bool {
-	return v.missing == 0 && v.wrong == 0 && v.refusedPresent == 0 && v.partial == 0 && v.verifyErr == nil
+	return v.missing == 0 && v.wrong == 0 && v.refusedPresent == 0 && v.partial == 0 && v.split == 0 && v.verifyErr == nil
 }
 
 func (v verifyResult) String() string {
 	s := fmt.Sprintf("verify acknowledged=%d present=%d missing=%d wrong=%d refused-but-present=%d "+
 		"unanswered-requests=%d (transfers of them present: %d) partial-requests=%d",
 		v.acked, v.present, v.missing, v.wrong, v.refusedPresent, v.unanswered, v.unansweredPresent, v.partial)
+	if v.multiRequests > 0 {
+		s += fmt.Sprintf(" one-commit-requests=%d split-requests=%d", v.multiRequests, v.split)
+	}
 	if v.verifyErr != nil {
 		return s + " ledger-verify=FAILED: " + v.verifyErr.Error()
 	}
 	return s + fmt.Sprintf(" ledger-verify=ok accounts=%d entries=%d", v.report.Accounts, v.report.Entries)
 }
 
-// check looks every recorded transfer up and runs the ledger's Verify.
-func (r *recorder) check(ctx context.Context, l *ledger.Ledger, lookup lookupFunc, workers int) (verifyResult, error) {
+// check looks every recorded transfer up, checks with commits (if not nil)
+// that each request was committed by one transaction, and runs the
+// ledger's Verify.
+func (r *recorder) check(ctx context.Context, l *ledger.Ledger, lookup lookupFunc, commits commitsFunc, workers int) (verifyResult, error) {
 	var res verifyResult
 	var ids []uuid.UUID
 	for _, q := range r.requests {
@@ -171,6 +183,58 @@ func (r *recorder) check(ctx context.Context, l *ledger.Ledger, lookup lookupFun
 			}
 		}
 	}
+	if commits != nil {
+		if err := r.checkCommits(ctx, commits, workers, &res); err != nil {
+			return res, err
+		}
+	}
 	res.report, res.verifyErr = l.Verify(ctx)
 	return res, nil
+}
+
+// checkCommits counts the requests of several transfers whose stored
+// transfers came from more than one transaction: applied in part, then
+// completed by a retry.
+func (r *recorder) checkCommits(ctx context.Context, commits commitsFunc, workers int, res *verifyResult) error {
+	var multi []*request
+	var ids []uuid.UUID
+	for _, q := range r.requests {
+		if len(q.want) > 1 {
+			multi = append(multi, q)
+			for _, w := range q.want {
+				ids = append(ids, w.id)
+			}
+		}
+	}
+	tokens := make(map[uuid.UUID]string, len(ids))
+	var mu sync.Mutex
+	const chunk = 5000
+	err := parallel(ctx, workers, (len(ids)+chunk-1)/chunk, func(ctx context.Context, c int) error {
+		got, err := commits(ctx, ids[c*chunk:min(len(ids), (c+1)*chunk)])
+		mu.Lock()
+		for id, tok := range got {
+			tokens[id] = tok
+		}
+		mu.Unlock()
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	for _, q := range multi {
+		res.multiRequests++
+		seen := ""
+		for _, w := range q.want {
+			tok, ok := tokens[w.id]
+			if !ok {
+				continue
+			}
+			if seen != "" && tok != seen {
+				res.split++
+				break
+			}
+			seen = tok
+		}
+	}
+	return nil
 }
