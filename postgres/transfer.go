@@ -1,0 +1,578 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/socialpay/socialpay/ledger"
+	"github.com/socialpay/socialpay/transfer"
+)
+
+// PhoneTransferStore keeps package transfer's records in PostgreSQL: the
+// transfer records, each payer's running daily totals and the payees each
+// payer has settled with. It is a transfer.Store that passes
+// transfertest.Run, safe for concurrent use by many goroutines and many
+// processes.
+//
+// A creation and a transition are each one transaction of two round
+// trips. The first begins and locks the payer's row of the day in
+// transfer_daily_totals (creating it if needed), then reads what the
+// rules need: for a creation the record with the same ID, the record that
+// used the lookup token and whether the payer has settled with the payee;
+// for a transition the record itself, locked after the day's row (one lock
+// order for every writer). transfer.DecideCreate or
+// transfer.ApplyTransition decides against exactly those rows; the second
+// round trip writes the record, the total and the settled pair, and
+// commits. A payer's transfers of one day therefore queue on one row and
+// the daily cap holds to the unit; payers never wait for each other.
+//
+// Business outcomes are transfer's sentinels; this package's errors
+// (ErrUnavailable, ErrRetriesExhausted, ErrIntegrity, context errors)
+// mean the database could not do its part. Times are kept to the
+// microsecond.
+type PhoneTransferStore struct {
+	db *DB
+	q  phoneQueries
+}
+
+var _ transfer.Store = (*PhoneTransferStore)(nil)
+
+// NewPhoneTransferStore returns the transfer record store on db.
+func NewPhoneTransferStore(db *DB) *PhoneTransferStore {
+	return &PhoneTransferStore{db: db, q: newPhoneQueries(db)}
+}
+
+// PhoneDirectory keeps package transfer's bindings of numbers in
+// PostgreSQL: a transfer.Directory that passes transfertest.Run. A bind or
+// unbind locks the number's row (SELECT … FOR UPDATE), lets
+// transfer.DecideBind or DecideUnbind decide, and writes; binding a free
+// number inserts with ON CONFLICT DO NOTHING, so of concurrent first binds
+// one inserts and the others decide again against its binding.
+type PhoneDirectory struct {
+	db *DB
+	q  phoneQueries
+}
+
+var _ transfer.Directory = (*PhoneDirectory)(nil)
+
+// NewPhoneDirectory returns the directory on db.
+func NewPhoneDirectory(db *DB) *PhoneDirectory {
+	return &PhoneDirectory{db: db, q: newPhoneQueries(db)}
+}
+
+type phoneQueries struct {
+	ensureTotal, lockTotal, record, lookupUsedBy, settledBefore, insertRecord, addTotal string
+	lockForTransition, lockRecord, updateRecord, insertPayee, total                     string
+	scanCreated, scanReleases, scanChats                                                string
+	binding, lockBinding, insertBinding, updateBinding, deleteBinding                   string
+}
+
+const recordCols = `id, idempotency_key, request_hash, payer, from_account, payee_phone, payee_institution,
+	payee_holder, payee_account, payee_masked, currency, amount, arrival, memo, coalesce(lookup_id, ` + nilUUID + `),
+	refund, day, first_payee, state, reason, created_at, due_at, resolved_at`
+
+const bindingCols = `phone, holder, account, name, masked_name, verified_at, bound_at, updated_at`
+
+func newPhoneQueries(db *DB) phoneQueries {
+	// scan pages an index by (time, id) after a cursor ($1, $2; NULL time:
+	// from the start), up to $3 inclusive, $4 rows; the predicates match
+	// the partial indexes of the migration.
+	scan := func(col, where string) string {
+		return `select ` + recordCols + ` from $S.transfer_records where state = 0` + where + `
+			and ($1::timestamptz is null or (` + col + `, id) > ($1, $2)) and ` + col + ` <= $3
+			order by ` + col + `, id limit $4`
+	}
+	q := phoneQueries{
+		ensureTotal: `insert into $S.transfer_daily_totals (payer, day, currency, total) values ($1, $2, $3, 0)
+			on conflict do nothing`,
+		lockTotal:     `select total from $S.transfer_daily_totals where payer = $1 and day = $2 and currency = $3 for update`,
+		record:        `select ` + recordCols + ` from $S.transfer_records where id = $1`,
+		lookupUsedBy:  `select id from $S.transfer_records where lookup_id = $1`,
+		settledBefore: `select exists (select 1 from $S.transfer_payees where payer = $1 and institution = $2 and holder = $3)`,
+		insertRecord: `insert into $S.transfer_records (id, idempotency_key, request_hash, payer, from_account, payee_phone,
+				payee_institution, payee_holder, payee_account, payee_masked, currency, amount, arrival, memo, lookup_id,
+				refund, day, first_payee, state, reason, created_at, due_at, resolved_at)
+			values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, nullif($15, ` + nilUUID + `),
+				$16, $17, $18, 0, '', $19, $20, null)
+			on conflict (id) do nothing`,
+		addTotal: `update $S.transfer_daily_totals set total = total + $4 where payer = $1 and day = $2 and currency = $3`,
+		// The day's row first, then the record: the lock order of Create.
+		lockForTransition: `select total from $S.transfer_daily_totals
+			where (payer, day, currency) = (select payer, day, currency from $S.transfer_records where id = $1) for update`,
+		lockRecord:   `select ` + recordCols + ` from $S.transfer_records where id = $1 for update`,
+		updateRecord: `update $S.transfer_records set state = $2, reason = $3, resolved_at = $4 where id = $1 and state = 0`,
+		insertPayee: `insert into $S.transfer_payees (payer, institution, holder, since) values ($1, $2, $3, $4)
+			on conflict do nothing`,
+		total:         `select total from $S.transfer_daily_totals where payer = $1 and day = $2 and currency = $3`,
+		scanCreated:   scan("created_at", ""),
+		scanReleases:  scan("due_at", " and arrival in (1, 2)"),
+		scanChats:     scan("due_at", " and arrival = 3"),
+		binding:       `select ` + bindingCols + ` from $S.transfer_bindings where phone = $1`,
+		lockBinding:   `select ` + bindingCols + ` from $S.transfer_bindings where phone = $1 for update`,
+		insertBinding: `insert into $S.transfer_bindings (` + bindingCols + `) values ($1, $2, $3, $4, $5, $6, $7, $8) on conflict do nothing`,
+		updateBinding: `update $S.transfer_bindings set holder = $2, account = $3, name = $4, masked_name = $5,
+			verified_at = $6, bound_at = $7, updated_at = $8 where phone = $1`,
+		deleteBinding: `delete from $S.transfer_bindings where phone = $1`,
+	}
+	for _, p := range []*string{&q.ensureTotal, &q.lockTotal, &q.record, &q.lookupUsedBy, &q.settledBefore,
+		&q.insertRecord, &q.addTotal, &q.lockForTransition, &q.lockRecord, &q.updateRecord, &q.insertPayee, &q.total,
+		&q.scanCreated, &q.scanReleases, &q.scanChats, &q.binding, &q.lockBinding, &q.insertBinding, &q.updateBinding,
+		&q.deleteBinding} {
+		*p = db.qualify(*p)
+	}
+	return q
+}
+
+// recordRow receives the columns recordCols lists.
+type recordRow struct {
+	id, from, payeeAccount, lookup                                    [16]byte
+	key, payer, phone, institution, holder, masked, cur, memo, reason string
+	hash                                                              []byte
+	amount                                                            int64
+	arrival, state                                                    int16
+	refund, first                                                     bool
+	day, createdAt, dueAt                                             time.Time
+	resolvedAt                                                        *time.Time
+}
+
+func (r *recordRow) dest() []any {
+	return []any{&r.id, &r.key, &r.hash, &r.payer, &r.from, &r.phone, &r.institution, &r.holder, &r.payeeAccount,
+		&r.masked, &r.cur, &r.amount, &r.arrival, &r.memo, &r.lookup, &r.refund, &r.day, &r.first, &r.state, &r.reason,
+		&r.createdAt, &r.dueAt, &r.resolvedAt}
+}
+
+func (r *recordRow) record() (transfer.Record, error) {
+	c, err := currency(r.cur)
+	if err != nil {
+		return transfer.Record{}, err
+	}
+	if len(r.hash) != 32 {
+		return transfer.Record{}, fmt.Errorf("%w: transfer record %x: request hash of %d bytes", ErrIntegrity, r.id, len(r.hash))
+	}
+	rec := transfer.Record{
+		ID: r.id, IdempotencyKey: r.key, Payer: r.payer, From: r.from,
+		Payee: transfer.RecordPayee{Phone: transfer.Phone(r.phone), Institution: r.institution, Holder: r.holder,
+			Account: r.payeeAccount, MaskedName: r.masked},
+		Amount: ledger.NewMoney(r.amount, c), Arrival: transfer.Arrival(r.arrival), Memo: r.memo, LookupID: r.lookup,
+		Refund: r.refund, Day: dayOf(r.day), FirstPayee: r.first, State: transfer.State(r.state), Reason: r.reason,
+		CreatedAt: utc(r.createdAt), DueAt: utc(r.dueAt),
+	}
+	copy(rec.RequestHash[:], r.hash)
+	if r.resolvedAt != nil {
+		rec.ResolvedAt = utc(*r.resolvedAt)
+	}
+	return rec, nil
+}
+
+func scanRecord(row pgx.Row) (transfer.Record, error) {
+	var r recordRow
+	if err := row.Scan(r.dest()...); err != nil {
+		return transfer.Record{}, err
+	}
+	return r.record()
+}
+
+// dayOf reads a date column (midnight UTC) as a transfer.Day.
+func dayOf(t time.Time) transfer.Day { return transfer.Day(t.Unix() / 86400) }
+
+func recordNotFound(id uuid.UUID) error { return fmt.Errorf("%w: %s", transfer.ErrRecordNotFound, id) }
+
+// storableRecord reports the first text field of r that PostgreSQL text
+// cannot hold exactly.
+func storableRecord(r *transfer.Record) error {
+	for _, f := range []struct{ name, s string }{
+		{"idempotency key", r.IdempotencyKey}, {"payer", r.Payer}, {"payee phone", string(r.Payee.Phone)},
+		{"payee institution", r.Payee.Institution}, {"payee holder", r.Payee.Holder},
+		{"masked name", r.Payee.MaskedName}, {"memo", r.Memo},
+	} {
+		if !storableText(f.s) {
+			return fmt.Errorf("%w %s: %s PostgreSQL text cannot hold", transfer.ErrInvalidRecord, r.ID, f.name)
+		}
+	}
+	return nil
+}
+
+// Create implements transfer.Store.
+//
+// Errors: transfer.ErrInvalidRecord (also for text PostgreSQL cannot
+// hold), ErrIdempotencyConflict, ErrLookupUsed, ErrInvalidLimits,
+// ErrCurrencyMismatch, a *transfer.LimitError, and the infrastructure
+// errors of this package.
+func (s *PhoneTransferStore) Create(ctx context.Context, rec transfer.Record, limits transfer.Limits) (transfer.Record, bool, error) {
+	if err := storableRecord(&rec); err != nil {
+		return transfer.Record{}, false, err
+	}
+	if rec.Payer == "" || rec.Amount.Currency().IsZero() {
+		// Without them the row to lock is unknown; DecideCreate says why.
+		_, err := transfer.DecideCreate(&rec, transfer.CreateFacts{}, limits)
+		return transfer.Record{}, false, err
+	}
+	day, cur := rec.Day.Date(), rec.Amount.Currency().Code()
+	var out transfer.Record
+	var created bool
+	var business error
+	err := s.db.run(ctx, "create transfer record", func(ctx context.Context, conn *pgx.Conn) error {
+		out, created, business = transfer.Record{}, false, nil
+		var facts transfer.CreateFacts
+		var existing transfer.Record
+		var scanErr error
+		b := &pgx.Batch{}
+		b.Queue("begin isolation level read committed")
+		b.Queue(s.q.ensureTotal, rec.Payer, day, cur)
+		b.Queue(s.q.lockTotal, rec.Payer, day, cur).QueryRow(func(row pgx.Row) error { return row.Scan(&facts.SentToday) })
+		b.Queue(s.q.record, [16]byte(rec.ID)).Query(func(rows pgx.Rows) error {
+			for rows.Next() {
+				existing, scanErr = scanRecord(rows)
+				facts.Existing = &existing
+			}
+			return rows.Err()
+		})
+		if rec.LookupID != uuid.Nil {
+			b.Queue(s.q.lookupUsedBy, [16]byte(rec.LookupID)).Query(func(rows pgx.Rows) error {
+				for rows.Next() {
+					var id [16]byte
+					if err := rows.Scan(&id); err != nil {
+						return err
+					}
+					facts.LookupUsedBy = id
+				}
+				return rows.Err()
+			})
+		}
+		b.Queue(s.q.settledBefore, rec.Payer, rec.Payee.Institution, rec.Payee.Holder).QueryRow(func(row pgx.Row) error {
+			return row.Scan(&facts.SettledBefore)
+		})
+		if err := conn.SendBatch(ctx, b).Close(); err != nil {
+			return err
+		}
+		if scanErr != nil {
+			return scanErr
+		}
+		r := rec
+		dup, err := transfer.DecideCreate(&r, facts, limits)
+		switch {
+		case err != nil:
+			business = err
+			return nil // rolls back
+		case dup:
+			out = existing
+			return nil
+		}
+		w := &pgx.Batch{}
+		w.Queue(s.q.insertRecord, [16]byte(r.ID), r.IdempotencyKey, r.RequestHash[:], r.Payer, [16]byte(r.From),
+			string(r.Payee.Phone), r.Payee.Institution, r.Payee.Holder, [16]byte(r.Payee.Account), r.Payee.MaskedName,
+			cur, r.Amount.Units(), int16(r.Arrival), r.Memo, [16]byte(r.LookupID), r.Refund, day, r.FirstPayee,
+			r.CreatedAt, r.DueAt).Exec(func(ct pgconn.CommandTag) error {
+			if ct.RowsAffected() != 1 {
+				return errRerun // created concurrently (another day's row was locked): decide again
+			}
+			return nil
+		})
+		w.Queue(s.q.addTotal, r.Payer, day, cur, r.Amount.Units()).Exec(expectRows(1))
+		queueCommit(w)
+		if err := conn.SendBatch(ctx, w).Close(); err != nil {
+			var pe *pgconn.PgError
+			if errors.As(err, &pe) && pe.Code == codeUniqueViolation && pe.ConstraintName == "transfer_records_lookup_id_key" {
+				return errRerun // the token was used concurrently under another day's lock: decide again
+			}
+			return err
+		}
+		out, created = r, true
+		return nil
+	})
+	if err != nil {
+		return transfer.Record{}, false, err
+	}
+	if business != nil {
+		return transfer.Record{}, false, business
+	}
+	return out, created, nil
+}
+
+// Get implements transfer.Store.
+//
+// Errors: transfer.ErrRecordNotFound, and the infrastructure errors of
+// this package.
+func (s *PhoneTransferStore) Get(ctx context.Context, id uuid.UUID) (transfer.Record, error) {
+	var r transfer.Record
+	found := false
+	err := s.db.run(ctx, "transfer record", func(ctx context.Context, conn *pgx.Conn) error {
+		var err error
+		r, err = scanRecord(conn.QueryRow(ctx, s.q.record, [16]byte(id)))
+		found = err == nil
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		return err
+	})
+	switch {
+	case err != nil:
+		return transfer.Record{}, err
+	case !found:
+		return transfer.Record{}, recordNotFound(id)
+	}
+	return r, nil
+}
+
+// Transition implements transfer.Store.
+//
+// Errors: transfer.ErrRecordNotFound, ErrStateConflict (a
+// *transfer.StateError, with the record as it is), ErrInvalidTransition,
+// and the infrastructure errors of this package.
+func (s *PhoneTransferStore) Transition(ctx context.Context, id uuid.UUID, to transfer.State, reason string, at time.Time) (transfer.Record, error) {
+	if !storableText(reason) {
+		return transfer.Record{}, fmt.Errorf("%w: reason PostgreSQL text cannot hold", transfer.ErrInvalidTransition)
+	}
+	var out transfer.Record
+	var business error
+	err := s.db.run(ctx, "transition transfer record", func(ctx context.Context, conn *pgx.Conn) error {
+		out, business = transfer.Record{}, nil
+		found := false
+		var scanErr error
+		b := &pgx.Batch{}
+		b.Queue("begin isolation level read committed")
+		b.Queue(s.q.lockForTransition, [16]byte(id))
+		b.Queue(s.q.lockRecord, [16]byte(id)).Query(func(rows pgx.Rows) error {
+			for rows.Next() {
+				out, scanErr = scanRecord(rows)
+				found = true
+			}
+			return rows.Err()
+		})
+		if err := conn.SendBatch(ctx, b).Close(); err != nil {
+			return err
+		}
+		switch {
+		case scanErr != nil:
+			return scanErr
+		case !found:
+			business = recordNotFound(id)
+			return nil
+		}
+		next := out
+		fx, err := transfer.ApplyTransition(&next, to, reason, at)
+		if err != nil {
+			business = err
+			return nil // rolls back; out is the record as it is
+		}
+		w := &pgx.Batch{}
+		w.Queue(s.q.updateRecord, [16]byte(id), int16(next.State), next.Reason, next.ResolvedAt).Exec(expectRows(1))
+		if fx.DailyDelta != 0 {
+			w.Queue(s.q.addTotal, next.Payer, next.Day.Date(), next.Amount.Currency().Code(), fx.DailyDelta).Exec(expectRows(1))
+		}
+		if fx.SettledPair {
+			w.Queue(s.q.insertPayee, next.Payer, next.Payee.Institution, next.Payee.Holder, next.ResolvedAt)
+		}
+		queueCommit(w)
+		if err := conn.SendBatch(ctx, w).Close(); err != nil {
+			return err
+		}
+		out = next
+		return nil
+	})
+	if err != nil {
+		return transfer.Record{}, err
+	}
+	return out, business
+}
+
+// Scan implements transfer.Store.
+//
+// Errors: transfer.ErrInvalidRecord for a limit below 1 or an unknown
+// index, and the infrastructure errors of this package.
+func (s *PhoneTransferStore) Scan(ctx context.Context, q transfer.ScanQuery) ([]transfer.Record, error) {
+	var query string
+	switch q.Index {
+	case transfer.IndexCreated:
+		query = s.q.scanCreated
+	case transfer.IndexReleases:
+		query = s.q.scanReleases
+	case transfer.IndexChats:
+		query = s.q.scanChats
+	}
+	if query == "" || q.Limit <= 0 {
+		return nil, fmt.Errorf("%w: scan of index %d with limit %d", transfer.ErrInvalidRecord, q.Index, q.Limit)
+	}
+	var after *time.Time
+	if !q.After.At.IsZero() {
+		after = &q.After.At
+	}
+	var out []transfer.Record
+	err := s.db.run(ctx, "scan transfer records", func(ctx context.Context, conn *pgx.Conn) error {
+		out = nil
+		rows, err := conn.Query(ctx, query, after, [16]byte(q.After.ID), q.Before, q.Limit)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			r, err := scanRecord(rows)
+			if err != nil {
+				return err
+			}
+			out = append(out, r)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// DailyTotal implements transfer.Store.
+//
+// Errors: the infrastructure errors of this package.
+func (s *PhoneTransferStore) DailyTotal(ctx context.Context, payer string, day transfer.Day, c ledger.Currency) (ledger.Money, error) {
+	var total int64
+	err := s.db.run(ctx, "transfer daily total", func(ctx context.Context, conn *pgx.Conn) error {
+		total = 0
+		err := conn.QueryRow(ctx, s.q.total, payer, day.Date(), c.Code()).Scan(&total)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		return err
+	})
+	return ledger.NewMoney(total, c), err
+}
+
+// SettledBefore implements transfer.Store.
+//
+// Errors: the infrastructure errors of this package.
+func (s *PhoneTransferStore) SettledBefore(ctx context.Context, payer, institution, holder string) (bool, error) {
+	var ok bool
+	err := s.db.run(ctx, "transfer payee settled before", func(ctx context.Context, conn *pgx.Conn) error {
+		return conn.QueryRow(ctx, s.q.settledBefore, payer, institution, holder).Scan(&ok)
+	})
+	return ok, err
+}
+
+// scanBinding reads the columns bindingCols lists.
+func scanBinding(row pgx.Row) (transfer.Binding, error) {
+	var b transfer.Binding
+	var phone string
+	var account [16]byte
+	if err := row.Scan(&phone, &b.Holder, &account, &b.Name, &b.MaskedName, &b.VerifiedAt, &b.BoundAt, &b.UpdatedAt); err != nil {
+		return transfer.Binding{}, err
+	}
+	b.Phone, b.Account = transfer.Phone(phone), account
+	b.VerifiedAt, b.BoundAt, b.UpdatedAt = utc(b.VerifiedAt), utc(b.BoundAt), utc(b.UpdatedAt)
+	return b, nil
+}
+
+// lockBinding begins and locks the number's row, returning its binding
+// (nil if none).
+func (d *PhoneDirectory) lockBinding(ctx context.Context, conn *pgx.Conn, phone transfer.Phone) (*transfer.Binding, error) {
+	var existing *transfer.Binding
+	var scanErr error
+	b := &pgx.Batch{}
+	b.Queue("begin isolation level read committed")
+	b.Queue(d.q.lockBinding, string(phone)).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			var bd transfer.Binding
+			bd, scanErr = scanBinding(rows)
+			existing = &bd
+		}
+		return rows.Err()
+	})
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
+		return nil, err
+	}
+	return existing, scanErr
+}
+
+// Bind implements transfer.Directory.
+//
+// Errors: transfer.ErrInvalidBinding (also for text PostgreSQL cannot
+// hold), ErrBoundToOtherHolder, and the infrastructure errors of this
+// package.
+func (d *PhoneDirectory) Bind(ctx context.Context, b transfer.Binding, rebind bool) (transfer.Binding, error) {
+	if !storableText(string(b.Phone)) || !storableText(b.Holder) || !storableText(b.Name) {
+		return transfer.Binding{}, fmt.Errorf("%w: %s: text PostgreSQL cannot hold", transfer.ErrInvalidBinding, b.Phone)
+	}
+	b.VerifiedAt, b.UpdatedAt = ledger.Timestamp(b.VerifiedAt), ledger.Timestamp(b.UpdatedAt)
+	var out transfer.Binding
+	var business error
+	err := d.db.run(ctx, "bind phone", func(ctx context.Context, conn *pgx.Conn) error {
+		business = nil
+		existing, err := d.lockBinding(ctx, conn, b.Phone)
+		if err != nil {
+			return err
+		}
+		out = b
+		if business = transfer.DecideBind(existing, &out, rebind); business != nil {
+			return nil // rolls back
+		}
+		args := []any{string(out.Phone), out.Holder, [16]byte(out.Account), out.Name, out.MaskedName, out.VerifiedAt, out.BoundAt, out.UpdatedAt}
+		w := &pgx.Batch{}
+		if existing == nil {
+			w.Queue(d.q.insertBinding, args...).Exec(func(ct pgconn.CommandTag) error {
+				if ct.RowsAffected() != 1 {
+					return errRerun // bound concurrently: decide again against that binding
+				}
+				return nil
+			})
+		} else {
+			w.Queue(d.q.updateBinding, args...).Exec(expectRows(1))
+		}
+		queueCommit(w)
+		return conn.SendBatch(ctx, w).Close()
+	})
+	if err != nil {
+		return transfer.Binding{}, err
+	}
+	if business != nil {
+		return transfer.Binding{}, business
+	}
+	return out, nil
+}
+
+// Unbind implements transfer.Directory.
+//
+// Errors: transfer.ErrNotBound, ErrNotHolder, and the infrastructure
+// errors of this package.
+func (d *PhoneDirectory) Unbind(ctx context.Context, phone transfer.Phone, holder string) error {
+	var business error
+	err := d.db.run(ctx, "unbind phone", func(ctx context.Context, conn *pgx.Conn) error {
+		business = nil
+		existing, err := d.lockBinding(ctx, conn, phone)
+		if err != nil {
+			return err
+		}
+		if business = transfer.DecideUnbind(existing, phone, holder); business != nil {
+			return nil // rolls back
+		}
+		w := &pgx.Batch{}
+		w.Queue(d.q.deleteBinding, string(phone)).Exec(expectRows(1))
+		queueCommit(w)
+		return conn.SendBatch(ctx, w).Close()
+	})
+	if err != nil {
+		return err
+	}
+	return business
+}
+
+// Lookup implements transfer.Directory.
+//
+// Errors: the infrastructure errors of this package.
+func (d *PhoneDirectory) Lookup(ctx context.Context, phone transfer.Phone) (transfer.Binding, bool, error) {
+	var b transfer.Binding
+	found := false
+	err := d.db.run(ctx, "look up phone", func(ctx context.Context, conn *pgx.Conn) error {
+		var err error
+		b, err = scanBinding(conn.QueryRow(ctx, d.q.binding, string(phone)))
+		found = err == nil
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		return err
+	})
+	if err != nil || !found {
+		return transfer.Binding{}, false, err
+	}
+	return b, true, nil
+}

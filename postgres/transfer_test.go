@@ -1,0 +1,80 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/socialpay/socialpay/ledger"
+	"github.com/socialpay/socialpay/transfer"
+	"github.com/socialpay/socialpay/transfer/transfertest"
+)
+
+// TestPhoneTransferStores runs the transfer conformance suite on
+// PostgreSQL: the record store, the directory and the ledger all on one
+// schema per subtest (the sweeps of the service tests must see only their
+// own records), so the service scenarios — cancel racing release, accept,
+// decline and expiry racing, crashes between the stores — run on the
+// database end to end.
+func TestPhoneTransferStores(t *testing.T) {
+	transfertest.Run(t, func(t testing.TB) transfertest.Env {
+		db := freshDB(t)
+		return transfertest.Env{Store: NewPhoneTransferStore(db), Directory: NewPhoneDirectory(db), Ledger: NewStore(db)}
+	})
+}
+
+// Text PostgreSQL cannot hold is refused as invalid input, not as a
+// database failure.
+func TestPhoneTransferUnstorable(t *testing.T) {
+	db := freshDB(t)
+	ctx := context.Background()
+	s, d := NewPhoneTransferStore(db), NewPhoneDirectory(db)
+	r := transfertest.NewRecord("alice", "bob", ledger.NewMoney(1, ledger.MustCurrency("CNY")), transfer.ArriveNow)
+	r.Memo = "a\x00b"
+	if _, _, err := s.Create(ctx, r, transfer.DefaultLimits()); !errors.Is(err, transfer.ErrInvalidRecord) {
+		t.Fatalf("memo with NUL: %v", err)
+	}
+	b := transfer.Binding{Phone: "+8613800138000", Holder: "bob\x00", Account: uuid.New(), Name: "Bob", VerifiedAt: time.Now(), UpdatedAt: time.Now()}
+	if _, err := d.Bind(ctx, b, false); !errors.Is(err, transfer.ErrInvalidBinding) {
+		t.Fatalf("holder with NUL: %v", err)
+	}
+}
+
+// The schema refuses what the rules never do: editing a record's request,
+// moving its state twice, deleting it.
+func TestPhoneTransferRecordFrozen(t *testing.T) {
+	db := freshDB(t)
+	ctx := context.Background()
+	s := NewPhoneTransferStore(db)
+	r, _, err := s.Create(ctx, transfertest.NewRecord("alice", "bob", ledger.NewMoney(1, ledger.MustCurrency("CNY")), transfer.ArriveNow), transfer.DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := db.pool.acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.pool.release(conn)
+	try := func(sql string) error {
+		_, err := conn.Exec(ctx, db.qualify(sql), [16]byte(r.ID))
+		return err
+	}
+	for _, sql := range []string{
+		"update $S.transfer_records set amount = 2 where id = $1",
+		"update $S.transfer_records set payee_account = gen_random_uuid() where id = $1",
+		"delete from $S.transfer_records where id = $1",
+	} {
+		if err := try(sql); !errors.Is(translate("tamper", err), ErrIntegrity) {
+			t.Errorf("%s: %v, want ErrIntegrity", sql, err)
+		}
+	}
+	if err := try("update $S.transfer_records set state = 1, resolved_at = now() where id = $1"); err != nil {
+		t.Fatalf("the one transition: %v", err)
+	}
+	if err := try("update $S.transfer_records set state = 2, reason = 'cancelled' where id = $1"); !errors.Is(translate("tamper", err), ErrIntegrity) {
+		t.Errorf("a second transition: %v, want ErrIntegrity", err)
+	}
+}
