@@ -217,7 +217,9 @@ func TestConcurrentInsertSameID(t *testing.T) {
 	}()
 	// Wait until the second transaction is blocked on the unique index.
 	deadline := time.Now().Add(30 * time.Second)
-	for countRows(t, db, `select count(*) from pg_stat_activity where wait_event_type = 'Lock' and query like '%insert into%transfers%'`) == 0 {
+	waiting := `select count(*) from pg_stat_activity where wait_event_type = 'Lock'
+		and query like '%insert into "' || $1 || '".transfers%'`
+	for countRows(t, db, waiting, db.schema) == 0 {
 		if time.Now().After(deadline) {
 			t.Fatal("the second insert never waited for the first")
 		}
