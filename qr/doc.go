@@ -23,14 +23,14 @@
 // account template instead.
 //
 // Accessors give typed fields: Amount (a ledger.Money, exact, refusing
-// digits below the currency's minor unit rather than rounding), Currency (a
-// ledger.Currency, from the numeric code via ledger.CurrencyByNumeric),
-// Country, MerchantName, MerchantCity, Reference (62/05), Initiation
-// (static 11 or dynamic 12) and Accounts, which recognises PIX
-// (br.gov.bcb.pix), PayNow (SG.PAYNOW), PromptPay (A000000677...) and
-// UnionPay (primitive 15/16, or a template with the A000000333 RID) and
-// returns each one's key. A currency the ledger does not carry is
-// ErrUnknownCurrency.
+// non-zero digits below the currency's minor unit rather than rounding),
+// Currency (a ledger.Currency, from the numeric code via
+// ledger.CurrencyByNumeric), Country, MerchantName, MerchantCity, Reference
+// (62/05), Initiation (static 11 or dynamic 12) and Accounts, which
+// recognises PIX (br.gov.bcb.pix), PayNow (SG.PAYNOW), PromptPay
+// (A000000677...) and UnionPay (primitive 15/16, or a template with the
+// A000000333 RID) and returns each one's key. A currency the ledger does
+// not carry is ErrUnknownCurrency.
 //
 // # Signed receive codes
 //

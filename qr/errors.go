@@ -48,8 +48,9 @@ var (
 	// ErrUnknownCurrency: a currency the ledger does not carry. It is
 	// ledger.ErrUnknownCurrency: amounts and currencies are the ledger's.
 	ErrUnknownCurrency = ledger.ErrUnknownCurrency
-	// ErrAmountPrecision: an amount with more fractional digits than its
-	// currency has (never rounded). It is ledger.ErrTooManyDecimals.
+	// ErrAmountPrecision: an amount with a non-zero digit below its
+	// currency's minor unit (never rounded; "100.0" JPY is 100 yen, "100.5"
+	// is refused). It is ledger.ErrTooManyDecimals.
 	ErrAmountPrecision = ledger.ErrTooManyDecimals
 )
 

@@ -62,8 +62,8 @@ func (p *Payload) Currency() (ledger.Currency, error) {
 }
 
 // Amount returns the transaction amount (data object 54) as money of the
-// transaction currency. An amount with more fractional digits than the
-// currency has is an error, never rounded.
+// transaction currency, by the ledger's rules (ledger.ParseIn): a non-zero
+// digit below the currency's minor unit is an error, never rounded.
 //
 // Errors: ErrNoAmount (no 54: the payer enters the amount), the errors of
 // Currency, ErrInvalidValue (not an EMVCo amount), ErrAmountPrecision.
