@@ -51,6 +51,10 @@ const (
 	tokenLabel   = "socialpay/transfer/lookup-token/v1\x00"
 )
 
+// tokenEncoding is base64url without padding, strict: a token has one
+// spelling (the unused bits of the last character must be zero).
+var tokenEncoding = base64.RawURLEncoding.Strict()
+
 type lookupToken struct {
 	ID          uuid.UUID // unique per lookup: a token pays once
 	Expires     time.Time
@@ -107,7 +111,7 @@ func (c *tokenCodec) seal(payer string, t lookupToken) string {
 	b = append(b, t.Phone...)
 	tag := c.tag(payer, b)
 	b = append(b, tag[:]...)
-	return base64.RawURLEncoding.EncodeToString(b)
+	return tokenEncoding.EncodeToString(b)
 }
 
 // open checks a token's tag for payer and its expiry at now.
@@ -116,10 +120,16 @@ func (c *tokenCodec) seal(payer string, t lookupToken) string {
 func (c *tokenCodec) open(payer, s string, now time.Time) (lookupToken, error) {
 	var t lookupToken
 	var buf [tokenFixed + maxE164Digits + 1 + tokenTagLen]byte
-	if base64.RawURLEncoding.DecodedLen(len(s)) > len(buf) {
+	if tokenEncoding.DecodedLen(len(s)) > len(buf) {
 		return t, fmt.Errorf("%w: too long", ErrInvalidToken)
 	}
-	n, err := base64.RawURLEncoding.Decode(buf[:], []byte(s))
+	// The decoder skips line breaks; a token has none (one spelling).
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return t, fmt.Errorf("%w: not base64url", ErrInvalidToken)
+		}
+	}
+	n, err := tokenEncoding.Decode(buf[:], []byte(s))
 	if err != nil {
 		return t, fmt.Errorf("%w: not base64url", ErrInvalidToken)
 	}
