@@ -3,6 +3,9 @@ package postgres
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -10,6 +13,7 @@ import (
 
 	"github.com/socialpay/socialpay/ledger"
 	"github.com/socialpay/socialpay/transfer"
+	"github.com/socialpay/socialpay/transfer/transferbench"
 	"github.com/socialpay/socialpay/transfer/transfertest"
 )
 
@@ -77,4 +81,39 @@ func TestPhoneTransferRecordFrozen(t *testing.T) {
 	if err := try("update $S.transfer_records set state = 2, reason = 'cancelled' where id = $1"); !errors.Is(translate("tamper", err), ErrIntegrity) {
 		t.Errorf("a second transition: %v, want ErrIntegrity", err)
 	}
+}
+
+// BenchmarkPhoneResolveSend: the phone scenario (resolve a number, pay it
+// at once) with the directory, the records and the ledger on PostgreSQL,
+// from 8 clients. Each transfer is a directory read for the lookup and
+// one for the token, and three transactions: the record (with the limits
+// and the daily total), the ledger transfer, the settlement mark.
+func BenchmarkPhoneResolveSend(b *testing.B) {
+	ctx := context.Background()
+	db := freshDB(b)
+	const clients = 8
+	p, err := transferbench.Setup(ctx, transferbench.Config{
+		Ledger: ledger.New(NewStore(db), ledger.Options{}), Store: NewPhoneTransferStore(db), Directory: NewPhoneDirectory(db),
+		Payers: 64, Payees: 64, Clients: clients,
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	start := time.Now()
+	for i := range clients {
+		wg.Go(func() {
+			c := p.Client(i, rand.New(rand.NewPCG(uint64(i), 3)))
+			for next.Add(1) <= int64(b.N) {
+				if _, err := c.Do(ctx); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "transfers/s")
 }
