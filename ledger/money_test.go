@@ -237,3 +237,26 @@ func FuzzParseMoney(f *testing.F) {
 		}
 	})
 }
+
+func TestCurrenciesOrderedAndUnique(t *testing.T) {
+	all := ledger.Currencies()
+	numeric := map[int]bool{}
+	for i, c := range all {
+		if i > 0 && all[i-1].Code() >= c.Code() {
+			t.Fatalf("%s before %s", all[i-1].Code(), c.Code())
+		}
+		if numeric[c.Numeric()] {
+			t.Fatalf("numeric %d twice", c.Numeric())
+		}
+		numeric[c.Numeric()] = true
+	}
+	// The QR schemes of Cambodia, Laos and Myanmar need their currencies.
+	for _, code := range []string{"KHR", "LAK", "MMK", "CLF"} {
+		if _, err := ledger.LookupCurrency(code); err != nil {
+			t.Error(err)
+		}
+	}
+	if c := ledger.MustCurrency("CLF"); c.Exponent() != 4 {
+		t.Errorf("CLF exponent %d", c.Exponent())
+	}
+}
