@@ -196,7 +196,7 @@ func (db *DB) run(ctx context.Context, op string, fn func(ctx context.Context, c
 		if attempt >= db.cfg.MaxAttempts {
 			return fmt.Errorf("postgres: %s: %w after %d attempts: %w", op, ErrRetriesExhausted, attempt, translate(op, last))
 		}
-		if errors.Is(err, errRerun) {
+		if errors.Is(err, errRerun) || isUniqueViolation(err, "transfers_pkey") {
 			continue // nothing to wait for: state moved on, decide again
 		}
 		if err := sleep(ctx, db.backoff(attempt)); err != nil {

@@ -60,11 +60,18 @@ func retryable(err error) bool {
 			// Another transaction inserted the same transfer ID after this
 			// one looked: decide again, and the rules report it as a
 			// duplicate or a conflict.
-			return pe.ConstraintName == "transfers_pkey"
+			return isUniqueViolation(err, "transfers_pkey")
 		}
 		return connectionLost(pe.Code)
 	}
 	return isConnectionError(err)
+}
+
+// isUniqueViolation reports whether err is a unique violation of the
+// named constraint.
+func isUniqueViolation(err error, constraint string) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == codeUniqueViolation && pe.ConstraintName == constraint
 }
 
 // connectionLost reports SQLSTATEs of a server that went away: connection
