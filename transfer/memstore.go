@@ -25,6 +25,9 @@ const memShards = 64 // a power of two
 // shard and then the record's, so two transfers of one payer are decided
 // one after the other (the daily total is exact) while unrelated payers
 // never wait for each other.
+//
+// It keeps every record, and every lookup token ID used, for as long as it
+// lives: a process that runs for long should use a database store.
 type MemoryStore struct {
 	seed    maphash.Seed
 	payers  [memShards]payerShard
@@ -221,25 +224,40 @@ func (s *MemoryStore) Scan(ctx context.Context, q ScanQuery) ([]Record, error) {
 		after.at = -1 << 63
 	}
 	before := q.Before.UnixNano()
-	var out []Record
-	for i := range s.records {
-		rs := &s.records[i]
-		rs.mu.RLock()
-		idx := rs.index[q.Index]
-		j, found := slices.BinarySearchFunc(idx, after, indexEntry.compare)
-		if found {
-			j++
+	out := make([]Record, 0, min(q.Limit, 64))
+	for len(out) < q.Limit {
+		// The first entries of each shard after the cursor, merged; then
+		// their records, skipping any that left pending meanwhile.
+		need := q.Limit - len(out)
+		var entries []indexEntry
+		for i := range s.records {
+			rs := &s.records[i]
+			rs.mu.RLock()
+			idx := rs.index[q.Index]
+			j, found := slices.BinarySearchFunc(idx, after, indexEntry.compare)
+			if found {
+				j++
+			}
+			for n := 0; j < len(idx) && idx[j].at <= before && n < need; j, n = j+1, n+1 {
+				entries = append(entries, idx[j])
+			}
+			rs.mu.RUnlock()
 		}
-		for n := 0; j < len(idx) && idx[j].at <= before && n < q.Limit; j, n = j+1, n+1 {
-			out = append(out, *rs.records[idx[j].id])
+		if len(entries) == 0 {
+			break
 		}
-		rs.mu.RUnlock()
-	}
-	slices.SortFunc(out, func(a, b Record) int {
-		return entryOf(q.Index, &a).compare(entryOf(q.Index, &b))
-	})
-	if len(out) > q.Limit {
-		out = out[:q.Limit]
+		slices.SortFunc(entries, indexEntry.compare)
+		entries = entries[:min(len(entries), need)]
+		for _, e := range entries {
+			rs := s.recordShard(e.id)
+			rs.mu.RLock()
+			r := *rs.records[e.id]
+			rs.mu.RUnlock()
+			if r.State == StatePending {
+				out = append(out, r)
+			}
+		}
+		after = entries[len(entries)-1]
 	}
 	return out, nil
 }

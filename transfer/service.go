@@ -24,9 +24,12 @@ var (
 	ErrSelfTransfer = errors.New("transfer: payee account is the payer's own")
 )
 
-// Namespace is the default UUID namespace of the IDs the service derives
-// (records and ledger transfers): ledger.DeriveID(Namespace, ...).
-var Namespace = uuid.MustParse("6f1d4a52-5b3e-5c1a-9d0e-3c1f8a2b7e64")
+// DefaultNamespace returns the UUID namespace of the IDs the service
+// derives (records and ledger transfers) unless Config.Namespace says
+// otherwise: ledger.DeriveID(DefaultNamespace(), ...).
+func DefaultNamespace() uuid.UUID {
+	return uuid.UUID{0x6f, 0x1d, 0x4a, 0x52, 0x5b, 0x3e, 0x5c, 0x1a, 0x9d, 0x0e, 0x3c, 0x1f, 0x8a, 0x2b, 0x7e, 0x64}
+}
 
 // Defaults of a Config.
 const (
@@ -78,7 +81,7 @@ type Config struct {
 	// numbers are recycled, and an old verification may name a previous
 	// holder.
 	MaxVerificationAge time.Duration
-	// Namespace of the derived IDs; uuid.Nil means Namespace.
+	// Namespace of the derived IDs; uuid.Nil means DefaultNamespace().
 	Namespace uuid.UUID
 	// LedgerCode is the Code of the ledger transfers the service makes.
 	LedgerCode uint16
@@ -195,7 +198,7 @@ func New(cfg Config) (*Service, error) {
 		return nil, fmt.Errorf("%w: negative duration", ErrInvalidConfig)
 	}
 	if s.ns == uuid.Nil {
-		s.ns = Namespace
+		s.ns = DefaultNamespace()
 	}
 	key := cfg.TokenKey
 	if key == nil {

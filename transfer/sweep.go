@@ -23,7 +23,8 @@ func (s *Service) Get(ctx context.Context, party string, id uuid.UUID) (Receipt,
 	if err != nil {
 		return Receipt{}, err
 	}
-	if party == "" || party != rec.Payer && party != rec.Payee.Holder {
+	payee := party == rec.Payee.Holder && rec.Payee.Institution == s.institution
+	if party == "" || party != rec.Payer && !payee {
 		return Receipt{}, fmt.Errorf("%w: %s", ErrRecordNotFound, id)
 	}
 	return s.receipt(&rec), nil

@@ -149,7 +149,7 @@ func testUnbind(t *testing.T, newEnv func(testing.TB) Env) {
 // gets it.
 func testConcurrentBind(t *testing.T, newEnv func(testing.TB) Env) {
 	d, ctx := newEnv(t).Directory, context.Background()
-	for range Races {
+	for range races {
 		p := number()
 		var won atomic.Int64
 		var winner atomic.Value

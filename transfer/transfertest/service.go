@@ -712,7 +712,7 @@ func testCancelVersusRelease(t *testing.T, newEnv func(testing.TB) Env) {
 	alice, bob := w.user("Alice", yuan(t, "100000")), w.user("Bob", ledger.Money{})
 	const n = 24
 	var settledSum int64
-	for round := range Races {
+	for round := range races {
 		var recs []transfer.Receipt
 		for i := range n {
 			r, err := w.send(alice, bob, fen(int64(100+i)), transfer.Arrive2h)
@@ -916,7 +916,7 @@ func testChatRace(t *testing.T, newEnv func(testing.TB) Env) {
 	alice, bob := w.user("Alice", yuan(t, "100000")), w.user("Bob", ledger.Money{})
 	const n = 18
 	var bobWants int64
-	for round := range Races {
+	for round := range races {
 		var recs []transfer.Receipt
 		for i := range n {
 			r, err := w.svc.Send(w.ctx, transfer.Request{IdempotencyKey: unique("chat"), Payer: alice.id, From: alice.acct,

@@ -570,7 +570,7 @@ func testConcurrentTransition(t *testing.T, newEnv func(testing.TB) Env) {
 	s, ctx := newEnv(t).Store, context.Background()
 	payer := unique("payer")
 	var settledN int64
-	for round := range Races * 3 {
+	for round := range races * 3 {
 		r := create(t, s, rec(payer, "bob", 10_00, transfer.Arrive2h))
 		var wins [3]atomic.Int64
 		var wg sync.WaitGroup

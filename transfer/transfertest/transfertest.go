@@ -95,9 +95,9 @@ func Run(t *testing.T, newEnv func(t testing.TB) Env) {
 	}
 }
 
-// Races sets how many rounds the race tests run; a package running the
-// suite under the race detector on a slow store may lower it.
-var Races = 3
+// races is how many rounds each race test runs (each round races many
+// goroutines on many transfers).
+const races = 3
 
 var seq atomic.Int64
 
