@@ -1,0 +1,69 @@
+package qrdirectory_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/socialpay/socialpay/qr"
+	"github.com/socialpay/socialpay/transfer"
+	"github.com/socialpay/socialpay/transfer/qrdirectory"
+)
+
+func newDirectory(t testing.TB) (*qrdirectory.Directory, uuid.UUID) {
+	t.Helper()
+	p, err := transfer.NewPhoneParser("CN")
+	if err != nil {
+		t.Fatal(err)
+	}
+	phones := transfer.NewMemoryDirectory()
+	acct := uuid.New()
+	now := time.Date(2026, 2, 16, 12, 0, 0, 0, time.UTC)
+	if _, err := phones.Bind(context.Background(), transfer.Binding{Phone: "+8613800138000", Holder: "bob", Account: acct, Name: "王小明", VerifiedAt: now, UpdatedAt: now}, false); err != nil {
+		t.Fatal(err)
+	}
+	return &qrdirectory.Directory{Parser: p, Phones: phones}, acct
+}
+
+func TestPayee(t *testing.T) {
+	d, acct := newDirectory(t)
+	ctx := context.Background()
+	for _, alias := range []string{"+8613800138000", "13800138000", "008613800138000"} {
+		p, err := d.Payee(ctx, alias)
+		if err != nil || p.Account != acct || p.Name != "**明" || p.Alias != alias {
+			t.Fatalf("%q: %v %+v", alias, err, p)
+		}
+	}
+	for alias, also := range map[string]error{
+		"13900139000":  transfer.ErrNotBound,     // valid, not bound
+		"+86 190 0000": transfer.ErrInvalidPhone, // not a number
+		"merchant-42":  transfer.ErrNotPhoneNumber,
+	} {
+		_, err := d.Payee(ctx, alias)
+		if !errors.Is(err, qr.ErrUnknownPayee) || !errors.Is(err, also) {
+			t.Fatalf("%q: %v, want qr.ErrUnknownPayee and %v", alias, err, also)
+		}
+	}
+}
+
+// A receive code naming a mobile number pays the account bound to it; the
+// payer's app shows the masked name.
+func ExampleDirectory() {
+	p, _ := transfer.NewPhoneParser("CN")
+	phones := transfer.NewMemoryDirectory()
+	now := time.Date(2026, 2, 16, 12, 0, 0, 0, time.UTC)
+	_, _ = phones.Bind(context.Background(), transfer.Binding{Phone: "+8613800138000", Holder: "bob", Account: uuid.New(), Name: "王小明", VerifiedAt: now, UpdatedAt: now}, false)
+
+	var dir qr.Directory = &qrdirectory.Directory{Parser: p, Phones: phones}
+	payee, err := dir.Payee(context.Background(), "13800138000")
+	fmt.Println(payee.Name, err)
+	_, err = dir.Payee(context.Background(), "13900139000")
+	fmt.Println(errors.Is(err, qr.ErrUnknownPayee))
+	// Output:
+	// **明 <nil>
+	// true
+}
