@@ -12,7 +12,8 @@ import (
 // sweepPage is how many records a sweep reads at a time.
 const sweepPage = 200
 
-// maxSweepErrors bounds the errors a sweep collects before it stops.
+// maxSweepErrors bounds the errors a sweep returns; it carries on past
+// the transfers that fail.
 const maxSweepErrors = 10
 
 // Get returns the receipt of a transfer to its payer or its payee.
@@ -133,8 +134,8 @@ func (s *Service) outcome(rec Record, err error, want State, reason string) (Rec
 // ReleaseDue lands the delayed transfers due at or before now: each hold
 // is posted and its record settled. It walks the due transfers by cursor,
 // so a transfer it cannot land now (a frozen payee account) does not stop
-// the rest; such errors are returned together (at most 10, then it stops)
-// and the transfer stays due for the next sweep. Concurrent sweeps (on one
+// the rest; such errors are returned together (the first 10, and a
+// count) and the transfer stays due for the next sweep. Concurrent sweeps (on one
 // instance or many) land each transfer once: released counts the holds
 // this call posted, so the counts of racing sweeps add up to the
 // transfers landed.
@@ -179,15 +180,24 @@ func (s *Service) Reconcile(ctx context.Context, createdBefore time.Time) (finis
 }
 
 // sweep applies do to the pending records of index ix up to before, page
-// by page.
+// by page, past the ones that fail (they stay for the next sweep): the
+// first maxSweepErrors errors are returned, with a count of the rest.
 func (s *Service) sweep(ctx context.Context, ix Index, before time.Time, do func(Record) (bool, error)) (int, error) {
-	n := 0
+	n, failed := 0, 0
 	var errs []error
+	report := func() error {
+		if failed > len(errs) {
+			errs = append(errs, fmt.Errorf("transfer: %d more transfers failed", failed-len(errs)))
+		}
+		return errors.Join(errs...)
+	}
 	var cursor Cursor
 	for {
 		recs, err := s.store.Scan(ctx, ScanQuery{Index: ix, After: cursor, Before: before, Limit: sweepPage})
 		if err != nil {
-			return n, errors.Join(append(errs, err)...)
+			failed++
+			errs = append(errs, err)
+			return n, report()
 		}
 		for i := range recs {
 			moved, err := do(recs[i])
@@ -196,15 +206,17 @@ func (s *Service) sweep(ctx context.Context, ix Index, before time.Time, do func
 			}
 			if err != nil {
 				if ctx.Err() != nil {
-					return n, errors.Join(append(errs, err)...)
+					failed++
+					errs = append(errs, err)
+					return n, report()
 				}
-				if errs = append(errs, fmt.Errorf("transfer %s: %w", recs[i].ID, err)); len(errs) >= maxSweepErrors {
-					return n, errors.Join(errs...)
+				if failed++; len(errs) < maxSweepErrors {
+					errs = append(errs, fmt.Errorf("transfer %s: %w", recs[i].ID, err))
 				}
 			}
 		}
 		if len(recs) < sweepPage {
-			return n, errors.Join(errs...)
+			return n, report()
 		}
 		cursor = CursorOf(ix, &recs[len(recs)-1])
 	}

@@ -769,6 +769,32 @@ func testCancelVersusRelease(t *testing.T, newEnv func(testing.TB) Env) {
 	}
 }
 
+// A transfer that cannot land now (its payee's account is frozen) does not
+// hold up the others, however many there are; it lands once it can.
+func testReleasePastStuck(t *testing.T, newEnv func(testing.TB) Env) {
+	w := newWorld(t, newEnv)
+	alice, frozen, bob := w.user("Alice", yuan(t, "1000")), w.user("Frozen", ledger.Money{}), w.user("Bob", ledger.Money{})
+	for range 12 { // more than a sweep reports
+		_, err := w.send(alice, frozen, yuan(t, "1"), transfer.Arrive2h)
+		must(t, err)
+	}
+	w.clock.Advance(time.Minute)
+	last, err := w.send(alice, bob, yuan(t, "2"), transfer.Arrive2h)
+	must(t, err)
+	_, err = w.l.Freeze(w.ctx, frozen.acct)
+	must(t, err)
+	n, err := w.svc.ReleaseDue(w.ctx, last.DueAt)
+	if n != 1 || !errors.Is(err, ledger.ErrAccountFrozen) || w.net(bob.acct) != 2_00 {
+		t.Fatalf("released %d (%v); bob %d", n, err, w.net(bob.acct))
+	}
+	_, err = w.l.Unfreeze(w.ctx, frozen.acct)
+	must(t, err)
+	if n, err := w.svc.ReleaseDue(w.ctx, last.DueAt); n != 12 || err != nil || w.net(frozen.acct) != 12_00 {
+		t.Fatalf("after unfreezing: released %d (%v), payee has %d", n, err, w.net(frozen.acct))
+	}
+	w.verify()
+}
+
 // Sweeps running at once land each transfer once.
 func testConcurrentSweepers(t *testing.T, newEnv func(testing.TB) Env) {
 	w := newWorld(t, newEnv)

@@ -86,6 +86,7 @@ func Run(t *testing.T, newEnv func(t testing.TB) Env) {
 		{"Service/ChatDeadlineWithoutHold", testChatDeadlineWithoutHold},
 		{"Service/Delayed", testDelayed},
 		{"Service/CancelVersusRelease", testCancelVersusRelease},
+		{"Service/ReleasePastStuck", testReleasePastStuck},
 		{"Service/ConcurrentSweepers", testConcurrentSweepers},
 		{"Service/Chat", testChat},
 		{"Service/ChatExpiry", testChatExpiry},
