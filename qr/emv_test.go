@@ -315,7 +315,10 @@ func TestAmounts(t *testing.T) {
 		{"414", "1.2345", 0, "", ErrAmountPrecision},
 		{"036", "9999999999999", 999999999999900, "AUD", nil},
 		{"999", "1.00", 0, "", ErrUnknownCurrency},
-		{"990", "1.00", 0, "", ErrUnknownCurrency}, // CLF: not a ledger currency
+		{"990", "1.0000", 10000, "CLF", nil}, // four decimals
+		{"990", "1.00001", 0, "", ErrAmountPrecision},
+		{"116", "4000", 400000, "KHR", nil}, // Cambodia's KHQR
+		{"000", "1.00", 0, "", ErrUnknownCurrency},
 	}
 	for _, tc := range tests {
 		s := minimal(func(f []string) []string { f[4] = tlv("53", tc.currency); return append(f, tlv("54", tc.amount)) })
