@@ -12,8 +12,10 @@ type GroupCommitOptions struct {
 	// MaxBatch bounds the transfers of one batch. Default 1,000.
 	MaxBatch int
 	// MaxInFlight bounds the batches being applied at once: more use more
-	// database connections in parallel, fewer make bigger batches.
-	// Default 4.
+	// database connections in parallel, fewer make bigger batches and
+	// spare an account that every transfer touches (its batches take turns
+	// on its lock anyway). Default 1: one batch applied while the next one
+	// gathers.
 	MaxInFlight int
 	// Timeout bounds each batch's call to the inner store. A batch works
 	// for many callers, so it runs under none of their contexts.
@@ -68,7 +70,7 @@ func NewGroupCommit(inner Store, opts GroupCommitOptions) *GroupCommit {
 		g.maxBatch = 1000
 	}
 	if g.maxInFlight <= 0 {
-		g.maxInFlight = 4
+		g.maxInFlight = 1
 	}
 	if g.timeout <= 0 {
 		g.timeout = 30 * time.Second

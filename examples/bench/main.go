@@ -71,7 +71,7 @@ func parseFlags() (config, error) {
 	flag.IntVar(&c.accounts, "accounts", 10000, "wallets to create, spread over the clients")
 	flag.IntVar(&c.shards, "shards", 1, "hot: split the hot account into this many sub-accounts")
 	flag.BoolVar(&c.group, "group", false, "gather concurrent single transfers into shared commits (ledger.GroupCommit)")
-	flag.IntVar(&c.inflight, "group-inflight", 2, "with -group: batches applied at once")
+	flag.IntVar(&c.inflight, "group-inflight", 1, "with -group: batches applied at once")
 	flag.BoolVar(&c.verify, "verify", false, "record acknowledged transfers and check them after the run")
 	flag.DurationVar(&c.progress, "progress", 5*time.Second, "progress line interval")
 	flag.Uint64Var(&c.seed, "seed", uint64(time.Now().UnixNano()), "random seed")
