@@ -9,7 +9,8 @@ import (
 
 // GroupCommitOptions configure a GroupCommit. The zero value is usable.
 type GroupCommitOptions struct {
-	// MaxBatch bounds the transfers of one batch. Default 1,000.
+	// MaxBatch bounds the transfers of one batch, except that a caller's
+	// own batch bigger than that is never split. Default 1,000.
 	MaxBatch int
 	// MaxInFlight bounds the batches being applied at once: more use more
 	// database connections in parallel, fewer make bigger batches and
@@ -23,19 +24,21 @@ type GroupCommitOptions struct {
 	Timeout time.Duration
 }
 
-// GroupCommit is a Store that gathers concurrent CreateTransfer calls into
+// GroupCommit is a Store that gathers concurrent CreateTransfer calls, and
+// concurrent independent (not linked) CreateTransfers calls, into
 // independent batches: one inner CreateTransfers call (one transaction and
 // one commit for a database store) carries the transfers of every caller
 // that arrived while the previous batch was being applied, and each caller
-// gets its own Result. A busy service pays one commit per batch instead of
-// one per transfer, and an account that every transfer touches is locked
-// once per batch.
+// gets its own Results. A busy service pays one commit per batch instead of
+// one per request, and an account that every transfer touches is locked
+// once per batch instead of once per request.
 //
 // A transfer in a batch sees the effects of those before it, exactly as if
 // the calls had come one after the other; a retried ID in the same batch is
-// a duplicate of the first. The batch is applied at the latest clock
-// reading among its calls. Every other method, CreateTransfers included,
-// goes straight to the inner store.
+// a duplicate of the first. A caller's own batch stays whole and in order.
+// The batch is applied at the latest clock reading among its calls. Every
+// other method, linked CreateTransfers included, goes straight to the
+// inner store.
 //
 // When a caller's context ends before its batch is applied, CreateTransfer
 // returns the context's error and the transfer may still be applied later:
@@ -56,11 +59,11 @@ type GroupCommit struct {
 var _ Store = (*GroupCommit)(nil)
 
 type groupCall struct {
-	t    Transfer
-	now  time.Time
-	done chan struct{}
-	res  Result
-	err  error
+	ts      []Transfer
+	now     time.Time
+	done    chan struct{}
+	results []Result
+	err     error
 }
 
 // NewGroupCommit returns a GroupCommit over inner.
@@ -83,10 +86,34 @@ func NewGroupCommit(inner Store, opts GroupCommitOptions) *GroupCommit {
 //
 // Errors: the inner store's, and ctx's error when ctx ends first.
 func (g *GroupCommit) CreateTransfer(ctx context.Context, t Transfer, now time.Time) (Result, error) {
-	if err := ctx.Err(); err != nil {
+	rs, err := g.wait(ctx, []Transfer{t}, now)
+	if err != nil {
 		return Result{}, err
 	}
-	c := &groupCall{t: t, now: now, done: make(chan struct{})}
+	return rs[0], nil
+}
+
+// CreateTransfers implements Store: an independent batch joins the next
+// batch, whole; a linked one goes straight to the inner store.
+//
+// Errors: ErrEmptyBatch, the inner store's, and ctx's error when ctx ends
+// first.
+func (g *GroupCommit) CreateTransfers(ctx context.Context, ts []Transfer, linked bool, now time.Time) ([]Result, error) {
+	if linked {
+		return g.Store.CreateTransfers(ctx, ts, true, now)
+	}
+	if len(ts) == 0 {
+		return nil, ErrEmptyBatch
+	}
+	return g.wait(ctx, ts, now)
+}
+
+// wait queues ts for the next batch and waits for their results.
+func (g *GroupCommit) wait(ctx context.Context, ts []Transfer, now time.Time) ([]Result, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	c := &groupCall{ts: ts, now: now, done: make(chan struct{})}
 	g.mu.Lock()
 	g.queue = append(g.queue, c)
 	start := g.inFlight < g.maxInFlight
@@ -102,9 +129,9 @@ func (g *GroupCommit) CreateTransfer(ctx context.Context, t Transfer, now time.T
 	}
 	select {
 	case <-c.done:
-		return c.res, c.err
+		return c.results, c.err
 	case <-ctx.Done():
-		return Result{}, ctx.Err()
+		return nil, ctx.Err()
 	}
 }
 
@@ -112,11 +139,15 @@ func (g *GroupCommit) CreateTransfer(ctx context.Context, t Transfer, now time.T
 func (g *GroupCommit) flush() {
 	for {
 		g.mu.Lock()
-		n := min(len(g.queue), g.maxBatch)
-		if n == 0 {
+		if len(g.queue) == 0 {
 			g.inFlight--
 			g.mu.Unlock()
 			return
+		}
+		n, size := 1, len(g.queue[0].ts) // the first call goes, however big
+		for n < len(g.queue) && size+len(g.queue[n].ts) <= g.maxBatch {
+			size += len(g.queue[n].ts)
+			n++
 		}
 		batch := g.queue[:n:n]
 		if n == len(g.queue) {
@@ -125,32 +156,36 @@ func (g *GroupCommit) flush() {
 			g.queue = slices.Clone(g.queue[n:])
 		}
 		g.mu.Unlock()
-		g.apply(batch)
+		g.apply(batch, size)
 	}
 }
 
-func (g *GroupCommit) apply(batch []*groupCall) {
-	ts := make([]Transfer, len(batch))
+func (g *GroupCommit) apply(batch []*groupCall, size int) {
+	ts := make([]Transfer, 0, size)
 	now := batch[0].now
-	for i, c := range batch {
-		ts[i] = c.t
+	for _, c := range batch {
+		ts = append(ts, c.ts...)
 		now = laterOf(now, c.now)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), g.timeout)
 	results, err := g.Store.CreateTransfers(ctx, ts, false, now)
 	cancel()
-	for i, c := range batch {
+	off := 0
+	for _, c := range batch {
 		if err != nil {
 			c.err = err
 		} else {
-			c.res = results[i]
-			if te, ok := c.res.Err.(*TransferError); ok {
-				// Each caller submitted one transfer: index 0.
-				own := *te
-				own.Index = 0
-				c.res.Err = &own
+			c.results = results[off : off+len(c.ts) : off+len(c.ts)]
+			for i := range c.results {
+				if te, ok := c.results[i].Err.(*TransferError); ok {
+					// Indexes count within the caller's own request.
+					own := *te
+					own.Index -= off
+					c.results[i].Err = &own
+				}
 			}
 		}
+		off += len(c.ts)
 		close(c.done)
 	}
 }

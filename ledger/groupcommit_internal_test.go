@@ -185,3 +185,78 @@ func TestGroupCommitCancel(t *testing.T) {
 		t.Fatalf("call with an ended context: %v", err)
 	}
 }
+
+// Independent batches of concurrent callers join one batch, each whole and
+// in order, with results and error indexes of its own; a batch bigger than
+// MaxBatch is not split; linked batches go straight through.
+func TestGroupCommitMergesBatches(t *testing.T) {
+	inner := newBatchStore()
+	g := NewGroupCommit(inner, GroupCommitOptions{MaxBatch: 4})
+	queued := make(chan struct{}, 100)
+	g.enqueued = func() { queued <- struct{}{} }
+	ctx := context.Background()
+	type batchResult struct {
+		ts  []Transfer
+		rs  []Result
+		err error
+	}
+	results := make(chan batchResult, 10)
+	send := func(codes ...uint16) {
+		ts := make([]Transfer, len(codes))
+		for i, c := range codes {
+			ts[i] = Transfer{ID: uuid.New(), Code: c}
+		}
+		go func() {
+			rs, err := g.CreateTransfers(ctx, ts, false, time.Time{})
+			results <- batchResult{ts, rs, err}
+		}()
+		<-queued
+	}
+	send(0) // applied alone while the others gather
+	<-inner.batches
+	<-inner.nows
+	send(0, 13, 0) // three, the second refused
+	send(0)        // fits the same batch of at most 4
+	send(0, 0, 0, 0, 0)
+	inner.release <- nil
+	if r := <-results; r.err != nil || len(r.rs) != 1 {
+		t.Fatalf("first: %+v", r)
+	}
+	if b := <-inner.batches; len(b) != 4 {
+		t.Fatalf("merged batch of %d, want 3+1", len(b))
+	}
+	<-inner.nows
+	inner.release <- nil
+	if b := <-inner.batches; len(b) != 5 {
+		t.Fatalf("big batch of %d, want its 5 whole", len(b))
+	}
+	<-inner.nows
+	inner.release <- nil
+	for range 3 {
+		r := <-results
+		if r.err != nil || len(r.rs) != len(r.ts) {
+			t.Fatalf("results %+v", r)
+		}
+		for i, res := range r.rs {
+			if r.ts[i].Code == 13 {
+				var te *TransferError
+				if !errors.As(res.Err, &te) || te.Index != i || te.ID != r.ts[i].ID {
+					t.Fatalf("refused transfer %d: %+v", i, res)
+				}
+				continue
+			}
+			if res.Err != nil || res.Transfer.ID != r.ts[i].ID {
+				t.Fatalf("transfer %d of its batch: %+v", i, res)
+			}
+		}
+	}
+	if _, err := g.CreateTransfers(ctx, nil, false, time.Time{}); !errors.Is(err, ErrEmptyBatch) {
+		t.Fatalf("empty batch: %v", err)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Fatal("linked batch did not reach the inner store unchanged")
+		}
+	}()
+	g.CreateTransfers(ctx, []Transfer{{ID: uuid.New()}}, true, time.Time{}) //nolint:errcheck // panics in batchStore
+}
