@@ -209,8 +209,8 @@ func pair(rng *rand.Rand, ids []uuid.UUID) (uuid.UUID, uuid.UUID) {
 	return ids[a], ids[b]
 }
 
-// newID returns a random (version 4) UUID from rng.
-func newID(rng *rand.Rand) uuid.UUID {
+// NewID returns a new random (version 4) transfer ID from rng.
+func (e *Env) NewID(rng *rand.Rand) uuid.UUID {
 	var id uuid.UUID
 	for i := 0; i < 16; i += 8 {
 		v := rng.Uint64()
