@@ -69,8 +69,8 @@ func (p *pool) acquire(ctx context.Context) (*pgx.Conn, error) {
 		if time.Since(ic.since) < pingAfter || ic.conn.Ping(ctx) == nil {
 			return ic.conn, nil
 		}
-		ic.conn.Close(context.Background()) //nolint:errcheck // dead already
-		p.drain()                           // its idle siblings are likely dead too
+		closeConn(ic.conn) // dead already
+		p.drain()          // its idle siblings are likely dead too
 	}
 	conn, err := pgx.ConnectConfig(ctx, p.cfg)
 	if err != nil {
