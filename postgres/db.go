@@ -203,7 +203,7 @@ func (db *DB) run(ctx context.Context, op string, fn func(ctx context.Context, c
 		}
 		last = err
 		if attempt >= db.cfg.MaxAttempts {
-			return fmt.Errorf("postgres: %s: %w after %d attempts: %w", op, ErrRetriesExhausted, attempt, translate(op, last))
+			return fmt.Errorf("postgres: %s: %w after %d attempts: %w", op, ErrRetriesExhausted, attempt, classify(last))
 		}
 		if errors.Is(err, errRerun) || isUniqueViolation(err, "transfers_pkey") {
 			continue // nothing to wait for: state moved on, decide again

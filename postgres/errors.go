@@ -105,16 +105,22 @@ func isConnectionError(err error) bool {
 }
 
 // translate maps an error at the package boundary to this package's
-// sentinels, keeping the original (and its SQLSTATE) wrapped.
+// sentinels, keeping the original (and its SQLSTATE) wrapped, and says
+// which operation failed.
 func translate(op string, err error) error {
+	return fmt.Errorf("postgres: %s: %w", op, classify(err))
+}
+
+// classify wraps err with the sentinel of its kind, if it has one.
+func classify(err error) error {
 	var pe *pgconn.PgError
 	switch {
 	case errors.As(err, &pe) && (pe.Code == codeAppendOnly || (len(pe.Code) == 5 && pe.Code[:2] == "23")):
-		return fmt.Errorf("postgres: %s: %w: %w", op, ErrIntegrity, err)
+		return fmt.Errorf("%w: %w", ErrIntegrity, err)
 	case errors.Is(err, ErrIntegrity), errors.Is(err, ErrMigration), errors.Is(err, ErrInvalidConfig):
-		return fmt.Errorf("postgres: %s: %w", op, err)
+		return err
 	case isConnectionError(err):
-		return fmt.Errorf("postgres: %s: %w: %w", op, ErrUnavailable, err)
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
-	return fmt.Errorf("postgres: %s: %w", op, err)
+	return err
 }
