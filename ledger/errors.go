@@ -69,6 +69,15 @@ func (e *TransferError) Error() string {
 // Unwrap returns the reason.
 func (e *TransferError) Unwrap() error { return e.Err }
 
+// Refused reports whether err is the ledger refusing a transfer (a
+// *TransferError: the rules decided, nothing was applied) as opposed to the
+// store failing (the outcome is unknown and the same request may be
+// retried). Refused(nil) is false.
+func Refused(err error) bool {
+	var te *TransferError
+	return errors.As(err, &te)
+}
+
 // AccountError says which account an operation failed on.
 type AccountError struct {
 	ID  uuid.UUID

@@ -88,21 +88,25 @@ func (l *Ledger) Close(ctx context.Context, id uuid.UUID) (Account, error) {
 // Transfer applies one transfer and returns it as stored. A retry with the
 // same ID and content returns the original and moves nothing.
 //
-// Errors (inside a *TransferError): ErrInvalidTransfer, ErrSameAccount,
+// A refusal is a *TransferError wrapping one of: ErrInvalidTransfer, ErrSameAccount,
 // ErrZeroAmount, ErrNegativeAmount, ErrUnknownCurrency, ErrAccountNotFound,
 // ErrCurrencyMismatch, ErrAccountClosed, ErrAccountFrozen,
 // ErrInsufficientFunds, ErrExceedsDebits, ErrBalanceOverflow,
 // ErrIdempotencyConflict, ErrPendingNotFound, ErrNotPending,
 // ErrPendingResolved, ErrPendingExpired, ErrExceedsPending,
 // ErrAccountsDiffer, ErrTransferNotFound, ErrNotReversible,
-// ErrAlreadyReversed.
+// ErrAlreadyReversed. Any other error (not a *TransferError) means the
+// store failed and the outcome is unknown: retry with the same ID, which is
+// safe.
 func (l *Ledger) Transfer(ctx context.Context, t Transfer) (Transfer, error) {
 	if err := ValidateTransfer(&t); err != nil {
 		return Transfer{}, &TransferError{ID: t.ID, Err: err}
 	}
 	r, err := l.store.CreateTransfer(ctx, t, l.now())
 	if err != nil {
-		return Transfer{}, &TransferError{ID: t.ID, Err: err}
+		// Not a *TransferError: the store failed and the outcome is unknown;
+		// retry with the same ID.
+		return Transfer{}, fmt.Errorf("ledger: transfer %s: %w", t.ID, err)
 	}
 	if r.Err != nil {
 		return Transfer{}, r.Err

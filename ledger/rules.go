@@ -3,7 +3,9 @@ package ledger
 import (
 	"fmt"
 	"maps"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 )
@@ -92,8 +94,18 @@ func validateMetadata(m map[string]string) error {
 		if len(v) > MaxMetadataValueLen {
 			return fmt.Errorf("metadata value of %q: longer than %d bytes", k, MaxMetadataValueLen)
 		}
+		if !storableText(k) || !storableText(v) {
+			return fmt.Errorf("metadata %q: not UTF-8 text without NUL", k)
+		}
 	}
 	return nil
+}
+
+// storableText reports whether s is valid UTF-8 without NUL bytes: text
+// every store can keep exactly (PostgreSQL's text cannot hold NUL), so that
+// a retry compares equal to what was stored.
+func storableText(s string) bool {
+	return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0
 }
 
 // ApplyAccountEvent freezes, unfreezes or closes an account, recording the
@@ -163,6 +175,10 @@ func ValidateTransfer(t *Transfer) error {
 		if t.Timeout < 0 || (t.Timeout != 0 && t.Kind != KindPending) {
 			return fmt.Errorf("timeout %v on a %s transfer: %w", t.Timeout, t.Kind, ErrInvalidTransfer)
 		}
+		if t.Timeout%time.Microsecond != 0 {
+			// Timestamps are kept to the microsecond; so are expiry times.
+			return fmt.Errorf("timeout %v is not a whole number of microseconds: %w", t.Timeout, ErrInvalidTransfer)
+		}
 	case KindPostPending, KindVoidPending, KindReversal:
 		target, other := t.PendingID, t.ReversesID
 		if t.Kind == KindReversal {
@@ -187,6 +203,9 @@ func ValidateTransfer(t *Transfer) error {
 	}
 	if len(t.Reference) > MaxReferenceLen {
 		return fmt.Errorf("reference longer than %d bytes: %w", MaxReferenceLen, ErrInvalidTransfer)
+	}
+	if !storableText(t.Reference) {
+		return fmt.Errorf("reference is not UTF-8 text without NUL: %w", ErrInvalidTransfer)
 	}
 	if err := validateMetadata(t.Metadata); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidTransfer, err)

@@ -408,7 +408,7 @@ func (s *Service) fund(ctx context.Context, p Packet) (Packet, error) {
 		ID: s.FundTransferID(p.ID), DebitAccountID: p.SenderAccount, CreditAccountID: p.Escrow,
 		Amount: p.Total, Code: s.codes.Fund,
 	})
-	if err != nil && !refused(err) {
+	if err != nil && !ledger.Refused(err) {
 		// The ledger may or may not have applied it: the packet stays
 		// funding, for a retry or Reconcile to settle.
 		return Packet{}, fmt.Errorf("send packet %s: fund escrow: %w", p.ID, err)
@@ -432,21 +432,6 @@ func (s *Service) fund(ctx context.Context, p Packet) (Packet, error) {
 	return p, nil
 }
 
-// refused reports whether a ledger error is the ledger deciding against a
-// transfer (as opposed to the ledger failing, when the transfer may or may
-// not have been applied).
-func refused(err error) bool {
-	for _, e := range []error{
-		ledger.ErrInsufficientFunds, ledger.ErrAccountNotFound, ledger.ErrAccountClosed,
-		ledger.ErrAccountFrozen, ledger.ErrCurrencyMismatch, ledger.ErrBalanceOverflow,
-		ledger.ErrIdempotencyConflict, ledger.ErrInvalidTransfer, ledger.ErrSameAccount,
-	} {
-		if errors.Is(err, e) {
-			return true
-		}
-	}
-	return false
-}
 
 // resolveFunding decides a funding packet for good: open if its funding
 // transfer is on the ledger, else cancelled. The funding transfer of a

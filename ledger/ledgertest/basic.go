@@ -129,11 +129,15 @@ func testValidation(t *testing.T, e *env) {
 			Timeout: time.Hour}, ledger.ErrInvalidTransfer},
 		"negative timeout": {ledger.Transfer{ID: uuid.New(), Kind: ledger.KindPending, DebitAccountID: a, CreditAccountID: b, Amount: e.money("1"),
 			Timeout: -time.Second}, ledger.ErrInvalidTransfer},
-		"unknown kind":     {ledger.Transfer{ID: uuid.New(), Kind: 99, DebitAccountID: a, CreditAccountID: b, Amount: e.money("1")}, ledger.ErrInvalidTransfer},
-		"post without ID":  {ledger.Transfer{ID: uuid.New(), Kind: ledger.KindPostPending}, ledger.ErrInvalidTransfer},
-		"pending with ref": {ledger.Transfer{ID: uuid.New(), Kind: ledger.KindPending, DebitAccountID: a, CreditAccountID: b, Amount: e.money("1"), PendingID: uuid.New()}, ledger.ErrInvalidTransfer},
-		"long reference":   {ledger.Transfer{ID: uuid.New(), DebitAccountID: a, CreditAccountID: b, Amount: e.money("1"), Reference: strings.Repeat("x", ledger.MaxReferenceLen+1)}, ledger.ErrInvalidTransfer},
-		"big metadata":     {ledger.Transfer{ID: uuid.New(), DebitAccountID: a, CreditAccountID: b, Amount: e.money("1"), Metadata: map[string]string{"k": strings.Repeat("v", ledger.MaxMetadataValueLen+1)}}, ledger.ErrInvalidTransfer},
+		"unknown kind":        {ledger.Transfer{ID: uuid.New(), Kind: 99, DebitAccountID: a, CreditAccountID: b, Amount: e.money("1")}, ledger.ErrInvalidTransfer},
+		"post without ID":     {ledger.Transfer{ID: uuid.New(), Kind: ledger.KindPostPending}, ledger.ErrInvalidTransfer},
+		"pending with ref":    {ledger.Transfer{ID: uuid.New(), Kind: ledger.KindPending, DebitAccountID: a, CreditAccountID: b, Amount: e.money("1"), PendingID: uuid.New()}, ledger.ErrInvalidTransfer},
+		"long reference":      {ledger.Transfer{ID: uuid.New(), DebitAccountID: a, CreditAccountID: b, Amount: e.money("1"), Reference: strings.Repeat("x", ledger.MaxReferenceLen+1)}, ledger.ErrInvalidTransfer},
+		"reference not UTF-8": {ledger.Transfer{ID: uuid.New(), DebitAccountID: a, CreditAccountID: b, Amount: e.money("1"), Reference: "\xff"}, ledger.ErrInvalidTransfer},
+		"NUL in metadata":     {ledger.Transfer{ID: uuid.New(), DebitAccountID: a, CreditAccountID: b, Amount: e.money("1"), Metadata: map[string]string{"k": "a\x00b"}}, ledger.ErrInvalidTransfer},
+		"sub-µs timeout": {ledger.Transfer{ID: uuid.New(), Kind: ledger.KindPending, DebitAccountID: a, CreditAccountID: b, Amount: e.money("1"),
+			Timeout: time.Hour + time.Nanosecond}, ledger.ErrInvalidTransfer},
+		"big metadata": {ledger.Transfer{ID: uuid.New(), DebitAccountID: a, CreditAccountID: b, Amount: e.money("1"), Metadata: map[string]string{"k": strings.Repeat("v", ledger.MaxMetadataValueLen+1)}}, ledger.ErrInvalidTransfer},
 	} {
 		_, err := e.l.Transfer(e.ctx, c.t)
 		if !errors.Is(err, c.want) {
@@ -141,7 +145,7 @@ func testValidation(t *testing.T, e *env) {
 			continue
 		}
 		var te *ledger.TransferError
-		if !errors.As(err, &te) || te.ID != c.t.ID {
+		if !errors.As(err, &te) || te.ID != c.t.ID || !ledger.Refused(err) {
 			t.Errorf("%s: error %v does not say which transfer", name, err)
 		}
 		if c.t.ID != uuid.Nil {
