@@ -432,7 +432,6 @@ func (s *Service) fund(ctx context.Context, p Packet) (Packet, error) {
 	return p, nil
 }
 
-
 // resolveFunding decides a funding packet for good: open if its funding
 // transfer is on the ledger, else cancelled. The funding transfer of a
 // send still in flight (or retried later) is fenced out by closing the
