@@ -59,7 +59,69 @@ func (l *Ledger) CreateAccount(ctx context.Context, a Account) (Account, error) 
 //
 // Errors: ErrAccountNotFound.
 func (l *Ledger) Account(ctx context.Context, id uuid.UUID) (Account, error) {
-	return l.store.Account(ctx, id)
+	st, err := l.store.Account(ctx, id)
+	return st.Account, err
+}
+
+// Anchor is the hash of one entry of an account's chain. Verify proves
+// each chain consistent, but whoever can write the store could rewrite an
+// account's history and recompute every hash after it; an anchor kept
+// outside the store (published, sent to an auditor, written to WORM
+// storage) pins the history up to that entry, and CheckAnchors detects any
+// rewrite of it.
+type Anchor struct {
+	AccountID uuid.UUID
+	Seq       uint64 // the entry's number; 0 anchors the empty chain
+	Hash      Hash
+}
+
+// Anchors returns the current chain head of each account, to keep outside
+// the store.
+//
+// Errors: ErrAccountNotFound.
+func (l *Ledger) Anchors(ctx context.Context, ids ...uuid.UUID) ([]Anchor, error) {
+	out := make([]Anchor, 0, len(ids))
+	for _, id := range ids {
+		st, err := l.store.Account(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Anchor{AccountID: id, Seq: st.Seq, Hash: st.Head})
+	}
+	return out, nil
+}
+
+// CheckAnchors checks that every anchored entry is still in its account's
+// history with the same hash. Together with Verify (every chain intact
+// from its genesis) it proves that no anchored history was rewritten.
+//
+// Errors: ErrVerify naming the anchors that no longer hold,
+// ErrAccountNotFound.
+func (l *Ledger) CheckAnchors(ctx context.Context, anchors []Anchor) error {
+	var problems []error
+	for _, a := range anchors {
+		var got Hash
+		if a.Seq == 0 {
+			got = GenesisHash(a.AccountID)
+		} else {
+			es, err := l.store.Entries(ctx, a.AccountID, a.Seq-1, 1)
+			if err != nil {
+				return err
+			}
+			if len(es) == 0 {
+				problems = append(problems, &AccountError{ID: a.AccountID, Err: fmt.Errorf("anchored entry %d is missing", a.Seq)})
+				continue
+			}
+			got = es[0].Hash
+		}
+		if got != a.Hash {
+			problems = append(problems, &AccountError{ID: a.AccountID, Err: fmt.Errorf("entry %d hash %s, anchored %s", a.Seq, got, a.Hash)})
+		}
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%w: %w", ErrVerify, errors.Join(problems...))
+	}
+	return nil
 }
 
 // Freeze stops an account from taking part in new transfers, posts and

@@ -238,17 +238,19 @@ func (s *MemoryStore) ChangeAccount(ctx context.Context, id uuid.UUID, ev Accoun
 }
 
 // Account implements Store.
-func (s *MemoryStore) Account(ctx context.Context, id uuid.UUID) (Account, error) {
+func (s *MemoryStore) Account(ctx context.Context, id uuid.UUID) (AccountState, error) {
 	if err := ctx.Err(); err != nil {
-		return Account{}, err
+		return AccountState{}, err
 	}
 	a := s.account(id)
 	if a == nil {
-		return Account{}, &AccountError{ID: id, Err: ErrAccountNotFound}
+		return AccountState{}, &AccountError{ID: id, Err: ErrAccountNotFound}
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return copyAccount(&a.st.Account), nil
+	st := a.st
+	st.Account = copyAccount(&a.st.Account)
+	return st, nil
 }
 
 func (a *memAccount) append(e *Entry) {

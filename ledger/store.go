@@ -35,10 +35,11 @@ type Store interface {
 	// ErrAccountStateChange.
 	ChangeAccount(ctx context.Context, id uuid.UUID, ev AccountEvent, now time.Time) (Account, error)
 
-	// Account returns an account with its current balance.
+	// Account returns an account with its current balance and the head of
+	// its hash chain.
 	//
 	// Errors: ErrAccountNotFound.
-	Account(ctx context.Context, id uuid.UUID) (Account, error)
+	Account(ctx context.Context, id uuid.UUID) (AccountState, error)
 
 	// CreateTransfer applies one transfer (see Step).
 	CreateTransfer(ctx context.Context, t Transfer, now time.Time) (Result, error)

@@ -110,3 +110,45 @@ func TestVerifyDetectsUnbalancedCurrency(t *testing.T) {
 	s.accountShard(ma.id).m[ma.id] = ma
 	wantVerifyFailure(t, l, "does not balance")
 }
+
+// A rewrite that recomputes every hash after the edit passes Verify — the
+// chain alone cannot tell — but not an anchor kept outside the store.
+func TestAnchorsCatchAConsistentRewrite(t *testing.T) {
+	l, _, a := tamperWorld(t)
+	ctx := context.Background()
+	anchors, err := l.Anchors(ctx, a.id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Rewrite entry 3 and everything after it, consistently.
+	prev := a.entries.at(1).hash
+	delta := int64(0)
+	for i := 2; i < a.entries.len(); i++ {
+		r := a.entries.at(i)
+		if i == 2 {
+			r.posted++
+			delta = 1
+		}
+		r.balance.CreditsPosted += delta
+		e := a.entry(i)
+		e.Hash = ChainHash(prev, &e)
+		r.hash = e.Hash
+		prev = e.Hash
+	}
+	a.st.Account.Balance.CreditsPosted += delta
+	a.st.Head = prev
+	// The rewritten chain verifies on its own (its counterparty no longer
+	// balances, but a forger could rewrite that too); the anchor does not.
+	v := NewVerifier()
+	c := v.Account(a.st)
+	for i := range a.entries.len() {
+		c.Entry(a.entry(i))
+	}
+	c.Done()
+	if len(v.problems) != 0 {
+		t.Fatalf("rewritten chain does not verify on its own: %v", v.problems)
+	}
+	if err := l.CheckAnchors(ctx, anchors); !errors.Is(err, ErrVerify) {
+		t.Fatalf("anchor missed the rewrite: %v", err)
+	}
+}

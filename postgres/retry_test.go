@@ -162,7 +162,7 @@ func TestKilledBackend(t *testing.T) {
 		t.Fatalf("terminate %d: %v %v", pid, killed, err)
 	}
 	// The idle connection the pool hands out next is the dead one.
-	if got, err := s.Account(ctx, a.ID); err != nil || got.ID != a.ID {
+	if got, err := s.Account(ctx, a.ID); err != nil || got.Account.ID != a.ID {
 		t.Fatalf("after killing a backend: %+v %v", got, err)
 	}
 }

@@ -245,7 +245,7 @@ func (s *Store) ChangeAccount(ctx context.Context, id uuid.UUID, ev ledger.Accou
 //
 // Errors: ledger.ErrAccountNotFound, and the infrastructure errors of this
 // package.
-func (s *Store) Account(ctx context.Context, id uuid.UUID) (ledger.Account, error) {
+func (s *Store) Account(ctx context.Context, id uuid.UUID) (ledger.AccountState, error) {
 	var st ledger.AccountState
 	found := false
 	err := s.db.run(ctx, "account", func(ctx context.Context, conn *pgx.Conn) error {
@@ -259,11 +259,11 @@ func (s *Store) Account(ctx context.Context, id uuid.UUID) (ledger.Account, erro
 	})
 	switch {
 	case err != nil:
-		return ledger.Account{}, err
+		return ledger.AccountState{}, err
 	case !found:
-		return ledger.Account{}, &ledger.AccountError{ID: id, Err: ledger.ErrAccountNotFound}
+		return ledger.AccountState{}, &ledger.AccountError{ID: id, Err: ledger.ErrAccountNotFound}
 	}
-	return st.Account, nil
+	return st, nil
 }
 
 // Transfer implements ledger.Store.

@@ -152,8 +152,8 @@ func (l *faultyLedger) ChangeAccount(ctx context.Context, id uuid.UUID, ev ledge
 	return do(l.f, func() (ledger.Account, error) { return l.Store.ChangeAccount(ctx, id, ev, now) })
 }
 
-func (l *faultyLedger) Account(ctx context.Context, id uuid.UUID) (ledger.Account, error) {
-	return do(l.f, func() (ledger.Account, error) { return l.Store.Account(ctx, id) })
+func (l *faultyLedger) Account(ctx context.Context, id uuid.UUID) (ledger.AccountState, error) {
+	return do(l.f, func() (ledger.AccountState, error) { return l.Store.Account(ctx, id) })
 }
 
 func (l *faultyLedger) CreateTransfer(ctx context.Context, t ledger.Transfer, now time.Time) (ledger.Result, error) {

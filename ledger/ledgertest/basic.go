@@ -374,3 +374,33 @@ func testOverflow(t *testing.T, e *env) {
 	e.balance(dst, ledger.Balance{CreditsPosted: 1 << 62})
 	e.verify()
 }
+
+func testAnchors(t *testing.T, e *env) {
+	w := e.wallet("10.00")
+	fresh := e.account(0)
+	before, err := e.l.Anchors(e.ctx, w, fresh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if before[0].Seq != 1 || before[1].Seq != 0 || before[1].Hash != ledger.GenesisHash(fresh) {
+		t.Fatalf("anchors %+v", before)
+	}
+	hist, _ := e.l.History(e.ctx, w, 0, 1)
+	if before[0].Hash != hist[0].Hash {
+		t.Fatalf("anchor %s, last entry %s", before[0].Hash, hist[0].Hash)
+	}
+	// More history later: the old anchors still hold.
+	if _, err := e.pay(w, fresh, "3.00"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.l.CheckAnchors(e.ctx, before); err != nil {
+		t.Fatal(err)
+	}
+	bad := append([]ledger.Anchor(nil), before...)
+	bad[0].Hash[0] ^= 1
+	wantErr(t, e.l.CheckAnchors(e.ctx, bad), ledger.ErrVerify)
+	wantErr(t, e.l.CheckAnchors(e.ctx, []ledger.Anchor{{AccountID: w, Seq: 99, Hash: before[0].Hash}}), ledger.ErrVerify)
+	_, err = e.l.Anchors(e.ctx, uuid.New())
+	wantErr(t, err, ledger.ErrAccountNotFound)
+	e.verify()
+}

@@ -184,6 +184,7 @@ func Run(t *testing.T, newStore func(testing.TB) ledger.Store) {
 		{"Reversal", testReversal},
 		{"AccountLifeCycle", testLifeCycle},
 		{"HistoryAndBalanceAt", testHistory},
+		{"Anchors", testAnchors},
 		{"Overflow", testOverflow},
 		{"ConcurrentWallet", testConcurrentWallet},
 		{"ConcurrentRetries", testConcurrentRetries},
