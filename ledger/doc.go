@@ -36,7 +36,18 @@
 // the account's previous entry), so chains of unrelated accounts never
 // share a lock. Verify replays every chain and proves: every entry is in
 // place and unedited, every running balance and account balance equals the
-// sum of its entries, and per currency debits equal credits.
+// sum of its entries, and per currency debits equal credits. A chain alone
+// cannot stop someone who can write the store from rewriting an account's
+// history and recomputing every hash; Anchors returns chain heads to keep
+// outside the store, and CheckAnchors proves the history up to them
+// unchanged.
+//
+// # Hot accounts
+//
+// GroupCommit wraps any Store and gathers concurrent transfers into one
+// batch per store call: a database commits once per batch, and an account
+// that every transfer touches is locked once per batch instead of once per
+// transfer.
 //
 // # Errors
 //
