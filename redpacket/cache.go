@@ -41,7 +41,9 @@ type cacheShard struct {
 
 // cached is one packet in the cache.
 type cached struct {
-	p       *Packet // the fixed part; State is as first read and not used
+	p       *Packet    // the fixed part; State is as first read and not used
+	pid     string     // p.ID.String(), a part of every ID derived for the packet
+	mem     *memPacket // the packet's record when the store is a MemoryStore
 	closed  atomic.Pointer[closedState]
 	loading sync.Mutex // held by the one goroutine loading the final claims
 }
@@ -83,9 +85,10 @@ func (c *packetCache) get(id uuid.UUID) *cached {
 	return e
 }
 
-// add caches p and returns the entry for its ID (an earlier one if another
-// goroutine added it first).
-func (c *packetCache) add(p *Packet) *cached {
+// add caches p, with its record mp in a MemoryStore (or nil), and returns
+// the entry for its ID (an earlier one if another goroutine added it
+// first).
+func (c *packetCache) add(p *Packet, mp *memPacket) *cached {
 	sh := c.shard(p.ID)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
@@ -99,7 +102,7 @@ func (c *packetCache) add(p *Packet) *cached {
 	}
 	fixed := *p
 	fixed.Shares = nil // never needed for a claim's checks; keeps the cache small
-	e := &cached{p: &fixed}
+	e := &cached{p: &fixed, pid: p.ID.String(), mem: mp}
 	sh.put(p.ID, e, c.per)
 	return e
 }

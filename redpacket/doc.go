@@ -53,13 +53,24 @@
 //   - Claim takes the next pre-split share in one atomic store step ((packet,
 //     user) unique), pays it, marks it paid. A second grab returns the same
 //     claim and pays it if the first payment was interrupted; Reconcile pays
-//     claims recorded but unpaid.
+//     claims recorded but unpaid. On a MemoryStore the claim and its
+//     payment are one step, under the packet's lock: a payment the ledger
+//     refuses (a missing, closed or frozen wallet) records nothing, and a
+//     claim is recorded paid at once. On other stores the wallet is checked
+//     first, and Config.AsyncMarks takes the paid mark off the claim's path
+//     (a mark lost in a crash is Reconcile's to record; paying again moves
+//     nothing). A claim recorded but unpaid whose wallet has closed, which
+//     it does for good, gives its share back to the sender (ID
+//     ReturnTransferID) so that the packet still settles.
 //   - RefundExpired closes an expired packet for claims and fixes the refund
 //     in the same atomic store step (Store.BeginRefund), so the refund is
 //     computed from exactly the claims recorded before it; a claim recorded
 //     just before expiry whose payment lands after the refund still finds
 //     its share in escrow. Two sweepers agree on one amount and the ledger
 //     applies the refund's ID once.
+//
+// Config.GroupPayments batches the payments of concurrent claims into
+// shared ledger commits (a ledger.GroupCommit of the service's own).
 //
 // The storm. A packet's claims are serialized by that packet alone; once
 // it sells out (or is refunded), the service remembers so in memory, with

@@ -92,4 +92,9 @@ var (
 	// but its payment from escrow has not been confirmed; a retry of the
 	// claim or Reconcile completes it. Returned together with the claim.
 	ErrPaymentPending = errors.New("redpacket: claim recorded, payment pending")
+	// ErrShareReturned: the claim is recorded, but the claimer's wallet was
+	// closed before its share could be paid, so the share went back to the
+	// sender (Service.ReturnTransferID) and the claim counts as settled.
+	// Returned together with the claim.
+	ErrShareReturned = errors.New("redpacket: claimer's wallet closed, share returned to the sender")
 )

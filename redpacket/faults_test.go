@@ -139,9 +139,26 @@ func (s faultyStore) Unsettled(ctx context.Context, after redpacket.Cursor, limi
 type faultyLedger struct {
 	ledger.Store
 	f *fault
-	// failTransfer, when set, refuses transfers it returns true for with
-	// errCrash (before applying), whatever the fault says.
+	// failTransfer, when set, fails transfers it returns true for with
+	// errCrash (before applying), whatever the fault says; a batch with
+	// one of them fails whole.
 	failTransfer func(t *ledger.Transfer) bool
+	// beforeTransfer, when set, is called with every transfer before it
+	// is applied (with the store's own clock reading).
+	beforeTransfer func(t *ledger.Transfer, now time.Time)
+}
+
+// intercept runs the hooks on ts and reports whether to fail them.
+func (l *faultyLedger) intercept(ts []ledger.Transfer, now time.Time) (fail bool) {
+	for i := range ts {
+		if l.beforeTransfer != nil {
+			l.beforeTransfer(&ts[i], now)
+		}
+		if l.failTransfer != nil && l.failTransfer(&ts[i]) {
+			fail = true
+		}
+	}
+	return fail
 }
 
 func (l *faultyLedger) CreateAccount(ctx context.Context, a ledger.Account, now time.Time) (ledger.Account, error) {
@@ -157,13 +174,16 @@ func (l *faultyLedger) Account(ctx context.Context, id uuid.UUID) (ledger.Accoun
 }
 
 func (l *faultyLedger) CreateTransfer(ctx context.Context, t ledger.Transfer, now time.Time) (ledger.Result, error) {
-	if l.failTransfer != nil && l.failTransfer(&t) {
+	if l.intercept([]ledger.Transfer{t}, now) {
 		return ledger.Result{}, errCrash
 	}
 	return do(l.f, func() (ledger.Result, error) { return l.Store.CreateTransfer(ctx, t, now) })
 }
 
 func (l *faultyLedger) CreateTransfers(ctx context.Context, ts []ledger.Transfer, linked bool, now time.Time) ([]ledger.Result, error) {
+	if l.intercept(ts, now) {
+		return nil, errCrash
+	}
 	return do(l.f, func() ([]ledger.Result, error) { return l.Store.CreateTransfers(ctx, ts, linked, now) })
 }
 

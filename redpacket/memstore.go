@@ -23,6 +23,13 @@ import (
 // Packets not yet settled are also listed in an index ordered by (expiry,
 // ID), itself sharded; it changes when a packet is created, settled or
 // cancelled, never on a claim.
+//
+// A Service on a MemoryStore claims through it in one step: with the
+// packet locked, the share Take would hand out is paid on the ledger, and
+// the claim is recorded (already paid) only if the payment went through,
+// or unpaid if its outcome is unknown. Claims of one packet then queue for
+// the payment; claims of different packets still never wait for each
+// other.
 type MemoryStore struct {
 	packets [memPacketShards]memPacketShard
 	index   [memIndexShards]memIndexShard
@@ -157,9 +164,7 @@ func (s *MemoryStore) Packet(ctx context.Context, id uuid.UUID) (Packet, error) 
 	if err != nil {
 		return Packet{}, err
 	}
-	mp.mu.Lock()
-	defer mp.mu.Unlock()
-	return copyPacket(&mp.p), nil
+	return mp.packet(), nil
 }
 
 // change runs f with packet id locked and returns the state after.
@@ -218,6 +223,63 @@ func (s *MemoryStore) Claim(ctx context.Context, id, user, account uuid.UUID, no
 	}
 	mp.add(c)
 	return ClaimResult{Claim: c, State: mp.p.State}, nil
+}
+
+// payOutcome is what the payment made inside MemoryStore.claimPaying came
+// to.
+type payOutcome uint8
+
+const (
+	payNotMade payOutcome = iota // no payment was asked for
+	payRefused                   // the ledger refused it: nothing moved
+	payUnknown                   // it may or may not have moved (the ledger failed)
+	payDone                      // the share moved
+)
+
+// claimPaying is Claim and the claim's payment in one step, for the
+// Service: with the packet locked, it works out the claim Take would hand
+// out and calls pay with it. A payment refused leaves the packet as it was:
+// nothing is recorded, and the result holds the claim that was tried. A
+// payment done records the claim paid (Take, then MarkPosted); one whose
+// outcome is unknown records it unpaid, for the claim's retry or Reconcile
+// to pay. A user who has a claim gets it with Existing set, as Claim
+// does, and the errors of Take come as Claim's: in both cases pay is not
+// called and the outcome is payNotMade.
+//
+// Claims of one packet (and its refund) queue for the payment; claims of
+// other packets do not.
+func (s *MemoryStore) claimPaying(ctx context.Context, mp *memPacket, user, account uuid.UUID, now time.Time, pay func(Claim) payOutcome) (ClaimResult, payOutcome, error) {
+	if err := ctx.Err(); err != nil {
+		return ClaimResult{}, payNotMade, err
+	}
+	mp.mu.Lock()
+	defer mp.mu.Unlock()
+	if i, ok := mp.find(user); ok {
+		return ClaimResult{Claim: mp.claims[i], Existing: true, State: mp.p.State}, payNotMade, nil
+	}
+	c, err := mp.p.nextClaim(user, account, now)
+	if err != nil {
+		return ClaimResult{}, payNotMade, err
+	}
+	outcome := pay(c)
+	if outcome == payRefused {
+		return ClaimResult{Claim: c, State: mp.p.State}, outcome, nil
+	}
+	if c, err = mp.p.Take(user, account, now); err != nil {
+		return ClaimResult{}, outcome, err // cannot happen: the packet stayed locked since nextClaim
+	}
+	if outcome == payDone {
+		mp.p.MarkPosted(&c)
+	}
+	mp.add(c)
+	return ClaimResult{Claim: c, State: mp.p.State}, outcome, nil
+}
+
+// packet returns a copy of the packet.
+func (mp *memPacket) packet() Packet {
+	mp.mu.Lock()
+	defer mp.mu.Unlock()
+	return copyPacket(&mp.p)
 }
 
 // Claims implements Store.

@@ -97,7 +97,7 @@ type Packet struct {
 type State struct {
 	Status  Status
 	Claimed int  // shares claimed; the next claim takes Shares[Claimed]
-	Posted  int  // claims whose ledger payment is confirmed (MarkPosted)
+	Posted  int  // claims whose share has moved on the ledger (MarkPosted)
 	Settled bool // finished, every claim paid, escrow account closed
 }
 
@@ -109,7 +109,10 @@ type Claim struct {
 	Index     int       // claim order: 0 for the first claim
 	Amount    ledger.Money
 	ClaimedAt time.Time
-	Posted    bool // the ledger payment from escrow is confirmed
+	// Posted: the share has moved from escrow on the ledger — paid to
+	// Account, or, when Account was closed before it could be paid, returned
+	// to the sender (see Service.Claim).
+	Posted bool
 }
 
 // ClaimResult is what Store.Claim returns.
@@ -259,6 +262,20 @@ func (p *Packet) Cancel() (bool, error) {
 // ErrRefunded (refunding or refunded), ErrSoldOut, ErrExpired (now is at
 // or after ExpiresAt).
 func (p *Packet) Take(user, account uuid.UUID, now time.Time) (Claim, error) {
+	c, err := p.nextClaim(user, account, now)
+	if err != nil {
+		return Claim{}, err
+	}
+	p.Claimed++
+	if p.Claimed == p.Count {
+		p.Status = StatusSoldOut
+	}
+	return c, nil
+}
+
+// nextClaim returns the claim Take would hand out, or its error, and
+// changes nothing.
+func (p *Packet) nextClaim(user, account uuid.UUID, now time.Time) (Claim, error) {
 	var err error
 	switch {
 	case p.Status == StatusFunding:
@@ -275,19 +292,15 @@ func (p *Packet) Take(user, account uuid.UUID, now time.Time) (Claim, error) {
 	if err != nil {
 		return Claim{}, fmt.Errorf("claim packet %s: %w", p.ID, err)
 	}
-	c := Claim{
+	return Claim{
 		PacketID: p.ID, User: user, Account: account, Index: p.Claimed,
 		Amount: ledger.NewMoney(p.Shares[p.Claimed], p.Total.Currency()), ClaimedAt: ledger.Timestamp(now),
-	}
-	p.Claimed++
-	if p.Claimed == p.Count {
-		p.Status = StatusSoldOut
-	}
-	return c, nil
+	}, nil
 }
 
-// MarkPosted records that claim c's payment is confirmed on the ledger.
-// Marking a posted claim again changes nothing.
+// MarkPosted records that claim c's share has moved from escrow on the
+// ledger (paid to the claimer, or returned to the sender). Marking a posted
+// claim again changes nothing.
 func (p *Packet) MarkPosted(c *Claim) bool {
 	if c.Posted {
 		return false

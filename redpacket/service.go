@@ -70,6 +70,23 @@ type Config struct {
 	// CacheSize bounds the packets the in-process cache holds (about).
 	// Default 1<<16.
 	CacheSize int
+	// AsyncMarks makes Claim return as soon as the share is paid on the
+	// ledger, and record the claim as paid (Store.MarkPosted, and the
+	// settling of a packet it completes) in the background: one store
+	// transaction less on a claim's path, and concurrent claims' marks
+	// share the store's batches. The claimer is paid either way; until its
+	// mark lands a claim reads as unpaid, and a mark lost in a crash is
+	// recorded by the claim's retry or by Reconcile (paying again is a
+	// duplicate on the ledger: nothing moves). Flush waits for the marks in
+	// flight. With a MemoryStore it changes little: claims on it are
+	// recorded and paid in one step, with no separate mark.
+	AsyncMarks bool
+	// GroupPayments, when set, gathers the ledger payments of concurrent
+	// claims into shared batches: a ledger.GroupCommit with these options
+	// over the ledger's store (one transaction and one commit per batch on
+	// a database). Nil means each claim pays on its own; so does a ledger
+	// whose store already is a *ledger.GroupCommit, which batches anyway.
+	GroupPayments *ledger.GroupCommitOptions
 }
 
 // DefaultNamespace returns the namespace of derived IDs when
@@ -91,7 +108,9 @@ func DefaultNamespace() uuid.UUID {
 // may share one store and ledger.
 type Service struct {
 	l              *ledger.Ledger
+	pl             *ledger.Ledger // claim payments: l, or l's store behind a GroupCommit
 	store          Store
+	mem            *MemoryStore // store, when it is one: claims are paid inside its claim step
 	members        Members
 	rules          map[ledger.Currency]Rules
 	rand           io.Reader
@@ -101,6 +120,8 @@ type Service struct {
 	codes          Codes
 	reconcileAfter time.Duration
 	cache          *packetCache
+	asyncMarks     bool
+	marks          markTracker
 }
 
 // New returns a Service.
@@ -114,10 +135,15 @@ func New(cfg Config) (*Service, error) {
 	s := &Service{
 		l: cfg.Ledger, store: cfg.Store, members: cfg.Members, rand: cfg.Rand,
 		now: cfg.Now, newID: cfg.NewID, ns: cfg.Namespace, codes: cfg.Codes,
-		reconcileAfter: max(0, cfg.ReconcileAfter),
+		reconcileAfter: max(0, cfg.ReconcileAfter), asyncMarks: cfg.AsyncMarks,
 	}
 	if s.store == nil {
 		s.store = NewMemoryStore()
+	}
+	s.mem, _ = s.store.(*MemoryStore)
+	s.pl = s.l
+	if _, grouped := s.l.Store().(*ledger.GroupCommit); cfg.GroupPayments != nil && !grouped {
+		s.pl = ledger.New(ledger.NewGroupCommit(s.l.Store(), *cfg.GroupPayments), ledger.Options{Now: s.l.Now})
 	}
 	if s.rand == nil {
 		s.rand = cryptorand.Reader
@@ -181,7 +207,23 @@ func (s *Service) FundTransferID(packet uuid.UUID) uuid.UUID {
 
 // ClaimTransferID returns the ID of the transfer escrow → user of packet.
 func (s *Service) ClaimTransferID(packet, user uuid.UUID) uuid.UUID {
-	return ledger.DeriveID(s.ns, "redpacket", packet.String(), "claim", user.String())
+	return s.claimTransferID(packet.String(), user)
+}
+
+// claimTransferID is ClaimTransferID of the packet whose ID reads pid.
+func (s *Service) claimTransferID(pid string, user uuid.UUID) uuid.UUID {
+	return ledger.DeriveID(s.ns, "redpacket", pid, "claim", user.String())
+}
+
+// ReturnTransferID returns the ID of the transfer escrow → sender (with
+// Codes.Refund) that gives user's share of packet back to the sender when
+// user's wallet was closed before the share could be paid (see Claim).
+func (s *Service) ReturnTransferID(packet, user uuid.UUID) uuid.UUID {
+	return s.returnTransferID(packet.String(), user)
+}
+
+func (s *Service) returnTransferID(pid string, user uuid.UUID) uuid.UUID {
+	return ledger.DeriveID(s.ns, "redpacket", pid, "claim", user.String(), "return")
 }
 
 // RefundTransferID returns the ID of the refund escrow → sender of packet.
@@ -478,23 +520,43 @@ type ClaimRequest struct {
 	Password string    // a Password packet's phrase
 }
 
-// Claim gives the user a share of the packet, recorded in the store
-// (which hands out the next pre-split share atomically) and then paid from
-// the escrow account with ledger ID ClaimTransferID.
+// Claim gives the user a share of the packet: the store hands out the next
+// pre-split share atomically, and the share is paid from the packet's
+// escrow account to the user's wallet with ledger ID ClaimTransferID.
 //
 // A user gets one share: claiming again returns the same claim (paying it
-// now if its payment was interrupted), never a second share. Once the
-// packet takes no more claims, taps are answered from an in-process cache
-// without the store or the ledger.
+// now if its payment was interrupted), never a second share, and the
+// payment's derived ID moves the money once however often it is retried.
+// Once the packet takes no more claims, taps are answered from an
+// in-process cache without the store or the ledger.
+//
+// On a MemoryStore a claim is recorded and paid in one step, under the
+// packet's lock, so the ledger's payment is the wallet check: a payment
+// the ledger refuses records nothing. On other stores the wallet is read
+// first (so a retry from a wallet frozen or closed since gets the wallet's
+// error, and Reconcile finishes its claim), then the claim is recorded,
+// paid, and marked paid (Store.MarkPosted; in the background with
+// Config.AsyncMarks).
+//
+// A claim recorded but not yet paid when the claimer's wallet is closed
+// (on stores other than MemoryStore, the wallet may close between its
+// check and the payment) can never be paid: a closed account stays
+// closed. Its share goes back to the sender instead (ledger ID
+// ReturnTransferID), the claim counts as settled (Posted), and Claim
+// returns it with ErrShareReturned wrapping ledger.ErrAccountClosed, so
+// that the packet can still settle with its escrow at zero.
 //
 // Errors, checked in this order: ErrInvalidRequest; ErrPacketNotFound;
 // ErrNotMember; ErrNotRecipient; ErrSenderCannotGrab; ErrWrongPassword;
-// for the claimer's wallet ledger.ErrAccountNotFound,
-// ledger.ErrCurrencyMismatch, ledger.ErrAccountClosed or
-// ledger.ErrAccountFrozen; then the store's ErrNotFunded,
-// ErrPacketCancelled, ErrRefunded, ErrSoldOut or ErrExpired. If the claim
-// is recorded but its payment fails, Claim returns the claim with
-// ErrPaymentPending wrapping the cause; claiming again or Reconcile pays it.
+// ErrSoldOut, ErrRefunded or ErrPacketCancelled of a packet this process
+// already knows to be closed; for the claimer's wallet
+// ledger.ErrAccountNotFound, ledger.ErrCurrencyMismatch,
+// ledger.ErrAccountClosed or ledger.ErrAccountFrozen (on a MemoryStore,
+// any refusal of the payment by the ledger); then the store's
+// ErrNotFunded, ErrPacketCancelled, ErrRefunded, ErrSoldOut or ErrExpired.
+// None of these records a claim. If the claim is recorded but its payment
+// fails, Claim returns the claim with ErrPaymentPending wrapping the
+// cause; claiming again or Reconcile pays it.
 func (s *Service) Claim(ctx context.Context, req ClaimRequest) (Claim, error) {
 	if req.User == uuid.Nil || req.Account == uuid.Nil {
 		return Claim{}, fmt.Errorf("%w: no user or account", ErrInvalidRequest)
@@ -509,6 +571,9 @@ func (s *Service) Claim(ctx context.Context, req ClaimRequest) (Claim, error) {
 	}
 	if c, ok, err := e.answer(ctx, s.store, req.User); ok {
 		return c, err
+	}
+	if e.mem != nil {
+		return s.claimPaying(ctx, e, &req)
 	}
 	if err := s.checkWallet(ctx, p, req.Account); err != nil {
 		return Claim{}, err
@@ -526,7 +591,52 @@ func (s *Service) Claim(ctx context.Context, req ClaimRequest) (Claim, error) {
 	if res.Claim.Posted {
 		return res.Claim, nil
 	}
-	return s.pay(ctx, p, res.Claim)
+	return s.pay(ctx, p, e.pid, res.Claim, s.asyncMarks)
+}
+
+// claimPaying claims on a MemoryStore, which records and pays the claim
+// in one step (MemoryStore.claimPaying): no wallet read before, no paid
+// mark after.
+func (s *Service) claimPaying(ctx context.Context, e *cached, req *ClaimRequest) (Claim, error) {
+	p := e.p
+	var payErr error
+	res, outcome, err := s.mem.claimPaying(ctx, e.mem, req.User, req.Account, ledger.Timestamp(s.now()), func(c Claim) payOutcome {
+		_, payErr = s.pl.Transfer(ctx, s.claimTransfer(p, e.pid, &c))
+		switch {
+		case payErr == nil:
+			return payDone
+		case ledger.Refused(payErr):
+			return payRefused
+		}
+		return payUnknown
+	})
+	if err != nil {
+		// The wallet's errors come before the packet's, as on other stores.
+		if werr := s.checkWallet(ctx, p, req.Account); werr != nil {
+			return Claim{}, werr
+		}
+		if reason := closedErr(err); reason != nil {
+			e.close(reason)
+		}
+		return Claim{}, err
+	}
+	if res.State.Status == StatusSoldOut {
+		e.close(ErrSoldOut)
+	}
+	switch {
+	case res.Existing && res.Claim.Posted:
+		return res.Claim, nil
+	case res.Existing:
+		return s.pay(ctx, p, e.pid, res.Claim, s.asyncMarks)
+	case outcome == payRefused:
+		return Claim{}, fmt.Errorf("claim packet %s: %w", p.ID, payErr)
+	case outcome == payUnknown:
+		return res.Claim, fmt.Errorf("claim packet %s: %w: %w", p.ID, ErrPaymentPending, payErr)
+	}
+	if res.State.Complete() && !res.State.Settled {
+		_ = s.settle(ctx, p.ID, p.Escrow) // a failure here is Reconcile's to finish; the claim is paid
+	}
+	return res.Claim, nil
 }
 
 // entry returns the cached packet, loading it from the store once.
@@ -534,11 +644,21 @@ func (s *Service) entry(ctx context.Context, id uuid.UUID) (*cached, error) {
 	if e := s.cache.get(id); e != nil {
 		return e, nil
 	}
-	p, err := s.store.Packet(ctx, id)
-	if err != nil {
+	var p Packet
+	var mp *memPacket
+	var err error
+	if s.mem != nil {
+		if err = ctx.Err(); err != nil {
+			return nil, err
+		}
+		if mp, err = s.mem.get(id); err != nil {
+			return nil, err
+		}
+		p = mp.packet()
+	} else if p, err = s.store.Packet(ctx, id); err != nil {
 		return nil, err
 	}
-	e := s.cache.add(&p)
+	e := s.cache.add(&p, mp)
 	switch p.Status {
 	case StatusSoldOut:
 		e.close(ErrSoldOut)
@@ -586,41 +706,168 @@ func (s *Service) checkWallet(ctx context.Context, p *Packet, account uuid.UUID)
 	return nil
 }
 
-// pay moves a recorded claim's share from escrow to the claimer and marks
-// it paid; the payment that completes a finished packet settles it.
-func (s *Service) pay(ctx context.Context, p *Packet, c Claim) (Claim, error) {
-	if _, err := s.l.Transfer(ctx, s.claimTransfer(p, &c)); err != nil {
-		return c, fmt.Errorf("claim packet %s: %w: %w", p.ID, ErrPaymentPending, err)
+// pay pays a recorded claim's share from escrow to the claimer — or back
+// to the sender when the claimer's wallet is closed, which it is for good —
+// and marks the claim paid: before returning, or in the background when
+// background is set (Config.AsyncMarks). pid is p.ID.String().
+func (s *Service) pay(ctx context.Context, p *Packet, pid string, c Claim, background bool) (Claim, error) {
+	var returned error
+	if _, err := s.pl.Transfer(ctx, s.claimTransfer(p, pid, &c)); err != nil {
+		if !walletClosed(err, c.Account) {
+			return c, fmt.Errorf("claim packet %s: %w: %w", p.ID, ErrPaymentPending, err)
+		}
+		// The ledger refused the payment and always will: it never moved
+		// and never can, so the share may go back to the sender.
+		if _, rerr := s.pl.Transfer(ctx, s.returnTransfer(p, pid, &c)); rerr != nil {
+			return c, fmt.Errorf("claim packet %s: %w: %w; returning the share to the sender: %w", p.ID, ErrPaymentPending, err, rerr)
+		}
+		returned = fmt.Errorf("claim packet %s: %w: %w", p.ID, ErrShareReturned, err)
 	}
 	c.Posted = true
-	st, err := s.store.MarkPosted(ctx, p.ID, c.User)
-	if err != nil {
-		// The money moved; Reconcile records it. The claimer is paid.
-		return c, nil
+	id, escrow, user := p.ID, p.Escrow, c.User
+	if background && s.marks.start() {
+		go func() {
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), markTimeout)
+			defer cancel()
+			s.marks.done(s.markPaid(ctx, id, escrow, user))
+		}()
+		return c, returned
 	}
-	if st.Complete() && !st.Settled {
-		_ = s.settle(ctx, p) // a failure here is Reconcile's to finish; the claim is paid
-	}
-	return c, nil
+	_ = s.markPaid(ctx, id, escrow, user) // a failure here is the retry's or Reconcile's to finish; the money moved
+	return c, returned
 }
 
-func (s *Service) claimTransfer(p *Packet, c *Claim) ledger.Transfer {
+// walletClosed reports whether err is the ledger refusing a payment
+// because account is closed.
+func walletClosed(err error, account uuid.UUID) bool {
+	var ae *ledger.AccountError
+	return ledger.Refused(err) && errors.As(err, &ae) && ae.ID == account && errors.Is(ae.Err, ledger.ErrAccountClosed)
+}
+
+// markPaid records that a claim's share moved (Store.MarkPosted); the mark
+// that completes a finished packet settles it.
+func (s *Service) markPaid(ctx context.Context, id, escrow, user uuid.UUID) error {
+	st, err := s.store.MarkPosted(ctx, id, user)
+	if err != nil {
+		return fmt.Errorf("claim packet %s: mark paid: %w", id, err)
+	}
+	if st.Complete() && !st.Settled {
+		return s.settle(ctx, id, escrow)
+	}
+	return nil
+}
+
+// claimTransfer is the payment of claim c of packet p (whose ID reads pid).
+func (s *Service) claimTransfer(p *Packet, pid string, c *Claim) ledger.Transfer {
 	return ledger.Transfer{
-		ID: s.ClaimTransferID(p.ID, c.User), DebitAccountID: p.Escrow, CreditAccountID: c.Account,
+		ID: s.claimTransferID(pid, c.User), DebitAccountID: p.Escrow, CreditAccountID: c.Account,
 		Amount: c.Amount, Code: s.codes.Claim,
+	}
+}
+
+// returnTransfer gives claim c's share back to p's sender.
+func (s *Service) returnTransfer(p *Packet, pid string, c *Claim) ledger.Transfer {
+	return ledger.Transfer{
+		ID: s.returnTransferID(pid, c.User), DebitAccountID: p.Escrow, CreditAccountID: p.SenderAccount,
+		Amount: c.Amount, Code: s.codes.Refund,
 	}
 }
 
 // settle closes a complete packet's escrow account (now exactly zero) and
 // records it.
-func (s *Service) settle(ctx context.Context, p *Packet) error {
-	if _, err := s.l.Close(ctx, p.Escrow); err != nil {
-		return fmt.Errorf("settle packet %s: close escrow: %w", p.ID, err)
+func (s *Service) settle(ctx context.Context, id, escrow uuid.UUID) error {
+	if _, err := s.l.Close(ctx, escrow); err != nil {
+		return fmt.Errorf("settle packet %s: close escrow: %w", id, err)
 	}
-	if _, err := s.store.Settle(ctx, p.ID); err != nil {
-		return fmt.Errorf("settle packet %s: %w", p.ID, err)
+	if _, err := s.store.Settle(ctx, id); err != nil {
+		return fmt.Errorf("settle packet %s: %w", id, err)
 	}
 	return nil
+}
+
+// Flush waits until no paid mark is in flight in the background
+// (Config.AsyncMarks), or until ctx ends. It returns the errors of the
+// background marks that failed since the last Flush (the first ten, and
+// how many there were): those claims are paid, but read as unpaid until
+// their retry or Reconcile marks them. Without AsyncMarks it returns nil
+// at once.
+//
+// Errors: ctx's error, and those of the marks.
+func (s *Service) Flush(ctx context.Context) error {
+	return s.marks.wait(ctx)
+}
+
+// markTracker counts the paid marks in flight in the background.
+type markTracker struct {
+	mu     sync.Mutex
+	n      int           // marks in flight
+	idle   chan struct{} // closed when n drops to 0; nil while n is 0
+	errs   []error       // failures since the last wait, the first maxMarkErrors
+	failed int           // failures since the last wait
+}
+
+const (
+	// maxMarksInFlight bounds the background marks: beyond it a claim
+	// marks before it returns, so a slow store slows claims down instead
+	// of piling up goroutines.
+	maxMarksInFlight = 4096
+	maxMarkErrors    = 10
+	// markTimeout bounds a background mark, which runs under none of the
+	// claim's cancellation.
+	markTimeout = 30 * time.Second
+)
+
+// start counts a mark in; it reports false when too many are in flight.
+func (m *markTracker) start() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.n >= maxMarksInFlight {
+		return false
+	}
+	m.n++
+	if m.idle == nil {
+		m.idle = make(chan struct{})
+	}
+	return true
+}
+
+// done counts a mark out, with its error.
+func (m *markTracker) done(err error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err != nil {
+		if len(m.errs) < maxMarkErrors {
+			m.errs = append(m.errs, err)
+		}
+		m.failed++
+	}
+	if m.n--; m.n == 0 {
+		close(m.idle)
+		m.idle = nil
+	}
+}
+
+// wait waits until no mark is in flight and returns the failures since the
+// last wait.
+func (m *markTracker) wait(ctx context.Context) error {
+	m.mu.Lock()
+	idle := m.idle
+	m.mu.Unlock()
+	if idle != nil {
+		select {
+		case <-idle:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.failed == 0 {
+		return nil
+	}
+	err := fmt.Errorf("%d background paid marks failed (Reconcile records them): %w", m.failed, errors.Join(m.errs...))
+	m.errs, m.failed = nil, 0
+	return err
 }
 
 // View is a packet as its group sees it.
@@ -739,7 +986,7 @@ func (s *Service) finishRefund(ctx context.Context, p *Packet) (bool, error) {
 		return false, fmt.Errorf("refund packet %s: %w", p.ID, err)
 	}
 	if st.Complete() && !st.Settled {
-		return true, s.settle(ctx, p)
+		return true, s.settle(ctx, p.ID, p.Escrow)
 	}
 	return false, nil
 }
@@ -749,6 +996,7 @@ type ReconcileReport struct {
 	Funded    int // funding packets whose money had reached escrow: opened
 	Cancelled int // funding packets whose money never came: cancelled
 	Paid      int // recorded claims paid
+	Returned  int // recorded claims whose wallet had closed: shares returned to the sender (see Claim)
 	Refunded  int // refunds finished
 	Settled   int // escrow accounts closed by a refund or a settling step of Reconcile
 }
@@ -759,7 +1007,10 @@ type ReconcileReport struct {
 //   - a packet still funding, created before now − Config.ReconcileAfter,
 //     is opened if its funding transfer is on the ledger and cancelled
 //     otherwise (see Send);
-//   - a claim recorded before now − ReconcileAfter but not paid is paid;
+//   - a claim recorded before now − ReconcileAfter but not marked paid is
+//     paid (a duplicate on the ledger if it was paid before: nothing
+//     moves) and marked paid, or its share returned to the sender if the
+//     claimer's wallet has closed (see Claim);
 //   - a refund begun but not recorded as done is finished;
 //   - a finished packet with every claim paid has its escrow account
 //     closed and is marked settled.
@@ -810,14 +1061,20 @@ func (s *Service) reconcile(ctx context.Context, p *Packet, cutoff time.Time, re
 		if err != nil {
 			return err
 		}
+		pid := p.ID.String()
 		for i := range claims {
 			if claims[i].Posted || claims[i].ClaimedAt.After(cutoff) {
 				continue
 			}
-			if _, err := s.pay(ctx, p, claims[i]); err != nil {
+			_, err := s.pay(ctx, p, pid, claims[i], false)
+			switch {
+			case errors.Is(err, ErrShareReturned):
+				rep.Returned++
+			case err != nil:
 				return err
+			default:
+				rep.Paid++
 			}
-			rep.Paid++
 		}
 	}
 	if p.Status == StatusRefunding {
@@ -838,7 +1095,7 @@ func (s *Service) reconcile(ctx context.Context, p *Packet, cutoff time.Time, re
 		return err
 	}
 	if st.Complete() && !st.Settled {
-		if err := s.settle(ctx, p); err != nil {
+		if err := s.settle(ctx, p.ID, p.Escrow); err != nil {
 			return err
 		}
 		rep.Settled++

@@ -13,39 +13,41 @@ import (
 )
 
 func TestSendAndClaim(t *testing.T) {
-	w := newWorld(t)
-	sender := w.newUser(50000)
-	members := w.users(11, 0)
-	p := w.send(w.lucky(sender, 10000, 10))
-	if p.Status != redpacket.StatusOpen || p.Total != fen(10000) || p.Count != 10 || len(p.Shares) != 10 {
-		t.Fatalf("sent packet %+v", p)
-	}
-	if got := w.balance(sender.wallet); got != 40000 {
-		t.Fatalf("sender has %d after sending 100.00 of 500.00", got)
-	}
-	esc := w.account(p.Escrow)
-	if esc.Balance.Net() != 10000 || !esc.Flags.Has(ledger.DebitsMustNotExceedCredits) || esc.ID != w.svc.EscrowAccountID(p.ID) {
-		t.Fatalf("escrow account %+v", esc)
-	}
-	var sum int64
-	for i, m := range members[:10] {
-		c := w.mustClaim(p.ID, m)
-		if c.Index != i || c.Amount.Units() != p.Shares[i] || !c.Posted || c.User != m.id || c.Account != m.wallet {
-			t.Fatalf("claim %d: %+v (share %d)", i, c, p.Shares[i])
+	forEachMode(t, func(t *testing.T, m mode) {
+		w := newWorld(t, inMode(m))
+		sender := w.newUser(50000)
+		members := w.users(11, 0)
+		p := w.send(w.lucky(sender, 10000, 10))
+		if p.Status != redpacket.StatusOpen || p.Total != fen(10000) || p.Count != 10 || len(p.Shares) != 10 {
+			t.Fatalf("sent packet %+v", p)
 		}
-		if got := w.balance(m.wallet); got != c.Amount.Units() {
-			t.Fatalf("member %d has %d, claimed %v", i, got, c.Amount)
+		if got := w.balance(sender.wallet); got != 40000 {
+			t.Fatalf("sender has %d after sending 100.00 of 500.00", got)
 		}
-		sum += c.Amount.Units()
-	}
-	if sum != 10000 {
-		t.Fatalf("claims sum to %d", sum)
-	}
-	_, err := w.claim(p.ID, members[10])
-	if !errors.Is(err, redpacket.ErrSoldOut) {
-		t.Fatalf("11th claim: %v, want ErrSoldOut", err)
-	}
-	w.checkFinished(p.ID)
+		esc := w.account(p.Escrow)
+		if esc.Balance.Net() != 10000 || !esc.Flags.Has(ledger.DebitsMustNotExceedCredits) || esc.ID != w.svc.EscrowAccountID(p.ID) {
+			t.Fatalf("escrow account %+v", esc)
+		}
+		var sum int64
+		for i, m := range members[:10] {
+			c := w.mustClaim(p.ID, m)
+			if c.Index != i || c.Amount.Units() != p.Shares[i] || !c.Posted || c.User != m.id || c.Account != m.wallet {
+				t.Fatalf("claim %d: %+v (share %d)", i, c, p.Shares[i])
+			}
+			if got := w.balance(m.wallet); got != c.Amount.Units() {
+				t.Fatalf("member %d has %d, claimed %v", i, got, c.Amount)
+			}
+			sum += c.Amount.Units()
+		}
+		if sum != 10000 {
+			t.Fatalf("claims sum to %d", sum)
+		}
+		_, err := w.claim(p.ID, members[10])
+		if !errors.Is(err, redpacket.ErrSoldOut) {
+			t.Fatalf("11th claim: %v, want ErrSoldOut", err)
+		}
+		w.checkFinished(p.ID)
+	})
 }
 
 func TestNew(t *testing.T) {
@@ -74,10 +76,15 @@ func TestNew(t *testing.T) {
 	if s.FundTransferID(id) != ledger.DeriveID(redpacket.DefaultNamespace(), "redpacket", id.String(), "fund") {
 		t.Error("FundTransferID is not DeriveID(DefaultNamespace, redpacket, id, fund)")
 	}
+	user := uuid.MustParse("0b7f5a52-3c1e-4d8a-9e6f-7a2b1c3d4e5f")
+	if s.ClaimTransferID(id, user) != ledger.DeriveID(redpacket.DefaultNamespace(), "redpacket", id.String(), "claim", user.String()) {
+		t.Error("ClaimTransferID is not DeriveID(DefaultNamespace, redpacket, id, claim, user)")
+	}
 	ids := map[uuid.UUID]string{}
 	for name, x := range map[string]uuid.UUID{
 		"escrow": s.EscrowAccountID(id), "fund": s.FundTransferID(id), "refund": s.RefundTransferID(id),
 		"claim a": s.ClaimTransferID(id, uuid.Nil), "claim b": s.ClaimTransferID(id, id),
+		"return a": s.ReturnTransferID(id, uuid.Nil), "return b": s.ReturnTransferID(id, id),
 	} {
 		if other, dup := ids[x]; dup {
 			t.Errorf("%s and %s derive the same ID", name, other)
@@ -244,80 +251,82 @@ func TestSendIdempotent(t *testing.T) {
 // TestClaimEligibility: each reason a user may not claim, with its error,
 // checked before anything is recorded or paid.
 func TestClaimEligibility(t *testing.T) {
-	rules := redpacket.DefaultRules()
-	rules.SenderMayGrab = false
-	w := newWorld(t, withRules(rules))
-	sender := w.newUser(100000)
-	ms := w.users(5, 0)
-	outsider := user{id: uuid.New(), wallet: w.wallet(cny, 0)}
+	forEachMode(t, func(t *testing.T, m mode) {
+		rules := redpacket.DefaultRules()
+		rules.SenderMayGrab = false
+		w := newWorld(t, inMode(m), withRules(rules))
+		sender := w.newUser(100000)
+		ms := w.users(5, 0)
+		outsider := user{id: uuid.New(), wallet: w.wallet(cny, 0)}
 
-	group := w.send(w.lucky(sender, 1000, 4))
-	_, err := w.claim(group.ID, outsider)
-	wantIs(t, "outsider", err, redpacket.ErrNotMember)
-	_, err = w.claim(group.ID, sender)
-	wantIs(t, "sender, rules say no", err, redpacket.ErrSenderCannotGrab)
-	_, err = w.claim(uuid.New(), ms[0])
-	wantIs(t, "unknown packet", err, redpacket.ErrPacketNotFound)
-	_, err = w.svc.Claim(w.ctx, redpacket.ClaimRequest{Packet: group.ID, User: ms[0].id})
-	wantIs(t, "no wallet", err, redpacket.ErrInvalidRequest)
+		group := w.send(w.lucky(sender, 1000, 4))
+		_, err := w.claim(group.ID, outsider)
+		wantIs(t, "outsider", err, redpacket.ErrNotMember)
+		_, err = w.claim(group.ID, sender)
+		wantIs(t, "sender, rules say no", err, redpacket.ErrSenderCannotGrab)
+		_, err = w.claim(uuid.New(), ms[0])
+		wantIs(t, "unknown packet", err, redpacket.ErrPacketNotFound)
+		_, err = w.svc.Claim(w.ctx, redpacket.ClaimRequest{Packet: group.ID, User: ms[0].id})
+		wantIs(t, "no wallet", err, redpacket.ErrInvalidRequest)
 
-	// The claimer's wallet must be able to take the share.
-	jpyWallet := w.wallet(ledger.MustCurrency("JPY"), 0)
-	_, err = w.svc.Claim(w.ctx, redpacket.ClaimRequest{Packet: group.ID, User: ms[0].id, Account: jpyWallet})
-	wantIs(t, "wallet in another currency", err, ledger.ErrCurrencyMismatch)
-	_, err = w.svc.Claim(w.ctx, redpacket.ClaimRequest{Packet: group.ID, User: ms[0].id, Account: uuid.New()})
-	wantIs(t, "no such wallet", err, ledger.ErrAccountNotFound)
-	if _, err := w.l.Freeze(w.ctx, ms[1].wallet); err != nil {
-		t.Fatal(err)
-	}
-	_, err = w.claim(group.ID, ms[1])
-	wantIs(t, "frozen wallet", err, ledger.ErrAccountFrozen)
-	if _, err := w.l.Unfreeze(w.ctx, ms[1].wallet); err != nil {
-		t.Fatal(err)
-	}
-	if p := w.packet(group.ID); p.Claimed != 0 {
-		t.Fatalf("refused claims recorded: %+v", p.State)
-	}
-	w.mustClaim(group.ID, ms[1])
+		// The claimer's wallet must be able to take the share.
+		jpyWallet := w.wallet(ledger.MustCurrency("JPY"), 0)
+		_, err = w.svc.Claim(w.ctx, redpacket.ClaimRequest{Packet: group.ID, User: ms[0].id, Account: jpyWallet})
+		wantIs(t, "wallet in another currency", err, ledger.ErrCurrencyMismatch)
+		_, err = w.svc.Claim(w.ctx, redpacket.ClaimRequest{Packet: group.ID, User: ms[0].id, Account: uuid.New()})
+		wantIs(t, "no such wallet", err, ledger.ErrAccountNotFound)
+		if _, err := w.l.Freeze(w.ctx, ms[1].wallet); err != nil {
+			t.Fatal(err)
+		}
+		_, err = w.claim(group.ID, ms[1])
+		wantIs(t, "frozen wallet", err, ledger.ErrAccountFrozen)
+		if _, err := w.l.Unfreeze(w.ctx, ms[1].wallet); err != nil {
+			t.Fatal(err)
+		}
+		if p := w.packet(group.ID); p.Claimed != 0 {
+			t.Fatalf("refused claims recorded: %+v", p.State)
+		}
+		w.mustClaim(group.ID, ms[1])
 
-	// A member who left cannot claim.
-	w.members.Remove(w.group, ms[4].id)
-	_, err = w.claim(group.ID, ms[4])
-	wantIs(t, "member who left", err, redpacket.ErrNotMember)
+		// A member who left cannot claim.
+		w.members.Remove(w.group, ms[4].id)
+		_, err = w.claim(group.ID, ms[4])
+		wantIs(t, "member who left", err, redpacket.ErrNotMember)
 
-	// Exclusive: only the named member.
-	excl := w.lucky(sender, 888, 1)
-	excl.Kind, excl.Recipient = redpacket.Exclusive, ms[2].id
-	xp := w.send(excl)
-	_, err = w.claim(xp.ID, ms[3])
-	wantIs(t, "exclusive, another member", err, redpacket.ErrNotRecipient)
-	if c := w.mustClaim(xp.ID, ms[2]); c.Amount != fen(888) {
-		t.Fatalf("exclusive claim %v", c.Amount)
-	}
-	w.checkFinished(xp.ID)
+		// Exclusive: only the named member.
+		excl := w.lucky(sender, 888, 1)
+		excl.Kind, excl.Recipient = redpacket.Exclusive, ms[2].id
+		xp := w.send(excl)
+		_, err = w.claim(xp.ID, ms[3])
+		wantIs(t, "exclusive, another member", err, redpacket.ErrNotRecipient)
+		if c := w.mustClaim(xp.ID, ms[2]); c.Amount != fen(888) {
+			t.Fatalf("exclusive claim %v", c.Amount)
+		}
+		w.checkFinished(xp.ID)
 
-	// One-to-one: only the friend; not even the sender (whatever the rules).
-	direct := redpacket.SendRequest{ID: uuid.New(), Kind: redpacket.Normal, Sender: sender.id, SenderAccount: sender.wallet, Recipient: outsider.id, Amount: fen(520), Count: 1}
-	dp := w.send(direct)
-	_, err = w.claim(dp.ID, ms[0])
-	wantIs(t, "one-to-one, someone else", err, redpacket.ErrNotRecipient)
-	_, err = w.claim(dp.ID, sender)
-	wantIs(t, "one-to-one, the sender", err, redpacket.ErrNotRecipient)
-	w.mustClaim(dp.ID, outsider)
-	w.checkFinished(dp.ID)
+		// One-to-one: only the friend; not even the sender (whatever the rules).
+		direct := redpacket.SendRequest{ID: uuid.New(), Kind: redpacket.Normal, Sender: sender.id, SenderAccount: sender.wallet, Recipient: outsider.id, Amount: fen(520), Count: 1}
+		dp := w.send(direct)
+		_, err = w.claim(dp.ID, ms[0])
+		wantIs(t, "one-to-one, someone else", err, redpacket.ErrNotRecipient)
+		_, err = w.claim(dp.ID, sender)
+		wantIs(t, "one-to-one, the sender", err, redpacket.ErrNotRecipient)
+		w.mustClaim(dp.ID, outsider)
+		w.checkFinished(dp.ID)
 
-	// Password: compared after normalization.
-	pw := w.lucky(sender, 1000, 2)
-	pw.Kind, pw.Password = redpacket.Password, "恭喜发财，大吉大利"
-	pp := w.send(pw)
-	_, err = w.svc.Claim(w.ctx, redpacket.ClaimRequest{Packet: pp.ID, User: ms[0].id, Account: ms[0].wallet, Password: "恭喜发财"})
-	wantIs(t, "wrong password", err, redpacket.ErrWrongPassword)
-	_, err = w.claim(pp.ID, ms[0])
-	wantIs(t, "no password", err, redpacket.ErrWrongPassword)
-	if _, err := w.svc.Claim(w.ctx, redpacket.ClaimRequest{Packet: pp.ID, User: ms[0].id, Account: ms[0].wallet, Password: " 恭喜发财,大吉大利 "}); err != nil {
-		t.Fatalf("right password, typed differently: %v", err)
-	}
-	w.verify()
+		// Password: compared after normalization.
+		pw := w.lucky(sender, 1000, 2)
+		pw.Kind, pw.Password = redpacket.Password, "恭喜发财，大吉大利"
+		pp := w.send(pw)
+		_, err = w.svc.Claim(w.ctx, redpacket.ClaimRequest{Packet: pp.ID, User: ms[0].id, Account: ms[0].wallet, Password: "恭喜发财"})
+		wantIs(t, "wrong password", err, redpacket.ErrWrongPassword)
+		_, err = w.claim(pp.ID, ms[0])
+		wantIs(t, "no password", err, redpacket.ErrWrongPassword)
+		if _, err := w.svc.Claim(w.ctx, redpacket.ClaimRequest{Packet: pp.ID, User: ms[0].id, Account: ms[0].wallet, Password: " 恭喜发财,大吉大利 "}); err != nil {
+			t.Fatalf("right password, typed differently: %v", err)
+		}
+		w.verify()
+	})
 }
 
 func wantIs(t *testing.T, what string, err, want error) {
@@ -353,28 +362,30 @@ func TestSenderMayGrab(t *testing.T) {
 // TestClaimAgain: a second grab returns the same claim and pays nothing
 // more, before and after the packet sells out.
 func TestClaimAgain(t *testing.T) {
-	w := newWorld(t)
-	sender := w.newUser(10000)
-	ms := w.users(3, 0)
-	p := w.send(w.lucky(sender, 300, 3))
-	first := w.mustClaim(p.ID, ms[0])
-	for range 3 {
-		again := w.mustClaim(p.ID, ms[0])
-		if again != first {
-			t.Fatalf("second grab %+v, first %+v", again, first)
+	forEachMode(t, func(t *testing.T, m mode) {
+		w := newWorld(t, inMode(m))
+		sender := w.newUser(10000)
+		ms := w.users(3, 0)
+		p := w.send(w.lucky(sender, 300, 3))
+		first := w.mustClaim(p.ID, ms[0])
+		for range 3 {
+			again := w.mustClaim(p.ID, ms[0])
+			if again != first {
+				t.Fatalf("second grab %+v, first %+v", again, first)
+			}
 		}
-	}
-	w.mustClaim(p.ID, ms[1])
-	w.mustClaim(p.ID, ms[2])
-	for _, s := range []*redpacket.Service{w.svc, newService(t, w)} { // this process (cached) and another
-		if again, err := s.Claim(w.ctx, redpacket.ClaimRequest{Packet: p.ID, User: ms[0].id, Account: ms[0].wallet}); err != nil || again != first {
-			t.Fatalf("grab after sold out: %+v, %v; want %+v", again, err, first)
+		w.mustClaim(p.ID, ms[1])
+		w.mustClaim(p.ID, ms[2])
+		for _, s := range []*redpacket.Service{w.svc, newService(t, w)} { // this process (cached) and another
+			if again, err := s.Claim(w.ctx, redpacket.ClaimRequest{Packet: p.ID, User: ms[0].id, Account: ms[0].wallet}); err != nil || again != first {
+				t.Fatalf("grab after sold out: %+v, %v; want %+v", again, err, first)
+			}
 		}
-	}
-	if got := w.balance(ms[0].wallet); got != first.Amount.Units() {
-		t.Fatalf("claimer has %d, claimed %v", got, first.Amount)
-	}
-	w.checkFinished(p.ID)
+		if got := w.balance(ms[0].wallet); got != first.Amount.Units() {
+			t.Fatalf("claimer has %d, claimed %v", got, first.Amount)
+		}
+		w.checkFinished(p.ID)
+	})
 }
 
 // newService returns another Service on w's stores, as another process.
@@ -390,95 +401,101 @@ func newService(t *testing.T, w *world) *redpacket.Service {
 // TestView: claims, what is left, best luck once fully claimed, and no
 // unclaimed share or password leaked.
 func TestView(t *testing.T) {
-	w := newWorld(t)
-	sender := w.newUser(10000)
-	ms := w.users(4, 0)
-	req := w.lucky(sender, 1000, 4)
-	req.Kind, req.Password = redpacket.Password, "新年快乐"
-	p := w.send(req)
-	claim := func(u user) redpacket.Claim {
-		c, err := w.svc.Claim(w.ctx, redpacket.ClaimRequest{Packet: p.ID, User: u.id, Account: u.wallet, Password: "新年快乐"})
+	forEachMode(t, func(t *testing.T, m mode) {
+		w := newWorld(t, inMode(m))
+		sender := w.newUser(10000)
+		ms := w.users(4, 0)
+		req := w.lucky(sender, 1000, 4)
+		req.Kind, req.Password = redpacket.Password, "新年快乐"
+		p := w.send(req)
+		claim := func(u user) redpacket.Claim {
+			c, err := w.svc.Claim(w.ctx, redpacket.ClaimRequest{Packet: p.ID, User: u.id, Account: u.wallet, Password: "新年快乐"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return c
+		}
+		var claims []redpacket.Claim
+		for _, u := range ms[:3] {
+			claims = append(claims, claim(u))
+			w.clock.Advance(time.Second)
+		}
+		w.flush() // the claims' background marks
+		v, err := w.svc.View(w.ctx, p.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return c
-	}
-	var claims []redpacket.Claim
-	for _, u := range ms[:3] {
-		claims = append(claims, claim(u))
-		w.clock.Advance(time.Second)
-	}
-	v, err := w.svc.View(w.ctx, p.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	left := p.Shares[3]
-	if v.Remaining != 1 || v.RemainingAmount != fen(left) || v.BestLuck != -1 || len(v.Claims) != 3 || v.Packet.Status != redpacket.StatusOpen {
-		t.Fatalf("view after 3 of 4: %+v", v)
-	}
-	if v.Packet.Shares != nil || v.Packet.Password != "" {
-		t.Fatalf("view leaks shares %v or password %q", v.Packet.Shares, v.Packet.Password)
-	}
-	for i := range claims {
-		if v.Claims[i] != claims[i] {
-			t.Fatalf("view claim %d: %+v, want %+v", i, v.Claims[i], claims[i])
+		left := p.Shares[3]
+		if v.Remaining != 1 || v.RemainingAmount != fen(left) || v.BestLuck != -1 || len(v.Claims) != 3 || v.Packet.Status != redpacket.StatusOpen {
+			t.Fatalf("view after 3 of 4: %+v", v)
 		}
-	}
-	claims = append(claims, claim(ms[3]))
-	v, err = w.svc.View(w.ctx, p.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	amounts := make([]int64, len(claims))
-	for i, c := range claims {
-		amounts[i] = c.Amount.Units()
-	}
-	best := 0
-	for i, a := range amounts { // largest, ties to the earliest
-		if a > amounts[best] {
-			best = i
+		if v.Packet.Shares != nil || v.Packet.Password != "" {
+			t.Fatalf("view leaks shares %v or password %q", v.Packet.Shares, v.Packet.Password)
 		}
-	}
-	if v.BestLuck != best || v.Remaining != 0 || !v.RemainingAmount.IsZero() || v.Packet.Status != redpacket.StatusSoldOut {
-		t.Fatalf("view when sold out: best %d (want %d), %+v", v.BestLuck, best, v)
-	}
-	if _, err := w.svc.View(w.ctx, uuid.New()); !errors.Is(err, redpacket.ErrPacketNotFound) {
-		t.Fatalf("View of an unknown packet: %v", err)
-	}
+		for i := range claims {
+			if v.Claims[i] != claims[i] {
+				t.Fatalf("view claim %d: %+v, want %+v", i, v.Claims[i], claims[i])
+			}
+		}
+		claims = append(claims, claim(ms[3]))
+		w.flush()
+		v, err = w.svc.View(w.ctx, p.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		amounts := make([]int64, len(claims))
+		for i, c := range claims {
+			amounts[i] = c.Amount.Units()
+		}
+		best := 0
+		for i, a := range amounts { // largest, ties to the earliest
+			if a > amounts[best] {
+				best = i
+			}
+		}
+		if v.BestLuck != best || v.Remaining != 0 || !v.RemainingAmount.IsZero() || v.Packet.Status != redpacket.StatusSoldOut {
+			t.Fatalf("view when sold out: best %d (want %d), %+v", v.BestLuck, best, v)
+		}
+		if _, err := w.svc.View(w.ctx, uuid.New()); !errors.Is(err, redpacket.ErrPacketNotFound) {
+			t.Fatalf("View of an unknown packet: %v", err)
+		}
+	})
 }
 
 // TestOtherCurrency: Rules per currency; amounts stay in their currency's
 // minor units (JPY has none below the yen).
 func TestOtherCurrency(t *testing.T) {
-	jpy := ledger.MustCurrency("JPY")
-	w := newWorld(t)
-	rj := redpacket.DefaultRules()
-	rj.Share = redpacket.Limits{Min: 1, Max: 30000} // ¥1 to ¥30,000
-	w.cfg.Rules = map[ledger.Currency]redpacket.Rules{cny: redpacket.DefaultRules(), jpy: rj}
-	w.restart()
-	sender := user{id: uuid.New(), wallet: w.wallet(jpy, 100000)}
-	w.members.Add(w.group, sender.id)
-	ms := []user{{uuid.New(), w.wallet(jpy, 0)}, {uuid.New(), w.wallet(jpy, 0)}}
-	w.members.Add(w.group, ms[0].id, ms[1].id)
-	amount, err := ledger.ParseAmount("50000", "JPY")
-	if err != nil {
-		t.Fatal(err)
-	}
-	req := redpacket.SendRequest{ID: uuid.New(), Kind: redpacket.Lucky, Sender: sender.id, SenderAccount: sender.wallet, Group: w.group, Amount: amount, Count: 2}
-	p := w.send(req)
-	a, b := w.mustClaim(p.ID, ms[0]), w.mustClaim(p.ID, ms[1])
-	if a.Amount.Currency() != jpy || a.Amount.Units()+b.Amount.Units() != 50000 {
-		t.Fatalf("claims %v, %v", a.Amount, b.Amount)
-	}
-	// ¥60,001 in two shares breaks the ¥30,000 maximum.
-	req.ID, req.Amount = uuid.New(), ledger.NewMoney(60001, jpy)
-	_, err = w.svc.Send(w.ctx, req)
-	wantIs(t, "JPY over the maximum", err, redpacket.ErrShareTooLarge)
-	// A CNY wallet cannot take a JPY share.
-	cnyUser := w.newUser(0)
-	req.ID, req.Amount = uuid.New(), ledger.NewMoney(100, jpy)
-	p2 := w.send(req)
-	_, err = w.claim(p2.ID, cnyUser)
-	wantIs(t, "CNY wallet, JPY packet", err, ledger.ErrCurrencyMismatch)
-	w.checkFinished(p.ID)
+	forEachMode(t, func(t *testing.T, m mode) {
+		jpy := ledger.MustCurrency("JPY")
+		w := newWorld(t, inMode(m))
+		rj := redpacket.DefaultRules()
+		rj.Share = redpacket.Limits{Min: 1, Max: 30000} // ¥1 to ¥30,000
+		w.cfg.Rules = map[ledger.Currency]redpacket.Rules{cny: redpacket.DefaultRules(), jpy: rj}
+		w.restart()
+		sender := user{id: uuid.New(), wallet: w.wallet(jpy, 100000)}
+		w.members.Add(w.group, sender.id)
+		ms := []user{{uuid.New(), w.wallet(jpy, 0)}, {uuid.New(), w.wallet(jpy, 0)}}
+		w.members.Add(w.group, ms[0].id, ms[1].id)
+		amount, err := ledger.ParseAmount("50000", "JPY")
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := redpacket.SendRequest{ID: uuid.New(), Kind: redpacket.Lucky, Sender: sender.id, SenderAccount: sender.wallet, Group: w.group, Amount: amount, Count: 2}
+		p := w.send(req)
+		a, b := w.mustClaim(p.ID, ms[0]), w.mustClaim(p.ID, ms[1])
+		if a.Amount.Currency() != jpy || a.Amount.Units()+b.Amount.Units() != 50000 {
+			t.Fatalf("claims %v, %v", a.Amount, b.Amount)
+		}
+		// ¥60,001 in two shares breaks the ¥30,000 maximum.
+		req.ID, req.Amount = uuid.New(), ledger.NewMoney(60001, jpy)
+		_, err = w.svc.Send(w.ctx, req)
+		wantIs(t, "JPY over the maximum", err, redpacket.ErrShareTooLarge)
+		// A CNY wallet cannot take a JPY share.
+		cnyUser := w.newUser(0)
+		req.ID, req.Amount = uuid.New(), ledger.NewMoney(100, jpy)
+		p2 := w.send(req)
+		_, err = w.claim(p2.ID, cnyUser)
+		wantIs(t, "CNY wallet, JPY packet", err, ledger.ErrCurrencyMismatch)
+		w.checkFinished(p.ID)
+	})
 }

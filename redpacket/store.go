@@ -13,7 +13,9 @@ import (
 // the store calls with the packet locked (a row lock, a conditional update
 // or a compare-and-swap), so every store behaves the same. A store never
 // touches the ledger: the Service moves the money, with IDs derived from
-// the same business keys, and records each confirmed step here.
+// the same business keys, and records each confirmed step here. (The
+// MemoryStore also lets the Service pay a claim inside its claim step; see
+// Service.Claim. Other stores need nothing of the kind.)
 //
 // Implementations must be safe for concurrent use and pass
 // redpackettest.Run. Claims on one packet are serialized by that packet
@@ -61,8 +63,9 @@ type Store interface {
 	// Errors: ErrPacketNotFound.
 	Claims(ctx context.Context, id uuid.UUID) ([]Claim, error)
 
-	// MarkPosted applies Packet.MarkPosted to user's claim: its payment is
-	// confirmed on the ledger. It returns the packet's state after.
+	// MarkPosted applies Packet.MarkPosted to user's claim: its share has
+	// moved on the ledger (paid to the claimer, or returned to the sender).
+	// It returns the packet's state after.
 	//
 	// Errors: ErrPacketNotFound, ErrClaimNotFound.
 	MarkPosted(ctx context.Context, id, user uuid.UUID) (State, error)

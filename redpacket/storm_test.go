@@ -12,9 +12,27 @@ import (
 )
 
 // TestStorm: 10,000 members tap one 100-share packet at once (see
-// redpackettest.Storm for what is checked).
+// redpackettest.Storm for what is checked), on a MemoryStore (claims
+// recorded and paid in one step; also with payments batched), and on
+// another store with paid marks before Claim returns or in the background
+// with payments batched.
 func TestStorm(t *testing.T) {
-	redpackettest.Storm(t, redpackettest.StormConfig{Grabbers: 10000, Shares: 100})
+	batched := func(c *redpacket.Config) { c.GroupPayments = &ledger.GroupCommitOptions{} }
+	tests := []struct {
+		name      string
+		store     redpacket.Store
+		configure func(*redpacket.Config)
+	}{
+		{"memory", nil, nil},
+		{"memory-batched", nil, batched},
+		{"other", otherStore{redpacket.NewMemoryStore()}, nil},
+		{"other-async", otherStore{redpacket.NewMemoryStore()}, func(c *redpacket.Config) { batched(c); c.AsyncMarks = true }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			redpackettest.Storm(t, redpackettest.StormConfig{Store: tt.store, Configure: tt.configure, Grabbers: 10000, Shares: 100})
+		})
+	}
 }
 
 // TestSoldOutFastPath: once a packet is sold out (or refunded), a tap is
@@ -83,61 +101,63 @@ func TestSoldOutFastPath(t *testing.T) {
 // member, and every share must be within the limits, positive, and sum to
 // the total exactly, with the escrow closed at zero.
 func TestServiceBugCases(t *testing.T) {
-	tests := []struct {
-		name    string
-		kind    redpacket.Kind
-		amount  int64 // total, or per share for Normal
-		count   int
-		wantErr error
-	}{
-		{"1.00 split 18 ways (a negative last share when rounding up)", redpacket.Lucky, 100, 18, nil},
-		{"0.10 into 15 shares (a negative share)", redpacket.Lucky, 10, 15, redpacket.ErrShareTooSmall},
-		{"20.00 into 100 shares", redpacket.Lucky, 2000, 100, nil},
-		{"one share", redpacket.Lucky, 8888, 1, nil},
-		{"count = max", redpacket.Lucky, 10000, 100, nil},
-		{"total = count × max (no last share above the max)", redpacket.Lucky, 100 * 20000, 100, nil},
-		{"total = count × min (no zero share)", redpacket.Lucky, 100, 100, nil},
-		{"200.01 in one share", redpacket.Lucky, 20001, 1, redpacket.ErrShareTooLarge},
-		{"normal 0.01 × 100", redpacket.Normal, 1, 100, nil},
-		{"password 1.00 × 18", redpacket.Password, 100, 18, nil},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			w := newWorld(t)
-			sender := w.newUser(100 * 20000)
-			ms := w.users(tt.count, 0)
-			req := w.lucky(sender, tt.amount, tt.count)
-			req.Kind = tt.kind
-			if tt.kind == redpacket.Password {
-				req.Password = "大吉大利"
-			}
-			p, err := w.svc.Send(w.ctx, req)
-			if tt.wantErr != nil {
-				wantIs(t, "Send", err, tt.wantErr)
-				if got := w.balance(sender.wallet); got != 100*20000 {
-					t.Fatalf("a refused packet took %d", 100*20000-got)
+	forEachMode(t, func(t *testing.T, m mode) {
+		tests := []struct {
+			name    string
+			kind    redpacket.Kind
+			amount  int64 // total, or per share for Normal
+			count   int
+			wantErr error
+		}{
+			{"1.00 split 18 ways (a negative last share when rounding up)", redpacket.Lucky, 100, 18, nil},
+			{"0.10 into 15 shares (a negative share)", redpacket.Lucky, 10, 15, redpacket.ErrShareTooSmall},
+			{"20.00 into 100 shares", redpacket.Lucky, 2000, 100, nil},
+			{"one share", redpacket.Lucky, 8888, 1, nil},
+			{"count = max", redpacket.Lucky, 10000, 100, nil},
+			{"total = count × max (no last share above the max)", redpacket.Lucky, 100 * 20000, 100, nil},
+			{"total = count × min (no zero share)", redpacket.Lucky, 100, 100, nil},
+			{"200.01 in one share", redpacket.Lucky, 20001, 1, redpacket.ErrShareTooLarge},
+			{"normal 0.01 × 100", redpacket.Normal, 1, 100, nil},
+			{"password 1.00 × 18", redpacket.Password, 100, 18, nil},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				w := newWorld(t, inMode(m))
+				sender := w.newUser(100 * 20000)
+				ms := w.users(tt.count, 0)
+				req := w.lucky(sender, tt.amount, tt.count)
+				req.Kind = tt.kind
+				if tt.kind == redpacket.Password {
+					req.Password = "大吉大利"
 				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			lim := redpacket.DefaultRules().Share
-			var sum int64
-			for _, m := range ms {
-				c, err := w.svc.Claim(w.ctx, redpacket.ClaimRequest{Packet: p.ID, User: m.id, Account: m.wallet, Password: req.Password})
+				p, err := w.svc.Send(w.ctx, req)
+				if tt.wantErr != nil {
+					wantIs(t, "Send", err, tt.wantErr)
+					if got := w.balance(sender.wallet); got != 100*20000 {
+						t.Fatalf("a refused packet took %d", 100*20000-got)
+					}
+					return
+				}
 				if err != nil {
 					t.Fatal(err)
 				}
-				if a := c.Amount.Units(); a < lim.Min || a > lim.Max || a <= 0 {
-					t.Fatalf("share %v outside [%d, %d]", c.Amount, lim.Min, lim.Max)
+				lim := redpacket.DefaultRules().Share
+				var sum int64
+				for _, m := range ms {
+					c, err := w.svc.Claim(w.ctx, redpacket.ClaimRequest{Packet: p.ID, User: m.id, Account: m.wallet, Password: req.Password})
+					if err != nil {
+						t.Fatal(err)
+					}
+					if a := c.Amount.Units(); a < lim.Min || a > lim.Max || a <= 0 {
+						t.Fatalf("share %v outside [%d, %d]", c.Amount, lim.Min, lim.Max)
+					}
+					sum += c.Amount.Units()
 				}
-				sum += c.Amount.Units()
-			}
-			if sum != p.Total.Units() {
-				t.Fatalf("shares sum to %d, total %v", sum, p.Total)
-			}
-			w.checkFinished(p.ID)
-		})
-	}
+				if sum != p.Total.Units() {
+					t.Fatalf("shares sum to %d, total %v", sum, p.Total)
+				}
+				w.checkFinished(p.ID)
+			})
+		}
+	})
 }

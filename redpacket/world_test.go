@@ -50,6 +50,7 @@ type world struct {
 	svc     *redpacket.Service
 	bank    uuid.UUID // the bank's own account, source of every deposit
 	group   uuid.UUID
+	mode    mode
 }
 
 type worldOption func(*world)
@@ -58,6 +59,41 @@ type worldOption func(*world)
 func withStores(ls ledger.Store, rs redpacket.Store) worldOption {
 	return func(w *world) { w.lstore, w.store = ls, rs }
 }
+
+// mode is a way for the Service to run on its store.
+type mode struct {
+	name string
+	// other hides a MemoryStore behind the Store interface, so that the
+	// Service takes the path of every other store: wallet read, claim,
+	// payment, paid mark.
+	other bool
+	// async sets Config.AsyncMarks and Config.GroupPayments.
+	async bool
+}
+
+// modes: on a MemoryStore (claims recorded and paid in one step), and on
+// any other store with paid marks before Claim returns, or in the
+// background with payments batched.
+var modes = []mode{
+	{name: "memory"},
+	{name: "other", other: true},
+	{name: "other-async", other: true, async: true},
+}
+
+// forEachMode runs f as a subtest in every mode.
+func forEachMode(t *testing.T, f func(t *testing.T, m mode)) {
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) { f(t, m) })
+	}
+}
+
+// inMode runs the world's service in mode m.
+func inMode(m mode) worldOption {
+	return func(w *world) { w.mode = m }
+}
+
+// otherStore is a Store that is no MemoryStore to the Service.
+type otherStore struct{ redpacket.Store }
 
 func withRules(r redpacket.Rules) worldOption {
 	return func(w *world) { w.cfg.Rules = map[ledger.Currency]redpacket.Rules{cny: r} }
@@ -75,6 +111,12 @@ func newWorld(t testing.TB, opts ...worldOption) *world {
 	if w.store == nil {
 		w.store = redpacket.NewMemoryStore()
 	}
+	if w.mode.other {
+		w.store = otherStore{w.store}
+	}
+	if w.mode.async {
+		w.cfg.AsyncMarks, w.cfg.GroupPayments = true, &ledger.GroupCommitOptions{}
+	}
 	w.l = ledger.New(w.lstore, ledger.Options{Now: w.clock.Now})
 	w.cfg.Ledger, w.cfg.Store, w.cfg.Members, w.cfg.Now = w.l, w.store, w.members, w.clock.Now
 	w.cfg.Rand = rand.NewChaCha8([32]byte([]byte(t.Name() + "                                ")[:32]))
@@ -88,9 +130,13 @@ func newWorld(t testing.TB, opts ...worldOption) *world {
 }
 
 // restart replaces the service by a new one on the same stores, as after a
-// process restart: nothing in memory survives.
+// process restart: nothing in memory survives (background marks still in
+// flight are waited for, whatever they came to).
 func (w *world) restart() {
 	w.t.Helper()
+	if w.svc != nil {
+		_ = w.svc.Flush(w.ctx)
+	}
 	svc, err := redpacket.New(w.cfg)
 	if err != nil {
 		w.t.Fatal(err)
@@ -193,8 +239,19 @@ func (w *world) mustClaim(p uuid.UUID, u user) redpacket.Claim {
 	return c
 }
 
+// flush waits for the service's background paid marks, which must all
+// succeed.
+func (w *world) flush() {
+	w.t.Helper()
+	if err := w.svc.Flush(w.ctx); err != nil {
+		w.t.Fatalf("Flush: %v", err)
+	}
+}
+
+// packet returns the packet as stored once background marks have landed.
 func (w *world) packet(id uuid.UUID) redpacket.Packet {
 	w.t.Helper()
+	w.flush()
 	p, err := w.store.Packet(w.ctx, id)
 	if err != nil {
 		w.t.Fatal(err)

@@ -14,6 +14,11 @@
 // (consecutive claims hit different packets), and every packet is claimed
 // by distinct users, so the load is many concurrent packets each selling
 // out, the way a New Year's Eve peak looks.
+//
+// The service records paid marks in the background
+// (redpacket.Config.AsyncMarks), as a deployment on a database would at
+// peak; Config.Configure changes that or anything else of the service's
+// configuration. Check waits for the marks before it looks.
 package redpacketbench
 
 import (
@@ -50,6 +55,10 @@ type Config struct {
 	Users int
 	// Seed makes the splits reproducible.
 	Seed uint64
+	// Configure, when set, adjusts the service's configuration before the
+	// World builds the service (after setting its Ledger, Store, Members,
+	// Rules, Rand, CacheSize and AsyncMarks = true).
+	Configure func(*redpacket.Config)
 }
 
 func (c *Config) defaults() error {
@@ -105,11 +114,16 @@ func New(ctx context.Context, cfg Config) (*World, error) {
 	rules := redpacket.DefaultRules()
 	rules.MaxCount = max(rules.MaxCount, cfg.Shares)
 	cny := ledger.MustCurrency("CNY")
-	svc, err := redpacket.New(redpacket.Config{
+	svcCfg := redpacket.Config{
 		Ledger: l, Store: cfg.Store, Members: everyone{cfg.Users},
 		Rules: map[ledger.Currency]redpacket.Rules{cny: rules},
 		Rand:  rand.NewChaCha8(seed), CacheSize: 4 * cfg.Packets,
-	})
+		AsyncMarks: true,
+	}
+	if cfg.Configure != nil {
+		cfg.Configure(&svcCfg)
+	}
+	svc, err := redpacket.New(svcCfg)
 	if err != nil {
 		return nil, err
 	}
@@ -266,10 +280,14 @@ func (w *World) Run(ctx context.Context, workers, n int, op func(ctx context.Con
 	return Result{Ops: n, Elapsed: time.Since(start)}, first
 }
 
-// Check verifies the World after claims: every packet whose shares were
+// Check verifies the World after claims: once the service's background
+// paid marks have landed (Service.Flush), every packet whose shares were
 // all claimed is sold out and settled with its escrow account closed at
 // zero, and the ledger verifies.
 func (w *World) Check(ctx context.Context, claims int) error {
+	if err := w.Service.Flush(ctx); err != nil {
+		return err
+	}
 	full := claims / (w.cfg.Packets * w.cfg.Shares) * w.cfg.Packets // packets in complete windows
 	if claims >= len(w.packets)*w.cfg.Shares {
 		full = len(w.packets)

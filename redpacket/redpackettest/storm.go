@@ -22,6 +22,10 @@ type StormConfig struct {
 	Grabbers int
 	// Shares is the packet's share count, at most Grabbers. Default 100.
 	Shares int
+	// Configure, when set, adjusts the service's configuration (after
+	// Storm has set its ledger, store and members), e.g. to run it with
+	// Config.AsyncMarks or Config.GroupPayments.
+	Configure func(*redpacket.Config)
 }
 
 // Storm runs the whole service (redpacket.Service on a ledger) on the given
@@ -30,8 +34,9 @@ type StormConfig struct {
 // instant from a goroutine of their own. It checks that exactly Shares
 // members win, each a different share and paid exactly that share once on
 // the ledger; that everyone else is told redpacket.ErrSoldOut; that the
-// packet ends settled with its escrow account closed at zero; and that the
-// ledger verifies.
+// packet ends settled (once the service's background marks, if any, have
+// landed) with its escrow account closed at zero; and that the ledger
+// verifies.
 func Storm(t testing.TB, cfg StormConfig) {
 	t.Helper()
 	if cfg.Grabbers <= 0 {
@@ -43,7 +48,11 @@ func Storm(t testing.TB, cfg StormConfig) {
 	ctx := context.Background()
 	l := ledger.New(cfg.Ledger, ledger.Options{})
 	members := &redpacket.MemoryMembers{}
-	svc, err := redpacket.New(redpacket.Config{Ledger: l, Store: cfg.Store, Members: members})
+	svcCfg := redpacket.Config{Ledger: l, Store: cfg.Store, Members: members}
+	if cfg.Configure != nil {
+		cfg.Configure(&svcCfg)
+	}
+	svc, err := redpacket.New(svcCfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,6 +138,9 @@ func Storm(t testing.TB, cfg StormConfig) {
 		if balances[i] != want {
 			t.Fatalf("grabber %d has %d, claimed %d", i, balances[i], want)
 		}
+	}
+	if err := svc.Flush(ctx); err != nil { // paid marks in the background, if any
+		t.Fatalf("Flush: %v", err)
 	}
 	stored, err := svc.Store().Packet(ctx, p.ID)
 	if err != nil {
