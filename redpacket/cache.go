@@ -3,7 +3,6 @@ package redpacket
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"sync/atomic"
 
@@ -132,8 +131,22 @@ func (e *cached) close(reason error) {
 	if e.closed.Load() != nil {
 		return
 	}
-	e.closed.CompareAndSwap(nil, &closedState{err: fmt.Errorf("claim packet %s: %w", e.p.ID, reason)})
+	e.closed.CompareAndSwap(nil, &closedState{err: &closedError{packet: e.p.ID, reason: reason}})
 }
+
+// closedError is the answer to a tap on a closed packet: "claim packet ID:
+// reason", made once per packet and formatted only when read.
+type closedError struct {
+	packet uuid.UUID
+	reason error
+}
+
+func (e *closedError) Error() string {
+	return "claim packet " + e.packet.String() + ": " + e.reason.Error()
+}
+
+// Unwrap returns the reason: ErrSoldOut, ErrRefunded or ErrPacketCancelled.
+func (e *closedError) Unwrap() error { return e.reason }
 
 // answer is the fast path: for a closed packet whose final claims are
 // loaded (loading them once if no other goroutine is at it), it returns

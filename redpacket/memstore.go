@@ -265,9 +265,7 @@ func (s *MemoryStore) claimPaying(ctx context.Context, mp *memPacket, user, acco
 	if outcome == payRefused {
 		return ClaimResult{Claim: c, State: mp.p.State}, outcome, nil
 	}
-	if c, err = mp.p.Take(user, account, now); err != nil {
-		return ClaimResult{}, outcome, err // cannot happen: the packet stayed locked since nextClaim
-	}
+	mp.p.take() // the packet stayed locked since nextClaim: c is the claim Take hands out
 	if outcome == payDone {
 		mp.p.MarkPosted(&c)
 	}
@@ -280,6 +278,15 @@ func (mp *memPacket) packet() Packet {
 	mp.mu.Lock()
 	defer mp.mu.Unlock()
 	return copyPacket(&mp.p)
+}
+
+// withoutShares returns a copy of the packet without its shares.
+func (mp *memPacket) withoutShares() Packet {
+	mp.mu.Lock()
+	defer mp.mu.Unlock()
+	p := mp.p
+	p.Shares = nil
+	return p
 }
 
 // Claims implements Store.

@@ -266,11 +266,16 @@ func (p *Packet) Take(user, account uuid.UUID, now time.Time) (Claim, error) {
 	if err != nil {
 		return Claim{}, err
 	}
+	p.take()
+	return c, nil
+}
+
+// take hands out the share nextClaim returned.
+func (p *Packet) take() {
 	p.Claimed++
 	if p.Claimed == p.Count {
 		p.Status = StatusSoldOut
 	}
-	return c, nil
 }
 
 // nextClaim returns the claim Take would hand out, or its error, and

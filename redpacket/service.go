@@ -654,7 +654,7 @@ func (s *Service) entry(ctx context.Context, id uuid.UUID) (*cached, error) {
 		if mp, err = s.mem.get(id); err != nil {
 			return nil, err
 		}
-		p = mp.packet()
+		p = mp.withoutShares() // the cache keeps none
 	} else if p, err = s.store.Packet(ctx, id); err != nil {
 		return nil, err
 	}
