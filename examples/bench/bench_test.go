@@ -1,7 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"regexp"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,7 +14,48 @@ import (
 	"github.com/socialpay/socialpay/ledger"
 )
 
-// A short run of every scenario on the memory store verifies.
+// testOps keeps the scenarios that prepare their work up front small.
+var testOps = map[string]int{"redpacket": 2000, "redpacket-soldout": 200}
+
+// testConfig is a short verified run of scenario on the memory store.
+func testConfig(scenario string, out *bytes.Buffer) config {
+	return config{store: "memory", scenario: scenario, clients: 4, duration: 50 * time.Millisecond, progress: time.Hour,
+		accounts: 40, shards: 2, inflight: 2, seed: 1, verify: true, ops: testOps[scenario], out: out}
+}
+
+var (
+	summaryRe = regexp.MustCompile(`(?m)^summary .* transfers=(\d+) transfers/s=([0-9.]+) .*p50=\S+ p99=\S+ `)
+	verifyRe  = regexp.MustCompile(`(?m)^verify (?:acknowledged|taps)=(\d+) `)
+	warmupRe  = regexp.MustCompile(`(?m)^warmup took=\S+ \S+=(\d+) `)
+)
+
+// checkOutput checks that a run printed a summary line with transfers/s
+// (and the scenario's own operation, named, when it is not a transfer)
+// and a verify line that vouches for every operation the summary (and the
+// warm-up, if any) counted.
+func checkOutput(t *testing.T, scenario, out string) {
+	t.Helper()
+	s := summaryRe.FindStringSubmatch(out)
+	v := verifyRe.FindStringSubmatch(out)
+	if s == nil || v == nil {
+		t.Fatalf("no summary or verify line:\n%s", out)
+	}
+	run, _ := strconv.Atoi(s[1])
+	warm := 0
+	if w := warmupRe.FindStringSubmatch(out); w != nil {
+		warm, _ = strconv.Atoi(w[1])
+	}
+	if all, _ := strconv.Atoi(v[1]); run == 0 || all != warm+run {
+		t.Fatalf("warm-up counted %d operations and the run %d, verify %d:\n%s", warm, run, all, out)
+	}
+	if u := unitOf(scenarios[scenario].make()); !strings.Contains(out, " op="+u+" ") ||
+		(u != "transfers" && !regexp.MustCompile(` `+u+`=\d+ `+u+`/s=[0-9.]+ `).MatchString(out)) {
+		t.Fatalf("summary does not name the operation %q:\n%s", u, out)
+	}
+}
+
+// A short run of every scenario on the memory store verifies, with and
+// without group commit.
 func TestScenariosVerify(t *testing.T) {
 	for _, name := range scenarioNames() {
 		for _, group := range []bool{false, true} {
@@ -19,31 +64,31 @@ func TestScenariosVerify(t *testing.T) {
 				label += "/group"
 			}
 			t.Run(label, func(t *testing.T) {
-				c := config{store: "memory", scenario: name, clients: 4, duration: 50 * time.Millisecond,
-					progress: time.Hour, accounts: 40, shards: 2, group: group, inflight: 2, seed: 1}
-				ctx := context.Background()
-				store := ledger.Store(ledger.NewMemoryStore())
-				front := store
-				if group {
-					front = ledger.NewGroupCommit(store, ledger.GroupCommitOptions{})
+				var out bytes.Buffer
+				c := testConfig(name, &out)
+				c.group = group
+				if err := bench(context.Background(), c, ledger.NewMemoryStore(), nil); err != nil {
+					t.Fatalf("%v\n%s", err, out.String())
 				}
-				env := &Env{Opts: Options{Clients: c.clients, Accounts: c.accounts, Shards: c.shards},
-					Ledger: ledger.New(front, ledger.Options{}), Store: front, Currency: ledger.MustCurrency("CNY"), rec: &recorder{}}
-				sc := scenarios[name].make()
-				if err := sc.Setup(ctx, env); err != nil {
-					t.Fatal(err)
-				}
-				st := drive(ctx, c, sc)
-				if st.transfers == 0 || len(st.latencies) == 0 {
-					t.Fatalf("no load: %+v", st)
-				}
-				res, err := env.rec.check(ctx, env.Ledger, lookupFor(store, 2), nil, 2)
-				if err != nil || !res.ok() || res.acked != int(st.transfers) || res.missing != 0 {
-					t.Fatalf("%v %v (transfers %d)", res, err, st.transfers)
-				}
+				checkOutput(t, name, out.String())
 			})
 		}
 	}
+}
+
+// A warm-up runs the load before the measured run, which still verifies
+// everything both did.
+func TestWarmup(t *testing.T) {
+	var out bytes.Buffer
+	c := testConfig("qr", &out)
+	c.warmup = 30 * time.Millisecond
+	if err := bench(context.Background(), c, ledger.NewMemoryStore(), nil); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	if w := warmupRe.FindStringSubmatch(out.String()); w == nil || w[1] == "0" {
+		t.Fatalf("no warm-up:\n%s", out.String())
+	}
+	checkOutput(t, "qr", out.String())
 }
 
 // The check finds what a broken store would do: lose an acknowledged

@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/socialpay/socialpay/ledger"
+	"github.com/socialpay/socialpay/postgres"
 )
 
 // A Scenario is one kind of load. To add one, write a file with a type
@@ -39,6 +40,33 @@ type Scenario interface {
 type Client interface {
 	Do(ctx context.Context) (transfers int, err error)
 }
+
+// A Verifier is a scenario that checks its own work after the run (with
+// -verify) instead of Env's transfer recorder: the operations it
+// acknowledged are stored, money is conserved, the ledger verifies. It
+// returns a one-line report, and an error when something is wrong.
+type Verifier interface {
+	Verify(ctx context.Context) (report string, err error)
+}
+
+// A Counter is a scenario whose operation is not a ledger transfer; Unit
+// names it, plural ("claims"), for the summary and progress lines.
+type Counter interface {
+	Unit() string
+}
+
+func unitOf(sc Scenario) string {
+	if c, ok := sc.(Counter); ok {
+		return c.Unit()
+	}
+	return "transfers"
+}
+
+// errUsedUp is what a Client's Do returns when its scenario prepared its
+// operations up front and has none left: that client stops, the others go
+// on until they run out too, and the run's rate is still operations over
+// the time they took.
+var errUsedUp = errors.New("bench: the prepared operations are used up")
 
 type scenarioInfo struct {
 	name, help string
@@ -72,6 +100,10 @@ type Options struct {
 	Accounts int // accounts per scenario (spread over the clients)
 	Shards   int // sub-accounts a hot account is split into (1: not split)
 	Seed     uint64
+	Duration time.Duration // how long the load runs (measured)
+	Warmup   time.Duration // how long it runs before, uncounted
+	Ops      int           // operations to prepare up front, for scenarios that must; 0: their estimate
+	Verify   bool          // -verify: the run is checked afterwards
 }
 
 // Env is what a scenario works with.
@@ -80,10 +112,57 @@ type Env struct {
 	Ledger   *ledger.Ledger
 	Store    ledger.Store // what the Ledger writes to (group commit, if any, included)
 	Currency ledger.Currency
+	// DB is the database of -store postgres (the bench's schema, already
+	// migrated), on which the feature scenarios build their stores; nil on
+	// the memory store.
+	DB *postgres.DB
 
-	rec      *recorder // nil unless -verify
+	rec      *recorder  // nil unless -verify
+	lookup   lookupFunc // finds stored transfers, for verification
 	errors   atomic.Int64
 	rejected atomic.Int64
+	unknown  atomic.Int64 // operations abandoned with their outcome unknown (the store failing as the run ended)
+}
+
+// estimate is how many operations a run (Opts.Warmup and Opts.Duration)
+// needs at about perSecond on the memory store or pgPerSecond on
+// PostgreSQL, unless Opts.Ops says.
+func (e *Env) estimate(perSecond, pgPerSecond float64) int {
+	if e.Opts.Ops > 0 {
+		return e.Opts.Ops
+	}
+	if e.DB != nil {
+		perSecond = pgPerSecond
+	}
+	return max(1000, int(perSecond*(e.Opts.Warmup+e.Opts.Duration).Seconds()))
+}
+
+// storeFailed reports whether err is the store failing rather than an
+// answer: the operation's outcome is unknown and the same operation may be
+// sent again.
+func storeFailed(err error) bool {
+	return errors.Is(err, postgres.ErrUnavailable) || errors.Is(err, postgres.ErrRetriesExhausted)
+}
+
+// retry is for an operation that failed with err: while err is the store
+// failing (storeFailed) it counts the failure in Env's errors, waits a
+// backoff and runs op again under opCtx, the scenario's own context, not
+// the run's: an operation started before the run's clock stops runs to
+// its end and is counted. Only if the run ends (ctx) while op keeps
+// failing does retry give up: the operation is counted as unknown and
+// ctx's error returned. Any other error (or nil) is op's answer.
+func (e *Env) retry(ctx, opCtx context.Context, err error, op func(ctx context.Context) error) error {
+	for wait := time.Millisecond; storeFailed(err); wait = min(2*wait, time.Second) {
+		e.errors.Add(1)
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			e.unknown.Add(1)
+			return ctx.Err()
+		}
+		err = op(opCtx)
+	}
+	return err
 }
 
 // Submit sends ts as one request — CreateTransfer for one transfer, an

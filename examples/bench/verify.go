@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/big"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -113,6 +116,13 @@ type verifyResult struct {
 
 func (v verifyResult) ok() bool {
 	return v.missing == 0 && v.wrong == 0 && v.refusedPresent == 0 && v.partial == 0 && v.split == 0 && v.verifyErr == nil
+}
+
+// unsettled reports whether the only thing wrong is a request both
+// unanswered and applied in part: one still being applied as the run
+// ended, unless it stays so.
+func (v verifyResult) unsettled() bool {
+	return v.partial > 0 && v.missing == 0 && v.wrong == 0 && v.refusedPresent == 0 && v.split == 0 && v.verifyErr == nil
 }
 
 func (v verifyResult) String() string {
@@ -237,4 +247,150 @@ func (r *recorder) checkCommits(ctx context.Context, commits commitsFunc, worker
 		}
 	}
 	return nil
+}
+
+// snapshot runs the ledger's Verify and returns its report, for Moved.
+func snapshot(ctx context.Context, l *ledger.Ledger) (ledger.VerifyReport, error) {
+	rep, err := l.Verify(ctx)
+	if err != nil {
+		return rep, fmt.Errorf("ledger verify: %w", err)
+	}
+	return rep, nil
+}
+
+// moved returns how much money (posted debits, in minor units of cur)
+// moved between two Verify reports: what a run's operations moved in all,
+// whatever accounts they touched.
+func moved(before, after ledger.VerifyReport, cur ledger.Currency) *big.Int {
+	posted := func(r ledger.VerifyReport) *big.Int {
+		for _, t := range r.Currencies {
+			if t.Currency == cur {
+				v := new(big.Int).SetUint64(t.DebitsPosted.Hi)
+				return v.Lsh(v, 64).Add(v, new(big.Int).SetUint64(t.DebitsPosted.Lo))
+			}
+		}
+		return new(big.Int)
+	}
+	return new(big.Int).Sub(posted(after), posted(before))
+}
+
+// ackTap is a ledger.Store that records, once armed, every transfer the
+// store under it acknowledges (applied, or an idempotent duplicate): for
+// scenarios whose driver keeps its transfer IDs to itself, the record of
+// what the ledger answered, to check afterwards that it is all stored.
+type ackTap struct {
+	ledger.Store
+	armed atomic.Bool
+	mu    sync.Mutex
+	acked []ledger.Transfer
+}
+
+func (s *ackTap) CreateTransfer(ctx context.Context, t ledger.Transfer, now time.Time) (ledger.Result, error) {
+	r, err := s.Store.CreateTransfer(ctx, t, now)
+	if err == nil && r.Err == nil && s.armed.Load() {
+		s.mu.Lock()
+		s.acked = append(s.acked, t)
+		s.mu.Unlock()
+	}
+	return r, err
+}
+
+func (s *ackTap) CreateTransfers(ctx context.Context, ts []ledger.Transfer, linked bool, now time.Time) ([]ledger.Result, error) {
+	rs, err := s.Store.CreateTransfers(ctx, ts, linked, now)
+	if err == nil && s.armed.Load() {
+		s.mu.Lock()
+		for i, r := range rs {
+			if r.Err == nil {
+				s.acked = append(s.acked, ts[i])
+			}
+		}
+		s.mu.Unlock()
+	}
+	return rs, err
+}
+
+// transfers returns the distinct transfers acknowledged while armed.
+func (s *ackTap) transfers() []ledger.Transfer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	seen := make(map[uuid.UUID]bool, len(s.acked))
+	var out []ledger.Transfer
+	for _, t := range s.acked {
+		if !seen[t.ID] {
+			seen[t.ID] = true
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// checkStored looks want up (in chunks, on workers) and returns how many
+// are stored as wanted, and what is wrong with the others (the first few).
+func checkStored(ctx context.Context, lookup lookupFunc, workers int, want []ledger.Transfer) (int, []error, error) {
+	const chunk = 5000
+	var ok atomic.Int64
+	var mu sync.Mutex
+	var bad []error
+	err := parallel(ctx, workers, (len(want)+chunk-1)/chunk, func(ctx context.Context, c int) error {
+		part := want[c*chunk : min(len(want), (c+1)*chunk)]
+		ids := make([]uuid.UUID, len(part))
+		for i, t := range part {
+			ids[i] = t.ID
+		}
+		stored, err := lookup(ctx, ids)
+		if err != nil {
+			return err
+		}
+		got := make(map[uuid.UUID]ledger.Transfer, len(stored))
+		for _, t := range stored {
+			got[t.ID] = t
+		}
+		for _, w := range part {
+			t, found := got[w.ID]
+			var e error
+			switch {
+			case !found:
+				e = fmt.Errorf("transfer %s: acknowledged, not stored", w.ID)
+			case t.Amount != w.Amount || t.DebitAccountID != w.DebitAccountID || t.CreditAccountID != w.CreditAccountID:
+				e = fmt.Errorf("transfer %s: stored %v from %s to %s, acknowledged %v from %s to %s",
+					w.ID, t.Amount, t.DebitAccountID, t.CreditAccountID, w.Amount, w.DebitAccountID, w.CreditAccountID)
+			default:
+				ok.Add(1)
+				continue
+			}
+			mu.Lock()
+			if len(bad) < 10 {
+				bad = append(bad, e)
+			}
+			mu.Unlock()
+		}
+		return nil
+	})
+	return int(ok.Load()), bad, err
+}
+
+// checkBalances checks that each account's balance (posted credits less
+// debits) is want[account].
+func checkBalances(ctx context.Context, l *ledger.Ledger, workers int, want map[uuid.UUID]int64) ([]error, error) {
+	ids := make([]uuid.UUID, 0, len(want))
+	for id := range want {
+		ids = append(ids, id)
+	}
+	var mu sync.Mutex
+	var bad []error
+	err := parallel(ctx, workers, len(ids), func(ctx context.Context, i int) error {
+		a, err := l.Account(ctx, ids[i])
+		if err != nil {
+			return err
+		}
+		if a.Balance.Net() != want[ids[i]] {
+			mu.Lock()
+			if len(bad) < 10 {
+				bad = append(bad, fmt.Errorf("account %s: balance %d, want %d", ids[i], a.Balance.Net(), want[ids[i]]))
+			}
+			mu.Unlock()
+		}
+		return nil
+	})
+	return bad, err
 }
