@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/socialpay/socialpay/redpacket"
 	"github.com/socialpay/socialpay/redpacket/redpacketbench"
 )
 
@@ -23,8 +24,32 @@ func report(b *testing.B, what string, cpuStart int64) {
 // and paid on the ledger (one transfer), and every packet that sells out
 // is settled (its escrow closed). ns/op is wall time per claim.
 func BenchmarkClaim(b *testing.B) {
+	benchClaims(b, redpacketbench.Config{})
+}
+
+// BenchmarkClaimOtherStore: BenchmarkClaim with the MemoryStore behind the
+// Store interface, so that the Service takes the path of every other store
+// (wallet read, claim, payment, paid mark), with the paid marks before
+// Claim returns (sync) or in the background (async).
+func BenchmarkClaimOtherStore(b *testing.B) {
+	for _, async := range []bool{false, true} {
+		name := "sync"
+		if async {
+			name = "async"
+		}
+		b.Run(name, func(b *testing.B) {
+			benchClaims(b, redpacketbench.Config{
+				Store:     otherStore{redpacket.NewMemoryStore()},
+				Configure: func(c *redpacket.Config) { c.AsyncMarks = async },
+			})
+		})
+	}
+}
+
+func benchClaims(b *testing.B, cfg redpacketbench.Config) {
 	ctx := context.Background()
-	w, err := redpacketbench.New(ctx, redpacketbench.Config{Claims: b.N})
+	cfg.Claims = b.N
+	w, err := redpacketbench.New(ctx, cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
