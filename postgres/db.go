@@ -6,29 +6,29 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"regexp"
-	"runtime"
-	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // DefaultSchema is the schema a DB uses when Config.Schema is empty.
 const DefaultSchema = "socialpay"
 
-// Config configures a DB. Build one with ParseConfig, adjust it, and pass it
-// to OpenConfig.
+// Config configures a DB: the pgx pool, the schema, and the retries. Build
+// one with ParseConfig, or put a *pgxpool.Config of your own in Pool, adjust
+// it, and pass it to OpenConfig.
 type Config struct {
-	// ConnConfig configures each connection (host, user, TLS, runtime
-	// parameters…), as pgx.ParseConfig returns it. Unless it sets
+	// Pool configures the pgxpool pool, as pgxpool.ParseConfig returns it
+	// (a Config that did not come from there is ErrInvalidConfig):
+	// Pool.ConnConfig (host, user, TLS, runtime parameters…), Pool.MaxConns,
+	// connection lifetimes, health checks and hooks (AfterConnect,
+	// PrepareConn…). OpenConfig works on a copy. Pool.MaxConns 0 means the
+	// greater of 4 and GOMAXPROCS. Unless Pool.ConnConfig.RuntimeParams sets
 	// plan_cache_mode, the DB's connections use force_generic_plan.
-	ConnConfig *pgx.ConnConfig
-
-	// MaxConns bounds the connections open at once. Default: the
-	// connection string's pool_max_conns, else the greater of 4 and
-	// GOMAXPROCS.
-	MaxConns int
+	Pool *pgxpool.Config
 
 	// Schema is the PostgreSQL schema holding socialpay's tables; it is
 	// created if missing. Names are lower-case letters, digits and '_',
@@ -47,38 +47,41 @@ type Config struct {
 	RetryBase, RetryMax time.Duration
 }
 
-// ParseConfig parses a PostgreSQL connection string (URL or key=value form,
-// as pgx.ParseConfig accepts, plus pool_max_conns as pgxpool reads it) into
-// a Config with the default schema and retry settings.
+// ParseConfig parses a PostgreSQL connection string (URL or key=value form)
+// with pgxpool.ParseConfig, so it also reads pgxpool's pool_max_conns,
+// pool_max_conn_lifetime…, into a Config with the default schema and retry
+// settings. Pool.MaxConns is 0 (the default) unless the string sets
+// pool_max_conns.
 //
 // Errors: ErrInvalidConfig wrapping the parse error.
 func ParseConfig(dsn string) (*Config, error) {
-	cc, err := pgx.ParseConfig(dsn)
+	pc, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
-	cfg := &Config{ConnConfig: cc, Schema: DefaultSchema}
-	if v, ok := cc.RuntimeParams["pool_max_conns"]; ok {
-		delete(cc.RuntimeParams, "pool_max_conns") // not a server parameter
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return nil, fmt.Errorf("%w: pool_max_conns %q", ErrInvalidConfig, v)
-		}
-		cfg.MaxConns = n
+	if !setsMaxConns(dsn) {
+		pc.MaxConns = 0 // pgxpool filled in its own default
 	}
-	return cfg, nil
+	return &Config{Pool: pc, Schema: DefaultSchema}, nil
+}
+
+// setsMaxConns reports whether a connection string that pgxpool parsed
+// sets pool_max_conns (pgxpool removes it from the parameters it keeps).
+func setsMaxConns(dsn string) bool {
+	cc, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return false
+	}
+	_, ok := cc.RuntimeParams["pool_max_conns"]
+	return ok
 }
 
 var schemaName = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
 
+// withDefaults checks the schema and fills in the retry settings; the pool
+// configuration is newPool's.
 func (c *Config) withDefaults() (Config, error) {
 	out := *c
-	if out.ConnConfig == nil {
-		return out, fmt.Errorf("%w: no connection configuration (use ParseConfig)", ErrInvalidConfig)
-	}
-	if out.MaxConns <= 0 {
-		out.MaxConns = max(4, runtime.GOMAXPROCS(0))
-	}
 	if out.Schema == "" {
 		out.Schema = DefaultSchema
 	}
@@ -98,21 +101,23 @@ func (c *Config) withDefaults() (Config, error) {
 	return out, nil
 }
 
-// DB is socialpay's handle on one PostgreSQL database: one pool of pgx
-// connections and one schema whose migrations have been applied. The
-// stores of this package are built on a DB; it is safe for concurrent use
-// and keeps no business state.
+// DB is socialpay's handle on one PostgreSQL database: one pgxpool pool and
+// one schema whose migrations have been applied. The stores of this
+// package are built on a DB; it is safe for concurrent use and keeps no
+// business state.
 type DB struct {
-	pool   *pool
-	owned  bool // Close closes pool
+	pool   *pgxpool.Pool
+	closed *atomic.Bool // set by the owner's Close; shared with WithSchema's DBs
+	owned  bool         // Close closes pool
 	schema string
 	cfg    Config
 }
 
-// Open connects to the database named by dsn, applies the embedded
-// migrations to the default schema, and returns the DB.
+// Open connects to the database named by dsn (see ParseConfig), applies
+// the embedded migrations to the default schema, and returns the DB.
 //
-// Errors: ErrInvalidConfig, ErrMigration, and connection errors.
+// Errors: ErrInvalidConfig, ErrMigration (wrapping ErrRetriesExhausted and
+// ErrUnavailable when the server cannot be reached).
 func Open(ctx context.Context, dsn string) (*DB, error) {
 	cfg, err := ParseConfig(dsn)
 	if err != nil {
@@ -121,27 +126,25 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	return OpenConfig(ctx, cfg)
 }
 
-// OpenConfig creates the pool described by cfg, applies the embedded
+// OpenConfig creates the pool described by cfg.Pool, applies the embedded
 // migrations to cfg.Schema (creating it if needed; safe to run from many
 // processes at once), and returns the DB.
 //
-// Errors: ErrInvalidConfig, ErrMigration, and connection errors.
+// Errors: ErrInvalidConfig, ErrMigration (wrapping ErrRetriesExhausted and
+// ErrUnavailable when the server cannot be reached).
 func OpenConfig(ctx context.Context, cfg *Config) (*DB, error) {
 	c, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
 	}
-	cc := c.ConnConfig.Copy()
-	if _, set := cc.RuntimeParams["plan_cache_mode"]; !set {
-		// The stores' statements are prepared once per connection and take
-		// arrays whose length the planner cannot know: with custom plans
-		// PostgreSQL re-plans a one-transfer batch at every execution
-		// (measured: a quarter of the server's time per single transfer).
-		cc.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
+	pool, err := newPool(ctx, c.Pool)
+	if err != nil {
+		return nil, err
 	}
-	db := &DB{pool: newPool(cc, c.MaxConns), owned: true, schema: c.Schema, cfg: c}
+	c.Pool = pool.Config()
+	db := &DB{pool: pool, closed: new(atomic.Bool), owned: true, schema: c.Schema, cfg: c}
 	if err := db.migrate(ctx); err != nil {
-		db.pool.close()
+		db.Close()
 		return nil, err
 	}
 	return db, nil
@@ -151,7 +154,7 @@ func OpenConfig(ctx context.Context, cfg *Config) (*DB, error) {
 // migrations to it first. Closing the returned DB leaves the pool open. It
 // lets one process serve several isolated ledgers (tenants, tests).
 //
-// Errors: ErrInvalidConfig, ErrMigration, and connection errors.
+// Errors: ErrInvalidConfig, ErrMigration.
 func (db *DB) WithSchema(ctx context.Context, schema string) (*DB, error) {
 	c := db.cfg
 	c.Schema = schema
@@ -159,17 +162,19 @@ func (db *DB) WithSchema(ctx context.Context, schema string) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := &DB{pool: db.pool, schema: c.Schema, cfg: c}
+	out := &DB{pool: db.pool, closed: db.closed, schema: c.Schema, cfg: c}
 	if err := out.migrate(ctx); err != nil {
 		return nil, err
 	}
 	return out, nil
 }
 
-// Close closes the pool, unless the DB came from WithSchema.
+// Close closes the pool, unless the DB came from WithSchema; it waits for
+// connections in use to be released. Operations started afterwards fail.
 func (db *DB) Close() {
 	if db.owned {
-		db.pool.close()
+		db.closed.Store(true)
+		db.pool.Close()
 	}
 }
 
@@ -212,27 +217,6 @@ func (db *DB) run(ctx context.Context, op string, fn func(ctx context.Context, c
 			return fmt.Errorf("postgres: %s: %w", op, err)
 		}
 	}
-}
-
-func (db *DB) attempt(ctx context.Context, fn func(ctx context.Context, conn *pgx.Conn) error) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	conn, err := db.pool.acquire(ctx)
-	if err != nil {
-		return err
-	}
-	defer db.pool.release(conn)
-	err = fn(ctx, conn)
-	if conn.PgConn().TxStatus() != 'I' && !conn.IsClosed() {
-		// fn failed or decided to write nothing: roll back, leaving the
-		// connection clean for the pool. If even that fails, the pool
-		// discards the connection (Release checks the status).
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		_, _ = conn.Exec(rctx, "rollback")
-		cancel()
-	}
-	return err
 }
 
 // backoff returns a full-jitter wait before attempt+1.

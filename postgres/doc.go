@@ -109,7 +109,10 @@
 //
 // # Connections
 //
-// The DB keeps a small pool of pgx connections of its own (Config.MaxConns,
-// or pool_max_conns in the connection string). pgxpool would serve, but
-// its dependency is not in this module's go.sum yet.
+// The DB's connections are a pgxpool pool (Config.Pool, as
+// pgxpool.ParseConfig returns it; pool_max_conns and the other pool_
+// settings of the connection string). An attempt that leaves a
+// transaction open is rolled back before its connection goes back to the
+// pool; an attempt whose connection died resets the pool, so that the
+// retry meets a fresh connection rather than the dead one's idle siblings.
 package postgres

@@ -35,12 +35,7 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	if db := server.db; db != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		conn, err := db.pool.acquire(ctx)
-		if err == nil {
-			_, err = conn.Exec(ctx, "drop schema if exists "+db.schema+" cascade")
-			db.pool.release(conn)
-		}
-		if err != nil {
+		if _, err := db.pool.Exec(ctx, "drop schema if exists "+db.schema+" cascade"); err != nil {
 			fmt.Fprintf(os.Stderr, "postgres tests: dropping schema %s: %v\n", db.schema, err)
 		}
 		cancel()
@@ -60,8 +55,8 @@ func testDB(t testing.TB) *DB {
 			server.reason = err.Error()
 			return
 		}
-		cfg.ConnConfig.ConnectTimeout = 5 * time.Second
-		cfg.MaxConns = 16
+		cfg.Pool.ConnConfig.ConnectTimeout = 5 * time.Second
+		cfg.Pool.MaxConns = 16
 		var b [4]byte
 		rand.Read(b[:])
 		server.prefix = "sp_test_" + hex.EncodeToString(b[:])
@@ -70,7 +65,7 @@ func testDB(t testing.TB) *DB {
 		defer cancel()
 		db, err := OpenConfig(ctx, cfg)
 		if err != nil {
-			server.reason = fmt.Sprintf("no PostgreSQL at %s (set SOCIALPAY_TEST_PG): %v", cfg.ConnConfig.ConnString(), err)
+			server.reason = fmt.Sprintf("no PostgreSQL at %s (set SOCIALPAY_TEST_PG): %v", cfg.Pool.ConnString(), err)
 			return
 		}
 		server.db = db
@@ -144,13 +139,7 @@ func dropSchema(t testing.TB, db *DB, name string) {
 // exec runs SQL outside the stores, for setup and tampering.
 func exec(t testing.TB, db *DB, sql string, args ...any) {
 	t.Helper()
-	ctx := context.Background()
-	conn, err := db.pool.acquire(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.pool.release(conn)
-	if _, err := conn.Exec(ctx, db.qualify(sql), args...); err != nil {
+	if _, err := db.pool.Exec(context.Background(), db.qualify(sql), args...); err != nil {
 		t.Fatalf("%s: %v", sql, err)
 	}
 }

@@ -4,22 +4,21 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/fstest"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 func countRows(t testing.TB, db *DB, sql string, args ...any) int {
 	t.Helper()
-	ctx := context.Background()
-	conn, err := db.pool.acquire(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.pool.release(conn)
 	var n int
-	if err := conn.QueryRow(ctx, db.qualify(sql), args...).Scan(&n); err != nil {
+	if err := db.pool.QueryRow(context.Background(), db.qualify(sql), args...).Scan(&n); err != nil {
 		t.Fatalf("%s: %v", sql, err)
 	}
 	return n
@@ -41,8 +40,8 @@ func TestMigrateConcurrently(t *testing.T) {
 			<-start
 			cfg := base.cfg
 			cfg.Schema = name
-			cfg.ConnConfig = base.cfg.ConnConfig.Copy()
-			cfg.MaxConns = 2
+			cfg.Pool = base.cfg.Pool.Copy()
+			cfg.Pool.MaxConns = 2
 			dbs[i], errs[i] = OpenConfig(context.Background(), &cfg)
 		})
 	}
@@ -130,8 +129,65 @@ func TestConfig(t *testing.T) {
 	if _, err := OpenConfig(context.Background(), &Config{}); !errors.Is(err, ErrInvalidConfig) {
 		t.Errorf("empty config: %v", err)
 	}
+	cc, err := pgx.ParseConfig(defaultTestDSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// pgxpool panics on a Config it did not parse; OpenConfig says so.
+	if _, err := OpenConfig(context.Background(), &Config{Pool: &pgxpool.Config{ConnConfig: cc, MaxConns: 2}}); !errors.Is(err, ErrInvalidConfig) {
+		t.Errorf("pgxpool.Config literal: %v", err)
+	}
 	cfg, _ := ParseConfig("postgres://x/y?pool_max_conns=7&application_name=bank")
-	if cfg.MaxConns != 7 || cfg.ConnConfig.RuntimeParams["pool_max_conns"] != "" || cfg.ConnConfig.RuntimeParams["application_name"] != "bank" {
-		t.Errorf("parsed %+v, params %v", cfg, cfg.ConnConfig.RuntimeParams)
+	if cfg.Pool.MaxConns != 7 || cfg.Pool.ConnConfig.RuntimeParams["pool_max_conns"] != "" || cfg.Pool.ConnConfig.RuntimeParams["application_name"] != "bank" {
+		t.Errorf("parsed %+v, params %v", cfg.Pool, cfg.Pool.ConnConfig.RuntimeParams)
+	}
+	if cfg, _ := ParseConfig("postgres://x/y"); cfg.Pool.MaxConns != 0 {
+		t.Errorf("no pool_max_conns: MaxConns %d, want 0 (the default)", cfg.Pool.MaxConns)
+	}
+}
+
+// OpenConfig takes a pgxpool configuration as it is, hooks included, and
+// adds its defaults: a pool of max(4, GOMAXPROCS) connections and generic
+// plans, unless the configuration says otherwise.
+func TestOpenPoolConfig(t *testing.T) {
+	base := testDB(t)
+	for _, c := range []struct {
+		param, want string
+		maxConns    int32
+	}{
+		{"", "force_generic_plan", 0},
+		{"auto", "auto", 3},
+	} {
+		pc := base.cfg.Pool.Copy()
+		delete(pc.ConnConfig.RuntimeParams, "plan_cache_mode")
+		if c.param != "" {
+			pc.ConnConfig.RuntimeParams["plan_cache_mode"] = c.param
+		}
+		pc.MaxConns = c.maxConns
+		var connects atomic.Int64
+		pc.AfterConnect = func(context.Context, *pgx.Conn) error {
+			connects.Add(1)
+			return nil
+		}
+		db, err := OpenConfig(context.Background(), &Config{Pool: pc, Schema: base.schema})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var mode string
+		err = db.run(context.Background(), "test", func(ctx context.Context, conn *pgx.Conn) error {
+			return conn.QueryRow(ctx, "show plan_cache_mode").Scan(&mode)
+		})
+		want := c.maxConns
+		if want == 0 {
+			want = int32(max(4, runtime.GOMAXPROCS(0)))
+		}
+		if err != nil || mode != c.want || db.pool.Stat().MaxConns() != want || connects.Load() == 0 {
+			t.Errorf("plan_cache_mode %q, MaxConns %d: got %q %v, pool of %d, %d connects; want %q, pool of %d",
+				c.param, c.maxConns, mode, err, db.pool.Stat().MaxConns(), connects.Load(), c.want, want)
+		}
+		db.Close()
+		if err := db.run(context.Background(), "test", func(context.Context, *pgx.Conn) error { return nil }); !errors.Is(err, errPoolClosed) {
+			t.Errorf("after Close: %v, want the pool closed", err)
+		}
 	}
 }

@@ -3,128 +3,91 @@ package postgres
 import (
 	"context"
 	"errors"
-	"sync"
+	"fmt"
+	"runtime"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// pool is a minimal pool of pgx connections: at most max open at once,
-// idle ones reused last-in first-out, a connection that is closed, busy or
-// inside a transaction never returned to the idle list, and one that sat
-// idle for a while pinged before reuse.
-//
-// It stands in for pgxpool, whose dependency (github.com/jackc/puddle/v2)
-// this module's go.sum does not list yet; the stores only see *pgx.Conn,
-// so swapping it for pgxpool touches this file and Config alone.
-type pool struct {
-	cfg   *pgx.ConnConfig
-	slots chan struct{} // one token per connection handed out or being dialled
-
-	mu     sync.Mutex
-	idle   []idleConn
-	closed bool
-}
-
-type idleConn struct {
-	conn  *pgx.Conn
-	since time.Time
-}
-
-// pingAfter is how long a connection may sit idle before it is pinged on
-// reuse: after a server restart every idle connection is dead, and
-// handing them out one by one would burn the retries of the operations.
-const pingAfter = time.Second
+// The connections are pgxpool's. It hands out idle connections and dials
+// new ones up to MaxConns, pings a connection that sat idle for more than
+// a second before handing it out, and destroys a connection released
+// closed, busy or inside a transaction. This file adds what the stores'
+// retries need on top: a failed attempt's transaction is rolled back so the
+// connection stays pooled, and a connection found dead resets the pool.
 
 var errPoolClosed = errors.New("postgres: pool closed")
 
-func newPool(cfg *pgx.ConnConfig, max int) *pool {
-	return &pool{cfg: cfg, slots: make(chan struct{}, max)}
-}
-
-// acquire returns an idle connection or dials a new one, waiting while max
-// connections are out.
-func (p *pool) acquire(ctx context.Context) (*pgx.Conn, error) {
-	select {
-	case p.slots <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
+// newPool creates the pool pc describes (a copy of it) with the DB's
+// defaults: MaxConns the greater of 4 and GOMAXPROCS unless set, and
+// plan_cache_mode=force_generic_plan unless pc sets it.
+//
+// Errors: ErrInvalidConfig.
+func newPool(ctx context.Context, pc *pgxpool.Config) (p *pgxpool.Pool, err error) {
+	if pc == nil || pc.ConnConfig == nil {
+		return nil, fmt.Errorf("%w: no pool configuration (use ParseConfig or pgxpool.ParseConfig)", ErrInvalidConfig)
 	}
-	for {
-		p.mu.Lock()
-		if p.closed {
-			p.mu.Unlock()
-			<-p.slots
-			return nil, errPoolClosed
-		}
-		var ic idleConn
-		if n := len(p.idle); n > 0 {
-			ic = p.idle[n-1]
-			p.idle = p.idle[:n-1]
-		}
-		p.mu.Unlock()
-		if ic.conn == nil {
-			break
-		}
-		if time.Since(ic.since) < pingAfter || ic.conn.Ping(ctx) == nil {
-			return ic.conn, nil
-		}
-		closeConn(ic.conn) // dead already
-		p.drain()          // its idle siblings are likely dead too
+	pc = pc.Copy()
+	if pc.MaxConns <= 0 {
+		pc.MaxConns = int32(max(4, runtime.GOMAXPROCS(0)))
 	}
-	conn, err := pgx.ConnectConfig(ctx, p.cfg)
+	if pc.ConnConfig.RuntimeParams == nil {
+		pc.ConnConfig.RuntimeParams = map[string]string{}
+	}
+	if _, set := pc.ConnConfig.RuntimeParams["plan_cache_mode"]; !set {
+		// The stores' statements are prepared once per connection and take
+		// arrays whose length the planner cannot know: with custom plans
+		// PostgreSQL re-plans a one-transfer batch at every execution
+		// (measured: a quarter of the server's time per single transfer).
+		pc.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
+	}
+	defer func() {
+		// pgxpool panics on a Config that pgxpool.ParseConfig did not make
+		// (a struct literal): bad input, so an error here.
+		if r := recover(); r != nil {
+			p, err = nil, fmt.Errorf("%w: %v (build it with pgxpool.ParseConfig)", ErrInvalidConfig, r)
+		}
+	}()
+	p, err = pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
-		<-p.slots
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
-	return conn, nil
+	return p, nil
 }
 
-// release gives conn back: to the idle list when it is healthy and outside
-// a transaction, else it is closed (the server rolls back whatever it had
-// open).
-func (p *pool) release(conn *pgx.Conn) {
-	defer func() { <-p.slots }()
-	dead := conn.IsClosed()
-	if !dead && !conn.PgConn().IsBusy() && conn.PgConn().TxStatus() == 'I' {
-		p.mu.Lock()
-		if !p.closed {
-			p.idle = append(p.idle, idleConn{conn: conn, since: time.Now()})
-			conn = nil
+// attempt runs fn once on a pooled connection. fn may leave a transaction
+// open (having decided to write nothing, or failed): it is rolled back
+// here, so the connection goes back to the pool clean rather than being
+// destroyed. A connection that died under fn (a killed backend, a server
+// restart) resets the pool: its idle siblings are most likely dead too,
+// and handing them out one by one would burn the operations' retries.
+func (db *DB) attempt(ctx context.Context, fn func(ctx context.Context, conn *pgx.Conn) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	pc, err := db.pool.Acquire(ctx)
+	if err != nil {
+		if db.closed.Load() {
+			return errPoolClosed
 		}
-		p.mu.Unlock()
-		if conn == nil {
-			return
+		return err
+	}
+	defer pc.Release()
+	conn := pc.Conn()
+	err = fn(ctx, conn)
+	switch {
+	case conn.IsClosed():
+		if err != nil && ctx.Err() == nil && isConnectionError(err) {
+			db.pool.Reset() // connections in use are closed when released
 		}
+	case conn.PgConn().TxStatus() != 'I':
+		// If even the rollback fails, Release sees the transaction and
+		// destroys the connection.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		_, _ = conn.Exec(rctx, "rollback")
+		cancel()
 	}
-	closeConn(conn)
-	if dead {
-		p.drain()
-	}
-}
-
-// drain closes every idle connection.
-func (p *pool) drain() {
-	p.mu.Lock()
-	idle := p.idle
-	p.idle = nil
-	p.mu.Unlock()
-	for _, ic := range idle {
-		closeConn(ic.conn)
-	}
-}
-
-// close closes the idle connections and makes acquire fail; connections
-// out are closed when released.
-func (p *pool) close() {
-	p.mu.Lock()
-	p.closed = true
-	p.mu.Unlock()
-	p.drain()
-}
-
-func closeConn(conn *pgx.Conn) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	conn.Close(ctx) //nolint:errcheck // nothing to do about it
+	return err
 }

@@ -5,13 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sync/atomic"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/socialpay/socialpay/ledger"
 )
@@ -65,52 +66,74 @@ func TestTranslate(t *testing.T) {
 	}
 }
 
+// ownDB returns a DB on the test binary's schema with a pool of its own
+// of maxConns connections, so that which connection an operation gets
+// depends on nothing another test does, and with retries that wait at most
+// a microsecond.
+func ownDB(t *testing.T, maxConns int32) *DB {
+	t.Helper()
+	base := testDB(t)
+	cfg := base.cfg
+	cfg.Pool = base.cfg.Pool.Copy()
+	cfg.Pool.MaxConns = maxConns
+	cfg.RetryBase, cfg.RetryMax = time.Microsecond, time.Microsecond
+	db, err := OpenConfig(context.Background(), &cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	return db
+}
+
 // The server raises a real SQLSTATE; run retries what is retryable, a
-// bounded number of times, and nothing else.
+// bounded number of times, and nothing else. One connection in the pool:
+// every attempt gets the same one unless it was destroyed.
 func TestRunRetries(t *testing.T) {
-	db := testDB(t)
+	db := ownDB(t, 1)
 	ctx := context.Background()
 	raise := func(conn *pgx.Conn, code string) error {
 		_, err := conn.Exec(ctx, fmt.Sprintf(`do $$ begin raise exception 'injected' using errcode = '%s'; end $$`, code))
 		return err
 	}
 	for _, code := range []string{codeSerializationFailure, codeDeadlock} {
-		var attempts atomic.Int64
+		attempts := 0
 		err := db.run(ctx, "test", func(ctx context.Context, conn *pgx.Conn) error {
-			if attempts.Add(1) < 3 {
+			if attempts++; attempts < 3 {
 				return raise(conn, code)
 			}
 			return nil
 		})
-		if err != nil || attempts.Load() != 3 {
-			t.Fatalf("%s: %v after %d attempts, want success after 3", code, err, attempts.Load())
+		if err != nil || attempts != 3 {
+			t.Fatalf("%s: %v after %d attempts, want success after 3", code, err, attempts)
 		}
 	}
 
 	limited := *db
 	limited.cfg.MaxAttempts = 4
-	var attempts atomic.Int64
+	attempts := 0
 	err := limited.run(ctx, "test", func(ctx context.Context, conn *pgx.Conn) error {
-		attempts.Add(1)
+		attempts++
 		return raise(conn, codeSerializationFailure)
 	})
 	var pe *pgconn.PgError
-	if !errors.Is(err, ErrRetriesExhausted) || !errors.As(err, &pe) || pe.Code != codeSerializationFailure || attempts.Load() != 4 {
-		t.Fatalf("endless conflicts: %v after %d attempts", err, attempts.Load())
+	if !errors.Is(err, ErrRetriesExhausted) || !errors.As(err, &pe) || pe.Code != codeSerializationFailure || attempts != 4 {
+		t.Fatalf("endless conflicts: %v after %d attempts", err, attempts)
 	}
 
-	attempts.Store(0)
+	attempts = 0
 	err = db.run(ctx, "test", func(ctx context.Context, conn *pgx.Conn) error {
-		attempts.Add(1)
+		attempts++
 		return raise(conn, "23514")
 	})
-	if !errors.Is(err, ErrIntegrity) || attempts.Load() != 1 {
-		t.Fatalf("check violation: %v after %d attempts, want ErrIntegrity after 1", err, attempts.Load())
+	if !errors.Is(err, ErrIntegrity) || attempts != 1 {
+		t.Fatalf("check violation: %v after %d attempts, want ErrIntegrity after 1", err, attempts)
 	}
 
-	// A failed attempt inside a transaction is rolled back before the
-	// connection is reused.
+	// A failed attempt inside a transaction is rolled back, and the
+	// connection (the same backend) is handed out again, clean.
+	var pid uint32
 	err = db.run(ctx, "test", func(ctx context.Context, conn *pgx.Conn) error {
+		pid = conn.PgConn().PID()
 		if _, err := conn.Exec(ctx, "begin"); err != nil {
 			return err
 		}
@@ -120,8 +143,8 @@ func TestRunRetries(t *testing.T) {
 		t.Fatal("error lost")
 	}
 	if err := db.run(ctx, "test", func(ctx context.Context, conn *pgx.Conn) error {
-		if s := conn.PgConn().TxStatus(); s != 'I' {
-			return fmt.Errorf("connection handed out in transaction state %c", s)
+		if s, p := conn.PgConn().TxStatus(), conn.PgConn().PID(); s != 'I' || p != pid {
+			return fmt.Errorf("connection handed out in transaction state %c, backend %d; want I, backend %d", s, p, pid)
 		}
 		return nil
 	}); err != nil {
@@ -132,6 +155,51 @@ func TestRunRetries(t *testing.T) {
 	cancel()
 	if err := db.run(ctx2, "test", func(context.Context, *pgx.Conn) error { return nil }); !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled context: %v", err)
+	}
+}
+
+// Connections found dead are not handed out again: when every backend of
+// the pool has been killed, an operation costs one retry at most (the
+// first dead connection resets the pool), and the connections handed out
+// afterwards are all new.
+func TestDeadConnectionsReset(t *testing.T) {
+	const n = 4
+	db := ownDB(t, n)
+	ctx := context.Background()
+	acquireAll := func() ([]*pgxpool.Conn, []int32) {
+		conns, pids := make([]*pgxpool.Conn, n), make([]int32, n)
+		for i := range conns {
+			c, err := db.pool.Acquire(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			conns[i], pids[i] = c, int32(c.Conn().PgConn().PID())
+		}
+		return conns, pids
+	}
+	conns, killed := acquireAll()
+	for _, c := range conns {
+		c.Release()
+	}
+	killBackends(t, db, killed)
+
+	attempts := 0
+	err := db.run(ctx, "test", func(ctx context.Context, conn *pgx.Conn) error {
+		attempts++
+		_, err := conn.Exec(ctx, "select 1")
+		return err
+	})
+	if err != nil || attempts > 2 {
+		t.Fatalf("with every backend killed: %v after %d attempts, want success after 2 at most", err, attempts)
+	}
+	conns, pids := acquireAll()
+	for _, c := range conns {
+		c.Release()
+	}
+	for _, pid := range pids {
+		if slices.Contains(killed, pid) {
+			t.Fatalf("the connection of killed backend %d was handed out again", pid)
+		}
 	}
 }
 
@@ -151,20 +219,54 @@ func TestKilledBackend(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	// Kill it from a connection outside the pool.
-	admin, err := pgx.ConnectConfig(ctx, db.cfg.ConnConfig)
+	killBackends(t, db, []int32{int32(pid)})
+	// The idle connection the pool hands out next is likely the dead one.
+	if got, err := s.Account(ctx, a.ID); err != nil || got.Account.ID != a.ID {
+		t.Fatalf("after killing a backend: %+v %v", got, err)
+	}
+}
+
+// killBackends terminates the backends pids from a connection outside the
+// pool and waits until they are gone.
+func killBackends(t *testing.T, db *DB, pids []int32) {
+	t.Helper()
+	ctx := context.Background()
+	admin, err := pgx.ConnectConfig(ctx, db.cfg.Pool.ConnConfig)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer admin.Close(ctx)
-	var killed bool
-	if err := admin.QueryRow(ctx, "select pg_terminate_backend($1)", int32(pid)).Scan(&killed); err != nil || !killed {
-		t.Fatalf("terminate %d: %v %v", pid, killed, err)
+	if _, err := admin.Exec(ctx, "select pg_terminate_backend(pid) from unnest($1::int4[]) pid", pids); err != nil {
+		t.Fatal(err)
 	}
-	// The idle connection the pool hands out next is the dead one.
-	if got, err := s.Account(ctx, a.ID); err != nil || got.Account.ID != a.ID {
-		t.Fatalf("after killing a backend: %+v %v", got, err)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var alive int
+		if err := admin.QueryRow(ctx, "select count(*) from pg_stat_activity where pid = any($1)", pids).Scan(&alive); err != nil {
+			t.Fatal(err)
+		}
+		if alive == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d killed backends still running", alive)
+		}
+		time.Sleep(time.Millisecond) // polling the server's view, not guessing an order
 	}
+}
+
+// openAccounts creates n accounts in CNY.
+func openAccounts(t *testing.T, s *Store, n int) []uuid.UUID {
+	t.Helper()
+	ids := make([]uuid.UUID, n)
+	for i := range ids {
+		a, err := s.CreateAccount(context.Background(), ledger.Account{ID: uuid.New(), Currency: ledger.MustCurrency("CNY")}, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[i] = a.ID
+	}
+	return ids
 }
 
 // Two transactions insert one transfer ID with different accounts: the
@@ -176,26 +278,19 @@ func TestConcurrentInsertSameID(t *testing.T) {
 	ctx := context.Background()
 	cny := ledger.MustCurrency("CNY")
 	now := time.Now()
-	var acc [4]uuid.UUID
-	for i := range acc {
-		a, err := s.CreateAccount(ctx, ledger.Account{ID: uuid.New(), Currency: cny}, now)
-		if err != nil {
-			t.Fatal(err)
-		}
-		acc[i] = a.ID
-	}
+	acc := openAccounts(t, s, 4)
 	id := uuid.New()
 	first := ledger.Transfer{ID: id, DebitAccountID: acc[0], CreditAccountID: acc[1], Amount: ledger.NewMoney(100, cny)}
 	second := ledger.Transfer{ID: id, DebitAccountID: acc[2], CreditAccountID: acc[3], Amount: ledger.NewMoney(100, cny)}
 
 	// Hold the first transfer's transaction open just before it commits,
 	// by running the store's own steps by hand on one connection.
-	conn, err := db.pool.acquire(ctx)
+	conn, err := db.pool.Acquire(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.pool.release(conn)
-	v, err := s.lock(ctx, conn, []uuid.UUID{acc[0], acc[1]}, nil, []uuid.UUID{id})
+	defer conn.Release()
+	v, err := s.lock(ctx, conn.Conn(), []uuid.UUID{acc[0], acc[1]}, nil, []uuid.UUID{id})
 	if err != nil {
 		t.Fatal(err)
 	}

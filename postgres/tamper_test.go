@@ -138,11 +138,11 @@ func TestVerifyDetectsTampering(t *testing.T) {
 func TestAppendOnly(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
-	conn, err := w.db.pool.acquire(ctx)
+	conn, err := w.db.pool.Acquire(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer w.db.pool.release(conn)
+	defer conn.Release()
 	var hold uuid.UUID
 	if err := conn.QueryRow(ctx, w.db.qualify("select id from $S.transfers where kind = 1")).Scan((*[16]byte)(&hold)); err != nil {
 		t.Fatal(err)

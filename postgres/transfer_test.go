@@ -57,11 +57,11 @@ func TestPhoneTransferRecordFrozen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn, err := db.pool.acquire(ctx)
+	conn, err := db.pool.Acquire(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.pool.release(conn)
+	defer conn.Release()
 	try := func(sql string) error {
 		_, err := conn.Exec(ctx, db.qualify(sql), [16]byte(r.ID))
 		return err

@@ -193,8 +193,8 @@ func pgSchema(t *testing.T) (string, *postgres.DB) {
 	var b [4]byte
 	rand.Read(b[:])
 	cfg.Schema = "sp_bench_test_" + hex.EncodeToString(b[:])
-	cfg.ConnConfig.ConnectTimeout = 5 * time.Second
-	cfg.MaxConns = 12
+	cfg.Pool.ConnConfig.ConnectTimeout = 5 * time.Second
+	cfg.Pool.MaxConns = 12
 	db, err := postgres.OpenConfig(ctx, cfg)
 	if err != nil {
 		msg := fmt.Sprintf("no PostgreSQL at %s (set SOCIALPAY_TEST_PG): %v", testDSN(), err)
@@ -207,7 +207,7 @@ func pgSchema(t *testing.T) (string, *postgres.DB) {
 		db.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		conn, err := pgx.ConnectConfig(ctx, cfg.ConnConfig)
+		conn, err := pgx.ConnectConfig(ctx, cfg.Pool.ConnConfig)
 		if err == nil {
 			_, err = conn.Exec(ctx, "drop schema if exists "+pgx.Identifier{cfg.Schema}.Sanitize()+" cascade")
 			conn.Close(ctx)

@@ -277,14 +277,14 @@ func openDB(ctx context.Context, c config) (*postgres.DB, error) {
 		return nil, err
 	}
 	cfg.Schema = c.schema
-	if cfg.MaxConns == 0 {
-		cfg.MaxConns = max(c.clients, c.inflight) + 4
+	if cfg.Pool.MaxConns == 0 {
+		cfg.Pool.MaxConns = int32(max(c.clients, c.inflight) + 4)
 	}
-	if cfg.ConnConfig.RuntimeParams["application_name"] == "" {
-		cfg.ConnConfig.RuntimeParams["application_name"] = "socialpay-bench"
+	if cfg.Pool.ConnConfig.RuntimeParams["application_name"] == "" {
+		cfg.Pool.ConnConfig.RuntimeParams["application_name"] = "socialpay-bench"
 	}
 	if c.reset {
-		conn, err := pgx.ConnectConfig(ctx, cfg.ConnConfig)
+		conn, err := pgx.ConnectConfig(ctx, cfg.Pool.ConnConfig)
 		if err != nil {
 			return nil, err
 		}
