@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/socialpay/socialpay/ledger"
 )
@@ -47,6 +48,7 @@ func prefixed(alias, cols string) string {
 	return strings.Join(out, ", ")
 }
 
+// currency reads a currency column.
 func currency(code string) (ledger.Currency, error) {
 	c, err := ledger.LookupCurrency(code)
 	if err != nil {
@@ -55,7 +57,30 @@ func currency(code string) (ledger.Currency, error) {
 	return c, nil
 }
 
+// money reads an amount column in minor units with its currency column.
+func money(units int64, code string) (ledger.Money, error) {
+	c, err := currency(code)
+	if err != nil {
+		return ledger.Money{}, err
+	}
+	return ledger.NewMoney(units, c), nil
+}
+
+// utc reads a timestamptz column (pgx returns local time).
 func utc(t time.Time) time.Time { return t.UTC() }
+
+// utcOrZero reads a nullable timestamptz column: NULL is the zero time.
+func utcOrZero(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
+// nullTime writes the zero time as NULL.
+func nullTime(t time.Time) pgtype.Timestamptz {
+	return pgtype.Timestamptz{Time: t, Valid: !t.IsZero()}
+}
 
 // accountRow receives the columns accountCols lists.
 type accountRow struct {
@@ -87,10 +112,7 @@ func (r *accountRow) state() (ledger.AccountState, error) {
 	}
 	a := &st.Account
 	a.ID, a.Currency, a.Code, a.Flags, a.Metadata = r.id, c, uint16(r.code), ledger.AccountFlags(r.flags), m
-	a.Status, a.CreatedAt = ledger.AccountStatus(r.status), utc(r.createdAt)
-	if r.closedAt != nil {
-		a.ClosedAt = utc(*r.closedAt)
-	}
+	a.Status, a.CreatedAt, a.ClosedAt = ledger.AccountStatus(r.status), utc(r.createdAt), utcOrZero(r.closedAt)
 	a.Balance = ledger.Balance{DebitsPending: r.dp, DebitsPosted: r.dpo, CreditsPending: r.cp, CreditsPosted: r.cpo}
 	st.Seq, st.LastTime = uint64(r.seq), utc(r.lastTime)
 	if copy(st.Head[:], r.head) != len(st.Head) {
@@ -99,7 +121,7 @@ func (r *accountRow) state() (ledger.AccountState, error) {
 	return st, nil
 }
 
-func scanAccount(row pgx.Row) (ledger.AccountState, error) {
+func scanAccount(row pgx.CollectableRow) (ledger.AccountState, error) {
 	var r accountRow
 	if err := row.Scan(r.dest()...); err != nil {
 		return ledger.AccountState{}, err
@@ -107,32 +129,31 @@ func scanAccount(row pgx.Row) (ledger.AccountState, error) {
 	return r.state()
 }
 
-func scanTransfer(row pgx.Row) (ledger.Transfer, error) {
+func scanTransfer(row pgx.CollectableRow) (ledger.Transfer, error) {
 	var (
-		t                                                  ledger.Transfer
 		id, debit, credit, pending, reverses, resolved, by [16]byte
 		kind, status                                       int16
-		amount, timeout                                    int64
+		units, timeout                                     int64
 		cur, ref                                           string
 		code                                               int32
 		meta                                               []byte
 		ts                                                 time.Time
 	)
-	if err := row.Scan(&id, &kind, &debit, &credit, &amount, &cur, &pending, &reverses, &timeout, &code, &ref,
+	if err := row.Scan(&id, &kind, &debit, &credit, &units, &cur, &pending, &reverses, &timeout, &code, &ref,
 		&meta, &ts, &status, &resolved, &by); err != nil {
-		return t, err
+		return ledger.Transfer{}, err
 	}
-	c, err := currency(cur)
+	amount, err := money(units, cur)
 	if err != nil {
-		return t, err
+		return ledger.Transfer{}, err
 	}
 	m, err := decodeMetadata(meta)
 	if err != nil {
-		return t, err
+		return ledger.Transfer{}, err
 	}
-	t = ledger.Transfer{
+	t := ledger.Transfer{
 		ID: id, Kind: ledger.TransferKind(kind), DebitAccountID: debit, CreditAccountID: credit,
-		Amount: ledger.NewMoney(amount, c), PendingID: pending, ReversesID: reverses,
+		Amount: amount, PendingID: pending, ReversesID: reverses,
 		Timeout: time.Duration(timeout), Code: uint16(code), Reference: ref, Metadata: m,
 		Timestamp: utc(ts), Status: ledger.TransferStatus(status), ResolvedBy: resolved, ReversedBy: by,
 	}
@@ -169,12 +190,21 @@ func (r *entryRow) entry() ledger.Entry {
 	return e
 }
 
-func scanEntry(row pgx.Row) (ledger.Entry, error) {
+func scanEntry(row pgx.CollectableRow) (ledger.Entry, error) {
 	var r entryRow
 	if err := row.Scan(r.dest()...); err != nil {
 		return ledger.Entry{}, err
 	}
 	return r.entry(), nil
+}
+
+// scanBalance reads the four balance totals.
+func scanBalance(row pgx.CollectableRow) (ledger.Balance, error) {
+	var b ledger.Balance
+	if err := row.Scan(&b.DebitsPending, &b.DebitsPosted, &b.CreditsPending, &b.CreditsPosted); err != nil {
+		return ledger.Balance{}, err
+	}
+	return b, nil
 }
 
 func decodeMetadata(b []byte) (map[string]string, error) {

@@ -2,13 +2,11 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/socialpay/socialpay/ledger"
 	"github.com/socialpay/socialpay/qr"
@@ -60,74 +58,65 @@ const qrReservationCols = `payment, payer, day, currency, amount, at, settled`
 const qrDeviceCols = `id, account, serial, secret, created_at, revoked_at`
 
 func newQRQueries(db *DB) qrQueries {
-	q := qrQueries{
-		insertCode: `insert into $S.qr_codes (id, payee, reference, currency, amount, expires_at, issued_at)
-			values ($1, $2, $3, $4, $5, $6, $7) on conflict (id) do nothing`,
-		code:        `select ` + qrCodeCols + ` from $S.qr_codes where id = $1`,
-		claim:       `update $S.qr_codes set payment = $2, claimed_at = $3 where id = $1 and payment is null returning ` + qrCodeCols,
-		settleCode:  `update $S.qr_codes set settled = true where id = $1 and payment = $2`,
-		releaseCode: `update $S.qr_codes set payment = null, claimed_at = null where id = $1 and payment = $2 and not settled`,
-		codeExists:  `select exists (select 1 from $S.qr_codes where id = $1)`,
-		claimed: `select ` + qrCodeCols + ` from $S.qr_codes
-			where payment is not null and not settled and claimed_at <= $1 order by claimed_at, id limit $2`,
+	q := db.qualify
+	return qrQueries{
+		insertCode: q(`insert into $S.qr_codes (id, payee, reference, currency, amount, expires_at, issued_at)
+			values ($1, $2, $3, $4, $5, $6, $7) on conflict (id) do nothing`),
+		code:        q(`select ` + qrCodeCols + ` from $S.qr_codes where id = $1`),
+		claim:       q(`update $S.qr_codes set payment = $2, claimed_at = $3 where id = $1 and payment is null returning ` + qrCodeCols),
+		settleCode:  q(`update $S.qr_codes set settled = true where id = $1 and payment = $2`),
+		releaseCode: q(`update $S.qr_codes set payment = null, claimed_at = null where id = $1 and payment = $2 and not settled`),
+		codeExists:  q(`select exists (select 1 from $S.qr_codes where id = $1)`),
+		claimed: q(`select ` + qrCodeCols + ` from $S.qr_codes
+			where payment is not null and not settled and claimed_at <= $1 order by claimed_at, id limit $2`),
 
-		ensureTotal: `insert into $S.qr_cap_totals (payer, day, currency, total) values ($1, $2, $3, 0) on conflict do nothing`,
-		lockTotal:   `select total from $S.qr_cap_totals where payer = $1 and day = $2 and currency = $3 for update`,
-		reservation: `select ` + qrReservationCols + ` from $S.qr_cap_reservations where payment = $1`,
+		ensureTotal: q(`insert into $S.qr_cap_totals (payer, day, currency, total) values ($1, $2, $3, 0) on conflict do nothing`),
+		lockTotal:   q(`select total from $S.qr_cap_totals where payer = $1 and day = $2 and currency = $3 for update`),
+		reservation: q(`select ` + qrReservationCols + ` from $S.qr_cap_reservations where payment = $1`),
 		// The total grows only if the reservation is new.
-		reserve: `with r as (
+		reserve: q(`with r as (
 				insert into $S.qr_cap_reservations (` + qrReservationCols + `) values ($1, $2, $3, $4, $5, $6, false)
 				on conflict (payment) do nothing returning payer, day, currency, amount)
 			update $S.qr_cap_totals t set total = t.total + r.amount from r
-			where t.payer = r.payer and t.day = r.day and t.currency = r.currency`,
-		capUsed:   `select total from $S.qr_cap_totals where payer = $1 and day = $2 and currency = $3`,
-		settleCap: `update $S.qr_cap_reservations set settled = true where payment = $1`,
+			where t.payer = r.payer and t.day = r.day and t.currency = r.currency`),
+		capUsed:   q(`select total from $S.qr_cap_totals where payer = $1 and day = $2 and currency = $3`),
+		settleCap: q(`update $S.qr_cap_reservations set settled = true where payment = $1`),
 		// The total shrinks only if an unsettled reservation is deleted.
-		releaseCap: `with r as (
+		releaseCap: q(`with r as (
 				delete from $S.qr_cap_reservations where payment = $1 and not settled returning payer, day, currency, amount)
 			update $S.qr_cap_totals t set total = t.total - r.amount from r
-			where t.payer = r.payer and t.day = r.day and t.currency = r.currency`,
-		reserved: `select ` + qrReservationCols + ` from $S.qr_cap_reservations
-			where not settled and at <= $1 order by at, payment limit $2`,
+			where t.payer = r.payer and t.day = r.day and t.currency = r.currency`),
+		reserved: q(`select ` + qrReservationCols + ` from $S.qr_cap_reservations
+			where not settled and at <= $1 order by at, payment limit $2`),
 
-		insertDevice:   `insert into $S.qr_devices (` + qrDeviceCols + `) values ($1, $2, $3, $4, $5, null) on conflict do nothing`,
-		deviceExists:   `select exists (select 1 from $S.qr_devices where id = $1)`,
-		device:         `select ` + qrDeviceCols + ` from $S.qr_devices where id = $1`,
-		deviceBySerial: `select ` + qrDeviceCols + ` from $S.qr_devices where serial = $1`,
-		revoke:         `update $S.qr_devices set revoked_at = coalesce(revoked_at, $2) where id = $1`,
+		insertDevice:   q(`insert into $S.qr_devices (` + qrDeviceCols + `) values ($1, $2, $3, $4, $5, null) on conflict do nothing`),
+		deviceExists:   q(`select exists (select 1 from $S.qr_devices where id = $1)`),
+		device:         q(`select ` + qrDeviceCols + ` from $S.qr_devices where id = $1`),
+		deviceBySerial: q(`select ` + qrDeviceCols + ` from $S.qr_devices where serial = $1`),
+		revoke:         q(`update $S.qr_devices set revoked_at = coalesce(revoked_at, $2) where id = $1`),
 
-		markUsed: `insert into $S.qr_used_codes (serial, step, charge) values ($1, $2, $3) on conflict do nothing`,
-		usedBy:   `select charge from $S.qr_used_codes where serial = $1 and step = $2`,
-		prune:    `delete from $S.qr_used_codes where step < $1`,
+		markUsed: q(`insert into $S.qr_used_codes (serial, step, charge) values ($1, $2, $3) on conflict do nothing`),
+		usedBy:   q(`select charge from $S.qr_used_codes where serial = $1 and step = $2`),
+		prune:    q(`delete from $S.qr_used_codes where step < $1`),
 	}
-	for _, p := range []*string{&q.insertCode, &q.code, &q.claim, &q.settleCode, &q.releaseCode, &q.codeExists, &q.claimed,
-		&q.ensureTotal, &q.lockTotal, &q.reservation, &q.reserve, &q.capUsed, &q.settleCap, &q.releaseCap, &q.reserved,
-		&q.insertDevice, &q.deviceExists, &q.device, &q.deviceBySerial, &q.revoke, &q.markUsed, &q.usedBy, &q.prune} {
-		*p = db.qualify(*p)
-	}
-	return q
 }
 
-func scanQRCode(row pgx.Row) (qr.DynamicCode, error) {
+func scanQRCode(row pgx.CollectableRow) (qr.DynamicCode, error) {
 	var id, payment [16]byte
 	var payee, ref, cur string
-	var amount int64
+	var units int64
 	var expires, issued time.Time
 	var claimedAt *time.Time
 	var settled bool
-	if err := row.Scan(&id, &payee, &ref, &cur, &amount, &expires, &issued, &payment, &claimedAt, &settled); err != nil {
+	if err := row.Scan(&id, &payee, &ref, &cur, &units, &expires, &issued, &payment, &claimedAt, &settled); err != nil {
 		return qr.DynamicCode{}, err
 	}
-	c, err := currency(cur)
+	amount, err := money(units, cur)
 	if err != nil {
 		return qr.DynamicCode{}, err
 	}
-	out := qr.DynamicCode{ID: id, Payee: payee, Reference: ref, Amount: ledger.NewMoney(amount, c),
-		Expires: utc(expires), IssuedAt: utc(issued), Payment: payment, Settled: settled}
-	if claimedAt != nil {
-		out.ClaimedAt = utc(*claimedAt)
-	}
-	return out, nil
+	return qr.DynamicCode{ID: id, Payee: payee, Reference: ref, Amount: amount, Expires: utc(expires), IssuedAt: utc(issued),
+		Payment: payment, ClaimedAt: utcOrZero(claimedAt), Settled: settled}, nil
 }
 
 func unknownCode(id uuid.UUID) error { return fmt.Errorf("%w: %s", qr.ErrUnknownCode, id) }
@@ -143,20 +132,9 @@ func (s *QRStore) RegisterCode(ctx context.Context, c qr.DynamicCode) error {
 	if !storableText(c.Payee) || !storableText(c.Reference) {
 		return fmt.Errorf("qr code %s: payee or reference PostgreSQL text cannot hold: %w", c.ID, qr.ErrInvalidValue)
 	}
-	var stored qr.DynamicCode
-	inserted := false
-	err := s.db.run(ctx, "register QR code", func(ctx context.Context, conn *pgx.Conn) error {
-		ct, err := conn.Exec(ctx, s.q.insertCode, [16]byte(c.ID), c.Payee, c.Reference, c.Amount.Currency().Code(),
-			c.Amount.Units(), c.Expires, c.IssuedAt)
-		if err != nil {
-			return err
-		}
-		if inserted = ct.RowsAffected() == 1; inserted {
-			return nil
-		}
-		stored, err = scanQRCode(conn.QueryRow(ctx, s.q.code, [16]byte(c.ID)))
-		return err
-	})
+	stored, inserted, err := insertOrGet(ctx, s.db, "register QR code", s.q.insertCode, []any{[16]byte(c.ID), c.Payee,
+		c.Reference, c.Amount.Currency().Code(), c.Amount.Units(), c.Expires, c.IssuedAt},
+		s.q.code, [16]byte(c.ID), scanQRCode)
 	switch {
 	case err != nil:
 		return err
@@ -170,24 +148,11 @@ func (s *QRStore) RegisterCode(ctx context.Context, c qr.DynamicCode) error {
 //
 // Errors: qr.ErrUnknownCode, and the infrastructure errors of this package.
 func (s *QRStore) Code(ctx context.Context, id uuid.UUID) (qr.DynamicCode, error) {
-	var c qr.DynamicCode
-	found := false
-	err := s.db.run(ctx, "QR code", func(ctx context.Context, conn *pgx.Conn) error {
-		var err error
-		c, err = scanQRCode(conn.QueryRow(ctx, s.q.code, [16]byte(id)))
-		found = err == nil
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil
-		}
-		return err
-	})
-	switch {
-	case err != nil:
-		return qr.DynamicCode{}, err
-	case !found:
-		return qr.DynamicCode{}, unknownCode(id)
+	c, found, err := queryOne(ctx, s.db, "QR code", s.q.code, scanQRCode, [16]byte(id))
+	if err == nil && !found {
+		err = unknownCode(id)
 	}
-	return c, nil
+	return c, err
 }
 
 // ClaimCode implements qr.DynamicCodeStore with a conditional UPDATE.
@@ -202,19 +167,18 @@ func (s *QRStore) ClaimCode(ctx context.Context, id, payment uuid.UUID, at time.
 	var business error
 	err := s.db.run(ctx, "claim QR code", func(ctx context.Context, conn *pgx.Conn) error {
 		business = nil
+		var found bool
 		var err error
-		c, err = scanQRCode(conn.QueryRow(ctx, s.q.claim, [16]byte(id), [16]byte(payment), at))
-		if !errors.Is(err, pgx.ErrNoRows) {
+		if c, found, err = one(ctx, conn, s.q.claim, scanQRCode, [16]byte(id), [16]byte(payment), at); err != nil || found {
 			return err
 		}
 		// Not open: whose is it?
-		c, err = scanQRCode(conn.QueryRow(ctx, s.q.code, [16]byte(id)))
+		c, found, err = one(ctx, conn, s.q.code, scanQRCode, [16]byte(id))
 		switch {
-		case errors.Is(err, pgx.ErrNoRows):
-			business = unknownCode(id)
-			return nil
 		case err != nil:
 			return err
+		case !found:
+			business = unknownCode(id)
 		case c.Payment == uuid.Nil:
 			return errRerun // released in between: claim again
 		case c.Payment != payment:
@@ -253,13 +217,13 @@ func (s *QRStore) changeCode(ctx context.Context, op, query string, id, payment 
 		if err != nil || ct.RowsAffected() == 1 {
 			return err
 		}
-		var exists bool
-		if err := conn.QueryRow(ctx, s.q.codeExists, [16]byte(id)).Scan(&exists); err != nil {
+		exists, _, err := one(ctx, conn, s.q.codeExists, pgx.RowTo[bool], [16]byte(id))
+		switch {
+		case err != nil:
 			return err
-		}
-		if !exists {
+		case !exists:
 			business = unknownCode(id)
-		} else {
+		default:
 			business = missed
 		}
 		return nil
@@ -275,48 +239,26 @@ func (s *QRStore) changeCode(ctx context.Context, op, query string, id, payment 
 //
 // Errors: the infrastructure errors of this package.
 func (s *QRStore) ClaimedCodes(ctx context.Context, before time.Time, limit int) ([]qr.DynamicCode, error) {
-	return listQR(ctx, s.db, "claimed QR codes", s.q.claimed, before, limit, scanQRCode)
-}
-
-// listQR runs a listing query ($1 the time bound, $2 the limit).
-func listQR[T any](ctx context.Context, db *DB, op, query string, before time.Time, limit int, scan func(pgx.Row) (T, error)) ([]T, error) {
 	if limit <= 0 {
 		return nil, nil
 	}
-	var out []T
-	err := db.run(ctx, op, func(ctx context.Context, conn *pgx.Conn) error {
-		out = nil
-		rows, err := conn.Query(ctx, query, before, limit)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			v, err := scan(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, v)
-		}
-		return rows.Err()
-	})
-	return out, err
+	return queryAll(ctx, s.db, "claimed QR codes", s.q.claimed, scanQRCode, before, limit)
 }
 
-func scanReservation(row pgx.Row) (qr.CapReservation, error) {
+func scanReservation(row pgx.CollectableRow) (qr.CapReservation, error) {
 	var payment, payer [16]byte
 	var day, cur string
-	var amount int64
+	var units int64
 	var at time.Time
 	var settled bool
-	if err := row.Scan(&payment, &payer, &day, &cur, &amount, &at, &settled); err != nil {
+	if err := row.Scan(&payment, &payer, &day, &cur, &units, &at, &settled); err != nil {
 		return qr.CapReservation{}, err
 	}
-	c, err := currency(cur)
+	amount, err := money(units, cur)
 	if err != nil {
 		return qr.CapReservation{}, err
 	}
-	return qr.CapReservation{Payment: payment, Payer: payer, Day: day, Amount: ledger.NewMoney(amount, c), At: utc(at), Settled: settled}, nil
+	return qr.CapReservation{Payment: payment, Payer: payer, Day: day, Amount: amount, At: utc(at), Settled: settled}, nil
 }
 
 // ReserveCap implements qr.CapStore: one transaction of two round trips.
@@ -341,22 +283,12 @@ func (s *QRStore) ReserveCap(ctx context.Context, r qr.CapReservation, limit led
 	err := s.db.run(ctx, "reserve QR cap", func(ctx context.Context, conn *pgx.Conn) error {
 		business = nil
 		var old *qr.CapReservation
-		b := &pgx.Batch{}
-		b.Queue("begin isolation level read committed")
+		b := txBatch()
 		b.Queue(s.q.ensureTotal, [16]byte(r.Payer), r.Day, cur.Code())
 		b.Queue(s.q.lockTotal, [16]byte(r.Payer), r.Day, cur.Code()).QueryRow(func(row pgx.Row) error {
 			return row.Scan(&total)
 		})
-		b.Queue(s.q.reservation, [16]byte(r.Payment)).Query(func(rows pgx.Rows) error {
-			for rows.Next() {
-				o, err := scanReservation(rows)
-				if err != nil {
-					return err
-				}
-				old = &o
-			}
-			return rows.Err()
-		})
+		b.Queue(s.q.reservation, [16]byte(r.Payment)).Query(eachRow(scanReservation, func(o qr.CapReservation) { old = &o }))
 		if err := conn.SendBatch(ctx, b).Close(); err != nil {
 			return err
 		}
@@ -372,14 +304,10 @@ func (s *QRStore) ReserveCap(ctx context.Context, r qr.CapReservation, limit led
 			return nil
 		}
 		w := &pgx.Batch{}
+		// Nothing added when the payment was reserved concurrently.
 		w.Queue(s.q.reserve, [16]byte(r.Payment), [16]byte(r.Payer), r.Day, cur.Code(), r.Amount.Units(), r.At).
-			Exec(func(ct pgconn.CommandTag) error {
-				if ct.RowsAffected() != 1 {
-					return errRerun // the payment was reserved concurrently: nothing added, decide again
-				}
-				return nil
-			})
-		w.Queue("commit")
+			Exec(insertedOrRerun)
+		queueCommit(w)
 		if err := conn.SendBatch(ctx, w).Close(); err != nil {
 			return err
 		}
@@ -389,25 +317,14 @@ func (s *QRStore) ReserveCap(ctx context.Context, r qr.CapReservation, limit led
 	if err != nil {
 		return ledger.Money{}, err
 	}
-	if business != nil {
-		return ledger.NewMoney(total, cur), business
-	}
-	return ledger.NewMoney(total, cur), nil
+	return ledger.NewMoney(total, cur), business
 }
 
 // CapUsed implements qr.CapStore.
 //
 // Errors: the infrastructure errors of this package.
 func (s *QRStore) CapUsed(ctx context.Context, payer uuid.UUID, day string, c ledger.Currency) (ledger.Money, error) {
-	var total int64
-	err := s.db.run(ctx, "QR cap used", func(ctx context.Context, conn *pgx.Conn) error {
-		total = 0
-		err := conn.QueryRow(ctx, s.q.capUsed, [16]byte(payer), day, c.Code()).Scan(&total)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil
-		}
-		return err
-	})
+	total, _, err := queryOne(ctx, s.db, "QR cap used", s.q.capUsed, pgx.RowTo[int64], [16]byte(payer), day, c.Code())
 	return ledger.NewMoney(total, c), err
 }
 
@@ -415,29 +332,19 @@ func (s *QRStore) CapUsed(ctx context.Context, payer uuid.UUID, day string, c le
 //
 // Errors: qr.ErrNotReserved, and the infrastructure errors of this package.
 func (s *QRStore) SettleCap(ctx context.Context, payment uuid.UUID) error {
-	var found bool
-	err := s.db.run(ctx, "settle QR cap", func(ctx context.Context, conn *pgx.Conn) error {
-		ct, err := conn.Exec(ctx, s.q.settleCap, [16]byte(payment))
-		found = ct.RowsAffected() == 1
-		return err
-	})
-	switch {
-	case err != nil:
-		return err
-	case !found:
-		return fmt.Errorf("%w: %s", qr.ErrNotReserved, payment)
+	n, err := s.db.exec(ctx, "settle QR cap", s.q.settleCap, [16]byte(payment))
+	if err == nil && n != 1 {
+		err = fmt.Errorf("%w: %s", qr.ErrNotReserved, payment)
 	}
-	return nil
+	return err
 }
 
 // ReleaseCap implements qr.CapStore in one statement.
 //
 // Errors: the infrastructure errors of this package.
 func (s *QRStore) ReleaseCap(ctx context.Context, payment uuid.UUID) error {
-	return s.db.run(ctx, "release QR cap", func(ctx context.Context, conn *pgx.Conn) error {
-		_, err := conn.Exec(ctx, s.q.releaseCap, [16]byte(payment))
-		return err
-	})
+	_, err := s.db.exec(ctx, "release QR cap", s.q.releaseCap, [16]byte(payment))
+	return err
 }
 
 // ReservedCaps implements qr.CapStore from a partial index of unsettled
@@ -445,10 +352,13 @@ func (s *QRStore) ReleaseCap(ctx context.Context, payment uuid.UUID) error {
 //
 // Errors: the infrastructure errors of this package.
 func (s *QRStore) ReservedCaps(ctx context.Context, before time.Time, limit int) ([]qr.CapReservation, error) {
-	return listQR(ctx, s.db, "reserved QR caps", s.q.reserved, before, limit, scanReservation)
+	if limit <= 0 {
+		return nil, nil
+	}
+	return queryAll(ctx, s.db, "reserved QR caps", s.q.reserved, scanReservation, before, limit)
 }
 
-func scanDevice(row pgx.Row) (qr.Device, error) {
+func scanDevice(row pgx.CollectableRow) (qr.Device, error) {
 	var d qr.Device
 	var account [16]byte
 	var serial int64
@@ -456,10 +366,7 @@ func scanDevice(row pgx.Row) (qr.Device, error) {
 	if err := row.Scan(&d.ID, &account, &serial, &d.Secret, &d.CreatedAt, &revoked); err != nil {
 		return qr.Device{}, err
 	}
-	d.Account, d.Serial, d.CreatedAt = account, uint64(serial), utc(d.CreatedAt)
-	if revoked != nil {
-		d.RevokedAt = utc(*revoked)
-	}
+	d.Account, d.Serial, d.CreatedAt, d.RevokedAt = account, uint64(serial), utc(d.CreatedAt), utcOrZero(revoked)
 	return d, nil
 }
 
@@ -481,13 +388,13 @@ func (s *QRStore) CreateDevice(ctx context.Context, d qr.Device) error {
 		if err != nil || ct.RowsAffected() == 1 {
 			return err
 		}
-		var exists bool
-		if err := conn.QueryRow(ctx, s.q.deviceExists, d.ID).Scan(&exists); err != nil {
+		exists, _, err := one(ctx, conn, s.q.deviceExists, pgx.RowTo[bool], d.ID)
+		switch {
+		case err != nil:
 			return err
-		}
-		if exists {
+		case exists:
 			business = fmt.Errorf("%w: %q", qr.ErrDeviceExists, d.ID)
-		} else {
+		default:
 			business = fmt.Errorf("%w: %d", qr.ErrSerialTaken, d.Serial)
 		}
 		return nil
@@ -518,24 +425,11 @@ func (s *QRStore) DeviceBySerial(ctx context.Context, serial uint64) (qr.Device,
 }
 
 func (s *QRStore) findDevice(ctx context.Context, query string, key any) (qr.Device, error) {
-	var d qr.Device
-	found := false
-	err := s.db.run(ctx, "QR device", func(ctx context.Context, conn *pgx.Conn) error {
-		var err error
-		d, err = scanDevice(conn.QueryRow(ctx, query, key))
-		found = err == nil
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil
-		}
-		return err
-	})
-	switch {
-	case err != nil:
-		return qr.Device{}, err
-	case !found:
-		return qr.Device{}, fmt.Errorf("%w %v", qr.ErrUnknownDevice, key)
+	d, found, err := queryOne(ctx, s.db, "QR device", query, scanDevice, key)
+	if err == nil && !found {
+		err = fmt.Errorf("%w %v", qr.ErrUnknownDevice, key)
 	}
-	return d, nil
+	return d, err
 }
 
 // RevokeDevice implements qr.DeviceStore.
@@ -543,19 +437,11 @@ func (s *QRStore) findDevice(ctx context.Context, query string, key any) (qr.Dev
 // Errors: qr.ErrUnknownDevice, and the infrastructure errors of this
 // package.
 func (s *QRStore) RevokeDevice(ctx context.Context, id string, at time.Time) error {
-	var found bool
-	err := s.db.run(ctx, "revoke QR device", func(ctx context.Context, conn *pgx.Conn) error {
-		ct, err := conn.Exec(ctx, s.q.revoke, id, at)
-		found = ct.RowsAffected() == 1
-		return err
-	})
-	switch {
-	case err != nil:
-		return err
-	case !found:
-		return fmt.Errorf("%w %q", qr.ErrUnknownDevice, id)
+	n, err := s.db.exec(ctx, "revoke QR device", s.q.revoke, id, at)
+	if err == nil && n != 1 {
+		err = fmt.Errorf("%w %q", qr.ErrUnknownDevice, id)
 	}
-	return nil
+	return err
 }
 
 // MarkUsed implements qr.UsedCodeStore with an INSERT … ON CONFLICT DO
@@ -574,9 +460,8 @@ func (s *QRStore) MarkUsed(ctx context.Context, serial uint64, step int64, charg
 		if err != nil || ct.RowsAffected() == 1 {
 			return err
 		}
-		var by [16]byte
-		err = conn.QueryRow(ctx, s.q.usedBy, int64(serial), step).Scan(&by)
-		if errors.Is(err, pgx.ErrNoRows) {
+		by, found, err := one(ctx, conn, s.q.usedBy, pgx.RowTo[[16]byte], int64(serial), step)
+		if err == nil && !found {
 			return errRerun // pruned in between: mark again
 		}
 		replay = err == nil && uuid.UUID(by) != charge
@@ -595,11 +480,6 @@ func (s *QRStore) MarkUsed(ctx context.Context, serial uint64, step int64, charg
 //
 // Errors: the infrastructure errors of this package.
 func (s *QRStore) PruneUsed(ctx context.Context, before int64) (int, error) {
-	var n int64
-	err := s.db.run(ctx, "prune QR payment codes", func(ctx context.Context, conn *pgx.Conn) error {
-		ct, err := conn.Exec(ctx, s.q.prune, before)
-		n = ct.RowsAffected()
-		return err
-	})
+	n, err := s.db.exec(ctx, "prune QR payment codes", s.q.prune, before)
 	return int(n), err
 }

@@ -105,23 +105,10 @@ func TestQRServiceOnPostgres(t *testing.T) {
 		payers[i] = open(0)
 		fund(payers[i], 1000_00)
 	}
-	var mu sync.Mutex
-	paid := 0
-	var wg sync.WaitGroup
-	for i := range payers {
-		wg.Go(func() {
-			_, err := svc.Pay(ctx, qr.PayRequest{Payer: payers[i], Payload: code, Key: "k"})
-			switch {
-			case err == nil:
-				mu.Lock()
-				paid++
-				mu.Unlock()
-			case !errors.Is(err, qr.ErrCodePaid):
-				t.Errorf("payer %d: %v", i, err)
-			}
-		})
-	}
-	wg.Wait()
+	paid := race(t, len(payers), qr.ErrCodePaid, func(i int) error {
+		_, err := svc.Pay(ctx, qr.PayRequest{Payer: payers[i], Payload: code, Key: "k"})
+		return err
+	})
 	if paid != 1 || balance(shop) != 30_00 {
 		t.Fatalf("%d payments of the dynamic code, shop has %d", paid, balance(shop))
 	}
@@ -134,21 +121,10 @@ func TestQRServiceOnPostgres(t *testing.T) {
 	}
 	alice := open(0)
 	fund(alice, 1000_00)
-	paid = 0
-	for i := range 12 {
-		wg.Go(func() {
-			_, err := svc.Pay(ctx, qr.PayRequest{Payer: alice, Payload: static, Amount: ledger.NewMoney(50_00, cny), Key: fmt.Sprint("s", i)})
-			switch {
-			case err == nil:
-				mu.Lock()
-				paid++
-				mu.Unlock()
-			case !errors.Is(err, qr.ErrDailyCap):
-				t.Errorf("static payment %d: %v", i, err)
-			}
-		})
-	}
-	wg.Wait()
+	paid = race(t, 12, qr.ErrDailyCap, func(i int) error {
+		_, err := svc.Pay(ctx, qr.PayRequest{Payer: alice, Payload: static, Amount: ledger.NewMoney(50_00, cny), Key: fmt.Sprint("s", i)})
+		return err
+	})
 	if paid != 10 || balance(alice) != 500_00 {
 		t.Fatalf("%d static payments, alice has %d", paid, balance(alice))
 	}
@@ -162,27 +138,36 @@ func TestQRServiceOnPostgres(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	charged := 0
-	for i := range 8 {
-		wg.Go(func() {
-			_, err := svc.Charge(ctx, qr.ChargeRequest{Merchant: shop, Code: pcode, Amount: ledger.NewMoney(1_00, cny), Order: fmt.Sprint("o", i)})
-			switch {
-			case err == nil:
-				mu.Lock()
-				charged++
-				mu.Unlock()
-			case !errors.Is(err, qr.ErrReplay):
-				t.Errorf("charge %d: %v", i, err)
-			}
-		})
-	}
-	wg.Wait()
+	charged := race(t, 8, qr.ErrReplay, func(i int) error {
+		_, err := svc.Charge(ctx, qr.ChargeRequest{Merchant: shop, Code: pcode, Amount: ledger.NewMoney(1_00, cny), Order: fmt.Sprint("o", i)})
+		return err
+	})
 	if charged != 1 || balance(alice) != 499_00 {
 		t.Fatalf("%d charges, alice has %d", charged, balance(alice))
 	}
 	if _, err := l.Verify(ctx); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// race runs f(0) … f(n-1) at once and counts those that succeed; an error
+// other than lost fails the test.
+func race(t *testing.T, n int, lost error, f func(i int) error) int {
+	t.Helper()
+	var won atomic.Int64
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			switch err := f(i); {
+			case err == nil:
+				won.Add(1)
+			case !errors.Is(err, lost):
+				t.Errorf("call %d: %v", i, err)
+			}
+		})
+	}
+	wg.Wait()
+	return int(won.Load())
 }
 
 // The payment-code scenario of the load generator on PostgreSQL: each

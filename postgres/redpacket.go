@@ -2,14 +2,11 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/socialpay/socialpay/ledger"
 	"github.com/socialpay/socialpay/redpacket"
@@ -61,8 +58,8 @@ func NewRedPacketStore(db *DB) *RedPacketStore {
 }
 
 type redPacketQueries struct {
-	insert, get, lock, lockMany, claimsOf, claims, update, updateMany, insertClaims, markClaims string
-	expired, unsettled                                                                          string
+	insert, get, lock, lockMany, claimsOf, currency, claims, update, updateMany, insertClaims, markClaims string
+	expired, unsettled                                                                                    string
 }
 
 const packetCols = `id, kind, sender, sender_account, coalesce(group_id, ` + nilUUID + `),
@@ -71,50 +68,40 @@ const packetCols = `id, kind, sender, sender_account, coalesce(group_id, ` + nil
 
 const claimCols = `packet_id, user_id, account, idx, amount, claimed_at, posted`
 
-// listing pages by (expires_at, id) after a cursor: $N and $N+1 are the
-// cursor (NULL time: from the start), $N+2 the limit.
-func listing(n int) string {
-	return fmt.Sprintf(` and ($%d::timestamptz is null or (expires_at, id) > ($%d, $%d)) order by expires_at, id limit $%d`,
-		n, n, n+1, n+2)
-}
-
 func newRedPacketQueries(db *DB) redPacketQueries {
-	q := redPacketQueries{
-		insert: `insert into $S.redpackets (id, kind, sender, sender_account, group_id, recipient, password,
+	q := db.qualify
+	return redPacketQueries{
+		insert: q(`insert into $S.redpackets (id, kind, sender, sender_account, group_id, recipient, password,
 				sender_may_grab, currency, total, count, shares, escrow, created_at, expires_at, status, claimed, posted, settled)
 			values ($1, $2, $3, $4, nullif($5, ` + nilUUID + `), nullif($6, ` + nilUUID + `), $7, $8, $9, $10, $11, $12,
 				$13, $14, $15, $16, 0, 0, false)
-			on conflict (id) do nothing`,
-		get:  `select ` + packetCols + ` from $S.redpackets where id = $1`,
-		lock: `select ` + packetCols + ` from $S.redpackets where id = $1 for update`,
+			on conflict (id) do nothing`),
+		get:  q(`select ` + packetCols + ` from $S.redpackets where id = $1`),
+		lock: q(`select ` + packetCols + ` from $S.redpackets where id = $1 for update`),
 		// One lock order for every writer: queue, never deadlock.
-		lockMany: `select ` + packetCols + ` from $S.redpackets where id = any($1::uuid[]) order by id for update`,
-		claimsOf: `select ` + prefixed("c", claimCols) + ` from $S.redpacket_claims c
-			join unnest($1::uuid[], $2::uuid[]) as u(packet, usr) on c.packet_id = u.packet and c.user_id = u.usr`,
-		claims: `select ` + claimCols + ` from $S.redpacket_claims where packet_id = $1 order by idx`,
-		update: `update $S.redpackets set status = $2, claimed = $3, posted = $4, settled = $5 where id = $1`,
-		updateMany: `update $S.redpackets r set status = u.status, claimed = u.claimed, posted = u.posted, settled = u.settled
+		lockMany: q(`select ` + packetCols + ` from $S.redpackets where id = any($1::uuid[]) order by id for update`),
+		claimsOf: q(`select ` + prefixed("c", claimCols) + ` from $S.redpacket_claims c
+			join unnest($1::uuid[], $2::uuid[]) as u(packet, usr) on c.packet_id = u.packet and c.user_id = u.usr`),
+		currency: q(`select currency from $S.redpackets where id = $1`),
+		claims:   q(`select ` + claimCols + ` from $S.redpacket_claims where packet_id = $1 order by idx`),
+		update:   q(`update $S.redpackets set status = $2, claimed = $3, posted = $4, settled = $5 where id = $1`),
+		updateMany: q(`update $S.redpackets r set status = u.status, claimed = u.claimed, posted = u.posted, settled = u.settled
 			from unnest($1::uuid[], $2::int2[], $3::int4[], $4::int4[], $5::bool[]) as u(id, status, claimed, posted, settled)
-			where r.id = u.id`,
-		insertClaims: `insert into $S.redpacket_claims (` + claimCols + `)
+			where r.id = u.id`),
+		insertClaims: q(`insert into $S.redpacket_claims (` + claimCols + `)
 			select packet, usr, account, idx, amount, at, false
 			from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::int4[], $5::int8[], $6::timestamptz[])
-			as u(packet, usr, account, idx, amount, at)`,
-		markClaims: `update $S.redpacket_claims c set posted = true
+			as u(packet, usr, account, idx, amount, at)`),
+		markClaims: q(`update $S.redpacket_claims c set posted = true
 			from unnest($1::uuid[], $2::uuid[]) as u(packet, usr)
-			where c.packet_id = u.packet and c.user_id = u.usr and not c.posted`,
+			where c.packet_id = u.packet and c.user_id = u.usr and not c.posted`),
 		// Statuses: 2 open, 4 refunding, 6 cancelled (see the migration).
-		expired: `select ` + packetCols + ` from $S.redpackets
-			where status in (2, 4) and expires_at <= $1` + listing(2),
+		expired: q(`select ` + packetCols + ` from $S.redpackets
+			where status in (2, 4) and expires_at <= $1 and ` + afterCursor("expires_at", 2) + orderPage("expires_at", 4)),
 		// redpacket.State.NeedsReconcile.
-		unsettled: `select ` + packetCols + ` from $S.redpackets
-			where not settled and status <> 6 and (status <> 2 or posted < claimed)` + listing(1),
+		unsettled: q(`select ` + packetCols + ` from $S.redpackets
+			where not settled and status <> 6 and (status <> 2 or posted < claimed) and ` + afterCursor("expires_at", 1) + orderPage("expires_at", 3)),
 	}
-	for _, p := range []*string{&q.insert, &q.get, &q.lock, &q.lockMany, &q.claimsOf, &q.claims, &q.update,
-		&q.updateMany, &q.insertClaims, &q.markClaims, &q.expired, &q.unsettled} {
-		*p = db.qualify(*p)
-	}
-	return q
 }
 
 // packetRow receives the columns packetCols lists.
@@ -136,20 +123,20 @@ func (r *packetRow) dest() []any {
 }
 
 func (r *packetRow) packet() (redpacket.Packet, error) {
-	c, err := currency(r.cur)
+	total, err := money(r.total, r.cur)
 	if err != nil {
 		return redpacket.Packet{}, err
 	}
 	return redpacket.Packet{
 		ID: r.id, Kind: redpacket.Kind(r.kind), Sender: r.sender, SenderAccount: r.senderAccount,
 		Group: r.group, Recipient: r.recipient, Password: r.password, SenderMayGrab: r.mayGrab,
-		Total: ledger.NewMoney(r.total, c), Count: int(r.count), Shares: r.shares, Escrow: r.escrow,
+		Total: total, Count: int(r.count), Shares: r.shares, Escrow: r.escrow,
 		CreatedAt: utc(r.createdAt), ExpiresAt: utc(r.expiresAt),
 		State: redpacket.State{Status: redpacket.Status(r.status), Claimed: int(r.claimed), Posted: int(r.posted), Settled: r.settled},
 	}, nil
 }
 
-func scanPacket(row pgx.Row) (redpacket.Packet, error) {
+func scanPacket(row pgx.CollectableRow) (redpacket.Packet, error) {
 	var r packetRow
 	if err := row.Scan(r.dest()...); err != nil {
 		return redpacket.Packet{}, err
@@ -157,18 +144,21 @@ func scanPacket(row pgx.Row) (redpacket.Packet, error) {
 	return r.packet()
 }
 
-// scanClaim reads a claim of a packet in currency c.
-func scanClaim(row pgx.Row, c ledger.Currency) (redpacket.Claim, error) {
-	var packet, user, account [16]byte
-	var idx int32
-	var amount int64
-	var at time.Time
-	var posted bool
-	if err := row.Scan(&packet, &user, &account, &idx, &amount, &at, &posted); err != nil {
-		return redpacket.Claim{}, err
+// scanClaims returns a scanner of claims of a packet in currency c (the
+// claims table leaves the currency to the packet).
+func scanClaims(c ledger.Currency) pgx.RowToFunc[redpacket.Claim] {
+	return func(row pgx.CollectableRow) (redpacket.Claim, error) {
+		var packet, user, account [16]byte
+		var idx int32
+		var amount int64
+		var at time.Time
+		var posted bool
+		if err := row.Scan(&packet, &user, &account, &idx, &amount, &at, &posted); err != nil {
+			return redpacket.Claim{}, err
+		}
+		return redpacket.Claim{PacketID: packet, User: user, Account: account, Index: int(idx),
+			Amount: ledger.NewMoney(amount, c), ClaimedAt: utc(at), Posted: posted}, nil
 	}
-	return redpacket.Claim{PacketID: packet, User: user, Account: account, Index: int(idx),
-		Amount: ledger.NewMoney(amount, c), ClaimedAt: utc(at), Posted: posted}, nil
 }
 
 func notFound(id uuid.UUID) error {
@@ -186,21 +176,11 @@ func (s *RedPacketStore) CreatePacket(ctx context.Context, p redpacket.Packet) (
 	if !storableText(p.Password) {
 		return redpacket.Packet{}, fmt.Errorf("%w: packet %s: password PostgreSQL text cannot hold", redpacket.ErrInvalidPacket, p.ID)
 	}
-	var stored redpacket.Packet
-	inserted := false
-	err := s.db.run(ctx, "create red packet", func(ctx context.Context, conn *pgx.Conn) error {
-		ct, err := conn.Exec(ctx, s.q.insert, [16]byte(p.ID), int16(p.Kind), [16]byte(p.Sender), [16]byte(p.SenderAccount),
-			[16]byte(p.Group), [16]byte(p.Recipient), p.Password, p.SenderMayGrab, p.Total.Currency().Code(),
-			p.Total.Units(), int32(p.Count), p.Shares, [16]byte(p.Escrow), p.CreatedAt, p.ExpiresAt, int16(p.Status))
-		if err != nil {
-			return err
-		}
-		if inserted = ct.RowsAffected() == 1; inserted {
-			return nil
-		}
-		stored, err = scanPacket(conn.QueryRow(ctx, s.q.get, [16]byte(p.ID)))
-		return err
-	})
+	stored, inserted, err := insertOrGet(ctx, s.db, "create red packet", s.q.insert, []any{[16]byte(p.ID), int16(p.Kind),
+		[16]byte(p.Sender), [16]byte(p.SenderAccount), [16]byte(p.Group), [16]byte(p.Recipient), p.Password,
+		p.SenderMayGrab, p.Total.Currency().Code(), p.Total.Units(), int32(p.Count), p.Shares, [16]byte(p.Escrow),
+		p.CreatedAt, p.ExpiresAt, int16(p.Status)},
+		s.q.get, [16]byte(p.ID), scanPacket)
 	switch {
 	case err != nil:
 		return redpacket.Packet{}, err
@@ -216,24 +196,11 @@ func (s *RedPacketStore) CreatePacket(ctx context.Context, p redpacket.Packet) (
 // Errors: redpacket.ErrPacketNotFound, and the infrastructure errors of
 // this package.
 func (s *RedPacketStore) Packet(ctx context.Context, id uuid.UUID) (redpacket.Packet, error) {
-	var p redpacket.Packet
-	found := false
-	err := s.db.run(ctx, "red packet", func(ctx context.Context, conn *pgx.Conn) error {
-		var err error
-		p, err = scanPacket(conn.QueryRow(ctx, s.q.get, [16]byte(id)))
-		found = err == nil
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil
-		}
-		return err
-	})
-	switch {
-	case err != nil:
-		return redpacket.Packet{}, err
-	case !found:
-		return redpacket.Packet{}, notFound(id)
+	p, found, err := queryOne(ctx, s.db, "red packet", s.q.get, scanPacket, [16]byte(id))
+	if err == nil && !found {
+		err = notFound(id)
 	}
-	return p, nil
+	return p, err
 }
 
 // transition is one locked transition of a packet: it begins and locks the
@@ -244,23 +211,12 @@ func (s *RedPacketStore) transition(ctx context.Context, op string, id uuid.UUID
 	var p redpacket.Packet
 	var business error
 	err := s.db.run(ctx, op, func(ctx context.Context, conn *pgx.Conn) error {
-		business = nil
+		p, business = redpacket.Packet{}, nil
 		found := false
-		var scanErr error
-		b := &pgx.Batch{}
-		b.Queue("begin isolation level read committed")
-		b.Queue(s.q.lock, [16]byte(id)).Query(func(rows pgx.Rows) error {
-			for rows.Next() {
-				p, scanErr = scanPacket(rows)
-				found = true
-			}
-			return rows.Err()
-		})
+		b := txBatch()
+		b.Queue(s.q.lock, [16]byte(id)).Query(eachRow(scanPacket, func(v redpacket.Packet) { p, found = v, true }))
 		if err := conn.SendBatch(ctx, b).Close(); err != nil {
 			return err
-		}
-		if scanErr != nil {
-			return scanErr
 		}
 		if !found {
 			business = notFound(id)
@@ -280,26 +236,6 @@ func (s *RedPacketStore) transition(ctx context.Context, op string, id uuid.UUID
 		return redpacket.Packet{}, err
 	}
 	return p, business
-}
-
-func queueCommit(b *pgx.Batch) {
-	b.Queue("commit").Exec(func(ct pgconn.CommandTag) error {
-		if ct.String() != "COMMIT" {
-			return fmt.Errorf("postgres: commit answered %q", ct.String())
-		}
-		return nil
-	})
-}
-
-// expectRows checks a write's rows affected: the rows are locked, so any
-// other count is an integrity failure.
-func expectRows(n int64) func(pgconn.CommandTag) error {
-	return func(ct pgconn.CommandTag) error {
-		if ct.RowsAffected() != n {
-			return fmt.Errorf("%w: %q affected %d rows, want %d", ErrIntegrity, ct.String(), ct.RowsAffected(), n)
-		}
-		return nil
-	}
 }
 
 // Open implements redpacket.Store (redpacket.Packet.Open under the row lock).
@@ -363,35 +299,14 @@ func (s *RedPacketStore) lockBatch(ctx context.Context, conn *pgx.Conn, keys []c
 		}
 		packets[i], users[i] = k.packet, k.user
 	}
-	var scanErr error
-	b := &pgx.Batch{}
-	b.Queue("begin isolation level read committed")
-	b.Queue(s.q.lockMany, uuids(ids)).Query(func(rows pgx.Rows) error {
-		for rows.Next() {
-			p, err := scanPacket(rows)
-			if err != nil {
-				scanErr = err
-				continue
-			}
-			lb.packets[p.ID] = &p
-		}
-		return rows.Err()
-	})
-	b.Queue(s.q.claimsOf, packets, users).Query(func(rows pgx.Rows) error {
-		for rows.Next() {
-			c, err := scanClaim(rows, ledger.Currency{}) // the packet's currency is set below
-			if err != nil {
-				return err
-			}
-			lb.claims[claimKey{c.PacketID, c.User}] = &c
-		}
-		return rows.Err()
-	})
+	b := txBatch()
+	b.Queue(s.q.lockMany, uuids(ids)).Query(eachRow(scanPacket, func(p redpacket.Packet) { lb.packets[p.ID] = &p }))
+	// The packet's currency is set below.
+	b.Queue(s.q.claimsOf, packets, users).Query(eachRow(scanClaims(ledger.Currency{}), func(c redpacket.Claim) {
+		lb.claims[claimKey{c.PacketID, c.User}] = &c
+	}))
 	if err := conn.SendBatch(ctx, b).Close(); err != nil {
 		return nil, err
-	}
-	if scanErr != nil {
-		return nil, scanErr
 	}
 	for k, c := range lb.claims {
 		if p := lb.packets[k.packet]; p != nil {
@@ -415,7 +330,7 @@ func (s *RedPacketStore) queueStates(b *pgx.Batch, lb *lockedBatch, changed map[
 		posted = append(posted, int32(p.Posted))
 		settled = append(settled, p.Settled)
 	}
-	b.Queue(s.q.updateMany, ids, status, claimed, posted, settled).Exec(expectRows(int64(len(ids))))
+	b.Queue(s.q.updateMany, ids, status, claimed, posted, settled).Exec(expectRows(len(ids)))
 }
 
 // claimBatch applies a batch of claims in one transaction.
@@ -468,7 +383,7 @@ func (s *RedPacketStore) claimBatch(ctx context.Context, calls []*groupCall[clai
 			idx[i], amounts[i], at[i] = int32(c.Index), c.Amount.Units(), c.ClaimedAt
 		}
 		w := &pgx.Batch{}
-		w.Queue(s.q.insertClaims, packets, users, accounts, idx, amounts, at).Exec(expectRows(int64(n)))
+		w.Queue(s.q.insertClaims, packets, users, accounts, idx, amounts, at).Exec(expectRows(n))
 		s.queueStates(w, lb, changed)
 		queueCommit(w)
 		return conn.SendBatch(ctx, w).Close()
@@ -483,17 +398,12 @@ func (s *RedPacketStore) Claims(ctx context.Context, id uuid.UUID) ([]redpacket.
 	var out []redpacket.Claim
 	found := false
 	err := s.db.run(ctx, "red packet claims", func(ctx context.Context, conn *pgx.Conn) error {
-		out, found = nil, false
-		var cur string
-		err := conn.QueryRow(ctx, s.db.qualify("select currency from $S.redpackets where id = $1"), [16]byte(id)).Scan(&cur)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil
-		}
-		if err != nil {
+		out = nil
+		code, ok, err := one(ctx, conn, s.q.currency, pgx.RowTo[string], [16]byte(id))
+		if found = ok; err != nil || !found {
 			return err
 		}
-		found = true
-		c, err := currency(cur)
+		c, err := currency(code)
 		if err != nil {
 			return err
 		}
@@ -501,15 +411,8 @@ func (s *RedPacketStore) Claims(ctx context.Context, id uuid.UUID) ([]redpacket.
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			cl, err := scanClaim(rows, c)
-			if err != nil {
-				return err
-			}
-			out = append(out, cl)
-		}
-		return rows.Err()
+		out, err = pgx.CollectRows(rows, scanClaims(c))
+		return err
 	})
 	switch {
 	case err != nil:
@@ -570,7 +473,7 @@ func (s *RedPacketStore) markBatch(ctx context.Context, calls []*groupCall[markC
 			return nil
 		}
 		w := &pgx.Batch{}
-		w.Queue(s.q.markClaims, packets, users).Exec(expectRows(int64(len(packets))))
+		w.Queue(s.q.markClaims, packets, users).Exec(expectRows(len(packets)))
 		s.queueStates(w, lb, changed)
 		queueCommit(w)
 		return conn.SendBatch(ctx, w).Close()
@@ -624,107 +527,6 @@ func (s *RedPacketStore) list(ctx context.Context, op, query string, after redpa
 	if limit <= 0 {
 		return nil, nil
 	}
-	var at *time.Time // NULL: from the start
-	if !after.ExpiresAt.IsZero() || after.ID != uuid.Nil {
-		at = &after.ExpiresAt
-	}
-	args = append(args, at, [16]byte(after.ID), limit)
-	var out []redpacket.Packet
-	err := s.db.run(ctx, op, func(ctx context.Context, conn *pgx.Conn) error {
-		out = nil
-		rows, err := conn.Query(ctx, query, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			p, err := scanPacket(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, p)
-		}
-		return rows.Err()
-	})
-	return out, err
-}
-
-// grouper gathers concurrent calls into batches that apply handles in one
-// transaction each (group commit): a call waits while up to groupInFlight
-// batches are being applied, and joins the next one. A batch runs under no
-// caller's context (it works for all of them) but under groupTimeout.
-type grouper[Req, Res any] struct {
-	apply func(ctx context.Context, calls []*groupCall[Req, Res]) error
-
-	mu       sync.Mutex
-	queue    []*groupCall[Req, Res]
-	inFlight int
-}
-
-type groupCall[Req, Res any] struct {
-	req  Req
-	res  Res
-	err  error
-	done chan struct{}
-}
-
-const (
-	groupMaxBatch = 256
-	groupInFlight = 4
-	groupTimeout  = 30 * time.Second
-)
-
-func newGrouper[Req, Res any](apply func(context.Context, []*groupCall[Req, Res]) error) *grouper[Req, Res] {
-	return &grouper[Req, Res]{apply: apply}
-}
-
-// do queues req for the next batch and waits for its answer, or for ctx.
-func (g *grouper[Req, Res]) do(ctx context.Context, req Req) (Res, error) {
-	var zero Res
-	if err := ctx.Err(); err != nil {
-		return zero, err
-	}
-	c := &groupCall[Req, Res]{req: req, done: make(chan struct{})}
-	g.mu.Lock()
-	g.queue = append(g.queue, c)
-	start := g.inFlight < groupInFlight
-	if start {
-		g.inFlight++
-	}
-	g.mu.Unlock()
-	if start {
-		go g.flush()
-	}
-	select {
-	case <-c.done:
-		return c.res, c.err
-	case <-ctx.Done():
-		return zero, ctx.Err()
-	}
-}
-
-// flush applies queued calls, batch after batch, until none are left.
-func (g *grouper[Req, Res]) flush() {
-	for {
-		g.mu.Lock()
-		n := min(len(g.queue), groupMaxBatch)
-		if n == 0 {
-			g.inFlight--
-			g.mu.Unlock()
-			return
-		}
-		batch := g.queue[:n:n]
-		g.queue = append([]*groupCall[Req, Res](nil), g.queue[n:]...)
-		g.mu.Unlock()
-		ctx, cancel := context.WithTimeout(context.Background(), groupTimeout)
-		err := g.apply(ctx, batch)
-		cancel()
-		for _, c := range batch {
-			if err != nil {
-				var zero Res
-				c.res, c.err = zero, err
-			}
-			close(c.done)
-		}
-	}
+	at, id := cursorArgs(after.ExpiresAt, after.ID)
+	return queryAll(ctx, s.db, op, query, scanPacket, append(args, at, id, limit)...)
 }

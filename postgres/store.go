@@ -2,14 +2,11 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"maps"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/socialpay/socialpay/ledger"
@@ -33,35 +30,33 @@ func NewStore(db *DB) *Store {
 // DB returns the store's database.
 func (s *Store) DB() *DB { return s.db }
 
-// queries holds every statement, qualified with the schema once.
+// queries holds the ledger's statements, qualified with the schema once.
 type queries struct {
-	begin, insertAccount, account, lockAccounts, lockWithTargets, transfers, transfer string
-	insertTransfers, insertEntries, updateAccounts, updateTransfers                   string
-	accountExists, entries, balanceAt, lockDue, due                                   string
-	verifyAccounts, verifyOrphans, verifyOrphanTransfers, verifyTransfers             string
+	insertAccount, account, lockAccounts, lockWithTargets, transfers, transfer string
+	insertTransfers, insertEntries, updateAccounts, updateTransfers            string
+	accountExists, entries, balanceAt, lockDue, due                            string
+	verifyAccounts, verifyOrphans, verifyOrphanTransfers, verifyTransfers      string
 }
 
 func newQueries(db *DB) queries {
-	q := queries{
-		// Row locks do the work; read committed lets each statement see
-		// what committed while this transaction waited for a lock.
-		begin: "begin isolation level read committed",
-		insertAccount: `insert into $S.accounts (` + accountCols + `)
+	q := db.qualify
+	return queries{
+		insertAccount: q(`insert into $S.accounts (` + accountCols + `)
 			values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
-			on conflict (id) do nothing returning id`,
-		account:      `select ` + accountCols + ` from $S.accounts where id = $1`,
-		lockAccounts: `select ` + accountCols + ` from $S.accounts where id = any($1::uuid[]) order by id for update`,
+			on conflict (id) do nothing`),
+		account:      q(`select ` + accountCols + ` from $S.accounts where id = $1`),
+		lockAccounts: q(`select ` + accountCols + ` from $S.accounts where id = any($1::uuid[]) order by id for update`),
 		// The accounts of the transfers referred to (posts, voids,
 		// reversals) never change, so reading them in the locking statement
 		// is safe.
-		lockWithTargets: `select ` + accountCols + ` from $S.accounts where id in (
+		lockWithTargets: q(`select ` + accountCols + ` from $S.accounts where id in (
 				select unnest($1::uuid[])
 				union select debit_account_id from $S.transfers where id = any($2::uuid[])
 				union select credit_account_id from $S.transfers where id = any($2::uuid[]))
-			order by id for update`,
-		transfers: `select ` + transferCols + ` from $S.transfers where id = any($1::uuid[])`,
-		transfer:  `select ` + transferCols + ` from $S.transfers where id = $1`,
-		insertTransfers: `insert into $S.transfers (id, kind, debit_account_id, credit_account_id, amount, currency,
+			order by id for update`),
+		transfers: q(`select ` + transferCols + ` from $S.transfers where id = any($1::uuid[])`),
+		transfer:  q(`select ` + transferCols + ` from $S.transfers where id = $1`),
+		insertTransfers: q(`insert into $S.transfers (id, kind, debit_account_id, credit_account_id, amount, currency,
 				pending_id, reverses_id, timeout_ns, code, reference, metadata, ts, expires_at, status, resolved_by, reversed_by)
 			select id, kind, debit, credit, amount, currency, nullif(pending, ` + nilUUID + `), nullif(reverses, ` + nilUUID + `),
 				timeout, code, ref, meta, ts, expires, status, nullif(resolved, ` + nilUUID + `), nullif(reversed, ` + nilUUID + `)
@@ -69,30 +64,30 @@ func newQueries(db *DB) queries {
 				$9::int8[], $10::int4[], $11::text[], $12::jsonb[], $13::timestamptz[], $14::timestamptz[], $15::int2[],
 				$16::uuid[], $17::uuid[])
 			as u(id, kind, debit, credit, amount, currency, pending, reverses, timeout, code, ref, meta, ts, expires, status,
-				resolved, reversed)`,
-		insertEntries: `insert into $S.entries (account_id, seq, transfer_id, kind, side, posted_delta, pending_delta, at,
+				resolved, reversed)`),
+		insertEntries: q(`insert into $S.entries (account_id, seq, transfer_id, kind, side, posted_delta, pending_delta, at,
 				debits_pending, debits_posted, credits_pending, credits_posted, hash)
 			select account, seq, nullif(transfer, ` + nilUUID + `), kind, side, posted, pending, at, dp, dpo, cp, cpo, hash
 			from unnest($1::uuid[], $2::int8[], $3::uuid[], $4::int2[], $5::int2[], $6::int8[], $7::int8[],
 				$8::timestamptz[], $9::int8[], $10::int8[], $11::int8[], $12::int8[], $13::bytea[])
-			as u(account, seq, transfer, kind, side, posted, pending, at, dp, dpo, cp, cpo, hash)`,
-		updateAccounts: `update $S.accounts a set status = u.status, closed_at = u.closed_at,
+			as u(account, seq, transfer, kind, side, posted, pending, at, dp, dpo, cp, cpo, hash)`),
+		updateAccounts: q(`update $S.accounts a set status = u.status, closed_at = u.closed_at,
 				debits_pending = u.dp, debits_posted = u.dpo, credits_pending = u.cp, credits_posted = u.cpo,
 				seq = u.seq, head = u.head, last_time = u.last_time
 			from unnest($1::uuid[], $2::int2[], $3::timestamptz[], $4::int8[], $5::int8[], $6::int8[], $7::int8[],
 				$8::int8[], $9::bytea[], $10::timestamptz[])
 			as u(id, status, closed_at, dp, dpo, cp, cpo, seq, head, last_time)
-			where a.id = u.id`,
-		updateTransfers: `update $S.transfers t set status = u.status,
+			where a.id = u.id`),
+		updateTransfers: q(`update $S.transfers t set status = u.status,
 				resolved_by = nullif(u.resolved, ` + nilUUID + `), reversed_by = nullif(u.reversed, ` + nilUUID + `)
 			from unnest($1::uuid[], $2::int2[], $3::uuid[], $4::uuid[]) as u(id, status, resolved, reversed)
-			where t.id = u.id`,
-		accountExists: `select exists (select 1 from $S.accounts where id = $1)`,
-		entries:       `select ` + entryCols + ` from $S.entries where account_id = $1 and seq > $2 order by seq limit $3`,
+			where t.id = u.id`),
+		accountExists: q(`select exists (select 1 from $S.accounts where id = $1)`),
+		entries:       q(`select ` + entryCols + ` from $S.entries where account_id = $1 and seq > $2 order by seq limit $3`),
 		// Entry times never go back within an account, so the last entry at
 		// or before $2 is found by binary search over seq in the primary
 		// key: lo is the answer so far (0: before the first entry).
-		balanceAt: `with recursive s(lo, hi) as (
+		balanceAt: q(`with recursive s(lo, hi) as (
 				select 0::int8, seq from $S.accounts where id = $1
 				union all
 				select case when e.at <= $2 then (s.lo + s.hi + 1) / 2 else s.lo end,
@@ -102,33 +97,33 @@ func newQueries(db *DB) queries {
 			select coalesce(e.debits_pending, 0), coalesce(e.debits_posted, 0),
 				coalesce(e.credits_pending, 0), coalesce(e.credits_posted, 0)
 			from s left join $S.entries e on e.account_id = $1 and e.seq = s.lo
-			where s.lo >= s.hi`,
-		lockDue: `select ` + accountCols + ` from $S.accounts where id in (
+			where s.lo >= s.hi`),
+		lockDue: q(`select ` + accountCols + ` from $S.accounts where id in (
 				select unnest(array[debit_account_id, credit_account_id]) from (
 					select debit_account_id, credit_account_id from $S.transfers
 					where status = 1 and expires_at <= $1 order by expires_at, id limit $2) d)
-			order by id for update`,
-		due: `select ` + transferCols + ` from $S.transfers
-			where status = 1 and expires_at <= $1 order by expires_at, id limit $2`,
-		verifyAccounts: `select ` + prefixed("a", accountCols) + `,
+			order by id for update`),
+		due: q(`select ` + transferCols + ` from $S.transfers
+			where status = 1 and expires_at <= $1 order by expires_at, id limit $2`),
+		verifyAccounts: q(`select ` + prefixed("a", accountCols) + `,
 				coalesce(e.seq, 0), coalesce(e.transfer_id, ` + nilUUID + `), coalesce(e.kind, 0), coalesce(e.side, 0),
 				coalesce(e.posted_delta, 0), coalesce(e.pending_delta, 0), coalesce(e.at, 'epoch'),
 				coalesce(e.debits_pending, 0), coalesce(e.debits_posted, 0), coalesce(e.credits_pending, 0),
 				coalesce(e.credits_posted, 0), coalesce(e.hash, ''::bytea)
 			from $S.accounts a left join $S.entries e on e.account_id = a.id
-			order by a.id, e.seq`,
+			order by a.id, e.seq`),
 		// Entries of accounts or transfers that do not exist (the schema
 		// has no foreign keys on entries: see the migration).
-		verifyOrphans: `select e.account_id, count(*) from $S.entries e
+		verifyOrphans: q(`select e.account_id, count(*) from $S.entries e
 			where not exists (select 1 from $S.accounts a where a.id = e.account_id)
-			group by e.account_id limit 100`,
-		verifyOrphanTransfers: `select e.account_id, e.seq, e.transfer_id from $S.entries e
+			group by e.account_id limit 100`),
+		verifyOrphanTransfers: q(`select e.account_id, e.seq, e.transfer_id from $S.entries e
 			where e.transfer_id is not null and not exists (select 1 from $S.transfers t where t.id = e.transfer_id)
-			limit 100`,
+			limit 100`),
 		// Every transfer has its two entries — a debit of its debit account
 		// and a credit of its credit account, each moving its amount (pending
 		// for holds and voids) — and two more exactly when it expired.
-		verifyTransfers: `select t.id from $S.transfers t left join $S.entries e on e.transfer_id = t.id
+		verifyTransfers: q(`select t.id from $S.transfers t left join $S.entries e on e.transfer_id = t.id
 			group by t.id, t.kind, t.amount, t.status, t.debit_account_id, t.credit_account_id
 			having count(*) filter (where e.kind <> 5) <> 2
 				or count(*) filter (where e.kind <> 5 and e.side = 1 and e.account_id = t.debit_account_id) <> 1
@@ -138,19 +133,8 @@ func newQueries(db *DB) queries {
 					when 3 then e.pending_delta = -t.amount and e.posted_delta = 0
 					else e.posted_delta = t.amount end) <> 2
 				or count(*) filter (where e.kind = 5) <> (case when t.status = 4 then 2 else 0 end)
-			limit 100`,
+			limit 100`),
 	}
-	for _, p := range []*string{&q.insertAccount, &q.account, &q.lockAccounts, &q.lockWithTargets, &q.transfers,
-		&q.transfer, &q.insertTransfers, &q.insertEntries, &q.updateAccounts, &q.updateTransfers, &q.accountExists,
-		&q.entries, &q.balanceAt, &q.lockDue, &q.due, &q.verifyAccounts, &q.verifyOrphans, &q.verifyOrphanTransfers, &q.verifyTransfers} {
-		*p = db.qualify(*p)
-	}
-	return q
-}
-
-func copyAccount(a ledger.Account) ledger.Account {
-	a.Metadata = maps.Clone(a.Metadata)
-	return a
 }
 
 // CreateAccount implements ledger.Store: it inserts the account (as
@@ -167,38 +151,20 @@ func (s *Store) CreateAccount(ctx context.Context, a ledger.Account, now time.Ti
 	}
 	st := ledger.NewAccountState(a, now)
 	na := &st.Account
-	var out ledger.Account
-	var conflict error
-	err := s.db.run(ctx, "create account", func(ctx context.Context, conn *pgx.Conn) error {
-		rows, err := conn.Query(ctx, s.q.insertAccount, [16]byte(na.ID), na.Currency.Code(), int32(na.Code), int32(na.Flags),
-			encodeMetadata(na.Metadata), int16(na.Status), na.CreatedAt, nil, int64(0), int64(0), int64(0), int64(0),
-			int64(0), st.Head[:], st.LastTime)
-		if err != nil {
-			return err
-		}
-		inserted := rows.Next()
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		if inserted {
-			out = copyAccount(*na)
-			return nil
-		}
-		stored, err := scanAccount(conn.QueryRow(ctx, s.q.account, [16]byte(na.ID)))
-		if err != nil {
-			return err // a conflicting row exists, so no ErrNoRows here
-		}
-		out, conflict = stored.Account, ledger.SameAccount(&a, &stored.Account)
-		return nil
-	})
-	if err != nil {
+	stored, inserted, err := insertOrGet(ctx, s.db, "create account", s.q.insertAccount, []any{[16]byte(na.ID),
+		na.Currency.Code(), int32(na.Code), int32(na.Flags), encodeMetadata(na.Metadata), int16(na.Status), na.CreatedAt,
+		nil, int64(0), int64(0), int64(0), int64(0), int64(0), st.Head[:], st.LastTime},
+		s.q.account, [16]byte(na.ID), scanAccount)
+	switch {
+	case err != nil:
+		return ledger.Account{}, err
+	case inserted:
+		return *na, nil
+	}
+	if err := ledger.SameAccount(&a, &stored.Account); err != nil {
 		return ledger.Account{}, err
 	}
-	if conflict != nil {
-		return ledger.Account{}, conflict
-	}
-	return out, nil
+	return stored.Account, nil
 }
 
 // ChangeAccount implements ledger.Store: it locks the account, applies
@@ -246,24 +212,11 @@ func (s *Store) ChangeAccount(ctx context.Context, id uuid.UUID, ev ledger.Accou
 // Errors: ledger.ErrAccountNotFound, and the infrastructure errors of this
 // package.
 func (s *Store) Account(ctx context.Context, id uuid.UUID) (ledger.AccountState, error) {
-	var st ledger.AccountState
-	found := false
-	err := s.db.run(ctx, "account", func(ctx context.Context, conn *pgx.Conn) error {
-		var err error
-		st, err = scanAccount(conn.QueryRow(ctx, s.q.account, [16]byte(id)))
-		found = err == nil
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil // an answer, not a failure to retry
-		}
-		return err
-	})
-	switch {
-	case err != nil:
-		return ledger.AccountState{}, err
-	case !found:
-		return ledger.AccountState{}, &ledger.AccountError{ID: id, Err: ledger.ErrAccountNotFound}
+	st, found, err := queryOne(ctx, s.db, "account", s.q.account, scanAccount, [16]byte(id))
+	if err == nil && !found {
+		err = &ledger.AccountError{ID: id, Err: ledger.ErrAccountNotFound}
 	}
-	return st, nil
+	return st, err
 }
 
 // Transfer implements ledger.Store.
@@ -271,24 +224,11 @@ func (s *Store) Account(ctx context.Context, id uuid.UUID) (ledger.AccountState,
 // Errors: ledger.ErrTransferNotFound (in a *ledger.TransferError), and the
 // infrastructure errors of this package.
 func (s *Store) Transfer(ctx context.Context, id uuid.UUID) (ledger.Transfer, error) {
-	var t ledger.Transfer
-	found := false
-	err := s.db.run(ctx, "transfer", func(ctx context.Context, conn *pgx.Conn) error {
-		var err error
-		t, err = scanTransfer(conn.QueryRow(ctx, s.q.transfer, [16]byte(id)))
-		found = err == nil
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil // an answer, not a failure to retry
-		}
-		return err
-	})
-	switch {
-	case err != nil:
-		return ledger.Transfer{}, err
-	case !found:
-		return ledger.Transfer{}, &ledger.TransferError{ID: id, Err: ledger.ErrTransferNotFound}
+	t, found, err := queryOne(ctx, s.db, "transfer", s.q.transfer, scanTransfer, [16]byte(id))
+	if err == nil && !found {
+		err = &ledger.TransferError{ID: id, Err: ledger.ErrTransferNotFound}
 	}
-	return t, nil
+	return t, err
 }
 
 // Entries implements ledger.Store.
@@ -296,25 +236,14 @@ func (s *Store) Transfer(ctx context.Context, id uuid.UUID) (ledger.Transfer, er
 // Errors: ledger.ErrAccountNotFound, and the infrastructure errors of this
 // package.
 func (s *Store) Entries(ctx context.Context, account uuid.UUID, after uint64, limit int) ([]ledger.Entry, error) {
-	if limit <= 0 {
-		limit = 0
-	}
 	var out []ledger.Entry
 	found := false
 	err := s.db.run(ctx, "entries", func(ctx context.Context, conn *pgx.Conn) error {
 		out = []ledger.Entry{}
 		b := &pgx.Batch{}
 		b.Queue(s.q.accountExists, [16]byte(account)).QueryRow(func(row pgx.Row) error { return row.Scan(&found) })
-		b.Queue(s.q.entries, [16]byte(account), int64(min(after, 1<<63-1)), int64(limit)).Query(func(rows pgx.Rows) error {
-			for rows.Next() {
-				e, err := scanEntry(rows)
-				if err != nil {
-					return err
-				}
-				out = append(out, e)
-			}
-			return rows.Err()
-		})
+		b.Queue(s.q.entries, [16]byte(account), int64(min(after, 1<<63-1)), int64(max(limit, 0))).
+			Query(eachRow(scanEntry, func(e ledger.Entry) { out = append(out, e) }))
 		return conn.SendBatch(ctx, b).Close()
 	})
 	if err != nil {
@@ -331,31 +260,24 @@ func (s *Store) Entries(ctx context.Context, account uuid.UUID, after uint64, li
 // Errors: ledger.ErrAccountNotFound, and the infrastructure errors of this
 // package.
 func (s *Store) BalanceAt(ctx context.Context, account uuid.UUID, at time.Time) (ledger.Balance, error) {
-	var b ledger.Balance
-	found := false
-	err := s.db.run(ctx, "balance at", func(ctx context.Context, conn *pgx.Conn) error {
-		b = ledger.Balance{}
-		err := conn.QueryRow(ctx, s.q.balanceAt, [16]byte(account), at).
-			Scan(&b.DebitsPending, &b.DebitsPosted, &b.CreditsPending, &b.CreditsPosted)
-		found = err == nil
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil // no such account: an answer, not a failure to retry
-		}
-		return err
-	})
-	if err != nil {
-		return ledger.Balance{}, err
+	b, found, err := queryOne(ctx, s.db, "balance at", s.q.balanceAt, scanBalance, [16]byte(account), at)
+	if err == nil && !found {
+		err = &ledger.AccountError{ID: account, Err: ledger.ErrAccountNotFound}
 	}
-	if !found {
-		return ledger.Balance{}, &ledger.AccountError{ID: account, Err: ledger.ErrAccountNotFound}
-	}
-	return b, nil
+	return b, err
 }
 
 // view is what one transaction has locked and loaded: a ledger.BatchView.
 type view struct {
 	accounts  map[uuid.UUID]*ledger.AccountState
 	transfers map[uuid.UUID]ledger.Transfer
+}
+
+func newView(accounts, transfers int) *view {
+	return &view{
+		accounts:  make(map[uuid.UUID]*ledger.AccountState, accounts),
+		transfers: make(map[uuid.UUID]ledger.Transfer, transfers),
+	}
 }
 
 func (v *view) Account(id uuid.UUID) (ledger.AccountState, bool) {
@@ -371,6 +293,15 @@ func (v *view) Transfer(id uuid.UUID) (ledger.Transfer, bool) {
 	return t, ok
 }
 
+// readAccounts and readTransfers are batch callbacks that load rows into v.
+func (v *view) readAccounts(rows pgx.Rows) error {
+	return eachRow(scanAccount, func(st ledger.AccountState) { v.accounts[st.Account.ID] = &st })(rows)
+}
+
+func (v *view) readTransfers(rows pgx.Rows) error {
+	return eachRow(scanTransfer, func(t ledger.Transfer) { v.transfers[t.ID] = t })(rows)
+}
+
 // lock begins a transaction on conn and, in one round trip, loads the
 // transfers ids, locks the accounts (and those of the transfers targets
 // refers to) in ID order, and loads the targets. Only the targets need
@@ -379,40 +310,16 @@ func (v *view) Transfer(id uuid.UUID) (ledger.Transfer, bool) {
 // decided again. So the read of ids stays out of the time the locks are
 // held, which is what bounds a hot account.
 func (s *Store) lock(ctx context.Context, conn *pgx.Conn, accounts, targets, ids []uuid.UUID) (*view, error) {
-	v := &view{
-		accounts:  make(map[uuid.UUID]*ledger.AccountState, len(accounts)+2*len(targets)),
-		transfers: make(map[uuid.UUID]ledger.Transfer, len(ids)+len(targets)),
-	}
-	readTransfers := func(rows pgx.Rows) error {
-		for rows.Next() {
-			t, err := scanTransfer(rows)
-			if err != nil {
-				return err
-			}
-			v.transfers[t.ID] = t
-		}
-		return rows.Err()
-	}
-	readAccounts := func(rows pgx.Rows) error {
-		for rows.Next() {
-			st, err := scanAccount(rows)
-			if err != nil {
-				return err
-			}
-			v.accounts[st.Account.ID] = &st
-		}
-		return rows.Err()
-	}
-	b := &pgx.Batch{}
-	b.Queue(s.q.begin)
+	v := newView(len(accounts)+2*len(targets), len(ids)+len(targets))
+	b := txBatch()
 	if len(ids) > 0 {
-		b.Queue(s.q.transfers, uuids(ids)).Query(readTransfers)
+		b.Queue(s.q.transfers, uuids(ids)).Query(v.readTransfers)
 	}
 	if len(targets) == 0 {
-		b.Queue(s.q.lockAccounts, uuids(accounts)).Query(readAccounts)
+		b.Queue(s.q.lockAccounts, uuids(accounts)).Query(v.readAccounts)
 	} else {
-		b.Queue(s.q.lockWithTargets, uuids(accounts), uuids(targets)).Query(readAccounts)
-		b.Queue(s.q.transfers, uuids(targets)).Query(readTransfers)
+		b.Queue(s.q.lockWithTargets, uuids(accounts), uuids(targets)).Query(v.readAccounts)
+		b.Queue(s.q.transfers, uuids(targets)).Query(v.readTransfers)
 	}
 	if err := conn.SendBatch(ctx, b).Close(); err != nil {
 		return nil, err
@@ -433,12 +340,7 @@ type writes struct {
 func (s *Store) commit(ctx context.Context, conn *pgx.Conn, w *writes) error {
 	b := &pgx.Batch{}
 	s.queueWrites(b, w)
-	b.Queue("commit").Exec(func(ct pgconn.CommandTag) error {
-		if ct.String() != "COMMIT" {
-			return fmt.Errorf("postgres: commit answered %q", ct.String())
-		}
-		return nil
-	})
+	queueCommit(b)
 	return conn.SendBatch(ctx, b).Close()
 }
 
@@ -464,9 +366,7 @@ func (s *Store) queueWrites(b *pgx.Batch, w *writes) {
 			amount[i], timeout[i] = t.Amount.Units(), int64(t.Timeout)
 			cur[i], ref[i], code[i] = t.Amount.Currency().Code(), t.Reference, int32(t.Code)
 			meta[i], ts[i] = encodeMetadata(t.Metadata), t.Timestamp
-			if !t.ExpiresAt.IsZero() {
-				expires[i] = pgtype.Timestamptz{Time: microsUp(t.ExpiresAt), Valid: true}
-			}
+			expires[i] = nullTime(microsUp(t.ExpiresAt))
 		}
 		b.Queue(s.q.insertTransfers, ids, kind, debit, credit, amount, cur, pending, reverses, timeout, code, ref, meta,
 			ts, expires, status, resolved, reversed)
@@ -502,19 +402,11 @@ func (s *Store) queueWrites(b *pgx.Batch, w *writes) {
 		for i := range w.accounts {
 			st := &w.accounts[i]
 			a := &st.Account
-			ids[i], status[i] = a.ID, int16(a.Status)
-			if !a.ClosedAt.IsZero() {
-				closed[i] = pgtype.Timestamptz{Time: a.ClosedAt, Valid: true}
-			}
+			ids[i], status[i], closed[i] = a.ID, int16(a.Status), nullTime(a.ClosedAt)
 			dp[i], dpo[i], cp[i], cpo[i] = a.Balance.DebitsPending, a.Balance.DebitsPosted, a.Balance.CreditsPending, a.Balance.CreditsPosted
 			seq[i], head[i], last[i] = int64(st.Seq), st.Head[:], st.LastTime
 		}
-		b.Queue(s.q.updateAccounts, ids, status, closed, dp, dpo, cp, cpo, seq, head, last).Exec(func(ct pgconn.CommandTag) error {
-			if ct.RowsAffected() != int64(n) {
-				return fmt.Errorf("%w: updated %d of %d locked accounts", ErrIntegrity, ct.RowsAffected(), n)
-			}
-			return nil
-		})
+		b.Queue(s.q.updateAccounts, ids, status, closed, dp, dpo, cp, cpo, seq, head, last).Exec(expectRows(n))
 	}
 	if n := len(w.updated); n > 0 {
 		ids, resolved, reversed, status := make([][16]byte, n), make([][16]byte, n), make([][16]byte, n), make([]int16, n)
@@ -522,12 +414,7 @@ func (s *Store) queueWrites(b *pgx.Batch, w *writes) {
 			t := &w.updated[i]
 			ids[i], resolved[i], reversed[i], status[i] = t.ID, t.ResolvedBy, t.ReversedBy, int16(t.Status)
 		}
-		b.Queue(s.q.updateTransfers, ids, status, resolved, reversed).Exec(func(ct pgconn.CommandTag) error {
-			if ct.RowsAffected() != int64(n) {
-				return fmt.Errorf("%w: updated %d of %d referenced transfers", ErrIntegrity, ct.RowsAffected(), n)
-			}
-			return nil
-		})
+		b.Queue(s.q.updateTransfers, ids, status, resolved, reversed).Exec(expectRows(n))
 	}
 }
 
@@ -537,25 +424,5 @@ func (s *Store) queueWrites(b *pgx.Batch, w *writes) {
 //
 // Errors: the infrastructure errors of this package.
 func (s *Store) LookupTransfers(ctx context.Context, ids []uuid.UUID) ([]ledger.Transfer, error) {
-	var out []ledger.Transfer
-	err := s.db.run(ctx, "lookup transfers", func(ctx context.Context, conn *pgx.Conn) error {
-		out = out[:0]
-		rows, err := conn.Query(ctx, s.q.transfers, uuids(ids))
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			t, err := scanTransfer(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, t)
-		}
-		return rows.Err()
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	return queryAll(ctx, s.db, "lookup transfers", s.q.transfers, scanTransfer, uuids(ids))
 }

@@ -2,13 +2,11 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/socialpay/socialpay/ledger"
 	"github.com/socialpay/socialpay/transfer"
@@ -85,48 +83,41 @@ func newPhoneQueries(db *DB) phoneQueries {
 	// the partial indexes of the migration.
 	scan := func(col, where string) string {
 		return `select ` + recordCols + ` from $S.transfer_records where state = 0` + where + `
-			and ($1::timestamptz is null or (` + col + `, id) > ($1, $2)) and ` + col + ` <= $3
-			order by ` + col + `, id limit $4`
+			and ` + afterCursor(col, 1) + ` and ` + col + ` <= $3` + orderPage(col, 4)
 	}
-	q := phoneQueries{
-		ensureTotal: `insert into $S.transfer_daily_totals (payer, day, currency, total) values ($1, $2, $3, 0)
-			on conflict do nothing`,
-		lockTotal:     `select total from $S.transfer_daily_totals where payer = $1 and day = $2 and currency = $3 for update`,
-		record:        `select ` + recordCols + ` from $S.transfer_records where id = $1`,
-		lookupUsedBy:  `select id from $S.transfer_records where lookup_id = $1`,
-		settledBefore: `select exists (select 1 from $S.transfer_payees where payer = $1 and institution = $2 and holder = $3)`,
-		insertRecord: `insert into $S.transfer_records (id, idempotency_key, request_hash, payer, from_account, payee_phone,
+	q := db.qualify
+	return phoneQueries{
+		ensureTotal: q(`insert into $S.transfer_daily_totals (payer, day, currency, total) values ($1, $2, $3, 0)
+			on conflict do nothing`),
+		lockTotal:     q(`select total from $S.transfer_daily_totals where payer = $1 and day = $2 and currency = $3 for update`),
+		record:        q(`select ` + recordCols + ` from $S.transfer_records where id = $1`),
+		lookupUsedBy:  q(`select id from $S.transfer_records where lookup_id = $1`),
+		settledBefore: q(`select exists (select 1 from $S.transfer_payees where payer = $1 and institution = $2 and holder = $3)`),
+		insertRecord: q(`insert into $S.transfer_records (id, idempotency_key, request_hash, payer, from_account, payee_phone,
 				payee_institution, payee_holder, payee_account, payee_masked, currency, amount, arrival, memo, lookup_id,
 				refund, day, first_payee, state, reason, created_at, due_at, resolved_at)
 			values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, nullif($15, ` + nilUUID + `),
 				$16, $17, $18, 0, '', $19, $20, null)
-			on conflict (id) do nothing`,
-		addTotal: `update $S.transfer_daily_totals set total = total + $4 where payer = $1 and day = $2 and currency = $3`,
+			on conflict (id) do nothing`),
+		addTotal: q(`update $S.transfer_daily_totals set total = total + $4 where payer = $1 and day = $2 and currency = $3`),
 		// The day's row first, then the record: the lock order of Create.
-		lockForTransition: `select total from $S.transfer_daily_totals
-			where (payer, day, currency) = (select payer, day, currency from $S.transfer_records where id = $1) for update`,
-		lockRecord:   `select ` + recordCols + ` from $S.transfer_records where id = $1 for update`,
-		updateRecord: `update $S.transfer_records set state = $2, reason = $3, resolved_at = $4 where id = $1 and state = 0`,
-		insertPayee: `insert into $S.transfer_payees (payer, institution, holder, since) values ($1, $2, $3, $4)
-			on conflict do nothing`,
-		total:         `select total from $S.transfer_daily_totals where payer = $1 and day = $2 and currency = $3`,
-		scanCreated:   scan("created_at", ""),
-		scanReleases:  scan("due_at", " and arrival in (1, 2)"),
-		scanChats:     scan("due_at", " and arrival = 3"),
-		binding:       `select ` + bindingCols + ` from $S.transfer_bindings where phone = $1`,
-		lockBinding:   `select ` + bindingCols + ` from $S.transfer_bindings where phone = $1 for update`,
-		insertBinding: `insert into $S.transfer_bindings (` + bindingCols + `) values ($1, $2, $3, $4, $5, $6, $7, $8) on conflict do nothing`,
-		updateBinding: `update $S.transfer_bindings set holder = $2, account = $3, name = $4, masked_name = $5,
-			verified_at = $6, bound_at = $7, updated_at = $8 where phone = $1`,
-		deleteBinding: `delete from $S.transfer_bindings where phone = $1`,
+		lockForTransition: q(`select total from $S.transfer_daily_totals
+			where (payer, day, currency) = (select payer, day, currency from $S.transfer_records where id = $1) for update`),
+		lockRecord:   q(`select ` + recordCols + ` from $S.transfer_records where id = $1 for update`),
+		updateRecord: q(`update $S.transfer_records set state = $2, reason = $3, resolved_at = $4 where id = $1 and state = 0`),
+		insertPayee: q(`insert into $S.transfer_payees (payer, institution, holder, since) values ($1, $2, $3, $4)
+			on conflict do nothing`),
+		total:         q(`select total from $S.transfer_daily_totals where payer = $1 and day = $2 and currency = $3`),
+		scanCreated:   q(scan("created_at", "")),
+		scanReleases:  q(scan("due_at", " and arrival in (1, 2)")),
+		scanChats:     q(scan("due_at", " and arrival = 3")),
+		binding:       q(`select ` + bindingCols + ` from $S.transfer_bindings where phone = $1`),
+		lockBinding:   q(`select ` + bindingCols + ` from $S.transfer_bindings where phone = $1 for update`),
+		insertBinding: q(`insert into $S.transfer_bindings (` + bindingCols + `) values ($1, $2, $3, $4, $5, $6, $7, $8) on conflict do nothing`),
+		updateBinding: q(`update $S.transfer_bindings set holder = $2, account = $3, name = $4, masked_name = $5,
+			verified_at = $6, bound_at = $7, updated_at = $8 where phone = $1`),
+		deleteBinding: q(`delete from $S.transfer_bindings where phone = $1`),
 	}
-	for _, p := range []*string{&q.ensureTotal, &q.lockTotal, &q.record, &q.lookupUsedBy, &q.settledBefore,
-		&q.insertRecord, &q.addTotal, &q.lockForTransition, &q.lockRecord, &q.updateRecord, &q.insertPayee, &q.total,
-		&q.scanCreated, &q.scanReleases, &q.scanChats, &q.binding, &q.lockBinding, &q.insertBinding, &q.updateBinding,
-		&q.deleteBinding} {
-		*p = db.qualify(*p)
-	}
-	return q
 }
 
 // recordRow receives the columns recordCols lists.
@@ -148,7 +139,7 @@ func (r *recordRow) dest() []any {
 }
 
 func (r *recordRow) record() (transfer.Record, error) {
-	c, err := currency(r.cur)
+	amount, err := money(r.amount, r.cur)
 	if err != nil {
 		return transfer.Record{}, err
 	}
@@ -159,18 +150,15 @@ func (r *recordRow) record() (transfer.Record, error) {
 		ID: r.id, IdempotencyKey: r.key, Payer: r.payer, From: r.from,
 		Payee: transfer.RecordPayee{Phone: transfer.Phone(r.phone), Institution: r.institution, Holder: r.holder,
 			Account: r.payeeAccount, MaskedName: r.masked},
-		Amount: ledger.NewMoney(r.amount, c), Arrival: transfer.Arrival(r.arrival), Memo: r.memo, LookupID: r.lookup,
+		Amount: amount, Arrival: transfer.Arrival(r.arrival), Memo: r.memo, LookupID: r.lookup,
 		Refund: r.refund, Day: dayOf(r.day), FirstPayee: r.first, State: transfer.State(r.state), Reason: r.reason,
-		CreatedAt: utc(r.createdAt), DueAt: utc(r.dueAt),
+		CreatedAt: utc(r.createdAt), DueAt: utc(r.dueAt), ResolvedAt: utcOrZero(r.resolvedAt),
 	}
 	copy(rec.RequestHash[:], r.hash)
-	if r.resolvedAt != nil {
-		rec.ResolvedAt = utc(*r.resolvedAt)
-	}
 	return rec, nil
 }
 
-func scanRecord(row pgx.Row) (transfer.Record, error) {
+func scanRecord(row pgx.CollectableRow) (transfer.Record, error) {
 	var r recordRow
 	if err := row.Scan(r.dest()...); err != nil {
 		return transfer.Record{}, err
@@ -221,38 +209,20 @@ func (s *PhoneTransferStore) Create(ctx context.Context, rec transfer.Record, li
 		out, created, business = transfer.Record{}, false, nil
 		var facts transfer.CreateFacts
 		var existing transfer.Record
-		var scanErr error
-		b := &pgx.Batch{}
-		b.Queue("begin isolation level read committed")
+		b := txBatch()
 		b.Queue(s.q.ensureTotal, rec.Payer, day, cur)
 		b.Queue(s.q.lockTotal, rec.Payer, day, cur).QueryRow(func(row pgx.Row) error { return row.Scan(&facts.SentToday) })
-		b.Queue(s.q.record, [16]byte(rec.ID)).Query(func(rows pgx.Rows) error {
-			for rows.Next() {
-				existing, scanErr = scanRecord(rows)
-				facts.Existing = &existing
-			}
-			return rows.Err()
-		})
+		b.Queue(s.q.record, [16]byte(rec.ID)).
+			Query(eachRow(scanRecord, func(r transfer.Record) { existing, facts.Existing = r, &existing }))
 		if rec.LookupID != uuid.Nil {
-			b.Queue(s.q.lookupUsedBy, [16]byte(rec.LookupID)).Query(func(rows pgx.Rows) error {
-				for rows.Next() {
-					var id [16]byte
-					if err := rows.Scan(&id); err != nil {
-						return err
-					}
-					facts.LookupUsedBy = id
-				}
-				return rows.Err()
-			})
+			b.Queue(s.q.lookupUsedBy, [16]byte(rec.LookupID)).
+				Query(eachRow(pgx.RowTo[[16]byte], func(id [16]byte) { facts.LookupUsedBy = id }))
 		}
 		b.Queue(s.q.settledBefore, rec.Payer, rec.Payee.Institution, rec.Payee.Holder).QueryRow(func(row pgx.Row) error {
 			return row.Scan(&facts.SettledBefore)
 		})
 		if err := conn.SendBatch(ctx, b).Close(); err != nil {
 			return err
-		}
-		if scanErr != nil {
-			return scanErr
 		}
 		r := rec
 		dup, err := transfer.DecideCreate(&r, facts, limits)
@@ -265,20 +235,16 @@ func (s *PhoneTransferStore) Create(ctx context.Context, rec transfer.Record, li
 			return nil
 		}
 		w := &pgx.Batch{}
+		// The record may have been created concurrently under another day's
+		// lock: then decide again.
 		w.Queue(s.q.insertRecord, [16]byte(r.ID), r.IdempotencyKey, r.RequestHash[:], r.Payer, [16]byte(r.From),
 			string(r.Payee.Phone), r.Payee.Institution, r.Payee.Holder, [16]byte(r.Payee.Account), r.Payee.MaskedName,
 			cur, r.Amount.Units(), int16(r.Arrival), r.Memo, [16]byte(r.LookupID), r.Refund, day, r.FirstPayee,
-			r.CreatedAt, r.DueAt).Exec(func(ct pgconn.CommandTag) error {
-			if ct.RowsAffected() != 1 {
-				return errRerun // created concurrently (another day's row was locked): decide again
-			}
-			return nil
-		})
+			r.CreatedAt, r.DueAt).Exec(insertedOrRerun)
 		w.Queue(s.q.addTotal, r.Payer, day, cur, r.Amount.Units()).Exec(expectRows(1))
 		queueCommit(w)
 		if err := conn.SendBatch(ctx, w).Close(); err != nil {
-			var pe *pgconn.PgError
-			if errors.As(err, &pe) && pe.Code == codeUniqueViolation && pe.ConstraintName == "transfer_records_lookup_id_key" {
+			if isUniqueViolation(err, "transfer_records_lookup_id_key") {
 				return errRerun // the token was used concurrently under another day's lock: decide again
 			}
 			return err
@@ -300,24 +266,11 @@ func (s *PhoneTransferStore) Create(ctx context.Context, rec transfer.Record, li
 // Errors: transfer.ErrRecordNotFound, and the infrastructure errors of
 // this package.
 func (s *PhoneTransferStore) Get(ctx context.Context, id uuid.UUID) (transfer.Record, error) {
-	var r transfer.Record
-	found := false
-	err := s.db.run(ctx, "transfer record", func(ctx context.Context, conn *pgx.Conn) error {
-		var err error
-		r, err = scanRecord(conn.QueryRow(ctx, s.q.record, [16]byte(id)))
-		found = err == nil
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil
-		}
-		return err
-	})
-	switch {
-	case err != nil:
-		return transfer.Record{}, err
-	case !found:
-		return transfer.Record{}, recordNotFound(id)
+	r, found, err := queryOne(ctx, s.db, "transfer record", s.q.record, scanRecord, [16]byte(id))
+	if err == nil && !found {
+		err = recordNotFound(id)
 	}
-	return r, nil
+	return r, err
 }
 
 // Transition implements transfer.Store.
@@ -334,24 +287,13 @@ func (s *PhoneTransferStore) Transition(ctx context.Context, id uuid.UUID, to tr
 	err := s.db.run(ctx, "transition transfer record", func(ctx context.Context, conn *pgx.Conn) error {
 		out, business = transfer.Record{}, nil
 		found := false
-		var scanErr error
-		b := &pgx.Batch{}
-		b.Queue("begin isolation level read committed")
+		b := txBatch()
 		b.Queue(s.q.lockForTransition, [16]byte(id))
-		b.Queue(s.q.lockRecord, [16]byte(id)).Query(func(rows pgx.Rows) error {
-			for rows.Next() {
-				out, scanErr = scanRecord(rows)
-				found = true
-			}
-			return rows.Err()
-		})
+		b.Queue(s.q.lockRecord, [16]byte(id)).Query(eachRow(scanRecord, func(r transfer.Record) { out, found = r, true }))
 		if err := conn.SendBatch(ctx, b).Close(); err != nil {
 			return err
 		}
-		switch {
-		case scanErr != nil:
-			return scanErr
-		case !found:
+		if !found {
 			business = recordNotFound(id)
 			return nil
 		}
@@ -399,43 +341,15 @@ func (s *PhoneTransferStore) Scan(ctx context.Context, q transfer.ScanQuery) ([]
 	if query == "" || q.Limit <= 0 {
 		return nil, fmt.Errorf("%w: scan of index %d with limit %d", transfer.ErrInvalidRecord, q.Index, q.Limit)
 	}
-	var after *time.Time
-	if !q.After.At.IsZero() {
-		after = &q.After.At
-	}
-	var out []transfer.Record
-	err := s.db.run(ctx, "scan transfer records", func(ctx context.Context, conn *pgx.Conn) error {
-		out = nil
-		rows, err := conn.Query(ctx, query, after, [16]byte(q.After.ID), q.Before, q.Limit)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			r, err := scanRecord(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, r)
-		}
-		return rows.Err()
-	})
-	return out, err
+	at, id := cursorArgs(q.After.At, q.After.ID)
+	return queryAll(ctx, s.db, "scan transfer records", query, scanRecord, at, id, q.Before, q.Limit)
 }
 
 // DailyTotal implements transfer.Store.
 //
 // Errors: the infrastructure errors of this package.
 func (s *PhoneTransferStore) DailyTotal(ctx context.Context, payer string, day transfer.Day, c ledger.Currency) (ledger.Money, error) {
-	var total int64
-	err := s.db.run(ctx, "transfer daily total", func(ctx context.Context, conn *pgx.Conn) error {
-		total = 0
-		err := conn.QueryRow(ctx, s.q.total, payer, day.Date(), c.Code()).Scan(&total)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil
-		}
-		return err
-	})
+	total, _, err := queryOne(ctx, s.db, "transfer daily total", s.q.total, pgx.RowTo[int64], payer, day.Date(), c.Code())
 	return ledger.NewMoney(total, c), err
 }
 
@@ -443,15 +357,12 @@ func (s *PhoneTransferStore) DailyTotal(ctx context.Context, payer string, day t
 //
 // Errors: the infrastructure errors of this package.
 func (s *PhoneTransferStore) SettledBefore(ctx context.Context, payer, institution, holder string) (bool, error) {
-	var ok bool
-	err := s.db.run(ctx, "transfer payee settled before", func(ctx context.Context, conn *pgx.Conn) error {
-		return conn.QueryRow(ctx, s.q.settledBefore, payer, institution, holder).Scan(&ok)
-	})
+	ok, _, err := queryOne(ctx, s.db, "transfer payee settled before", s.q.settledBefore, pgx.RowTo[bool], payer, institution, holder)
 	return ok, err
 }
 
 // scanBinding reads the columns bindingCols lists.
-func scanBinding(row pgx.Row) (transfer.Binding, error) {
+func scanBinding(row pgx.CollectableRow) (transfer.Binding, error) {
 	var b transfer.Binding
 	var phone string
 	var account [16]byte
@@ -467,21 +378,12 @@ func scanBinding(row pgx.Row) (transfer.Binding, error) {
 // (nil if none).
 func (d *PhoneDirectory) lockBinding(ctx context.Context, conn *pgx.Conn, phone transfer.Phone) (*transfer.Binding, error) {
 	var existing *transfer.Binding
-	var scanErr error
-	b := &pgx.Batch{}
-	b.Queue("begin isolation level read committed")
-	b.Queue(d.q.lockBinding, string(phone)).Query(func(rows pgx.Rows) error {
-		for rows.Next() {
-			var bd transfer.Binding
-			bd, scanErr = scanBinding(rows)
-			existing = &bd
-		}
-		return rows.Err()
-	})
+	b := txBatch()
+	b.Queue(d.q.lockBinding, string(phone)).Query(eachRow(scanBinding, func(bd transfer.Binding) { existing = &bd }))
 	if err := conn.SendBatch(ctx, b).Close(); err != nil {
 		return nil, err
 	}
-	return existing, scanErr
+	return existing, nil
 }
 
 // Bind implements transfer.Directory.
@@ -509,12 +411,8 @@ func (d *PhoneDirectory) Bind(ctx context.Context, b transfer.Binding, rebind bo
 		args := []any{string(out.Phone), out.Holder, [16]byte(out.Account), out.Name, out.MaskedName, out.VerifiedAt, out.BoundAt, out.UpdatedAt}
 		w := &pgx.Batch{}
 		if existing == nil {
-			w.Queue(d.q.insertBinding, args...).Exec(func(ct pgconn.CommandTag) error {
-				if ct.RowsAffected() != 1 {
-					return errRerun // bound concurrently: decide again against that binding
-				}
-				return nil
-			})
+			// Bound concurrently: decide again against that binding.
+			w.Queue(d.q.insertBinding, args...).Exec(insertedOrRerun)
 		} else {
 			w.Queue(d.q.updateBinding, args...).Exec(expectRows(1))
 		}
@@ -560,19 +458,5 @@ func (d *PhoneDirectory) Unbind(ctx context.Context, phone transfer.Phone, holde
 //
 // Errors: the infrastructure errors of this package.
 func (d *PhoneDirectory) Lookup(ctx context.Context, phone transfer.Phone) (transfer.Binding, bool, error) {
-	var b transfer.Binding
-	found := false
-	err := d.db.run(ctx, "look up phone", func(ctx context.Context, conn *pgx.Conn) error {
-		var err error
-		b, err = scanBinding(conn.QueryRow(ctx, d.q.binding, string(phone)))
-		found = err == nil
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil
-		}
-		return err
-	})
-	if err != nil || !found {
-		return transfer.Binding{}, false, err
-	}
-	return b, true, nil
+	return queryOne(ctx, d.db, "look up phone", d.q.binding, scanBinding, string(phone))
 }

@@ -166,30 +166,11 @@ func (s *Store) ExpirePending(ctx context.Context, now time.Time, limit int) ([]
 	var expired []uuid.UUID
 	err := s.db.run(ctx, "expire pending", func(ctx context.Context, conn *pgx.Conn) error {
 		expired = nil
-		accounts := make(map[uuid.UUID]*ledger.AccountState)
+		v := newView(0, 0)
 		var due []ledger.Transfer
-		b := &pgx.Batch{}
-		b.Queue(s.q.begin)
-		b.Queue(s.q.lockDue, at, limit).Query(func(rows pgx.Rows) error {
-			for rows.Next() {
-				st, err := scanAccount(rows)
-				if err != nil {
-					return err
-				}
-				accounts[st.Account.ID] = &st
-			}
-			return rows.Err()
-		})
-		b.Queue(s.q.due, at, limit).Query(func(rows pgx.Rows) error {
-			for rows.Next() {
-				t, err := scanTransfer(rows)
-				if err != nil {
-					return err
-				}
-				due = append(due, t)
-			}
-			return rows.Err()
-		})
+		b := txBatch()
+		b.Queue(s.q.lockDue, at, limit).Query(v.readAccounts)
+		b.Queue(s.q.due, at, limit).Query(eachRow(scanTransfer, func(t ledger.Transfer) { due = append(due, t) }))
 		if err := conn.SendBatch(ctx, b).Close(); err != nil {
 			return err
 		}
@@ -204,7 +185,7 @@ func (s *Store) ExpirePending(ctx context.Context, now time.Time, limit int) ([]
 		}
 		for i := range due {
 			p := &due[i]
-			dr, cr := accounts[p.DebitAccountID], accounts[p.CreditAccountID]
+			dr, cr := v.accounts[p.DebitAccountID], v.accounts[p.CreditAccountID]
 			if dr == nil || cr == nil {
 				continue // became due after the locking statement: the next round takes it
 			}
@@ -225,7 +206,7 @@ func (s *Store) ExpirePending(ctx context.Context, now time.Time, limit int) ([]
 			return nil
 		}
 		for _, id := range order {
-			w.accounts = append(w.accounts, *accounts[id])
+			w.accounts = append(w.accounts, *v.accounts[id])
 		}
 		return s.commit(ctx, conn, &w)
 	})

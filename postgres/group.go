@@ -1,0 +1,87 @@
+package postgres
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// grouper gathers concurrent calls into batches that apply handles in one
+// transaction each (group commit): a call waits while up to groupInFlight
+// batches are being applied, and joins the next one. A batch runs under no
+// caller's context (it works for all of them) but under groupTimeout.
+type grouper[Req, Res any] struct {
+	apply func(ctx context.Context, calls []*groupCall[Req, Res]) error
+
+	mu       sync.Mutex
+	queue    []*groupCall[Req, Res]
+	inFlight int
+}
+
+type groupCall[Req, Res any] struct {
+	req  Req
+	res  Res
+	err  error
+	done chan struct{}
+}
+
+const (
+	groupMaxBatch = 256
+	groupInFlight = 4
+	groupTimeout  = 30 * time.Second
+)
+
+func newGrouper[Req, Res any](apply func(context.Context, []*groupCall[Req, Res]) error) *grouper[Req, Res] {
+	return &grouper[Req, Res]{apply: apply}
+}
+
+// do queues req for the next batch and waits for its answer, or for ctx.
+func (g *grouper[Req, Res]) do(ctx context.Context, req Req) (Res, error) {
+	var zero Res
+	if err := ctx.Err(); err != nil {
+		return zero, err
+	}
+	c := &groupCall[Req, Res]{req: req, done: make(chan struct{})}
+	g.mu.Lock()
+	g.queue = append(g.queue, c)
+	start := g.inFlight < groupInFlight
+	if start {
+		g.inFlight++
+	}
+	g.mu.Unlock()
+	if start {
+		go g.flush()
+	}
+	select {
+	case <-c.done:
+		return c.res, c.err
+	case <-ctx.Done():
+		return zero, ctx.Err()
+	}
+}
+
+// flush applies queued calls, batch after batch, until none are left.
+func (g *grouper[Req, Res]) flush() {
+	for {
+		g.mu.Lock()
+		n := min(len(g.queue), groupMaxBatch)
+		if n == 0 {
+			g.inFlight--
+			g.mu.Unlock()
+			return
+		}
+		batch := g.queue[:n:n]
+		g.queue = append([]*groupCall[Req, Res](nil), g.queue[n:]...)
+		g.mu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), groupTimeout)
+		err := g.apply(ctx, batch)
+		cancel()
+		for _, c := range batch {
+			if err != nil {
+				var zero Res
+				c.res, c.err = zero, err
+			}
+			close(c.done)
+		}
+	}
+}
