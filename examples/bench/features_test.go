@@ -186,15 +186,17 @@ func pgSchema(t *testing.T) (string, *postgres.DB) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cfg, err := postgres.ParseConfig(testDSN())
+	dsn, err := withParams(testDSN(), map[string]string{"connect_timeout": "5", "pool_max_conns": "12"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := postgres.ParseConfig(dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var b [4]byte
 	rand.Read(b[:])
 	cfg.Schema = "sp_bench_test_" + hex.EncodeToString(b[:])
-	cfg.Pool.ConnConfig.ConnectTimeout = 5 * time.Second
-	cfg.Pool.MaxConns = 12
 	db, err := postgres.OpenConfig(ctx, cfg)
 	if err != nil {
 		msg := fmt.Sprintf("no PostgreSQL at %s (set SOCIALPAY_TEST_PG): %v", testDSN(), err)
@@ -207,7 +209,7 @@ func pgSchema(t *testing.T) (string, *postgres.DB) {
 		db.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		conn, err := pgx.ConnectConfig(ctx, cfg.Pool.ConnConfig)
+		conn, err := connect(ctx, dsn)
 		if err == nil {
 			_, err = conn.Exec(ctx, "drop schema if exists "+pgx.Identifier{cfg.Schema}.Sanitize()+" cascade")
 			conn.Close(ctx)
@@ -217,6 +219,21 @@ func pgSchema(t *testing.T) (string, *postgres.DB) {
 		}
 	})
 	return cfg.Schema, db
+}
+
+// withParams adds what a connection string lacks, in either form.
+func TestWithParams(t *testing.T) {
+	for _, c := range []struct{ dsn, want string }{
+		{"postgres://u@h:5432/db?sslmode=disable", "postgres://u@h:5432/db?application_name=x&pool_max_conns=9&sslmode=disable"},
+		{"postgres://u@h/db?pool_max_conns=3", "postgres://u@h/db?application_name=x&pool_max_conns=3"},
+		{"host=h dbname=db", "host=h dbname=db application_name=x pool_max_conns=9"},
+		{"host=h pool_max_conns=3", "host=h pool_max_conns=3 application_name=x"},
+	} {
+		got, err := withParams(c.dsn, map[string]string{"pool_max_conns": "9", "application_name": "x"})
+		if err != nil || got != c.want {
+			t.Errorf("withParams(%q) = %q, %v; want %q", c.dsn, got, err, c.want)
+		}
+	}
 }
 
 // A short run of every scenario on PostgreSQL verifies; the feature

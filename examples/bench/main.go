@@ -33,7 +33,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
+	"net/url"
 	"os"
 	"os/signal"
 	"runtime"
@@ -267,24 +269,27 @@ func batchLabel(b int) string {
 }
 
 // openDB opens (and migrates) the PostgreSQL schema for -store postgres;
-// nil for the memory store.
+// nil for the memory store. Unless the connection string says otherwise,
+// the pool has a connection for every client (and group-commit batch)
+// and a few more, and connections are named socialpay-bench.
 func openDB(ctx context.Context, c config) (*postgres.DB, error) {
 	if c.store == "memory" {
 		return nil, nil
 	}
-	cfg, err := postgres.ParseConfig(c.dsn)
+	dsn, err := withParams(c.dsn, map[string]string{
+		"pool_max_conns":   fmt.Sprint(max(c.clients, c.inflight) + 4),
+		"application_name": "socialpay-bench",
+	})
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := postgres.ParseConfig(dsn)
 	if err != nil {
 		return nil, err
 	}
 	cfg.Schema = c.schema
-	if cfg.Pool.MaxConns == 0 {
-		cfg.Pool.MaxConns = int32(max(c.clients, c.inflight) + 4)
-	}
-	if cfg.Pool.ConnConfig.RuntimeParams["application_name"] == "" {
-		cfg.Pool.ConnConfig.RuntimeParams["application_name"] = "socialpay-bench"
-	}
 	if c.reset {
-		conn, err := pgx.ConnectConfig(ctx, cfg.Pool.ConnConfig)
+		conn, err := connect(ctx, c.dsn)
 		if err != nil {
 			return nil, err
 		}
@@ -297,16 +302,52 @@ func openDB(ctx context.Context, c config) (*postgres.DB, error) {
 	return postgres.OpenConfig(ctx, cfg)
 }
 
+// withParams returns the connection string dsn (a URL or keyword=value
+// pairs) with each of params it does not set already.
+func withParams(dsn string, params map[string]string) (string, error) {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			return "", fmt.Errorf("-dsn: %w", err)
+		}
+		q := u.Query()
+		for k, v := range params {
+			if !q.Has(k) {
+				q.Set(k, v)
+			}
+		}
+		u.RawQuery = q.Encode()
+		return u.String(), nil
+	}
+	for _, k := range slices.Sorted(maps.Keys(params)) {
+		if !strings.Contains(" "+dsn, " "+k+"=") {
+			dsn += " " + k + "=" + params[k]
+		}
+	}
+	return dsn, nil
+}
+
+// connect opens a plain connection (no pool) to dsn, for the bench's own
+// statements; the pool's settings (pool_*) are not the server's.
+func connect(ctx context.Context, dsn string) (*pgx.Conn, error) {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return nil, err
+	}
+	for k := range cfg.RuntimeParams {
+		if strings.HasPrefix(k, "pool_") {
+			delete(cfg.RuntimeParams, k)
+		}
+	}
+	return pgx.ConnectConfig(ctx, cfg)
+}
+
 // analyze refreshes the planner's statistics of the bench's schema after
 // setup, as pgbench -i does after loading its tables: the server plans the
 // store's statements (generic plans, kept for a connection's life) for
 // tables as they are in service, not as they were while still empty.
 func analyze(ctx context.Context, c config) error {
-	cfg, err := pgx.ParseConfig(c.dsn)
-	if err != nil {
-		return err
-	}
-	conn, err := pgx.ConnectConfig(ctx, cfg)
+	conn, err := connect(ctx, c.dsn)
 	if err != nil {
 		return err
 	}
@@ -332,11 +373,7 @@ func analyze(ctx context.Context, c config) error {
 // updated, so xmin is the inserting transaction.
 func xminCommits(c config) commitsFunc {
 	return func(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]string, error) {
-		cfg, err := pgx.ParseConfig(c.dsn)
-		if err != nil {
-			return nil, err
-		}
-		conn, err := pgx.ConnectConfig(ctx, cfg)
+		conn, err := connect(ctx, c.dsn)
 		if err != nil {
 			return nil, err
 		}
