@@ -231,23 +231,11 @@ func encodeMetadata(m map[string]string) []byte {
 }
 
 // storableText reports whether s survives a PostgreSQL text or jsonb
-// column unchanged: valid UTF-8 without NUL.
+// column unchanged: valid UTF-8 without NUL. (The ledger's own rules check
+// this of references and metadata; the feature stores check their text
+// with it.)
 func storableText(s string) bool {
 	return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0
-}
-
-// checkStorable returns why a transfer's free-form fields cannot be stored
-// exactly (so that a retry would not compare equal), or nil.
-func checkStorable(reference string, metadata map[string]string) error {
-	if !storableText(reference) {
-		return fmt.Errorf("reference is not UTF-8 text without NUL bytes")
-	}
-	for k, v := range metadata {
-		if !storableText(k) || !storableText(v) {
-			return fmt.Errorf("metadata %q is not UTF-8 text without NUL bytes", k)
-		}
-	}
-	return nil
 }
 
 // microsUp rounds t up to the microsecond: a timestamptz d holding it

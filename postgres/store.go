@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -139,15 +138,17 @@ func newQueries(db *DB) queries {
 
 // CreateAccount implements ledger.Store: it inserts the account (as
 // ledger.NewAccountState describes it), or returns the stored one when an
-// identical request created it before.
+// identical request created it before. The account must pass
+// ledger.ValidateAccount (ledger.Ledger checks it first); this store checks
+// again, so that metadata it could not keep exactly is never stored.
 //
-// Errors: ledger.ErrIdempotencyConflict (same ID, different content),
-// ledger.ErrInvalidAccount (metadata that PostgreSQL text cannot hold
-// exactly), and the infrastructure errors of this package (ErrUnavailable,
+// Errors: ledger.ErrIdempotencyConflict (same ID, different content), the
+// errors of ledger.ValidateAccount (ledger.ErrInvalidAccount…), and the
+// infrastructure errors of this package (ErrUnavailable,
 // ErrRetriesExhausted, ErrIntegrity, context errors).
 func (s *Store) CreateAccount(ctx context.Context, a ledger.Account, now time.Time) (ledger.Account, error) {
-	if err := checkStorable("", a.Metadata); err != nil {
-		return ledger.Account{}, fmt.Errorf("account %s: %w: %w", a.ID, ledger.ErrInvalidAccount, err)
+	if err := ledger.ValidateAccount(&a); err != nil {
+		return ledger.Account{}, err
 	}
 	st := ledger.NewAccountState(a, now)
 	na := &st.Account

@@ -35,71 +35,26 @@ func (s *Store) CreateTransfer(ctx context.Context, t ledger.Transfer, now time.
 // many transfers of the batch touch is locked and written once.
 //
 // Business outcomes are in each Result.Err, exactly as ledger.ApplyBatch
-// decides them; a transfer whose reference or metadata PostgreSQL text
-// cannot hold exactly (invalid UTF-8, NUL bytes) fails with
-// ledger.ErrInvalidTransfer.
+// decides them. The transfers must pass ledger.ValidateTransfer, as
+// ledger.Ledger checks before it calls a store; this store checks again, so
+// that nothing it could not keep exactly (a reference or metadata that is
+// not UTF-8, or holds NUL) is ever stored: a batch with an invalid transfer
+// is refused as a whole, before the database is asked.
 //
-// Errors: ledger.ErrEmptyBatch, ErrUnavailable, ErrRetriesExhausted,
-// ErrIntegrity and context errors, after which the batch may or may not
-// have been applied (as a whole): submitting it again is safe.
+// Errors: ledger.ErrEmptyBatch; a *ledger.TransferError (Index and ID of
+// the first invalid transfer) wrapping ValidateTransfer's error, with
+// nothing applied; and ErrUnavailable, ErrRetriesExhausted, ErrIntegrity
+// and context errors, after which the batch may or may not have been
+// applied (as a whole): submitting it again is safe.
 func (s *Store) CreateTransfers(ctx context.Context, ts []ledger.Transfer, linked bool, now time.Time) ([]ledger.Result, error) {
 	if len(ts) == 0 {
 		return nil, ledger.ErrEmptyBatch
 	}
-	var bad []error
 	for i := range ts {
-		if err := checkStorable(ts[i].Reference, ts[i].Metadata); err != nil {
-			if bad == nil {
-				bad = make([]error, len(ts))
-			}
-			bad[i] = fmt.Errorf("%w: %w", ledger.ErrInvalidTransfer, err)
+		if err := ledger.ValidateTransfer(&ts[i]); err != nil {
+			return nil, &ledger.TransferError{Index: i, ID: ts[i].ID, Err: err}
 		}
 	}
-	if bad == nil {
-		return s.apply(ctx, ts, linked, now)
-	}
-	return s.applyValid(ctx, ts, bad, linked, now)
-}
-
-// applyValid handles a batch where some transfers cannot be stored: a
-// linked batch fails as a whole, an independent one goes on without them.
-func (s *Store) applyValid(ctx context.Context, ts []ledger.Transfer, bad []error, linked bool, now time.Time) ([]ledger.Result, error) {
-	results := make([]ledger.Result, len(ts))
-	var valid []ledger.Transfer
-	var where []int
-	for i := range ts {
-		if bad[i] != nil {
-			results[i].Err = &ledger.TransferError{Index: i, ID: ts[i].ID, Err: bad[i]}
-			if linked {
-				for j := range ts {
-					if j != i {
-						results[j].Err = &ledger.TransferError{Index: j, ID: ts[j].ID, Err: ledger.ErrLinkedFailed}
-					}
-				}
-				return results, nil
-			}
-			continue
-		}
-		valid = append(valid, ts[i])
-		where = append(where, i)
-	}
-	if len(valid) == 0 {
-		return results, nil
-	}
-	rs, err := s.apply(ctx, valid, false, now)
-	if err != nil {
-		return nil, err
-	}
-	for k, r := range rs {
-		if te, ok := r.Err.(*ledger.TransferError); ok {
-			te.Index = where[k]
-		}
-		results[where[k]] = r
-	}
-	return results, nil
-}
-
-func (s *Store) apply(ctx context.Context, ts []ledger.Transfer, linked bool, now time.Time) ([]ledger.Result, error) {
 	var accounts, targets, ids []uuid.UUID
 	seenAccount := make(map[uuid.UUID]struct{}, 2*len(ts))
 	seenTransfer := make(map[uuid.UUID]struct{}, len(ts))
