@@ -1,32 +1,72 @@
-// Package postgres keeps socialpay's ledger in PostgreSQL: a ledger.Store
-// that passes the same conformance suite (ledgertest.Run) as the memory
-// store, on one pool of pgx connections, with SQL migrations embedded in
-// the binary.
+// Package postgres keeps socialpay's state in PostgreSQL: the ledger and
+// the stores of the three features, on one pgxpool pool of pgx/v5
+// connections, with SQL migrations embedded in the binary.
 //
-//	cfg, err := postgres.ParseConfig("postgres://app@db/bank?pool_max_conns=32")
-//	cfg.Schema = "socialpay"
-//	db, err := postgres.OpenConfig(ctx, cfg) // applies migrations
+//	db, err := postgres.Open(ctx, "postgres://app@db/bank?pool_max_conns=32") // applies migrations
 //	defer db.Close()
 //	l := ledger.New(postgres.NewStore(db), ledger.Options{})
 //
-// # Who decides
+// or, with a pgxpool configuration of the service's own (hooks, tracers,
+// TLS, lifetimes) and a schema of its choice:
 //
-// The store locks, loads and persists; it decides nothing. A batch of
-// transfers (or a single one) is one transaction of two round trips. The
-// first begins, loads the transfers the batch names (to find retries),
+//	pc, err := pgxpool.ParseConfig(dsn)
+//	pc.AfterConnect = …
+//	db, err := postgres.OpenConfig(ctx, &postgres.Config{Pool: pc, Schema: "socialpay"})
+//
+// # Stores
+//
+// Four stores share a DB, each passing its package's conformance suite,
+// each safe for concurrent use by many goroutines and many processes, each
+// locking, reading and persisting while the feature's pure rules decide:
+//
+//   - Store, a ledger.Store (ledgertest.Run): accounts, transfers, entries
+//     with their hash chains, two-phase transfers, batches, Verify.
+//   - RedPacketStore, a redpacket.Store (redpackettest.Run): packets with
+//     their pre-split shares and state, one row per claim; concurrent
+//     claims and paid marks share transactions (group commit).
+//   - PhoneTransferStore, a transfer.Store, and PhoneDirectory, a
+//     transfer.Directory (transfertest.Run): transfer records, each payer's
+//     daily totals and settled payees; numbers bound to accounts.
+//   - QRStore, a qr.Store (qrtest.Run): dynamic receive codes, daily cap
+//     reservations, devices, redeemed payment codes.
+//
+// Each store's type doc says how it locks; its methods say which errors
+// they return.
+//
+// # Migrations
+//
+// The migrations (Migrations) are files NNNN_name.sql, applied in version
+// order when a DB is opened, each in its own transaction under a
+// transaction-scoped advisory lock of the schema, so that processes
+// starting together take turns and the later ones find the work done. Each
+// is recorded with its SHA-256 in the schema's schema_migrations table; an
+// applied migration whose checksum differs from the embedded one stops
+// Open (ErrMigration); versions a newer build applied are left alone.
+// Every feature owns a range of versions, so that features add migrations
+// without renumbering each other's: ledger 0001–0099, red packets
+// 0100–0199, phone transfers 0200–0299, QR 0300–0399.
+//
+// # The ledger: who decides
+//
+// The ledger store locks, loads and persists; it decides nothing. A batch
+// of transfers (or a single one) is one transaction of two round trips.
+// The first begins, loads the transfers the batch names (to find retries),
 // locks every account involved with SELECT … ORDER BY id FOR UPDATE (one
-// stable order for every writer, so writers queue instead of
-// deadlocking), and then loads the transfers that posts, voids and
-// reversals refer to, so their status is read under the locks. The pure
-// rules (ledger.ApplyBatch over exactly those rows) decide. The second
-// round trip inserts transfers and entries and updates accounts and
-// referenced transfers, one unnest(array) statement per table whatever
-// the batch's size, and commits. No balance is checked outside the
-// transaction that writes it; a transfer ID inserted meanwhile by another
-// transaction fails the insert (23505) and the batch is decided again, so
-// the rules answer with the idempotent duplicate or the conflict. Account
-// events use ledger.ApplyAccountEvent, expiry ledger.ExpireStep,
-// verification ledger.Verifier fed from one REPEATABLE READ snapshot.
+// stable order for every writer, so writers queue instead of deadlocking),
+// and then loads the transfers that posts, voids and reversals refer to,
+// so their status is read under the locks. The pure rules
+// (ledger.ApplyBatch over exactly those rows) decide. The second round
+// trip inserts transfers and entries and updates accounts and referenced
+// transfers, one unnest(array) statement per table whatever the batch's
+// size, and commits. No balance is checked outside the transaction that
+// writes it; a transfer ID inserted meanwhile by another transaction fails
+// the insert (23505) and the batch is decided again, so the rules answer
+// with the idempotent duplicate or the conflict. Account events use
+// ledger.ApplyAccountEvent, expiry ledger.ExpireStep, verification
+// ledger.Verifier fed from one REPEATABLE READ snapshot. Requests are
+// validated by ledger.Ledger (ledger.ValidateTransfer, ValidateAccount);
+// the store checks them again with the same functions, so that a direct
+// caller can never store text PostgreSQL would not keep exactly.
 //
 // The schema enforces what it can on its own: positive amounts,
 // non-negative balance totals, the balance-limit flags, unique transfer
@@ -62,7 +102,36 @@
 // transfers must stay single, shard the account instead: create N accounts
 // and pay into the one the payer's ID hashes to; its balance is then the
 // sum of the N (the load generator's -shards shows it). scripts/bench.sh
-// measures every case against pgbench.
+// measures every case against pgbench. Red packets need no hot account:
+// each packet holds its money in an escrow account of its own.
+//
+// # Connections and retries
+//
+// The pool is pgxpool's (Config.Pool; pool_max_conns and the other pool_
+// settings of the connection string). It hands out at most MaxConns
+// connections (default: the greater of 4 and GOMAXPROCS), pings one that
+// sat idle for more than a second before handing it out, and destroys one
+// released closed, busy or inside a transaction. Connections use
+// plan_cache_mode=force_generic_plan unless the configuration sets it: the
+// stores' statements are prepared once per connection and take arrays
+// whose length the planner cannot know, and custom plans were re-planned
+// at every execution.
+//
+// Every operation runs through one retry loop. An attempt that leaves a
+// transaction open (it failed, or decided to write nothing) is rolled back
+// before its connection goes back to the pool. An attempt whose connection
+// died (a killed backend, a restarted server) resets the pool, so the
+// retry meets a fresh connection rather than the dead one's idle siblings.
+// Serialization failures (40001), deadlocks (40P01), lost connections and
+// a server shutting down or starting (08…, 57P01–57P03, 53300) are retried
+// after a full-jitter backoff (Config.RetryBase, RetryMax); a transfer ID
+// inserted concurrently (23505) and state that moved between reading and
+// locking are decided again at once. After Config.MaxAttempts attempts the
+// operation fails with ErrRetriesExhausted. Retrying is safe because every
+// operation is idempotent (transfers, accounts, packets, records, codes by
+// ID; claims by (packet, user); events by state) or answers for its own
+// earlier commit, so an attempt whose commit acknowledgement was lost finds
+// its work done.
 //
 // # Scaling out
 //
@@ -71,48 +140,46 @@
 // locks taken inside each transaction and on constraints, never on session
 // state: no advisory locks or temporary tables carry business rules (the
 // only advisory lock is transaction-scoped and serializes migrations), and
-// every connection can be replaced between transactions. Every operation
-// is idempotent (transfers and accounts by ID, account events by state),
-// so an operation whose commit acknowledgement was lost is simply run
-// again, and serialization failures (40001) and deadlocks (40P01) are
-// retried with bounded, jittered backoff. That is what a
-// PostgreSQL-compatible distributed engine (serializable by default,
-// retrying 40001) asks of its clients, so the same SQL should move there.
+// every connection can be replaced between transactions. Together with
+// the retries above, that is what a PostgreSQL-compatible distributed
+// engine (serializable by default, retrying 40001) asks of its clients, so
+// the same SQL should move there.
 //
 // Tested: PostgreSQL 15, one primary, many concurrent connections of one
-// process in the conformance suite, several sessions migrating one schema
-// at once (as several processes starting together would),
-// backends killed with pg_terminate_backend and the server restarted in
-// immediate mode under load with every acknowledged transfer checked
-// afterwards (scripts/faults.sh). Not tested: several service processes
-// writing at once (each correctness argument above is per transaction,
-// so nothing should differ from many connections of one), read
-// replicas, failover to a standby, connection poolers (PgBouncer in
-// transaction mode should work: nothing relies on session state, though
+// process in the conformance suites, several sessions migrating one schema
+// at once (as several processes starting together would), backends killed
+// with pg_terminate_backend and the server restarted in immediate mode
+// under load with every acknowledged transfer checked afterwards
+// (scripts/faults.sh). Not tested: several service processes writing at
+// once (each correctness argument above is per transaction, so nothing
+// should differ from many connections of one), read replicas, failover to
+// a standby, connection poolers (PgBouncer in transaction mode should
+// work: nothing relies on session state, though pgx's per-connection
 // prepared statements need its prepared-statement support), and any
 // distributed engine.
 //
 // # Errors
 //
-// Business outcomes are the ledger's: in ledger.Result.Err for transfers,
-// as the error for account operations (ledger.ErrAccountNotFound,
-// ledger.ErrIdempotencyConflict…); each method's doc lists them. The
-// errors of this package mean the database could not do its part:
-// ErrInvalidConfig and ErrMigration from Open, OpenConfig and WithSchema;
-// ErrUnavailable (the connection failed: the outcome is unknown, retry with
-// the same IDs), ErrRetriesExhausted (retryable failures up to
-// Config.MaxAttempts; it wraps the last one), ErrIntegrity (the database
-// refused a write the rules allowed, or holds a row the ledger cannot
-// read: a bug or tampering), and the context's error, from every Store
-// method. The underlying *pgconn.PgError stays wrapped, so its SQLSTATE
-// can be inspected with errors.As.
+// Business outcomes are the features' own, listed in each method's doc:
+// ledger errors in ledger.Result.Err for transfers and as the error of
+// account operations (ledger.ErrAccountNotFound,
+// ledger.ErrIdempotencyConflict…); redpacket, transfer and qr sentinels
+// (redpacket.ErrSoldOut, transfer.ErrStateConflict, qr.ErrCodePaid…) from
+// their stores. The errors of this package mean the database could not do
+// its part:
 //
-// # Connections
+//   - ErrInvalidConfig from ParseConfig, Open, OpenConfig and WithSchema:
+//     a configuration that cannot work.
+//   - ErrMigration from Open, OpenConfig and WithSchema: the schema could
+//     not be brought up to date; it wraps the cause (ErrRetriesExhausted
+//     and ErrUnavailable when the server cannot be reached).
+//   - From every store method: ErrUnavailable (the connection failed: the
+//     outcome is unknown, retry with the same IDs), ErrRetriesExhausted
+//     (retryable failures up to Config.MaxAttempts; it wraps the last
+//     one), ErrIntegrity (the database refused a write the rules allowed,
+//     or holds a row the rules cannot read: a bug or tampering), and the
+//     context's error.
 //
-// The DB's connections are a pgxpool pool (Config.Pool, as
-// pgxpool.ParseConfig returns it; pool_max_conns and the other pool_
-// settings of the connection string). An attempt that leaves a
-// transaction open is rolled back before its connection goes back to the
-// pool; an attempt whose connection died resets the pool, so that the
-// retry meets a fresh connection rather than the dead one's idle siblings.
+// The underlying *pgconn.PgError stays wrapped, so its SQLSTATE can be
+// inspected with errors.As.
 package postgres

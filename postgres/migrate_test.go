@@ -90,6 +90,11 @@ func TestLoadMigrations(t *testing.T) {
 			t.Fatalf("migrations out of order: %d after %d", ms[i].Version, ms[i-1].Version)
 		}
 	}
+	for _, m := range ms {
+		if m.Version > 399 {
+			t.Errorf("migration %d (%s) is outside the ranges the package doc allots to the ledger and the features", m.Version, m.Name)
+		}
+	}
 	for name, fsys := range map[string]fstest.MapFS{
 		"unnumbered":  {"migrations/ledger.sql": {Data: []byte("select 1")}},
 		"no name":     {"migrations/0002.sql": {Data: []byte("select 1")}},
