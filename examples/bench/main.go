@@ -92,10 +92,20 @@ func parseFlags() (config, error) {
 		"the run ends early if they are used up); redpacket-soldout: claims that sell the packets out before the taps (0: 10,240)")
 	flag.BoolVar(&c.group, "group", false, "gather concurrent single transfers into shared commits (ledger.GroupCommit)")
 	flag.IntVar(&c.inflight, "group-inflight", 1, "with -group: batches applied at once")
-	flag.BoolVar(&c.verify, "verify", false, "record acknowledged transfers and check them after the run")
+	flag.BoolVar(&c.verify, "verify", false, "check after the run that every acknowledged operation is stored as acknowledged, "+
+		"money is conserved and the ledger verifies (each scenario checks what its operation promises)")
 	flag.DurationVar(&c.progress, "progress", 5*time.Second, "progress line interval")
 	flag.Uint64Var(&c.seed, "seed", uint64(time.Now().UnixNano()), "random seed")
 	flag.StringVar(&c.cpuprofile, "cpuprofile", "", "write a CPU profile of the load phase to this file")
+	flag.Usage = func() {
+		out := flag.CommandLine.Output()
+		fmt.Fprintf(out, "Usage of %s:\n", os.Args[0])
+		flag.PrintDefaults()
+		fmt.Fprintln(out, "\nScenarios:")
+		for _, n := range scenarioNames() {
+			fmt.Fprintf(out, "  %-18s %s\n", n, scenarios[n].help)
+		}
+	}
 	flag.Parse()
 	switch {
 	case c.store != "memory" && c.store != "postgres":

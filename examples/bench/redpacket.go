@@ -81,6 +81,19 @@ func (s *redPackets) Setup(ctx context.Context, env *Env) error {
 	if err != nil {
 		return err
 	}
+	// The World's IDs follow from the seed alone: on a schema that an
+	// earlier run with the same -seed used, every claim would be that run's
+	// claim again, answered without any work.
+	for _, id := range []uuid.UUID{s.w.Packets()[0], s.w.Packets()[len(s.w.Packets())-1]} {
+		p, err := s.w.Service.Store().Packet(ctx, id)
+		switch {
+		case err != nil:
+			return err
+		case p.Claimed > 0:
+			return fmt.Errorf("packet %s is claimed already: an earlier run used seed %d on this schema; "+
+				"use another -seed or -reset", id, env.Opts.Seed)
+		}
+	}
 	if s.soldOut {
 		if _, err := s.w.Run(ctx, env.Opts.Clients, s.claims, s.w.Claim); err != nil {
 			return fmt.Errorf("sell the packets out: %w", err)
