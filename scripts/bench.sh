@@ -13,8 +13,9 @@
 # mean of the pgbench runs before and after it.
 #
 # SET picks the scenarios: ledger (transfer, batch, hot and its variants),
-# features (redpacket claims, redpacket-soldout taps, phone resolve+send,
-# qr payment-code charges) or all (default). The feature scenarios warm up
+# features (redpacket claims, with and without the ledger payments
+# group-committed, redpacket-soldout taps, phone resolve+send, qr
+# payment-code charges) or all (default). The feature scenarios warm up
 # for WARMUP (default 10s) before their T seconds are measured, so that the
 # tables their setup leaves empty are planned as in service (see the load
 # generator's -warmup). ACCOUNTS (default 10000) sizes their setup. SCHEMA
@@ -88,6 +89,7 @@ fi
 if [ "$SET" != ledger ]; then
 	feature() { ours -warmup "$WARMUP" -accounts "$ACCOUNTS" "$@"; }
 	add "redpacket claims/s" "$(feature -scenario redpacket)" tpcb 0.5
+	add "redpacket claims/s, payments grouped" "$(feature -scenario redpacket -group)" tpcb 0.5
 	add "redpacket-soldout taps/s (fast path)" "$(feature -scenario redpacket-soldout)" tpcb ""
 	add "phone resolve+send/s" "$(feature -scenario phone)" tpcb ""
 	add "qr payment-code charges/s" "$(feature -scenario qr)" tpcb ""
