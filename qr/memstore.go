@@ -168,13 +168,21 @@ func (s *MemoryStore) ClaimedCodes(_ context.Context, before time.Time, limit in
 		}
 	}
 	s.codesMu.Unlock()
-	slices.SortFunc(out, func(a, b DynamicCode) int {
-		if c := a.ClaimedAt.Compare(b.ClaimedAt); c != 0 {
+	return oldest(out, func(c *DynamicCode) (time.Time, uuid.UUID) { return c.ClaimedAt, c.ID }, limit), nil
+}
+
+// oldest sorts items by their time, then ID, and returns the first limit
+// of them: the order in which the PostgreSQL store lists them too.
+func oldest[T any](items []T, key func(*T) (time.Time, uuid.UUID), limit int) []T {
+	slices.SortFunc(items, func(a, b T) int {
+		at, aid := key(&a)
+		bt, bid := key(&b)
+		if c := at.Compare(bt); c != 0 {
 			return c
 		}
-		return slices.Compare(a.ID[:], b.ID[:])
+		return slices.Compare(aid[:], bid[:])
 	})
-	return out[:min(len(out), max(limit, 0))], nil
+	return items[:min(len(items), max(limit, 0))]
 }
 
 // ReserveCap implements CapStore.
@@ -252,13 +260,7 @@ func (s *MemoryStore) ReservedCaps(_ context.Context, before time.Time, limit in
 		}
 	}
 	s.capsMu.Unlock()
-	slices.SortFunc(out, func(a, b CapReservation) int {
-		if c := a.At.Compare(b.At); c != 0 {
-			return c
-		}
-		return slices.Compare(a.Payment[:], b.Payment[:])
-	})
-	return out[:min(len(out), max(limit, 0))], nil
+	return oldest(out, func(r *CapReservation) (time.Time, uuid.UUID) { return r.At, r.Payment }, limit), nil
 }
 
 // CreateDevice implements DeviceStore.

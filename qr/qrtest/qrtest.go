@@ -19,6 +19,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -283,6 +284,14 @@ func testCaps(t *testing.T, s qr.Store) {
 	}
 	_, err = s.ReserveCap(ctx, reservation("p7", "alice", "2026-02-16", 0), limit)
 	want(t, "zero amount", err, qr.ErrInvalidValue)
+	// Reservations made at the same time are listed in payment ID order.
+	list, err := s.ReservedCaps(ctx, t0, 10)
+	ok(t, "ReservedCaps", err)
+	if len(list) != 5 || !slices.IsSortedFunc(list, func(a, b qr.CapReservation) int {
+		return slices.Compare(a.Payment[:], b.Payment[:])
+	}) {
+		t.Fatalf("ReservedCaps at one time = %+v, want 5 in payment ID order", list)
+	}
 }
 
 func testCapSettleRelease(t *testing.T, s qr.Store) {
