@@ -224,7 +224,7 @@ func run(w io.Writer, pngPath string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "ledger verified: %+v\n", rep)
+	fmt.Fprintf(w, "ledger verified: %d accounts, %d entries, debits = credits\n", rep.Accounts, rep.Entries)
 	return nil
 }
 
