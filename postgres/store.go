@@ -305,27 +305,36 @@ func (v *view) readTransfers(rows pgx.Rows) error {
 
 // lock begins a transaction on conn and, in one round trip, loads the
 // transfers ids, locks the accounts (and those of the transfers targets
-// refers to) in ID order, and loads the targets. Only the targets need
-// reading after the locks, for their status; a transfer ID that appears
-// after the first read makes the insert fail with 23505, and the batch is
-// decided again. So the read of ids stays out of the time the locks are
-// held, which is what bounds a hot account.
+// refers to) in ID order, and loads the targets (see queueLock).
 func (s *Store) lock(ctx context.Context, conn *pgx.Conn, accounts, targets, ids []uuid.UUID) (*view, error) {
-	v := newView(len(accounts)+2*len(targets), len(ids)+len(targets))
 	b := txBatch()
-	if len(ids) > 0 {
-		b.Queue(s.q.transfers, uuids(ids)).Query(v.readTransfers)
-	}
-	if len(targets) == 0 {
-		b.Queue(s.q.lockAccounts, uuids(accounts)).Query(v.readAccounts)
-	} else {
-		b.Queue(s.q.lockWithTargets, uuids(accounts), uuids(targets)).Query(v.readAccounts)
-		b.Queue(s.q.transfers, uuids(targets)).Query(v.readTransfers)
-	}
+	v := s.queueLock(b, &lockKeys{accounts: accounts, targets: targets, ids: ids})
 	if err := conn.SendBatch(ctx, b).Close(); err != nil {
 		return nil, err
 	}
 	return v, nil
+}
+
+// queueLock queues, in a transaction's batch, the statements that load the
+// transfers k.ids, lock the accounts k.accounts (and those of the
+// transfers k.targets refers to) in ID order, and load the targets; the
+// view it returns is filled when the batch has run. Only the targets need
+// reading after the locks, for their status; a transfer ID that appears
+// after the first read makes the insert fail with 23505, and the batch is
+// decided again. So the read of ids stays out of the time the locks are
+// held, which is what bounds a hot account.
+func (s *Store) queueLock(b *pgx.Batch, k *lockKeys) *view {
+	v := newView(len(k.accounts)+2*len(k.targets), len(k.ids)+len(k.targets))
+	if len(k.ids) > 0 {
+		b.Queue(s.q.transfers, uuids(k.ids)).Query(v.readTransfers)
+	}
+	if len(k.targets) == 0 {
+		b.Queue(s.q.lockAccounts, uuids(k.accounts)).Query(v.readAccounts)
+	} else {
+		b.Queue(s.q.lockWithTargets, uuids(k.accounts), uuids(k.targets)).Query(v.readAccounts)
+		b.Queue(s.q.transfers, uuids(k.targets)).Query(v.readTransfers)
+	}
+	return v
 }
 
 // writes is what one transaction persists.

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -50,12 +51,58 @@ func (s *Store) CreateTransfers(ctx context.Context, ts []ledger.Transfer, linke
 	if len(ts) == 0 {
 		return nil, ledger.ErrEmptyBatch
 	}
+	if err := validateTransfers(ts); err != nil {
+		return nil, err
+	}
+	keys := lockKeysOf(ts)
+	var out ledger.BatchOutcome
+	err := s.db.run(ctx, "create transfers", func(ctx context.Context, conn *pgx.Conn) error {
+		b := txBatch()
+		v := s.queueLock(b, keys)
+		if err := conn.SendBatch(ctx, b).Close(); err != nil {
+			return err
+		}
+		if err := keys.check(v); err != nil {
+			return err
+		}
+		out = ledger.ApplyBatch(v, ts, linked, now)
+		if !changes(&out) {
+			return nil // nothing to write; the transaction rolls back
+		}
+		w := &pgx.Batch{}
+		s.queueOutcome(w, &out)
+		queueCommit(w)
+		return conn.SendBatch(ctx, w).Close()
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out.Results, nil
+}
+
+// validateTransfers applies ledger.ValidateTransfer to a batch, so that
+// nothing this store could not keep exactly is ever stored.
+//
+// Errors: a *ledger.TransferError (Index and ID of the first invalid
+// transfer) wrapping ValidateTransfer's error.
+func validateTransfers(ts []ledger.Transfer) error {
 	for i := range ts {
 		if err := ledger.ValidateTransfer(&ts[i]); err != nil {
-			return nil, &ledger.TransferError{Index: i, ID: ts[i].ID, Err: err}
+			return &ledger.TransferError{Index: i, ID: ts[i].ID, Err: err}
 		}
 	}
-	var accounts, targets, ids []uuid.UUID
+	return nil
+}
+
+// lockKeys is what a batch of transfers locks and loads: the accounts it
+// names, the transfers its posts, voids and reversals refer to (targets),
+// and its own transfer IDs, each once, in first-seen order.
+type lockKeys struct {
+	accounts, targets, ids []uuid.UUID
+}
+
+func lockKeysOf(ts []ledger.Transfer) *lockKeys {
+	k := &lockKeys{}
 	seenAccount := make(map[uuid.UUID]struct{}, 2*len(ts))
 	seenTransfer := make(map[uuid.UUID]struct{}, len(ts))
 	add := func(list *[]uuid.UUID, seen map[uuid.UUID]struct{}, id uuid.UUID) {
@@ -68,40 +115,54 @@ func (s *Store) CreateTransfers(ctx context.Context, ts []ledger.Transfer, linke
 		}
 	}
 	for i := range ts {
-		add(&accounts, seenAccount, ts[i].DebitAccountID)
-		add(&accounts, seenAccount, ts[i].CreditAccountID)
-		add(&ids, seenTransfer, ts[i].ID)
+		add(&k.accounts, seenAccount, ts[i].DebitAccountID)
+		add(&k.accounts, seenAccount, ts[i].CreditAccountID)
+		add(&k.ids, seenTransfer, ts[i].ID)
 	}
 	seenTarget := make(map[uuid.UUID]struct{})
 	for i := range ts {
 		// Every target, even one the batch itself creates: a stored
 		// transfer of that ID is what the batch will find.
-		add(&targets, seenTarget, ts[i].TargetID())
+		add(&k.targets, seenTarget, ts[i].TargetID())
 	}
+	return k
+}
 
-	var out ledger.BatchOutcome
-	err := s.db.run(ctx, "create transfers", func(ctx context.Context, conn *pgx.Conn) error {
-		v, err := s.lock(ctx, conn, accounts, targets, ids)
-		if err != nil {
-			return err
+// check reports errRerun when a referenced transfer committed after the
+// locking statement read it: its accounts are not locked, so the batch
+// must be decided again.
+func (k *lockKeys) check(v *view) error {
+	for _, id := range k.targets {
+		if tr, ok := v.transfers[id]; ok && (v.accounts[tr.DebitAccountID] == nil || v.accounts[tr.CreditAccountID] == nil) {
+			return errRerun
 		}
-		// A referenced transfer committed after the locking statement read
-		// it has accounts that are not locked: decide again.
-		for _, id := range targets {
-			if tr, ok := v.transfers[id]; ok && (v.accounts[tr.DebitAccountID] == nil || v.accounts[tr.CreditAccountID] == nil) {
-				return errRerun
-			}
-		}
-		out = ledger.ApplyBatch(v, ts, linked, now)
-		if out.Failed || (len(out.Created) == 0 && len(out.Entries) == 0) {
-			return nil // nothing to write; the transaction rolls back
-		}
-		return s.commit(ctx, conn, &writes{created: out.Created, updated: out.Updated, accounts: out.Accounts, entries: out.Entries})
-	})
-	if err != nil {
-		return nil, err
 	}
-	return out.Results, nil
+	return nil
+}
+
+// covers reports whether a batch of transfers locks and loads nothing
+// beyond k: a batch decided again on a view locked for k with fewer or
+// other amounts, but the same accounts and IDs.
+func (k *lockKeys) covers(ts []ledger.Transfer) bool {
+	in := func(list []uuid.UUID, id uuid.UUID) bool { return id == uuid.Nil || slices.Contains(list, id) }
+	for i := range ts {
+		t := &ts[i]
+		if !in(k.accounts, t.DebitAccountID) || !in(k.accounts, t.CreditAccountID) || !in(k.ids, t.ID) || !in(k.targets, t.TargetID()) {
+			return false
+		}
+	}
+	return true
+}
+
+// changes reports whether a batch's outcome has anything to write.
+func changes(out *ledger.BatchOutcome) bool {
+	return !out.Failed && (len(out.Created) > 0 || len(out.Entries) > 0)
+}
+
+// queueOutcome queues the statements that persist what ledger.ApplyBatch
+// decided.
+func (s *Store) queueOutcome(b *pgx.Batch, out *ledger.BatchOutcome) {
+	s.queueWrites(b, &writes{created: out.Created, updated: out.Updated, accounts: out.Accounts, entries: out.Entries})
 }
 
 // ExpirePending implements ledger.Store: in one transaction it locks the
