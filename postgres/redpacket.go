@@ -27,6 +27,12 @@ import (
 // one such transaction (group commit, as ledger.GroupCommit does for
 // transfers), Take handing out shares in arrival order.
 //
+// It is also a redpacket.PayingStore: with the ledger Store on the same
+// database and schema, ClaimPaid records a claim and pays its share in one
+// transaction of three round trips (packets, then the ledger's accounts,
+// then the writes and one commit), concurrent claims again sharing it; the
+// Service then claims that way (see redpacket.Service.Claim).
+//
 // A packet's claims therefore queue on its row — a share is handed out by
 // one transaction, never two — while claims on packets in different
 // batches never wait for each other; a refund's transition takes the same
@@ -43,7 +49,9 @@ import (
 type RedPacketStore struct {
 	db     *DB
 	q      redPacketQueries
+	ledger *Store // the ledger on db: ClaimPaid's payments
 	claims *grouper[claimCall, redpacket.ClaimResult]
+	paid   *grouper[paidCall, redpacket.ClaimResult]
 	marks  *grouper[markCall, redpacket.State]
 }
 
@@ -51,8 +59,9 @@ var _ redpacket.Store = (*RedPacketStore)(nil)
 
 // NewRedPacketStore returns the red-packet store on db.
 func NewRedPacketStore(db *DB) *RedPacketStore {
-	s := &RedPacketStore{db: db, q: newRedPacketQueries(db)}
+	s := &RedPacketStore{db: db, q: newRedPacketQueries(db), ledger: NewStore(db)}
 	s.claims = newGrouper(s.claimBatch)
+	s.paid = newGrouper(s.claimPaidBatch)
 	s.marks = newGrouper(s.markBatch)
 	return s
 }
@@ -89,9 +98,9 @@ func newRedPacketQueries(db *DB) redPacketQueries {
 			from unnest($1::uuid[], $2::int2[], $3::int4[], $4::int4[], $5::bool[]) as u(id, status, claimed, posted, settled)
 			where r.id = u.id`),
 		insertClaims: q(`insert into $S.redpacket_claims (` + claimCols + `)
-			select packet, usr, account, idx, amount, at, false
-			from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::int4[], $5::int8[], $6::timestamptz[])
-			as u(packet, usr, account, idx, amount, at)`),
+			select packet, usr, account, idx, amount, at, posted
+			from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::int4[], $5::int8[], $6::timestamptz[], $7::bool[])
+			as u(packet, usr, account, idx, amount, at, posted)`),
 		markClaims: q(`update $S.redpacket_claims c set posted = true
 			from unnest($1::uuid[], $2::uuid[]) as u(packet, usr)
 			where c.packet_id = u.packet and c.user_id = u.usr and not c.posted`),
@@ -375,19 +384,24 @@ func (s *RedPacketStore) claimBatch(ctx context.Context, calls []*groupCall[clai
 		if len(fresh) == 0 {
 			return nil // rolls back
 		}
-		n := len(fresh)
-		packets, users, accounts := make([][16]byte, n), make([][16]byte, n), make([][16]byte, n)
-		idx, amounts, at := make([]int32, n), make([]int64, n), make([]time.Time, n)
-		for i, c := range fresh {
-			packets[i], users[i], accounts[i] = c.PacketID, c.User, c.Account
-			idx[i], amounts[i], at[i] = int32(c.Index), c.Amount.Units(), c.ClaimedAt
-		}
 		w := &pgx.Batch{}
-		w.Queue(s.q.insertClaims, packets, users, accounts, idx, amounts, at).Exec(expectRows(n))
+		s.queueClaims(w, fresh)
 		s.queueStates(w, lb, changed)
 		queueCommit(w)
 		return conn.SendBatch(ctx, w).Close()
 	})
+}
+
+// queueClaims queues the insert of new claims.
+func (s *RedPacketStore) queueClaims(b *pgx.Batch, claims []redpacket.Claim) {
+	n := len(claims)
+	packets, users, accounts := make([][16]byte, n), make([][16]byte, n), make([][16]byte, n)
+	idx, amounts, at, posted := make([]int32, n), make([]int64, n), make([]time.Time, n), make([]bool, n)
+	for i, c := range claims {
+		packets[i], users[i], accounts[i] = c.PacketID, c.User, c.Account
+		idx[i], amounts[i], at[i], posted[i] = int32(c.Index), c.Amount.Units(), c.ClaimedAt, c.Posted
+	}
+	b.Queue(s.q.insertClaims, packets, users, accounts, idx, amounts, at, posted).Exec(expectRows(n))
 }
 
 // Claims implements redpacket.Store.

@@ -78,14 +78,18 @@ type Config struct {
 	// mark lands a claim reads as unpaid, and a mark lost in a crash is
 	// recorded by the claim's retry or by Reconcile (paying again is a
 	// duplicate on the ledger: nothing moves). Flush waits for the marks in
-	// flight. With a MemoryStore it changes little: claims on it are
-	// recorded and paid in one step, with no separate mark.
+	// flight. With a MemoryStore, or a PayingStore the Service pays claims
+	// through (see Claim), it changes little: claims on it are recorded
+	// and paid in one step, with no separate mark.
 	AsyncMarks bool
 	// GroupPayments, when set, gathers the ledger payments of concurrent
 	// claims into shared batches: a ledger.GroupCommit with these options
 	// over the ledger's store (one transaction and one commit per batch on
 	// a database). Nil means each claim pays on its own; so does a ledger
 	// whose store already is a *ledger.GroupCommit, which batches anyway.
+	// A PayingStore the Service pays claims through (see Claim) batches
+	// claims and their payments itself: there it concerns only the
+	// payments of claims recorded before and not yet paid.
 	GroupPayments *ledger.GroupCommitOptions
 }
 
@@ -101,9 +105,10 @@ func DefaultNamespace() uuid.UUID {
 // Every ledger write has an ID derived from its business key (see
 // EscrowAccountID, FundTransferID, ClaimTransferID, RefundTransferID), so a
 // retry, a duplicate request or a crash and retry moves money once. Store
-// and ledger share no transaction; instead each operation records its
-// intent in the store first, then writes to the ledger, then records the
-// outcome, and Reconcile finishes whatever a crash left between two steps.
+// and ledger share no transaction (except a claim on a PayingStore, see
+// Claim); instead each operation records its intent in the store first,
+// then writes to the ledger, then records the outcome, and Reconcile
+// finishes whatever a crash left between two steps.
 // A Service is safe for concurrent use, and several Services (processes)
 // may share one store and ledger.
 type Service struct {
@@ -111,6 +116,7 @@ type Service struct {
 	pl             *ledger.Ledger // claim payments: l, or l's store behind a GroupCommit
 	store          Store
 	mem            *MemoryStore // store, when it is one: claims are paid inside its claim step
+	paying         PayingStore  // store, when it pays claims on the ledger's store in one step
 	members        Members
 	rules          map[ledger.Currency]Rules
 	rand           io.Reader
@@ -141,6 +147,9 @@ func New(cfg Config) (*Service, error) {
 		s.store = NewMemoryStore()
 	}
 	s.mem, _ = s.store.(*MemoryStore)
+	if ps, ok := s.store.(PayingStore); ok && ps.PaysOn(innerStore(s.l.Store())) {
+		s.paying = ps
+	}
 	s.pl = s.l
 	if _, grouped := s.l.Store().(*ledger.GroupCommit); cfg.GroupPayments != nil && !grouped {
 		s.pl = ledger.New(ledger.NewGroupCommit(s.l.Store(), *cfg.GroupPayments), ledger.Options{Now: s.l.Now})
@@ -178,6 +187,15 @@ func New(cfg Config) (*Service, error) {
 	}
 	s.cache = newPacketCache(size)
 	return s, nil
+}
+
+// innerStore returns the store a ledger.GroupCommit wraps, or ls itself:
+// the store whose transactions a PayingStore would share.
+func innerStore(ls ledger.Store) ledger.Store {
+	if g, ok := ls.(*ledger.GroupCommit); ok {
+		return g.Store
+	}
+	return ls
 }
 
 // lockedReader serializes reads of a reader.
@@ -531,17 +549,20 @@ type ClaimRequest struct {
 // in-process cache without the store or the ledger.
 //
 // On a MemoryStore a claim is recorded and paid in one step, under the
-// packet's lock, so the ledger's payment is the wallet check: a payment
-// the ledger refuses records nothing. On other stores the wallet is read
-// first (so a retry from a wallet frozen or closed since gets the wallet's
-// error, and Reconcile finishes its claim), then the claim is recorded,
-// paid, and marked paid (Store.MarkPosted; in the background with
+// packet's lock, and so it is on a PayingStore whose PaysOn accepts the
+// ledger's store (package postgres's RedPacketStore with the ledger on the
+// same database: one transaction): the ledger's payment is the wallet
+// check, a payment the ledger refuses records nothing, and a claim is
+// recorded paid at once. On other stores the wallet is read first (so a
+// retry from a wallet frozen or closed since gets the wallet's error, and
+// Reconcile finishes its claim), then the claim is recorded, paid, and
+// marked paid (Store.MarkPosted; in the background with
 // Config.AsyncMarks).
 //
 // A claim recorded but not yet paid when the claimer's wallet is closed
-// (on stores other than MemoryStore, the wallet may close between its
-// check and the payment) can never be paid: a closed account stays
-// closed. Its share goes back to the sender instead (ledger ID
+// (on stores that do not pay in the claim's step, the wallet may close
+// between its check and the payment) can never be paid: a closed account
+// stays closed. Its share goes back to the sender instead (ledger ID
 // ReturnTransferID), the claim counts as settled (Posted), and Claim
 // returns it with ErrShareReturned wrapping ledger.ErrAccountClosed, so
 // that the packet can still settle with its escrow at zero.
@@ -551,12 +572,16 @@ type ClaimRequest struct {
 // ErrSoldOut, ErrRefunded or ErrPacketCancelled of a packet this process
 // already knows to be closed; for the claimer's wallet
 // ledger.ErrAccountNotFound, ledger.ErrCurrencyMismatch,
-// ledger.ErrAccountClosed or ledger.ErrAccountFrozen (on a MemoryStore,
-// any refusal of the payment by the ledger); then the store's
+// ledger.ErrAccountClosed or ledger.ErrAccountFrozen (on a MemoryStore or
+// a PayingStore, any refusal of the payment by the ledger); then the
+// store's
 // ErrNotFunded, ErrPacketCancelled, ErrRefunded, ErrSoldOut or ErrExpired.
 // None of these records a claim. If the claim is recorded but its payment
 // fails, Claim returns the claim with ErrPaymentPending wrapping the
-// cause; claiming again or Reconcile pays it.
+// cause; claiming again or Reconcile pays it. Errors also include those of
+// Members and of the store failing, after which the claim may or may not
+// be recorded (and, on a MemoryStore or a PayingStore, paid with it):
+// claiming again returns it.
 func (s *Service) Claim(ctx context.Context, req ClaimRequest) (Claim, error) {
 	if req.User == uuid.Nil || req.Account == uuid.Nil {
 		return Claim{}, fmt.Errorf("%w: no user or account", ErrInvalidRequest)
@@ -572,7 +597,7 @@ func (s *Service) Claim(ctx context.Context, req ClaimRequest) (Claim, error) {
 	if c, ok, err := e.answer(ctx, s.store, req.User); ok {
 		return c, err
 	}
-	if e.mem != nil {
+	if e.mem != nil || s.paying != nil {
 		return s.claimPaying(ctx, e, &req)
 	}
 	if err := s.checkWallet(ctx, p, req.Account); err != nil {
@@ -594,22 +619,39 @@ func (s *Service) Claim(ctx context.Context, req ClaimRequest) (Claim, error) {
 	return s.pay(ctx, p, e.pid, res.Claim, s.asyncMarks)
 }
 
-// claimPaying claims on a MemoryStore, which records and pays the claim
-// in one step (MemoryStore.claimPaying): no wallet read before, no paid
-// mark after.
+// claimPaying claims on a store that records and pays a claim in one
+// step — a MemoryStore (MemoryStore.claimPaying, the payment made under
+// the packet's lock) or a PayingStore (ClaimPaid, one transaction with
+// the ledger) — with no wallet read before and no paid mark after; what
+// follows the step is the same for both.
 func (s *Service) claimPaying(ctx context.Context, e *cached, req *ClaimRequest) (Claim, error) {
 	p := e.p
-	var payErr error
-	res, outcome, err := s.mem.claimPaying(ctx, e.mem, req.User, req.Account, ledger.Timestamp(s.now()), func(c Claim) payOutcome {
-		_, payErr = s.pl.Transfer(ctx, s.claimTransfer(p, e.pid, &c))
+	now := ledger.Timestamp(s.now())
+	var res ClaimResult
+	var outcome payOutcome
+	var payErr, err error
+	if e.mem != nil {
+		res, outcome, err = s.mem.claimPaying(ctx, e.mem, req.User, req.Account, now, func(c Claim) payOutcome {
+			_, payErr = s.pl.Transfer(ctx, s.claimTransfer(p, e.pid, &c))
+			switch {
+			case payErr == nil:
+				return payDone
+			case ledger.Refused(payErr):
+				return payRefused
+			}
+			return payUnknown
+		})
+	} else {
+		res, err = s.paying.ClaimPaid(ctx, p.ID, req.User, req.Account, now, s.l.Now(), func(c Claim) ledger.Transfer {
+			return s.claimTransfer(p, e.pid, &c)
+		})
 		switch {
-		case payErr == nil:
-			return payDone
-		case ledger.Refused(payErr):
-			return payRefused
+		case err == nil && !res.Existing:
+			outcome = payDone
+		case ledger.Refused(err): // nothing recorded
+			outcome, payErr, err = payRefused, err, nil
 		}
-		return payUnknown
-	})
+	}
 	if err != nil {
 		// The wallet's errors come before the packet's, as on other stores.
 		if werr := s.checkWallet(ctx, p, req.Account); werr != nil {

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/socialpay/socialpay/ledger"
 )
 
 // Store keeps packets and their claims. A store locks, loads and persists;
@@ -14,8 +16,9 @@ import (
 // or a compare-and-swap), so every store behaves the same. A store never
 // touches the ledger: the Service moves the money, with IDs derived from
 // the same business keys, and records each confirmed step here. (The
-// MemoryStore also lets the Service pay a claim inside its claim step; see
-// Service.Claim. Other stores need nothing of the kind.)
+// MemoryStore also lets the Service pay a claim inside its claim step, and
+// a store that shares a database with the ledger may offer the same as a
+// PayingStore; see Service.Claim. Other stores need nothing of the kind.)
 //
 // Implementations must be safe for concurrent use and pass
 // redpackettest.Run. Claims on one packet are serialized by that packet
@@ -102,4 +105,49 @@ type Store interface {
 	// holds, in (ExpiresAt, ID) order, strictly after cursor. It returns
 	// fewer than limit only when no more qualify.
 	Unsettled(ctx context.Context, after Cursor, limit int) ([]Packet, error)
+}
+
+// PayingStore is a Store that can also record a claim and pay its share on
+// the ledger in one atomic step: one database transaction, when the store
+// and the ledger's store are one database. It is what the MemoryStore does
+// under a packet's lock, for a database: a claim costs one commit instead
+// of a claim, a payment and a paid mark, with no wallet read before it.
+// The store still decides nothing itself: Packet.Take hands out the share,
+// the ledger's pure rules (ledger.ApplyBatch) decide the payment, and
+// Packet.MarkPosted records it.
+//
+// The Service uses ClaimPaid for its claims only when PaysOn accepts its
+// ledger's store (or the store a ledger.GroupCommit wraps).
+type PayingStore interface {
+	Store
+
+	// PaysOn reports whether ClaimPaid writes its payments to ls, the
+	// ledger store the Service pays on (the same database and schema):
+	// only then are its claims and their payments one step.
+	PaysOn(ls ledger.Store) bool
+
+	// ClaimPaid is Claim and the payment of the claim's share in one
+	// atomic step. If user already has a claim on the packet, that claim
+	// is returned with Existing set and nothing changes (whatever the
+	// packet's status; the claim may be unposted: paying it is the
+	// caller's). Otherwise Packet.Take hands out the next share, and
+	// payment(claim) is the ledger transfer that pays it, applied at the
+	// ledger's time paidAt by the ledger's rules on the store PaysOn
+	// accepted (a transfer of the same ID and content applied before counts
+	// as paid). If the ledger refuses the payment, nothing is recorded and
+	// no share is taken: the error is the ledger's refusal. Otherwise the
+	// claim is recorded posted (Packet.MarkPosted) in the same commit as
+	// the transfer. The accounts and the ID of payment's transfer must
+	// depend on the claim's packet, user and account only, not on its share
+	// (the store may ask for them before it knows the share, to lock them).
+	//
+	// Errors: those of Claim (ErrPacketNotFound, ErrNotFunded,
+	// ErrPacketCancelled, ErrRefunded, ErrSoldOut, ErrExpired); the
+	// ledger's refusal of the payment, a *ledger.TransferError
+	// (ledger.Refused) wrapping its reason, such as a *ledger.AccountError
+	// with ledger.ErrAccountNotFound, ErrAccountClosed, ErrAccountFrozen,
+	// or ledger.ErrCurrencyMismatch; or the store failing, after which the
+	// claim may or may not be recorded and paid (claiming again returns
+	// it).
+	ClaimPaid(ctx context.Context, id, user, account uuid.UUID, now, paidAt time.Time, payment func(Claim) ledger.Transfer) (ClaimResult, error)
 }

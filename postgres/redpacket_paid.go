@@ -1,0 +1,244 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/socialpay/socialpay/ledger"
+	"github.com/socialpay/socialpay/redpacket"
+)
+
+var _ redpacket.PayingStore = (*RedPacketStore)(nil)
+
+// PaysOn implements redpacket.PayingStore: ClaimPaid pays on a ledger
+// Store of this package on the same database and schema as s (the same
+// pool and Schema), so that a claim and its payment share one transaction.
+func (s *RedPacketStore) PaysOn(ls ledger.Store) bool {
+	st, ok := ls.(*Store)
+	return ok && st.db.pool == s.db.pool && st.db.schema == s.db.schema
+}
+
+// ClaimPaid implements redpacket.PayingStore: Claim and the payment of the
+// claim's share on the ledger in one transaction, three round trips and one
+// commit. Concurrent calls are gathered into one transaction, as claims
+// are (see Claim):
+//
+//  1. it begins, locks the packets claimed (in ID order) and reads the
+//     claimers' claims;
+//  2. it lets redpacket.Packet.Take hand out the next shares in arrival
+//     order, builds each new claim's transfer with its payment, and locks
+//     the accounts those transfers name (each packet's escrow and each
+//     claimer's wallet, in ID order, as the ledger Store does) and loads
+//     the transfers of their IDs;
+//  3. ledger.ApplyBatch decides the transfers, each on its own. If it
+//     refuses one, the packets go back to the state read under the lock
+//     and the shares are handed out and paid again without that caller,
+//     who gets the refusal, until none is refused; then
+//     redpacket.Packet.MarkPosted records each claim paid, and one round
+//     trip inserts the claims, updates the packets, writes the ledger's
+//     rows and commits.
+//
+// Locks are taken packets first, then accounts in ID order, and no other
+// transaction takes an account lock before a packet lock (the ledger's
+// transactions lock accounts only, the red-packet store's packets only),
+// so these transactions queue and never deadlock. A caller whose context
+// ends first gets its error, and its claim may still be recorded and paid
+// (claiming again returns it).
+//
+// Errors: redpacket.ErrPacketNotFound, ErrNotFunded, ErrPacketCancelled,
+// ErrRefunded, ErrSoldOut, ErrExpired; the ledger's refusal of the payment
+// (a *ledger.TransferError, Index 0, wrapping the reason — a
+// *ledger.AccountError with ledger.ErrAccountNotFound, ErrAccountClosed
+// or ErrAccountFrozen, ledger.ErrCurrencyMismatch, or ValidateTransfer's
+// error), with nothing recorded; and the infrastructure errors of this
+// package, after which the claim may or may not be recorded and paid.
+func (s *RedPacketStore) ClaimPaid(ctx context.Context, id, user, account uuid.UUID, now, paidAt time.Time, payment func(redpacket.Claim) ledger.Transfer) (redpacket.ClaimResult, error) {
+	return s.paid.do(ctx, paidCall{claimCall: claimCall{packet: id, user: user, account: account, now: now}, paidAt: paidAt, payment: payment})
+}
+
+type paidCall struct {
+	claimCall
+	paidAt  time.Time
+	payment func(redpacket.Claim) ledger.Transfer
+}
+
+// paidRound is one decision of a batch of paid claims: the claims Take
+// handed out, in arrival order, and their payments.
+type paidRound struct {
+	claims    []redpacket.Claim
+	transfers []ledger.Transfer
+	owner     []int              // the call of each claim
+	soldOut   []int              // calls told ErrSoldOut (a refusal may free a share for them)
+	first     map[claimKey]int   // the claim of each (packet, user), by index in claims
+	changed   map[uuid.UUID]bool // the packets that took claims
+}
+
+// claimPaidBatch records and pays a batch of claims in one transaction.
+func (s *RedPacketStore) claimPaidBatch(ctx context.Context, calls []*groupCall[paidCall, redpacket.ClaimResult]) error {
+	keys := make([]claimKey, len(calls))
+	var paidAt time.Time
+	for i, c := range calls {
+		keys[i] = claimKey{c.req.packet, c.req.user}
+		if c.req.paidAt.After(paidAt) {
+			paidAt = c.req.paidAt
+		}
+	}
+	return s.db.run(ctx, "claim and pay red packets", func(ctx context.Context, conn *pgx.Conn) error {
+		lb, err := s.lockBatch(ctx, conn, keys)
+		if err != nil {
+			return err
+		}
+		locked := make(map[uuid.UUID]redpacket.Packet, len(lb.packets)) // as read under the lock
+		for id, p := range lb.packets {
+			if p != nil {
+				locked[id] = *p
+			}
+		}
+		refused := make([]error, len(calls))
+		var lk *lockKeys
+		var v *view
+		for {
+			r, ok := takePaid(calls, keys, lb, locked, refused)
+			if !ok {
+				continue // a payment was invalid: decide without it
+			}
+			if len(r.claims) == 0 {
+				s.recordPaid(calls, keys, lb, &r)
+				return nil // nothing to record; the transaction rolls back
+			}
+			if lk == nil {
+				lk = lockKeysOf(append(r.transfers, probes(calls, &r)...))
+				b := &pgx.Batch{}
+				v = s.ledger.queueLock(b, lk)
+				if err := conn.SendBatch(ctx, b).Close(); err != nil {
+					return err
+				}
+				if err := lk.check(v); err != nil {
+					return err
+				}
+			} else if !lk.covers(r.transfers) {
+				// A round pays fewer claimers, with the same accounts and IDs.
+				return fmt.Errorf("%w: claim payments name other accounts or IDs when decided again", ErrIntegrity)
+			}
+			out := ledger.ApplyBatch(v, r.transfers, false, paidAt)
+			again := false
+			for j := range out.Results {
+				if err := out.Results[j].Err; err != nil {
+					refused[r.owner[j]] = ownRefusal(err)
+					again = true
+				}
+			}
+			if again {
+				continue
+			}
+			s.recordPaid(calls, keys, lb, &r)
+			w := &pgx.Batch{}
+			s.queueClaims(w, r.claims)
+			s.queueStates(w, lb, r.changed)
+			if changes(&out) {
+				s.ledger.queueOutcome(w, &out)
+			}
+			queueCommit(w)
+			return conn.SendBatch(ctx, w).Close()
+		}
+	})
+}
+
+// takePaid restores the packets to their state under the lock and lets
+// Packet.Take hand out shares to the calls not refused, in arrival order,
+// with each new claim's payment. It reports false after refusing a call
+// whose payment is not a valid transfer.
+func takePaid(calls []*groupCall[paidCall, redpacket.ClaimResult], keys []claimKey, lb *lockedBatch, locked map[uuid.UUID]redpacket.Packet, refused []error) (paidRound, bool) {
+	for id, p := range locked {
+		*lb.packets[id] = p
+	}
+	r := paidRound{first: map[claimKey]int{}, changed: map[uuid.UUID]bool{}}
+	for i, c := range calls {
+		c.res, c.err = redpacket.ClaimResult{}, refused[i]
+		if c.err != nil {
+			continue
+		}
+		p := lb.packets[c.req.packet]
+		switch {
+		case p == nil:
+			c.err = notFound(c.req.packet)
+			continue
+		case lb.claims[keys[i]] != nil:
+			c.res = redpacket.ClaimResult{Claim: *lb.claims[keys[i]], Existing: true}
+			continue
+		}
+		if _, ok := r.first[keys[i]]; ok {
+			continue // the same user again in this batch: recordPaid answers with the claim
+		}
+		nc, err := p.Take(c.req.user, c.req.account, c.req.now)
+		if err != nil {
+			if c.err = err; errors.Is(err, redpacket.ErrSoldOut) {
+				r.soldOut = append(r.soldOut, i)
+			}
+			continue
+		}
+		t := c.req.payment(nc)
+		if err := ledger.ValidateTransfer(&t); err != nil {
+			refused[i] = &ledger.TransferError{ID: t.ID, Err: err}
+			return paidRound{}, false
+		}
+		r.first[keys[i]] = len(r.claims)
+		r.claims = append(r.claims, nc)
+		r.transfers = append(r.transfers, t)
+		r.owner = append(r.owner, i)
+		r.changed[p.ID] = true
+	}
+	return r, true
+}
+
+// probes returns the payments that the calls told ErrSoldOut would make
+// if a refusal freed a share of their packet (only packets that took
+// claims in this round can sell out in it), with no amount: so that the
+// first lock takes every account a later round may pay, in one statement
+// and in ID order. The accounts and ID of a payment depend on the claim's
+// packet, user and account only (see redpacket.PayingStore).
+func probes(calls []*groupCall[paidCall, redpacket.ClaimResult], r *paidRound) []ledger.Transfer {
+	var out []ledger.Transfer
+	for _, i := range r.soldOut {
+		c := calls[i]
+		if r.changed[c.req.packet] {
+			out = append(out, c.req.payment(redpacket.Claim{PacketID: c.req.packet, User: c.req.user, Account: c.req.account, ClaimedAt: c.req.now}))
+		}
+	}
+	return out
+}
+
+// recordPaid marks the round's claims posted (Packet.MarkPosted) and
+// answers the calls: each its claim, a second call of the same user the
+// same claim as existing, and every caller its packet's state after the
+// batch.
+func (s *RedPacketStore) recordPaid(calls []*groupCall[paidCall, redpacket.ClaimResult], keys []claimKey, lb *lockedBatch, r *paidRound) {
+	for j := range r.claims {
+		lb.packets[r.claims[j].PacketID].MarkPosted(&r.claims[j])
+	}
+	for i, c := range calls {
+		if c.err != nil {
+			continue
+		}
+		if j, ok := r.first[keys[i]]; ok && !c.res.Existing {
+			c.res = redpacket.ClaimResult{Claim: r.claims[j], Existing: r.owner[j] != i}
+		}
+		c.res.State = lb.packets[c.req.packet].State
+	}
+}
+
+// ownRefusal is a refusal from a batch's decision as the caller's own
+// one-transfer request would have it (Index 0).
+func ownRefusal(err error) error {
+	if te, ok := err.(*ledger.TransferError); ok {
+		own := *te
+		own.Index = 0
+		return &own
+	}
+	return err
+}
