@@ -21,9 +21,14 @@
 //
 //   - Store, a ledger.Store (ledgertest.Run): accounts, transfers, entries
 //     with their hash chains, two-phase transfers, batches, Verify.
-//   - RedPacketStore, a redpacket.Store (redpackettest.Run): packets with
-//     their pre-split shares and state, one row per claim; concurrent
-//     claims and paid marks share transactions (group commit).
+//   - RedPacketStore, a redpacket.Store and redpacket.PayingStore
+//     (redpackettest.RunPaying): packets with their pre-split shares and
+//     state, one row per claim; concurrent claims and paid marks share
+//     transactions (group commit). With the ledger Store on the same DB,
+//     a claim and its payment are one transaction (ClaimPaid: the packets
+//     locked, then the ledger's accounts in ID order, the ledger's own
+//     lock, ApplyBatch and write code, one commit), which
+//     redpacket.Service uses for its claims.
 //   - PhoneTransferStore, a transfer.Store, and PhoneDirectory, a
 //     transfer.Directory (transfertest.Run): transfer records, each payer's
 //     daily totals and settled payees; numbers bound to accounts.

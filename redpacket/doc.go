@@ -39,10 +39,11 @@
 // account holds exactly zero and is closed.
 //
 // Exactly once without a shared transaction. Store and ledger commit
-// separately, so every operation records its intent in the store first,
-// then writes to the ledger with an ID derived from the business key
-// (ledger.DeriveID of packet + "fund", packet + user, packet + "refund"),
-// then records the outcome:
+// separately (but for the claims of a PayingStore, below), so every
+// operation records its intent in the store first, then writes to the
+// ledger with an ID derived from the business key (ledger.DeriveID of
+// packet + "fund", packet + user, packet + "refund"), then records the
+// outcome:
 //
 //   - Send records the packet as funding, funds escrow, opens the packet.
 //     A retry with the same packet ID finishes the same packet and pays
@@ -54,11 +55,14 @@
 //     user) unique), pays it, marks it paid. A second grab returns the same
 //     claim and pays it if the first payment was interrupted; Reconcile pays
 //     claims recorded but unpaid. On a MemoryStore the claim and its
-//     payment are one step, under the packet's lock: a payment the ledger
-//     refuses (a missing, closed or frozen wallet) records nothing, and a
-//     claim is recorded paid at once. On other stores the wallet is checked
-//     first, and Config.AsyncMarks takes the paid mark off the claim's path
-//     (a mark lost in a crash is Reconcile's to record; paying again moves
+//     payment are one step, under the packet's lock, and so they are on a
+//     PayingStore that pays on the ledger's store (package postgres's
+//     RedPacketStore with the ledger on the same database: one
+//     transaction, one commit): a payment the ledger refuses (a missing,
+//     closed or frozen wallet) records nothing, and a claim is recorded
+//     paid at once. On other stores the wallet is checked first, and
+//     Config.AsyncMarks takes the paid mark off the claim's path (a mark
+//     lost in a crash is Reconcile's to record; paying again moves
 //     nothing). A claim recorded but unpaid whose wallet has closed, which
 //     it does for good, gives its share back to the sender (ID
 //     ReturnTransferID) so that the packet still settles.
@@ -70,7 +74,9 @@
 //     applies the refund's ID once.
 //
 // Config.GroupPayments batches the payments of concurrent claims into
-// shared ledger commits (a ledger.GroupCommit of the service's own).
+// shared ledger commits (a ledger.GroupCommit of the service's own), on
+// stores that do not pay a claim in its own step; a PayingStore shares
+// its transactions among concurrent claims itself.
 //
 // The storm. A packet's claims are serialized by that packet alone; once
 // it sells out (or is refunded), the service remembers so in memory, with
