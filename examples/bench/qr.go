@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/big"
 	"math/rand/v2"
 	"sync/atomic"
 
@@ -109,7 +108,6 @@ func (c *qrClient) Do(ctx context.Context) (int, error) {
 // that the ledger verifies.
 func (s *qrCharges) Verify(ctx context.Context) (string, error) {
 	var want []ledger.Transfer
-	balances := map[uuid.UUID]int64{}
 	merchants, seen := map[uuid.UUID]bool{}, map[uuid.UUID]bool{}
 	var bad []error
 	for _, rs := range s.receipts {
@@ -119,41 +117,13 @@ func (s *qrCharges) Verify(ctx context.Context) (string, error) {
 			}
 			seen[r.Transfer] = true
 			want = append(want, ledger.Transfer{ID: r.Transfer, DebitAccountID: r.Payer, CreditAccountID: r.Merchant, Amount: r.Amount})
-			if _, ok := balances[r.Payer]; !ok {
-				balances[r.Payer] = qrFunds
-			}
-			balances[r.Payer] -= r.Amount.Units()
-			balances[r.Merchant] += r.Amount.Units()
 			merchants[r.Merchant] = true
 		}
 	}
-	workers := max(4, s.env.Opts.Clients)
-	stored, wrong, err := checkStored(ctx, s.env.lookup, workers, want)
+	p, err := s.env.checkPayments(ctx, s.before, want, qrFunds, qrAmount)
 	if err != nil {
-		return "verify lookup=FAILED", err
+		return "verify FAILED", err
 	}
-	bad = append(bad, wrong...)
-	acked, unknown := s.acked.Load(), s.env.unknown.Load()
-	// A charge left unknown may have been applied: then the balances of
-	// its payer and merchant are not known, and only the sum is checked.
-	balanceCheck := "skipped(unknown-charges)"
-	if unknown == 0 {
-		if wrong, err = checkBalances(ctx, s.env.Ledger, workers, balances); err != nil {
-			return "verify balances=FAILED", err
-		}
-		bad = append(bad, wrong...)
-		balanceCheck = fmt.Sprint(len(wrong))
-	}
-	after, err := snapshot(ctx, s.env.Ledger)
-	if err != nil {
-		return "verify ledger-verify=FAILED", err
-	}
-	mv := moved(s.before, after, ledger.MustCurrency("CNY"))
-	report := fmt.Sprintf("verify acknowledged=%d stored=%d unknown=%d merchants=%d accounts-checked=%d wrong-balances=%s "+
-		"moved=%s charges×amount=%d ledger-verify=ok accounts=%d entries=%d",
-		acked, stored, unknown, len(merchants), len(balances), balanceCheck, mv, acked*qrAmount, after.Accounts, after.Entries)
-	if mv.Cmp(big.NewInt(acked*qrAmount)) < 0 || mv.Cmp(big.NewInt((acked+unknown)*qrAmount)) > 0 {
-		bad = append(bad, fmt.Errorf("the ledger moved %s for %d charges of %d (%d unknown)", mv, acked, qrAmount, unknown))
-	}
-	return report, errors.Join(bad...)
+	report := fmt.Sprintf("verify acknowledged=%d unknown=%d merchants=%d %s", s.acked.Load(), s.env.unknown.Load(), len(merchants), p)
+	return report, errors.Join(append(bad, p.bad...)...)
 }

@@ -394,3 +394,63 @@ func checkBalances(ctx context.Context, l *ledger.Ledger, workers int, want map[
 	})
 	return bad, err
 }
+
+// payments is what checkPayments found.
+type payments struct {
+	stored   int      // payments stored as acknowledged
+	accounts int      // payers and payees whose balances were known
+	balances string   // how many balances were wrong, or why none were checked
+	paid     int64    // the payments' sum
+	moved    *big.Int // what the ledger moved since the run began
+	after    ledger.VerifyReport
+	bad      []error // what is wrong (the first few of each kind)
+}
+
+func (p payments) String() string {
+	return fmt.Sprintf("stored=%d accounts-checked=%d wrong-balances=%s moved=%s paid=%d ledger-verify=ok accounts=%d entries=%d",
+		p.stored, p.accounts, p.balances, p.moved, p.paid, p.after.Accounts, p.after.Entries)
+}
+
+// checkPayments checks the payments a scenario's clients were told
+// settled, want, of amount each, every payer having opened with funds and
+// every payee with nothing: each is stored as acknowledged; unless an
+// operation was left unknown (it may have been applied unseen), every
+// payer's and payee's balance is what want makes it; the ledger moved
+// want's sum since before, plus at most amount for each operation left
+// unknown; and the ledger verifies. err is a check that could not run.
+func (e *Env) checkPayments(ctx context.Context, before ledger.VerifyReport, want []ledger.Transfer, funds, amount int64) (payments, error) {
+	var p payments
+	balances := map[uuid.UUID]int64{}
+	for _, t := range want {
+		if _, ok := balances[t.DebitAccountID]; !ok {
+			balances[t.DebitAccountID] = funds
+		}
+		balances[t.DebitAccountID] -= t.Amount.Units()
+		balances[t.CreditAccountID] += t.Amount.Units()
+		p.paid += t.Amount.Units()
+	}
+	p.accounts = len(balances)
+	workers := max(4, e.Opts.Clients)
+	var err error
+	if p.stored, p.bad, err = checkStored(ctx, e.lookup, workers, want); err != nil {
+		return p, fmt.Errorf("lookup: %w", err)
+	}
+	unknown := e.unknown.Load()
+	p.balances = "skipped(unknown-operations)"
+	if unknown == 0 {
+		wrong, err := checkBalances(ctx, e.Ledger, workers, balances)
+		if err != nil {
+			return p, fmt.Errorf("balances: %w", err)
+		}
+		p.bad = append(p.bad, wrong...)
+		p.balances = fmt.Sprint(len(wrong))
+	}
+	if p.after, err = snapshot(ctx, e.Ledger); err != nil {
+		return p, err
+	}
+	p.moved = moved(before, p.after, e.Currency)
+	if p.moved.Cmp(big.NewInt(p.paid)) < 0 || p.moved.Cmp(big.NewInt(p.paid+unknown*amount)) > 0 {
+		p.bad = append(p.bad, fmt.Errorf("the ledger moved %s, the payments sum to %d (%d operations of %d unknown)", p.moved, p.paid, unknown, amount))
+	}
+	return p, nil
+}
