@@ -261,29 +261,10 @@ func (c *claimCheck) chunk(ctx context.Context, env *Env, svc *redpacket.Service
 		c.claims.Add(int64(len(cl)))
 		c.amount.Add(sum)
 	}
-	ids = ids[:0:0]
-	for _, t := range want {
-		ids = append(ids, t.ID)
-	}
-	stored, err := env.lookup(ctx, ids)
+	paid, wrong, err := checkStored(ctx, env.lookup, 1, want)
 	if err != nil {
 		return append(bad, err)
 	}
-	got := make(map[uuid.UUID]ledger.Transfer, len(stored))
-	for _, t := range stored {
-		got[t.ID] = t
-	}
-	for _, w := range want {
-		t, ok := got[w.ID]
-		switch {
-		case !ok:
-			bad = append(bad, fmt.Errorf("claim transfer %s: not on the ledger", w.ID))
-		case t.Amount != w.Amount || t.DebitAccountID != w.DebitAccountID || t.CreditAccountID != w.CreditAccountID:
-			bad = append(bad, fmt.Errorf("claim transfer %s: stored %v from %s to %s, claimed %v from %s to %s",
-				w.ID, t.Amount, t.DebitAccountID, t.CreditAccountID, w.Amount, w.DebitAccountID, w.CreditAccountID))
-		default:
-			c.paid.Add(1)
-		}
-	}
-	return bad
+	c.paid.Add(int64(paid))
+	return append(bad, wrong...)
 }
