@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"sync/atomic"
 
 	"github.com/socialpay/socialpay/ledger"
 	"github.com/socialpay/socialpay/postgres"
@@ -29,16 +28,13 @@ const (
 )
 
 type phones struct {
-	env    *Env
-	ctx    context.Context // Setup's: operations run under it to their end
-	p      *transferbench.Phone
-	tap    *ackTap // -verify: the ledger transfers acknowledged during the run
-	acked  atomic.Int64
-	before ledger.VerifyReport
+	feature
+	p   *transferbench.Phone
+	tap *ackTap // -verify: the ledger transfers acknowledged during the run
 }
 
 func (s *phones) Setup(ctx context.Context, env *Env) error {
-	s.env, s.ctx = env, ctx
+	s.setup(ctx, env)
 	l := env.Ledger
 	if env.Opts.Verify {
 		// transferbench keeps its receipts to itself: the ledger's answers
@@ -56,10 +52,10 @@ func (s *phones) Setup(ctx context.Context, env *Env) error {
 	if s.p, err = transferbench.Setup(ctx, cfg); err != nil {
 		return err
 	}
-	if env.Opts.Verify {
-		if s.before, err = snapshot(ctx, env.Ledger); err != nil {
-			return err
-		}
+	if err := s.begin(); err != nil {
+		return err
+	}
+	if s.tap != nil {
 		s.tap.armed.Store(true)
 	}
 	return nil
@@ -74,29 +70,18 @@ type phoneClient struct {
 	c *transferbench.Client
 }
 
-// Do resolves and pays once, run to its end even if the run's clock stops
-// meanwhile. While the store fails it starts again with a new resolve and
-// a new transfer (transferbench cannot retry the same one): the failed
-// one is counted as unknown.
+// Do resolves and pays once (feature.do). While the store fails it starts
+// again with a new resolve and a new transfer (transferbench cannot retry
+// the same one): the failed one is counted as unknown.
 func (c *phoneClient) Do(ctx context.Context) (int, error) {
-	if err := ctx.Err(); err != nil {
-		return 0, err
-	}
-	n, err := c.c.Do(c.s.ctx)
-	if err == nil {
-		c.s.acked.Add(int64(n))
-		return n, nil
-	}
-	err = c.s.env.retry(ctx, c.s.ctx, err, func(ctx context.Context) error {
-		c.s.env.unknown.Add(1)
-		n, err = c.c.Do(ctx)
+	tries := 0
+	return c.s.do(ctx, func(ctx context.Context) error {
+		if tries++; tries > 1 {
+			c.s.env.unknown.Add(1)
+		}
+		_, err := c.c.Do(ctx)
 		return err
 	})
-	if err != nil {
-		return 0, err
-	}
-	c.s.acked.Add(int64(n))
-	return n, nil
 }
 
 // Verify checks that every transfer the ledger acknowledged during the run

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"sync/atomic"
 
 	"github.com/google/uuid"
 
@@ -33,11 +32,8 @@ const (
 )
 
 type qrCharges struct {
-	env    *Env
-	ctx    context.Context // Setup's: operations run under it to their end
-	c      *qrbench.Charges
-	acked  atomic.Int64
-	before ledger.VerifyReport
+	feature
+	c *qrbench.Charges
 	// receipts are each client's acknowledged charges (-verify).
 	receipts [][]qr.ChargeReceipt
 }
@@ -45,7 +41,7 @@ type qrCharges struct {
 func (s *qrCharges) Unit() string { return "charges" }
 
 func (s *qrCharges) Setup(ctx context.Context, env *Env) error {
-	s.env, s.ctx = env, ctx
+	s.setup(ctx, env)
 	var store qr.Store = qr.NewMemoryStore()
 	if env.DB != nil {
 		store = postgres.NewQRStore(env.DB)
@@ -61,9 +57,8 @@ func (s *qrCharges) Setup(ctx context.Context, env *Env) error {
 	}
 	if env.Opts.Verify {
 		s.receipts = make([][]qr.ChargeReceipt, env.Opts.Clients)
-		s.before, err = snapshot(ctx, env.Ledger)
 	}
-	return err
+	return s.begin()
 }
 
 func (s *qrCharges) Client(i int, _ *rand.Rand) Client {
@@ -76,29 +71,20 @@ type qrClient struct {
 	w *qrbench.ChargeWorker
 }
 
-// Do makes the worker's next charge, run to its end even if the run's
-// clock stops meanwhile, and charged again (the same order and code, which
-// the service answers with the same receipt) while the store fails.
+// Do makes the worker's next charge (feature.do), charged again while the
+// store fails: the same order and code, which the service answers with the
+// same receipt.
 func (c *qrClient) Do(ctx context.Context) (int, error) {
-	if err := ctx.Err(); err != nil {
-		return 0, err
-	}
 	i := c.w.Next()
-	r, err := c.w.ChargeAt(c.s.ctx, i)
-	if err != nil {
-		err = c.s.env.retry(ctx, c.s.ctx, err, func(ctx context.Context) error {
-			r, err = c.w.ChargeAt(ctx, i)
-			return err
-		})
-		if err != nil {
-			return 0, err
-		}
-	}
-	c.s.acked.Add(1)
-	if c.s.receipts != nil {
+	var r qr.ChargeReceipt
+	n, err := c.s.do(ctx, func(ctx context.Context) (err error) {
+		r, err = c.w.ChargeAt(ctx, i)
+		return err
+	})
+	if err == nil && c.s.receipts != nil {
 		c.s.receipts[c.i] = append(c.s.receipts[c.i], r)
 	}
-	return 1, nil
+	return n, err
 }
 
 // Verify checks that every acknowledged charge is on the ledger as its

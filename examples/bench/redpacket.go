@@ -39,14 +39,11 @@ const (
 )
 
 type redPackets struct {
+	feature // acked: claims (or taps) answered with success
 	soldOut bool
-	env     *Env
-	ctx     context.Context // Setup's: operations run under it to their end
 	w       *redpacketbench.World
 	claims  int          // claims prepared (redpacket) or made in setup (redpacket-soldout)
 	next    atomic.Int64 // the next claim or tap number
-	acked   atomic.Int64 // claims answered with success
-	before  ledger.VerifyReport
 }
 
 func (s *redPackets) Unit() string {
@@ -57,7 +54,7 @@ func (s *redPackets) Unit() string {
 }
 
 func (s *redPackets) Setup(ctx context.Context, env *Env) error {
-	s.env, s.ctx = env, ctx
+	s.setup(ctx, env)
 	var store redpacket.Store // nil: the memory store
 	if env.DB != nil {
 		store = postgres.NewRedPacketStore(env.DB)
@@ -99,20 +96,16 @@ func (s *redPackets) Setup(ctx context.Context, env *Env) error {
 			return fmt.Errorf("sell the packets out: %w", err)
 		}
 	}
-	if env.Opts.Verify {
-		s.before, err = snapshot(ctx, env.Ledger)
-	}
-	return err
+	return s.begin()
 }
 
 func (s *redPackets) Client(int, *rand.Rand) Client { return s }
 
-// Do makes the next claim (or tap): one operation, run to its end even if
-// the run's clock stops meanwhile, and sent again (the same claim, which
-// the service answers once) while the store fails.
+// Do makes the next claim (or tap): one operation (feature.do), sent again
+// while the store fails (the same claim, which the service answers once).
 func (s *redPackets) Do(ctx context.Context) (int, error) {
 	if err := ctx.Err(); err != nil {
-		return 0, err
+		return 0, err // before taking a number: Verify counts the numbers taken as claims handed out
 	}
 	i := int(s.next.Add(1) - 1)
 	op := s.w.Tap
@@ -122,15 +115,7 @@ func (s *redPackets) Do(ctx context.Context) (int, error) {
 		}
 		op = s.w.Claim
 	}
-	if err := op(s.ctx, i); err != nil {
-		if err = s.env.retry(ctx, s.ctx, err, func(ctx context.Context) error { return op(ctx, i) }); err != nil {
-			return 0, err
-		}
-	}
-	if !s.soldOut {
-		s.acked.Add(1)
-	}
-	return 1, nil
+	return s.do(ctx, func(ctx context.Context) error { return op(ctx, i) })
 }
 
 // Verify checks, for claims: every claim is recorded once in the store and

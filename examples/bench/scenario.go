@@ -165,6 +165,47 @@ func (e *Env) retry(ctx, opCtx context.Context, err error, op func(ctx context.C
 	return err
 }
 
+// feature is what the product scenarios (redpacket, phone, qr) share:
+// their environment, the context their operations run under, the count of
+// operations answered with success, and the ledger as the run began.
+type feature struct {
+	env    *Env
+	ctx    context.Context // Setup's: operations run under it to their end
+	acked  atomic.Int64    // operations answered with success
+	before ledger.VerifyReport
+}
+
+// setup keeps env and Setup's ctx.
+func (f *feature) setup(ctx context.Context, env *Env) {
+	f.env, f.ctx = env, ctx
+}
+
+// begin records (with -verify) the ledger as the run begins, for Verify to
+// tell what the run moved; a scenario calls it last in its Setup.
+func (f *feature) begin() error {
+	if !f.env.Opts.Verify {
+		return nil
+	}
+	var err error
+	f.before, err = snapshot(f.ctx, f.env.Ledger)
+	return err
+}
+
+// do runs op, one operation, unless the run (ctx) has ended: to its end
+// under Setup's context even if the run's clock stops meanwhile, and again
+// while the store fails (Env.retry). An operation answered with success is
+// counted in acked, and is the one operation Do returns.
+func (f *feature) do(ctx context.Context, op func(ctx context.Context) error) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	if err := f.env.retry(ctx, f.ctx, op(f.ctx), op); err != nil {
+		return 0, err
+	}
+	f.acked.Add(1)
+	return 1, nil
+}
+
 // Submit sends ts as one request — CreateTransfer for one transfer, an
 // independent CreateTransfers batch for more — and sends the same
 // transfers again while the store fails (a lost answer is retried with the
