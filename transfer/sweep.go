@@ -183,40 +183,37 @@ func (s *Service) Reconcile(ctx context.Context, createdBefore time.Time) (finis
 // by page, past the ones that fail (they stay for the next sweep): the
 // first maxSweepErrors errors are returned, with a count of the rest.
 func (s *Service) sweep(ctx context.Context, ix Index, before time.Time, do func(Record) (bool, error)) (int, error) {
-	n, failed := 0, 0
+	n, more := 0, 0 // more: the failures past the first maxSweepErrors
 	var errs []error
-	report := func() error {
-		if failed > len(errs) {
-			errs = append(errs, fmt.Errorf("transfer: %d more transfers failed", failed-len(errs)))
+	done := func(err error) (int, error) {
+		if more > 0 {
+			errs = append(errs, fmt.Errorf("transfer: %d more transfers failed", more))
 		}
-		return errors.Join(errs...)
+		return n, errors.Join(append(errs, err)...)
 	}
 	var cursor Cursor
 	for {
 		recs, err := s.store.Scan(ctx, ScanQuery{Index: ix, After: cursor, Before: before, Limit: sweepPage})
 		if err != nil {
-			failed++
-			errs = append(errs, err)
-			return n, report()
+			return done(err)
 		}
 		for i := range recs {
 			moved, err := do(recs[i])
 			if moved {
 				n++
 			}
-			if err != nil {
-				if ctx.Err() != nil {
-					failed++
-					errs = append(errs, err)
-					return n, report()
-				}
-				if failed++; len(errs) < maxSweepErrors {
-					errs = append(errs, fmt.Errorf("transfer %s: %w", recs[i].ID, err))
-				}
+			switch {
+			case err == nil:
+			case ctx.Err() != nil:
+				return done(err)
+			case len(errs) < maxSweepErrors:
+				errs = append(errs, fmt.Errorf("transfer %s: %w", recs[i].ID, err))
+			default:
+				more++
 			}
 		}
 		if len(recs) < sweepPage {
-			return n, report()
+			return done(nil)
 		}
 		cursor = CursorOf(ix, &recs[len(recs)-1])
 	}

@@ -3,6 +3,7 @@ package transfertest
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -786,6 +787,9 @@ func testReleasePastStuck(t *testing.T, newEnv func(testing.TB) Env) {
 	n, err := w.svc.ReleaseDue(w.ctx, last.DueAt)
 	if n != 1 || !errors.Is(err, ledger.ErrAccountFrozen) || w.net(bob.acct) != 2_00 {
 		t.Fatalf("released %d (%v); bob %d", n, err, w.net(bob.acct))
+	}
+	if !strings.Contains(err.Error(), "2 more transfers failed") {
+		t.Fatalf("12 stuck transfers: the first 10 errors and a count of the rest, got %v", err)
 	}
 	_, err = w.l.Unfreeze(w.ctx, frozen.acct)
 	must(t, err)
