@@ -27,9 +27,15 @@ func TestStoreFailureIsNotARefusal(t *testing.T) {
 	mem := ledger.NewMemoryStore()
 	l := ledger.New(brokenStore{mem}, ledger.Options{})
 	cny := ledger.MustCurrency("CNY")
-	a, _ := l.CreateAccount(ctx, ledger.Account{ID: uuid.New(), Currency: cny})
-	b, _ := l.CreateAccount(ctx, ledger.Account{ID: uuid.New(), Currency: cny})
-	_, err := l.Transfer(ctx, ledger.Transfer{ID: uuid.New(), DebitAccountID: a.ID, CreditAccountID: b.ID, Amount: ledger.NewMoney(1, cny)})
+	a, err := l.CreateAccount(ctx, ledger.Account{ID: uuid.New(), Currency: cny})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := l.CreateAccount(ctx, ledger.Account{ID: uuid.New(), Currency: cny})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = l.Transfer(ctx, ledger.Transfer{ID: uuid.New(), DebitAccountID: a.ID, CreditAccountID: b.ID, Amount: ledger.NewMoney(1, cny)})
 	if !errors.Is(err, errDown) || ledger.Refused(err) {
 		t.Fatalf("store failure: %v (refused %v)", err, ledger.Refused(err))
 	}

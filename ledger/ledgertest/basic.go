@@ -385,7 +385,10 @@ func testAnchors(t *testing.T, e *env) {
 	if before[0].Seq != 1 || before[1].Seq != 0 || before[1].Hash != ledger.GenesisHash(fresh) {
 		t.Fatalf("anchors %+v", before)
 	}
-	hist, _ := e.l.History(e.ctx, w, 0, 1)
+	hist, err := e.l.History(e.ctx, w, 0, 1)
+	if err != nil || len(hist) != 1 {
+		t.Fatalf("history of a funded wallet: %v %v", hist, err)
+	}
 	if before[0].Hash != hist[0].Hash {
 		t.Fatalf("anchor %s, last entry %s", before[0].Hash, hist[0].Hash)
 	}
