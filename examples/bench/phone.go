@@ -74,6 +74,9 @@ type phoneClient struct {
 // again with a new resolve and a new transfer (transferbench cannot retry
 // the same one): the failed one is counted as unknown.
 func (c *phoneClient) Do(ctx context.Context) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
 	tries := 0
 	return c.s.do(ctx, func(ctx context.Context) error {
 		if tries++; tries > 1 {

@@ -75,6 +75,9 @@ type qrClient struct {
 // store fails: the same order and code, which the service answers with the
 // same receipt.
 func (c *qrClient) Do(ctx context.Context) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
 	i := c.w.Next()
 	var r qr.ChargeReceipt
 	n, err := c.s.do(ctx, func(ctx context.Context) (err error) {

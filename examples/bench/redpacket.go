@@ -105,7 +105,7 @@ func (s *redPackets) Client(int, *rand.Rand) Client { return s }
 // while the store fails (the same claim, which the service answers once).
 func (s *redPackets) Do(ctx context.Context) (int, error) {
 	if err := ctx.Err(); err != nil {
-		return 0, err // before taking a number: Verify counts the numbers taken as claims handed out
+		return 0, err // before taking a number: Verify counts the numbers taken
 	}
 	i := int(s.next.Add(1) - 1)
 	op := s.w.Tap

@@ -191,14 +191,13 @@ func (f *feature) begin() error {
 	return err
 }
 
-// do runs op, one operation, unless the run (ctx) has ended: to its end
-// under Setup's context even if the run's clock stops meanwhile, and again
-// while the store fails (Env.retry). An operation answered with success is
-// counted in acked, and is the one operation Do returns.
+// do runs op, one operation, to its end under Setup's context even if the
+// run (ctx) ends meanwhile, and again while the store fails (Env.retry).
+// An operation answered with success is counted in acked, and is the one
+// operation Do returns. A Do checks that the run goes on before it takes
+// the operation's number and calls do: do does not check again, so that
+// no number is taken for an operation that never runs.
 func (f *feature) do(ctx context.Context, op func(ctx context.Context) error) (int, error) {
-	if err := ctx.Err(); err != nil {
-		return 0, err
-	}
 	if err := f.env.retry(ctx, f.ctx, op(f.ctx), op); err != nil {
 		return 0, err
 	}
