@@ -194,10 +194,9 @@ type claimCheck struct {
 }
 
 func (c *claimCheck) run(ctx context.Context, env *Env, svc *redpacket.Service, packets []uuid.UUID) error {
-	const chunk = 500
 	errs := make(chan error, 10)
-	err := parallel(ctx, max(4, env.Opts.Clients), (len(packets)+chunk-1)/chunk, func(ctx context.Context, k int) error {
-		for _, e := range c.chunk(ctx, env, svc, packets[k*chunk:min(len(packets), (k+1)*chunk)]) {
+	err := inChunks(ctx, max(4, env.Opts.Clients), 500, packets, func(ctx context.Context, chunk []uuid.UUID) error {
+		for _, e := range c.chunk(ctx, env, svc, chunk) {
 			select {
 			case errs <- e:
 			default:

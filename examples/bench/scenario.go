@@ -267,10 +267,9 @@ func (e *Env) Wallets(ctx context.Context, n int, amount int64) ([]uuid.UUID, er
 	if err != nil || amount == 0 {
 		return ids, err
 	}
-	const chunk = 500
-	err = parallel(ctx, 1, (n+chunk-1)/chunk, func(ctx context.Context, c int) error {
+	err = inChunks(ctx, 1, 500, ids, func(ctx context.Context, chunk []uuid.UUID) error {
 		var ts []ledger.Transfer
-		for _, id := range ids[c*chunk : min(n, (c+1)*chunk)] {
+		for _, id := range chunk {
 			ts = append(ts, ledger.Transfer{ID: uuid.New(), DebitAccountID: bank.ID, CreditAccountID: id, Amount: ledger.NewMoney(amount, e.Currency)})
 		}
 		rs, err := e.Ledger.Batch(ctx, ts)
@@ -308,6 +307,14 @@ func parallel(ctx context.Context, workers, n int, fn func(ctx context.Context, 
 		return err
 	}
 	return nil
+}
+
+// inChunks runs fn on the chunks of items, size each (the last shorter),
+// on workers goroutines, stopping at the first error (parallel).
+func inChunks[T any](ctx context.Context, workers, size int, items []T, fn func(ctx context.Context, chunk []T) error) error {
+	return parallel(ctx, workers, (len(items)+size-1)/size, func(ctx context.Context, c int) error {
+		return fn(ctx, items[c*size:min(len(items), (c+1)*size)])
+	})
 }
 
 // partition returns client i's share of ids: each client works on accounts

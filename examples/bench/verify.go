@@ -65,6 +65,9 @@ func (q *request) answer() {
 	}
 }
 
+// lookupChunk is how many transfers verification looks up at a time.
+const lookupChunk = 5000
+
 // lookupFunc returns the stored transfers among ids.
 type lookupFunc func(ctx context.Context, ids []uuid.UUID) ([]ledger.Transfer, error)
 
@@ -151,9 +154,8 @@ func (r *recorder) check(ctx context.Context, l *ledger.Ledger, lookup lookupFun
 	}
 	stored := make(map[uuid.UUID]ledger.Transfer, len(ids))
 	var mu sync.Mutex
-	const chunk = 5000
-	err := parallel(ctx, workers, (len(ids)+chunk-1)/chunk, func(ctx context.Context, c int) error {
-		ts, err := lookup(ctx, ids[c*chunk:min(len(ids), (c+1)*chunk)])
+	err := inChunks(ctx, workers, lookupChunk, ids, func(ctx context.Context, chunk []uuid.UUID) error {
+		ts, err := lookup(ctx, chunk)
 		mu.Lock()
 		for _, t := range ts {
 			stored[t.ID] = t
@@ -218,9 +220,8 @@ func (r *recorder) checkCommits(ctx context.Context, commits commitsFunc, worker
 	}
 	tokens := make(map[uuid.UUID]string, len(ids))
 	var mu sync.Mutex
-	const chunk = 5000
-	err := parallel(ctx, workers, (len(ids)+chunk-1)/chunk, func(ctx context.Context, c int) error {
-		got, err := commits(ctx, ids[c*chunk:min(len(ids), (c+1)*chunk)])
+	err := inChunks(ctx, workers, lookupChunk, ids, func(ctx context.Context, chunk []uuid.UUID) error {
+		got, err := commits(ctx, chunk)
 		mu.Lock()
 		for id, tok := range got {
 			tokens[id] = tok
@@ -327,12 +328,10 @@ func (s *ackTap) transfers() []ledger.Transfer {
 // checkStored looks want up (in chunks, on workers) and returns how many
 // are stored as wanted, and what is wrong with the others (the first few).
 func checkStored(ctx context.Context, lookup lookupFunc, workers int, want []ledger.Transfer) (int, []error, error) {
-	const chunk = 5000
 	var ok atomic.Int64
 	var mu sync.Mutex
 	var bad []error
-	err := parallel(ctx, workers, (len(want)+chunk-1)/chunk, func(ctx context.Context, c int) error {
-		part := want[c*chunk : min(len(want), (c+1)*chunk)]
+	err := inChunks(ctx, workers, lookupChunk, want, func(ctx context.Context, part []ledger.Transfer) error {
 		ids := make([]uuid.UUID, len(part))
 		for i, t := range part {
 			ids[i] = t.ID
