@@ -168,15 +168,15 @@ func (s *MemoryStore) ClaimedCodes(_ context.Context, before time.Time, limit in
 		}
 	}
 	s.codesMu.Unlock()
-	return oldest(out, func(c *DynamicCode) (time.Time, uuid.UUID) { return c.ClaimedAt, c.ID }, limit), nil
+	return oldest(out, func(c DynamicCode) (time.Time, uuid.UUID) { return c.ClaimedAt, c.ID }, limit), nil
 }
 
 // oldest sorts items by their time, then ID, and returns the first limit
 // of them: the order in which the PostgreSQL store lists them too.
-func oldest[T any](items []T, key func(*T) (time.Time, uuid.UUID), limit int) []T {
+func oldest[T any](items []T, key func(T) (time.Time, uuid.UUID), limit int) []T {
 	slices.SortFunc(items, func(a, b T) int {
-		at, aid := key(&a)
-		bt, bid := key(&b)
+		at, aid := key(a)
+		bt, bid := key(b)
 		if c := at.Compare(bt); c != 0 {
 			return c
 		}
@@ -260,7 +260,7 @@ func (s *MemoryStore) ReservedCaps(_ context.Context, before time.Time, limit in
 		}
 	}
 	s.capsMu.Unlock()
-	return oldest(out, func(r *CapReservation) (time.Time, uuid.UUID) { return r.At, r.Payment }, limit), nil
+	return oldest(out, func(r CapReservation) (time.Time, uuid.UUID) { return r.At, r.Payment }, limit), nil
 }
 
 // CreateDevice implements DeviceStore.
