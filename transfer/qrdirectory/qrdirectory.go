@@ -34,7 +34,7 @@ var _ qr.Directory = (*Directory)(nil)
 //
 // Errors: qr.ErrUnknownPayee (also wrapping the *transfer.PhoneError of an
 // alias that is not a valid mobile number), and the directory's own
-// errors.
+// errors, wrapped with the alias.
 func (d *Directory) Payee(ctx context.Context, alias string) (qr.Payee, error) {
 	_, b, found, err := transfer.FindPhone(d.Parser, alias, func(p transfer.Phone) (transfer.Binding, bool, error) {
 		return d.Phones.Lookup(ctx, p)
@@ -44,7 +44,7 @@ func (d *Directory) Payee(ctx context.Context, alias string) (qr.Payee, error) {
 	case errors.As(err, &pe):
 		return qr.Payee{}, fmt.Errorf("%w %q: %w", qr.ErrUnknownPayee, alias, err)
 	case err != nil:
-		return qr.Payee{}, err
+		return qr.Payee{}, fmt.Errorf("qrdirectory: payee %q: %w", alias, err)
 	case !found:
 		return qr.Payee{}, fmt.Errorf("%w %q: %w", qr.ErrUnknownPayee, alias, transfer.ErrNotBound)
 	}

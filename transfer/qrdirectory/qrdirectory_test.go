@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -47,6 +48,26 @@ func TestPayee(t *testing.T) {
 		if !errors.Is(err, qr.ErrUnknownPayee) || !errors.Is(err, also) {
 			t.Fatalf("%q: %v, want qr.ErrUnknownPayee and %v", alias, err, also)
 		}
+	}
+}
+
+// failing is a phone directory whose lookups fail, as a database gone away.
+type failing struct{ transfer.Directory }
+
+var errDown = errors.New("directory down")
+
+func (failing) Lookup(context.Context, transfer.Phone) (transfer.Binding, bool, error) {
+	return transfer.Binding{}, false, errDown
+}
+
+// A directory that fails is not an unknown payee: its error comes back,
+// saying which alias.
+func TestPayeeDirectoryFails(t *testing.T) {
+	d, _ := newDirectory(t)
+	d.Phones = failing{d.Phones}
+	_, err := d.Payee(context.Background(), "13800138000")
+	if !errors.Is(err, errDown) || errors.Is(err, qr.ErrUnknownPayee) || !strings.Contains(err.Error(), "13800138000") {
+		t.Fatalf("directory down: %v", err)
 	}
 }
 
