@@ -73,7 +73,7 @@ type paidRound struct {
 	claims    []redpacket.Claim
 	transfers []ledger.Transfer
 	owner     []int              // the call of each claim
-	soldOut   []int              // calls told ErrSoldOut (a refusal may free a share for them)
+	later     []int              // calls a refusal may let take a claim: told ErrSoldOut, or the same user again
 	first     map[claimKey]int   // the claim of each (packet, user), by index in claims
 	changed   map[uuid.UUID]bool // the packets that took claims
 }
@@ -173,12 +173,15 @@ func takePaid(calls []*groupCall[paidCall, redpacket.ClaimResult], keys []claimK
 			continue
 		}
 		if _, ok := r.first[keys[i]]; ok {
-			continue // the same user again in this batch: recordPaid answers with the claim
+			// The same user again in this batch: recordPaid answers with
+			// the claim, unless its payment is refused.
+			r.later = append(r.later, i)
+			continue
 		}
 		nc, err := p.Take(c.req.user, c.req.account, c.req.now)
 		if err != nil {
 			if c.err = err; errors.Is(err, redpacket.ErrSoldOut) {
-				r.soldOut = append(r.soldOut, i)
+				r.later = append(r.later, i)
 			}
 			continue
 		}
@@ -196,15 +199,16 @@ func takePaid(calls []*groupCall[paidCall, redpacket.ClaimResult], keys []claimK
 	return r, true
 }
 
-// probes returns the payments that the calls told ErrSoldOut would make
-// if a refusal freed a share of their packet (only packets that took
+// probes returns the payments that the calls in r.later would make if a
+// refusal let them take a claim (a share it freed, or the claim of the same
+// user's earlier call, maybe with another account; only packets that took
 // claims in this round can sell out in it), with no amount: so that the
 // first lock takes every account a later round may pay, in one statement
 // and in ID order. The accounts and ID of a payment depend on the claim's
 // packet, user and account only (see redpacket.PayingStore).
 func probes(calls []*groupCall[paidCall, redpacket.ClaimResult], r *paidRound) []ledger.Transfer {
 	var out []ledger.Transfer
-	for _, i := range r.soldOut {
+	for _, i := range r.later {
 		c := calls[i]
 		if r.changed[c.req.packet] {
 			out = append(out, c.req.payment(redpacket.Claim{PacketID: c.req.packet, User: c.req.user, Account: c.req.account, ClaimedAt: c.req.now}))

@@ -440,3 +440,45 @@ func TestRedPacketStormGrouped(t *testing.T) {
 		},
 	})
 }
+
+// TestRedPacketClaimPaidBatchRetryOtherWallet: a user taps twice in one
+// batch, first with a wallet the ledger refuses, then with a good one. As
+// if the calls came one after the other, the first gets the refusal and
+// the second the share, paid to the good wallet: a later round's claimer
+// whose first call was refused must be locked by the first round, not
+// fail the whole batch.
+func TestRedPacketClaimPaidBatchRetryOtherWallet(t *testing.T) {
+	w := newPayWorld(t, func(db *DB) ledger.Store { return NewStore(db) })
+	p := w.send(2, 100)
+	user, good := w.member()
+	frozen := w.account(ledger.DebitsMustNotExceedCredits)
+	if _, err := w.l.Freeze(w.ctx, frozen); err != nil {
+		t.Fatal(err)
+	}
+	other, otherWallet := w.member()
+	now := ledger.Timestamp(time.Now())
+	var calls []*groupCall[paidCall, redpacket.ClaimResult]
+	for _, c := range [][2]uuid.UUID{{user, frozen}, {other, otherWallet}, {user, good}} {
+		calls = append(calls, &groupCall[paidCall, redpacket.ClaimResult]{req: paidCall{
+			claimCall: claimCall{packet: p.ID, user: c[0], account: c[1], now: now}, paidAt: now,
+			payment: func(c redpacket.Claim) ledger.Transfer {
+				return ledger.Transfer{ID: w.svc.ClaimTransferID(c.PacketID, c.User), DebitAccountID: p.Escrow, CreditAccountID: c.Account, Amount: c.Amount}
+			},
+		}})
+	}
+	if err := w.store.claimPaidBatch(w.ctx, calls); err != nil {
+		t.Fatalf("claimPaidBatch: %v", err)
+	}
+	if err := calls[0].err; !ledger.Refused(err) || !errors.Is(err, ledger.ErrAccountFrozen) {
+		t.Fatalf("the tap with the frozen wallet: %v, want ErrAccountFrozen", err)
+	}
+	for _, i := range []int{1, 2} {
+		if r, err := calls[i].res, calls[i].err; err != nil || r.Existing || !r.Claim.Posted {
+			t.Fatalf("call %d: %+v, %v; want a new claim, paid", i, r, err)
+		}
+	}
+	if w.net(good) != 100 || w.net(otherWallet) != 100 || w.net(frozen) != 0 || w.net(p.Escrow) != 0 {
+		t.Fatalf("wallets good %d, other %d, frozen %d, escrow %d; want 100, 100, 0, 0", w.net(good), w.net(otherWallet), w.net(frozen), w.net(p.Escrow))
+	}
+	w.verify()
+}
