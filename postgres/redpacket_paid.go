@@ -113,12 +113,7 @@ func (s *RedPacketStore) claimPaidBatch(ctx context.Context, calls []*groupCall[
 			}
 			if lk == nil {
 				lk = lockKeysOf(append(r.transfers, probes(calls, &r)...))
-				b := &pgx.Batch{}
-				v = s.ledger.queueLock(b, lk)
-				if err := conn.SendBatch(ctx, b).Close(); err != nil {
-					return err
-				}
-				if err := lk.check(v); err != nil {
+				if v, err = s.ledger.lock(ctx, conn, &pgx.Batch{}, lk); err != nil {
 					return err
 				}
 			} else if !lk.covers(r.transfers) {

@@ -290,7 +290,7 @@ func TestConcurrentInsertSameID(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Release()
-	v, err := s.lock(ctx, conn.Conn(), []uuid.UUID{acc[0], acc[1]}, nil, []uuid.UUID{id})
+	v, err := s.lock(ctx, conn.Conn(), txBatch(), &lockKeys{accounts: []uuid.UUID{acc[0], acc[1]}, ids: []uuid.UUID{id}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -179,7 +179,7 @@ func (s *Store) ChangeAccount(ctx context.Context, id uuid.UUID, ev ledger.Accou
 	var rejected error
 	err := s.db.run(ctx, "change account", func(ctx context.Context, conn *pgx.Conn) error {
 		out, rejected = ledger.Account{}, nil
-		view, err := s.lock(ctx, conn, []uuid.UUID{id}, nil, nil)
+		view, err := s.lock(ctx, conn, txBatch(), &lockKeys{accounts: []uuid.UUID{id}})
 		if err != nil {
 			return err
 		}
@@ -303,13 +303,18 @@ func (v *view) readTransfers(rows pgx.Rows) error {
 	return eachRow(scanTransfer, func(t ledger.Transfer) { v.transfers[t.ID] = t })(rows)
 }
 
-// lock begins a transaction on conn and, in one round trip, loads the
-// transfers ids, locks the accounts (and those of the transfers targets
-// refers to) in ID order, and loads the targets (see queueLock).
-func (s *Store) lock(ctx context.Context, conn *pgx.Conn, accounts, targets, ids []uuid.UUID) (*view, error) {
-	b := txBatch()
-	v := s.queueLock(b, &lockKeys{accounts: accounts, targets: targets, ids: ids})
+// lock sends b on conn, with the statements that lock and load k queued
+// after what b holds (txBatch's begin, or nothing in a transaction already
+// begun), in one round trip (see queueLock), and checks the view
+// (lockKeys.check).
+//
+// Errors: errRerun, and conn's.
+func (s *Store) lock(ctx context.Context, conn *pgx.Conn, b *pgx.Batch, k *lockKeys) (*view, error) {
+	v := s.queueLock(b, k)
 	if err := conn.SendBatch(ctx, b).Close(); err != nil {
+		return nil, err
+	}
+	if err := k.check(v); err != nil {
 		return nil, err
 	}
 	return v, nil

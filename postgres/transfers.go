@@ -57,12 +57,8 @@ func (s *Store) CreateTransfers(ctx context.Context, ts []ledger.Transfer, linke
 	keys := lockKeysOf(ts)
 	var out ledger.BatchOutcome
 	err := s.db.run(ctx, "create transfers", func(ctx context.Context, conn *pgx.Conn) error {
-		b := txBatch()
-		v := s.queueLock(b, keys)
-		if err := conn.SendBatch(ctx, b).Close(); err != nil {
-			return err
-		}
-		if err := keys.check(v); err != nil {
+		v, err := s.lock(ctx, conn, txBatch(), keys)
+		if err != nil {
 			return err
 		}
 		out = ledger.ApplyBatch(v, ts, linked, now)
