@@ -482,3 +482,45 @@ func TestRedPacketClaimPaidBatchRetryOtherWallet(t *testing.T) {
 	}
 	w.verify()
 }
+
+// TestRedPacketClaimPaidBatchPaymentBreaksContract: a payment whose
+// accounts depend on more than the claim's packet, user and account (here
+// on its amount, which the first round's probes leave zero) names, when a
+// refusal frees a share, an account the first round did not lock. The
+// batch fails with ErrIntegrity and records nothing, rather than pay on an
+// unlocked account.
+func TestRedPacketClaimPaidBatchPaymentBreaksContract(t *testing.T) {
+	w := newPayWorld(t, func(db *DB) ledger.Store { return NewStore(db) })
+	p := w.send(1, 100)
+	refusedUser, frozen := w.member()
+	if _, err := w.l.Freeze(w.ctx, frozen); err != nil {
+		t.Fatal(err)
+	}
+	user, wallet := w.member()
+	_, elsewhere := w.member()
+	now := ledger.Timestamp(time.Now())
+	var calls []*groupCall[paidCall, redpacket.ClaimResult]
+	for _, c := range [][2]uuid.UUID{{refusedUser, frozen}, {user, wallet}} {
+		calls = append(calls, &groupCall[paidCall, redpacket.ClaimResult]{req: paidCall{
+			claimCall: claimCall{packet: p.ID, user: c[0], account: c[1], now: now}, paidAt: now,
+			payment: func(c redpacket.Claim) ledger.Transfer {
+				to := c.Account
+				if c.Amount.IsZero() {
+					to = elsewhere
+				}
+				return ledger.Transfer{ID: w.svc.ClaimTransferID(c.PacketID, c.User), DebitAccountID: p.Escrow, CreditAccountID: to, Amount: c.Amount}
+			},
+		}})
+	}
+	if err := w.store.claimPaidBatch(w.ctx, calls); !errors.Is(err, ErrIntegrity) {
+		t.Fatalf("claimPaidBatch: %v, want ErrIntegrity", err)
+	}
+	for _, u := range []uuid.UUID{refusedUser, user} {
+		if _, _, _, ok := w.claimSnapshot(p.ID, u); ok || w.transferExists(w.svc.ClaimTransferID(p.ID, u)) {
+			t.Fatalf("user %s: a claim or a transfer was stored", u)
+		}
+	}
+	if w.net(p.Escrow) != 100 || w.net(wallet) != 0 || w.net(elsewhere) != 0 {
+		t.Fatalf("escrow %d, wallet %d, elsewhere %d; want 100, 0, 0", w.net(p.Escrow), w.net(wallet), w.net(elsewhere))
+	}
+}
