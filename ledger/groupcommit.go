@@ -84,7 +84,9 @@ func NewGroupCommit(inner Store, opts GroupCommitOptions) *GroupCommit {
 // CreateTransfer implements Store: it queues t for the next batch and
 // waits for its result.
 //
-// Errors: the inner store's, and ctx's error when ctx ends first.
+// Errors: a *TransferError wrapping ValidateTransfer's error, before
+// anything is queued; the inner store's; and ctx's error when ctx ends
+// first.
 func (g *GroupCommit) CreateTransfer(ctx context.Context, t Transfer, now time.Time) (Result, error) {
 	rs, err := g.wait(ctx, []Transfer{t}, now)
 	if err != nil {
@@ -96,8 +98,10 @@ func (g *GroupCommit) CreateTransfer(ctx context.Context, t Transfer, now time.T
 // CreateTransfers implements Store: an independent batch joins the next
 // batch, whole; a linked one goes straight to the inner store.
 //
-// Errors: ErrEmptyBatch, the inner store's, and ctx's error when ctx ends
-// first.
+// Errors: ErrEmptyBatch; for an independent batch, a *TransferError (Index
+// and ID of the first invalid transfer) wrapping ValidateTransfer's error,
+// before anything is queued; the inner store's; and ctx's error when ctx
+// ends first.
 func (g *GroupCommit) CreateTransfers(ctx context.Context, ts []Transfer, linked bool, now time.Time) ([]Result, error) {
 	if linked {
 		return g.Store.CreateTransfers(ctx, ts, true, now)
@@ -108,10 +112,19 @@ func (g *GroupCommit) CreateTransfers(ctx context.Context, ts []Transfer, linked
 	return g.wait(ctx, ts, now)
 }
 
-// wait queues ts for the next batch and waits for their results.
+// wait queues ts for the next batch and waits for their results. It
+// validates ts first, so that a caller's invalid transfer is refused to
+// that caller alone, as the inner store would refuse it (a store may
+// refuse a whole batch holding one), and never fails the other callers of
+// its batch.
 func (g *GroupCommit) wait(ctx context.Context, ts []Transfer, now time.Time) ([]Result, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	for i := range ts {
+		if err := ValidateTransfer(&ts[i]); err != nil {
+			return nil, &TransferError{Index: i, ID: ts[i].ID, Err: err}
+		}
 	}
 	c := &groupCall{ts: ts, now: now, done: make(chan struct{})}
 	g.mu.Lock()

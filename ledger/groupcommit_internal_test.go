@@ -3,6 +3,7 @@ package ledger
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -42,6 +43,12 @@ func newBatchStore() *batchStore {
 	return &batchStore{batches: make(chan []Transfer, 10), nows: make(chan time.Time, 10), release: make(chan error)}
 }
 
+// valid returns a valid transfer with the given code (GroupCommit
+// validates each caller's transfers before it queues them).
+func valid(code uint16) Transfer {
+	return Transfer{ID: uuid.New(), DebitAccountID: uuid.New(), CreditAccountID: uuid.New(), Amount: NewMoney(1, MustCurrency("CNY")), Code: code}
+}
+
 type callResult struct {
 	id  uuid.UUID
 	res Result
@@ -60,7 +67,7 @@ func TestGroupCommitBatches(t *testing.T) {
 
 	results := make(chan callResult, 100)
 	call := func(code uint16, now time.Time) uuid.UUID {
-		t := Transfer{ID: uuid.New(), Code: code}
+		t := valid(code)
 		go func() {
 			r, err := g.CreateTransfer(ctx, t, now)
 			results <- callResult{t.ID, r, err}
@@ -129,7 +136,7 @@ func TestGroupCommitLimitsAndErrors(t *testing.T) {
 	ctx := context.Background()
 	results := make(chan callResult, 100)
 	call := func() {
-		t := Transfer{ID: uuid.New()}
+		t := valid(0)
 		go func() {
 			r, err := g.CreateTransfer(ctx, t, time.Time{})
 			results <- callResult{t.ID, r, err}
@@ -171,7 +178,7 @@ func TestGroupCommitCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() {
-		_, err := g.CreateTransfer(ctx, Transfer{ID: uuid.New()}, time.Time{})
+		_, err := g.CreateTransfer(ctx, valid(0), time.Time{})
 		done <- err
 	}()
 	<-inner.batches
@@ -181,7 +188,7 @@ func TestGroupCommitCancel(t *testing.T) {
 		t.Fatalf("cancelled caller: %v", err)
 	}
 	inner.release <- nil
-	if _, err := g.CreateTransfer(ctx, Transfer{ID: uuid.New()}, time.Time{}); !errors.Is(err, context.Canceled) {
+	if _, err := g.CreateTransfer(ctx, valid(0), time.Time{}); !errors.Is(err, context.Canceled) {
 		t.Fatalf("call with an ended context: %v", err)
 	}
 }
@@ -204,7 +211,7 @@ func TestGroupCommitMergesBatches(t *testing.T) {
 	send := func(codes ...uint16) {
 		ts := make([]Transfer, len(codes))
 		for i, c := range codes {
-			ts[i] = Transfer{ID: uuid.New(), Code: c}
+			ts[i] = valid(c)
 		}
 		go func() {
 			rs, err := g.CreateTransfers(ctx, ts, false, time.Time{})
@@ -259,4 +266,42 @@ func TestGroupCommitMergesBatches(t *testing.T) {
 		}
 	}()
 	g.CreateTransfers(ctx, []Transfer{{ID: uuid.New()}}, true, time.Time{}) //nolint:errcheck // panics in batchStore
+}
+
+// A caller's invalid transfer is refused to that caller at once, as a
+// store refuses it, and never reaches the inner store, where it could fail
+// the other callers of its batch.
+func TestGroupCommitValidatesEachCaller(t *testing.T) {
+	inner := newBatchStore()
+	g := NewGroupCommit(inner, GroupCommitOptions{})
+	ctx := context.Background()
+	bad := Transfer{ID: uuid.New(), DebitAccountID: uuid.New(), CreditAccountID: uuid.New()} // no amount
+	_, err := g.CreateTransfers(ctx, []Transfer{valid(0), bad}, false, time.Time{})
+	var te *TransferError
+	if !errors.As(err, &te) || te.Index != 1 || te.ID != bad.ID || !errors.Is(err, ErrUnknownCurrency) {
+		t.Fatalf("batch with an invalid transfer: %v, want a *TransferError at index 1", err)
+	}
+	if _, err := g.CreateTransfer(ctx, Transfer{ID: uuid.New()}, time.Time{}); !errors.Is(err, ErrInvalidTransfer) {
+		t.Fatalf("invalid single transfer: %v", err)
+	}
+	if len(inner.batches) != 0 {
+		t.Fatalf("an invalid call reached the inner store")
+	}
+	ok := valid(0)
+	done := make(chan error, 1)
+	go func() {
+		r, err := g.CreateTransfer(ctx, ok, time.Time{})
+		if err == nil && r.Transfer.ID != ok.ID {
+			err = fmt.Errorf("result for %s", r.Transfer.ID)
+		}
+		done <- err
+	}()
+	if b := <-inner.batches; len(b) != 1 || b[0].ID != ok.ID {
+		t.Fatalf("batch %v, want the valid call alone", b)
+	}
+	<-inner.nows
+	inner.release <- nil
+	if err := <-done; err != nil {
+		t.Fatalf("valid call: %v", err)
+	}
 }
