@@ -94,17 +94,19 @@ func validateMetadata(m map[string]string) error {
 		if len(v) > MaxMetadataValueLen {
 			return fmt.Errorf("metadata value of %q: longer than %d bytes", k, MaxMetadataValueLen)
 		}
-		if !storableText(k) || !storableText(v) {
+		if !StorableText(k) || !StorableText(v) {
 			return fmt.Errorf("metadata %q: not UTF-8 text without NUL", k)
 		}
 	}
 	return nil
 }
 
-// storableText reports whether s is valid UTF-8 without NUL bytes: text
+// StorableText reports whether s is valid UTF-8 without NUL bytes: text
 // every store can keep exactly (PostgreSQL's text cannot hold NUL), so that
-// a retry compares equal to what was stored.
-func storableText(s string) bool {
+// a retry compares equal to what was stored. ValidateTransfer and
+// ValidateAccount require it of references and metadata; stores of other
+// records check their text with it too.
+func StorableText(s string) bool {
 	return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0
 }
 
@@ -204,7 +206,7 @@ func ValidateTransfer(t *Transfer) error {
 	if len(t.Reference) > MaxReferenceLen {
 		return fmt.Errorf("reference longer than %d bytes: %w", MaxReferenceLen, ErrInvalidTransfer)
 	}
-	if !storableText(t.Reference) {
+	if !StorableText(t.Reference) {
 		return fmt.Errorf("reference is not UTF-8 text without NUL: %w", ErrInvalidTransfer)
 	}
 	if err := validateMetadata(t.Metadata); err != nil {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -228,14 +227,6 @@ func encodeMetadata(m map[string]string) []byte {
 		panic(err) // a map of strings always marshals
 	}
 	return b
-}
-
-// storableText reports whether s survives a PostgreSQL text or jsonb
-// column unchanged: valid UTF-8 without NUL. (The ledger's own rules check
-// this of references and metadata; the feature stores check their text
-// with it.)
-func storableText(s string) bool {
-	return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0
 }
 
 // microsUp rounds t up to the microsecond: a timestamptz d holding it

@@ -129,7 +129,7 @@ func (s *QRStore) RegisterCode(ctx context.Context, c qr.DynamicCode) error {
 	if err := c.Validate(); err != nil {
 		return err
 	}
-	if !storableText(c.Payee) || !storableText(c.Reference) {
+	if !ledger.StorableText(c.Payee) || !ledger.StorableText(c.Reference) {
 		return fmt.Errorf("qr code %s: payee or reference PostgreSQL text cannot hold: %w", c.ID, qr.ErrInvalidValue)
 	}
 	stored, inserted, err := insertOrGet(ctx, s.db, "register QR code", s.q.insertCode, []any{[16]byte(c.ID), c.Payee,
@@ -274,7 +274,7 @@ func (s *QRStore) ReserveCap(ctx context.Context, r qr.CapReservation, limit led
 	if err := r.Validate(limit); err != nil {
 		return ledger.Money{}, err
 	}
-	if !storableText(r.Day) {
+	if !ledger.StorableText(r.Day) {
 		return ledger.Money{}, fmt.Errorf("qr: cap day %q PostgreSQL text cannot hold: %w", r.Day, qr.ErrInvalidValue)
 	}
 	cur := r.Amount.Currency()
@@ -378,7 +378,7 @@ func (s *QRStore) CreateDevice(ctx context.Context, d qr.Device) error {
 	if err := d.Validate(); err != nil {
 		return err
 	}
-	if !storableText(d.ID) {
+	if !ledger.StorableText(d.ID) {
 		return fmt.Errorf("qr: device ID %q PostgreSQL text cannot hold: %w", d.ID, qr.ErrInvalidValue)
 	}
 	var business error

@@ -182,7 +182,7 @@ func (s *RedPacketStore) CreatePacket(ctx context.Context, p redpacket.Packet) (
 	if err := p.Validate(); err != nil {
 		return redpacket.Packet{}, err
 	}
-	if !storableText(p.Password) {
+	if !ledger.StorableText(p.Password) {
 		return redpacket.Packet{}, fmt.Errorf("%w: packet %s: password PostgreSQL text cannot hold", redpacket.ErrInvalidPacket, p.ID)
 	}
 	stored, inserted, err := insertOrGet(ctx, s.db, "create red packet", s.q.insert, []any{[16]byte(p.ID), int16(p.Kind),

@@ -179,7 +179,7 @@ func storableRecord(r *transfer.Record) error {
 		{"payee institution", r.Payee.Institution}, {"payee holder", r.Payee.Holder},
 		{"masked name", r.Payee.MaskedName}, {"memo", r.Memo},
 	} {
-		if !storableText(f.s) {
+		if !ledger.StorableText(f.s) {
 			return fmt.Errorf("%w %s: %s PostgreSQL text cannot hold", transfer.ErrInvalidRecord, r.ID, f.name)
 		}
 	}
@@ -279,7 +279,7 @@ func (s *PhoneTransferStore) Get(ctx context.Context, id uuid.UUID) (transfer.Re
 // *transfer.StateError, with the record as it is), ErrInvalidTransition,
 // and the infrastructure errors of this package.
 func (s *PhoneTransferStore) Transition(ctx context.Context, id uuid.UUID, to transfer.State, reason string, at time.Time) (transfer.Record, error) {
-	if !storableText(reason) {
+	if !ledger.StorableText(reason) {
 		return transfer.Record{}, fmt.Errorf("%w: reason PostgreSQL text cannot hold", transfer.ErrInvalidTransition)
 	}
 	var out transfer.Record
@@ -392,7 +392,7 @@ func (d *PhoneDirectory) lockBinding(ctx context.Context, conn *pgx.Conn, phone 
 // hold), ErrBoundToOtherHolder, and the infrastructure errors of this
 // package.
 func (d *PhoneDirectory) Bind(ctx context.Context, b transfer.Binding, rebind bool) (transfer.Binding, error) {
-	if !storableText(string(b.Phone)) || !storableText(b.Holder) || !storableText(b.Name) {
+	if !ledger.StorableText(string(b.Phone)) || !ledger.StorableText(b.Holder) || !ledger.StorableText(b.Name) {
 		return transfer.Binding{}, fmt.Errorf("%w: %s: text PostgreSQL cannot hold", transfer.ErrInvalidBinding, b.Phone)
 	}
 	b.VerifiedAt, b.UpdatedAt = ledger.Timestamp(b.VerifiedAt), ledger.Timestamp(b.UpdatedAt)
