@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/socialpay/socialpay/internal/proctest"
 )
 
 // Tests reach PostgreSQL at SOCIALPAY_TEST_PG (default: the local server).
@@ -32,6 +34,7 @@ var server struct {
 }
 
 func TestMain(m *testing.M) {
+	proctest.Main(workers)
 	code := m.Run()
 	if db := server.db; db != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -320,24 +321,26 @@ func (s *Store) lock(ctx context.Context, conn *pgx.Conn, b *pgx.Batch, k *lockK
 	return v, nil
 }
 
-// queueLock queues, in a transaction's batch, the statements that load the
-// transfers k.ids, lock the accounts k.accounts (and those of the
-// transfers k.targets refers to) in ID order, and load the targets; the
-// view it returns is filled when the batch has run. Only the targets need
-// reading after the locks, for their status; a transfer ID that appears
-// after the first read makes the insert fail with 23505, and the batch is
-// decided again. So the read of ids stays out of the time the locks are
-// held, which is what bounds a hot account.
+// queueLock queues, in a transaction's batch, the statements that lock the
+// accounts k.accounts (and those of the transfers k.targets refers to) in
+// ID order and then load the transfers k.ids and k.targets; the view it
+// returns is filled when the batch has run. The transfers are read after
+// the locks, in a snapshot taken once the locks are held: a concurrent
+// batch with one of these IDs and the same accounts has committed by then,
+// so a duplicate sees its original rather than the balance it left (a
+// duplicate decided on a read from before the lock wait would be refused
+// the funds its own original spent). One with other accounts is not
+// serialized by these locks; its insert fails with 23505 and the batch is
+// decided again.
 func (s *Store) queueLock(b *pgx.Batch, k *lockKeys) *view {
 	v := newView(len(k.accounts)+2*len(k.targets), len(k.ids)+len(k.targets))
-	if len(k.ids) > 0 {
-		b.Queue(s.q.transfers, uuids(k.ids)).Query(v.readTransfers)
-	}
 	if len(k.targets) == 0 {
 		b.Queue(s.q.lockAccounts, uuids(k.accounts)).Query(v.readAccounts)
 	} else {
 		b.Queue(s.q.lockWithTargets, uuids(k.accounts), uuids(k.targets)).Query(v.readAccounts)
-		b.Queue(s.q.transfers, uuids(k.targets)).Query(v.readTransfers)
+	}
+	if ids := append(slices.Clip(k.ids), k.targets...); len(ids) > 0 {
+		b.Queue(s.q.transfers, uuids(ids)).Query(v.readTransfers)
 	}
 	return v
 }

@@ -190,6 +190,10 @@ func Run(t *testing.T, newStore func(testing.TB) ledger.Store) {
 		{"ConcurrentRetries", testConcurrentRetries},
 		{"ConcurrentResolve", testConcurrentResolve},
 		{"ConcurrentLinked", testConcurrentLinked},
+		{"RaceExactBalance", testRaceExactBalance},
+		{"RaceLinkedExactBalance", testRaceLinkedExactBalance},
+		{"RaceResolve", testRaceResolve},
+		{"RaceReversal", testRaceReversal},
 		{"Model", testModel},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
