@@ -34,7 +34,7 @@ var server struct {
 }
 
 func TestMain(m *testing.M) {
-	proctest.Main(workers)
+	proctest.Main(workers())
 	code := m.Run()
 	if db := server.db; db != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

@@ -20,9 +20,16 @@ import (
 // the workers call the library at the same instant, as several instances
 // of a service behind a load balancer do.
 
-// workers are this package's worker processes, registered in TestMain.
-var workers = map[string]proctest.Worker{
-	"ledger-duplicates": ledgerDuplicatesWorker,
+// workers are this package's worker processes, registered in TestMain:
+// each store's test file names its own.
+func workers() map[string]proctest.Worker {
+	all := map[string]proctest.Worker{"ledger-duplicates": ledgerDuplicatesWorker}
+	for _, m := range []map[string]proctest.Worker{redpacketWorkers, transferWorkers, qrWorkers} {
+		for name, w := range m {
+			all[name] = w
+		}
+	}
+	return all
 }
 
 // workerDB opens, in a worker process, the schema its test created.
