@@ -49,7 +49,8 @@
 // Open (ErrMigration); versions a newer build applied are left alone.
 // Every feature owns a range of versions, so that features add migrations
 // without renumbering each other's: ledger 0001–0099, red packets
-// 0100–0199, phone transfers 0200–0299, QR 0300–0399.
+// 0100–0199, phone transfers 0200–0299, QR 0300–0399, campaigns
+// 0400–0499, points 0500–0599, bill splitting 0600–0699.
 //
 // # The ledger: who decides
 //

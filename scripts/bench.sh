@@ -46,7 +46,7 @@ if [ -z "$BIN" ]; then
 	BIN=$TMP/socialpay-bench
 	go build -o "$BIN" ./examples/bench
 fi
-pgbench -i -q "$DSN" >/dev/null 2>&1
+pgbench -i -q -s "$(( CLIENTS > 1 ? CLIENTS : 1 ))" "$DSN" >/dev/null 2>&1
 
 tps() { sed -n 's/^tps = \([0-9.]*\).*/\1/p'; }
 pg_tpcb() { pgbench -c "$CLIENTS" -j 2 -T "$T" "$DSN" 2>/dev/null | tps; }
