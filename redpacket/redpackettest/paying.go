@@ -22,7 +22,8 @@ import (
 // beside it; that the store's refusals (packet not found, not funded, sold
 // out, expired) move nothing; that many claimers at once, some of them
 // refused, get distinct consecutive shares, each paid once; and that the
-// ledger verifies.
+// ledger verifies. Last, RunRace on the two stores: the service paying
+// claims through ClaimPaid.
 //
 // newStores is called for every subtest and may return the same stores
 // each time: the tests use fresh random IDs.
@@ -54,6 +55,11 @@ func RunPaying(t *testing.T, newStores func(testing.TB) (redpacket.PayingStore, 
 			}
 		})
 	}
+	// The service paying claims through ClaimPaid.
+	t.Run("Paying", func(t *testing.T) {
+		s, ls := newStores(t)
+		RunRace(t, RaceConfig{Ledger: ls, Store: s, Iterations: opts.RaceIterations})
+	})
 }
 
 type payEnv struct {

@@ -12,7 +12,9 @@
 // refund transition and its atomicity with respect to claims, settling, and
 // the listings of expired and unsettled packets paged by cursor. The
 // concurrency tests hammer one packet from many goroutines (distinct users,
-// one user retrying, claims racing refunds) and many packets at once.
+// one user retrying, claims racing refunds) and many packets at once. Then
+// RunRace holds a Service on the store (and a ledger MemoryStore) to
+// exactly once under concurrent retries.
 //
 // newStore is called for every subtest. It may hand out the same store
 // each time: the suite uses fresh random IDs, and its listing tests look
@@ -38,6 +40,9 @@ type Options struct {
 	// concurrency tests. Default 1,000; a database store may want fewer
 	// (its connection pool serializes them anyway).
 	Goroutines int
+	// RaceIterations is how often each case of RunRace repeats (before
+	// ledgertest.RaceIterations scales it). Default 100.
+	RaceIterations int
 }
 
 // Run runs the suite with the default options.
@@ -80,6 +85,10 @@ func RunWith(t *testing.T, newStore func(testing.TB) redpacket.Store, opts Optio
 			tt.f(t, &env{t: t, ctx: context.Background(), s: newStore(t), opts: opts})
 		})
 	}
+	// The service on this store, its ledger on another database (a
+	// ledger MemoryStore): the path of a store that does not pay claims
+	// in its own step (a MemoryStore does, under its lock).
+	RunRace(t, RaceConfig{Ledger: ledger.NewMemoryStore(), Store: newStore(t), Iterations: opts.RaceIterations})
 }
 
 // start is the creation time of the suite's packets.
