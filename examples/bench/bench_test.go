@@ -6,12 +6,14 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/socialpay/socialpay/ledger"
+	"github.com/socialpay/socialpay/postgres"
 )
 
 // testOps keeps the scenarios that prepare their work up front small.
@@ -157,4 +159,60 @@ func TestCheckFindsLosses(t *testing.T) {
 	if res.ok() || res.missing != 1 || res.refusedPresent != 1 || res.partial != 1 || res.split != 1 || res.acked != 4 {
 		t.Fatalf("check missed something: %v", res)
 	}
+}
+
+// drain with -duplicates: every request spends its payer's whole balance
+// and is sent by four callers at once. Every copy gets the first copy's
+// answer (diverged=0), on the memory store and on PostgreSQL, and the
+// verification holds.
+func TestDuplicates(t *testing.T) {
+	for _, store := range []string{"memory", "postgres"} {
+		t.Run(store, func(t *testing.T) {
+			var out bytes.Buffer
+			c := testConfig("drain", &out)
+			c.duplicates = 4
+			var s ledger.Store = ledger.NewMemoryStore()
+			var db *postgres.DB
+			if store == "postgres" {
+				var schema string
+				schema, db = pgSchema(t)
+				c.store, c.dsn, c.schema = "postgres", testDSN(), schema
+				c.duration = 300 * time.Millisecond
+				s = postgres.NewStore(db)
+			}
+			if err := bench(context.Background(), c, s, db); err != nil {
+				t.Fatalf("%v\n%s", err, out.String())
+			}
+			checkOutput(t, "drain", out.String())
+			if !strings.Contains(out.String(), " rejected=0 unknown=0 diverged=0") {
+				t.Fatalf("duplicates answered differently or were refused:\n%s", out.String())
+			}
+		})
+	}
+}
+
+// A copy answered differently from the first fails the run's
+// verification.
+func TestDivergedFails(t *testing.T) {
+	var out bytes.Buffer
+	c := testConfig("drain", &out)
+	c.duplicates = 2
+	err := bench(context.Background(), c, &flipStore{Store: ledger.NewMemoryStore()}, nil)
+	if err == nil || !strings.Contains(err.Error(), "answered differently") {
+		t.Fatalf("diverging copies passed: %v\n%s", err, out.String())
+	}
+}
+
+// flipStore refuses every other transfer of the load (code 7; setup's
+// funding passes): copies of one request get different answers.
+type flipStore struct {
+	ledger.Store
+	n atomic.Int64
+}
+
+func (s *flipStore) CreateTransfer(ctx context.Context, tr ledger.Transfer, now time.Time) (ledger.Result, error) {
+	if tr.Code == 7 && s.n.Add(1)%2 == 0 {
+		return ledger.Result{Transfer: tr, Err: ledger.ErrInsufficientFunds}, nil
+	}
+	return s.Store.CreateTransfer(ctx, tr, now)
 }

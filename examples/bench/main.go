@@ -11,8 +11,12 @@
 //
 // Scenarios: transfer (one transfer per request), batch (independent
 // batches, one commit each), hot (every transfer pays one merchant
-// account; add -batch N or -group to batch it). Each client works on
-// wallets of its own. -group puts ledger.GroupCommit between the ledger
+// account; add -batch N or -group to batch it), drain (each transfer
+// spends its payer's whole balance). Each client works on wallets of its
+// own. -duplicates N sends every ledger request from N callers at once,
+// as a client's retries reach several instances of a service: each copy
+// must get the first copy's answer (the summary's diverged= counts those
+// that did not, and -verify fails on any). -group puts ledger.GroupCommit between the ledger
 // and the store, so concurrent single transfers share commits.
 //
 // The product scenarios drive the feature packages end to end on the same
@@ -64,7 +68,7 @@ type config struct {
 	store, dsn, schema, scenario string
 	reset, verify, group         bool
 	clients, batch, accounts     int
-	shards, ops                  int
+	shards, ops, duplicates      int
 	inflight                     int
 	duration, progress, warmup   time.Duration
 	seed                         uint64
@@ -90,6 +94,8 @@ func parseFlags() (config, error) {
 	flag.IntVar(&c.shards, "shards", 1, "hot: split the hot account into this many sub-accounts")
 	flag.IntVar(&c.ops, "ops", 0, "redpacket: claims to send packets for up front (0: an estimate from -warmup, -duration and -store; "+
 		"the run ends early if they are used up); redpacket-soldout: claims that sell the packets out before the taps (0: 10,240)")
+	flag.IntVar(&c.duplicates, "duplicates", 1, "ledger scenarios: send every request from this many callers at once, "+
+		"as a client's retries reach several instances; each copy must get the same answer (diverged= counts those that did not)")
 	flag.BoolVar(&c.group, "group", false, "gather concurrent single transfers into shared commits (ledger.GroupCommit)")
 	flag.IntVar(&c.inflight, "group-inflight", 1, "with -group: batches applied at once")
 	flag.BoolVar(&c.verify, "verify", false, "check after the run that every acknowledged operation is stored as acknowledged, "+
@@ -112,8 +118,8 @@ func parseFlags() (config, error) {
 		return c, fmt.Errorf("-store %q: want memory or postgres", c.store)
 	case scenarios[c.scenario].make == nil:
 		return c, fmt.Errorf("-scenario %q: want one of %s", c.scenario, strings.Join(scenarioNames(), ", "))
-	case c.clients < 1 || c.duration <= 0 || c.batch < 0 || c.progress <= 0 || c.shards < 1 || c.ops < 0 || c.warmup < 0:
-		return c, errors.New("-clients, -duration, -progress and -shards must be positive, -batch, -ops and -warmup not negative")
+	case c.clients < 1 || c.duration <= 0 || c.batch < 0 || c.progress <= 0 || c.shards < 1 || c.ops < 0 || c.warmup < 0 || c.duplicates < 1:
+		return c, errors.New("-clients, -duration, -progress, -shards and -duplicates must be positive, -batch, -ops and -warmup not negative")
 	}
 	return c, nil
 }
@@ -178,6 +184,7 @@ func bench(ctx context.Context, c config, store ledger.Store, db *postgres.DB) e
 			return err
 		}
 	}
+	env.diverged.Store(0) // the warm-up's are not the run's
 	st := drive(ctx, c, sc, 0)
 	pprof.StopCPUProfile()
 	fmt.Fprintln(c.out, summary(c, sc, env, st))
@@ -190,6 +197,9 @@ func bench(ctx context.Context, c config, store ledger.Store, db *postgres.DB) e
 	}
 	if !c.verify {
 		return nil
+	}
+	if n := env.diverged.Load(); n > 0 {
+		return fmt.Errorf("verify: %d duplicate copies of requests were answered differently from their first copy", n)
 	}
 	vctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
@@ -237,7 +247,7 @@ func newEnv(c config, store ledger.Store, db *postgres.DB) *Env {
 	}
 	env := &Env{
 		Opts: Options{Clients: c.clients, Batch: c.batch, Accounts: c.accounts, Shards: c.shards, Seed: c.seed,
-			Duration: c.duration, Warmup: c.warmup, Ops: c.ops, Verify: c.verify},
+			Duration: c.duration, Warmup: c.warmup, Ops: c.ops, Verify: c.verify, Duplicates: c.duplicates},
 		Ledger:   ledger.New(front, ledger.Options{}),
 		Store:    front,
 		DB:       db,
@@ -265,10 +275,10 @@ func summary(c config, sc Scenario, env *Env, st stats) string {
 		op += fmt.Sprintf("%s=%d %s/s=%.1f ", u, st.transfers, u, float64(st.transfers)/secs)
 	}
 	return fmt.Sprintf("summary scenario=%s store=%s clients=%d batch=%s group=%v shards=%d duration=%s %stransfers=%d transfers/s=%.1f "+
-		"requests/s=%.1f p50=%s p99=%s max=%s errors=%d rejected=%d unknown=%d",
+		"requests/s=%.1f p50=%s p99=%s max=%s errors=%d rejected=%d unknown=%d diverged=%d",
 		c.scenario, c.store, c.clients, batchLabel(batch), c.group, c.shards, st.elapsed.Round(time.Millisecond), op, st.transfers,
 		float64(st.transfers)/secs, float64(len(st.latencies))/secs, st.pct(0.50), st.pct(0.99), st.pct(1),
-		env.errors.Load(), env.rejected.Load(), env.unknown.Load())
+		env.errors.Load(), env.rejected.Load(), env.unknown.Load(), env.diverged.Load())
 }
 
 func batchLabel(b int) string {

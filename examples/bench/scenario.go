@@ -104,6 +104,9 @@ type Options struct {
 	Warmup   time.Duration // how long it runs before, uncounted
 	Ops      int           // operations to prepare up front, for scenarios that must; 0: their estimate
 	Verify   bool          // -verify: the run is checked afterwards
+	// Duplicates is how many callers send each ledger request at once
+	// (-duplicates; 0 and 1: one).
+	Duplicates int
 }
 
 // Env is what a scenario works with.
@@ -122,6 +125,7 @@ type Env struct {
 	errors   atomic.Int64
 	rejected atomic.Int64
 	unknown  atomic.Int64 // operations abandoned with their outcome unknown (the store failing as the run ended)
+	diverged atomic.Int64 // duplicate copies of a request answered differently from the first (-duplicates)
 }
 
 // estimate is how many operations a run (Opts.Warmup and Opts.Duration)
@@ -210,9 +214,54 @@ func (f *feature) do(ctx context.Context, op func(ctx context.Context) error) (i
 // transfers again while the store fails (a lost answer is retried with the
 // same IDs, as a bank's client must), until it has an answer or ctx ends.
 // It returns how many transfers were acknowledged; transfers a rule
-// refused count as rejected.
+// refused count as rejected. With Options.Duplicates above 1 the request
+// is sent by that many callers at once, as a client's retries reach
+// several instances of a service: every copy must get the same answer for
+// each transfer, and a copy that does not counts as diverged.
 func (e *Env) Submit(ctx context.Context, ts []ledger.Transfer) (int, error) {
 	att := e.rec.attempt(ts)
+	var results []ledger.Result
+	var err error
+	if d := e.Opts.Duplicates; d > 1 {
+		copies, errs := make([][]ledger.Result, d), make([]error, d)
+		var wg sync.WaitGroup
+		for i := range d {
+			wg.Go(func() { copies[i], errs[i] = e.submit(ctx, ts) })
+		}
+		wg.Wait()
+		results, err = copies[0], errs[0]
+		for i := 1; i < d && err == nil; i++ {
+			if errs[i] != nil {
+				err = errs[i]
+				break
+			}
+			for j := range results {
+				if (copies[i][j].Err == nil) != (results[j].Err == nil) {
+					e.diverged.Add(1)
+				}
+			}
+		}
+	} else {
+		results, err = e.submit(ctx, ts)
+	}
+	if err != nil {
+		return 0, err
+	}
+	att.answer()
+	acked := 0
+	for i, r := range results {
+		if r.Err != nil {
+			e.rejected.Add(1)
+			continue
+		}
+		acked++
+		att.ack(i)
+	}
+	return acked, nil
+}
+
+// submit sends ts until the store answers or ctx ends (see Submit).
+func (e *Env) submit(ctx context.Context, ts []ledger.Transfer) ([]ledger.Result, error) {
 	for wait := time.Millisecond; ; wait = min(2*wait, time.Second) {
 		now := e.Ledger.Now()
 		var results []ledger.Result
@@ -225,26 +274,16 @@ func (e *Env) Submit(ctx context.Context, ts []ledger.Transfer) (int, error) {
 			results, err = e.Store.CreateTransfers(ctx, ts, false, now)
 		}
 		if err == nil {
-			att.answer()
-			acked := 0
-			for i, r := range results {
-				if r.Err != nil {
-					e.rejected.Add(1)
-					continue
-				}
-				acked++
-				att.ack(i)
-			}
-			return acked, nil
+			return results, nil
 		}
 		if ctx.Err() != nil {
-			return 0, ctx.Err()
+			return nil, ctx.Err()
 		}
 		e.errors.Add(1)
 		select {
 		case <-time.After(wait):
 		case <-ctx.Done():
-			return 0, ctx.Err()
+			return nil, ctx.Err()
 		}
 	}
 }

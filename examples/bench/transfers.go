@@ -92,3 +92,67 @@ func (c *transferClient) Do(ctx context.Context) (int, error) {
 	}
 	return c.s.env.Submit(ctx, c.buf)
 }
+
+// drain: every request spends its payer's whole balance, so that each
+// transfer sits at the exact-balance boundary where a duplicate would be
+// refused the funds its own original spent. Each client passes one
+// 1.00 CNY around a ring of wallets of its own, the holder paying the
+// next. With -duplicates N every request is sent by N callers at once.
+type drain struct {
+	env     *Env
+	wallets []uuid.UUID
+}
+
+func init() {
+	register("drain", "each request pays the payer's whole balance (1.00 CNY passed around a ring of the client's wallets); "+
+		"with -duplicates N, sent by N callers at once",
+		func() Scenario { return &drain{} })
+}
+
+// drainFunds is what the first wallet of each client's ring holds.
+const drainFunds = 100
+
+func (s *drain) Setup(ctx context.Context, env *Env) error {
+	s.env = env
+	if env.Opts.Accounts < 2*env.Opts.Clients {
+		return fmt.Errorf("need at least 2 accounts per client, have %d for %d clients", env.Opts.Accounts, env.Opts.Clients)
+	}
+	var err error
+	s.wallets, err = env.Wallets(ctx, env.Opts.Accounts, 0)
+	if err != nil {
+		return err
+	}
+	bank, err := env.Ledger.CreateAccount(ctx, ledger.Account{ID: uuid.New(), Currency: env.Currency, Code: 1})
+	if err != nil {
+		return err
+	}
+	for i := range env.Opts.Clients {
+		first := partition(s.wallets, i, env.Opts.Clients)[0]
+		if _, err := env.Ledger.Transfer(ctx, ledger.Transfer{ID: uuid.New(), DebitAccountID: bank.ID, CreditAccountID: first,
+			Amount: ledger.NewMoney(drainFunds, env.Currency)}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *drain) Client(i int, rng *rand.Rand) Client {
+	return &drainClient{s: s, rng: rng, ring: partition(s.wallets, i, s.env.Opts.Clients)}
+}
+
+type drainClient struct {
+	s      *drain
+	rng    *rand.Rand
+	ring   []uuid.UUID
+	holder int // the ring's wallet holding the funds
+}
+
+func (c *drainClient) Do(ctx context.Context) (int, error) {
+	next := (c.holder + 1) % len(c.ring)
+	n, err := c.s.env.Submit(ctx, []ledger.Transfer{{ID: c.s.env.NewID(c.rng), DebitAccountID: c.ring[c.holder],
+		CreditAccountID: c.ring[next], Amount: ledger.NewMoney(drainFunds, c.s.env.Currency), Code: 7}})
+	if n == 1 {
+		c.holder = next
+	}
+	return n, err
+}
