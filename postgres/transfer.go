@@ -67,13 +67,13 @@ func NewPhoneDirectory(db *DB) *PhoneDirectory {
 type phoneQueries struct {
 	ensureTotal, lockTotal, record, lookupUsedBy, settledBefore, insertRecord, addTotal string
 	lockForTransition, lockRecord, updateRecord, insertPayee, total                     string
-	scanCreated, scanReleases, scanChats                                                string
+	scanCreated, scanReleases, scanChats, scanAll, updateAttempts                       string
 	binding, lockBinding, insertBinding, updateBinding, deleteBinding                   string
 }
 
 const recordCols = `id, idempotency_key, request_hash, payer, from_account, payee_phone, payee_institution,
 	payee_holder, payee_account, payee_masked, currency, amount, arrival, memo, coalesce(lookup_id, ` + nilUUID + `),
-	refund, day, first_payee, state, reason, created_at, due_at, resolved_at`
+	refund, day, first_payee, state, reason, created_at, due_at, resolved_at, attempts`
 
 const bindingCols = `phone, holder, account, name, masked_name, verified_at, bound_at, updated_at`
 
@@ -82,7 +82,7 @@ func newPhoneQueries(db *DB) phoneQueries {
 	// from the start), up to $3 inclusive, $4 rows; the predicates match
 	// the partial indexes of the migration.
 	scan := func(col, where string) string {
-		return `select ` + recordCols + ` from $S.transfer_records where state = 0` + where + `
+		return `select ` + recordCols + ` from $S.transfer_records where ` + where + `
 			and ` + afterCursor(col, 1) + ` and ` + col + ` <= $3` + orderPage(col, 4)
 	}
 	q := db.qualify
@@ -95,22 +95,25 @@ func newPhoneQueries(db *DB) phoneQueries {
 		settledBefore: q(`select exists (select 1 from $S.transfer_payees where payer = $1 and institution = $2 and holder = $3)`),
 		insertRecord: q(`insert into $S.transfer_records (id, idempotency_key, request_hash, payer, from_account, payee_phone,
 				payee_institution, payee_holder, payee_account, payee_masked, currency, amount, arrival, memo, lookup_id,
-				refund, day, first_payee, state, reason, created_at, due_at, resolved_at)
+				refund, day, first_payee, state, reason, created_at, due_at, resolved_at, attempts)
 			values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, nullif($15, ` + nilUUID + `),
-				$16, $17, $18, 0, '', $19, $20, null)
+				$16, $17, $18, 0, '', $19, $20, null, $21)
 			on conflict (id) do nothing`),
 		addTotal: q(`update $S.transfer_daily_totals set total = total + $4 where payer = $1 and day = $2 and currency = $3`),
 		// The day's row first, then the record: the lock order of Create.
 		lockForTransition: q(`select total from $S.transfer_daily_totals
 			where (payer, day, currency) = (select payer, day, currency from $S.transfer_records where id = $1) for update`),
-		lockRecord:   q(`select ` + recordCols + ` from $S.transfer_records where id = $1 for update`),
-		updateRecord: q(`update $S.transfer_records set state = $2, reason = $3, resolved_at = $4 where id = $1 and state = 0`),
+		lockRecord: q(`select ` + recordCols + ` from $S.transfer_records where id = $1 for update`),
+		updateRecord: q(`update $S.transfer_records set state = $2, reason = $3, resolved_at = $4, attempts = $5
+			where id = $1 and state = $6`),
+		updateAttempts: q(`update $S.transfer_records set attempts = $2 where id = $1 and state = $3`),
 		insertPayee: q(`insert into $S.transfer_payees (payer, institution, holder, since) values ($1, $2, $3, $4)
 			on conflict do nothing`),
 		total:         q(`select total from $S.transfer_daily_totals where payer = $1 and day = $2 and currency = $3`),
-		scanCreated:   q(scan("created_at", "")),
-		scanReleases:  q(scan("due_at", " and arrival in (1, 2)")),
-		scanChats:     q(scan("due_at", " and arrival = 3")),
+		scanCreated:   q(scan("created_at", "state in (0, 4)")),
+		scanReleases:  q(scan("due_at", "state = 0 and arrival in (1, 2)")),
+		scanChats:     q(scan("due_at", "state = 0 and arrival = 3")),
+		scanAll:       q(scan("created_at", "true")),
 		binding:       q(`select ` + bindingCols + ` from $S.transfer_bindings where phone = $1`),
 		lockBinding:   q(`select ` + bindingCols + ` from $S.transfer_bindings where phone = $1 for update`),
 		insertBinding: q(`insert into $S.transfer_bindings (` + bindingCols + `) values ($1, $2, $3, $4, $5, $6, $7, $8) on conflict do nothing`),
@@ -127,6 +130,7 @@ type recordRow struct {
 	hash                                                              []byte
 	amount                                                            int64
 	arrival, state                                                    int16
+	attempts                                                          int32
 	refund, first                                                     bool
 	day, createdAt, dueAt                                             time.Time
 	resolvedAt                                                        *time.Time
@@ -135,7 +139,7 @@ type recordRow struct {
 func (r *recordRow) dest() []any {
 	return []any{&r.id, &r.key, &r.hash, &r.payer, &r.from, &r.phone, &r.institution, &r.holder, &r.payeeAccount,
 		&r.masked, &r.cur, &r.amount, &r.arrival, &r.memo, &r.lookup, &r.refund, &r.day, &r.first, &r.state, &r.reason,
-		&r.createdAt, &r.dueAt, &r.resolvedAt}
+		&r.createdAt, &r.dueAt, &r.resolvedAt, &r.attempts}
 }
 
 func (r *recordRow) record() (transfer.Record, error) {
@@ -152,7 +156,7 @@ func (r *recordRow) record() (transfer.Record, error) {
 			Account: r.payeeAccount, MaskedName: r.masked},
 		Amount: amount, Arrival: transfer.Arrival(r.arrival), Memo: r.memo, LookupID: r.lookup,
 		Refund: r.refund, Day: dayOf(r.day), FirstPayee: r.first, State: transfer.State(r.state), Reason: r.reason,
-		CreatedAt: utc(r.createdAt), DueAt: utc(r.dueAt), ResolvedAt: utcOrZero(r.resolvedAt),
+		CreatedAt: utc(r.createdAt), DueAt: utc(r.dueAt), ResolvedAt: utcOrZero(r.resolvedAt), Attempts: r.attempts,
 	}
 	copy(rec.RequestHash[:], r.hash)
 	return rec, nil
@@ -240,7 +244,7 @@ func (s *PhoneTransferStore) Create(ctx context.Context, rec transfer.Record, li
 		w.Queue(s.q.insertRecord, [16]byte(r.ID), r.IdempotencyKey, r.RequestHash[:], r.Payer, [16]byte(r.From),
 			string(r.Payee.Phone), r.Payee.Institution, r.Payee.Holder, [16]byte(r.Payee.Account), r.Payee.MaskedName,
 			cur, r.Amount.Units(), int16(r.Arrival), r.Memo, [16]byte(r.LookupID), r.Refund, day, r.FirstPayee,
-			r.CreatedAt, r.DueAt).Exec(insertedOrRerun)
+			r.CreatedAt, r.DueAt, r.Attempts).Exec(insertedOrRerun)
 		w.Queue(s.q.addTotal, r.Payer, day, cur, r.Amount.Units()).Exec(expectRows(1))
 		queueCommit(w)
 		if err := conn.SendBatch(ctx, w).Close(); err != nil {
@@ -304,13 +308,54 @@ func (s *PhoneTransferStore) Transition(ctx context.Context, id uuid.UUID, to tr
 			return nil // rolls back; out is the record as it is
 		}
 		w := &pgx.Batch{}
-		w.Queue(s.q.updateRecord, [16]byte(id), int16(next.State), next.Reason, next.ResolvedAt).Exec(expectRows(1))
+		w.Queue(s.q.updateRecord, [16]byte(id), int16(next.State), next.Reason, next.ResolvedAt, next.Attempts, int16(out.State)).
+			Exec(expectRows(1))
 		if fx.DailyDelta != 0 {
 			w.Queue(s.q.addTotal, next.Payer, next.Day.Date(), next.Amount.Currency().Code(), fx.DailyDelta).Exec(expectRows(1))
 		}
 		if fx.SettledPair {
 			w.Queue(s.q.insertPayee, next.Payer, next.Payee.Institution, next.Payee.Holder, next.ResolvedAt)
 		}
+		queueCommit(w)
+		if err := conn.SendBatch(ctx, w).Close(); err != nil {
+			return err
+		}
+		out = next
+		return nil
+	})
+	if err != nil {
+		return transfer.Record{}, err
+	}
+	return out, business
+}
+
+// Attempt implements transfer.Store: one transaction that locks the
+// record, lets transfer.ApplyAttempt decide and writes the count.
+//
+// Errors: transfer.ErrRecordNotFound, ErrStateConflict (a
+// *transfer.StateError, with the record as it is), ErrInvalidTransition,
+// and the infrastructure errors of this package.
+func (s *PhoneTransferStore) Attempt(ctx context.Context, id uuid.UUID, delta int32) (transfer.Record, error) {
+	var out transfer.Record
+	var business error
+	err := s.db.run(ctx, "count transfer attempt", func(ctx context.Context, conn *pgx.Conn) error {
+		out, business = transfer.Record{}, nil
+		found := false
+		b := txBatch()
+		b.Queue(s.q.lockRecord, [16]byte(id)).Query(eachRow(scanRecord, func(r transfer.Record) { out, found = r, true }))
+		if err := conn.SendBatch(ctx, b).Close(); err != nil {
+			return err
+		}
+		if !found {
+			business = recordNotFound(id)
+			return nil
+		}
+		next := out
+		if business = transfer.ApplyAttempt(&next, delta); business != nil {
+			return nil // rolls back; out is the record as it is
+		}
+		w := &pgx.Batch{}
+		w.Queue(s.q.updateAttempts, [16]byte(id), next.Attempts, int16(next.State)).Exec(expectRows(1))
 		queueCommit(w)
 		if err := conn.SendBatch(ctx, w).Close(); err != nil {
 			return err
@@ -337,6 +382,8 @@ func (s *PhoneTransferStore) Scan(ctx context.Context, q transfer.ScanQuery) ([]
 		query = s.q.scanReleases
 	case transfer.IndexChats:
 		query = s.q.scanChats
+	case transfer.IndexAll:
+		query = s.q.scanAll
 	}
 	if query == "" || q.Limit <= 0 {
 		return nil, fmt.Errorf("%w: scan of index %d with limit %d", transfer.ErrInvalidRecord, q.Index, q.Limit)

@@ -55,7 +55,7 @@ type payerShard struct {
 type recordShard struct {
 	mu      sync.RWMutex
 	records map[uuid.UUID]*Record
-	index   [3][]indexEntry // pending records of each Index, sorted
+	index   [IndexAll + 1][]indexEntry // the records of each Index, sorted
 }
 
 // indexEntry is a pending record's position in an index.
@@ -133,7 +133,7 @@ func (s *MemoryStore) Create(ctx context.Context, rec Record, limits Limits) (Re
 	stored := rec
 	rs.records[rec.ID] = &stored
 	for ix := range rs.index {
-		if inIndex(Index(ix), &stored) {
+		if InIndex(Index(ix), &stored) {
 			rs.index[ix] = insertEntry(rs.index[ix], entryOf(Index(ix), &stored))
 		}
 	}
@@ -189,6 +189,7 @@ func (s *MemoryStore) Transition(ctx context.Context, id uuid.UUID, to State, re
 	if err != nil {
 		return *r, err
 	}
+	rs.reindex(r, &next)
 	if fx.DailyDelta != 0 {
 		tk := totalKey{r.Payer, r.Day, r.Amount.Currency()}
 		if v := ps.totals[tk] + fx.DailyDelta; v != 0 {
@@ -200,12 +201,41 @@ func (s *MemoryStore) Transition(ctx context.Context, id uuid.UUID, to State, re
 	if fx.SettledPair {
 		ps.pairs[pairKey{r.Payer, r.Payee.Institution, r.Payee.Holder}] = struct{}{}
 	}
+	*r = next
+	return next, nil
+}
+
+// reindex moves a record from the indexes it was in as r to those it is
+// in as next.
+func (rs *recordShard) reindex(r, next *Record) {
 	for ix := range rs.index {
-		if inIndex(Index(ix), r) {
+		was, is := InIndex(Index(ix), r), InIndex(Index(ix), next)
+		switch {
+		case was && !is:
 			rs.index[ix] = removeEntry(rs.index[ix], entryOf(Index(ix), r))
+		case is && !was:
+			rs.index[ix] = insertEntry(rs.index[ix], entryOf(Index(ix), next))
 		}
 	}
-	*r = next
+}
+
+// Attempt implements Store.
+func (s *MemoryStore) Attempt(ctx context.Context, id uuid.UUID, delta int32) (Record, error) {
+	if err := ctx.Err(); err != nil {
+		return Record{}, err
+	}
+	rs := s.recordShard(id)
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	r, ok := rs.records[id]
+	if !ok {
+		return Record{}, fmt.Errorf("%w: %s", ErrRecordNotFound, id)
+	}
+	next := *r
+	if err := ApplyAttempt(&next, delta); err != nil {
+		return *r, err
+	}
+	*r = next // the indexes depend on state alone
 	return next, nil
 }
 
@@ -214,7 +244,7 @@ func (s *MemoryStore) Scan(ctx context.Context, q ScanQuery) ([]Record, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if q.Limit <= 0 || q.Index > IndexChats {
+	if q.Limit <= 0 || q.Index > IndexAll {
 		return nil, fmt.Errorf("%w: scan of index %d with limit %d", ErrInvalidRecord, q.Index, q.Limit)
 	}
 	after := indexEntry{id: q.After.ID}
@@ -253,7 +283,7 @@ func (s *MemoryStore) Scan(ctx context.Context, q ScanQuery) ([]Record, error) {
 			rs.mu.RLock()
 			r := *rs.records[e.id]
 			rs.mu.RUnlock()
-			if r.State == StatePending {
+			if InIndex(q.Index, &r) {
 				out = append(out, r)
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -36,6 +37,11 @@ var (
 	// ErrInvalidTransition means a transition that the state machine does
 	// not have (see ApplyTransition).
 	ErrInvalidTransition = errors.New("transfer: invalid state transition")
+	// ErrAttemptInFlight means a failing record cannot be failed for good
+	// yet: an attempt at its ledger transfer may still be on its way and
+	// its ledger transfer has not been undone (see ApplyTransition).
+	// Reconcile finishes it.
+	ErrAttemptInFlight = errors.New("transfer: an attempt at the ledger transfer may still be in flight")
 )
 
 // Bounds of a request's text fields.
@@ -114,6 +120,15 @@ const (
 	// StateFailed: the ledger refused the transfer (insufficient funds, a
 	// frozen account…; Record.Reason says why); nothing moved. Final.
 	StateFailed
+	// StateFailing: the ledger refused the transfer (Record.Reason says
+	// why), but whether the ledger is clean is not proven yet: another
+	// attempt at the same transfer (a concurrent retry, Reconcile) may
+	// have got through after the refusal, the payer's balance having
+	// changed in between, and its payment must be undone. The record still
+	// counts towards the payer's daily total. It becomes StateFailed once
+	// the ledger is proven clean (see ApplyTransition); receipts show it as
+	// StateFailed already, since that is the outcome.
+	StateFailing
 )
 
 func (s State) String() string {
@@ -126,9 +141,23 @@ func (s State) String() string {
 		return "cancelled"
 	case StateFailed:
 		return "failed"
+	case StateFailing:
+		return "failing"
 	}
 	return fmt.Sprintf("State(%d)", uint8(s))
 }
+
+// outcome is the state receipts show: a failing transfer has failed.
+func (s State) outcome() State {
+	if s == StateFailing {
+		return StateFailed
+	}
+	return s
+}
+
+// Unfinished reports whether a record in state s still needs work: it is
+// pending, or failing and not yet proven clean.
+func (s State) Unfinished() bool { return s == StatePending || s == StateFailing }
 
 // Reasons a transfer was cancelled (Record.Reason of StateCancelled).
 // Failed transfers carry a failure code instead (see FailureCode).
@@ -191,6 +220,14 @@ type Record struct {
 	CreatedAt  time.Time // UTC, microseconds
 	DueAt      time.Time // delayed: when it lands; chat: when it expires; immediate: CreatedAt
 	ResolvedAt time.Time // when it left StatePending; zero before
+	// Attempts counts the callers that may be writing the record's ledger
+	// transfer (the payment or the hold) without having recorded the
+	// ledger's answer: Create counts its caller, every other caller (a
+	// retry, Reconcile) counts itself with Store.Attempt before it writes,
+	// and a caller the ledger refused uncounts itself. A failing record
+	// whose ledger transfer is absent is proven clean only when it is 0
+	// (see ApplyTransition).
+	Attempts int32
 }
 
 // ValidateRecord checks a record a Store is asked to create: every field
@@ -222,7 +259,7 @@ func ValidateRecord(r *Record) error {
 		return bad("arrival %v", r.Arrival)
 	case checkMemo(r.Memo) != nil:
 		return bad("%v", checkMemo(r.Memo))
-	case r.State != StatePending || r.Reason != "" || !r.ResolvedAt.IsZero():
+	case r.State != StatePending || r.Reason != "" || !r.ResolvedAt.IsZero() || r.Attempts != 0:
 		return bad("a new record must be pending")
 	case r.CreatedAt.IsZero() || r.DueAt.Before(r.CreatedAt):
 		return bad("CreatedAt must be set and DueAt not before it")
@@ -262,7 +299,8 @@ type CreateFacts struct {
 //   - the limits (per transfer, first-time payee, daily) are checked with
 //     the payer's running total; a breach is a *LimitError.
 //
-// On success (not a duplicate) it sets req.FirstPayee and rounds
+// On success (not a duplicate) it sets req.FirstPayee, counts the
+// caller's attempt (Attempts = 1) and rounds
 // CreatedAt and DueAt to what the ledger keeps (UTC, microseconds); the
 // store then
 // persists req and adds req.Amount to the payer's total for req.Day.
@@ -288,6 +326,7 @@ func DecideCreate(req *Record, f CreateFacts, limits Limits) (duplicate bool, er
 		return false, err
 	}
 	req.FirstPayee = !f.SettledBefore
+	req.Attempts = 1 // the caller's
 	return false, nil
 }
 
@@ -319,23 +358,47 @@ type TransitionEffects struct {
 	SettledPair bool
 }
 
-// ApplyTransition moves r out of StatePending, once; it is the one rule
-// every Store calls, under the lock of the record (a compare-and-swap:
-// of several concurrent transitions, one finds the record pending).
+// ApplyTransition moves r out of StatePending, once, or a failing record
+// to StateFailed; it is the one rule every Store calls, under the lock of
+// the record (a compare-and-swap: of several concurrent transitions, one
+// finds the record pending).
 //
 //   - to StateSettled (reason empty): the payer and payee now count as
 //     having settled;
 //   - to StateCancelled, with ReasonCancelled for a delayed transfer, or
 //     ReasonDeclined or ReasonExpired for a chat transfer;
-//   - to StateFailed, with a failure code as reason.
+//   - to StateFailing, with a failure code as reason: the ledger refused
+//     the caller's attempt, which is no longer counted in Attempts; the
+//     record keeps counting towards the daily total;
+//   - from StateFailing to StateFailed (reason empty or the record's
+//     own): the ledger is proven clean. The caller has seen the record's
+//     ledger transfer undone (reversed, voided, expired) or absent, and in
+//     the second case no attempt may still be writing it: Attempts must
+//     be 0, else ErrAttemptInFlight. ResolvedAt keeps the time of the
+//     refusal, so receipts do not change;
+//   - to StateFailed from StatePending, with a failure code as reason,
+//     for a caller that knows the ledger clean (the service goes through
+//     StateFailing).
 //
 // Cancelled and failed transfers no longer count towards the payer's
 // daily total.
 //
-// Errors: a *StateError (ErrStateConflict) when r is not pending,
-// ErrInvalidTransition for any other transition or reason.
+// Errors: a *StateError (ErrStateConflict) when r is in no state the
+// transition starts from, ErrAttemptInFlight, ErrInvalidTransition for
+// any other transition or reason.
 func ApplyTransition(r *Record, to State, reason string, at time.Time) (TransitionEffects, error) {
 	var fx TransitionEffects
+	if r.State == StateFailing && to == StateFailed {
+		switch {
+		case reason != "" && reason != r.Reason:
+			return fx, fmt.Errorf("%w: failing transfer %s (%s) to failed with reason %q", ErrInvalidTransition, r.ID, r.Reason, reason)
+		case r.Attempts > 0:
+			return fx, fmt.Errorf("transfer %s: %w (%d)", r.ID, ErrAttemptInFlight, r.Attempts)
+		}
+		r.State = StateFailed
+		fx.DailyDelta = -r.Amount.Units()
+		return fx, nil
+	}
 	if r.State != StatePending {
 		return fx, &StateError{ID: r.ID, State: r.State, Reason: r.Reason}
 	}
@@ -355,11 +418,15 @@ func ApplyTransition(r *Record, to State, reason string, at time.Time) (Transiti
 			return invalid()
 		}
 		fx.DailyDelta = -r.Amount.Units()
-	case StateFailed:
+	case StateFailed, StateFailing:
 		if reason == "" || len(reason) > 64 {
 			return invalid()
 		}
-		fx.DailyDelta = -r.Amount.Units()
+		if to == StateFailed {
+			fx.DailyDelta = -r.Amount.Units()
+		} else {
+			r.Attempts = max(r.Attempts-1, 0)
+		}
 	default:
 		return invalid()
 	}
@@ -367,12 +434,41 @@ func ApplyTransition(r *Record, to State, reason string, at time.Time) (Transiti
 	return fx, nil
 }
 
-// Index names an ordering of the pending records that Store.Scan walks.
+// ApplyAttempt counts delta attempts at r's ledger transfer in or out; it
+// is the rule every Store's Attempt calls under the lock of the record. A
+// caller counts itself in (+1) before it writes the ledger transfer of a
+// pending record, and out (-1) when the ledger refused it; a caller that
+// has seen the ledger transfer undone counts every attempt out (the
+// negative of Attempts), since none can matter any more. Attempts never
+// goes below 0.
+//
+// Errors: a *StateError (ErrStateConflict) when counting in at a record
+// that is not pending, or out at one that is neither pending nor failing
+// (the store returns the record as it is); ErrInvalidTransition for a
+// delta of 0.
+func ApplyAttempt(r *Record, delta int32) error {
+	switch {
+	case delta == 0:
+		return fmt.Errorf("%w: transfer %s: attempt delta 0", ErrInvalidTransition, r.ID)
+	case delta > 0 && r.State != StatePending, delta < 0 && !r.State.Unfinished():
+		return &StateError{ID: r.ID, State: r.State, Reason: r.Reason}
+	case delta > 0:
+		if r.Attempts > math.MaxInt32-delta {
+			return fmt.Errorf("%w: transfer %s: attempts overflow", ErrInvalidTransition, r.ID)
+		}
+		r.Attempts += delta
+	default:
+		r.Attempts = max(r.Attempts+delta, 0)
+	}
+	return nil
+}
+
+// Index names an ordering of records that Store.Scan walks.
 type Index uint8
 
 const (
-	// IndexCreated: every pending record by (CreatedAt, ID); what
-	// Reconcile walks.
+	// IndexCreated: every unfinished record (pending or failing) by
+	// (CreatedAt, ID); what Reconcile walks.
 	IndexCreated Index = iota
 	// IndexReleases: pending delayed transfers (Arrive2h, Arrive24h) by
 	// (DueAt, ID); what ReleaseDue walks.
@@ -380,6 +476,9 @@ const (
 	// IndexChats: pending chat transfers (ArriveOnAccept) by (DueAt, ID);
 	// what ExpireChats walks.
 	IndexChats
+	// IndexAll: every record, whatever its state, by (CreatedAt, ID);
+	// what Service.Check walks.
+	IndexAll
 )
 
 // Cursor is a position in an Index: the time and ID of the last record
@@ -413,15 +512,17 @@ func CursorOf(ix Index, r *Record) Cursor {
 	return Cursor{At: r.DueAt, ID: r.ID}
 }
 
-// inIndex reports whether a pending record r belongs to index ix.
-func inIndex(ix Index, r *Record) bool {
+// InIndex reports whether r, as it stands, belongs to index ix.
+func InIndex(ix Index, r *Record) bool {
 	switch ix {
 	case IndexCreated:
-		return true
+		return r.State.Unfinished()
 	case IndexReleases:
-		return r.Arrival.Delayed()
+		return r.State == StatePending && r.Arrival.Delayed()
 	case IndexChats:
-		return r.Arrival == ArriveOnAccept
+		return r.State == StatePending && r.Arrival == ArriveOnAccept
+	case IndexAll:
+		return true
 	}
 	return false
 }
@@ -446,14 +547,20 @@ type Store interface {
 	Get(ctx context.Context, id uuid.UUID) (Record, error)
 	// Transition applies ApplyTransition to the record and its effects to
 	// the totals, atomically, and returns the record as stored. When the
-	// record is no longer pending it returns the record as it is with a
-	// *StateError.
+	// rule refuses, it returns the record as it is with the rule's error.
+	//
+	// Errors: ErrRecordNotFound, ErrStateConflict (*StateError),
+	// ErrAttemptInFlight, ErrInvalidTransition.
+	Transition(ctx context.Context, id uuid.UUID, to State, reason string, at time.Time) (Record, error)
+	// Attempt applies ApplyAttempt to the record, atomically, and returns
+	// the record as stored; when the rule refuses, the record as it is
+	// with a *StateError.
 	//
 	// Errors: ErrRecordNotFound, ErrStateConflict (*StateError),
 	// ErrInvalidTransition.
-	Transition(ctx context.Context, id uuid.UUID, to State, reason string, at time.Time) (Record, error)
-	// Scan returns up to q.Limit pending records of q.Index after q.After
-	// whose index time is at or before q.Before, in index order.
+	Attempt(ctx context.Context, id uuid.UUID, delta int32) (Record, error)
+	// Scan returns up to q.Limit records of q.Index (see InIndex) after
+	// q.After whose index time is at or before q.Before, in index order.
 	Scan(ctx context.Context, q ScanQuery) ([]Record, error)
 	// DailyTotal returns what payer has sent (pending or settled) on day
 	// in currency c.

@@ -251,7 +251,7 @@ func (s *Service) Send(ctx context.Context, req Request) (Receipt, error) {
 	if !created {
 		return s.replay(ctx, stored, hash) // a concurrent duplicate was first
 	}
-	stored, err = s.advance(ctx, stored)
+	stored, err = s.advance(ctx, stored, nil)
 	return s.result(stored, err)
 }
 
@@ -340,13 +340,19 @@ func (s *Service) replay(ctx context.Context, rec Record, hash [sha256.Size]byte
 	if rec.RequestHash != hash {
 		return Receipt{}, fmt.Errorf("transfer %s (key %q): %w", rec.ID, rec.IdempotencyKey, ErrIdempotencyConflict)
 	}
-	rec, err := s.advance(ctx, rec)
+	if rec.State == StatePending {
+		rec, err := s.attempt(ctx, rec, nil)
+		return s.result(rec, err)
+	}
+	rec, err := s.clean(ctx, rec, time.Time{}, nil)
 	return s.result(rec, err)
 }
 
 // result turns a record into Send's answer.
 func (s *Service) result(rec Record, err error) (Receipt, error) {
-	if err == nil && rec.State == StateFailed {
+	if rec.State == StateFailed || rec.State == StateFailing {
+		// The outcome, whatever cleaning the ledger still needs (the
+		// record stays failing for Reconcile).
 		err = &FailedError{ID: rec.ID, Reason: rec.Reason}
 	}
 	return s.receipt(&rec), err
@@ -357,7 +363,7 @@ func (s *Service) receipt(r *Record) Receipt {
 	return Receipt{
 		ID:             r.ID,
 		IdempotencyKey: r.IdempotencyKey,
-		State:          r.State,
+		State:          r.State.outcome(),
 		Reason:         r.Reason,
 		Amount:         r.Amount,
 		Arrival:        r.Arrival,
@@ -373,12 +379,41 @@ func (s *Service) receipt(r *Record) Receipt {
 	}
 }
 
+// tally counts what the calls of one sweep did, each thing once across
+// racing sweeps: only the caller whose transition won counts it. A nil
+// *tally counts nothing.
+type tally struct {
+	settled, held, cancelled, failed, undone int
+}
+
+func (t *tally) count(won bool, to State) {
+	if t == nil || !won {
+		return
+	}
+	switch to {
+	case StateSettled:
+		t.settled++
+	case StateCancelled:
+		t.cancelled++
+	case StateFailed:
+		t.failed++
+	}
+}
+
 // advance makes the ledger transfer a pending record needs (the payment
 // of an immediate transfer, the hold of the others) and marks the record
-// as the ledger answers. A record that is not pending is returned as is.
-func (s *Service) advance(ctx context.Context, rec Record) (Record, error) {
+// as the ledger answers. The caller is counted in rec.Attempts (Create
+// counted it, or Store.Attempt). A failing record is cleaned (see clean);
+// a finished one is returned as is.
+//
+// A refusal marks the record failing, not failed: another attempt at the
+// same transfer may have got through after it (the payer's balance having
+// changed in between), and only clean proves that the ledger holds
+// nothing of it. An attempt that got through and finds the record failing
+// undoes its own payment.
+func (s *Service) advance(ctx context.Context, rec Record, tl *tally) (Record, error) {
 	if rec.State != StatePending {
-		return rec, nil
+		return s.clean(ctx, rec, time.Time{}, tl)
 	}
 	t := ledger.Transfer{
 		ID:              s.ledgerID(&rec, stepPay),
@@ -399,35 +434,83 @@ func (s *Service) advance(ctx context.Context, rec Record) (Record, error) {
 	if err != nil {
 		code, ok := FailureCode(err)
 		if !ok {
-			return rec, err // unknown outcome: the record stays pending
+			return rec, err // unknown outcome: the record stays pending, the attempt counted
 		}
-		rec, won, err := s.transition(ctx, rec, StateFailed, code)
-		if err == nil && won {
-			// A concurrent advance of the same record (a retry, Reconcile)
-			// may have got through after this refusal, the balance having
-			// changed in between: undo it.
-			err = s.compensate(ctx, rec)
+		next, won, err := s.transition(ctx, rec, StateFailing, code)
+		if err != nil {
+			return next, err
 		}
-		return rec, err
+		if !won && next.State == StateFailing {
+			// Another attempt was refused first: this one is over too.
+			if next, err = s.store.Attempt(ctx, rec.ID, -1); err != nil && !errors.Is(err, ErrStateConflict) {
+				return next, err
+			}
+		}
+		return s.clean(ctx, next, time.Time{}, tl)
 	}
 	if !rec.Arrival.held() {
-		rec, _, err = s.transition(ctx, rec, StateSettled, "")
-		return rec, err
+		next, won, err := s.transition(ctx, rec, StateSettled, "")
+		tl.count(won, StateSettled)
+		return next, err
 	}
 	if done.Status != ledger.StatusPending {
-		rec, _, err = s.syncHold(ctx, rec, &done)
-		return rec, err
+		next, won, err := s.syncHold(ctx, rec, &done)
+		tl.count(won, next.State)
+		return next, err
 	}
-	// The hold stands. A concurrent advance may have failed the record
-	// in the meantime (see above): then the hold must go.
+	if tl != nil {
+		tl.held++ // counted by every racing sweep that placed or found it: a hint
+	}
+	// The hold stands. A concurrent attempt may have been refused in the
+	// meantime and marked the record failing: then the hold must go.
 	cur, err := s.store.Get(ctx, rec.ID)
 	if err != nil {
 		return rec, err
 	}
-	if cur.State == StateFailed {
-		return cur, s.compensate(ctx, cur)
+	return s.clean(ctx, cur, time.Time{}, tl)
+}
+
+// clean proves the ledger clean for a failing record and then fails it
+// for good, which releases its daily total: whatever of its ledger
+// transfer got through is undone (a payment reversed, a hold voided or
+// its post reversed), and a ledger transfer that is absent is proven
+// never to come only when no attempt at it is counted (ApplyTransition),
+// or when the refusal is older than stale: Reconcile's grace period, past
+// which a counted attempt is taken to have crashed. A record that is not
+// failing is returned as is.
+//
+// While the ledger transfer cannot be undone (the payee spent the money,
+// an account is frozen), the record stays failing and keeps counting
+// towards the daily total; the error says why, and Reconcile tries again.
+func (s *Service) clean(ctx context.Context, rec Record, stale time.Time, tl *tally) (Record, error) {
+	if rec.State != StateFailing {
+		return rec, nil
 	}
-	return cur, nil
+	undone, err := s.undo(ctx, rec)
+	if err != nil {
+		return rec, fmt.Errorf("transfer %s: undoing the ledger transfer of a refused transfer: %w", rec.ID, err)
+	}
+	if (undone || !rec.ResolvedAt.After(stale)) && rec.Attempts > 0 {
+		// No attempt can matter any more: count them all out.
+		next, err := s.store.Attempt(ctx, rec.ID, -rec.Attempts)
+		if err != nil {
+			if errors.Is(err, ErrStateConflict) {
+				return next, nil // failed for good by another caller
+			}
+			return rec, err
+		}
+		rec = next
+	}
+	next, won, err := s.transition(ctx, rec, StateFailed, "")
+	if errors.Is(err, ErrAttemptInFlight) {
+		// Whoever's attempt is in flight finishes it, or Reconcile does.
+		return next, nil
+	}
+	tl.count(won, StateFailed)
+	if won && undone && tl != nil {
+		tl.undone++
+	}
+	return next, err
 }
 
 // transition moves rec to state to, once: won says whether this call did
@@ -450,11 +533,21 @@ func (s *Service) transitionFailed(ctx context.Context, rec, next Record, to Sta
 	var se *StateError
 	switch {
 	case errors.As(err, &se):
-		if next.State == StateFailed && to != StateFailed {
-			// Failed while this call moved money for it: undo that.
-			return next, false, s.compensate(ctx, next)
+		switch {
+		case to == StateFailed || to == StateFailing:
+		case next.State == StateFailing:
+			// Refused to another attempt while this call moved money for
+			// it: undo that, and fail the record for good.
+			next, err := s.clean(ctx, next, time.Time{}, nil)
+			return next, false, err
+		case next.State == StateFailed:
+			// Failed for good: whatever this call moved must go too.
+			_, err := s.undo(ctx, next)
+			return next, false, err
 		}
 		return next, false, nil
+	case errors.Is(err, ErrAttemptInFlight):
+		return next, false, err
 	}
 	return rec, false, err
 }
@@ -518,7 +611,7 @@ func (s *Service) resolve(ctx context.Context, rec Record, step string) (_ Recor
 		case errors.Is(err, ledger.ErrPendingNotFound) && attempt == 0:
 			// No hold: a crash came between the record and its hold.
 			// Place it (or fail the record), then resolve it.
-			if rec, err = s.advance(ctx, rec); err != nil {
+			if rec, err = s.attempt(ctx, rec, nil); err != nil {
 				return rec, false, err
 			}
 		case errors.Is(err, ledger.ErrPendingResolved), errors.Is(err, ledger.ErrPendingExpired):
@@ -544,54 +637,71 @@ func (s *Service) resolve(ctx context.Context, rec Record, step string) (_ Recor
 	}
 }
 
-// compensate undoes whatever the ledger holds for a failed record: a
-// payment is reversed, a hold voided (or its post reversed). That happens
-// only when two calls advanced one record at once and the ledger refused
-// the first but let the second through (the payer's balance changed in
-// between); the record's failure stands, and the ledger ends with no net
-// movement. Derived IDs make it idempotent.
-func (s *Service) compensate(ctx context.Context, rec Record) error {
+// undo undoes whatever the ledger holds of a refused record's transfer:
+// a payment is reversed, a hold voided (or its post reversed). undone says
+// whether there was anything: false means the ledger transfer is absent
+// (for now: see clean). Derived IDs make it idempotent.
+func (s *Service) undo(ctx context.Context, rec Record) (undone bool, err error) {
 	ref := rec.ID.String()
 	undo := s.ledgerID(&rec, stepUndo)
+	reverse := func(id uuid.UUID) (bool, error) {
+		_, err := s.ledger.Reverse(ctx, undo, id, ref)
+		if errors.Is(err, ledger.ErrAlreadyReversed) {
+			err = nil // reversed under another ID: undone all the same
+		}
+		return err == nil, err
+	}
 	if !rec.Arrival.held() {
 		payID := s.ledgerID(&rec, stepPay)
 		if _, err := s.ledger.LookupTransfer(ctx, payID); err != nil {
 			if errors.Is(err, ledger.ErrTransferNotFound) {
-				return nil
+				return false, nil
 			}
-			return err
+			return false, err
 		}
-		_, err := s.ledger.Reverse(ctx, undo, payID, ref)
-		return err
+		return reverse(payID)
 	}
 	holdID := s.ledgerID(&rec, stepHold)
-	for attempt := 0; attempt < 3; attempt++ {
+	for range 3 {
 		hold, err := s.ledger.LookupTransfer(ctx, holdID)
 		switch {
 		case errors.Is(err, ledger.ErrTransferNotFound):
-			return nil
+			return false, nil
 		case err != nil:
-			return err
+			return false, err
 		}
 		switch hold.Status {
 		case ledger.StatusPosted:
-			_, err := s.ledger.Reverse(ctx, undo, hold.ResolvedBy, ref)
-			return err
+			return reverse(hold.ResolvedBy)
 		case ledger.StatusPending:
 			_, err := s.ledger.Void(ctx, s.ledgerID(&rec, stepUndoVoid), holdID)
 			switch {
 			case err == nil:
-				return nil
+				return true, nil
 			case errors.Is(err, ledger.ErrPendingExpired):
 				if _, err := s.ledger.ExpirePending(ctx, s.now()); err != nil {
-					return err
+					return false, err
 				}
 			case !errors.Is(err, ledger.ErrPendingResolved):
-				return err
+				return false, err
 			}
 		default:
-			return nil // voided or expired: nothing moved
+			return true, nil // voided or expired: nothing moved
 		}
 	}
-	return fmt.Errorf("transfer %s: compensating the hold of a failed transfer: it keeps changing", rec.ID)
+	return false, fmt.Errorf("transfer %s: undoing the hold of a refused transfer: it keeps changing", rec.ID)
+}
+
+// attempt counts the caller in as an attempt at rec's ledger transfer and
+// advances it; a record no longer pending is cleaned if failing and
+// returned.
+func (s *Service) attempt(ctx context.Context, rec Record, tl *tally) (Record, error) {
+	next, err := s.store.Attempt(ctx, rec.ID, +1)
+	if err != nil {
+		if errors.Is(err, ErrStateConflict) {
+			return s.clean(ctx, next, time.Time{}, tl)
+		}
+		return rec, err
+	}
+	return s.advance(ctx, next, tl)
 }

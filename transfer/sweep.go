@@ -123,7 +123,7 @@ func (s *Service) outcome(rec Record, err error, want State, reason string) (Rec
 		return r, fmt.Errorf("%w: %w", ErrChatExpired, se)
 	case rec.State == StateCancelled:
 		return r, fmt.Errorf("%w: %w", ErrAlreadyCancelled, se)
-	case rec.State == StateFailed:
+	case rec.State == StateFailed, rec.State == StateFailing:
 		return r, &FailedError{ID: rec.ID, Reason: rec.Reason}
 	}
 	// Still pending: the ledger refused neither way (cannot happen unless
@@ -158,28 +158,76 @@ func (s *Service) ExpireChats(ctx context.Context, now time.Time) (expired int, 
 	})
 }
 
-// Reconcile finishes the records that a crash (or a lost answer) left
-// pending, created at or before the given time (pass now minus a grace
-// period longer than a Send takes): an immediate transfer is made and
-// settled, a delayed or chat transfer gets its hold, and a record whose
-// ledger transfer the ledger refuses is failed. It returns how many of
-// the records it visited are no longer pending. Run it periodically; it is safe
-// alongside everything else.
-func (s *Service) Reconcile(ctx context.Context, createdBefore time.Time) (finished int, err error) {
-	return s.sweep(ctx, IndexCreated, createdBefore, func(rec Record) (bool, error) {
-		if rec.Arrival.held() {
-			hold, err := s.ledger.LookupTransfer(ctx, s.ledgerID(&rec, stepHold))
-			if err == nil {
-				_, won, err := s.syncHold(ctx, rec, &hold)
-				return won, err
-			}
-		}
-		next, err := s.advance(ctx, rec)
-		return next.State != StatePending, err
-	})
+// ReconcileReport says what a Reconcile did. Each count is of the
+// records this call moved (the transition it won), so the reports of
+// racing Reconciles add up; Held and Failing are the exceptions.
+type ReconcileReport struct {
+	Visited   int // unfinished records visited
+	Settled   int // pending records settled: an immediate transfer made, or a posted hold recorded
+	Cancelled int // pending records whose voided or expired hold was recorded
+	Held      int // pending delayed or chat records whose hold was placed or found pending (racing calls each count it)
+	Failed    int // records failed for good, the ledger proven clean
+	// Undone counts, of Failed, the records whose state disagreed with the
+	// ledger: the ledger had let their transfer through after refusing
+	// it (a concurrent attempt), and this call undid it.
+	Undone int
+	// Failing counts the records left failing: the ledger transfer that
+	// got through cannot be undone yet (the error says why), or an
+	// attempt at it may still be in flight. They keep counting towards
+	// their payer's daily total until a later Reconcile finishes them.
+	Failing int
 }
 
-// sweep applies do to the pending records of index ix up to before, page
+// Reconcile finishes the records that a crash (or a lost answer) left
+// unfinished, created at or before the given time (pass now minus a grace
+// period longer than a Send takes):
+//
+//   - a pending immediate transfer is made and settled, a pending delayed
+//     or chat transfer gets its hold (or is settled or cancelled as its
+//     hold was resolved), and one the ledger refuses becomes failing;
+//   - a failing record (refused, but the ledger not yet proven clean) has
+//     whatever of its ledger transfer got through undone and is failed
+//     for good, which releases its daily total. An attempt at it counted
+//     in flight for longer than the grace period (refused at or before
+//     createdBefore) is taken to have crashed.
+//
+// It goes on past the records it cannot finish and returns their errors
+// (the first 10, and a count). Run it periodically; it is safe alongside
+// everything else, and from several processes at once.
+func (s *Service) Reconcile(ctx context.Context, createdBefore time.Time) (ReconcileReport, error) {
+	var rep ReconcileReport
+	var tl tally
+	_, err := s.sweep(ctx, IndexCreated, createdBefore, func(rec Record) (bool, error) {
+		rep.Visited++
+		next, err := s.reconcile(ctx, rec, createdBefore, &tl)
+		if next.State == StateFailing {
+			rep.Failing++
+		}
+		return false, err
+	})
+	rep.Settled, rep.Cancelled, rep.Held, rep.Failed, rep.Undone = tl.settled, tl.cancelled, tl.held, tl.failed, tl.undone
+	return rep, err
+}
+
+func (s *Service) reconcile(ctx context.Context, rec Record, stale time.Time, tl *tally) (Record, error) {
+	if rec.State == StateFailing {
+		return s.clean(ctx, rec, stale, tl)
+	}
+	if rec.Arrival.held() {
+		hold, err := s.ledger.LookupTransfer(ctx, s.ledgerID(&rec, stepHold))
+		if err == nil {
+			next, won, err := s.syncHold(ctx, rec, &hold)
+			tl.count(won, next.State)
+			if err == nil && next.State == StatePending {
+				tl.held++
+			}
+			return next, err
+		}
+	}
+	return s.attempt(ctx, rec, tl)
+}
+
+// sweep applies do to the records of index ix up to before, page
 // by page, past the ones that fail (they stay for the next sweep): the
 // first maxSweepErrors errors are returned, with a count of the rest.
 func (s *Service) sweep(ctx context.Context, ix Index, before time.Time, do func(Record) (bool, error)) (int, error) {

@@ -398,11 +398,11 @@ func testCrashBeforeLedger(t *testing.T, newEnv func(testing.TB) Env) {
 		t.Fatal("after the crash: record not pending, or money moved")
 	}
 	// Reconcile leaves records younger than its bound alone.
-	if n, err := w.svc.Reconcile(w.ctx, Start.Add(-time.Second)); n != 0 || err != nil {
-		t.Fatalf("Reconcile of nothing old: %d, %v", n, err)
+	if rep, err := w.svc.Reconcile(w.ctx, Start.Add(-time.Second)); rep != (transfer.ReconcileReport{}) || err != nil {
+		t.Fatalf("Reconcile of nothing old: %+v, %v", rep, err)
 	}
-	if n, err := w.svc.Reconcile(w.ctx, Start); n != 1 || err != nil {
-		t.Fatalf("Reconcile: %d, %v", n, err)
+	if rep, err := w.svc.Reconcile(w.ctx, Start); rep != (transfer.ReconcileReport{Visited: 1, Settled: 1}) || err != nil {
+		t.Fatalf("Reconcile: %+v, %v", rep, err)
 	}
 	r, err := w.svc.Send(w.ctx, req)
 	if err != nil || r.State != transfer.StateSettled || w.net(bob.acct) != 10_00 {
@@ -434,8 +434,8 @@ func testCrashBeforeMark(t *testing.T, newEnv func(testing.TB) Env) {
 	if w.state(id) != transfer.StatePending || w.net(bob.acct) != 10_00 {
 		t.Fatalf("after the crash: state %v, bob %d", w.state(id), w.net(bob.acct))
 	}
-	if n, err := w.svc.Reconcile(w.ctx, Start); n != 1 || err != nil {
-		t.Fatalf("Reconcile: %d, %v", n, err)
+	if rep, err := w.svc.Reconcile(w.ctx, Start); rep != (transfer.ReconcileReport{Visited: 1, Settled: 1}) || err != nil {
+		t.Fatalf("Reconcile: %+v, %v", rep, err)
 	}
 	if w.state(id) != transfer.StateSettled || w.net(bob.acct) != 10_00 {
 		t.Fatalf("after Reconcile: state %v, bob %d (paid twice?)", w.state(id), w.net(bob.acct))
@@ -525,7 +525,7 @@ func testLostRaceCompensated(t *testing.T, newEnv func(testing.TB) Env) {
 	target = w.svc.RecordID(poor.id, req.IdempotencyKey)
 	once.Store(false)
 	fs.before = func(id uuid.UUID, to transfer.State) {
-		if id != target || to != transfer.StateFailed || !once.CompareAndSwap(false, true) {
+		if id != target || to == transfer.StateSettled || !once.CompareAndSwap(false, true) {
 			return
 		}
 		// Money arrives; a retry gets through the ledger, then crashes.

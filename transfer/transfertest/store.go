@@ -90,6 +90,7 @@ func testCreateAndGet(t *testing.T, newEnv func(testing.TB) Env) {
 	want.CreatedAt = ledger.Timestamp(r.CreatedAt)
 	want.DueAt = ledger.Timestamp(r.DueAt)
 	want.FirstPayee = true
+	want.Attempts = 1 // the creator's
 	for _, g := range []transfer.Record{got, stored} {
 		if !sameRecord(g, want) {
 			t.Fatalf("stored\n%+v\nwant\n%+v", g, want)

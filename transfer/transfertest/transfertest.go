@@ -82,6 +82,7 @@ func Run(t *testing.T, newEnv func(t testing.TB) Env) {
 		{"Service/CrashBeforeMark", testCrashBeforeMark},
 		{"Service/CrashBeforeHold", testCrashBeforeHold},
 		{"Service/LostRaceCompensated", testLostRaceCompensated},
+		{"Service/DurableCompensation", testDurableCompensation},
 		{"Service/CrashMidResolve", testCrashMidResolve},
 		{"Service/ChatDeadlineWithoutHold", testChatDeadlineWithoutHold},
 		{"Service/Delayed", testDelayed},
