@@ -31,8 +31,8 @@ func NewMoney(units int64, c Currency) Money { return Money{units: units, curren
 // and "1.5" is ErrTooManyDecimals for JPY. Trailing zeros that need no
 // rounding ("1.50" for JPY is not allowed, "1.00" for JPY is) are accepted.
 //
-// Errors: ErrUnknownCurrency, ErrInvalidAmount (not a number),
-// ErrTooManyDecimals, ErrAmountOverflow.
+// Errors: ErrUnknownCurrency, ErrInvalidAmount (not a number, or longer
+// than MaxAmountLength), ErrTooManyDecimals, ErrAmountOverflow.
 func ParseMoney(s, currency string) (Money, error) {
 	c, err := LookupCurrency(currency)
 	if err != nil {
@@ -56,8 +56,17 @@ func ParseAmount(s, currency string) (Money, error) {
 	return m, nil
 }
 
+// MaxAmountLength bounds the text of an amount: far more than any amount
+// in int64 minor units needs (19 digits, a sign and a point), and short
+// enough that a hostile input is refused before it is parsed (decimal
+// parsing is quadratic in the length: a megabyte of digits takes seconds).
+const MaxAmountLength = 40
+
 // ParseIn is ParseMoney with a Currency value.
 func ParseIn(s string, c Currency) (Money, error) {
+	if len(s) > MaxAmountLength {
+		return Money{}, fmt.Errorf("amount of %d characters (at most %d): %w", len(s), MaxAmountLength, ErrInvalidAmount)
+	}
 	if c.IsZero() {
 		return Money{}, fmt.Errorf("amount %q: %w", s, ErrUnknownCurrency)
 	}

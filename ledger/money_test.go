@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/shopspring/decimal"
@@ -258,5 +259,32 @@ func TestCurrenciesOrderedAndUnique(t *testing.T) {
 	}
 	if c := ledger.MustCurrency("CLF"); c.Exponent() != 4 {
 		t.Errorf("CLF exponent %d", c.Exponent())
+	}
+}
+
+// A hostile amount — a megabyte of digits, as text or inside JSON — is
+// refused by its length before any parsing, with an error that does not
+// repeat it; the longest amount that fits int64 minor units still parses.
+func TestAmountLengthBound(t *testing.T) {
+	huge := strings.Repeat("9", 1<<20)
+	_, err := ledger.ParseMoney(huge, "CNY")
+	if !errors.Is(err, ledger.ErrInvalidAmount) || len(err.Error()) > 100 {
+		t.Fatalf("1 MB amount: %.200v", err)
+	}
+	var m ledger.Money
+	err = json.Unmarshal([]byte(`{"amount":"`+huge+`","currency":"CNY"}`), &m)
+	if !errors.Is(err, ledger.ErrInvalidAmount) || len(err.Error()) > 100 {
+		t.Fatalf("1 MB amount in JSON: %.200v", err)
+	}
+	for _, s := range []string{"-92233720368547758.08", "0000000000000000000000000000000000001.00"} {
+		if len(s) > ledger.MaxAmountLength {
+			t.Fatalf("%q is longer than the bound", s)
+		}
+		if _, err := ledger.ParseMoney(s, "CNY"); err != nil {
+			t.Errorf("%q: %v", s, err)
+		}
+	}
+	if _, err := ledger.ParseMoney("1"+strings.Repeat("0", ledger.MaxAmountLength), "CNY"); !errors.Is(err, ledger.ErrInvalidAmount) {
+		t.Errorf("one character over the bound: %v", err)
 	}
 }
