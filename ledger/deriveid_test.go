@@ -1,6 +1,7 @@
 package ledger_test
 
 import (
+	"encoding/binary"
 	"strings"
 	"testing"
 
@@ -15,12 +16,12 @@ func TestDeriveIDIsUUIDv5(t *testing.T) {
 		{}, {""}, {"packet", "p1", "claim", "u1"}, {"ab", "c"}, {"a", "bc"},
 		{strings.Repeat("x", 199)}, {strings.Repeat("y", 500), "z"}, {"红包", "手气最佳"},
 	} {
-		want := uuid.NewSHA1(ns, []byte(strings.Join(parts, "\x00")+func() string {
-			if len(parts) == 0 {
-				return ""
-			}
-			return "\x00"
-		}()))
+		var name []byte
+		for _, p := range parts {
+			name = binary.AppendUvarint(name, uint64(len(p)))
+			name = append(name, p...)
+		}
+		want := uuid.NewSHA1(ns, name)
 		got := ledger.DeriveID(ns, parts...)
 		if got != want || got.Version() != 5 || got.Variant() != uuid.RFC4122 {
 			t.Errorf("%q: got %s, want %s", parts, got, want)
@@ -28,6 +29,12 @@ func TestDeriveIDIsUUIDv5(t *testing.T) {
 	}
 	if ledger.DeriveID(ns, "ab", "c") == ledger.DeriveID(ns, "a", "bc") {
 		t.Error("part boundaries are not part of the key")
+	}
+	// A part holding the old separator cannot imitate two parts: a NUL in
+	// an idempotency key made one record's ID another record's.
+	if ledger.DeriveID(ns, "a\x00b", "c") == ledger.DeriveID(ns, "a", "b\x00c") ||
+		ledger.DeriveID(ns, "k\x00post") == ledger.DeriveID(ns, "k", "post") {
+		t.Error("parts holding NUL collide")
 	}
 	if ledger.DeriveID(ns, "k") == ledger.DeriveID(uuid.New(), "k") {
 		t.Error("namespace is not part of the key")

@@ -3,6 +3,7 @@ package ledger
 import (
 	"context"
 	"crypto/sha1"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"time"
@@ -341,15 +342,17 @@ func (l *Ledger) Verify(ctx context.Context) (VerifyReport, error) {
 // DeriveID returns the UUIDv5 of a business key in namespace ns, such as
 // DeriveID(ns, "packet", packetID, "claim", userID). Features derive every
 // ledger write's ID from its business key, so that a retry, a duplicate
-// request or a crash-and-retry applies it once. Parts are joined with a NUL
-// separator, so ("ab", "c") and ("a", "bc") differ. The result equals
-// uuid.NewSHA1(ns, joined parts); keys up to 200 bytes cost no allocation.
+// request or a crash-and-retry applies it once. Each part is written with
+// its length first (a uvarint), so the key is injective whatever the parts
+// hold: ("ab", "c"), ("a", "bc") and ("a\x00b", "c") all differ. The
+// result equals uuid.NewSHA1(ns, the encoded parts); keys up to 200 bytes
+// cost no allocation.
 func DeriveID(ns uuid.UUID, parts ...string) uuid.UUID {
 	var stack [16 + 200]byte
 	buf := append(stack[:0], ns[:]...)
 	for _, p := range parts {
+		buf = binary.AppendUvarint(buf, uint64(len(p)))
 		buf = append(buf, p...)
-		buf = append(buf, 0)
 	}
 	sum := sha1.Sum(buf) // UUIDv5 is SHA-1 by definition (RFC 9562 §5.5)
 	var id uuid.UUID
