@@ -70,6 +70,12 @@ var currencies = [...]currencyInfo{
 	{"SEK", 752, 2}, {"SGD", 702, 2}, {"THB", 764, 2}, {"TND", 788, 3},
 	{"TRY", 949, 2}, {"TWD", 901, 2}, {"USD", 840, 2}, {"VND", 704, 0},
 	{"XAF", 950, 0}, {"XOF", 952, 0}, {"ZAR", 710, 2},
+	// Not money: XPS, loyalty points (package points), a user-assigned X
+	// code (ISO 4217 leaves the unallocated X codes to private use) with
+	// exponent 0 and no numeric code. LookupCurrency knows it, so stores
+	// read it back; CurrencyByNumeric and Currencies leave it out, so no
+	// QR code or card message can name it.
+	{"XPS", 0, 0},
 }
 
 var (
@@ -80,7 +86,9 @@ var (
 func init() {
 	for i, c := range currencies {
 		currencyByCode[c.code] = Currency{id: uint8(i + 1)}
-		currencyByNumeric[c.numeric] = Currency{id: uint8(i + 1)}
+		if c.numeric != 0 {
+			currencyByNumeric[c.numeric] = Currency{id: uint8(i + 1)}
+		}
 	}
 }
 
@@ -121,11 +129,14 @@ func CurrencyByNumeric(n int) (Currency, error) {
 	return c, nil
 }
 
-// Currencies returns every currency this package knows, ordered by code.
+// Currencies returns every ISO 4217 currency this package knows, ordered
+// by code (not XPS, the points unit, which has no numeric code).
 func Currencies() []Currency {
-	out := make([]Currency, len(currencies))
-	for i := range out {
-		out[i] = Currency{id: uint8(i + 1)}
+	out := make([]Currency, 0, len(currencies))
+	for i, c := range currencies {
+		if c.numeric != 0 {
+			out = append(out, Currency{id: uint8(i + 1)})
+		}
 	}
 	return out
 }
