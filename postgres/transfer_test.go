@@ -81,6 +81,30 @@ func TestPhoneTransferRecordFrozen(t *testing.T) {
 	if err := try("update $S.transfer_records set state = 2, reason = 'cancelled' where id = $1"); !errors.Is(translate("tamper", err), ErrIntegrity) {
 		t.Errorf("a second transition: %v, want ErrIntegrity", err)
 	}
+	// A failing record moves to failed only, keeping its reason and time.
+	f, _, err := s.Create(ctx, transfertest.NewRecord("alice", "bob", ledger.NewMoney(1, ledger.MustCurrency("CNY")), transfer.ArriveNow), transfer.DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Transition(ctx, f.ID, transfer.StateFailing, "insufficient_funds", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	r = f
+	for _, sql := range []string{
+		"update $S.transfer_records set state = 1, reason = '' where id = $1",
+		"update $S.transfer_records set state = 3, reason = 'other' where id = $1",
+		"update $S.transfer_records set state = 3, resolved_at = now() + interval '1 hour' where id = $1",
+	} {
+		if err := try(sql); !errors.Is(translate("tamper", err), ErrIntegrity) {
+			t.Errorf("%s: %v, want ErrIntegrity", sql, err)
+		}
+	}
+	if err := try("update $S.transfer_records set state = 3 where id = $1"); err != nil {
+		t.Fatalf("failing to failed: %v", err)
+	}
+	if err := try("update $S.transfer_records set attempts = 5 where id = $1"); !errors.Is(translate("tamper", err), ErrIntegrity) {
+		t.Errorf("attempts of a failed record: %v, want ErrIntegrity", err)
+	}
 }
 
 // BenchmarkPhoneResolveSend: the phone scenario (resolve a number, pay it

@@ -506,7 +506,7 @@ type ScanQuery struct {
 
 // CursorOf returns the position of r in index ix.
 func CursorOf(ix Index, r *Record) Cursor {
-	if ix == IndexCreated {
+	if ix == IndexCreated || ix == IndexAll {
 		return Cursor{At: r.CreatedAt, ID: r.ID}
 	}
 	return Cursor{At: r.DueAt, ID: r.ID}

@@ -2,6 +2,8 @@ package transfertest
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -68,8 +70,12 @@ func testDurableCompensation(t *testing.T, newEnv func(testing.TB) Env) {
 			t.Fatalf("%v: daily total %v while the payment stands, want 10.00", arrival, tot)
 		}
 		// Reconcile cannot undo it while the payee is frozen, and says so.
-		if _, err := w.svc.Reconcile(w.ctx, w.clock.Now()); err == nil {
-			t.Fatalf("%v: Reconcile with the payee frozen: no error", arrival)
+		if rep, err := w.svc.Reconcile(w.ctx, w.clock.Now()); err == nil || rep.Failing != 1 || rep.Failed != 0 {
+			t.Fatalf("%v: Reconcile with the payee frozen: %+v, %v; want an error and 1 failing", arrival, rep, err)
+		}
+		// Unfinished, not wrong: Check agrees.
+		if rep, err := w.svc.Check(w.ctx, time.Time{}, w.clock.Now()); err != nil || rep.Unfinished != 1 {
+			t.Fatalf("%v: Check while failing: %+v, %v", arrival, rep, err)
 		}
 		if got := w.record(target); got.State == transfer.StateFailed {
 			t.Fatalf("%v: after a failed Reconcile: record failed while the ledger shows the payment", arrival)
@@ -77,8 +83,8 @@ func testDurableCompensation(t *testing.T, newEnv func(testing.TB) Env) {
 		_, err = w.l.Unfreeze(w.ctx, bob.acct)
 		must(t, err)
 		w.clock.Advance(time.Minute)
-		if _, err := w.svc.Reconcile(w.ctx, w.clock.Now()); err != nil {
-			t.Fatalf("%v: Reconcile: %v", arrival, err)
+		if rep, err := w.svc.Reconcile(w.ctx, w.clock.Now()); err != nil || rep != (transfer.ReconcileReport{Visited: 1, Failed: 1, Undone: 1}) {
+			t.Fatalf("%v: Reconcile: %+v, %v", arrival, rep, err)
 		}
 		if got := w.record(target); got.State != transfer.StateFailed || got.Reason != "insufficient_funds" {
 			t.Fatalf("%v: after Reconcile: %v %q, want failed", arrival, got.State, got.Reason)
@@ -89,10 +95,73 @@ func testDurableCompensation(t *testing.T, newEnv func(testing.TB) Env) {
 		if tot, _ := w.env.Store.DailyTotal(w.ctx, poor.id, w.svc.Day(Start), cny); !tot.IsZero() {
 			t.Fatalf("%v: daily total %v once undone, want 0", arrival, tot)
 		}
+		if rep, err := w.svc.Check(w.ctx, time.Time{}, w.clock.Now()); err != nil || rep.Unfinished != 0 || rep.Records != 1 {
+			t.Fatalf("%v: Check: %+v, %v", arrival, rep, err)
+		}
 		again, err := w.svc.Send(w.ctx, req)
 		if !errors.Is(err, ledger.ErrInsufficientFunds) || again != r {
 			t.Fatalf("%v: retry %v\n%+v\nwant\n%+v", arrival, err, again, r)
 		}
 		w.verify()
 	}
+}
+
+// Check holds every record to the ledger: a sound history passes, and a
+// ledger or a record edited to disagree is reported, naming the record.
+func testCheck(t *testing.T, newEnv func(testing.TB) Env) {
+	w := newWorld(t, newEnv)
+	alice, bob := w.user("Alice", yuan(t, "100")), w.user("Bob", ledger.Money{})
+	_, err := w.send(alice, bob, yuan(t, "10"), transfer.ArriveNow)
+	must(t, err)
+	req := w.request(alice, bob, yuan(t, "1000"), transfer.ArriveNow)
+	_, err = w.svc.Send(w.ctx, req)
+	want(t, err, ledger.ErrInsufficientFunds)
+	failed := w.svc.RecordID(alice.id, req.IdempotencyKey)
+	_, err = w.send(alice, bob, yuan(t, "5"), transfer.Arrive2h)
+	must(t, err)
+	cancelled, err := w.send(alice, bob, yuan(t, "6"), transfer.Arrive24h)
+	must(t, err)
+	_, err = w.svc.Cancel(w.ctx, alice.id, cancelled.ID)
+	must(t, err)
+	check := func() (transfer.CheckReport, error) {
+		t.Helper()
+		return w.svc.Check(w.ctx, time.Time{}, w.clock.Now())
+	}
+	if rep, err := check(); err != nil || rep != (transfer.CheckReport{Records: 4, Unfinished: 1}) {
+		t.Fatalf("Check of a sound history: %+v, %v", rep, err)
+	}
+	// The window bounds what is read.
+	if rep, err := w.svc.Check(w.ctx, time.Time{}, Start.Add(-time.Second)); err != nil || rep.Records != 0 {
+		t.Fatalf("Check before the first record: %+v, %v", rep, err)
+	}
+	if rep, err := w.svc.Check(w.ctx, Start, w.clock.Now()); err != nil || rep.Records != 0 {
+		t.Fatalf("Check after the last record: %+v, %v", rep, err)
+	}
+
+	// The ledger edited: the refused payment applied by hand.
+	_, err = w.l.Transfer(w.ctx, ledger.Transfer{ID: uuid.New(), DebitAccountID: w.bank, CreditAccountID: alice.acct, Amount: yuan(t, "1000")})
+	must(t, err)
+	_, err = w.l.Transfer(w.ctx, ledger.Transfer{ID: failed, DebitAccountID: alice.acct, CreditAccountID: bob.acct, Amount: yuan(t, "1000")})
+	must(t, err)
+	rep, err := check()
+	var ce *transfer.CheckError
+	if !errors.As(err, &ce) || ce.ID != failed || ce.State != transfer.StateFailed || rep.Disagree != 1 {
+		t.Fatalf("Check after paying a failed transfer: %+v, %v", rep, err)
+	}
+	want(t, err, transfer.ErrRecordDisagrees)
+
+	// A record edited: one that says settled, with nothing on the ledger.
+	forged := NewRecord(alice.id, bob.id, yuan(t, "3"), transfer.ArriveNow)
+	forged.From, forged.Payee.Account = alice.acct, bob.acct
+	forged.CreatedAt, forged.DueAt = w.clock.Now(), w.clock.Now()
+	forged.Day = w.svc.Day(forged.CreatedAt)
+	_, _, err = w.env.Store.Create(w.ctx, forged, w.svc.Limits())
+	must(t, err)
+	_, err = w.env.Store.Transition(w.ctx, forged.ID, transfer.StateSettled, "", w.clock.Now())
+	must(t, err)
+	rep, err = check()
+	if rep.Disagree != 2 || !strings.Contains(fmt.Sprint(err), forged.ID.String()) || !strings.Contains(fmt.Sprint(err), failed.String()) {
+		t.Fatalf("Check after forging a settled record: %+v, %v", rep, err)
+	}
+	want(t, err, transfer.ErrRecordDisagrees)
 }

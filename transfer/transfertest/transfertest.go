@@ -83,6 +83,7 @@ func Run(t *testing.T, newEnv func(t testing.TB) Env) {
 		{"Service/CrashBeforeHold", testCrashBeforeHold},
 		{"Service/LostRaceCompensated", testLostRaceCompensated},
 		{"Service/DurableCompensation", testDurableCompensation},
+		{"Service/Check", testCheck},
 		{"Service/CrashMidResolve", testCrashMidResolve},
 		{"Service/ChatDeadlineWithoutHold", testChatDeadlineWithoutHold},
 		{"Service/Delayed", testDelayed},
