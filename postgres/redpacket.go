@@ -68,7 +68,7 @@ func NewRedPacketStore(db *DB) *RedPacketStore {
 
 type redPacketQueries struct {
 	insert, get, lock, lockMany, claimsOf, currency, claims, update, updateMany, insertClaims, markClaims string
-	expired, unsettled                                                                                    string
+	expired, unsettled, all                                                                               string
 }
 
 const packetCols = `id, kind, sender, sender_account, coalesce(group_id, ` + nilUUID + `),
@@ -110,6 +110,7 @@ func newRedPacketQueries(db *DB) redPacketQueries {
 		// redpacket.State.NeedsReconcile.
 		unsettled: q(`select ` + packetCols + ` from $S.redpackets
 			where not settled and status <> 6 and (status <> 2 or posted < claimed) and ` + afterCursor("expires_at", 1) + orderPage("expires_at", 3)),
+		all: q(`select ` + packetCols + ` from $S.redpackets where ` + afterCursor("expires_at", 1) + orderPage("expires_at", 3)),
 	}
 }
 
@@ -535,6 +536,14 @@ func (s *RedPacketStore) Expired(ctx context.Context, now time.Time, after redpa
 // Errors: the infrastructure errors of this package.
 func (s *RedPacketStore) Unsettled(ctx context.Context, after redpacket.Cursor, limit int) ([]redpacket.Packet, error) {
 	return s.list(ctx, "unsettled red packets", s.q.unsettled, after, limit)
+}
+
+// Packets implements redpacket.Store, from an index of every packet by
+// (expiry, ID).
+//
+// Errors: the infrastructure errors of this package.
+func (s *RedPacketStore) Packets(ctx context.Context, after redpacket.Cursor, limit int) ([]redpacket.Packet, error) {
+	return s.list(ctx, "red packets", s.q.all, after, limit)
 }
 
 func (s *RedPacketStore) list(ctx context.Context, op, query string, after redpacket.Cursor, limit int, args ...any) ([]redpacket.Packet, error) {

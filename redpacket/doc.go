@@ -73,6 +73,17 @@
 //     its share in escrow. Two sweepers agree on one amount and the ledger
 //     applies the refund's ID once.
 //
+// A record never contradicts the ledger for long. Service.Check audits
+// every packet against the ledger, as ledger.Verify audits the ledger: each
+// claim recorded paid has its payment on the ledger and each payment its
+// claim, a refund recorded has moved and a refund moved is recorded, every
+// transfer on an escrow account is explained by a record; it reports each
+// disagreement as a *Problem (ErrCheck). Reconcile audits every packet it
+// visits the same way and repairs what the ledger can tell it — pays a
+// claim recorded paid and never paid, records a payment or a refund the
+// ledger shows, moves a refund recorded and never moved — and reports the
+// rest.
+//
 // Config.GroupPayments batches the payments of concurrent claims into
 // shared ledger commits (a ledger.GroupCommit of the service's own), on
 // stores that do not pay a claim in its own step; a PayingStore shares

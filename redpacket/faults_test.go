@@ -190,3 +190,7 @@ func (l *faultyLedger) CreateTransfers(ctx context.Context, ts []ledger.Transfer
 func (l *faultyLedger) Transfer(ctx context.Context, id uuid.UUID) (ledger.Transfer, error) {
 	return do(l.f, func() (ledger.Transfer, error) { return l.Store.Transfer(ctx, id) })
 }
+
+func (s faultyStore) Packets(ctx context.Context, after redpacket.Cursor, limit int) ([]redpacket.Packet, error) {
+	return do(s.f, func() ([]redpacket.Packet, error) { return s.s.Packets(ctx, after, limit) })
+}

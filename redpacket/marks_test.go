@@ -67,8 +67,8 @@ func TestAsyncMarksFail(t *testing.T) {
 		t.Fatalf("escrow %+v: the claimers were paid, it must be empty", esc.Balance)
 	}
 	rep, err := w.svc.Reconcile(w.ctx, w.clock.Now().Add(time.Hour))
-	if err != nil || rep.Paid != 3 {
-		t.Fatalf("Reconcile: %+v, %v; want the 3 claims recorded as paid", rep, err)
+	if err != nil || rep.Marked != 3 || rep.Paid != 0 {
+		t.Fatalf("Reconcile: %+v, %v; want the 3 claims, paid on the ledger, recorded as paid (Marked)", rep, err)
 	}
 	w.checkFinished(p.ID) // each claim paid once, the escrow closed at zero
 }

@@ -364,6 +364,47 @@ func (s *MemoryStore) Unsettled(ctx context.Context, after Cursor, limit int) ([
 	return s.list(ctx, after, limit, math.MaxInt64, func(st *State) bool { return st.NeedsReconcile() })
 }
 
+// Packets implements Store. The index holds only packets with work left,
+// so each page scans every packet the store holds: an audit's listing
+// (Service.Check), not a request's.
+func (s *MemoryStore) Packets(ctx context.Context, after Cursor, limit int) ([]Packet, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	cur := indexKey{at: math.MinInt64}
+	if !after.ExpiresAt.IsZero() || after.ID != uuid.Nil {
+		cur = indexKey{at: after.ExpiresAt.UnixNano(), id: after.ID}
+	}
+	var page []*memPacket                                            // the first limit after cur, sorted
+	key := func(mp *memPacket) indexKey { return indexKeyOf(&mp.p) } // ExpiresAt and ID never change
+	for i := range s.packets {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		sh := &s.packets[i]
+		sh.mu.RLock()
+		for _, mp := range sh.m {
+			k := key(mp)
+			if k.compare(cur) <= 0 || (len(page) == limit && k.compare(key(page[limit-1])) >= 0) {
+				continue
+			}
+			j, _ := slices.BinarySearchFunc(page, k, func(e *memPacket, k indexKey) int { return key(e).compare(k) })
+			page = slices.Insert(page, j, mp)
+			if len(page) > limit {
+				page = page[:limit]
+			}
+		}
+		sh.mu.RUnlock()
+	}
+	out := make([]Packet, len(page))
+	for i, mp := range page {
+		mp.mu.Lock()
+		out[i] = copyPacket(&mp.p)
+		mp.mu.Unlock()
+	}
+	return out, nil
+}
+
 // list pages through the index after cursor, up to expiry upTo (Unix ns),
 // and returns up to limit packets that match.
 func (s *MemoryStore) list(ctx context.Context, after Cursor, limit int, upTo int64, match func(*State) bool) ([]Packet, error) {

@@ -1014,14 +1014,8 @@ func (s *Service) refund(ctx context.Context, id uuid.UUID, now time.Time) (bool
 // finishRefund pays a refunding packet's remainder back to the sender and
 // records it; it reports whether it settled the packet.
 func (s *Service) finishRefund(ctx context.Context, p *Packet) (bool, error) {
-	if amount := p.RemainingAmount(); amount.IsPositive() {
-		_, err := s.l.Transfer(ctx, ledger.Transfer{
-			ID: s.RefundTransferID(p.ID), DebitAccountID: p.Escrow, CreditAccountID: p.SenderAccount,
-			Amount: amount, Code: s.codes.Refund,
-		})
-		if err != nil {
-			return false, fmt.Errorf("refund packet %s: %w", p.ID, err)
-		}
+	if err := s.moveRefund(ctx, p); err != nil {
+		return false, err
 	}
 	st, err := s.store.FinishRefund(ctx, p.ID)
 	if err != nil {
@@ -1033,7 +1027,24 @@ func (s *Service) finishRefund(ctx context.Context, p *Packet) (bool, error) {
 	return false, nil
 }
 
-// ReconcileReport says what Reconcile finished.
+// moveRefund moves a refunding (or refunded) packet's remainder from
+// escrow back to the sender, if there is one.
+func (s *Service) moveRefund(ctx context.Context, p *Packet) error {
+	amount := p.RemainingAmount()
+	if !amount.IsPositive() {
+		return nil
+	}
+	_, err := s.l.Transfer(ctx, ledger.Transfer{
+		ID: s.RefundTransferID(p.ID), DebitAccountID: p.Escrow, CreditAccountID: p.SenderAccount,
+		Amount: amount, Code: s.codes.Refund,
+	})
+	if err != nil {
+		return fmt.Errorf("refund packet %s: %w", p.ID, err)
+	}
+	return nil
+}
+
+// ReconcileReport says what Reconcile finished and what it repaired.
 type ReconcileReport struct {
 	Funded    int // funding packets whose money had reached escrow: opened
 	Cancelled int // funding packets whose money never came: cancelled
@@ -1041,21 +1052,49 @@ type ReconcileReport struct {
 	Returned  int // recorded claims whose wallet had closed: shares returned to the sender (see Claim)
 	Refunded  int // refunds finished
 	Settled   int // escrow accounts closed by a refund or a settling step of Reconcile
+
+	// Repairs of records that disagreed with the ledger (see Check).
+
+	Marked         int // claims paid on the ledger, recorded unpaid: recorded paid (ProblemPaymentUnrecorded)
+	Repaid         int // claims recorded paid, not paid on the ledger: paid (ProblemClaimUnpaid)
+	RefundMoved    int // refunds recorded, not on the ledger: moved (ProblemRefundNotMoved)
+	RefundRecorded int // refunds on the ledger of packets recorded open: recorded (ProblemRefundUnrecorded)
+	// Unrepaired counts the disagreements Reconcile found and could not
+	// repair: a transfer on an escrow account no record explains, amounts
+	// that differ, records that disagree among themselves. They need a
+	// person; Reconcile's error holds each as a *Problem (ErrCheck).
+	Unrepaired int
 }
 
 // Reconcile finishes what a crash (or a failing store or ledger) left half
-// done, for packets that need it (Store.Unsettled):
+// done, for packets that need it (Store.Unsettled), and first audits each
+// of them against the ledger (see Check) and repairs what disagrees:
 //
 //   - a packet still funding, created before now − Config.ReconcileAfter,
 //     is opened if its funding transfer is on the ledger and cancelled
 //     otherwise (see Send);
 //   - a claim recorded before now − ReconcileAfter but not marked paid is
-//     paid (a duplicate on the ledger if it was paid before: nothing
-//     moves) and marked paid, or its share returned to the sender if the
-//     claimer's wallet has closed (see Claim);
-//   - a refund begun but not recorded as done is finished;
+//     marked paid if its payment is on the ledger (Marked), else paid and
+//     marked (Paid), or its share returned to the sender if the claimer's
+//     wallet has closed (Returned, see Claim);
+//   - a claim recorded paid whose payment is not on the ledger is paid
+//     (Repaid);
+//   - a refund recorded but not on the ledger is moved (RefundMoved); a
+//     refund on the ledger of a packet recorded open closes the packet and
+//     is recorded (RefundRecorded); a refund begun but not recorded as
+//     done is finished (Refunded);
 //   - a finished packet with every claim paid has its escrow account
 //     closed and is marked settled.
+//
+// What it cannot repair (ProblemPaidWithoutClaim, ProblemAmount,
+// ProblemRecords, ProblemFunding, a refund of a sold-out packet) it
+// counts in ReconcileReport.Unrepaired and returns in its error (each a
+// *Problem matching ErrCheck), and leaves as it is.
+// It visits the packets Store.Unsettled lists and the expired packets
+// still open (Store.Expired). Other packets (open with every claim paid,
+// settled, cancelled) need nothing: an open packet is audited once it
+// sells out or is refunded, before its escrow account closes; Check
+// audits them all.
 //
 // Every step is idempotent, so Reconcile may run at any time, repeatedly
 // and from several processes at once. It returns what it did and the
@@ -1071,7 +1110,27 @@ func (s *Service) Reconcile(ctx context.Context, now time.Time) (ReconcileReport
 			return rep, errors.Join(append(errs, fmt.Errorf("reconcile: %w", err))...)
 		}
 		for i := range ps {
-			if err := s.reconcile(ctx, &ps[i], cutoff, &rep); err != nil {
+			if err := s.reconcile(ctx, &ps[i], now, cutoff, &rep); err != nil {
+				errs = append(errs, fmt.Errorf("reconcile packet %s: %w", ps[i].ID, err))
+			}
+		}
+		if len(ps) < sweepPage {
+			break
+		}
+		cur = CursorOf(&ps[len(ps)-1])
+	}
+	// Expired packets still open, which need nothing unless their refund
+	// is on the ledger already (a store restored from a backup).
+	for cur = (Cursor{}); ; {
+		ps, err := s.store.Expired(ctx, now, cur, sweepPage)
+		if err != nil {
+			return rep, errors.Join(append(errs, fmt.Errorf("reconcile: %w", err))...)
+		}
+		for i := range ps {
+			if ps[i].Status != StatusOpen || ps[i].NeedsReconcile() {
+				continue // visited above
+			}
+			if err := s.reconcile(ctx, &ps[i], now, cutoff, &rep); err != nil {
 				errs = append(errs, fmt.Errorf("reconcile packet %s: %w", ps[i].ID, err))
 			}
 		}
@@ -1082,12 +1141,12 @@ func (s *Service) Reconcile(ctx context.Context, now time.Time) (ReconcileReport
 	}
 }
 
-func (s *Service) reconcile(ctx context.Context, p *Packet, cutoff time.Time, rep *ReconcileReport) error {
-	if p.Status == StatusFunding {
-		if p.CreatedAt.After(cutoff) {
+func (s *Service) reconcile(ctx context.Context, listed *Packet, now, cutoff time.Time, rep *ReconcileReport) error {
+	if listed.Status == StatusFunding {
+		if listed.CreatedAt.After(cutoff) {
 			return nil
 		}
-		st, err := s.resolveFunding(ctx, p)
+		st, err := s.resolveFunding(ctx, listed)
 		if err != nil {
 			return err
 		}
@@ -1096,31 +1155,76 @@ func (s *Service) reconcile(ctx context.Context, p *Packet, cutoff time.Time, re
 			return nil
 		}
 		rep.Funded++
-		p.State = st
 	}
-	if p.Posted < p.Claimed {
-		claims, err := s.store.Claims(ctx, p.ID)
+	p, claims, a, err := s.auditPacket(ctx, listed.ID, cutoff)
+	if err != nil {
+		return err
+	}
+	var unrepaired []Problem
+	for _, pr := range a.problems {
+		switch {
+		case pr.Kind == ProblemClaimUnpaid, pr.Kind == ProblemPaymentUnrecorded, pr.Kind == ProblemRefundNotMoved:
+		case pr.Kind == ProblemRefundUnrecorded && p.Status == StatusOpen:
+		default:
+			unrepaired = append(unrepaired, pr)
+		}
+	}
+	if len(unrepaired) > 0 {
+		// Nothing more is done for this packet: settling it would close an
+		// escrow account whose records are wrong.
+		rep.Unrepaired += len(unrepaired)
+		return problemsErr(unrepaired)
+	}
+	pid := p.ID.String()
+	for i := range claims {
+		c := claims[i]
+		paid := a.paid[c.User]
+		switch {
+		case c.Posted && paid, !c.Posted && c.ClaimedAt.After(cutoff):
+			continue
+		case !c.Posted && paid:
+			if err := s.markPaid(ctx, p.ID, p.Escrow, c.User); err != nil {
+				return err
+			}
+			rep.Marked++
+			continue
+		}
+		_, err := s.pay(ctx, &p, pid, c, false)
+		switch {
+		case errors.Is(err, ErrShareReturned):
+			rep.Returned++
+		case err != nil:
+			return err
+		case c.Posted:
+			rep.Repaid++
+		default:
+			rep.Paid++
+		}
+	}
+	switch {
+	case p.Status == StatusRefunded && !a.refunded && p.RemainingAmount().IsPositive():
+		if err := s.moveRefund(ctx, &p); err != nil {
+			return err
+		}
+		rep.RefundMoved++
+	case p.Status == StatusOpen && a.refunded:
+		// The ledger says the remainder went back: the packet takes no more
+		// claims, whether it has expired or not.
+		np, err := s.store.BeginRefund(ctx, p.ID, laterOf(now, p.ExpiresAt))
 		if err != nil {
 			return err
 		}
-		pid := p.ID.String()
-		for i := range claims {
-			if claims[i].Posted || claims[i].ClaimedAt.After(cutoff) {
-				continue
-			}
-			_, err := s.pay(ctx, p, pid, claims[i], false)
-			switch {
-			case errors.Is(err, ErrShareReturned):
-				rep.Returned++
-			case err != nil:
-				return err
-			default:
-				rep.Paid++
-			}
+		if got := np.RemainingAmount().Units(); got != a.refundedAmount {
+			pr := Problem{Kind: ProblemAmount, Packet: p.ID, Transfer: s.RefundTransferID(p.ID),
+				Detail: fmt.Sprintf("refunded %d, remainder %d once closed", a.refundedAmount, got)}
+			rep.Unrepaired++
+			return &pr
 		}
+		p = np
+		rep.RefundRecorded++
 	}
 	if p.Status == StatusRefunding {
-		settled, err := s.finishRefund(ctx, p)
+		settled, err := s.finishRefund(ctx, &p)
 		if err != nil {
 			return err
 		}
@@ -1143,4 +1247,11 @@ func (s *Service) reconcile(ctx context.Context, p *Packet, cutoff time.Time, re
 		rep.Settled++
 	}
 	return nil
+}
+
+func laterOf(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }

@@ -105,6 +105,12 @@ type Store interface {
 	// holds, in (ExpiresAt, ID) order, strictly after cursor. It returns
 	// fewer than limit only when no more qualify.
 	Unsettled(ctx context.Context, after Cursor, limit int) ([]Packet, error)
+
+	// Packets returns up to limit packets, whatever their status, in
+	// (ExpiresAt, ID) order, strictly after cursor: the listing
+	// Service.Check audits. It returns fewer than limit only when no more
+	// qualify.
+	Packets(ctx context.Context, after Cursor, limit int) ([]Packet, error)
 }
 
 // PayingStore is a Store that can also record a claim and pay its share on

@@ -155,13 +155,14 @@ func testExpiredPaging(t *testing.T, e *env) {
 	}
 }
 
-// testUnsettledPaging: Unsettled lists exactly the packets with work left
+// testUnsettledPaging: Packets lists every packet; Unsettled lists exactly the packets with work left
 // (State.NeedsReconcile), in (expiry, ID) order, paged by cursor.
 func testUnsettledPaging(t *testing.T, e *env) {
 	mine := map[uuid.UUID]bool{}
-	var want []redpacket.Packet
+	var want, every []redpacket.Packet
 	add := func(p redpacket.Packet, listed bool) {
 		mine[p.ID] = true
+		every = append(every, p)
 		if listed {
 			want = append(want, p)
 		}
@@ -245,6 +246,16 @@ func testUnsettledPaging(t *testing.T, e *env) {
 	for _, limit := range []int{1, 4, 5, 1000} {
 		if got := pageAll(t, list, limit, mine); !slices.Equal(got, wantIDs) {
 			t.Fatalf("limit %d: listed %d of my packets, want %d", limit, len(got), len(wantIDs))
+		}
+	}
+	// Packets lists them all, whatever their status.
+	all := func(after redpacket.Cursor, limit int) ([]redpacket.Packet, error) {
+		return e.s.Packets(e.ctx, after, limit)
+	}
+	wantIDs = ordered(every)
+	for _, limit := range []int{7, 1000} {
+		if got := pageAll(t, all, limit, mine); !slices.Equal(got, wantIDs) {
+			t.Fatalf("Packets, limit %d: listed %d of my packets, want %d", limit, len(got), len(wantIDs))
 		}
 	}
 }
