@@ -24,6 +24,21 @@ const knownAccountFlags = DebitsMustNotExceedCredits | CreditsMustNotExceedDebit
 // Has reports whether every flag in f2 is set in f.
 func (f AccountFlags) Has(f2 AccountFlags) bool { return f&f2 == f2 }
 
+// limit reports whether balance b breaks f: ErrInsufficientFunds when
+// debits exceed what DebitsMustNotExceedCredits allows, ErrExceedsDebits
+// when credits exceed what CreditsMustNotExceedDebits allows, else nil.
+// The rules refuse a transfer that would leave such a balance, and Verify
+// checks that no running balance ever was one.
+func (f AccountFlags) limit(b Balance) error {
+	switch {
+	case f.Has(DebitsMustNotExceedCredits) && b.DebitsPosted+b.DebitsPending > b.CreditsPosted:
+		return ErrInsufficientFunds
+	case f.Has(CreditsMustNotExceedDebits) && b.CreditsPosted+b.CreditsPending > b.DebitsPosted:
+		return ErrExceedsDebits
+	}
+	return nil
+}
+
 // AccountStatus is an account's life-cycle state. Every change of it is
 // recorded as an entry in the account's hash-chained history.
 type AccountStatus uint8

@@ -36,7 +36,10 @@
 // the account's previous entry), so chains of unrelated accounts never
 // share a lock. Verify replays every chain and proves: every entry is in
 // place and unedited, every running balance and account balance equals the
-// sum of its entries, and per currency debits equal credits. A chain alone
+// sum of its entries and respects the account's flags, per currency debits
+// equal credits, every resolved hold has the one post or void its status
+// names, reversals and what they reverse name each other, and pending
+// balances equal the open holds. A chain alone
 // cannot stop someone who can write the store from rewriting an account's
 // history and recomputing every hash; Anchors returns chain heads to keep
 // outside the store, and CheckAnchors proves the history up to them

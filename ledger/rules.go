@@ -410,11 +410,11 @@ func apply(t *Transfer, target *Transfer, dr, cr *AccountState, now time.Time) (
 		return Transfer{}, none, &AccountError{ID: cr.Account.ID, Err: err}
 	}
 	if posted > 0 || pending > 0 { // limits bind only what adds to a side
-		if dr.Account.Flags.Has(DebitsMustNotExceedCredits) && db.DebitsPosted+db.DebitsPending > db.CreditsPosted {
-			return Transfer{}, none, &AccountError{ID: dr.Account.ID, Err: ErrInsufficientFunds}
+		if err := dr.Account.Flags.limit(db); err != nil {
+			return Transfer{}, none, &AccountError{ID: dr.Account.ID, Err: err}
 		}
-		if cr.Account.Flags.Has(CreditsMustNotExceedDebits) && cb.CreditsPosted+cb.CreditsPending > cb.DebitsPosted {
-			return Transfer{}, none, &AccountError{ID: cr.Account.ID, Err: ErrExceedsDebits}
+		if err := cr.Account.Flags.limit(cb); err != nil {
+			return Transfer{}, none, &AccountError{ID: cr.Account.ID, Err: err}
 		}
 	}
 

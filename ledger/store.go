@@ -72,8 +72,9 @@ type Store interface {
 	// transfer twice.
 	ExpirePending(ctx context.Context, now time.Time, limit int) ([]uuid.UUID, error)
 
-	// Verify feeds every account and entry of one consistent snapshot to a
-	// Verifier and returns its verdict.
+	// Verify feeds every account and entry, and every transfer other than
+	// a plain immediate one that nothing reversed, of one consistent
+	// snapshot to a Verifier and returns its verdict.
 	//
 	// Errors: ErrVerify.
 	Verify(ctx context.Context) (VerifyReport, error)

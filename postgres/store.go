@@ -36,6 +36,7 @@ type queries struct {
 	insertTransfers, insertEntries, updateAccounts, updateTransfers            string
 	accountExists, entries, balanceAt, lockDue, due                            string
 	verifyAccounts, verifyOrphans, verifyOrphanTransfers, verifyTransfers      string
+	verifyLinks                                                                string
 }
 
 func newQueries(db *DB) queries {
@@ -120,6 +121,9 @@ func newQueries(db *DB) queries {
 		verifyOrphanTransfers: q(`select e.account_id, e.seq, e.transfer_id from $S.entries e
 			where e.transfer_id is not null and not exists (select 1 from $S.transfers t where t.id = e.transfer_id)
 			limit 100`),
+		// The transfers ledger.Verifier checks the links of: holds, posts,
+		// voids, reversals and reversed transfers.
+		verifyLinks: q(`select ` + transferCols + ` from $S.transfers where kind <> 0 or reversed_by is not null`),
 		// Every transfer has its two entries — a debit of its debit account
 		// and a credit of its credit account, each moving its amount (pending
 		// for holds and voids) — and two more exactly when it expired.

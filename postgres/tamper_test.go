@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/socialpay/socialpay/ledger"
@@ -21,6 +22,7 @@ type world struct {
 	bank    uuid.UUID
 	wallet  uuid.UUID
 	payment uuid.UUID // the third incoming transfer
+	hold    uuid.UUID // the wallet's open hold
 }
 
 func newWorld(t *testing.T) *world {
@@ -47,10 +49,12 @@ func newWorld(t *testing.T) *world {
 			out.payment = tr.ID
 		}
 	}
-	if _, err := l.Transfer(ctx, ledger.Transfer{ID: uuid.New(), Kind: ledger.KindPending, DebitAccountID: w.ID, CreditAccountID: bank.ID,
-		Amount: ledger.NewMoney(50, cny), Timeout: time.Hour}); err != nil {
+	hold, err := l.Transfer(ctx, ledger.Transfer{ID: uuid.New(), Kind: ledger.KindPending, DebitAccountID: w.ID, CreditAccountID: bank.ID,
+		Amount: ledger.NewMoney(50, cny), Timeout: time.Hour})
+	if err != nil {
 		t.Fatal(err)
 	}
+	out.hold = hold.ID
 	if _, err := l.Verify(ctx); err != nil {
 		t.Fatalf("untouched ledger: %v", err)
 	}
@@ -129,6 +133,103 @@ func TestVerifyDetectsTampering(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), c.mentions) {
 				t.Fatalf("verify error does not say %q: %v", c.mentions, err)
+			}
+		})
+	}
+}
+
+// forged is a transfer no rule decided.
+type forged struct {
+	debit, credit uuid.UUID
+	units         int64
+}
+
+// forge writes, through the store's own statements with the triggers on
+// (what the service's everyday role may do), immediate transfers that no
+// rule decided, in one transaction, with entries whose hashes are
+// recomputed as the ledger computes them: a forger who knows the chain's
+// construction, without any key. Only the accounts' final states are
+// written, as the store writes a batch.
+func (w *world) forge(t *testing.T, fs ...forged) {
+	t.Helper()
+	ctx := context.Background()
+	s := NewStore(w.db)
+	states := map[uuid.UUID]*ledger.AccountState{}
+	var out writes
+	at := time.Now().UTC().Truncate(time.Microsecond)
+	for _, f := range fs {
+		tr := ledger.Transfer{ID: uuid.New(), DebitAccountID: f.debit, CreditAccountID: f.credit,
+			Amount: ledger.NewMoney(f.units, ledger.MustCurrency("CNY")), Timestamp: at}
+		out.created = append(out.created, tr)
+		for _, leg := range []struct {
+			id   uuid.UUID
+			side ledger.Side
+		}{{f.debit, ledger.SideDebit}, {f.credit, ledger.SideCredit}} {
+			st := states[leg.id]
+			if st == nil {
+				loaded, err := s.Account(ctx, leg.id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				st = &loaded
+				states[leg.id] = st
+			}
+			b := st.Account.Balance
+			if leg.side == ledger.SideDebit {
+				b.DebitsPosted += f.units
+			} else {
+				b.CreditsPosted += f.units
+			}
+			e := ledger.Entry{AccountID: leg.id, Seq: st.Seq + 1, TransferID: tr.ID, Kind: ledger.EntryPosted, Side: leg.side,
+				PostedDelta: f.units, Time: at, Balance: b}
+			e.Hash = ledger.ChainHash(st.Head, &e)
+			st.Account.Balance, st.Seq, st.Head, st.LastTime = b, e.Seq, e.Hash, e.Time
+			out.entries = append(out.entries, e)
+		}
+	}
+	for _, st := range states {
+		out.accounts = append(out.accounts, *st)
+	}
+	err := w.db.run(ctx, "forge", func(ctx context.Context, conn *pgx.Conn) error {
+		b := txBatch()
+		s.queueWrites(b, &out)
+		queueCommit(b)
+		return conn.SendBatch(ctx, b).Close()
+	})
+	if err != nil {
+		t.Fatalf("forging: %v", err)
+	}
+}
+
+// Tampering that keeps every hash chain and sum consistent, done with the
+// triggers on: Verify finds it from the rules the history must obey.
+func TestVerifyDetectsConsistentForgery(t *testing.T) {
+	ctx := context.Background()
+	for name, c := range map[string]struct {
+		tamper   func(t *testing.T, w *world)
+		mentions string
+	}{
+		"hold marked posted without a post": {func(t *testing.T, w *world) {
+			exec(t, w.db, "update $S.transfers set status = 2 where id = $1", w.hold)
+		}, "hold is posted"},
+		"hold marked voided, resolver invented": {func(t *testing.T, w *world) {
+			exec(t, w.db, "update $S.transfers set status = 3, resolved_by = $2 where id = $1", w.hold, w.payment)
+		}, "hold is voided"},
+		"transfer marked reversed without a reversal": {func(t *testing.T, w *world) {
+			exec(t, w.db, "update $S.transfers set reversed_by = $2 where id = $1", w.payment, w.hold)
+		}, "does not name it"},
+		"wallet overdrawn and refilled, hashes recomputed": {func(t *testing.T, w *world) {
+			// The account row ends within its limit, as its CHECK
+			// constraint demands; a running balance in between did not.
+			w.forge(t, forged{w.wallet, w.bank, 100_00}, forged{w.bank, w.wallet, 100_00})
+		}, "breaks the account's flags"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			w := newWorld(t)
+			c.tamper(t, w)
+			_, err := w.l.Verify(ctx)
+			if !errors.Is(err, ledger.ErrVerify) || !strings.Contains(err.Error(), c.mentions) {
+				t.Fatalf("forgery not detected (want %q): %v", c.mentions, err)
 			}
 		})
 	}

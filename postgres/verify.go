@@ -14,7 +14,9 @@ import (
 // REPEATABLE READ, READ ONLY transaction, so it blocks no writer) and
 // streams every account with its entries, in order, through a
 // ledger.Verifier: hash chains, running balances, account balances and
-// statuses, per-currency sums. It also reports to the Verifier what only
+// statuses, per-currency sums, and the links between holds and their
+// posts and voids and between reversals and what they reverse (the
+// transfers other than plain immediate ones). It also reports to the Verifier what only
 // the tables can show: entries of accounts that do not exist, and
 // transfers whose entries do not match them (missing, extra, on the wrong
 // account or side, or moving another amount).
@@ -55,6 +57,15 @@ func (s *Store) Verify(ctx context.Context) (ledger.VerifyReport, error) {
 			v.Problem(&ledger.AccountError{ID: id, Err: fmt.Errorf("entry %d names transfer %s, which does not exist", seq, uuid.UUID(tr))})
 			return nil
 		}); err != nil {
+			return err
+		}
+		rows, err = tx.Query(ctx, s.q.verifyLinks)
+		if err != nil {
+			return err
+		}
+		err = eachRow(scanTransfer, func(t ledger.Transfer) { v.Transfer(&t) })(rows)
+		rows.Close()
+		if err != nil {
 			return err
 		}
 		rows, err = tx.Query(ctx, s.q.verifyTransfers)
