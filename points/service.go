@@ -1,0 +1,640 @@
+package points
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/socialpay/socialpay/ledger"
+)
+
+// UnitCode is the ledger code of the points unit: XPS, exponent 0, which
+// the ledger keeps apart from every money currency.
+const UnitCode = "XPS"
+
+// Unit returns the ledger currency of points.
+func Unit() ledger.Currency { return ledger.MustCurrency(UnitCode) }
+
+// Config configures a Service. Every instance of a service on one database
+// must have the same configuration (rules, expiry, time zone, accounts,
+// namespace): operations are recorded and derived from it.
+type Config struct {
+	// Ledger moves the points and the money. Required.
+	Ledger *ledger.Ledger
+	// Store keeps lots, operations and rates; nil means a new MemoryStore.
+	Store Store
+	// Rules are the ways to earn points, by unique name.
+	Rules []EarnRule
+	// ExpiryMonths is how long points last: points earned in a month
+	// expire at the end of the ExpiryMonths-th month after it (ExpiryOf).
+	// Required, 1–1200.
+	ExpiryMonths int
+	// Location is the time zone of month boundaries; nil means UTC.
+	Location *time.Location
+	// Issuance, Redeemed and Expired are the bank's points accounts (unit
+	// XPS, no balance flags; OpenSystemAccounts creates them): earned
+	// points come from Issuance, redeemed points go to Redeemed, expired
+	// points to Expired. Required and distinct.
+	Issuance, Redeemed, Expired uuid.UUID
+	// Conversion holds, per currency, the bank's money account that pays
+	// redemptions; the bank funds it. A currency without one cannot be
+	// redeemed into.
+	Conversion map[ledger.Currency]uuid.UUID
+	// Partners holds, per partner name, the points account (unit XPS) the
+	// partner's exchanges go through: exchanging out credits it,
+	// exchanging in debits it (give it DebitsMustNotExceedCredits and fund
+	// it to cap what the partner may bring in).
+	Partners map[string]uuid.UUID
+	// AccountCode is the ledger Code of users' points accounts.
+	AccountCode uint16
+	// Namespace is the UUIDv5 namespace of every ID the Service derives.
+	// Zero means DefaultNamespace().
+	Namespace uuid.UUID
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
+
+// DefaultNamespace returns the namespace of derived IDs when
+// Config.Namespace is zero: the UUIDv5 of
+// "https://github.com/socialpay/socialpay/points" in the URL namespace.
+func DefaultNamespace() uuid.UUID {
+	return uuid.NewSHA1(uuid.NameSpaceURL, []byte("https://github.com/socialpay/socialpay/points"))
+}
+
+// Service earns, redeems, exchanges and expires points on a ledger and a
+// Store. It is safe for concurrent use, and several Services (processes)
+// may share one Store and ledger.
+type Service struct {
+	l       *ledger.Ledger
+	store   Store
+	rules   map[string]EarnRule
+	months  int
+	loc     *time.Location
+	cfg     Config
+	ns      uuid.UUID
+	now     func() time.Time
+	unit    ledger.Currency
+	partner map[string]uuid.UUID
+	conv    map[ledger.Currency]uuid.UUID
+}
+
+// New returns a Service.
+//
+// Errors: ErrInvalidConfig, ErrInvalidRule.
+func New(cfg Config) (*Service, error) {
+	bad := func(f string, a ...any) error { return fmt.Errorf("%w: "+f, append([]any{ErrInvalidConfig}, a...)...) }
+	if cfg.Ledger == nil {
+		return nil, bad("no ledger")
+	}
+	if cfg.ExpiryMonths < 1 || cfg.ExpiryMonths > 1200 {
+		return nil, bad("ExpiryMonths %d (1–1200)", cfg.ExpiryMonths)
+	}
+	sys := []uuid.UUID{cfg.Issuance, cfg.Redeemed, cfg.Expired}
+	if sys[0] == uuid.Nil || sys[1] == uuid.Nil || sys[2] == uuid.Nil || sys[0] == sys[1] || sys[0] == sys[2] || sys[1] == sys[2] {
+		return nil, bad("Issuance, Redeemed and Expired must be set and distinct")
+	}
+	s := &Service{l: cfg.Ledger, store: cfg.Store, rules: map[string]EarnRule{}, months: cfg.ExpiryMonths,
+		loc: cfg.Location, cfg: cfg, ns: cfg.Namespace, now: cfg.Now, unit: Unit(),
+		partner: map[string]uuid.UUID{}, conv: map[ledger.Currency]uuid.UUID{}}
+	for _, r := range cfg.Rules {
+		if err := r.Validate(); err != nil {
+			return nil, err
+		}
+		if _, dup := s.rules[r.Name]; dup {
+			return nil, bad("rule %q twice", r.Name)
+		}
+		s.rules[r.Name] = r
+	}
+	for name, id := range cfg.Partners {
+		if !validName(name) || id == uuid.Nil {
+			return nil, bad("partner %q with account %s", name, id)
+		}
+		s.partner[name] = id
+	}
+	for c, id := range cfg.Conversion {
+		if c.IsZero() || c == s.unit || id == uuid.Nil {
+			return nil, bad("conversion account %s for currency %q", id, c)
+		}
+		s.conv[c] = id
+	}
+	if s.store == nil {
+		s.store = NewMemoryStore()
+	}
+	if s.loc == nil {
+		s.loc = time.UTC
+	}
+	if s.ns == uuid.Nil {
+		s.ns = DefaultNamespace()
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	return s, nil
+}
+
+// Store returns the service's store.
+func (s *Service) Store() Store { return s.store }
+
+// AccountOf returns the ID of user's points account on the ledger,
+// derived from the user.
+func (s *Service) AccountOf(user uuid.UUID) uuid.UUID {
+	return ledger.DeriveID(s.ns, "account", user.String())
+}
+
+// OpenAccount creates user's points account (unit XPS, never below zero),
+// or returns it when it exists. Earning opens it too.
+//
+// Errors: the ledger's (ledger.ErrIdempotencyConflict if the derived ID
+// holds another account).
+func (s *Service) OpenAccount(ctx context.Context, user uuid.UUID) (ledger.Account, error) {
+	return s.l.CreateAccount(ctx, ledger.Account{ID: s.AccountOf(user), Currency: s.unit, Code: s.cfg.AccountCode,
+		Flags: ledger.DebitsMustNotExceedCredits})
+}
+
+// OpenSystemAccounts creates the bank's Issuance, Redeemed and Expired
+// points accounts (unit XPS, no balance flags), or finds them created.
+//
+// Errors: the ledger's.
+func (s *Service) OpenSystemAccounts(ctx context.Context) error {
+	for _, id := range []uuid.UUID{s.cfg.Issuance, s.cfg.Redeemed, s.cfg.Expired} {
+		if _, err := s.l.CreateAccount(ctx, ledger.Account{ID: id, Currency: s.unit}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// OpID returns the ID of the operation a request records: the UUIDv5 of
+// its kind, user, name (rule, partner or currency) and key.
+func (s *Service) OpID(kind Kind, user uuid.UUID, name, key string) uuid.UUID {
+	return ledger.DeriveID(s.ns, "op", kind.String(), user.String(), name, key)
+}
+
+// ExpireID returns the ID of the seq-th expiry of user's lot of month m.
+func (s *Service) ExpireID(user uuid.UUID, m Month, seq int) uuid.UUID {
+	return ledger.DeriveID(s.ns, "op", KindExpire.String(), user.String(), m.String(), strconv.Itoa(seq))
+}
+
+// TransferIDs returns the IDs of an operation's ledger transfers: the
+// points transfer, and a redemption's money transfer (else uuid.Nil).
+func (s *Service) TransferIDs(op *Op) (points, money uuid.UUID) {
+	points = ledger.DeriveID(s.ns, "transfer", op.ID.String(), "points")
+	if op.Kind == KindRedeem {
+		money = ledger.DeriveID(s.ns, "transfer", op.ID.String(), "money")
+	}
+	return points, money
+}
+
+// transfers builds an operation's ledger transfers from the operation
+// alone, so that a retry or Reconcile builds the same ones.
+func (s *Service) transfers(op *Op) []ledger.Transfer {
+	pid, mid := s.TransferIDs(op)
+	pts := ledger.Transfer{ID: pid, DebitAccountID: op.Account, CreditAccountID: op.Counter,
+		Amount: ledger.NewMoney(op.Points, s.unit), Reference: "points/" + op.Kind.String() + "/" + op.Key}
+	if op.Kind.Credit() {
+		pts.DebitAccountID, pts.CreditAccountID = op.Counter, op.Account
+	}
+	if op.Kind != KindRedeem {
+		return []ledger.Transfer{pts}
+	}
+	return []ledger.Transfer{pts, {ID: mid, DebitAccountID: op.Conversion, CreditAccountID: op.Wallet,
+		Amount: op.Money(), Reference: pts.Reference}}
+}
+
+// permanent reports whether a ledger refusal can never turn into success
+// for the same transfer: a closed account stays closed, an account's
+// currency never changes, a transfer ID taken by other content stays so.
+func permanent(err error) bool {
+	return errors.Is(err, ledger.ErrAccountClosed) || errors.Is(err, ledger.ErrCurrencyMismatch) ||
+		errors.Is(err, ledger.ErrIdempotencyConflict)
+}
+
+// post applies a recorded operation's ledger transfers (again: their IDs
+// make that safe) and records the outcome: posted; failed if the ledger
+// refused for good (the points are undone, ErrFailed); else still pending
+// (ErrPending), for a retry or Reconcile to finish.
+func (s *Service) post(ctx context.Context, op Op) (Op, error) {
+	switch op.Status {
+	case StatusPosted:
+		return op, nil
+	case StatusFailed:
+		return op, fmt.Errorf("%w: op %s", ErrFailed, op.ID)
+	}
+	ts := s.transfers(&op)
+	err := s.apply(ctx, ts)
+	if err != nil && op.Kind.Credit() && errors.Is(err, ledger.ErrAccountNotFound) {
+		// The user's first points: open their account and try again.
+		if _, aerr := s.OpenAccount(ctx, op.User); aerr == nil {
+			err = s.apply(ctx, ts)
+		}
+	}
+	if err != nil {
+		if ledger.Refused(err) && permanent(err) {
+			failed, ferr := s.store.Fail(ctx, op.User, op.ID)
+			if ferr != nil {
+				return op, fmt.Errorf("%w: op %s: %w (and recording its failure: %w)", ErrPending, op.ID, err, ferr)
+			}
+			return failed, fmt.Errorf("%w: op %s: %w", ErrFailed, op.ID, err)
+		}
+		return op, fmt.Errorf("%w: op %s: %w", ErrPending, op.ID, err)
+	}
+	posted, err := s.store.Post(ctx, op.User, op.ID)
+	if err != nil {
+		return op, fmt.Errorf("%w: op %s: transfers applied, recording it: %w", ErrPending, op.ID, err)
+	}
+	return posted, nil
+}
+
+func (s *Service) apply(ctx context.Context, ts []ledger.Transfer) error {
+	if len(ts) == 1 {
+		_, err := s.l.Transfer(ctx, ts[0])
+		return err
+	}
+	_, err := s.l.Linked(ctx, ts)
+	return err
+}
+
+func checkKey(user uuid.UUID, key string) error {
+	switch {
+	case user == uuid.Nil:
+		return fmt.Errorf("%w: no user", ErrInvalidRequest)
+	case key == "" || len(key) > MaxKeyLen || !ledger.StorableText(key):
+		return fmt.Errorf("%w: key of %d bytes (1–%d bytes of storable text)", ErrInvalidRequest, len(key), MaxKeyLen)
+	}
+	return nil
+}
+
+// existing returns the operation a request recorded before, checked
+// against the request, or ok false when there is none: a retry answers
+// from it before any check that the original passed and the present
+// might not (a rate since changed, a wallet since closed).
+func (s *Service) existing(ctx context.Context, req *Op) (Op, bool, error) {
+	op, err := s.store.Op(ctx, req.ID)
+	switch {
+	case errors.Is(err, ErrOpNotFound):
+		return Op{}, false, nil
+	case err != nil:
+		return Op{}, false, err
+	}
+	if err := SameRequest(req, &op); err != nil {
+		return Op{}, false, err
+	}
+	return op, true, nil
+}
+
+// record records a new operation (or finds the one a concurrent identical
+// request recorded) and posts it.
+func (s *Service) record(ctx context.Context, op Op) (Op, error) {
+	stored, _, err := s.store.Record(ctx, op, op.CreatedAt)
+	if err != nil {
+		return Op{}, err
+	}
+	return s.post(ctx, stored)
+}
+
+// EarnRequest earns points under a rule.
+type EarnRequest struct {
+	User uuid.UUID
+	Rule string // a Config.Rules name
+	// Key makes the earn once only: a payment's ID (per-amount rules), a
+	// campaign's ID, "signup". At most MaxKeyLen bytes.
+	Key string
+	// Amount is the payment a PerAmount rule earns on; zero for Fixed.
+	Amount ledger.Money
+}
+
+// Earn credits the points rule earns to the lot of this month, from the
+// bank's Issuance account to the user's points account (opened if need
+// be). The same request again (same user, rule and key) returns the
+// original operation and earns nothing more.
+//
+// Errors: ErrInvalidRequest, ErrUnknownRule, ErrNothingEarned,
+// ErrOverflow, ErrOpConflict (the key was used with another amount);
+// ErrPending or ErrFailed with the operation (see post); the store's.
+func (s *Service) Earn(ctx context.Context, req EarnRequest) (Op, error) {
+	if err := checkKey(req.User, req.Key); err != nil {
+		return Op{}, err
+	}
+	rule, ok := s.rules[req.Rule]
+	if !ok {
+		return Op{}, fmt.Errorf("%w: %q", ErrUnknownRule, req.Rule)
+	}
+	op := Op{ID: s.OpID(KindEarn, req.User, req.Rule, req.Key), User: req.User, Kind: KindEarn, Key: req.Key,
+		Name: req.Rule, Requested: req.Amount.Units(), Currency: req.Amount.Currency(),
+		Account: s.AccountOf(req.User), Counter: s.cfg.Issuance, Status: StatusPending}
+	if prev, ok, err := s.existing(ctx, &op); err != nil || ok {
+		if err != nil {
+			return Op{}, err
+		}
+		return s.post(ctx, prev)
+	}
+	p, err := rule.PointsFor(req.Amount)
+	if err != nil {
+		return Op{}, err
+	}
+	return s.record(ctx, s.credit(op, p))
+}
+
+// credit completes a credit operation at the service's clock: its points
+// go to the lot of this month.
+func (s *Service) credit(op Op, points int64) Op {
+	now := ledger.Timestamp(s.now())
+	m := MonthOf(now, s.loc)
+	op.Points, op.Month, op.LotExpiresAt, op.CreatedAt = points, m, ExpiryOf(m, s.months, s.loc), now
+	return op
+}
+
+// RedeemRequest redeems points into money.
+type RedeemRequest struct {
+	User   uuid.UUID
+	Key    string // the client's idempotency key, at most MaxKeyLen bytes
+	Points int64  // points offered; Rate.Convert decides how many are used
+	// Wallet is the user's money account in Currency, which must have a
+	// Config.Conversion account.
+	Wallet   uuid.UUID
+	Currency ledger.Currency
+}
+
+// Redeem converts points into money at the latest rate named
+// RedeemRateName(Currency): the payout is Rate.Convert's out (rounded
+// down), and only the points it uses are spent, oldest lots first. The
+// points go to the bank's Redeemed account and the payout from the
+// Conversion account to the wallet, linked (both or neither). The
+// operation records the rate version. The same request again returns the
+// original operation (with the rate it used) and pays nothing more.
+//
+// Errors: ErrInvalidRequest (also a wallet that is missing, closed, frozen
+// or in another currency), ErrNoRate, ErrTooFewPoints, ErrOverflow,
+// ErrInsufficientPoints (fewer unexpired points than Rate.Convert uses:
+// also the answer to a redemption that an expiry beat to its lot),
+// ErrOpConflict; ErrPending or ErrFailed with the operation; the store's.
+func (s *Service) Redeem(ctx context.Context, req RedeemRequest) (Op, error) {
+	if err := checkKey(req.User, req.Key); err != nil {
+		return Op{}, err
+	}
+	if req.Points <= 0 || req.Wallet == uuid.Nil {
+		return Op{}, fmt.Errorf("%w: redeem %d points to wallet %s", ErrInvalidRequest, req.Points, req.Wallet)
+	}
+	conv, ok := s.conv[req.Currency]
+	if !ok {
+		return Op{}, fmt.Errorf("%w: no conversion account for %q", ErrInvalidRequest, req.Currency)
+	}
+	op := Op{ID: s.OpID(KindRedeem, req.User, req.Currency.Code(), req.Key), User: req.User, Kind: KindRedeem,
+		Key: req.Key, Name: req.Currency.Code(), Requested: req.Points, Account: s.AccountOf(req.User),
+		Counter: s.cfg.Redeemed, Wallet: req.Wallet, Conversion: conv, Currency: req.Currency, Status: StatusPending}
+	if prev, ok, err := s.existing(ctx, &op); err != nil || ok {
+		if err != nil {
+			return Op{}, err
+		}
+		return s.post(ctx, prev)
+	}
+	rate, err := s.store.Rate(ctx, RedeemRateName(req.Currency), 0)
+	if err != nil {
+		return Op{}, err
+	}
+	used, out, err := rate.Convert(req.Points)
+	if err != nil {
+		return Op{}, err
+	}
+	w, err := s.l.Account(ctx, req.Wallet)
+	switch {
+	case err != nil:
+		return Op{}, fmt.Errorf("%w: wallet: %w", ErrInvalidRequest, err)
+	case w.Currency != req.Currency:
+		return Op{}, fmt.Errorf("%w: wallet %s is in %s: %w", ErrInvalidRequest, w.ID, w.Currency, ledger.ErrCurrencyMismatch)
+	case w.Status != ledger.AccountOpen:
+		return Op{}, fmt.Errorf("%w: wallet %s is %v", ErrInvalidRequest, w.ID, w.Status)
+	}
+	op.Points, op.Other, op.Rate, op.CreatedAt = used, out, rate, ledger.Timestamp(s.now())
+	return s.record(ctx, op)
+}
+
+// ExchangeRequest exchanges points with a partner's scheme.
+type ExchangeRequest struct {
+	User    uuid.UUID
+	Partner string // a Config.Partners name
+	Key     string // the client's (or partner's) idempotency key, at most MaxKeyLen bytes
+	// Points offered: the bank's points for ExchangeOut, the partner's
+	// for ExchangeIn.
+	Points int64
+}
+
+// ExchangeOut gives the bank's points for the partner's at the latest
+// rate ExchangeOutRateName(Partner): the partner credits the user
+// Rate.Convert's out (Op.Other) of its points, and the points it used are
+// spent, oldest lots first, to the partner's account. Idempotent as
+// Redeem.
+//
+// Errors: ErrInvalidRequest, ErrUnknownPartner, ErrNoRate,
+// ErrTooFewPoints, ErrOverflow, ErrInsufficientPoints, ErrOpConflict;
+// ErrPending or ErrFailed with the operation; the store's.
+func (s *Service) ExchangeOut(ctx context.Context, req ExchangeRequest) (Op, error) {
+	return s.exchange(ctx, KindExchangeOut, req)
+}
+
+// ExchangeIn credits the bank's points for the partner's at the latest
+// rate ExchangeInRateName(Partner): Rate.Convert's out of the bank's
+// points, from the partner's account to the lot of this month; Op.Other
+// is the partner points it used (what the partner debits). Idempotent as
+// Redeem.
+//
+// Errors: as ExchangeOut, but ErrInsufficientPoints.
+func (s *Service) ExchangeIn(ctx context.Context, req ExchangeRequest) (Op, error) {
+	return s.exchange(ctx, KindExchangeIn, req)
+}
+
+func (s *Service) exchange(ctx context.Context, kind Kind, req ExchangeRequest) (Op, error) {
+	if err := checkKey(req.User, req.Key); err != nil {
+		return Op{}, err
+	}
+	if req.Points <= 0 {
+		return Op{}, fmt.Errorf("%w: exchange %d points", ErrInvalidRequest, req.Points)
+	}
+	acct, ok := s.partner[req.Partner]
+	if !ok {
+		return Op{}, fmt.Errorf("%w: %q", ErrUnknownPartner, req.Partner)
+	}
+	op := Op{ID: s.OpID(kind, req.User, req.Partner, req.Key), User: req.User, Kind: kind, Key: req.Key,
+		Name: req.Partner, Requested: req.Points, Account: s.AccountOf(req.User), Counter: acct, Status: StatusPending}
+	if prev, ok, err := s.existing(ctx, &op); err != nil || ok {
+		if err != nil {
+			return Op{}, err
+		}
+		return s.post(ctx, prev)
+	}
+	name := ExchangeOutRateName(req.Partner)
+	if kind == KindExchangeIn {
+		name = ExchangeInRateName(req.Partner)
+	}
+	rate, err := s.store.Rate(ctx, name, 0)
+	if err != nil {
+		return Op{}, err
+	}
+	used, out, err := rate.Convert(req.Points)
+	if err != nil {
+		return Op{}, err
+	}
+	op.Rate = rate
+	if kind == KindExchangeIn {
+		op.Other = used
+		return s.record(ctx, s.credit(op, out))
+	}
+	op.Points, op.Other, op.CreatedAt = used, out, ledger.Timestamp(s.now())
+	return s.record(ctx, op)
+}
+
+// SetRate sets version of rate name to from:to (see Rate): version must
+// be the latest plus one; setting a version again with the same values
+// returns it, so a retry is safe, and of concurrent setters of one
+// version one wins and the others get ErrRateConflict.
+//
+// Errors: ErrInvalidRate, ErrRateConflict; the store's.
+func (s *Service) SetRate(ctx context.Context, name string, version int, from, to int64) (Rate, error) {
+	r, _, err := s.store.SetRate(ctx, Rate{Name: name, Version: version, From: from, To: to, SetAt: ledger.Timestamp(s.now())})
+	return r, err
+}
+
+// Rate returns version of rate name, its latest when version is 0.
+//
+// Errors: ErrNoRate; the store's.
+func (s *Service) Rate(ctx context.Context, name string, version int) (Rate, error) {
+	return s.store.Rate(ctx, name, version)
+}
+
+// Op returns a recorded operation.
+//
+// Errors: ErrOpNotFound; the store's.
+func (s *Service) Op(ctx context.Context, id uuid.UUID) (Op, error) { return s.store.Op(ctx, id) }
+
+// SweepReport says what a Sweep did.
+type SweepReport struct {
+	Lots    int   // lots this sweep expired
+	Points  int64 // points they held
+	Pending int   // of them, expiries whose transfer is not yet confirmed (Reconcile finishes them)
+}
+
+// sweepPage is how many due lots a sweep reads at a time.
+const sweepPage = 100
+
+// Sweep expires every lot due at the service's clock: it pages through
+// the due lots by cursor and expires each in one store step (its
+// remainder to a new expiry operation), then moves the points to the
+// Expired account. Several sweepers may run at once, on any instance:
+// each lot's remainder is expired by one of them, once.
+//
+// Errors: the store's; ErrFailed (an expiry the ledger refused for good).
+func (s *Service) Sweep(ctx context.Context) (SweepReport, error) {
+	now := ledger.Timestamp(s.now())
+	var rep SweepReport
+	var cur LotCursor
+	for {
+		lots, err := s.store.Due(ctx, now, cur, sweepPage)
+		if err != nil {
+			return rep, err
+		}
+		for _, l := range lots {
+			req := ExpireRequest{Account: s.AccountOf(l.User), Counter: s.cfg.Expired,
+				ID: func(m Month, seq int) uuid.UUID { return s.ExpireID(l.User, m, seq) }}
+			op, ok, err := s.store.Expire(ctx, l.User, l.Month, now, req)
+			if err != nil {
+				return rep, err
+			}
+			if !ok {
+				continue // another sweeper (or a redemption) took it
+			}
+			rep.Lots++
+			rep.Points += op.Points
+			if _, err := s.post(ctx, op); err != nil {
+				if !errors.Is(err, ErrPending) {
+					return rep, err
+				}
+				rep.Pending++
+			}
+		}
+		if len(lots) < sweepPage {
+			return rep, nil
+		}
+		last := lots[len(lots)-1]
+		cur = LotCursor{ExpiresAt: last.ExpiresAt, User: last.User, Month: last.Month}
+	}
+}
+
+// ReconcileReport says what Reconcile did.
+type ReconcileReport struct {
+	Posted  int // pending operations whose transfers are now confirmed
+	Failed  int // pending operations the ledger refused for good (points undone)
+	Pending int // operations still pending (the ledger refused for now)
+}
+
+// Reconcile finishes the operations a crash, a store failure or a
+// passing ledger refusal left pending: it applies each one's transfers
+// again (their derived IDs pay once) and records the outcome. Run it
+// periodically; it is safe beside live traffic and other instances.
+//
+// Errors: the store's.
+func (s *Service) Reconcile(ctx context.Context) (ReconcileReport, error) {
+	var rep ReconcileReport
+	var cur OpCursor
+	for {
+		ops, err := s.store.Pending(ctx, cur, sweepPage)
+		if err != nil {
+			return rep, err
+		}
+		for _, op := range ops {
+			_, err := s.post(ctx, op)
+			switch {
+			case err == nil:
+				rep.Posted++
+			case errors.Is(err, ErrFailed):
+				rep.Failed++
+			case errors.Is(err, ErrPending):
+				rep.Pending++
+			default:
+				return rep, err
+			}
+		}
+		if len(ops) < sweepPage {
+			return rep, nil
+		}
+		cur = OpCursor{CreatedAt: ops[len(ops)-1].CreatedAt, ID: ops[len(ops)-1].ID}
+	}
+}
+
+// Statement is a user's points: what the ledger holds, what can be spent
+// now, the totals earned, spent and expired, and the lots left.
+type Statement struct {
+	User      uuid.UUID
+	Account   uuid.UUID // the user's points account
+	Balance   int64     // the account's posted balance on the ledger
+	Available int64     // spendable now: confirmed points of lots not expired
+	Earned    int64     // confirmed credits (earned and exchanged in)
+	Spent     int64     // redeemed and exchanged out
+	Expired   int64
+	Lots      []Lot // lots with points (remaining or pending), by month
+}
+
+// Statement returns user's statement at the service's clock.
+//
+// Errors: the store's and the ledger's (but a user without an account has
+// a zero Balance).
+func (s *Service) Statement(ctx context.Context, user uuid.UUID) (Statement, error) {
+	h, err := s.store.Holder(ctx, user)
+	if err != nil {
+		return Statement{}, err
+	}
+	st := Statement{User: user, Account: s.AccountOf(user), Available: h.Available(ledger.Timestamp(s.now())),
+		Earned: h.Earned, Spent: h.Spent, Expired: h.Expired, Lots: h.Lots}
+	a, err := s.l.Account(ctx, st.Account)
+	switch {
+	case errors.Is(err, ledger.ErrAccountNotFound):
+	case err != nil:
+		return Statement{}, err
+	default:
+		st.Balance = a.Balance.Net()
+	}
+	return st, nil
+}
