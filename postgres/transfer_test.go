@@ -26,7 +26,9 @@ import (
 func TestPhoneTransferStores(t *testing.T) {
 	transfertest.Run(t, func(t testing.TB) transfertest.Env {
 		db := freshDB(t)
-		return transfertest.Env{Store: NewPhoneTransferStore(db), Directory: NewPhoneDirectory(db), Ledger: NewStore(db)}
+		// Each race iteration is some 80 commits: 8 keep the suite's race
+		// cases near 8 s under -race; SOCIALPAY_RACE_ITERATIONS runs more.
+		return transfertest.Env{Store: NewPhoneTransferStore(db), Directory: NewPhoneDirectory(db), Ledger: NewStore(db), RaceIterations: 8}
 	})
 }
 

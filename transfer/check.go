@@ -153,6 +153,9 @@ func (s *Service) ledgerFacts(ctx context.Context, r *Record) (LedgerFacts, erro
 	case err != nil:
 		return f, err
 	}
+	if timedOut(&t, s.now()) {
+		t.Status = ledger.StatusExpired // the ledger's expiry is late or under way
+	}
 	f.Transfer = &t
 	if t.Status == ledger.StatusCommitted || t.Status == ledger.StatusPosted {
 		_, err := s.ledger.LookupTransfer(ctx, s.ledgerID(r, stepUndo))

@@ -628,6 +628,11 @@ func (s *Service) resolve(ctx context.Context, rec Record, step string) (_ Recor
 				if hold, err = s.ledger.LookupTransfer(ctx, holdID); err != nil {
 					return rec, false, err
 				}
+				if timedOut(&hold, s.now()) {
+					// Another expiry is applying it: it is expired all
+					// the same (the ledger posts and voids it no more).
+					hold.Status = ledger.StatusExpired
+				}
 			}
 			rec, _, err = s.syncHold(ctx, rec, &hold)
 			return rec, false, err
@@ -674,6 +679,9 @@ func (s *Service) undo(ctx context.Context, rec Record) (undone bool, err error)
 		case ledger.StatusPosted:
 			return reverse(hold.ResolvedBy)
 		case ledger.StatusPending:
+			if timedOut(&hold, s.now()) {
+				return true, nil // expired, as the ledger's expiry will record
+			}
 			_, err := s.ledger.Void(ctx, s.ledgerID(&rec, stepUndoVoid), holdID)
 			switch {
 			case err == nil:
@@ -704,4 +712,11 @@ func (s *Service) attempt(ctx context.Context, rec Record, tl *tally) (Record, e
 		return rec, err
 	}
 	return s.advance(ctx, next, tl)
+}
+
+// timedOut reports whether a hold is past its timeout at now, whether or
+// not the ledger's expiry has recorded it yet: the ledger neither posts
+// nor voids it any more.
+func timedOut(hold *ledger.Transfer, now time.Time) bool {
+	return hold.Status == ledger.StatusPending && !hold.ExpiresAt.IsZero() && !hold.ExpiresAt.After(ledger.Timestamp(now))
 }

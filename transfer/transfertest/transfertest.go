@@ -44,6 +44,11 @@ type Env struct {
 	// Ledger is the ledger's store for the service tests; nil means a new
 	// ledger.MemoryStore.
 	Ledger ledger.Store
+	// RaceIterations is how many times each race case (Race/...) repeats,
+	// before ledgertest.RaceIterations applies -short and the long mode;
+	// 0 means 40. A store whose iterations are slow sets fewer, to keep
+	// its share of CI small, and relies on the long mode.
+	RaceIterations int
 }
 
 // Start is where the suite's clocks start: 20:00 in Shanghai.
@@ -93,6 +98,11 @@ func Run(t *testing.T, newEnv func(t testing.TB) Env) {
 		{"Service/Chat", testChat},
 		{"Service/ChatExpiry", testChatExpiry},
 		{"Service/AcceptDeclineExpireRace", testChatRace},
+		{"Race/SendExactBalance", testRaceSendExactBalance},
+		{"Race/DailyLimitEdge", testRaceDailyLimitEdge},
+		{"Race/CancelRelease", testRaceCancelRelease},
+		{"Race/AcceptExpiry", testRaceAcceptExpiry},
+		{"Race/Reconcile", testRaceReconcile},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newEnv) })
 	}
