@@ -44,10 +44,10 @@ func NewQRStore(db *DB) *QRStore {
 }
 
 type qrQueries struct {
-	insertCode, code, claim, settleCode, releaseCode, codeExists, claimed                  string
-	ensureTotal, lockTotal, reservation, reserve, capUsed, settleCap, releaseCap, reserved string
-	insertDevice, deviceExists, device, deviceBySerial, revoke                             string
-	markUsed, usedBy, prune                                                                string
+	insertCode, code, claim, settleCode, releaseCode, resetCode, codeExists, claimed, scanCodes                string
+	ensureTotal, lockTotal, reservation, reserve, capUsed, settleCap, releaseCap, resetCap, reserved, scanCaps string
+	insertDevice, deviceExists, device, deviceBySerial, revoke                                                 string
+	markUsed, usedBy, prune                                                                                    string
 }
 
 const qrCodeCols = `id, payee, reference, currency, amount, expires_at, issued_at,
@@ -66,7 +66,9 @@ func newQRQueries(db *DB) qrQueries {
 		claim:       q(`update $S.qr_codes set payment = $2, claimed_at = $3 where id = $1 and payment is null returning ` + qrCodeCols),
 		settleCode:  q(`update $S.qr_codes set settled = true where id = $1 and payment = $2`),
 		releaseCode: q(`update $S.qr_codes set payment = null, claimed_at = null where id = $1 and payment = $2 and not settled`),
+		resetCode:   q(`update $S.qr_codes set payment = null, claimed_at = null, settled = false where id = $1 and payment = $2`),
 		codeExists:  q(`select exists (select 1 from $S.qr_codes where id = $1)`),
+		scanCodes:   q(`select ` + qrCodeCols + ` from $S.qr_codes where id > $1 and payment is not null order by id limit $2`),
 		claimed: q(`select ` + qrCodeCols + ` from $S.qr_codes
 			where payment is not null and not settled and claimed_at <= $1 order by claimed_at, id limit $2`),
 
@@ -86,8 +88,14 @@ func newQRQueries(db *DB) qrQueries {
 				delete from $S.qr_cap_reservations where payment = $1 and not settled returning payer, day, currency, amount)
 			update $S.qr_cap_totals t set total = t.total - r.amount from r
 			where t.payer = r.payer and t.day = r.day and t.currency = r.currency`),
+		// The same, settled or not.
+		resetCap: q(`with r as (
+				delete from $S.qr_cap_reservations where payment = $1 returning payer, day, currency, amount)
+			update $S.qr_cap_totals t set total = t.total - r.amount from r
+			where t.payer = r.payer and t.day = r.day and t.currency = r.currency`),
 		reserved: q(`select ` + qrReservationCols + ` from $S.qr_cap_reservations
 			where not settled and at <= $1 order by at, payment limit $2`),
+		scanCaps: q(`select ` + qrReservationCols + ` from $S.qr_cap_reservations where payment > $1 order by payment limit $2`),
 
 		insertDevice:   q(`insert into $S.qr_devices (` + qrDeviceCols + `) values ($1, $2, $3, $4, $5, null) on conflict do nothing`),
 		deviceExists:   q(`select exists (select 1 from $S.qr_devices where id = $1)`),
@@ -205,6 +213,23 @@ func (s *QRStore) SettleCode(ctx context.Context, id, payment uuid.UUID) error {
 // Errors: qr.ErrUnknownCode, and the infrastructure errors of this package.
 func (s *QRStore) ReleaseCode(ctx context.Context, id, payment uuid.UUID) error {
 	return s.changeCode(ctx, "release QR code", s.q.releaseCode, id, payment, nil)
+}
+
+// ResetCode implements qr.DynamicCodeStore.
+//
+// Errors: qr.ErrUnknownCode, and the infrastructure errors of this package.
+func (s *QRStore) ResetCode(ctx context.Context, id, payment uuid.UUID) error {
+	return s.changeCode(ctx, "reset QR code", s.q.resetCode, id, payment, nil)
+}
+
+// ScanCodes implements qr.DynamicCodeStore by primary key.
+//
+// Errors: the infrastructure errors of this package.
+func (s *QRStore) ScanCodes(ctx context.Context, after uuid.UUID, limit int) ([]qr.DynamicCode, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	return queryAll(ctx, s.db, "scan QR codes", s.q.scanCodes, scanQRCode, [16]byte(after), limit)
 }
 
 // changeCode runs a conditional update of a code's claim; when it changes
@@ -345,6 +370,24 @@ func (s *QRStore) SettleCap(ctx context.Context, payment uuid.UUID) error {
 func (s *QRStore) ReleaseCap(ctx context.Context, payment uuid.UUID) error {
 	_, err := s.db.exec(ctx, "release QR cap", s.q.releaseCap, [16]byte(payment))
 	return err
+}
+
+// ResetCap implements qr.CapStore in one statement.
+//
+// Errors: the infrastructure errors of this package.
+func (s *QRStore) ResetCap(ctx context.Context, payment uuid.UUID) error {
+	_, err := s.db.exec(ctx, "reset QR cap", s.q.resetCap, [16]byte(payment))
+	return err
+}
+
+// ScanReservations implements qr.CapStore by primary key.
+//
+// Errors: the infrastructure errors of this package.
+func (s *QRStore) ScanReservations(ctx context.Context, after uuid.UUID, limit int) ([]qr.CapReservation, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	return queryAll(ctx, s.db, "scan QR cap reservations", s.q.scanCaps, scanReservation, [16]byte(after), limit)
 }
 
 // ReservedCaps implements qr.CapStore from a partial index of unsettled

@@ -24,6 +24,15 @@ func TestQRStore(t *testing.T) {
 	qrtest.Run(t, func(t testing.TB) qr.Store { return NewQRStore(freshDB(t)) })
 }
 
+// TestQRService runs the QR service suite (races at every boundary) on
+// PostgreSQL: the ledger and the QR store in one schema per subtest.
+func TestQRService(t *testing.T) {
+	qrtest.RunService(t, func(t testing.TB) qrtest.Env {
+		db := freshDB(t)
+		return qrtest.Env{Store: NewQRStore(db), Ledger: NewStore(db)}
+	})
+}
+
 // TestQRStoreUnstorable: text PostgreSQL cannot hold is refused as an
 // invalid value, not as a database failure.
 func TestQRStoreUnstorable(t *testing.T) {

@@ -99,6 +99,19 @@
 // idempotent, the hold the fence before anything is released, Reconcile
 // for crashes between steps (see Service.Pay).
 //
+// A retry at any moment gets its original's outcome: a Pay whose hold
+// exists answers from it, also when it finds the daily cap filled by that
+// very payment; a payment posted answers with its receipt even if its
+// record could not be settled yet (Reconcile settles it).
+//
+// Check compares the records with the ledger, as ledger.Verify checks the
+// ledger itself: each claim and cap reservation against the hold it names
+// (settled needs posted, the terms must be the hold's) and each day's cap
+// total against its reservations; it returns ErrRecordMismatch listing
+// every Problem. Reconcile finishes the records a stopped Pay left open,
+// resets settled ones whose payment the ledger does not have, and counts
+// what it could not decide (ReconcileReport.Repaired, Unrepaired).
+//
 // RegisterDevice and RevokeDevice manage payers' phones; Charge checks a
 // payment code for its device, redeems it exactly once across concurrent
 // merchants and posts the payer-to-merchant transfer, idempotent on the

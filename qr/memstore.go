@@ -144,18 +144,51 @@ func (s *MemoryStore) SettleCode(_ context.Context, id, payment uuid.UUID) error
 
 // ReleaseCode implements DynamicCodeStore.
 func (s *MemoryStore) ReleaseCode(_ context.Context, id, payment uuid.UUID) error {
+	return s.openCode(id, payment, false)
+}
+
+// ResetCode implements DynamicCodeStore.
+func (s *MemoryStore) ResetCode(_ context.Context, id, payment uuid.UUID) error {
+	return s.openCode(id, payment, true)
+}
+
+// openCode opens code id if payment holds it, unsettled or (settled too)
+// settled.
+func (s *MemoryStore) openCode(id, payment uuid.UUID, settled bool) error {
 	s.codesMu.Lock()
 	defer s.codesMu.Unlock()
 	c, ok := s.codes[id]
 	switch {
 	case !ok:
 		return fmt.Errorf("%w: %s", ErrUnknownCode, id)
-	case c.Payment != payment || c.Settled:
+	case c.Payment != payment || payment == uuid.Nil || c.Settled && !settled:
 		return nil
 	}
-	c.Payment, c.ClaimedAt = uuid.Nil, time.Time{}
+	c.Payment, c.ClaimedAt, c.Settled = uuid.Nil, time.Time{}, false
 	delete(s.claimed, id)
 	return nil
+}
+
+// ScanCodes implements DynamicCodeStore.
+func (s *MemoryStore) ScanCodes(_ context.Context, after uuid.UUID, limit int) ([]DynamicCode, error) {
+	s.codesMu.Lock()
+	var out []DynamicCode
+	for id, c := range s.codes {
+		if c.Payment != uuid.Nil && slices.Compare(id[:], after[:]) > 0 {
+			out = append(out, *c)
+		}
+	}
+	s.codesMu.Unlock()
+	return byID(out, func(c *DynamicCode) uuid.UUID { return c.ID }, limit), nil
+}
+
+// byID sorts items by ID and returns the first limit of them.
+func byID[T any](items []T, id func(*T) uuid.UUID, limit int) []T {
+	slices.SortFunc(items, func(a, b T) int {
+		x, y := id(&a), id(&b)
+		return slices.Compare(x[:], y[:])
+	})
+	return items[:min(len(items), max(limit, 0))]
 }
 
 // ClaimedCodes implements DynamicCodeStore.
@@ -235,11 +268,37 @@ func (s *MemoryStore) SettleCap(_ context.Context, payment uuid.UUID) error {
 
 // ReleaseCap implements CapStore.
 func (s *MemoryStore) ReleaseCap(_ context.Context, payment uuid.UUID) error {
+	s.dropCap(payment, false)
+	return nil
+}
+
+// ResetCap implements CapStore.
+func (s *MemoryStore) ResetCap(_ context.Context, payment uuid.UUID) error {
+	s.dropCap(payment, true)
+	return nil
+}
+
+// ScanReservations implements CapStore.
+func (s *MemoryStore) ScanReservations(_ context.Context, after uuid.UUID, limit int) ([]CapReservation, error) {
+	s.capsMu.Lock()
+	var out []CapReservation
+	for p, r := range s.caps {
+		if slices.Compare(p[:], after[:]) > 0 {
+			out = append(out, *r)
+		}
+	}
+	s.capsMu.Unlock()
+	return byID(out, func(r *CapReservation) uuid.UUID { return r.Payment }, limit), nil
+}
+
+// dropCap removes payment's reservation from its day's total if it is
+// unsettled or (settled too) settled.
+func (s *MemoryStore) dropCap(payment uuid.UUID, settled bool) {
 	s.capsMu.Lock()
 	defer s.capsMu.Unlock()
 	r, ok := s.caps[payment]
-	if !ok || r.Settled {
-		return nil
+	if !ok || r.Settled && !settled {
+		return
 	}
 	key := capKey{payer: r.Payer, day: r.Day, currency: r.Amount.Currency()}
 	if s.capTotals[key] -= r.Amount.Units(); s.capTotals[key] == 0 {
@@ -247,7 +306,6 @@ func (s *MemoryStore) ReleaseCap(_ context.Context, payment uuid.UUID) error {
 	}
 	delete(s.caps, payment)
 	delete(s.reserved, payment)
-	return nil
 }
 
 // ReservedCaps implements CapStore.

@@ -16,6 +16,11 @@ func TestMemoryStore(t *testing.T) {
 	qrtest.Run(t, func(testing.TB) qr.Store { return qr.NewMemoryStore() })
 }
 
+// The service suite (races at every boundary) on the memory stores.
+func TestMemoryService(t *testing.T) {
+	qrtest.RunService(t, func(testing.TB) qrtest.Env { return qrtest.Env{Store: qr.NewMemoryStore()} })
+}
+
 // Listing the oldest reservations sorts them without allocating per
 // comparison: a sweep's cost is the list, not n·log n small allocations.
 func TestReservedCapsSortDoesNotAllocate(t *testing.T) {

@@ -254,10 +254,7 @@ func (s *Service) Pay(ctx context.Context, req PayRequest) (Receipt, error) {
 	hold, err := s.ledger.LookupTransfer(ctx, id)
 	switch {
 	case err == nil:
-		if err := sameRequest(&hold, req.Amount, digest); err != nil {
-			return Receipt{}, err
-		}
-		return s.complete(ctx, hold)
+		return s.retry(ctx, &req, hold, digest)
 	case !errors.Is(err, ledger.ErrTransferNotFound):
 		return Receipt{}, err
 	case verr != nil:
@@ -289,6 +286,13 @@ func (s *Service) Pay(ctx context.Context, req PayRequest) (Receipt, error) {
 				return Receipt{}, err
 			}
 			if amount.Units() > limit.Units()-used.Units() {
+				// The total may count this very payment: a retry of it
+				// holding and reserving since the lookup above. Its
+				// hold exists then (it is made before the reservation),
+				// and the retry gets its outcome, not the cap it filled.
+				if hold, err := s.ledger.LookupTransfer(ctx, id); err == nil {
+					return s.retry(ctx, &req, hold, digest)
+				}
 				return Receipt{}, fmt.Errorf("%w: %v used today, %v more asked, cap %v", ErrDailyCap, used, amount, limit)
 			}
 		}
@@ -307,7 +311,16 @@ func (s *Service) Pay(ctx context.Context, req PayRequest) (Receipt, error) {
 		}
 		return Receipt{}, err
 	}
-	return s.complete(ctx, hold)
+	return answer(s.complete(ctx, hold))
+}
+
+// retry answers a request whose payment's hold exists: the same request
+// gets the payment's outcome, another one ErrKeyReused.
+func (s *Service) retry(ctx context.Context, req *PayRequest, hold ledger.Transfer, digest string) (Receipt, error) {
+	if err := sameRequest(&hold, req.Amount, digest); err != nil {
+		return Receipt{}, err
+	}
+	return answer(s.complete(ctx, hold))
 }
 
 // digestOf names a payload or payment code in the ledger without keeping
@@ -408,15 +421,34 @@ func (s *Service) reserve(ctx context.Context, r *Receipt) error {
 	return err
 }
 
+// errUnsettled: a payment is posted but its claim or reservation could
+// not be settled (the store failed). Pay answers with the receipt (the
+// money moved); Reconcile settles it later.
+var errUnsettled = errors.New("qr: payment posted, record not settled")
+
 // settle makes a posted payment's claim or reservation final.
+//
+// Errors: errUnsettled wrapping the store's.
 func (s *Service) settle(ctx context.Context, r *Receipt) error {
+	var err error
 	if r.Initiation == Dynamic {
-		return s.store.SettleCode(ctx, s.CodeID(r.Payee.Alias, r.Reference), r.Payment)
+		err = s.store.SettleCode(ctx, s.CodeID(r.Payee.Alias, r.Reference), r.Payment)
+	} else if err = s.store.SettleCap(ctx, r.Payment); errors.Is(err, ErrNotReserved) {
+		err = nil // a currency without a cap
 	}
-	if err := s.store.SettleCap(ctx, r.Payment); err != nil && !errors.Is(err, ErrNotReserved) {
-		return err // not reserved: a currency without a cap
+	if err != nil {
+		return fmt.Errorf("%w: payment %s: %w", errUnsettled, r.Payment, err)
 	}
 	return nil
+}
+
+// answer is what Pay returns for a payment's outcome: a posted payment
+// whose record is left unsettled is paid (Reconcile settles the record).
+func answer(r Receipt, err error) (Receipt, error) {
+	if errors.Is(err, errUnsettled) {
+		return r, nil
+	}
+	return r, err
 }
 
 // release undoes a dead payment's claim or reservation.
@@ -492,6 +524,14 @@ type ReconcileReport struct {
 	Completed int // payments posted (or found posted) and settled
 	Cancelled int // payments found dead whose claims or reservations were released
 	Pending   int // left for a later run (a store or the ledger failing)
+	// Repaired counts settled claims and reservations found without a
+	// posted payment (ProblemSettledUnpaid) and reset: the code open
+	// again, the day's cap room given back.
+	Repaired int
+	// Unrepaired counts the records that disagree with the ledger in a way
+	// Reconcile does not decide (ProblemTerms, ProblemCapTotal, a settled
+	// record whose hold is still pending); the error lists them.
+	Unrepaired int
 }
 
 const reconcileBatch = 100
@@ -504,13 +544,25 @@ const reconcileBatch = 100
 // claim or reservation are undone by their timeout alone). Concurrent runs,
 // and runs concurrent with Pay, are safe.
 //
-// Errors: the store's and the ledger's; the report counts what was done
-// before.
+// Then it walks every claim and reservation as Check does and repairs the
+// records that contradict the ledger: a settled one whose payment the
+// ledger does not have posted (its hold voided, timed out or missing) is
+// reset (Repaired). What it cannot decide it reports (Unrepaired, and the
+// error). This pass reads every record with its hold, so its cost grows
+// with the records kept.
+//
+// Errors: ErrRecordMismatch listing the records left in disagreement, the
+// store's and the ledger's; the report counts what was done before.
 func (s *Service) Reconcile(ctx context.Context) (ReconcileReport, error) {
 	var rep ReconcileReport
 	var firstErr error
-	finish := func(payment uuid.UUID, orphan func() error) {
+	finish := func(payment uuid.UUID, orphan func() error, problem func(*ledger.Transfer) (Problem, bool)) {
 		hold, err := s.ledger.LookupTransfer(ctx, payment)
+		if err == nil {
+			if p, ok := problem(&hold); ok && p.Kind == ProblemTerms {
+				return // not this payment's record: the scan below reports it
+			}
+		}
 		if errors.Is(err, ledger.ErrTransferNotFound) {
 			// A claim without a hold cannot come from Pay; free it.
 			err = orphan()
@@ -546,15 +598,73 @@ func (s *Service) Reconcile(ctx context.Context) (ReconcileReport, error) {
 			return rep, err
 		}
 		for _, c := range codes {
-			finish(c.Payment, func() error { return s.store.ReleaseCode(ctx, c.ID, c.Payment) })
+			finish(c.Payment, func() error { return s.store.ReleaseCode(ctx, c.ID, c.Payment) },
+				func(hold *ledger.Transfer) (Problem, bool) { return codeProblem(&c, hold) })
 		}
 		for _, r := range caps {
-			finish(r.Payment, func() error { return s.store.ReleaseCap(ctx, r.Payment) })
+			finish(r.Payment, func() error { return s.store.ReleaseCap(ctx, r.Payment) },
+				func(hold *ledger.Transfer) (Problem, bool) { return reservationProblem(&r, hold, s.Day) })
 		}
-		if firstErr != nil || len(codes) < reconcileBatch && len(caps) < reconcileBatch || rep.Completed+rep.Cancelled == done {
+		if firstErr != nil {
 			return rep, firstErr
 		}
+		if len(codes) < reconcileBatch && len(caps) < reconcileBatch || rep.Completed+rep.Cancelled == done {
+			break
+		}
 	}
+	var problems []Problem
+	var check CheckReport
+	err := s.scan(ctx, &check, func(p Problem, _ time.Time) {
+		switch p.Kind {
+		case ProblemUnsettled, ProblemDead:
+			return // the pass above, or the Pay running now
+		case ProblemSettledUnpaid:
+			switch err := s.repair(ctx, &p); {
+			case err == nil:
+				rep.Repaired++
+				return
+			case errors.Is(err, errAgrees):
+				return
+			case !errors.Is(err, errStillPending) && firstErr == nil:
+				firstErr = err
+			}
+		}
+		rep.Unrepaired++
+		problems = append(problems, p)
+	})
+	if err != nil {
+		return rep, err
+	}
+	if firstErr != nil {
+		return rep, firstErr
+	}
+	return rep, problemsError(problems)
+}
+
+// Why repair left a record alone: a settled record whose hold is pending
+// (it will be posted, which agrees, or die, and be repaired then), or one
+// whose hold was posted since the scan.
+var (
+	errStillPending = errors.New("qr: hold still pending")
+	errAgrees       = errors.New("qr: record agrees with the ledger now")
+)
+
+// repair resets a settled claim or reservation whose payment's hold is
+// dead or missing, after looking at the hold again (what the scan saw may
+// be old).
+func (s *Service) repair(ctx context.Context, p *Problem) error {
+	hold, err := s.lookupHold(ctx, p.Payment)
+	switch {
+	case err != nil:
+		return err
+	case hold != nil && hold.Status == ledger.StatusPosted:
+		return errAgrees
+	case hold != nil && hold.Status == ledger.StatusPending:
+		return errStillPending
+	case p.Record == "code":
+		return s.store.ResetCode(ctx, p.Code, p.Payment)
+	}
+	return s.store.ResetCap(ctx, p.Payment)
 }
 
 // keyOK reports whether an idempotency key is acceptable: 1 to MaxKeyLen

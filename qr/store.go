@@ -111,6 +111,16 @@ type DynamicCodeStore interface {
 	// ClaimedCodes returns up to limit codes with an unsettled claim made
 	// at or before before, oldest claim first.
 	ClaimedCodes(ctx context.Context, before time.Time, limit int) ([]DynamicCode, error)
+
+	// ScanCodes returns up to limit codes with a claim, settled or not,
+	// whose ID is above after, in ID order (Service.Check pages with it).
+	ScanCodes(ctx context.Context, after uuid.UUID, limit int) ([]DynamicCode, error)
+
+	// ResetCode opens the code again if payment holds it, settled or not;
+	// otherwise it does nothing. Service.Reconcile calls it for a settled
+	// claim whose payment the ledger does not have.
+	// Errors: ErrUnknownCode.
+	ResetCode(ctx context.Context, id, payment uuid.UUID) error
 }
 
 // CapReservation is one static-code payment counted against its payer's
@@ -166,6 +176,16 @@ type CapStore interface {
 	// ReservedCaps returns up to limit unsettled reservations made at or
 	// before before, oldest first.
 	ReservedCaps(ctx context.Context, before time.Time, limit int) ([]CapReservation, error)
+
+	// ScanReservations returns up to limit reservations, settled or not,
+	// whose payment ID is above after, in payment ID order
+	// (Service.Check pages with it).
+	ScanReservations(ctx context.Context, after uuid.UUID, limit int) ([]CapReservation, error)
+
+	// ResetCap removes payment's reservation from its day's total, settled
+	// or not; when there is none it does nothing. Service.Reconcile calls
+	// it for a settled reservation whose payment the ledger does not have.
+	ResetCap(ctx context.Context, payment uuid.UUID) error
 }
 
 // ErrNotReserved: SettleCap found no reservation for the payment.

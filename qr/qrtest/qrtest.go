@@ -12,7 +12,8 @@
 // payer, day and currency, idempotent per payment), devices (unique IDs
 // and serials, revocation) and redeemed payment codes (of 64 merchants
 // redeeming one code at once exactly one wins; a retry by the same charge
-// succeeds).
+// succeeds), and the scans and resets Service.Check and Service.Reconcile
+// use. RunService runs a qr.Service on a store and a ledger store.
 package qrtest
 
 import (
@@ -41,6 +42,7 @@ func Run(t *testing.T, newStore func(t testing.TB) qr.Store) {
 	t.Run("Caps", func(t *testing.T) { testCaps(t, newStore(t)) })
 	t.Run("CapSettleRelease", func(t *testing.T) { testCapSettleRelease(t, newStore(t)) })
 	t.Run("CapConcurrentReservations", func(t *testing.T) { testConcurrentReservations(t, newStore(t)) })
+	t.Run("ScanAndReset", func(t *testing.T) { testScanAndReset(t, newStore(t)) })
 	t.Run("Devices", func(t *testing.T) { testDevices(t, newStore(t)) })
 	t.Run("UsedCodes", func(t *testing.T) { testUsedCodes(t, newStore(t)) })
 	t.Run("UsedCodesConcurrent", func(t *testing.T) { testConcurrentMarkUsed(t, newStore(t)) })
@@ -478,5 +480,88 @@ func testConcurrentMarkUsed(t *testing.T, s qr.Store) {
 		if wins.Load() != 1 {
 			t.Fatalf("code %v redeemed %d times", code, wins.Load())
 		}
+	}
+}
+
+// ScanCodes and ScanReservations page through every claim and reservation,
+// settled or not, in ID order; ResetCode and ResetCap undo them, settled
+// or not, for their own payment only.
+func testScanAndReset(t *testing.T, s qr.Store) {
+	ctx := context.Background()
+	var claimed []uuid.UUID
+	for i := range 5 {
+		c := code(fmt.Sprint("scan", i), 100)
+		ok(t, "register", s.RegisterCode(ctx, c))
+		if i == 4 {
+			continue // open: not listed
+		}
+		_, err := s.ClaimCode(ctx, c.ID, id(fmt.Sprint("sp", i)), t0)
+		ok(t, "claim", err)
+		if i%2 == 0 {
+			ok(t, "settle", s.SettleCode(ctx, c.ID, id(fmt.Sprint("sp", i))))
+		}
+		claimed = append(claimed, c.ID)
+	}
+	slices.SortFunc(claimed, func(a, b uuid.UUID) int { return slices.Compare(a[:], b[:]) })
+	var got []uuid.UUID
+	for after := uuid.Nil; ; {
+		page, err := s.ScanCodes(ctx, after, 3)
+		ok(t, "ScanCodes", err)
+		for _, c := range page {
+			got = append(got, c.ID)
+		}
+		if len(page) < 3 {
+			break
+		}
+		after = page[len(page)-1].ID
+	}
+	if !slices.Equal(got, claimed) {
+		t.Fatalf("ScanCodes = %v, want %v", got, claimed)
+	}
+	settled := code("scan0", 100)
+	ok(t, "reset by another payment does nothing", s.ResetCode(ctx, settled.ID, id("sp9")))
+	if c, _ := s.Code(ctx, settled.ID); !c.Settled {
+		t.Fatalf("reset by another payment: %+v", c)
+	}
+	want(t, "reset unknown", s.ResetCode(ctx, id("nothing"), id("sp0")), qr.ErrUnknownCode)
+	ok(t, "reset a settled claim", s.ResetCode(ctx, settled.ID, id("sp0")))
+	if c, _ := s.Code(ctx, settled.ID); c.Payment != uuid.Nil || c.Settled {
+		t.Fatalf("reset: %+v", c)
+	}
+	_, err := s.ClaimCode(ctx, settled.ID, id("sp9"), t0)
+	ok(t, "claim after reset", err)
+
+	limit := yuan(500_00)
+	var payments []uuid.UUID
+	for i := range 4 {
+		r := reservation(fmt.Sprint("rp", i), "alice", "2026-02-16", 100_00)
+		_, err := s.ReserveCap(ctx, r, limit)
+		ok(t, "reserve", err)
+		if i%2 == 0 {
+			ok(t, "settle", s.SettleCap(ctx, r.Payment))
+		}
+		payments = append(payments, r.Payment)
+	}
+	slices.SortFunc(payments, func(a, b uuid.UUID) int { return slices.Compare(a[:], b[:]) })
+	first, err := s.ScanReservations(ctx, uuid.Nil, 3)
+	ok(t, "ScanReservations", err)
+	rest, err := s.ScanReservations(ctx, first[len(first)-1].Payment, 3)
+	ok(t, "ScanReservations", err)
+	got = got[:0]
+	for _, r := range append(first, rest...) {
+		got = append(got, r.Payment)
+	}
+	if !slices.Equal(got, payments) {
+		t.Fatalf("ScanReservations = %v, want %v", got, payments)
+	}
+	ok(t, "reset a settled reservation", s.ResetCap(ctx, id("rp0")))
+	ok(t, "reset an open reservation", s.ResetCap(ctx, id("rp1")))
+	ok(t, "reset again does nothing", s.ResetCap(ctx, id("rp1")))
+	ok(t, "reset unknown does nothing", s.ResetCap(ctx, id("nothing")))
+	if used, _ := s.CapUsed(ctx, id("alice"), "2026-02-16", cny); used != yuan(200_00) {
+		t.Fatalf("used after resets: %v, want 200.00", used)
+	}
+	if list, _ := s.ScanReservations(ctx, uuid.Nil, 10); len(list) != 2 {
+		t.Fatalf("ScanReservations after resets = %+v", list)
 	}
 }

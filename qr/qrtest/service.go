@@ -1,0 +1,747 @@
+package qrtest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/socialpay/socialpay/ledger"
+	"github.com/socialpay/socialpay/ledger/ledgertest"
+	"github.com/socialpay/socialpay/qr"
+)
+
+// Env is what the service suite runs a qr.Service on.
+type Env struct {
+	// Store is an empty qr.Store.
+	Store qr.Store
+	// Ledger is the ledger's store; nil means a new ledger.MemoryStore.
+	Ledger ledger.Store
+}
+
+// RunService runs the service suite: a qr.Service on the stores of
+// newEnv, held to exactly-once under concurrent retries. Each case makes
+// raceK identical calls at once at the boundary where the first one
+// changes the answer, repeated ledgertest.RaceIterations times (several
+// iterations run side by side, each on its own accounts and codes):
+//
+//   - PayExactBalance: Pay of a receive code (dynamic or static) retried
+//     with one key when the payer's balance equals the amount;
+//   - ChargeTwoMerchants: one payment code charged by two merchants at
+//     once, each retrying its order (one wins, the other gets
+//     qr.ErrReplay on every call; the winner's calls all get its receipt);
+//   - DynamicTwoPayers: a dynamic code paid by two payers at once, each
+//     retrying (the loser gets qr.ErrCodePaid on every call);
+//   - StaticCapEdge: a static payment that exactly fills the payer's daily
+//     cap, retried alone or against another payment that also fits but not
+//     both (the loser gets qr.ErrDailyCap);
+//   - Reconcile: payments left between their steps, finished by several
+//     Reconcile runs, ledger.ExpirePending runs and the payers' retries at
+//     once.
+//
+// Every call returns the winner's outcome or the documented lost-race
+// error, never a refusal the winner caused; the balances show each payment
+// once, and Service.Check finds every record in agreement with the ledger.
+//
+// CheckAndRepair then makes records disagree with the ledger through the
+// store's own methods (a settled claim and a settled reservation of
+// payments the ledger never saw, a settled claim whose hold was voided, a
+// reservation under a dynamic payment's ID, a payment posted whose claim
+// was not settled) and checks that Service.Check reports each one and
+// Service.Reconcile repairs what it may and reports the rest.
+//
+// newEnv is called once per subtest.
+func RunService(t *testing.T, newEnv func(t testing.TB) Env) {
+	for _, tc := range []struct {
+		name string
+		fn   func(*testing.T, func(testing.TB) Env)
+	}{
+		{"PayExactBalance", testRacePayExactBalance},
+		{"ChargeTwoMerchants", testRaceChargeTwoMerchants},
+		{"DynamicTwoPayers", testRaceDynamicTwoPayers},
+		{"StaticCapEdge", testRaceStaticCapEdge},
+		{"Reconcile", testRaceReconcile},
+		{"CheckAndRepair", testCheckAndRepair},
+	} {
+		name := "Race/" + tc.name
+		if tc.name == "CheckAndRepair" {
+			name = tc.name
+		}
+		t.Run(name, func(t *testing.T) { tc.fn(t, newEnv) })
+	}
+}
+
+// raceK is how many identical calls race at once.
+const raceK = 4
+
+// parallelIterations is how many iterations of a race case run side by
+// side (each on its own accounts): a database store spends most of an
+// iteration waiting for commits.
+const parallelIterations = 4
+
+// Start is where the service suite's clock starts: 20:00 in Shanghai.
+var Start = time.Date(2026, 2, 16, 12, 0, 0, 0, time.UTC)
+
+// world is one bank: a ledger, a directory and a service on an Env.
+type world struct {
+	t     testing.TB
+	ctx   context.Context
+	clock *ledgertest.Clock
+	l     *ledger.Ledger
+	store qr.Store
+	dir   *qr.MemoryDirectory
+	codes *qr.PaymentCodes
+	svc   *qr.Service
+	bank  uuid.UUID
+	seq   atomic.Int64
+}
+
+var (
+	suiteSecret  = []byte("qrtest service suite HMAC secret")
+	suitePermKey = []byte("qrtest service suite permutation")
+)
+
+// newWorld builds a service on env; edit changes its config, wrap the
+// store it sees.
+func newWorld(t testing.TB, env Env, edit func(*qr.Config), wrap func(qr.Store) qr.Store) *world {
+	t.Helper()
+	w := &world{t: t, ctx: context.Background(), clock: ledgertest.NewClock(Start), store: env.Store, dir: &qr.MemoryDirectory{}}
+	ls := env.Ledger
+	if ls == nil {
+		ls = ledger.NewMemoryStore()
+	}
+	w.l = ledger.New(ls, ledger.Options{Now: w.clock.Now})
+	signer, err := qr.NewHMACSigner("k1", suiteSecret)
+	must(t, err)
+	keys, err := qr.NewKeys(qr.Key{ID: "k1", HMAC: suiteSecret})
+	must(t, err)
+	receive, err := qr.NewReceiveCodes(qr.ReceiveConfig{Signer: signer, Keys: keys, Now: w.clock.Now})
+	must(t, err)
+	w.codes, err = qr.NewPaymentCodes(qr.PaymentCodeConfig{Prefix: "28", Key: suitePermKey})
+	must(t, err)
+	cfg := qr.Config{Ledger: w.l, Store: env.Store, Directory: w.dir, Receive: receive, PaymentCodes: w.codes}
+	if edit != nil {
+		edit(&cfg)
+	}
+	if wrap != nil {
+		cfg.Store = wrap(env.Store)
+	}
+	w.svc, err = qr.NewService(cfg)
+	must(t, err)
+	bank, err := w.l.CreateAccount(w.ctx, ledger.Account{ID: uuid.New(), Currency: cny})
+	must(t, err)
+	w.bank = bank.ID
+	return w
+}
+
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// name returns a name no other call on w returns.
+func (w *world) name(prefix string) string { return fmt.Sprintf("%s-%d", prefix, w.seq.Add(1)) }
+
+// wallet opens a customer account that cannot go negative, holding fen.
+func (w *world) wallet(fen int64) (uuid.UUID, error) {
+	a, err := w.l.CreateAccount(w.ctx, ledger.Account{ID: uuid.New(), Currency: cny, Flags: ledger.DebitsMustNotExceedCredits})
+	if err != nil || fen == 0 {
+		return a.ID, err
+	}
+	_, err = w.l.Transfer(w.ctx, ledger.Transfer{ID: uuid.New(), DebitAccountID: w.bank, CreditAccountID: a.ID, Amount: yuan(fen)})
+	return a.ID, err
+}
+
+// shop opens a payee's wallet and lists it in the directory.
+func (w *world) shop() (string, uuid.UUID, error) {
+	alias := w.name("shop")
+	id, err := w.wallet(0)
+	if err == nil {
+		err = w.dir.Put(qr.Payee{Alias: alias, Account: id, Name: "Shop " + alias})
+	}
+	return alias, id, err
+}
+
+// wantNet checks an account's balance, with nothing held.
+func (w *world) wantNet(what string, id uuid.UUID, fen int64) error {
+	a, err := w.l.Account(w.ctx, id)
+	switch {
+	case err != nil:
+		return err
+	case a.Balance.Net() != fen || a.Balance.DebitsPending != 0 || a.Balance.CreditsPending != 0:
+		return fmt.Errorf("%s: balance %+v, want %d and nothing held", what, a.Balance, fen)
+	}
+	return nil
+}
+
+// finish checks the ledger and the records against each other.
+func (w *world) finish() {
+	w.t.Helper()
+	if _, err := w.l.Verify(w.ctx); err != nil {
+		w.t.Fatalf("ledger Verify: %v", err)
+	}
+	rep, err := w.svc.Check(w.ctx)
+	if err != nil {
+		w.t.Fatalf("Check: %v (%+v)", err, rep.Problems)
+	}
+}
+
+// iterate runs fn(0) … fn(n-1), parallelIterations at a time, and fails t
+// with the first error.
+func iterate(t *testing.T, n int, fn func(i int) error) {
+	t.Helper()
+	var next atomic.Int64
+	var mu sync.Mutex
+	var first error
+	var wg sync.WaitGroup
+	for range parallelIterations {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				mu.Lock()
+				stop := first != nil
+				mu.Unlock()
+				if i >= n || stop {
+					return
+				}
+				if err := fn(i); err != nil {
+					mu.Lock()
+					if first == nil {
+						first = fmt.Errorf("iteration %d: %w", i, err)
+					}
+					mu.Unlock()
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if first != nil {
+		t.Fatal(first)
+	}
+}
+
+// samePay checks that every call got the receipt of call 0 and no error.
+func samePay(what string, rs []qr.Receipt, errs []error) error {
+	for i := range rs {
+		if errs[i] != nil {
+			return fmt.Errorf("%s: call %d of %d: %w", what, i, len(rs), errs[i])
+		}
+		a, b := rs[i], rs[0]
+		a.At, b.At = time.Time{}, time.Time{}
+		if a != b || !rs[i].At.Equal(rs[0].At) {
+			return fmt.Errorf("%s: call %d got %+v, call 0 got %+v", what, i, rs[i], rs[0])
+		}
+	}
+	return nil
+}
+
+// sameCharge checks that every call got the receipt of call 0 and no
+// error.
+func sameCharge(what string, rs []qr.ChargeReceipt, errs []error) error {
+	for i := range rs {
+		if errs[i] != nil {
+			return fmt.Errorf("%s: call %d of %d: %w", what, i, len(rs), errs[i])
+		}
+		a, b := rs[i], rs[0]
+		a.At, b.At = time.Time{}, time.Time{}
+		if a != b || !rs[i].At.Equal(rs[0].At) {
+			return fmt.Errorf("%s: call %d got %+v, call 0 got %+v", what, i, rs[i], rs[0])
+		}
+	}
+	return nil
+}
+
+// allLost checks that every call failed with lost.
+func allLost(what string, errs []error, lost error) error {
+	for i, err := range errs {
+		if !errors.Is(err, lost) {
+			return fmt.Errorf("%s: call %d answered %v, want %v", what, i, err, lost)
+		}
+	}
+	return nil
+}
+
+// testRacePayExactBalance: raceK identical Pays (one payer, one key) at
+// once of a code whose amount is exactly the payer's balance; dynamic and
+// static codes in turn. The first to hold the money empties the wallet;
+// every other call is its retry and gets its receipt.
+func testRacePayExactBalance(t *testing.T, newEnv func(testing.TB) Env) {
+	w := newWorld(t, newEnv(t), nil, nil)
+	alias, shop, err := w.shop()
+	must(t, err)
+	static, err := w.svc.Issue(w.ctx, qr.ReceiveCode{Payee: alias, Initiation: qr.Static, Currency: cny, City: "Shanghai"})
+	must(t, err)
+	n := ledgertest.RaceIterations(t, 100)
+	iterate(t, n, func(i int) error {
+		payer, err := w.wallet(1_00)
+		if err != nil {
+			return err
+		}
+		req := qr.PayRequest{Payer: payer, Payload: static, Amount: yuan(1_00), Key: "k"}
+		kind := qr.Static
+		if i%2 == 0 {
+			kind, req.Amount = qr.Dynamic, ledger.Money{}
+			req.Payload, err = w.svc.Issue(w.ctx, qr.ReceiveCode{Payee: alias, Initiation: qr.Dynamic, Amount: yuan(1_00),
+				Reference: fmt.Sprint("R", i), Expires: Start.Add(time.Hour), City: "Shanghai"})
+			if err != nil {
+				return err
+			}
+		}
+		rs, errs := ledgertest.Concurrently(raceK, func(int) (qr.Receipt, error) { return w.svc.Pay(w.ctx, req) })
+		if err := samePay(fmt.Sprintf("%v Pay retried", kind), rs, errs); err != nil {
+			return err
+		}
+		return w.wantNet("payer", payer, 0)
+	})
+	must(t, w.wantNet("shop", shop, int64(n)*1_00))
+	w.finish()
+}
+
+// testRaceChargeTwoMerchants: two merchants charge one payment code at
+// once, each retrying its order raceK times, from a payer whose balance is
+// exactly the amount. One merchant wins: all its calls get the one charge;
+// every call of the other gets qr.ErrReplay; the payer pays once.
+func testRaceChargeTwoMerchants(t *testing.T, newEnv func(testing.TB) Env) {
+	w := newWorld(t, newEnv(t), nil, nil)
+	iterate(t, ledgertest.RaceIterations(t, 100), func(i int) error {
+		payer, err := w.wallet(1_00)
+		if err != nil {
+			return err
+		}
+		var merchants [2]uuid.UUID
+		for j := range merchants {
+			if merchants[j], err = w.wallet(0); err != nil {
+				return err
+			}
+		}
+		d, err := w.svc.RegisterDevice(w.ctx, w.name("phone"), payer)
+		if err != nil {
+			return err
+		}
+		code, err := w.codes.Generate(d, w.clock.Now())
+		if err != nil {
+			return err
+		}
+		rs, errs := ledgertest.Concurrently(2*raceK, func(c int) (qr.ChargeReceipt, error) {
+			return w.svc.Charge(w.ctx, qr.ChargeRequest{Merchant: merchants[c%2], Code: code, Amount: yuan(1_00), Order: "order-1"})
+		})
+		var byMerchant [2][]qr.ChargeReceipt
+		var errsBy [2][]error
+		for c := range rs {
+			byMerchant[c%2] = append(byMerchant[c%2], rs[c])
+			errsBy[c%2] = append(errsBy[c%2], errs[c])
+		}
+		win := 0
+		if errsBy[0][0] != nil {
+			win = 1
+		}
+		if err := sameCharge("winning merchant", byMerchant[win], errsBy[win]); err != nil {
+			return err
+		}
+		if err := allLost("losing merchant", errsBy[1-win], qr.ErrReplay); err != nil {
+			return err
+		}
+		if r := byMerchant[win][0]; r.Payer != payer || r.Merchant != merchants[win] || r.Amount != yuan(1_00) {
+			return fmt.Errorf("charge receipt %+v", r)
+		}
+		if err := w.wantNet("payer", payer, 0); err != nil {
+			return err
+		}
+		if err := w.wantNet("winner", merchants[win], 1_00); err != nil {
+			return err
+		}
+		return w.wantNet("loser", merchants[1-win], 0)
+	})
+	w.finish()
+}
+
+// testRaceDynamicTwoPayers: two payers pay one dynamic code at once, each
+// retrying with its key raceK times, each holding exactly the amount. One
+// wins: all its calls get the receipt; every call of the other gets
+// qr.ErrCodePaid and its money back.
+func testRaceDynamicTwoPayers(t *testing.T, newEnv func(testing.TB) Env) {
+	w := newWorld(t, newEnv(t), nil, nil)
+	alias, shop, err := w.shop()
+	must(t, err)
+	n := ledgertest.RaceIterations(t, 100)
+	iterate(t, n, func(i int) error {
+		var payers [2]uuid.UUID
+		var err error
+		for j := range payers {
+			if payers[j], err = w.wallet(2_50); err != nil {
+				return err
+			}
+		}
+		code, err := w.svc.Issue(w.ctx, qr.ReceiveCode{Payee: alias, Initiation: qr.Dynamic, Amount: yuan(2_50),
+			Reference: fmt.Sprint("R", i), Expires: Start.Add(time.Hour), City: "Shanghai"})
+		if err != nil {
+			return err
+		}
+		rs, errs := ledgertest.Concurrently(2*raceK, func(c int) (qr.Receipt, error) {
+			return w.svc.Pay(w.ctx, qr.PayRequest{Payer: payers[c%2], Payload: code, Key: "k"})
+		})
+		var by [2][]qr.Receipt
+		var errsBy [2][]error
+		for c := range rs {
+			by[c%2] = append(by[c%2], rs[c])
+			errsBy[c%2] = append(errsBy[c%2], errs[c])
+		}
+		win := 0
+		if errsBy[0][0] != nil {
+			win = 1
+		}
+		if err := samePay("winning payer", by[win], errsBy[win]); err != nil {
+			return err
+		}
+		if err := allLost("losing payer", errsBy[1-win], qr.ErrCodePaid); err != nil {
+			return err
+		}
+		if err := w.wantNet("winner", payers[win], 0); err != nil {
+			return err
+		}
+		return w.wantNet("loser", payers[1-win], 2_50)
+	})
+	must(t, w.wantNet("shop", shop, int64(n)*2_50))
+	w.finish()
+}
+
+// testRaceStaticCapEdge: with a daily cap of 0.60, a static payment of
+// 0.60 (exactly the cap) is retried raceK times at once, alone or against
+// another payment of 0.60 retried as often. Every call of the one that
+// fits gets its receipt; every call of the other gets qr.ErrDailyCap.
+func testRaceStaticCapEdge(t *testing.T, newEnv func(testing.TB) Env) {
+	w := newWorld(t, newEnv(t), func(c *qr.Config) { c.StaticDailyCaps = []ledger.Money{yuan(60)} }, nil)
+	alias, shop, err := w.shop()
+	must(t, err)
+	code, err := w.svc.Issue(w.ctx, qr.ReceiveCode{Payee: alias, Initiation: qr.Static, Currency: cny, City: "Shanghai"})
+	must(t, err)
+	var paid atomic.Int64
+	// The retry that reads the total its original just filled shows in
+	// about 1 of 50 iterations on the memory store.
+	n := ledgertest.RaceIterations(t, 150)
+	iterate(t, n, func(i int) error {
+		payer, err := w.wallet(2_00) // enough for both: the cap decides, not the balance
+		if err != nil {
+			return err
+		}
+		payments := 1 + i%2 // alone, or against a second payment
+		rs, errs := ledgertest.Concurrently(payments*raceK, func(c int) (qr.Receipt, error) {
+			return w.svc.Pay(w.ctx, qr.PayRequest{Payer: payer, Payload: code, Amount: yuan(60), Key: fmt.Sprint("edge-", c%payments)})
+		})
+		by := make([][]qr.Receipt, payments)
+		errsBy := make([][]error, payments)
+		for c := range rs {
+			by[c%payments] = append(by[c%payments], rs[c])
+			errsBy[c%payments] = append(errsBy[c%payments], errs[c])
+		}
+		win := 0
+		if errsBy[0][0] != nil && payments == 2 {
+			win = 1
+		}
+		if err := samePay("payment at the cap's edge", by[win], errsBy[win]); err != nil {
+			return err
+		}
+		if payments == 2 {
+			if err := allLost("payment over the cap", errsBy[1-win], qr.ErrDailyCap); err != nil {
+				return err
+			}
+		}
+		paid.Add(1)
+		used, err := w.store.CapUsed(w.ctx, payer, w.svc.Day(w.clock.Now()), cny)
+		switch {
+		case err != nil:
+			return err
+		case used != yuan(60):
+			return fmt.Errorf("cap used %v, want 0.60", used)
+		}
+		return w.wantNet("payer", payer, 1_40)
+	})
+	must(t, w.wantNet("shop", shop, paid.Load()*60))
+	w.finish()
+}
+
+var errCrash = errors.New("qrtest: injected crash")
+
+// crashingStore fails the claims and reservations of the payments in
+// crash after making them, and the settlements of those in crashSettle
+// before making them: a Pay that stops between its steps.
+type crashingStore struct {
+	qr.Store
+	crash       sync.Map // payment ID → struct{}
+	crashSettle sync.Map
+}
+
+func (s *crashingStore) SettleCode(ctx context.Context, id, payment uuid.UUID) error {
+	if _, ok := s.crashSettle.Load(payment); ok {
+		return errCrash
+	}
+	return s.Store.SettleCode(ctx, id, payment)
+}
+
+func (s *crashingStore) SettleCap(ctx context.Context, payment uuid.UUID) error {
+	if _, ok := s.crashSettle.Load(payment); ok {
+		return errCrash
+	}
+	return s.Store.SettleCap(ctx, payment)
+}
+
+func (s *crashingStore) ClaimCode(ctx context.Context, id, payment uuid.UUID, at time.Time) (qr.DynamicCode, error) {
+	c, err := s.Store.ClaimCode(ctx, id, payment, at)
+	if _, ok := s.crash.Load(payment); ok && err == nil {
+		err = errCrash
+	}
+	return c, err
+}
+
+func (s *crashingStore) ReserveCap(ctx context.Context, r qr.CapReservation, limit ledger.Money) (ledger.Money, error) {
+	m, err := s.Store.ReserveCap(ctx, r, limit)
+	if _, ok := s.crash.Load(r.Payment); ok && err == nil {
+		err = errCrash
+	}
+	return m, err
+}
+
+// testRaceReconcile: payments stopped after their claim or reservation,
+// some whose holds then time out, finished at once by raceK Reconcile
+// runs, raceK ledger.ExpirePending runs and the payers' own retries. No
+// run fails; the live payments are paid once and their retries get the
+// receipt; the dead ones are released and their retries get
+// qr.ErrPaymentAborted; no claim or reservation is left open.
+func testRaceReconcile(t *testing.T, newEnv func(testing.TB) Env) {
+	env := newEnv(t)
+	var cs *crashingStore
+	w := newWorld(t, env, nil, func(s qr.Store) qr.Store { cs = &crashingStore{Store: s}; return cs })
+	const perKind = 2 // crashed payments per kind (dynamic, static) and fate (dead, live)
+	for range ledgertest.RaceIterations(t, 12) {
+		type crashed struct {
+			req   qr.PayRequest
+			payer uuid.UUID
+			shop  uuid.UUID
+			dead  bool
+		}
+		var all []crashed
+		crash := func(dead bool) {
+			t.Helper()
+			for j := range 2 * perKind {
+				alias, shop, err := w.shop()
+				must(t, err)
+				payer, err := w.wallet(3_00)
+				must(t, err)
+				rc := qr.ReceiveCode{Payee: alias, Initiation: qr.Static, Currency: cny, City: "Shanghai"}
+				req := qr.PayRequest{Payer: payer, Amount: yuan(3_00), Key: "k"}
+				if j%2 == 0 {
+					rc = qr.ReceiveCode{Payee: alias, Initiation: qr.Dynamic, Amount: yuan(3_00), Reference: "R1",
+						Expires: w.clock.Now().Add(24 * time.Hour), City: "Shanghai"}
+					req.Amount = ledger.Money{}
+				}
+				req.Payload, err = w.svc.Issue(w.ctx, rc)
+				must(t, err)
+				cs.crash.Store(w.svc.PaymentID(payer, "k"), struct{}{})
+				if _, err := w.svc.Pay(w.ctx, req); !errors.Is(err, errCrash) {
+					t.Fatalf("Pay with a crash after its claim: %v", err)
+				}
+				cs.crash.Delete(w.svc.PaymentID(payer, "k"))
+				all = append(all, crashed{req: req, payer: payer, shop: shop, dead: dead})
+			}
+		}
+		crash(true)
+		w.clock.Advance(10*time.Minute + time.Second) // the default HoldTimeout: the first ones are dead
+		crash(false)
+		w.clock.Advance(time.Minute + time.Second) // the default ReconcileAfter
+
+		_, errs := ledgertest.Concurrently(2*raceK+len(all), func(c int) (string, error) {
+			switch {
+			case c < raceK:
+				rep, err := w.svc.Reconcile(w.ctx)
+				if err == nil && rep.Pending > 0 {
+					err = fmt.Errorf("report %+v", rep)
+				}
+				return "", err
+			case c < 2*raceK:
+				_, err := w.l.ExpirePending(w.ctx, w.clock.Now())
+				return "", err
+			}
+			p := all[c-2*raceK]
+			_, err := w.svc.Pay(w.ctx, p.req)
+			if p.dead {
+				if !errors.Is(err, qr.ErrPaymentAborted) {
+					return "", fmt.Errorf("retry of a dead payment: %v, want ErrPaymentAborted", err)
+				}
+				return "", nil
+			}
+			return "", err
+		})
+		for c, err := range errs {
+			if err != nil {
+				t.Fatalf("call %d: %v", c, err)
+			}
+		}
+		for _, p := range all {
+			paid := int64(3_00)
+			if p.dead {
+				paid = 0
+			}
+			must(t, w.wantNet("payer", p.payer, 3_00-paid))
+			must(t, w.wantNet("shop", p.shop, paid))
+		}
+		codes, err := w.store.ClaimedCodes(w.ctx, w.clock.Now(), 10)
+		must(t, err)
+		caps, err := w.store.ReservedCaps(w.ctx, w.clock.Now(), 10)
+		must(t, err)
+		if len(codes) != 0 || len(caps) != 0 {
+			t.Fatalf("left open: claims %+v, reservations %+v", codes, caps)
+		}
+	}
+	w.finish()
+}
+
+// problemKinds returns the kinds of ps by record ID (the code's ID for a
+// code, the payment for a reservation).
+func problemKinds(ps []qr.Problem) map[uuid.UUID]qr.ProblemKind {
+	m := map[uuid.UUID]qr.ProblemKind{}
+	for _, p := range ps {
+		k := p.Payment
+		if p.Record == "code" {
+			k = p.Code
+		}
+		m[k] = p.Kind
+	}
+	return m
+}
+
+// testCheckAndRepair: records made to disagree with the ledger are found
+// by Check and repaired, or reported, by Reconcile.
+func testCheckAndRepair(t *testing.T, newEnv func(testing.TB) Env) {
+	env := newEnv(t)
+	var cs *crashingStore
+	w := newWorld(t, env, nil, func(s qr.Store) qr.Store { cs = &crashingStore{Store: s}; return cs })
+	ctx := w.ctx
+	alias, shop, err := w.shop()
+	must(t, err)
+	payer, err := w.wallet(100_00)
+	must(t, err)
+	issue := func(rc qr.ReceiveCode) string {
+		t.Helper()
+		rc.Payee, rc.City = alias, "Shanghai"
+		if rc.Initiation == qr.Dynamic {
+			rc.Amount, rc.Expires = yuan(5_00), Start.Add(24*time.Hour)
+		} else {
+			rc.Currency = cny
+		}
+		p, err := w.svc.Issue(ctx, rc)
+		must(t, err)
+		return p
+	}
+	static := issue(qr.ReceiveCode{Initiation: qr.Static})
+	pay := func(payload, key string, fen int64) (qr.Receipt, error) {
+		var amount ledger.Money
+		if fen != 0 {
+			amount = yuan(fen)
+		}
+		return w.svc.Pay(ctx, qr.PayRequest{Payer: payer, Payload: payload, Amount: amount, Key: key})
+	}
+
+	// Payments that agree: one dynamic, one static.
+	dyn, err := pay(issue(qr.ReceiveCode{Initiation: qr.Dynamic, Reference: "paid"}), "dyn", 0)
+	must(t, err)
+	_, err = pay(static, "static", 1_00)
+	must(t, err)
+	// A payment posted whose claim could not be settled: Pay answers with
+	// the receipt (the money moved), the claim stays open for Reconcile.
+	unsettled := issue(qr.ReceiveCode{Initiation: qr.Dynamic, Reference: "unsettled"})
+	cs.crashSettle.Store(w.svc.PaymentID(payer, "unsettled"), struct{}{})
+	if r, err := pay(unsettled, "unsettled", 0); err != nil || r.Amount != yuan(5_00) {
+		t.Fatalf("Pay whose settlement failed: %+v, %v; want the receipt", r, err)
+	}
+	cs.crashSettle.Delete(w.svc.PaymentID(payer, "unsettled"))
+	unsettledCode := w.svc.CodeID(alias, "unsettled")
+	rep, err := w.svc.Check(ctx)
+	if err != nil || rep.Codes != 2 || rep.Reservations != 1 || rep.InFlight != 1 {
+		t.Fatalf("Check of agreeing records: %+v, %v", rep, err)
+	}
+
+	// Records that disagree, made through the store.
+	ghostCode := w.svc.CodeID(alias, "ghost")
+	issue(qr.ReceiveCode{Initiation: qr.Dynamic, Reference: "ghost"})
+	ghost := ID("ghost-payment")
+	_, err = w.store.ClaimCode(ctx, ghostCode, ghost, w.clock.Now())
+	must(t, err)
+	must(t, w.store.SettleCode(ctx, ghostCode, ghost))
+
+	ghostCap := ID("ghost-reservation")
+	day := w.svc.Day(w.clock.Now())
+	_, err = w.store.ReserveCap(ctx, qr.CapReservation{Payment: ghostCap, Payer: payer, Day: day, Amount: yuan(400_00), At: w.clock.Now()}, yuan(500_00))
+	must(t, err)
+	must(t, w.store.SettleCap(ctx, ghostCap))
+
+	voided := issue(qr.ReceiveCode{Initiation: qr.Dynamic, Reference: "voided"})
+	voidedPayment := w.svc.PaymentID(payer, "voided")
+	cs.crash.Store(voidedPayment, struct{}{})
+	if _, err := pay(voided, "voided", 0); !errors.Is(err, errCrash) {
+		t.Fatalf("Pay crashing after its claim: %v", err)
+	}
+	cs.crash.Delete(voidedPayment)
+	_, err = w.l.Void(ctx, uuid.New(), voidedPayment)
+	must(t, err)
+	voidedCode := w.svc.CodeID(alias, "voided")
+	must(t, w.store.SettleCode(ctx, voidedCode, voidedPayment))
+
+	_, err = w.store.ReserveCap(ctx, qr.CapReservation{Payment: dyn.Payment, Payer: payer, Day: day, Amount: yuan(5_00), At: w.clock.Now()}, yuan(500_00))
+	must(t, err)
+
+	w.clock.Advance(time.Minute + time.Second) // past ReconcileAfter
+	rep, err = w.svc.Check(ctx)
+	if !errors.Is(err, qr.ErrRecordMismatch) {
+		t.Fatalf("Check of disagreeing records: %v", err)
+	}
+	wantKinds := map[uuid.UUID]qr.ProblemKind{
+		unsettledCode: qr.ProblemUnsettled,
+		ghostCode:     qr.ProblemSettledUnpaid,
+		ghostCap:      qr.ProblemSettledUnpaid,
+		voidedCode:    qr.ProblemSettledUnpaid,
+		dyn.Payment:   qr.ProblemTerms,
+	}
+	if got := problemKinds(rep.Problems); len(got) != len(wantKinds) || len(rep.Problems) != len(wantKinds) {
+		t.Fatalf("Check found %v, want %v", rep.Problems, wantKinds)
+	} else {
+		for k, kind := range wantKinds {
+			if got[k] != kind {
+				t.Fatalf("Check found %v, want %v", rep.Problems, wantKinds)
+			}
+		}
+	}
+
+	// Reconcile settles the open claim, resets the three settled records
+	// without a payment and reports the reservation of a dynamic payment.
+	rrep, err := w.svc.Reconcile(ctx)
+	if !errors.Is(err, qr.ErrRecordMismatch) || rrep != (qr.ReconcileReport{Completed: 1, Repaired: 3, Unrepaired: 1}) {
+		t.Fatalf("Reconcile: %+v, %v", rrep, err)
+	}
+	rep, err = w.svc.Check(ctx)
+	if !errors.Is(err, qr.ErrRecordMismatch) || len(rep.Problems) != 1 || rep.Problems[0].Kind != qr.ProblemTerms {
+		t.Fatalf("Check after Reconcile: %+v, %v", rep.Problems, err)
+	}
+	// The codes reset are payable again, and the day's room is back.
+	if _, err := pay(issue(qr.ReceiveCode{Initiation: qr.Dynamic, Reference: "ghost"}), "ghost-again", 0); err != nil {
+		t.Fatalf("paying a reset code: %v", err)
+	}
+	if _, err := pay(voided, "voided-again", 0); err != nil {
+		t.Fatalf("paying a reset code: %v", err)
+	}
+	if used, err := w.store.CapUsed(ctx, payer, day, cny); err != nil || used != yuan(1_00+5_00) {
+		t.Fatalf("cap used %v, %v; want 6.00 (1.00 paid, 5.00 of the dynamic payment's reservation)", used, err)
+	}
+	must(t, w.wantNet("payer", payer, 100_00-4*5_00-1_00))
+	must(t, w.wantNet("shop", shop, 4*5_00+1_00))
+	// The one left: remove it and all agree.
+	must(t, w.store.ResetCap(ctx, dyn.Payment))
+	w.finish()
+}
