@@ -207,3 +207,82 @@ func BenchmarkQRChargePostgres(b *testing.B) {
 		}
 	})
 }
+
+// Records edited in the database so that they disagree with the ledger:
+// Service.Check reports each, Reconcile leaves them (which side is right
+// needs a person) and says so.
+func TestQRCheckFindsEditedRecords(t *testing.T) {
+	db := freshDB(t)
+	ctx := context.Background()
+	l := ledger.New(NewStore(db), ledger.Options{})
+	cny := ledger.MustCurrency("CNY")
+	bank, err := l.CreateAccount(ctx, ledger.Account{ID: uuid.New(), Currency: cny})
+	if err != nil {
+		t.Fatal(err)
+	}
+	open := func(fen int64) uuid.UUID {
+		t.Helper()
+		a, err := l.CreateAccount(ctx, ledger.Account{ID: uuid.New(), Currency: cny})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fen > 0 {
+			if _, err := l.Transfer(ctx, ledger.Transfer{ID: uuid.New(), DebitAccountID: bank.ID, CreditAccountID: a.ID, Amount: ledger.NewMoney(fen, cny)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return a.ID
+	}
+	secret := []byte("postgres test HMAC secret 32 b..")
+	signer, _ := qr.NewHMACSigner("k", secret)
+	keys, _ := qr.NewKeys(qr.Key{ID: "k", HMAC: secret})
+	receive, _ := qr.NewReceiveCodes(qr.ReceiveConfig{Signer: signer, Keys: keys})
+	dir := &qr.MemoryDirectory{}
+	if err := dir.Put(qr.Payee{Alias: "shop", Account: open(0), Name: "Shop"}); err != nil {
+		t.Fatal(err)
+	}
+	svc, err := qr.NewService(qr.Config{Ledger: l, Store: NewQRStore(db), Directory: dir, Receive: receive})
+	if err != nil {
+		t.Fatal(err)
+	}
+	static, err := svc.Issue(ctx, qr.ReceiveCode{Payee: "shop", Initiation: qr.Static, Currency: cny, City: "C"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice, bob := open(100_00), open(100_00)
+	for _, payer := range []uuid.UUID{alice, bob} {
+		if _, err := svc.Pay(ctx, qr.PayRequest{Payer: payer, Payload: static, Amount: ledger.NewMoney(10_00, cny), Key: "k"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if rep, err := svc.Check(ctx); err != nil || rep.Reservations != 2 || rep.Totals != 2 {
+		t.Fatalf("Check before the edits: %+v, %v", rep, err)
+	}
+	edit := func(sql string, args ...any) {
+		t.Helper()
+		if _, err := db.exec(ctx, "edit", db.qualify(sql), args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Alice's reservation says 10.01 (and her total with it); Bob's total
+	// says 10.01 over one reservation of 10.00.
+	edit(`update $S.qr_cap_totals set total = total + 1 where payer = $1`, [16]byte(alice))
+	edit(`update $S.qr_cap_reservations set amount = amount + 1 where payer = $1`, [16]byte(alice))
+	edit(`update $S.qr_cap_totals set total = total + 1 where payer = $1`, [16]byte(bob))
+	rep, err := svc.Check(ctx)
+	if !errors.Is(err, qr.ErrRecordMismatch) || len(rep.Problems) != 2 {
+		t.Fatalf("Check after the edits: %+v, %v", rep.Problems, err)
+	}
+	for _, p := range rep.Problems {
+		switch {
+		case p.Kind == qr.ProblemTerms && p.Payment == svc.PaymentID(alice, "k"):
+		case p.Kind == qr.ProblemCapTotal && p.Payer == bob:
+		default:
+			t.Errorf("unexpected problem %v", p)
+		}
+	}
+	rrep, err := svc.Reconcile(ctx)
+	if !errors.Is(err, qr.ErrRecordMismatch) || rrep != (qr.ReconcileReport{Unrepaired: 2}) {
+		t.Fatalf("Reconcile: %+v, %v", rrep, err)
+	}
+}
