@@ -73,6 +73,26 @@
 //     its share in escrow. Two sweepers agree on one amount and the ledger
 //     applies the refund's ID once.
 //
+// # Idempotency
+//
+// A request's identity is its meaning, not its bytes:
+//
+//   - Send: the key is the packet ID (SendRequest.ID); the meaning is the
+//     kind, the sender and the wallet paying, the group and the recipient,
+//     the currency and the total (for a Normal packet, the per-share
+//     amount times the count), the count, and a Password packet's phrase
+//     after NormalizePassword (so "恭喜  发财" and "恭喜 发财" are one
+//     phrase). A retry meaning the same gets the packet as it stands
+//     (shares drawn once, funded once); another meaning under the same
+//     key is a *ConflictError (ErrPacketConflict, also
+//     ledger.ErrIdempotencyConflict) naming what differs.
+//   - Claim: the key and the meaning are the packet and the user. The
+//     wallet and the phrase are not part of it: a retry, with any wallet,
+//     gets the user's one claim, paid to the wallet of the call that
+//     recorded it (a phrase still has to match for a Password packet).
+//   - RefundExpired and Reconcile have no request: each packet's refund,
+//     and each repair, is keyed by the packet (and user).
+//
 // A record never contradicts the ledger for long. Service.Check audits
 // every packet against the ledger, as ledger.Verify audits the ledger: each
 // claim recorded paid has its payment on the ledger and each payment its

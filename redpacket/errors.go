@@ -1,6 +1,12 @@
 package redpacket
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/google/uuid"
+
+	"github.com/socialpay/socialpay/ledger"
+)
 
 // Errors returned by this package. Each is wrapped with the values that broke
 // the rule ("redpacket: too many shares: count 101, maximum 100"); test for
@@ -50,7 +56,8 @@ var (
 	ErrInvalidPacket = errors.New("redpacket: invalid packet")
 	// ErrPacketExists: a packet with this ID is already recorded.
 	ErrPacketExists = errors.New("redpacket: packet already exists")
-	// ErrPacketConflict: a send reused a packet ID with different content.
+	// ErrPacketConflict: a send reused a packet ID for a request of another
+	// meaning (see the package doc); the error is a *ConflictError.
 	ErrPacketConflict = errors.New("redpacket: packet ID reused with different content")
 	// ErrPacketNotFound: no packet has this ID.
 	ErrPacketNotFound = errors.New("redpacket: packet not found")
@@ -98,3 +105,21 @@ var (
 	// Returned together with the claim.
 	ErrShareReturned = errors.New("redpacket: claimer's wallet closed, share returned to the sender")
 )
+
+// ConflictError is the refusal of a request whose idempotency key (a send's
+// packet ID) was used before for a request of another meaning. It matches
+// ErrPacketConflict and ledger.ErrIdempotencyConflict.
+type ConflictError struct {
+	Op     string    // "send"
+	Packet uuid.UUID // the packet ID, the key
+	Field  string    // the first part of the meaning that differs: kind, sender, recipients, amount, count, password
+}
+
+func (e *ConflictError) Error() string {
+	return e.Op + " packet " + e.Packet.String() + ": " + ErrPacketConflict.Error() + ": " + e.Field + " differs"
+}
+
+// Unwrap returns ErrPacketConflict and ledger.ErrIdempotencyConflict.
+func (e *ConflictError) Unwrap() []error {
+	return []error{ErrPacketConflict, ledger.ErrIdempotencyConflict}
+}

@@ -289,7 +289,10 @@ type SendRequest struct {
 // the ledger decides: ledger.ErrInsufficientFunds (or another refusal of
 // the sender's wallet, such as ledger.ErrAccountFrozen), returned together
 // with ErrPacketCancelled: the packet is recorded as cancelled and its ID
-// cannot be used again. An error from the ledger or the store failing
+// cannot be used again. A request with a packet ID already used for a
+// request of another meaning is refused with a *ConflictError
+// (ErrPacketConflict, ledger.ErrIdempotencyConflict). An error from the
+// ledger or the store failing
 // leaves the packet funding; sending again or Reconcile finishes it.
 //
 // Errors also include those of Members and of the store.
@@ -427,13 +430,15 @@ func (s *Service) resend(ctx context.Context, req *SendRequest, p Packet) (Packe
 	return p, nil
 }
 
-// sameRequest reports whether req asks for packet p.
+// sameRequest reports whether req means packet p: the identity of a send
+// (see the package doc), compared after normalizing what may be written
+// in more than one way.
 func sameRequest(req *SendRequest, p *Packet) error {
 	total := req.Amount.Units()
 	if req.Kind == Normal {
 		total *= int64(req.Count) // may wrap for absurd input: then it differs, as it should
 	}
-	password, _ := requestPassword(req)
+	password, perr := requestPassword(req)
 	field := ""
 	switch {
 	case req.Kind != p.Kind:
@@ -446,11 +451,11 @@ func sameRequest(req *SendRequest, p *Packet) error {
 		field = "amount"
 	case req.Count != p.Count:
 		field = "count"
-	case password != p.Password:
+	case perr != nil || password != p.Password:
 		field = "password"
 	}
 	if field != "" {
-		return fmt.Errorf("send packet %s: %w: %s differs", p.ID, ErrPacketConflict, field)
+		return &ConflictError{Op: "send", Packet: p.ID, Field: field}
 	}
 	return nil
 }
