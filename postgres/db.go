@@ -41,6 +41,14 @@ type Config struct {
 	// connections. Default 10.
 	MaxAttempts int
 
+	// Sealer, when set, seals every ledger entry the stores write, and
+	// Verify checks every entry's seal: history written around the store
+	// through the tables, with recomputed hashes, no longer verifies. Every
+	// instance on a schema must have it (the same keys); entries written
+	// without it fail Verify once it is set. nil: no seals, and Verify
+	// cannot tell such forgeries (see the package doc's Security section).
+	Sealer Sealer
+
 	// RetryBase and RetryMax shape the backoff between attempts: attempt n
 	// waits a random time in [0, min(RetryMax, RetryBase·2ⁿ⁻¹)] (full
 	// jitter). Defaults 2 ms and 500 ms.

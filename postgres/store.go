@@ -67,11 +67,12 @@ func newQueries(db *DB) queries {
 			as u(id, kind, debit, credit, amount, currency, pending, reverses, timeout, code, ref, meta, ts, expires, status,
 				resolved, reversed)`),
 		insertEntries: q(`insert into $S.entries (account_id, seq, transfer_id, kind, side, posted_delta, pending_delta, at,
-				debits_pending, debits_posted, credits_pending, credits_posted, hash)
-			select account, seq, nullif(transfer, ` + nilUUID + `), kind, side, posted, pending, at, dp, dpo, cp, cpo, hash
+				debits_pending, debits_posted, credits_pending, credits_posted, hash, seal_key, seal)
+			select account, seq, nullif(transfer, ` + nilUUID + `), kind, side, posted, pending, at, dp, dpo, cp, cpo, hash,
+				nullif(seal_key, 0), seal
 			from unnest($1::uuid[], $2::int8[], $3::uuid[], $4::int2[], $5::int2[], $6::int8[], $7::int8[],
-				$8::timestamptz[], $9::int8[], $10::int8[], $11::int8[], $12::int8[], $13::bytea[])
-			as u(account, seq, transfer, kind, side, posted, pending, at, dp, dpo, cp, cpo, hash)`),
+				$8::timestamptz[], $9::int8[], $10::int8[], $11::int8[], $12::int8[], $13::bytea[], $14::int2[], $15::bytea[])
+			as u(account, seq, transfer, kind, side, posted, pending, at, dp, dpo, cp, cpo, hash, seal_key, seal)`),
 		updateAccounts: q(`update $S.accounts a set status = u.status, closed_at = u.closed_at,
 				debits_pending = u.dp, debits_posted = u.dpo, credits_pending = u.cp, credits_posted = u.cpo,
 				seq = u.seq, head = u.head, last_time = u.last_time
@@ -110,7 +111,7 @@ func newQueries(db *DB) queries {
 				coalesce(e.seq, 0), coalesce(e.transfer_id, ` + nilUUID + `), coalesce(e.kind, 0), coalesce(e.side, 0),
 				coalesce(e.posted_delta, 0), coalesce(e.pending_delta, 0), coalesce(e.at, 'epoch'),
 				coalesce(e.debits_pending, 0), coalesce(e.debits_posted, 0), coalesce(e.credits_pending, 0),
-				coalesce(e.credits_posted, 0), coalesce(e.hash, ''::bytea)
+				coalesce(e.credits_posted, 0), coalesce(e.hash, ''::bytea), coalesce(e.seal_key, 0), e.seal
 			from $S.accounts a left join $S.entries e on e.account_id = a.id
 			order by a.id, e.seq`),
 		// Entries of accounts or transfers that do not exist (the schema
@@ -402,15 +403,21 @@ func (s *Store) queueWrites(b *pgx.Batch, w *writes) {
 			at               = make([]time.Time, n)
 			dp, dpo, cp, cpo = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
 			hash             = make([][]byte, n)
+			sealKey          = make([]int16, n)
+			seal             = make([][]byte, n)
+			sealer           = s.db.cfg.Sealer
 		)
 		for i := range w.entries {
 			e := &w.entries[i]
+			if sealer != nil {
+				sealKey[i], seal[i] = sealer.Seal(sealMessage(e))
+			}
 			account[i], tr[i], seq[i] = e.AccountID, e.TransferID, int64(e.Seq)
 			kind[i], side[i], posted[i], pending[i], at[i] = int16(e.Kind), int16(e.Side), e.PostedDelta, e.PendingDelta, e.Time
 			dp[i], dpo[i], cp[i], cpo[i] = e.Balance.DebitsPending, e.Balance.DebitsPosted, e.Balance.CreditsPending, e.Balance.CreditsPosted
 			hash[i] = e.Hash[:]
 		}
-		b.Queue(s.q.insertEntries, account, seq, tr, kind, side, posted, pending, at, dp, dpo, cp, cpo, hash)
+		b.Queue(s.q.insertEntries, account, seq, tr, kind, side, posted, pending, at, dp, dpo, cp, cpo, hash, sealKey, seal)
 	}
 	if n := len(w.accounts); n > 0 {
 		var (

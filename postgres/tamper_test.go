@@ -27,8 +27,13 @@ type world struct {
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
+	return newWorldOn(t, freshDB(t))
+}
+
+// newWorldOn builds the world on db.
+func newWorldOn(t *testing.T, db *DB) *world {
+	t.Helper()
 	ctx := context.Background()
-	db := freshDB(t)
 	l := ledger.New(NewStore(db), ledger.Options{})
 	cny := ledger.MustCurrency("CNY")
 	bank, err := l.CreateAccount(ctx, ledger.Account{ID: uuid.New(), Currency: cny})
@@ -148,12 +153,15 @@ type forged struct {
 // (what the service's everyday role may do), immediate transfers that no
 // rule decided, in one transaction, with entries whose hashes are
 // recomputed as the ledger computes them: a forger who knows the chain's
-// construction, without any key. Only the accounts' final states are
-// written, as the store writes a batch.
+// construction, without any key (it writes no seals, even where the
+// world's DB has a Sealer). Only the accounts' final states are written,
+// as the store writes a batch.
 func (w *world) forge(t *testing.T, fs ...forged) {
 	t.Helper()
 	ctx := context.Background()
-	s := NewStore(w.db)
+	keyless := *w.db
+	keyless.cfg.Sealer = nil
+	s := NewStore(&keyless)
 	states := map[uuid.UUID]*ledger.AccountState{}
 	var out writes
 	at := time.Now().UTC().Truncate(time.Microsecond)
@@ -190,7 +198,7 @@ func (w *world) forge(t *testing.T, fs ...forged) {
 	for _, st := range states {
 		out.accounts = append(out.accounts, *st)
 	}
-	err := w.db.run(ctx, "forge", func(ctx context.Context, conn *pgx.Conn) error {
+	err := keyless.run(ctx, "forge", func(ctx context.Context, conn *pgx.Conn) error {
 		b := txBatch()
 		s.queueWrites(b, &out)
 		queueCommit(b)

@@ -14,7 +14,8 @@ import (
 // REPEATABLE READ, READ ONLY transaction, so it blocks no writer) and
 // streams every account with its entries, in order, through a
 // ledger.Verifier: hash chains, running balances, account balances and
-// statuses, per-currency sums, and the links between holds and their
+// statuses, per-currency sums, each entry's seal when the DB has a
+// Config.Sealer, and the links between holds and their
 // posts and voids and between reversals and what they reverse (the
 // transfers other than plain immediate ones). It also reports to the Verifier what only
 // the tables can show: entries of accounts that do not exist, and
@@ -95,12 +96,16 @@ func (s *Store) verifyChains(ctx context.Context, tx pgx.Tx, v *ledger.Verifier)
 	}
 	defer rows.Close()
 	var (
-		ar    accountRow
-		er    entryRow
-		check *ledger.AccountCheck
-		cur   uuid.UUID
+		ar      accountRow
+		er      entryRow
+		sealKey int16
+		seal    []byte
+		check   *ledger.AccountCheck
+		cur     uuid.UUID
+		sealer  = s.db.cfg.Sealer
 	)
 	dest := append(ar.dest(), er.dest()[1:]...) // the entry's account is the account
+	dest = append(dest, &sealKey, &seal)
 	for first := true; rows.Next(); first = false {
 		if err := rows.Scan(dest...); err != nil {
 			return err
@@ -118,11 +123,26 @@ func (s *Store) verifyChains(ctx context.Context, tx pgx.Tx, v *ledger.Verifier)
 		}
 		if er.seq != 0 && check != nil { // seq 0: an account without entries
 			er.account = ar.id
-			check.Entry(er.entry())
+			e := er.entry()
+			check.Entry(e)
+			if sealer != nil {
+				checkSeal(v, sealer, &e, sealKey, seal)
+			}
 		}
 	}
 	if check != nil {
 		check.Done()
 	}
 	return rows.Err()
+}
+
+// checkSeal reports to v an entry whose seal is missing or is not its
+// seal under the key it names.
+func checkSeal(v *ledger.Verifier, sealer Sealer, e *ledger.Entry, keyID int16, seal []byte) {
+	switch {
+	case keyID == 0 || seal == nil:
+		v.Problem(&ledger.AccountError{ID: e.AccountID, Err: fmt.Errorf("entry %d is not sealed: not written by a store holding the seal key", e.Seq)})
+	case !sealer.Check(keyID, sealMessage(e), seal):
+		v.Problem(&ledger.AccountError{ID: e.AccountID, Err: fmt.Errorf("entry %d: seal does not match under key %d: forged or edited", e.Seq, keyID)})
+	}
 }
