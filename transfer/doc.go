@@ -94,6 +94,35 @@
 // the same receipt; the same key with another request is
 // ErrIdempotencyConflict.
 //
+// # Idempotency: what makes two requests the same
+//
+// A request's identity is its meaning, not its bytes: the payer and From
+// account, the payee, the amount (minor units and currency), the arrival
+// and the memo. The payee of a Token or Phone request is the number after
+// E.164 normalization (13800138000, +86 138-0013-8000 and 0086 13800138000
+// are one payee, and so is a lookup token for it, fresh or expired); that
+// of a chat request is To's holder and account (its Name is display
+// only). So a client may retry after re-resolving, or with the number as
+// the user typed it again, and get the original receipt.
+//
+// # A record never contradicts the ledger
+//
+// Two attempts at one record can race (a retry behind a load balancer,
+// Reconcile): the ledger applies its transfer once under the derived ID,
+// but if the payer's balance changes between them, one attempt may be
+// refused and another let through. So a refusal makes the record
+// StateFailing, not failed: it keeps counting towards the daily total,
+// and becomes StateFailed (releasing it) only once the ledger is proven
+// clean. Whatever got through is undone (a payment reversed, a hold
+// voided or its post reversed) by the attempt that finds the record
+// failing, or by Reconcile; a ledger transfer that is absent is proven
+// never to come when no attempt is counted in flight (Record.Attempts,
+// kept by the store: a lone refusal fails at once) or, for an attempt
+// that crashed, after Reconcile's grace period. Receipts show a failing
+// transfer as failed: that is its outcome, whatever cleaning remains.
+// Service.Check holds every record to the ledger (CheckRecord), beside
+// ledger.Verify.
+//
 // Delayed and chat transfers reserve the payer's money in a ledger hold at
 // once. ReleaseDue posts the holds that are due, Cancel voids one before;
 // Accept posts a chat transfer's hold, Decline voids it, and ExpireChats
@@ -106,11 +135,11 @@
 // # Stores
 //
 // Store keeps transfer records (pending, then settled, cancelled or
-// failed, once), the payers' running daily totals (counted in the day of
+// failed once, failed through failing), the payers' running daily totals (counted in the day of
 // a configurable time zone, Asia/Shanghai by default) and which payers
 // have settled with which payees (the first-time payee cap). The rules
-// are the pure functions DecideCreate, ApplyTransition, DecideBind and
-// DecideUnbind; MemoryStore and MemoryDirectory are the in-process
+// are the pure functions DecideCreate, ApplyTransition, ApplyAttempt,
+// CheckRecord, DecideBind and DecideUnbind; MemoryStore and MemoryDirectory are the in-process
 // implementations, package postgres has the production ones, and every
 // implementation passes transfertest.Run.
 package transfer

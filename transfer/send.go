@@ -48,7 +48,12 @@ type Recipient struct {
 type Request struct {
 	// IdempotencyKey identifies the request among the payer's: the same
 	// key and request again returns the same receipt and moves nothing;
-	// the same key with another request is ErrIdempotencyConflict.
+	// the same key with another request is ErrIdempotencyConflict. Two
+	// requests are the same when they mean the same: payer, From, payee
+	// (the number after E.164 normalization, typed or in a lookup token;
+	// or To's holder and account), amount, arrival and memo. So a retry
+	// may spell the number differently, pay by a fresh token from a new
+	// lookup, or by number where the first try used a token.
 	IdempotencyKey string
 	Payer          string    // the payer's ID, as given to Resolve
 	From           uuid.UUID // the payer's ledger account; the bank has checked that Payer may debit it
@@ -193,28 +198,44 @@ func (s *Service) Send(ctx context.Context, req Request) (Receipt, error) {
 		return Receipt{}, err
 	}
 	id := s.RecordID(req.Payer, req.IdempotencyKey)
-	hash := requestHash(&req)
 	var payee Payee
 	var lookupID uuid.UUID
+	var hash [sha256.Size]byte
 	refund := true
 	switch {
 	case req.Token != "":
 		// A token costs no lookup, so it is opened first; a retry whose
 		// token has expired since (or whose payee moved) finds its record.
-		var err error
-		if payee, lookupID, err = s.payeeOfToken(ctx, req.Payer, req.Token); err != nil {
+		tok, err := s.tokens.open(req.Payer, req.Token, s.now())
+		if tok.Phone == "" {
+			return Receipt{}, err // not a token of this payer: no meaning to compare
+		}
+		hash = requestHash(&req, tok.Phone)
+		if err == nil {
+			payee, err = s.payeeOfToken(ctx, tok)
+			lookupID = tok.ID
+		}
+		if err != nil {
 			return s.replayOr(ctx, id, hash, err)
 		}
 	case req.Phone != "":
+		phone, err := s.phoneKey(req.Phone)
+		if err != nil {
+			// Not a number: the lookup refuses it too, metered as a miss
+			// (an invalid number costs what a missing one does).
+			_, err := s.lookup(ctx, req.Payer, req.Phone, true)
+			return Receipt{}, err
+		}
+		hash = requestHash(&req, phone)
 		// A lookup costs the payer tokens: a retry must not pay them again.
 		if _, err := s.store.Get(ctx, id); !errors.Is(err, ErrRecordNotFound) {
 			return s.replayOr(ctx, id, hash, err)
 		}
-		var err error
 		if payee, err = s.lookup(ctx, req.Payer, req.Phone, true); err != nil {
 			return Receipt{}, err
 		}
 	default:
+		hash = requestHash(&req, "")
 		payee = Payee{Institution: s.institution, Holder: req.To.Holder, Account: req.To.Account, Name: req.To.Name}
 		refund = false
 	}
@@ -298,9 +319,14 @@ func (s *Service) checkRequest(req *Request) error {
 	return s.limits.Check(LimitInput{Amount: req.Amount})
 }
 
-// requestHash fingerprints everything a request asks for, so a retry can
-// be told from another request under the same key.
-func requestHash(req *Request) [sha256.Size]byte {
+// requestHash fingerprints what a request means, so a retry can be told
+// from another request under the same key (see Request.IdempotencyKey):
+// the key, payer and From account, the payee — the number after E.164
+// normalization, whether typed or in a lookup token, or a chat
+// recipient's holder and account —, the amount and currency, the arrival
+// and the memo. Not the spelling of the number, the token's bytes or its
+// lookup, nor a chat recipient's display name.
+func requestHash(req *Request, phone Phone) [sha256.Size]byte {
 	var buf [512]byte // most requests fit: no allocation
 	b := buf[:0]
 	str := func(s string) {
@@ -310,16 +336,31 @@ func requestHash(req *Request) [sha256.Size]byte {
 	str(req.IdempotencyKey)
 	str(req.Payer)
 	b = append(b, req.From[:]...)
-	str(req.Token)
-	str(req.Phone)
-	str(req.To.Holder)
-	b = append(b, req.To.Account[:]...)
-	str(req.To.Name)
+	if phone != "" {
+		b = append(b, 'p')
+		str(string(phone))
+	} else {
+		b = append(b, 'c')
+		str(req.To.Holder)
+		b = append(b, req.To.Account[:]...)
+	}
 	b = binary.BigEndian.AppendUint64(b, uint64(req.Amount.Units()))
 	str(req.Amount.Currency().Code())
 	b = append(b, byte(req.Arrival))
 	str(req.Memo)
 	return sha256.Sum256(b)
+}
+
+// phoneKey returns the E.164 form of a typed number: the cheap key when
+// it has one (it never differs from Normalize's answer for a valid
+// number), else Normalize's.
+//
+// Errors: a *PhoneError.
+func (s *Service) phoneKey(raw string) (Phone, error) {
+	if k, ok := s.parser.LookupKey(raw); ok {
+		return k, nil
+	}
+	return s.parser.Normalize(raw)
 }
 
 // replayOr replays the record id if there is one, else returns err.

@@ -409,21 +409,17 @@ func (s *Service) issue(payer string, p *Payee) (string, time.Time, error) {
 	return tok, exp, nil
 }
 
-// payeeOfToken opens a lookup token of payer and checks that its number
-// still routes to the payee looked up.
+// payeeOfToken checks that an opened lookup token's number still routes
+// to the payee looked up.
 //
-// Errors: ErrInvalidToken, ErrTokenExpired, ErrStaleToken.
-func (s *Service) payeeOfToken(ctx context.Context, payer, token string) (Payee, uuid.UUID, error) {
-	t, err := s.tokens.open(payer, token, s.now())
-	if err != nil {
-		return Payee{}, uuid.Nil, err
-	}
+// Errors: ErrStaleToken.
+func (s *Service) payeeOfToken(ctx context.Context, t lookupToken) (Payee, error) {
 	p, found, err := s.route(ctx, t.Phone)
 	switch {
 	case err != nil:
-		return Payee{}, uuid.Nil, err
+		return Payee{}, err
 	case !found || fingerprint(&p) != t.Fingerprint:
-		return Payee{}, uuid.Nil, fmt.Errorf("%w: %s", ErrStaleToken, t.Phone)
+		return Payee{}, fmt.Errorf("%w: %s", ErrStaleToken, t.Phone)
 	}
-	return p, t.ID, nil
+	return p, nil
 }

@@ -165,3 +165,72 @@ func testCheck(t *testing.T, newEnv func(testing.TB) Env) {
 	}
 	want(t, err, transfer.ErrRecordDisagrees)
 }
+
+// A retry is the same request when it means the same (Request's
+// IdempotencyKey): the number spelled another way, a fresh lookup token,
+// by number after a token, or a chat recipient's display name changed.
+// Another meaning under the key (amount, payee, arrival, memo) is
+// ErrIdempotencyConflict.
+func testIdempotencyMeaning(t *testing.T, newEnv func(testing.TB) Env) {
+	w := newWorld(t, newEnv)
+	alice, bob, carol := w.user("Alice", yuan(t, "1000")), w.user("Bob", ledger.Money{}), w.user("Carol", ledger.Money{})
+	digits := strings.ReplaceAll(bob.phone, " ", "") // 11 digits, national
+	spellings := []string{digits, "+86 " + digits[:3] + "-" + digits[3:7] + "-" + digits[7:], "0086" + digits, "(+86) " + bob.phone}
+	req := transfer.Request{IdempotencyKey: unique("key"), Payer: alice.id, From: alice.acct, Phone: spellings[0], Amount: yuan(t, "10")}
+	first, err := w.svc.Send(w.ctx, req)
+	must(t, err)
+	same := func(what string, r transfer.Request) {
+		t.Helper()
+		got, err := w.svc.Send(w.ctx, r)
+		if err != nil || got != first {
+			t.Fatalf("%s: %v\n%+v\nwant\n%+v", what, err, got, first)
+		}
+	}
+	for _, p := range spellings[1:] {
+		r := req
+		r.Phone = p
+		same("number spelled "+p, r)
+	}
+	byToken := w.request(alice, bob, yuan(t, "10"), transfer.ArriveNow) // a fresh lookup
+	byToken.IdempotencyKey = req.IdempotencyKey
+	same("a fresh token", byToken)
+	w.clock.Advance(time.Hour) // the token expired: still the same request
+	same("an expired token", byToken)
+	if w.net(bob.acct) != 10_00 {
+		t.Fatalf("bob has %d after the retries", w.net(bob.acct))
+	}
+	conflict := func(what string, edit func(*transfer.Request)) {
+		t.Helper()
+		r := req
+		edit(&r)
+		if _, err := w.svc.Send(w.ctx, r); !errors.Is(err, transfer.ErrIdempotencyConflict) {
+			t.Fatalf("%s: %v, want ErrIdempotencyConflict", what, err)
+		}
+	}
+	conflict("another amount", func(r *transfer.Request) { r.Amount = yuan(t, "10.01") })
+	conflict("another payee", func(r *transfer.Request) { r.Phone = carol.phone })
+	conflict("another arrival", func(r *transfer.Request) { r.Arrival = transfer.Arrive2h })
+	conflict("another memo", func(r *transfer.Request) { r.Memo = "午饭" })
+	conflict("another account", func(r *transfer.Request) { r.From = uuid.New() })
+	other := w.request(alice, carol, yuan(t, "10"), transfer.ArriveNow)
+	other.IdempotencyKey = req.IdempotencyKey
+	if _, err := w.svc.Send(w.ctx, other); !errors.Is(err, transfer.ErrIdempotencyConflict) {
+		t.Fatalf("another payee's token: %v, want ErrIdempotencyConflict", err)
+	}
+
+	// Chat transfers: the recipient's holder and account are the payee;
+	// the name only shows on receipts.
+	chat := transfer.Request{IdempotencyKey: unique("key"), Payer: alice.id, From: alice.acct, Arrival: transfer.ArriveOnAccept,
+		To: transfer.Recipient{Holder: bob.id, Account: bob.acct, Name: "Bob"}, Amount: yuan(t, "1")}
+	c1, err := w.svc.Send(w.ctx, chat)
+	must(t, err)
+	chat.To.Name = "Bobby"
+	if c2, err := w.svc.Send(w.ctx, chat); err != nil || c2 != c1 {
+		t.Fatalf("chat retry with another display name: %v %+v", err, c2)
+	}
+	chat.To.Account = carol.acct
+	if _, err := w.svc.Send(w.ctx, chat); !errors.Is(err, transfer.ErrIdempotencyConflict) {
+		t.Fatalf("chat to another account: %v, want ErrIdempotencyConflict", err)
+	}
+	w.verify()
+}

@@ -80,6 +80,7 @@ func Run(t *testing.T, newEnv func(t testing.TB) Env) {
 		{"Service/DefaultPerTransferCap", testDefaultPerTransferCap},
 		{"Service/DayBoundary", testDayBoundary},
 		{"Service/IdempotentRetries", testIdempotentRetries},
+		{"Service/IdempotencyMeaning", testIdempotencyMeaning},
 		{"Service/ConcurrentRetries", testConcurrentRetries},
 		{"Service/ConcurrentDailyLimit", testConcurrentDailyLimit},
 		{"Service/FailedTransfer", testFailedTransfer},
