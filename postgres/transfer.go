@@ -29,6 +29,9 @@ import (
 // round trip writes the record, the total and the settled pair, and
 // commits. A payer's transfers of one day therefore queue on one row and
 // the daily cap holds to the unit; payers never wait for each other.
+// Attempt (transfer.ApplyAttempt: counting the attempts at a record's
+// ledger transfer in and out) locks the record's row alone, the last lock
+// of a transition, so the two never wait on each other in a cycle.
 //
 // Business outcomes are transfer's sentinels; this package's errors
 // (ErrUnavailable, ErrRetriesExhausted, ErrIntegrity, context errors)
