@@ -608,8 +608,16 @@ func testListings(t *testing.T, e *env) {
 			t.Fatal("a reconciled request is listed")
 		}
 	}
-	if page, _ := e.store.Unreconciled(e.ctx, now.Add(-time.Microsecond), collect.Cursor{}, 100); len(page) != 0 {
-		t.Fatalf("requests ended after the bound are listed: %d", len(page))
+	page, err = e.store.Unreconciled(e.ctx, now.Add(-time.Microsecond), collect.Cursor{}, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range page {
+		for _, b := range bills {
+			if r.ID == b.r.ID {
+				t.Fatalf("request %s ended at %v is listed before %v", r.ID, r.EndedAt, now)
+			}
+		}
 	}
 }
 
