@@ -41,6 +41,14 @@ type Config struct {
 	// connections. Default 10.
 	MaxAttempts int
 
+	// NoMigrate makes OpenConfig and WithSchema check that the schema has
+	// every embedded migration, with the same checksums, and change
+	// nothing: for a service whose role has only the rights to read and
+	// write rows (see the package doc's Security section), so that it
+	// cannot alter the tables or switch off their append-only triggers. An
+	// owner role applies the migrations beforehand with Migrate.
+	NoMigrate bool
+
 	// Sealer, when set, seals every ledger entry the stores write, and
 	// Verify checks every entry's seal: history written around the store
 	// through the tables, with recomputed hashes, no longer verifies. Every
@@ -136,7 +144,8 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 
 // OpenConfig creates the pool described by cfg.Pool, applies the embedded
 // migrations to cfg.Schema (creating it if needed; safe to run from many
-// processes at once), and returns the DB.
+// processes at once) or, with cfg.NoMigrate, checks that they were
+// applied, and returns the DB.
 //
 // Errors: ErrInvalidConfig, ErrMigration (wrapping ErrRetriesExhausted and
 // ErrUnavailable when the server cannot be reached).
@@ -151,15 +160,41 @@ func OpenConfig(ctx context.Context, cfg *Config) (*DB, error) {
 	}
 	c.Pool = pool.Config()
 	db := &DB{pool: pool, closed: new(atomic.Bool), owned: true, schema: c.Schema, cfg: c}
-	if err := db.migrate(ctx); err != nil {
+	if err := db.prepare(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}
 	return db, nil
 }
 
+// Migrate applies the embedded migrations to cfg.Schema, as OpenConfig
+// does, and closes its connections: the step an owner role runs (at
+// deployment, from one process or many at once) before services open the
+// schema with Config.NoMigrate. cfg.NoMigrate is ignored.
+//
+// Errors: those of OpenConfig.
+func Migrate(ctx context.Context, cfg *Config) error {
+	c := *cfg
+	c.NoMigrate = false
+	db, err := OpenConfig(ctx, &c)
+	if err != nil {
+		return err
+	}
+	db.Close()
+	return nil
+}
+
+// prepare migrates the schema, or with NoMigrate checks that it is
+// migrated.
+func (db *DB) prepare(ctx context.Context) error {
+	if db.cfg.NoMigrate {
+		return db.checkMigrated(ctx)
+	}
+	return db.migrate(ctx)
+}
+
 // WithSchema returns a DB on the same pool for another schema, applying the
-// migrations to it first. Closing the returned DB leaves the pool open. It
+// migrations to it first (checking them, with Config.NoMigrate). Closing the returned DB leaves the pool open. It
 // lets one process serve several isolated ledgers (tenants, tests).
 //
 // Errors: ErrInvalidConfig, ErrMigration.
@@ -171,7 +206,7 @@ func (db *DB) WithSchema(ctx context.Context, schema string) (*DB, error) {
 		return nil, err
 	}
 	out := &DB{pool: db.pool, closed: db.closed, schema: c.Schema, cfg: c}
-	if err := out.migrate(ctx); err != nil {
+	if err := out.prepare(ctx); err != nil {
 		return nil, err
 	}
 	return out, nil

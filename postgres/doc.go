@@ -52,6 +52,31 @@
 // 0100–0199, phone transfers 0200–0299, QR 0300–0399, campaigns
 // 0400–0499, points 0500–0599, bill splitting 0600–0699.
 //
+// # Security: roles and seals
+//
+// Run the service with a role that may only read and write rows, so that
+// it cannot alter the tables or switch off their append-only triggers: an
+// owner role applies the migrations at deployment (Migrate), then grants
+//
+//	GRANT USAGE ON SCHEMA socialpay TO app;
+//	GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA socialpay TO app;
+//	REVOKE INSERT, UPDATE, DELETE ON socialpay.schema_migrations FROM app;
+//
+// and services open the schema with Config.NoMigrate, which checks the
+// migrations and changes nothing. The triggers then hold against the
+// service's own role: entries cannot be edited or deleted, transfers only
+// move from pending to resolved.
+//
+// Such a role can still append rows, and SHA-256 chain hashes can be
+// recomputed by anyone. Config.Sealer seals each entry with a key the
+// database never holds (HMACSealer; keys unwrapped from the bank's KMS at
+// start-up, rotated by ID), and Verify checks every seal, so a forged
+// transfer written around the store is reported. What the seals assume:
+// the key is not on the database's side, and every instance on a schema
+// has it. Without a Sealer, Verify still checks the chains, the sums, the
+// links of holds and reversals and the balance limits, which catches
+// careless edits, not a forger who knows the rules.
+//
 // # The ledger: who decides
 //
 // The ledger store locks, loads and persists; it decides nothing. A batch

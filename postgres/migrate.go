@@ -140,3 +140,40 @@ func (db *DB) applyMigration(ctx context.Context, conn *pgx.Conn, m Migration) e
 	}
 	return tx.Commit(ctx)
 }
+
+// checkMigrated returns ErrMigration unless every embedded migration is
+// recorded in the schema with its checksum. It only reads.
+func (db *DB) checkMigrated(ctx context.Context) error {
+	ms, err := loadMigrations(migrationFiles)
+	if err != nil {
+		return err
+	}
+	applied := map[int]string{}
+	err = db.run(ctx, "check migrations", func(ctx context.Context, conn *pgx.Conn) error {
+		rows, err := conn.Query(ctx, db.qualify("select version, checksum from $S.schema_migrations"))
+		if err != nil {
+			return err
+		}
+		var v int32
+		var sum string
+		_, err = pgx.ForEachRow(rows, []any{&v, &sum}, func() error {
+			applied[int(v)] = sum
+			return nil
+		})
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("%w: schema %s: reading its migrations: %w", ErrMigration, db.schema, err)
+	}
+	for _, m := range ms {
+		switch sum, ok := applied[m.Version]; {
+		case !ok:
+			return fmt.Errorf("%w: schema %s lacks version %d (%s): run postgres.Migrate with the owner role first",
+				ErrMigration, db.schema, m.Version, m.Name)
+		case sum != m.Checksum:
+			return fmt.Errorf("%w: version %d (%s) in schema %s was applied with checksum %s, this build embeds %s",
+				ErrMigration, m.Version, m.Name, db.schema, sum, m.Checksum)
+		}
+	}
+	return nil
+}
