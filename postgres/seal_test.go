@@ -22,7 +22,9 @@ func testSealer(t testing.TB, keys ...SealKey) *HMACSealer {
 	return s
 }
 
-func key(id int16, fill byte) SealKey { return SealKey{ID: id, Secret: bytes.Repeat([]byte{fill}, MinSealKeyLen)} }
+func key(id int16, fill byte) SealKey {
+	return SealKey{ID: id, Secret: bytes.Repeat([]byte{fill}, MinSealKeyLen)}
+}
 
 // sealedDB is a fresh schema whose stores seal with sealer.
 func sealedDB(t *testing.T, sealer Sealer) *DB {
