@@ -82,6 +82,10 @@ type ChargeReceipt struct {
 // Charge takes Amount from the account of the device that made the payment
 // code and gives it to the merchant.
 //
+// The order's meaning is its payer and amount: a retry of the order gets
+// the one ChargeReceipt whichever code of the payer's devices it shows,
+// and a *KeyConflictError (ErrKeyReused) for another payer or amount.
+//
 // The code is checked for its device (within the Skew steps around the
 // current one), redeemed atomically (UsedCodeStore.MarkUsed: of merchants
 // racing with one code exactly one wins, the others get ErrReplay), then
@@ -94,7 +98,8 @@ type ChargeReceipt struct {
 // Errors: ErrMissing (no PaymentCodes), ErrInvalidValue (no merchant,
 // order empty, longer than MaxKeyLen or not UTF-8 text without NUL, amount
 // not positive),
-// ErrKeyReused (the order was charged with another code or amount),
+// ErrKeyReused (the order was charged to another payer or of another
+// amount),
 // ErrChargeCap, ErrMalformedCode, ErrUnknownDevice, ErrDeviceRevoked,
 // ErrExpired, ErrWrongCode, ErrReplay, the ledger's (e.g.
 // ledger.ErrInsufficientFunds) and the store's.
@@ -110,10 +115,7 @@ func (s *Service) Charge(ctx context.Context, req ChargeRequest) (ChargeReceipt,
 	t, err := s.ledger.LookupTransfer(ctx, id)
 	switch {
 	case err == nil:
-		if t.Metadata[metaKind] != "charge" || t.Metadata[metaDigest] != digest || t.Amount != req.Amount {
-			return ChargeReceipt{}, fmt.Errorf("%w: order %q was charged with another code or amount", ErrKeyReused, req.Order)
-		}
-		return chargeReceipt(&t), nil
+		return s.chargeRetry(ctx, &req, &t, digest)
 	case !errors.Is(err, ledger.ErrTransferNotFound):
 		return ChargeReceipt{}, err
 	}
@@ -132,13 +134,44 @@ func (s *Service) Charge(ctx context.Context, req ChargeRequest) (ChargeReceipt,
 		Code: s.chargeCode, Reference: req.Order,
 		Metadata: map[string]string{metaKind: "charge", metaDigest: digest, metaDevice: d.ID},
 	})
-	if err != nil {
-		if errors.Is(err, ledger.ErrIdempotencyConflict) {
-			return ChargeReceipt{}, fmt.Errorf("%w: %w", ErrKeyReused, err)
+	if errors.Is(err, ledger.ErrIdempotencyConflict) {
+		// The same order charged meanwhile, maybe with another code of
+		// the device: the meaning decides.
+		if stored, lerr := s.ledger.LookupTransfer(ctx, id); lerr == nil {
+			return s.chargeRetry(ctx, &req, &stored, digest)
 		}
+	}
+	if err != nil {
 		return ChargeReceipt{}, err
 	}
 	return chargeReceipt(&t), nil
+}
+
+// chargeRetry answers a charge whose order was charged before (t): the
+// same meaning — the same payer and amount — gets its receipt, whichever
+// code of the payer's device it shows (the phone shows a new one every
+// step; that code is not redeemed by the retry); another meaning is a
+// *KeyConflictError.
+func (s *Service) chargeRetry(ctx context.Context, req *ChargeRequest, t *ledger.Transfer, digest string) (ChargeReceipt, error) {
+	conflict := func(field string) (ChargeReceipt, error) {
+		return ChargeReceipt{}, &KeyConflictError{Key: req.Order, ID: t.ID, Field: field}
+	}
+	switch {
+	case t.Metadata[metaKind] != "charge":
+		return conflict("kind of payment")
+	case t.Amount != req.Amount:
+		return conflict("amount")
+	case t.Metadata[metaDigest] == digest:
+		return chargeReceipt(t), nil
+	}
+	d, _, err := s.codes.Verify(ctx, s.store, req.Code, s.now())
+	switch {
+	case err != nil && !errors.Is(err, ErrExpired):
+		return ChargeReceipt{}, err
+	case d.Account != t.DebitAccountID:
+		return conflict("payer")
+	}
+	return chargeReceipt(t), nil
 }
 
 func chargeReceipt(t *ledger.Transfer) ChargeReceipt {

@@ -99,6 +99,29 @@
 // idempotent, the hold the fence before anything is released, Reconcile
 // for crashes between steps (see Service.Pay).
 //
+// # Idempotency
+//
+// A retry is recognised by what the request means, not by how it is
+// written, and gets the original's outcome; the same key with another
+// meaning is a *KeyConflictError (ErrKeyReused) naming what differs.
+//
+//   - Pay: the key is (payer, Key). Its meaning is the code's payee alias
+//     (signed) and point of initiation; for a dynamic code the code itself
+//     (payee and order reference) and its amount, with Amount left zero or
+//     given; for a static code the amount and its currency; and, when
+//     given, the confirmed PayeeAccount. Not the payload's bytes: a code
+//     issued again under another name or key, or its CRC in lower case,
+//     is the same code.
+//   - Charge: the key is (merchant, Order). Its meaning is the payer (the
+//     account of the device that made the code) and the amount. Not the
+//     code's digits: the phone shows a new code every step, and a retry
+//     showing the next one gets the same receipt (that code is not
+//     redeemed by it).
+//
+// Concurrent retries written differently reach the ledger with the same
+// transfer ID and other metadata; the ledger's idempotency conflict is
+// then decided again by meaning against the stored hold.
+//
 // A retry at any moment gets its original's outcome: a Pay whose hold
 // exists answers from it, also when it finds the daily cap filled by that
 // very payment; a payment posted answers with its receipt even if its

@@ -254,7 +254,7 @@ func (s *Service) Pay(ctx context.Context, req PayRequest) (Receipt, error) {
 	hold, err := s.ledger.LookupTransfer(ctx, id)
 	switch {
 	case err == nil:
-		return s.retry(ctx, &req, hold, digest)
+		return s.retry(ctx, &req, &code, hold)
 	case !errors.Is(err, ledger.ErrTransferNotFound):
 		return Receipt{}, err
 	case verr != nil:
@@ -291,7 +291,7 @@ func (s *Service) Pay(ctx context.Context, req PayRequest) (Receipt, error) {
 				// hold exists then (it is made before the reservation),
 				// and the retry gets its outcome, not the cap it filled.
 				if hold, err := s.ledger.LookupTransfer(ctx, id); err == nil {
-					return s.retry(ctx, &req, hold, digest)
+					return s.retry(ctx, &req, &code, hold)
 				}
 				return Receipt{}, fmt.Errorf("%w: %v used today, %v more asked, cap %v", ErrDailyCap, used, amount, limit)
 			}
@@ -305,20 +305,25 @@ func (s *Service) Pay(ctx context.Context, req PayRequest) (Receipt, error) {
 			metaCodeName: code.Name, metaDigest: digest, metaKey: req.Key,
 		},
 	})
-	if err != nil {
-		if errors.Is(err, ledger.ErrIdempotencyConflict) {
-			return Receipt{}, fmt.Errorf("%w: %w", ErrKeyReused, err)
+	if errors.Is(err, ledger.ErrIdempotencyConflict) {
+		// A retry written differently (another payload of the same code,
+		// a directory read at another moment) made the hold meanwhile:
+		// the meaning decides.
+		if stored, lerr := s.ledger.LookupTransfer(ctx, id); lerr == nil {
+			return s.retry(ctx, &req, &code, stored)
 		}
+	}
+	if err != nil {
 		return Receipt{}, err
 	}
 	return answer(s.complete(ctx, hold))
 }
 
 // retry answers a request whose payment's hold exists: the same request
-// gets the payment's outcome, another one ErrKeyReused.
-func (s *Service) retry(ctx context.Context, req *PayRequest, hold ledger.Transfer, digest string) (Receipt, error) {
-	if err := sameRequest(&hold, req.Amount, digest); err != nil {
-		return Receipt{}, err
+// gets the payment's outcome, another one a *KeyConflictError.
+func (s *Service) retry(ctx context.Context, req *PayRequest, code *ReceiveCode, hold ledger.Transfer) (Receipt, error) {
+	if field := differs(&hold, req, code); field != "" {
+		return Receipt{}, &KeyConflictError{Key: req.Key, ID: hold.ID, Field: field}
 	}
 	return answer(s.complete(ctx, hold))
 }
@@ -330,15 +335,26 @@ func digestOf(s string) string {
 	return hex.EncodeToString(sum[:16])
 }
 
-// sameRequest checks a retry against the hold its key made.
-func sameRequest(hold *ledger.Transfer, amount ledger.Money, digest string) error {
+// differs compares a request with the hold its key made, by meaning
+// (see the package doc, Idempotency), and names the first part that
+// differs, or returns "".
+func differs(hold *ledger.Transfer, req *PayRequest, code *ReceiveCode) string {
+	dynamic := code.Initiation == Dynamic
 	switch {
-	case hold.Metadata[metaDigest] != digest:
-		return fmt.Errorf("%w: payment %s was for another code", ErrKeyReused, hold.ID)
-	case amount != hold.Amount && !(amount == ledger.Money{} && hold.Metadata[metaKind] == Dynamic.String()):
-		return fmt.Errorf("%w: payment %s was of %v, not %v", ErrKeyReused, hold.ID, hold.Amount, amount)
+	case hold.Metadata[metaKind] != code.Initiation.String():
+		return "point of initiation"
+	case hold.Metadata[metaPayee] != code.Payee:
+		return "payee"
+	case dynamic && (hold.Reference != code.Reference || hold.Amount != code.Amount):
+		return "dynamic code"
+	case dynamic && req.Amount != (ledger.Money{}) && req.Amount != hold.Amount:
+		return "amount"
+	case !dynamic && (req.Amount != hold.Amount || code.Currency != hold.Amount.Currency()):
+		return "amount"
+	case req.PayeeAccount != uuid.Nil && req.PayeeAccount != hold.CreditAccountID:
+		return "payee account"
 	}
-	return nil
+	return ""
 }
 
 // receiptOf reads a payment's receipt from its hold.

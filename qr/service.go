@@ -13,7 +13,9 @@ import (
 // Errors of the Service.
 var (
 	// ErrKeyReused: an idempotency key (a payer's payment key, a
-	// merchant's order ID) used again for a different request.
+	// merchant's order ID) used again for a request of another meaning
+	// (see the package doc, Idempotency). Pay and Charge return it as a
+	// *KeyConflictError.
 	ErrKeyReused = errors.New("qr: idempotency key reused for another request")
 	// ErrPaymentAborted: the payment's hold was cancelled (the code was
 	// paid by someone else, the cap was reached, an account was frozen, or
@@ -30,6 +32,21 @@ var (
 	// ErrChargeCap: a payment-code charge over the per-charge cap.
 	ErrChargeCap = errors.New("qr: amount over the payment-code cap")
 )
+
+// KeyConflictError is an idempotency key used again for a request of
+// another meaning. It unwraps to ErrKeyReused.
+type KeyConflictError struct {
+	Key   string    // the payer's key or the merchant's order ID
+	ID    uuid.UUID // the payment (PaymentID) or charge (ChargeID) it names
+	Field string    // the first part of the meaning that differs
+}
+
+func (e *KeyConflictError) Error() string {
+	return fmt.Sprintf("qr: key %q (%s) reused with another %s: %v", e.Key, e.ID, e.Field, ErrKeyReused)
+}
+
+// Unwrap returns ErrKeyReused.
+func (e *KeyConflictError) Unwrap() error { return ErrKeyReused }
 
 // MaxKeyLen is the longest idempotency key (PayRequest.Key,
 // ChargeRequest.Order), in bytes.

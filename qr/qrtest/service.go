@@ -55,6 +55,12 @@ type Env struct {
 // was not settled) and checks that Service.Check reports each one and
 // Service.Reconcile repairs what it may and reports the rest.
 //
+// Idempotency checks that a retry is recognised by its meaning: a static
+// code issued again under another name, a dynamic code paid with its
+// amount or without, a payment code's successor from the same phone are
+// the same request (also when sent at once), and another amount, payee,
+// code or payer is a *qr.KeyConflictError.
+//
 // newEnv is called once per subtest.
 func RunService(t *testing.T, newEnv func(t testing.TB) Env) {
 	for _, tc := range []struct {
@@ -67,9 +73,10 @@ func RunService(t *testing.T, newEnv func(t testing.TB) Env) {
 		{"StaticCapEdge", testRaceStaticCapEdge},
 		{"Reconcile", testRaceReconcile},
 		{"CheckAndRepair", testCheckAndRepair},
+		{"Idempotency", testIdempotency},
 	} {
 		name := "Race/" + tc.name
-		if tc.name == "CheckAndRepair" {
+		if tc.name == "CheckAndRepair" || tc.name == "Idempotency" {
 			name = tc.name
 		}
 		t.Run(name, func(t *testing.T) { tc.fn(t, newEnv) })
@@ -743,5 +750,129 @@ func testCheckAndRepair(t *testing.T, newEnv func(testing.TB) Env) {
 	must(t, w.wantNet("shop", shop, 4*5_00+1_00))
 	// The one left: remove it and all agree.
 	must(t, w.store.ResetCap(ctx, dyn.Payment))
+	w.finish()
+}
+
+// wantConflict checks that err is a *qr.KeyConflictError on field.
+func wantConflict(t *testing.T, what string, err error, field string) {
+	t.Helper()
+	var ce *qr.KeyConflictError
+	if !errors.As(err, &ce) || !errors.Is(err, qr.ErrKeyReused) || ce.Field != field {
+		t.Fatalf("%s: %v, want a KeyConflictError on %s", what, err, field)
+	}
+}
+
+// testIdempotency: retries that mean the same are the same request;
+// different meanings conflict.
+func testIdempotency(t *testing.T, newEnv func(testing.TB) Env) {
+	w := newWorld(t, newEnv(t), nil, nil)
+	ctx := w.ctx
+	alias, shop, err := w.shop()
+	must(t, err)
+	other, _, err := w.shop()
+	must(t, err)
+	payer, err := w.wallet(100_00)
+	must(t, err)
+	issue := func(rc qr.ReceiveCode) string {
+		t.Helper()
+		if rc.Payee == "" {
+			rc.Payee = alias
+		}
+		rc.City = "Shanghai"
+		p, err := w.svc.Issue(ctx, rc)
+		must(t, err)
+		return p
+	}
+	pay := func(payload string, amount ledger.Money, key string, account uuid.UUID) (qr.Receipt, error) {
+		return w.svc.Pay(ctx, qr.PayRequest{Payer: payer, Payload: payload, Amount: amount, Key: key, PayeeAccount: account})
+	}
+
+	// Static: the same payee's code issued again under another name is
+	// the same code to pay; sent at once, written both ways.
+	static := issue(qr.ReceiveCode{Initiation: qr.Static, Currency: cny})
+	renamed := issue(qr.ReceiveCode{Initiation: qr.Static, Currency: cny, Name: "Renamed shop"})
+	if static == renamed {
+		t.Fatal("the renamed code is the same payload")
+	}
+	rs, errs := ledgertest.Concurrently(2*raceK, func(c int) (qr.Receipt, error) {
+		if c%2 == 0 {
+			return pay(static, yuan(5_00), "s", uuid.Nil)
+		}
+		return pay(renamed, yuan(5_00), "s", shop)
+	})
+	must(t, samePay("static payment written two ways at once", rs, errs))
+	r := rs[0]
+	if again, err := pay(renamed, yuan(5_00), "s", uuid.Nil); err != nil || again.Payment != r.Payment || !again.At.Equal(r.At) {
+		t.Fatalf("retry with the renamed code: %+v, %v", again, err)
+	}
+	_, err = pay(static, yuan(5_01), "s", uuid.Nil)
+	wantConflict(t, "static, other amount", err, "amount")
+	_, err = pay(issue(qr.ReceiveCode{Payee: other, Initiation: qr.Static, Currency: cny}), yuan(5_00), "s", uuid.Nil)
+	wantConflict(t, "static, other payee", err, "payee")
+	_, err = pay(static, yuan(5_00), "s", payer)
+	wantConflict(t, "static, other payee account confirmed", err, "payee account")
+
+	// Dynamic: with its amount or without, the same; another code or
+	// amount conflicts.
+	dyn := issue(qr.ReceiveCode{Initiation: qr.Dynamic, Amount: yuan(7_00), Reference: "D1", Expires: Start.Add(time.Hour)})
+	rs, errs = ledgertest.Concurrently(2*raceK, func(c int) (qr.Receipt, error) {
+		if c%2 == 0 {
+			return pay(dyn, ledger.Money{}, "d", uuid.Nil)
+		}
+		return pay(dyn, yuan(7_00), "d", uuid.Nil)
+	})
+	must(t, samePay("dynamic payment with and without its amount at once", rs, errs))
+	_, err = pay(dyn, yuan(7_01), "d", uuid.Nil)
+	wantConflict(t, "dynamic, other amount", err, "amount")
+	_, err = pay(issue(qr.ReceiveCode{Initiation: qr.Dynamic, Amount: yuan(7_00), Reference: "D2", Expires: Start.Add(time.Hour)}),
+		ledger.Money{}, "d", uuid.Nil)
+	wantConflict(t, "dynamic, other code", err, "dynamic code")
+	_, err = pay(static, yuan(7_00), "d", uuid.Nil)
+	wantConflict(t, "a static code under a dynamic payment's key", err, "point of initiation")
+
+	// Charge: the order's meaning is its payer and amount; the phone's
+	// next code is the same request, sent at once or later, and is not
+	// redeemed by it.
+	merchant, err := w.wallet(0)
+	must(t, err)
+	d, err := w.svc.RegisterDevice(ctx, w.name("phone"), payer)
+	must(t, err)
+	stranger, err := w.wallet(10_00)
+	must(t, err)
+	sd, err := w.svc.RegisterDevice(ctx, w.name("phone"), stranger)
+	must(t, err)
+	codeAt := func(d qr.Device, at time.Time) string {
+		t.Helper()
+		c, err := w.codes.Generate(d, at)
+		must(t, err)
+		return c
+	}
+	now := w.clock.Now()
+	c1, c2 := codeAt(d, now), codeAt(d, now.Add(time.Minute)) // both within the default skew
+	charge := func(code string, fen int64, order string) (qr.ChargeReceipt, error) {
+		return w.svc.Charge(ctx, qr.ChargeRequest{Merchant: merchant, Code: code, Amount: yuan(fen), Order: order})
+	}
+	crs, errs := ledgertest.Concurrently(2*raceK, func(c int) (qr.ChargeReceipt, error) {
+		if c%2 == 0 {
+			return charge(c1, 3_00, "o1")
+		}
+		return charge(c2, 3_00, "o1")
+	})
+	must(t, sameCharge("one order charged with two codes of one phone at once", crs, errs))
+	_, err = charge(c1, 3_01, "o1")
+	wantConflict(t, "charge, other amount", err, "amount")
+	_, err = charge(codeAt(sd, now), 3_00, "o1")
+	wantConflict(t, "charge, other payer", err, "payer")
+	w.clock.Advance(time.Minute)
+	c3 := codeAt(d, w.clock.Now().Add(time.Minute))
+	if again, err := charge(c3, 3_00, "o1"); err != nil || again.Transfer != crs[0].Transfer {
+		t.Fatalf("charge retried with the next code: %+v, %v", again, err)
+	}
+	if _, err := charge(c3, 1_00, "o2"); err != nil {
+		t.Fatalf("the code a retry showed, for a new order: %v", err)
+	}
+	must(t, w.wantNet("payer", payer, 100_00-5_00-7_00-3_00-1_00))
+	must(t, w.wantNet("merchant", merchant, 4_00))
+	must(t, w.wantNet("stranger", stranger, 10_00))
 	w.finish()
 }
