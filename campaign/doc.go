@@ -22,4 +22,31 @@
 //     Settle, which every Store calls under its lock.
 //   - Rate.Allow: the token bucket (as one instant, GCRA) every Limiter
 //     applies per user and per device.
+//
+// # The service
+//
+// Service creates, tries, sweeps and reconciles campaigns on a
+// ledger.Ledger and a Store (MemoryStore here; package postgres for
+// production), with the bank's Eligibility and a Limiter shared by every
+// instance (New refuses to start without one unless Config.SingleProcess
+// says there is only one). Amounts at its edge are ledger.Money.
+//
+// A user's tries are numbered 1, 2, 3…: (campaign, user, number) is a
+// try's idempotency key, and the prize's ledger transfer ID is derived
+// from it (PrizeTransferID), so a retry from any instance gets the same
+// try and pays once. Create funds the escrow (FundTransferID), Sweep
+// closes an ended or sold-out campaign and returns exactly the unclaimed
+// budget (one atomic store step fixes it; SweepTransferID moves it once),
+// a prize whose wallet is closed goes back to marketing
+// (ForfeitTransferID), and Reconcile finishes what a crash left half done.
+// The escrow pays out exactly the budget: prizes of the slots taken plus
+// the sweep's refund.
+//
+// The storm. A try locks only what it must: on a MemoryStore its user's
+// shard and, for Campaign.Take, the campaign; on a store that shares the
+// ledger's database, the try and its payment are one transaction shared by
+// concurrent tries. Before opening, and once the store has said a campaign
+// is sold out, swept or cancelled, new tries are refused from the
+// service's memory (facts that never change), with no limiter, store or
+// ledger call; retries of recorded tries still get them.
 package campaign

@@ -23,7 +23,7 @@ func wantIs(t *testing.T, what string, err, want error) {
 
 func TestRulesCheck(t *testing.T) {
 	r := campaign.DefaultRules()
-	b, n, err := r.Check(campaign.Schedule{{8888, 10}, {888, 1000}, {88, 98990}})
+	b, n, err := r.Check(sched(8888, 10, 888, 1000, 88, 98990))
 	if err != nil || b != 8888*10+888*1000+88*98990 || n != 100000 {
 		t.Fatalf("Check: %d %d %v", b, n, err)
 	}
@@ -38,23 +38,23 @@ func TestRulesCheck(t *testing.T) {
 	}{
 		{"empty", nil, campaign.ErrInvalidSchedule},
 		{"too many tiers", tiers, campaign.ErrInvalidSchedule},
-		{"zero count", campaign.Schedule{{100, 0}}, campaign.ErrInvalidSchedule},
-		{"negative prize", campaign.Schedule{{-1, 5}, {100, 1}}, campaign.ErrInvalidSchedule},
-		{"no prize", campaign.Schedule{{0, 5}}, campaign.ErrInvalidSchedule},
-		{"prize too large", campaign.Schedule{{r.MaxPrize + 1, 1}}, campaign.ErrInvalidSchedule},
-		{"too many slots", campaign.Schedule{{1, r.MaxSlots}, {0, 1}}, campaign.ErrInvalidSchedule},
-		{"budget too large", campaign.Schedule{{r.MaxPrize, 10001}}, campaign.ErrInvalidSchedule},
-		{"slot overflow", campaign.Schedule{{1, math.MaxInt32}, {1, 1}}, campaign.ErrOverflow},
+		{"zero count", sched(100, 0), campaign.ErrInvalidSchedule},
+		{"negative prize", sched(-1, 5, 100, 1), campaign.ErrInvalidSchedule},
+		{"no prize", sched(0, 5), campaign.ErrInvalidSchedule},
+		{"prize too large", sched(r.MaxPrize+1, 1), campaign.ErrInvalidSchedule},
+		{"too many slots", sched(1, int64(r.MaxSlots), 0, 1), campaign.ErrInvalidSchedule},
+		{"budget too large", sched(r.MaxPrize, 10001), campaign.ErrInvalidSchedule},
+		{"slot overflow", sched(1, math.MaxInt32, 1, 1), campaign.ErrOverflow},
 	}
 	for _, c := range cases {
 		if _, _, err := r.Check(c.s); !errors.Is(err, c.want) {
 			t.Errorf("%s: %v, want %v", c.name, err, c.want)
 		}
 	}
-	if _, err := (campaign.Schedule{{math.MaxInt64 / 2, 3}}).Budget(); !errors.Is(err, campaign.ErrOverflow) {
+	if _, err := (sched(math.MaxInt64/2, 3)).Budget(); !errors.Is(err, campaign.ErrOverflow) {
 		t.Fatalf("budget overflow: %v", err)
 	}
-	if _, err := (campaign.Schedule{{math.MaxInt64 / 2, 2}, {math.MaxInt64 / 2, 1}}).Budget(); !errors.Is(err, campaign.ErrOverflow) {
+	if _, err := (sched(math.MaxInt64/2, 2, math.MaxInt64/2, 1)).Budget(); !errors.Is(err, campaign.ErrOverflow) {
 		t.Fatalf("budget overflow across tiers: %v", err)
 	}
 	if err := (campaign.Rules{}).Validate(); !errors.Is(err, campaign.ErrInvalidRules) {
@@ -91,7 +91,7 @@ func TestCapsValidate(t *testing.T) {
 }
 
 func TestDrawDeterministicAndComplete(t *testing.T) {
-	s := campaign.Schedule{{500, 3}, {100, 20}, {0, 77}}
+	s := sched(500, 3, 100, 20, 0, 77)
 	var seed campaign.Seed
 	seed[0] = 1
 	a, err := campaign.NewDraw(seed, s)
@@ -139,7 +139,7 @@ func TestDrawKnownAnswer(t *testing.T) {
 	for i := range seed {
 		seed[i] = byte(i)
 	}
-	d, err := campaign.NewDraw(seed, campaign.Schedule{{3, 2}, {2, 3}, {1, 5}})
+	d, err := campaign.NewDraw(seed, sched(3, 2, 2, 3, 1, 5))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +161,7 @@ func TestDrawKnownAnswer(t *testing.T) {
 func TestDrawUniform(t *testing.T) {
 	// Where the one prize lands, over 3,000 seeds and 6 slots: each slot
 	// about 500 times (a bias of 20% would show).
-	s := campaign.Schedule{{100, 1}, {0, 5}}
+	s := sched(100, 1, 0, 5)
 	var hits [6]int
 	for k := range 3000 {
 		var seed campaign.Seed
@@ -177,7 +177,7 @@ func TestDrawUniform(t *testing.T) {
 }
 
 func TestAudit(t *testing.T) {
-	s := campaign.Schedule{{500, 2}, {0, 3}}
+	s := sched(500, 2, 0, 3)
 	var seed campaign.Seed
 	seed[5] = 9
 	d, _ := campaign.NewDraw(seed, s)
@@ -225,7 +225,7 @@ func newCampaign(t *testing.T, s campaign.Schedule, caps campaign.Caps) *campaig
 
 func TestTakeRefusalsInOrder(t *testing.T) {
 	caps := campaign.Caps{TriesPerUser: 3, TriesPerDay: 2, WinsPerUser: 3}
-	c := newCampaign(t, campaign.Schedule{{100, 50}, {0, 50}}, caps)
+	c := newCampaign(t, sched(100, 50, 0, 50), caps)
 	c.EndsAt = t0.Add(72 * time.Hour)
 	u, a := uuid.New(), uuid.New()
 	var p campaign.Player
@@ -266,7 +266,7 @@ func TestTakeRefusalsInOrder(t *testing.T) {
 }
 
 func TestTakeWinCap(t *testing.T) {
-	c := newCampaign(t, campaign.Schedule{{100, 5}}, campaign.Caps{TriesPerUser: 3, TriesPerDay: 3, WinsPerUser: 1})
+	c := newCampaign(t, sched(100, 5), campaign.Caps{TriesPerUser: 3, TriesPerDay: 3, WinsPerUser: 1})
 	_ = c.Open()
 	var p campaign.Player
 	u := uuid.New()
@@ -279,7 +279,7 @@ func TestTakeWinCap(t *testing.T) {
 
 func TestTakeWinCapAndSoldOut(t *testing.T) {
 	caps := campaign.Caps{TriesPerUser: 10, TriesPerDay: 10, WinsPerUser: 1}
-	c := newCampaign(t, campaign.Schedule{{100, 3}, {0, 3}}, caps)
+	c := newCampaign(t, sched(100, 3, 0, 3), caps)
 	_ = c.Open()
 	var won int64
 	users := map[uuid.UUID]*campaign.Player{}
@@ -314,7 +314,7 @@ func TestTakeWinCapAndSoldOut(t *testing.T) {
 }
 
 func TestSweepTransitions(t *testing.T) {
-	c := newCampaign(t, campaign.Schedule{{100, 2}, {0, 2}}, campaign.Caps{TriesPerUser: 1, TriesPerDay: 1, WinsPerUser: 1})
+	c := newCampaign(t, sched(100, 2, 0, 2), campaign.Caps{TriesPerUser: 1, TriesPerDay: 1, WinsPerUser: 1})
 	wantIs(t, "sweep funding", c.BeginSweep(c.EndsAt), campaign.ErrNotFunded)
 	wantIs(t, "finish before begin", c.FinishSweep(), campaign.ErrNotSweeping)
 	_ = c.Open()
@@ -349,7 +349,7 @@ func TestSweepTransitions(t *testing.T) {
 		t.Fatalf("settle: %v", err)
 	}
 	// A campaign that sells out may be swept before its end.
-	d := newCampaign(t, campaign.Schedule{{100, 1}}, campaign.Caps{TriesPerUser: 1, TriesPerDay: 1, WinsPerUser: 1})
+	d := newCampaign(t, sched(100, 1), campaign.Caps{TriesPerUser: 1, TriesPerDay: 1, WinsPerUser: 1})
 	_ = d.Open()
 	if _, err := d.Take(&campaign.Player{}, uuid.New(), uuid.New(), 1, t0); err != nil {
 		t.Fatal(err)
@@ -357,7 +357,7 @@ func TestSweepTransitions(t *testing.T) {
 	if err := d.BeginSweep(t0); err != nil || d.Refund() != 0 {
 		t.Fatalf("sweep sold out: %v, refund %d", err, d.Refund())
 	}
-	e := newCampaign(t, campaign.Schedule{{100, 1}}, campaign.Caps{TriesPerUser: 1, TriesPerDay: 1, WinsPerUser: 1})
+	e := newCampaign(t, sched(100, 1), campaign.Caps{TriesPerUser: 1, TriesPerDay: 1, WinsPerUser: 1})
 	if err := e.Cancel(); err != nil {
 		t.Fatal(err)
 	}
@@ -379,7 +379,7 @@ func TestValidate(t *testing.T) {
 		"settled":            func(c *campaign.Campaign) { c.Settled = true },
 		"caps":               func(c *campaign.Campaign) { c.Caps.TriesPerUser = 0 },
 	} {
-		c := newCampaign(t, campaign.Schedule{{100, 2}, {0, 2}}, caps)
+		c := newCampaign(t, sched(100, 2, 0, 2), caps)
 		breakIt(c)
 		c.Draw = nil
 		wantIs(t, name, c.Validate(), campaign.ErrInvalidCampaign)
