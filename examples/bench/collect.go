@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"sync/atomic"
@@ -34,6 +35,7 @@ type collects struct {
 	feature
 	svc  *collect.Service
 	pays []collect.PayRequest
+	paid []atomic.Bool // the pays answered with success (-verify)
 	next atomic.Int64
 }
 
@@ -87,6 +89,9 @@ func (s *collects) Setup(ctx context.Context, env *Env) error {
 	if err != nil {
 		return fmt.Errorf("create the requests: %w", err)
 	}
+	if env.Opts.Verify {
+		s.paid = make([]atomic.Bool, len(s.pays))
+	}
 	return s.begin()
 }
 
@@ -102,8 +107,52 @@ func (s *collects) Do(ctx context.Context) (int, error) {
 	if i >= len(s.pays) {
 		return 0, errUsedUp
 	}
-	return s.do(ctx, func(ctx context.Context) error {
+	n, err := s.do(ctx, func(ctx context.Context) error {
 		_, err := s.svc.Pay(ctx, s.pays[i])
 		return err
 	})
+	if err == nil && s.paid != nil {
+		s.paid[i].Store(true)
+	}
+	return n, err
+}
+
+// Verify checks that every acknowledged payment is on the ledger under its
+// derived ID (one transfer per member and request), that every payer and
+// requester holds exactly what those payments make it, that the ledger
+// verifies, and that each request records every acknowledged share paid.
+func (s *collects) Verify(ctx context.Context) (string, error) {
+	var want []ledger.Transfer
+	byRequest := map[uuid.UUID][]uuid.UUID{}
+	for i := range s.paid {
+		if !s.paid[i].Load() {
+			continue
+		}
+		p := s.pays[i]
+		r, err := s.svc.Request(ctx, p.Request)
+		if err != nil {
+			return "verify FAILED", err
+		}
+		want = append(want, ledger.Transfer{ID: s.svc.TransferID(p.Request, p.Member), DebitAccountID: p.Account,
+			CreditAccountID: r.Account, Amount: p.Amount})
+		byRequest[p.Request] = append(byRequest[p.Request], p.Member)
+	}
+	var bad []error
+	for id, members := range byRequest {
+		r, err := s.svc.Request(ctx, id)
+		if err != nil {
+			return "verify FAILED", err
+		}
+		for _, m := range members {
+			if i, ok := r.Find(m); !ok || r.Shares[i].Status != collect.SharePaid {
+				bad = append(bad, fmt.Errorf("request %s: member %s acknowledged but not recorded paid", id, m))
+			}
+		}
+	}
+	p, err := s.env.checkPayments(ctx, s.before, want, collectFunds, collectShare)
+	if err != nil {
+		return "verify FAILED", err
+	}
+	report := fmt.Sprintf("verify acknowledged=%d unknown=%d requests=%d %s", s.acked.Load(), s.env.unknown.Load(), len(byRequest), p)
+	return report, errors.Join(append(bad, p.bad...)...)
 }
