@@ -18,6 +18,8 @@ var (
 	ErrInvalidRateConfig = errors.New("transfer: invalid rate limit config")
 	// ErrEmptyPayer means a limiter was asked about a payer with an empty ID.
 	ErrEmptyPayer = errors.New("transfer: empty payer ID")
+	// ErrInvalidPayer means a payer ID longer than MaxPayerLen.
+	ErrInvalidPayer = errors.New("transfer: invalid payer ID")
 )
 
 // Scopes of a RateLimitError.
@@ -40,6 +42,22 @@ func (e *RateLimitError) Error() string {
 // Unwrap returns ErrRateLimited.
 func (e *RateLimitError) Unwrap() error { return ErrRateLimited }
 
+// MaxPayerLen bounds a payer ID given to a Limiter, in bytes.
+const MaxPayerLen = 256
+
+// CheckPayer returns ErrEmptyPayer for an empty payer ID and
+// ErrInvalidPayer for one longer than MaxPayerLen: what every Limiter
+// refuses before it counts.
+func CheckPayer(payer string) error {
+	switch {
+	case payer == "":
+		return ErrEmptyPayer
+	case len(payer) > MaxPayerLen:
+		return fmt.Errorf("%w: %d bytes (at most %d)", ErrInvalidPayer, len(payer), MaxPayerLen)
+	}
+	return nil
+}
+
 // Limiter meters directory lookups against enumeration, the way Brazil's
 // PIX directory (DICT) does: every payer has a token bucket and so does the
 // institution as a whole; a lookup that finds a key costs FoundCost tokens,
@@ -53,23 +71,25 @@ func (e *RateLimitError) Unwrap() error { return ErrRateLimited }
 // NotFoundCost − FoundCost. Even a payer's last tokens therefore cannot buy
 // a cheap probe of a missing key.
 //
-// Implementations must be safe for concurrent use. MemoryLimiter keeps
-// buckets in process; a bank running several instances can implement
-// Limiter on a shared store (e.g. Redis) with the same RateConfig.
+// Implementations must be safe for concurrent use and refuse what
+// CheckPayer refuses. MemoryLimiter keeps buckets in process, one budget
+// per process; a bank running several instances shares one budget with
+// postgres.LookupLimiter (or another on a shared store, built on Bucket).
 type Limiter interface {
 	// BeginLookup admits one lookup by payer, taking NotFoundCost tokens from
 	// the payer's and the institution's buckets. It returns a
 	// *RateLimitError (errors.Is ErrRateLimited) and takes nothing if either
-	// bucket is short, ErrEmptyPayer for an empty payer ID, or a storage
+	// bucket is short, CheckPayer's errors, or a storage
 	// error.
 	BeginLookup(ctx context.Context, payer string) error
 	// LookupFound records that an admitted lookup found its key, giving
 	// NotFoundCost − FoundCost tokens back to both buckets (never beyond
-	// their capacity). It returns ErrEmptyPayer or a storage error.
+	// their capacity). It returns CheckPayer's errors or a storage error.
 	LookupFound(ctx context.Context, payer string) error
 	// PaymentSettled gives SettledRefund tokens back to payer's bucket (never
 	// beyond its capacity) when a payment that used a lookup settles. Call
-	// it once per such payment. It returns ErrEmptyPayer or a storage error.
+	// it once per such payment. It returns CheckPayer's errors or a storage
+	// error.
 	PaymentSettled(ctx context.Context, payer string) error
 }
 
@@ -189,3 +209,33 @@ func (s bucketSpec) give(e, now, n int64) int64 {
 
 // tokens returns the whole tokens in the bucket.
 func (s bucketSpec) tokens(e, now int64) int64 { return s.level(e, now) / s.interval }
+
+// Bucket is the arithmetic of one token bucket of config c, for Limiter
+// implementations that keep bucket states elsewhere (postgres.LookupLimiter
+// keeps them in a table shared by every instance): a state is the instant,
+// in nanoseconds on the implementation's clock, at which the bucket was or
+// would have been empty, as MemoryLimiter keeps it. The methods are pure.
+type Bucket struct{ spec bucketSpec }
+
+// NewBucket returns the arithmetic of buckets of config c (which must be
+// part of a RateConfig that validates).
+func NewBucket(c BucketConfig) Bucket { return Bucket{spec: newBucketSpec(c)} }
+
+// Full returns the state of a full bucket at instant now.
+func (b Bucket) Full(now int64) int64 { return b.spec.full(now) }
+
+// Take removes n tokens at instant now if state holds them, returning the
+// new state; otherwise it returns ok false and how long until it will.
+func (b Bucket) Take(state, now, n int64) (next int64, ok bool, retryAfter time.Duration) {
+	return b.spec.take(state, now, n)
+}
+
+// Give adds n tokens at instant now, never beyond the capacity.
+func (b Bucket) Give(state, now, n int64) int64 { return b.spec.give(state, now, n) }
+
+// Tokens returns the whole tokens state holds at instant now.
+func (b Bucket) Tokens(state, now int64) int64 { return b.spec.tokens(state, now) }
+
+// IsFull reports whether state is a full bucket at instant now, so that an
+// implementation may forget it.
+func (b Bucket) IsFull(state, now int64) bool { return b.spec.level(state, now) == b.spec.span }

@@ -113,8 +113,8 @@ func (l *MemoryLimiter) updateInstitution(f func(e int64) (int64, bool)) bool {
 
 // BeginLookup implements Limiter.
 func (l *MemoryLimiter) BeginLookup(_ context.Context, payer string) error {
-	if payer == "" {
-		return fmt.Errorf("transfer: begin lookup: %w", ErrEmptyPayer)
+	if err := CheckPayer(payer); err != nil {
+		return fmt.Errorf("transfer: begin lookup: %w", err)
 	}
 	now := l.clock()
 	cost := l.cfg.NotFoundCost
@@ -140,8 +140,8 @@ func (l *MemoryLimiter) BeginLookup(_ context.Context, payer string) error {
 
 // LookupFound implements Limiter.
 func (l *MemoryLimiter) LookupFound(_ context.Context, payer string) error {
-	if payer == "" {
-		return fmt.Errorf("transfer: lookup found: %w", ErrEmptyPayer)
+	if err := CheckPayer(payer); err != nil {
+		return fmt.Errorf("transfer: lookup found: %w", err)
 	}
 	now := l.clock()
 	back := l.cfg.NotFoundCost - l.cfg.FoundCost
@@ -155,8 +155,8 @@ func (l *MemoryLimiter) LookupFound(_ context.Context, payer string) error {
 
 // PaymentSettled implements Limiter.
 func (l *MemoryLimiter) PaymentSettled(_ context.Context, payer string) error {
-	if payer == "" {
-		return fmt.Errorf("transfer: payment settled: %w", ErrEmptyPayer)
+	if err := CheckPayer(payer); err != nil {
+		return fmt.Errorf("transfer: payment settled: %w", err)
 	}
 	if l.cfg.SettledRefund > 0 {
 		l.givePayer(payer, l.clock(), l.cfg.SettledRefund)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -387,5 +388,26 @@ func TestLimiterConcurrent(t *testing.T) {
 	}
 	if refused.Load() == 0 {
 		t.Error("no lookup was refused; the test did not reach the limits")
+	}
+}
+
+// Payer IDs are checked before anything is counted: empty and over-long
+// IDs are refused with their own errors.
+func TestMemoryLimiterChecksPayer(t *testing.T) {
+	l, err := NewMemoryLimiter(DefaultRateConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, op := range []func(context.Context, string) error{l.BeginLookup, l.LookupFound, l.PaymentSettled} {
+		if err := op(ctx, ""); !errors.Is(err, ErrEmptyPayer) {
+			t.Errorf("empty payer: %v", err)
+		}
+		if err := op(ctx, strings.Repeat("x", MaxPayerLen+1)); !errors.Is(err, ErrInvalidPayer) {
+			t.Errorf("over-long payer: %v", err)
+		}
+		if err := op(ctx, strings.Repeat("x", MaxPayerLen)); err != nil {
+			t.Errorf("payer of the longest length: %v", err)
+		}
 	}
 }

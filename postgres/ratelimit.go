@@ -1,0 +1,176 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/socialpay/socialpay/transfer"
+)
+
+// LookupLimiter is transfer's anti-enumeration Limiter on PostgreSQL: the
+// token buckets live in one table that every instance of the service
+// shares, so a prober gets one budget however many instances (or
+// restarts) its lookups reach. The bucket arithmetic is transfer.Bucket's;
+// this type locks, loads and writes the states.
+//
+// The institution's bucket is split into InstitutionShards rows, each with
+// its share of the capacity and refill, and a payer draws on the row its
+// ID hashes to, so that lookups of different payers rarely queue on one
+// row. Time is the RateConfig's clock (time.Now by default) in nanoseconds
+// since the Unix epoch: instances' clocks should agree to well within a
+// refill interval (NTP does).
+type LookupLimiter struct {
+	db           *DB
+	cfg          transfer.RateConfig
+	payer, inst  transfer.Bucket
+	shards       int
+	insert, lock string
+	update       string
+	prune        string
+}
+
+var _ transfer.Limiter = (*LookupLimiter)(nil)
+
+// InstitutionShards is how many rows the institution's bucket is split
+// into.
+const InstitutionShards = 16
+
+// NewLookupLimiter returns a limiter on db's schema with cfg (see
+// transfer.DefaultRateConfig). The institution's capacity must be at least
+// InstitutionShards × NotFoundCost (each row holds its share).
+//
+// Errors: transfer.ErrInvalidRateConfig.
+func NewLookupLimiter(db *DB, cfg transfer.RateConfig) (*LookupLimiter, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	shard := transfer.BucketConfig{
+		Capacity: cfg.Institution.Capacity / InstitutionShards,
+		Interval: cfg.Institution.Interval * InstitutionShards,
+	}
+	if shard.Capacity < cfg.NotFoundCost {
+		return nil, fmt.Errorf("%w: institution capacity %d split over %d rows is below the not-found cost %d",
+			transfer.ErrInvalidRateConfig, cfg.Institution.Capacity, InstitutionShards, cfg.NotFoundCost)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &LookupLimiter{
+		db: db, cfg: cfg, payer: transfer.NewBucket(cfg.Payer), inst: transfer.NewBucket(shard), shards: InstitutionShards,
+		insert: db.qualify(`insert into $S.lookup_buckets (key, empty_at)
+			select * from unnest($1::text[], $2::int8[]) order by 1 on conflict (key) do nothing`),
+		lock: db.qualify(`select key, empty_at from $S.lookup_buckets where key = any($1) order by key for update`),
+		update: db.qualify(`update $S.lookup_buckets b set empty_at = u.empty_at
+			from unnest($1::text[], $2::int8[]) as u(key, empty_at) where b.key = u.key`),
+		prune: db.qualify(`delete from $S.lookup_buckets where key like 'p:%' and empty_at <= $1`),
+	}, nil
+}
+
+func (l *LookupLimiter) now() int64 { return l.cfg.Now().UnixNano() }
+
+// keys returns the rows of payer's bucket and of its institution shard.
+func (l *LookupLimiter) keys(payer string) (string, string, error) {
+	if err := transfer.CheckPayer(payer); err != nil {
+		return "", "", err
+	}
+	h := fnv.New32a()
+	h.Write([]byte(payer))
+	return "p:" + payer, fmt.Sprintf("i:%02d", h.Sum32()%uint32(l.shards)), nil
+}
+
+// step runs fn on the states of payer's and its shard's buckets, locked,
+// and writes what it returns, in one transaction: two round trips.
+func (l *LookupLimiter) step(ctx context.Context, op, payer string, fn func(now int64, p, i *int64) error) error {
+	pk, ik, err := l.keys(payer)
+	if err != nil {
+		return err
+	}
+	var refused error
+	err = l.db.run(ctx, op, func(ctx context.Context, conn *pgx.Conn) error {
+		refused = nil
+		now := l.now()
+		states := map[string]int64{}
+		b := txBatch()
+		b.Queue(l.insert, []string{pk, ik}, []int64{l.payer.Full(now), l.inst.Full(now)})
+		b.Queue(l.lock, []string{pk, ik}).Query(func(rows pgx.Rows) error {
+			var k string
+			var e int64
+			_, err := pgx.ForEachRow(rows, []any{&k, &e}, func() error { states[k] = e; return nil })
+			return err
+		})
+		if err := conn.SendBatch(ctx, b).Close(); err != nil {
+			return err
+		}
+		p, pok := states[pk]
+		i, iok := states[ik]
+		if !pok || !iok {
+			return fmt.Errorf("%w: lookup bucket rows missing after insert", ErrIntegrity)
+		}
+		if refused = fn(now, &p, &i); refused != nil {
+			return nil // nothing to write; the transaction rolls back
+		}
+		w := &pgx.Batch{}
+		w.Queue(l.update, []string{pk, ik}, []int64{p, i})
+		queueCommit(w)
+		return conn.SendBatch(ctx, w).Close()
+	})
+	if err != nil {
+		return err
+	}
+	return refused
+}
+
+// BeginLookup implements transfer.Limiter.
+//
+// Errors: a *transfer.RateLimitError (transfer.ErrRateLimited),
+// transfer.CheckPayer's errors, and the infrastructure errors of this
+// package.
+func (l *LookupLimiter) BeginLookup(ctx context.Context, payer string) error {
+	return l.step(ctx, "begin lookup", payer, func(now int64, p, i *int64) error {
+		np, ok, wait := l.payer.Take(*p, now, l.cfg.NotFoundCost)
+		if !ok {
+			return &transfer.RateLimitError{Scope: transfer.ScopePayer, RetryAfter: wait}
+		}
+		ni, ok, wait := l.inst.Take(*i, now, l.cfg.NotFoundCost)
+		if !ok {
+			return &transfer.RateLimitError{Scope: transfer.ScopeInstitution, RetryAfter: wait}
+		}
+		*p, *i = np, ni
+		return nil
+	})
+}
+
+// LookupFound implements transfer.Limiter.
+//
+// Errors: as BeginLookup, without the rate limit.
+func (l *LookupLimiter) LookupFound(ctx context.Context, payer string) error {
+	back := l.cfg.NotFoundCost - l.cfg.FoundCost
+	return l.step(ctx, "lookup found", payer, func(now int64, p, i *int64) error {
+		*p, *i = l.payer.Give(*p, now, back), l.inst.Give(*i, now, back)
+		return nil
+	})
+}
+
+// PaymentSettled implements transfer.Limiter.
+//
+// Errors: as LookupFound.
+func (l *LookupLimiter) PaymentSettled(ctx context.Context, payer string) error {
+	return l.step(ctx, "payment settled", payer, func(now int64, p, i *int64) error {
+		*p = l.payer.Give(*p, now, l.cfg.SettledRefund)
+		return nil
+	})
+}
+
+// Prune deletes the rows of payers whose buckets have refilled (a missing
+// row is a full bucket) and returns how many. Run it now and then from
+// any instance.
+//
+// Errors: the infrastructure errors of this package.
+func (l *LookupLimiter) Prune(ctx context.Context) (int64, error) {
+	// Full at now: empty at or before now − span.
+	return l.db.exec(ctx, "prune lookup buckets", l.prune, l.payer.Full(l.now()))
+}

@@ -1,0 +1,193 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/socialpay/socialpay/ledger/ledgertest"
+	"github.com/socialpay/socialpay/transfer"
+)
+
+// instance opens another pool on db's schema, as another instance of the
+// service would.
+func instance(t *testing.T, db *DB) *DB {
+	t.Helper()
+	other, err := workerDB(context.Background(), db.schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(other.Close)
+	return other
+}
+
+func newLookupLimiter(t *testing.T, db *DB, cfg transfer.RateConfig) *LookupLimiter {
+	t.Helper()
+	l, err := NewLookupLimiter(db, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// A prober looks up numbers that are not bound, through two instances of
+// the service and then a restarted one. With per-process buckets each
+// instance grants the payer a fresh budget; with the shared limiter the
+// payer has one budget, 100 tokens at 20 a miss: five misses in all.
+func TestLookupLimiterSharedAcrossInstances(t *testing.T) {
+	ctx := context.Background()
+	db := freshDB(t)
+	clock := ledgertest.NewClock(time.Date(2026, 12, 31, 23, 59, 0, 0, time.UTC))
+	cfg := transfer.DefaultRateConfig()
+	cfg.Now = clock.Now
+
+	probe := func(ls ...transfer.Limiter) (admitted int) {
+		for i := range 40 {
+			err := ls[i%len(ls)].BeginLookup(ctx, "prober")
+			switch {
+			case err == nil:
+				admitted++
+			case !errors.Is(err, transfer.ErrRateLimited):
+				t.Fatal(err)
+			}
+		}
+		return admitted
+	}
+	var mems []transfer.Limiter
+	for range 2 {
+		m, err := transfer.NewMemoryLimiter(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mems = append(mems, m)
+	}
+	if n := probe(mems...); n != 10 {
+		t.Fatalf("per-process buckets on two instances admitted %d misses, want 10 (five each)", n)
+	}
+	a, b := newLookupLimiter(t, db, cfg), newLookupLimiter(t, instance(t, db), cfg)
+	if n := probe(a, b); n != 5 {
+		t.Fatalf("the shared limiter on two instances admitted %d misses, want 5", n)
+	}
+	restarted := newLookupLimiter(t, instance(t, db), cfg)
+	if n := probe(restarted); n != 0 {
+		t.Fatalf("a restarted instance granted %d new misses", n)
+	}
+	var rl *transfer.RateLimitError
+	if err := restarted.BeginLookup(ctx, "prober"); !errors.As(err, &rl) || rl.Scope != transfer.ScopePayer || rl.RetryAfter != 10*time.Minute {
+		t.Fatalf("refusal: %v (want the payer's bucket, retry after 10m: 20 tokens at 2 a minute)", err)
+	}
+	clock.Advance(10 * time.Minute)
+	if err := b.BeginLookup(ctx, "prober"); err != nil {
+		t.Fatalf("after the refill: %v", err)
+	}
+}
+
+// Concurrent lookups of one payer on two instances: exactly the budget is
+// admitted.
+func TestLookupLimiterConcurrent(t *testing.T) {
+	ctx := context.Background()
+	db := freshDB(t)
+	cfg := transfer.DefaultRateConfig()
+	clock := ledgertest.NewClock(time.Date(2026, 12, 31, 23, 59, 0, 0, time.UTC))
+	cfg.Now = clock.Now
+	ls := []*LookupLimiter{newLookupLimiter(t, db, cfg), newLookupLimiter(t, instance(t, db), cfg)}
+	for range ledgertest.RaceIterations(t, 10) {
+		var admitted atomic.Int64
+		payer := "p-" + time.Now().Format(time.RFC3339Nano)
+		_, errs := ledgertest.Concurrently(12, func(i int) (struct{}, error) {
+			err := ls[i%2].BeginLookup(ctx, payer)
+			if err == nil {
+				admitted.Add(1)
+			}
+			return struct{}{}, err
+		})
+		for _, err := range errs {
+			if err != nil && !errors.Is(err, transfer.ErrRateLimited) {
+				t.Fatal(err)
+			}
+		}
+		if admitted.Load() != 5 {
+			t.Fatalf("%d of 12 concurrent misses admitted, want 5", admitted.Load())
+		}
+	}
+}
+
+// The shared limiter answers as MemoryLimiter does, refusal by refusal and
+// retry-after by retry-after, for a random sequence of lookups, hits and
+// settled payments over a moving clock (the institution bucket too large
+// to bind: it is split over rows here and not in memory).
+func TestLookupLimiterMatchesMemory(t *testing.T) {
+	ctx := context.Background()
+	db := freshDB(t)
+	clock := ledgertest.NewClock(time.Date(2026, 12, 31, 0, 0, 0, 0, time.UTC))
+	cfg := transfer.DefaultRateConfig()
+	cfg.Institution = transfer.BucketConfig{Capacity: 1 << 30, Interval: time.Nanosecond}
+	cfg.Now = clock.Now
+	mem, err := transfer.NewMemoryLimiter(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pg := newLookupLimiter(t, db, cfg)
+	rng := rand.New(rand.NewPCG(7, 11))
+	payers := []string{"a", "b", "c"}
+	for step := range 300 {
+		payer := payers[rng.IntN(len(payers))]
+		var em, ep error
+		switch op := rng.IntN(10); {
+		case op < 6:
+			em, ep = mem.BeginLookup(ctx, payer), pg.BeginLookup(ctx, payer)
+		case op < 8:
+			em, ep = mem.LookupFound(ctx, payer), pg.LookupFound(ctx, payer)
+		case op < 9:
+			em, ep = mem.PaymentSettled(ctx, payer), pg.PaymentSettled(ctx, payer)
+		default:
+			clock.Advance(time.Duration(rng.Int64N(int64(3 * time.Minute))))
+			if _, err := pg.Prune(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if (em == nil) != (ep == nil) || (em != nil && em.Error() != ep.Error()) {
+			t.Fatalf("step %d, payer %s: memory %v, PostgreSQL %v", step, payer, em, ep)
+		}
+	}
+}
+
+// A busy institution bucket refuses every payer, and bad payer IDs are
+// refused before the database is asked.
+func TestLookupLimiterInstitutionAndInput(t *testing.T) {
+	ctx := context.Background()
+	db := freshDB(t)
+	cfg := transfer.DefaultRateConfig()
+	cfg.Institution = transfer.BucketConfig{Capacity: InstitutionShards * 20, Interval: time.Hour}
+	clock := ledgertest.NewClock(time.Date(2026, 12, 31, 0, 0, 0, 0, time.UTC))
+	cfg.Now = clock.Now
+	l := newLookupLimiter(t, db, cfg)
+	refusedBy := map[string]int{}
+	for i := range 200 {
+		err := l.BeginLookup(ctx, "payer-"+string(rune('A'+i%50))+string(rune('a'+i/50)))
+		var rl *transfer.RateLimitError
+		if errors.As(err, &rl) {
+			refusedBy[rl.Scope]++
+		} else if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if refusedBy[transfer.ScopeInstitution] < 200-InstitutionShards || refusedBy[transfer.ScopePayer] != 0 {
+		t.Fatalf("refusals by scope: %v", refusedBy)
+	}
+	if err := l.BeginLookup(ctx, ""); !errors.Is(err, transfer.ErrEmptyPayer) {
+		t.Fatalf("empty payer: %v", err)
+	}
+	if err := l.BeginLookup(ctx, strings.Repeat("x", transfer.MaxPayerLen+1)); !errors.Is(err, transfer.ErrInvalidPayer) {
+		t.Fatalf("over-long payer: %v", err)
+	}
+	small := cfg
+	small.Institution = transfer.BucketConfig{Capacity: 20, Interval: time.Second}
+	if _, err := NewLookupLimiter(db, small); !errors.Is(err, transfer.ErrInvalidRateConfig) {
+		t.Fatalf("an institution bucket too small to split: %v", err)
+	}
+}
