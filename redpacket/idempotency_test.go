@@ -35,7 +35,7 @@ func TestIdempotencyIdentity(t *testing.T) {
 			t.Fatal(err)
 		}
 		again, err := w.svc.Send(w.ctx, same)
-		if err != nil || again.ID != p.ID || again.Shares[0] != p.Shares[0] {
+		if err != nil || again.ID != p.ID || w.stored(p.ID).Shares[0] != p.Shares[0] {
 			t.Fatalf("a retry meaning the same: %+v, %v; want the packet", again, err)
 		}
 		if got := w.balance(sender.wallet); got != 100000-1000 {

@@ -1,6 +1,7 @@
 package redpacket
 
 import (
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"time"
@@ -63,6 +64,10 @@ func (s Status) Finished() bool { return s == StatusSoldOut || s == StatusRefund
 
 // Packet is a red packet as a Store records it. Everything but State is
 // fixed when the packet is sent.
+//
+// Its Shares and PasswordHash are the store's and the Service's only: the
+// Service returns packets without them (Send, View), and a Packet printed
+// with fmt (any verb) or encoded as JSON leaves them out.
 type Packet struct {
 	ID            uuid.UUID
 	Kind          Kind
@@ -391,4 +396,43 @@ func (s State) NeedsReconcile() bool {
 		return true
 	}
 	return s.Posted < s.Claimed
+}
+
+// packetView is what a Packet shows when it is printed or encoded: all
+// but its pre-split shares and its password.
+type packetView struct {
+	ID            uuid.UUID
+	Kind          Kind
+	Sender        uuid.UUID
+	SenderAccount uuid.UUID
+	Group         uuid.UUID
+	Recipient     uuid.UUID
+	SenderMayGrab bool
+	Total         ledger.Money
+	Count         int
+	Escrow        uuid.UUID
+	CreatedAt     time.Time
+	ExpiresAt     time.Time
+	State
+}
+
+func (p *Packet) view() packetView {
+	return packetView{
+		ID: p.ID, Kind: p.Kind, Sender: p.Sender, SenderAccount: p.SenderAccount, Group: p.Group,
+		Recipient: p.Recipient, SenderMayGrab: p.SenderMayGrab, Total: p.Total, Count: p.Count,
+		Escrow: p.Escrow, CreatedAt: p.CreatedAt, ExpiresAt: p.ExpiresAt, State: p.State,
+	}
+}
+
+// Format prints p with every fmt verb as its fields would print, but
+// without its pre-split shares and its password, so that no log line shows
+// which claim gets which share, or the phrase.
+func (p Packet) Format(f fmt.State, verb rune) {
+	fmt.Fprintf(f, fmt.FormatString(f, verb), p.view())
+}
+
+// MarshalJSON encodes p's fields by name, but for its pre-split shares and
+// its password, which no JSON form of a packet carries.
+func (p Packet) MarshalJSON() ([]byte, error) {
+	return json.Marshal(p.view())
 }

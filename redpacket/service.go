@@ -275,7 +275,10 @@ type SendRequest struct {
 // Send sends a red packet: it checks the request, splits the total into
 // shares (pre-split and shuffled), records the packet (status funding),
 // moves the total from the sender's wallet into the packet's own escrow
-// account (ledger ID FundTransferID) and opens the packet.
+// account (ledger ID FundTransferID) and opens the packet. It returns the
+// packet as View shows it: without its pre-split shares (which would tell
+// the sender, or whoever logs the answer, which claim gets the most) and
+// without its password.
 //
 // Sending a request again with the same ID returns the packet as it stands
 // (finishing its funding if a crash interrupted it) and moves no money
@@ -297,6 +300,12 @@ type SendRequest struct {
 //
 // Errors also include those of Members and of the store.
 func (s *Service) Send(ctx context.Context, req SendRequest) (Packet, error) {
+	p, err := s.send(ctx, req)
+	p.Shares, p.Password = nil, ""
+	return p, err
+}
+
+func (s *Service) send(ctx context.Context, req SendRequest) (Packet, error) {
 	if req.ID == uuid.Nil {
 		req.ID = s.newID()
 	}

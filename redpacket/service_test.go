@@ -213,7 +213,7 @@ func TestSendIdempotent(t *testing.T) {
 		if errs[i] != nil {
 			t.Fatalf("send %d: %v", i, errs[i])
 		}
-		if ps[i].ID != req.ID || ps[i].Status != redpacket.StatusOpen || ps[i].Shares[0] != ps[0].Shares[0] {
+		if ps[i].ID != req.ID || ps[i].Status != redpacket.StatusOpen || ps[i].Shares != nil || ps[i].ExpiresAt != ps[0].ExpiresAt {
 			t.Fatalf("send %d returned %+v", i, ps[i])
 		}
 	}

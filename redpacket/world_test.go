@@ -217,11 +217,23 @@ func (w *world) lucky(sender user, total int64, count int) redpacket.SendRequest
 	}
 }
 
+// send sends req and returns the packet as the store records it, with
+// its shares (Send returns none).
 func (w *world) send(req redpacket.SendRequest) redpacket.Packet {
 	w.t.Helper()
 	p, err := w.svc.Send(w.ctx, req)
 	if err != nil {
 		w.t.Fatalf("Send: %v", err)
+	}
+	return w.stored(p.ID)
+}
+
+// stored returns packet id as the store records it.
+func (w *world) stored(id uuid.UUID) redpacket.Packet {
+	w.t.Helper()
+	p, err := w.svc.Store().Packet(w.ctx, id)
+	if err != nil {
+		w.t.Fatalf("store: packet %s: %v", id, err)
 	}
 	return p
 }

@@ -84,6 +84,9 @@ func Storm(t testing.TB, cfg StormConfig) {
 	if err != nil {
 		t.Fatalf("send: %v", err)
 	}
+	if p, err = svc.Store().Packet(ctx, p.ID); err != nil { // with its shares, which Send does not return
+		t.Fatalf("store: %v", err)
+	}
 
 	claims := make([]redpacket.Claim, cfg.Grabbers)
 	errs := make([]error, cfg.Grabbers)
