@@ -10,8 +10,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/socialpay/socialpay/campaign"
+	"github.com/socialpay/socialpay/campaign/campaigntest"
 	"github.com/socialpay/socialpay/ledger"
-	"github.com/socialpay/socialpay/ledger/ledgertest"
 )
 
 var cny = ledger.MustCurrency("CNY")
@@ -400,10 +400,9 @@ func campaignFor(t *testing.T, w *world, caps campaign.Caps) campaign.Campaign {
 }
 
 // TestStorm: a crowd of goroutines taps at the opening instant, every one
-// released at once, on a MemoryStore that pays in its own step: 100,000
-// goroutines in a plain run, 20,000 with -short, 5,000 under -race (the
-// race detector's cost per goroutine). Every prize is won once and paid,
-// the losers get no prize or ErrSoldOut, and the money adds up.
+// released at once (campaigntest.Storm), on a MemoryStore that pays in its
+// own step: 100,000 goroutines in a plain run, 20,000 with -short, 5,000
+// under -race (the race detector's cost per goroutine).
 func TestStorm(t *testing.T) {
 	n := 100_000
 	switch {
@@ -412,31 +411,5 @@ func TestStorm(t *testing.T) {
 	case testing.Short():
 		n = 20_000
 	}
-	w := newWorld(t, nil, nil)
-	prizes := n / 10
-	c := w.create(campaign.Caps{TriesPerUser: 1, TriesPerDay: 1, WinsPerUser: 1}, 8888, 10, 888, int64(prizes-10), 0, int64(n/2))
-	w.set(t0)
-	wallet := w.account(0) // every winner's prize lands in one wallet: the sum is checked
-	got, errs := ledgertest.Concurrently(n, func(int) (campaign.Try, error) {
-		return w.try(c.ID, uuid.New(), wallet, 1)
-	})
-	winners, soldOut := 0, 0
-	var won int64
-	for i := range got {
-		switch {
-		case errs[i] != nil:
-			wantIs(t, "storm tap", errs[i], campaign.ErrSoldOut)
-			soldOut++
-		case got[i].Won():
-			if !got[i].Paid {
-				t.Fatalf("winner unpaid: %+v", got[i])
-			}
-			winners++
-			won += got[i].Prize
-		}
-	}
-	if winners != prizes || won != c.Budget || w.net(wallet) != c.Budget {
-		t.Fatalf("%d winners won %d (wallet %d), want %d prizes, budget %d", winners, won, w.net(wallet), prizes, c.Budget)
-	}
-	t.Logf("%d taps: %d prizes, %d sold out", n, winners, soldOut)
+	campaigntest.Storm(t, campaigntest.StormConfig{Taps: n})
 }

@@ -342,6 +342,26 @@ func (s *Service) Sweep(ctx context.Context, now time.Time) (int, error) {
 	return n, errors.Join(append(errs, err)...)
 }
 
+// SweepCampaign is Sweep for one campaign: once it has ended (EndsAt at
+// or before now) or sold out, it returns its unclaimed budget exactly
+// once, and closes its escrow account if every prize is paid. A campaign
+// already swept is settled if it can be and otherwise left as it is.
+//
+// Errors: ErrCampaignNotFound, ErrNotFunded, ErrCancelled, ErrNotEnded,
+// and those of the ledger and the store failing (run it again).
+func (s *Service) SweepCampaign(ctx context.Context, id uuid.UUID, now time.Time) error {
+	c, err := s.store.Campaign(ctx, id)
+	switch {
+	case err != nil:
+		return fmt.Errorf("sweep campaign %s: %w", id, err)
+	case c.Settled:
+		return nil
+	case c.Complete():
+		return s.settle(ctx, id, c.Escrow)
+	}
+	return s.sweep(ctx, id, now)
+}
+
 func (s *Service) sweep(ctx context.Context, id uuid.UUID, now time.Time) error {
 	c, err := s.store.BeginSweep(ctx, id, now)
 	if err != nil {

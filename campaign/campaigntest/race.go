@@ -182,7 +182,7 @@ func (e *raceEnv) try(i int, c uuid.UUID, user, account uuid.UUID, seq int) (cam
 // the ledger verifies.
 func (e *raceEnv) finish(c campaign.Campaign, paid int64) {
 	e.t.Helper()
-	if _, err := e.svcs[1].Sweep(e.ctx, c.EndsAt); err != nil {
+	if err := e.svcs[1].SweepCampaign(e.ctx, c.ID, c.EndsAt); err != nil {
 		e.t.Fatalf("Sweep: %v", err)
 	}
 	got, err := e.svcs[0].Campaign(e.ctx, c.ID)
@@ -328,8 +328,7 @@ func testRaceEndInstant(t *testing.T, e *raceEnv) {
 		paid := int64(0)
 		_, errs := ledgertest.Concurrently(3*raceK, func(i int) (struct{}, error) {
 			if i >= 2*raceK {
-				_, err := e.svcs[i%raceInstances].Sweep(e.ctx, c.EndsAt)
-				return struct{}{}, err
+				return struct{}{}, e.svcs[i%raceInstances].SweepCampaign(e.ctx, c.ID, c.EndsAt)
 			}
 			tr, err := e.try(i, c.ID, users[i], wallets[i], 1)
 			if err == nil {
@@ -365,7 +364,9 @@ func testRaceSweepers(t *testing.T, e *raceEnv) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, errs := ledgertest.Concurrently(raceK, func(i int) (int, error) { return e.svcs[i%raceInstances].Sweep(e.ctx, c.EndsAt) })
+		_, errs := ledgertest.Concurrently(raceK, func(i int) (struct{}, error) {
+			return struct{}{}, e.svcs[i%raceInstances].SweepCampaign(e.ctx, c.ID, c.EndsAt)
+		})
 		for i, err := range errs {
 			if err != nil {
 				t.Fatalf("sweeper %d: %v", i, err)

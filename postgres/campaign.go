@@ -1,0 +1,697 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/socialpay/socialpay/campaign"
+	"github.com/socialpay/socialpay/ledger"
+)
+
+// CampaignStore keeps prize campaigns in PostgreSQL: a campaign.Store that
+// passes campaigntest.Run, safe for concurrent use by many goroutines and
+// many processes.
+//
+// A change is one read-committed transaction that locks the campaign's
+// row (SELECT … FOR UPDATE), lets the pure methods of campaign.Campaign
+// decide, and writes the result with the rows affected checked. Concurrent
+// tries are gathered into one transaction (group commit, as the red-packet
+// store does for claims): it locks the campaigns concerned in ID order,
+// reads the players and the tries of the same keys, lets Campaign.Take
+// decide each try in arrival order, and — with the ledger on the same
+// schema (PaysOn) — locks the accounts of the winners' payments, decides
+// them with ledger.ApplyBatch and writes tries, players, campaigns and the
+// ledger's rows in one commit. A payment the ledger refuses leaves its try
+// recorded unpaid (TryResult.PayErr); nothing is decided again. Locks are
+// taken campaigns first, then accounts in ID order, and the ledger's own
+// transactions lock accounts only, so these transactions queue and never
+// deadlock.
+//
+// A campaign's row is its tries' one queue: every batch of tries on one
+// campaign takes its lock once. The draw is computed from the stored seed
+// when a campaign is first read and kept for the store's life (it never
+// changes).
+type CampaignStore struct {
+	db     *DB
+	q      campaignQueries
+	ledger *Store
+	tries  *grouper[tryCall, campaign.TryResult]
+
+	mu    sync.Mutex
+	draws map[uuid.UUID]*campaign.Draw
+}
+
+var _ campaign.Store = (*CampaignStore)(nil)
+
+// NewCampaignStore returns the campaign store on db.
+func NewCampaignStore(db *DB) *CampaignStore {
+	s := &CampaignStore{db: db, q: newCampaignQueries(db), ledger: NewStore(db), draws: make(map[uuid.UUID]*campaign.Draw)}
+	s.tries = newGrouper(s.tryBatch)
+	return s
+}
+
+type campaignQueries struct {
+	insert, get, lock, lockMany, players, triesOf, upsertPlayers, insertTries, update, updateMany string
+	lookup, markTry, page, unpaid, unsettled                                                      string
+}
+
+const campaignCols = `id, name, currency, prizes, counts, budget, slots, prize_end, marketing, escrow, commitment, seed,
+	opens_at, ends_at, tries_per_user, tries_per_day, wins_per_user, day_offset_s, created_at,
+	status, taken, won, winners, paid, settled`
+
+const tryCols = `campaign_id, slot, user_id, seq, account, prize, at, paid, forfeited`
+
+func newCampaignQueries(db *DB) campaignQueries {
+	q := db.qualify
+	return campaignQueries{
+		insert: q(`insert into $S.campaigns (` + campaignCols + `) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
+			$13, $14, $15, $16, $17, $18, $19, $20, 0, 0, 0, 0, false) on conflict (id) do nothing`),
+		get:      q(`select ` + campaignCols + ` from $S.campaigns where id = $1`),
+		lock:     q(`select ` + campaignCols + ` from $S.campaigns where id = $1 for update`),
+		lockMany: q(`select ` + campaignCols + ` from $S.campaigns where id = any($1::uuid[]) order by id for update`),
+		players: q(`select p.campaign_id, p.user_id, p.tries, p.day, p.day_tries, p.wins from $S.campaign_players p
+			join unnest($1::uuid[], $2::uuid[]) as u(c, usr) on p.campaign_id = u.c and p.user_id = u.usr`),
+		triesOf: q(`select ` + prefixed("t", tryCols) + ` from $S.campaign_tries t
+			join unnest($1::uuid[], $2::uuid[], $3::int4[]) as u(c, usr, seq) on t.campaign_id = u.c and t.user_id = u.usr and t.seq = u.seq`),
+		upsertPlayers: q(`insert into $S.campaign_players (campaign_id, user_id, tries, day, day_tries, wins)
+			select * from unnest($1::uuid[], $2::uuid[], $3::int4[], $4::int8[], $5::int4[], $6::int4[])
+			on conflict (campaign_id, user_id) do update set tries = excluded.tries, day = excluded.day,
+				day_tries = excluded.day_tries, wins = excluded.wins`),
+		insertTries: q(`insert into $S.campaign_tries (` + tryCols + `)
+			select * from unnest($1::uuid[], $2::int4[], $3::uuid[], $4::int4[], $5::uuid[], $6::int8[], $7::timestamptz[], $8::bool[], $9::bool[])`),
+		update: q(`update $S.campaigns set status = $2, taken = $3, won = $4, winners = $5, paid = $6, settled = $7 where id = $1`),
+		updateMany: q(`update $S.campaigns c set status = u.status, taken = u.taken, won = u.won, winners = u.winners, paid = u.paid, settled = u.settled
+			from unnest($1::uuid[], $2::int2[], $3::int4[], $4::int8[], $5::int4[], $6::int4[], $7::bool[]) as u(id, status, taken, won, winners, paid, settled)
+			where c.id = u.id`),
+		lookup:  q(`select ` + tryCols + ` from $S.campaign_tries where campaign_id = $1 and user_id = $2 and seq = $3`),
+		markTry: q(`update $S.campaign_tries set paid = true, forfeited = $4 where campaign_id = $1 and user_id = $2 and seq = $3`),
+		page:    q(`select ` + tryCols + ` from $S.campaign_tries where campaign_id = $1 and slot > $2 order by slot limit $3`),
+		unpaid: q(`select ` + tryCols + ` from $S.campaign_tries where campaign_id = $1 and prize > 0 and not paid and slot > $2
+			order by slot limit $3`),
+		unsettled: q(`select ` + campaignCols + ` from $S.campaigns where not settled and status <> 5 and ` +
+			afterCursor("ends_at", 1) + orderPage("ends_at", 3)),
+	}
+}
+
+type campaignRow struct {
+	id, marketing, escrow                                   [16]byte
+	name, cur                                               string
+	prizes                                                  []int64
+	counts                                                  []int32
+	budget, won, day                                        int64
+	slots, prizeEnd, triesPerUser, triesPerDay, winsPerUser int32
+	dayOffset, taken, winners, paid                         int32
+	commitment, seed                                        []byte
+	opensAt, endsAt, createdAt                              time.Time
+	status                                                  int16
+	settled                                                 bool
+}
+
+func scanCampaign(row pgx.CollectableRow) (campaign.Campaign, error) {
+	var r campaignRow
+	if err := row.Scan(&r.id, &r.name, &r.cur, &r.prizes, &r.counts, &r.budget, &r.slots, &r.prizeEnd, &r.marketing, &r.escrow,
+		&r.commitment, &r.seed, &r.opensAt, &r.endsAt, &r.triesPerUser, &r.triesPerDay, &r.winsPerUser, &r.dayOffset, &r.createdAt,
+		&r.status, &r.taken, &r.won, &r.winners, &r.paid, &r.settled); err != nil {
+		return campaign.Campaign{}, err
+	}
+	cur, err := currency(r.cur)
+	if err != nil {
+		return campaign.Campaign{}, err
+	}
+	if len(r.prizes) != len(r.counts) || len(r.commitment) != 32 || len(r.seed) != 32 {
+		return campaign.Campaign{}, fmt.Errorf("%w: campaign %s: malformed row", ErrIntegrity, uuid.UUID(r.id))
+	}
+	c := campaign.Campaign{
+		ID: r.id, Name: r.name, Currency: cur, Budget: r.budget, Slots: int(r.slots), PrizeEnd: int(r.prizeEnd),
+		Marketing: r.marketing, Escrow: r.escrow, OpensAt: utc(r.opensAt), EndsAt: utc(r.endsAt),
+		Caps: campaign.Caps{TriesPerUser: int(r.triesPerUser), TriesPerDay: int(r.triesPerDay), WinsPerUser: int(r.winsPerUser),
+			DayOffset: time.Duration(r.dayOffset) * time.Second},
+		CreatedAt: utc(r.createdAt),
+		State: campaign.State{Status: campaign.Status(r.status), Taken: int(r.taken), Won: r.won, Winners: int(r.winners),
+			Paid: int(r.paid), Settled: r.settled},
+	}
+	copy(c.Commitment[:], r.commitment)
+	copy(c.Seed[:], r.seed)
+	for i := range r.prizes {
+		c.Schedule = append(c.Schedule, campaign.Tier{Prize: r.prizes[i], Count: int(r.counts[i])})
+	}
+	return c, nil
+}
+
+func scanTry(row pgx.CollectableRow) (campaign.Try, error) {
+	var t campaign.Try
+	var c, u, a [16]byte
+	var slot, seq int32
+	if err := row.Scan(&c, &slot, &u, &seq, &a, &t.Prize, &t.At, &t.Paid, &t.Forfeited); err != nil {
+		return campaign.Try{}, err
+	}
+	t.Campaign, t.User, t.Account, t.Slot, t.Seq, t.At = c, u, a, int(slot), int(seq), utc(t.At)
+	return t, nil
+}
+
+// withDraw sets c's Draw, computing it once per campaign.
+func (s *CampaignStore) withDraw(c campaign.Campaign) (campaign.Campaign, error) {
+	s.mu.Lock()
+	d := s.draws[c.ID]
+	s.mu.Unlock()
+	if d == nil {
+		var err error
+		if d, err = campaign.NewDraw(c.Seed, c.Schedule); err != nil {
+			return campaign.Campaign{}, fmt.Errorf("%w: campaign %s: %w", ErrIntegrity, c.ID, err)
+		}
+		s.mu.Lock()
+		s.draws[c.ID] = d
+		s.mu.Unlock()
+	}
+	c.Draw = d
+	return c, nil
+}
+
+func campaignNotFound(id uuid.UUID) error {
+	return fmt.Errorf("campaign %s: %w", id, campaign.ErrCampaignNotFound)
+}
+
+// Create implements campaign.Store.
+func (s *CampaignStore) Create(ctx context.Context, c campaign.Campaign) (campaign.Campaign, error) {
+	if err := c.Validate(); err != nil {
+		return campaign.Campaign{}, err
+	}
+	if c.State != (campaign.State{Status: campaign.StatusFunding}) {
+		return campaign.Campaign{}, fmt.Errorf("%w: campaign %s: new with state %+v", campaign.ErrInvalidCampaign, c.ID, c.State)
+	}
+	prizes, counts := make([]int64, len(c.Schedule)), make([]int32, len(c.Schedule))
+	for i, t := range c.Schedule {
+		prizes[i], counts[i] = t.Prize, int32(t.Count)
+	}
+	stored, inserted, err := insertOrGet(ctx, s.db, "create campaign", s.q.insert, []any{[16]byte(c.ID), c.Name, c.Currency.Code(),
+		prizes, counts, c.Budget, int32(c.Slots), int32(c.PrizeEnd), [16]byte(c.Marketing), [16]byte(c.Escrow),
+		c.Commitment[:], c.Seed[:], c.OpensAt, c.EndsAt, int32(c.Caps.TriesPerUser), int32(c.Caps.TriesPerDay),
+		int32(c.Caps.WinsPerUser), int32(c.Caps.DayOffset / time.Second), c.CreatedAt, int16(c.Status)},
+		s.q.get, [16]byte(c.ID), scanCampaign)
+	switch {
+	case err != nil:
+		return campaign.Campaign{}, err
+	case !inserted:
+		stored, err = s.withDraw(stored)
+		if err != nil {
+			return campaign.Campaign{}, err
+		}
+		return stored, fmt.Errorf("campaign %s: %w", c.ID, campaign.ErrCampaignExists)
+	}
+	return s.withDraw(c)
+}
+
+// Campaign implements campaign.Store.
+func (s *CampaignStore) Campaign(ctx context.Context, id uuid.UUID) (campaign.Campaign, error) {
+	c, found, err := queryOne(ctx, s.db, "read campaign", s.q.get, scanCampaign, [16]byte(id))
+	switch {
+	case err != nil:
+		return campaign.Campaign{}, err
+	case !found:
+		return campaign.Campaign{}, campaignNotFound(id)
+	}
+	return s.withDraw(c)
+}
+
+// change locks a campaign, applies f and writes its state, in one
+// transaction; f's error leaves it unchanged.
+func (s *CampaignStore) change(ctx context.Context, op string, id uuid.UUID, f func(*campaign.Campaign) error) (campaign.Campaign, error) {
+	var out campaign.Campaign
+	var refused error
+	err := s.db.run(ctx, op, func(ctx context.Context, conn *pgx.Conn) error {
+		refused = nil
+		if _, err := conn.Exec(ctx, "begin isolation level read committed"); err != nil {
+			return err
+		}
+		c, found, err := one(ctx, conn, s.q.lock, scanCampaign, [16]byte(id))
+		switch {
+		case err != nil:
+			return err
+		case !found:
+			refused = campaignNotFound(id)
+			return nil
+		}
+		before := c.State
+		if refused = f(&c); refused != nil {
+			out = c
+			return nil
+		}
+		out = c
+		if c.State == before {
+			return nil // nothing to write; the transaction rolls back
+		}
+		b := &pgx.Batch{}
+		b.Queue(s.q.update, [16]byte(id), int16(c.Status), int32(c.Taken), c.Won, int32(c.Winners), int32(c.Paid), c.Settled).Exec(expectRows(1))
+		queueCommit(b)
+		return conn.SendBatch(ctx, b).Close()
+	})
+	if err != nil {
+		return campaign.Campaign{}, err
+	}
+	if refused != nil {
+		return out, refused
+	}
+	return s.withDraw(out)
+}
+
+func (s *CampaignStore) state(ctx context.Context, op string, id uuid.UUID, f func(*campaign.Campaign) error) (campaign.State, error) {
+	c, err := s.change(ctx, op, id, f)
+	return c.State, err
+}
+
+// Open implements campaign.Store.
+func (s *CampaignStore) Open(ctx context.Context, id uuid.UUID) (campaign.State, error) {
+	return s.state(ctx, "open campaign", id, (*campaign.Campaign).Open)
+}
+
+// Cancel implements campaign.Store.
+func (s *CampaignStore) Cancel(ctx context.Context, id uuid.UUID) (campaign.State, error) {
+	return s.state(ctx, "cancel campaign", id, (*campaign.Campaign).Cancel)
+}
+
+// FinishSweep implements campaign.Store.
+func (s *CampaignStore) FinishSweep(ctx context.Context, id uuid.UUID) (campaign.State, error) {
+	return s.state(ctx, "finish campaign sweep", id, (*campaign.Campaign).FinishSweep)
+}
+
+// Settle implements campaign.Store.
+func (s *CampaignStore) Settle(ctx context.Context, id uuid.UUID) (campaign.State, error) {
+	return s.state(ctx, "settle campaign", id, (*campaign.Campaign).Settle)
+}
+
+// BeginSweep implements campaign.Store.
+func (s *CampaignStore) BeginSweep(ctx context.Context, id uuid.UUID, now time.Time) (campaign.Campaign, error) {
+	c, err := s.change(ctx, "begin campaign sweep", id, func(c *campaign.Campaign) error { return c.BeginSweep(now) })
+	if err != nil {
+		return campaign.Campaign{}, err
+	}
+	return c, nil
+}
+
+// MarkPaid implements campaign.Store.
+func (s *CampaignStore) MarkPaid(ctx context.Context, id, user uuid.UUID, seq int, forfeited bool) (campaign.State, error) {
+	var st campaign.State
+	var refused error
+	err := s.db.run(ctx, "mark campaign prize paid", func(ctx context.Context, conn *pgx.Conn) error {
+		refused = nil
+		if _, err := conn.Exec(ctx, "begin isolation level read committed"); err != nil {
+			return err
+		}
+		c, found, err := one(ctx, conn, s.q.lock, scanCampaign, [16]byte(id))
+		switch {
+		case err != nil:
+			return err
+		case !found:
+			refused = campaignNotFound(id)
+			return nil
+		}
+		st = c.State
+		t, found, err := one(ctx, conn, s.q.lookup, scanTry, [16]byte(id), [16]byte(user), int32(seq))
+		switch {
+		case err != nil:
+			return err
+		case !found:
+			refused = fmt.Errorf("campaign %s: try %d of user %s: %w", id, seq, user, campaign.ErrTryNotFound)
+			return nil
+		}
+		if !c.MarkPaid(&t, forfeited) {
+			return nil
+		}
+		st = c.State
+		b := &pgx.Batch{}
+		b.Queue(s.q.markTry, [16]byte(id), [16]byte(user), int32(seq), forfeited).Exec(expectRows(1))
+		b.Queue(s.q.update, [16]byte(id), int16(c.Status), int32(c.Taken), c.Won, int32(c.Winners), int32(c.Paid), c.Settled).Exec(expectRows(1))
+		queueCommit(b)
+		return conn.SendBatch(ctx, b).Close()
+	})
+	if err != nil {
+		return campaign.State{}, err
+	}
+	return st, refused
+}
+
+// PaysOn implements campaign.Store: Try pays on a ledger Store of this
+// package on the same database and schema, in the try's transaction.
+func (s *CampaignStore) PaysOn(ls ledger.Store) bool {
+	st, ok := ls.(*Store)
+	return ok && st.db.pool == s.db.pool && st.db.schema == s.db.schema
+}
+
+// LookupTry implements campaign.Store.
+func (s *CampaignStore) LookupTry(ctx context.Context, id, user uuid.UUID, seq int) (campaign.Try, error) {
+	t, found, err := queryOne(ctx, s.db, "read campaign try", s.q.lookup, scanTry, [16]byte(id), [16]byte(user), int32(seq))
+	switch {
+	case err != nil:
+		return campaign.Try{}, err
+	case found:
+		return t, nil
+	}
+	if _, err := s.Campaign(ctx, id); err != nil {
+		return campaign.Try{}, err
+	}
+	return campaign.Try{}, fmt.Errorf("campaign %s: try %d of user %s: %w", id, seq, user, campaign.ErrTryNotFound)
+}
+
+// Tries implements campaign.Store.
+func (s *CampaignStore) Tries(ctx context.Context, id uuid.UUID, after, limit int) ([]campaign.Try, error) {
+	return s.list(ctx, s.q.page, id, after, limit)
+}
+
+// Unpaid implements campaign.Store.
+func (s *CampaignStore) Unpaid(ctx context.Context, id uuid.UUID, after, limit int) ([]campaign.Try, error) {
+	return s.list(ctx, s.q.unpaid, id, after, limit)
+}
+
+func (s *CampaignStore) list(ctx context.Context, query string, id uuid.UUID, after, limit int) ([]campaign.Try, error) {
+	ts, err := queryAll(ctx, s.db, "list campaign tries", query, scanTry, [16]byte(id), int32(max(after, -1)), int32(max(limit, 0)))
+	if err != nil {
+		return nil, err
+	}
+	if len(ts) == 0 {
+		if _, err := s.Campaign(ctx, id); err != nil {
+			return nil, err
+		}
+	}
+	return ts, nil
+}
+
+// Unsettled implements campaign.Store.
+func (s *CampaignStore) Unsettled(ctx context.Context, after campaign.Cursor, limit int) ([]campaign.Campaign, error) {
+	at, id := cursorArgs(after.EndsAt, after.ID)
+	cs, err := queryAll(ctx, s.db, "list unsettled campaigns", s.q.unsettled, scanCampaign, at, id, max(limit, 0))
+	if err != nil {
+		return nil, err
+	}
+	for i := range cs {
+		if cs[i], err = s.withDraw(cs[i]); err != nil {
+			return nil, err
+		}
+	}
+	return cs, nil
+}
+
+// Try implements campaign.Store: concurrent tries share one transaction
+// (see CampaignStore).
+func (s *CampaignStore) Try(ctx context.Context, id uuid.UUID, in campaign.TryInput, payment func(campaign.Try) ledger.Transfer) (campaign.TryResult, error) {
+	return s.tries.do(ctx, tryCall{id: id, in: in, payment: payment})
+}
+
+type tryCall struct {
+	id      uuid.UUID
+	in      campaign.TryInput
+	payment func(campaign.Try) ledger.Transfer
+}
+
+type playerKey struct{ c, u uuid.UUID }
+
+type tryKey struct {
+	c, u uuid.UUID
+	seq  int
+}
+
+// tryBatch records (and pays) a batch of tries in one transaction.
+func (s *CampaignStore) tryBatch(ctx context.Context, calls []*groupCall[tryCall, campaign.TryResult]) error {
+	return s.db.run(ctx, "record campaign tries", func(ctx context.Context, conn *pgx.Conn) error {
+		ids := make([]uuid.UUID, 0, 1)
+		seen := map[uuid.UUID]bool{}
+		pc, pu := make([][16]byte, len(calls)), make([][16]byte, len(calls))
+		tseq := make([]int32, len(calls))
+		for i, c := range calls {
+			if !seen[c.req.id] {
+				seen[c.req.id] = true
+				ids = append(ids, c.req.id)
+			}
+			pc[i], pu[i], tseq[i] = c.req.id, c.req.in.User, int32(c.req.in.Seq)
+		}
+		camps := map[uuid.UUID]*campaign.Campaign{}
+		players := map[playerKey]campaign.Player{}
+		existing := map[tryKey]campaign.Try{}
+		b := txBatch()
+		b.Queue(s.q.lockMany, uuids(ids)).Query(eachRow(scanCampaign, func(c campaign.Campaign) { camps[c.ID] = &c }))
+		b.Queue(s.q.players, pc, pu).Query(func(rows pgx.Rows) error {
+			for rows.Next() {
+				var c, u [16]byte
+				var p campaign.Player
+				var tries, dayTries, wins int32
+				if err := rows.Scan(&c, &u, &tries, &p.Day, &dayTries, &wins); err != nil {
+					return err
+				}
+				p.Tries, p.DayTries, p.Wins = int(tries), int(dayTries), int(wins)
+				players[playerKey{c, u}] = p
+			}
+			return rows.Err()
+		})
+		b.Queue(s.q.triesOf, pc, pu, tseq).Query(eachRow(scanTry, func(t campaign.Try) { existing[tryKey{t.Campaign, t.User, t.Seq}] = t }))
+		if err := conn.SendBatch(ctx, b).Close(); err != nil {
+			return err
+		}
+		for id, c := range camps {
+			withDraw, err := s.withDraw(*c)
+			if err != nil {
+				return err
+			}
+			*camps[id] = withDraw
+		}
+		// Decide each call in arrival order. Payments are stamped with the
+		// latest try's time (the service's clock, as the ledger's would be).
+		var paidAt time.Time
+		for _, c := range calls {
+			if c.req.in.At.After(paidAt) {
+				paidAt = ledger.Timestamp(c.req.in.At)
+			}
+		}
+		var made []campaign.Try
+		var payments []ledger.Transfer
+		var payOf []int // the index in made of each payment
+		owner := map[tryKey]int{}
+		changed := map[playerKey]bool{}
+		for _, c := range calls {
+			c.res, c.err = campaign.TryResult{}, nil
+			cp := camps[c.req.id]
+			k := tryKey{c.req.id, c.req.in.User, c.req.in.Seq}
+			switch t, ok := existing[k]; {
+			case cp == nil:
+				c.err = campaignNotFound(c.req.id)
+				continue
+			case ok:
+				c.res = campaign.TryResult{Try: t, Existing: true}
+				continue
+			}
+			if j, ok := owner[k]; ok {
+				c.res = campaign.TryResult{Try: made[j], Existing: true}
+				continue
+			}
+			pk := playerKey{c.req.id, c.req.in.User}
+			p := players[pk]
+			t, err := cp.Take(&p, c.req.in.User, c.req.in.Account, c.req.in.Seq, c.req.in.At)
+			if err != nil {
+				c.err = err
+				continue
+			}
+			players[pk], changed[pk] = p, true
+			owner[k] = len(made)
+			made = append(made, t)
+			c.res = campaign.TryResult{Try: t}
+			if t.Won() && c.req.payment != nil {
+				tr := c.req.payment(t)
+				if err := ledger.ValidateTransfer(&tr); err != nil {
+					c.res.PayErr = &ledger.TransferError{ID: tr.ID, Err: err}
+					continue
+				}
+				payments = append(payments, tr)
+				payOf = append(payOf, len(made)-1)
+			}
+		}
+		if len(made) == 0 {
+			s.answerStates(calls, camps)
+			return nil // nothing to record; the transaction rolls back
+		}
+		w := &pgx.Batch{}
+		if len(payments) > 0 {
+			v, err := s.ledger.lock(ctx, conn, &pgx.Batch{}, lockKeysOf(payments))
+			if err != nil {
+				return err
+			}
+			out := ledger.ApplyBatch(v, payments, false, paidAt)
+			for j := range out.Results {
+				t := &made[payOf[j]]
+				if err := out.Results[j].Err; err != nil {
+					for _, c := range calls {
+						if c.err == nil && !c.res.Existing && c.res.Try.Slot == t.Slot && c.req.id == t.Campaign {
+							c.res.PayErr = ownRefusal(err)
+						}
+					}
+					continue
+				}
+				camps[t.Campaign].MarkPaid(t, false)
+			}
+			if changes(&out) {
+				s.ledger.queueOutcome(w, &out)
+			}
+		}
+		s.queueTries(w, made, players, changed, camps)
+		queueCommit(w)
+		if err := conn.SendBatch(ctx, w).Close(); err != nil {
+			return err
+		}
+		for _, c := range calls {
+			if c.err == nil {
+				if j, ok := owner[tryKey{c.req.id, c.req.in.User, c.req.in.Seq}]; ok {
+					c.res.Try = made[j]
+				}
+			}
+		}
+		s.answerStates(calls, camps)
+		return nil
+	})
+}
+
+// answerStates gives every answered call its campaign's state after the batch.
+func (s *CampaignStore) answerStates(calls []*groupCall[tryCall, campaign.TryResult], camps map[uuid.UUID]*campaign.Campaign) {
+	for _, c := range calls {
+		if cp := camps[c.req.id]; cp != nil && c.err == nil {
+			c.res.State = cp.State
+		}
+	}
+}
+
+func (s *CampaignStore) queueTries(w *pgx.Batch, made []campaign.Try, players map[playerKey]campaign.Player, changed map[playerKey]bool, camps map[uuid.UUID]*campaign.Campaign) {
+	n := len(made)
+	tc, tu, ta := make([][16]byte, n), make([][16]byte, n), make([][16]byte, n)
+	slot, seq := make([]int32, n), make([]int32, n)
+	prize := make([]int64, n)
+	at := make([]time.Time, n)
+	paid, forf := make([]bool, n), make([]bool, n)
+	for i, t := range made {
+		tc[i], tu[i], ta[i], slot[i], seq[i], prize[i], at[i], paid[i], forf[i] = t.Campaign, t.User, t.Account, int32(t.Slot), int32(t.Seq), t.Prize, t.At, t.Paid, t.Forfeited
+	}
+	w.Queue(s.q.insertTries, tc, slot, tu, seq, ta, prize, at, paid, forf).Exec(expectRows(n))
+	var pc, pu [][16]byte
+	var pt, pd, pw []int32
+	var day []int64
+	for k := range changed {
+		p := players[k]
+		pc, pu, pt, day, pd, pw = append(pc, k.c), append(pu, k.u), append(pt, int32(p.Tries)), append(day, p.Day), append(pd, int32(p.DayTries)), append(pw, int32(p.Wins))
+	}
+	w.Queue(s.q.upsertPlayers, pc, pu, pt, day, pd, pw).Exec(expectRows(len(pc)))
+	var cid [][16]byte
+	var st []int16
+	var taken, winners, cpaid []int32
+	var won []int64
+	var settled []bool
+	for id, c := range camps {
+		cid, st, taken, won, winners, cpaid, settled = append(cid, id), append(st, int16(c.Status)), append(taken, int32(c.Taken)),
+			append(won, c.Won), append(winners, int32(c.Winners)), append(cpaid, int32(c.Paid)), append(settled, c.Settled)
+	}
+	w.Queue(s.q.updateMany, cid, st, taken, won, winners, cpaid, settled).Exec(expectRows(len(cid)))
+}
+
+// CampaignLimiter is a campaign.Limiter whose buckets live in the
+// database, shared by every instance: each Allow is one transaction that
+// locks the keys' rows in key order, lets campaign.Rate.Allow decide each,
+// and writes the new instants (all or none). Concurrent calls queue on a
+// key's row, so two instances never both spend its last token.
+type CampaignLimiter struct {
+	db                     *DB
+	seed, lock, upsert, gc string
+}
+
+var _ campaign.Limiter = (*CampaignLimiter)(nil)
+
+// NewCampaignLimiter returns the limiter on db.
+func NewCampaignLimiter(db *DB) *CampaignLimiter {
+	return &CampaignLimiter{
+		db: db,
+		seed: db.qualify(`insert into $S.campaign_limits (key, tat)
+			select k, 'epoch' from unnest($1::text[]) as u(k) on conflict (key) do nothing`),
+		lock: db.qualify(`select key, tat from $S.campaign_limits where key = any($1::text[]) order by key for update`),
+		upsert: db.qualify(`insert into $S.campaign_limits (key, tat) select * from unnest($1::text[], $2::timestamptz[])
+			on conflict (key) do update set tat = excluded.tat`),
+		gc: db.qualify(`delete from $S.campaign_limits where tat <= $1`),
+	}
+}
+
+// Allow implements campaign.Limiter.
+//
+// Errors: a *campaign.RateLimitError, and the infrastructure errors of
+// this package.
+func (l *CampaignLimiter) Allow(ctx context.Context, now time.Time, keys ...campaign.LimitKey) error {
+	names := make([]string, len(keys))
+	for i, k := range keys {
+		if len(k.Key) > 128 || !ledger.StorableText(k.Key) {
+			return fmt.Errorf("%w: rate limit key of %d bytes", campaign.ErrInvalidRequest, len(k.Key))
+		}
+		names[i] = k.Key
+	}
+	sorted := slices.Sorted(slices.Values(names)) // one insert order: no deadlock
+	var refused *campaign.RateLimitError
+	err := l.db.run(ctx, "rate limit", func(ctx context.Context, conn *pgx.Conn) error {
+		refused = nil
+		if _, err := conn.Exec(ctx, "begin isolation level read committed"); err != nil {
+			return err
+		}
+		// A key never seen has no row to lock: insert it first (a past
+		// instant, as good as new), so that concurrent callers queue on it.
+		if _, err := conn.Exec(ctx, l.seed, sorted); err != nil {
+			return err
+		}
+		rows, err := conn.Query(ctx, l.lock, names)
+		if err != nil {
+			return err
+		}
+		tats := map[string]time.Time{}
+		for rows.Next() {
+			var k string
+			var tat time.Time
+			if err := rows.Scan(&k, &tat); err != nil {
+				rows.Close()
+				return err
+			}
+			tats[k] = tat
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		next := make([]time.Time, len(keys))
+		for i, k := range keys {
+			tat, ok, wait := k.Rate.Allow(tats[k.Key], now)
+			if !ok {
+				if refused == nil {
+					refused = &campaign.RateLimitError{Key: k.Key}
+				}
+				refused.Wait = max(refused.Wait, wait)
+			}
+			next[i] = tat
+		}
+		if refused != nil {
+			_, err := conn.Exec(ctx, "commit") // the inserted rows only
+			return err
+		}
+		b := &pgx.Batch{}
+		b.Queue(l.upsert, names, next)
+		queueCommit(b)
+		return conn.SendBatch(ctx, b).Close()
+	})
+	if err != nil {
+		return err
+	}
+	if refused != nil {
+		return refused
+	}
+	return nil
+}
+
+// Prune deletes the buckets that have refilled by now (as good as new):
+// run it now and then to keep the table to the keys active lately.
+//
+// Errors: the infrastructure errors of this package.
+func (l *CampaignLimiter) Prune(ctx context.Context, now time.Time) (int64, error) {
+	return l.db.exec(ctx, "prune rate limits", l.gc, now)
+}
