@@ -164,7 +164,7 @@ func TestTwoProcessQRExactlyOnce(t *testing.T) {
 	db := freshDB(t)
 	ctx := context.Background()
 	cny := ledger.MustCurrency("CNY")
-	n := ledgertest.RaceIterations(t, 100)
+	n := ledgertest.RaceIterations(t, 60)
 	arg := qrProcArg{Schema: db.Schema(), Payees: map[string]uuid.UUID{}, Copies: 2}
 	l := ledger.New(NewStore(db), ledger.Options{})
 	bank, err := l.CreateAccount(ctx, ledger.Account{ID: uuid.New(), Currency: cny})

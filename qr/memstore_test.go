@@ -18,7 +18,7 @@ func TestMemoryStore(t *testing.T) {
 
 // The service suite (races at every boundary) on the memory stores.
 func TestMemoryService(t *testing.T) {
-	qrtest.RunService(t, func(testing.TB) qrtest.Env { return qrtest.Env{Store: qr.NewMemoryStore()} })
+	qrtest.RunService(t, func(testing.TB) qrtest.Env { return qrtest.Env{Store: qr.NewMemoryStore(), Rounds: 5} })
 }
 
 // Listing the oldest reservations sorts them without allocating per

@@ -22,6 +22,10 @@ type Env struct {
 	Store qr.Store
 	// Ledger is the ledger's store; nil means a new ledger.MemoryStore.
 	Ledger ledger.Store
+	// Rounds multiplies the iterations of every race case (default 1):
+	// stores whose iterations cost microseconds (in memory) run more of
+	// them, so that a race with a window of microseconds shows too.
+	Rounds int
 }
 
 // RunService runs the service suite: a qr.Service on the stores of
@@ -96,16 +100,23 @@ var Start = time.Date(2026, 2, 16, 12, 0, 0, 0, time.UTC)
 
 // world is one bank: a ledger, a directory and a service on an Env.
 type world struct {
-	t     testing.TB
-	ctx   context.Context
-	clock *ledgertest.Clock
-	l     *ledger.Ledger
-	store qr.Store
-	dir   *qr.MemoryDirectory
-	codes *qr.PaymentCodes
-	svc   *qr.Service
-	bank  uuid.UUID
-	seq   atomic.Int64
+	t      testing.TB
+	ctx    context.Context
+	clock  *ledgertest.Clock
+	l      *ledger.Ledger
+	store  qr.Store
+	dir    *qr.MemoryDirectory
+	codes  *qr.PaymentCodes
+	svc    *qr.Service
+	bank   uuid.UUID
+	seq    atomic.Int64
+	rounds int
+}
+
+// iterations is how often a race case of w repeats: def (or the long
+// mode's count, see ledgertest.RaceIterations) times Env.Rounds.
+func (w *world) iterations(t testing.TB, def int) int {
+	return ledgertest.RaceIterations(t, def) * max(1, w.rounds)
 }
 
 var (
@@ -117,7 +128,8 @@ var (
 // store it sees.
 func newWorld(t testing.TB, env Env, edit func(*qr.Config), wrap func(qr.Store) qr.Store) *world {
 	t.Helper()
-	w := &world{t: t, ctx: context.Background(), clock: ledgertest.NewClock(Start), store: env.Store, dir: &qr.MemoryDirectory{}}
+	w := &world{t: t, ctx: context.Background(), clock: ledgertest.NewClock(Start), store: env.Store, dir: &qr.MemoryDirectory{},
+		rounds: env.Rounds}
 	ls := env.Ledger
 	if ls == nil {
 		ls = ledger.NewMemoryStore()
@@ -286,7 +298,7 @@ func testRacePayExactBalance(t *testing.T, newEnv func(testing.TB) Env) {
 	must(t, err)
 	static, err := w.svc.Issue(w.ctx, qr.ReceiveCode{Payee: alias, Initiation: qr.Static, Currency: cny, City: "Shanghai"})
 	must(t, err)
-	n := ledgertest.RaceIterations(t, 100)
+	n := w.iterations(t, 60)
 	iterate(t, n, func(i int) error {
 		payer, err := w.wallet(1_00)
 		if err != nil {
@@ -318,7 +330,7 @@ func testRacePayExactBalance(t *testing.T, newEnv func(testing.TB) Env) {
 // every call of the other gets qr.ErrReplay; the payer pays once.
 func testRaceChargeTwoMerchants(t *testing.T, newEnv func(testing.TB) Env) {
 	w := newWorld(t, newEnv(t), nil, nil)
-	iterate(t, ledgertest.RaceIterations(t, 100), func(i int) error {
+	iterate(t, w.iterations(t, 60), func(i int) error {
 		payer, err := w.wallet(1_00)
 		if err != nil {
 			return err
@@ -378,7 +390,7 @@ func testRaceDynamicTwoPayers(t *testing.T, newEnv func(testing.TB) Env) {
 	w := newWorld(t, newEnv(t), nil, nil)
 	alias, shop, err := w.shop()
 	must(t, err)
-	n := ledgertest.RaceIterations(t, 100)
+	n := w.iterations(t, 50)
 	iterate(t, n, func(i int) error {
 		var payers [2]uuid.UUID
 		var err error
@@ -433,7 +445,7 @@ func testRaceStaticCapEdge(t *testing.T, newEnv func(testing.TB) Env) {
 	var paid atomic.Int64
 	// The retry that reads the total its original just filled shows in
 	// about 1 of 50 iterations on the memory store.
-	n := ledgertest.RaceIterations(t, 150)
+	n := w.iterations(t, 120)
 	iterate(t, n, func(i int) error {
 		payer, err := w.wallet(2_00) // enough for both: the cap decides, not the balance
 		if err != nil {
@@ -527,7 +539,7 @@ func testRaceReconcile(t *testing.T, newEnv func(testing.TB) Env) {
 	var cs *crashingStore
 	w := newWorld(t, env, nil, func(s qr.Store) qr.Store { cs = &crashingStore{Store: s}; return cs })
 	const perKind = 2 // crashed payments per kind (dynamic, static) and fate (dead, live)
-	for range ledgertest.RaceIterations(t, 12) {
+	for range w.iterations(t, 8) {
 		type crashed struct {
 			req   qr.PayRequest
 			payer uuid.UUID
