@@ -73,28 +73,28 @@ const (
 // Account is a ledger account. The caller chooses ID, Currency, Code, Flags
 // and Metadata; the ledger sets the rest.
 type Account struct {
-	ID       uuid.UUID
-	Currency Currency
+	ID       uuid.UUID `json:"id"`
+	Currency Currency  `json:"currency"`
 	// Code says what kind of account this is (wallet, escrow, fee income…);
 	// its meaning is the bank's.
-	Code     uint16
-	Flags    AccountFlags
-	Metadata map[string]string
+	Code     uint16            `json:"code"`
+	Flags    AccountFlags      `json:"flags"`
+	Metadata map[string]string `json:"metadata,omitempty"`
 
 	// Set by the ledger.
-	Status    AccountStatus
-	CreatedAt time.Time
-	ClosedAt  time.Time // zero unless closed
-	Balance   Balance
+	Status    AccountStatus `json:"status"`
+	CreatedAt time.Time     `json:"created_at"`
+	ClosedAt  time.Time     `json:"closed_at,omitzero"` // zero unless closed
+	Balance   Balance       `json:"balance"`
 }
 
 // Balance is an account's four running totals in minor units of the
 // account's currency. All are non-negative.
 type Balance struct {
-	DebitsPending  int64
-	DebitsPosted   int64
-	CreditsPending int64
-	CreditsPosted  int64
+	DebitsPending  int64 `json:"debits_pending"`
+	DebitsPosted   int64 `json:"debits_posted"`
+	CreditsPending int64 `json:"credits_pending"`
+	CreditsPosted  int64 `json:"credits_posted"`
 }
 
 // Net returns posted credits minus posted debits: the balance of a

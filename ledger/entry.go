@@ -76,16 +76,16 @@ func (h Hash) String() string { return hex.EncodeToString(h[:]) }
 // previous entry's Hash (the account's genesis hash for Seq 1) and to every
 // field below except Balance, which Verify recomputes from the deltas.
 type Entry struct {
-	AccountID    uuid.UUID
-	Seq          uint64
-	TransferID   uuid.UUID // zero for account events
-	Kind         EntryKind
-	Side         Side
-	PostedDelta  int64 // change of posted debits or credits (by Side)
-	PendingDelta int64 // change of pending debits or credits (by Side)
-	Time         time.Time
-	Balance      Balance // the account's balance after this entry (running balance)
-	Hash         Hash
+	AccountID    uuid.UUID `json:"account_id"`
+	Seq          uint64    `json:"seq"`
+	TransferID   uuid.UUID `json:"transfer_id,omitzero"` // zero for account events
+	Kind         EntryKind `json:"kind"`
+	Side         Side      `json:"side"`
+	PostedDelta  int64     `json:"posted_delta"`  // change of posted debits or credits (by Side)
+	PendingDelta int64     `json:"pending_delta"` // change of pending debits or credits (by Side)
+	Time         time.Time `json:"time"`
+	Balance      Balance   `json:"balance"` // the account's balance after this entry (running balance)
+	Hash         Hash      `json:"hash"`
 }
 
 // GenesisHash is the hash an account's chain starts from: it binds the chain

@@ -71,9 +71,9 @@ func (l *Ledger) Account(ctx context.Context, id uuid.UUID) (Account, error) {
 // storage) pins the history up to that entry, and CheckAnchors detects any
 // rewrite of it.
 type Anchor struct {
-	AccountID uuid.UUID
-	Seq       uint64 // the entry's number; 0 anchors the empty chain
-	Hash      Hash
+	AccountID uuid.UUID `json:"account_id"`
+	Seq       uint64    `json:"seq"` // the entry's number; 0 anchors the empty chain
+	Hash      Hash      `json:"hash"`
 }
 
 // Anchors returns the current chain head of each account, to keep outside

@@ -261,7 +261,7 @@ func (m *Money) UnmarshalJSON(b []byte) error {
 	}
 	var v moneyJSON
 	if err := json.Unmarshal(b, &v); err != nil {
-		return fmt.Errorf("money: %w: %v", ErrInvalidAmount, err)
+		return fmt.Errorf(`money: %w: want {"amount":"10.00","currency":"CNY"}`, ErrInvalidAmount)
 	}
 	parsed, err := ParseMoney(v.Amount, v.Currency)
 	if err != nil {

@@ -79,27 +79,27 @@ func (s TransferStatus) String() string {
 // with the same content again returns the original transfer and moves
 // nothing; the same ID with different content is ErrIdempotencyConflict.
 type Transfer struct {
-	ID              uuid.UUID
-	Kind            TransferKind
-	DebitAccountID  uuid.UUID // may be zero for post, void and reversal: taken from the referenced transfer
-	CreditAccountID uuid.UUID // likewise
+	ID              uuid.UUID    `json:"id"`
+	Kind            TransferKind `json:"kind"`
+	DebitAccountID  uuid.UUID    `json:"debit_account_id,omitzero"`  // may be zero for post, void and reversal: taken from the referenced transfer
+	CreditAccountID uuid.UUID    `json:"credit_account_id,omitzero"` // likewise
 	// Amount must be positive for immediate and pending transfers. For a post
 	// it may be zero (post the full pending amount); for a void and a reversal
 	// it may be zero (the referenced amount), and is filled in by the ledger.
-	Amount     Money
-	PendingID  uuid.UUID     // the pending transfer a post or void resolves
-	ReversesID uuid.UUID     // the transfer a reversal reverses
-	Timeout    time.Duration // pending only: void automatically after this long; 0 = never
-	Code       uint16        // what kind of transfer this is; its meaning is the bank's
-	Reference  string        // the bank's reference, at most MaxReferenceLen bytes
-	Metadata   map[string]string
+	Amount     Money             `json:"amount,omitzero"`
+	PendingID  uuid.UUID         `json:"pending_id,omitzero"`  // the pending transfer a post or void resolves
+	ReversesID uuid.UUID         `json:"reverses_id,omitzero"` // the transfer a reversal reverses
+	Timeout    time.Duration     `json:"timeout_ns,omitzero"`  // pending only: void automatically after this long; 0 = never
+	Code       uint16            `json:"code,omitzero"`        // what kind of transfer this is; its meaning is the bank's
+	Reference  string            `json:"reference,omitempty"`  // the bank's reference, at most MaxReferenceLen bytes
+	Metadata   map[string]string `json:"metadata,omitempty"`
 
 	// Set by the ledger.
-	Timestamp  time.Time
-	ExpiresAt  time.Time      // pending with a timeout only
-	Status     TransferStatus // current status (as of the read)
-	ResolvedBy uuid.UUID      // pending only: the post or void that resolved it
-	ReversedBy uuid.UUID      // the reversal of this transfer, if any
+	Timestamp  time.Time      `json:"timestamp,omitzero"`
+	ExpiresAt  time.Time      `json:"expires_at,omitzero"`  // pending with a timeout only
+	Status     TransferStatus `json:"status"`               // current status (as of the read)
+	ResolvedBy uuid.UUID      `json:"resolved_by,omitzero"` // pending only: the post or void that resolved it
+	ReversedBy uuid.UUID      `json:"reversed_by,omitzero"` // the reversal of this transfer, if any
 }
 
 // targetID returns the transfer this one refers to (pending or reversed), or

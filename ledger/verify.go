@@ -11,20 +11,20 @@ import (
 
 // VerifyReport says what Verify checked.
 type VerifyReport struct {
-	Accounts   int
-	Entries    int64
-	Currencies []CurrencyTotals // ordered by currency code
+	Accounts   int              `json:"accounts"`
+	Entries    int64            `json:"entries"`
+	Currencies []CurrencyTotals `json:"currencies"` // ordered by currency code
 }
 
 // CurrencyTotals are the sums over every account of one currency. For a
 // sound ledger debits equal credits, posted and pending alike.
 type CurrencyTotals struct {
-	Currency       Currency
-	Accounts       int
-	DebitsPosted   Uint128
-	CreditsPosted  Uint128
-	DebitsPending  Uint128
-	CreditsPending Uint128
+	Currency       Currency `json:"currency"`
+	Accounts       int      `json:"accounts"`
+	DebitsPosted   Uint128  `json:"debits_posted"`
+	CreditsPosted  Uint128  `json:"credits_posted"`
+	DebitsPending  Uint128  `json:"debits_pending"`
+	CreditsPending Uint128  `json:"credits_pending"`
 }
 
 // Uint128 is an unsigned 128-bit sum, so totals over many accounts never
@@ -36,12 +36,12 @@ func (u Uint128) add(v int64) Uint128 {
 	return Uint128{Hi: u.Hi + carry, Lo: lo}
 }
 
-// String formats the sum in decimal when it fits 64 bits, else as hi:lo.
+// String formats the sum in decimal.
 func (u Uint128) String() string {
 	if u.Hi == 0 {
 		return fmt.Sprint(u.Lo)
 	}
-	return fmt.Sprintf("%d:%d", u.Hi, u.Lo)
+	return u.big().String()
 }
 
 // maxVerifyProblems bounds how many problems one Verify reports.
