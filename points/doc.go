@@ -44,6 +44,12 @@
 // their lots (ErrFailed). The ledger can never be short of a debit's
 // points: only confirmed points are spendable.
 //
+// On a PostingStore whose database holds the ledger too (package
+// postgres's PointsStore beside its ledger Store), recording, the ledger
+// transfers and the posted mark are one transaction, one commit; there a
+// ledger refusal records nothing and is returned as the ledger's
+// *ledger.TransferError (ledger.Refused).
+//
 // Service.Sweep expires due lots by cursor: each lot's remainder moves to
 // a new expiry operation in one store step, so concurrent sweepers, and a
 // redemption racing the expiry of its lot, each take a point at most

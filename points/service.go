@@ -80,6 +80,7 @@ type Service struct {
 	unit    ledger.Currency
 	partner map[string]uuid.UUID
 	conv    map[ledger.Currency]uuid.UUID
+	posting PostingStore // the store, when it posts on the ledger's store in its own step; else nil
 }
 
 // New returns a Service.
@@ -123,6 +124,13 @@ func New(cfg Config) (*Service, error) {
 	}
 	if s.store == nil {
 		s.store = NewMemoryStore()
+	}
+	ls := s.l.Store()
+	if g, ok := ls.(*ledger.GroupCommit); ok {
+		ls = g.Store
+	}
+	if ps, ok := s.store.(PostingStore); ok && ps.PostsOn(ls) {
+		s.posting = ps
 	}
 	if s.loc == nil {
 		s.loc = time.UTC
@@ -287,13 +295,31 @@ func (s *Service) existing(ctx context.Context, req *Op) (Op, bool, error) {
 }
 
 // record records a new operation (or finds the one a concurrent identical
-// request recorded) and posts it.
+// request recorded) and posts it. On a PostingStore both are one step, in
+// which a ledger refusal records nothing.
 func (s *Service) record(ctx context.Context, op Op) (Op, error) {
-	stored, _, err := s.store.Record(ctx, op, op.CreatedAt)
-	if err != nil {
-		return Op{}, err
+	if s.posting == nil {
+		stored, _, err := s.store.Record(ctx, op, op.CreatedAt)
+		if err != nil {
+			return Op{}, err
+		}
+		return s.post(ctx, stored)
 	}
-	return s.post(ctx, stored)
+	ts := s.transfers(&op)
+	stored, existing, err := s.posting.RecordPosted(ctx, op, op.CreatedAt, s.l.Now(), ts)
+	if err != nil && op.Kind.Credit() && ledger.Refused(err) && errors.Is(err, ledger.ErrAccountNotFound) {
+		// The user's first points: open their account and try again.
+		if _, aerr := s.OpenAccount(ctx, op.User); aerr == nil {
+			stored, existing, err = s.posting.RecordPosted(ctx, op, op.CreatedAt, s.l.Now(), ts)
+		}
+	}
+	switch {
+	case err != nil:
+		return Op{}, err
+	case existing:
+		return s.post(ctx, stored)
+	}
+	return stored, nil
 }
 
 // EarnRequest earns points under a rule.
@@ -314,7 +340,8 @@ type EarnRequest struct {
 //
 // Errors: ErrInvalidRequest, ErrUnknownRule, ErrNothingEarned,
 // ErrOverflow, ErrOpConflict (the key was used with another amount);
-// ErrPending or ErrFailed with the operation (see post); the store's.
+// ErrPending or ErrFailed with the operation (see post), or on a
+// PostingStore the ledger's refusal, with nothing recorded; the store's.
 func (s *Service) Earn(ctx context.Context, req EarnRequest) (Op, error) {
 	if err := checkKey(req.User, req.Key); err != nil {
 		return Op{}, err
@@ -371,7 +398,8 @@ type RedeemRequest struct {
 // or in another currency), ErrNoRate, ErrTooFewPoints, ErrOverflow,
 // ErrInsufficientPoints (fewer unexpired points than Rate.Convert uses:
 // also the answer to a redemption that an expiry beat to its lot),
-// ErrOpConflict; ErrPending or ErrFailed with the operation; the store's.
+// ErrOpConflict; ErrPending or ErrFailed with the operation, or on a
+// PostingStore the ledger's refusal, with nothing recorded; the store's.
 func (s *Service) Redeem(ctx context.Context, req RedeemRequest) (Op, error) {
 	if err := checkKey(req.User, req.Key); err != nil {
 		return Op{}, err
@@ -431,7 +459,8 @@ type ExchangeRequest struct {
 //
 // Errors: ErrInvalidRequest, ErrUnknownPartner, ErrNoRate,
 // ErrTooFewPoints, ErrOverflow, ErrInsufficientPoints, ErrOpConflict;
-// ErrPending or ErrFailed with the operation; the store's.
+// ErrPending or ErrFailed with the operation, or on a PostingStore the
+// ledger's refusal, with nothing recorded; the store's.
 func (s *Service) ExchangeOut(ctx context.Context, req ExchangeRequest) (Op, error) {
 	return s.exchange(ctx, KindExchangeOut, req)
 }

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/socialpay/socialpay/ledger"
 )
 
 // Store keeps users' points: their lots and totals (a Holder), the
@@ -134,4 +136,36 @@ func compareUUID(a, b uuid.UUID) int {
 		}
 	}
 	return 0
+}
+
+// PostingStore is a Store that can also apply an operation's ledger
+// transfers in the step that records it: one database transaction, when
+// the store and the ledger's store are one database — an operation then
+// costs one commit instead of a record, a ledger commit and a posted
+// mark. The store still decides nothing itself: Holder.Record takes the
+// points, the ledger's pure rules (ledger.ApplyBatch, linked) decide the
+// transfers, Holder.Post records them confirmed.
+//
+// The Service records through RecordPosted only when PostsOn accepts its
+// ledger's store (or the store a ledger.GroupCommit wraps).
+type PostingStore interface {
+	Store
+
+	// PostsOn reports whether RecordPosted writes its transfers to ls, the
+	// ledger store the Service pays on (the same database and schema).
+	PostsOn(ls ledger.Store) bool
+
+	// RecordPosted is Record and the operation's transfers, applied
+	// linked at the ledger's time postAt on the store PostsOn accepted, in
+	// one atomic step. If an operation with op.ID exists, it returns it as
+	// Record does (existing true; the caller finishes it if pending) and
+	// changes nothing. If the ledger refuses the transfers, nothing is
+	// recorded and the refusal is returned (a *ledger.TransferError:
+	// ledger.Refused). Otherwise the operation is recorded posted, in the
+	// same commit as its transfers.
+	//
+	// Errors: those of Record; the ledger's refusal; or the store failing,
+	// after which the operation may or may not be recorded and posted
+	// (the same request again returns it).
+	RecordPosted(ctx context.Context, op Op, now, postAt time.Time, transfers []ledger.Transfer) (stored Op, existing bool, err error)
 }

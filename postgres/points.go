@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -29,6 +30,15 @@ import (
 // unique: of concurrent setters one inserts, the others decide again
 // against its row.
 //
+// It is also a points.PostingStore: with the ledger Store on the same
+// database and schema, RecordPosted records an operation and applies its
+// transfers in one transaction of three round trips and one commit (the
+// user's row and lots; then the ledger's accounts, locked in ID order as
+// the ledger Store locks them; then the writes and the commit). Locks are
+// taken user row first, then accounts, and no transaction takes them the
+// other way round (the ledger's lock accounts only, the other points
+// transactions users only), so they queue and never deadlock.
+//
 // Business outcomes (points.ErrInsufficientPoints, ErrOpConflict…) are
 // returned as the points sentinels; this package's errors
 // (ErrUnavailable, ErrRetriesExhausted, ErrIntegrity, context errors) mean
@@ -36,15 +46,16 @@ import (
 // not have committed; every change is idempotent (by operation ID, by
 // status, by rate version), so running it again is safe.
 type PointsStore struct {
-	db *DB
-	q  pointsQueries
+	db     *DB
+	q      pointsQueries
+	ledger *Store // the ledger on db: RecordPosted's transfers
 }
 
-var _ points.Store = (*PointsStore)(nil)
+var _ points.PostingStore = (*PointsStore)(nil)
 
 // NewPointsStore returns the points store on db.
 func NewPointsStore(db *DB) *PointsStore {
-	return &PointsStore{db: db, q: newPointsQueries(db)}
+	return &PointsStore{db: db, q: newPointsQueries(db), ledger: NewStore(db)}
 }
 
 type pointsQueries struct {
@@ -452,4 +463,97 @@ func (s *PointsStore) Rate(ctx context.Context, name string, version int) (point
 		err = fmt.Errorf("rate %q version %d: %w", name, version, points.ErrNoRate)
 	}
 	return r, err
+}
+
+// PostsOn implements points.PostingStore: RecordPosted writes to a ledger
+// Store of this package on the same database and schema (the same pool and
+// Schema).
+func (s *PointsStore) PostsOn(ls ledger.Store) bool {
+	st, ok := ls.(*Store)
+	return ok && st.db.pool == s.db.pool && st.db.schema == s.db.schema
+}
+
+// RecordPosted implements points.PostingStore: Record and the linked
+// transfers in one transaction, three round trips and one commit (see
+// PointsStore).
+//
+// Errors: those of Record; the ledger's refusal (a *ledger.TransferError
+// wrapping its reason), with nothing recorded; and the infrastructure
+// errors of this package, after which the operation may or may not be
+// recorded and posted.
+func (s *PointsStore) RecordPosted(ctx context.Context, op points.Op, now, postAt time.Time, ts []ledger.Transfer) (points.Op, bool, error) {
+	if err := op.Validate(); err != nil {
+		return points.Op{}, false, err
+	}
+	if len(ts) == 0 {
+		return points.Op{}, false, fmt.Errorf("%w: op %s without transfers", points.ErrInvalidOp, op.ID)
+	}
+	for i := range ts {
+		if err := ledger.ValidateTransfer(&ts[i]); err != nil {
+			return points.Op{}, false, &ledger.TransferError{Index: i, ID: ts[i].ID, Err: err}
+		}
+	}
+	lk := lockKeysOf(ts)
+	var out points.Op
+	var existing bool
+	var business error
+	err := s.db.run(ctx, "record and post points", func(ctx context.Context, conn *pgx.Conn) error {
+		business, existing = nil, false
+		var h points.Holder
+		var stored *points.Op
+		b := txBatch()
+		b.Queue(s.q.ensure, [16]byte(op.User))
+		b.Queue(s.q.lockHolder, [16]byte(op.User)).Query(eachRow(scanPointsHolder, func(v points.Holder) { h = v }))
+		b.Queue(s.q.liveLots, [16]byte(op.User), int32(op.Month)).Query(eachRow(scanPointsLot, func(l points.Lot) { h.Lots = append(h.Lots, l) }))
+		b.Queue(s.q.op, [16]byte(op.ID)).Query(eachRow(scanPointsOp, func(o points.Op) { stored = &o }))
+		if err := conn.SendBatch(ctx, b).Close(); err != nil {
+			return err
+		}
+		h.User = op.User
+		if stored != nil {
+			if business = points.SameRequest(&op, stored); business == nil {
+				out, existing = *stored, true
+			}
+			return nil // rolls back
+		}
+		rec := op
+		rec.Takes = nil
+		if business = h.Record(&rec, now); business != nil {
+			return nil
+		}
+		v, err := s.ledger.lock(ctx, conn, &pgx.Batch{}, lk)
+		if err != nil {
+			return err
+		}
+		res := ledger.ApplyBatch(v, ts, true, postAt)
+		if res.Failed {
+			for _, r := range res.Results {
+				if r.Err != nil && !errors.Is(r.Err, ledger.ErrLinkedFailed) {
+					business = r.Err
+					return nil
+				}
+			}
+			return fmt.Errorf("%w: a linked batch failed without a reason", ErrIntegrity)
+		}
+		if _, business = h.Post(&rec); business != nil {
+			return nil
+		}
+		out = rec
+		w := &pgx.Batch{}
+		w.Queue(s.q.writeHolder, [16]byte(h.User), h.Earned, h.Spent, h.Expired).Exec(expectRows(1))
+		s.queueLots(w, &h)
+		w.Queue(s.q.insertOp, opArgs(&rec)...).Exec(expectRows(1))
+		if changes(&res) {
+			s.ledger.queueOutcome(w, &res)
+		}
+		queueCommit(w)
+		return conn.SendBatch(ctx, w).Close()
+	})
+	if err != nil {
+		return points.Op{}, false, err
+	}
+	if business != nil {
+		return points.Op{}, false, business
+	}
+	return out, existing, nil
 }
