@@ -15,7 +15,10 @@
 # SET picks the scenarios: ledger (transfer, batch, hot and its variants),
 # features (redpacket claims, with and without the ledger payments
 # group-committed, redpacket-soldout taps, phone resolve+send, qr
-# payment-code charges) or all (default). The feature scenarios warm up
+# payment-code charges, campaign tries and winners, points earned and
+# redeemed, bill-splitting pays) or all (default). The ledger set ends
+# with drain -duplicates 4 -verify: every request sent four times at
+# once at the payer's exact balance, checked afterwards. The feature scenarios warm up
 # for WARMUP (default 10s) before their T seconds are measured, so that the
 # tables their setup leaves empty are planned as in service (see the load
 # generator's -warmup). ACCOUNTS (default 10000) sizes their setup. SCHEMA
@@ -85,6 +88,7 @@ if [ "$SET" != features ]; then
 	add "hot, batches of 100" "$(ours -scenario hot -batch 100)" single 5
 	add "hot, 8 sub-accounts, 1 per commit" "$(ours -scenario hot -shards 8)" single ""
 	add "hot, batches of 100, 8 sub-accounts" "$(ours -scenario hot -batch 100 -shards 8)" single ""
+	add "drain, 4 duplicates of each request" "$(ours -scenario drain -duplicates 4 -verify)" tpcb ""
 fi
 if [ "$SET" != ledger ]; then
 	feature() { ours -warmup "$WARMUP" -accounts "$ACCOUNTS" "$@"; }
@@ -93,6 +97,11 @@ if [ "$SET" != ledger ]; then
 	add "redpacket-soldout taps/s (fast path)" "$(feature -scenario redpacket-soldout)" tpcb ""
 	add "phone resolve+send/s" "$(feature -scenario phone)" tpcb ""
 	add "qr payment-code charges/s" "$(feature -scenario qr)" tpcb ""
+	add "campaign tries/s (10% win)" "$(feature -scenario campaign)" tpcb ""
+	add "campaign winners/s" "$(feature -scenario campaign-winners)" tpcb 0.9
+	add "points earned/s" "$(feature -scenario points-earn)" tpcb ""
+	add "points redeemed/s" "$(feature -scenario points-redeem)" tpcb ""
+	add "bill-splitting pays/s" "$(feature -scenario collect)" tpcb ""
 fi
 tpcb2=$(pg_tpcb); echo "pgbench tpcb-like (after): $tpcb2 tps" >&2
 single1=${single1:-0} single2=0
