@@ -221,6 +221,11 @@ func (db *DB) Close() {
 	}
 }
 
+// Pool returns the pool the stores use, for the service's own queries and
+// transactions on the same connections (one pool per process, not two).
+// Name tables with the schema (Schema); do not close it: Close does.
+func (db *DB) Pool() *pgxpool.Pool { return db.pool }
+
 // Schema returns the schema the DB works in.
 func (db *DB) Schema() string { return db.schema }
 

@@ -47,6 +47,9 @@
 // is recorded with its SHA-256 in the schema's schema_migrations table; an
 // applied migration whose checksum differs from the embedded one stops
 // Open (ErrMigration); versions a newer build applied are left alone.
+// A service's own tables migrate the same way, under the same lock:
+// DB.MigrateApp applies its NNNN_name.sql files, recorded apart from the
+// library's; DB.Pool gives its queries the stores' pool.
 // Every feature owns a range of versions, so that features add migrations
 // without renumbering each other's: ledger 0001–0099, red packets
 // 0100–0199, phone transfers 0200–0299, QR 0300–0399, campaigns

@@ -39,7 +39,11 @@ func Migrations() []Migration {
 }
 
 func loadMigrations(fsys fs.FS) ([]Migration, error) {
-	names, err := fs.Glob(fsys, "migrations/*.sql")
+	return loadMigrationsGlob(fsys, "migrations/*.sql")
+}
+
+func loadMigrationsGlob(fsys fs.FS, pattern string) ([]Migration, error) {
+	names, err := fs.Glob(fsys, pattern)
 	if err != nil {
 		return nil, err
 	}
@@ -75,32 +79,89 @@ func lockKey(schema string) int64 {
 	return int64(h.Sum64())
 }
 
-// migrate applies every embedded migration the schema lacks, each in its own
-// transaction under a transaction-scoped advisory lock, and checks that the
-// ones applied before are the embedded ones. Several processes may run it
-// at once: the lock makes them take turns and the later ones find the work
-// done. Versions in the database that this build does not know (a newer
-// build migrated it) are left alone.
+// migrate applies every embedded migration the schema lacks (see
+// applyAll), recorded in schema_migrations.
 func (db *DB) migrate(ctx context.Context) error {
 	ms, err := loadMigrations(migrationFiles)
 	if err != nil {
 		return err
 	}
+	return db.applyAll(ctx, libraryRecord, ms)
+}
+
+// record says where a set of migrations is recorded: the library's in
+// schema_migrations, a service's own in app_migrations under its name.
+type record struct {
+	app string // "" for the library's
+}
+
+var libraryRecord = record{}
+
+func (r record) create(schema string) string {
+	if r.app == "" {
+		return "create table if not exists " + schema + ".schema_migrations (" +
+			"version integer primary key, name text not null, checksum text not null, " +
+			"applied_at timestamptz not null default now())"
+	}
+	return "create table if not exists " + schema + ".app_migrations (" +
+		"app text not null, version integer not null, name text not null, checksum text not null, " +
+		"applied_at timestamptz not null default now(), primary key (app, version))"
+}
+
+// lookup is the query of a version's checksum, with its arguments.
+func (r record) lookup(version int) (string, []any) {
+	if r.app == "" {
+		return "select checksum from $S.schema_migrations where version = $1", []any{version}
+	}
+	return "select checksum from $S.app_migrations where app = $1 and version = $2", []any{r.app, version}
+}
+
+// insert is the statement that records m, with its arguments.
+func (r record) insert(m Migration) (string, []any) {
+	if r.app == "" {
+		return "insert into $S.schema_migrations (version, name, checksum) values ($1, $2, $3)", []any{m.Version, m.Name, m.Checksum}
+	}
+	return "insert into $S.app_migrations (app, version, name, checksum) values ($1, $2, $3, $4)", []any{r.app, m.Version, m.Name, m.Checksum}
+}
+
+// list is the query of every recorded version and checksum.
+func (r record) list() (string, []any) {
+	if r.app == "" {
+		return "select version, checksum from $S.schema_migrations", nil
+	}
+	return "select version, checksum from $S.app_migrations where app = $1", []any{r.app}
+}
+
+func (r record) what(schema string) string {
+	if r.app == "" {
+		return "schema " + schema
+	}
+	return fmt.Sprintf("schema %s, app %q", schema, r.app)
+}
+
+// applyAll applies every migration of ms that r does not record, each in
+// its own transaction under a transaction-scoped advisory lock of the
+// schema (one lock for the library's and every service's migrations), and
+// checks that the ones applied before are the same. Several processes may
+// run it at once: the lock makes them take turns and the later ones find
+// the work done. Versions recorded that ms does not know (a newer build
+// migrated the schema) are left alone.
+func (db *DB) applyAll(ctx context.Context, r record, ms []Migration) error {
 	for _, m := range ms {
 		err := db.run(ctx, "migrate", func(ctx context.Context, conn *pgx.Conn) error {
-			return db.applyMigration(ctx, conn, m)
+			return db.applyMigration(ctx, conn, r, m)
 		})
 		if err != nil {
 			if errors.Is(err, ErrMigration) {
 				return err
 			}
-			return fmt.Errorf("%w: version %d (%s) in schema %s: %w", ErrMigration, m.Version, m.Name, db.schema, err)
+			return fmt.Errorf("%w: version %d (%s) in %s: %w", ErrMigration, m.Version, m.Name, r.what(db.schema), err)
 		}
 	}
 	return nil
 }
 
-func (db *DB) applyMigration(ctx context.Context, conn *pgx.Conn, m Migration) error {
+func (db *DB) applyMigration(ctx context.Context, conn *pgx.Conn, r record, m Migration) error {
 	schema := pgx.Identifier{db.schema}.Sanitize()
 	tx, err := conn.Begin(ctx)
 	if err != nil {
@@ -110,18 +171,16 @@ func (db *DB) applyMigration(ctx context.Context, conn *pgx.Conn, m Migration) e
 	if _, err := tx.Exec(ctx, "select pg_advisory_xact_lock($1)", lockKey(db.schema)); err != nil {
 		return err
 	}
-	if _, err := tx.Exec(ctx, "create schema if not exists "+schema+";"+
-		"create table if not exists "+schema+".schema_migrations ("+
-		"version integer primary key, name text not null, checksum text not null, "+
-		"applied_at timestamptz not null default now())"); err != nil {
+	if _, err := tx.Exec(ctx, "create schema if not exists "+schema+";"+r.create(schema)); err != nil {
 		return err
 	}
 	var checksum string
-	err = tx.QueryRow(ctx, db.qualify("select checksum from $S.schema_migrations where version = $1"), m.Version).Scan(&checksum)
+	q, args := r.lookup(m.Version)
+	err = tx.QueryRow(ctx, db.qualify(q), args...).Scan(&checksum)
 	switch {
 	case err == nil && checksum != m.Checksum:
-		return fmt.Errorf("%w: version %d (%s) in schema %s was applied with checksum %s, this build embeds %s",
-			ErrMigration, m.Version, m.Name, db.schema, checksum, m.Checksum)
+		return fmt.Errorf("%w: version %d (%s) in %s was applied with checksum %s, this build embeds %s",
+			ErrMigration, m.Version, m.Name, r.what(db.schema), checksum, m.Checksum)
 	case err == nil:
 		return tx.Commit(ctx) // applied before
 	case !errors.Is(err, pgx.ErrNoRows):
@@ -134,8 +193,8 @@ func (db *DB) applyMigration(ctx context.Context, conn *pgx.Conn, m Migration) e
 	if _, err := tx.Exec(ctx, m.SQL); err != nil {
 		return err
 	}
-	if _, err := tx.Exec(ctx, db.qualify("insert into $S.schema_migrations (version, name, checksum) values ($1, $2, $3)"),
-		m.Version, m.Name, m.Checksum); err != nil {
+	q, args = r.insert(m)
+	if _, err := tx.Exec(ctx, db.qualify(q), args...); err != nil {
 		return err
 	}
 	return tx.Commit(ctx)
@@ -148,9 +207,16 @@ func (db *DB) checkMigrated(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	return db.checkAll(ctx, libraryRecord, ms)
+}
+
+// checkAll returns ErrMigration unless r records every migration of ms
+// with its checksum. It only reads.
+func (db *DB) checkAll(ctx context.Context, r record, ms []Migration) error {
 	applied := map[int]string{}
-	err = db.run(ctx, "check migrations", func(ctx context.Context, conn *pgx.Conn) error {
-		rows, err := conn.Query(ctx, db.qualify("select version, checksum from $S.schema_migrations"))
+	err := db.run(ctx, "check migrations", func(ctx context.Context, conn *pgx.Conn) error {
+		q, args := r.list()
+		rows, err := conn.Query(ctx, db.qualify(q), args...)
 		if err != nil {
 			return err
 		}
@@ -163,17 +229,42 @@ func (db *DB) checkMigrated(ctx context.Context) error {
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("%w: schema %s: reading its migrations: %w", ErrMigration, db.schema, err)
+		return fmt.Errorf("%w: %s: reading its migrations: %w", ErrMigration, r.what(db.schema), err)
 	}
 	for _, m := range ms {
 		switch sum, ok := applied[m.Version]; {
 		case !ok:
-			return fmt.Errorf("%w: schema %s lacks version %d (%s): run postgres.Migrate with the owner role first",
-				ErrMigration, db.schema, m.Version, m.Name)
+			return fmt.Errorf("%w: %s lacks version %d (%s): run the migrations with the owner role first",
+				ErrMigration, r.what(db.schema), m.Version, m.Name)
 		case sum != m.Checksum:
-			return fmt.Errorf("%w: version %d (%s) in schema %s was applied with checksum %s, this build embeds %s",
-				ErrMigration, m.Version, m.Name, db.schema, sum, m.Checksum)
+			return fmt.Errorf("%w: version %d (%s) in %s was applied with checksum %s, this build embeds %s",
+				ErrMigration, m.Version, m.Name, r.what(db.schema), sum, m.Checksum)
 		}
 	}
 	return nil
+}
+
+// MigrateApp applies a service's own migrations to the DB's schema under
+// the lock the library's migrations take, so that instances starting
+// together take turns instead of racing each other's CREATE TABLE. fsys
+// holds the service's files named NNNN_name.sql at its root; they run
+// with search_path set to the schema and are recorded in app_migrations
+// under app (a name of the service's choosing, 1 to 63 bytes), apart from
+// the library's versions. With Config.NoMigrate it only checks that they
+// were applied. Safe to call from many processes at once.
+//
+// Errors: ErrInvalidConfig for a bad app name, ErrMigration.
+func (db *DB) MigrateApp(ctx context.Context, app string, fsys fs.FS) error {
+	if app == "" || len(app) > 63 {
+		return fmt.Errorf("%w: app name %q: want 1 to 63 bytes", ErrInvalidConfig, app)
+	}
+	ms, err := loadMigrationsGlob(fsys, "*.sql")
+	if err != nil {
+		return err
+	}
+	r := record{app: app}
+	if db.cfg.NoMigrate {
+		return db.checkAll(ctx, r, ms)
+	}
+	return db.applyAll(ctx, r, ms)
 }

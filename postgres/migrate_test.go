@@ -13,6 +13,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/socialpay/socialpay/ledger/ledgertest"
 )
 
 func countRows(t testing.TB, db *DB, sql string, args ...any) int {
@@ -194,5 +196,71 @@ func TestOpenPoolConfig(t *testing.T) {
 		if err := db.run(context.Background(), "test", func(context.Context, *pgx.Conn) error { return nil }); !errors.Is(err, errPoolClosed) {
 			t.Errorf("after Close: %v, want the pool closed", err)
 		}
+	}
+}
+
+// A service's own migrations, run by six instances starting at once, are
+// applied once each under the library's lock, recorded apart from the
+// library's versions, checked (not applied) with NoMigrate, and an edited
+// one stops the start.
+func TestMigrateApp(t *testing.T) {
+	ctx := context.Background()
+	db := freshDB(t)
+	app := fstest.MapFS{
+		"0001_sessions.sql": {Data: []byte("create table sessions (id text primary key, user_id uuid not null)")},
+		"0002_seen.sql":     {Data: []byte("alter table sessions add column seen_at timestamptz")},
+	}
+	const procs = 6
+	dbs := make([]*DB, procs)
+	for i := range dbs {
+		cfg := db.cfg
+		cfg.Pool = db.cfg.Pool.Copy()
+		cfg.Pool.MaxConns = 2
+		other, err := OpenConfig(ctx, &cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer other.Close()
+		dbs[i] = other
+	}
+	_, errs := ledgertest.Concurrently(procs, func(i int) (struct{}, error) {
+		return struct{}{}, dbs[i].MigrateApp(ctx, "bankd", app)
+	})
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("instance %d: %v", i, err)
+		}
+	}
+	if n := countRows(t, db, "select count(*) from $S.app_migrations where app = 'bankd'"); n != 2 {
+		t.Fatalf("%d app migrations recorded, want 2", n)
+	}
+	if n := countRows(t, db, "select count(*) from $S.schema_migrations"); n != len(Migrations()) {
+		t.Fatalf("the library's record changed: %d", n)
+	}
+	exec(t, db, "insert into $S.sessions (id, user_id, seen_at) values ('s', gen_random_uuid(), now())")
+
+	check := *db
+	check.cfg.NoMigrate = true
+	more := fstest.MapFS{"0003_more.sql": {Data: []byte("create table more (id int)")}}
+	for k, v := range app {
+		more[k] = v
+	}
+	if err := check.MigrateApp(ctx, "bankd", more); !errors.Is(err, ErrMigration) || !strings.Contains(err.Error(), "lacks version 3") {
+		t.Fatalf("NoMigrate with a migration missing: %v", err)
+	}
+	if err := check.MigrateApp(ctx, "bankd", app); err != nil {
+		t.Fatalf("NoMigrate, all applied: %v", err)
+	}
+	edited := fstest.MapFS{"0001_sessions.sql": {Data: []byte("create table sessions (id int)")}}
+	if err := db.MigrateApp(ctx, "bankd", edited); !errors.Is(err, ErrMigration) || !strings.Contains(err.Error(), "checksum") {
+		t.Fatalf("an edited app migration: %v", err)
+	}
+	if err := db.MigrateApp(ctx, "", app); !errors.Is(err, ErrInvalidConfig) {
+		t.Fatalf("no app name: %v", err)
+	}
+	// The service queries its table on the stores' own pool.
+	var n int
+	if err := db.Pool().QueryRow(ctx, "select count(*) from "+db.Schema()+".sessions").Scan(&n); err != nil || n != 1 {
+		t.Fatalf("the service's own query on Pool: %d %v", n, err)
 	}
 }
