@@ -2,6 +2,7 @@ package points
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strconv"
@@ -49,6 +50,16 @@ type Config struct {
 	// exchanging in debits it (give it DebitsMustNotExceedCredits and fund
 	// it to cap what the partner may bring in).
 	Partners map[string]uuid.UUID
+	// Shards is how many accounts each of the bank's accounts that every
+	// operation of its kind touches (Issuance, Redeemed, Expired and each
+	// Conversion account) is split into, so that concurrent operations do
+	// not queue on one row: a user's operations use shard
+	// ShardOf(user, Shards). Shard 0 is the configured account, shard k ≥
+	// 1 the account Service.Shards lists (derived from it); the bank opens
+	// the Conversion shards and funds each, OpenSystemAccounts opens the
+	// points ones. 0 means 1 (no split), at most 1,024. Operations record
+	// the accounts they used, so a change applies to new operations only.
+	Shards int
 	// AccountCode is the ledger Code of users' points accounts.
 	AccountCode uint16
 	// Namespace is the UUIDv5 namespace of every ID the Service derives.
@@ -80,7 +91,8 @@ type Service struct {
 	unit    ledger.Currency
 	partner map[string]uuid.UUID
 	conv    map[ledger.Currency]uuid.UUID
-	posting PostingStore // the store, when it posts on the ledger's store in its own step; else nil
+	posting PostingStore              // the store, when it posts on the ledger's store in its own step; else nil
+	shards  map[uuid.UUID][]uuid.UUID // each sharded account's shards, shard 0 first
 }
 
 // New returns a Service.
@@ -90,6 +102,9 @@ func New(cfg Config) (*Service, error) {
 	bad := func(f string, a ...any) error { return fmt.Errorf("%w: "+f, append([]any{ErrInvalidConfig}, a...)...) }
 	if cfg.Ledger == nil {
 		return nil, bad("no ledger")
+	}
+	if cfg.Shards < 0 || cfg.Shards > 1024 {
+		return nil, bad("Shards %d (0–1024)", cfg.Shards)
 	}
 	if cfg.ExpiryMonths < 1 || cfg.ExpiryMonths > 1200 {
 		return nil, bad("ExpiryMonths %d (1–1200)", cfg.ExpiryMonths)
@@ -141,7 +156,42 @@ func New(cfg Config) (*Service, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.shards = map[uuid.UUID][]uuid.UUID{}
+	for _, id := range sys {
+		s.shards[id] = s.shardsOf(id)
+	}
+	for _, id := range s.conv {
+		s.shards[id] = s.shardsOf(id)
+	}
 	return s, nil
+}
+
+func (s *Service) shardsOf(id uuid.UUID) []uuid.UUID {
+	out := []uuid.UUID{id}
+	for k := 1; k < s.cfg.Shards; k++ {
+		out = append(out, ledger.DeriveID(s.ns, "shard", id.String(), strconv.Itoa(k)))
+	}
+	return out
+}
+
+// Shards returns the accounts that account (Issuance, Redeemed, Expired or
+// a Conversion account) is split into (Config.Shards), itself first.
+func (s *Service) Shards(account uuid.UUID) []uuid.UUID {
+	return append([]uuid.UUID(nil), s.shards[account]...)
+}
+
+// ShardOf returns the shard, of n, that user's operations use.
+func ShardOf(user uuid.UUID, n int) int {
+	if n <= 1 {
+		return 0
+	}
+	return int(binary.BigEndian.Uint32(user[12:]) % uint32(n))
+}
+
+// shard returns the shard of account that user's operations use.
+func (s *Service) shard(account, user uuid.UUID) uuid.UUID {
+	sh := s.shards[account]
+	return sh[ShardOf(user, len(sh))]
 }
 
 // Store returns the service's store.
@@ -164,13 +214,16 @@ func (s *Service) OpenAccount(ctx context.Context, user uuid.UUID) (ledger.Accou
 }
 
 // OpenSystemAccounts creates the bank's Issuance, Redeemed and Expired
-// points accounts (unit XPS, no balance flags), or finds them created.
+// points accounts and their shards (unit XPS, no balance flags), or finds
+// them created.
 //
 // Errors: the ledger's.
 func (s *Service) OpenSystemAccounts(ctx context.Context) error {
-	for _, id := range []uuid.UUID{s.cfg.Issuance, s.cfg.Redeemed, s.cfg.Expired} {
-		if _, err := s.l.CreateAccount(ctx, ledger.Account{ID: id, Currency: s.unit}); err != nil {
-			return err
+	for _, base := range []uuid.UUID{s.cfg.Issuance, s.cfg.Redeemed, s.cfg.Expired} {
+		for _, id := range s.shards[base] {
+			if _, err := s.l.CreateAccount(ctx, ledger.Account{ID: id, Currency: s.unit}); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -352,7 +405,7 @@ func (s *Service) Earn(ctx context.Context, req EarnRequest) (Op, error) {
 	}
 	op := Op{ID: s.OpID(KindEarn, req.User, req.Rule, req.Key), User: req.User, Kind: KindEarn, Key: req.Key,
 		Name: req.Rule, Requested: req.Amount.Units(), Currency: req.Amount.Currency(),
-		Account: s.AccountOf(req.User), Counter: s.cfg.Issuance, Status: StatusPending}
+		Account: s.AccountOf(req.User), Counter: s.shard(s.cfg.Issuance, req.User), Status: StatusPending}
 	if prev, ok, err := s.existing(ctx, &op); err != nil || ok {
 		if err != nil {
 			return Op{}, err
@@ -411,9 +464,10 @@ func (s *Service) Redeem(ctx context.Context, req RedeemRequest) (Op, error) {
 	if !ok {
 		return Op{}, fmt.Errorf("%w: no conversion account for %q", ErrInvalidRequest, req.Currency)
 	}
+	conv = s.shard(conv, req.User)
 	op := Op{ID: s.OpID(KindRedeem, req.User, req.Currency.Code(), req.Key), User: req.User, Kind: KindRedeem,
 		Key: req.Key, Name: req.Currency.Code(), Requested: req.Points, Account: s.AccountOf(req.User),
-		Counter: s.cfg.Redeemed, Wallet: req.Wallet, Conversion: conv, Currency: req.Currency, Status: StatusPending}
+		Counter: s.shard(s.cfg.Redeemed, req.User), Wallet: req.Wallet, Conversion: conv, Currency: req.Currency, Status: StatusPending}
 	if prev, ok, err := s.existing(ctx, &op); err != nil || ok {
 		if err != nil {
 			return Op{}, err
@@ -566,7 +620,7 @@ func (s *Service) Sweep(ctx context.Context) (SweepReport, error) {
 			return rep, err
 		}
 		for _, l := range lots {
-			req := ExpireRequest{Account: s.AccountOf(l.User), Counter: s.cfg.Expired,
+			req := ExpireRequest{Account: s.AccountOf(l.User), Counter: s.shard(s.cfg.Expired, l.User),
 				ID: func(m Month, seq int) uuid.UUID { return s.ExpireID(l.User, m, seq) }}
 			op, ok, err := s.store.Expire(ctx, l.User, l.Month, now, req)
 			if err != nil {

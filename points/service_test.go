@@ -379,3 +379,63 @@ func TestExchangeBothWays(t *testing.T) {
 	}
 	w.verify()
 }
+
+// With Shards, a user's operations use one shard of each bank account,
+// users spread over the shards, and the shards add up.
+func TestShards(t *testing.T) {
+	w := newWorld(t)
+	cfg := w.cfg
+	cfg.Shards = 4
+	svc, err := points.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.OpenSystemAccounts(w.ctx); err != nil {
+		t.Fatal(err)
+	}
+	convs := svc.Shards(w.conv)
+	if len(convs) != 4 || convs[0] != w.conv || len(svc.Shards(cfg.Redeemed)) != 4 {
+		t.Fatalf("conversion shards %v", convs)
+	}
+	for _, c := range convs[1:] {
+		if _, err := w.l.CreateAccount(w.ctx, ledger.Account{ID: c, Currency: cny, Flags: ledger.DebitsMustNotExceedCredits}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range convs {
+		if _, err := w.l.Transfer(w.ctx, ledger.Transfer{ID: uuid.New(), DebitAccountID: w.bank, CreditAccountID: c, Amount: ledger.NewMoney(100, cny)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	used := map[uuid.UUID]bool{}
+	for i := range 40 {
+		user := uuid.New()
+		e, err := svc.Earn(w.ctx, points.EarnRequest{User: user, Rule: "grant", Key: "g", Amount: ledger.NewMoney(20, cny)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := svc.Redeem(w.ctx, points.RedeemRequest{User: user, Key: "r", Points: 20, Wallet: w.wallet, Currency: cny})
+		if err != nil {
+			t.Fatalf("user %d: %v", i, err)
+		}
+		k := points.ShardOf(user, 4)
+		if e.Counter != svc.Shards(cfg.Issuance)[k] || r.Counter != svc.Shards(cfg.Redeemed)[k] || r.Conversion != convs[k] {
+			t.Fatalf("user %d (shard %d): earn from %s, redeem to %s paid from %s", i, k, e.Counter, r.Counter, r.Conversion)
+		}
+		used[r.Conversion] = true
+	}
+	var issued, redeemed, paid int64
+	for k := range 4 {
+		issued += w.net(svc.Shards(cfg.Issuance)[k])
+		redeemed += w.net(svc.Shards(cfg.Redeemed)[k])
+		paid += 100 - w.net(convs[k])
+	}
+	if len(used) != 4 || issued != -800 || redeemed != 800 || paid != 80 || w.net(w.wallet) != 80 {
+		t.Fatalf("%d shards used; issued %d, redeemed %d, paid %d", len(used), issued, redeemed, paid)
+	}
+	cfg.Shards = 1025
+	if _, err := points.New(cfg); !errors.Is(err, points.ErrInvalidConfig) {
+		t.Fatalf("1025 shards: %v", err)
+	}
+	w.verify()
+}

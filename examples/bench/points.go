@@ -22,9 +22,10 @@ import (
 
 func init() {
 	register("points-redeem", "redeem 100 points for 0.01 CNY (a user's lots, then points and money linked on the ledger); "+
-		"users: -accounts, at most 1,000, each given points up front",
+		"users: -accounts, at most 1,000, each given points up front; -shards splits the bank's accounts",
 		func() Scenario { return &pointsLoad{} })
-	register("points-earn", "earn 1 point per 1.00 CNY paid (this month's lot, then the ledger); users: -accounts, at most 1,000",
+	register("points-earn", "earn 1 point per 1.00 CNY paid (this month's lot, then the ledger); users: -accounts, at most 1,000; "+
+		"-shards splits the bank's accounts",
 		func() Scenario { return &pointsLoad{earn: true} })
 }
 
@@ -62,7 +63,7 @@ func (s *pointsLoad) Setup(ctx context.Context, env *Env) error {
 		Rules: []points.EarnRule{{Name: "grant", Kind: points.Fixed, Points: ptsGrant},
 			{Name: "payment", Kind: points.PerAmount, Points: 1, Per: ledger.NewMoney(100, cny)}},
 		Issuance: uuid.New(), Redeemed: uuid.New(), Expired: uuid.New(),
-		Conversion: map[ledger.Currency]uuid.UUID{cny: conv},
+		Conversion: map[ledger.Currency]uuid.UUID{cny: conv}, Shards: env.Opts.Shards,
 		// IDs of this run's own: a schema an earlier run used never
 		// answers this one's operations.
 		Namespace: uuid.New()}
@@ -73,14 +74,17 @@ func (s *pointsLoad) Setup(ctx context.Context, env *Env) error {
 	if err := s.svc.OpenSystemAccounts(ctx); err != nil {
 		return err
 	}
-	for _, a := range []ledger.Account{{ID: bank, Currency: cny}, {ID: conv, Currency: cny, Flags: ledger.DebitsMustNotExceedCredits}} {
-		if _, err := env.Ledger.CreateAccount(ctx, a); err != nil {
+	if _, err := env.Ledger.CreateAccount(ctx, ledger.Account{ID: bank, Currency: cny}); err != nil {
+		return err
+	}
+	for _, c := range s.svc.Shards(conv) { // -shards: the conversion account in shards, each funded
+		if _, err := env.Ledger.CreateAccount(ctx, ledger.Account{ID: c, Currency: cny, Flags: ledger.DebitsMustNotExceedCredits}); err != nil {
 			return err
 		}
-	}
-	if _, err := env.Ledger.Transfer(ctx, ledger.Transfer{ID: uuid.New(), DebitAccountID: bank, CreditAccountID: conv,
-		Amount: ledger.NewMoney(1<<60, cny)}); err != nil {
-		return err
+		if _, err := env.Ledger.Transfer(ctx, ledger.Transfer{ID: uuid.New(), DebitAccountID: bank, CreditAccountID: c,
+			Amount: ledger.NewMoney(1<<50, cny)}); err != nil {
+			return err
+		}
 	}
 	// 100 points = 0.01 CNY, as the next version of the shared rate name
 	// unless the latest already says so.
@@ -193,12 +197,16 @@ func (s *pointsLoad) Verify(ctx context.Context) (string, error) {
 	if s.earn {
 		acct, sum = s.cfg.Issuance, -ops
 	}
-	a, err := s.env.Ledger.Account(ctx, acct)
-	if err != nil {
-		return "verify accounts=FAILED", err
+	var held int64
+	for _, sh := range s.svc.Shards(acct) {
+		a, err := s.env.Ledger.Account(ctx, sh)
+		if err != nil {
+			return "verify accounts=FAILED", err
+		}
+		held += a.Balance.Net()
 	}
-	if a.Balance.Net() != sum {
-		bad = append(bad, fmt.Errorf("the bank's points account holds %d, the operations say %d", a.Balance.Net(), sum))
+	if held != sum {
+		bad = append(bad, fmt.Errorf("the bank's points account holds %d, the operations say %d", held, sum))
 	}
 	if !s.earn && paid != ops {
 		bad = append(bad, fmt.Errorf("wallets hold %d fen, %d redemptions recorded", paid, ops))

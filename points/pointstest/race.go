@@ -34,7 +34,8 @@ const raceK = 4
 // concurrent identical requests: raceK calls at once at each boundary
 // where the first call changes the answer, each case repeated Iterations
 // times (see ledgertest.RaceIterations), from two Services sharing the
-// stores (as two processes of one bank), calls alternating between them.
+// stores (as two processes of one bank), calls alternating between them,
+// with the bank's accounts split in two shards (Config.Shards).
 // Every call must answer as the winner did, or with the documented error
 // of losing the race, and the points and money must add up on a ledger
 // that verifies:
@@ -133,7 +134,7 @@ func newRaceEnv(t *testing.T, cfg *RaceConfig) *raceEnv {
 			Rules:    []points.EarnRule{{Name: "grant", Kind: points.PerAmount, Points: 1, Per: ledger.NewMoney(1, cny)}, {Name: "signup", Kind: points.Fixed, Points: 200}},
 			Issuance: issuance, Redeemed: e.redeemed, Expired: e.expired,
 			Conversion: map[ledger.Currency]uuid.UUID{cny: e.conv}, Partners: map[string]uuid.UUID{e.pname: e.partner},
-			Namespace: ns, Now: e.clocks[i].Now,
+			Namespace: ns, Now: e.clocks[i].Now, Shards: 2,
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -145,11 +146,13 @@ func newRaceEnv(t *testing.T, cfg *RaceConfig) *raceEnv {
 	}
 	bank := uuid.New()
 	e.account(bank, cny, 0)
-	e.account(e.conv, cny, ledger.DebitsMustNotExceedCredits)
 	e.account(e.partner, points.Unit(), 0)
-	if _, err := e.l[0].Transfer(e.ctx, ledger.Transfer{ID: uuid.New(), DebitAccountID: bank, CreditAccountID: e.conv,
-		Amount: ledger.NewMoney(1_000_000_00, cny)}); err != nil {
-		t.Fatal(err)
+	for _, c := range e.svc[0].Shards(e.conv) { // two shards: users spread over them
+		e.account(c, cny, ledger.DebitsMustNotExceedCredits)
+		if _, err := e.l[0].Transfer(e.ctx, ledger.Transfer{ID: uuid.New(), DebitAccountID: bank, CreditAccountID: c,
+			Amount: ledger.NewMoney(1_000_000_00, cny)}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	// Rates of this env's own: redeem/CNY is shared by every env on the
 	// store, so this env moves it to a version of its own with 100:1.
@@ -217,6 +220,16 @@ func (e *raceEnv) net(id uuid.UUID) int64 {
 	return a.Balance.Net()
 }
 
+// netAll returns the sum of the nets of a bank account's shards.
+func (e *raceEnv) netAll(id uuid.UUID) int64 {
+	e.t.Helper()
+	var n int64
+	for _, sh := range e.svc[0].Shards(id) {
+		n += e.net(sh)
+	}
+	return n
+}
+
 func (e *raceEnv) statement(user uuid.UUID) points.Statement {
 	e.t.Helper()
 	st, err := e.svc[0].Statement(e.ctx, user)
@@ -244,7 +257,7 @@ func sameOps(t *testing.T, what string, ops []points.Op, errs []error) points.Op
 func testRaceRedeem(t *testing.T, e *raceEnv) {
 	for range e.iters {
 		user, wallet := e.grant(1000)
-		conv := e.net(e.conv)
+		conv := e.netAll(e.conv)
 		req := points.RedeemRequest{User: user, Key: "r1", Points: 1000, Wallet: wallet, Currency: cny}
 		ops, errs := ledgertest.Concurrently(raceK, func(i int) (points.Op, error) { return e.svc[i%2].Redeem(e.ctx, req) })
 		op := sameOps(t, "redeem", ops, errs)
@@ -252,8 +265,8 @@ func testRaceRedeem(t *testing.T, e *raceEnv) {
 			t.Fatalf("redeemed %+v", op)
 		}
 		st := e.statement(user)
-		if e.net(wallet) != 10 || conv-e.net(e.conv) != 10 || st.Balance != 0 || st.Spent != 1000 || st.Available != 0 {
-			t.Fatalf("wallet %d, conversion paid %d, statement %+v", e.net(wallet), conv-e.net(e.conv), st)
+		if e.net(wallet) != 10 || conv-e.netAll(e.conv) != 10 || st.Balance != 0 || st.Spent != 1000 || st.Available != 0 {
+			t.Fatalf("wallet %d, conversion paid %d, statement %+v", e.net(wallet), conv-e.netAll(e.conv), st)
 		}
 	}
 }
@@ -367,7 +380,7 @@ func testRaceSweepers(t *testing.T, e *raceEnv) {
 			users = append(users, u)
 			total += int64(10 + i)
 		}
-		before := e.net(e.expired)
+		before := e.netAll(e.expired)
 		e.setClocks(raceExpiry)
 		reps, errs := ledgertest.Concurrently(raceK, func(i int) (points.SweepReport, error) { return e.svc[i%2].Sweep(e.ctx) })
 		var lots int
@@ -378,7 +391,7 @@ func testRaceSweepers(t *testing.T, e *raceEnv) {
 			}
 			lots, pts = lots+r.Lots, pts+r.Points
 		}
-		if lots != len(users) || pts != total || e.net(e.expired)-before != total {
+		if lots != len(users) || pts != total || e.netAll(e.expired)-before != total {
 			t.Fatalf("sweepers expired %d lots, %d points (ledger %d); want %d, %d", lots, pts, e.net(e.expired)-before, len(users), total)
 		}
 		for i, u := range users {
