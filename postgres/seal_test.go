@@ -10,7 +10,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/socialpay/socialpay/ledger"
-	"github.com/socialpay/socialpay/ledger/ledgertest"
 )
 
 func testSealer(t testing.TB, keys ...SealKey) *HMACSealer {
@@ -32,16 +31,6 @@ func sealedDB(t *testing.T, sealer Sealer) *DB {
 	db := freshDB(t)
 	db.cfg.Sealer = sealer
 	return db
-}
-
-// The store with a sealer passes the whole conformance suite.
-func TestSealedStore(t *testing.T) {
-	sealer := testSealer(t, key(1, 'k'))
-	ledgertest.Run(t, func(t testing.TB) ledger.Store {
-		s := storeFor(t)
-		s.db.cfg.Sealer = sealer
-		return s
-	})
 }
 
 func TestNewHMACSealer(t *testing.T) {
