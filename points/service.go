@@ -329,10 +329,41 @@ func checkKey(user uuid.UUID, key string) error {
 	return nil
 }
 
+// orOriginal answers a request that a check refused with err: with the
+// operation the same request recorded before, if there is one (a retry
+// answers as its original did, even when a check the original passed
+// fails now: a rate since changed, a wallet since closed), else with err.
+func (s *Service) orOriginal(ctx context.Context, req *Op, err error) (Op, error) {
+	prev, ok, perr := s.existing(ctx, req)
+	switch {
+	case perr != nil:
+		return Op{}, perr
+	case ok:
+		return s.post(ctx, prev)
+	}
+	return Op{}, err
+}
+
+// checkWallet checks that wallet can be paid in c: it exists, is open and
+// holds c.
+//
+// Errors: ErrInvalidRequest, wrapping the ledger's ErrAccountNotFound or
+// ErrCurrencyMismatch when it is that.
+func (s *Service) checkWallet(ctx context.Context, wallet uuid.UUID, c ledger.Currency) error {
+	w, err := s.l.Account(ctx, wallet)
+	switch {
+	case err != nil:
+		return fmt.Errorf("%w: wallet: %w", ErrInvalidRequest, err)
+	case w.Currency != c:
+		return fmt.Errorf("%w: wallet %s is in %s: %w", ErrInvalidRequest, w.ID, w.Currency, ledger.ErrCurrencyMismatch)
+	case w.Status != ledger.AccountOpen:
+		return fmt.Errorf("%w: wallet %s is %v", ErrInvalidRequest, w.ID, w.Status)
+	}
+	return nil
+}
+
 // existing returns the operation a request recorded before, checked
-// against the request, or ok false when there is none: a retry answers
-// from it before any check that the original passed and the present
-// might not (a rate since changed, a wallet since closed).
+// against the request, or ok false when there is none.
 func (s *Service) existing(ctx context.Context, req *Op) (Op, bool, error) {
 	op, err := s.store.Op(ctx, req.ID)
 	switch {
@@ -406,15 +437,9 @@ func (s *Service) Earn(ctx context.Context, req EarnRequest) (Op, error) {
 	op := Op{ID: s.OpID(KindEarn, req.User, req.Rule, req.Key), User: req.User, Kind: KindEarn, Key: req.Key,
 		Name: req.Rule, Requested: req.Amount.Units(), Currency: req.Amount.Currency(),
 		Account: s.AccountOf(req.User), Counter: s.shard(s.cfg.Issuance, req.User), Status: StatusPending}
-	if prev, ok, err := s.existing(ctx, &op); err != nil || ok {
-		if err != nil {
-			return Op{}, err
-		}
-		return s.post(ctx, prev)
-	}
 	p, err := rule.PointsFor(req.Amount)
 	if err != nil {
-		return Op{}, err
+		return s.orOriginal(ctx, &op, err)
 	}
 	return s.record(ctx, s.credit(op, p))
 }
@@ -447,8 +472,8 @@ type RedeemRequest struct {
 // operation records the rate version. The same request again returns the
 // original operation (with the rate it used) and pays nothing more.
 //
-// Errors: ErrInvalidRequest (also a wallet that is missing, closed, frozen
-// or in another currency), ErrNoRate, ErrTooFewPoints, ErrOverflow,
+// Errors: ErrInvalidRequest (also, but on a PostingStore, a wallet that is
+// missing, closed, frozen or in another currency), ErrNoRate, ErrTooFewPoints, ErrOverflow,
 // ErrInsufficientPoints (fewer unexpired points than Rate.Convert uses:
 // also the answer to a redemption that an expiry beat to its lot),
 // ErrOpConflict; ErrPending or ErrFailed with the operation, or on a
@@ -468,28 +493,21 @@ func (s *Service) Redeem(ctx context.Context, req RedeemRequest) (Op, error) {
 	op := Op{ID: s.OpID(KindRedeem, req.User, req.Currency.Code(), req.Key), User: req.User, Kind: KindRedeem,
 		Key: req.Key, Name: req.Currency.Code(), Requested: req.Points, Account: s.AccountOf(req.User),
 		Counter: s.shard(s.cfg.Redeemed, req.User), Wallet: req.Wallet, Conversion: conv, Currency: req.Currency, Status: StatusPending}
-	if prev, ok, err := s.existing(ctx, &op); err != nil || ok {
-		if err != nil {
-			return Op{}, err
-		}
-		return s.post(ctx, prev)
-	}
 	rate, err := s.store.Rate(ctx, RedeemRateName(req.Currency), 0)
 	if err != nil {
-		return Op{}, err
+		return s.orOriginal(ctx, &op, err)
 	}
 	used, out, err := rate.Convert(req.Points)
 	if err != nil {
-		return Op{}, err
+		return s.orOriginal(ctx, &op, err)
 	}
-	w, err := s.l.Account(ctx, req.Wallet)
-	switch {
-	case err != nil:
-		return Op{}, fmt.Errorf("%w: wallet: %w", ErrInvalidRequest, err)
-	case w.Currency != req.Currency:
-		return Op{}, fmt.Errorf("%w: wallet %s is in %s: %w", ErrInvalidRequest, w.ID, w.Currency, ledger.ErrCurrencyMismatch)
-	case w.Status != ledger.AccountOpen:
-		return Op{}, fmt.Errorf("%w: wallet %s is %v", ErrInvalidRequest, w.ID, w.Status)
+	if s.posting == nil {
+		// Recorded before the ledger sees it: a wallet that can never
+		// be paid must not take points. (A PostingStore's step refuses
+		// it on the ledger, recording nothing.)
+		if err := s.checkWallet(ctx, req.Wallet, req.Currency); err != nil {
+			return s.orOriginal(ctx, &op, err)
+		}
 	}
 	op.Points, op.Other, op.Rate, op.CreatedAt = used, out, rate, ledger.Timestamp(s.now())
 	return s.record(ctx, op)
@@ -543,23 +561,17 @@ func (s *Service) exchange(ctx context.Context, kind Kind, req ExchangeRequest) 
 	}
 	op := Op{ID: s.OpID(kind, req.User, req.Partner, req.Key), User: req.User, Kind: kind, Key: req.Key,
 		Name: req.Partner, Requested: req.Points, Account: s.AccountOf(req.User), Counter: acct, Status: StatusPending}
-	if prev, ok, err := s.existing(ctx, &op); err != nil || ok {
-		if err != nil {
-			return Op{}, err
-		}
-		return s.post(ctx, prev)
-	}
 	name := ExchangeOutRateName(req.Partner)
 	if kind == KindExchangeIn {
 		name = ExchangeInRateName(req.Partner)
 	}
 	rate, err := s.store.Rate(ctx, name, 0)
 	if err != nil {
-		return Op{}, err
+		return s.orOriginal(ctx, &op, err)
 	}
 	used, out, err := rate.Convert(req.Points)
 	if err != nil {
-		return Op{}, err
+		return s.orOriginal(ctx, &op, err)
 	}
 	op.Rate = rate
 	if kind == KindExchangeIn {

@@ -439,3 +439,33 @@ func TestShards(t *testing.T) {
 	}
 	w.verify()
 }
+
+// A retry answers as its original did, even when a check the original
+// passed now fails: here the rate since changed so that the points would
+// convert to nothing.
+func TestRetryAnswersAsOriginal(t *testing.T) {
+	w := newWorld(t)
+	w.fund(100)
+	user := uuid.New()
+	w.earn(user, "g", 100)
+	req := points.RedeemRequest{User: user, Key: "r", Points: 100, Wallet: w.wallet, Currency: cny}
+	op, err := w.svc.Redeem(w.ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.svc.SetRate(w.ctx, points.RedeemRateName(cny), 2, 1000, 1); err != nil {
+		t.Fatal(err)
+	}
+	again, err := w.svc.Redeem(w.ctx, req)
+	if err != nil || again.ID != op.ID || again.Rate.Version != 1 || again.Other != 10 {
+		t.Fatalf("retry after the rate changed: %+v %v", again, err)
+	}
+	other := req
+	other.Key = "r2"
+	if _, err := w.svc.Redeem(w.ctx, other); !errors.Is(err, points.ErrTooFewPoints) {
+		t.Fatalf("a new request at the new rate: %v", err)
+	}
+	if w.net(w.wallet) != 10 {
+		t.Fatalf("wallet %d", w.net(w.wallet))
+	}
+}
