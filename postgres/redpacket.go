@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"time"
@@ -40,6 +41,10 @@ import (
 // remainder or sees the packet closed. (packet, user) and (packet, share
 // index) are unique in the schema too.
 //
+// A password packet's row holds the keyed hash of its phrase
+// (redpacket.PasswordKey), never the phrase; packets recorded before
+// migration 0102 had theirs in clear, which HashLegacyPasswords hashes.
+//
 // Business outcomes (redpacket.ErrSoldOut, ErrExpired…) are returned as
 // the redpacket sentinels; this package's errors (ErrUnavailable,
 // ErrRetriesExhausted, ErrIntegrity, context errors) mean the database
@@ -72,7 +77,7 @@ type redPacketQueries struct {
 }
 
 const packetCols = `id, kind, sender, sender_account, coalesce(group_id, ` + nilUUID + `),
-	coalesce(recipient, ` + nilUUID + `), password, sender_may_grab, currency, total, count, shares, escrow,
+	coalesce(recipient, ` + nilUUID + `), password_hash, sender_may_grab, currency, total, count, shares, escrow,
 	created_at, expires_at, status, claimed, posted, settled`
 
 const claimCols = `packet_id, user_id, account, idx, amount, claimed_at, posted`
@@ -80,7 +85,7 @@ const claimCols = `packet_id, user_id, account, idx, amount, claimed_at, posted`
 func newRedPacketQueries(db *DB) redPacketQueries {
 	q := db.qualify
 	return redPacketQueries{
-		insert: q(`insert into $S.redpackets (id, kind, sender, sender_account, group_id, recipient, password,
+		insert: q(`insert into $S.redpackets (id, kind, sender, sender_account, group_id, recipient, password_hash,
 				sender_may_grab, currency, total, count, shares, escrow, created_at, expires_at, status, claimed, posted, settled)
 			values ($1, $2, $3, $4, nullif($5, ` + nilUUID + `), nullif($6, ` + nilUUID + `), $7, $8, $9, $10, $11, $12,
 				$13, $14, $15, $16, 0, 0, false)
@@ -118,7 +123,8 @@ func newRedPacketQueries(db *DB) redPacketQueries {
 type packetRow struct {
 	id, sender, senderAccount, group, recipient, escrow [16]byte
 	kind, status                                        int16
-	password, cur                                       string
+	cur                                                 string
+	passwordHash                                        []byte
 	mayGrab, settled                                    bool
 	total                                               int64
 	count, claimed, posted                              int32
@@ -127,7 +133,7 @@ type packetRow struct {
 }
 
 func (r *packetRow) dest() []any {
-	return []any{&r.id, &r.kind, &r.sender, &r.senderAccount, &r.group, &r.recipient, &r.password, &r.mayGrab,
+	return []any{&r.id, &r.kind, &r.sender, &r.senderAccount, &r.group, &r.recipient, &r.passwordHash, &r.mayGrab,
 		&r.cur, &r.total, &r.count, &r.shares, &r.escrow, &r.createdAt, &r.expiresAt, &r.status, &r.claimed,
 		&r.posted, &r.settled}
 }
@@ -139,7 +145,7 @@ func (r *packetRow) packet() (redpacket.Packet, error) {
 	}
 	return redpacket.Packet{
 		ID: r.id, Kind: redpacket.Kind(r.kind), Sender: r.sender, SenderAccount: r.senderAccount,
-		Group: r.group, Recipient: r.recipient, Password: r.password, SenderMayGrab: r.mayGrab,
+		Group: r.group, Recipient: r.recipient, PasswordHash: r.passwordHash, SenderMayGrab: r.mayGrab,
 		Total: total, Count: int(r.count), Shares: r.shares, Escrow: r.escrow,
 		CreatedAt: utc(r.createdAt), ExpiresAt: utc(r.expiresAt),
 		State: redpacket.State{Status: redpacket.Status(r.status), Claimed: int(r.claimed), Posted: int(r.posted), Settled: r.settled},
@@ -183,11 +189,8 @@ func (s *RedPacketStore) CreatePacket(ctx context.Context, p redpacket.Packet) (
 	if err := p.Validate(); err != nil {
 		return redpacket.Packet{}, err
 	}
-	if !ledger.StorableText(p.Password) {
-		return redpacket.Packet{}, fmt.Errorf("%w: packet %s: password PostgreSQL text cannot hold", redpacket.ErrInvalidPacket, p.ID)
-	}
 	stored, inserted, err := insertOrGet(ctx, s.db, "create red packet", s.q.insert, []any{[16]byte(p.ID), int16(p.Kind),
-		[16]byte(p.Sender), [16]byte(p.SenderAccount), [16]byte(p.Group), [16]byte(p.Recipient), p.Password,
+		[16]byte(p.Sender), [16]byte(p.SenderAccount), [16]byte(p.Group), [16]byte(p.Recipient), p.PasswordHash,
 		p.SenderMayGrab, p.Total.Currency().Code(), p.Total.Units(), int32(p.Count), p.Shares, [16]byte(p.Escrow),
 		p.CreatedAt, p.ExpiresAt, int16(p.Status)},
 		s.q.get, [16]byte(p.ID), scanPacket)
@@ -198,6 +201,7 @@ func (s *RedPacketStore) CreatePacket(ctx context.Context, p redpacket.Packet) (
 		return stored, fmt.Errorf("packet %s: %w", p.ID, redpacket.ErrPacketExists)
 	}
 	p.Shares = append([]int64(nil), p.Shares...)
+	p.PasswordHash = bytes.Clone(p.PasswordHash)
 	return p, nil
 }
 

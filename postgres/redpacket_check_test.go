@@ -21,7 +21,7 @@ import (
 func TestRedPacketCheckEditedRecords(t *testing.T) {
 	w := newPayWorld(t, func(db *DB) ledger.Store { return NewStore(db) })
 	later := time.Now().Add(48 * time.Hour) // every packet expired, nothing in flight
-	audit, err := redpacket.New(redpacket.Config{Ledger: w.l, Store: w.store, Members: w.members, Now: func() time.Time { return later }})
+	audit, err := redpacket.New(redpacket.Config{Ledger: w.l, Store: w.store, Members: w.members, PasswordKey: testRedPacketKey, Now: func() time.Time { return later }})
 	if err != nil {
 		t.Fatal(err)
 	}

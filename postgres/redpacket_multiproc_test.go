@@ -58,7 +58,7 @@ func rpService(ctx context.Context, arg *rpArg) (*redpacket.Service, *DB, error)
 	}
 	members := &redpacket.MemoryMembers{}
 	members.Add(arg.Group, arg.Members...)
-	svc, err := redpacket.New(redpacket.Config{Ledger: ledger.New(NewStore(db), ledger.Options{}), Store: NewRedPacketStore(db), Members: members})
+	svc, err := redpacket.New(redpacket.Config{Ledger: ledger.New(NewStore(db), ledger.Options{}), Store: NewRedPacketStore(db), Members: members, PasswordKey: testRedPacketKey})
 	if err != nil {
 		db.Close()
 		return nil, nil, err
@@ -230,7 +230,7 @@ func TestRedPacketTwoProcesses(t *testing.T) {
 			t.Fatalf("packet %s: %+v, want %v and settled", p.ID, got.State, wantStatus)
 		}
 	}
-	audit, err := redpacket.New(redpacket.Config{Ledger: w.l, Store: w.store, Members: w.members, Now: func() time.Time { return time.Now().Add(48 * time.Hour) }})
+	audit, err := redpacket.New(redpacket.Config{Ledger: w.l, Store: w.store, Members: w.members, PasswordKey: testRedPacketKey, Now: func() time.Time { return time.Now().Add(48 * time.Hour) }})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -37,7 +37,7 @@ func newPayWorld(t *testing.T, ls func(*DB) ledger.Store) *payWorld {
 	db := freshDB(t)
 	w := &payWorld{t: t, ctx: context.Background(), db: db, store: NewRedPacketStore(db), group: uuid.New(), members: &redpacket.MemoryMembers{}}
 	w.l = ledger.New(ls(db), ledger.Options{})
-	svc, err := redpacket.New(redpacket.Config{Ledger: w.l, Store: w.store, Members: w.members})
+	svc, err := redpacket.New(redpacket.Config{Ledger: w.l, Store: w.store, Members: w.members, PasswordKey: testRedPacketKey})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,8 @@
 // There are four kinds: Lucky (拼手气, the total split at random), Normal
 // (普通, the sender gives the per-share amount and the count), Exclusive
 // (专属, one share for one named member of a group) and Password (口令,
-// split like Lucky, claimed with a phrase compared by PasswordMatches).
+// split like Lucky, claimed with a phrase checked against its keyed hash,
+// see PasswordKey).
 //
 // # The pure core
 //
@@ -114,6 +115,39 @@
 // its final claims, and answers later taps — ErrSoldOut, or the tapper's own
 // claim — without the store or the ledger. Only facts that never change are
 // cached, so several service processes can share one store.
+//
+// # Security
+//
+// What each protection assumes:
+//
+//   - Nobody learns the shares before they are claimed. Each packet's
+//     split comes from a 32-byte seed read from Config.Rand (crypto/rand
+//     unless a test sets it) and is shuffled. Send and View return the
+//     packet without its pre-split shares and password hash, and a Packet
+//     printed with fmt (any verb) or encoded as JSON leaves both out. This
+//     assumes Config.Rand is crypto/rand in production, and that whoever
+//     holds the Store (Service.Store, the database) is trusted as the
+//     database is: a store's records carry the shares, which claims need.
+//   - No store holds a password packet's phrase. The Service keeps
+//     HMAC-SHA256 over the packet ID and the normalized phrase, under
+//     Config.PasswordKey, and compares a guess's hash in constant time.
+//     Someone who reads the store (a dump, a replica, a backup) learns no
+//     phrase and cannot test guesses, and two packets with one phrase have
+//     unrelated hashes. This assumes the key stays outside the database
+//     (the bank's KMS or secret store) and is the same in every instance:
+//     New refuses to start without one unless Config.SingleProcess says
+//     the Service is alone with its store (it then makes up a key of its
+//     own). Phrases are short, so the database and the key together allow
+//     guessing offline: rotate the key (NewPasswordKey with the previous
+//     ones) if it may have leaked. The phrase is not a secret from the
+//     group it is typed in (the way 口令 packets are played, it is
+//     usually shown in the chat): it gates claims, not membership, and
+//     wrong guesses are not rate-limited here.
+//   - Text has a bound before costly work. The only text a request
+//     carries is a phrase: one over MaxPasswordInputBytes is refused
+//     (ErrBadPassword) before the store is read or Members asked, and
+//     normalized phrases are at most MaxPasswordBytes. Every other input
+//     is an ID or a ledger.Money, which package ledger bounds.
 //
 // Amounts are int64 minor units of the packet's currency inside; no floats
 // anywhere. Randomness comes from an io.Reader (crypto/rand by default):

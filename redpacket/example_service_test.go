@@ -31,9 +31,14 @@ func newExampleBank() *exampleBank {
 	clock := func() time.Time { return b.now }
 	b.l = ledger.New(nil, ledger.Options{Now: clock})
 	members := &redpacket.MemoryMembers{}
-	var err error
+	// Phrases are stored only as keyed hashes; every instance of the
+	// bank's service loads the same key from its KMS.
+	key, err := redpacket.NewPasswordKey([]byte("from the bank's KMS, 32 bytes at least"))
+	if err != nil {
+		panic(err)
+	}
 	b.svc, err = redpacket.New(redpacket.Config{
-		Ledger: b.l, Members: members, Now: clock,
+		Ledger: b.l, Members: members, Now: clock, PasswordKey: key,
 		Rand: rand.NewChaCha8([32]byte([]byte("red packets for the new year 2026"))),
 	})
 	if err != nil {

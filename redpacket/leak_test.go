@@ -1,6 +1,7 @@
 package redpacket_test
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -27,13 +28,13 @@ func TestSendLeaksNothing(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.Shares != nil || got.Password != "" {
-			t.Fatalf("Send returned shares %v and password %q", got.Shares, got.Password)
+		if got.Shares != nil || got.PasswordHash != nil {
+			t.Fatalf("Send returned shares %v and password hash %x", got.Shares, got.PasswordHash)
 		}
 		// A retry is answered from the store: the same.
 		again, err := w.svc.Send(w.ctx, req)
-		if err != nil || again.Shares != nil || again.Password != "" {
-			t.Fatalf("Send again returned shares %v and password %q (%v)", again.Shares, again.Password, err)
+		if err != nil || again.Shares != nil || again.PasswordHash != nil {
+			t.Fatalf("Send again returned shares %v and password hash %x (%v)", again.Shares, again.PasswordHash, err)
 		}
 		v, err := w.svc.View(w.ctx, got.ID)
 		if err != nil {
@@ -61,7 +62,8 @@ func TestSendLeaksNothing(t *testing.T) {
 		}
 		for name, s := range forms {
 			if strings.Contains(s, phrase) || strings.Contains(s, "Shares") || strings.Contains(s, "Password") ||
-				strings.Contains(s, sharesText(full.Shares)) {
+				strings.Contains(s, sharesText(full.Shares)) || strings.Contains(s, fmt.Sprintf("%x", full.PasswordHash)) ||
+				strings.Contains(s, base64.StdEncoding.EncodeToString(full.PasswordHash)) {
 				t.Errorf("%s of a packet shows its shares or password: %s", name, s)
 			}
 			if named := name != "%v" && name != "%s" && name != "%x"; named && !strings.Contains(s, "Count") {

@@ -123,10 +123,11 @@ func (s *MemoryStore) indexShard(id uuid.UUID) *memIndexShard {
 	return &s.index[memShard(id)%memIndexShards]
 }
 
-// copyPacket returns p with its own copy of the shares.
+// copyPacket returns p with its own copy of the shares and password hash.
 func copyPacket(p *Packet) Packet {
 	out := *p
 	out.Shares = slices.Clone(p.Shares)
+	out.PasswordHash = slices.Clone(p.PasswordHash)
 	return out
 }
 

@@ -157,7 +157,7 @@ func TestGroupPayments(t *testing.T) {
 		{"on", plain, &ledger.GroupCommitOptions{MaxBatch: 10}, true},
 		{"already grouped", grouped, &ledger.GroupCommitOptions{}, false},
 	} {
-		s, err := New(Config{Ledger: tt.l, Members: members, GroupPayments: tt.opts})
+		s, err := New(Config{Ledger: tt.l, Members: members, GroupPayments: tt.opts, SingleProcess: true})
 		if err != nil {
 			t.Fatal(err)
 		}

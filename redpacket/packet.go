@@ -80,8 +80,10 @@ type Packet struct {
 	// Exclusive packet, or the friend a one-to-one packet was sent to.
 	// Zero for other group packets.
 	Recipient uuid.UUID
-	// Password is a Password packet's phrase, normalized (NormalizePassword).
-	Password string
+	// PasswordHash is a Password packet's phrase as a PasswordKey hashed
+	// it (PasswordHashLen bytes): no store holds the phrase. Nil for other
+	// kinds.
+	PasswordHash []byte
 	// SenderMayGrab is Rules.SenderMayGrab when the packet was sent.
 	SenderMayGrab bool
 	Total         ledger.Money // what the sender paid
@@ -164,7 +166,9 @@ func lessUUID(a, b uuid.UUID) bool {
 // a valid kind, Count = len(Shares) ≥ 1, every share ≥ 1 and the shares
 // summing to Total, a currency, ExpiresAt after CreatedAt, both to the
 // microsecond (as ledger.Timestamp makes them, so that every store keeps
-// them exactly), and a State of StatusFunding with nothing claimed.
+// them exactly), a State of StatusFunding with nothing claimed, and a
+// PasswordHash of PasswordHashLen bytes on a Password packet, none on
+// others.
 //
 // Errors: ErrInvalidPacket, saying what is wrong.
 func (p *Packet) Validate() error {
@@ -188,6 +192,10 @@ func (p *Packet) Validate() error {
 		return bad("times not to the microsecond (ledger.Timestamp)")
 	case p.State != State{Status: StatusFunding}:
 		return bad("state %+v, want a new packet in status funding", p.State)
+	case p.Kind == Password && len(p.PasswordHash) != PasswordHashLen:
+		return bad("password hash of %d bytes, want %d", len(p.PasswordHash), PasswordHashLen)
+	case p.Kind != Password && p.PasswordHash != nil:
+		return bad("a password hash on a %v packet", p.Kind)
 	}
 	var sum int64
 	for i, s := range p.Shares {
@@ -399,7 +407,7 @@ func (s State) NeedsReconcile() bool {
 }
 
 // packetView is what a Packet shows when it is printed or encoded: all
-// but its pre-split shares and its password.
+// but its pre-split shares and its password hash.
 type packetView struct {
 	ID            uuid.UUID
 	Kind          Kind
@@ -425,14 +433,15 @@ func (p *Packet) view() packetView {
 }
 
 // Format prints p with every fmt verb as its fields would print, but
-// without its pre-split shares and its password, so that no log line shows
-// which claim gets which share, or the phrase.
+// without its pre-split shares and its password hash, so that no log line
+// shows which claim gets which share, or a hash to test guesses against
+// (with a stolen key).
 func (p Packet) Format(f fmt.State, verb rune) {
 	fmt.Fprintf(f, fmt.FormatString(f, verb), p.view())
 }
 
 // MarshalJSON encodes p's fields by name, but for its pre-split shares and
-// its password, which no JSON form of a packet carries.
+// its password hash, which no JSON form of a packet carries.
 func (p Packet) MarshalJSON() ([]byte, error) {
 	return json.Marshal(p.view())
 }

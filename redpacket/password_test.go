@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/google/uuid"
 )
 
 func TestNormalizePassword(t *testing.T) {
@@ -70,8 +72,14 @@ func TestPasswordMatches(t *testing.T) {
 	}
 }
 
+var (
+	fuzzKey, _ = NewPasswordKey([]byte("a key for the fuzz test, 32 bytes or more"))
+	fuzzPacket = uuid.MustParse("6f1c8a34-9d4e-4c1b-8f5e-2a7b3c9d0e1f")
+)
+
 // A phrase always matches itself, its normalized form is a fixed point, and
-// matching agrees with comparing normalized forms.
+// matching (of phrases, and of a phrase's keyed hash) agrees with comparing
+// normalized forms.
 func FuzzPassword(f *testing.F) {
 	for _, s := range []string{"恭喜发财", "恭喜发财，大吉大利！", " ｗｉｆｉ８ ", "cafe\u0301", "a\u3000b", "\xff", "", "ﬁ", "①②", "Å"} {
 		f.Add(s, s+"x")
@@ -93,6 +101,15 @@ func FuzzPassword(f *testing.F) {
 		want := errA == nil && errB == nil && na == nb
 		if got := PasswordMatches(a, b); got != want {
 			t.Fatalf("PasswordMatches(%q, %q) = %v, normalized %q, %q", a, b, got, na, nb)
+		}
+		// The keyed hash agrees: a's hash matches b exactly when they
+		// normalize alike.
+		h, err := fuzzKey.Hash(fuzzPacket, a)
+		if (err == nil) != (errA == nil) || (err == nil && len(h) != PasswordHashLen) {
+			t.Fatalf("Hash(%q) = %x, %v; NormalizePassword: %v", a, h, err, errA)
+		}
+		if got := err == nil && fuzzKey.Matches(fuzzPacket, h, b); got != want {
+			t.Fatalf("Matches(Hash(%q), %q) = %v, want %v", a, b, got, want)
 		}
 	})
 }

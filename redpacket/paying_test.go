@@ -55,7 +55,7 @@ func TestPayingStoreChosen(t *testing.T) {
 				claimErr: &ledger.TransferError{Err: &ledger.AccountError{ID: uuid.New(), Err: ledger.ErrAccountFrozen}}}
 			l := ledger.New(tc.ls, ledger.Options{})
 			members := &redpacket.MemoryMembers{}
-			svc, err := redpacket.New(redpacket.Config{Ledger: l, Store: ps, Members: members})
+			svc, err := redpacket.New(redpacket.Config{Ledger: l, Store: ps, Members: members, SingleProcess: true})
 			if err != nil {
 				t.Fatal(err)
 			}

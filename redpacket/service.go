@@ -82,6 +82,17 @@ type Config struct {
 	// through (see Claim), it changes little: claims on it are recorded
 	// and paid in one step, with no separate mark.
 	AsyncMarks bool
+	// PasswordKey hashes the phrases of password packets (口令), which are
+	// stored only as those hashes (see PasswordKey). Every Service on one
+	// store must use the same key, loaded from outside the database; New
+	// refuses a nil key unless SingleProcess is set.
+	PasswordKey *PasswordKey
+	// SingleProcess declares that this Service is the only one that will
+	// ever use its store — a test, an example, a simulation on a
+	// MemoryStore. With no PasswordKey it then hashes phrases under a
+	// random key of its own: password packets it sends cannot be claimed
+	// through any other Service, nor after a restart.
+	SingleProcess bool
 	// GroupPayments, when set, gathers the ledger payments of concurrent
 	// claims into shared batches: a ledger.GroupCommit with these options
 	// over the ledger's store (one transaction and one commit per batch on
@@ -128,20 +139,38 @@ type Service struct {
 	cache          *packetCache
 	asyncMarks     bool
 	marks          markTracker
+	pw             *PasswordKey
 }
 
 // New returns a Service.
 //
-// Errors: ErrInvalidConfig (no ledger or members, or Rules that do not
-// Validate, also matching ErrInvalidRules).
+// Errors: ErrInvalidConfig (no ledger or members, no PasswordKey without
+// SingleProcess, or Rules that do not Validate, also matching
+// ErrInvalidRules).
 func New(cfg Config) (*Service, error) {
 	if cfg.Ledger == nil || cfg.Members == nil {
 		return nil, fmt.Errorf("%w: Ledger and Members are required", ErrInvalidConfig)
 	}
+	pw := cfg.PasswordKey
+	if pw == nil {
+		if !cfg.SingleProcess {
+			return nil, fmt.Errorf("%w: PasswordKey is required: every Service on a store hashes password phrases "+
+				"with one key kept outside the database (NewPasswordKey); set Config.SingleProcess for a single process "+
+				"with a key of its own", ErrInvalidConfig)
+		}
+		secret := make([]byte, MinPasswordKeyLen)
+		if _, err := io.ReadFull(cryptorand.Reader, secret); err != nil {
+			return nil, fmt.Errorf("%w: a password key for this process: %w", ErrInvalidConfig, err)
+		}
+		var err error
+		if pw, err = NewPasswordKey(secret); err != nil {
+			return nil, err
+		}
+	}
 	s := &Service{
 		l: cfg.Ledger, store: cfg.Store, members: cfg.Members, rand: cfg.Rand,
 		now: cfg.Now, newID: cfg.NewID, ns: cfg.Namespace, codes: cfg.Codes,
-		reconcileAfter: max(0, cfg.ReconcileAfter), asyncMarks: cfg.AsyncMarks,
+		reconcileAfter: max(0, cfg.ReconcileAfter), asyncMarks: cfg.AsyncMarks, pw: pw,
 	}
 	if s.store == nil {
 		s.store = NewMemoryStore()
@@ -268,7 +297,9 @@ type SendRequest struct {
 	// Its currency picks the Rules.
 	Amount ledger.Money
 	Count  int
-	// Password is a Password packet's phrase; empty for other kinds.
+	// Password is a Password packet's phrase; empty for other kinds. At
+	// most MaxPasswordInputBytes as typed, MaxPasswordBytes normalized.
+	// The packet keeps only its keyed hash (Config.PasswordKey).
 	Password string
 }
 
@@ -284,7 +315,8 @@ type SendRequest struct {
 // (finishing its funding if a crash interrupted it) and moves no money
 // twice; the same ID with other content is ErrPacketConflict.
 //
-// The checks run in this order: the request's shape (ErrInvalidRequest,
+// The checks run in this order: a phrase over MaxPasswordInputBytes
+// (ErrBadPassword, before the store is read), the request's shape (ErrInvalidRequest,
 // ErrUnknownKind, ErrUnsupportedCurrency, ErrBadPassword), membership
 // (ErrNotMember for the sender or an exclusive packet's recipient), then
 // Rules.Check: ErrNoShares, ErrTooManyShares, ErrShareTooSmall,
@@ -301,11 +333,14 @@ type SendRequest struct {
 // Errors also include those of Members and of the store.
 func (s *Service) Send(ctx context.Context, req SendRequest) (Packet, error) {
 	p, err := s.send(ctx, req)
-	p.Shares, p.Password = nil, ""
+	p.Shares, p.PasswordHash = nil, nil
 	return p, err
 }
 
 func (s *Service) send(ctx context.Context, req SendRequest) (Packet, error) {
+	if len(req.Password) > MaxPasswordInputBytes { // before the store
+		return Packet{}, fmt.Errorf("send packet %s: %w: %d bytes, at most %d", req.ID, ErrBadPassword, len(req.Password), MaxPasswordInputBytes)
+	}
 	if req.ID == uuid.Nil {
 		req.ID = s.newID()
 	}
@@ -342,7 +377,7 @@ func (s *Service) newPacket(ctx context.Context, req *SendRequest) (Packet, erro
 	if !ok {
 		return Packet{}, fmt.Errorf("%w: %q", ErrUnsupportedCurrency, cur.Code())
 	}
-	password, err := requestPassword(req)
+	password, err := s.requestPassword(req)
 	if err != nil {
 		return Packet{}, err
 	}
@@ -361,7 +396,7 @@ func (s *Service) newPacket(ctx context.Context, req *SendRequest) (Packet, erro
 	now := ledger.Timestamp(s.now())
 	return Packet{
 		ID: req.ID, Kind: req.Kind, Sender: req.Sender, SenderAccount: req.SenderAccount,
-		Group: req.Group, Recipient: req.Recipient, Password: password,
+		Group: req.Group, Recipient: req.Recipient, PasswordHash: password,
 		SenderMayGrab: r.SenderMayGrab,
 		Total:         ledger.NewMoney(total, cur), Count: req.Count, Shares: shares,
 		Escrow: s.EscrowAccountID(req.ID), CreatedAt: now, ExpiresAt: now.Add(r.Expiry),
@@ -369,15 +404,16 @@ func (s *Service) newPacket(ctx context.Context, req *SendRequest) (Packet, erro
 	}, nil
 }
 
-// requestPassword returns a request's normalized phrase.
-func requestPassword(req *SendRequest) (string, error) {
+// requestPassword returns the hash of a request's phrase (nil for kinds
+// other than Password).
+func (s *Service) requestPassword(req *SendRequest) ([]byte, error) {
 	if req.Kind != Password {
 		if req.Password != "" {
-			return "", fmt.Errorf("%w: a password on a %v packet", ErrInvalidRequest, req.Kind)
+			return nil, fmt.Errorf("%w: a password on a %v packet", ErrInvalidRequest, req.Kind)
 		}
-		return "", nil
+		return nil, nil
 	}
-	return NormalizePassword(req.Password)
+	return s.pw.Hash(req.ID, req.Password)
 }
 
 // claimers checks who may claim the requested packet and returns how many
@@ -427,7 +463,7 @@ func (s *Service) member(ctx context.Context, group, user uuid.UUID, who string)
 
 // resend answers a send request whose packet is already recorded.
 func (s *Service) resend(ctx context.Context, req *SendRequest, p Packet) (Packet, error) {
-	if err := sameRequest(req, &p); err != nil {
+	if err := s.sameRequest(req, &p); err != nil {
 		return Packet{}, err
 	}
 	switch p.Status {
@@ -442,12 +478,11 @@ func (s *Service) resend(ctx context.Context, req *SendRequest, p Packet) (Packe
 // sameRequest reports whether req means packet p: the identity of a send
 // (see the package doc), compared after normalizing what may be written
 // in more than one way.
-func sameRequest(req *SendRequest, p *Packet) error {
+func (s *Service) sameRequest(req *SendRequest, p *Packet) error {
 	total := req.Amount.Units()
 	if req.Kind == Normal {
 		total *= int64(req.Count) // may wrap for absurd input: then it differs, as it should
 	}
-	password, perr := requestPassword(req)
 	field := ""
 	switch {
 	case req.Kind != p.Kind:
@@ -460,7 +495,8 @@ func sameRequest(req *SendRequest, p *Packet) error {
 		field = "amount"
 	case req.Count != p.Count:
 		field = "count"
-	case perr != nil || password != p.Password:
+	case req.Kind == Password && !s.pw.Matches(p.ID, p.PasswordHash, req.Password),
+		req.Kind != Password && req.Password != "":
 		field = "password"
 	}
 	if field != "" {
@@ -581,7 +617,9 @@ type ClaimRequest struct {
 // returns it with ErrShareReturned wrapping ledger.ErrAccountClosed, so
 // that the packet can still settle with its escrow at zero.
 //
-// Errors, checked in this order: ErrInvalidRequest; ErrPacketNotFound;
+// Errors, checked in this order: ErrInvalidRequest; ErrBadPassword (a
+// phrase over MaxPasswordInputBytes, refused before the store is read);
+// ErrPacketNotFound;
 // ErrNotMember; ErrNotRecipient; ErrSenderCannotGrab; ErrWrongPassword;
 // ErrSoldOut, ErrRefunded or ErrPacketCancelled of a packet this process
 // already knows to be closed; for the claimer's wallet
@@ -599,6 +637,9 @@ type ClaimRequest struct {
 func (s *Service) Claim(ctx context.Context, req ClaimRequest) (Claim, error) {
 	if req.User == uuid.Nil || req.Account == uuid.Nil {
 		return Claim{}, fmt.Errorf("%w: no user or account", ErrInvalidRequest)
+	}
+	if len(req.Password) > MaxPasswordInputBytes { // before the store and Members
+		return Claim{}, fmt.Errorf("claim packet %s: %w: %d bytes, at most %d", req.Packet, ErrBadPassword, len(req.Password), MaxPasswordInputBytes)
 	}
 	e, err := s.entry(ctx, req.Packet)
 	if err != nil {
@@ -739,7 +780,7 @@ func (s *Service) eligible(ctx context.Context, p *Packet, req *ClaimRequest) er
 	if req.User == p.Sender && !p.SenderMayGrab {
 		return fmt.Errorf("claim packet %s: %w", p.ID, ErrSenderCannotGrab)
 	}
-	if p.Kind == Password && !PasswordMatches(p.Password, req.Password) {
+	if p.Kind == Password && !s.pw.Matches(p.ID, p.PasswordHash, req.Password) {
 		return fmt.Errorf("claim packet %s: %w", p.ID, ErrWrongPassword)
 	}
 	return nil
@@ -929,7 +970,7 @@ func (m *markTracker) wait(ctx context.Context) error {
 // View is a packet as its group sees it.
 type View struct {
 	// Packet without its Shares (the shares not yet claimed stay secret)
-	// and its Password.
+	// and its PasswordHash.
 	Packet Packet
 	// Claims are the claims in claim order: who, how much, when.
 	Claims []Claim
@@ -967,7 +1008,7 @@ func (s *Service) View(ctx context.Context, id uuid.UUID) (View, error) {
 		}
 		v.BestLuck, _ = BestLuck(amounts)
 	}
-	p.Shares, p.Password = nil, ""
+	p.Shares, p.PasswordHash = nil, nil
 	v.Packet = p
 	return v, nil
 }

@@ -58,16 +58,16 @@ func TestNew(t *testing.T) {
 	for name, cfg := range map[string]redpacket.Config{
 		"no ledger":  {Members: m},
 		"no members": {Ledger: l},
-		"bad rules":  {Ledger: l, Members: m, Rules: map[ledger.Currency]redpacket.Rules{cny: bad}},
+		"bad rules":  {Ledger: l, Members: m, Rules: map[ledger.Currency]redpacket.Rules{cny: bad}, SingleProcess: true},
 	} {
 		if _, err := redpacket.New(cfg); !errors.Is(err, redpacket.ErrInvalidConfig) {
 			t.Errorf("%s: New = %v, want ErrInvalidConfig", name, err)
 		}
 	}
-	if _, err := redpacket.New(redpacket.Config{Ledger: l, Members: m, Rules: map[ledger.Currency]redpacket.Rules{cny: bad}}); !errors.Is(err, redpacket.ErrInvalidRules) {
+	if _, err := redpacket.New(redpacket.Config{Ledger: l, Members: m, Rules: map[ledger.Currency]redpacket.Rules{cny: bad}, SingleProcess: true}); !errors.Is(err, redpacket.ErrInvalidRules) {
 		t.Errorf("bad rules: %v, want it to match ErrInvalidRules", err)
 	}
-	s, err := redpacket.New(redpacket.Config{Ledger: l, Members: m})
+	s, err := redpacket.New(redpacket.Config{Ledger: l, Members: m, PasswordKey: testPasswordKey})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -429,8 +429,8 @@ func TestView(t *testing.T) {
 		if v.Remaining != 1 || v.RemainingAmount != fen(left) || v.BestLuck != -1 || len(v.Claims) != 3 || v.Packet.Status != redpacket.StatusOpen {
 			t.Fatalf("view after 3 of 4: %+v", v)
 		}
-		if v.Packet.Shares != nil || v.Packet.Password != "" {
-			t.Fatalf("view leaks shares %v or password %q", v.Packet.Shares, v.Packet.Password)
+		if v.Packet.Shares != nil || v.Packet.PasswordHash != nil {
+			t.Fatalf("view leaks shares %v or password hash %x", v.Packet.Shares, v.Packet.PasswordHash)
 		}
 		for i := range claims {
 			if v.Claims[i] != claims[i] {

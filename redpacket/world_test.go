@@ -119,6 +119,7 @@ func newWorld(t testing.TB, opts ...worldOption) *world {
 	}
 	w.l = ledger.New(w.lstore, ledger.Options{Now: w.clock.Now})
 	w.cfg.Ledger, w.cfg.Store, w.cfg.Members, w.cfg.Now = w.l, w.store, w.members, w.clock.Now
+	w.cfg.PasswordKey = testPasswordKey
 	w.cfg.Rand = rand.NewChaCha8([32]byte([]byte(t.Name() + "                                ")[:32]))
 	w.restart()
 	bank, err := w.l.CreateAccount(w.ctx, ledger.Account{ID: uuid.New(), Currency: cny})
@@ -206,6 +207,16 @@ func (w *world) verify() {
 		w.t.Fatalf("ledger Verify: %v", err)
 	}
 }
+
+// testPasswordKey is the tests' password key, shared by every Service of
+// a world (as a bank's instances share theirs).
+var testPasswordKey = func() *redpacket.PasswordKey {
+	k, err := redpacket.NewPasswordKey([]byte("redpacket tests: a key for tests only, never for money"))
+	if err != nil {
+		panic(err)
+	}
+	return k
+}()
 
 func fen(n int64) ledger.Money { return ledger.NewMoney(n, cny) }
 

@@ -14,6 +14,7 @@ package main
 
 import (
 	"context"
+	cryptorand "crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -68,9 +69,21 @@ func run(w io.Writer) error {
 		group: uuid.New(), byUser: map[uuid.UUID]string{}}
 	c.l = ledger.New(ledger.NewMemoryStore(), ledger.Options{Now: c.clock.Now})
 	members := &redpacket.MemoryMembers{}
+	// Password phrases are stored only as keyed hashes. A bank loads one
+	// key from its KMS into every instance of its service; this one
+	// process makes up its own.
+	secret := make([]byte, redpacket.MinPasswordKeyLen)
+	if _, err := cryptorand.Read(secret); err != nil {
+		return err
+	}
+	key, err := redpacket.NewPasswordKey(secret)
+	if err != nil {
+		return err
+	}
 	svc, err := redpacket.New(redpacket.Config{
 		Ledger: c.l, Store: redpacket.NewMemoryStore(), Members: members, Now: c.clock.Now,
-		Rand: rand.NewChaCha8([32]byte([]byte("family chat, new year's eve 2026"))),
+		Rand:        rand.NewChaCha8([32]byte([]byte("family chat, new year's eve 2026"))),
+		PasswordKey: key,
 	})
 	if err != nil {
 		return err

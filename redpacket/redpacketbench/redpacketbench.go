@@ -119,6 +119,8 @@ func New(ctx context.Context, cfg Config) (*World, error) {
 		Rules: map[ledger.Currency]redpacket.Rules{cny: rules},
 		Rand:  rand.NewChaCha8(seed), CacheSize: 4 * cfg.Packets,
 		AsyncMarks: true,
+		// One process; its packets are lucky ones, with no phrase to hash.
+		SingleProcess: true,
 	}
 	if cfg.Configure != nil {
 		cfg.Configure(&svcCfg)

@@ -1,6 +1,7 @@
 package redpackettest
 
 import (
+	"bytes"
 	"errors"
 	"testing"
 	"time"
@@ -22,7 +23,7 @@ func testCreateAndRead(t *testing.T, e *env) {
 		case redpacket.Exclusive:
 			p.Recipient = uuid.New()
 		case redpacket.Password:
-			p.Password = "恭喜发财, 大吉大利"
+			p.PasswordHash = bytes.Repeat([]byte{0xa5}, redpacket.PasswordHashLen)
 		}
 		p.CreatedAt = start.Add(123456 * time.Microsecond)
 		p.ExpiresAt = p.CreatedAt.Add(24 * time.Hour)
@@ -40,6 +41,16 @@ func testCreateAndRead(t *testing.T, e *env) {
 			t.Fatalf("%v: stored shares changed through a returned slice", k)
 		}
 		p.Shares[1] = 1
+		if k == redpacket.Password {
+			read.PasswordHash[0] = 0 // a returned slice
+			got.PasswordHash[1] = 0  // another returned slice
+			samePacket(t, e.get(p.ID), p)
+			p.PasswordHash[2] = 0 // the original
+			if again := e.get(p.ID); again.PasswordHash[2] != 0xa5 {
+				t.Fatalf("stored password hash changed through a caller's slice")
+			}
+			p.PasswordHash[2] = 0xa5
+		}
 		samePacket(t, e.get(p.ID), p)
 		if cs := e.claims(p.ID); len(cs) != 0 {
 			t.Fatalf("%v: new packet has claims %v", k, cs)

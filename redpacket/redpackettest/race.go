@@ -147,7 +147,7 @@ func newRaceEnv(t *testing.T, cfg *RaceConfig) *raceEnv {
 // with clock c.
 func (e *raceEnv) service(c *raceClock) *redpacket.Service {
 	e.t.Helper()
-	cfg := redpacket.Config{Ledger: e.l, Store: e.cfg.Store, Members: e.members, Now: c.Now}
+	cfg := redpacket.Config{Ledger: e.l, Store: e.cfg.Store, Members: e.members, Now: c.Now, PasswordKey: passwordKey}
 	if e.cfg.Configure != nil {
 		e.cfg.Configure(&cfg)
 	}

@@ -22,6 +22,7 @@
 package redpackettest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"slices"
@@ -103,6 +104,16 @@ type env struct {
 
 var cny = ledger.MustCurrency("CNY")
 
+// passwordKey is the key every Service the suites build shares, as a
+// bank's instances share theirs: a fixed secret, for tests only.
+var passwordKey = func() *redpacket.PasswordKey {
+	k, err := redpacket.NewPasswordKey([]byte("redpackettest: a key for tests only, never for money"))
+	if err != nil {
+		panic(err)
+	}
+	return k
+}()
+
 // NewPacket returns a valid new packet (status funding) of a lucky packet
 // in CNY with the given shares in fen, a fresh random ID and fresh random
 // users and accounts, created at 2026-02-16 20:00 UTC and expiring a day
@@ -114,7 +125,7 @@ func NewPacket(shares ...int64) redpacket.Packet {
 	}
 	return redpacket.Packet{
 		ID: uuid.New(), Kind: redpacket.Lucky, Sender: uuid.New(), SenderAccount: uuid.New(),
-		Group: uuid.New(), Password: "", SenderMayGrab: true,
+		Group: uuid.New(), SenderMayGrab: true,
 		Total: ledger.NewMoney(total, cny), Count: len(shares), Shares: slices.Clone(shares),
 		Escrow: uuid.New(), CreatedAt: start, ExpiresAt: start.Add(24 * time.Hour),
 		State: redpacket.State{Status: redpacket.StatusFunding},
@@ -205,7 +216,7 @@ func samePacket(t *testing.T, got, want redpacket.Packet) {
 	}
 	g.CreatedAt, g.ExpiresAt, g.Shares = w.CreatedAt, w.ExpiresAt, w.Shares
 	if g.ID != w.ID || g.Kind != w.Kind || g.Sender != w.Sender || g.SenderAccount != w.SenderAccount ||
-		g.Group != w.Group || g.Recipient != w.Recipient || g.Password != w.Password ||
+		g.Group != w.Group || g.Recipient != w.Recipient || !bytes.Equal(g.PasswordHash, w.PasswordHash) ||
 		g.SenderMayGrab != w.SenderMayGrab || g.Total != w.Total || g.Count != w.Count ||
 		g.Escrow != w.Escrow || g.State != w.State {
 		t.Fatalf("packet:\n got %+v\nwant %+v", got, want)

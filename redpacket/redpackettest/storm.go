@@ -48,7 +48,7 @@ func Storm(t testing.TB, cfg StormConfig) {
 	ctx := context.Background()
 	l := ledger.New(cfg.Ledger, ledger.Options{})
 	members := &redpacket.MemoryMembers{}
-	svcCfg := redpacket.Config{Ledger: l, Store: cfg.Store, Members: members}
+	svcCfg := redpacket.Config{Ledger: l, Store: cfg.Store, Members: members, PasswordKey: passwordKey}
 	if cfg.Configure != nil {
 		cfg.Configure(&svcCfg)
 	}
