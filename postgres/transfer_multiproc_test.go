@@ -42,10 +42,19 @@ type phoneSendResult struct {
 	Answers [][]string
 }
 
+// phoneService is one instance of a bank's phone-transfer service on db:
+// the stores, the lookup limiter and the token key are shared with every
+// other instance.
 func phoneService(db *DB, now func() time.Time) (*transfer.Service, error) {
+	rc := transfer.DefaultRateConfig()
+	rc.Now = now
+	lim, err := NewLookupLimiter(db, rc)
+	if err != nil {
+		return nil, err
+	}
 	return transfer.New(transfer.Config{
 		Ledger: ledger.New(NewStore(db), ledger.Options{Now: now}), Store: NewPhoneTransferStore(db), Directory: NewPhoneDirectory(db),
-		TokenKey: multiprocTokenKey,
+		Limiter: lim, TokenKey: multiprocTokenKey,
 	})
 }
 

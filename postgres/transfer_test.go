@@ -110,16 +110,23 @@ func TestPhoneTransferRecordFrozen(t *testing.T) {
 }
 
 // BenchmarkPhoneResolveSend: the phone scenario (resolve a number, pay it
-// at once) with the directory, the records and the ledger on PostgreSQL,
-// from 8 clients. Each transfer is a directory read for the lookup and
-// one for the token, and three transactions: the record (with the limits
-// and the daily total), the ledger transfer, the settlement mark.
+// at once) with the directory, the records, the lookup buckets and the
+// ledger on PostgreSQL, from 8 clients. Each transfer is a directory read
+// for the lookup and one for the token, two limiter transactions (admit
+// the lookup, refund the found price) and three more: the record (with
+// the limits and the daily total), the ledger transfer, the settlement
+// mark (with the limiter's settlement refund after it).
 func BenchmarkPhoneResolveSend(b *testing.B) {
 	ctx := context.Background()
 	db := freshDB(b)
 	const clients = 8
+	lim, err := NewLookupLimiter(db, transferbench.Rate())
+	if err != nil {
+		b.Fatal(err)
+	}
 	p, err := transferbench.Setup(ctx, transferbench.Config{
 		Ledger: ledger.New(NewStore(db), ledger.Options{}), Store: NewPhoneTransferStore(db), Directory: NewPhoneDirectory(db),
+		Limiter: lim, TokenKey: []byte("benchmark token key of 32 bytes!"),
 		Payers: 64, Payees: 64, Clients: clients,
 	})
 	if err != nil {

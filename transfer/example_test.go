@@ -156,7 +156,9 @@ func ExampleService() {
 	ctx := context.Background()
 	clock := time.Date(2026, 2, 16, 12, 0, 0, 0, time.UTC)
 	l := ledger.New(nil, ledger.Options{Now: func() time.Time { return clock }})
-	svc, err := transfer.New(transfer.Config{Ledger: l}) // memory stores, CNY limits
+	// One process on memory stores (CNY limits): its own lookup limiter
+	// and token key. A bank's instances share both instead.
+	svc, err := transfer.New(transfer.Config{Ledger: l, SingleProcess: true})
 	if err != nil {
 		panic(err)
 	}

@@ -40,7 +40,8 @@ const (
 	DefaultTimeZone = "Asia/Shanghai"
 )
 
-// Config configures a Service. Only Ledger is required.
+// Config configures a Service. Ledger is required, and so are Limiter and
+// TokenKey unless SingleProcess is set.
 type Config struct {
 	// Ledger is where the money moves. Required.
 	Ledger *ledger.Ledger
@@ -51,8 +52,10 @@ type Config struct {
 	Directory Directory
 	// Router finds payees; nil means LocalRouter{Directory, Institution}.
 	Router Router
-	// Limiter meters lookups; nil means a MemoryLimiter with
-	// DefaultRateConfig and the service's clock.
+	// Limiter meters lookups. Every instance of a bank's service must
+	// share one (postgres.LookupLimiter), or a prober gets a budget per
+	// instance; nil is refused unless SingleProcess is set, when it means
+	// a MemoryLimiter with DefaultRateConfig and the service's clock.
 	Limiter Limiter
 	// Parser normalizes numbers; nil means NewPhoneParser(DefaultRegion).
 	Parser *PhoneParser
@@ -67,10 +70,20 @@ type Config struct {
 	// zone database: the same day boundaries since 1991).
 	Location *time.Location
 	// TokenKey is the HMAC key of lookup tokens, at least MinTokenKeyLen
-	// bytes. Every instance of a bank's service must share it; nil means a
+	// bytes, from the bank's secret configuration. Every instance of a
+	// bank's service must share it, or a token resolved on one fails on
+	// another; nil is refused unless SingleProcess is set, when it means a
 	// random key of this Service alone (its tokens work nowhere else and
 	// not after a restart).
 	TokenKey []byte
+	// SingleProcess declares that this Service is the only instance that
+	// will ever serve its stores: a nil Limiter or TokenKey then means one
+	// of this process alone. Without it New refuses to make them up,
+	// since a per-process default would silently give a prober one lookup
+	// budget per instance and break tokens across instances. Tests, tools
+	// and single-process deployments set it; services behind a load
+	// balancer pass a shared Limiter and TokenKey instead.
+	SingleProcess bool
 	// TokenTTL is how long a lookup token pays; default DefaultTokenTTL.
 	TokenTTL time.Duration
 	// ChatTimeout is how long a chat transfer waits for the payee;
@@ -118,11 +131,17 @@ type Service struct {
 
 // New returns a Service.
 //
-// Errors: ErrInvalidConfig, ErrInvalidLimits, ErrInvalidRateConfig,
-// ErrUnknownRegion.
+// Errors: ErrInvalidConfig (also for a nil Limiter or TokenKey without
+// Config.SingleProcess, and a TokenKey shorter than MinTokenKeyLen),
+// ErrInvalidLimits, ErrInvalidRateConfig, ErrUnknownRegion.
 func New(cfg Config) (*Service, error) {
-	if cfg.Ledger == nil {
+	switch {
+	case cfg.Ledger == nil:
 		return nil, fmt.Errorf("%w: no ledger", ErrInvalidConfig)
+	case cfg.Limiter == nil && !cfg.SingleProcess:
+		return nil, fmt.Errorf("%w: no Limiter: instances must share one (postgres.LookupLimiter), or set Config.SingleProcess for the only instance", ErrInvalidConfig)
+	case cfg.TokenKey == nil && !cfg.SingleProcess:
+		return nil, fmt.Errorf("%w: no TokenKey: instances must share one from the bank's configuration, or set Config.SingleProcess for the only instance", ErrInvalidConfig)
 	}
 	s := &Service{
 		ledger:      cfg.Ledger,
@@ -157,8 +176,8 @@ func New(cfg Config) (*Service, error) {
 	if s.institution == "" {
 		s.institution = DefaultInstitution
 	}
-	if len(s.institution) > MaxInstitutionLen {
-		return nil, fmt.Errorf("%w: institution longer than %d bytes", ErrInvalidConfig, MaxInstitutionLen)
+	if err := checkText("institution", s.institution, MaxInstitutionLen); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
 	if s.router == nil {
 		s.router = LocalRouter{Directory: s.dir, Institution: s.institution}
@@ -208,7 +227,7 @@ func New(cfg Config) (*Service, error) {
 		}
 	}
 	if len(key) < MinTokenKeyLen {
-		return nil, fmt.Errorf("%w: token key shorter than %d bytes", ErrInvalidConfig, MinTokenKeyLen)
+		return nil, fmt.Errorf("%w: token key of %d bytes, at least %d needed", ErrInvalidConfig, len(key), MinTokenKeyLen)
 	}
 	s.tokens = newTokenCodec(key)
 	return s, nil

@@ -20,11 +20,11 @@ import (
 // payer resolves a bound number (reveal lookup, metered) and pays it at
 // once (record, limits, daily total, ledger transfer, settlement, refund),
 // from all cores. The institution bucket is raised (see
-// transferbench.Config.Rate) so that it is not the ceiling.
+// transferbench.Rate) so that it is not the ceiling.
 func BenchmarkResolveSend(b *testing.B) {
 	ctx := context.Background()
 	clients := 64
-	p, err := transferbench.Setup(ctx, transferbench.Config{Ledger: ledger.New(nil, ledger.Options{}), Clients: clients})
+	p, err := transferbench.Setup(ctx, transferbench.Config{Ledger: ledger.New(nil, ledger.Options{}), Clients: clients, SingleProcess: true})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -64,7 +64,7 @@ func BenchmarkResolve(b *testing.B) {
 	}
 	l := ledger.New(nil, ledger.Options{})
 	dir := transfer.NewMemoryDirectory()
-	svc, err := transfer.New(transfer.Config{Ledger: l, Directory: dir, Limiter: lim})
+	svc, err := transfer.New(transfer.Config{Ledger: l, Directory: dir, Limiter: lim, SingleProcess: true})
 	if err != nil {
 		b.Fatal(err)
 	}

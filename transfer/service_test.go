@@ -19,6 +19,9 @@ import (
 
 var cny = ledger.MustCurrency("CNY")
 
+// testKey is the lookup-token key of the tests' services.
+var testKey = []byte("transfer tests' key, 32 bytes ok")
+
 // env is a service on memory stores with a manual clock and the default
 // (PIX DICT) rate limits.
 type env struct {
@@ -41,7 +44,7 @@ func newEnv(t *testing.T, edit func(*transfer.Config)) *env {
 	if e.lim, err = transfer.NewMemoryLimiter(rc); err != nil {
 		t.Fatal(err)
 	}
-	cfg := transfer.Config{Ledger: e.l, Limiter: e.lim, Now: e.clock.Now}
+	cfg := transfer.Config{Ledger: e.l, Limiter: e.lim, TokenKey: testKey, Now: e.clock.Now}
 	if edit != nil {
 		edit(&cfg)
 	}
@@ -87,19 +90,20 @@ func wantErr(t *testing.T, err, target error) {
 func TestNewConfig(t *testing.T) {
 	l := ledger.New(nil, ledger.Options{})
 	for name, cfg := range map[string]transfer.Config{
-		"no ledger":        {},
-		"short key":        {Ledger: l, TokenKey: []byte("short")},
-		"negative TTL":     {Ledger: l, TokenTTL: -time.Second},
-		"long institution": {Ledger: l, Institution: strings.Repeat("x", transfer.MaxInstitutionLen+1)},
+		"no ledger":        {SingleProcess: true},
+		"short key":        {Ledger: l, TokenKey: []byte("short"), SingleProcess: true},
+		"31-byte key":      {Ledger: l, TokenKey: testKey[:31], SingleProcess: true},
+		"negative TTL":     {Ledger: l, TokenTTL: -time.Second, SingleProcess: true},
+		"long institution": {Ledger: l, Institution: strings.Repeat("x", transfer.MaxInstitutionLen+1), SingleProcess: true},
 	} {
 		if _, err := transfer.New(cfg); !errors.Is(err, transfer.ErrInvalidConfig) {
 			t.Errorf("%s: %v, want ErrInvalidConfig", name, err)
 		}
 	}
-	if _, err := transfer.New(transfer.Config{Ledger: l, Limits: transfer.Limits{PerTransfer: ledger.NewMoney(1, cny)}}); !errors.Is(err, transfer.ErrInvalidLimits) {
+	if _, err := transfer.New(transfer.Config{Ledger: l, Limits: transfer.Limits{PerTransfer: ledger.NewMoney(1, cny)}, SingleProcess: true}); !errors.Is(err, transfer.ErrInvalidLimits) {
 		t.Errorf("bad limits: %v", err)
 	}
-	s, err := transfer.New(transfer.Config{Ledger: l})
+	s, err := transfer.New(transfer.Config{Ledger: l, SingleProcess: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,7 +234,7 @@ func TestLookupTokens(t *testing.T) {
 	_, err := send("carol", carol, tok)
 	wantErr(t, err, transfer.ErrInvalidToken)
 	// Not from another service's key.
-	other, _ := transfer.New(transfer.Config{Ledger: e.l, Directory: e.svc.Directory(), Now: e.clock.Now})
+	other, _ := transfer.New(transfer.Config{Ledger: e.l, Directory: e.svc.Directory(), Now: e.clock.Now, SingleProcess: true})
 	r2, err := other.Resolve(e.ctx, "alice", "13800138000")
 	if err != nil {
 		t.Fatal(err)

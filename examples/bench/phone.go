@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	crand "crypto/rand"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 
 	"github.com/socialpay/socialpay/ledger"
 	"github.com/socialpay/socialpay/postgres"
+	"github.com/socialpay/socialpay/transfer"
 	"github.com/socialpay/socialpay/transfer/transferbench"
 )
 
@@ -46,7 +48,20 @@ func (s *phones) Setup(ctx context.Context, env *Env) error {
 	cfg := transferbench.Config{Ledger: l, Clients: env.Opts.Clients, Payers: half, Payees: half,
 		Funds: phoneFunds, Amount: phoneAmount}
 	if env.DB != nil {
-		cfg.Store, cfg.Directory = postgres.NewPhoneTransferStore(env.DB), postgres.NewPhoneDirectory(env.DB)
+		// The stores and the lookup buckets on PostgreSQL, as a bank's
+		// instances share them. The token key is this run's: the load
+		// generator is the only process resolving and paying.
+		lim, err := postgres.NewLookupLimiter(env.DB, transferbench.Rate())
+		if err != nil {
+			return err
+		}
+		cfg.Store, cfg.Directory, cfg.Limiter = postgres.NewPhoneTransferStore(env.DB), postgres.NewPhoneDirectory(env.DB), lim
+		cfg.TokenKey = make([]byte, transfer.MinTokenKeyLen)
+		if _, err := crand.Read(cfg.TokenKey); err != nil {
+			return err
+		}
+	} else {
+		cfg.SingleProcess = true // memory stores: one process by definition
 	}
 	var err error
 	if s.p, err = transferbench.Setup(ctx, cfg); err != nil {

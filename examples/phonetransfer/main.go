@@ -35,7 +35,10 @@ func run(w io.Writer) error {
 	now := time.Date(2026, 2, 16, 12, 0, 0, 0, time.UTC) // 20:00 in Shanghai
 	clock := func() time.Time { return now }
 	l := ledger.New(nil, ledger.Options{Now: clock})
-	svc, err := transfer.New(transfer.Config{Ledger: l, Institution: "Bank of Example", Now: clock})
+	// One process on the memory stores: it keeps its own lookup buckets
+	// and token key, and says so. A bank's instances pass a shared
+	// Limiter (postgres.LookupLimiter) and TokenKey instead.
+	svc, err := transfer.New(transfer.Config{Ledger: l, Institution: "Bank of Example", Now: clock, SingleProcess: true})
 	if err != nil {
 		return err
 	}

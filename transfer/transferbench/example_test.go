@@ -14,7 +14,7 @@ import (
 func Example() {
 	ctx := context.Background()
 	l := ledger.New(nil, ledger.Options{})
-	p, err := transferbench.Setup(ctx, transferbench.Config{Ledger: l, Payers: 8, Payees: 8, Clients: 2})
+	p, err := transferbench.Setup(ctx, transferbench.Config{Ledger: l, Payers: 8, Payees: 8, Clients: 2, SingleProcess: true})
 	if err != nil {
 		panic(err)
 	}

@@ -45,11 +45,17 @@ type Config struct {
 	Funds int64
 	// Amount of each transfer in minor units; default 1 (CNY 0.01).
 	Amount int64
-	// Rate configures the lookup limiter. A zero Rate.Payer means PIX DICT's
-	// payer buckets (DefaultRateConfig) with the institution bucket raised
-	// to 2^40 tokens refilled every nanosecond: the default institution
-	// bucket (1,000 lookups a second sustained) would otherwise be the
-	// benchmark's ceiling.
+	// Limiter and TokenKey are the service's (transfer.Config): a limiter
+	// and a key shared by every instance, such as postgres.LookupLimiter
+	// built with Rate(). Both may be nil only with SingleProcess.
+	Limiter  transfer.Limiter
+	TokenKey []byte
+	// SingleProcess runs the service as the only instance
+	// (transfer.Config.SingleProcess): a nil Limiter means a MemoryLimiter
+	// with Rate, a nil TokenKey a random key.
+	SingleProcess bool
+	// Rate configures the memory limiter of a SingleProcess run; a zero
+	// Rate.Payer means Rate().
 	Rate transfer.RateConfig
 	// Prefix makes the payers' IDs, the keys and the numbers distinct from
 	// an earlier run's on the same database; default a random one.
@@ -87,17 +93,20 @@ func Setup(ctx context.Context, cfg Config) (*Phone, error) {
 		return nil, fmt.Errorf("transferbench: %d payers for %d clients", cfg.Payers, cfg.Clients)
 	}
 	if cfg.Rate.Payer == (transfer.BucketConfig{}) {
-		cfg.Rate = transfer.DefaultRateConfig()
-		cfg.Rate.Institution = transfer.BucketConfig{Capacity: 1 << 40, Interval: time.Nanosecond}
+		cfg.Rate = Rate()
 	}
 	if cfg.Prefix == "" {
 		cfg.Prefix = strconv.FormatUint(rand.Uint64()%1e6, 36)
 	}
-	lim, err := transfer.NewMemoryLimiter(cfg.Rate)
-	if err != nil {
-		return nil, err
+	if cfg.Limiter == nil && cfg.SingleProcess {
+		lim, err := transfer.NewMemoryLimiter(cfg.Rate)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Limiter = lim
 	}
-	svc, err := transfer.New(transfer.Config{Ledger: cfg.Ledger, Store: cfg.Store, Directory: cfg.Directory, Limiter: lim})
+	svc, err := transfer.New(transfer.Config{Ledger: cfg.Ledger, Store: cfg.Store, Directory: cfg.Directory,
+		Limiter: cfg.Limiter, TokenKey: cfg.TokenKey, SingleProcess: cfg.SingleProcess})
 	if err != nil {
 		return nil, err
 	}
@@ -143,6 +152,17 @@ func Setup(ctx context.Context, cfg Config) (*Phone, error) {
 		p.phones = append(p.phones, national)
 	}
 	return p, nil
+}
+
+// Rate returns the lookup limits of the scenario: PIX DICT's payer
+// buckets (transfer.DefaultRateConfig) with the institution bucket raised
+// to 2^40 tokens refilled every nanosecond, since the default institution
+// bucket (1,000 lookups a second sustained) would otherwise be the
+// benchmark's ceiling.
+func Rate() transfer.RateConfig {
+	rc := transfer.DefaultRateConfig()
+	rc.Institution = transfer.BucketConfig{Capacity: 1 << 40, Interval: time.Nanosecond}
+	return rc
 }
 
 func cmpOr[T int | int64](v, d T) T {
