@@ -29,8 +29,6 @@ import (
 	"errors"
 	"runtime"
 	"slices"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -96,32 +94,14 @@ func RunWith(t *testing.T, newStore func(testing.TB) (collect.Store, ledger.Stor
 
 var cny = ledger.MustCurrency("CNY")
 
-// Clock is a settable clock shared by the suite's services.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) set(t time.Time) {
-	c.mu.Lock()
-	c.t = t
-	c.mu.Unlock()
-}
-
 type env struct {
 	t        *testing.T
 	ctx      context.Context
 	store    collect.Store
 	l        *ledger.Ledger
-	clock    *clock
+	clock    *ledgertest.Clock
 	svcs     [2]*collect.Service // two instances on one store and ledger
-	reminded atomic.Int64        // reminders the notifier sent
+	reminded Reminders           // reminders the notifier sent
 	group    uuid.UUID
 	opts     Options
 }
@@ -139,15 +119,12 @@ func newEnv(t *testing.T, store collect.Store, ls ledger.Store, opts Options) *e
 	// Far in the future, distinct per environment: the listing tests see
 	// only their own requests.
 	base := time.Date(2400, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(time.Now().UnixNano()%1e15) * time.Microsecond)
-	e := &env{t: t, ctx: context.Background(), store: store, clock: &clock{t: ledger.Timestamp(base)}, group: uuid.New(), opts: opts}
+	e := &env{t: t, ctx: context.Background(), store: store, clock: ledgertest.NewClock(ledger.Timestamp(base)), group: uuid.New(), opts: opts}
 	e.l = ledger.New(ls, ledger.Options{Now: e.clock.Now})
 	for i := range e.svcs {
 		svc, err := collect.New(collect.Config{
 			Ledger: e.l, Store: store, Members: groupMembers{outsider}, Now: e.clock.Now,
-			Notifier: collect.NotifierFunc(func(context.Context, collect.Request, []uuid.UUID) error {
-				e.reminded.Add(1)
-				return nil
-			}),
+			Notifier:    &e.reminded,
 			RemindEvery: 10 * time.Minute, ReconcileAfter: -1,
 		})
 		if err != nil {
@@ -289,7 +266,7 @@ func testCreateDuplicate(t *testing.T, e *env) {
 	// content a conflict.
 	req := collect.CreateRequest{ID: b.r.ID, Requester: b.requester, Account: b.account, Group: e.group, Title: "dinner 晚饭",
 		Members: append([]uuid.UUID{b.requester}, b.members...), Total: ledger.NewMoney(10000, cny)}
-	e.clock.set(e.clock.Now().Add(time.Second))
+	e.clock.Set(e.clock.Now().Add(time.Second))
 	if r, err := e.svc(1).Create(e.ctx, req); err != nil || !r.CreatedAt.Equal(b.r.CreatedAt) {
 		t.Fatalf("identical create: %v, %v", r.CreatedAt, err)
 	}
@@ -437,9 +414,9 @@ func testPayRefusals(t *testing.T, e *env) {
 	_, err := svc.Decline(e.ctx, b.r.ID, b.members[0])
 	wantErr(t, "decline after paying", err, collect.ErrAlreadyPaid)
 	// At the instant of expiry, before any sweep.
-	e.clock.set(b.r.ExpiresAt)
+	e.clock.Set(b.r.ExpiresAt)
 	refuse("expired", b.pay(2), collect.ErrExpired)
-	e.clock.set(b.r.ExpiresAt.Add(-time.Second))
+	e.clock.Set(b.r.ExpiresAt.Add(-time.Second))
 	if _, err := svc.Close(e.ctx, b.r.ID, b.requester); err != nil {
 		t.Fatal(err)
 	}
@@ -506,11 +483,11 @@ func testDeclineAndClose(t *testing.T, e *env) {
 func testSweep(t *testing.T, e *env) {
 	short := e.bill(2, time.Minute)
 	long := e.bill(2, time.Hour)
-	e.clock.set(short.r.ExpiresAt.Add(-time.Nanosecond))
+	e.clock.Set(short.r.ExpiresAt.Add(-time.Nanosecond))
 	if _, _, err := e.store.Expire(e.ctx, short.r.ID, e.clock.Now()); !errors.Is(err, collect.ErrNotExpired) {
 		t.Fatalf("early expiry: %v", err)
 	}
-	e.clock.set(short.r.ExpiresAt)
+	e.clock.Set(short.r.ExpiresAt)
 	n, err := e.svc(0).Sweep(e.ctx)
 	if err != nil || n < 1 {
 		t.Fatalf("sweep: %d, %v", n, err)
@@ -529,26 +506,26 @@ func testSweep(t *testing.T, e *env) {
 func testRemindAcrossInstances(t *testing.T, e *env) {
 	b := e.bill(2, 0)
 	got, err := e.svc(0).Remind(e.ctx, b.r.ID, b.requester)
-	if err != nil || !slices.Equal(got, b.members) || e.reminded.Load() != 1 {
-		t.Fatalf("remind: %v %v (%d sent)", got, err, e.reminded.Load())
+	if err != nil || !slices.Equal(got, b.members) || e.reminded.Len() != 1 {
+		t.Fatalf("remind: %v %v (%d sent)", got, err, e.reminded.Len())
 	}
 	_, err = e.svc(0).Remind(e.ctx, b.r.ID, b.members[0])
 	wantErr(t, "remind by a member", err, collect.ErrNotRequester)
-	e.clock.set(e.clock.Now().Add(10*time.Minute - time.Microsecond))
+	e.clock.Set(e.clock.Now().Add(10*time.Minute - time.Microsecond))
 	_, err = e.svc(1).Remind(e.ctx, b.r.ID, b.requester)
 	wantErr(t, "other instance, too soon", err, collect.ErrRemindTooSoon)
 	if _, err := e.svc(1).Pay(e.ctx, b.pay(0)); err != nil {
 		t.Fatal(err)
 	}
-	e.clock.set(e.clock.Now().Add(time.Microsecond))
+	e.clock.Set(e.clock.Now().Add(time.Microsecond))
 	got, err = e.svc(1).Remind(e.ctx, b.r.ID, b.requester)
-	if err != nil || !slices.Equal(got, b.members[1:]) || e.reminded.Load() != 2 {
+	if err != nil || !slices.Equal(got, b.members[1:]) || e.reminded.Len() != 2 {
 		t.Fatalf("remind after the interval: %v %v", got, err)
 	}
 	if _, err := e.svc(1).Close(e.ctx, b.r.ID, b.requester); err != nil {
 		t.Fatal(err)
 	}
-	e.clock.set(e.clock.Now().Add(time.Hour))
+	e.clock.Set(e.clock.Now().Add(time.Hour))
 	_, err = e.svc(0).Remind(e.ctx, b.r.ID, b.requester)
 	wantErr(t, "remind when closed", err, collect.ErrNothingToRemind)
 }
@@ -558,7 +535,7 @@ func testListings(t *testing.T, e *env) {
 	for range 5 {
 		bills = append(bills, e.bill(1, time.Minute))
 	}
-	e.clock.set(bills[4].r.ExpiresAt)
+	e.clock.Set(bills[4].r.ExpiresAt)
 	var got []uuid.UUID
 	var cur collect.Cursor
 	for {
@@ -712,7 +689,7 @@ func testRaceLastPayExpiry(t *testing.T, e *env) {
 	won := map[bool]int{}
 	for it := range e.iterations() {
 		b := e.bill(1, time.Minute)
-		e.clock.set(b.r.ExpiresAt.Add(-time.Microsecond))
+		e.clock.Set(b.r.ExpiresAt.Add(-time.Microsecond))
 		sweepAt := b.r.ExpiresAt
 		_, errs := ledgertest.Concurrently(e.opts.K, func(i int) (bool, error) {
 			if i%2 == 0 {
@@ -737,7 +714,7 @@ func testRaceLastPayExpiry(t *testing.T, e *env) {
 				t.Fatalf("sweep %d: %v", i, err)
 			}
 		}
-		e.clock.set(b.r.ExpiresAt.Add(time.Hour))
+		e.clock.Set(b.r.ExpiresAt.Add(time.Hour))
 	}
 	t.Logf("pay won %d, sweep won %d", won[true], won[false])
 }
@@ -753,7 +730,7 @@ func jitter(it int) {
 func testRaceSweepers(t *testing.T, e *env) {
 	for range e.iterations() {
 		b := e.bill(2, time.Minute)
-		e.clock.set(b.r.ExpiresAt)
+		e.clock.Set(b.r.ExpiresAt)
 		counts, errs := ledgertest.Concurrently(e.opts.K, func(i int) (int, error) {
 			_, expired, err := e.store.Expire(e.ctx, b.r.ID, b.r.ExpiresAt)
 			if expired {
@@ -774,7 +751,7 @@ func testRaceSweepers(t *testing.T, e *env) {
 	}
 	// Whole sweeps on both instances.
 	b := e.bill(2, time.Minute)
-	e.clock.set(b.r.ExpiresAt)
+	e.clock.Set(b.r.ExpiresAt)
 	counts, errs := ledgertest.Concurrently(2, func(i int) (int, error) { return e.svc(i).Sweep(e.ctx) })
 	if errs[0] != nil || errs[1] != nil || counts[0]+counts[1] < 1 {
 		t.Fatalf("two sweeps: %v %v", counts, errs)
@@ -787,7 +764,7 @@ func testRaceSweepers(t *testing.T, e *env) {
 func testRaceReminders(t *testing.T, e *env) {
 	for range e.iterations() {
 		b := e.bill(2, 0)
-		before := e.reminded.Load()
+		before := e.reminded.Len()
 		_, errs := ledgertest.Concurrently(e.opts.K, func(i int) ([]uuid.UUID, error) {
 			return e.svc(i).Remind(e.ctx, b.r.ID, b.requester)
 		})
@@ -800,7 +777,7 @@ func testRaceReminders(t *testing.T, e *env) {
 				t.Fatalf("reminder %d: %v", i, err)
 			}
 		}
-		if sent := e.reminded.Load() - before; ok != 1 || sent != 1 {
+		if sent := e.reminded.Len() - before; ok != 1 || sent != 1 {
 			t.Fatalf("%d reminders recorded, %d sent; want 1", ok, sent)
 		}
 	}
