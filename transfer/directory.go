@@ -62,8 +62,9 @@ type Binding struct {
 
 // ValidateBinding checks the fields a caller supplies: a number (not
 // validated again here: it must come from Normalize), a holder of 1 to
-// MaxHolderLen bytes, an account, a name of letters or digits (at most 128
-// characters, valid UTF-8), VerifiedAt and UpdatedAt set.
+// MaxHolderLen bytes of text (valid UTF-8, no control characters), an
+// account, a name of letters or digits (at most 128 characters, valid
+// UTF-8, no control characters), VerifiedAt and UpdatedAt set.
 //
 // Errors: ErrInvalidBinding saying which field.
 func ValidateBinding(b *Binding) error {
@@ -73,12 +74,12 @@ func ValidateBinding(b *Binding) error {
 	switch {
 	case len(b.Phone) < 2 || b.Phone[0] != '+':
 		return bad("phone %q is not in E.164 form", b.Phone)
-	case b.Holder == "" || len(b.Holder) > MaxHolderLen:
-		return bad("holder must be 1 to %d bytes", MaxHolderLen)
+	case checkText("holder", b.Holder, MaxHolderLen) != nil:
+		return bad("%v", checkText("holder", b.Holder, MaxHolderLen))
 	case b.Account == uuid.Nil:
 		return bad("no account")
-	case !utf8.ValidString(b.Name) || utf8.RuneCountInString(b.Name) > maxNameRunes:
-		return bad("name must be valid UTF-8 of at most %d characters", maxNameRunes)
+	case checkName(b.Name) != nil:
+		return bad("name: %v", checkName(b.Name))
 	case b.VerifiedAt.IsZero():
 		return bad("ownership never verified (VerifiedAt is zero)")
 	case b.UpdatedAt.IsZero():
@@ -202,3 +203,16 @@ func (r LocalRouter) Route(ctx context.Context, phone Phone) (Payee, bool, error
 // ledgerTime is the clock reading a store keeps: what the ledger and
 // PostgreSQL keep (UTC, microseconds).
 func ledgerTime(t time.Time) time.Time { return ledger.Timestamp(t) }
+
+// checkName checks a person's name before any work on it: valid UTF-8 of
+// at most maxNameRunes characters (its bytes bounded first) without
+// control characters.
+func checkName(name string) error {
+	switch {
+	case len(name) > maxNameRunes*utf8.UTFMax || !utf8.ValidString(name) || utf8.RuneCountInString(name) > maxNameRunes:
+		return fmt.Errorf("must be valid UTF-8 of at most %d characters", maxNameRunes)
+	case hasControl(name):
+		return errors.New("has a control character")
+	}
+	return nil
+}

@@ -46,14 +46,18 @@ func (e *RateLimitError) Unwrap() error { return ErrRateLimited }
 const MaxPayerLen = 256
 
 // CheckPayer returns ErrEmptyPayer for an empty payer ID and
-// ErrInvalidPayer for one longer than MaxPayerLen: what every Limiter
-// refuses before it counts.
+// ErrInvalidPayer for one longer than MaxPayerLen or that is not text a
+// store keeps as given (invalid UTF-8, a control character such as NUL):
+// what every Limiter refuses before it counts.
 func CheckPayer(payer string) error {
 	switch {
 	case payer == "":
 		return ErrEmptyPayer
 	case len(payer) > MaxPayerLen:
 		return fmt.Errorf("%w: %d bytes (at most %d)", ErrInvalidPayer, len(payer), MaxPayerLen)
+	}
+	if err := checkText("payer", payer, MaxPayerLen); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidPayer, err)
 	}
 	return nil
 }

@@ -241,18 +241,20 @@ func ValidateRecord(r *Record) error {
 	switch {
 	case r.ID == uuid.Nil:
 		return bad("no ID")
-	case r.IdempotencyKey == "" || len(r.IdempotencyKey) > MaxIdempotencyKeyLen:
-		return bad("idempotency key must be 1 to %d bytes", MaxIdempotencyKeyLen)
-	case r.Payer == "" || len(r.Payer) > MaxHolderLen:
-		return bad("payer must be 1 to %d bytes", MaxHolderLen)
+	case CheckIdempotencyKey(r.IdempotencyKey) != nil:
+		return bad("%v", CheckIdempotencyKey(r.IdempotencyKey))
+	case checkText("payer", r.Payer, MaxHolderLen) != nil:
+		return bad("%v", checkText("payer", r.Payer, MaxHolderLen))
 	case r.From == uuid.Nil || r.Payee.Account == uuid.Nil:
 		return bad("payer and payee accounts are required")
 	case r.From == r.Payee.Account:
 		return bad("payer and payee account are the same")
-	case r.Payee.Institution == "" || len(r.Payee.Institution) > MaxInstitutionLen:
-		return bad("payee institution must be 1 to %d bytes", MaxInstitutionLen)
-	case r.Payee.Holder == "" || len(r.Payee.Holder) > MaxHolderLen:
-		return bad("payee holder must be 1 to %d bytes", MaxHolderLen)
+	case checkText("payee institution", r.Payee.Institution, MaxInstitutionLen) != nil:
+		return bad("%v", checkText("payee institution", r.Payee.Institution, MaxInstitutionLen))
+	case checkText("payee holder", r.Payee.Holder, MaxHolderLen) != nil:
+		return bad("%v", checkText("payee holder", r.Payee.Holder, MaxHolderLen))
+	case len(r.Payee.MaskedName) > maxNameRunes*utf8.UTFMax || !utf8.ValidString(r.Payee.MaskedName) || hasControl(r.Payee.MaskedName):
+		return bad("payee masked name must be valid UTF-8 of at most %d characters, no control characters", maxNameRunes)
 	case r.Amount.Currency().IsZero() || !r.Amount.IsPositive():
 		return bad("amount %v is not a positive amount of a currency", r.Amount)
 	case !r.Arrival.Valid():
@@ -267,16 +269,51 @@ func ValidateRecord(r *Record) error {
 	return nil
 }
 
+// CheckIdempotencyKey checks an idempotency key as the service does
+// before any other work, whatever the store: 1 to MaxIdempotencyKeyLen
+// bytes of valid UTF-8 without control characters. So a key is text every
+// store keeps as given (PostgreSQL's text refuses NUL and invalid UTF-8),
+// and no key can smuggle a separator into what is derived from it.
+//
+// Errors: an error saying what is wrong (the service wraps it in
+// ErrInvalidRequest, ValidateRecord in ErrInvalidRecord).
+func CheckIdempotencyKey(key string) error {
+	return checkText("idempotency key", key, MaxIdempotencyKeyLen)
+}
+
+// checkText checks an identifier: 1 to max bytes of valid UTF-8 without
+// control characters (C0 with NUL, DEL, C1). The length is checked first,
+// so an overlong input costs nothing more.
+func checkText(what, s string, max int) error {
+	switch {
+	case s == "" || len(s) > max:
+		return fmt.Errorf("%s must be 1 to %d bytes, not %d", what, max, len(s))
+	case !utf8.ValidString(s):
+		return fmt.Errorf("%s is not valid UTF-8", what)
+	case hasControl(s):
+		return fmt.Errorf("%s has a control character", what)
+	}
+	return nil
+}
+
+// hasControl reports whether s has a control character (NUL among them).
+func hasControl(s string) bool {
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return true
+		}
+	}
+	return false
+}
+
 // checkMemo checks a memo: valid UTF-8, at most MaxMemoRunes characters,
 // no control characters.
 func checkMemo(memo string) error {
-	if !utf8.ValidString(memo) || utf8.RuneCountInString(memo) > MaxMemoRunes {
+	if len(memo) > MaxMemoRunes*utf8.UTFMax || !utf8.ValidString(memo) || utf8.RuneCountInString(memo) > MaxMemoRunes {
 		return fmt.Errorf("memo must be valid UTF-8 of at most %d characters", MaxMemoRunes)
 	}
-	for _, r := range memo {
-		if unicode.IsControl(r) {
-			return errors.New("memo has a control character")
-		}
+	if hasControl(memo) {
+		return errors.New("memo has a control character")
 	}
 	return nil
 }

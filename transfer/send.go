@@ -40,7 +40,7 @@ var (
 type Recipient struct {
 	Holder  string    // the payee's customer ID
 	Account uuid.UUID // their ledger account
-	Name    string    // their name, shown masked on receipts; may be empty
+	Name    string    // their name, shown masked on receipts; may be empty; at most 128 characters, no control characters
 }
 
 // Request asks to send money. Exactly one of Token, Phone and To names the
@@ -297,18 +297,20 @@ func (s *Service) checkRequest(req *Request) error {
 		}
 	}
 	switch {
-	case req.IdempotencyKey == "" || len(req.IdempotencyKey) > MaxIdempotencyKeyLen:
-		return bad("idempotency key must be 1 to %d bytes", MaxIdempotencyKeyLen)
-	case req.Payer == "" || len(req.Payer) > MaxHolderLen:
-		return bad("payer must be 1 to %d bytes", MaxHolderLen)
+	case CheckIdempotencyKey(req.IdempotencyKey) != nil:
+		return bad("%v", CheckIdempotencyKey(req.IdempotencyKey))
+	case checkText("payer", req.Payer, MaxHolderLen) != nil:
+		return bad("%v", checkText("payer", req.Payer, MaxHolderLen))
 	case req.From == uuid.Nil:
 		return bad("no From account")
 	case targets != 1:
 		return bad("name the payee by exactly one of Token, Phone and To")
 	case req.To != (Recipient{}) && req.Arrival != ArriveOnAccept:
 		return bad("To is for chat transfers (ArriveOnAccept); others pay a Token or Phone")
-	case req.To != (Recipient{}) && (req.To.Holder == "" || len(req.To.Holder) > MaxHolderLen || req.To.Account == uuid.Nil):
-		return bad("To needs a holder of 1 to %d bytes and an account", MaxHolderLen)
+	case req.To != (Recipient{}) && (checkText("To's holder", req.To.Holder, MaxHolderLen) != nil || req.To.Account == uuid.Nil):
+		return bad("To needs a holder of 1 to %d bytes of text and an account", MaxHolderLen)
+	case req.To.Name != "" && checkName(req.To.Name) != nil:
+		return bad("To's name: %v", checkName(req.To.Name))
 	case !req.Arrival.Valid():
 		return bad("unknown arrival %d", uint8(req.Arrival))
 	}

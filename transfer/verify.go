@@ -128,7 +128,7 @@ func VerifyName(registered string, c Challenge, answer string) (MatchResult, err
 }
 
 func verifyInput(what, s string) (nameForm, error) {
-	if utf8.RuneCountInString(s) > maxNameRunes {
+	if len(s) > maxNameRunes*utf8.UTFMax || utf8.RuneCountInString(s) > maxNameRunes {
 		return nameForm{}, fmt.Errorf("transfer: verify name: %s: %w", what, ErrNameTooLong)
 	}
 	f := parseName(s)

@@ -1026,3 +1026,41 @@ func testChatRace(t *testing.T, newEnv func(testing.TB) Env) {
 		w.verify()
 	}
 }
+
+// Idempotency keys that are not storable text (a NUL, which once made a
+// record's derived ID another's post or undo ID; a control character;
+// invalid UTF-8; too long) are refused by Send before any lookup, and by
+// Create, on every store.
+func testIdempotencyKeyText(t *testing.T, newEnv func(testing.TB) Env) {
+	w := newWorld(t, newEnv)
+	alice, bob := w.user("Alice", yuan(t, "100")), w.user("Bob", ledger.Money{})
+	bad := []string{"k\x00post", "k\x00undo", "\x00", "k\r\n", "k\x7f", "k\xc0\x80", "k\xff", strings.Repeat("k", transfer.MaxIdempotencyKeyLen+1)}
+	for _, key := range bad {
+		for _, arrival := range []transfer.Arrival{transfer.ArriveNow, transfer.Arrive2h} {
+			req := w.request(alice, bob, yuan(t, "1"), arrival)
+			req.IdempotencyKey = key
+			_, err := w.svc.Send(w.ctx, req)
+			want(t, err, transfer.ErrInvalidRequest)
+			req.Token, req.Phone = "", bob.phone
+			_, err = w.svc.Send(w.ctx, req)
+			want(t, err, transfer.ErrInvalidRequest)
+		}
+		r := NewRecord(alice.id, bob.id, yuan(t, "1"), transfer.ArriveNow)
+		r.IdempotencyKey = key
+		_, _, err := w.env.Store.Create(w.ctx, r, testLimits())
+		want(t, err, transfer.ErrInvalidRecord)
+	}
+	// The records the NUL keys would have collided with are untouched
+	// and work: "k" settles and its delayed twin lands.
+	for _, arrival := range []transfer.Arrival{transfer.ArriveNow, transfer.Arrive2h} {
+		req := w.request(alice, bob, yuan(t, "1"), arrival)
+		req.IdempotencyKey = "k" + arrival.String()
+		if _, err := w.svc.Send(w.ctx, req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if tot, _ := w.env.Store.DailyTotal(w.ctx, alice.id, w.svc.Day(w.clock.Now()), cny); tot.Units() != 2_00 {
+		t.Fatalf("refused keys counted: daily total %v", tot)
+	}
+	w.checkSound()
+}

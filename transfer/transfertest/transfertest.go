@@ -13,7 +13,8 @@
 // and each under concurrency), every directory rule (binding, updates by
 // the same holder, explicit rebinding, unbinding), and then the service on
 // top of the stores and a ledger: limits at, below and above each bound
-// through Send, idempotent retries, crashes between the record and the
+// through Send, idempotent retries, idempotency keys that are not
+// storable text, crashes between the record and the
 // ledger, delayed arrival with cancel racing release, chat transfers with
 // accept, decline and expiry racing, the day boundary, and ledger.Verify
 // after every scenario.
@@ -94,6 +95,7 @@ func Run(t *testing.T, newEnv func(t testing.TB) Env) {
 		{"Service/ChatDeadlineWithoutHold", testChatDeadlineWithoutHold},
 		{"Service/Delayed", testDelayed},
 		{"Service/CancelVersusRelease", testCancelVersusRelease},
+		{"Service/IdempotencyKeyText", testIdempotencyKeyText},
 		{"Service/ReleasePastStuck", testReleasePastStuck},
 		{"Service/ConcurrentSweepers", testConcurrentSweepers},
 		{"Service/Chat", testChat},
