@@ -27,6 +27,11 @@ var (
 	ErrNotChat = errors.New("transfer: not a chat transfer")
 	// ErrAlreadySettled means the transfer reached the payee already.
 	ErrAlreadySettled = errors.New("transfer: already settled")
+	// ErrArrived means Cancel came at or after a delayed transfer's
+	// arrival time (its DueAt): the transfer is the payee's, whether or
+	// not the release sweep has landed it yet (ReleaseDue finishes it).
+	// Once landed, the error also matches ErrAlreadySettled.
+	ErrArrived = errors.New("transfer: arrival time reached: too late to cancel")
 	// ErrAlreadyCancelled means the money went back to the payer already
 	// (cancelled, declined or expired).
 	ErrAlreadyCancelled = errors.New("transfer: already cancelled")

@@ -32,14 +32,18 @@ func (s *Service) Get(ctx context.Context, party string, id uuid.UUID) (Receipt,
 }
 
 // Cancel cancels payer's delayed transfer before it lands: the hold is
-// voided and the money is the payer's again. Cancel and release race
-// safely: the ledger resolves the hold once, so exactly one of them wins,
-// and the loser learns it. Cancelling a cancelled transfer again returns
-// its receipt.
+// voided and the money is the payer's again. A transfer lands at its
+// DueAt, by the service's clock, however late the release sweep runs:
+// from then on Cancel refuses with ErrArrived and leaves the hold for
+// ReleaseDue to post. Before then, Cancel and release race safely: the
+// ledger resolves the hold once, so exactly one of them wins, and the
+// loser learns it. Cancelling a cancelled transfer again returns its
+// receipt.
 //
 // Errors: ErrRecordNotFound (also for another payer's transfer),
-// ErrNotCancellable, ErrAlreadySettled (it landed first), a *FailedError,
-// and store or ledger errors.
+// ErrNotCancellable, ErrArrived (its arrival time has come),
+// ErrAlreadySettled (it landed first; with ErrArrived once its arrival
+// time has come), a *FailedError, and store or ledger errors.
 func (s *Service) Cancel(ctx context.Context, payer string, id uuid.UUID) (Receipt, error) {
 	rec, err := s.store.Get(ctx, id)
 	if err != nil {
@@ -50,6 +54,15 @@ func (s *Service) Cancel(ctx context.Context, payer string, id uuid.UUID) (Recei
 	}
 	if !rec.Arrival.Delayed() {
 		return Receipt{}, fmt.Errorf("transfer %s (%s): %w", id, rec.Arrival, ErrNotCancellable)
+	}
+	if now := s.now(); !now.Before(rec.DueAt) && (rec.State == StatePending || rec.State == StateSettled) {
+		// Arrived: the payee's, landed or not. Every cancel from now on
+		// answers the same, whether the sweep has run or not.
+		err := fmt.Errorf("transfer %s arrived at %s: %w", id, rec.DueAt.Format(time.RFC3339Nano), ErrArrived)
+		if rec.State == StateSettled {
+			err = fmt.Errorf("%w: %w", err, ErrAlreadySettled)
+		}
+		return s.receipt(&rec), err
 	}
 	rec, _, err = s.resolve(ctx, rec, stepCancel)
 	return s.outcome(rec, err, StateCancelled, ReasonCancelled)

@@ -317,3 +317,58 @@ func testRaceReconcile(t *testing.T, newEnv func(testing.TB) Env) {
 	}
 	w.checkSound()
 }
+
+// A delayed transfer cancelled K times while K release sweeps run, all at
+// its arrival instant (the clock reads DueAt): it has arrived, so it
+// lands, once, and every Cancel answers ErrArrived (with
+// ErrAlreadySettled when the sweep was first), never a cancellation.
+func testRaceCancelReleaseAtArrival(t *testing.T, newEnv func(testing.TB) Env) {
+	w := newWorld(t, newEnv)
+	for it := range w.iterations() {
+		payers, payees, reqs := w.racePairs(yuan(t, "10"), transfer.Arrive2h)
+		var ids []uuid.UUID
+		for _, req := range reqs {
+			r, err := w.svc.Send(w.ctx, req)
+			must(t, err)
+			ids = append(ids, r.ID)
+		}
+		due := w.record(ids[0]).DueAt
+		w.clock.Set(due)
+		const calls = racePayers * raceK
+		counts, errs := ledgertest.Concurrently(calls+raceK, func(i int) (int, error) {
+			if i >= calls {
+				return w.svc.ReleaseDue(w.ctx, due)
+			}
+			r, err := w.svc.Cancel(w.ctx, payers[i/raceK].id, ids[i/raceK])
+			if err == nil {
+				err = fmt.Errorf("cancel at the arrival instant answered %v", r.State)
+			}
+			return 0, err
+		})
+		for i := range calls {
+			if !errors.Is(errs[i], transfer.ErrArrived) {
+				t.Fatalf("iteration %d payer %d: cancel at the arrival instant: %v, want ErrArrived", it, i/raceK, errs[i])
+			}
+		}
+		sum := 0
+		for i := calls; i < len(counts); i++ {
+			if errs[i] != nil {
+				t.Fatalf("iteration %d: sweep: %v", it, errs[i])
+			}
+			sum += counts[i]
+		}
+		if sum != racePayers {
+			t.Fatalf("iteration %d: sweeps counted %d releases, want %d", it, sum, racePayers)
+		}
+		for p := range racePayers {
+			if st := w.record(ids[p]).State; st != transfer.StateSettled || w.net(payees[p].acct) != 10_00 || w.balance(payers[p].acct).Net() != 0 {
+				t.Fatalf("iteration %d payer %d: %v, payee has %d", it, p, st, w.net(payees[p].acct))
+			}
+			_, err := w.svc.Cancel(w.ctx, payers[p].id, ids[p])
+			if !errors.Is(err, transfer.ErrArrived) || !errors.Is(err, transfer.ErrAlreadySettled) {
+				t.Fatalf("iteration %d payer %d: cancel after release: %v", it, p, err)
+			}
+		}
+	}
+	w.checkSound()
+}

@@ -1027,6 +1027,51 @@ func testChatRace(t *testing.T, newEnv func(testing.TB) Env) {
 	}
 }
 
+// A delayed transfer whose arrival time has passed while the release
+// sweep lags: Cancel refuses with ErrArrived and leaves the hold, the
+// sweep lands it, and Cancel still refuses (ErrArrived, ErrAlreadySettled).
+// At the arrival instant itself it has arrived too.
+func testCancelAfterArrival(t *testing.T, newEnv func(testing.TB) Env) {
+	w := newWorld(t, newEnv)
+	alice, bob := w.user("Alice", yuan(t, "100")), w.user("Bob", ledger.Money{})
+	for _, late := range []time.Duration{0, time.Microsecond, 3 * time.Hour} {
+		r, err := w.send(alice, bob, yuan(t, "10"), transfer.Arrive2h)
+		must(t, err)
+		w.clock.Set(r.DueAt.Add(late))
+		got, err := w.svc.Cancel(w.ctx, alice.id, r.ID)
+		want(t, err, transfer.ErrArrived)
+		if errors.Is(err, transfer.ErrAlreadySettled) || got.State != transfer.StatePending || w.state(r.ID) != transfer.StatePending {
+			t.Fatalf("late %v: cancel answered %v with %+v; record %v", late, err, got, w.state(r.ID))
+		}
+		if b := w.balance(alice.acct); b.DebitsPending != 10_00 {
+			t.Fatalf("late %v: the hold moved: %+v", late, b)
+		}
+		if n, err := w.svc.ReleaseDue(w.ctx, w.clock.Now()); n != 1 || err != nil {
+			t.Fatalf("late %v: released %d, %v", late, n, err)
+		}
+		_, err = w.svc.Cancel(w.ctx, alice.id, r.ID)
+		want(t, err, transfer.ErrArrived)
+		want(t, err, transfer.ErrAlreadySettled)
+	}
+	if w.net(bob.acct) != 30_00 {
+		t.Fatalf("bob has %d", w.net(bob.acct))
+	}
+	// A microsecond before it lands, it is still the payer's to cancel;
+	// cancelling it again after its arrival time returns the receipt.
+	r, err := w.send(alice, bob, yuan(t, "10"), transfer.Arrive24h)
+	must(t, err)
+	w.clock.Set(r.DueAt.Add(-time.Microsecond))
+	c, err := w.svc.Cancel(w.ctx, alice.id, r.ID)
+	if err != nil || c.State != transfer.StateCancelled {
+		t.Fatalf("cancel just in time: %v %+v", err, c)
+	}
+	w.clock.Set(r.DueAt.Add(time.Hour))
+	if again, err := w.svc.Cancel(w.ctx, alice.id, r.ID); err != nil || again != c {
+		t.Fatalf("cancel again after the arrival time: %v %+v", err, again)
+	}
+	w.checkSound()
+}
+
 // Idempotency keys that are not storable text (a NUL, which once made a
 // record's derived ID another's post or undo ID; a control character;
 // invalid UTF-8; too long) are refused by Send before any lookup, and by

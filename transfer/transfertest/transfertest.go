@@ -14,8 +14,9 @@
 // the same holder, explicit rebinding, unbinding), and then the service on
 // top of the stores and a ledger: limits at, below and above each bound
 // through Send, idempotent retries, idempotency keys that are not
-// storable text, crashes between the record and the
-// ledger, delayed arrival with cancel racing release, chat transfers with
+// storable text, crashes between the record and the ledger, delayed
+// arrival with cancel racing release (and refused once the arrival time
+// has come, however late the sweep), chat transfers with
 // accept, decline and expiry racing, the day boundary, and ledger.Verify
 // after every scenario.
 //
@@ -95,6 +96,7 @@ func Run(t *testing.T, newEnv func(t testing.TB) Env) {
 		{"Service/ChatDeadlineWithoutHold", testChatDeadlineWithoutHold},
 		{"Service/Delayed", testDelayed},
 		{"Service/CancelVersusRelease", testCancelVersusRelease},
+		{"Service/CancelAfterArrival", testCancelAfterArrival},
 		{"Service/IdempotencyKeyText", testIdempotencyKeyText},
 		{"Service/ReleasePastStuck", testReleasePastStuck},
 		{"Service/ConcurrentSweepers", testConcurrentSweepers},
@@ -104,6 +106,7 @@ func Run(t *testing.T, newEnv func(t testing.TB) Env) {
 		{"Race/SendExactBalance", testRaceSendExactBalance},
 		{"Race/DailyLimitEdge", testRaceDailyLimitEdge},
 		{"Race/CancelRelease", testRaceCancelRelease},
+		{"Race/CancelReleaseAtArrival", testRaceCancelReleaseAtArrival},
 		{"Race/AcceptExpiry", testRaceAcceptExpiry},
 		{"Race/Reconcile", testRaceReconcile},
 	} {
