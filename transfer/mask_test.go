@@ -53,6 +53,25 @@ var maskCorpus = []struct {
 	{"", ""},
 	{"   ", ""},
 	{"\u3000", ""},
+	// One character, whatever it is, is hidden (issue 11: a single emoji
+	// or a one-character name was shown whole).
+	{"😀", "*"},
+	{"👍🏽", "*"},              // with a skin-tone modifier: one character
+	{"👨\u200d👩\u200d👧", "*"}, // joined by zero-width joiners: one character
+	{"🇨🇳", "*"},              // a flag: two regional indicators
+	{"❤\ufe0f", "*"},         // with a variation selector
+	{"\u0301", "*"},          // a stray combining mark
+	{"e\u0301", "*"},
+	{"王\u0301", "*"},
+	{"7", "*"},
+	// Two characters, and names of symbols or punctuation only.
+	{"Al", "A*"},
+	{"李四", "*四"},
+	{"😀😀", "**"},
+	{"A😀", "**"},
+	{"😀 Smith", "* S****"},
+	{"...", "***"},
+	{"·", "*"},
 }
 
 func TestMaskNameCorpus(t *testing.T) {
@@ -82,6 +101,9 @@ func checkMask(t *testing.T, name string) {
 		if r != MaskChar && !inRunes[r] && r != ' ' {
 			t.Fatalf("MaskName(%q) = %q introduces %q", name, got, r)
 		}
+	}
+	if strings.TrimFunc(strings.ToValidUTF8(name, "\uFFFD"), unicode.IsSpace) != "" && !strings.ContainsRune(got, MaskChar) {
+		t.Fatalf("MaskName(%q) = %q hides nothing", name, got)
 	}
 	if wordRunes == 0 {
 		return
