@@ -7,7 +7,9 @@
 // first, full validation only on a miss — and the name returned is the
 // binding's masked name (MaskName), the form transfer's reveal lookups
 // show: scanning a code must not reveal more about a number's holder than
-// typing the number does. Lookups here are not metered by transfer's
+// typing the number does. MaxVerificationAge applies transfer's rule for
+// bindings too old to trust (set it as transfer.Config's). Lookups here
+// are not metered by transfer's
 // Limiter (an alias comes from a code the payee issued, not from a
 // payer's typing); a bank that fears codes as an enumeration channel can
 // wrap Payee with its own limiter.
@@ -17,6 +19,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/socialpay/socialpay/qr"
 	"github.com/socialpay/socialpay/transfer"
@@ -26,6 +29,14 @@ import (
 type Directory struct {
 	Parser *transfer.PhoneParser // normalizes aliases; its default region applies to national numbers
 	Phones transfer.Directory
+	// MaxVerificationAge, when positive, makes bindings whose ownership
+	// was last verified longer ago unknown payees, as
+	// transfer.Config.MaxVerificationAge makes them unpayable by number:
+	// set both alike, or a recycled number that transfer no longer pays
+	// still pays through a printed code.
+	MaxVerificationAge time.Duration
+	// Now is the clock of MaxVerificationAge; nil means time.Now.
+	Now func() time.Time
 }
 
 var _ qr.Directory = (*Directory)(nil)
@@ -47,6 +58,15 @@ func (d *Directory) Payee(ctx context.Context, alias string) (qr.Payee, error) {
 		return qr.Payee{}, fmt.Errorf("qrdirectory: payee %q: %w", alias, err)
 	case !found:
 		return qr.Payee{}, fmt.Errorf("%w %q: %w", qr.ErrUnknownPayee, alias, transfer.ErrNotBound)
+	case d.MaxVerificationAge > 0 && d.now().Sub(b.VerifiedAt) > d.MaxVerificationAge:
+		return qr.Payee{}, fmt.Errorf("%w %q: %w: ownership last verified %s", qr.ErrUnknownPayee, alias, transfer.ErrNotBound, b.VerifiedAt.UTC().Format(time.RFC3339))
 	}
 	return qr.Payee{Alias: alias, Account: b.Account, Name: b.MaskedName}, nil
+}
+
+func (d *Directory) now() time.Time {
+	if d.Now != nil {
+		return d.Now()
+	}
+	return time.Now()
 }

@@ -88,3 +88,21 @@ func ExampleDirectory() {
 	// **明 <nil>
 	// true
 }
+
+// A printed code naming a number whose binding transfer treats as too old
+// to trust (the number may have been recycled) is no longer payable
+// through the QR directory either.
+func TestMaxVerificationAge(t *testing.T) {
+	d, acct := newDirectory(t)
+	verified := time.Date(2026, 2, 16, 12, 0, 0, 0, time.UTC)
+	now := verified.Add(90 * 24 * time.Hour)
+	d.MaxVerificationAge, d.Now = 90*24*time.Hour, func() time.Time { return now }
+	if p, err := d.Payee(context.Background(), "13800138000"); err != nil || p.Account != acct {
+		t.Fatalf("at the limit: %v %+v", err, p)
+	}
+	now = now.Add(time.Second)
+	_, err := d.Payee(context.Background(), "13800138000")
+	if !errors.Is(err, qr.ErrUnknownPayee) || !errors.Is(err, transfer.ErrNotBound) {
+		t.Fatalf("past the limit: %v", err)
+	}
+}
