@@ -48,7 +48,10 @@ type qrQueries struct {
 	ensureTotal, lockTotal, reservation, reserve, capUsed, settleCap, releaseCap, resetCap, reserved, scanCaps string
 	insertDevice, deviceExists, device, deviceBySerial, revoke                                                 string
 	markUsed, usedBy, prune                                                                                    string
+	ensureSerial, ensureMerchant, lockSerial, lockMerchant, serial, writeSerial, writeMerchant, unlock         string
 }
+
+const qrSerialCols = `serial, count, since, locked_at, day, currency, spent, coalesce(last_charge, ` + nilUUID + `)`
 
 const qrCodeCols = `id, payee, reference, currency, amount, expires_at, issued_at,
 	coalesce(payment, ` + nilUUID + `), claimed_at, settled`
@@ -106,6 +109,16 @@ func newQRQueries(db *DB) qrQueries {
 		markUsed: q(`insert into $S.qr_used_codes (serial, step, charge) values ($1, $2, $3) on conflict do nothing`),
 		usedBy:   q(`select charge from $S.qr_used_codes where serial = $1 and step = $2`),
 		prune:    q(`delete from $S.qr_used_codes where step < $1`),
+
+		ensureSerial:   q(`insert into $S.qr_serial_tries (serial) values ($1) on conflict do nothing`),
+		ensureMerchant: q(`insert into $S.qr_merchant_tries (merchant) values ($1) on conflict do nothing`),
+		lockSerial:     q(`select ` + qrSerialCols + ` from $S.qr_serial_tries where serial = $1 for update`),
+		lockMerchant:   q(`select merchant, count, since from $S.qr_merchant_tries where merchant = $1 for update`),
+		serial:         q(`select ` + qrSerialCols + ` from $S.qr_serial_tries where serial = $1`),
+		writeSerial: q(`update $S.qr_serial_tries set count = $2, since = $3, locked_at = $4, day = $5, currency = $6, spent = $7,
+			last_charge = nullif($8, ` + nilUUID + `) where serial = $1`),
+		writeMerchant: q(`update $S.qr_merchant_tries set count = $2, since = $3 where merchant = $1`),
+		unlock:        q(`update $S.qr_serial_tries set count = 0, since = null, locked_at = null where serial = $1`),
 	}
 }
 
@@ -525,4 +538,134 @@ func (s *QRStore) MarkUsed(ctx context.Context, serial uint64, step int64, charg
 func (s *QRStore) PruneUsed(ctx context.Context, before int64) (int, error) {
 	n, err := s.db.exec(ctx, "prune QR payment codes", s.q.prune, before)
 	return int(n), err
+}
+
+func scanSerialRecord(row pgx.CollectableRow) (qr.SerialRecord, error) {
+	var r qr.SerialRecord
+	var serial, spent int64
+	var count int32
+	var since, locked *time.Time
+	var cur string
+	var last [16]byte
+	if err := row.Scan(&serial, &count, &since, &locked, &r.Day, &cur, &spent, &last); err != nil {
+		return qr.SerialRecord{}, err
+	}
+	r.Serial, r.Count, r.Since, r.LockedAt, r.LastCharge = uint64(serial), int(count), utcOrZero(since), utcOrZero(locked), last
+	if cur != "" {
+		m, err := money(spent, cur)
+		if err != nil {
+			return qr.SerialRecord{}, err
+		}
+		r.Spent = m
+	}
+	return r, nil
+}
+
+func scanMerchantRecord(row pgx.CollectableRow) (qr.MerchantRecord, error) {
+	var r qr.MerchantRecord
+	var merchant [16]byte
+	var count int32
+	var since *time.Time
+	if err := row.Scan(&merchant, &count, &since); err != nil {
+		return qr.MerchantRecord{}, err
+	}
+	r.Merchant, r.Count, r.Since = merchant, int(count), utcOrZero(since)
+	return r, nil
+}
+
+func checkTry(t *qr.CodeTry) error {
+	if t.Serial >= qr.MaxSerial || t.Merchant == uuid.Nil || !ledger.StorableText(t.Day) {
+		return fmt.Errorf("qr: attempt without a merchant, with serial %d or day %q: %w", t.Serial, t.Day, qr.ErrInvalidValue)
+	}
+	return nil
+}
+
+// try runs one attempt transaction: it makes sure t's two rows exist,
+// locks them (serial first, then merchant, in every transaction), reads
+// them, lets decide compute the rows to keep and writes them, and commits:
+// two round trips.
+func (s *QRStore) try(ctx context.Context, op string, t *qr.CodeTry,
+	decide func(qr.SerialRecord, qr.MerchantRecord) (qr.SerialRecord, qr.MerchantRecord)) error {
+	if err := checkTry(t); err != nil {
+		return err
+	}
+	return s.db.run(ctx, op, func(ctx context.Context, conn *pgx.Conn) error {
+		var sr qr.SerialRecord
+		var mr qr.MerchantRecord
+		b := txBatch()
+		b.Queue(s.q.ensureSerial, int64(t.Serial))
+		b.Queue(s.q.ensureMerchant, [16]byte(t.Merchant))
+		b.Queue(s.q.lockSerial, int64(t.Serial)).Query(eachRow(scanSerialRecord, func(r qr.SerialRecord) { sr = r }))
+		b.Queue(s.q.lockMerchant, [16]byte(t.Merchant)).Query(eachRow(scanMerchantRecord, func(r qr.MerchantRecord) { mr = r }))
+		if err := conn.SendBatch(ctx, b).Close(); err != nil {
+			return err
+		}
+		sr, mr = decide(sr, mr)
+		w := &pgx.Batch{}
+		w.Queue(s.q.writeSerial, int64(t.Serial), int32(sr.Count), nullTime(sr.Since), nullTime(sr.LockedAt), sr.Day,
+			currencyCode(sr.Spent), sr.Spent.Units(), [16]byte(sr.LastCharge)).Exec(expectRows(1))
+		w.Queue(s.q.writeMerchant, [16]byte(t.Merchant), int32(mr.Count), nullTime(mr.Since)).Exec(expectRows(1))
+		queueCommit(w)
+		return conn.SendBatch(ctx, w).Close()
+	})
+}
+
+// currencyCode is m's currency code, or "" for the zero Money.
+func currencyCode(m ledger.Money) string {
+	if m.Currency().IsZero() {
+		return ""
+	}
+	return m.Currency().Code()
+}
+
+// BeginTry implements qr.AttemptStore in one transaction of two round
+// trips, under the locks of the serial's and the merchant's rows.
+//
+// Errors: qr.ErrInvalidValue, and the infrastructure errors of this
+// package.
+func (s *QRStore) BeginTry(ctx context.Context, t qr.CodeTry, p qr.Lockout) (qr.TryResult, error) {
+	var res qr.TryResult
+	err := s.try(ctx, "begin QR payment-code attempt", &t, func(sr qr.SerialRecord, mr qr.MerchantRecord) (qr.SerialRecord, qr.MerchantRecord) {
+		sr, mr, res = p.Begin(sr, mr, t)
+		return sr, mr
+	})
+	if err != nil {
+		return qr.TryResult{}, err
+	}
+	return res, nil
+}
+
+// EndTry implements qr.AttemptStore as BeginTry does.
+//
+// Errors: qr.ErrInvalidValue, and the infrastructure errors of this
+// package.
+func (s *QRStore) EndTry(ctx context.Context, t qr.CodeTry, e qr.TryEnd, p qr.Lockout) error {
+	return s.try(ctx, "end QR payment-code attempt", &t, func(sr qr.SerialRecord, mr qr.MerchantRecord) (qr.SerialRecord, qr.MerchantRecord) {
+		return p.End(sr, mr, t, e)
+	})
+}
+
+// SerialRecord implements qr.AttemptStore.
+//
+// Errors: the infrastructure errors of this package.
+func (s *QRStore) SerialRecord(ctx context.Context, serial uint64) (qr.SerialRecord, error) {
+	if serial >= qr.MaxSerial {
+		return qr.SerialRecord{Serial: serial}, nil
+	}
+	r, found, err := queryOne(ctx, s.db, "QR serial attempts", s.q.serial, scanSerialRecord, int64(serial))
+	if err == nil && !found {
+		r = qr.SerialRecord{Serial: serial}
+	}
+	return r, err
+}
+
+// UnlockSerial implements qr.AttemptStore.
+//
+// Errors: the infrastructure errors of this package.
+func (s *QRStore) UnlockSerial(ctx context.Context, serial uint64) error {
+	if serial >= qr.MaxSerial {
+		return nil
+	}
+	_, err := s.db.exec(ctx, "unlock QR serial", s.q.unlock, int64(serial))
+	return err
 }

@@ -25,6 +25,7 @@ var qrWorkers = map[string]proctest.Worker{"qr-exactly-once": qrExactlyOnceWorke
 var (
 	qrProcSecret  = []byte("two-process QR test HMAC secret.")
 	qrProcPermKey = []byte("two-process QR test permutation.")
+	qrProcKEK     = []byte("two-process QR test wrapping key")
 )
 
 // qrProcService builds, in a test or a worker process, the QR service on
@@ -47,13 +48,17 @@ func qrProcService(db *DB, payees map[string]uuid.UUID) (*qr.Service, *ledger.Le
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	kek, err := qr.NewLocalKeyWrapper(qrProcKEK, nil)
+	if err != nil {
+		return nil, nil, nil, err
+	}
 	dir := &qr.MemoryDirectory{}
 	for alias, account := range payees {
 		if err := dir.Put(qr.Payee{Alias: alias, Account: account, Name: "Shop " + alias}); err != nil {
 			return nil, nil, nil, err
 		}
 	}
-	svc, err := qr.NewService(qr.Config{Ledger: l, Store: NewQRStore(db), Directory: dir, Receive: receive, PaymentCodes: codes})
+	svc, err := qr.NewService(qr.Config{Ledger: l, Store: NewQRStore(db), Directory: dir, Receive: receive, PaymentCodes: codes, DeviceKeys: kek})
 	return svc, l, codes, err
 }
 

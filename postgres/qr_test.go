@@ -98,7 +98,8 @@ func TestQRServiceOnPostgres(t *testing.T) {
 	if err := dir.Put(qr.Payee{Alias: "shop-1", Account: shop, Name: "Shop"}); err != nil {
 		t.Fatal(err)
 	}
-	svc, err := qr.NewService(qr.Config{Ledger: l, Store: store, Directory: dir, Receive: receive, PaymentCodes: codes})
+	kek, _ := qr.NewLocalKeyWrapper([]byte("postgres test key-encryption key"), nil)
+	svc, err := qr.NewService(qr.Config{Ledger: l, Store: store, Directory: dir, Receive: receive, PaymentCodes: codes, DeviceKeys: kek})
 	if err != nil {
 		t.Fatal(err)
 	}

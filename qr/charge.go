@@ -12,13 +12,14 @@ import (
 )
 
 // RegisterDevice creates a device for payment codes, paying from account,
-// with a fresh random serial and secret, and stores it. The returned
-// Device (its Secret included) goes to the payer's phone, which derives
-// codes from it offline (PaymentCodes.Generate).
+// with a fresh random serial and secret, and stores it with the secret
+// wrapped (Config.DeviceKeys). The returned Device (its Secret in clear)
+// goes to the payer's phone, which derives codes from it offline
+// (PaymentCodes.Generate).
 //
 // Errors: ErrMissing (no PaymentCodes), ErrInvalidValue (empty ID),
-// ledger.ErrAccountNotFound, ErrDeviceExists, the Rand reader's and the
-// store's.
+// ledger.ErrAccountNotFound, ErrDeviceExists, the Rand reader's, the
+// KeyWrapper's and the store's.
 func (s *Service) RegisterDevice(ctx context.Context, id string, account uuid.UUID) (Device, error) {
 	if s.codes == nil {
 		return Device{}, fmt.Errorf("qr: devices need PaymentCodes: %w", ErrMissing)
@@ -34,7 +35,11 @@ func (s *Service) RegisterDevice(ctx context.Context, id string, account uuid.UU
 		if err != nil {
 			return Device{}, err
 		}
-		err = s.store.CreateDevice(ctx, d)
+		stored, err := s.wrapDevice(ctx, d)
+		if err != nil {
+			return Device{}, err
+		}
+		err = s.store.CreateDevice(ctx, stored)
 		if errors.Is(err, ErrSerialTaken) {
 			continue
 		}
@@ -52,6 +57,72 @@ func (s *Service) RegisterDevice(ctx context.Context, id string, account uuid.UU
 // Errors: ErrUnknownDevice, the store's.
 func (s *Service) RevokeDevice(ctx context.Context, id string) error {
 	return s.store.RevokeDevice(ctx, id, s.now())
+}
+
+// UnlockDevice lets a device locked by failed payment codes pay again,
+// and forgets its failures. Call it once the payer has re-authenticated
+// (the bank's login or PIN, not a merchant's request).
+//
+// Errors: ErrMissing (no PaymentCodes), ErrUnknownDevice, the store's.
+func (s *Service) UnlockDevice(ctx context.Context, id string) error {
+	if s.codes == nil {
+		return fmt.Errorf("qr: devices need PaymentCodes: %w", ErrMissing)
+	}
+	d, err := s.store.Device(ctx, id)
+	if err != nil {
+		return err
+	}
+	return s.store.UnlockSerial(ctx, d.Serial)
+}
+
+// DeviceStatus is what the payer's app shows about its payment codes.
+type DeviceStatus struct {
+	Revoked  bool
+	Locked   bool // by failed attempts: UnlockDevice after re-authentication
+	Failures int  // failed attempts of the current window
+	// Spent is today's charges of the device counted against
+	// DeviceDailyCaps (zero when none or not capped).
+	Spent ledger.Money
+}
+
+// DeviceStatus returns the state of a payer's device.
+//
+// Errors: ErrMissing (no PaymentCodes), ErrUnknownDevice, the store's.
+func (s *Service) DeviceStatus(ctx context.Context, id string) (DeviceStatus, error) {
+	if s.codes == nil {
+		return DeviceStatus{}, fmt.Errorf("qr: devices need PaymentCodes: %w", ErrMissing)
+	}
+	d, err := s.store.Device(ctx, id)
+	if err != nil {
+		return DeviceStatus{}, err
+	}
+	r, err := s.store.SerialRecord(ctx, d.Serial)
+	if err != nil {
+		return DeviceStatus{}, err
+	}
+	now := s.now()
+	st := DeviceStatus{Revoked: d.Revoked(), Locked: s.lockout.Locked(r)}
+	if st.Locked || r.Since.Add(s.lockout.DeviceWindow).After(now) {
+		st.Failures = r.Count
+	}
+	if r.Day == s.Day(now) {
+		st.Spent = r.Spent
+	}
+	return st, nil
+}
+
+// CodeRefusal is why a payment code was refused, for Config.Refused: the
+// merchant gets ErrInvalidCode whatever Reason is.
+type CodeRefusal struct {
+	Merchant uuid.UUID
+	Order    string
+	Serial   uint64 // the serial the code decodes to
+	Device   string // the device with that serial; empty when none
+	// Reason: ErrUnknownDevice, ErrDeviceRevoked, ErrDeviceLocked,
+	// ErrExpired, ErrWrongCode, ErrUnwrap or ErrUnknownKey (a stored
+	// secret that does not open), or the error of a store that could not
+	// count the attempt's end.
+	Reason error
 }
 
 // ChargeRequest asks to charge a payment code (付款码) that a merchant
@@ -80,11 +151,19 @@ type ChargeReceipt struct {
 }
 
 // Charge takes Amount from the account of the device that made the payment
-// code and gives it to the merchant.
+// code and gives it to the merchant. It is a password-free payment: the
+// payer only shows the code, so ChargeCaps and DeviceDailyCaps bound it.
 //
 // The order's meaning is its payer and amount: a retry of the order gets
 // the one ChargeReceipt whichever code of the payer's devices it shows,
 // and a *KeyConflictError (ErrKeyReused) for another payer or amount.
+//
+// Every failed code counts, in the store, against the code's serial and
+// the merchant (see Lockout.Begin): DeviceFailures failures lock the
+// device until UnlockDevice, MerchantFailures refuse the merchant until
+// its window ends. A code that does not pay for any reason of its device or
+// its digits is answered ErrInvalidCode, the same for all; the reason
+// goes to Config.Refused.
 //
 // The code is checked for its device (within the Skew steps around the
 // current one), redeemed atomically (UsedCodeStore.MarkUsed: of merchants
@@ -94,15 +173,18 @@ type ChargeReceipt struct {
 // (after a timeout or a crash between the two steps) gets the same
 // ChargeReceipt, not ErrReplay. A code redeemed whose transfer then failed
 // (insufficient funds) stays used: the phone shows a new code each step.
+// The device's day counts the charge from its code's check on, and gives
+// it back if the transfer is not made; a process that stops between the
+// two leaves it counted (never more let through).
 //
 // Errors: ErrMissing (no PaymentCodes), ErrInvalidValue (no merchant,
 // order empty, longer than MaxKeyLen or not UTF-8 text without NUL, amount
 // not positive),
 // ErrKeyReused (the order was charged to another payer or of another
 // amount),
-// ErrChargeCap, ErrMalformedCode, ErrUnknownDevice, ErrDeviceRevoked,
-// ErrExpired, ErrWrongCode, ErrReplay, the ledger's (e.g.
-// ledger.ErrInsufficientFunds) and the store's.
+// ErrChargeCap, ErrMerchantRefused, ErrMalformedCode, ErrInvalidCode,
+// ErrDeviceDailyCap, ErrReplay, the ledger's (e.g.
+// ledger.ErrInsufficientFunds), the KeyWrapper's and the store's.
 func (s *Service) Charge(ctx context.Context, req ChargeRequest) (ChargeReceipt, error) {
 	if s.codes == nil {
 		return ChargeReceipt{}, fmt.Errorf("qr: charging payment codes needs PaymentCodes: %w", ErrMissing)
@@ -122,36 +204,121 @@ func (s *Service) Charge(ctx context.Context, req ChargeRequest) (ChargeReceipt,
 	if limit, ok := capIn(s.chargeCaps, req.Amount.Currency()); ok && req.Amount.Units() > limit.Units() {
 		return ChargeReceipt{}, fmt.Errorf("%w: %v, cap %v", ErrChargeCap, req.Amount, limit)
 	}
-	d, ref, err := s.codes.Verify(ctx, s.store, req.Code, s.now())
+	a, err := s.tryCode(ctx, &req, true)
 	if err != nil {
 		return ChargeReceipt{}, err
 	}
-	if err := s.store.MarkUsed(ctx, ref.Serial, ref.Step, id); err != nil {
+	if err := s.store.MarkUsed(ctx, a.ref.Serial, a.ref.Step, id); err != nil {
+		s.endTry(ctx, &req, a, false)
 		return ChargeReceipt{}, err
 	}
 	t, err = s.ledger.Transfer(ctx, ledger.Transfer{
-		ID: id, DebitAccountID: d.Account, CreditAccountID: req.Merchant, Amount: req.Amount,
+		ID: id, DebitAccountID: a.device.Account, CreditAccountID: req.Merchant, Amount: req.Amount,
 		Code: s.chargeCode, Reference: req.Order,
-		Metadata: map[string]string{metaKind: "charge", metaDigest: digest, metaDevice: d.ID},
+		Metadata: map[string]string{metaKind: "charge", metaDigest: digest, metaDevice: a.device.ID},
 	})
 	if errors.Is(err, ledger.ErrIdempotencyConflict) {
 		// The same order charged meanwhile, maybe with another code of
 		// the device: the meaning decides.
+		// The order is charged (its day counted): the meaning decides.
 		if stored, lerr := s.ledger.LookupTransfer(ctx, id); lerr == nil {
 			return s.chargeRetry(ctx, &req, &stored, digest)
 		}
 	}
 	if err != nil {
+		// Give the day's room back only if the ledger surely has no
+		// charge (an error may come after a commit).
+		if _, lerr := s.ledger.LookupTransfer(ctx, id); errors.Is(lerr, ledger.ErrTransferNotFound) {
+			s.endTry(ctx, &req, a, false)
+		}
 		return ChargeReceipt{}, err
 	}
 	return chargeReceipt(&t), nil
+}
+
+// attempt is a payment code that passed BeginTry.
+type attempt struct {
+	try    CodeTry
+	res    TryResult
+	device Device // secret in clear
+	ref    CodeRef
+}
+
+// tryCode checks req.Code, counts the attempt and returns the code's
+// device. spend counts req.Amount against the device's day. Every refusal
+// of the code is ErrInvalidCode (the reason to s.refused).
+func (s *Service) tryCode(ctx context.Context, req *ChargeRequest, spend bool) (*attempt, error) {
+	now := s.now()
+	ref, err := s.codes.Decode(req.Code, now)
+	if err != nil {
+		return nil, err
+	}
+	d, err := s.store.DeviceBySerial(ctx, ref.Serial)
+	known := err == nil
+	if err != nil && !errors.Is(err, ErrUnknownDevice) {
+		return nil, err
+	}
+	var reason error
+	if known {
+		if d, err = s.unwrapDevice(ctx, d); err != nil {
+			if !errors.Is(err, ErrUnwrap) && !errors.Is(err, ErrUnknownKey) {
+				return nil, err // not the code's doing (a KMS unavailable)
+			}
+			reason = err
+		} else {
+			reason = s.codes.Check(ref, d)
+		}
+	} else {
+		// The same work as for a device, then the same answer.
+		_ = s.codes.Check(ref, Device{Serial: ref.Serial, Secret: decoySecret[:]})
+		reason = ErrUnknownDevice
+	}
+	a := &attempt{ref: ref, device: d, try: CodeTry{Charge: s.ChargeID(req.Merchant, req.Order), Serial: ref.Serial,
+		Merchant: req.Merchant, At: now, Day: s.Day(now), Amount: req.Amount, CodeOK: reason == nil}}
+	if limit, ok := capIn(s.deviceCaps, req.Amount.Currency()); ok && spend {
+		a.try.Limit = limit
+	}
+	if a.res, err = s.store.BeginTry(ctx, a.try, s.lockout); err != nil {
+		return nil, err
+	}
+	switch a.res.Outcome {
+	case TryMerchantRefused:
+		return nil, ErrMerchantRefused
+	case TryLocked:
+		reason = ErrDeviceLocked
+	case TryAllowed:
+		if a.res.OverCap {
+			return nil, fmt.Errorf("%w: %v more asked", ErrDeviceDailyCap, req.Amount)
+		}
+		return a, nil
+	}
+	if s.refused != nil {
+		s.refused(ctx, CodeRefusal{Merchant: req.Merchant, Order: req.Order, Serial: ref.Serial, Device: d.ID, Reason: reason})
+	}
+	return nil, ErrInvalidCode
+}
+
+// decoySecret is what an unknown serial's code is checked against.
+var decoySecret = [32]byte{'s', 'o', 'c', 'i', 'a', 'l', 'p', 'a', 'y', '/', 'd', 'e', 'c', 'o', 'y'}
+
+// endTry gives back the amount a's charge reserved of its device's day
+// unless spent. A store that cannot leaves it counted (fail-safe) and is
+// told to s.refused.
+func (s *Service) endTry(ctx context.Context, req *ChargeRequest, a *attempt, spent bool) {
+	if !a.res.Reserved || spent {
+		return
+	}
+	if err := s.store.EndTry(context.WithoutCancel(ctx), a.try, TryEnd{Spent: spent}, s.lockout); err != nil && s.refused != nil {
+		s.refused(ctx, CodeRefusal{Merchant: req.Merchant, Order: req.Order, Serial: a.try.Serial, Device: a.device.ID, Reason: err})
+	}
 }
 
 // chargeRetry answers a charge whose order was charged before (t): the
 // same meaning — the same payer and amount — gets its receipt, whichever
 // code of the payer's device it shows (the phone shows a new one every
 // step; that code is not redeemed by the retry); another meaning is a
-// *KeyConflictError.
+// *KeyConflictError. A code other than the one charged is checked and
+// counted as any attempt is.
 func (s *Service) chargeRetry(ctx context.Context, req *ChargeRequest, t *ledger.Transfer, digest string) (ChargeReceipt, error) {
 	conflict := func(field string) (ChargeReceipt, error) {
 		return ChargeReceipt{}, &KeyConflictError{Key: req.Order, ID: t.ID, Field: field}
@@ -164,11 +331,11 @@ func (s *Service) chargeRetry(ctx context.Context, req *ChargeRequest, t *ledger
 	case t.Metadata[metaDigest] == digest:
 		return chargeReceipt(t), nil
 	}
-	d, _, err := s.codes.Verify(ctx, s.store, req.Code, s.now())
-	switch {
-	case err != nil && !errors.Is(err, ErrExpired):
+	a, err := s.tryCode(ctx, req, false)
+	if err != nil {
 		return ChargeReceipt{}, err
-	case d.Account != t.DebitAccountID:
+	}
+	if a.device.Account != t.DebitAccountID {
 		return conflict("payer")
 	}
 	return chargeReceipt(t), nil

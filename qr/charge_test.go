@@ -2,6 +2,7 @@ package qr
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -88,7 +89,26 @@ func TestCharge(t *testing.T) {
 }
 
 func TestChargeRefusals(t *testing.T) {
-	e := newEnv(t, func(c *Config) { c.ChargeCaps = []ledger.Money{yuan(1000_00)} }, nil)
+	var mu sync.Mutex
+	var reasons []error
+	e := newEnv(t, func(c *Config) {
+		c.ChargeCaps = []ledger.Money{yuan(1000_00)}
+		c.Refused = func(_ context.Context, r CodeRefusal) {
+			mu.Lock()
+			reasons = append(reasons, r.Reason)
+			mu.Unlock()
+		}
+	}, nil)
+	reason := func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(reasons) == 0 {
+			return nil
+		}
+		r := reasons[len(reasons)-1]
+		reasons = reasons[:0]
+		return r
+	}
 	alice := e.wallet("alice", 2000_00)
 	bob := e.wallet("bob", 100_00)
 	shop := e.wallet("shop", 0)
@@ -115,8 +135,20 @@ func TestChargeRefusals(t *testing.T) {
 		{"other prefix", "99" + e.code(phone)[2:], 1_00, ErrMalformedCode},
 		{"over the per-charge cap", e.code(phone), 1000_01, ErrChargeCap},
 	} {
-		if _, err := e.charge(shop, tc.code, tc.fen, tc.name); !errors.Is(err, tc.want) {
-			t.Errorf("%s: %v, want %v", tc.name, err, tc.want)
+		// The merchant gets one answer for every code that does not pay;
+		// the reason goes to the Refused hook only.
+		_, err := e.charge(shop, tc.code, tc.fen, tc.name)
+		got := reason()
+		switch tc.want {
+		case ErrMalformedCode, ErrChargeCap:
+			got = err
+		default:
+			if err != ErrInvalidCode {
+				t.Errorf("%s: merchant got %v, want ErrInvalidCode itself", tc.name, err)
+			}
+		}
+		if !errors.Is(got, tc.want) {
+			t.Errorf("%s: reason %v, want %v", tc.name, got, tc.want)
 		}
 	}
 	for _, req := range []ChargeRequest{
@@ -135,7 +167,7 @@ func TestChargeRefusals(t *testing.T) {
 	if err := e.svc.RevokeDevice(e.ctx, "bob-phone"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.charge(shop, code, 1_00, "revoked"); !errors.Is(err, ErrDeviceRevoked) {
+	if _, err := e.charge(shop, code, 1_00, "revoked"); err != ErrInvalidCode || !errors.Is(reason(), ErrDeviceRevoked) {
 		t.Errorf("revoked: %v", err)
 	}
 	if err := e.svc.RevokeDevice(e.ctx, "nobody"); !errors.Is(err, ErrUnknownDevice) {
@@ -148,7 +180,7 @@ func TestChargeRefusals(t *testing.T) {
 	if _, err := e.charge(shop, code, 2000_01, "big"); !errors.Is(err, ErrChargeCap) {
 		t.Fatalf("cap first: %v", err)
 	}
-	e.svc.chargeCaps = nil
+	e.svc.chargeCaps, e.svc.deviceCaps = nil, nil
 	if _, err := e.charge(shop, code, 2000_01, "big"); !errors.Is(err, ledger.ErrInsufficientFunds) {
 		t.Fatalf("insufficient funds: %v", err)
 	}
@@ -281,7 +313,7 @@ func TestSweep(t *testing.T) {
 		t.Fatalf("Sweep = %d, %v", n, err)
 	}
 	// Forgotten, and still refused: too old.
-	if _, err := e.charge(shop, code, 1_00, "o3"); !errors.Is(err, ErrExpired) {
+	if _, err := e.charge(shop, code, 1_00, "o3"); !errors.Is(err, ErrInvalidCode) {
 		t.Fatalf("old code after Sweep: %v", err)
 	}
 }

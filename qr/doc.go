@@ -57,28 +57,67 @@
 // server inverts P (no lookup, a few microseconds), reads the serial, finds
 // the device by it, places the step within five steps of its own clock and
 // checks the OTP at that step, accepting Skew steps either side (default
-// one). Distinct errors: ErrMalformedCode, ErrUnknownDevice,
-// ErrDeviceRevoked, ErrExpired (a genuine code up to about an hour old) and
-// ErrWrongCode.
+// one). PaymentCodes.Check names the reason (ErrUnknownDevice,
+// ErrDeviceRevoked, ErrExpired for a genuine code up to about an hour old,
+// ErrWrongCode); Service.Charge never shows it to a merchant (below).
 //
 // What the code reveals: without the permutation key, nothing — successive
 // codes of one device look unrelated, and no account appears anywhere. The
 // permutation key is in every device, so it must be assumed extractable;
 // with it one reads only the serial, a random number below 10^9 that the
-// server maps to a device. The security rests on the per-device secret.
+// server maps to a device. The security rests on the per-device secret
+// and on counting failures.
 //
-// Guessing odds. A code is accepted only if its serial is registered, its
-// step digit falls in the window and its six-digit OTP matches. A random
-// 18-digit code with the right prefix decodes to a uniformly random
-// (serial, step digit, OTP), so with N registered devices it is accepted
-// with probability (N/10^9)·((2·Skew+1)/10)·10^-6: with 10^8 devices and
-// Skew 1, 3·10^-8, one success per about 33 million guesses. An attacker who
-// knows the permutation key and targets one device picks its serial and the
-// current step and still has to hit the OTP: 10^-6 per guess, and the code
-// is good for at most three minutes and, once redeemed, never again (a
-// device makes one code per step, so the pair (serial, step) is what a
-// UsedCodeStore records). Merchants' redemption attempts must be rate
-// limited accordingly.
+// # Guessing, and why six digits suffice
+//
+// A code is accepted only if its serial is registered, its step digit
+// falls in the window and its six-digit OTP matches. An attacker who knows
+// the permutation key and targets one device picks its serial and the
+// current step and must hit the OTP: p = 10^-6 per guess. Without
+// counting, 700,000 guesses (seconds of a merchant integration) gave an
+// even chance. Service.Charge therefore counts, in the store (shared by
+// every instance), each failed code against its serial and its merchant
+// (Lockout): DefaultLockout locks a serial after 5 failures within 24
+// hours until the payer re-authenticates (UnlockDevice), and refuses a
+// merchant after 100 failures within an hour. The odds follow:
+//
+//   - One device, until it locks: at most 5 guesses, P ≤ 5·10^-6.
+//   - One device, kept just below the lock: 4 guesses a day, P ≤ 1.5·10^-3
+//     a year — and the lock, not the odds, ends it once a legitimate
+//     payer's mistakes add up.
+//   - Untargeted, one merchant account: at most 100 failures an hour, 2,400
+//     a day. Guessing random serials and OTPs among 10^8 devices succeeds
+//     with probability (10^8/10^9)·(3/10)·10^-6 = 3·10^-8 per guess:
+//     7·10^-5 a day per stolen merchant credential.
+//   - A success takes at most one charge (ChargeCaps, default 1,000.00 CNY)
+//     and the device's day (DeviceDailyCaps, default 2,000.00 CNY), the
+//     small password-free limits wallets put on 付款码 payments.
+//
+// A longer OTP would cost code length (18 digits is what scanners and
+// wallets exchange) and buys nothing the count does not: the count bounds
+// the guesses, the OTP length the odds of each. Counting happens after
+// the code is checked, under the store's lock; concurrent guesses are
+// decided one after another, and a genuine guess among them passes only if
+// fewer than DeviceFailures failures were decided first. A genuine code is
+// never counted, so retries and duplicates cannot lock their own payer;
+// an attacker who knows a serial can lock its device (a denial of service
+// the payer ends by re-authenticating; the bank should alert on locks,
+// through Config.Refused).
+//
+// Every code that does not pay for a reason of its device or its digits
+// (no device, revoked, locked, expired, wrong) is answered with the one
+// value ErrInvalidCode, so answers cannot tell an attacker which serials
+// exist; the reason goes to Config.Refused. An unknown serial is checked
+// against a decoy secret and counted like a known one, so the work done is
+// the same (the device lookup and the secret's unwrapping still differ by
+// microseconds).
+//
+// Device secrets are stored wrapped by a KeyWrapper (a KMS key in
+// production, LocalKeyWrapper with AES-256-GCM otherwise), bound to the
+// device's ID, account and serial: whoever reads the store, or copies one
+// device's wrapped secret onto another's record, makes no code that pays.
+// This assumes the key-encryption key is out of the database's reach and
+// the service's memory is not.
 //
 // # Paying on the ledger
 //

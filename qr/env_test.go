@@ -65,7 +65,7 @@ func newEnv(t testing.TB, edit func(*Config), wrap func(Store) Store) *env {
 		t.Fatal(err)
 	}
 	e.codes = testPaymentCodes(t)
-	cfg := Config{Ledger: e.ledger, Store: e.store, Directory: e.dir, Receive: e.receive, PaymentCodes: e.codes}
+	cfg := Config{Ledger: e.ledger, Store: e.store, Directory: e.dir, Receive: e.receive, PaymentCodes: e.codes, DeviceKeys: testKEK(t)}
 	if edit != nil {
 		edit(&cfg)
 	}
@@ -229,4 +229,14 @@ func once(err error) func() error {
 		done = true
 		return err
 	}
+}
+
+// testKEK is a key-encryption key for device secrets.
+func testKEK(t testing.TB) *LocalKeyWrapper {
+	t.Helper()
+	w, err := NewLocalKeyWrapper([]byte("qr tests key-encryption key 32 b"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
 }

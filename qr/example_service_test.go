@@ -116,7 +116,8 @@ func ExampleService_Charge() {
 	alice, shop, cafe := b.wallet("100.00"), b.wallet(""), b.wallet("")
 
 	codes, _ := qr.NewPaymentCodes(qr.PaymentCodeConfig{Prefix: "28", Key: []byte("permutation key shared with apps")})
-	svc, err := qr.NewService(qr.Config{Ledger: b.ledger, PaymentCodes: codes})
+	kek, _ := qr.NewLocalKeyWrapper(make([]byte, 32), nil) // a KMS key in production
+	svc, err := qr.NewService(qr.Config{Ledger: b.ledger, PaymentCodes: codes, DeviceKeys: kek})
 	if err != nil {
 		panic(err)
 	}

@@ -30,6 +30,10 @@ type MemoryStore struct {
 	bySerial map[uint64]*Device
 
 	used [usedShards]usedShard
+
+	triesMu   sync.Mutex
+	serials   map[uint64]*SerialRecord
+	merchants map[uuid.UUID]*MerchantRecord
 }
 
 type capKey struct {
@@ -57,6 +61,7 @@ var (
 	_ CapStore         = (*MemoryStore)(nil)
 	_ DeviceStore      = (*MemoryStore)(nil)
 	_ UsedCodeStore    = (*MemoryStore)(nil)
+	_ AttemptStore     = (*MemoryStore)(nil)
 )
 
 // NewMemoryStore returns an empty MemoryStore.
@@ -69,6 +74,8 @@ func NewMemoryStore() *MemoryStore {
 		reserved:  make(map[uuid.UUID]struct{}),
 		devices:   make(map[string]*Device),
 		bySerial:  make(map[uint64]*Device),
+		serials:   make(map[uint64]*SerialRecord),
+		merchants: make(map[uuid.UUID]*MerchantRecord),
 	}
 	for i := range s.used {
 		s.used[i].m = make(map[usedKey]uuid.UUID)
@@ -417,4 +424,64 @@ func (s *MemoryStore) PruneUsed(_ context.Context, before int64) (int, error) {
 		sh.mu.Unlock()
 	}
 	return n, nil
+}
+
+// records returns t's records, created empty if need be; s.triesMu held.
+func (s *MemoryStore) records(t *CodeTry) (*SerialRecord, *MerchantRecord) {
+	sr, ok := s.serials[t.Serial]
+	if !ok {
+		sr = &SerialRecord{Serial: t.Serial}
+		s.serials[t.Serial] = sr
+	}
+	mr, ok := s.merchants[t.Merchant]
+	if !ok {
+		mr = &MerchantRecord{Merchant: t.Merchant}
+		s.merchants[t.Merchant] = mr
+	}
+	return sr, mr
+}
+
+// BeginTry implements AttemptStore.
+func (s *MemoryStore) BeginTry(_ context.Context, t CodeTry, p Lockout) (TryResult, error) {
+	if t.Serial >= MaxSerial || t.Merchant == uuid.Nil {
+		return TryResult{}, fmt.Errorf("qr: attempt without a merchant or with serial %d: %w", t.Serial, ErrInvalidValue)
+	}
+	s.triesMu.Lock()
+	defer s.triesMu.Unlock()
+	sr, mr := s.records(&t)
+	var r TryResult
+	*sr, *mr, r = p.Begin(*sr, *mr, t)
+	return r, nil
+}
+
+// EndTry implements AttemptStore.
+func (s *MemoryStore) EndTry(_ context.Context, t CodeTry, e TryEnd, p Lockout) error {
+	if t.Serial >= MaxSerial || t.Merchant == uuid.Nil {
+		return fmt.Errorf("qr: attempt without a merchant or with serial %d: %w", t.Serial, ErrInvalidValue)
+	}
+	s.triesMu.Lock()
+	defer s.triesMu.Unlock()
+	sr, mr := s.records(&t)
+	*sr, *mr = p.End(*sr, *mr, t, e)
+	return nil
+}
+
+// SerialRecord implements AttemptStore.
+func (s *MemoryStore) SerialRecord(_ context.Context, serial uint64) (SerialRecord, error) {
+	s.triesMu.Lock()
+	defer s.triesMu.Unlock()
+	if r, ok := s.serials[serial]; ok {
+		return *r, nil
+	}
+	return SerialRecord{Serial: serial}, nil
+}
+
+// UnlockSerial implements AttemptStore.
+func (s *MemoryStore) UnlockSerial(_ context.Context, serial uint64) error {
+	s.triesMu.Lock()
+	defer s.triesMu.Unlock()
+	if r, ok := s.serials[serial]; ok {
+		r.Strikes = Strikes{}
+	}
+	return nil
 }

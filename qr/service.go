@@ -1,6 +1,7 @@
 package qr
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -84,9 +85,25 @@ type Config struct {
 	// Default: China Standard Time, UTC+8 (Asia/Shanghai, which has kept
 	// it without daylight saving time since 1991).
 	Location *time.Location
-	// ChargeCaps caps a single payment-code charge, one amount per
-	// currency; a currency without an entry is not capped. Default: none.
+	// ChargeCaps caps a single payment-code charge (a password-free
+	// payment: the payer only shows the code), one amount per currency;
+	// a currency without an entry is not capped. Default (nil): 1,000.00
+	// CNY. An empty, non-nil slice caps nothing.
 	ChargeCaps []ledger.Money
+	// DeviceDailyCaps caps a device's payment-code charges per calendar
+	// day (in Location), one amount per currency. Default (nil): 2,000.00
+	// CNY. An empty, non-nil slice caps nothing.
+	DeviceDailyCaps []ledger.Money
+	// Lockout limits failed payment-code attempts per device and per
+	// merchant. Default: DefaultLockout.
+	Lockout Lockout
+	// DeviceKeys wraps device secrets before the store keeps them.
+	// Required with PaymentCodes.
+	DeviceKeys KeyWrapper
+	// Refused, if set, is told why a payment code was refused (the
+	// merchant only gets ErrInvalidCode): for logs and metrics. It must
+	// not block.
+	Refused func(ctx context.Context, r CodeRefusal)
 	// HoldTimeout is how long a payment's hold may stay pending before
 	// the ledger voids it (ledger.ExpirePending). Default 10 minutes.
 	HoldTimeout time.Duration
@@ -112,6 +129,10 @@ type Service struct {
 	ns             uuid.UUID
 	staticCaps     []ledger.Money
 	chargeCaps     []ledger.Money
+	deviceCaps     []ledger.Money
+	lockout        Lockout
+	keys           KeyWrapper
+	refused        func(context.Context, CodeRefusal)
 	loc            *time.Location
 	holdTimeout    time.Duration
 	reconcileAfter time.Duration
@@ -122,8 +143,10 @@ type Service struct {
 
 // NewService checks cfg and fills its defaults.
 //
-// Errors: ErrMissing (no Ledger), ErrInvalidValue (negative or duplicate
-// caps, a cap without currency, ReconcileAfter not below HoldTimeout).
+// Errors: ErrMissing (no Ledger, PaymentCodes without DeviceKeys),
+// ErrInvalidValue (negative or duplicate caps, a cap without currency,
+// ReconcileAfter not below HoldTimeout, a Lockout with a count or window
+// not positive).
 func NewService(cfg Config) (*Service, error) {
 	if cfg.Ledger == nil {
 		return nil, fmt.Errorf("qr: a Service needs a Ledger: %w", ErrMissing)
@@ -131,6 +154,7 @@ func NewService(cfg Config) (*Service, error) {
 	s := &Service{
 		ledger: cfg.Ledger, store: cfg.Store, dir: cfg.Directory, receive: cfg.Receive, codes: cfg.PaymentCodes,
 		ns: cfg.Namespace, staticCaps: cfg.StaticDailyCaps, chargeCaps: cfg.ChargeCaps, loc: cfg.Location,
+		deviceCaps: cfg.DeviceDailyCaps, keys: cfg.DeviceKeys, refused: cfg.Refused,
 		holdTimeout: cfg.HoldTimeout, reconcileAfter: cfg.ReconcileAfter,
 		payCode: cfg.PayTransferCode, chargeCode: cfg.ChargeTransferCode, now: cfg.Now,
 	}
@@ -142,6 +166,19 @@ func NewService(cfg Config) (*Service, error) {
 	}
 	if s.staticCaps == nil {
 		s.staticCaps = []ledger.Money{ledger.NewMoney(500_00, ledger.MustCurrency("CNY"))}
+	}
+	if s.chargeCaps == nil {
+		s.chargeCaps = []ledger.Money{ledger.NewMoney(1_000_00, ledger.MustCurrency("CNY"))}
+	}
+	if s.deviceCaps == nil {
+		s.deviceCaps = []ledger.Money{ledger.NewMoney(2_000_00, ledger.MustCurrency("CNY"))}
+	}
+	var err error
+	if s.lockout, err = cfg.Lockout.withDefaults(); err != nil {
+		return nil, err
+	}
+	if s.codes != nil && s.keys == nil {
+		return nil, fmt.Errorf("qr: PaymentCodes need DeviceKeys to wrap device secrets: %w", ErrMissing)
 	}
 	if s.loc == nil {
 		s.loc = time.FixedZone("CST", 8*60*60)
@@ -155,7 +192,7 @@ func NewService(cfg Config) (*Service, error) {
 	if s.now == nil {
 		s.now = cfg.Ledger.Now
 	}
-	for _, caps := range [][]ledger.Money{s.staticCaps, s.chargeCaps} {
+	for _, caps := range [][]ledger.Money{s.staticCaps, s.chargeCaps, s.deviceCaps} {
 		if err := checkCaps(caps); err != nil {
 			return nil, err
 		}

@@ -236,4 +236,5 @@ type Store interface {
 	CapStore
 	DeviceStore
 	UsedCodeStore
+	AttemptStore
 }

@@ -108,7 +108,13 @@ func run(w io.Writer, pngPath string) error {
 	if err != nil {
 		return err
 	}
-	svc, err := qr.NewService(qr.Config{Ledger: l, Directory: directory, Receive: receive, PaymentCodes: paycodes, Now: clock})
+	// Device secrets are kept wrapped; a bank's KMS holds this key.
+	kek, err := qr.NewLocalKeyWrapper([]byte("qrpay example key-encryption key"), nil)
+	if err != nil {
+		return err
+	}
+	svc, err := qr.NewService(qr.Config{Ledger: l, Directory: directory, Receive: receive, PaymentCodes: paycodes,
+		DeviceKeys: kek, Now: clock})
 	if err != nil {
 		return err
 	}
@@ -210,7 +216,7 @@ func run(w io.Writer, pngPath string) error {
 	fmt.Fprintf(w, "a photo of the code used at the BBQ: %v\n", refused(err, qr.ErrReplay))
 	now = now.Add(3 * time.Minute)
 	_, err = svc.Charge(ctx, qr.ChargeRequest{Merchant: bbq, Code: code, Amount: yuan("23.00"), Order: "bbq-8"})
-	fmt.Fprintf(w, "the same code three minutes on: %v\n", refused(err, qr.ErrExpired))
+	fmt.Fprintf(w, "the same code three minutes on: %v\n", refused(err, qr.ErrInvalidCode))
 
 	fmt.Fprintln(w, "== balances")
 	for _, n := range []string{"alice", "bob", "bbq", "cafe"} {

@@ -33,7 +33,7 @@ func TestRun(t *testing.T) {
 		"490.00 more by static code today: refused (qr: daily cap on static-code payments reached)",
 		"charged: 23.00 CNY from alice-phone to cafe for latte-0042",
 		"a photo of the code used at the BBQ: refused (qr: payment code already used)",
-		"the same code three minutes on: refused (qr: code expired)",
+		"the same code three minutes on: refused (qr: invalid payment code)",
 		"alice    138.50 CNY", // 200.00 - 38.50 - 23.00
 		"bob      188.00 CNY", // 200.00 - 12.00
 		"bbq       50.50 CNY", // 38.50 + 12.00

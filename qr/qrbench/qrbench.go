@@ -17,6 +17,7 @@ package qrbench
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"strconv"
 	"sync/atomic"
@@ -151,7 +152,17 @@ func NewCharges(ctx context.Context, cfg Config) (*Charges, error) {
 	if err != nil {
 		return nil, err
 	}
-	setup, err := qr.NewService(qr.Config{Ledger: cfg.Ledger, Store: cfg.Store, PaymentCodes: codes})
+	// The device secrets are wrapped under a key of this run only.
+	var key [32]byte
+	if _, err := rand.Read(key[:]); err != nil {
+		return nil, err
+	}
+	kek, err := qr.NewLocalKeyWrapper(key[:], nil)
+	if err != nil {
+		return nil, err
+	}
+	setup, err := qr.NewService(qr.Config{Ledger: cfg.Ledger, Store: cfg.Store, PaymentCodes: codes, DeviceKeys: kek,
+		ChargeCaps: []ledger.Money{}, DeviceDailyCaps: []ledger.Money{}})
 	if err != nil {
 		return nil, err
 	}
@@ -161,7 +172,8 @@ func NewCharges(ctx context.Context, cfg Config) (*Charges, error) {
 	for w := range c.workers {
 		cw := &ChargeWorker{codes: codes, merchants: merchants, amount: cfg.Amount, start: start, now: start,
 			orders: run + "-" + strconv.Itoa(w) + "-"}
-		if cw.svc, err = qr.NewService(qr.Config{Ledger: cfg.Ledger, Store: cfg.Store, PaymentCodes: codes, Now: cw.clock}); err != nil {
+		if cw.svc, err = qr.NewService(qr.Config{Ledger: cfg.Ledger, Store: cfg.Store, PaymentCodes: codes, DeviceKeys: kek,
+			ChargeCaps: []ledger.Money{}, DeviceDailyCaps: []ledger.Money{}, Now: cw.clock}); err != nil {
 			return nil, err
 		}
 		c.workers[w] = cw

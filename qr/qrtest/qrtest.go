@@ -12,8 +12,11 @@
 // payer, day and currency, idempotent per payment), devices (unique IDs
 // and serials, revocation) and redeemed payment codes (of 64 merchants
 // redeeming one code at once exactly one wins; a retry by the same charge
-// succeeds), and the scans and resets Service.Check and Service.Reconcile
-// use. RunService runs a qr.Service on a store and a ledger store.
+// succeeds), payment-code attempts (qr.Lockout applied under the store's
+// lock: of 32 concurrent failures at one serial exactly DeviceFailures
+// count, the rest find it locked; merchants refused; a device's day
+// reserved once per charge and given back), and the scans and resets
+// Service.Check and Service.Reconcile use. RunService runs a qr.Service on a store and a ledger store.
 package qrtest
 
 import (
@@ -46,6 +49,8 @@ func Run(t *testing.T, newStore func(t testing.TB) qr.Store) {
 	t.Run("Devices", func(t *testing.T) { testDevices(t, newStore(t)) })
 	t.Run("UsedCodes", func(t *testing.T) { testUsedCodes(t, newStore(t)) })
 	t.Run("UsedCodesConcurrent", func(t *testing.T) { testConcurrentMarkUsed(t, newStore(t)) })
+	t.Run("Attempts", func(t *testing.T) { testAttempts(t, newStore(t)) })
+	t.Run("AttemptsConcurrent", func(t *testing.T) { testConcurrentAttempts(t, newStore(t)) })
 }
 
 var (
@@ -563,5 +568,104 @@ func testScanAndReset(t *testing.T, s qr.Store) {
 	}
 	if list, _ := s.ScanReservations(ctx, uuid.Nil, 10); len(list) != 2 {
 		t.Fatalf("ScanReservations after resets = %+v", list)
+	}
+}
+
+var suiteLockout = qr.Lockout{DeviceFailures: 3, DeviceWindow: time.Hour, MerchantFailures: 5, MerchantWindow: time.Hour}
+
+func try(serial uint64, merchant string, at time.Time, ok bool) qr.CodeTry {
+	return qr.CodeTry{Charge: id("charge/" + merchant), Serial: serial, Merchant: id(merchant), At: at, Day: "2026-02-16",
+		Amount: yuan(100_00), CodeOK: ok}
+}
+
+func testAttempts(t *testing.T, s qr.Store) {
+	ctx := context.Background()
+	p := suiteLockout
+	begin := func(what string, tr qr.CodeTry, want qr.TryOutcome) qr.TryResult {
+		t.Helper()
+		r, err := s.BeginTry(ctx, tr, p)
+		ok(t, what, err)
+		if r.Outcome != want {
+			t.Fatalf("%s: outcome %d, want %d", what, r.Outcome, want)
+		}
+		return r
+	}
+	for i := range 3 {
+		r := begin(fmt.Sprint("failure ", i), try(7, "m1", t0.Add(time.Duration(i)*time.Second), false), qr.TryFailed)
+		if r.Serial.Count != i+1 || r.Serial.LockedAt.IsZero() != (i < 2) {
+			t.Fatalf("after failure %d: %+v", i, r.Serial)
+		}
+	}
+	begin("genuine code, locked serial", try(7, "m2", t0.Add(time.Minute), true), qr.TryLocked)
+	begin("genuine code, locked serial, after the window", try(7, "m2", t0.Add(2*time.Hour), true), qr.TryLocked)
+	begin("another serial", try(8, "m2", t0, true), qr.TryAllowed)
+	ok(t, "unlock", s.UnlockSerial(ctx, 7))
+	rec, err := s.SerialRecord(ctx, 7)
+	ok(t, "SerialRecord", err)
+	if rec.Serial != 7 || rec.Count != 0 || !rec.LockedAt.IsZero() {
+		t.Fatalf("after unlock: %+v", rec)
+	}
+	begin("after unlock", try(7, "m2", t0.Add(2*time.Hour), true), qr.TryAllowed)
+	if rec, err := s.SerialRecord(ctx, 99); err != nil || rec.Serial != 99 || rec.Count != 0 {
+		t.Fatalf("untried serial: %+v, %v", rec, err)
+	}
+
+	// m1 failed three times; two more and it is refused until its window ends.
+	begin("m1 failure 4", try(20, "m1", t0.Add(time.Minute), false), qr.TryFailed)
+	begin("m1 failure 5", try(21, "m1", t0.Add(time.Minute), false), qr.TryFailed)
+	begin("m1 refused", try(22, "m1", t0.Add(time.Minute), true), qr.TryMerchantRefused)
+	begin("m1 next window", try(22, "m1", t0.Add(time.Hour), true), qr.TryAllowed)
+
+	// A device's day: reserved once per charge, over the cap refused,
+	// given back.
+	day := func(charge string, fen int64) qr.CodeTry {
+		tr := try(30, "m3", t0, true)
+		tr.Charge, tr.Amount, tr.Limit = id(charge), yuan(fen), yuan(500_00)
+		return tr
+	}
+	if r := begin("charge a", day("a", 300_00), qr.TryAllowed); !r.Reserved || r.Serial.Spent != yuan(300_00) {
+		t.Fatalf("charge a: %+v", r)
+	}
+	if r := begin("charge a again", day("a", 300_00), qr.TryAllowed); r.Reserved || r.OverCap || r.Serial.Spent != yuan(300_00) {
+		t.Fatalf("charge a again: %+v", r)
+	}
+	if r := begin("charge b over", day("b", 200_01), qr.TryAllowed); r.Reserved || !r.OverCap {
+		t.Fatalf("charge b: %+v", r)
+	}
+	ok(t, "end a unspent", s.EndTry(ctx, day("a", 300_00), qr.TryEnd{}, p))
+	if r := begin("charge b", day("b", 500_00), qr.TryAllowed); !r.Reserved || r.Serial.Spent != yuan(500_00) {
+		t.Fatalf("charge b after a given back: %+v", r)
+	}
+	ok(t, "end b spent", s.EndTry(ctx, day("b", 500_00), qr.TryEnd{Spent: true}, p))
+	if rec, _ := s.SerialRecord(ctx, 30); rec.Spent != yuan(500_00) || rec.Day != "2026-02-16" {
+		t.Fatalf("day: %+v", rec)
+	}
+}
+
+func testConcurrentAttempts(t *testing.T, s qr.Store) {
+	ctx := context.Background()
+	p := suiteLockout
+	p.MerchantFailures = 1000
+	const n = 32
+	var failed, locked atomic.Int32
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			r, err := s.BeginTry(ctx, try(5, fmt.Sprint("m", i%4), t0, false), p)
+			if err != nil {
+				t.Errorf("attempt %d: %v", i, err)
+				return
+			}
+			switch r.Outcome {
+			case qr.TryFailed:
+				failed.Add(1)
+			case qr.TryLocked:
+				locked.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if failed.Load() != int32(p.DeviceFailures) || locked.Load() != n-int32(p.DeviceFailures) {
+		t.Fatalf("%d failures counted and %d locked, want %d and %d", failed.Load(), locked.Load(), p.DeviceFailures, n-p.DeviceFailures)
 	}
 }

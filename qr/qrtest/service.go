@@ -122,6 +122,13 @@ func (w *world) iterations(t testing.TB, def int) int {
 var (
 	suiteSecret  = []byte("qrtest service suite HMAC secret")
 	suitePermKey = []byte("qrtest service suite permutation")
+	suiteKEK     = func() *qr.LocalKeyWrapper {
+		w, err := qr.NewLocalKeyWrapper([]byte("qrtest suite key-encryption key."), nil)
+		if err != nil {
+			panic(err)
+		}
+		return w
+	}()
 )
 
 // newWorld builds a service on env; edit changes its config, wrap the
@@ -143,7 +150,7 @@ func newWorld(t testing.TB, env Env, edit func(*qr.Config), wrap func(qr.Store) 
 	must(t, err)
 	w.codes, err = qr.NewPaymentCodes(qr.PaymentCodeConfig{Prefix: "28", Key: suitePermKey})
 	must(t, err)
-	cfg := qr.Config{Ledger: w.l, Store: env.Store, Directory: w.dir, Receive: receive, PaymentCodes: w.codes}
+	cfg := qr.Config{Ledger: w.l, Store: env.Store, Directory: w.dir, Receive: receive, PaymentCodes: w.codes, DeviceKeys: suiteKEK}
 	if edit != nil {
 		edit(&cfg)
 	}
