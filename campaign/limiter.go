@@ -3,6 +3,7 @@ package campaign
 import (
 	"context"
 	"hash/maphash"
+	"slices"
 	"sync"
 	"time"
 )
@@ -32,28 +33,43 @@ type Limiter interface {
 // key; a shard forgets the buckets that have refilled whenever it has
 // doubled since it last did, so memory follows the keys active within
 // one refill period.
+//
+// A bucket is found by a 128-bit keyed hash of its key (two maphash
+// values under seeds of its own), not by the key itself: the buckets of
+// a storm's million users then hold no pointers for the collector to
+// scan. Two keys of one hash would share a bucket, which only limits
+// more; at 128 bits it does not happen.
 type MemoryLimiter struct {
-	seed   maphash.Seed
-	shards [64]limShard
+	seeds  [2]maphash.Seed
+	shards [limShards]limShard
 }
+
+const limShards = 64
+
+type limKey [2]uint64
 
 type limShard struct {
 	mu    sync.Mutex
-	tat   map[string]time.Time
-	prune int // size at which to forget refilled buckets
-	_     [32]byte
+	tat   map[limKey]int64 // the bucket's instant, Unix nanoseconds
+	prune int              // size at which to forget refilled buckets
+	_     [40]byte
 }
 
 var _ Limiter = (*MemoryLimiter)(nil)
 
 // NewMemoryLimiter returns an empty MemoryLimiter.
 func NewMemoryLimiter() *MemoryLimiter {
-	l := &MemoryLimiter{seed: maphash.MakeSeed()}
+	l := &MemoryLimiter{seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}}
 	for i := range l.shards {
-		l.shards[i].tat = make(map[string]time.Time)
+		l.shards[i].tat = make(map[limKey]int64)
 		l.shards[i].prune = 1024
 	}
 	return l
+}
+
+func (l *MemoryLimiter) key(k string) (limKey, int) {
+	h := limKey{maphash.String(l.seeds[0], k), maphash.String(l.seeds[1], k)}
+	return h, int(h[0] % limShards)
 }
 
 // Allow implements Limiter.
@@ -61,66 +77,62 @@ func (l *MemoryLimiter) Allow(ctx context.Context, now time.Time, keys ...LimitK
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if len(keys) == 1 {
-		return l.allowOne(now, &keys[0])
+	var hs [4]limKey
+	var idx [4]int
+	var next [4]int64
+	h, ix, nx := hs[:0], idx[:0], next[:0]
+	if len(keys) > len(hs) {
+		h, ix, nx = make([]limKey, 0, len(keys)), make([]int, 0, len(keys)), make([]int64, 0, len(keys))
 	}
-	// All or none: lock the keys' shards in index order.
-	idx := make([]int, len(keys))
 	for i := range keys {
-		idx[i] = int(maphash.String(l.seed, keys[i].Key) % uint64(len(l.shards)))
+		k, sh := l.key(keys[i].Key)
+		h, ix, nx = append(h, k), append(ix, sh), append(nx, 0)
 	}
-	var locked [64]bool
-	for _, i := range idx {
-		locked[i] = true
+	// All or none: lock the keys' shards in index order, each once.
+	var lockBuf [4]int
+	order := append(lockBuf[:0], ix...)
+	slices.Sort(order)
+	order = slices.Compact(order)
+	for _, i := range order {
+		l.shards[i].mu.Lock()
 	}
-	for i := range locked {
-		if locked[i] {
-			l.shards[i].mu.Lock()
-			defer l.shards[i].mu.Unlock()
+	defer func() {
+		for _, i := range order {
+			l.shards[i].mu.Unlock()
 		}
-	}
-	next := make([]time.Time, len(keys))
+	}()
 	var refused *RateLimitError
 	for i := range keys {
-		sh := &l.shards[idx[i]]
-		tat, ok, wait := keys[i].Rate.Allow(sh.tat[keys[i].Key], now)
+		var tat time.Time
+		if ns, ok := l.shards[ix[i]].tat[h[i]]; ok {
+			tat = time.Unix(0, ns)
+		}
+		t, ok, wait := keys[i].Rate.Allow(tat, now)
 		if !ok {
 			if refused == nil {
 				refused = &RateLimitError{Key: keys[i].Key}
 			}
 			refused.Wait = max(refused.Wait, wait)
 		}
-		next[i] = tat
+		nx[i] = t.UnixNano()
 	}
 	if refused != nil {
 		return refused
 	}
 	for i := range keys {
-		l.shards[idx[i]].set(keys[i].Key, next[i], now)
+		l.shards[ix[i]].set(h[i], nx[i], now.UnixNano())
 	}
-	return nil
-}
-
-func (l *MemoryLimiter) allowOne(now time.Time, k *LimitKey) error {
-	sh := &l.shards[maphash.String(l.seed, k.Key)%uint64(len(l.shards))]
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	tat, ok, wait := k.Rate.Allow(sh.tat[k.Key], now)
-	if !ok {
-		return &RateLimitError{Key: k.Key, Wait: wait}
-	}
-	sh.set(k.Key, tat, now)
 	return nil
 }
 
 // set records a bucket's new instant; sh.mu is held.
-func (sh *limShard) set(key string, tat, now time.Time) {
+func (sh *limShard) set(key limKey, tat, now int64) {
 	sh.tat[key] = tat
 	if len(sh.tat) < sh.prune {
 		return
 	}
 	for k, t := range sh.tat {
-		if !t.After(now) {
+		if t <= now {
 			delete(sh.tat, k)
 		}
 	}

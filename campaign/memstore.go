@@ -21,9 +21,8 @@ import (
 // a winning try inside the try's step, under the user's lock (see
 // Store.Try): PaysOn accepts that ledger's store.
 type MemoryStore struct {
-	l  *ledger.Ledger
-	mu sync.RWMutex
-	m  map[uuid.UUID]*memCampaign
+	l *ledger.Ledger
+	m sync.Map // uuid.UUID → *memCampaign: read by every try, written once per campaign
 }
 
 var _ Store = (*MemoryStore)(nil)
@@ -32,7 +31,7 @@ var _ Store = (*MemoryStore)(nil)
 // their own step; nil l means a store that only records them (the Service
 // then pays after).
 func NewMemoryStore(l *ledger.Ledger) *MemoryStore {
-	return &MemoryStore{l: l, m: make(map[uuid.UUID]*memCampaign)}
+	return &MemoryStore{l: l}
 }
 
 const (
@@ -41,9 +40,9 @@ const (
 )
 
 type memCampaign struct {
-	mu     sync.Mutex // guards c's State, chunks and every try's Paid and Forfeited
+	mu     sync.Mutex // guards c's State, chunks and every try's paid and forfeited
 	c      Campaign
-	chunks []*[memChunk]Try // the log by slot, allocated as tries come
+	chunks []*[memChunk]memTry // the log by slot, allocated as tries come
 	shards [memShards]memShard
 }
 
@@ -53,33 +52,65 @@ type memShard struct {
 	_     [40]byte
 }
 
+// memUser is one user's Player, kept small and free of pointers (the map
+// of a storm's users is large: the collector need not scan it), with the
+// slot of the user's last try; earlier tries are linked through the log.
 type memUser struct {
-	p     Player
-	first int32   // slot of try 1
-	more  []int32 // slots of tries 2, 3…
+	tries, dayTries, wins int32
+	last                  int32 // slot of try number tries
+	day                   int64
 }
 
-func (u *memUser) slot(seq int) int {
-	if seq == 1 {
-		return int(u.first)
+func (u *memUser) player() Player {
+	return Player{Tries: int(u.tries), Day: u.day, DayTries: int(u.dayTries), Wins: int(u.wins)}
+}
+
+// memTry is a Try in the log, without pointers: the campaign's ID and the
+// slot are where it is kept, the instant is in UTC nanoseconds.
+type memTry struct {
+	user, account   uuid.UUID
+	at, prize       int64
+	seq             int32
+	prev            int32 // slot of the same user's try seq-1; -1 for try 1
+	paid, forfeited bool
+}
+
+// at returns the log entry at slot i; mc.mu is held.
+func (mc *memCampaign) at(i int) *memTry { return &mc.chunks[i/memChunk][i%memChunk] }
+
+// try returns the try at slot i; mc.mu is held.
+func (mc *memCampaign) try(i int) Try {
+	m := mc.at(i)
+	return Try{Campaign: mc.c.ID, User: m.user, Seq: int(m.seq), Account: m.account, Slot: i, Prize: m.prize,
+		At: time.Unix(0, m.at).UTC(), Paid: m.paid, Forfeited: m.forfeited}
+}
+
+// slot returns the slot of u's try number seq (1…u.tries); mc.mu is held.
+func (mc *memCampaign) slot(u *memUser, seq int) int {
+	i := int(u.last)
+	for n := int(u.tries); n > seq; n-- {
+		i = int(mc.at(i).prev)
 	}
-	return int(u.more[seq-2])
+	return i
 }
 
-// at returns the try at slot i; mc.mu is held.
-func (mc *memCampaign) at(i int) *Try { return &mc.chunks[i/memChunk][i%memChunk] }
+// markPaid applies Campaign.MarkPaid to the try at slot i; mc.mu is held.
+func (mc *memCampaign) markPaid(i int, forfeited bool) {
+	t := mc.try(i)
+	if mc.c.MarkPaid(&t, forfeited) {
+		m := mc.at(i)
+		m.paid, m.forfeited = t.Paid, t.Forfeited
+	}
+}
 
 func (s *MemoryStore) get(ctx context.Context, id uuid.UUID) (*memCampaign, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	s.mu.RLock()
-	mc := s.m[id]
-	s.mu.RUnlock()
-	if mc == nil {
-		return nil, fmt.Errorf("campaign %s: %w", id, ErrCampaignNotFound)
+	if mc, ok := s.m.Load(id); ok {
+		return mc.(*memCampaign), nil
 	}
-	return mc, nil
+	return nil, fmt.Errorf("campaign %s: %w", id, ErrCampaignNotFound)
 }
 
 // Create implements Store.
@@ -93,19 +124,17 @@ func (s *MemoryStore) Create(ctx context.Context, c Campaign) (Campaign, error) 
 	if c.Status != StatusFunding || c.State != (State{Status: StatusFunding}) {
 		return Campaign{}, fmt.Errorf("%w: campaign %s: new with state %+v", ErrInvalidCampaign, c.ID, c.State)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if mc := s.m[c.ID]; mc != nil {
-		mc.mu.Lock()
-		defer mc.mu.Unlock()
-		return mc.c, fmt.Errorf("campaign %s: %w", c.ID, ErrCampaignExists)
-	}
 	c.Schedule = slices.Clone(c.Schedule)
-	mc := &memCampaign{c: c, chunks: make([]*[memChunk]Try, (c.PrizeEnd+memChunk-1)/memChunk)}
+	mc := &memCampaign{c: c, chunks: make([]*[memChunk]memTry, (c.PrizeEnd+memChunk-1)/memChunk)}
 	for i := range mc.shards {
 		mc.shards[i].users = make(map[uuid.UUID]memUser)
 	}
-	s.m[c.ID] = mc
+	if got, loaded := s.m.LoadOrStore(c.ID, mc); loaded {
+		old := got.(*memCampaign)
+		old.mu.Lock()
+		defer old.mu.Unlock()
+		return old.c, fmt.Errorf("campaign %s: %w", c.ID, ErrCampaignExists)
+	}
 	return c, nil
 }
 
@@ -173,8 +202,15 @@ func (s *MemoryStore) BeginSweep(ctx context.Context, id uuid.UUID, now time.Tim
 // PaysOn implements Store: the store's ledger, if it was given one.
 func (s *MemoryStore) PaysOn(ls ledger.Store) bool { return s.l != nil && s.l.Store() == ls }
 
+// LimitsOn implements Store: a MemoryStore leaves the limiter to the
+// Service.
+func (s *MemoryStore) LimitsOn(Limiter) bool { return false }
+
+// shard returns user's shard: both halves of the ID, mixed (IDs made by
+// counting differ in a few bytes only).
 func (mc *memCampaign) shard(user uuid.UUID) *memShard {
-	return &mc.shards[binary.LittleEndian.Uint64(user[8:])%memShards]
+	h := (binary.LittleEndian.Uint64(user[:8]) ^ binary.LittleEndian.Uint64(user[8:])) * 0x9e3779b97f4a7c15
+	return &mc.shards[h>>(64-6)]
 }
 
 // Try implements Store.
@@ -187,30 +223,31 @@ func (s *MemoryStore) Try(ctx context.Context, id uuid.UUID, in TryInput, paymen
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	u := sh.users[in.User]
-	mc.mu.Lock()
-	if in.Seq >= 1 && in.Seq <= u.p.Tries {
-		res := TryResult{Try: *mc.at(u.slot(in.Seq)), Existing: true, State: mc.c.State}
+	if in.Seq >= 1 && in.Seq <= int(u.tries) {
+		mc.mu.Lock()
+		res := TryResult{Try: mc.try(mc.slot(&u, in.Seq)), Existing: true, State: mc.c.State}
 		mc.mu.Unlock()
 		return res, nil
 	}
-	t, err := mc.c.Take(&u.p, in.User, in.Account, in.Seq, in.At)
+	p := u.player()
+	mc.mu.Lock()
+	t, err := mc.c.Take(&p, in.User, in.Account, in.Seq, in.At)
 	if err != nil {
 		mc.mu.Unlock()
 		return TryResult{}, err
 	}
 	ci := t.Slot / memChunk
 	if mc.chunks[ci] == nil {
-		mc.chunks[ci] = new([memChunk]Try)
+		mc.chunks[ci] = new([memChunk]memTry)
 	}
-	*mc.at(t.Slot) = t
+	prev := int32(-1)
+	if u.tries > 0 {
+		prev = u.last
+	}
+	*mc.at(t.Slot) = memTry{user: t.User, account: t.Account, at: t.At.UnixNano(), prize: t.Prize, seq: int32(t.Seq), prev: prev}
 	res := TryResult{Try: t, State: mc.c.State}
 	mc.mu.Unlock()
-	if t.Seq == 1 {
-		u.first = int32(t.Slot)
-	} else {
-		u.more = append(u.more, int32(t.Slot))
-	}
-	sh.users[in.User] = u
+	sh.users[in.User] = memUser{tries: int32(p.Tries), dayTries: int32(p.DayTries), wins: int32(p.Wins), last: int32(t.Slot), day: p.Day}
 	if t.Won() && payment != nil && s.l != nil {
 		// Under the user's lock: a retry of this try waits for its payment.
 		if _, err := s.l.Transfer(ctx, payment(t)); err != nil {
@@ -218,9 +255,8 @@ func (s *MemoryStore) Try(ctx context.Context, id uuid.UUID, in TryInput, paymen
 			return res, nil
 		}
 		mc.mu.Lock()
-		tp := mc.at(t.Slot)
-		mc.c.MarkPaid(tp, false)
-		res.Try, res.State = *tp, mc.c.State
+		mc.markPaid(t.Slot, false)
+		res.Try, res.State = mc.try(t.Slot), mc.c.State
 		mc.mu.Unlock()
 	}
 	return res, nil
@@ -236,12 +272,12 @@ func (s *MemoryStore) LookupTry(ctx context.Context, id, user uuid.UUID, seq int
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	u := sh.users[user]
-	if seq < 1 || seq > u.p.Tries {
+	if seq < 1 || seq > int(u.tries) {
 		return Try{}, fmt.Errorf("campaign %s: try %d of user %s: %w", id, seq, user, ErrTryNotFound)
 	}
 	mc.mu.Lock()
 	defer mc.mu.Unlock()
-	return *mc.at(u.slot(seq)), nil
+	return mc.try(mc.slot(&u, seq)), nil
 }
 
 // MarkPaid implements Store.
@@ -254,12 +290,12 @@ func (s *MemoryStore) MarkPaid(ctx context.Context, id, user uuid.UUID, seq int,
 	sh.mu.Lock()
 	u := sh.users[user]
 	sh.mu.Unlock()
-	if seq < 1 || seq > u.p.Tries {
+	if seq < 1 || seq > int(u.tries) {
 		return State{}, fmt.Errorf("campaign %s: try %d of user %s: %w", id, seq, user, ErrTryNotFound)
 	}
 	mc.mu.Lock()
 	defer mc.mu.Unlock()
-	mc.c.MarkPaid(mc.at(u.slot(seq)), forfeited)
+	mc.markPaid(mc.slot(&u, seq), forfeited)
 	return mc.c.State, nil
 }
 
@@ -282,8 +318,8 @@ func (s *MemoryStore) scan(ctx context.Context, id uuid.UUID, after, limit int, 
 	defer mc.mu.Unlock()
 	var out []Try
 	for i := max(after+1, 0); i < mc.c.Taken && len(out) < limit; i++ {
-		if t := mc.at(i); keep(t) {
-			out = append(out, *t)
+		if t := mc.try(i); keep(&t) {
+			out = append(out, t)
 		}
 	}
 	return out, nil
@@ -294,14 +330,9 @@ func (s *MemoryStore) Unsettled(ctx context.Context, after Cursor, limit int) ([
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	s.mu.RLock()
-	all := make([]*memCampaign, 0, len(s.m))
-	for _, mc := range s.m {
-		all = append(all, mc)
-	}
-	s.mu.RUnlock()
 	var out []Campaign
-	for _, mc := range all {
+	for _, v := range s.m.Range {
+		mc := v.(*memCampaign)
 		mc.mu.Lock()
 		c := mc.c
 		mc.mu.Unlock()

@@ -24,3 +24,9 @@ func TestMemoryStoreRecordOnly(t *testing.T) {
 		return campaigntest.Env{Store: campaign.NewMemoryStore(nil)}
 	}, campaigntest.Options{RaceIterations: 30})
 }
+
+// TestMemoryLimits: the rate limits hold across two Services sharing a
+// MemoryStore and a MemoryLimiter.
+func TestMemoryLimits(t *testing.T) {
+	campaigntest.RunLimits(t, campaigntest.LimitsConfig{})
+}

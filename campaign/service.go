@@ -94,6 +94,7 @@ type Service struct {
 	l              *ledger.Ledger
 	store          Store
 	pays           bool // store pays winning tries in their own step
+	limits         bool // store takes the limiter's tokens in the try's step
 	elig           Eligibility
 	lim            Limiter
 	userRate       Rate
@@ -132,6 +133,7 @@ func New(cfg Config) (*Service, error) {
 	if s.lim == nil {
 		s.lim = NewMemoryLimiter()
 	}
+	s.limits = s.store.LimitsOn(s.lim)
 	def := Rate{Burst: 5, Every: time.Second}
 	if s.userRate == (Rate{}) {
 		s.userRate = def
@@ -169,7 +171,6 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Rules == nil {
 		s.rules[ledger.MustCurrency("CNY")] = DefaultRules()
 	}
-	s.cache.m = make(map[uuid.UUID]*cached)
 	return s, nil
 }
 

@@ -15,6 +15,14 @@ type TryInput struct {
 	Account uuid.UUID
 	Seq     int
 	At      time.Time
+	// Limits, when not nil (the Service passes them only when LimitsOn
+	// accepts its Limiter), are the rate limiter's keys: the store takes
+	// one token from each, all or none, by Rate.Allow on the limiter's
+	// own shared buckets, in the try's step and before anything else.
+	// Refused, Try returns the *RateLimitError and records nothing; taken,
+	// the tokens stay taken whatever Take decides (retries cost a token
+	// too, as with Limiter.Allow).
+	Limits []LimitKey
 }
 
 // TryResult is what Store.Try did.
@@ -79,6 +87,12 @@ type Store interface {
 	// payment are one atomic step.
 	PaysOn(ls ledger.Store) bool
 
+	// LimitsOn reports whether Try takes lim's tokens in its own step
+	// (TryInput.Limits): lim keeps its buckets where the store keeps its
+	// tries (package postgres's CampaignLimiter on the store's database
+	// and schema), so a try costs one transaction, not two.
+	LimitsOn(lim Limiter) bool
+
 	// Try records user's try number in.Seq in one atomic step: if that
 	// try is recorded, it is returned with Existing set and nothing
 	// changes (whatever the campaign's state); otherwise Campaign.Take
@@ -92,7 +106,8 @@ type Store interface {
 	// recorded paid (Campaign.MarkPaid); refused or failed, the try is
 	// recorded unpaid and TryResult.PayErr says why.
 	//
-	// Errors: ErrCampaignNotFound, and those of Campaign.Take:
+	// Errors: ErrCampaignNotFound, ErrRateLimited (a *RateLimitError, only
+	// with in.Limits), and those of Campaign.Take:
 	// ErrNotFunded, ErrCancelled, ErrClosed, ErrNotOpen, ErrEnded,
 	// ErrSoldOut, ErrTryOutOfOrder, ErrUserCap, ErrDailyCap, ErrWinCap.
 	Try(ctx context.Context, id uuid.UUID, in TryInput, payment func(Try) ledger.Transfer) (TryResult, error)

@@ -32,13 +32,13 @@ type TryRequest struct {
 // processes may share one store. Campaigns are few; entries are kept for
 // the Service's life.
 type cache struct {
-	mu sync.RWMutex
-	m  map[uuid.UUID]*cached
+	m sync.Map // uuid.UUID → *cached: read by every try, written once per campaign
 }
 
 type cached struct {
 	c       *Campaign // fixed part: no Seed, no Draw, State as first read (unused)
 	cid     string    // c.ID.String()
+	payment func(Try) ledger.Transfer
 	closed  atomic.Pointer[closedState]
 	loading sync.Mutex // held by the one goroutine loading the final counts
 }
@@ -49,11 +49,8 @@ type closedState struct {
 }
 
 func (s *Service) entry(ctx context.Context, id uuid.UUID) (*cached, error) {
-	s.cache.mu.RLock()
-	e := s.cache.m[id]
-	s.cache.mu.RUnlock()
-	if e != nil {
-		return e, nil
+	if e, ok := s.cache.m.Load(id); ok {
+		return e.(*cached), nil
 	}
 	c, err := s.store.Campaign(ctx, id)
 	if err != nil {
@@ -61,12 +58,10 @@ func (s *Service) entry(ctx context.Context, id uuid.UUID) (*cached, error) {
 	}
 	fixed := c
 	fixed.Seed, fixed.Draw, fixed.Schedule = Seed{}, nil, nil
-	s.cache.mu.Lock()
-	defer s.cache.mu.Unlock()
-	if e = s.cache.m[id]; e == nil {
-		e = &cached{c: &fixed, cid: id.String()}
-		s.cache.m[id] = e
-	}
+	e := &cached{c: &fixed, cid: id.String()}
+	e.payment = func(t Try) ledger.Transfer { return s.prizeTransfer(e.c, e.cid, &t) }
+	v, _ := s.cache.m.LoadOrStore(id, e)
+	e = v.(*cached)
 	if reason := closedStatus(c.Status); reason != nil {
 		e.close(reason)
 	}
@@ -178,6 +173,12 @@ func finalCounts(ctx context.Context, store Store, id uuid.UUID) (map[uuid.UUID]
 // include those of the limiter, of Eligibility and of the store failing,
 // after which the try may or may not be recorded: sending it again
 // returns it.
+//
+// On a store that takes the limiter's tokens in the try's own step
+// (Store.LimitsOn: package postgres's CampaignStore and CampaignLimiter on
+// one schema, one transaction instead of two), Eligibility is asked
+// before the tokens are taken; the errors keep their order, and a try it
+// refuses still costs its tokens.
 func (s *Service) Try(ctx context.Context, req TryRequest) (Try, error) {
 	if req.Campaign == uuid.Nil || req.User == uuid.Nil || req.Account == uuid.Nil || req.Seq < 1 || req.Seq > MaxTriesPerUser ||
 		req.Device == "" || len(req.Device) > MaxDeviceLen || !ledger.StorableText(req.Device) {
@@ -194,23 +195,40 @@ func (s *Service) Try(ctx context.Context, req TryRequest) (Try, error) {
 	if err, ok := e.answer(ctx, s.store, req.User, req.Seq); ok {
 		return Try{}, err
 	}
-	if err := s.lim.Allow(ctx, now,
-		LimitKey{Key: "user/" + req.User.String(), Rate: s.userRate},
-		LimitKey{Key: "device/" + req.Device, Rate: s.deviceRate}); err != nil {
-		return Try{}, fmt.Errorf("campaign %s: %w", e.cid, err)
-	}
-	ok, err := s.elig.Eligible(ctx, req.Campaign, req.User)
-	switch {
-	case err != nil:
-		return Try{}, fmt.Errorf("campaign %s: eligibility of user %s: %w", e.cid, req.User, err)
-	case !ok:
-		return Try{}, fmt.Errorf("campaign %s: user %s: %w", e.cid, req.User, ErrNotEligible)
+	in := TryInput{User: req.User, Account: req.Account, Seq: req.Seq, At: now}
+	keys := [2]LimitKey{{Key: userKey(req.User), Rate: s.userRate}, {Key: "device/" + req.Device, Rate: s.deviceRate}}
+	if s.limits {
+		// The store takes the tokens in the try's own step, so the bank's
+		// answer comes first; a try it refuses still costs its tokens, and
+		// a refusal of the limiter still comes before its own.
+		ok, err := s.elig.Eligible(ctx, req.Campaign, req.User)
+		if err != nil || !ok {
+			if lerr := s.lim.Allow(ctx, now, keys[:]...); lerr != nil {
+				return Try{}, fmt.Errorf("campaign %s: %w", e.cid, lerr)
+			}
+			if err != nil {
+				return Try{}, fmt.Errorf("campaign %s: eligibility of user %s: %w", e.cid, req.User, err)
+			}
+			return Try{}, fmt.Errorf("campaign %s: user %s: %w", e.cid, req.User, ErrNotEligible)
+		}
+		in.Limits = keys[:]
+	} else {
+		if err := s.lim.Allow(ctx, now, keys[:]...); err != nil {
+			return Try{}, fmt.Errorf("campaign %s: %w", e.cid, err)
+		}
+		ok, err := s.elig.Eligible(ctx, req.Campaign, req.User)
+		switch {
+		case err != nil:
+			return Try{}, fmt.Errorf("campaign %s: eligibility of user %s: %w", e.cid, req.User, err)
+		case !ok:
+			return Try{}, fmt.Errorf("campaign %s: user %s: %w", e.cid, req.User, ErrNotEligible)
+		}
 	}
 	var payment func(Try) ledger.Transfer
 	if s.pays {
-		payment = func(t Try) ledger.Transfer { return s.prizeTransfer(e.c, e.cid, &t) }
+		payment = e.payment
 	}
-	res, err := s.store.Try(ctx, req.Campaign, TryInput{User: req.User, Account: req.Account, Seq: req.Seq, At: now}, payment)
+	res, err := s.store.Try(ctx, req.Campaign, in, payment)
 	if err != nil {
 		if reason := closedErr(err); reason != nil {
 			e.close(reason)
@@ -396,9 +414,27 @@ func (s *Service) finishSweep(ctx context.Context, c *Campaign) error {
 }
 
 func (s *Service) cachedEntry(id uuid.UUID) *cached {
-	s.cache.mu.RLock()
-	defer s.cache.mu.RUnlock()
-	return s.cache.m[id]
+	if e, ok := s.cache.m.Load(id); ok {
+		return e.(*cached)
+	}
+	return nil
+}
+
+// userKey returns "user/" and the user's ID as text, in one allocation.
+func userKey(u uuid.UUID) string {
+	var b [5 + 36]byte
+	copy(b[:], "user/")
+	const hexd = "0123456789abcdef"
+	j := 5
+	for i, x := range u {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			b[j] = '-'
+			j++
+		}
+		b[j], b[j+1] = hexd[x>>4], hexd[x&15]
+		j += 2
+	}
+	return string(b[:])
 }
 
 func (s *Service) eachUnsettled(ctx context.Context, f func(*Campaign)) error {

@@ -41,7 +41,7 @@ type CampaignStore struct {
 	db     *DB
 	q      campaignQueries
 	ledger *Store
-	tries  *grouper[tryCall, campaign.TryResult]
+	tries  tryQueues
 
 	mu    sync.Mutex
 	draws map[uuid.UUID]*campaign.Draw
@@ -52,13 +52,14 @@ var _ campaign.Store = (*CampaignStore)(nil)
 // NewCampaignStore returns the campaign store on db.
 func NewCampaignStore(db *DB) *CampaignStore {
 	s := &CampaignStore{db: db, q: newCampaignQueries(db), ledger: NewStore(db), draws: make(map[uuid.UUID]*campaign.Draw)}
-	s.tries = newGrouper(s.tryBatch)
+	s.tries.apply = s.tryBatch
 	return s
 }
 
 type campaignQueries struct {
 	insert, get, lock, lockMany, players, triesOf, upsertPlayers, insertTries, update, updateMany string
 	lookup, markTry, page, unpaid, unsettled                                                      string
+	limSeed, limLock, limUpsert                                                                   string
 }
 
 const campaignCols = `id, name, currency, prizes, counts, budget, slots, prize_end, marketing, escrow, commitment, seed,
@@ -96,7 +97,89 @@ func newCampaignQueries(db *DB) campaignQueries {
 			order by slot limit $3`),
 		unsettled: q(`select ` + campaignCols + ` from $S.campaigns where not settled and status <> 5 and ` +
 			afterCursor("ends_at", 1) + orderPage("ends_at", 3)),
+		limSeed:   q(limSeedSQL),
+		limLock:   q(limLockSQL),
+		limUpsert: q(limUpsertSQL),
 	}
+}
+
+// The shared limiter's statements, which CampaignLimiter runs on its own
+// and CampaignStore.Try in a batch of tries' transaction. A key never seen
+// has no row to lock: it is inserted first (a past instant, as good as
+// new), so that concurrent callers queue on it; keys are inserted and
+// locked in key order (no deadlock), before any campaign row.
+const (
+	limSeedSQL = `insert into $S.campaign_limits (key, tat)
+			select k, 'epoch' from unnest($1::text[]) as u(k) order by k on conflict (key) do nothing`
+	limLockSQL   = `select key, tat from $S.campaign_limits where key = any($1::text[]) order by key for update`
+	limUpsertSQL = `insert into $S.campaign_limits (key, tat) select * from unnest($1::text[], $2::timestamptz[])
+			on conflict (key) do update set tat = excluded.tat`
+	maxLimitKey = 128 // bytes of a limiter key (the table's check)
+)
+
+// checkLimitKey checks a limiter key against what the table takes.
+func checkLimitKey(k string) error {
+	if len(k) > maxLimitKey || !ledger.StorableText(k) {
+		return fmt.Errorf("%w: rate limit key of %d bytes", campaign.ErrInvalidRequest, len(k))
+	}
+	return nil
+}
+
+// limits is the shared limiter's buckets as one transaction has locked
+// them: allow applies campaign.Rate.Allow to a call's keys, all or none.
+type limits struct {
+	tat     map[string]time.Time
+	changed map[string]bool
+}
+
+func (l *limits) allow(now time.Time, keys []campaign.LimitKey) error {
+	var refused *campaign.RateLimitError
+	var next [4]time.Time
+	nx := next[:0]
+	for _, k := range keys {
+		tat, ok, wait := k.Rate.Allow(l.tat[k.Key], now)
+		if !ok {
+			if refused == nil {
+				refused = &campaign.RateLimitError{Key: k.Key}
+			}
+			refused.Wait = max(refused.Wait, wait)
+		}
+		nx = append(nx, tat)
+	}
+	if refused != nil {
+		return refused
+	}
+	for i, k := range keys {
+		l.tat[k.Key], l.changed[k.Key] = nx[i], true
+	}
+	return nil
+}
+
+// queue queues the write of the changed buckets.
+func (l *limits) queue(b *pgx.Batch, upsert string) {
+	names := make([]string, 0, len(l.changed))
+	for k := range l.changed {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	tats := make([]time.Time, len(names))
+	for i, k := range names {
+		tats[i] = l.tat[k]
+	}
+	b.Queue(upsert, names, tats).Exec(expectRows(len(names)))
+}
+
+// scanLimits reads the locked buckets.
+func (l *limits) scan(rows pgx.Rows) error {
+	for rows.Next() {
+		var k string
+		var tat time.Time
+		if err := rows.Scan(&k, &tat); err != nil {
+			return err
+		}
+		l.tat[k] = tat
+	}
+	return rows.Err()
 }
 
 type campaignRow struct {
@@ -104,7 +187,7 @@ type campaignRow struct {
 	name, cur                                               string
 	prizes                                                  []int64
 	counts                                                  []int32
-	budget, won, day                                        int64
+	budget, won                                             int64
 	slots, prizeEnd, triesPerUser, triesPerDay, winsPerUser int32
 	dayOffset, taken, winners, paid                         int32
 	commitment, seed                                        []byte
@@ -343,6 +426,14 @@ func (s *CampaignStore) PaysOn(ls ledger.Store) bool {
 	return ok && st.db.pool == s.db.pool && st.db.schema == s.db.schema
 }
 
+// LimitsOn implements campaign.Store: Try takes the tokens of a
+// CampaignLimiter on the same database and schema in the try's
+// transaction.
+func (s *CampaignStore) LimitsOn(lim campaign.Limiter) bool {
+	l, ok := lim.(*CampaignLimiter)
+	return ok && l.db.pool == s.db.pool && l.db.schema == s.db.schema
+}
+
 // LookupTry implements campaign.Store.
 func (s *CampaignStore) LookupTry(ctx context.Context, id, user uuid.UUID, seq int) (campaign.Try, error) {
 	t, found, err := queryOne(ctx, s.db, "read campaign try", s.q.lookup, scanTry, [16]byte(id), [16]byte(user), int32(seq))
@@ -402,6 +493,67 @@ func (s *CampaignStore) Try(ctx context.Context, id uuid.UUID, in campaign.TryIn
 	return s.tries.do(ctx, tryCall{id: id, in: in, payment: payment})
 }
 
+// tryQueues gathers concurrent tries into batches, one batch of a
+// campaign's tries in flight at a time (per process): the campaign's row
+// lets only one transaction at a time past its lock anyway, so the tries
+// that come meanwhile wait for the next batch, all together, rather than
+// in several small ones queued behind that lock, each paying a commit.
+type tryQueues struct {
+	apply func(context.Context, []*groupCall[tryCall, campaign.TryResult]) error
+	mu    sync.Mutex
+	q     map[uuid.UUID][]*groupCall[tryCall, campaign.TryResult] // present while a flush runs
+}
+
+func (t *tryQueues) do(ctx context.Context, req tryCall) (campaign.TryResult, error) {
+	if err := ctx.Err(); err != nil {
+		return campaign.TryResult{}, err
+	}
+	c := &groupCall[tryCall, campaign.TryResult]{req: req, done: make(chan struct{})}
+	t.mu.Lock()
+	if t.q == nil {
+		t.q = make(map[uuid.UUID][]*groupCall[tryCall, campaign.TryResult])
+	}
+	queue, running := t.q[req.id]
+	t.q[req.id] = append(queue, c)
+	t.mu.Unlock()
+	if !running {
+		go t.flush(req.id)
+	}
+	select {
+	case <-c.done:
+		return c.res, c.err
+	case <-ctx.Done():
+		return campaign.TryResult{}, ctx.Err()
+	}
+}
+
+// flush applies the campaign's queued tries, batch after batch, until
+// none are left.
+func (t *tryQueues) flush(id uuid.UUID) {
+	for {
+		t.mu.Lock()
+		queue := t.q[id]
+		n := min(len(queue), groupMaxBatch)
+		if n == 0 {
+			delete(t.q, id)
+			t.mu.Unlock()
+			return
+		}
+		batch := queue[:n:n]
+		t.q[id] = append([]*groupCall[tryCall, campaign.TryResult](nil), queue[n:]...)
+		t.mu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), groupTimeout)
+		err := t.apply(ctx, batch)
+		cancel()
+		for _, c := range batch {
+			if err != nil {
+				c.res, c.err = campaign.TryResult{}, err
+			}
+			close(c.done)
+		}
+	}
+}
+
 type tryCall struct {
 	id      uuid.UUID
 	in      campaign.TryInput
@@ -420,6 +572,18 @@ func (s *CampaignStore) tryBatch(ctx context.Context, calls []*groupCall[tryCall
 	return s.db.run(ctx, "record campaign tries", func(ctx context.Context, conn *pgx.Conn) error {
 		ids := make([]uuid.UUID, 0, 1)
 		seen := map[uuid.UUID]bool{}
+		lim := limits{tat: map[string]time.Time{}, changed: map[string]bool{}}
+		var keys []string
+		for _, c := range calls {
+			for _, k := range c.req.in.Limits {
+				if _, ok := lim.tat[k.Key]; !ok && checkLimitKey(k.Key) == nil {
+					lim.tat[k.Key] = time.Time{}
+					keys = append(keys, k.Key)
+				}
+			}
+		}
+		slices.Sort(keys)
+		clear(lim.tat) // filled again from the locked rows
 		pc, pu := make([][16]byte, len(calls)), make([][16]byte, len(calls))
 		tseq := make([]int32, len(calls))
 		for i, c := range calls {
@@ -433,6 +597,10 @@ func (s *CampaignStore) tryBatch(ctx context.Context, calls []*groupCall[tryCall
 		players := map[playerKey]campaign.Player{}
 		existing := map[tryKey]campaign.Try{}
 		b := txBatch()
+		if len(keys) > 0 {
+			b.Queue(s.q.limSeed, keys)
+			b.Queue(s.q.limLock, keys).Query(lim.scan)
+		}
 		b.Queue(s.q.lockMany, uuids(ids)).Query(eachRow(scanCampaign, func(c campaign.Campaign) { camps[c.ID] = &c }))
 		b.Queue(s.q.players, pc, pu).Query(func(rows pgx.Rows) error {
 			for rows.Next() {
@@ -475,10 +643,21 @@ func (s *CampaignStore) tryBatch(ctx context.Context, calls []*groupCall[tryCall
 			c.res, c.err = campaign.TryResult{}, nil
 			cp := camps[c.req.id]
 			k := tryKey{c.req.id, c.req.in.User, c.req.in.Seq}
-			switch t, ok := existing[k]; {
-			case cp == nil:
+			if cp == nil {
 				c.err = campaignNotFound(c.req.id)
 				continue
+			}
+			if ls := c.req.in.Limits; ls != nil {
+				if err := limitKeysValid(ls); err != nil {
+					c.err = err
+					continue
+				}
+				if err := lim.allow(c.req.in.At, ls); err != nil {
+					c.err = fmt.Errorf("campaign %s: %w", c.req.id, err)
+					continue
+				}
+			}
+			switch t, ok := existing[k]; {
 			case ok:
 				c.res = campaign.TryResult{Try: t, Existing: true}
 				continue
@@ -508,11 +687,22 @@ func (s *CampaignStore) tryBatch(ctx context.Context, calls []*groupCall[tryCall
 				payOf = append(payOf, len(made)-1)
 			}
 		}
-		if len(made) == 0 {
+		if len(made) == 0 && len(lim.changed) == 0 {
 			s.answerStates(calls, camps)
 			return nil // nothing to record; the transaction rolls back
 		}
 		w := &pgx.Batch{}
+		if len(lim.changed) > 0 {
+			lim.queue(w, s.q.limUpsert)
+		}
+		if len(made) == 0 {
+			queueCommit(w)
+			if err := conn.SendBatch(ctx, w).Close(); err != nil {
+				return err
+			}
+			s.answerStates(calls, camps)
+			return nil
+		}
 		if len(payments) > 0 {
 			v, err := s.ledger.lock(ctx, conn, &pgx.Batch{}, lockKeysOf(payments))
 			if err != nil {
@@ -550,6 +740,15 @@ func (s *CampaignStore) tryBatch(ctx context.Context, calls []*groupCall[tryCall
 		s.answerStates(calls, camps)
 		return nil
 	})
+}
+
+func limitKeysValid(keys []campaign.LimitKey) error {
+	for _, k := range keys {
+		if err := checkLimitKey(k.Key); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // answerStates gives every answered call its campaign's state after the batch.
@@ -596,7 +795,10 @@ func (s *CampaignStore) queueTries(w *pgx.Batch, made []campaign.Try, players ma
 // database, shared by every instance: each Allow is one transaction that
 // locks the keys' rows in key order, lets campaign.Rate.Allow decide each,
 // and writes the new instants (all or none). Concurrent calls queue on a
-// key's row, so two instances never both spend its last token.
+// key's row, so two instances never both spend its last token. A
+// CampaignStore on the same database and schema takes the tokens of a
+// try in the try's own transaction instead (CampaignStore.LimitsOn), by
+// the same statements and rule.
 type CampaignLimiter struct {
 	db                     *DB
 	seed, lock, upsert, gc string
@@ -607,12 +809,7 @@ var _ campaign.Limiter = (*CampaignLimiter)(nil)
 // NewCampaignLimiter returns the limiter on db.
 func NewCampaignLimiter(db *DB) *CampaignLimiter {
 	return &CampaignLimiter{
-		db: db,
-		seed: db.qualify(`insert into $S.campaign_limits (key, tat)
-			select k, 'epoch' from unnest($1::text[]) as u(k) on conflict (key) do nothing`),
-		lock: db.qualify(`select key, tat from $S.campaign_limits where key = any($1::text[]) order by key for update`),
-		upsert: db.qualify(`insert into $S.campaign_limits (key, tat) select * from unnest($1::text[], $2::timestamptz[])
-			on conflict (key) do update set tat = excluded.tat`),
+		db: db, seed: db.qualify(limSeedSQL), lock: db.qualify(limLockSQL), upsert: db.qualify(limUpsertSQL),
 		gc: db.qualify(`delete from $S.campaign_limits where tat <= $1`),
 	}
 }
@@ -624,68 +821,34 @@ func NewCampaignLimiter(db *DB) *CampaignLimiter {
 func (l *CampaignLimiter) Allow(ctx context.Context, now time.Time, keys ...campaign.LimitKey) error {
 	names := make([]string, len(keys))
 	for i, k := range keys {
-		if len(k.Key) > 128 || !ledger.StorableText(k.Key) {
-			return fmt.Errorf("%w: rate limit key of %d bytes", campaign.ErrInvalidRequest, len(k.Key))
+		if err := checkLimitKey(k.Key); err != nil {
+			return err
 		}
 		names[i] = k.Key
 	}
 	sorted := slices.Sorted(slices.Values(names)) // one insert order: no deadlock
-	var refused *campaign.RateLimitError
+	var refused error
 	err := l.db.run(ctx, "rate limit", func(ctx context.Context, conn *pgx.Conn) error {
-		refused = nil
-		if _, err := conn.Exec(ctx, "begin isolation level read committed"); err != nil {
+		lim := limits{tat: map[string]time.Time{}, changed: map[string]bool{}}
+		b := txBatch()
+		b.Queue(l.seed, sorted)
+		b.Queue(l.lock, sorted).Query(lim.scan)
+		if err := conn.SendBatch(ctx, b).Close(); err != nil {
 			return err
 		}
-		// A key never seen has no row to lock: insert it first (a past
-		// instant, as good as new), so that concurrent callers queue on it.
-		if _, err := conn.Exec(ctx, l.seed, sorted); err != nil {
-			return err
-		}
-		rows, err := conn.Query(ctx, l.lock, names)
-		if err != nil {
-			return err
-		}
-		tats := map[string]time.Time{}
-		for rows.Next() {
-			var k string
-			var tat time.Time
-			if err := rows.Scan(&k, &tat); err != nil {
-				rows.Close()
-				return err
-			}
-			tats[k] = tat
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		next := make([]time.Time, len(keys))
-		for i, k := range keys {
-			tat, ok, wait := k.Rate.Allow(tats[k.Key], now)
-			if !ok {
-				if refused == nil {
-					refused = &campaign.RateLimitError{Key: k.Key}
-				}
-				refused.Wait = max(refused.Wait, wait)
-			}
-			next[i] = tat
-		}
-		if refused != nil {
+		if refused = lim.allow(now, keys); refused != nil {
 			_, err := conn.Exec(ctx, "commit") // the inserted rows only
 			return err
 		}
-		b := &pgx.Batch{}
-		b.Queue(l.upsert, names, next)
-		queueCommit(b)
-		return conn.SendBatch(ctx, b).Close()
+		w := &pgx.Batch{}
+		lim.queue(w, l.upsert)
+		queueCommit(w)
+		return conn.SendBatch(ctx, w).Close()
 	})
 	if err != nil {
 		return err
 	}
-	if refused != nil {
-		return refused
-	}
-	return nil
+	return refused
 }
 
 // Prune deletes the buckets that have refilled by now (as good as new):

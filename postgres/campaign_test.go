@@ -74,6 +74,24 @@ func TestCampaignLimiter(t *testing.T) {
 	}
 }
 
+// TestCampaignLimits: two Services on one CampaignStore and one
+// CampaignLimiter (the store takes the tokens in the try's transaction)
+// hold the rate limits under concurrency; so does a standalone limiter on
+// the same database with the store in memory.
+func TestCampaignLimits(t *testing.T) {
+	db := freshDB(t)
+	s, lim := NewCampaignStore(db), NewCampaignLimiter(db)
+	if !s.LimitsOn(lim) || s.LimitsOn(campaign.NewMemoryLimiter()) {
+		t.Fatal("LimitsOn")
+	}
+	t.Run("InTry", func(t *testing.T) {
+		campaigntest.RunLimits(t, campaigntest.LimitsConfig{Ledger: NewStore(db), Store: s, Limiter: lim})
+	})
+	t.Run("Separate", func(t *testing.T) {
+		campaigntest.RunLimits(t, campaigntest.LimitsConfig{Limiter: lim})
+	})
+}
+
 // TestCampaignStorm: the whole service on PostgreSQL (ledger, campaigns
 // and limiter), 1,000 goroutines at the opening instant.
 func TestCampaignStorm(t *testing.T) {

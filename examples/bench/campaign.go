@@ -150,5 +150,9 @@ func (s *campaignTries) Verify(ctx context.Context) (string, error) {
 	if _, err := s.env.Ledger.Verify(ctx); err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("campaign: %d tries, %d prizes paid, escrow holds the rest", c.Taken, c.Paid), nil
+	acked, unknown := s.acked.Load(), s.env.unknown.Load()
+	if acked > int64(c.Taken) {
+		return "verify FAILED", fmt.Errorf("campaign: %d tries acknowledged, %d recorded", acked, c.Taken)
+	}
+	return fmt.Sprintf("verify acknowledged=%d unknown=%d tries=%d prizes=%d paid (escrow holds the rest)", acked, unknown, c.Taken, c.Paid), nil
 }
