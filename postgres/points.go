@@ -1,9 +1,10 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
-	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -49,18 +50,22 @@ type PointsStore struct {
 	db     *DB
 	q      pointsQueries
 	ledger *Store // the ledger on db: RecordPosted's transfers
+	posted *grouper[postCall, postResult]
 }
 
 var _ points.PostingStore = (*PointsStore)(nil)
 
 // NewPointsStore returns the points store on db.
 func NewPointsStore(db *DB) *PointsStore {
-	return &PointsStore{db: db, q: newPointsQueries(db), ledger: NewStore(db)}
+	s := &PointsStore{db: db, q: newPointsQueries(db), ledger: NewStore(db)}
+	s.posted = newGrouper(s.postBatch)
+	return s
 }
 
 type pointsQueries struct {
 	ensure, lockHolder, getHolder, liveLots, opLots, op, writeHolder, writeLots, insertOp, setStatus string
 	due, pending, rateAt, rateLatest, insertRate                                                     string
+	ensureMany, lockMany, lotsOfMany, opsMany                                                        string
 }
 
 const pointsLotCols = `user_id, month, expires_at, pending, remaining, credited, spent, expired, expiries`
@@ -93,6 +98,15 @@ func newPointsQueries(db *DB) pointsQueries {
 		insertOp: q(`insert into $S.points_ops (` + pointsOpCols + `) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
 			$11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)`),
 		setStatus: q(`update $S.points_ops set status = $2 where id = $1 and status = 1`),
+		// RecordPosted's batches: users in ID order (one lock order).
+		ensureMany: q(`insert into $S.points_holders (user_id, earned, spent, expired)
+			select u, 0, 0, 0 from unnest($1::uuid[]) with ordinality as x(u, n) order by n on conflict (user_id) do nothing`),
+		lockMany: q(`select user_id, earned, spent, expired from $S.points_holders where user_id = any($1::uuid[]) order by user_id for update`),
+		lotsOfMany: q(`select ` + pointsLotCols + ` from $S.points_lots
+			where user_id = any($1::uuid[]) and (remaining > 0 or pending > 0
+				or (user_id, month) in (select * from unnest($2::uuid[], $3::int4[])))
+			order by user_id, month`),
+		opsMany: q(`select ` + pointsOpCols + ` from $S.points_ops where id = any($1::uuid[])`),
 		due: q(`select ` + pointsLotCols + ` from $S.points_lots
 			where remaining > 0 and expires_at <= $1
 				and ($2::timestamptz is null or (expires_at, user_id, month) > ($2, $3, $4))
@@ -475,12 +489,29 @@ func (s *PointsStore) PostsOn(ls ledger.Store) bool {
 
 // RecordPosted implements points.PostingStore: Record and the linked
 // transfers in one transaction, three round trips and one commit (see
-// PointsStore).
+// PointsStore). Concurrent calls are gathered into one transaction (group
+// commit, as ledger.GroupCommit does for transfers):
+//
+//  1. it begins, inserts the rows of users it has not seen, locks the
+//     users' rows (in ID order), and reads their lots with points, the
+//     lots the operations credit, and the operations of the calls' IDs;
+//  2. points.Holder.Record decides each call in arrival order (a call
+//     whose operation exists, or was recorded by an earlier call of the
+//     batch, is answered with it), and the accounts of every call's
+//     transfers are locked (in ID order, as the ledger Store locks them)
+//     with the transfers of their IDs loaded;
+//  3. ledger.ApplyBatch decides the recorded calls' transfers. If it
+//     refuses one, the users go back to the state read under the lock and
+//     the batch is decided again without that call, which gets the
+//     refusal (nothing recorded), until none is refused; then
+//     points.Holder.Post marks each operation posted, and one round trip
+//     writes the users, lots and operations, the ledger's rows, and
+//     commits.
 //
 // Errors: those of Record; the ledger's refusal (a *ledger.TransferError
-// wrapping its reason), with nothing recorded; and the infrastructure
-// errors of this package, after which the operation may or may not be
-// recorded and posted.
+// wrapping its reason, Index within the call's transfers), with nothing
+// recorded; and the infrastructure errors of this package, after which the
+// operation may or may not be recorded and posted.
 func (s *PointsStore) RecordPosted(ctx context.Context, op points.Op, now, postAt time.Time, ts []ledger.Transfer) (points.Op, bool, error) {
 	if err := op.Validate(); err != nil {
 		return points.Op{}, false, err
@@ -493,67 +524,174 @@ func (s *PointsStore) RecordPosted(ctx context.Context, op points.Op, now, postA
 			return points.Op{}, false, &ledger.TransferError{Index: i, ID: ts[i].ID, Err: err}
 		}
 	}
-	lk := lockKeysOf(ts)
-	var out points.Op
-	var existing bool
-	var business error
-	err := s.db.run(ctx, "record and post points", func(ctx context.Context, conn *pgx.Conn) error {
-		business, existing = nil, false
-		var h points.Holder
-		var stored *points.Op
-		b := txBatch()
-		b.Queue(s.q.ensure, [16]byte(op.User))
-		b.Queue(s.q.lockHolder, [16]byte(op.User)).Query(eachRow(scanPointsHolder, func(v points.Holder) { h = v }))
-		b.Queue(s.q.liveLots, [16]byte(op.User), int32(op.Month)).Query(eachRow(scanPointsLot, func(l points.Lot) { h.Lots = append(h.Lots, l) }))
-		b.Queue(s.q.op, [16]byte(op.ID)).Query(eachRow(scanPointsOp, func(o points.Op) { stored = &o }))
-		if err := conn.SendBatch(ctx, b).Close(); err != nil {
-			return err
-		}
-		h.User = op.User
-		if stored != nil {
-			if business = points.SameRequest(&op, stored); business == nil {
-				out, existing = *stored, true
-			}
-			return nil // rolls back
-		}
-		rec := op
-		rec.Takes = nil
-		if business = h.Record(&rec, now); business != nil {
-			return nil
-		}
-		v, err := s.ledger.lock(ctx, conn, &pgx.Batch{}, lk)
-		if err != nil {
-			return err
-		}
-		res := ledger.ApplyBatch(v, ts, true, postAt)
-		if res.Failed {
-			for _, r := range res.Results {
-				if r.Err != nil && !errors.Is(r.Err, ledger.ErrLinkedFailed) {
-					business = r.Err
-					return nil
-				}
-			}
-			return fmt.Errorf("%w: a linked batch failed without a reason", ErrIntegrity)
-		}
-		if _, business = h.Post(&rec); business != nil {
-			return nil
-		}
-		out = rec
-		w := &pgx.Batch{}
-		w.Queue(s.q.writeHolder, [16]byte(h.User), h.Earned, h.Spent, h.Expired).Exec(expectRows(1))
-		s.queueLots(w, &h)
-		w.Queue(s.q.insertOp, opArgs(&rec)...).Exec(expectRows(1))
-		if changes(&res) {
-			s.ledger.queueOutcome(w, &res)
-		}
-		queueCommit(w)
-		return conn.SendBatch(ctx, w).Close()
-	})
+	r, err := s.posted.do(ctx, postCall{op: op, now: now, postAt: postAt, ts: ts})
 	if err != nil {
 		return points.Op{}, false, err
 	}
-	if business != nil {
-		return points.Op{}, false, business
+	return r.op, r.existing, nil
+}
+
+type postCall struct {
+	op          points.Op
+	now, postAt time.Time
+	ts          []ledger.Transfer
+}
+
+type postResult struct {
+	op       points.Op
+	existing bool
+}
+
+func cloneHolders(hs map[uuid.UUID]*points.Holder) map[uuid.UUID]*points.Holder {
+	out := make(map[uuid.UUID]*points.Holder, len(hs))
+	for id, h := range hs {
+		c := *h
+		c.Lots = append([]points.Lot(nil), h.Lots...)
+		out[id] = &c
 	}
-	return out, existing, nil
+	return out
+}
+
+// postBatch records and posts a batch of operations in one transaction.
+func (s *PointsStore) postBatch(ctx context.Context, calls []*groupCall[postCall, postResult]) error {
+	seen := map[uuid.UUID]bool{}
+	var users, ids, lotUsers []uuid.UUID
+	var lotMonths []int32
+	var all []ledger.Transfer
+	var postAt time.Time
+	for _, c := range calls {
+		if !seen[c.req.op.User] {
+			seen[c.req.op.User] = true
+			users = append(users, c.req.op.User)
+		}
+		ids = append(ids, c.req.op.ID)
+		lotUsers, lotMonths = append(lotUsers, c.req.op.User), append(lotMonths, int32(c.req.op.Month))
+		all = append(all, c.req.ts...)
+		if c.req.postAt.After(postAt) {
+			postAt = c.req.postAt
+		}
+	}
+	slices.SortFunc(users, func(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) })
+	lk := lockKeysOf(all)
+	return s.db.run(ctx, "record and post points", func(ctx context.Context, conn *pgx.Conn) error {
+		locked := map[uuid.UUID]*points.Holder{}
+		stored := map[uuid.UUID]points.Op{}
+		b := txBatch()
+		b.Queue(s.q.ensureMany, uuids(users))
+		b.Queue(s.q.lockMany, uuids(users)).Query(eachRow(scanPointsHolder, func(h points.Holder) { locked[h.User] = &h }))
+		b.Queue(s.q.lotsOfMany, uuids(users), uuids(lotUsers), lotMonths).Query(eachRow(scanPointsLot, func(l points.Lot) {
+			if h := locked[l.User]; h != nil {
+				h.Lots = append(h.Lots, l)
+			}
+		}))
+		b.Queue(s.q.opsMany, uuids(ids)).Query(eachRow(scanPointsOp, func(o points.Op) { stored[o.ID] = o }))
+		if err := conn.SendBatch(ctx, b).Close(); err != nil {
+			return err
+		}
+		for _, u := range users {
+			if locked[u] == nil {
+				return fmt.Errorf("%w: points holder %s neither inserted nor found", ErrIntegrity, u)
+			}
+		}
+		refused := make([]error, len(calls))
+		var v *view
+		for {
+			holders := cloneHolders(locked)
+			var recs []points.Op
+			var owner []int              // the call of each recorded operation
+			var ts []ledger.Transfer     // the recorded operations' transfers
+			var tsOf, tsAt []int         // each transfer's operation and index within its call
+			first := map[uuid.UUID]int{} // operations recorded in this batch, by ID
+			later := map[int]int{}       // calls answered with an operation an earlier call recorded
+			for i, c := range calls {
+				c.res, c.err = postResult{}, refused[i]
+				if c.err != nil {
+					continue
+				}
+				op := c.req.op
+				if st, ok := stored[op.ID]; ok {
+					if c.err = points.SameRequest(&op, &st); c.err == nil {
+						c.res = postResult{op: st, existing: true}
+					}
+					continue
+				}
+				if j, ok := first[op.ID]; ok {
+					if c.err = points.SameRequest(&op, &recs[j]); c.err == nil {
+						later[i] = j
+					}
+					continue
+				}
+				op.Takes = nil
+				if c.err = holders[op.User].Record(&op, c.req.now); c.err != nil {
+					continue
+				}
+				first[op.ID] = len(recs)
+				for k, t := range c.req.ts {
+					ts, tsOf, tsAt = append(ts, t), append(tsOf, len(recs)), append(tsAt, k)
+				}
+				recs, owner = append(recs, op), append(owner, i)
+			}
+			if len(recs) == 0 {
+				return nil // nothing to record; the transaction rolls back
+			}
+			if v == nil {
+				var err error
+				if v, err = s.ledger.lock(ctx, conn, &pgx.Batch{}, lk); err != nil {
+					return err
+				}
+			}
+			out := ledger.ApplyBatch(v, ts, false, postAt)
+			again := false
+			for j, r := range out.Results {
+				if r.Err == nil {
+					continue
+				}
+				again = true
+				if i := owner[tsOf[j]]; refused[i] == nil {
+					refused[i] = ownTransferRefusal(r.Err, tsAt[j])
+				}
+			}
+			if again {
+				continue // decide again without the refused calls
+			}
+			changed := map[uuid.UUID]bool{}
+			for j := range recs {
+				if _, err := holders[recs[j].User].Post(&recs[j]); err != nil {
+					return fmt.Errorf("%w: posting a recorded operation: %w", ErrIntegrity, err)
+				}
+				changed[recs[j].User] = true
+				calls[owner[j]].res = postResult{op: recs[j]}
+			}
+			for i, j := range later {
+				calls[i].res = postResult{op: recs[j], existing: true}
+			}
+			w := &pgx.Batch{}
+			for _, u := range users {
+				if changed[u] {
+					h := holders[u]
+					w.Queue(s.q.writeHolder, [16]byte(h.User), h.Earned, h.Spent, h.Expired).Exec(expectRows(1))
+					s.queueLots(w, h)
+				}
+			}
+			for j := range recs {
+				w.Queue(s.q.insertOp, opArgs(&recs[j])...).Exec(expectRows(1))
+			}
+			if changes(&out) {
+				s.ledger.queueOutcome(w, &out)
+			}
+			queueCommit(w)
+			return conn.SendBatch(ctx, w).Close()
+		}
+	})
+}
+
+// ownTransferRefusal is a refusal from a batch's decision as the caller's
+// own request would have it: Index is the transfer's within the call.
+func ownTransferRefusal(err error, index int) error {
+	if te, ok := err.(*ledger.TransferError); ok {
+		own := *te
+		own.Index = index
+		return &own
+	}
+	return err
 }

@@ -3,12 +3,14 @@ package postgres
 import (
 	"context"
 	"errors"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/socialpay/socialpay/ledger"
+	"github.com/socialpay/socialpay/ledger/ledgertest"
 	"github.com/socialpay/socialpay/points"
 	"github.com/socialpay/socialpay/points/pointstest"
 )
@@ -95,6 +97,96 @@ func TestPointsRecordPosted(t *testing.T) {
 	}
 	if rep, err := svc.Reconcile(ctx); err != nil || rep != (points.ReconcileReport{}) {
 		t.Fatalf("one-commit operations left work: %+v %v", rep, err)
+	}
+	if _, err := l.Verify(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestPointsRecordPostedBatches: concurrent redemptions gathered into
+// shared transactions: the ones the ledger refuses (a closed wallet) get
+// their refusal and record nothing, two of one user that together exceed
+// the user's points record one, and the rest are paid; the batches
+// re-decided without the refused calls leave a ledger that verifies.
+func TestPointsRecordPostedBatches(t *testing.T) {
+	ctx := context.Background()
+	db := freshDB(t)
+	cny := ledger.MustCurrency("CNY")
+	l := ledger.New(NewStore(db), ledger.Options{})
+	bank, conv, closed := uuid.New(), uuid.New(), uuid.New()
+	for _, a := range []ledger.Account{{ID: bank, Currency: cny}, {ID: conv, Currency: cny, Flags: ledger.DebitsMustNotExceedCredits}, {ID: closed, Currency: cny}} {
+		if _, err := l.CreateAccount(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := l.Close(ctx, closed); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Transfer(ctx, ledger.Transfer{ID: uuid.New(), DebitAccountID: bank, CreditAccountID: conv, Amount: ledger.NewMoney(1000, cny)}); err != nil {
+		t.Fatal(err)
+	}
+	svc, err := points.New(points.Config{Ledger: l, Store: NewPointsStore(db), ExpiryMonths: 12,
+		Rules:    []points.EarnRule{{Name: "grant", Kind: points.Fixed, Points: 100}},
+		Issuance: uuid.New(), Redeemed: uuid.New(), Expired: uuid.New(), Conversion: map[ledger.Currency]uuid.UUID{cny: conv}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.OpenSystemAccounts(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.SetRate(ctx, points.RedeemRateName(cny), 1, 10, 1); err != nil {
+		t.Fatal(err)
+	}
+	const n = 24
+	users, wallets := make([]uuid.UUID, n), make([]uuid.UUID, n)
+	for i := range n {
+		users[i], wallets[i] = uuid.New(), uuid.New()
+		if i < 4 {
+			wallets[i] = closed
+		} else if _, err := l.CreateAccount(ctx, ledger.Account{ID: wallets[i], Currency: cny}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.Earn(ctx, points.EarnRequest{User: users[i], Rule: "grant", Key: "g"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Calls 0…n-1 redeem 60 points each; call n redeems another 60 of
+	// user 4's points, which hold 100.
+	ops, errs := ledgertest.Concurrently(n+1, func(i int) (points.Op, error) {
+		u := i % n
+		if i == n {
+			u = 4
+		}
+		return svc.Redeem(ctx, points.RedeemRequest{User: users[u], Key: "r" + strconv.Itoa(i), Points: 60, Wallet: wallets[u], Currency: cny})
+	})
+	for i := range n {
+		switch {
+		case i < 4:
+			if !errors.Is(errs[i], ledger.ErrAccountClosed) {
+				t.Errorf("call %d to a closed wallet: %v", i, errs[i])
+			}
+		case i == 4:
+		default:
+			if errs[i] != nil || ops[i].Status != points.StatusPosted || ops[i].Other != 6 {
+				t.Errorf("call %d: %+v %v", i, ops[i], errs[i])
+			}
+		}
+	}
+	if (errs[4] == nil) == (errs[n] == nil) || !errors.Is(errors.Join(errs[4], errs[n]), points.ErrInsufficientPoints) {
+		t.Errorf("user 4's two redemptions: %v and %v, want one paid and one ErrInsufficientPoints", errs[4], errs[n])
+	}
+	for i, u := range users {
+		st, err := svc.Statement(ctx, u)
+		want := int64(40)
+		if i < 4 {
+			want = 100
+		}
+		if err != nil || st.Balance != want || st.Available != want {
+			t.Errorf("user %d: %+v %v, want %d left", i, st, err, want)
+		}
+	}
+	if rep, err := svc.Reconcile(ctx); err != nil || rep != (points.ReconcileReport{}) {
+		t.Fatalf("reconcile: %+v %v", rep, err)
 	}
 	if _, err := l.Verify(ctx); err != nil {
 		t.Fatal(err)
