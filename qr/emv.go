@@ -65,6 +65,13 @@ type Object struct {
 // SetTemplate.
 type Payload struct {
 	Objects []Object
+	// Warnings are the deviations from EMVCo's rules Parse accepted in a
+	// structurally sound payload (valid TLV, valid CRC), as codes printed
+	// in shops have them: a value over its maximum length (ErrTooLong, a
+	// merchant name over 25 characters, a city over 15) or an empty
+	// template (ErrBadLength, "6200"). Each *Error says where. Encode
+	// refuses them.
+	Warnings []*Error
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
@@ -136,8 +143,10 @@ func (s *idSet) has(id ID) bool { return s[id/64]&(uint64(1)<<(id%64)) != 0 }
 // digits, the length against the remaining text (in characters), UTF-8,
 // duplicates, and each primitive value against its rule: tmpl is the
 // enclosing template, or -1 at the root. The CRC (63) is left to the
-// caller.
-func scan(payload string, start, end int, dst []span, tmpl int) (n int, seen idSet, err error) {
+// caller. With warn set it accepts an over-long value of the right format
+// and an empty root template, adding a warning to *warn; with warn nil
+// (Encode) they are errors.
+func scan(payload string, start, end int, dst []span, tmpl int, warn *[]*Error) (n int, seen idSet, err error) {
 	table := ruleTable(tmpl)
 	var lo, hi uint64 // the IDs seen, kept in registers
 	i := start
@@ -162,7 +171,10 @@ func scan(payload string, start, end int, dst []span, tmpl int) (n int, seen idS
 		id := ID(c0*10 + c1)
 		length := int(c2)*10 + int(c3)
 		if length == 0 {
-			return n, idSet{}, scanError(payload, i, tmpl, id, true, ErrBadLength)
+			if warn == nil || tmpl >= 0 || !id.IsTemplate() {
+				return n, idSet{}, scanError(payload, i, tmpl, id, true, ErrBadLength)
+			}
+			*warn = append(*warn, scanError(payload, i, tmpl, id, true, ErrBadLength).(*Error))
 		}
 		bit := uint64(1) << (id & 63)
 		if id < 64 && lo&bit != 0 || id >= 64 && hi&bit != 0 {
@@ -187,6 +199,12 @@ func scan(payload string, start, end int, dst []span, tmpl int) (n int, seen idS
 		}
 		if r := table[id]; r.kind != kindNone && (r.kind != kindAny || !r.lengthOK(length)) {
 			err = checkValue(r, payload[i+4:k], length)
+			if err == ErrTooLong && warn != nil && r.kind == kindAny {
+				if r.max = 99; checkValue(r, payload[i+4:k], length) == nil {
+					*warn = append(*warn, scanError(payload, i, tmpl, id, true, ErrTooLong).(*Error))
+					err = nil
+				}
+			}
 		}
 		if err != nil {
 			return n, idSet{}, scanError(payload, i, tmpl, id, true, err)
@@ -236,12 +254,17 @@ func scanError(payload string, at, tmpl int, id ID, hasID bool, err error) error
 
 // Parse decodes a merchant-presented payload. It keeps every data object and
 // its order, unknown IDs included, and parses the templates (26-51, 62, 64,
-// 80-99) into sub-objects, so that Encode of an unmodified result gives the
-// same text back byte for byte.
+// 80-99) into sub-objects, so that Encode of an unmodified result without
+// Warnings gives the same text back byte for byte.
+//
+// A structurally sound payload (valid TLV, valid CRC) whose values break
+// only EMVCo's maximum lengths, or with an empty template, is accepted
+// with Payload.Warnings saying where: real codes printed in shops do
+// that. Broken structure and a bad CRC stay errors.
 //
 // Errors (wrapped in *Error): ErrPayloadTooLong, ErrInvalidUTF8,
 // ErrNotNumeric, ErrTruncated, ErrBadLength, ErrDuplicate,
-// ErrFormatNotFirst, ErrCRCNotLast, ErrMissing, ErrBadCRC, ErrTooLong,
+// ErrFormatNotFirst, ErrCRCNotLast, ErrMissing, ErrBadCRC,
 // ErrInvalidValue.
 func Parse(payload string) (*Payload, error) {
 	if len(payload) > MaxPayloadLen && utf8.RuneCountInString(payload) > MaxPayloadLen {
@@ -251,7 +274,8 @@ func Parse(payload string) (*Payload, error) {
 		return nil, &Error{Path: payload[:2], Pos: 0, Err: ErrFormatNotFirst}
 	}
 	var spans [maxObjects]span
-	nRoot, rootSeen, err := scan(payload, 0, len(payload), spans[:], -1)
+	var warnings []*Error
+	nRoot, rootSeen, err := scan(payload, 0, len(payload), spans[:], -1, &warnings)
 	if err != nil {
 		return nil, err
 	}
@@ -284,7 +308,7 @@ func Parse(payload string) (*Payload, error) {
 		if !s.id.IsTemplate() {
 			continue
 		}
-		m, subSeen, err := scan(payload, int(s.start), int(s.end), spans[n:], int(s.id))
+		m, subSeen, err := scan(payload, int(s.start), int(s.end), spans[n:], int(s.id), &warnings)
 		if err != nil {
 			return nil, err
 		}
@@ -320,7 +344,7 @@ func Parse(payload string) (*Payload, error) {
 		// Accepted, but kept in the upper case Encode writes.
 		objs[nRoot-1].Value = strings.ToUpper(crcText)
 	}
-	return &Payload{Objects: objs[:nRoot:nRoot]}, nil
+	return &Payload{Objects: objs[:nRoot:nRoot], Warnings: warnings}, nil
 }
 
 // runePos converts a byte offset into a character offset.
@@ -384,7 +408,7 @@ func withSubs(objs []Object) ([]Object, error) {
 			continue
 		}
 		var spans [maxObjects]span
-		m, _, err := scan(o.Value, 0, len(o.Value), spans[:], int(o.ID))
+		m, _, err := scan(o.Value, 0, len(o.Value), spans[:], int(o.ID), nil)
 		if err != nil {
 			if e, ok := err.(*Error); ok {
 				e.Pos = -1

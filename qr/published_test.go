@@ -428,3 +428,71 @@ func TestPublishedMalformed(t *testing.T) {
 		})
 	}
 }
+
+// publishedWithWarnings are real payloads that break one of EMVCo's
+// maximum lengths or have an empty template, with a valid structure and
+// CRC: Parse accepts them with warnings (before, it refused them).
+var publishedWithWarnings = []struct {
+	name, source, payload string
+	warnings              []string // "path sentinel"
+	merchant, city        string
+}{
+	{
+		"KHQR-style UnionPay code, city over 15",
+		"README and decoder test of a Kotlin EMV QR library (package com.phanna.emv_qr_code) and of the Ruby gem emv_qr_code_processor: " +
+			"60 \"Banteay Meanchey\" (a Cambodian province, 16 characters), CRC 1FF2",
+		"00020101021252044131153137210116372101160123456789ABCDE6016Banteay Meanchey5913Kuntheas Shop5802KH540510.005303840621201081234567863041FF2",
+		[]string{"60 " + ErrTooLong.Error()},
+		"Kuntheas Shop", "Banteay Meanchey",
+	},
+	{
+		"PayNow UEN code, merchant name over 25",
+		"README of a Swift PayNow QR framework (demo output for UEN 201023709H): 59 \"Singapore Engineering Services\", 30 characters, CRC 763F",
+		"00020101021226490009SG.PAYNOW010120210201023709H03010040820201127520400005303702540550.005802SG5930Singapore Engineering Services6009Singapore62220118SES Monday Payment6304763F",
+		[]string{"59 " + ErrTooLong.Error()},
+		"Singapore Engineering Services", "Singapore",
+	},
+	{
+		"VietQR (NAPAS) push code, empty 62",
+		"a bank QR-lookup API request sample quoted in public code (qr_string of req_sample1): \"6200\", CRC 5D12",
+		"00020101021138540010A0000007270126000697041901121000050925440206QRPUSH5204594453037045802VN5904Hanh6005HANOI620063045D12",
+		[]string{"62 " + ErrBadLength.Error()},
+		"Hanh", "HANOI",
+	},
+	{
+		"Hong Kong FPS code, empty 62",
+		"HKICL FPS payload in public Android code (a TLV parser's sample): \"6200\", CRC 6734",
+		"00020101021226340012HK.COM.HKICL010300402070009999520400005303344540555.005802NA5902NA6002NA620063046734",
+		[]string{"62 " + ErrBadLength.Error()},
+		"NA", "NA",
+	},
+}
+
+func TestPublishedWithWarnings(t *testing.T) {
+	for _, tc := range publishedWithWarnings {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := Parse(tc.payload)
+			if err != nil {
+				t.Fatalf("Parse: %v (%s)", err, tc.source)
+			}
+			var got []string
+			for _, w := range p.Warnings {
+				got = append(got, w.Path+" "+w.Err.Error())
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tc.warnings) {
+				t.Errorf("warnings %q, want %q", got, tc.warnings)
+			}
+			if p.MerchantName() != tc.merchant || p.MerchantCity() != tc.city {
+				t.Errorf("merchant %q city %q", p.MerchantName(), p.MerchantCity())
+			}
+			if _, err := p.Encode(); err == nil {
+				t.Error("Encode accepted a payload with warnings")
+			}
+			// The CRC still matters, and broken structure is still refused.
+			bad := tc.payload[:len(tc.payload)-4] + "0000"
+			if _, err := Parse(bad); !errors.Is(err, ErrBadCRC) {
+				t.Errorf("bad CRC: %v", err)
+			}
+		})
+	}
+}
