@@ -56,10 +56,15 @@ type Keys struct {
 
 var _ KeyRing = (*Keys)(nil)
 
+// MinHMACKeyLen is the shortest HMAC-SHA256 secret a Keys ring or an
+// HMACSigner takes: 32 bytes, the hash's size, so that guessing the key
+// costs no less than forging a tag.
+const MinHMACKeyLen = 32
+
 // NewKeys builds a key ring.
 //
-// Errors: ErrInvalidKey (bad ID, both or neither key set, wrong size,
-// duplicate ID).
+// Errors: ErrInvalidKey (bad ID, both or neither key set, wrong size, an
+// HMAC secret under MinHMACKeyLen, duplicate ID).
 func NewKeys(keys ...Key) (*Keys, error) {
 	r := &Keys{keys: make(map[string]Key, len(keys))}
 	for _, k := range keys {
@@ -69,6 +74,8 @@ func NewKeys(keys ...Key) (*Keys, error) {
 		switch {
 		case (len(k.HMAC) > 0) == (k.Ed25519 != nil):
 			return nil, fmt.Errorf("key %q: set one of HMAC and Ed25519: %w", k.ID, ErrInvalidKey)
+		case len(k.HMAC) > 0 && len(k.HMAC) < MinHMACKeyLen:
+			return nil, fmt.Errorf("key %q: HMAC secret of %d bytes, want at least %d: %w", k.ID, len(k.HMAC), MinHMACKeyLen, ErrInvalidKey)
 		case k.Ed25519 != nil && len(k.Ed25519) != ed25519.PublicKeySize:
 			return nil, fmt.Errorf("key %q: Ed25519 public key of %d bytes: %w", k.ID, len(k.Ed25519), ErrInvalidKey)
 		}
@@ -108,13 +115,13 @@ var _ Signer = (*HMACSigner)(nil)
 
 // NewHMACSigner returns a signer for key id.
 //
-// Errors: ErrInvalidKey (bad ID, secret shorter than 16 bytes).
+// Errors: ErrInvalidKey (bad ID, secret shorter than MinHMACKeyLen).
 func NewHMACSigner(id string, secret []byte) (*HMACSigner, error) {
 	if err := checkKeyID(id); err != nil {
 		return nil, err
 	}
-	if len(secret) < 16 {
-		return nil, fmt.Errorf("HMAC secret of %d bytes, want at least 16: %w", len(secret), ErrInvalidKey)
+	if len(secret) < MinHMACKeyLen {
+		return nil, fmt.Errorf("HMAC secret of %d bytes, want at least %d: %w", len(secret), MinHMACKeyLen, ErrInvalidKey)
 	}
 	return &HMACSigner{id: id, secret: append([]byte(nil), secret...)}, nil
 }

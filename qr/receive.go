@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/socialpay/socialpay/ledger"
@@ -280,6 +281,13 @@ func (r *ReceiveCodes) Verify(ctx context.Context, payload string) (ReceiveCode,
 	if err != nil {
 		return ReceiveCode{}, fmt.Errorf("%w: %v", ErrBadSignature, err)
 	}
+	// One code, one text: the signature templates must be exactly what
+	// Issue writes for this key ID and signature (canonical base64, no
+	// other sub-objects, split the same way), and the payload must be one
+	// Encode writes (no warnings).
+	if err := r.sameLayout(p, kid, raw[:n], &skip); err != nil {
+		return ReceiveCode{}, err
+	}
 	var buf [4*MaxPayloadLen + 64]byte
 	if err := r.cfg.Keys.Verify(ctx, kid, signedMessage(buf[:0], kid, p.Objects, &skip), raw[:n]); err != nil {
 		return ReceiveCode{}, err
@@ -323,6 +331,36 @@ func (r *ReceiveCodes) Verify(ctx context.Context, payload string) (ReceiveCode,
 		return ReceiveCode{}, fmt.Errorf("qr: code without point of initiation: %w", ErrInvalidValue)
 	}
 	return c, nil
+}
+
+// sameLayout checks that p's signature templates (skip) are the ones
+// appendSignature writes for kid and sig, and that p has no warnings.
+func (r *ReceiveCodes) sameLayout(p *Payload, kid string, sig []byte, skip *[100]bool) error {
+	if len(p.Warnings) > 0 {
+		return fmt.Errorf("%w: %v", ErrBadSignature, p.Warnings[0])
+	}
+	var want Payload
+	if err := r.appendSignature(&want, kid, base64.RawURLEncoding.EncodeToString(sig)); err != nil {
+		return fmt.Errorf("%w: %v", ErrBadSignature, err)
+	}
+	n := 0
+	for id := range skip {
+		if skip[id] {
+			n++
+		}
+	}
+	if n != len(want.Objects) {
+		return fmt.Errorf("%w: %d signature templates, want %d", ErrBadSignature, n, len(want.Objects))
+	}
+	for _, w := range want.Objects {
+		o := p.find(w.ID)
+		if o == nil || !skip[w.ID] || !slices.EqualFunc(o.Sub, w.Sub, func(a, b Object) bool {
+			return a.ID == b.ID && a.Value == b.Value && len(a.Sub) == 0 && len(b.Sub) == 0
+		}) {
+			return fmt.Errorf("%w: signature template %s not as issued", ErrBadSignature, w.ID)
+		}
+	}
+	return nil
 }
 
 // looksLikeAccountNumber: 8 or more characters, all digits.
