@@ -25,14 +25,14 @@ func TestPointsStore(t *testing.T) {
 	db := freshDB(t)
 	s := NewPointsStore(db)
 	pointstest.RunWith(t, func(testing.TB) points.Store { return s }, NewStore(db),
-		pointstest.Options{Goroutines: 40, RaceIterations: 20})
+		pointstest.Options{Goroutines: 20, RaceIterations: 10})
 }
 
 // TestPointsStoreLedgerElsewhere: the race cases with the ledger on
 // another store (in memory), where an operation is recorded, transferred
 // and marked posted in three steps.
 func TestPointsStoreLedgerElsewhere(t *testing.T) {
-	pointstest.RunRace(t, pointstest.RaceConfig{Ledger: ledger.NewMemoryStore(), Store: NewPointsStore(freshDB(t)), Iterations: 10})
+	pointstest.RunRace(t, pointstest.RaceConfig{Ledger: ledger.NewMemoryStore(), Store: NewPointsStore(freshDB(t)), Iterations: 5})
 }
 
 // PostsOn accepts the ledger Store of the same schema only; the service

@@ -318,15 +318,18 @@ func (e *raceEnv) sweep() {
 func testRaceRedeemExpiry(t *testing.T, e *raceEnv) {
 	e.sweep()
 	wins := [2]int{}
-	for range e.iters {
+	for it := range e.iters {
 		user, wallet := e.grant(500)
 		e.clocks[0].set(raceExpiry.Add(-time.Microsecond)) // redeemers
 		e.clocks[1].set(raceExpiry)                        // sweepers
 		req := points.RedeemRequest{User: user, Key: "late", Points: 500, Wallet: wallet, Currency: cny}
 		var mu sync.Mutex
 		var swept int64
+		// Which calls redeem alternates, so that neither side always
+		// starts first.
+		redeemer := func(i int) bool { return i%2 == it%2 }
 		ops, errs := ledgertest.Concurrently(2*raceK, func(i int) (points.Op, error) {
-			if i%2 == 0 {
+			if redeemer(i) {
 				return e.svc[0].Redeem(e.ctx, req)
 			}
 			rep, err := e.svc[1].Sweep(e.ctx)
@@ -338,7 +341,7 @@ func testRaceRedeemExpiry(t *testing.T, e *raceEnv) {
 		var reds []points.Op
 		var redErrs []error
 		for i := range ops {
-			if i%2 == 0 {
+			if redeemer(i) {
 				reds, redErrs = append(reds, ops[i]), append(redErrs, errs[i])
 			} else if errs[i] != nil {
 				t.Fatalf("sweeper: %v", errs[i])
