@@ -132,6 +132,52 @@
 // the ledger applies wins and every other call learns it; the record
 // follows the ledger's verdict by compare-and-swap.
 //
+// # Security: what each protection assumes
+//
+// The lookup budget holds against a prober only if every instance of the
+// bank's service meters against the same buckets: pass one shared Limiter
+// (postgres.LookupLimiter) to every instance. New refuses a nil Limiter,
+// and a nil TokenKey, unless Config.SingleProcess says the service is the
+// only instance; a per-process default would give a prober one budget per
+// instance. The buckets assume the instances' clocks agree to well within
+// a refill interval, and that Payer is an authenticated customer ID: a
+// prober holding many customer IDs has many payer budgets, and only the
+// institution bucket caps them together.
+//
+// Lookup tokens are as strong as TokenKey's secrecy: at least
+// MinTokenKeyLen (32) random bytes, shared by the instances, kept outside
+// the database (the bank's secret store). With the key, anyone could mint
+// tokens that skip the lookup and its metering. Changing the key voids
+// the tokens outstanding (they live minutes).
+//
+// A delayed transfer lands at its DueAt by the service's clock: from then
+// on Cancel refuses (ErrArrived), however late ReleaseDue runs. Before
+// then, the ledger orders a cancel's void and a release's post; a Cancel
+// that read the clock just before DueAt can still void a few milliseconds
+// after it. Instances' clocks are assumed to agree (NTP).
+//
+// Every text that enters is bounded before any costly work and must be
+// text every store keeps as given: idempotency keys (CheckIdempotencyKey),
+// payer, holder and institution IDs are at most their Max… bytes of valid
+// UTF-8 without control characters (NUL among them); names and memos are
+// bounded in bytes before their characters are counted; numbers before
+// libphonenumber sees them; tokens before they are decoded. Send checks
+// all this before any lookup, so a refused request costs no lookup tokens,
+// and ValidateRecord checks keys and IDs again for every store. Derived
+// IDs are length-prefixed (ledger.DeriveID), so no key names another
+// record's ledger transfers.
+//
+// The reveal path never shows a whole name: MaskName hides one-character
+// names, emoji and symbols, and names of punctuation only. Directories
+// keep the mask computed when the number was bound (a binding made with
+// an older MaskName keeps its mask until it is bound again); a Router
+// that supplies Payee.MaskedName is trusted to have masked it with
+// MaskName, so an interbank router should supply Name alone unless it
+// does. Send trusts Payer and From: the bank has authenticated the payer
+// and checked that they may debit From. MaxVerificationAge hides bindings
+// whose ownership was verified too long ago (numbers are recycled); set
+// qrdirectory.Directory's alike, or a printed code still pays them.
+//
 // # Stores
 //
 // Store keeps transfer records (pending, then settled, cancelled or

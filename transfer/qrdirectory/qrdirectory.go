@@ -9,10 +9,9 @@
 // show: scanning a code must not reveal more about a number's holder than
 // typing the number does. MaxVerificationAge applies transfer's rule for
 // bindings too old to trust (set it as transfer.Config's). Lookups here
-// are not metered by transfer's
-// Limiter (an alias comes from a code the payee issued, not from a
-// payer's typing); a bank that fears codes as an enumeration channel can
-// wrap Payee with its own limiter.
+// are not metered by transfer's Limiter (an alias comes from a code the
+// payee issued, not from a payer's typing); a bank that fears codes as an
+// enumeration channel can wrap Payee with its own limiter.
 package qrdirectory
 
 import (
