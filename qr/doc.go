@@ -179,6 +179,37 @@
 // merchants and posts the payer-to-merchant transfer, idempotent on the
 // merchant's order (see Service.Charge).
 //
+// # Security: what each protection assumes
+//
+//   - Payment-code lockout (Lockout, AttemptStore): the store is shared by
+//     every instance that charges (the PostgreSQL store, or one process on
+//     the memory store); the merchant ID in a ChargeRequest is the
+//     authenticated caller, not a field a merchant chooses; servers' clocks
+//     agree within a step. UnlockDevice is called only after the payer
+//     re-authenticated with the bank, never on a merchant's or an agent's
+//     word. A lock is a denial of service anyone who knows a serial can
+//     cause; Config.Refused is where the bank sees and alerts on it.
+//   - One answer, ErrInvalidCode: the bank's API passes it on as it is and
+//     keeps Config.Refused's reasons away from merchants. Response timing
+//     still differs by a device lookup and an unwrap (microseconds).
+//   - Caps (ChargeCaps, DeviceDailyCaps, StaticDailyCaps): Charge is a
+//     password-free payment; larger amounts need the payer's own
+//     confirmation through another path. A charge whose process stops after
+//     its code passed and before its transfer stays counted (never less).
+//   - Wrapped device secrets (KeyWrapper): the key-encryption key lives
+//     outside the database (a KMS or HSM; LocalKeyWrapper only for tests
+//     and development) and the service's memory is trusted. The wrapping
+//     binds a secret to its device's ID, account and serial, so a row
+//     edited to point a device at another account or serial stops working.
+//     Devices stored in clear before must be registered again.
+//   - Signed receive codes: the signing key is the bank's (Signer may be an
+//     HSM; HMAC keys are at least 32 bytes); Verify accepts only the layout
+//     Issue writes, so one code has one text. The CRC and field 59 prove
+//     nothing; the payee is the directory's, by the signed alias.
+//   - Parsing: Parse bounds its input (512 characters) before any work, and
+//     accepts deviations of real codes only as Warnings; whatever pays
+//     still needs our signature (receive codes) or is only displayed.
+//
 // Package qrbench holds the load scenarios (charges, payments) for
 // benchmarks and the load generator.
 package qr
