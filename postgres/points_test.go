@@ -95,6 +95,14 @@ func TestPointsRecordPosted(t *testing.T) {
 	if err != nil || op.Status != points.StatusPosted || op.Other != 5 {
 		t.Fatalf("funded: %+v %v", op, err)
 	}
+	conflict := req
+	conflict.Points = 400
+	if _, err := svc.Redeem(ctx, conflict); !errors.Is(err, points.ErrOpConflict) {
+		t.Fatalf("the key again with other points: %v", err)
+	}
+	if again, err := svc.Redeem(ctx, req); err != nil || again.ID != op.ID || again.Other != 5 {
+		t.Fatalf("the request again: %+v %v", again, err)
+	}
 	if rep, err := svc.Reconcile(ctx); err != nil || rep != (points.ReconcileReport{}) {
 		t.Fatalf("one-commit operations left work: %+v %v", rep, err)
 	}
