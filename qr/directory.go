@@ -2,6 +2,9 @@ package qr
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"sync"
@@ -25,6 +28,31 @@ type Payee struct {
 	Alias   string    // as written in the code's account template
 	Account uuid.UUID // the ledger account credited
 	Name    string    // the verified name the payer's app shows
+	// Binding names the alias's binding to its holder: an opaque value
+	// (e.g. holder ID and binding epoch) the directory changes whenever
+	// the alias is bound anew, as a recycled phone number is. Empty when
+	// the directory does not track it (the account still counts).
+	Binding string
+}
+
+// ErrBindingChanged: a receive code was issued for another binding of its
+// alias (another holder, account or binding epoch): a printed code that
+// followed a recycled phone number. Issue a new code.
+var ErrBindingChanged = errors.New("qr: the code's alias is bound to another holder or account since it was issued")
+
+// BindingMark is the fingerprint of a payee's binding a receive code
+// carries (signed, in its account template): 16 hex digits of SHA-256
+// over the alias, the account and Binding.
+func BindingMark(p Payee) string {
+	h := sha256.New()
+	h.Write([]byte("socialpay/qr/binding\x00"))
+	var n [4]byte
+	binary.BigEndian.PutUint32(n[:], uint32(len(p.Alias)))
+	h.Write(n[:])
+	h.Write([]byte(p.Alias))
+	h.Write(p.Account[:])
+	h.Write([]byte(p.Binding))
+	return hex.EncodeToString(h.Sum(nil)[:8])
 }
 
 // Directory resolves the alias in a receive code to a payee. The bank

@@ -322,3 +322,57 @@ func TestServiceNeedsDeviceKeys(t *testing.T) {
 		t.Fatalf("half a lockout: %v", err)
 	}
 }
+
+// A shop prints a static code naming its phone number; the number is
+// recycled and bound to a stranger whose name masks alike. Before, every
+// payer scanning the printed code paid the stranger. Now the code carries
+// the mark of the binding it was issued for, under its signature, and
+// paying it after the rebinding is ErrBindingChanged.
+func TestAttackRecycledNumber(t *testing.T) {
+	e := newEnv(t, nil, nil)
+	shop := e.wallet("shop", 0)
+	stranger := e.wallet("stranger", 0)
+	alice := e.wallet("alice", 100_00)
+	if err := e.dir.Put(Payee{Alias: "+8613800138000", Account: shop, Name: "王小明", Binding: "holder-1/epoch-1"}); err != nil {
+		t.Fatal(err)
+	}
+	printed, err := e.svc.Issue(e.ctx, ReceiveCode{Payee: "+8613800138000", Initiation: Static, Currency: cny, City: "上海"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.pay(alice, printed, 10_00, "before"); err != nil {
+		t.Fatal(err)
+	}
+	// Recycled: another holder, another account, another epoch.
+	if err := e.dir.Put(Payee{Alias: "+8613800138000", Account: stranger, Name: "李小明", Binding: "holder-2/epoch-2"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Preview(e.ctx, printed); !errors.Is(err, ErrBindingChanged) {
+		t.Errorf("preview of the printed code: %v", err)
+	}
+	if _, err := e.pay(alice, printed, 10_00, "after"); !errors.Is(err, ErrBindingChanged) {
+		t.Fatalf("pay the printed code: %v", err)
+	}
+	// Rebound to the same account but a new epoch (a new holder on the
+	// same wallet provider): refused too.
+	if err := e.dir.Put(Payee{Alias: "+8613800138000", Account: shop, Name: "王小明", Binding: "holder-3/epoch-3"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.pay(alice, printed, 10_00, "epoch"); !errors.Is(err, ErrBindingChanged) {
+		t.Fatalf("new epoch: %v", err)
+	}
+	e.wantBalance(stranger, 0)
+	e.wantBalance(shop, 10_00)
+	// An edited mark fails the signature.
+	p, _ := Parse(printed)
+	acct := p.find(26)
+	for i := range acct.Sub {
+		if acct.Sub[i].ID == 3 {
+			acct.Sub[i].Value = BindingMark(Payee{Alias: "+8613800138000", Account: shop, Binding: "holder-3/epoch-3"})
+		}
+	}
+	forged, _ := p.Encode()
+	if _, err := e.pay(alice, forged, 10_00, "forged"); !errors.Is(err, ErrBadSignature) {
+		t.Fatalf("edited mark: %v", err)
+	}
+}

@@ -101,6 +101,7 @@ func (s *Service) Issue(ctx context.Context, c ReceiveCode) (string, error) {
 	if c.Name == "" {
 		c.Name = cutRunes(payee.Name, maxNameLen)
 	}
+	c.Binding = BindingMark(payee)
 	payload, err := s.receive.Issue(ctx, c)
 	if err != nil {
 		return "", err
@@ -173,6 +174,9 @@ func (s *Service) quote(ctx context.Context, code *ReceiveCode, payment uuid.UUI
 	payee, err := s.dir.Payee(ctx, code.Payee)
 	if err != nil {
 		return Quote{}, err
+	}
+	if code.Binding != "" && code.Binding != BindingMark(payee) {
+		return Quote{}, fmt.Errorf("%w: alias %q", ErrBindingChanged, code.Payee)
 	}
 	q := Quote{
 		Payee: payee, Initiation: code.Initiation, Currency: code.Currency, Amount: code.Amount,

@@ -144,8 +144,8 @@ func TestPayDynamicRefusals(t *testing.T) {
 }
 
 // Field 59 is never the payee: a renamed payee is paid under the
-// directory's name with the mismatch reported; an alias moved to another
-// account pays that account unless the payer confirmed the old one.
+// directory's name with the mismatch reported; the codes of an alias
+// moved to another account no longer pay (ErrBindingChanged).
 func TestPayNameFromDirectory(t *testing.T) {
 	e := newEnv(t, nil, nil)
 	old := e.payee("shop-7", "老王烧烤")
@@ -166,14 +166,18 @@ func TestPayNameFromDirectory(t *testing.T) {
 	if err != nil || r.Payee.Name != "王记烧烤" || r.CodeName != "老王烧烤" || !r.NameMismatch || r.Payee.Account != old {
 		t.Fatalf("Pay after rename = %+v, %v", r, err)
 	}
-	// The alias now points at another account.
+	// The alias now points at another account: the codes issued for the
+	// old binding no longer pay; a new code does.
 	moved := e.payee("shop-7", "王记烧烤")
-	if _, err := e.svc.Pay(e.ctx, PayRequest{Payer: alice, Payload: static, Amount: yuan(5_00), Key: "k2", PayeeAccount: old}); !errors.Is(err, ErrPayeeChanged) {
+	if _, err := e.svc.Pay(e.ctx, PayRequest{Payer: alice, Payload: static, Amount: yuan(5_00), Key: "k2", PayeeAccount: old}); !errors.Is(err, ErrBindingChanged) {
 		t.Fatalf("confirmed account moved: %v", err)
 	}
-	r, err = e.pay(alice, static, 5_00, "k3")
+	if _, err := e.pay(alice, static, 5_00, "k3"); !errors.Is(err, ErrBindingChanged) {
+		t.Fatalf("static code after the move: %v", err)
+	}
+	r, err = e.pay(alice, e.issueStatic("shop-7"), 5_00, "k4")
 	if err != nil || r.Payee.Account != moved {
-		t.Fatalf("static code after the move: %+v, %v", r, err)
+		t.Fatalf("new static code after the move: %+v, %v", r, err)
 	}
 	e.wantBalance(old, 10_00)
 	e.wantBalance(moved, 5_00)

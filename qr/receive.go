@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/socialpay/socialpay/ledger"
@@ -69,6 +70,10 @@ type ReceiveCode struct {
 	Name, City, Country, MCC string
 	// KeyID is the key that signed the code (set by Verify).
 	KeyID string
+	// Binding is the BindingMark of the payee the code was issued for,
+	// written signed in the account template (03); empty in codes issued
+	// without one. Service.Issue sets it.
+	Binding string
 }
 
 // ReceiveCodes issues and verifies signed receive codes.
@@ -171,6 +176,12 @@ func (r *ReceiveCodes) Issue(ctx context.Context, c ReceiveCode) (string, error)
 		acct = append(acct, Object{ID: 2, Value: c.Expires.UTC().Format(expiryLayout)})
 	default:
 		return "", fmt.Errorf("qr: initiation %v: %w", c.Initiation, ErrInvalidValue)
+	}
+	if c.Binding != "" {
+		if len(c.Binding) != 16 || strings.Trim(c.Binding, "0123456789abcdef") != "" {
+			return "", fmt.Errorf("qr: binding mark %q not 16 hex digits: %w", c.Binding, ErrInvalidValue)
+		}
+		acct = append(acct, Object{ID: 3, Value: c.Binding})
 	}
 	p.SetTemplate(r.cfg.AccountTemplate, acct...)
 	p.Set(52, c.MCC)
@@ -304,6 +315,7 @@ func (r *ReceiveCodes) Verify(ctx context.Context, payload string) (ReceiveCode,
 		KeyID:      kid,
 	}
 	c.Payee, _ = lookup(acct, 1)
+	c.Binding, _ = lookup(acct, 3)
 	cur, err := p.Currency()
 	if err != nil {
 		return ReceiveCode{}, err

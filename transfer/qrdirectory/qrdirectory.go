@@ -41,6 +41,9 @@ type Directory struct {
 var _ qr.Directory = (*Directory)(nil)
 
 // Payee implements qr.Directory: the payee of the number alias names.
+// Its Binding is the binding's holder, so that a code issued before the
+// number was rebound to another holder (a recycled number) no longer pays
+// (qr.ErrBindingChanged).
 //
 // Errors: qr.ErrUnknownPayee (also wrapping the *transfer.PhoneError of an
 // alias that is not a valid mobile number), and the directory's own
@@ -60,7 +63,7 @@ func (d *Directory) Payee(ctx context.Context, alias string) (qr.Payee, error) {
 	case d.MaxVerificationAge > 0 && d.now().Sub(b.VerifiedAt) > d.MaxVerificationAge:
 		return qr.Payee{}, fmt.Errorf("%w %q: %w: ownership last verified %s", qr.ErrUnknownPayee, alias, transfer.ErrNotBound, b.VerifiedAt.UTC().Format(time.RFC3339))
 	}
-	return qr.Payee{Alias: alias, Account: b.Account, Name: b.MaskedName}, nil
+	return qr.Payee{Alias: alias, Account: b.Account, Name: b.MaskedName, Binding: b.Holder}, nil
 }
 
 func (d *Directory) now() time.Time {
