@@ -148,7 +148,7 @@
 //     (signed) and point of initiation; for a dynamic code the code itself
 //     (payee and order reference) and its amount, with Amount left zero or
 //     given; for a static code the amount and its currency; and, when
-//     given, the confirmed PayeeAccount. Not the payload's bytes: a code
+//     given, the confirmed PayeeConfirm or PayeeAccount. Not the payload's bytes: a code
 //     issued again under another name or key, or its CRC in lower case,
 //     is the same code.
 //   - Charge: the key is (merchant, Order). Its meaning is the payer (the

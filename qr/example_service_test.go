@@ -80,7 +80,7 @@ func ExampleService_Pay() {
 	// Alice's app shows the directory's name and amount, she confirms.
 	q, _ := svc.Preview(ctx, payload)
 	fmt.Println("pay", q.Payee.Name, q.Amount)
-	req := qr.PayRequest{Payer: alice, Payload: payload, Key: "alice-app-0001", PayeeAccount: q.Payee.Account}
+	req := qr.PayRequest{Payer: alice, Payload: payload, Key: "alice-app-0001", PayeeConfirm: q.Confirm}
 	r, err := svc.Pay(ctx, req)
 	fmt.Println(r.Amount, "to", r.Payee.Name, "for", r.Reference, err)
 

@@ -18,7 +18,13 @@ import (
 // Quote is what the payer's app shows before the payer confirms: the payee
 // from the directory and the code's terms.
 type Quote struct {
-	Payee      Payee // from the directory: show Payee.Name, never CodeName
+	// Payee is from the directory: show Payee.Name, never CodeName. Its
+	// Account and Binding are left zero: a quote goes to the payer's app,
+	// which has no business with the payee's ledger account.
+	Payee Payee
+	// Confirm names the payee binding shown (BindingMark): pass it back
+	// as PayRequest.PayeeConfirm.
+	Confirm    string
 	Initiation Initiation
 	Currency   ledger.Currency
 	Amount     ledger.Money // a dynamic code's amount; the zero Money for a static code
@@ -44,9 +50,13 @@ type PayRequest struct {
 	// Key is the payer app's idempotency key, 1 to MaxKeyLen bytes: the
 	// same key and request again returns the same Receipt.
 	Key string
-	// PayeeAccount, when set, is the payee account the payer confirmed
-	// (Quote.Payee.Account); Pay refuses with ErrPayeeChanged if the
-	// directory now maps the alias elsewhere.
+	// PayeeConfirm, when set, is the Quote.Confirm the payer saw; Pay
+	// refuses with ErrPayeeChanged if the directory's binding of the alias
+	// (holder or account) is another one now.
+	PayeeConfirm string
+	// PayeeAccount, when set, is the payee account a bank-side caller
+	// confirmed; Pay refuses with ErrPayeeChanged if the directory now
+	// maps the alias elsewhere. Apps use PayeeConfirm.
 	PayeeAccount uuid.UUID
 }
 
@@ -74,7 +84,8 @@ const (
 	metaDigest    = "qr.digest" // of the payload or payment code
 	metaKey       = "qr.key"
 	metaDevice    = "qr.device"
-	metaReason    = "qr.reason" // of a void
+	metaReason    = "qr.reason"     // of a void
+	metaMark      = "qr.payee_mark" // BindingMark of the payee paid
 )
 
 // Reasons a hold is voided, as recorded on the void.
@@ -164,37 +175,39 @@ func (s *Service) Preview(ctx context.Context, payload string) (Quote, error) {
 	if err != nil {
 		return Quote{}, err
 	}
-	return s.quote(ctx, &code, uuid.Nil)
+	q, _, err := s.quote(ctx, &code, uuid.Nil)
+	return q, err
 }
 
 // quote resolves the payee of a verified code and, for a dynamic code,
 // checks that it is registered and not paid by a payment other than
-// payment.
-func (s *Service) quote(ctx context.Context, code *ReceiveCode, payment uuid.UUID) (Quote, error) {
+// payment. It returns the quote for the payer and the directory's payee.
+func (s *Service) quote(ctx context.Context, code *ReceiveCode, payment uuid.UUID) (Quote, Payee, error) {
 	payee, err := s.dir.Payee(ctx, code.Payee)
 	if err != nil {
-		return Quote{}, err
+		return Quote{}, Payee{}, err
 	}
-	if code.Binding != "" && code.Binding != BindingMark(payee) {
-		return Quote{}, fmt.Errorf("%w: alias %q", ErrBindingChanged, code.Payee)
+	mark := BindingMark(payee)
+	if code.Binding != "" && code.Binding != mark {
+		return Quote{}, Payee{}, fmt.Errorf("%w: alias %q", ErrBindingChanged, code.Payee)
 	}
 	q := Quote{
-		Payee: payee, Initiation: code.Initiation, Currency: code.Currency, Amount: code.Amount,
+		Payee: Payee{Alias: payee.Alias, Name: payee.Name}, Confirm: mark, Initiation: code.Initiation, Currency: code.Currency, Amount: code.Amount,
 		Reference: code.Reference, Expires: code.Expires, CodeName: code.Name, NameMismatch: nameMismatch(code.Name, payee.Name),
 	}
 	if code.Initiation == Dynamic {
 		dc, err := s.store.Code(ctx, s.CodeID(code.Payee, code.Reference))
 		if err != nil {
-			return Quote{}, err
+			return Quote{}, Payee{}, err
 		}
 		if dc.Payee != code.Payee || dc.Reference != code.Reference || dc.Amount != code.Amount || !dc.Expires.Equal(code.Expires) {
-			return Quote{}, fmt.Errorf("%w: the code for %q order %q was registered with other terms", ErrUnknownCode, code.Payee, code.Reference)
+			return Quote{}, Payee{}, fmt.Errorf("%w: the code for %q order %q was registered with other terms", ErrUnknownCode, code.Payee, code.Reference)
 		}
 		if dc.Payment != uuid.Nil && dc.Payment != payment {
-			return Quote{}, fmt.Errorf("%w: %s", ErrCodePaid, dc.ID)
+			return Quote{}, Payee{}, fmt.Errorf("%w: %s", ErrCodePaid, dc.ID)
 		}
 	}
-	return q, nil
+	return q, payee, nil
 }
 
 // Pay pays a receive code issued by this bank, exactly once per payer and
@@ -265,12 +278,13 @@ func (s *Service) Pay(ctx context.Context, req PayRequest) (Receipt, error) {
 		return Receipt{}, verr
 	}
 
-	q, err := s.quote(ctx, &code, id)
+	q, payee, err := s.quote(ctx, &code, id)
 	if err != nil {
 		return Receipt{}, err
 	}
-	if req.PayeeAccount != uuid.Nil && req.PayeeAccount != q.Payee.Account {
-		return Receipt{}, fmt.Errorf("%w: %q", ErrPayeeChanged, q.Payee.Alias)
+	if req.PayeeAccount != uuid.Nil && req.PayeeAccount != payee.Account ||
+		req.PayeeConfirm != "" && req.PayeeConfirm != q.Confirm {
+		return Receipt{}, fmt.Errorf("%w: %q", ErrPayeeChanged, payee.Alias)
 	}
 	amount := req.Amount
 	switch code.Initiation {
@@ -302,10 +316,10 @@ func (s *Service) Pay(ctx context.Context, req PayRequest) (Receipt, error) {
 		}
 	}
 	hold, err = s.ledger.Transfer(ctx, ledger.Transfer{
-		ID: id, Kind: ledger.KindPending, DebitAccountID: req.Payer, CreditAccountID: q.Payee.Account,
+		ID: id, Kind: ledger.KindPending, DebitAccountID: req.Payer, CreditAccountID: payee.Account,
 		Amount: amount, Timeout: s.holdTimeout, Code: s.payCode, Reference: code.Reference,
 		Metadata: map[string]string{
-			metaKind: code.Initiation.String(), metaPayee: q.Payee.Alias, metaPayeeName: cutBytes(q.Payee.Name, ledger.MaxMetadataValueLen),
+			metaKind: code.Initiation.String(), metaPayee: payee.Alias, metaPayeeName: cutBytes(payee.Name, ledger.MaxMetadataValueLen), metaMark: q.Confirm,
 			metaCodeName: code.Name, metaDigest: digest, metaKey: req.Key,
 		},
 	})
@@ -355,7 +369,8 @@ func differs(hold *ledger.Transfer, req *PayRequest, code *ReceiveCode) string {
 		return "amount"
 	case !dynamic && (req.Amount != hold.Amount || code.Currency != hold.Amount.Currency()):
 		return "amount"
-	case req.PayeeAccount != uuid.Nil && req.PayeeAccount != hold.CreditAccountID:
+	case req.PayeeAccount != uuid.Nil && req.PayeeAccount != hold.CreditAccountID,
+		req.PayeeConfirm != "" && req.PayeeConfirm != hold.Metadata[metaMark]:
 		return "payee account"
 	}
 	return ""

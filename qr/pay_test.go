@@ -23,7 +23,7 @@ func TestPayDynamic(t *testing.T) {
 	code := e.issueDynamic("shop-8817", "ORDER-1", 88_00, 15*time.Minute)
 
 	q, err := e.svc.Preview(e.ctx, code)
-	if err != nil || q.Payee.Account != shop || q.Payee.Name != "便利店" || q.Amount != yuan(88_00) || q.NameMismatch {
+	if err != nil || q.Payee.Account != uuid.Nil || q.Confirm == "" || q.Payee.Name != "便利店" || q.Amount != yuan(88_00) || q.NameMismatch {
 		t.Fatalf("Preview = %+v, %v", q, err)
 	}
 	r, err := e.pay(alice, code, 0, "k1")
@@ -162,7 +162,7 @@ func TestPayNameFromDirectory(t *testing.T) {
 	if err != nil || q.Payee.Name != "王记烧烤" || q.CodeName != "老王烧烤" || !q.NameMismatch {
 		t.Fatalf("Preview after rename = %+v, %v", q, err)
 	}
-	r, err := e.svc.Pay(e.ctx, PayRequest{Payer: alice, Payload: code, Key: "k1", PayeeAccount: q.Payee.Account})
+	r, err := e.svc.Pay(e.ctx, PayRequest{Payer: alice, Payload: code, Key: "k1", PayeeConfirm: q.Confirm})
 	if err != nil || r.Payee.Name != "王记烧烤" || r.CodeName != "老王烧烤" || !r.NameMismatch || r.Payee.Account != old {
 		t.Fatalf("Pay after rename = %+v, %v", r, err)
 	}

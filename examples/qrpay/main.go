@@ -157,7 +157,7 @@ func run(w io.Writer, pngPath string) error {
 	fmt.Fprintf(w, "shown to the payer: pay %v to %s (from the directory)\n", q.Amount, q.Payee.Name)
 
 	fmt.Fprintln(w, "== paying")
-	req := qr.PayRequest{Payer: alice, Payload: payload, Key: "alice-app-0001", PayeeAccount: q.Payee.Account}
+	req := qr.PayRequest{Payer: alice, Payload: payload, Key: "alice-app-0001", PayeeConfirm: q.Confirm}
 	r, err := svc.Pay(ctx, req)
 	if err != nil {
 		return err
