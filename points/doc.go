@@ -8,7 +8,8 @@
 // account (Service.AccountOf, derived from the user); the bank has an
 // Issuance account that earned points come from, and Redeemed and Expired
 // accounts that spent and expired points go to, so the ledger's trial
-// balance always accounts for every point.
+// balance always accounts for every point. Config.Shards splits these
+// (and the Conversion accounts) so that users do not queue on one row.
 //
 // # The pure core
 //
@@ -46,9 +47,9 @@
 //
 // On a PostingStore whose database holds the ledger too (package
 // postgres's PointsStore beside its ledger Store), recording, the ledger
-// transfers and the posted mark are one transaction, one commit; there a
-// ledger refusal records nothing and is returned as the ledger's
-// *ledger.TransferError (ledger.Refused).
+// transfers and the posted mark are one transaction, one commit (shared
+// by concurrent requests); there a ledger refusal records nothing and is
+// returned as the ledger's *ledger.TransferError (ledger.Refused).
 //
 // Service.Sweep expires due lots by cursor: each lot's remainder moves to
 // a new expiry operation in one store step, so concurrent sweepers, and a
