@@ -376,3 +376,19 @@ func TestAttackRecycledNumber(t *testing.T) {
 		t.Fatalf("edited mark: %v", err)
 	}
 }
+
+// Before, any caller of Issue minted a signed code for any alias, someone
+// else's number included. IssueAs, the customer-facing path, refuses an
+// alias the directory binds to another account.
+func TestAttackIssueForSomeoneElse(t *testing.T) {
+	e := newEnv(t, nil, nil)
+	victim := e.payee("+8613800138000", "王小明")
+	mallory := e.wallet("mallory", 0)
+	c := ReceiveCode{Payee: "+8613800138000", Initiation: Static, Currency: cny, City: "上海"}
+	if _, err := e.svc.IssueAs(e.ctx, mallory, c); !errors.Is(err, ErrNotOwner) {
+		t.Fatalf("mallory issues for the victim's number: %v", err)
+	}
+	if _, err := e.svc.IssueAs(e.ctx, victim, c); err != nil {
+		t.Fatalf("the owner: %v", err)
+	}
+}
