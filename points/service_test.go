@@ -469,3 +469,33 @@ func TestRetryAnswersAsOriginal(t *testing.T) {
 		t.Fatalf("wallet %d", w.net(w.wallet))
 	}
 }
+
+// A sweep whose ledger answer is lost leaves its expiry pending; a second
+// sweep finds nothing more to expire, and Reconcile finishes the expiry,
+// moving the points once.
+func TestSweepCrashReconcile(t *testing.T) {
+	w := newWorld(t)
+	user := uuid.New()
+	w.earn(user, "g", 70)
+	w.now = time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC) // January's lot, lasting 2 months, expires now
+	w.ls.mu.Lock()
+	w.ls.lose = true
+	w.ls.mu.Unlock()
+	rep, err := w.svc.Sweep(w.ctx)
+	if err != nil || rep.Lots != 1 || rep.Pending != 1 {
+		t.Fatalf("sweep with a lost answer: %+v %v", rep, err)
+	}
+	w.ls.mu.Lock()
+	w.ls.lose = false
+	w.ls.mu.Unlock()
+	if rep, err := w.svc.Sweep(w.ctx); err != nil || rep.Lots != 0 {
+		t.Fatalf("second sweep: %+v %v", rep, err)
+	}
+	if rep, err := w.svc.Reconcile(w.ctx); err != nil || rep.Posted != 1 {
+		t.Fatalf("reconcile: %+v %v", rep, err)
+	}
+	if st := w.statement(user); st.Expired != 70 || st.Balance != 0 || w.net(w.cfg.Expired) != 70 {
+		t.Fatalf("statement %+v, expired account %d", st, w.net(w.cfg.Expired))
+	}
+	w.verify()
+}
