@@ -58,10 +58,12 @@ func (s *Service) entry(ctx context.Context, id uuid.UUID) (*cached, error) {
 	}
 	fixed := c
 	fixed.Seed, fixed.Draw, fixed.Schedule = Seed{}, nil, nil
-	e := &cached{c: &fixed, cid: id.String()}
-	e.payment = func(t Try) ledger.Transfer { return s.prizeTransfer(e.c, e.cid, &t) }
-	v, _ := s.cache.m.LoadOrStore(id, e)
-	e = v.(*cached)
+	made := &cached{c: &fixed, cid: id.String()}
+	// The closure captures made, never reassigned: e below is, and other
+	// goroutines call payment while this one runs on.
+	made.payment = func(t Try) ledger.Transfer { return s.prizeTransfer(made.c, made.cid, &t) }
+	v, _ := s.cache.m.LoadOrStore(id, made)
+	e := v.(*cached)
 	if reason := closedStatus(c.Status); reason != nil {
 		e.close(reason)
 	}
