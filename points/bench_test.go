@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -93,4 +94,33 @@ func BenchmarkRedeem(b *testing.B) {
 		}
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "redemptions/s")
+}
+
+// BenchmarkSweep: one sweep expiring b.N lots of b.N users on the memory
+// stores (due index, then one store step and one ledger transfer a lot).
+func BenchmarkSweep(b *testing.B) {
+	ctx := context.Background()
+	now := t0
+	clock := func() time.Time { return now }
+	svc, err := points.New(points.Config{Ledger: ledger.New(nil, ledger.Options{Now: clock}), ExpiryMonths: 1, Now: clock,
+		Rules:    []points.EarnRule{{Name: "grant", Kind: points.Fixed, Points: 10}},
+		Issuance: uuid.New(), Redeemed: uuid.New(), Expired: uuid.New()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := svc.OpenSystemAccounts(ctx); err != nil {
+		b.Fatal(err)
+	}
+	for range b.N {
+		if _, err := svc.Earn(ctx, points.EarnRequest{User: uuid.New(), Rule: "grant", Key: "g"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	now = now.AddDate(0, 3, 0)
+	b.ResetTimer()
+	rep, err := svc.Sweep(ctx)
+	if err != nil || rep.Lots != b.N {
+		b.Fatalf("sweep: %+v %v", rep, err)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "lots/s")
 }

@@ -18,6 +18,30 @@ type MemoryStore struct {
 
 	ratesMu sync.Mutex
 	rates   map[string][]Rate // by name, versions 1… in order
+
+	// due indexes every lot by its expiry, for Due: a bucket per expiry
+	// instant (a lot's never changes), its lots sorted when listed. It
+	// keeps lots that have since emptied; Due skips them.
+	dueMu sync.Mutex
+	due   map[int64]*dueBucket // by ExpiresAt in µs
+}
+
+type lotKey struct {
+	user  uuid.UUID
+	month Month
+}
+
+type dueBucket struct {
+	at     time.Time
+	keys   []lotKey
+	sorted bool
+}
+
+func compareLotKeys(a, b lotKey) int {
+	if c := compareUUID(a.user, b.user); c != 0 {
+		return c
+	}
+	return int(a.month - b.month)
 }
 
 const memShards = 64
@@ -42,7 +66,7 @@ var _ Store = (*MemoryStore)(nil)
 
 // NewMemoryStore returns an empty MemoryStore.
 func NewMemoryStore() *MemoryStore {
-	s := &MemoryStore{rates: map[string][]Rate{}}
+	s := &MemoryStore{rates: map[string][]Rate{}, due: map[int64]*dueBucket{}}
 	for i := range s.users {
 		s.users[i].users = map[uuid.UUID]*memUser{}
 		s.ops[i].ops = map[uuid.UUID]*Op{}
@@ -115,8 +139,12 @@ func (s *MemoryStore) Record(ctx context.Context, op Op, now time.Time) (Op, boo
 		return copyOp(stored), true, nil
 	}
 	op.Takes = nil
+	lots := len(u.h.Lots)
 	if err := u.h.Record(&op, now); err != nil {
 		return Op{}, false, err
+	}
+	if len(u.h.Lots) > lots { // a new lot
+		s.index(op.User, op.Month, op.LotExpiresAt)
 	}
 	c := copyOp(&op)
 	s.putOp(&c)
@@ -211,38 +239,78 @@ func (s *MemoryStore) Holder(ctx context.Context, user uuid.UUID) (Holder, error
 	return h, nil
 }
 
-// Due implements Store. It looks at every user: a sweep's cost grows with
-// the number of users (PostgreSQL's store reads an index instead).
+// index adds a new lot to the due index.
+func (s *MemoryStore) index(user uuid.UUID, m Month, at time.Time) {
+	s.dueMu.Lock()
+	defer s.dueMu.Unlock()
+	b := s.due[at.UnixMicro()]
+	if b == nil {
+		b = &dueBucket{at: at, sorted: true}
+		s.due[at.UnixMicro()] = b
+	}
+	b.keys = append(b.keys, lotKey{user, m})
+	b.sorted = false
+}
+
+// dueKeys returns up to n lots of the due index after cursor that expire
+// at or before now, in Due's order, with their expiry, and whether there
+// may be more.
+func (s *MemoryStore) dueKeys(now time.Time, after LotCursor, n int) ([]lotKey, []time.Time, bool) {
+	s.dueMu.Lock()
+	defer s.dueMu.Unlock()
+	var buckets []*dueBucket
+	for _, b := range s.due {
+		if !b.at.After(now) && !b.at.Before(after.ExpiresAt) {
+			buckets = append(buckets, b)
+		}
+	}
+	slices.SortFunc(buckets, func(a, b *dueBucket) int { return a.at.Compare(b.at) })
+	var out []lotKey
+	var at []time.Time
+	start := !after.ExpiresAt.IsZero() || after.User != uuid.Nil
+	for _, b := range buckets {
+		if !b.sorted {
+			slices.SortFunc(b.keys, compareLotKeys)
+			b.sorted = true
+		}
+		i := 0
+		if start && b.at.Equal(after.ExpiresAt) {
+			i, _ = slices.BinarySearchFunc(b.keys, lotKey{after.User, after.Month}, compareLotKeys)
+			if i < len(b.keys) && b.keys[i] == (lotKey{after.User, after.Month}) {
+				i++
+			}
+		}
+		for ; i < len(b.keys); i++ {
+			if len(out) == n {
+				return out, at, true
+			}
+			out, at = append(out, b.keys[i]), append(at, b.at)
+		}
+	}
+	return out, at, false
+}
+
+// Due implements Store. It walks the due index (lots by expiry), reading
+// each lot under its user's lock.
 func (s *MemoryStore) Due(ctx context.Context, now time.Time, after LotCursor, limit int) ([]Lot, error) {
 	var out []Lot
-	for i := range s.users {
-		sh := &s.users[i]
-		sh.mu.RLock()
-		users := make([]*memUser, 0, len(sh.users))
-		for _, u := range sh.users {
-			users = append(users, u)
-		}
-		sh.mu.RUnlock()
-		for _, u := range users {
+	for len(out) < limit {
+		keys, at, more := s.dueKeys(now, after, limit-len(out))
+		for _, k := range keys {
+			u := s.user(k.user, false)
 			u.mu.Lock()
-			for _, l := range u.h.Lots {
-				if l.Due(now) && after.After(&l) {
-					out = append(out, l)
-				}
+			if l := u.h.lot(k.month); l != nil && l.Due(now) {
+				out = append(out, *l)
 			}
 			u.mu.Unlock()
 		}
+		if !more {
+			break
+		}
+		last := keys[len(keys)-1]
+		after = LotCursor{ExpiresAt: at[len(at)-1], User: last.user, Month: last.month}
 	}
-	slices.SortFunc(out, func(a, b Lot) int {
-		if c := a.ExpiresAt.Compare(b.ExpiresAt); c != 0 {
-			return c
-		}
-		if c := compareUUID(a.User, b.User); c != 0 {
-			return c
-		}
-		return int(a.Month - b.Month)
-	})
-	return out[:min(limit, len(out))], nil
+	return out, nil
 }
 
 // Pending implements Store.
