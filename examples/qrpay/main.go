@@ -125,7 +125,7 @@ func run(w io.Writer, pngPath string) error {
 	if err != nil {
 		return err
 	}
-	png, err := qr.PNG(payload, qr.ImageOptions{Level: qr.LevelM, Size: 384})
+	png, err := qr.PNG(payload, qr.ImageOptions{Level: qr.LevelM, Size: 512})
 	if err != nil {
 		return err
 	}
