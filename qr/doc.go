@@ -206,6 +206,13 @@
 //     HSM; HMAC keys are at least 32 bytes); Verify accepts only the layout
 //     Issue writes, so one code has one text. The CRC and field 59 prove
 //     nothing; the payee is the directory's, by the signed alias.
+//   - Binding marks (Payee.Binding, BindingMark, ErrBindingChanged): the
+//     directory changes the account or Binding whenever an alias is bound
+//     anew (transfer/qrdirectory uses the binding's holder); codes issued
+//     before marks existed carry none and still pay. Quotes show the mark
+//     (Quote.Confirm), never the payee's ledger account.
+//   - IssueAs: caller comes from the bank's authentication of the
+//     customer; Issue trusts its caller and is for the bank's own code.
 //   - Parsing: Parse bounds its input (512 characters) before any work, and
 //     accepts deviations of real codes only as Warnings; whatever pays
 //     still needs our signature (receive codes) or is only displayed.
