@@ -55,13 +55,51 @@ func BindingMark(p Payee) string {
 	return hex.EncodeToString(h.Sum(nil)[:8])
 }
 
+// ErrLookupLimited: the directory refused a lookup made on behalf of a
+// payer because the payer (or the bank as a whole) has spent its lookup
+// budget (see Directory). Nothing else happened; try again later. The
+// error also wraps the limiter's own error (transfer/qrdirectory: a
+// *transfer.RateLimitError, errors.Is transfer.ErrRateLimited, that says
+// when to retry).
+var ErrLookupLimited = errors.New("qr: payee lookups rate limited")
+
+// Lookup is one directory lookup: the alias, and on whose behalf it is
+// made.
+type Lookup struct {
+	// Alias is as written in the code's account template.
+	Alias string
+	// Payer is the ledger account of the payer on whose behalf the
+	// directory is asked: set by Preview and Pay, whose answer shows the
+	// payee's name to whoever asks. Zero for the bank's own lookups
+	// (Issue, and IssueAs, whose answer reveals nothing).
+	Payer uuid.UUID
+}
+
 // Directory resolves the alias in a receive code to a payee. The bank
-// implements it over its customer records (package transfer offers one over
-// phone numbers). It must be safe for concurrent use.
+// implements it over its customer records (package transfer/qrdirectory
+// offers one over transfer's phone numbers). It must be safe for
+// concurrent use.
+//
+// The Directory is responsible for metering: a quote shows the payee's
+// name, so anyone who can have codes naming arbitrary aliases quoted can
+// enumerate who holds which alias (phone number). A Directory whose
+// aliases are worth enumerating meters every Lookup with a Payer against
+// that payer's budget, the one the bank's other lookups of the same
+// aliases spend (transfer/qrdirectory uses transfer's Limiter, so QR and
+// transfer.Service.Resolve share one budget per payer), and refuses with
+// ErrLookupLimited. MemoryDirectory meters nothing: it is for tests.
 type Directory interface {
-	// Payee returns the payee an alias names.
-	// Errors: ErrUnknownPayee.
-	Payee(ctx context.Context, alias string) (Payee, error)
+	// Payee returns the payee q.Alias names, metering the lookup when
+	// q.Payer is set.
+	// Errors: ErrUnknownPayee, ErrLookupLimited (nothing looked up), and
+	// the directory's own.
+	Payee(ctx context.Context, q Lookup) (Payee, error)
+	// Settled says that a payment by payer whose payee came from a metered
+	// Payee lookup has settled, once per such lookup, so that the
+	// directory can give the payer back part of the lookup's cost (as
+	// transfer does for a settled transfer). Service.Pay calls it best
+	// effort: its error is ignored.
+	Settled(ctx context.Context, payer uuid.UUID) error
 }
 
 // MemoryDirectory is a Directory in memory, for tests and examples. The
@@ -96,13 +134,16 @@ func (d *MemoryDirectory) Remove(alias string) {
 	delete(d.byAlias, alias)
 }
 
-// Payee implements Directory.
-func (d *MemoryDirectory) Payee(_ context.Context, alias string) (Payee, error) {
+// Payee implements Directory, metering nothing.
+func (d *MemoryDirectory) Payee(_ context.Context, q Lookup) (Payee, error) {
 	d.mu.RLock()
-	p, ok := d.byAlias[alias]
+	p, ok := d.byAlias[q.Alias]
 	d.mu.RUnlock()
 	if !ok {
-		return Payee{}, fmt.Errorf("%w %q", ErrUnknownPayee, alias)
+		return Payee{}, fmt.Errorf("%w %q", ErrUnknownPayee, q.Alias)
 	}
 	return p, nil
 }
+
+// Settled implements Directory: there is nothing to give back.
+func (d *MemoryDirectory) Settled(context.Context, uuid.UUID) error { return nil }

@@ -127,7 +127,8 @@
 // here, PostgreSQL in package postgres, both checked by qrtest.Run).
 //
 // Issue signs a receive code for a payee of the directory and registers a
-// dynamic one. Preview shows the payer the directory's name. Pay verifies
+// dynamic one. Preview shows the payer the directory's name, asking the
+// directory on the payer's behalf (a metered lookup, see Directory). Pay verifies
 // the code, pays the directory's account (never field 59), pays a dynamic
 // code once and counts static-code payments against a daily cap per payer
 // (default 500.00 CNY per day in UTC+8, China's rule). Every ledger write
@@ -213,6 +214,23 @@
 //     (Quote.Confirm), never the payee's ledger account.
 //   - IssueAs: caller comes from the bank's authentication of the
 //     customer; Issue trusts its caller and is for the bank's own code.
+//     IssueAs answers ErrNotOwner for an unknown alias too, so it reveals
+//     nothing about other people's aliases.
+//   - Alias lookups (Lookup, ErrLookupLimited): a quote shows the payee's
+//     name, so quoting (or paying) codes that name arbitrary phone numbers
+//     would enumerate who holds them. Preview and Pay therefore ask the
+//     Directory on behalf of the payer (Lookup.Payer, the authenticated
+//     customer's account, never a request field), and the Directory meters
+//     the lookup: transfer/qrdirectory spends the payer's bucket in
+//     transfer's Limiter, the one transfer.Service.Resolve spends (PIX
+//     DICT's rule: a miss costs 20 of 100 tokens, a hit 1, a settled
+//     payment gives 1 back through Directory.Settled), shared across
+//     instances with postgres.LookupLimiter, and refuses before looking
+//     anything up. A bank with its own Directory must meter there; a
+//     Directory that does not (MemoryDirectory) leaves quotes an
+//     enumeration oracle. Lookups of the bank's own (Issue, IssueAs) are
+//     not metered. A payment finished by Reconcile or another instance's
+//     retry gives nothing back (the budget only errs low).
 //   - Parsing: Parse bounds its input (512 characters) before any work, and
 //     accepts deviations of real codes only as Warnings; whatever pays
 //     still needs our signature (receive codes) or is only displayed.

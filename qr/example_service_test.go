@@ -78,7 +78,7 @@ func ExampleService_Pay() {
 	}
 
 	// Alice's app shows the directory's name and amount, she confirms.
-	q, _ := svc.Preview(ctx, payload)
+	q, _ := svc.Preview(ctx, alice, payload)
 	fmt.Println("pay", q.Payee.Name, q.Amount)
 	req := qr.PayRequest{Payer: alice, Payload: payload, Key: "alice-app-0001", PayeeConfirm: q.Confirm}
 	r, err := svc.Pay(ctx, req)

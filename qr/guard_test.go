@@ -347,7 +347,7 @@ func TestAttackRecycledNumber(t *testing.T) {
 	if err := e.dir.Put(Payee{Alias: "+8613800138000", Account: stranger, Name: "李小明", Binding: "holder-2/epoch-2"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.svc.Preview(e.ctx, printed); !errors.Is(err, ErrBindingChanged) {
+	if _, err := e.svc.Preview(e.ctx, alice, printed); !errors.Is(err, ErrBindingChanged) {
 		t.Errorf("preview of the printed code: %v", err)
 	}
 	if _, err := e.pay(alice, printed, 10_00, "after"); !errors.Is(err, ErrBindingChanged) {
@@ -388,6 +388,12 @@ func TestAttackIssueForSomeoneElse(t *testing.T) {
 	if _, err := e.svc.IssueAs(e.ctx, mallory, c); !errors.Is(err, ErrNotOwner) {
 		t.Fatalf("mallory issues for the victim's number: %v", err)
 	}
+	// An unbound number answers alike: IssueAs is no enumeration oracle.
+	c.Payee = "+8613900139000"
+	if _, err := e.svc.IssueAs(e.ctx, mallory, c); !errors.Is(err, ErrNotOwner) || errors.Is(err, ErrUnknownPayee) {
+		t.Fatalf("mallory issues for an unbound number: %v", err)
+	}
+	c.Payee = "+8613800138000"
 	if _, err := e.svc.IssueAs(e.ctx, victim, c); err != nil {
 		t.Fatalf("the owner: %v", err)
 	}

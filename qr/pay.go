@@ -105,7 +105,7 @@ func (s *Service) Issue(ctx context.Context, c ReceiveCode) (string, error) {
 	if s.dir == nil || s.receive == nil {
 		return "", fmt.Errorf("qr: issuing receive codes needs Directory and Receive: %w", ErrMissing)
 	}
-	payee, err := s.dir.Payee(ctx, c.Payee)
+	payee, err := s.dir.Payee(ctx, Lookup{Alias: c.Payee})
 	if err != nil {
 		return "", err
 	}
@@ -137,14 +137,20 @@ var ErrNotOwner = errors.New("qr: the caller does not own the alias")
 // customer who asks (from the bank's authentication, never from the
 // request): it refuses with ErrNotOwner unless the directory binds the
 // alias to caller, so that no one mints codes for someone else's number.
-// Issue itself is for the bank's own trusted callers.
+// An alias the directory does not know is refused alike (ErrNotOwner,
+// not ErrUnknownPayee), so that IssueAs tells a caller nothing about
+// other people's aliases and needs no lookup budget. Issue itself is for
+// the bank's own trusted callers.
 //
 // Errors: ErrNotOwner, and those of Issue.
 func (s *Service) IssueAs(ctx context.Context, caller uuid.UUID, c ReceiveCode) (string, error) {
 	if s.dir == nil || s.receive == nil {
 		return "", fmt.Errorf("qr: issuing receive codes needs Directory and Receive: %w", ErrMissing)
 	}
-	payee, err := s.dir.Payee(ctx, c.Payee)
+	payee, err := s.dir.Payee(ctx, Lookup{Alias: c.Payee})
+	if errors.Is(err, ErrUnknownPayee) {
+		return "", fmt.Errorf("%w: %q", ErrNotOwner, c.Payee)
+	}
 	if err != nil {
 		return "", err
 	}
@@ -186,29 +192,36 @@ func cutRunes(s string, n int) string {
 	return s
 }
 
-// Preview verifies a receive code and returns what the payer's app shows
+// Preview verifies a receive code and returns what payer's app shows
 // before the payer confirms: the directory's payee and the code's terms.
+// Payer is the ledger account of the customer who asks (from the bank's
+// authentication, never from the request): the directory meters the
+// lookup against that payer's budget (see Directory).
 //
-// Errors: ErrMissing (no Directory or Receive), the errors of
-// ReceiveCodes.Verify (ErrBadSignature, ErrExpired, ...), ErrUnknownPayee,
-// ErrUnknownCode, ErrCodePaid.
-func (s *Service) Preview(ctx context.Context, payload string) (Quote, error) {
+// Errors: ErrMissing (no Directory or Receive), ErrInvalidValue (no
+// payer), the errors of ReceiveCodes.Verify (ErrBadSignature, ErrExpired,
+// ...), ErrLookupLimited, ErrUnknownPayee, ErrUnknownCode, ErrCodePaid.
+func (s *Service) Preview(ctx context.Context, payer uuid.UUID, payload string) (Quote, error) {
 	if s.dir == nil || s.receive == nil {
 		return Quote{}, fmt.Errorf("qr: paying receive codes needs Directory and Receive: %w", ErrMissing)
+	}
+	if payer == uuid.Nil {
+		return Quote{}, fmt.Errorf("qr: a quote needs a payer: %w", ErrInvalidValue)
 	}
 	code, err := s.receive.Verify(ctx, payload)
 	if err != nil {
 		return Quote{}, err
 	}
-	q, _, err := s.quote(ctx, &code, uuid.Nil)
+	q, _, err := s.quote(ctx, &code, payer, uuid.Nil)
 	return q, err
 }
 
-// quote resolves the payee of a verified code and, for a dynamic code,
-// checks that it is registered and not paid by a payment other than
-// payment. It returns the quote for the payer and the directory's payee.
-func (s *Service) quote(ctx context.Context, code *ReceiveCode, payment uuid.UUID) (Quote, Payee, error) {
-	payee, err := s.dir.Payee(ctx, code.Payee)
+// quote resolves the payee of a verified code for payer (a metered
+// lookup) and, for a dynamic code, checks that it is registered and not
+// paid by a payment other than payment. It returns the quote for the
+// payer and the directory's payee.
+func (s *Service) quote(ctx context.Context, code *ReceiveCode, payer, payment uuid.UUID) (Quote, Payee, error) {
+	payee, err := s.dir.Payee(ctx, Lookup{Alias: code.Payee, Payer: payer})
 	if err != nil {
 		return Quote{}, Payee{}, err
 	}
@@ -268,11 +281,16 @@ func (s *Service) quote(ctx context.Context, code *ReceiveCode, payment uuid.UUI
 // code expired; the same key with another code or amount is
 // ErrKeyReused.
 //
+// The directory lookup is made on behalf of Payer and metered against its
+// budget (see Directory): a refused lookup (ErrLookupLimited) holds
+// nothing; a payment that settles gives part of the cost back
+// (Directory.Settled). A retry of a payment made before looks nothing up.
+//
 // Errors: ErrMissing (no Directory or Receive), ErrInvalidValue (no payer,
 // key empty, longer than MaxKeyLen or not UTF-8 text without NUL), the
 // errors of ReceiveCodes.Verify
 // (ErrBadSignature, ErrNotOurs, ErrUnsigned, ErrUnknownKey,
-// ErrExpired, codec errors), ErrUnknownPayee, ErrPayeeChanged, ErrUnknownCode,
+// ErrExpired, codec errors), ErrLookupLimited, ErrUnknownPayee, ErrPayeeChanged, ErrUnknownCode,
 // ErrCodePaid, ErrAmountMismatch, ErrDailyCap, ErrKeyReused,
 // ErrPaymentAborted (wrapping the reason), the ledger's (e.g.
 // ledger.ErrInsufficientFunds, ledger.ErrCurrencyMismatch) and the
@@ -303,7 +321,7 @@ func (s *Service) Pay(ctx context.Context, req PayRequest) (Receipt, error) {
 		return Receipt{}, verr
 	}
 
-	q, payee, err := s.quote(ctx, &code, id)
+	q, payee, err := s.quote(ctx, &code, req.Payer, id)
 	if err != nil {
 		return Receipt{}, err
 	}
@@ -359,7 +377,15 @@ func (s *Service) Pay(ctx context.Context, req PayRequest) (Receipt, error) {
 	if err != nil {
 		return Receipt{}, err
 	}
-	return answer(s.complete(ctx, hold))
+	r, err := answer(s.complete(ctx, hold))
+	if err == nil {
+		// This call's metered lookup led to a settled payment: the
+		// directory gives part of its cost back (best effort: a failure
+		// only leaves the budget lower). Retries look nothing up and
+		// give nothing back.
+		_ = s.dir.Settled(ctx, req.Payer)
+	}
+	return r, err
 }
 
 // retry answers a request whose payment's hold exists: the same request

@@ -22,7 +22,7 @@ func TestPayDynamic(t *testing.T) {
 	bob := e.wallet("bob", 100_00)
 	code := e.issueDynamic("shop-8817", "ORDER-1", 88_00, 15*time.Minute)
 
-	q, err := e.svc.Preview(e.ctx, code)
+	q, err := e.svc.Preview(e.ctx, alice, code)
 	if err != nil || q.Payee.Account != uuid.Nil || q.Confirm == "" || q.Payee.Name != "便利店" || q.Amount != yuan(88_00) || q.NameMismatch {
 		t.Fatalf("Preview = %+v, %v", q, err)
 	}
@@ -54,7 +54,7 @@ func TestPayDynamic(t *testing.T) {
 	if _, err := e.pay(alice, code, 0, "k2"); !errors.Is(err, ErrCodePaid) {
 		t.Errorf("same payer, new key: %v", err)
 	}
-	if _, err := e.svc.Preview(e.ctx, code); !errors.Is(err, ErrCodePaid) {
+	if _, err := e.svc.Preview(e.ctx, alice, code); !errors.Is(err, ErrCodePaid) {
 		t.Errorf("Preview of a paid code: %v", err)
 	}
 	// The same key and request: the same receipt, with the amount or
@@ -158,7 +158,7 @@ func TestPayNameFromDirectory(t *testing.T) {
 	if err := e.dir.Put(Payee{Alias: "shop-7", Account: old, Name: "王记烧烤"}); err != nil {
 		t.Fatal(err)
 	}
-	q, err := e.svc.Preview(e.ctx, code)
+	q, err := e.svc.Preview(e.ctx, alice, code)
 	if err != nil || q.Payee.Name != "王记烧烤" || q.CodeName != "老王烧烤" || !q.NameMismatch {
 		t.Fatalf("Preview after rename = %+v, %v", q, err)
 	}

@@ -150,7 +150,7 @@ func run(w io.Writer, pngPath string) error {
 	}
 	alias, _ := p.GetSub(26, 1)
 	fmt.Fprintf(w, "parsed: %s code, %v, reference %s, payee alias %s, field 59 %q\n", p.Initiation(), amount, p.Reference(), alias, p.MerchantName())
-	q, err := svc.Preview(ctx, payload)
+	q, err := svc.Preview(ctx, alice, payload)
 	if err != nil {
 		return err
 	}

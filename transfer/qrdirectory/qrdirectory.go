@@ -8,10 +8,18 @@
 // binding's masked name (MaskName), the form transfer's reveal lookups
 // show: scanning a code must not reveal more about a number's holder than
 // typing the number does. MaxVerificationAge applies transfer's rule for
-// bindings too old to trust (set it as transfer.Config's). Lookups here
-// are not metered by transfer's Limiter (an alias comes from a code the
-// payee issued, not from a payer's typing); a bank that fears codes as an
-// enumeration channel can wrap Payee with its own limiter.
+// bindings too old to trust (set it as transfer.Config's).
+//
+// Lookups made on behalf of a payer (qr.Lookup.Payer: quotes and
+// payments) are metered by transfer's Limiter exactly as
+// transfer.Service.Resolve meters them — BeginLookup before the directory
+// is asked, LookupFound after a hit, PaymentSettled when the payment
+// settles — so give it the Limiter the transfer.Service has (on several
+// instances, one postgres.LookupLimiter): a payer then has one budget
+// across QR and phone transfers, and crafting codes that name arbitrary
+// numbers enumerates no faster than typing them. PayerID maps the payer's
+// ledger account to the payer ID the bank gives transfer.Service.Resolve.
+// The bank's own lookups (qr.Service.Issue, IssueAs) are not metered.
 package qrdirectory
 
 import (
@@ -19,6 +27,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/socialpay/socialpay/qr"
 	"github.com/socialpay/socialpay/transfer"
@@ -36,19 +46,80 @@ type Directory struct {
 	MaxVerificationAge time.Duration
 	// Now is the clock of MaxVerificationAge; nil means time.Now.
 	Now func() time.Time
+	// Limiter meters lookups on behalf of payers. Required: Payee refuses
+	// such lookups without it (qr.ErrLookupLimited wrapping
+	// ErrNoLimiter). Pass the transfer.Service's Limiter.
+	Limiter transfer.Limiter
+	// PayerID names a payer's bucket: the payer ID the bank passes to
+	// transfer.Service.Resolve for the customer owning that ledger
+	// account. Nil means the account's UUID in its canonical text form.
+	PayerID func(account uuid.UUID) string
 }
+
+// ErrNoLimiter: a lookup on behalf of a payer through a Directory
+// without a Limiter. It is refused rather than left unmetered.
+var ErrNoLimiter = errors.New("qrdirectory: no Limiter to meter payer lookups")
 
 var _ qr.Directory = (*Directory)(nil)
 
-// Payee implements qr.Directory: the payee of the number alias names.
+// Payee implements qr.Directory: the payee of the number q.Alias names.
 // Its Binding is the binding's holder, so that a code issued before the
 // number was rebound to another holder (a recycled number) no longer pays
 // (qr.ErrBindingChanged).
 //
-// Errors: qr.ErrUnknownPayee (also wrapping the *transfer.PhoneError of an
-// alias that is not a valid mobile number), and the directory's own
-// errors, wrapped with the alias.
-func (d *Directory) Payee(ctx context.Context, alias string) (qr.Payee, error) {
+// A lookup with q.Payer set is metered as transfer.Service.Resolve meters
+// one: the Limiter admits it at the not-found price before anything is
+// looked up, and gives back the difference when the number is bound to a
+// payee this directory pays.
+//
+// Errors: qr.ErrLookupLimited (wrapping the Limiter's *transfer.RateLimitError,
+// or ErrNoLimiter), qr.ErrUnknownPayee (also wrapping the
+// *transfer.PhoneError of an alias that is not a valid mobile number), and
+// the directory's and the Limiter's own errors, wrapped with the alias.
+func (d *Directory) Payee(ctx context.Context, q qr.Lookup) (qr.Payee, error) {
+	alias := q.Alias
+	metered := q.Payer != uuid.Nil
+	if metered {
+		if d.Limiter == nil {
+			return qr.Payee{}, fmt.Errorf("%w: %w", qr.ErrLookupLimited, ErrNoLimiter)
+		}
+		err := d.Limiter.BeginLookup(ctx, d.payer(q.Payer))
+		if errors.Is(err, transfer.ErrRateLimited) {
+			return qr.Payee{}, fmt.Errorf("%w: %w", qr.ErrLookupLimited, err)
+		}
+		if err != nil {
+			return qr.Payee{}, fmt.Errorf("qrdirectory: payee %q: %w", alias, err)
+		}
+	}
+	p, err := d.payee(ctx, alias)
+	if err == nil && metered {
+		if err := d.Limiter.LookupFound(ctx, d.payer(q.Payer)); err != nil {
+			return qr.Payee{}, fmt.Errorf("qrdirectory: payee %q: %w", alias, err)
+		}
+	}
+	return p, err
+}
+
+// Settled implements qr.Directory: the Limiter's PaymentSettled for the
+// payer.
+//
+// Errors: ErrNoLimiter, and the Limiter's.
+func (d *Directory) Settled(ctx context.Context, payer uuid.UUID) error {
+	if d.Limiter == nil {
+		return ErrNoLimiter
+	}
+	return d.Limiter.PaymentSettled(ctx, d.payer(payer))
+}
+
+func (d *Directory) payer(account uuid.UUID) string {
+	if d.PayerID != nil {
+		return d.PayerID(account)
+	}
+	return account.String()
+}
+
+// payee is the unmetered lookup.
+func (d *Directory) payee(ctx context.Context, alias string) (qr.Payee, error) {
 	_, b, found, err := transfer.FindPhone(d.Parser, alias, func(p transfer.Phone) (transfer.Binding, bool, error) {
 		return d.Phones.Lookup(ctx, p)
 	})

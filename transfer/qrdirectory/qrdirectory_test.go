@@ -34,7 +34,7 @@ func TestPayee(t *testing.T) {
 	d, acct := newDirectory(t)
 	ctx := context.Background()
 	for _, alias := range []string{"+8613800138000", "13800138000", "008613800138000"} {
-		p, err := d.Payee(ctx, alias)
+		p, err := d.Payee(ctx, qr.Lookup{Alias: alias})
 		if err != nil || p.Account != acct || p.Name != "**明" || p.Alias != alias {
 			t.Fatalf("%q: %v %+v", alias, err, p)
 		}
@@ -44,7 +44,7 @@ func TestPayee(t *testing.T) {
 		"+86 190 0000": transfer.ErrInvalidPhone, // not a number
 		"merchant-42":  transfer.ErrNotPhoneNumber,
 	} {
-		_, err := d.Payee(ctx, alias)
+		_, err := d.Payee(ctx, qr.Lookup{Alias: alias})
 		if !errors.Is(err, qr.ErrUnknownPayee) || !errors.Is(err, also) {
 			t.Fatalf("%q: %v, want qr.ErrUnknownPayee and %v", alias, err, also)
 		}
@@ -65,7 +65,7 @@ func (failing) Lookup(context.Context, transfer.Phone) (transfer.Binding, bool, 
 func TestPayeeDirectoryFails(t *testing.T) {
 	d, _ := newDirectory(t)
 	d.Phones = failing{d.Phones}
-	_, err := d.Payee(context.Background(), "13800138000")
+	_, err := d.Payee(context.Background(), qr.Lookup{Alias: "13800138000"})
 	if !errors.Is(err, errDown) || errors.Is(err, qr.ErrUnknownPayee) || !strings.Contains(err.Error(), "13800138000") {
 		t.Fatalf("directory down: %v", err)
 	}
@@ -80,9 +80,9 @@ func ExampleDirectory() {
 	_, _ = phones.Bind(context.Background(), transfer.Binding{Phone: "+8613800138000", Holder: "bob", Account: uuid.New(), Name: "王小明", VerifiedAt: now, UpdatedAt: now}, false)
 
 	var dir qr.Directory = &qrdirectory.Directory{Parser: p, Phones: phones}
-	payee, err := dir.Payee(context.Background(), "13800138000")
+	payee, err := dir.Payee(context.Background(), qr.Lookup{Alias: "13800138000"})
 	fmt.Println(payee.Name, err)
-	_, err = dir.Payee(context.Background(), "13900139000")
+	_, err = dir.Payee(context.Background(), qr.Lookup{Alias: "13900139000"})
 	fmt.Println(errors.Is(err, qr.ErrUnknownPayee))
 	// Output:
 	// **明 <nil>
@@ -97,11 +97,11 @@ func TestMaxVerificationAge(t *testing.T) {
 	verified := time.Date(2026, 2, 16, 12, 0, 0, 0, time.UTC)
 	now := verified.Add(90 * 24 * time.Hour)
 	d.MaxVerificationAge, d.Now = 90*24*time.Hour, func() time.Time { return now }
-	if p, err := d.Payee(context.Background(), "13800138000"); err != nil || p.Account != acct {
+	if p, err := d.Payee(context.Background(), qr.Lookup{Alias: "13800138000"}); err != nil || p.Account != acct {
 		t.Fatalf("at the limit: %v %+v", err, p)
 	}
 	now = now.Add(time.Second)
-	_, err := d.Payee(context.Background(), "13800138000")
+	_, err := d.Payee(context.Background(), qr.Lookup{Alias: "13800138000"})
 	if !errors.Is(err, qr.ErrUnknownPayee) || !errors.Is(err, transfer.ErrNotBound) {
 		t.Fatalf("past the limit: %v", err)
 	}
