@@ -20,12 +20,14 @@ const (
 
 func (s Side) String() string {
 	switch s {
+	case SideNone:
+		return "none"
 	case SideDebit:
 		return "debit"
 	case SideCredit:
 		return "credit"
 	}
-	return "none"
+	return "unknown"
 }
 
 // EntryKind says what produced an entry.

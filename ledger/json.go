@@ -36,6 +36,19 @@ func parseWord[T interface {
 	return 0, fmt.Errorf("%w: %s %q", ErrInvalidValue, what, truncate(text))
 }
 
+// word returns v's word, or ErrInvalidValue for a value that has none
+// (its String says "unknown"), which would not decode back.
+func word[T interface {
+	~uint8
+	String() string
+}](what string, v T) ([]byte, error) {
+	w := v.String()
+	if w == "unknown" {
+		return nil, fmt.Errorf("%w: %s %d has no word", ErrInvalidValue, what, uint8(v))
+	}
+	return []byte(w), nil
+}
+
 func truncate(b []byte) string {
 	if len(b) > maxWordLen {
 		return string(b[:maxWordLen]) + "…"
@@ -69,7 +82,7 @@ func (c *Currency) UnmarshalText(text []byte) error {
 }
 
 // MarshalText encodes k as its word ("immediate", "pending", …).
-func (k TransferKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+func (k TransferKind) MarshalText() ([]byte, error) { return word("transfer kind", k) }
 
 // UnmarshalText decodes a word MarshalText writes.
 func (k *TransferKind) UnmarshalText(text []byte) (err error) {
@@ -78,7 +91,7 @@ func (k *TransferKind) UnmarshalText(text []byte) (err error) {
 }
 
 // MarshalText encodes s as its word ("committed", "pending", …).
-func (s TransferStatus) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+func (s TransferStatus) MarshalText() ([]byte, error) { return word("transfer status", s) }
 
 // UnmarshalText decodes a word MarshalText writes.
 func (s *TransferStatus) UnmarshalText(text []byte) (err error) {
@@ -87,7 +100,7 @@ func (s *TransferStatus) UnmarshalText(text []byte) (err error) {
 }
 
 // MarshalText encodes s as its word ("open", "frozen", "closed").
-func (s AccountStatus) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+func (s AccountStatus) MarshalText() ([]byte, error) { return word("account status", s) }
 
 // UnmarshalText decodes a word MarshalText writes.
 func (s *AccountStatus) UnmarshalText(text []byte) (err error) {
@@ -96,7 +109,7 @@ func (s *AccountStatus) UnmarshalText(text []byte) (err error) {
 }
 
 // MarshalText encodes k as its word ("posted", "pending", …).
-func (k EntryKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+func (k EntryKind) MarshalText() ([]byte, error) { return word("entry kind", k) }
 
 // UnmarshalText decodes a word MarshalText writes.
 func (k *EntryKind) UnmarshalText(text []byte) (err error) {
@@ -105,7 +118,7 @@ func (k *EntryKind) UnmarshalText(text []byte) (err error) {
 }
 
 // MarshalText encodes s as its word ("none", "debit", "credit").
-func (s Side) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+func (s Side) MarshalText() ([]byte, error) { return word("side", s) }
 
 // UnmarshalText decodes a word MarshalText writes.
 func (s *Side) UnmarshalText(text []byte) (err error) {
