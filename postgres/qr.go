@@ -24,7 +24,10 @@ import (
 // step); a cap reservation locks its payer's row of the day (SELECT … FOR
 // UPDATE) before it reads the total, so concurrent reservations queue and
 // the cap holds to the unit, and it inserts the reservation and adds to the
-// total in one statement. Retries find their own earlier work (by payment,
+// total in one statement. A payment-code attempt reads its serial's and
+// merchant's records in one statement first; a genuine code with nothing
+// to count (qr.Lockout.Passes) ends there, and any other attempt is
+// decided under both rows' locks. Retries find their own earlier work (by payment,
 // charge or ID) and answer as the first time did.
 //
 // Business outcomes are qr's sentinels (qr.ErrCodePaid, qr.ErrDailyCap…);
@@ -49,6 +52,7 @@ type qrQueries struct {
 	insertDevice, deviceExists, device, deviceBySerial, revoke                                                 string
 	markUsed, usedBy, prune                                                                                    string
 	ensureSerial, ensureMerchant, lockSerial, lockMerchant, serial, writeSerial, writeMerchant, unlock         string
+	peekTries                                                                                                  string
 }
 
 const qrSerialCols = `serial, count, since, locked_at, day, currency, spent, coalesce(last_charge, ` + nilUUID + `)`
@@ -119,6 +123,12 @@ func newQRQueries(db *DB) qrQueries {
 			last_charge = nullif($8, ` + nilUUID + `) where serial = $1`),
 		writeMerchant: q(`update $S.qr_merchant_tries set count = $2, since = $3 where merchant = $1`),
 		unlock:        q(`update $S.qr_serial_tries set count = 0, since = null, locked_at = null where serial = $1`),
+		// Both records in one statement (one snapshot), zero when absent.
+		peekTries: q(`select $1::bigint, coalesce(s.count, 0), s.since, s.locked_at, coalesce(s.day, ''), coalesce(s.currency, ''),
+				coalesce(s.spent, 0), coalesce(s.last_charge, ` + nilUUID + `), $2::uuid, coalesce(m.count, 0), m.since
+			from (values (1)) v
+			left join $S.qr_serial_tries s on s.serial = $1
+			left join $S.qr_merchant_tries m on m.merchant = $2`),
 	}
 }
 
@@ -540,25 +550,57 @@ func (s *QRStore) PruneUsed(ctx context.Context, before int64) (int, error) {
 	return int(n), err
 }
 
-func scanSerialRecord(row pgx.CollectableRow) (qr.SerialRecord, error) {
-	var r qr.SerialRecord
-	var serial, spent int64
-	var count int32
-	var since, locked *time.Time
-	var cur string
-	var last [16]byte
-	if err := row.Scan(&serial, &count, &since, &locked, &r.Day, &cur, &spent, &last); err != nil {
-		return qr.SerialRecord{}, err
-	}
-	r.Serial, r.Count, r.Since, r.LockedAt, r.LastCharge = uint64(serial), int(count), utcOrZero(since), utcOrZero(locked), last
-	if cur != "" {
-		m, err := money(spent, cur)
+// serialRow is a scanned qr_serial_tries row.
+type serialRow struct {
+	serial, spent int64
+	count         int32
+	since, locked *time.Time
+	day, cur      string
+	last          [16]byte
+}
+
+func (w *serialRow) dest() []any {
+	return []any{&w.serial, &w.count, &w.since, &w.locked, &w.day, &w.cur, &w.spent, &w.last}
+}
+
+func (w *serialRow) record() (qr.SerialRecord, error) {
+	r := qr.SerialRecord{Serial: uint64(w.serial), Day: w.day, LastCharge: w.last,
+		Strikes: qr.Strikes{Count: int(w.count), Since: utcOrZero(w.since), LockedAt: utcOrZero(w.locked)}}
+	if w.cur != "" {
+		m, err := money(w.spent, w.cur)
 		if err != nil {
 			return qr.SerialRecord{}, err
 		}
 		r.Spent = m
 	}
 	return r, nil
+}
+
+func scanSerialRecord(row pgx.CollectableRow) (qr.SerialRecord, error) {
+	var w serialRow
+	if err := row.Scan(w.dest()...); err != nil {
+		return qr.SerialRecord{}, err
+	}
+	return w.record()
+}
+
+// scanTries reads peekTries' row: both records.
+func scanTries(row pgx.CollectableRow) (tries, error) {
+	var w serialRow
+	var merchant [16]byte
+	var count int32
+	var since *time.Time
+	if err := row.Scan(append(w.dest(), &merchant, &count, &since)...); err != nil {
+		return tries{}, err
+	}
+	sr, err := w.record()
+	return tries{sr, qr.MerchantRecord{Merchant: merchant, Strikes: qr.Strikes{Count: int(count), Since: utcOrZero(since)}}}, err
+}
+
+// tries is a serial's and a merchant's record.
+type tries struct {
+	serial   qr.SerialRecord
+	merchant qr.MerchantRecord
 }
 
 func scanMerchantRecord(row pgx.CollectableRow) (qr.MerchantRecord, error) {
@@ -582,8 +624,8 @@ func checkTry(t *qr.CodeTry) error {
 
 // try runs one attempt transaction: it makes sure t's two rows exist,
 // locks them (serial first, then merchant, in every transaction), reads
-// them, lets decide compute the rows to keep and writes them, and commits:
-// two round trips.
+// them, lets decide compute the rows to keep, writes those that changed,
+// and commits: two round trips.
 func (s *QRStore) try(ctx context.Context, op string, t *qr.CodeTry,
 	decide func(qr.SerialRecord, qr.MerchantRecord) (qr.SerialRecord, qr.MerchantRecord)) error {
 	if err := checkTry(t); err != nil {
@@ -600,14 +642,25 @@ func (s *QRStore) try(ctx context.Context, op string, t *qr.CodeTry,
 		if err := conn.SendBatch(ctx, b).Close(); err != nil {
 			return err
 		}
+		oldS, oldM := sr, mr
 		sr, mr = decide(sr, mr)
 		w := &pgx.Batch{}
-		w.Queue(s.q.writeSerial, int64(t.Serial), int32(sr.Count), nullTime(sr.Since), nullTime(sr.LockedAt), sr.Day,
-			currencyCode(sr.Spent), sr.Spent.Units(), [16]byte(sr.LastCharge)).Exec(expectRows(1))
-		w.Queue(s.q.writeMerchant, [16]byte(t.Merchant), int32(mr.Count), nullTime(mr.Since)).Exec(expectRows(1))
+		if !sameSerialRecord(&sr, &oldS) {
+			w.Queue(s.q.writeSerial, int64(t.Serial), int32(sr.Count), nullTime(sr.Since), nullTime(sr.LockedAt), sr.Day,
+				currencyCode(sr.Spent), sr.Spent.Units(), [16]byte(sr.LastCharge)).Exec(expectRows(1))
+		}
+		if mr.Count != oldM.Count || !mr.Since.Equal(oldM.Since) {
+			w.Queue(s.q.writeMerchant, [16]byte(t.Merchant), int32(mr.Count), nullTime(mr.Since)).Exec(expectRows(1))
+		}
 		queueCommit(w)
 		return conn.SendBatch(ctx, w).Close()
 	})
+}
+
+// sameSerialRecord reports whether a and b would be stored alike.
+func sameSerialRecord(a, b *qr.SerialRecord) bool {
+	return a.Count == b.Count && a.Since.Equal(b.Since) && a.LockedAt.Equal(b.LockedAt) && a.Day == b.Day &&
+		a.Spent == b.Spent && a.LastCharge == b.LastCharge
 }
 
 // currencyCode is m's currency code, or "" for the zero Money.
@@ -618,14 +671,29 @@ func currencyCode(m ledger.Money) string {
 	return m.Currency().Code()
 }
 
-// BeginTry implements qr.AttemptStore in one transaction of two round
-// trips, under the locks of the serial's and the merchant's rows.
+// BeginTry implements qr.AttemptStore. It first reads both records in
+// one statement, without locks: an attempt that p.Passes on them (a
+// genuine code with nothing to count) is decided there, one round trip and
+// no commit. Any other attempt is then decided in one transaction of two
+// round trips, under the locks of the serial's and the merchant's rows;
+// every attempt reads first, so failures of every kind take the same
+// steps.
 //
 // Errors: qr.ErrInvalidValue, and the infrastructure errors of this
 // package.
 func (s *QRStore) BeginTry(ctx context.Context, t qr.CodeTry, p qr.Lockout) (qr.TryResult, error) {
+	if err := checkTry(&t); err != nil {
+		return qr.TryResult{}, err
+	}
+	rec, _, err := queryOne(ctx, s.db, "peek QR payment-code attempt", s.q.peekTries, scanTries, int64(t.Serial), [16]byte(t.Merchant))
+	if err != nil {
+		return qr.TryResult{}, err
+	}
+	if res, ok := p.Passes(rec.serial, rec.merchant, t); ok {
+		return res, nil
+	}
 	var res qr.TryResult
-	err := s.try(ctx, "begin QR payment-code attempt", &t, func(sr qr.SerialRecord, mr qr.MerchantRecord) (qr.SerialRecord, qr.MerchantRecord) {
+	err = s.try(ctx, "begin QR payment-code attempt", &t, func(sr qr.SerialRecord, mr qr.MerchantRecord) (qr.SerialRecord, qr.MerchantRecord) {
 		sr, mr, res = p.Begin(sr, mr, t)
 		return sr, mr
 	})

@@ -287,3 +287,48 @@ func TestQRCheckFindsEditedRecords(t *testing.T) {
 		t.Fatalf("Reconcile: %+v, %v", rrep, err)
 	}
 }
+
+// A genuine code with nothing to count is decided on one read and writes
+// no attempt rows; failures still lock the serial under the rows' locks,
+// and the serial's genuine code is then refused and counted against the
+// merchant.
+func TestQRBeginTryReadsGenuineCodes(t *testing.T) {
+	db := freshDB(t)
+	s := NewQRStore(db)
+	ctx := context.Background()
+	p := qr.Lockout{DeviceFailures: 2, DeviceWindow: time.Hour, MerchantFailures: 10, MerchantWindow: time.Hour}
+	at := time.Date(2026, 2, 16, 12, 0, 0, 0, time.UTC)
+	shop := uuid.New()
+	try := func(ok bool) qr.CodeTry {
+		return qr.CodeTry{Charge: uuid.New(), Serial: 42, Merchant: shop, At: at, Day: "2026-02-16",
+			Amount: ledger.NewMoney(100, ledger.MustCurrency("CNY")), CodeOK: ok}
+	}
+	rows := func() (n int) {
+		t.Helper()
+		err := db.Pool().QueryRow(ctx, db.qualify(`select (select count(*) from $S.qr_serial_tries) + (select count(*) from $S.qr_merchant_tries)`)).Scan(&n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	for range 3 {
+		if r, err := s.BeginTry(ctx, try(true), p); err != nil || r.Outcome != qr.TryAllowed {
+			t.Fatalf("genuine code: %+v, %v", r, err)
+		}
+	}
+	if n := rows(); n != 0 {
+		t.Fatalf("genuine codes wrote %d attempt rows, want none", n)
+	}
+	for i := range 2 {
+		if r, err := s.BeginTry(ctx, try(false), p); err != nil || r.Outcome != qr.TryFailed {
+			t.Fatalf("failure %d: %+v, %v", i, r, err)
+		}
+	}
+	if r, err := s.BeginTry(ctx, try(true), p); err != nil || r.Outcome != qr.TryLocked {
+		t.Fatalf("genuine code of a locked serial: %+v, %v", r, err)
+	}
+	var count int
+	if err := db.Pool().QueryRow(ctx, db.qualify(`select count from $S.qr_merchant_tries where merchant = $1`), [16]byte(shop)).Scan(&count); err != nil || count != 3 {
+		t.Fatalf("merchant's failures: %d, %v; want 3", count, err)
+	}
+}

@@ -189,6 +189,26 @@ func (p Lockout) Begin(s SerialRecord, m MerchantRecord, t CodeTry) (SerialRecor
 	return s, m, r
 }
 
+// Passes reports whether Begin allows t on s and m leaving nothing for
+// the store to keep: a genuine code of an unlocked serial, from a merchant
+// under its failures, whose charge reserves nothing of the device's day
+// (no cap, or a duplicate of the charge counted last) and is not over it.
+// It returns Begin's result then.
+//
+// A store may decide such an attempt on s and m read in one consistent
+// read, without locking or writing them: the decision is the one Begin
+// makes on the records as they were at that read, and nothing is written
+// that a concurrent attempt could overwrite. Any other attempt (every
+// failure, every reservation) needs Begin under the records' locks.
+func (p Lockout) Passes(s SerialRecord, m MerchantRecord, t CodeTry) (TryResult, bool) {
+	if !t.CodeOK {
+		return TryResult{}, false
+	}
+	after, _, r := p.Begin(s, m, t)
+	same := after.Day == s.Day && after.Spent == s.Spent && after.LastCharge == s.LastCharge
+	return r, r.Outcome == TryAllowed && !r.OverCap && !r.Reserved && same
+}
+
 // End gives back the amount an allowed attempt reserved if its charge
 // was not made.
 func (p Lockout) End(s SerialRecord, m MerchantRecord, t CodeTry, e TryEnd) (SerialRecord, MerchantRecord) {

@@ -398,3 +398,49 @@ func TestAttackIssueForSomeoneElse(t *testing.T) {
 		t.Fatalf("the owner: %v", err)
 	}
 }
+
+// Passes agrees with Begin, and passes only attempts that leave nothing to
+// store: no failure, no lock, no reservation, no refusal.
+func TestLockoutPasses(t *testing.T) {
+	p := DefaultLockout
+	cny := ledger.MustCurrency("CNY")
+	at := time.Date(2026, 2, 16, 12, 0, 0, 0, time.UTC)
+	charge, other := uuid.New(), uuid.New()
+	try := func(ok bool, limit int64) CodeTry {
+		tr := CodeTry{Charge: charge, Serial: 7, Merchant: uuid.New(), At: at, Day: "2026-02-16",
+			Amount: ledger.NewMoney(100, cny), CodeOK: ok}
+		if limit > 0 {
+			tr.Limit = ledger.NewMoney(limit, cny)
+		}
+		return tr
+	}
+	spent := SerialRecord{Serial: 7, Day: "2026-02-16", Spent: ledger.NewMoney(100, cny), LastCharge: charge}
+	busy := MerchantRecord{Strikes: Strikes{Count: p.MerchantFailures, Since: at.Add(-time.Minute)}}
+	stale := MerchantRecord{Strikes: Strikes{Count: p.MerchantFailures, Since: at.Add(-2 * p.MerchantWindow)}}
+	for _, c := range []struct {
+		name string
+		s    SerialRecord
+		m    MerchantRecord
+		t    CodeTry
+		want bool
+	}{
+		{"genuine, no cap", SerialRecord{Serial: 7}, MerchantRecord{}, try(true, 0), true},
+		{"genuine, merchant's failures of a past window", SerialRecord{Serial: 7, Strikes: Strikes{Count: 2, Since: at}}, stale, try(true, 0), true},
+		{"duplicate of the charge counted last", spent, MerchantRecord{}, try(true, 500), true},
+		{"wrong code", SerialRecord{Serial: 7}, MerchantRecord{}, try(false, 0), false},
+		{"locked serial", SerialRecord{Serial: 7, Strikes: Strikes{Count: 5, Since: at, LockedAt: at}}, MerchantRecord{}, try(true, 0), false},
+		{"merchant refused", SerialRecord{Serial: 7}, busy, try(true, 0), false},
+		{"reserves the day", SerialRecord{Serial: 7}, MerchantRecord{}, try(true, 500), false},
+		{"over the cap", SerialRecord{Serial: 7, Day: "2026-02-16", Spent: ledger.NewMoney(450, cny), LastCharge: other}, MerchantRecord{}, try(true, 500), false},
+		{"a new day", SerialRecord{Serial: 7, Day: "2026-02-15", Spent: ledger.NewMoney(100, cny), LastCharge: charge}, MerchantRecord{}, try(true, 500), false},
+	} {
+		r, ok := p.Passes(c.s, c.m, c.t)
+		if ok != c.want {
+			t.Errorf("%s: Passes = %v, want %v", c.name, ok, c.want)
+			continue
+		}
+		if _, _, begun := p.Begin(c.s, c.m, c.t); ok && r != begun {
+			t.Errorf("%s: Passes' result %+v, Begin's %+v", c.name, r, begun)
+		}
+	}
+}
