@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/socialpay/socialpay/ledger/ledgertest"
 	"github.com/socialpay/socialpay/transfer"
 )
@@ -189,5 +191,89 @@ func TestLookupLimiterInstitutionAndInput(t *testing.T) {
 	small.Institution = transfer.BucketConfig{Capacity: 20, Interval: time.Second}
 	if _, err := NewLookupLimiter(db, small); !errors.Is(err, transfer.ErrInvalidRateConfig) {
 		t.Fatalf("an institution bucket too small to split: %v", err)
+	}
+}
+
+// A settled payment gives tokens back to the payer only: it neither locks
+// nor changes the institution's row, so it never queues behind a lookup
+// of another payer on the same shard.
+func TestLookupLimiterSettledLocksPayerOnly(t *testing.T) {
+	ctx := context.Background()
+	db := freshDB(t)
+	cfg := transfer.DefaultRateConfig()
+	clock := ledgertest.NewClock(time.Date(2026, 12, 31, 23, 59, 0, 0, time.UTC))
+	cfg.Now = clock.Now
+	l := newLookupLimiter(t, db, cfg)
+	if err := l.BeginLookup(ctx, "payer"); err != nil {
+		t.Fatal(err)
+	}
+	_, ik, err := l.keys("payer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	shard := func() (e int64) {
+		if err := db.pool.QueryRow(ctx, db.qualify(`select empty_at from $S.lookup_buckets where key = $1`), ik).Scan(&e); err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	before := shard()
+	// Another transaction holds the shard's row.
+	tx, err := instance(t, db).pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, db.qualify(`select 1 from $S.lookup_buckets where key = $1 for update`), ik); err != nil {
+		t.Fatal(err)
+	}
+	tctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := l.PaymentSettled(tctx, "payer"); err != nil {
+		t.Fatalf("PaymentSettled with the shard's row locked elsewhere: %v", err)
+	}
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if after := shard(); after != before {
+		t.Fatalf("PaymentSettled moved the institution shard from %d to %d", before, after)
+	}
+	// The payer got its token back: 80 + 1 left, so four misses, not three.
+	for i := range 4 {
+		if err := l.BeginLookup(ctx, "payer"); err != nil {
+			t.Fatalf("miss %d after the refund: %v", i+2, err)
+		}
+	}
+	if err := l.BeginLookup(ctx, "payer"); !errors.Is(err, transfer.ErrRateLimited) {
+		t.Fatalf("sixth miss: %v, want ErrRateLimited", err)
+	}
+}
+
+// The limiter's transactions commit asynchronously with SET LOCAL: the
+// setting ends with the transaction, so a pooled connection's next
+// transaction (a payment's) commits synchronously as before.
+func TestLookupLimiterAsyncCommitIsLocal(t *testing.T) {
+	ctx := context.Background()
+	db := freshDB(t)
+	err := db.run(ctx, "test", func(ctx context.Context, conn *pgx.Conn) error {
+		b := txBatch()
+		b.Queue(asyncCommit)
+		var in string
+		b.Queue("show synchronous_commit").QueryRow(func(row pgx.Row) error { return row.Scan(&in) })
+		queueCommit(b)
+		if err := conn.SendBatch(ctx, b).Close(); err != nil {
+			return err
+		}
+		var after string
+		if err := conn.QueryRow(ctx, "show synchronous_commit").Scan(&after); err != nil {
+			return err
+		}
+		if in != "off" || after != "on" {
+			t.Errorf("synchronous_commit %q in the limiter's transaction and %q after it, want off and on", in, after)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
