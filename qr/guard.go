@@ -227,8 +227,10 @@ func (p Lockout) Locked(s SerialRecord) bool { return !s.LockedAt.IsZero() }
 // AttemptStore counts payment-code attempts per serial and per merchant,
 // and the devices' charges per day. The rules are Lockout's: a store
 // locks both records (serial first, then merchant), reads them, calls the
-// rule and writes what it returns, atomically. Implementations must be
-// safe for concurrent use and pass qrtest.Run.
+// rule and writes what it returns, atomically; an attempt that
+// Lockout.Passes on both records read in one consistent read may be
+// decided on that read alone. Implementations must be safe for concurrent
+// use and pass qrtest.Run.
 type AttemptStore interface {
 	// BeginTry applies p.Begin to t's records.
 	BeginTry(ctx context.Context, t CodeTry, p Lockout) (TryResult, error)
