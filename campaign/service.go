@@ -393,26 +393,15 @@ func (s *Service) fund(ctx context.Context, c Campaign) (Campaign, error) {
 }
 
 // resolveFunding decides a funding campaign for good: open if its funding
-// transfer is on the ledger; else its empty escrow account is closed,
-// which fences out a funding transfer still in flight (the ledger refuses
-// it on a closed account), and the campaign is cancelled.
+// reached the escrow, else cancelled, with the funding transfer of a send
+// still in flight (or retried later) fenced out (ledger.FenceFunding).
 func (s *Service) resolveFunding(ctx context.Context, c *Campaign) (State, error) {
-	_, err := s.l.LookupTransfer(ctx, s.FundTransferID(c.ID))
+	funded, err := s.l.FenceFunding(ctx, s.FundTransferID(c.ID), s.escrowAccount(c))
 	switch {
-	case err == nil:
-		return s.store.Open(ctx, c.ID)
-	case !errors.Is(err, ledger.ErrTransferNotFound):
-		return State{}, fmt.Errorf("look up funding: %w", err)
-	}
-	if _, err := s.l.CreateAccount(ctx, s.escrowAccount(c)); err != nil {
-		return State{}, fmt.Errorf("create escrow account: %w", err)
-	}
-	_, err = s.l.Close(ctx, c.Escrow)
-	switch {
-	case errors.Is(err, ledger.ErrAccountNotEmpty):
-		return s.store.Open(ctx, c.ID)
 	case err != nil:
-		return State{}, fmt.Errorf("close escrow account: %w", err)
+		return State{}, err
+	case funded:
+		return s.store.Open(ctx, c.ID)
 	}
 	st, err := s.store.Cancel(ctx, c.ID)
 	if errors.Is(err, ErrAlreadyFunded) {

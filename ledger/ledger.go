@@ -148,6 +148,38 @@ func (l *Ledger) Close(ctx context.Context, id uuid.UUID) (Account, error) {
 	return l.store.ChangeAccount(ctx, id, EventClose, l.now())
 }
 
+// FenceFunding settles for good whether the transfer fundID, which funds
+// the escrow account escrow, was or will ever be applied: funded is true
+// when the transfer is on the ledger or the escrow holds money (or a hold);
+// otherwise the empty escrow account is closed (created first if it never
+// was), so that the transfer, still in flight or retried later, is refused
+// with ErrAccountClosed, and funded is false. The ledger orders the close
+// and the transfer on the escrow account, so the answer never changes.
+// Features that fund an escrow per item (red packets, campaigns) call it
+// to settle a send that crashed between its record and its funding.
+//
+// Errors: those of LookupTransfer other than ErrTransferNotFound, and
+// those of CreateAccount and Close other than ErrAccountNotEmpty.
+func (l *Ledger) FenceFunding(ctx context.Context, fundID uuid.UUID, escrow Account) (funded bool, err error) {
+	_, err = l.LookupTransfer(ctx, fundID)
+	switch {
+	case err == nil:
+		return true, nil
+	case !errors.Is(err, ErrTransferNotFound):
+		return false, fmt.Errorf("fence funding %s: look up: %w", fundID, err)
+	}
+	if _, err := l.CreateAccount(ctx, escrow); err != nil {
+		return false, fmt.Errorf("fence funding %s: create escrow account: %w", fundID, err)
+	}
+	switch _, err := l.Close(ctx, escrow.ID); {
+	case errors.Is(err, ErrAccountNotEmpty):
+		return true, nil
+	case err != nil:
+		return false, fmt.Errorf("fence funding %s: close escrow account: %w", fundID, err)
+	}
+	return false, nil
+}
+
 // Transfer applies one transfer and returns it as stored. A retry with the
 // same ID and content returns the original and moves nothing.
 //

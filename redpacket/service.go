@@ -543,28 +543,15 @@ func (s *Service) fund(ctx context.Context, p Packet) (Packet, error) {
 }
 
 // resolveFunding decides a funding packet for good: open if its funding
-// transfer is on the ledger, else cancelled. The funding transfer of a
-// send still in flight (or retried later) is fenced out by closing the
-// empty escrow account: the ledger orders the close and the transfer on the
-// escrow account, so either the transfer came first (the account is not
-// empty, and the packet opens) or it is refused (ErrAccountClosed) forever.
+// reached the escrow, else cancelled, with the funding transfer of a send
+// still in flight (or retried later) fenced out (ledger.FenceFunding).
 func (s *Service) resolveFunding(ctx context.Context, p *Packet) (State, error) {
-	_, err := s.l.LookupTransfer(ctx, s.FundTransferID(p.ID))
+	funded, err := s.l.FenceFunding(ctx, s.FundTransferID(p.ID), s.escrowAccount(p))
 	switch {
-	case err == nil:
-		return s.store.Open(ctx, p.ID)
-	case !errors.Is(err, ledger.ErrTransferNotFound):
-		return State{}, fmt.Errorf("look up funding: %w", err)
-	}
-	if _, err := s.l.CreateAccount(ctx, s.escrowAccount(p)); err != nil {
-		return State{}, fmt.Errorf("create escrow account: %w", err)
-	}
-	_, err = s.l.Close(ctx, p.Escrow)
-	switch {
-	case errors.Is(err, ledger.ErrAccountNotEmpty):
-		return s.store.Open(ctx, p.ID)
 	case err != nil:
-		return State{}, fmt.Errorf("close escrow account: %w", err)
+		return State{}, err
+	case funded:
+		return s.store.Open(ctx, p.ID)
 	}
 	st, err := s.store.Cancel(ctx, p.ID)
 	if errors.Is(err, ErrAlreadyFunded) {
