@@ -15,7 +15,7 @@
 //
 // # Stores
 //
-// Four stores share a DB, each passing its package's conformance suite,
+// The stores share a DB, each passing its package's conformance suite,
 // each safe for concurrent use by many goroutines and many processes, each
 // locking, reading and persisting while the feature's pure rules decide:
 //
@@ -34,6 +34,12 @@
 //     daily totals and settled payees; numbers bound to accounts.
 //   - QRStore, a qr.Store (qrtest.Run): dynamic receive codes, daily cap
 //     reservations, devices, redeemed payment codes.
+//   - CampaignStore, PointsStore and CollectStore (campaigntest,
+//     pointstest, collecttest).
+//   - State that several instances of a service share: Members (group
+//     membership, a redpacket.Members and collect.Members; its suite is
+//     redpackettest.RunMembers) and LookupLimiter (transfer's lookup
+//     budget).
 //
 // Each store's type doc says how it locks; its methods say which errors
 // they return.
@@ -53,7 +59,8 @@
 // Every feature owns a range of versions, so that features add migrations
 // without renumbering each other's: ledger 0001–0099, red packets
 // 0100–0199, phone transfers 0200–0299, QR 0300–0399, campaigns
-// 0400–0499, points 0500–0599, bill splitting 0600–0699.
+// 0400–0499, points 0500–0599, bill splitting 0600–0699, shared state
+// 0700–0799.
 //
 // # Security: roles and seals
 //
