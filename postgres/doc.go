@@ -2,7 +2,7 @@
 // the stores of the three features, on one pgxpool pool of pgx/v5
 // connections, with SQL migrations embedded in the binary.
 //
-//	db, err := postgres.Open(ctx, "postgres://app@db/bank?pool_max_conns=32") // applies migrations
+//	db, err := postgres.Open(ctx, "postgres://app@db/bank?pool_max_conns=32", sealer) // applies migrations
 //	defer db.Close()
 //	l := ledger.New(postgres.NewStore(db), ledger.Options{})
 //
@@ -11,7 +11,10 @@
 //
 //	pc, err := pgxpool.ParseConfig(dsn)
 //	pc.AfterConnect = …
-//	db, err := postgres.OpenConfig(ctx, &postgres.Config{Pool: pc, Schema: "socialpay"})
+//	db, err := postgres.OpenConfig(ctx, &postgres.Config{Pool: pc, Schema: "socialpay", Sealer: sealer})
+//
+// The sealer (NewHMACSealer, with the bank's keys) is required: see
+// Security below; Config.Unsealed opts out for development and tests.
 //
 // # Stores
 //
@@ -83,9 +86,10 @@
 // start-up, rotated by ID), and Verify checks every seal, so a forged
 // transfer written around the store is reported. What the seals assume:
 // the key is not on the database's side, and every instance on a schema
-// has it. Without a Sealer, Verify still checks the chains, the sums, the
-// links of holds and reversals and the balance limits, which catches
-// careless edits, not a forger who knows the rules.
+// has it. OpenConfig refuses to start without a Sealer unless
+// Config.Unsealed says so; unsealed, Verify still checks the chains, the
+// sums, the links of holds and reversals and the balance limits, which
+// catches careless edits, not a forger who knows the rules.
 //
 // # The ledger: who decides
 //
