@@ -26,6 +26,7 @@ var (
 	accountStatusWords  = textform.StringWords(ErrInvalidValue, "account status", AccountOpen, AccountClosed)
 	entryKindWords      = textform.StringWords(ErrInvalidValue, "entry kind", EntryPosted, EntryClose)
 	sideWords           = textform.StringWords(ErrInvalidValue, "side", SideNone, SideCredit)
+	accountEventWords   = textform.StringWords(ErrInvalidValue, "account event", EventFreeze, EventClose)
 )
 
 // MarshalText encodes c as its ISO 4217 code ("" for the zero Currency).
@@ -86,6 +87,12 @@ func (s Side) MarshalText() ([]byte, error) { return sideWords.Marshal(s) }
 
 // UnmarshalText decodes a word MarshalText writes.
 func (s *Side) UnmarshalText(text []byte) error { return sideWords.Unmarshal(text, s) }
+
+// MarshalText encodes e as its word ("freeze", "unfreeze", "close").
+func (e AccountEvent) MarshalText() ([]byte, error) { return accountEventWords.Marshal(e) }
+
+// UnmarshalText decodes a word MarshalText writes.
+func (e *AccountEvent) UnmarshalText(text []byte) error { return accountEventWords.Unmarshal(text, e) }
 
 // flagNames are the words of the account flags, in bit order.
 var flagNames = [...]struct {
