@@ -39,6 +39,8 @@
 //     reservations, devices, redeemed payment codes.
 //   - CampaignStore, PointsStore and CollectStore (campaigntest,
 //     pointstest, collecttest).
+//   - CellStore, a cell.Store (celltest.Run): the records of payments
+//     between cells, in the payer's cell.
 //   - State that several instances of a service share: Members (group
 //     membership, a redpacket.Members and collect.Members; its suite is
 //     redpackettest.RunMembers) and LookupLimiter (transfer's lookup
@@ -63,7 +65,7 @@
 // without renumbering each other's: ledger 0001–0099, red packets
 // 0100–0199, phone transfers 0200–0299, QR 0300–0399, campaigns
 // 0400–0499, points 0500–0599, bill splitting 0600–0699, shared state
-// 0700–0799.
+// 0700–0799, cells 0800–0899.
 //
 // # Security: roles and seals
 //
@@ -160,7 +162,8 @@
 // plan_cache_mode=force_generic_plan unless the configuration sets it: the
 // stores' statements are prepared once per connection and take arrays
 // whose length the planner cannot know, and custom plans were re-planned
-// at every execution.
+// at every execution. On a database with the citus extension they use
+// auto, which Citus needs to plan its distributed tables' statements.
 //
 // Every operation runs through one retry loop. An attempt that leaves a
 // transaction open (it failed, or decided to write nothing) is rolled back

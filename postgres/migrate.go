@@ -171,8 +171,12 @@ func (db *DB) applyMigration(ctx context.Context, conn *pgx.Conn, r record, m Mi
 	if _, err := tx.Exec(ctx, "select pg_advisory_xact_lock($1)", lockKey(db.schema)); err != nil {
 		return err
 	}
-	if _, err := tx.Exec(ctx, "create schema if not exists "+schema+";"+r.create(schema)); err != nil {
-		return err
+	// One statement per Exec: Citus refuses several DDL statements in one
+	// text.
+	for _, q := range []string{"create schema if not exists " + schema, r.create(schema)} {
+		if _, err := tx.Exec(ctx, q); err != nil {
+			return err
+		}
 	}
 	var checksum string
 	q, args := r.lookup(m.Version)
@@ -186,12 +190,20 @@ func (db *DB) applyMigration(ctx context.Context, conn *pgx.Conn, r record, m Mi
 	case !errors.Is(err, pgx.ErrNoRows):
 		return err
 	}
-	// SET LOCAL lasts until the end of this transaction only.
-	if _, err := tx.Exec(ctx, "set local search_path to "+schema); err != nil {
-		return err
+	// SET LOCAL lasts until the end of this transaction only. Citus
+	// creates triggers on its distributed tables (a distributed schema's
+	// tables are) only with enable_unsafe_triggers; the triggers here
+	// touch their own row only, which is what that setting asks of them.
+	// Plain PostgreSQL keeps the setting as a placeholder and ignores it.
+	for _, q := range []string{"set local search_path to " + schema, "set local citus.enable_unsafe_triggers to on"} {
+		if _, err := tx.Exec(ctx, q); err != nil {
+			return err
+		}
 	}
-	if _, err := tx.Exec(ctx, m.SQL); err != nil {
-		return err
+	for _, stmt := range splitStatements(m.SQL) {
+		if _, err := tx.Exec(ctx, stmt); err != nil {
+			return err
+		}
 	}
 	q, args = r.insert(m)
 	if _, err := tx.Exec(ctx, db.qualify(q), args...); err != nil {
