@@ -56,8 +56,10 @@
 // transaction-scoped advisory lock of the schema, so that processes
 // starting together take turns and the later ones find the work done. Each
 // is recorded with its SHA-256 in the schema's schema_migrations table; an
-// applied migration whose checksum differs from the embedded one stops
-// Open (ErrMigration); versions a newer build applied are left alone.
+// applied migration whose checksum differs from the embedded one (and from
+// the texts it had before an equivalent rewrite, Migration.Earlier) stops
+// Open (ErrMigration); versions a newer build applied are left alone. Each
+// statement of a migration goes to the server on its own, as Citus needs.
 // A service's own tables migrate the same way, under the same lock:
 // DB.MigrateApp applies its NNNN_name.sql files, recorded apart from the
 // library's; DB.Pool gives its queries the stores' pool.

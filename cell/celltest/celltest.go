@@ -41,7 +41,7 @@ type Stores struct {
 }
 
 // Run runs the suite. newStores returns the stores of n fresh cells (n is
-// 2 or 3); it is called once per subtest.
+// 3); it is called once per subtest, and the subtests run in parallel.
 func Run(t *testing.T, newStores func(t testing.TB, n int) Stores) {
 	t.Helper()
 	for _, tc := range []struct {
@@ -64,6 +64,7 @@ func Run(t *testing.T, newStores func(t testing.TB, n int) Stores) {
 		{"ClearingCatchesCreatedMoney", testClearingCatches},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			tc.fn(t, newEnv(t, newStores(t, 3)))
 		})
 	}

@@ -1,0 +1,110 @@
+package postgres
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/socialpay/socialpay/cell/celltest"
+)
+
+// Citus: SOCIALPAY_TEST_CITUS names a Citus coordinator. Citus is not a
+// Debian package, so CI cannot install it and these tests skip there;
+// scripts/citus.sh builds a local cluster (a coordinator and two workers)
+// from Citus' public source and runs them.
+//
+// Every schema these tests create is a distributed schema
+// (citus.enable_schema_based_sharding): its tables are one shard group,
+// placed on one node, with every constraint and trigger of the plain
+// PostgreSQL schema. A cell is one such schema.
+
+var citus struct {
+	once   sync.Once
+	db     *DB
+	reason string
+	prefix string
+	n      int
+	mu     sync.Mutex
+}
+
+func citusDB(t testing.TB) *DB {
+	t.Helper()
+	citus.once.Do(func() {
+		dsn := os.Getenv("SOCIALPAY_TEST_CITUS")
+		if dsn == "" {
+			citus.reason = "SOCIALPAY_TEST_CITUS is not set: Citus is not a Debian package, so CI cannot install it; scripts/citus.sh builds a local Citus cluster and runs these tests on it"
+			return
+		}
+		cfg, err := ParseConfig(dsn)
+		if err != nil {
+			citus.reason = err.Error()
+			return
+		}
+		cfg.Pool.ConnConfig.RuntimeParams["citus.enable_schema_based_sharding"] = "on"
+		cfg.Pool.MaxConns = 16
+		var b [4]byte
+		rand.Read(b[:])
+		citus.prefix = "sp_citus_" + hex.EncodeToString(b[:])
+		cfg.Schema = citus.prefix
+		cfg.Unsealed = true
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		db, err := OpenConfig(ctx, cfg)
+		if err != nil {
+			citus.reason = fmt.Sprintf("Citus at %s: %v", cfg.Pool.ConnString(), err)
+			return
+		}
+		citus.db = db
+	})
+	if citus.db == nil {
+		if os.Getenv("SOCIALPAY_TEST_CITUS") != "" {
+			t.Fatal(citus.reason)
+		}
+		t.Skip(citus.reason)
+	}
+	return citus.db
+}
+
+// citusFresh returns a DB on a new distributed schema, dropped when the
+// test ends.
+func citusFresh(t testing.TB) *DB {
+	t.Helper()
+	base := citusDB(t)
+	citus.mu.Lock()
+	citus.n++
+	name := fmt.Sprintf("%s_%d", citus.prefix, citus.n)
+	citus.mu.Unlock()
+	db, err := base.WithSchema(context.Background(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dropSchema(t, base, name) })
+	return db
+}
+
+func TestCitusSchemas(t *testing.T) {
+	db := citusFresh(t)
+	var n int
+	if err := db.pool.QueryRow(context.Background(), "select count(*) from citus_schemas where schema_name::text = $1", db.schema).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("schema %s is not a distributed schema: %d, %v", db.schema, n, err)
+	}
+	var mode string
+	if err := db.pool.QueryRow(context.Background(), "show plan_cache_mode").Scan(&mode); err != nil || mode != "auto" {
+		t.Fatalf("plan_cache_mode %q, %v; want auto on Citus", mode, err)
+	}
+}
+
+func TestCitusCells(t *testing.T) {
+	citusDB(t)
+	celltest.Run(t, func(t testing.TB, n int) celltest.Stores { return cellStores(t, n, citusFresh) })
+}
+
+func TestCitusCellLedgers(t *testing.T) {
+	citusDB(t)
+	runCellLedgers(t, 2, citusFresh, true)
+}
