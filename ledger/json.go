@@ -3,9 +3,10 @@ package ledger
 import (
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math/big"
+
+	"github.com/socialpay/socialpay/errcode"
 )
 
 // How the ledger's values read as JSON and text: currencies as their codes,
@@ -16,7 +17,7 @@ import (
 // error wrapping ErrInvalidValue.
 
 // ErrInvalidValue: text that is not one of a type's words or forms.
-var ErrInvalidValue = errors.New("ledger: invalid value")
+var ErrInvalidValue = errcode.New("invalid_value", errcode.Invalid, "ledger: invalid value")
 
 // maxWordLen bounds the text of an enum word or currency code.
 const maxWordLen = 32
