@@ -11,13 +11,14 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/socialpay/socialpay/errcode"
 	"github.com/socialpay/socialpay/ledger"
 )
 
 // ErrCheck: a packet's or a claim's record disagrees with the ledger (or
 // the store's records disagree among themselves). Service.Check and
 // Service.Reconcile return it joined with one *Problem per disagreement.
-var ErrCheck = errors.New("redpacket: records disagree with the ledger")
+var ErrCheck = errcode.New("records_disagree", errcode.Internal, "redpacket: records disagree with the ledger")
 
 // ProblemKind says how a record disagrees with the ledger.
 type ProblemKind uint8

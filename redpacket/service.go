@@ -385,11 +385,11 @@ func (s *Service) newPacket(ctx context.Context, req *SendRequest) (Packet, erro
 	if err != nil {
 		return Packet{}, err
 	}
-	total, err := r.Check(req.Kind, req.Amount.Units(), req.Count, claimers)
+	total, err := r.check(req.Kind, req.Amount.Units(), req.Count, claimers, cur)
 	if err != nil {
 		return Packet{}, err
 	}
-	shares, err := r.Shares(req.Kind, total, req.Count, s.rand)
+	shares, err := r.shares(req.Kind, total, req.Count, s.rand, cur)
 	if err != nil {
 		return Packet{}, err
 	}
