@@ -1,8 +1,6 @@
 package campaign
 
-import (
-	"github.com/socialpay/socialpay/errcode"
-)
+import "github.com/socialpay/socialpay/errcode"
 
 // Errors returned by this package. Each is wrapped with where it happened
 // and the values that broke the rule ("campaign 6f1…: try 4 of user 9a2…:

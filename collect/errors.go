@@ -1,8 +1,6 @@
 package collect
 
-import (
-	"github.com/socialpay/socialpay/errcode"
-)
+import "github.com/socialpay/socialpay/errcode"
 
 // Errors returned by this package. Each is wrapped with where it happened
 // ("collect: pay: request 5c…, member 9a…: collect: amount is not the
