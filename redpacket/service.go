@@ -1258,7 +1258,7 @@ func (s *Service) reconcile(ctx context.Context, listed *Packet, now, cutoff tim
 		}
 		if got := np.RemainingAmount().Units(); got != a.refundedAmount {
 			pr := Problem{Kind: ProblemAmount, Packet: p.ID, Transfer: s.RefundTransferID(p.ID),
-				Detail: fmt.Sprintf("refunded %d, remainder %d once closed", a.refundedAmount, got)}
+				Detail: fmt.Sprintf("refunded %v, remainder %v once closed", ledger.NewMoney(a.refundedAmount, p.Total.Currency()), np.RemainingAmount())}
 			rep.Unrepaired++
 			return &pr
 		}
