@@ -177,7 +177,7 @@ var classes = []classification{
 	{qr.ErrPayloadTooLong, "invalid_qr_code", http.StatusBadRequest},
 	{qr.ErrInvalidUTF8, "invalid_qr_code", http.StatusBadRequest},
 	{qr.ErrTooLong, "invalid_request", http.StatusBadRequest},
-	{qr.ErrMissing, "invalid_request", http.StatusBadRequest},
+	{qr.ErrMissing, "invalid_qr_code", http.StatusBadRequest},
 	{qr.ErrInvalidValue, "invalid_request", http.StatusBadRequest},
 	{ledger.ErrInvalidValue, "invalid_request", http.StatusBadRequest},
 	{ledger.ErrInvalidTransfer, "invalid_request", http.StatusBadRequest},

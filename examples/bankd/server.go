@@ -294,6 +294,9 @@ func decode(r *http.Request, v any) error {
 	dec := json.NewDecoder(io.LimitReader(r.Body, maxBody+1))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
+		if code, _ := classify(err); code != "internal" {
+			return fmt.Errorf("body: %w", err) // a value the library refused: an amount, a currency
+		}
 		return fmt.Errorf("%w: body: %v", errBadRequest, err)
 	}
 	if dec.More() {
