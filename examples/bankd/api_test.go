@@ -189,7 +189,6 @@ func TestAPI(t *testing.T) {
 	// QR quotes spend the same budget: one per user, not one per feature.
 	want(t, a.do(call{method: "POST", path: "/v1/qr/preview", token: carol, body: obj{"payload": code.Payload}}), 429, "rate_limited")
 
-
 	// Payment codes.
 	want(t, a.do(call{method: "POST", path: "/v1/devices", token: alice, invalid: true}), 400, "idempotency_key_required")
 	var dev deviceView
