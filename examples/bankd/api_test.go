@@ -74,8 +74,8 @@ func TestAPI(t *testing.T) {
 	r := a.do(call{method: "POST", path: "/v1/groups", token: alice, key: "g", body: obj{"name": "family", "members": []string{bobMe.UserID.String()}}})
 	want(t, r, 201, "")
 	r.decode(t, &g)
-	if len(g.Members) != 2 {
-		t.Fatalf("group members: %v", g.Members)
+	if g.Size != 2 {
+		t.Fatalf("group of %d members, want 2", g.Size)
 	}
 	want(t, a.do(call{method: "POST", path: "/v1/groups", token: alice, key: "g", body: obj{"name": "family"}}), 409, "idempotency_conflict")
 	want(t, a.do(call{method: "GET", path: "/v1/groups/" + g.ID.String(), token: bob}), 200, "")

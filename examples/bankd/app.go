@@ -39,7 +39,7 @@ type App struct {
 	phones   *transfer.Service
 	qr       *qr.Service
 	paycodes *qr.PaymentCodes
-	groups   Groups
+	groups   *Groups
 	prune    func(context.Context) (int64, error) // the lookup limiter's pruning
 	funding  uuid.UUID                            // the bank's account that deposits come from
 	now      func() time.Time
@@ -68,7 +68,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		phoneDir    transfer.Directory
 		qrStore     qr.Store
 		limiter     transfer.Limiter
-		members     Groups
+		members     *Groups
 	)
 	rate := transfer.DefaultRateConfig()
 	rate.Now = a.now
@@ -150,7 +150,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	}
 	directory := &qrdirectory.Directory{Parser: parser, Phones: phoneDir, Limiter: limiter, Now: a.now, PayerID: a.payerID}
 	if a.qr, err = qr.NewService(qr.Config{Ledger: a.ledger, Store: qrStore, Directory: directory, Receive: receive,
-		PaymentCodes: a.paycodes, DeviceKeys: kek, Now: a.now,
+		PaymentCodes: a.paycodes, DeviceKeys: kek, Now: a.now, SingleProcess: single,
 		Refused: func(ctx context.Context, r qr.CodeRefusal) {
 			log.LogAttrs(ctx, slog.LevelWarn, "payment code refused", slog.String("device", r.Device), slog.Any("reason", r.Reason))
 		}}); err != nil {

@@ -161,7 +161,11 @@ func (s *Server) memberGroup(r *http.Request, p Principal) (Group, error) {
 	if err != nil {
 		return Group{}, err
 	}
-	if _, ok := slices.BinarySearchFunc(g.Members, p.User, func(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) }); !ok {
+	ok, err := s.app.groups.IsMember(r.Context(), id, p.User)
+	if err != nil {
+		return Group{}, err
+	}
+	if !ok {
 		return Group{}, ErrGroupNotFound
 	}
 	return g, nil
@@ -192,10 +196,10 @@ func (s *Server) addMember(w http.ResponseWriter, r *http.Request, p Principal) 
 	if req.User == uuid.Nil {
 		return fmt.Errorf("%w: user_id is required", errBadRequest)
 	}
-	if len(g.Members) >= MaxGroupMembers {
+	if g.Size >= MaxGroupMembers {
 		return fmt.Errorf("%w: a group has at most %d members", errBadRequest, MaxGroupMembers)
 	}
-	if err := s.app.groups.AddMember(r.Context(), g.ID, req.User); err != nil {
+	if err := s.app.groups.Add(r.Context(), g.ID, req.User); err != nil {
 		return err
 	}
 	if g, err = s.app.groups.Group(r.Context(), g.ID); err != nil {

@@ -69,15 +69,15 @@ func entryOf(e ledger.Entry, c ledger.Currency) entryView {
 }
 
 type groupView struct {
-	ID        uuid.UUID   `json:"id"`
-	Name      string      `json:"name"`
-	Owner     uuid.UUID   `json:"owner"`
-	Members   []uuid.UUID `json:"members"`
-	CreatedAt time.Time   `json:"created_at"`
+	ID        uuid.UUID `json:"id"`
+	Name      string    `json:"name"`
+	Owner     uuid.UUID `json:"owner"`
+	Size      int       `json:"size"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
 func groupOf(g Group) groupView {
-	return groupView{ID: g.ID, Name: g.Name, Owner: g.Owner, Members: g.Members, CreatedAt: g.CreatedAt}
+	return groupView{ID: g.ID, Name: g.Name, Owner: g.Owner, Size: g.Size, CreatedAt: g.CreatedAt}
 }
 
 type packetView struct {
