@@ -22,17 +22,17 @@ import (
 // Transfer codes bankd stamps on the ledger transfers it makes itself.
 const codeDeposit = 1
 
-func (s *Server) wallet_(p Principal) uuid.UUID { return walletID(p.User, s.app.cny) }
+func (s *Server) callerWallet(p Principal) uuid.UUID { return walletID(p.User, s.app.cny) }
 
 func (s *Server) me(w http.ResponseWriter, r *http.Request, p Principal) error {
-	writeJSON(w, http.StatusOK, meView{UserID: p.User, Handle: p.Handle, Wallet: s.wallet_(p)})
+	writeJSON(w, http.StatusOK, meView{UserID: p.User, Handle: p.Handle, Wallet: s.callerWallet(p)})
 	return nil
 }
 
 // --- Wallets and statements
 
 func (s *Server) openWallet(w http.ResponseWriter, r *http.Request, p Principal) error {
-	a, err := s.app.ledger.CreateAccount(r.Context(), ledger.Account{ID: s.wallet_(p), Currency: s.app.cny,
+	a, err := s.app.ledger.CreateAccount(r.Context(), ledger.Account{ID: s.callerWallet(p), Currency: s.app.cny,
 		Flags: ledger.DebitsMustNotExceedCredits, Metadata: map[string]string{"owner": p.User.String()}})
 	if err != nil {
 		return err
@@ -42,7 +42,7 @@ func (s *Server) openWallet(w http.ResponseWriter, r *http.Request, p Principal)
 }
 
 func (s *Server) wallet(w http.ResponseWriter, r *http.Request, p Principal) error {
-	a, err := s.app.ledger.Account(r.Context(), s.wallet_(p))
+	a, err := s.app.ledger.Account(r.Context(), s.callerWallet(p))
 	if err != nil {
 		return err
 	}
@@ -66,7 +66,7 @@ func (s *Server) deposit(w http.ResponseWriter, r *http.Request, p Principal) er
 		return err
 	}
 	t, err := s.app.ledger.Transfer(r.Context(), ledger.Transfer{ID: ledger.DeriveID(namespace, "deposit", p.User.String(), key),
-		DebitAccountID: s.app.funding, CreditAccountID: s.wallet_(p), Amount: req.Amount, Code: codeDeposit})
+		DebitAccountID: s.app.funding, CreditAccountID: s.callerWallet(p), Amount: req.Amount, Code: codeDeposit})
 	if err != nil {
 		return err
 	}
@@ -87,7 +87,7 @@ func (s *Server) statement(w http.ResponseWriter, r *http.Request, p Principal) 
 	if err != nil || limit < 1 || limit > MaxStatementPage {
 		return fmt.Errorf("%w: limit must be 1 to %d", errBadRequest, MaxStatementPage)
 	}
-	entries, err := s.app.ledger.History(r.Context(), s.wallet_(p), after, int(limit))
+	entries, err := s.app.ledger.History(r.Context(), s.callerWallet(p), after, int(limit))
 	if err != nil {
 		return err
 	}
@@ -237,7 +237,7 @@ func (s *Server) sendPacket(w http.ResponseWriter, r *http.Request, p Principal)
 		return fmt.Errorf("%w: kind must be lucky, normal, exclusive or password", errBadRequest)
 	}
 	packet, err := s.app.packets.Send(r.Context(), redpacket.SendRequest{ID: ledger.DeriveID(namespace, "redpacket", p.User.String(), key),
-		Kind: kind, Sender: p.User, SenderAccount: s.wallet_(p), Group: req.Group, Recipient: req.Recipient,
+		Kind: kind, Sender: p.User, SenderAccount: s.callerWallet(p), Group: req.Group, Recipient: req.Recipient,
 		Amount: req.Amount, Count: req.Count, Password: req.Password})
 	if err != nil {
 		return err
@@ -284,7 +284,7 @@ func (s *Server) claim(w http.ResponseWriter, r *http.Request, p Principal) erro
 			return err
 		}
 	}
-	c, err := s.app.packets.Claim(r.Context(), redpacket.ClaimRequest{Packet: id, User: p.User, Account: s.wallet_(p), Password: req.Password})
+	c, err := s.app.packets.Claim(r.Context(), redpacket.ClaimRequest{Packet: id, User: p.User, Account: s.callerWallet(p), Password: req.Password})
 	if err != nil {
 		return err
 	}
@@ -308,7 +308,7 @@ func (s *Server) bindPhone(w http.ResponseWriter, r *http.Request, p Principal) 
 		return err
 	}
 	b, err := s.app.phones.Bind(r.Context(), transfer.BindRequest{Phone: req.Phone, Holder: p.User.String(),
-		Account: s.wallet_(p), Name: req.Name, VerifiedAt: s.app.now()})
+		Account: s.callerWallet(p), Name: req.Name, VerifiedAt: s.app.now()})
 	if err != nil {
 		return err
 	}
@@ -358,7 +358,7 @@ func (s *Server) sendTransfer(w http.ResponseWriter, r *http.Request, p Principa
 	if !ok {
 		return fmt.Errorf("%w: arrival must be now, 2h or 24h", errBadRequest)
 	}
-	return s.send(w, r, transfer.Request{IdempotencyKey: key, Payer: p.User.String(), From: s.wallet_(p),
+	return s.send(w, r, transfer.Request{IdempotencyKey: key, Payer: p.User.String(), From: s.callerWallet(p),
 		Token: req.Token, Phone: req.Phone, Amount: req.Amount, Arrival: arrival, Memo: req.Memo})
 }
 
@@ -381,7 +381,7 @@ func (s *Server) sendChat(w http.ResponseWriter, r *http.Request, p Principal) e
 	if req.To == uuid.Nil {
 		return fmt.Errorf("%w: to is required", errBadRequest)
 	}
-	return s.send(w, r, transfer.Request{IdempotencyKey: key, Payer: p.User.String(), From: s.wallet_(p),
+	return s.send(w, r, transfer.Request{IdempotencyKey: key, Payer: p.User.String(), From: s.callerWallet(p),
 		To: transfer.Recipient{Holder: req.To.String(), Account: walletID(req.To, s.app.cny)}, Amount: req.Amount,
 		Arrival: transfer.ArriveOnAccept, Memo: req.Memo})
 }
@@ -469,7 +469,7 @@ func (s *Server) issueCode(w http.ResponseWriter, r *http.Request, p Principal) 
 	} else if req.Reference != "" || req.ExpiresIn != 0 {
 		return fmt.Errorf("%w: a static code (no amount) has no reference or expiry", errBadRequest)
 	}
-	payload, err := s.app.qr.IssueAs(r.Context(), s.wallet_(p), c)
+	payload, err := s.app.qr.IssueAs(r.Context(), s.callerWallet(p), c)
 	if err != nil {
 		return err
 	}
@@ -498,7 +498,7 @@ func (s *Server) preview(w http.ResponseWriter, r *http.Request, p Principal) er
 	if err := decode(r, &req); err != nil {
 		return err
 	}
-	q, err := s.app.qr.Preview(r.Context(), s.wallet_(p), req.Payload)
+	q, err := s.app.qr.Preview(r.Context(), s.callerWallet(p), req.Payload)
 	if err != nil {
 		return err
 	}
@@ -521,7 +521,7 @@ func (s *Server) pay(w http.ResponseWriter, r *http.Request, p Principal) error 
 	if err := decode(r, &req); err != nil {
 		return err
 	}
-	rec, err := s.app.qr.Pay(r.Context(), qr.PayRequest{Payer: s.wallet_(p), Payload: req.Payload, Amount: req.Amount,
+	rec, err := s.app.qr.Pay(r.Context(), qr.PayRequest{Payer: s.callerWallet(p), Payload: req.Payload, Amount: req.Amount,
 		Key: key, PayeeConfirm: req.Confirm})
 	if err != nil {
 		return err
@@ -538,7 +538,7 @@ func (s *Server) registerDevice(w http.ResponseWriter, r *http.Request, p Princi
 		return err
 	}
 	id := "dev-" + ledger.DeriveID(namespace, "device", p.User.String(), key).String()
-	d, err := s.app.qr.RegisterDevice(r.Context(), id, s.wallet_(p))
+	d, err := s.app.qr.RegisterDevice(r.Context(), id, s.callerWallet(p))
 	if err != nil {
 		return err
 	}
@@ -549,7 +549,7 @@ func (s *Server) registerDevice(w http.ResponseWriter, r *http.Request, p Princi
 func (s *Server) device(w http.ResponseWriter, r *http.Request, p Principal) error {
 	id := r.PathValue("id")
 	d, err := s.app.qr.Store().Device(r.Context(), id)
-	if err == nil && d.Account != s.wallet_(p) {
+	if err == nil && d.Account != s.callerWallet(p) {
 		err = fmt.Errorf("%w: %s", qr.ErrUnknownDevice, id) // another user's device does not exist to the caller
 	}
 	if err != nil {
@@ -604,7 +604,7 @@ func (s *Server) charge(w http.ResponseWriter, r *http.Request, p Principal) err
 	if err := decode(r, &req); err != nil {
 		return err
 	}
-	rec, err := s.app.qr.Charge(r.Context(), qr.ChargeRequest{Merchant: s.wallet_(p), Code: req.Code, Amount: req.Amount, Order: key})
+	rec, err := s.app.qr.Charge(r.Context(), qr.ChargeRequest{Merchant: s.callerWallet(p), Code: req.Code, Amount: req.Amount, Order: key})
 	if err != nil {
 		return err
 	}
