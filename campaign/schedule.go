@@ -10,8 +10,8 @@ import (
 // is "no prize": slots that make the chance of winning exact (1,000
 // prizes among 10,000 slots is a 10% chance for every try taken).
 type Tier struct {
-	Prize int64 // minor units of the campaign's currency; 0 = no prize
-	Count int
+	Prize int64 `json:"prize"` // minor units of the campaign's currency; 0 = no prize
+	Count int   `json:"count"`
 }
 
 // Schedule is a campaign's prizes, fixed at creation: for example

@@ -24,11 +24,11 @@ const (
 // other's. Rates are never changed: a new version supersedes the latest,
 // and every operation records the version it used.
 type Rate struct {
-	Name    string // RedeemRateName or an exchange rate name; at most MaxNameLen bytes
-	Version int    // 1, 2, …
-	From    int64  // units given, ≥ 1
-	To      int64  // units received for From given, ≥ 1
-	SetAt   time.Time
+	Name    string    `json:"name"`    // RedeemRateName or an exchange rate name; at most MaxNameLen bytes
+	Version int       `json:"version"` // 1, 2, …
+	From    int64     `json:"from"`    // units given, ≥ 1
+	To      int64     `json:"to"`      // units received for From given, ≥ 1
+	SetAt   time.Time `json:"set_at"`
 }
 
 // RedeemRateName is the name of the rate at which points are redeemed

@@ -25,14 +25,14 @@ var (
 // receive code names the payee only by Alias (never an account number); the
 // account and the name come from the directory, never from the code.
 type Payee struct {
-	Alias   string    // as written in the code's account template
-	Account uuid.UUID // the ledger account credited
-	Name    string    // the verified name the payer's app shows
+	Alias   string    `json:"alias"`            // as written in the code's account template
+	Account uuid.UUID `json:"account,omitzero"` // the ledger account credited
+	Name    string    `json:"name"`             // the verified name the payer's app shows
 	// Binding names the alias's binding to its holder: an opaque value
 	// (e.g. holder ID and binding epoch) the directory changes whenever
 	// the alias is bound anew, as a recycled phone number is. Empty when
 	// the directory does not track it (the account still counts).
-	Binding string
+	Binding string `json:"binding,omitempty"`
 }
 
 // ErrBindingChanged: a receive code was issued for another binding of its
@@ -67,12 +67,12 @@ var ErrLookupLimited = errors.New("qr: payee lookups rate limited")
 // made.
 type Lookup struct {
 	// Alias is as written in the code's account template.
-	Alias string
+	Alias string `json:"alias"`
 	// Payer is the ledger account of the payer on whose behalf the
 	// directory is asked: set by Preview and Pay, whose answer shows the
 	// payee's name to whoever asks. Zero for the bank's own lookups
 	// (Issue, and IssueAs, whose answer reveals nothing).
-	Payer uuid.UUID
+	Payer uuid.UUID `json:"payer,omitzero"`
 }
 
 // Directory resolves the alias in a receive code to a payee. The bank

@@ -44,12 +44,12 @@ const (
 // and Serial live on the device and the server; Account only on the server:
 // a code never reveals it.
 type Device struct {
-	ID        string    // the server's ID of the device
-	Account   uuid.UUID // the payer's ledger account
-	Serial    uint64    // random, below MaxSerial, unique among registered devices
-	Secret    []byte    // 32 random bytes
-	CreatedAt time.Time //
-	RevokedAt time.Time // zero while the device may pay
+	ID        string    `json:"id"`                  // the server's ID of the device
+	Account   uuid.UUID `json:"account"`             // the payer's ledger account
+	Serial    uint64    `json:"serial"`              // random, below MaxSerial, unique among registered devices
+	Secret    []byte    `json:"secret,omitempty"`    // 32 random bytes
+	CreatedAt time.Time `json:"created_at"`          //
+	RevokedAt time.Time `json:"revoked_at,omitzero"` // zero while the device may pay
 }
 
 // Revoked reports whether the device has been revoked.

@@ -47,16 +47,16 @@ var (
 // set, not Settled), settled (that payment's transfer is posted: final). A
 // claim whose payment is cancelled is released and the code is open again.
 type DynamicCode struct {
-	ID        uuid.UUID // derived from Payee and Reference (Service.CodeID)
-	Payee     string    // the payee's alias
-	Reference string    // the order reference (62/05)
-	Amount    ledger.Money
-	Expires   time.Time // to the second, UTC, as in the code
-	IssuedAt  time.Time
+	ID        uuid.UUID    `json:"id"`        // derived from Payee and Reference (Service.CodeID)
+	Payee     string       `json:"payee"`     // the payee's alias
+	Reference string       `json:"reference"` // the order reference (62/05)
+	Amount    ledger.Money `json:"amount"`
+	Expires   time.Time    `json:"expires"` // to the second, UTC, as in the code
+	IssuedAt  time.Time    `json:"issued_at"`
 
-	Payment   uuid.UUID // the payment holding the claim; zero while open
-	ClaimedAt time.Time // when the claim was made
-	Settled   bool      // the claiming payment is posted
+	Payment   uuid.UUID `json:"payment,omitzero"`    // the payment holding the claim; zero while open
+	ClaimedAt time.Time `json:"claimed_at,omitzero"` // when the claim was made
+	Settled   bool      `json:"settled"`             // the claiming payment is posted
 }
 
 // SameRegistration reports whether c and o register the same code (the
@@ -126,12 +126,12 @@ type DynamicCodeStore interface {
 // CapReservation is one static-code payment counted against its payer's
 // daily cap.
 type CapReservation struct {
-	Payment uuid.UUID    // the payment, its key
-	Payer   uuid.UUID    // the payer's ledger account
-	Day     string       // the calendar day in the cap's time zone, "2006-01-02"
-	Amount  ledger.Money // positive; the cap is per payer, day and currency
-	At      time.Time    // when it was reserved
-	Settled bool         // the payment's transfer is posted
+	Payment uuid.UUID    `json:"payment"` // the payment, its key
+	Payer   uuid.UUID    `json:"payer"`   // the payer's ledger account
+	Day     string       `json:"day"`     // the calendar day in the cap's time zone, "2006-01-02"
+	Amount  ledger.Money `json:"amount"`  // positive; the cap is per payer, day and currency
+	At      time.Time    `json:"at"`      // when it was reserved
+	Settled bool         `json:"settled"` // the payment's transfer is posted
 }
 
 // Validate checks what every CapStore may assume of a reservation made

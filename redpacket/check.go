@@ -82,11 +82,11 @@ func (k ProblemKind) String() string {
 // Problem is one disagreement between a packet's records and the ledger.
 // It is an error that matches ErrCheck.
 type Problem struct {
-	Kind     ProblemKind
-	Packet   uuid.UUID
-	User     uuid.UUID // the claimer, for a claim's problem; else zero
-	Transfer uuid.UUID // the ledger transfer concerned, if any; else zero
-	Detail   string
+	Kind     ProblemKind `json:"kind"`
+	Packet   uuid.UUID   `json:"packet"`
+	User     uuid.UUID   `json:"user,omitzero"`     // the claimer, for a claim's problem; else zero
+	Transfer uuid.UUID   `json:"transfer,omitzero"` // the ledger transfer concerned, if any; else zero
+	Detail   string      `json:"detail,omitempty"`
 }
 
 func (p *Problem) Error() string {
@@ -106,9 +106,9 @@ func (p *Problem) Unwrap() error { return ErrCheck }
 
 // CheckReport is what Check looked at and found.
 type CheckReport struct {
-	Packets  int // packets audited
-	Claims   int // claims audited
-	Problems []Problem
+	Packets  int       `json:"packets"` // packets audited
+	Claims   int       `json:"claims"`  // claims audited
+	Problems []Problem `json:"problems"`
 }
 
 // Check audits every packet the store holds against the ledger, as

@@ -89,9 +89,9 @@ func (e *CheckError) Unwrap() error { return e.Err }
 
 // CheckReport says what Check saw.
 type CheckReport struct {
-	Records    int // records checked
-	Unfinished int // of them, pending or failing: for Reconcile, not wrong
-	Disagree   int // of them, in a state the ledger contradicts
+	Records    int `json:"records"`    // records checked
+	Unfinished int `json:"unfinished"` // of them, pending or failing: for Reconcile, not wrong
+	Disagree   int `json:"disagree"`   // of them, in a state the ledger contradicts
 }
 
 // Check proves the transfer records sound against the ledger, beside

@@ -186,40 +186,40 @@ func (d Day) String() string { return d.Date().Format(time.DateOnly) }
 // RecordPayee is who a transfer pays, as recorded: everything but the
 // payee's full name.
 type RecordPayee struct {
-	Phone       Phone     // empty for a chat transfer addressed by account
-	Institution string    // with Holder: the payee's identity for the first-time payee cap
-	Holder      string    // the payee's ID at Institution
-	Account     uuid.UUID // the ledger account credited
-	MaskedName  string    // MaskName of the payee's name, for receipts
+	Phone       Phone     `json:"phone,omitempty"` // empty for a chat transfer addressed by account
+	Institution string    `json:"institution"`     // with Holder: the payee's identity for the first-time payee cap
+	Holder      string    `json:"holder"`          // the payee's ID at Institution
+	Account     uuid.UUID `json:"account"`         // the ledger account credited
+	MaskedName  string    `json:"masked_name"`     // MaskName of the payee's name, for receipts
 }
 
 // Record is a transfer as the Store keeps it.
 type Record struct {
-	ID             uuid.UUID // derived from Payer and IdempotencyKey
-	IdempotencyKey string
-	RequestHash    [sha256.Size]byte // fingerprint of the request, to tell a retry from a reuse of the key
-	Payer          string            // the payer's ID: whose daily total and lookup bucket
-	From           uuid.UUID         // the payer's ledger account
-	Payee          RecordPayee
-	Amount         ledger.Money
-	Arrival        Arrival
-	Memo           string
+	ID             uuid.UUID         `json:"id"` // derived from Payer and IdempotencyKey
+	IdempotencyKey string            `json:"idempotency_key"`
+	RequestHash    [sha256.Size]byte `json:"-"`     // fingerprint of the request, to tell a retry from a reuse of the key
+	Payer          string            `json:"payer"` // the payer's ID: whose daily total and lookup bucket
+	From           uuid.UUID         `json:"from"`  // the payer's ledger account
+	Payee          RecordPayee       `json:"payee"`
+	Amount         ledger.Money      `json:"amount"`
+	Arrival        Arrival           `json:"arrival"`
+	Memo           string            `json:"memo,omitempty"`
 	// LookupID is the lookup token the payer paid with (a token pays
 	// once), or uuid.Nil.
-	LookupID uuid.UUID
+	LookupID uuid.UUID `json:"lookup_id,omitzero"`
 	// Refund: the payee came from a directory lookup, so settling gives
 	// the payer's lookup bucket its refund.
-	Refund bool
-	Day    Day // the day the transfer counts towards the payer's daily limit
+	Refund bool `json:"refund"`
+	Day    Day  `json:"day"` // the day the transfer counts towards the payer's daily limit
 
 	// FirstPayee is set by DecideCreate: the payer had no settled transfer
 	// to this payee when this one was created.
-	FirstPayee bool
-	State      State
-	Reason     string    // why it was cancelled or failed; empty otherwise
-	CreatedAt  time.Time // UTC, microseconds
-	DueAt      time.Time // delayed: when it lands; chat: when it expires; immediate: CreatedAt
-	ResolvedAt time.Time // when it left StatePending; zero before
+	FirstPayee bool      `json:"first_payee"`
+	State      State     `json:"state"`
+	Reason     string    `json:"reason,omitempty"`     // why it was cancelled or failed; empty otherwise
+	CreatedAt  time.Time `json:"created_at"`           // UTC, microseconds
+	DueAt      time.Time `json:"due_at"`               // delayed: when it lands; chat: when it expires; immediate: CreatedAt
+	ResolvedAt time.Time `json:"resolved_at,omitzero"` // when it left StatePending; zero before
 	// Attempts counts the callers that may be writing the record's ledger
 	// transfer (the payment or the hold) without having recorded the
 	// ledger's answer: Create counts its caller, every other caller (a
@@ -227,7 +227,7 @@ type Record struct {
 	// and a caller the ledger refused uncounts itself. A failing record
 	// whose ledger transfer is absent is proven clean only when it is 0
 	// (see ApplyTransition).
-	Attempts int32
+	Attempts int32 `json:"attempts"`
 }
 
 // ValidateRecord checks a record a Store is asked to create: every field
@@ -521,8 +521,8 @@ const (
 // Cursor is a position in an Index: the time and ID of the last record
 // seen. The zero Cursor is the start.
 type Cursor struct {
-	At time.Time
-	ID uuid.UUID
+	At time.Time `json:"at"`
+	ID uuid.UUID `json:"id"`
 }
 
 // Less reports whether c comes before d: by time, then by ID bytes.
@@ -535,10 +535,10 @@ func (c Cursor) Less(d Cursor) bool {
 
 // ScanQuery asks for pending records of an index.
 type ScanQuery struct {
-	Index  Index
-	After  Cursor    // exclusive; the zero Cursor is the start
-	Before time.Time // inclusive bound on the index's time
-	Limit  int       // at most this many; > 0
+	Index  Index     `json:"index"`
+	After  Cursor    `json:"after,omitzero"`  // exclusive; the zero Cursor is the start
+	Before time.Time `json:"before,omitzero"` // inclusive bound on the index's time
+	Limit  int       `json:"limit"`           // at most this many; > 0
 }
 
 // CursorOf returns the position of r in index ix.

@@ -43,9 +43,9 @@ var (
 // Recipient is the payee of a chat transfer addressed without a number:
 // someone the chat application knows, with their account at this bank.
 type Recipient struct {
-	Holder  string    // the payee's customer ID
-	Account uuid.UUID // their ledger account
-	Name    string    // their name, shown masked on receipts; may be empty; at most 128 characters, no control characters
+	Holder  string    `json:"holder"`         // the payee's customer ID
+	Account uuid.UUID `json:"account"`        // their ledger account
+	Name    string    `json:"name,omitempty"` // their name, shown masked on receipts; may be empty; at most 128 characters, no control characters
 }
 
 // Request asks to send money. Exactly one of Token, Phone and To names the
@@ -59,37 +59,37 @@ type Request struct {
 	// or To's holder and account), amount, arrival and memo. So a retry
 	// may spell the number differently, pay by a fresh token from a new
 	// lookup, or by number where the first try used a token.
-	IdempotencyKey string
-	Payer          string    // the payer's ID, as given to Resolve
-	From           uuid.UUID // the payer's ledger account; the bank has checked that Payer may debit it
-	Token          string    // from Resolve or VerifyPayee: pays the payee the payer saw
-	Phone          string    // or: the payee's number, looked up now (metered like Resolve)
-	To             Recipient // or, for ArriveOnAccept only: a payee the chat knows
-	Amount         ledger.Money
-	Arrival        Arrival
-	Memo           string // at most MaxMemoRunes characters, no control characters
+	IdempotencyKey string       `json:"idempotency_key"`
+	Payer          string       `json:"payer"`           // the payer's ID, as given to Resolve
+	From           uuid.UUID    `json:"from"`            // the payer's ledger account; the bank has checked that Payer may debit it
+	Token          string       `json:"token,omitempty"` // from Resolve or VerifyPayee: pays the payee the payer saw
+	Phone          string       `json:"phone,omitempty"` // or: the payee's number, looked up now (metered like Resolve)
+	To             Recipient    `json:"to,omitzero"`     // or, for ArriveOnAccept only: a payee the chat knows
+	Amount         ledger.Money `json:"amount"`
+	Arrival        Arrival      `json:"arrival"`
+	Memo           string       `json:"memo,omitempty"` // at most MaxMemoRunes characters, no control characters
 }
 
 // Receipt is what the payer (or payee) is told about a transfer.
 type Receipt struct {
-	ID             uuid.UUID
-	IdempotencyKey string
-	State          State
-	Reason         string // why cancelled or failed
-	Amount         ledger.Money
-	Arrival        Arrival
-	Memo           string
-	PayeeName      string // masked
-	PayeePhone     Phone  // empty for a chat transfer addressed with To
-	Institution    string
-	FirstPayee     bool      // the payer had never paid this payee before
-	CreatedAt      time.Time //
-	DueAt          time.Time // delayed: when it lands; chat: when it expires
-	ResolvedAt     time.Time // when it settled, was cancelled or failed
+	ID             uuid.UUID    `json:"id"`
+	IdempotencyKey string       `json:"idempotency_key"`
+	State          State        `json:"state"`
+	Reason         string       `json:"reason,omitempty"` // why cancelled or failed
+	Amount         ledger.Money `json:"amount"`
+	Arrival        Arrival      `json:"arrival"`
+	Memo           string       `json:"memo,omitempty"`
+	PayeeName      string       `json:"payee_name"`            // masked
+	PayeePhone     Phone        `json:"payee_phone,omitempty"` // empty for a chat transfer addressed with To
+	Institution    string       `json:"institution"`
+	FirstPayee     bool         `json:"first_payee"`          // the payer had never paid this payee before
+	CreatedAt      time.Time    `json:"created_at"`           //
+	DueAt          time.Time    `json:"due_at,omitzero"`      // delayed: when it lands; chat: when it expires
+	ResolvedAt     time.Time    `json:"resolved_at,omitzero"` // when it settled, was cancelled or failed
 	// LedgerID is the ledger transfer that took the payer's money: the
 	// transfer itself, or the hold of a delayed or chat transfer. It is the
 	// record's ID.
-	LedgerID uuid.UUID
+	LedgerID uuid.UUID `json:"ledger_id"`
 }
 
 // FailedError says why the ledger refused a transfer. errors.Is matches
