@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/socialpay/socialpay/errcode"
 	"github.com/socialpay/socialpay/ledger"
 )
 
@@ -233,7 +234,7 @@ func (c *Cells) payWithin(ctx context.Context, p Payment) (Payment, error) {
 	switch {
 	case ledger.Refused(err):
 		p.State, p.Reason = StateFailed, reason(err)
-		return p, fmt.Errorf("%w: payment %s: %w", ErrPaymentFailed, p.ID, err)
+		return p, fmt.Errorf("payment %s: %w", p.ID, errcode.Because(ErrPaymentFailed, err))
 	case err != nil:
 		return p, fmt.Errorf("%w: payment %s: %w", ErrPaymentInFlight, p.ID, err)
 	}
@@ -254,16 +255,12 @@ func (c *Cells) Payment(ctx context.Context, payer string, id uuid.UUID) (Paymen
 func outcome(p Payment) error {
 	switch p.State {
 	case StateFailed:
-		return fmt.Errorf("%w: payment %s: %w", ErrPaymentFailed, p.ID, refusal(p.Reason))
+		return fmt.Errorf("payment %s: %w", p.ID, errcode.Because(ErrPaymentFailed, refusal(p.Reason)))
 	case StateReversed:
-		return fmt.Errorf("%w: payment %s: %w", ErrPaymentReversed, p.ID, refusal(p.Reason))
+		return fmt.Errorf("payment %s: %w", p.ID, errcode.Because(ErrPaymentReversed, refusal(p.Reason)))
 	}
 	return nil
 }
-
-// errAbandoned is the reason of a payment Reconcile found without its
-// hold: the request that recorded it never placed it.
-var errAbandoned = errors.New("cell: abandoned before the hold was placed")
 
 // drive takes a recorded open payment as far as it can go: completed,
 // failed or reversed. Each step finds its own earlier effect (or a
@@ -290,7 +287,7 @@ func (c *Cells) drive(ctx context.Context, p Payment, abandon bool) (Payment, er
 	if abandon {
 		switch t, err := payer.Ledger.LookupTransfer(ctx, holdID); {
 		case errors.Is(err, ledger.ErrTransferNotFound):
-			cause = errAbandoned
+			cause = ErrAbandoned
 		case err != nil:
 			return p, c.inFlight(p, "looking up the hold", err)
 		case t.CreditAccountID == c.FenceAccountID(payer.Name, cur):
@@ -425,21 +422,20 @@ func (c *Cells) ensure(ctx context.Context, cell *Cell, cur ledger.Currency) err
 	return nil
 }
 
-// refusals are the ledger's reasons a step may be refused for, so that a
-// reason read back from a record is the sentinel it was.
-var refusals = []error{
+// refusals are the reasons a step may be refused for: a record keeps the
+// reason's code, so that it reads back as the sentinel it was.
+var refusals = []*errcode.Error{
 	ledger.ErrInsufficientFunds, ledger.ErrExceedsDebits, ledger.ErrBalanceOverflow,
 	ledger.ErrAccountNotFound, ledger.ErrAccountClosed, ledger.ErrAccountFrozen,
-	ledger.ErrCurrencyMismatch, ledger.ErrIdempotencyConflict, errAbandoned,
+	ledger.ErrCurrencyMismatch, ledger.ErrIdempotencyConflict, ErrAbandoned,
 }
 
-// reason returns what a record keeps of a refusal: its sentinel's
-// message when it has a known one, else its text (cut to what a ledger
-// reference holds).
+// reason returns what a record keeps of a refusal: its code when it is a
+// known one, else its text (cut to what a ledger reference holds).
 func reason(err error) string {
 	for _, r := range refusals {
 		if errors.Is(err, r) {
-			return r.Error()
+			return r.Code()
 		}
 	}
 	s := strings.ReplaceAll(err.Error(), "\x00", "")
@@ -452,7 +448,7 @@ func reason(err error) string {
 // refusal returns the error a recorded reason stands for.
 func refusal(why string) error {
 	for _, r := range refusals {
-		if r.Error() == why {
+		if r.Code() == why {
 			return r
 		}
 	}

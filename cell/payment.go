@@ -1,40 +1,44 @@
 package cell
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/socialpay/socialpay/errcode"
 	"github.com/socialpay/socialpay/ledger"
 )
 
 // Errors of this package. Each is wrapped with where it happened; test
-// for them with errors.Is. A refused payment wraps the ledger's reason too
-// (errors.Is(err, ledger.ErrInsufficientFunds)).
+// for them with errors.Is. A failed or reversed payment's error carries
+// the ledger's reason too (errors.Is(err, ledger.ErrInsufficientFunds)),
+// and errcode.Of reports the reason's code.
 var (
 	// ErrInvalidCell: a cell name, Router or Config that cannot work.
-	ErrInvalidCell = errors.New("cell: invalid cell configuration")
+	ErrInvalidCell = errcode.New("invalid_config", errcode.Internal, "cell: invalid cell configuration")
 	// ErrInvalidPayment: a payment request that is malformed (a nil ID or
 	// account, a missing or overlong payer or payee, one account paying
 	// itself, an amount that is not positive).
-	ErrInvalidPayment = errors.New("cell: invalid payment")
+	ErrInvalidPayment = errcode.New("invalid_request", errcode.Invalid, "cell: invalid payment")
 	// ErrPaymentNotFound: no payment with that ID is recorded in the
 	// payer's cell.
-	ErrPaymentNotFound = errors.New("cell: payment not found")
+	ErrPaymentNotFound = errcode.New("payment_not_found", errcode.NotFound, "cell: payment not found")
 	// ErrPaymentFailed: the payer's cell refused the hold; nothing moved.
-	ErrPaymentFailed = errors.New("cell: payment failed")
+	ErrPaymentFailed = errcode.New("payment_failed", errcode.Conflict, "cell: payment failed")
 	// ErrPaymentReversed: the payee's cell refused the credit; the payer's
 	// hold was released.
-	ErrPaymentReversed = errors.New("cell: payment reversed")
+	ErrPaymentReversed = errcode.New("payment_reversed", errcode.Conflict, "cell: payment reversed")
 	// ErrPaymentInFlight: the payment is neither done nor undone (a store
 	// failed, or the payer's account is frozen between the credit and the
 	// post); retry it with the same ID, or let Reconcile finish it.
-	ErrPaymentInFlight = errors.New("cell: payment in flight")
+	ErrPaymentInFlight = errcode.New("payment_pending", errcode.Unavailable, "cell: payment in flight")
+	// ErrAbandoned: the reason of a payment Reconcile failed because its
+	// hold was never placed (the request that recorded it ended first).
+	ErrAbandoned = errcode.New("payment_abandoned", errcode.Conflict, "cell: payment abandoned before its hold was placed")
 	// ErrClearing: the clearing accounts of the cells do not balance (see
 	// Cells.CheckClearing): money was created or lost between cells.
-	ErrClearing = errors.New("cell: clearing accounts do not balance")
+	ErrClearing = errcode.New("clearing_imbalance", errcode.Internal, "cell: clearing accounts do not balance")
 )
 
 // State is where a payment between cells stands.
@@ -86,7 +90,7 @@ type Payment struct {
 	PayerCell  string    `json:"payer_cell,omitempty"`
 	PayeeCell  string    `json:"payee_cell,omitempty"`
 	State      State     `json:"state"`
-	Reason     string    `json:"reason,omitempty"` // why it failed or was reversed: the ledger's refusal
+	Reason     string    `json:"reason,omitempty"` // why it failed or was reversed: the refusal's error code ("insufficient_funds")
 	CreatedAt  time.Time `json:"created_at,omitzero"`
 	FinishedAt time.Time `json:"finished_at,omitzero"` // when it became final
 }
