@@ -12,7 +12,9 @@
 // Scenarios: transfer (one transfer per request), batch (independent
 // batches, one commit each), hot (every transfer pays one merchant
 // account; add -batch N or -group to batch it), drain (each transfer
-// spends its payer's whole balance). Each client works on wallets of its
+// spends its payer's whole balance), cells (payments between users spread
+// over -cells ledgers, a -cross share of them between two cells; see
+// package cell). Each client works on wallets of its
 // own. -duplicates N sends every ledger request from N callers at once,
 // as a client's retries reach several instances of a service: each copy
 // must get the first copy's answer (the summary's diverged= counts those
@@ -70,7 +72,8 @@ type config struct {
 	clients, batch, accounts     int
 	shards, ops, duplicates      int
 	minOps                       int // tests: the fewest operations a run makes, however long it takes
-	inflight                     int
+	inflight, cells              int
+	cross                        float64
 	duration, progress, warmup   time.Duration
 	seed                         uint64
 	cpuprofile                   string
@@ -99,6 +102,8 @@ func parseFlags() (config, error) {
 		"the run ends early if they are used up); redpacket-soldout: claims that sell the packets out before the taps (0: 10,240)")
 	flag.IntVar(&c.duplicates, "duplicates", 1, "ledger scenarios: send every request from this many callers at once, "+
 		"as a client's retries reach several instances; each copy must get the same answer (diverged= counts those that did not)")
+	flag.IntVar(&c.cells, "cells", 1, "cells: how many cells (ledgers: schemas <schema>_cell_<i> on PostgreSQL) the users are spread over")
+	flag.Float64Var(&c.cross, "cross", 0.1, "cells: the share of payments between two cells (0 to 1)")
 	flag.BoolVar(&c.group, "group", false, "gather concurrent single transfers into shared commits (ledger.GroupCommit)")
 	flag.IntVar(&c.inflight, "group-inflight", 1, "with -group: batches applied at once")
 	flag.BoolVar(&c.verify, "verify", false, "check after the run that every acknowledged operation is stored as acknowledged, "+
@@ -121,6 +126,8 @@ func parseFlags() (config, error) {
 		return c, fmt.Errorf("-store %q: want memory or postgres", c.store)
 	case scenarios[c.scenario].make == nil:
 		return c, fmt.Errorf("-scenario %q: want one of %s", c.scenario, strings.Join(scenarioNames(), ", "))
+	case c.cells < 1 || c.cross < 0 || c.cross > 1:
+		return c, errors.New("-cells must be positive, -cross between 0 and 1")
 	case c.clients < 1 || c.duration <= 0 || c.batch < 0 || c.progress <= 0 || c.shards < 1 || c.ops < 0 || c.warmup < 0 || c.duplicates < 1:
 		return c, errors.New("-clients, -duration, -progress, -shards and -duplicates must be positive, -batch, -ops and -warmup not negative")
 	}
@@ -191,6 +198,9 @@ func bench(ctx context.Context, c config, store ledger.Store, db *postgres.DB) e
 	st := drive(ctx, c, sc, 0)
 	pprof.StopCPUProfile()
 	fmt.Fprintln(c.out, summary(c, sc, env, st))
+	if r, ok := sc.(Reporter); ok {
+		fmt.Fprintln(c.out, r.Report())
+	}
 	if st.usedUp {
 		fmt.Fprintf(c.out, "note: the prepared operations were used up after %s; raise -ops for a run of the full -duration\n",
 			st.elapsed.Round(time.Millisecond))
@@ -250,7 +260,8 @@ func newEnv(c config, store ledger.Store, db *postgres.DB) *Env {
 	}
 	env := &Env{
 		Opts: Options{Clients: c.clients, Batch: c.batch, Accounts: c.accounts, Shards: c.shards, Seed: c.seed,
-			Duration: c.duration, Warmup: c.warmup, Ops: c.ops, Verify: c.verify, Duplicates: c.duplicates},
+			Duration: c.duration, Warmup: c.warmup, Ops: c.ops, Verify: c.verify, Duplicates: c.duplicates,
+			Cells: c.cells, Cross: c.cross, Reset: c.reset},
 		Ledger:   ledger.New(front, ledger.Options{}),
 		Store:    front,
 		DB:       db,
