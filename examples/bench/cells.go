@@ -60,6 +60,7 @@ func (s *cellPayments) Setup(ctx context.Context, env *Env) error {
 		return err
 	}
 	var cs []cell.Cell
+	var dbs []*postgres.DB
 	for _, name := range s.names {
 		var ls ledger.Store = ledger.NewMemoryStore()
 		var rs cell.Store = cell.NewMemoryStore()
@@ -75,6 +76,7 @@ func (s *cellPayments) Setup(ctx context.Context, env *Env) error {
 				return err
 			}
 			ls, rs = postgres.NewStore(db), postgres.NewCellStore(db)
+			dbs = append(dbs, db)
 		}
 		s.stores = append(s.stores, ls)
 		cs = append(cs, cell.Cell{Name: name, Ledger: ledger.New(ls, ledger.Options{}), Store: rs})
@@ -124,6 +126,16 @@ func (s *cellPayments) Setup(ctx context.Context, env *Env) error {
 		})
 		if err != nil {
 			return err
+		}
+	}
+	// The planner's statistics of every cell's tables as they are in
+	// service (as pgbench -i does after loading): the stores' plans are
+	// made for them.
+	for _, db := range dbs {
+		for _, t := range []string{"accounts", "transfers", "entries", "cell_payments"} {
+			if _, err := db.Pool().Exec(ctx, "analyze "+pgx.Identifier{db.Schema(), t}.Sanitize()); err != nil {
+				return fmt.Errorf("analyze %s.%s: %w", db.Schema(), t, err)
+			}
 		}
 	}
 	return nil
