@@ -47,7 +47,9 @@ if [ ! -f "$(pg_config --pkglibdir)/citus.so" ]; then
 	fi
 	"$CITUS_LOCAL" build "$CITUS_SRC"
 fi
-"$CITUS_LOCAL" start >&2
+if ! pg_isready -q -h 127.0.0.1 -p 5440 || ! pg_isready -q -h 127.0.0.1 -p 5441 || ! pg_isready -q -h 127.0.0.1 -p 5442; then
+	"$CITUS_LOCAL" start >&2
+fi
 
 if [ "$mode" = test ]; then
 	export SOCIALPAY_TEST_CITUS="$COORD/test?sslmode=disable"
