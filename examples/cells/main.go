@@ -191,4 +191,3 @@ func random(n int) []byte {
 	}
 	return b
 }
-
