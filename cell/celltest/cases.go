@@ -14,7 +14,9 @@ import (
 	"github.com/socialpay/socialpay/ledger/ledgertest"
 )
 
-// raceK is how many identical calls each race case makes at once.
+// raceK is how many identical calls each race case makes at once; they
+// go through two instances of Cells on the same stores (e.instance), as
+// a client's retries reach two instances of a service.
 const raceK = 4
 
 // testStore: the payment store's own promises, on the first cell's.
@@ -349,7 +351,7 @@ func testRaceExactBalance(t *testing.T, e *env) {
 		a, b := e.user(i%3, 0), e.user((i+1)%3, 1)
 		wa, wb := e.wallet(a, "1.00"), e.wallet(b, "")
 		req := e.payment(a, b, wa, wb, "1.00")
-		got, errs := ledgertest.Concurrently(raceK, func(int) (cell.Payment, error) { return e.c.Pay(e.ctx, req) })
+		got, errs := ledgertest.Concurrently(raceK, func(j int) (cell.Payment, error) { return e.instance(j).Pay(e.ctx, req) })
 		for j := range got {
 			if errs[j] != nil || got[j] != got[0] || got[j].State != cell.StateCompleted {
 				t.Fatalf("call %d: %+v %v; call 0: %+v %v", j, got[j], errs[j], got[0], errs[0])
@@ -377,7 +379,7 @@ func testRaceRefusals(t *testing.T, e *env) {
 			{"1.00", uuid.New(), cell.ErrPaymentReversed},
 		} {
 			req := e.payment(a, b, wa, x.to, x.amount)
-			got, errs := ledgertest.Concurrently(raceK, func(int) (cell.Payment, error) { return e.c.Pay(e.ctx, req) })
+			got, errs := ledgertest.Concurrently(raceK, func(j int) (cell.Payment, error) { return e.instance(j).Pay(e.ctx, req) })
 			for j := range got {
 				if !errors.Is(errs[j], x.want) || errs[j].Error() != errs[0].Error() || got[j] != got[0] {
 					t.Fatalf("%s call %d: %+v %v; call 0: %+v %v", x.amount, j, got[j], errs[j], got[0], errs[0])
@@ -519,7 +521,7 @@ func testRaceReconcile(t *testing.T, e *env) {
 				_, err := e.c.Reconcile(e.ctx, e.clock.Now().Add(time.Hour))
 				return cell.Payment{}, err
 			}
-			return e.c.Pay(e.ctx, req)
+			return e.instance(j).Pay(e.ctx, req)
 		})
 		if errs[0] != nil {
 			t.Fatalf("reconcile: %v", errs[0])

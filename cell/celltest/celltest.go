@@ -79,6 +79,7 @@ type env struct {
 	cny    ledger.Currency
 	router *cell.Router
 	c      *cell.Cells
+	other  *cell.Cells // a second instance on the same stores
 	users  map[string][]string // cell → users routed to it
 	bank   map[string]uuid.UUID
 }
@@ -97,8 +98,18 @@ func newEnv(t testing.TB, s Stores) *env {
 		c := r.Cell(u)
 		e.users[c] = append(e.users[c], u)
 	}
-	e.c = e.cells(nil)
+	e.c, e.other = e.cells(nil), e.cells(nil)
 	return e
+}
+
+// instance returns the env's Cells for call i of a race: the even calls
+// go through one, the odd through another on the same stores (a second
+// instance of the service, sharing nothing with the first in process).
+func (e *env) instance(i int) *cell.Cells {
+	if i%2 == 1 {
+		return e.other
+	}
+	return e.c
 }
 
 // cells returns Cells over the env's stores, each wrapped by wrap when it
