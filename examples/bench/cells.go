@@ -142,6 +142,13 @@ func (s *cellPayments) Setup(ctx context.Context, env *Env) error {
 }
 
 func (s *cellPayments) Client(i int, rng *rand.Rand) Client {
+	if i == 0 {
+		// A run (the warm-up's, then the measured one) starts: the report
+		// is the measured run's alone. The warm-up's clients are done.
+		s.mu.Lock()
+		s.within, s.across = nil, nil
+		s.mu.Unlock()
+	}
 	var own []int
 	for u := i; u < len(s.users); u += s.env.Opts.Clients {
 		own = append(own, u)
