@@ -10,7 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/socialpay/socialpay/cell/celltest"
+	"github.com/socialpay/socialpay/ledger"
 )
 
 // Citus: SOCIALPAY_TEST_CITUS names a Citus coordinator. Citus is not a
@@ -96,6 +99,49 @@ func TestCitusSchemas(t *testing.T) {
 	var mode string
 	if err := db.pool.QueryRow(context.Background(), "show plan_cache_mode").Scan(&mode); err != nil || mode != "auto" {
 		t.Fatalf("plan_cache_mode %q, %v; want auto on Citus", mode, err)
+	}
+}
+
+// A service opens its cell on the node that holds it, without migrating
+// (the owner migrated through the coordinator), and its ledger works
+// there; the coordinator sees what it wrote.
+func TestCitusCellOnItsNode(t *testing.T) {
+	ctx := context.Background()
+	db := citusFresh(t)
+	var host string
+	var port int
+	err := db.pool.QueryRow(ctx, "select nodename, nodeport from citus_shards where table_name = $1::regclass",
+		db.schema+".accounts").Scan(&host, &port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := db.cfg
+	cfg.Pool = db.cfg.Pool.Copy()
+	cfg.Pool.ConnConfig.Host, cfg.Pool.ConnConfig.Port = host, uint16(port)
+	cfg.NoMigrate = true
+	node, err := OpenConfig(ctx, &cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer node.Close()
+	l := ledger.New(NewStore(node), ledger.Options{})
+	cny := ledger.MustCurrency("CNY")
+	a, _ := l.CreateAccount(ctx, ledger.Account{ID: uuid.New(), Currency: cny})
+	b, _ := l.CreateAccount(ctx, ledger.Account{ID: uuid.New(), Currency: cny})
+	tr := ledger.Transfer{ID: uuid.New(), DebitAccountID: a.ID, CreditAccountID: b.ID, Amount: ledger.NewMoney(100, cny)}
+	if _, err := l.Transfer(ctx, tr); err != nil {
+		t.Fatalf("on node %s:%d: %v", host, port, err)
+	}
+	// A duplicate inserted on the node reads as the original.
+	if _, err := l.Transfer(ctx, tr); err != nil {
+		t.Fatalf("retry on the node: %v", err)
+	}
+	got, err := NewStore(db).Account(ctx, b.ID)
+	if err != nil || got.Account.Balance.Net() != 100 {
+		t.Fatalf("through the coordinator: %+v %v", got.Account.Balance, err)
+	}
+	if _, err := l.Verify(ctx); err != nil {
+		t.Fatal(err)
 	}
 }
 
