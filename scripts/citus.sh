@@ -17,7 +17,9 @@
 # github.com/citusdata/citus at v13.2.2 outside this repository; nothing of
 # Citus is kept here.
 #
-# bench: PG_DSN (default postgres://root@127.0.0.1:5432/bench) is the plain
+# bench: the Citus runs go through the coordinator, and with the load
+# generator's -direct through the node holding each cell (as a bank's
+# service for a cell would). PG_DSN (default postgres://root@127.0.0.1:5432/bench) is the plain
 # server's scratch database, CITUS_DB (default bench) the cluster's; pgbench
 # -i replaces their pgbench_* tables. SCHEMA (default cells_bench) prefixes
 # the cells' schemas (<SCHEMA>_cell_<i>), which every run drops and
@@ -83,12 +85,13 @@ tpcb() {
 	pgbench -i -q -s "$CLIENTS" "$1" >/dev/null 2>&1
 	pgbench -c "$CLIENTS" -j 2 -T "$T" "$1" 2>/dev/null | tps
 }
-# cells DSN CELLS CROSS: one run of the cells scenario; prints its summary
-# and cells lines to stderr and its payments/s.
+# cells DSN CELLS CROSS [FLAG…]: one run of the cells scenario; prints its
+# summary and cells lines to stderr and its payments/s.
 cells() {
-	local out
-	out=$("$BIN" -store postgres -dsn "$1" -schema "$SCHEMA" -reset -clients "$CLIENTS" -duration "${T}s" -warmup 5s \
-		-progress 1h -accounts "$ACCOUNTS" -scenario cells -cells "$2" -cross "$3" -verify)
+	local out dsn=$1 n=$2 cross=$3
+	shift 3
+	out=$("$BIN" -store postgres -dsn "$dsn" -schema "$SCHEMA" -reset -clients "$CLIENTS" -duration "${T}s" -warmup 5s \
+		-progress 1h -accounts "$ACCOUNTS" -scenario cells -cells "$n" -cross "$cross" -verify "$@")
 	echo "$out" | grep -E '^(summary|cells|verify)' >&2
 	echo "$out" | sed -n 's/^summary .* transfers\/s=\([0-9.]*\) .*/\1/p'
 }
@@ -105,9 +108,10 @@ add "PostgreSQL, $CELLS cells, $CROSS across" "$(cells "$PG_DSN" "$CELLS" "$CROS
 add "PostgreSQL, $CELLS cells, all across" "$(cells "$PG_DSN" "$CELLS" 1)" pg
 pg2=$(tpcb "$PG_DSN"); echo "pgbench tpcb-like, PostgreSQL (after): $pg2 tps" >&2
 ci1=$(tpcb "$CITUS_DSN"); echo "pgbench tpcb-like, Citus coordinator (local tables): $ci1 tps" >&2
-add "Citus, $CELLS cells, all within" "$(cells "$sharded" "$CELLS" 0)" citus
-add "Citus, $CELLS cells, $CROSS across" "$(cells "$sharded" "$CELLS" "$CROSS")" citus
-add "Citus, $CELLS cells, all across" "$(cells "$sharded" "$CELLS" 1)" citus
+add "Citus via coordinator, $CELLS cells, $CROSS across" "$(cells "$sharded" "$CELLS" "$CROSS")" citus
+add "Citus on the cells' nodes, $CELLS cells, all within" "$(cells "$sharded" "$CELLS" 0 -direct)" citus
+add "Citus on the cells' nodes, $CELLS cells, $CROSS across" "$(cells "$sharded" "$CELLS" "$CROSS" -direct)" citus
+add "Citus on the cells' nodes, $CELLS cells, all across" "$(cells "$sharded" "$CELLS" 1 -direct)" citus
 ci2=$(tpcb "$CITUS_DSN"); echo "pgbench tpcb-like, Citus coordinator (after): $ci2 tps" >&2
 echo "placement: $(psql "$CITUS_DSN" -Atc "select string_agg(distinct format('%s:%s', table_name::text, nodeport), ' ') from citus_shards where table_name::text like '${SCHEMA}_cell_%.accounts'")" >&2
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
@@ -118,4 +122,4 @@ BEGIN {
 	printf "pgbench tpcb-like, %d clients, PostgreSQL:           %8.0f tps (%.0f before, %.0f after)\n", c, pg, p1, p2
 	printf "pgbench tpcb-like, %d clients, Citus coordinator:    %8.0f tps (%.0f before, %.0f after)\n", c, ci, c1, c2
 }
-{ printf "%-42s %8.0f payments/s  %5.2fx pgbench tpcb-like on PostgreSQL\n", $1 ":", $2, $2 / pg }'
+{ printf "%-52s %6.0f payments/s  %5.2fx pgbench tpcb-like on PostgreSQL\n", $1 ":", $2, $2 / pg }'

@@ -42,6 +42,7 @@ type cellPayments struct {
 	wallets []uuid.UUID
 	byCell  map[string][]int // user indices per cell
 	names   []string
+	nodes   []*postgres.DB // -direct: the pools on the nodes holding the cells
 
 	mu             sync.Mutex
 	within, across []time.Duration // latencies of payments answered with success
@@ -74,6 +75,11 @@ func (s *cellPayments) Setup(ctx context.Context, env *Env) error {
 			db, err := env.DB.WithSchema(ctx, schema)
 			if err != nil {
 				return err
+			}
+			if env.Opts.Direct {
+				if db, err = s.onItsNode(ctx, db); err != nil {
+					return err
+				}
 			}
 			ls, rs = postgres.NewStore(db), postgres.NewCellStore(db)
 			dbs = append(dbs, db)
@@ -139,6 +145,31 @@ func (s *cellPayments) Setup(ctx context.Context, env *Env) error {
 		}
 	}
 	return nil
+}
+
+// onItsNode opens db's schema, a distributed schema of Citus, on the node
+// that holds it: what a bank's service for that cell does.
+func (s *cellPayments) onItsNode(ctx context.Context, db *postgres.DB) (*postgres.DB, error) {
+	var host string
+	var port int
+	err := db.Pool().QueryRow(ctx, "select nodename, nodeport from citus_shards where table_name = $1::regclass",
+		pgx.Identifier{db.Schema(), "accounts"}.Sanitize()).Scan(&host, &port)
+	if err != nil {
+		return nil, fmt.Errorf("-direct: where is %s (a distributed schema on Citus)? %w", db.Schema(), err)
+	}
+	node, err := s.env.openNode(ctx, host, uint16(port), db.Schema())
+	if err != nil {
+		return nil, err
+	}
+	s.nodes = append(s.nodes, node)
+	return node, nil
+}
+
+// Close closes the pools -direct opened.
+func (s *cellPayments) Close() {
+	for _, db := range s.nodes {
+		db.Close()
+	}
 }
 
 func (s *cellPayments) Client(i int, rng *rand.Rand) Client {

@@ -69,6 +69,7 @@ func main() {
 type config struct {
 	store, dsn, schema, scenario string
 	reset, verify, group, seal   bool
+	direct                       bool
 	clients, batch, accounts     int
 	shards, ops, duplicates      int
 	minOps                       int // tests: the fewest operations a run makes, however long it takes
@@ -104,6 +105,8 @@ func parseFlags() (config, error) {
 		"as a client's retries reach several instances; each copy must get the same answer (diverged= counts those that did not)")
 	flag.IntVar(&c.cells, "cells", 1, "cells: how many cells (ledgers: schemas <schema>_cell_<i> on PostgreSQL) the users are spread over")
 	flag.Float64Var(&c.cross, "cross", 0.1, "cells: the share of payments between two cells (0 to 1)")
+	flag.BoolVar(&c.direct, "direct", false, "cells on a Citus coordinator: work on each cell through the node that holds it "+
+		"(its schema migrated through the coordinator, opened there with NoMigrate), not through the coordinator")
 	flag.BoolVar(&c.group, "group", false, "gather concurrent single transfers into shared commits (ledger.GroupCommit)")
 	flag.IntVar(&c.inflight, "group-inflight", 1, "with -group: batches applied at once")
 	flag.BoolVar(&c.verify, "verify", false, "check after the run that every acknowledged operation is stored as acknowledged, "+
@@ -159,6 +162,9 @@ func run() error {
 func bench(ctx context.Context, c config, store ledger.Store, db *postgres.DB) error {
 	env := newEnv(c, store, db)
 	sc := scenarios[c.scenario].make()
+	if cl, ok := sc.(interface{ Close() }); ok {
+		defer cl.Close()
+	}
 	setupStart := time.Now()
 	if err := sc.Setup(ctx, env); err != nil {
 		return fmt.Errorf("setup: %w", err)
@@ -261,12 +267,15 @@ func newEnv(c config, store ledger.Store, db *postgres.DB) *Env {
 	env := &Env{
 		Opts: Options{Clients: c.clients, Batch: c.batch, Accounts: c.accounts, Shards: c.shards, Seed: c.seed,
 			Duration: c.duration, Warmup: c.warmup, Ops: c.ops, Verify: c.verify, Duplicates: c.duplicates,
-			Cells: c.cells, Cross: c.cross, Reset: c.reset},
+			Cells: c.cells, Cross: c.cross, Reset: c.reset, Direct: c.direct},
 		Ledger:   ledger.New(front, ledger.Options{}),
 		Store:    front,
 		DB:       db,
 		Currency: ledger.MustCurrency("CNY"),
 		lookup:   lookupFor(store, c.clients),
+		openNode: func(ctx context.Context, host string, port uint16, schema string) (*postgres.DB, error) {
+			return openNode(ctx, c, host, port, schema)
+		},
 	}
 	if c.verify {
 		env.rec = &recorder{}
@@ -310,6 +319,29 @@ func openDB(ctx context.Context, c config) (*postgres.DB, error) {
 	if c.store == "memory" {
 		return nil, nil
 	}
+	cfg, err := dbConfig(c)
+	if err != nil {
+		return nil, err
+	}
+	if c.reset {
+		conn, err := connect(ctx, c.dsn)
+		if err != nil {
+			return nil, err
+		}
+		_, err = conn.Exec(ctx, "drop schema if exists "+pgx.Identifier{c.schema}.Sanitize()+" cascade")
+		conn.Close(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("reset: %w", err)
+		}
+	}
+	return postgres.OpenConfig(ctx, cfg)
+}
+
+// dbConfig is the configuration of the bench's DB: c's connection string
+// with a connection for every client (and group-commit batch) and a few
+// more unless it says otherwise, named socialpay-bench, on c's schema,
+// sealed as c says.
+func dbConfig(c config) (*postgres.Config, error) {
 	dsn, err := withParams(c.dsn, map[string]string{
 		"pool_max_conns":   fmt.Sprint(max(c.clients, c.inflight) + 4),
 		"application_name": "socialpay-bench",
@@ -326,17 +358,19 @@ func openDB(ctx context.Context, c config) (*postgres.DB, error) {
 		return nil, err
 	}
 	cfg.Unsealed = !c.seal
-	if c.reset {
-		conn, err := connect(ctx, c.dsn)
-		if err != nil {
-			return nil, err
-		}
-		_, err = conn.Exec(ctx, "drop schema if exists "+pgx.Identifier{c.schema}.Sanitize()+" cascade")
-		conn.Close(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("reset: %w", err)
-		}
+	return cfg, nil
+}
+
+// openNode opens schema, migrated already, on the server at host:port
+// with the bench's configuration otherwise: a Citus node that holds a
+// distributed schema.
+func openNode(ctx context.Context, c config, host string, port uint16, schema string) (*postgres.DB, error) {
+	cfg, err := dbConfig(c)
+	if err != nil {
+		return nil, err
 	}
+	cfg.Pool.ConnConfig.Host, cfg.Pool.ConnConfig.Port = host, port
+	cfg.Schema, cfg.NoMigrate = schema, true
 	return postgres.OpenConfig(ctx, cfg)
 }
 

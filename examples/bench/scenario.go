@@ -116,6 +116,7 @@ type Options struct {
 	Cells      int     // -cells: ledgers the cells scenario spreads its users over
 	Cross      float64 // -cross: the cells scenario's share of payments between two cells
 	Reset      bool    // -reset: the run starts from empty schemas
+	Direct     bool    // -direct: cells on Citus work through the node holding them
 }
 
 // Env is what a scenario works with.
@@ -128,6 +129,10 @@ type Env struct {
 	// migrated), on which the feature scenarios build their stores; nil on
 	// the memory store.
 	DB *postgres.DB
+
+	// openNode opens a migrated schema on another server with the
+	// bench's configuration (-direct).
+	openNode func(ctx context.Context, host string, port uint16, schema string) (*postgres.DB, error)
 
 	rec      *recorder  // nil unless -verify
 	lookup   lookupFunc // finds stored transfers, for verification
