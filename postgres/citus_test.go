@@ -145,6 +145,51 @@ func TestCitusCellOnItsNode(t *testing.T) {
 	}
 }
 
+// A bank grows by moving whole cells to new nodes: a cell's schema moved
+// to another worker (citus_schema_move) keeps its ledger, which verifies
+// and takes payments there.
+func TestCitusCellMoves(t *testing.T) {
+	ctx := context.Background()
+	db := citusFresh(t)
+	l := ledger.New(NewStore(db), ledger.Options{})
+	cny := ledger.MustCurrency("CNY")
+	a, _ := l.CreateAccount(ctx, ledger.Account{ID: uuid.New(), Currency: cny})
+	b, _ := l.CreateAccount(ctx, ledger.Account{ID: uuid.New(), Currency: cny})
+	pay := func() {
+		t.Helper()
+		if _, err := l.Transfer(ctx, ledger.Transfer{ID: uuid.New(), DebitAccountID: a.ID, CreditAccountID: b.ID, Amount: ledger.NewMoney(100, cny)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pay()
+	where := func() (port int) {
+		t.Helper()
+		if err := db.pool.QueryRow(ctx, "select nodeport from citus_shards where table_name = $1::regclass", db.schema+".accounts").Scan(&port); err != nil {
+			t.Fatal(err)
+		}
+		return port
+	}
+	from := where()
+	var to int
+	err := db.pool.QueryRow(ctx, "select nodeport from pg_dist_node where shouldhaveshards and isactive and noderole = 'primary' and nodeport <> $1 order by nodeport limit 1", from).Scan(&to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.pool.Exec(ctx, "select citus_schema_move($1::regnamespace, '127.0.0.1', $2, 'block_writes')", db.schema, to); err != nil {
+		t.Fatal(err)
+	}
+	if got := where(); got != to {
+		t.Fatalf("the cell is on %d, moved from %d to %d", got, from, to)
+	}
+	pay()
+	if got, err := l.Account(ctx, b.ID); err != nil || got.Balance.Net() != 200 {
+		t.Fatalf("after the move: %+v %v", got.Balance, err)
+	}
+	if _, err := l.Verify(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestCitusCells(t *testing.T) {
 	citusDB(t)
 	celltest.Run(t, func(t testing.TB, n int) celltest.Stores { return cellStores(t, n, citusFresh) })
