@@ -44,7 +44,9 @@ var earlier = map[int][]string{
 
 // matches reports whether a recorded checksum is this migration's, now
 // or before a rewrite.
-func (m Migration) matches(sum string) bool { return sum == m.Checksum || slices.Contains(m.Earlier, sum) }
+func (m Migration) matches(sum string) bool {
+	return sum == m.Checksum || slices.Contains(m.Earlier, sum)
+}
 
 // Migrations returns the embedded migrations in the order they apply.
 func Migrations() []Migration {

@@ -79,7 +79,7 @@ type env struct {
 	cny    ledger.Currency
 	router *cell.Router
 	c      *cell.Cells
-	other  *cell.Cells // a second instance on the same stores
+	other  *cell.Cells         // a second instance on the same stores
 	users  map[string][]string // cell → users routed to it
 	bank   map[string]uuid.UUID
 }
