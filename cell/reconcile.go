@@ -59,7 +59,7 @@ func (c *Cells) Reconcile(ctx context.Context, now time.Time) (ReconcileReport, 
 				break
 			}
 			for _, p := range ps {
-				done, err := c.drive(ctx, p, true)
+				done, err := c.drive(ctx, p, true, false)
 				switch {
 				case done.State == StateCompleted:
 					rep.Completed++
