@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -198,7 +199,8 @@ func (s *Service) Try(ctx context.Context, req TryRequest) (Try, error) {
 		return Try{}, err
 	}
 	in := TryInput{User: req.User, Account: req.Account, Seq: req.Seq, At: now}
-	keys := [2]LimitKey{{Key: userKey(req.User), Rate: s.userRate}, {Key: "device/" + req.Device, Rate: s.deviceRate}}
+	uk, dk := limitKeys(req.User, req.Device)
+	keys := [2]LimitKey{{Key: uk, Rate: s.userRate}, {Key: dk, Rate: s.deviceRate}}
 	if s.limits {
 		// The store takes the tokens in the try's own step, so the bank's
 		// answer comes first; a try it refuses still costs its tokens, and
@@ -422,21 +424,25 @@ func (s *Service) cachedEntry(id uuid.UUID) *cached {
 	return nil
 }
 
-// userKey returns "user/" and the user's ID as text, in one allocation.
-func userKey(u uuid.UUID) string {
-	var b [5 + 36]byte
-	copy(b[:], "user/")
+// limitKeys returns the limiter's keys of a try, "user/" and the user's
+// ID as text, and "device/" and the device's ID, in one allocation.
+func limitKeys(u uuid.UUID, device string) (user, dev string) {
+	const userLen = len("user/") + 36
+	var b strings.Builder
+	b.Grow(userLen + len("device/") + len(device))
+	b.WriteString("user/")
 	const hexd = "0123456789abcdef"
-	j := 5
 	for i, x := range u {
 		if i == 4 || i == 6 || i == 8 || i == 10 {
-			b[j] = '-'
-			j++
+			b.WriteByte('-')
 		}
-		b[j], b[j+1] = hexd[x>>4], hexd[x&15]
-		j += 2
+		b.WriteByte(hexd[x>>4])
+		b.WriteByte(hexd[x&15])
 	}
-	return string(b[:])
+	b.WriteString("device/")
+	b.WriteString(device)
+	s := b.String()
+	return s[:userLen], s[userLen:]
 }
 
 func (s *Service) eachUnsettled(ctx context.Context, f func(*Campaign)) error {
