@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // TestMemoryLimiterForgets: buckets that have refilled are forgotten as
@@ -39,5 +41,13 @@ func TestMemoryLimiterForgets(t *testing.T) {
 	}
 	if err := l.Allow(ctx, t0.Add(9*time.Second), LimitKey{Key: "user/9/7", Rate: r}); !errors.Is(err, ErrRateLimited) {
 		t.Fatalf("a live bucket was forgotten: %v", err)
+	}
+}
+
+func TestLimitKeys(t *testing.T) {
+	u := uuid.MustParse("0123abcd-4567-89ef-fedc-ba9876543210")
+	user, dev := limitKeys(u, "phone-7")
+	if user != "user/"+u.String() || dev != "device/phone-7" {
+		t.Fatalf("limitKeys: %q %q", user, dev)
 	}
 }

@@ -2,6 +2,7 @@ package campaign
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -428,18 +429,21 @@ func (s *Service) cachedEntry(id uuid.UUID) *cached {
 // ID as text, and "device/" and the device's ID, in one allocation.
 func limitKeys(u uuid.UUID, device string) (user, dev string) {
 	const userLen = len("user/") + 36
+	var buf [userLen + len("device/")]byte
+	copy(buf[:], "user/")
+	hex.Encode(buf[5:13], u[0:4])
+	buf[13] = '-'
+	hex.Encode(buf[14:18], u[4:6])
+	buf[18] = '-'
+	hex.Encode(buf[19:23], u[6:8])
+	buf[23] = '-'
+	hex.Encode(buf[24:28], u[8:10])
+	buf[28] = '-'
+	hex.Encode(buf[29:41], u[10:])
+	copy(buf[userLen:], "device/")
 	var b strings.Builder
-	b.Grow(userLen + len("device/") + len(device))
-	b.WriteString("user/")
-	const hexd = "0123456789abcdef"
-	for i, x := range u {
-		if i == 4 || i == 6 || i == 8 || i == 10 {
-			b.WriteByte('-')
-		}
-		b.WriteByte(hexd[x>>4])
-		b.WriteByte(hexd[x&15])
-	}
-	b.WriteString("device/")
+	b.Grow(len(buf) + len(device))
+	b.Write(buf[:])
 	b.WriteString(device)
 	s := b.String()
 	return s[:userLen], s[userLen:]
