@@ -791,9 +791,13 @@ func (s *CampaignStore) tryBatch(ctx context.Context, calls []*groupCall[tryCall
 			need := lockKeysOf(payments)
 			switch {
 			case expected != nil && expected.covers(payments):
-			case expected == nil || orderedAfter(expected.accounts, need.accounts):
+			case expected == nil || orderedAfter(expected.accounts, need.accounts) || everyAccount:
 				// The accounts not locked yet all come after those locked
-				// (or none are): locking them now keeps the ID order.
+				// (or none are): locking them now keeps the ID order. (With
+				// every try's accounts locked already, a payment whose
+				// accounts are not its probe's is locked here too: a
+				// deadlock that may cause is PostgreSQL's to break and this
+				// batch's to run again.)
 				more, err := s.ledger.lock(ctx, conn, &pgx.Batch{}, need)
 				if err != nil {
 					return err
