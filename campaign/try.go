@@ -2,8 +2,10 @@ package campaign
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -198,7 +200,8 @@ func (s *Service) Try(ctx context.Context, req TryRequest) (Try, error) {
 		return Try{}, err
 	}
 	in := TryInput{User: req.User, Account: req.Account, Seq: req.Seq, At: now}
-	keys := [2]LimitKey{{Key: userKey(req.User), Rate: s.userRate}, {Key: "device/" + req.Device, Rate: s.deviceRate}}
+	uk, dk := limitKeys(req.User, req.Device)
+	keys := [2]LimitKey{{Key: uk, Rate: s.userRate}, {Key: dk, Rate: s.deviceRate}}
 	if s.limits {
 		// The store takes the tokens in the try's own step, so the bank's
 		// answer comes first; a try it refuses still costs its tokens, and
@@ -422,21 +425,28 @@ func (s *Service) cachedEntry(id uuid.UUID) *cached {
 	return nil
 }
 
-// userKey returns "user/" and the user's ID as text, in one allocation.
-func userKey(u uuid.UUID) string {
-	var b [5 + 36]byte
-	copy(b[:], "user/")
-	const hexd = "0123456789abcdef"
-	j := 5
-	for i, x := range u {
-		if i == 4 || i == 6 || i == 8 || i == 10 {
-			b[j] = '-'
-			j++
-		}
-		b[j], b[j+1] = hexd[x>>4], hexd[x&15]
-		j += 2
-	}
-	return string(b[:])
+// limitKeys returns the limiter's keys of a try, "user/" and the user's
+// ID as text, and "device/" and the device's ID, in one allocation.
+func limitKeys(u uuid.UUID, device string) (user, dev string) {
+	const userLen = len("user/") + 36
+	var buf [userLen + len("device/")]byte
+	copy(buf[:], "user/")
+	hex.Encode(buf[5:13], u[0:4])
+	buf[13] = '-'
+	hex.Encode(buf[14:18], u[4:6])
+	buf[18] = '-'
+	hex.Encode(buf[19:23], u[6:8])
+	buf[23] = '-'
+	hex.Encode(buf[24:28], u[8:10])
+	buf[28] = '-'
+	hex.Encode(buf[29:41], u[10:])
+	copy(buf[userLen:], "device/")
+	var b strings.Builder
+	b.Grow(len(buf) + len(device))
+	b.Write(buf[:])
+	b.WriteString(device)
+	s := b.String()
+	return s[:userLen], s[userLen:]
 }
 
 func (s *Service) eachUnsettled(ctx context.Context, f func(*Campaign)) error {
