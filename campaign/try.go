@@ -339,7 +339,8 @@ const sweepPage = 256
 // refund and the ledger applies its ID once. It also finishes sweeps a
 // crash interrupted, and closes the escrow of swept campaigns whose last
 // prize was paid after the sweep. It returns how many campaigns it swept and the
-// errors of those it could not finish (it goes on past them).
+// errors of those it could not finish (it goes on past them). Maintain
+// runs it, then Reconcile.
 func (s *Service) Sweep(ctx context.Context, now time.Time) (int, error) {
 	n := 0
 	var errs []error
@@ -458,12 +459,12 @@ func (s *Service) eachUnsettled(ctx context.Context, f func(*Campaign)) error {
 
 // ReconcileReport says what Reconcile finished.
 type ReconcileReport struct {
-	Funded    int // funding campaigns whose budget had reached escrow: opened
-	Cancelled int // funding campaigns whose budget never came: cancelled
-	Paid      int // winning tries paid
-	Forfeited int // winning tries whose wallet was closed: prizes returned
-	Swept     int // sweeps finished
-	Settled   int // escrow accounts closed
+	Funded    int `json:"funded"`    // funding campaigns whose budget had reached escrow: opened
+	Cancelled int `json:"cancelled"` // funding campaigns whose budget never came: cancelled
+	Paid      int `json:"paid"`      // winning tries paid
+	Forfeited int `json:"forfeited"` // winning tries whose wallet was closed: prizes returned
+	Swept     int `json:"swept"`     // sweeps finished
+	Settled   int `json:"settled"`   // escrow accounts closed
 }
 
 // Reconcile finishes what a crash (or a failing store or ledger) left half
@@ -481,6 +482,7 @@ type ReconcileReport struct {
 //
 // It does not begin sweeps (Sweep does). Every step is idempotent, so
 // Reconcile may run at any time, repeatedly and from several processes.
+// Maintain runs it.
 func (s *Service) Reconcile(ctx context.Context, now time.Time) (ReconcileReport, error) {
 	var rep ReconcileReport
 	var errs []error

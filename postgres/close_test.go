@@ -154,7 +154,6 @@ func TestTryQueuesClose(t *testing.T) {
 	}
 }
 
-
 // On PostgreSQL: claims racing the red-packet store's Close either finish
 // or fail with ledger.ErrClosed, never hang; claims after it fail so; and
 // DB.Close ends every goroutine the DB and its stores started (the pool's

@@ -607,28 +607,28 @@ func (s *Service) aborted(ctx context.Context, r *Receipt) error {
 
 // ReconcileReport says what Reconcile did.
 type ReconcileReport struct {
-	Completed int // payments posted (or found posted) and settled
-	Cancelled int // payments found dead whose claims or reservations were released
-	Pending   int // left for a later run (a store or the ledger failing)
+	Completed int `json:"completed"` // payments posted (or found posted) and settled
+	Cancelled int `json:"cancelled"` // payments found dead whose claims or reservations were released
+	Pending   int `json:"pending"`   // left for a later run (a store or the ledger failing)
 	// Repaired counts settled claims and reservations found without a
 	// posted payment (ProblemSettledUnpaid) and reset: the code open
 	// again, the day's cap room given back.
-	Repaired int
+	Repaired int `json:"repaired"`
 	// Unrepaired counts the records that disagree with the ledger in a way
 	// Reconcile does not decide (ProblemTerms, ProblemCapTotal, a settled
 	// record whose hold is still pending); the error lists them.
-	Unrepaired int
+	Unrepaired int `json:"unrepaired"`
 }
 
 const reconcileBatch = 100
 
 // Reconcile finishes payments that a crash (or a lost connection) left
-// between their steps: every dynamic-code claim and cap reservation older
-// than ReconcileAfter that is not settled. A payment whose hold is still
+// between their steps: every dynamic-code claim and cap reservation made
+// before now − ReconcileAfter that is not settled. A payment whose hold is still
 // pending is posted; one whose hold was voided or timed out is released.
-// Run it periodically, with ledger.ExpirePending (holds that never got a
-// claim or reservation are undone by their timeout alone). Concurrent runs,
-// and runs concurrent with Pay, are safe.
+// Maintain runs it, and the ledger's Maintain expires the holds that never
+// got a claim or reservation (their timeout alone undoes them). Concurrent
+// runs, and runs concurrent with Pay, are safe.
 //
 // Then it walks every claim and reservation as Check does and repairs the
 // records that contradict the ledger: a settled one whose payment the
@@ -639,7 +639,7 @@ const reconcileBatch = 100
 //
 // Errors: ErrRecordMismatch listing the records left in disagreement, the
 // store's and the ledger's; the report counts what was done before.
-func (s *Service) Reconcile(ctx context.Context) (ReconcileReport, error) {
+func (s *Service) Reconcile(ctx context.Context, now time.Time) (ReconcileReport, error) {
 	var rep ReconcileReport
 	var firstErr error
 	finish := func(payment uuid.UUID, orphan func() error, problem func(*ledger.Transfer) (Problem, bool)) {
@@ -674,7 +674,7 @@ func (s *Service) Reconcile(ctx context.Context) (ReconcileReport, error) {
 	}
 	for {
 		done := rep.Completed + rep.Cancelled
-		before := s.now().Add(-s.reconcileAfter)
+		before := now.Add(-s.reconcileAfter)
 		codes, err := s.store.ClaimedCodes(ctx, before, reconcileBatch)
 		if err != nil {
 			return rep, err

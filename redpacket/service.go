@@ -1038,6 +1038,7 @@ const sweepPage = 256
 //
 // It returns how many packets it saw refunded, and the errors of packets
 // it could not finish (the sweep goes on past them; run it again).
+// Maintain runs it, then Reconcile.
 func (s *Service) RefundExpired(ctx context.Context, now time.Time) (int, error) {
 	n := 0
 	var errs []error
@@ -1111,24 +1112,24 @@ func (s *Service) moveRefund(ctx context.Context, p *Packet) error {
 
 // ReconcileReport says what Reconcile finished and what it repaired.
 type ReconcileReport struct {
-	Funded    int // funding packets whose money had reached escrow: opened
-	Cancelled int // funding packets whose money never came: cancelled
-	Paid      int // recorded claims paid
-	Returned  int // recorded claims whose wallet had closed: shares returned to the sender (see Claim)
-	Refunded  int // refunds finished
-	Settled   int // escrow accounts closed by a refund or a settling step of Reconcile
+	Funded    int `json:"funded"`    // funding packets whose money had reached escrow: opened
+	Cancelled int `json:"cancelled"` // funding packets whose money never came: cancelled
+	Paid      int `json:"paid"`      // recorded claims paid
+	Returned  int `json:"returned"`  // recorded claims whose wallet had closed: shares returned to the sender (see Claim)
+	Refunded  int `json:"refunded"`  // refunds finished
+	Settled   int `json:"settled"`   // escrow accounts closed by a refund or a settling step of Reconcile
 
 	// Repairs of records that disagreed with the ledger (see Check).
 
-	Marked         int // claims paid on the ledger, recorded unpaid: recorded paid (ProblemPaymentUnrecorded)
-	Repaid         int // claims recorded paid, not paid on the ledger: paid (ProblemClaimUnpaid)
-	RefundMoved    int // refunds recorded, not on the ledger: moved (ProblemRefundNotMoved)
-	RefundRecorded int // refunds on the ledger of packets recorded open: recorded (ProblemRefundUnrecorded)
+	Marked         int `json:"marked"`          // claims paid on the ledger, recorded unpaid: recorded paid (ProblemPaymentUnrecorded)
+	Repaid         int `json:"repaid"`          // claims recorded paid, not paid on the ledger: paid (ProblemClaimUnpaid)
+	RefundMoved    int `json:"refund_moved"`    // refunds recorded, not on the ledger: moved (ProblemRefundNotMoved)
+	RefundRecorded int `json:"refund_recorded"` // refunds on the ledger of packets recorded open: recorded (ProblemRefundUnrecorded)
 	// Unrepaired counts the disagreements Reconcile found and could not
 	// repair: a transfer on an escrow account no record explains, amounts
 	// that differ, records that disagree among themselves. They need a
 	// person; Reconcile's error holds each as a *Problem (ErrCheck).
-	Unrepaired int
+	Unrepaired int `json:"unrepaired"`
 }
 
 // Reconcile finishes what a crash (or a failing store or ledger) left half
@@ -1164,6 +1165,7 @@ type ReconcileReport struct {
 // Every step is idempotent, so Reconcile may run at any time, repeatedly
 // and from several processes at once. It returns what it did and the
 // errors of the packets it could not finish (it goes on past them).
+// Maintain runs it.
 func (s *Service) Reconcile(ctx context.Context, now time.Time) (ReconcileReport, error) {
 	var rep ReconcileReport
 	var errs []error

@@ -151,7 +151,7 @@ func (s *Service) outcome(rec Record, err error, want State, reason string) (Rec
 // count) and the transfer stays due for the next sweep. Concurrent sweeps (on one
 // instance or many) land each transfer once: released counts the holds
 // this call posted, so the counts of racing sweeps add up to the
-// transfers landed.
+// transfers landed. Maintain runs it.
 func (s *Service) ReleaseDue(ctx context.Context, now time.Time) (released int, err error) {
 	return s.sweep(ctx, IndexReleases, now, func(rec Record) (bool, error) {
 		_, applied, err := s.resolve(ctx, rec, stepPost)
@@ -163,7 +163,8 @@ func (s *Service) ReleaseDue(ctx context.Context, now time.Time) (released int, 
 // their DueAt, at or before now, and returns how many holds this call
 // voided. It races Accept and Decline safely, and other sweeps too. A
 // chat transfer whose hold the ledger's own expiry (ledger.ExpirePending)
-// already voided is recorded as expired without being counted.
+// already voided is recorded as expired without being counted. Maintain
+// runs it.
 func (s *Service) ExpireChats(ctx context.Context, now time.Time) (expired int, err error) {
 	return s.sweep(ctx, IndexChats, now, func(rec Record) (bool, error) {
 		_, applied, err := s.resolve(ctx, rec, stepExpire)
@@ -175,25 +176,25 @@ func (s *Service) ExpireChats(ctx context.Context, now time.Time) (expired int, 
 // records this call moved (the transition it won), so the reports of
 // racing Reconciles add up; Held and Failing are the exceptions.
 type ReconcileReport struct {
-	Visited   int // unfinished records visited
-	Settled   int // pending records settled: an immediate transfer made, or a posted hold recorded
-	Cancelled int // pending records whose voided or expired hold was recorded
-	Held      int // pending delayed or chat records whose hold was placed or found pending (racing calls each count it)
-	Failed    int // records failed for good, the ledger proven clean
+	Visited   int `json:"visited"`   // unfinished records visited
+	Settled   int `json:"settled"`   // pending records settled: an immediate transfer made, or a posted hold recorded
+	Cancelled int `json:"cancelled"` // pending records whose voided or expired hold was recorded
+	Held      int `json:"held"`      // pending delayed or chat records whose hold was placed or found pending (racing calls each count it)
+	Failed    int `json:"failed"`    // records failed for good, the ledger proven clean
 	// Undone counts, of Failed, the records whose state disagreed with the
 	// ledger: the ledger had let their transfer through after refusing
 	// it (a concurrent attempt), and this call undid it.
-	Undone int
+	Undone int `json:"undone"`
 	// Failing counts the records left failing: the ledger transfer that
 	// got through cannot be undone yet (the error says why), or an
 	// attempt at it may still be in flight. They keep counting towards
 	// their payer's daily total until a later Reconcile finishes them.
-	Failing int
+	Failing int `json:"failing"`
 }
 
 // Reconcile finishes the records that a crash (or a lost answer) left
-// unfinished, created at or before the given time (pass now minus a grace
-// period longer than a Send takes):
+// unfinished, created at or before now − Config.ReconcileAfter (the grace
+// period, longer than a Send takes):
 //
 //   - a pending immediate transfer is made and settled, a pending delayed
 //     or chat transfer gets its hold (or is settled or cancelled as its
@@ -202,12 +203,14 @@ type ReconcileReport struct {
 //     whatever of its ledger transfer got through undone and is failed
 //     for good, which releases its daily total. An attempt at it counted
 //     in flight for longer than the grace period (refused at or before
-//     createdBefore) is taken to have crashed.
+//     now − ReconcileAfter) is taken to have crashed.
 //
 // It goes on past the records it cannot finish and returns their errors
-// (the first 10, and a count). Run it periodically; it is safe alongside
-// everything else, and from several processes at once.
-func (s *Service) Reconcile(ctx context.Context, createdBefore time.Time) (ReconcileReport, error) {
+// (the first 10, and a count). Maintain runs it after ReleaseDue and
+// ExpireChats; it is safe alongside everything else, and from several
+// processes at once.
+func (s *Service) Reconcile(ctx context.Context, now time.Time) (ReconcileReport, error) {
+	createdBefore := now.Add(-s.reconcileAfter)
 	var rep ReconcileReport
 	var tl tally
 	_, err := s.sweep(ctx, IndexCreated, createdBefore, func(rec Record) (bool, error) {
