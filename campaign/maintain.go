@@ -28,7 +28,8 @@ type MaintainReport struct {
 //
 // It is the feature's task for a scheduler (package maintain). Every step
 // is idempotent, so it is safe on every instance at once: each budget
-// goes back once.
+// goes back once (racing runs may each count a sweep they both saw
+// finish).
 //
 // Errors: the first errors of the run (see MaintainReport.Errors); ctx's.
 func (s *Service) Maintain(ctx context.Context, now time.Time) (MaintainReport, error) {

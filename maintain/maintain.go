@@ -2,6 +2,7 @@ package maintain
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -172,9 +173,16 @@ func (r *Runner) RunOnce(ctx context.Context) []Result {
 // run runs one task under its lease and timeout.
 func (r *Runner) run(ctx context.Context, t Task) Result {
 	res := Result{Task: t.Name, Start: r.now()}
+	if err := ctx.Err(); err != nil { // stopping: nothing to start
+		res.Err, res.Error = err, err.Error()
+		return res
+	}
 	if r.lease != nil {
 		release, ok, err := r.lease.Acquire(ctx, t.Name)
 		switch {
+		case err != nil && ctx.Err() != nil:
+			res.Err, res.Error = ctx.Err(), ctx.Err().Error()
+			return res
 		case err != nil:
 			// The lease only saves duplicate work: run without it.
 			r.log.LogAttrs(ctx, slog.LevelWarn, "maintain: lease failed, running the task anyway",
@@ -192,15 +200,25 @@ func (r *Runner) run(ctx context.Context, t Task) Result {
 	began := time.Now()
 	res.Report, res.Err = t.Run(tctx, res.Start)
 	res.Duration = time.Since(began)
-	attrs := []slog.Attr{slog.String("task", t.Name), slog.Duration("duration", res.Duration), slog.Any("report", res.Report)}
-	if res.Err != nil {
+	attrs := []slog.Attr{slog.String("task", t.Name), slog.Duration("duration", res.Duration), slog.Any("report", jsonValue{res.Report})}
+	switch {
+	case res.Err != nil && ctx.Err() != nil:
+		res.Error = res.Err.Error()
+		r.log.LogAttrs(ctx, slog.LevelInfo, "maintain: task stopped", attrs...)
+	case res.Err != nil:
 		res.Error = res.Err.Error()
 		r.log.LogAttrs(ctx, slog.LevelWarn, "maintain: task failed", append(attrs, slog.Any("error", res.Err))...)
-	} else {
+	default:
 		r.log.LogAttrs(ctx, slog.LevelInfo, "maintain: task done", attrs...)
 	}
 	return res
 }
+
+// jsonValue logs a report as its JSON, with a JSON or a text handler.
+type jsonValue struct{ v any }
+
+func (j jsonValue) MarshalJSON() ([]byte, error) { return json.Marshal(j.v) }
+func (j jsonValue) MarshalText() ([]byte, error) { return json.Marshal(j.v) }
 
 // Start runs rounds in the background until Close or the end of ctx: one
 // at once, then one Interval (plus jitter) after the end of each. Calling

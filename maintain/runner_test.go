@@ -76,6 +76,16 @@ func TestRunOnce(t *testing.T) {
 	if err != nil || string(j) != `{"task":"b","start":"2026-02-16T20:00:00Z","duration_ns":0,"report":{"done":2},"error":"store down"}` {
 		t.Fatalf("JSON %s, %v", j, err)
 	}
+	cctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, res := range r.RunOnce(cctx) { // stopping: no task starts
+		if !errors.Is(res.Err, context.Canceled) {
+			t.Fatalf("a round with its context over: %+v", res)
+		}
+	}
+	if len(a.nows) != 2 {
+		t.Fatalf("a ran %d times, want 2 (none once stopping)", len(a.nows))
+	}
 	lines := strings.Split(strings.TrimSpace(log.String()), "\n")
 	if len(lines) != 6 || lines[0] != `{"level":"INFO","msg":"maintain: task done","task":"a","report":{"done":1}}` ||
 		lines[1] != `{"level":"WARN","msg":"maintain: task failed","task":"b","report":{"done":1},"error":"store down"}` {
