@@ -15,14 +15,14 @@ import (
 
 // TryRequest is one tap.
 type TryRequest struct {
-	Campaign uuid.UUID
-	User     uuid.UUID
-	Account  uuid.UUID // the user's wallet, which a prize is paid to
-	Device   string    // the device's ID, for the per-device rate limit: 1…MaxDeviceLen bytes
+	Campaign uuid.UUID `json:"campaign"`
+	User     uuid.UUID `json:"user"`
+	Account  uuid.UUID `json:"account"` // the user's wallet, which a prize is paid to
+	Device   string    `json:"device"`  // the device's ID, for the per-device rate limit: 1…MaxDeviceLen bytes
 	// Seq is the user's try number, 1, 2, 3… with no gap: the try's
 	// idempotency key is (Campaign, User, Seq). Sending a try again with
 	// the same Seq returns the same try and pays its prize once.
-	Seq int
+	Seq int `json:"seq"`
 }
 
 // cache is the Service's in-process knowledge of campaigns: each one's

@@ -2,12 +2,12 @@ package qr
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/socialpay/socialpay/errcode"
 	"github.com/socialpay/socialpay/ledger"
 )
 
@@ -17,21 +17,22 @@ var (
 	// merchant's order ID) used again for a request of another meaning
 	// (see the package doc, Idempotency). Pay and Charge return it as a
 	// *KeyConflictError.
-	ErrKeyReused = errors.New("qr: idempotency key reused for another request")
+	ErrKeyReused = errcode.New("idempotency_conflict", errcode.Conflict, "qr: idempotency key reused for another request")
 	// ErrPaymentAborted: the payment's hold was cancelled (the code was
 	// paid by someone else, the cap was reached, an account was frozen, or
-	// the hold timed out). The error wraps the reason when it is known.
+	// the hold timed out). The error wraps the reason when it is known,
+	// and errcode.Of then answers with the reason's code ("daily_cap").
 	// The key is spent: pay again under a new key.
-	ErrPaymentAborted = errors.New("qr: payment cancelled")
+	ErrPaymentAborted = errcode.New("payment_aborted", errcode.Conflict, "qr: payment cancelled")
 	// ErrAmountMismatch: a static code paid without a positive amount in
 	// the code's currency, or a dynamic code paid with an amount other
 	// than its own.
-	ErrAmountMismatch = errors.New("qr: amount does not fit the code")
+	ErrAmountMismatch = errcode.New("amount_mismatch", errcode.Invalid, "qr: amount does not fit the code")
 	// ErrPayeeChanged: the directory no longer maps the code's alias to
 	// the account the payer confirmed.
-	ErrPayeeChanged = errors.New("qr: payee changed since it was confirmed")
+	ErrPayeeChanged = errcode.New("payee_changed", errcode.Conflict, "qr: payee changed since it was confirmed")
 	// ErrChargeCap: a payment-code charge over the per-charge cap.
-	ErrChargeCap = errors.New("qr: amount over the payment-code cap")
+	ErrChargeCap = errcode.New("over_charge_cap", errcode.Invalid, "qr: amount over the payment-code cap")
 )
 
 // KeyConflictError is an idempotency key used again for a request of
@@ -59,9 +60,17 @@ const MaxKeyLen = 128
 type Config struct {
 	// Ledger is where payments settle.
 	Ledger *ledger.Ledger
-	// Store keeps dynamic codes, cap counters, devices and used payment
-	// codes. Default: a new MemoryStore.
+	// Store keeps dynamic codes, cap counters, devices, failure counters
+	// and used payment codes. Every instance must share it
+	// (postgres.QRStore): with a store per instance a payment code
+	// redeemed on one could be charged again on another, and each would
+	// keep its own caps and lockouts. Nil is refused unless SingleProcess
+	// is set, when it means a new MemoryStore.
 	Store Store
+	// SingleProcess declares that this Service is the only instance that
+	// will ever serve its store: a nil Store then means one of this
+	// process alone. Tests, tools and single-process deployments set it.
+	SingleProcess bool
 	// Directory resolves payee aliases.
 	Directory Directory
 	// Receive signs and verifies receive codes. Give it the same clock as
@@ -143,13 +152,17 @@ type Service struct {
 
 // NewService checks cfg and fills its defaults.
 //
-// Errors: ErrMissing (no Ledger, PaymentCodes without DeviceKeys),
+// Errors: ErrMissing (no Ledger; no Store without SingleProcess;
+// PaymentCodes without DeviceKeys),
 // ErrInvalidValue (negative or duplicate caps, a cap without currency,
 // ReconcileAfter not below HoldTimeout, a Lockout with a count or window
 // not positive).
 func NewService(cfg Config) (*Service, error) {
 	if cfg.Ledger == nil {
 		return nil, fmt.Errorf("qr: a Service needs a Ledger: %w", ErrMissing)
+	}
+	if cfg.Store == nil && !cfg.SingleProcess {
+		return nil, fmt.Errorf("qr: a Service needs a Store every instance shares (postgres.QRStore), or Config.SingleProcess for the only instance: %w", ErrMissing)
 	}
 	s := &Service{
 		ledger: cfg.Ledger, store: cfg.Store, dir: cfg.Directory, receive: cfg.Receive, codes: cfg.PaymentCodes,

@@ -10,18 +10,19 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/socialpay/socialpay/errcode"
 	"github.com/socialpay/socialpay/ledger"
 )
 
 // Errors of the service that are not about one store.
 var (
 	// ErrInvalidConfig means a Config cannot work.
-	ErrInvalidConfig = errors.New("transfer: invalid config")
+	ErrInvalidConfig = errcode.New("invalid_config", errcode.Internal, "transfer: invalid config")
 	// ErrInvalidRequest means a request lacks a field or has one out of
 	// bounds; the error says which.
-	ErrInvalidRequest = errors.New("transfer: invalid request")
+	ErrInvalidRequest = errcode.New("invalid_request", errcode.Invalid, "transfer: invalid request")
 	// ErrSelfTransfer means the payee's account is the payer's own.
-	ErrSelfTransfer = errors.New("transfer: payee account is the payer's own")
+	ErrSelfTransfer = errcode.New("self_transfer", errcode.Invalid, "transfer: payee account is the payer's own")
 )
 
 // DefaultNamespace returns the UUID namespace of the IDs the service
@@ -40,15 +41,19 @@ const (
 	DefaultTimeZone = "Asia/Shanghai"
 )
 
-// Config configures a Service. Ledger is required, and so are Limiter and
-// TokenKey unless SingleProcess is set.
+// Config configures a Service. Ledger is required, and so are Store,
+// Directory, Limiter and TokenKey unless SingleProcess is set.
 type Config struct {
 	// Ledger is where the money moves. Required.
 	Ledger *ledger.Ledger
-	// Store keeps transfer records and daily totals; nil means a new
-	// MemoryStore.
+	// Store keeps transfer records and daily totals. Every instance must
+	// share it (postgres.PhoneTransferStore), or each instance grants a
+	// payer its own daily limit; nil is refused unless SingleProcess is
+	// set, when it means a new MemoryStore.
 	Store Store
-	// Directory keeps the bank's bindings; nil means a new MemoryDirectory.
+	// Directory keeps the bank's bindings, shared like Store
+	// (postgres.PhoneDirectory); nil is refused unless SingleProcess is
+	// set, when it means a new MemoryDirectory.
 	Directory Directory
 	// Router finds payees; nil means LocalRouter{Directory, Institution}.
 	Router Router
@@ -77,8 +82,8 @@ type Config struct {
 	// not after a restart).
 	TokenKey []byte
 	// SingleProcess declares that this Service is the only instance that
-	// will ever serve its stores: a nil Limiter or TokenKey then means one
-	// of this process alone. Without it New refuses to make them up,
+	// will ever serve its stores: a nil Store, Directory, Limiter or
+	// TokenKey then means one of this process alone. Without it New refuses to make them up,
 	// since a per-process default would silently give a prober one lookup
 	// budget per instance and break tokens across instances. Tests, tools
 	// and single-process deployments set it; services behind a load
@@ -144,6 +149,10 @@ func New(cfg Config) (*Service, error) {
 	switch {
 	case cfg.Ledger == nil:
 		return nil, fmt.Errorf("%w: no ledger", ErrInvalidConfig)
+	case cfg.Store == nil && !cfg.SingleProcess:
+		return nil, fmt.Errorf("%w: no Store: instances must share one (postgres.PhoneTransferStore), or set Config.SingleProcess for the only instance", ErrInvalidConfig)
+	case cfg.Directory == nil && !cfg.SingleProcess:
+		return nil, fmt.Errorf("%w: no Directory: instances must share one (postgres.PhoneDirectory), or set Config.SingleProcess for the only instance", ErrInvalidConfig)
 	case cfg.Limiter == nil && !cfg.SingleProcess:
 		return nil, fmt.Errorf("%w: no Limiter: instances must share one (postgres.LookupLimiter), or set Config.SingleProcess for the only instance", ErrInvalidConfig)
 	case cfg.TokenKey == nil && !cfg.SingleProcess:
@@ -268,14 +277,14 @@ func (s *Service) Day(t time.Time) Day { return DayOf(t, s.loc) }
 
 // BindRequest asks to bind a number.
 type BindRequest struct {
-	Phone      string    // as typed; validated fully (Normalize)
-	Holder     string    // the bank's customer ID
-	Account    uuid.UUID // the default account; must exist in the ledger, in the limits' currency
-	Name       string    // the holder's full name
-	VerifiedAt time.Time // when the bank verified ownership (OTP)
+	Phone      string    `json:"phone"`                // as typed; validated fully (Normalize)
+	Holder     string    `json:"holder"`               // the bank's customer ID
+	Account    uuid.UUID `json:"account"`              // the default account; must exist in the ledger, in the limits' currency
+	Name       string    `json:"name"`                 // the holder's full name
+	VerifiedAt time.Time `json:"verified_at,omitzero"` // when the bank verified ownership (OTP)
 	// Rebind moves a number bound to another holder to this one. Without
 	// it such a Bind fails with ErrBoundToOtherHolder.
-	Rebind bool
+	Rebind bool `json:"rebind"`
 }
 
 // Bind binds a number to a holder's account. The number is validated
@@ -318,11 +327,11 @@ func (s *Service) Unbind(ctx context.Context, phone, holder string) error {
 // Resolution is the answer of the reveal lookup: enough for the payer to
 // recognise the payee, and a token to pay them with.
 type Resolution struct {
-	Token       string    // pays one transfer by this payer to this payee, until ExpiresAt
-	ExpiresAt   time.Time //
-	Phone       Phone     // the number, normalized
-	MaskedName  string    // MaskName of the payee's name; the full name is never revealed
-	Institution string    // who holds the number
+	Token       string    `json:"token"`       // pays one transfer by this payer to this payee, until ExpiresAt
+	ExpiresAt   time.Time `json:"expires_at"`  //
+	Phone       Phone     `json:"phone"`       // the number, normalized
+	MaskedName  string    `json:"masked_name"` // MaskName of the payee's name; the full name is never revealed
+	Institution string    `json:"institution"` // who holds the number
 }
 
 // Resolve looks a number up for payer (the reveal model): it returns the
@@ -347,11 +356,11 @@ func (s *Service) Resolve(ctx context.Context, payer, phone string) (Resolution,
 
 // Verification is the answer of the verify lookup.
 type Verification struct {
-	Result      MatchResult // how well the payer's answer fits the payee's name
-	Token       string      // as Resolution.Token
-	ExpiresAt   time.Time
-	Phone       Phone
-	Institution string
+	Result      MatchResult `json:"result"` // how well the payer's answer fits the payee's name
+	Token       string      `json:"token"`  // as Resolution.Token
+	ExpiresAt   time.Time   `json:"expires_at"`
+	Phone       Phone       `json:"phone"`
+	Institution string      `json:"institution"`
 }
 
 // VerifyPayee looks a number up for payer in the verify model
