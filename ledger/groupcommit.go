@@ -2,11 +2,12 @@ package ledger
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/socialpay/socialpay/errcode"
 )
 
 // GroupCommitOptions configure a GroupCommit. The zero value is usable.
@@ -67,7 +68,7 @@ type GroupCommit struct {
 // ErrClosed: a call made after Close of the value that would handle it (a
 // GroupCommit, a store or a service that owns goroutines). Nothing was
 // done; make the call on another one.
-var ErrClosed = errors.New("ledger: closed")
+var ErrClosed = errcode.New("shutting_down", errcode.Unavailable, "ledger: closed")
 
 var _ Store = (*GroupCommit)(nil)
 

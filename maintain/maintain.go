@@ -3,12 +3,13 @@ package maintain
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"sync"
 	"time"
+
+	"github.com/socialpay/socialpay/errcode"
 )
 
 // Maintainer is a feature's periodic work: Maintain does it as of now and
@@ -44,7 +45,7 @@ type Lease interface {
 }
 
 // ErrInvalidConfig: a Config that cannot work.
-var ErrInvalidConfig = errors.New("maintain: invalid configuration")
+var ErrInvalidConfig = errcode.New("invalid_config", errcode.Internal, "maintain: invalid configuration")
 
 // Config configures a Runner.
 type Config struct {
