@@ -342,7 +342,8 @@ const sweepPage = 256
 // refund and the ledger applies its ID once. It also finishes sweeps a
 // crash interrupted, and closes the escrow of swept campaigns whose last
 // prize was paid after the sweep. It returns how many campaigns it swept and the
-// errors of those it could not finish (it goes on past them).
+// errors of those it could not finish (it goes on past them). Maintain
+// runs it, then Reconcile.
 func (s *Service) Sweep(ctx context.Context, now time.Time) (int, error) {
 	n := 0
 	var errs []error
@@ -491,6 +492,7 @@ type ReconcileReport struct {
 //
 // It does not begin sweeps (Sweep does). Every step is idempotent, so
 // Reconcile may run at any time, repeatedly and from several processes.
+// Maintain runs it.
 func (s *Service) Reconcile(ctx context.Context, now time.Time) (ReconcileReport, error) {
 	var rep ReconcileReport
 	var errs []error

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/socialpay/socialpay/internal/errset"
 	"github.com/socialpay/socialpay/ledger"
 )
 
@@ -472,74 +473,114 @@ func (s *Service) Remind(ctx context.Context, id, requester uuid.UUID) ([]uuid.U
 const pageSize = 100
 
 // Sweep expires every open request whose expiry has passed, and returns
-// how many this call expired. Run it periodically; concurrent sweeps, in
-// one process or many, expire each request once.
+// how many this call expired. Maintain runs it; concurrent sweeps, in one
+// process or many, expire each request once. It goes on past the requests
+// that fail (they stay due) and returns their errors, the first 10 and a
+// count.
 //
 // Errors: the store's.
 func (s *Service) Sweep(ctx context.Context) (int, error) {
-	now := ledger.Timestamp(s.now())
+	return s.sweep(ctx, s.now())
+}
+
+// sweep is Sweep as of now.
+func (s *Service) sweep(ctx context.Context, now time.Time) (int, error) {
+	now = ledger.Timestamp(now)
 	n := 0
+	var errs errset.Set
 	var cur Cursor
 	for {
 		page, err := s.store.Due(ctx, now, cur, pageSize)
 		if err != nil {
-			return n, fmt.Errorf("collect: sweep: %w", err)
+			errs.Add("collect: sweep", err)
+			return n, errs.Err()
 		}
 		for i := range page {
 			_, expired, err := s.store.Expire(ctx, page[i].ID, now)
-			if err != nil {
-				return n, fmt.Errorf("collect: sweep: %w", err)
+			switch {
+			case err == nil:
+			case ctx.Err() != nil:
+				errs.Add("collect: sweep", err)
+				return n, errs.Err()
+			default:
+				errs.Add(fmt.Sprintf("collect: sweep: request %s", page[i].ID), err)
 			}
 			if expired {
 				n++
 			}
 		}
 		if len(page) < pageSize {
-			return n, nil
+			return n, errs.Err()
 		}
 		cur = Cursor{page[len(page)-1].ExpiresAt, page[len(page)-1].ID}
 	}
 }
 
+// ReconcileReport says what Reconcile did.
+type ReconcileReport struct {
+	// Recorded counts the payments found on the ledger, made by attempts
+	// whose outcome was unknown (ErrPaymentUnknown), and recorded.
+	Recorded int `json:"recorded"`
+	// Reconciled counts the requests checked and marked reconciled.
+	Reconciled int `json:"reconciled"`
+}
+
 // Reconcile finishes what failures left undone: for every request that
-// ended at least Config.ReconcileAfter ago and still has shares pending,
+// ended before now − Config.ReconcileAfter and still has shares pending,
 // it looks up each pending share's payment on the ledger (by TransferID)
 // and records the payments it finds — made by an attempt whose outcome was
-// unknown (ErrPaymentUnknown) — then marks the request reconciled. It
-// returns how many payments it recorded. Concurrent runs are safe.
+// unknown (ErrPaymentUnknown) — then marks the request reconciled.
+// Maintain runs it; concurrent runs are safe. It goes on past the
+// requests that fail (they stay for the next run) and returns their
+// errors, the first 10 and a count.
 //
 // Errors: the ledger's and the store's.
-func (s *Service) Reconcile(ctx context.Context) (int, error) {
-	before := ledger.Timestamp(s.now()).Add(-s.reconcileAfter)
-	n := 0
+func (s *Service) Reconcile(ctx context.Context, now time.Time) (ReconcileReport, error) {
+	before := ledger.Timestamp(now).Add(-s.reconcileAfter)
+	var rep ReconcileReport
+	var errs errset.Set
 	var cur Cursor
 	for {
 		page, err := s.store.Unreconciled(ctx, before, cur, pageSize)
 		if err != nil {
-			return n, fmt.Errorf("collect: reconcile: %w", err)
+			errs.Add("collect: reconcile", err)
+			return rep, errs.Err()
 		}
 		for i := range page {
 			r := &page[i]
-			for _, m := range r.Pending() {
-				t, err := s.l.LookupTransfer(ctx, s.TransferID(r.ID, m))
-				if errors.Is(err, ledger.ErrTransferNotFound) {
-					continue
-				}
-				if err != nil {
-					return n, fmt.Errorf("collect: reconcile: request %s: %w", r.ID, err)
-				}
-				if _, err := s.store.RecordPaid(ctx, r.ID, m, t.DebitAccountID, t.ID, ledger.Timestamp(t.Timestamp)); err != nil {
-					return n, fmt.Errorf("collect: reconcile: %w", err)
-				}
-				n++
-			}
-			if _, err := s.store.MarkReconciled(ctx, r.ID); err != nil {
-				return n, fmt.Errorf("collect: reconcile: %w", err)
+			switch err := s.reconcile(ctx, r, &rep); {
+			case err == nil:
+				rep.Reconciled++
+			case ctx.Err() != nil:
+				errs.Add("collect: reconcile", err)
+				return rep, errs.Err()
+			default:
+				errs.Add(fmt.Sprintf("collect: reconcile: request %s", r.ID), err)
 			}
 		}
 		if len(page) < pageSize {
-			return n, nil
+			return rep, errs.Err()
 		}
 		cur = Cursor{page[len(page)-1].EndedAt, page[len(page)-1].ID}
 	}
+}
+
+// reconcile records the payments of r's pending shares found on the
+// ledger and marks r reconciled.
+func (s *Service) reconcile(ctx context.Context, r *Request, rep *ReconcileReport) error {
+	for _, m := range r.Pending() {
+		t, err := s.l.LookupTransfer(ctx, s.TransferID(r.ID, m))
+		if errors.Is(err, ledger.ErrTransferNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := s.store.RecordPaid(ctx, r.ID, m, t.DebitAccountID, t.ID, ledger.Timestamp(t.Timestamp)); err != nil {
+			return err
+		}
+		rep.Recorded++
+	}
+	_, err := s.store.MarkReconciled(ctx, r.ID)
+	return err
 }

@@ -2,9 +2,12 @@ package ledger
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/socialpay/socialpay/errcode"
 )
 
 // GroupCommitOptions configure a GroupCommit. The zero value is usable.
@@ -44,6 +47,9 @@ type GroupCommitOptions struct {
 // returns the context's error and the transfer may still be applied later:
 // retry with the same ID, as after any lost answer. An error of the inner
 // store reaches every caller of the batch.
+//
+// The batches are applied by goroutines of the GroupCommit's own, which
+// end when no call is waiting; Close waits for them.
 type GroupCommit struct {
 	Store // the inner store
 
@@ -53,8 +59,16 @@ type GroupCommit struct {
 	mu       sync.Mutex
 	queue    []*groupCall
 	inFlight int
-	enqueued func() // tests: called after a call is queued
+	closed   bool
+	flushing sync.WaitGroup // the goroutines applying batches
+	enqueued func()         // tests: called after a call is queued
+	closing  func()         // tests: called by Close before it waits
 }
+
+// ErrClosed: a call made after Close of the value that would handle it (a
+// GroupCommit, a store or a service that owns goroutines). Nothing was
+// done; make the call on another one.
+var ErrClosed = errcode.New("shutting_down", errcode.Unavailable, "ledger: closed")
 
 var _ Store = (*GroupCommit)(nil)
 
@@ -85,8 +99,8 @@ func NewGroupCommit(inner Store, opts GroupCommitOptions) *GroupCommit {
 // waits for its result.
 //
 // Errors: a *TransferError wrapping ValidateTransfer's error, before
-// anything is queued; the inner store's; and ctx's error when ctx ends
-// first.
+// anything is queued; ErrClosed after Close; the inner store's; and ctx's
+// error when ctx ends first.
 func (g *GroupCommit) CreateTransfer(ctx context.Context, t Transfer, now time.Time) (Result, error) {
 	rs, err := g.wait(ctx, []Transfer{t}, now)
 	if err != nil {
@@ -100,8 +114,8 @@ func (g *GroupCommit) CreateTransfer(ctx context.Context, t Transfer, now time.T
 //
 // Errors: ErrEmptyBatch; for an independent batch, a *TransferError (Index
 // and ID of the first invalid transfer) wrapping ValidateTransfer's error,
-// before anything is queued; the inner store's; and ctx's error when ctx
-// ends first.
+// before anything is queued; ErrClosed after Close; the inner store's; and
+// ctx's error when ctx ends first.
 func (g *GroupCommit) CreateTransfers(ctx context.Context, ts []Transfer, linked bool, now time.Time) ([]Result, error) {
 	if linked {
 		return g.Store.CreateTransfers(ctx, ts, true, now)
@@ -128,10 +142,15 @@ func (g *GroupCommit) wait(ctx context.Context, ts []Transfer, now time.Time) ([
 	}
 	c := &groupCall{ts: ts, now: now, done: make(chan struct{})}
 	g.mu.Lock()
+	if g.closed {
+		g.mu.Unlock()
+		return nil, fmt.Errorf("group commit: %w", ErrClosed)
+	}
 	g.queue = append(g.queue, c)
 	start := g.inFlight < g.maxInFlight
 	if start {
 		g.inFlight++
+		g.flushing.Add(1)
 	}
 	g.mu.Unlock()
 	if g.enqueued != nil {
@@ -148,8 +167,23 @@ func (g *GroupCommit) wait(ctx context.Context, ts []Transfer, now time.Time) ([
 	}
 }
 
+// Close stops taking calls (they return ErrClosed from then on) and waits
+// until every call already queued has its answer and the goroutines that
+// applied them have ended. It does not close the inner store. Calling it
+// again waits the same way.
+func (g *GroupCommit) Close() {
+	g.mu.Lock()
+	g.closed = true
+	g.mu.Unlock()
+	if g.closing != nil {
+		g.closing()
+	}
+	g.flushing.Wait()
+}
+
 // flush applies queued calls, batch after batch, until none are left.
 func (g *GroupCommit) flush() {
+	defer g.flushing.Done()
 	for {
 		g.mu.Lock()
 		if len(g.queue) == 0 {

@@ -326,8 +326,8 @@ func (l *Ledger) LookupTransfer(ctx context.Context, id uuid.UUID) (Transfer, er
 }
 
 // ExpirePending voids every pending transfer whose timeout is at or before
-// now, in rounds of up to 1,000, and returns how many it voided. Run it
-// periodically; concurrent runs never void one transfer twice.
+// now, in rounds of up to 1,000, and returns how many it voided. Maintain
+// runs it; concurrent runs never void one transfer twice.
 func (l *Ledger) ExpirePending(ctx context.Context, now time.Time) (int, error) {
 	total := 0
 	for {

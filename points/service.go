@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/socialpay/socialpay/internal/errset"
 	"github.com/socialpay/socialpay/ledger"
 )
 
@@ -619,24 +620,38 @@ const sweepPage = 100
 // the due lots by cursor and expires each in one store step (its
 // remainder to a new expiry operation), then moves the points to the
 // Expired account. Several sweepers may run at once, on any instance:
-// each lot's remainder is expired by one of them, once.
+// each lot's remainder is expired by one of them, once. It goes on past
+// the lots that fail (they stay due) and returns their errors, the first
+// 10 and a count. Maintain runs it.
 //
 // Errors: the store's; ErrFailed (an expiry the ledger refused for good).
 func (s *Service) Sweep(ctx context.Context) (SweepReport, error) {
-	now := ledger.Timestamp(s.now())
+	return s.sweep(ctx, s.now())
+}
+
+// sweep is Sweep as of now.
+func (s *Service) sweep(ctx context.Context, now time.Time) (SweepReport, error) {
+	now = ledger.Timestamp(now)
 	var rep SweepReport
+	var errs errset.Set
 	var cur LotCursor
 	for {
 		lots, err := s.store.Due(ctx, now, cur, sweepPage)
 		if err != nil {
-			return rep, err
+			errs.Add("points: sweep", err)
+			return rep, errs.Err()
 		}
 		for _, l := range lots {
+			if err := ctx.Err(); err != nil {
+				errs.Add("points: sweep", err)
+				return rep, errs.Err()
+			}
 			req := ExpireRequest{Account: s.AccountOf(l.User), Counter: s.shard(s.cfg.Expired, l.User),
 				ID: func(m Month, seq int) uuid.UUID { return s.ExpireID(l.User, m, seq) }}
 			op, ok, err := s.store.Expire(ctx, l.User, l.Month, now, req)
 			if err != nil {
-				return rep, err
+				errs.Add(fmt.Sprintf("points: expire lot %s of user %s", l.Month, l.User), err)
+				continue
 			}
 			if !ok {
 				continue // another sweeper (or a redemption) took it
@@ -645,13 +660,14 @@ func (s *Service) Sweep(ctx context.Context) (SweepReport, error) {
 			rep.Points += op.Points
 			if _, err := s.post(ctx, op); err != nil {
 				if !errors.Is(err, ErrPending) {
-					return rep, err
+					errs.Add(fmt.Sprintf("points: expire lot %s of user %s", l.Month, l.User), err)
+					continue
 				}
 				rep.Pending++
 			}
 		}
 		if len(lots) < sweepPage {
-			return rep, nil
+			return rep, errs.Err()
 		}
 		last := lots[len(lots)-1]
 		cur = LotCursor{ExpiresAt: last.ExpiresAt, User: last.User, Month: last.Month}
@@ -667,17 +683,22 @@ type ReconcileReport struct {
 
 // Reconcile finishes the operations a crash, a store failure or a
 // passing ledger refusal left pending: it applies each one's transfers
-// again (their derived IDs pay once) and records the outcome. Run it
-// periodically; it is safe beside live traffic and other instances.
+// again (their derived IDs pay once) and records the outcome, whatever
+// their age (time plays no part: hence no now). It goes on past the
+// operations that fail and returns their errors, the first 10 and a
+// count. Maintain runs it; it is safe beside live traffic and other
+// instances.
 //
 // Errors: the store's.
 func (s *Service) Reconcile(ctx context.Context) (ReconcileReport, error) {
 	var rep ReconcileReport
+	var errs errset.Set
 	var cur OpCursor
 	for {
 		ops, err := s.store.Pending(ctx, cur, sweepPage)
 		if err != nil {
-			return rep, err
+			errs.Add("points: reconcile", err)
+			return rep, errs.Err()
 		}
 		for _, op := range ops {
 			_, err := s.post(ctx, op)
@@ -688,12 +709,15 @@ func (s *Service) Reconcile(ctx context.Context) (ReconcileReport, error) {
 				rep.Failed++
 			case errors.Is(err, ErrPending):
 				rep.Pending++
+			case ctx.Err() != nil:
+				errs.Add("points: reconcile", err)
+				return rep, errs.Err()
 			default:
-				return rep, err
+				errs.Add(fmt.Sprintf("points: reconcile op %s", op.ID), err)
 			}
 		}
 		if len(ops) < sweepPage {
-			return rep, nil
+			return rep, errs.Err()
 		}
 		cur = OpCursor{CreatedAt: ops[len(ops)-1].CreatedAt, ID: ops[len(ops)-1].ID}
 	}

@@ -64,7 +64,7 @@ var _ campaign.Store = (*CampaignStore)(nil)
 func NewCampaignStore(db *DB) *CampaignStore {
 	s := &CampaignStore{db: db, q: newCampaignQueries(db), ledger: NewStore(db), draws: make(map[uuid.UUID]*campaign.Draw),
 		hints: make(map[uuid.UUID]*campaignHint)}
-	s.tries.apply = s.tryBatch
+	s.tries.apply, s.tries.life = s.tryBatch, newQueueLife(db)
 	return s
 }
 
@@ -546,6 +546,7 @@ func (s *CampaignStore) Try(ctx context.Context, id uuid.UUID, in campaign.TryIn
 // in several small ones queued behind that lock, each paying a commit.
 type tryQueues struct {
 	apply func(context.Context, []*groupCall[tryCall, campaign.TryResult]) error
+	life  queueLife // the store's Close and DB.Close wait for the flushes
 	mu    sync.Mutex
 	q     map[uuid.UUID][]*groupCall[tryCall, campaign.TryResult] // present while a flush runs
 }
@@ -560,6 +561,10 @@ func (t *tryQueues) do(ctx context.Context, req tryCall) (campaign.TryResult, er
 		t.q = make(map[uuid.UUID][]*groupCall[tryCall, campaign.TryResult])
 	}
 	queue, running := t.q[req.id]
+	if !running && !t.life.enter() || running && t.life.isClosed() {
+		t.mu.Unlock()
+		return campaign.TryResult{}, errStoreClosed
+	}
 	t.q[req.id] = append(queue, c)
 	t.mu.Unlock()
 	if !running {
@@ -576,6 +581,7 @@ func (t *tryQueues) do(ctx context.Context, req tryCall) (campaign.TryResult, er
 // flush applies the campaign's queued tries, batch after batch, until
 // none are left.
 func (t *tryQueues) flush(id uuid.UUID) {
+	defer t.life.exit()
 	for {
 		// Let the callers that are ready to run join this batch: those the
 		// last batch answered are about to send their next tries, and a

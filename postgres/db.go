@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"regexp"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -127,8 +126,8 @@ func (c *Config) withDefaults() (Config, error) {
 // business state.
 type DB struct {
 	pool   *pgxpool.Pool
-	closed *atomic.Bool // set by the owner's Close; shared with WithSchema's DBs
-	owned  bool         // Close closes pool
+	life   *lifetime // closed by the owner's Close; shared with WithSchema's DBs
+	owned  bool      // Close closes pool
 	schema string
 	cfg    Config
 }
@@ -170,7 +169,7 @@ func OpenConfig(ctx context.Context, cfg *Config) (*DB, error) {
 		return nil, err
 	}
 	c.Pool = pool.Config()
-	db := &DB{pool: pool, closed: new(atomic.Bool), owned: true, schema: c.Schema, cfg: c}
+	db := &DB{pool: pool, life: new(lifetime), owned: true, schema: c.Schema, cfg: c}
 	if err := db.prepare(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -217,18 +216,20 @@ func (db *DB) WithSchema(ctx context.Context, schema string) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := &DB{pool: db.pool, closed: db.closed, schema: c.Schema, cfg: c}
+	out := &DB{pool: db.pool, life: db.life, schema: c.Schema, cfg: c}
 	if err := out.prepare(ctx); err != nil {
 		return nil, err
 	}
 	return out, nil
 }
 
-// Close closes the pool, unless the DB came from WithSchema; it waits for
-// connections in use to be released. Operations started afterwards fail.
+// Close closes the pool, unless the DB came from WithSchema: it closes
+// the group commit of every store on the pool (see RedPacketStore.Close),
+// waits for connections in use to be released, and closes them.
+// Operations started afterwards fail. Calling it again is a no-op.
 func (db *DB) Close() {
 	if db.owned {
-		db.closed.Store(true)
+		db.life.close()
 		db.pool.Close()
 	}
 }

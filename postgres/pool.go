@@ -70,7 +70,7 @@ func (db *DB) attempt(ctx context.Context, fn func(ctx context.Context, conn *pg
 	}
 	pc, err := db.pool.Acquire(ctx)
 	if err != nil {
-		if db.closed.Load() {
+		if db.life.isClosed() {
 			return errPoolClosed
 		}
 		return err

@@ -349,13 +349,18 @@ func chargeReceipt(t *ledger.Transfer) ChargeReceipt {
 }
 
 // Sweep forgets redeemed payment codes too old to be accepted again (one
-// step of margin beyond the skew window) and returns how many. Run it
-// periodically; servers' clocks must agree within a step.
+// step of margin beyond the skew window) and returns how many; Maintain
+// runs it. Servers' clocks must agree within a step.
 //
 // Errors: ErrMissing (no PaymentCodes), the store's.
 func (s *Service) Sweep(ctx context.Context) (int, error) {
 	if s.codes == nil {
 		return 0, fmt.Errorf("qr: sweeping payment codes needs PaymentCodes: %w", ErrMissing)
 	}
-	return s.store.PruneUsed(ctx, s.codes.stepOf(s.now())-s.codes.skew-1)
+	return s.sweep(ctx, s.now())
+}
+
+// sweep is Sweep as of now, with PaymentCodes.
+func (s *Service) sweep(ctx context.Context, now time.Time) (int, error) {
+	return s.store.PruneUsed(ctx, s.codes.stepOf(now)-s.codes.skew-1)
 }

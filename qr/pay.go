@@ -624,12 +624,12 @@ type ReconcileReport struct {
 const reconcileBatch = 100
 
 // Reconcile finishes payments that a crash (or a lost connection) left
-// between their steps: every dynamic-code claim and cap reservation older
-// than ReconcileAfter that is not settled. A payment whose hold is still
+// between their steps: every dynamic-code claim and cap reservation made
+// before now − ReconcileAfter that is not settled. A payment whose hold is still
 // pending is posted; one whose hold was voided or timed out is released.
-// Run it periodically, with ledger.ExpirePending (holds that never got a
-// claim or reservation are undone by their timeout alone). Concurrent runs,
-// and runs concurrent with Pay, are safe.
+// Maintain runs it, and the ledger's Maintain expires the holds that never
+// got a claim or reservation (their timeout alone undoes them). Concurrent
+// runs, and runs concurrent with Pay, are safe.
 //
 // Then it walks every claim and reservation as Check does and repairs the
 // records that contradict the ledger: a settled one whose payment the
@@ -640,7 +640,7 @@ const reconcileBatch = 100
 //
 // Errors: ErrRecordMismatch listing the records left in disagreement, the
 // store's and the ledger's; the report counts what was done before.
-func (s *Service) Reconcile(ctx context.Context) (ReconcileReport, error) {
+func (s *Service) Reconcile(ctx context.Context, now time.Time) (ReconcileReport, error) {
 	var rep ReconcileReport
 	var firstErr error
 	finish := func(payment uuid.UUID, orphan func() error, problem func(*ledger.Transfer) (Problem, bool)) {
@@ -675,7 +675,7 @@ func (s *Service) Reconcile(ctx context.Context) (ReconcileReport, error) {
 	}
 	for {
 		done := rep.Completed + rep.Cancelled
-		before := s.now().Add(-s.reconcileAfter)
+		before := now.Add(-s.reconcileAfter)
 		codes, err := s.store.ClaimedCodes(ctx, before, reconcileBatch)
 		if err != nil {
 			return rep, err

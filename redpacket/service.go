@@ -78,7 +78,8 @@ type Config struct {
 	// mark lands a claim reads as unpaid, and a mark lost in a crash is
 	// recorded by the claim's retry or by Reconcile (paying again is a
 	// duplicate on the ledger: nothing moves). Flush waits for the marks in
-	// flight. With a MemoryStore, or a PayingStore the Service pays claims
+	// flight; Close waits for them and marks before returning from then on.
+	// With a MemoryStore, or a PayingStore the Service pays claims
 	// through (see Claim), it changes little: claims on it are recorded
 	// and paid in one step, with no separate mark.
 	AsyncMarks bool
@@ -884,6 +885,7 @@ func (s *Service) Flush(ctx context.Context) error {
 // markTracker counts the paid marks in flight in the background.
 type markTracker struct {
 	mu     sync.Mutex
+	closed bool          // Close: no more background marks
 	n      int           // marks in flight
 	idle   chan struct{} // closed when n drops to 0; nil while n is 0
 	errs   []error       // failures since the last wait, the first maxMarkErrors
@@ -901,11 +903,12 @@ const (
 	markTimeout = 30 * time.Second
 )
 
-// start counts a mark in; it reports false when too many are in flight.
+// start counts a mark in; it reports false when too many are in flight,
+// or after Close.
 func (m *markTracker) start() bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.n >= maxMarksInFlight {
+	if m.n >= maxMarksInFlight || m.closed {
 		return false
 	}
 	m.n++
@@ -931,9 +934,20 @@ func (m *markTracker) done(err error) {
 	}
 }
 
-// wait waits until no mark is in flight and returns the failures since the
-// last wait.
-func (m *markTracker) wait(ctx context.Context) error {
+// Close ends the background work of Config.AsyncMarks: from now on a claim
+// marks itself paid before it returns, and Close waits until every mark in
+// flight has ended, with no deadline (each one's is 30 s). Flush still
+// reports the marks that failed. The Service keeps working; Close makes
+// it own no goroutine. Calling it again is a no-op.
+func (s *Service) Close() {
+	s.marks.mu.Lock()
+	s.marks.closed = true
+	s.marks.mu.Unlock()
+	_ = s.marks.quiet(context.Background())
+}
+
+// quiet waits until no mark is in flight.
+func (m *markTracker) quiet(ctx context.Context) error {
 	m.mu.Lock()
 	idle := m.idle
 	m.mu.Unlock()
@@ -943,6 +957,15 @@ func (m *markTracker) wait(ctx context.Context) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		}
+	}
+	return nil
+}
+
+// wait waits until no mark is in flight and returns the failures since the
+// last wait.
+func (m *markTracker) wait(ctx context.Context) error {
+	if err := m.quiet(ctx); err != nil {
+		return err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -1015,6 +1038,7 @@ const sweepPage = 256
 //
 // It returns how many packets it saw refunded, and the errors of packets
 // it could not finish (the sweep goes on past them; run it again).
+// Maintain runs it, then Reconcile.
 func (s *Service) RefundExpired(ctx context.Context, now time.Time) (int, error) {
 	n := 0
 	var errs []error
@@ -1141,6 +1165,7 @@ type ReconcileReport struct {
 // Every step is idempotent, so Reconcile may run at any time, repeatedly
 // and from several processes at once. It returns what it did and the
 // errors of the packets it could not finish (it goes on past them).
+// Maintain runs it.
 func (s *Service) Reconcile(ctx context.Context, now time.Time) (ReconcileReport, error) {
 	var rep ReconcileReport
 	var errs []error

@@ -94,6 +94,11 @@ type Config struct {
 	// ChatTimeout is how long a chat transfer waits for the payee;
 	// default DefaultChatTimeout.
 	ChatTimeout time.Duration
+	// ReconcileAfter is how old an unfinished record must be before
+	// Reconcile finishes it: longer than a Send takes, so that Reconcile
+	// leaves requests in flight to themselves. Default 1 minute; negative
+	// means 0.
+	ReconcileAfter time.Duration
 	// MaxVerificationAge, when positive, makes bindings whose ownership
 	// was last verified longer ago unpayable (they look unregistered):
 	// numbers are recycled, and an old verification may name a previous
@@ -115,23 +120,24 @@ type Config struct {
 // is safe for concurrent use; all its state is in its stores and the
 // ledger, so many instances can share them.
 type Service struct {
-	ledger      *ledger.Ledger
-	store       Store
-	dir         Directory
-	router      Router
-	limiter     Limiter
-	parser      *PhoneParser
-	limits      Limits
-	institution string
-	loc         *time.Location
-	tokens      *tokenCodec
-	tokenTTL    time.Duration
-	chatTimeout time.Duration
-	maxVerified time.Duration
-	ns          uuid.UUID
-	code        uint16
-	now         func() time.Time
-	rand        io.Reader
+	ledger         *ledger.Ledger
+	store          Store
+	dir            Directory
+	router         Router
+	limiter        Limiter
+	parser         *PhoneParser
+	limits         Limits
+	institution    string
+	loc            *time.Location
+	tokens         *tokenCodec
+	tokenTTL       time.Duration
+	chatTimeout    time.Duration
+	reconcileAfter time.Duration
+	maxVerified    time.Duration
+	ns             uuid.UUID
+	code           uint16
+	now            func() time.Time
+	rand           io.Reader
 }
 
 // New returns a Service.
@@ -221,6 +227,12 @@ func New(cfg Config) (*Service, error) {
 	}
 	if s.chatTimeout == 0 {
 		s.chatTimeout = DefaultChatTimeout
+	}
+	switch {
+	case cfg.ReconcileAfter == 0:
+		s.reconcileAfter = time.Minute
+	case cfg.ReconcileAfter > 0:
+		s.reconcileAfter = cfg.ReconcileAfter
 	}
 	if s.tokenTTL < 0 || s.chatTimeout < 0 || s.maxVerified < 0 {
 		return nil, fmt.Errorf("%w: negative duration", ErrInvalidConfig)

@@ -126,7 +126,8 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		return fail(err)
 	}
 	if a.phones, err = transfer.New(transfer.Config{Ledger: a.ledger, Store: recordStore, Directory: phoneDir,
-		Limiter: limiter, Parser: parser, TokenKey: cfg.key("lookup-token"), SingleProcess: single, Now: a.now}); err != nil {
+		Limiter: limiter, Parser: parser, TokenKey: cfg.key("lookup-token"), SingleProcess: single, Now: a.now,
+		ReconcileAfter: ReconcileGrace}); err != nil {
 		return fail(err)
 	}
 	signer, err := qr.NewHMACSigner("k1", cfg.key("qr-sign"))
