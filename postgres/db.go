@@ -26,7 +26,8 @@ type Config struct {
 	// connection lifetimes, health checks and hooks (AfterConnect,
 	// PrepareConn…). OpenConfig works on a copy. Pool.MaxConns 0 means the
 	// greater of 4 and GOMAXPROCS. Unless Pool.ConnConfig.RuntimeParams sets
-	// plan_cache_mode, the DB's connections use force_generic_plan.
+	// plan_cache_mode, the DB's connections use force_generic_plan, or
+	// auto on a database with the citus extension (which needs it).
 	Pool *pgxpool.Config
 
 	// Schema is the PostgreSQL schema holding socialpay's tables; it is

@@ -24,6 +24,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/socialpay/socialpay/campaign"
+	"github.com/socialpay/socialpay/cell"
 	"github.com/socialpay/socialpay/collect"
 	"github.com/socialpay/socialpay/ledger"
 	"github.com/socialpay/socialpay/points"
@@ -48,7 +49,7 @@ const module = "github.com/socialpay/socialpay"
 // scanned are the packages whose types are checked, as directories of
 // the module. Conformance suites and load drivers (…test, …bench) are
 // not: they are test tooling.
-var scanned = []string{"ledger", "redpacket", "transfer", "transfer/qrdirectory", "qr", "campaign", "points", "collect"}
+var scanned = []string{"ledger", "redpacket", "transfer", "transfer/qrdirectory", "qr", "campaign", "points", "collect", "cell"}
 
 // enums read as snake_case words: each exported constant encodes as a
 // JSON string holding its word and decodes back; a value that is no
@@ -63,6 +64,7 @@ var enums = []reflect.Type{
 	reflect.TypeFor[campaign.Status](),
 	reflect.TypeFor[points.Kind](), reflect.TypeFor[points.Status](), reflect.TypeFor[points.RuleKind](),
 	reflect.TypeFor[collect.Status](), reflect.TypeFor[collect.ShareStatus](),
+	reflect.TypeFor[cell.State](),
 }
 
 // ownForms have a JSON form of their own (a string, or the account
@@ -122,6 +124,9 @@ var structs = []reflect.Type{
 	reflect.TypeFor[collect.CreateRequest](), reflect.TypeFor[collect.Cursor](), reflect.TypeFor[collect.PayRequest](),
 	reflect.TypeFor[collect.PayResult](), reflect.TypeFor[collect.Request](), reflect.TypeFor[collect.Share](),
 	reflect.TypeFor[collect.State](), reflect.TypeFor[collect.MaintainReport](), reflect.TypeFor[collect.ReconcileReport](),
+
+	reflect.TypeFor[cell.Payment](), reflect.TypeFor[cell.Cursor](), reflect.TypeFor[cell.ReconcileReport](),
+	reflect.TypeFor[cell.ClearingReport](),
 }
 
 // hidden are the struct fields in no JSON form (json:"-"), and why.
@@ -195,6 +200,9 @@ var notJSON = map[reflect.Type]string{
 	reflect.TypeFor[collect.Config]():  "configuration",
 	reflect.TypeFor[collect.Rules]():   "configuration",
 	reflect.TypeFor[collect.PayStep](): "a store's input holding the ledger",
+
+	reflect.TypeFor[cell.Config](): "configuration",
+	reflect.TypeFor[cell.Cell]():   "configuration: a ledger and a store",
 }
 
 // found is what the scan finds in one package.
