@@ -158,6 +158,7 @@ func (s *Server) routes() {
 		"POST /v1/payment-codes":          s.paymentCode,
 		"POST /v1/qr/charges":             s.charge,
 	}
+	s.demoRoutes(api) // -demo only: the page and its endpoints (demo.go)
 	for pattern, h := range api {
 		s.mux.HandleFunc(pattern, s.authenticated(h))
 	}
