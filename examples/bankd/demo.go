@@ -113,8 +113,9 @@ func (s *Server) advanceClock(w http.ResponseWriter, r *http.Request, p Principa
 // ledger has millions), so the view walks from the accounts bankd knows
 // (the bank's funding account and each demo user's wallet) along the
 // transfers of their entries to every account money moved through (in
-// bankd, the red packets' escrows). Verify's count of accounts tells
-// whether the walk found them all.
+// bankd, the red packets' escrows). All money comes from the funding
+// account, so the walk reaches every account money moved through;
+// Verify's count of accounts tells how many others there are.
 
 // Bounds of the walk: the demo's ledger is small.
 const (
@@ -127,12 +128,14 @@ type demoLedgerView struct {
 	Now      time.Time         `json:"now"`
 	Verify   demoVerifyView    `json:"verify"`
 	Accounts []demoAccountView `json:"accounts"`
-	// Total is the sum of the balances shown: zero when they are every
-	// account of the currency, since every transfer debits one and
-	// credits another.
+	// Total is the sum of the balances shown: zero, since every transfer
+	// debits one account and credits another and the walk reaches every
+	// account that has an entry.
 	Total ledger.Money `json:"total"`
-	// Complete: the view shows as many accounts as Verify counted.
-	Complete bool `json:"complete"`
+	// Unlisted counts the accounts Verify counted that the walk did not
+	// reach: accounts no money moved through, whose balance is zero (in
+	// bankd, the escrow of a packet refused for its sender's funds).
+	Unlisted int `json:"unlisted"`
 }
 
 type demoVerifyView struct {
@@ -249,7 +252,7 @@ func (s *Server) demoLedger(w http.ResponseWriter, r *http.Request, p Principal)
 		out.Accounts = append(out.Accounts, v)
 	}
 	out.Total = ledger.NewMoney(total, s.app.cny)
-	out.Complete = len(out.Accounts) == rep.Accounts
+	out.Unlisted = max(rep.Accounts-len(out.Accounts), 0)
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }

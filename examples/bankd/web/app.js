@@ -596,7 +596,9 @@ async function refreshLedger() {
   const total = document.getElementById('ledger-total');
   total.textContent = money(major(sum));
   total.dataset.amount = major(sum);
-  document.getElementById('ledger').dataset.complete = String(v.complete);
+  const unlisted = document.getElementById('unlisted');
+  if (v.unlisted) say(unlisted, 'unlisted', { n: v.unlisted });
+  else unlisted.textContent = '';
 }
 
 function showClock() {
