@@ -61,7 +61,7 @@ func (s *Server) demoRoutes(api map[string]handler) {
 	page := http.StripPrefix("/demo/", http.FileServerFS(mustSub(webFiles, "web")))
 	s.mux.Handle("GET /demo/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
+		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' blob: data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Cache-Control", "no-cache")
 		page.ServeHTTP(w, r)

@@ -21,8 +21,25 @@ export function newKey(prefix = 'web') {
   return prefix + '-' + Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
 }
 
+// inflight counts the calls under way, on <html data-inflight>: a test
+// waits for 0 before it reads what the page shows.
+let inflight = 0;
+function track(d) {
+  inflight += d;
+  document.documentElement.dataset.inflight = String(inflight);
+}
+track(0);
+
 export function client(token) {
-  async function call(method, path, { body, key, accept } = {}) {
+  async function call(method, path, opts) {
+    track(1);
+    try {
+      return await send(method, path, opts);
+    } finally {
+      track(-1);
+    }
+  }
+  async function send(method, path, { body, key, accept } = {}) {
     const headers = { Authorization: 'Bearer ' + token };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     if (key) headers['Idempotency-Key'] = key;

@@ -64,6 +64,13 @@ function say(el, key, args) {
   el.textContent = t(key, args);
 }
 
+// hush empties an element that say may have filled.
+function hush(el) {
+  delete el.dataset.i18n;
+  delete el.dataset.i18nArgs;
+  el.textContent = '';
+}
+
 function label(el, key, args) {
   el.dataset.i18nLabel = key;
   if (args) el.dataset.i18nLabelArgs = JSON.stringify(args);
@@ -95,7 +102,7 @@ function act(el, problemEl, fn) {
     if (el.dataset.busy) return;
     el.dataset.busy = '1';
     el.setAttribute('aria-busy', 'true');
-    if (problemEl) problemEl.textContent = '';
+    if (problemEl) hush(problemEl);
     try {
       await fn(ev);
     } catch (e) {
@@ -244,7 +251,7 @@ function renderPacket(u, id) {
   label(btn, 'grabLabel', { who: pk.sender });
   const out = $(li, '.outcome');
   if (mine) say(out, mine.key, mine.args);
-  else out.textContent = '';
+  else hush(out);
   li.dataset.status = v.status;
 
   // The shares, once this phone has looked or the packet is done.
@@ -290,7 +297,7 @@ async function resolvePhone(u, lookup, confirm) {
   u.resolution = r;
   $(confirm, '.masked').textContent = r.masked_name;
   $(confirm, '.institution').textContent = r.institution ? '· ' + r.institution : '';
-  $(confirm, '.problem').textContent = '';
+  hush($(confirm, '.problem'));
   done(confirm);
   confirm.hidden = false;
   confirm.amount.focus();
@@ -326,7 +333,7 @@ function renderReceipts(u) {
     $(li, '.what').className = 'what' + (rec.state === 'settled' ? ' ok' : '');
     const sub = $(li, '.sub');
     if (rec.state === 'pending' && rec.due_at) say(sub, 'dueAt', { due: rec.due_at });
-    else sub.textContent = '';
+    else hush(sub);
     let cancel = $(li, '.cancel');
     if (rec.state === 'pending' && !cancel) {
       cancel = document.createElement('button');
@@ -389,39 +396,49 @@ async function showReceive(u) {
 async function showPaycode(u) {
   if (!u.device) u.device = await u.api.post('/v1/devices', undefined, { key: newKey('device') });
   await refreshPaycode(u);
-  if (!u.paycodeTimer) {
-    u.paycodeTimer = setInterval(() => {
-      u.paycodeAge = (u.paycodeAge || 0) + 1;
-      const left = 60 - u.paycodeAge;
-      const p = $(u.el, '.paycode .refresh');
-      if (left <= 0) refreshPaycode(u).catch((e) => showProblem($(u.el, '.scan .problem'), e));
-      else say(p, 'refreshesIn', { s: left });
-    }, 1000);
+  if (!u.paycodeTimer) u.paycodeTimer = setInterval(() => paycodeTick(u), 1000);
+}
+
+// A payment code lives for one minute of the bank's clock: the phone
+// shows the next one when that minute ends.
+function paycodeTick(u) {
+  const left = Math.ceil((u.paycodeNext - (Date.now() + state.skew)) / 1000);
+  if (left <= 0) {
+    if (!u.paycodeLoading) refreshPaycode(u).catch((e) => showProblem($(u.el, '.scan .problem'), e));
+    return;
   }
+  const target = $(u.el, '.code-target');
+  say($(u.el, '.paycode .refresh'), target.dataset.used ? 'codeUsed' : 'refreshesIn', { s: left });
 }
 
 // refreshPaycode shows the code the phone's device makes now (a phone
 // derives it offline; bankd's /v1/payment-codes stands in for that).
 async function refreshPaycode(u) {
   if (!u.device) return;
-  u.paycodeAge = 0;
-  const { code } = await u.api.post('/v1/payment-codes', { serial: u.device.serial, secret: u.device.secret });
-  const target = $(u.el, '.code-target');
-  target.dataset.code = code;
-  target.dataset.owner = u.handle;
-  $(target, '.digits').textContent = code.replace(/^(\d{2})(\d{4})(\d{4})(\d{4})(\d{4})$/, '$1 $2 $3 $4 $5');
-  label(target, 'payCodeLabel', { who: u.handle, code });
-  target.hidden = false;
-  const p = $(u.el, '.paycode .refresh');
-  p.hidden = false;
-  say(p, 'refreshesIn', { s: 60 });
+  u.paycodeLoading = true;
+  try {
+    const { code } = await u.api.post('/v1/payment-codes', { serial: u.device.serial, secret: u.device.secret });
+    const now = Date.now() + state.skew;
+    u.paycodeNext = now - (now % 60000) + 60000 + 500;
+    const target = $(u.el, '.code-target');
+    target.dataset.code = code;
+    target.dataset.owner = u.handle;
+    delete target.dataset.used;
+    $(target, '.digits').textContent = code.replace(/^(\d{2})(\d{4})(\d{4})(\d{4})(\d{4})$/, '$1 $2 $3 $4 $5');
+    label(target, 'payCodeLabel', { who: u.handle, code });
+    target.hidden = false;
+    $(u.el, '.paycode .refresh').hidden = false;
+    paycodeTick(u);
+  } finally {
+    u.paycodeLoading = false;
+  }
 }
 
 // startScan lets one phone (or the shop) choose a code on another phone:
 // clicking it stands for pointing the camera at it.
 function startScan(u, kind, back, problemEl, onPick) {
   stopScan();
-  problemEl.textContent = '';
+  hush(problemEl);
   const sel = kind === 'receive' ? '.qr-target' : '.code-target';
   const targets = [...document.querySelectorAll(sel)].filter((b) => !b.hidden && b.dataset.owner && b.dataset.owner !== u.handle);
   if (!targets.length) {
@@ -518,9 +535,12 @@ async function charge(form, target) {
   say(what, 'charged', { amount: rec.amount.amount, who });
   li.append(what);
   $(SHOP.el, '.charges').prepend(li);
-  // A payment code is used once: the payer's phone shows the next.
+  // A payment code is used once: the payer's phone says so until the
+  // next one.
+  target.dataset.used = 'true';
   const payer = USERS.find((u) => u.handle === who);
-  await Promise.all([payer ? refreshPaycode(payer) : null, refreshBalances()]);
+  if (payer) paycodeTick(payer);
+  await refreshBalances();
   refreshLedger();
 }
 
@@ -562,6 +582,7 @@ async function refreshLedger() {
     const tr = document.createElement('tr');
     tr.dataset.account = a.id;
     tr.dataset.kind = a.kind;
+    if (a.handle) tr.dataset.handle = a.handle;
     const th = document.createElement('th');
     th.scope = 'row';
     const nm = document.createElement('span');
@@ -598,7 +619,7 @@ async function refreshLedger() {
   total.dataset.amount = major(sum);
   const unlisted = document.getElementById('unlisted');
   if (v.unlisted) say(unlisted, 'unlisted', { n: v.unlisted });
-  else unlisted.textContent = '';
+  else hush(unlisted);
 }
 
 function showClock() {
