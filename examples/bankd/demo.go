@@ -35,7 +35,7 @@ var demoPageTokens = map[string]string{"alice-token": "alice", "bob-token": "bob
 // checkDemo refuses -demo on PostgreSQL.
 func (c Config) checkDemo() error {
 	if c.Demo && c.DSN != "" {
-		return fmt.Errorf("%w: -demo runs on memory stores only (it moves the bank's clock and shows every account), not with -dsn", ErrConfig)
+		return fmt.Errorf("%w: -demo runs on memory stores only (it moves the bank's clock and shows every account), not with -dsn", errConfig)
 	}
 	return nil
 }

@@ -113,8 +113,8 @@ func TestDemoRefused(t *testing.T) {
 		{[]string{"-demo", "-dsn", "postgres://127.0.0.1/test"}, nil},
 		{[]string{"-demo"}, map[string]string{"BANKD_TOKENS": "alice=alice-secret-1"}},
 	} {
-		if _, err := parseConfig(c.args, env(c.env), io.Discard); !errors.Is(err, ErrConfig) {
-			t.Errorf("parseConfig(%q, %v): %v, want ErrConfig", c.args, c.env, err)
+		if _, err := parseConfig(c.args, env(c.env), io.Discard); !errors.Is(err, errConfig) {
+			t.Errorf("parseConfig(%q, %v): %v, want errConfig", c.args, c.env, err)
 		}
 	}
 	cfg, err := parseConfig([]string{"-demo"}, env(nil), io.Discard)
@@ -129,8 +129,8 @@ func TestDemoRefused(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 	defer cancel()
 	if _, err := newApp(ctx, Config{Demo: true, DSN: "postgres://127.0.0.1:1/none", Secret: make([]byte, 32)},
-		slog.New(slog.NewTextHandler(io.Discard, nil))); !errors.Is(err, ErrConfig) {
-		t.Fatalf("newApp with Demo and DSN: %v, want ErrConfig", err)
+		slog.New(slog.NewTextHandler(io.Discard, nil))); !errors.Is(err, errConfig) {
+		t.Fatalf("newApp with Demo and DSN: %v, want errConfig", err)
 	}
 }
 
