@@ -265,6 +265,28 @@ func TestWebPage(t *testing.T) {
 	if problems := eval[[]string](b, `[...document.querySelectorAll('.problem')].map((p) => p.textContent).filter((s) => s)`); len(problems) > 0 {
 		t.Fatalf("the page shows problems: %q", problems)
 	}
+
+	// A reload sets nothing up twice (the top-ups have their keys) and
+	// brings the chat's packets back from bankd.
+	before := map[string]int64{}
+	for _, h := range []string{"alice", "bob", "carol", "dave", "shop"} {
+		before[h] = b.balance(h)
+	}
+	b.do(chromedp.Navigate(a.srv.URL + "/demo/?lang=en"))
+	b.wait(`document.body.dataset.ready === 'true' && document.documentElement.dataset.inflight === '0'`)
+	for h, was := range before {
+		if now := b.balance(h); now != was {
+			t.Fatalf("%s had %d fen before the reload and %d after", h, was, now)
+		}
+	}
+	if got := eval[[]string](b, `[...document.querySelectorAll('section[data-user=bob] li[data-packet] .outcome')].map((o) => o.textContent)`); len(got) != 2 ||
+		!strings.HasPrefix(got[0], "You got ¥") || !strings.HasPrefix(got[1], "You got ¥") {
+		t.Fatalf("after the reload Bob's phone says %q", got)
+	}
+	if n := eval[int](b, `document.querySelectorAll('section[data-user=alice] li[data-packet="`+packet+`"] .claims li.best .crown').length`); n != 1 {
+		t.Fatalf("after the reload the first packet shows %d crowns", n)
+	}
+	b.shot("reloaded")
 	b.checkConsole()
 	t.Logf("the browser test took %v; screenshots in %s", time.Since(start).Round(time.Millisecond), b.dir)
 }

@@ -199,9 +199,44 @@ async function sendPacket(u, form) {
   done(form);
   if (!state.packets.has(p.id)) {
     state.packets.set(p.id, { view: p, greeting: form.greeting.value.trim() || t('greetingDefault'), sender: u.handle, outcomes: new Map() });
+    keepChat();
   }
   await Promise.all([refreshPacket(p.id, u.api), refreshBalances()]);
   refreshLedger();
+}
+
+// The chat is this page's; it keeps the packets' messages for a reload
+// (the tab's session storage), and bankd has the rest.
+const CHAT = 'socialpay-demo-chat';
+
+function keepChat() {
+  const msgs = [...state.packets].map(([id, pk]) => ({ id, greeting: pk.greeting, sender: pk.sender }));
+  try {
+    sessionStorage.setItem(CHAT, JSON.stringify(msgs));
+  } catch {
+    // storage refused (private mode): the chat lasts until a reload
+  }
+}
+
+async function restoreChat() {
+  let msgs = [];
+  try {
+    msgs = JSON.parse(sessionStorage.getItem(CHAT) || '[]');
+  } catch {
+    return;
+  }
+  for (const m of msgs) {
+    const sender = USERS.find((u) => u.handle === m.sender);
+    if (!sender || typeof m.id !== 'string') continue;
+    try {
+      const view = await sender.api.get(`/v1/redpackets/${encodeURIComponent(m.id)}`);
+      state.packets.set(view.id, { view, greeting: String(m.greeting), sender: sender.handle, outcomes: new Map() });
+      for (const u of USERS) renderPacket(u, view.id);
+    } catch (e) {
+      if (!(e instanceof Problem)) throw e; // a bankd restarted since: the packet is gone
+    }
+  }
+  keepChat();
 }
 
 async function grab(u, id) {
@@ -245,7 +280,8 @@ function renderPacket(u, id) {
   say($(li, '.from'), 'packetFrom', { who: pk.sender });
   $(li, '.greeting').textContent = pk.greeting;
   say($(li, '.meta'), 'packetMeta', { total: v.total.amount, count: v.count });
-  const mine = pk.outcomes.get(u.handle);
+  const claimed = (v.claims || []).find((c) => c.user === u.id);
+  const mine = pk.outcomes.get(u.handle) || (claimed && { key: 'youGot', args: { amount: claimed.amount.amount } });
   const btn = $(li, '.grab');
   say(btn, mine ? 'grabAgain' : 'grab');
   label(btn, 'grabLabel', { who: pk.sender });
@@ -694,6 +730,7 @@ async function setUp() {
   }));
   const g = await USERS[0].api.post('/v1/groups', { name: '相亲相爱一家人', members: USERS.slice(1).map((u) => u.id) }, { key: 'demo-group' });
   state.group = g.id;
+  await restoreChat();
   setClock(await bank.get('/v1/demo/clock'));
   await Promise.all([refreshBalances(), refreshLedger()]);
   say(status, 'ready');
