@@ -396,6 +396,9 @@ func serve(ctx context.Context, cfg Config, stdout io.Writer) error {
 	if cfg.DSN != "" {
 		mode = "PostgreSQL schema " + cfg.Schema
 	}
+	if cfg.Demo {
+		mode += "; the demo page is /demo/"
+	}
 	fmt.Fprintf(stdout, "bankd listening on http://%s (%s)\n", ln.Addr(), mode)
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute,
