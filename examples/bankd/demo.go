@@ -5,6 +5,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"sync/atomic"
@@ -178,14 +179,7 @@ func (s *Server) demoLedger(w http.ResponseWriter, r *http.Request, p Principal)
 
 	handles := map[uuid.UUID]string{}
 	roots := []uuid.UUID{s.app.funding}
-	names := slices.Sorted(func(yield func(string) bool) {
-		for _, h := range s.app.cfg.Tokens {
-			if !yield(h) {
-				return
-			}
-		}
-	})
-	for _, h := range slices.Compact(names) {
+	for _, h := range slices.Compact(slices.Sorted(maps.Values(s.app.cfg.Tokens))) {
 		id := walletID(userID(h), s.app.cny)
 		handles[id] = h
 		roots = append(roots, id)
