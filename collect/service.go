@@ -4,11 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"time"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 
+	"github.com/socialpay/socialpay/internal/telemetry"
 	"github.com/socialpay/socialpay/ledger"
 )
 
@@ -66,6 +70,14 @@ type Config struct {
 	// still in flight when the ledger failed has landed. Zero means 1
 	// minute; negative means at once.
 	ReconcileAfter time.Duration
+
+	// Logger, TracerProvider and MeterProvider observe the Service (see
+	// docs/observability.md): payments as spans, counted by outcome and
+	// currency with their durations; Sweep and Reconcile as sweeps,
+	// logged with what they did. Each nil means none.
+	Logger         *slog.Logger
+	TracerProvider trace.TracerProvider
+	MeterProvider  metric.MeterProvider
 }
 
 // DefaultNamespace returns the namespace of derived IDs when
@@ -92,6 +104,7 @@ type Service struct {
 	payCode        uint16
 	remindEvery    time.Duration
 	reconcileAfter time.Duration
+	tel            *serviceTelemetry
 }
 
 // New returns a Service.
@@ -108,7 +121,7 @@ func New(cfg Config) (*Service, error) {
 	s := &Service{
 		l: cfg.Ledger, store: cfg.Store, members: cfg.Members, notifier: cfg.Notifier, now: cfg.Now,
 		newID: cfg.NewID, ns: cfg.Namespace, payCode: cfg.PayCode, remindEvery: cfg.RemindEvery,
-		reconcileAfter: max(0, cfg.ReconcileAfter),
+		reconcileAfter: max(0, cfg.ReconcileAfter), tel: newServiceTelemetry(&cfg),
 	}
 	if s.store == nil {
 		s.store = NewMemoryStore()
@@ -336,6 +349,14 @@ type PayRequest struct {
 // moved: paying again records it, or Reconcile does once the request has
 // ended. And the store's errors, after which the same holds.
 func (s *Service) Pay(ctx context.Context, req PayRequest) (Share, error) {
+	ctx, sp := s.tel.pay.Start(ctx)
+	sp.ID("socialpay.collect.id", req.Request)
+	sh, err := s.pay(ctx, req)
+	sp.End(ctx, err, req.Amount.Currency().Code())
+	return sh, err
+}
+
+func (s *Service) pay(ctx context.Context, req PayRequest) (Share, error) {
 	if req.Request == uuid.Nil || req.Member == uuid.Nil || req.Account == uuid.Nil {
 		return Share{}, fmt.Errorf("collect: pay: %w: missing request, member or account", ErrInvalidRequest)
 	}
@@ -476,7 +497,13 @@ const pageSize = 100
 // one process or many, expire each request once.
 //
 // Errors: the store's.
-func (s *Service) Sweep(ctx context.Context) (int, error) {
+func (s *Service) Sweep(ctx context.Context) (n int, err error) {
+	ctx, sw := s.tel.StartSweep(ctx, "expire")
+	defer func() { sw.End(ctx, err, telemetry.Item{Result: "expired", N: n}) }()
+	return s.sweep(ctx)
+}
+
+func (s *Service) sweep(ctx context.Context) (int, error) {
 	now := ledger.Timestamp(s.now())
 	n := 0
 	var cur Cursor
@@ -509,7 +536,13 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 // returns how many payments it recorded. Concurrent runs are safe.
 //
 // Errors: the ledger's and the store's.
-func (s *Service) Reconcile(ctx context.Context) (int, error) {
+func (s *Service) Reconcile(ctx context.Context) (n int, err error) {
+	ctx, sw := s.tel.StartSweep(ctx, "reconcile")
+	defer func() { sw.End(ctx, err, telemetry.Item{Result: "recorded", N: n, Repair: true}) }()
+	return s.reconcile(ctx)
+}
+
+func (s *Service) reconcile(ctx context.Context) (int, error) {
 	before := ledger.Timestamp(s.now()).Add(-s.reconcileAfter)
 	n := 0
 	var cur Cursor

@@ -12,6 +12,8 @@ import (
 // caller's context (it works for all of them) but under groupTimeout.
 type grouper[Req, Res any] struct {
 	apply func(ctx context.Context, calls []*groupCall[Req, Res]) error
+	name  string       // for the batch-size metric
+	tel   *dbTelemetry // nil: none
 
 	mu       sync.Mutex
 	queue    []*groupCall[Req, Res]
@@ -31,8 +33,10 @@ const (
 	groupTimeout  = 30 * time.Second
 )
 
-func newGrouper[Req, Res any](apply func(context.Context, []*groupCall[Req, Res]) error) *grouper[Req, Res] {
-	return &grouper[Req, Res]{apply: apply}
+// newGrouper returns a grouper of batches that apply applies; name names
+// them in db's batch-size metric.
+func newGrouper[Req, Res any](db *DB, name string, apply func(context.Context, []*groupCall[Req, Res]) error) *grouper[Req, Res] {
+	return &grouper[Req, Res]{apply: apply, name: name, tel: db.tel}
 }
 
 // do queues req for the next batch and waits for its answer, or for ctx.
@@ -74,6 +78,9 @@ func (g *grouper[Req, Res]) flush() {
 		g.queue = append([]*groupCall[Req, Res](nil), g.queue[n:]...)
 		g.mu.Unlock()
 		ctx, cancel := context.WithTimeout(context.Background(), groupTimeout)
+		if g.tel != nil {
+			g.tel.size(ctx, g.name, n)
+		}
 		err := g.apply(ctx, batch)
 		cancel()
 		for _, c := range batch {

@@ -58,7 +58,7 @@ var _ points.PostingStore = (*PointsStore)(nil)
 // NewPointsStore returns the points store on db.
 func NewPointsStore(db *DB) *PointsStore {
 	s := &PointsStore{db: db, q: newPointsQueries(db), ledger: NewStore(db)}
-	s.posted = newGrouper(s.postBatch)
+	s.posted = newGrouper(db, "points.posted", s.postBatch)
 	return s
 }
 

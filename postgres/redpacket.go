@@ -65,9 +65,9 @@ var _ redpacket.Store = (*RedPacketStore)(nil)
 // NewRedPacketStore returns the red-packet store on db.
 func NewRedPacketStore(db *DB) *RedPacketStore {
 	s := &RedPacketStore{db: db, q: newRedPacketQueries(db), ledger: NewStore(db)}
-	s.claims = newGrouper(s.claimBatch)
-	s.paid = newGrouper(s.claimPaidBatch)
-	s.marks = newGrouper(s.markBatch)
+	s.claims = newGrouper(db, "redpacket.claims", s.claimBatch)
+	s.paid = newGrouper(db, "redpacket.paid_claims", s.claimPaidBatch)
+	s.marks = newGrouper(db, "redpacket.marks", s.markBatch)
 	return s
 }
 

@@ -6,11 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 
+	"github.com/socialpay/socialpay/internal/telemetry"
 	"github.com/socialpay/socialpay/ledger"
 )
 
@@ -102,6 +106,17 @@ type Config struct {
 	// claims and their payments itself: there it concerns only the
 	// payments of claims recorded before and not yet paid.
 	GroupPayments *ledger.GroupCommitOptions
+
+	// Logger, TracerProvider and MeterProvider observe the Service (see
+	// docs/observability.md): sends and claims as spans, counted by
+	// outcome and currency with their durations; RefundExpired and
+	// Reconcile as sweeps, logged with what they did (at Warn when
+	// Reconcile repaired anything). Each nil means none, at no cost on
+	// the hot path. The ledger is observed through its own Options; the
+	// GroupPayments ledger gets these.
+	Logger         *slog.Logger
+	TracerProvider trace.TracerProvider
+	MeterProvider  metric.MeterProvider
 }
 
 // DefaultNamespace returns the namespace of derived IDs when
@@ -140,6 +155,7 @@ type Service struct {
 	asyncMarks     bool
 	marks          markTracker
 	pw             *PasswordKey
+	tel            *serviceTelemetry
 }
 
 // New returns a Service.
@@ -171,6 +187,7 @@ func New(cfg Config) (*Service, error) {
 		l: cfg.Ledger, store: cfg.Store, members: cfg.Members, rand: cfg.Rand,
 		now: cfg.Now, newID: cfg.NewID, ns: cfg.Namespace, codes: cfg.Codes,
 		reconcileAfter: max(0, cfg.ReconcileAfter), asyncMarks: cfg.AsyncMarks, pw: pw,
+		tel: newServiceTelemetry(&cfg),
 	}
 	if s.store == nil {
 		s.store = NewMemoryStore()
@@ -181,7 +198,12 @@ func New(cfg Config) (*Service, error) {
 	}
 	s.pl = s.l
 	if _, grouped := s.l.Store().(*ledger.GroupCommit); cfg.GroupPayments != nil && !grouped {
-		s.pl = ledger.New(ledger.NewGroupCommit(s.l.Store(), *cfg.GroupPayments), ledger.Options{Now: s.l.Now})
+		gopts := *cfg.GroupPayments
+		if gopts.MeterProvider == nil {
+			gopts.MeterProvider = cfg.MeterProvider
+		}
+		s.pl = ledger.New(ledger.NewGroupCommit(s.l.Store(), gopts), ledger.Options{Now: s.l.Now,
+			Logger: cfg.Logger, TracerProvider: cfg.TracerProvider, MeterProvider: cfg.MeterProvider})
 	}
 	if s.rand == nil {
 		s.rand = cryptorand.Reader
@@ -332,7 +354,10 @@ type SendRequest struct {
 //
 // Errors also include those of Members and of the store.
 func (s *Service) Send(ctx context.Context, req SendRequest) (Packet, error) {
+	ctx, sp := s.tel.send.Start(ctx)
+	sp.ID("socialpay.packet.id", req.ID)
 	p, err := s.send(ctx, req)
+	sp.End(ctx, err, req.Amount.Currency().Code())
 	p.Shares, p.PasswordHash = nil, nil
 	return p, err
 }
@@ -622,6 +647,16 @@ type ClaimRequest struct {
 // be recorded (and, on a MemoryStore or a PayingStore, paid with it):
 // claiming again returns it.
 func (s *Service) Claim(ctx context.Context, req ClaimRequest) (Claim, error) {
+	ctx, sp := s.tel.claim.Start(ctx)
+	sp.ID("socialpay.packet.id", req.Packet)
+	var cur ledger.Currency
+	c, err := s.claim(ctx, &req, &cur)
+	sp.End(ctx, err, cur.Code())
+	return c, err
+}
+
+// claim is Claim; it sets *cur to the packet's currency once known.
+func (s *Service) claim(ctx context.Context, req *ClaimRequest, cur *ledger.Currency) (Claim, error) {
 	if req.User == uuid.Nil || req.Account == uuid.Nil {
 		return Claim{}, fmt.Errorf("%w: no user or account", ErrInvalidRequest)
 	}
@@ -633,14 +668,15 @@ func (s *Service) Claim(ctx context.Context, req ClaimRequest) (Claim, error) {
 		return Claim{}, err
 	}
 	p := e.p
-	if err := s.eligible(ctx, p, &req); err != nil {
+	*cur = p.Total.Currency()
+	if err := s.eligible(ctx, p, req); err != nil {
 		return Claim{}, err
 	}
 	if c, ok, err := e.answer(ctx, s.store, req.User); ok {
 		return c, err
 	}
 	if e.mem != nil || s.paying != nil {
-		return s.claimPaying(ctx, e, &req)
+		return s.claimPaying(ctx, e, req)
 	}
 	if err := s.checkWallet(ctx, p, req.Account); err != nil {
 		return Claim{}, err
@@ -1015,7 +1051,13 @@ const sweepPage = 256
 //
 // It returns how many packets it saw refunded, and the errors of packets
 // it could not finish (the sweep goes on past them; run it again).
-func (s *Service) RefundExpired(ctx context.Context, now time.Time) (int, error) {
+func (s *Service) RefundExpired(ctx context.Context, now time.Time) (n int, err error) {
+	ctx, sw := s.tel.StartSweep(ctx, "refund_expired")
+	defer func() { sw.End(ctx, err, telemetry.Item{Result: "refunded", N: n}) }()
+	return s.refundExpired(ctx, now)
+}
+
+func (s *Service) refundExpired(ctx context.Context, now time.Time) (int, error) {
 	n := 0
 	var errs []error
 	cur := Cursor{}
@@ -1141,7 +1183,13 @@ type ReconcileReport struct {
 // Every step is idempotent, so Reconcile may run at any time, repeatedly
 // and from several processes at once. It returns what it did and the
 // errors of the packets it could not finish (it goes on past them).
-func (s *Service) Reconcile(ctx context.Context, now time.Time) (ReconcileReport, error) {
+func (s *Service) Reconcile(ctx context.Context, now time.Time) (rep ReconcileReport, err error) {
+	ctx, sw := s.tel.StartSweep(ctx, "reconcile")
+	defer func() { sw.End(ctx, err, rep.items()...) }()
+	return s.reconcileAll(ctx, now)
+}
+
+func (s *Service) reconcileAll(ctx context.Context, now time.Time) (ReconcileReport, error) {
 	var rep ReconcileReport
 	var errs []error
 	cutoff := now.Add(-s.reconcileAfter)
