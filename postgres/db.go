@@ -52,13 +52,17 @@ type Config struct {
 	// owner role applies the migrations beforehand with Migrate.
 	NoMigrate bool
 
-	// Sealer, when set, seals every ledger entry the stores write, and
-	// Verify checks every entry's seal: history written around the store
-	// through the tables, with recomputed hashes, no longer verifies. Every
-	// instance on a schema must have it (the same keys); entries written
-	// without it fail Verify once it is set. nil: no seals, and Verify
-	// cannot tell such forgeries (see the package doc's Security section).
+	// Sealer seals every ledger entry the stores write, and Verify checks
+	// every entry's seal: history written around the store through the
+	// tables, with recomputed hashes, no longer verifies. Every instance on
+	// a schema must have it (the same keys); entries written without it
+	// fail Verify once it is set. Required by OpenConfig unless Unsealed.
 	Sealer Sealer
+	// Unsealed says that this DB writes entries without seals, on
+	// purpose: for development, tests and tools. Verify then cannot tell a
+	// forgery that recomputes the hash chains from honest history (see the
+	// package doc's Security section).
+	Unsealed bool
 
 	// RetryBase and RetryMax shape the backoff between attempts: attempt n
 	// waits a random time in [0, min(RetryMax, RetryBase·2ⁿ⁻¹)] (full
@@ -144,15 +148,18 @@ type DB struct {
 }
 
 // Open connects to the database named by dsn (see ParseConfig), applies
-// the embedded migrations to the default schema, and returns the DB.
+// the embedded migrations to the default schema, and returns the DB whose
+// ledger entries sealer seals (see Config.Sealer).
 //
-// Errors: ErrInvalidConfig, ErrMigration (wrapping ErrRetriesExhausted and
-// ErrUnavailable when the server cannot be reached).
-func Open(ctx context.Context, dsn string) (*DB, error) {
+// Errors: ErrInvalidConfig (a nil sealer, too), ErrMigration (wrapping
+// ErrRetriesExhausted and ErrUnavailable when the server cannot be
+// reached).
+func Open(ctx context.Context, dsn string, sealer Sealer) (*DB, error) {
 	cfg, err := ParseConfig(dsn)
 	if err != nil {
 		return nil, err
 	}
+	cfg.Sealer = sealer
 	return OpenConfig(ctx, cfg)
 }
 
@@ -161,12 +168,16 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 // processes at once) or, with cfg.NoMigrate, checks that they were
 // applied, and returns the DB.
 //
-// Errors: ErrInvalidConfig, ErrMigration (wrapping ErrRetriesExhausted and
-// ErrUnavailable when the server cannot be reached).
+// Errors: ErrInvalidConfig (no Sealer without Unsealed, too),
+// ErrMigration (wrapping ErrRetriesExhausted and ErrUnavailable when the
+// server cannot be reached).
 func OpenConfig(ctx context.Context, cfg *Config) (*DB, error) {
 	c, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
+	}
+	if c.Sealer == nil && !c.Unsealed {
+		return nil, fmt.Errorf("%w: no Sealer: give every instance the bank's seal keys (NewHMACSealer), or set Config.Unsealed for development and tests", ErrInvalidConfig)
 	}
 	pool, err := newPool(ctx, c.Pool)
 	if err != nil {
@@ -190,6 +201,7 @@ func OpenConfig(ctx context.Context, cfg *Config) (*DB, error) {
 func Migrate(ctx context.Context, cfg *Config) error {
 	c := *cfg
 	c.NoMigrate = false
+	c.Unsealed = c.Sealer == nil // migrations write no entries
 	db, err := OpenConfig(ctx, &c)
 	if err != nil {
 		return err

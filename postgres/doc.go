@@ -2,7 +2,7 @@
 // the stores of the three features, on one pgxpool pool of pgx/v5
 // connections, with SQL migrations embedded in the binary.
 //
-//	db, err := postgres.Open(ctx, "postgres://app@db/bank?pool_max_conns=32") // applies migrations
+//	db, err := postgres.Open(ctx, "postgres://app@db/bank?pool_max_conns=32", sealer) // applies migrations
 //	defer db.Close()
 //	l := ledger.New(postgres.NewStore(db), ledger.Options{})
 //
@@ -11,11 +11,14 @@
 //
 //	pc, err := pgxpool.ParseConfig(dsn)
 //	pc.AfterConnect = …
-//	db, err := postgres.OpenConfig(ctx, &postgres.Config{Pool: pc, Schema: "socialpay"})
+//	db, err := postgres.OpenConfig(ctx, &postgres.Config{Pool: pc, Schema: "socialpay", Sealer: sealer})
+//
+// The sealer (NewHMACSealer, with the bank's keys) is required: see
+// Security below; Config.Unsealed opts out for development and tests.
 //
 // # Stores
 //
-// Four stores share a DB, each passing its package's conformance suite,
+// The stores share a DB, each passing its package's conformance suite,
 // each safe for concurrent use by many goroutines and many processes, each
 // locking, reading and persisting while the feature's pure rules decide:
 //
@@ -34,6 +37,12 @@
 //     daily totals and settled payees; numbers bound to accounts.
 //   - QRStore, a qr.Store (qrtest.Run): dynamic receive codes, daily cap
 //     reservations, devices, redeemed payment codes.
+//   - CampaignStore, PointsStore and CollectStore (campaigntest,
+//     pointstest, collecttest).
+//   - State that several instances of a service share: Members (group
+//     membership, a redpacket.Members and collect.Members; its suite is
+//     redpackettest.RunMembers) and LookupLimiter (transfer's lookup
+//     budget).
 //
 // Each store's type doc says how it locks; its methods say which errors
 // they return.
@@ -53,7 +62,8 @@
 // Every feature owns a range of versions, so that features add migrations
 // without renumbering each other's: ledger 0001–0099, red packets
 // 0100–0199, phone transfers 0200–0299, QR 0300–0399, campaigns
-// 0400–0499, points 0500–0599, bill splitting 0600–0699.
+// 0400–0499, points 0500–0599, bill splitting 0600–0699, shared state
+// 0700–0799.
 //
 // # Security: roles and seals
 //
@@ -76,9 +86,10 @@
 // start-up, rotated by ID), and Verify checks every seal, so a forged
 // transfer written around the store is reported. What the seals assume:
 // the key is not on the database's side, and every instance on a schema
-// has it. Without a Sealer, Verify still checks the chains, the sums, the
-// links of holds and reversals and the balance limits, which catches
-// careless edits, not a forger who knows the rules.
+// has it. OpenConfig refuses to start without a Sealer unless
+// Config.Unsealed says so; unsealed, Verify still checks the chains, the
+// sums, the links of holds and reversals and the balance limits, which
+// catches careless edits, not a forger who knows the rules.
 //
 // # The ledger: who decides
 //

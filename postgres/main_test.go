@@ -64,6 +64,7 @@ func testDB(t testing.TB) *DB {
 		rand.Read(b[:])
 		server.prefix = "sp_test_" + hex.EncodeToString(b[:])
 		cfg.Schema = server.prefix
+		cfg.Unsealed = true // tests of seals set a Sealer on their DB
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		db, err := OpenConfig(ctx, cfg)

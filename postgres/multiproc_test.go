@@ -38,7 +38,7 @@ func workerDB(ctx context.Context, schema string) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg.Schema = schema
+	cfg.Schema, cfg.Unsealed = schema, true
 	cfg.Pool.MaxConns = 8
 	return OpenConfig(ctx, cfg)
 }

@@ -17,7 +17,7 @@ import (
 
 // instance opens another pool on db's schema, as another instance of the
 // service would.
-func instance(t *testing.T, db *DB) *DB {
+func instance(t testing.TB, db *DB) *DB {
 	t.Helper()
 	other, err := workerDB(context.Background(), db.schema)
 	if err != nil {

@@ -57,7 +57,7 @@ func openAs(t *testing.T, role, schema string, sealer Sealer) (*DB, error) {
 	}
 	cfg.Pool.ConnConfig.User = role
 	cfg.Pool.MaxConns = 4
-	cfg.Schema, cfg.NoMigrate, cfg.Sealer = schema, true, sealer
+	cfg.Schema, cfg.NoMigrate, cfg.Sealer, cfg.Unsealed = schema, true, sealer, sealer == nil
 	db, err := OpenConfig(context.Background(), cfg)
 	if err == nil {
 		t.Cleanup(db.Close)
@@ -121,7 +121,7 @@ func TestNoMigrate(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cfg.Pool.ConnConfig.User, cfg.Schema, cfg.NoMigrate, cfg.MaxAttempts = role, schema, noMigrate, 1
+		cfg.Pool.ConnConfig.User, cfg.Schema, cfg.NoMigrate, cfg.MaxAttempts, cfg.Unsealed = role, schema, noMigrate, 1, true
 		db, err := OpenConfig(ctx, cfg)
 		if err == nil {
 			db.Close()

@@ -135,3 +135,30 @@ func TestSealKeyRotation(t *testing.T) {
 		t.Fatalf("old key dropped while its seals exist: %v", err)
 	}
 }
+
+// Seals are required configuration: a DB without a Sealer is refused
+// unless Unsealed says so, and the error names both options. Migrate, which
+// writes no entries, needs none.
+func TestOpenNeedsSealer(t *testing.T) {
+	base := testDB(t)
+	ctx := context.Background()
+	cfg := base.cfg
+	cfg.Pool = base.cfg.Pool.Copy()
+	cfg.Sealer, cfg.Unsealed = nil, false
+	_, err := OpenConfig(ctx, &cfg)
+	if !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), "Sealer") || !strings.Contains(err.Error(), "Unsealed") {
+		t.Fatalf("OpenConfig without a Sealer: %v, want ErrInvalidConfig naming Sealer and Unsealed", err)
+	}
+	if _, err := Open(ctx, base.cfg.Pool.ConnString(), nil); !errors.Is(err, ErrInvalidConfig) {
+		t.Fatalf("Open with a nil sealer: %v, want ErrInvalidConfig", err)
+	}
+	if err := Migrate(ctx, &cfg); err != nil {
+		t.Fatalf("Migrate without a Sealer: %v", err)
+	}
+	cfg.Sealer = testSealer(t, key(1, 'k'))
+	db, err := OpenConfig(ctx, &cfg)
+	if err != nil {
+		t.Fatalf("OpenConfig with a Sealer: %v", err)
+	}
+	db.Close()
+}

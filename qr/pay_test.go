@@ -267,11 +267,11 @@ func TestPayStaticCapConfig(t *testing.T) {
 		}
 	}
 	for _, caps := range [][]ledger.Money{{yuan(-1)}, {yuan(1), yuan(2)}, {{}}} {
-		if _, err := NewService(Config{Ledger: e.ledger, StaticDailyCaps: caps}); !errors.Is(err, ErrInvalidValue) {
+		if _, err := NewService(Config{Ledger: e.ledger, StaticDailyCaps: caps, SingleProcess: true}); !errors.Is(err, ErrInvalidValue) {
 			t.Errorf("caps %v: %v", caps, err)
 		}
 	}
-	if _, err := NewService(Config{Ledger: e.ledger, HoldTimeout: time.Minute, ReconcileAfter: time.Minute}); !errors.Is(err, ErrInvalidValue) {
+	if _, err := NewService(Config{Ledger: e.ledger, HoldTimeout: time.Minute, ReconcileAfter: time.Minute, SingleProcess: true}); !errors.Is(err, ErrInvalidValue) {
 		t.Errorf("ReconcileAfter not below HoldTimeout: %v", err)
 	}
 	if _, err := NewService(Config{}); !errors.Is(err, ErrMissing) {
@@ -622,7 +622,7 @@ func TestIssue(t *testing.T) {
 	if !errors.Is(err, ErrUnknownPayee) {
 		t.Errorf("unknown payee: %v", err)
 	}
-	bare, _ := NewService(Config{Ledger: e.ledger})
+	bare, _ := NewService(Config{Ledger: e.ledger, SingleProcess: true})
 	if _, err := bare.Issue(e.ctx, ReceiveCode{}); !errors.Is(err, ErrMissing) {
 		t.Errorf("no directory: %v", err)
 	}

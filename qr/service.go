@@ -62,9 +62,17 @@ const MaxKeyLen = 128
 type Config struct {
 	// Ledger is where payments settle.
 	Ledger *ledger.Ledger
-	// Store keeps dynamic codes, cap counters, devices and used payment
-	// codes. Default: a new MemoryStore.
+	// Store keeps dynamic codes, cap counters, devices, failure counters
+	// and used payment codes. Every instance must share it
+	// (postgres.QRStore): with a store per instance a payment code
+	// redeemed on one could be charged again on another, and each would
+	// keep its own caps and lockouts. Nil is refused unless SingleProcess
+	// is set, when it means a new MemoryStore.
 	Store Store
+	// SingleProcess declares that this Service is the only instance that
+	// will ever serve its store: a nil Store then means one of this
+	// process alone. Tests, tools and single-process deployments set it.
+	SingleProcess bool
 	// Directory resolves payee aliases.
 	Directory Directory
 	// Receive signs and verifies receive codes. Give it the same clock as
@@ -157,13 +165,17 @@ type Service struct {
 
 // NewService checks cfg and fills its defaults.
 //
-// Errors: ErrMissing (no Ledger, PaymentCodes without DeviceKeys),
+// Errors: ErrMissing (no Ledger; no Store without SingleProcess;
+// PaymentCodes without DeviceKeys),
 // ErrInvalidValue (negative or duplicate caps, a cap without currency,
 // ReconcileAfter not below HoldTimeout, a Lockout with a count or window
 // not positive).
 func NewService(cfg Config) (*Service, error) {
 	if cfg.Ledger == nil {
 		return nil, fmt.Errorf("qr: a Service needs a Ledger: %w", ErrMissing)
+	}
+	if cfg.Store == nil && !cfg.SingleProcess {
+		return nil, fmt.Errorf("qr: a Service needs a Store every instance shares (postgres.QRStore), or Config.SingleProcess for the only instance: %w", ErrMissing)
 	}
 	s := &Service{
 		ledger: cfg.Ledger, store: cfg.Store, dir: cfg.Directory, receive: cfg.Receive, codes: cfg.PaymentCodes,

@@ -137,10 +137,11 @@
 // The lookup budget holds against a prober only if every instance of the
 // bank's service meters against the same buckets: pass one shared Limiter
 // (postgres.LookupLimiter) to every instance. New refuses a nil Limiter,
-// and a nil TokenKey, unless Config.SingleProcess says the service is the
-// only instance; a per-process default would give a prober one budget per
-// instance. The buckets assume the instances' clocks agree to well within
-// a refill interval, and that Payer is an authenticated customer ID: a
+// TokenKey, Store or Directory unless Config.SingleProcess says the
+// service is the only instance; a per-process default would give a prober
+// one budget per instance, and a payer one daily limit per instance. The
+// buckets assume the instances' clocks agree to well within a refill
+// interval, and that Payer is an authenticated customer ID: a
 // prober holding many customer IDs has many payer budgets, and only the
 // institution bucket caps them together.
 //

@@ -24,19 +24,22 @@ func TestNewRefusesPerInstanceDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	store, dir := transfer.NewMemoryStore(), transfer.NewMemoryDirectory()
 	for name, cfg := range map[string]transfer.Config{
 		"nothing shared": {Ledger: l},
-		"no limiter":     {Ledger: l, TokenKey: testKey},
-		"no token key":   {Ledger: l, Limiter: lim},
-		"short key":      {Ledger: l, Limiter: lim, TokenKey: testKey[:transfer.MinTokenKeyLen-1]},
-		"empty key":      {Ledger: l, Limiter: lim, TokenKey: []byte{}},
+		"no store":       {Ledger: l, Directory: dir, Limiter: lim, TokenKey: testKey},
+		"no directory":   {Ledger: l, Store: store, Limiter: lim, TokenKey: testKey},
+		"no limiter":     {Ledger: l, Store: store, Directory: dir, TokenKey: testKey},
+		"no token key":   {Ledger: l, Store: store, Directory: dir, Limiter: lim},
+		"short key":      {Ledger: l, Store: store, Directory: dir, Limiter: lim, TokenKey: testKey[:transfer.MinTokenKeyLen-1]},
+		"empty key":      {Ledger: l, Store: store, Directory: dir, Limiter: lim, TokenKey: []byte{}},
 	} {
 		_, err := transfer.New(cfg)
 		if !errors.Is(err, transfer.ErrInvalidConfig) {
 			t.Errorf("%s: %v, want ErrInvalidConfig", name, err)
 			continue
 		}
-		if cfg.TokenKey == nil || cfg.Limiter == nil {
+		if cfg.TokenKey == nil || cfg.Limiter == nil || cfg.Store == nil || cfg.Directory == nil {
 			if !strings.Contains(err.Error(), "SingleProcess") {
 				t.Errorf("%s: the error does not name the option: %v", name, err)
 			}

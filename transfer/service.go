@@ -43,15 +43,19 @@ const (
 	DefaultTimeZone = "Asia/Shanghai"
 )
 
-// Config configures a Service. Ledger is required, and so are Limiter and
-// TokenKey unless SingleProcess is set.
+// Config configures a Service. Ledger is required, and so are Store,
+// Directory, Limiter and TokenKey unless SingleProcess is set.
 type Config struct {
 	// Ledger is where the money moves. Required.
 	Ledger *ledger.Ledger
-	// Store keeps transfer records and daily totals; nil means a new
-	// MemoryStore.
+	// Store keeps transfer records and daily totals. Every instance must
+	// share it (postgres.PhoneTransferStore), or each instance grants a
+	// payer its own daily limit; nil is refused unless SingleProcess is
+	// set, when it means a new MemoryStore.
 	Store Store
-	// Directory keeps the bank's bindings; nil means a new MemoryDirectory.
+	// Directory keeps the bank's bindings, shared like Store
+	// (postgres.PhoneDirectory); nil is refused unless SingleProcess is
+	// set, when it means a new MemoryDirectory.
 	Directory Directory
 	// Router finds payees; nil means LocalRouter{Directory, Institution}.
 	Router Router
@@ -80,8 +84,8 @@ type Config struct {
 	// not after a restart).
 	TokenKey []byte
 	// SingleProcess declares that this Service is the only instance that
-	// will ever serve its stores: a nil Limiter or TokenKey then means one
-	// of this process alone. Without it New refuses to make them up,
+	// will ever serve its stores: a nil Store, Directory, Limiter or
+	// TokenKey then means one of this process alone. Without it New refuses to make them up,
 	// since a per-process default would silently give a prober one lookup
 	// budget per instance and break tokens across instances. Tests, tools
 	// and single-process deployments set it; services behind a load
@@ -152,6 +156,10 @@ func New(cfg Config) (*Service, error) {
 	switch {
 	case cfg.Ledger == nil:
 		return nil, fmt.Errorf("%w: no ledger", ErrInvalidConfig)
+	case cfg.Store == nil && !cfg.SingleProcess:
+		return nil, fmt.Errorf("%w: no Store: instances must share one (postgres.PhoneTransferStore), or set Config.SingleProcess for the only instance", ErrInvalidConfig)
+	case cfg.Directory == nil && !cfg.SingleProcess:
+		return nil, fmt.Errorf("%w: no Directory: instances must share one (postgres.PhoneDirectory), or set Config.SingleProcess for the only instance", ErrInvalidConfig)
 	case cfg.Limiter == nil && !cfg.SingleProcess:
 		return nil, fmt.Errorf("%w: no Limiter: instances must share one (postgres.LookupLimiter), or set Config.SingleProcess for the only instance", ErrInvalidConfig)
 	case cfg.TokenKey == nil && !cfg.SingleProcess:

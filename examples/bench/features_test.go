@@ -212,6 +212,9 @@ func pgSchema(t *testing.T) (string, *postgres.DB) {
 	var b [4]byte
 	rand.Read(b[:])
 	cfg.Schema = "sp_bench_test_" + hex.EncodeToString(b[:])
+	if cfg.Sealer, err = benchSealer(true); err != nil {
+		t.Fatal(err)
+	}
 	db, err := postgres.OpenConfig(ctx, cfg)
 	if err != nil {
 		msg := fmt.Sprintf("no PostgreSQL at %s (set SOCIALPAY_TEST_PG): %v", testDSN(), err)

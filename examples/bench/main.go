@@ -66,7 +66,7 @@ func main() {
 
 type config struct {
 	store, dsn, schema, scenario string
-	reset, verify, group         bool
+	reset, verify, group, seal   bool
 	clients, batch, accounts     int
 	shards, ops, duplicates      int
 	inflight                     int
@@ -83,6 +83,8 @@ func parseFlags() (config, error) {
 		"PostgreSQL connection string (-store postgres; default $SOCIALPAY_PG)")
 	flag.StringVar(&c.schema, "schema", "socialpay_bench", "PostgreSQL schema for the ledger's tables")
 	flag.BoolVar(&c.reset, "reset", false, "drop the schema first (-store postgres)")
+	flag.BoolVar(&c.seal, "seal", true, "seal ledger entries, as a bank's service must (with a fixed key of the load generator's); "+
+		"-seal=false measures without; a schema keeps one choice")
 	flag.StringVar(&c.scenario, "scenario", "transfer", "one of: "+strings.Join(scenarioNames(), ", "))
 	flag.IntVar(&c.clients, "clients", 8, "concurrent clients")
 	flag.DurationVar(&c.duration, "duration", 30*time.Second, "how long to drive load")
@@ -308,6 +310,10 @@ func openDB(ctx context.Context, c config) (*postgres.DB, error) {
 		return nil, err
 	}
 	cfg.Schema = c.schema
+	if cfg.Sealer, err = benchSealer(c.seal); err != nil {
+		return nil, err
+	}
+	cfg.Unsealed = !c.seal
 	if c.reset {
 		conn, err := connect(ctx, c.dsn)
 		if err != nil {
@@ -320,6 +326,20 @@ func openDB(ctx context.Context, c config) (*postgres.DB, error) {
 		}
 	}
 	return postgres.OpenConfig(ctx, cfg)
+}
+
+// benchSealer returns the load generator's Sealer, or nil without seal:
+// one fixed key, so that a schema sealed by one run verifies in the next.
+// A bank's keys come from its KMS, never from source code.
+func benchSealer(seal bool) (postgres.Sealer, error) {
+	if !seal {
+		return nil, nil
+	}
+	s, err := postgres.NewHMACSealer(postgres.SealKey{ID: 1, Secret: []byte("socialpay load generator seal key")})
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // withParams returns the connection string dsn (a URL or keyword=value

@@ -114,7 +114,7 @@ func run(w io.Writer, pngPath string) error {
 		return err
 	}
 	svc, err := qr.NewService(qr.Config{Ledger: l, Directory: directory, Receive: receive, PaymentCodes: paycodes,
-		DeviceKeys: kek, Now: clock})
+		DeviceKeys: kek, Now: clock, SingleProcess: true})
 	if err != nil {
 		return err
 	}

@@ -55,7 +55,7 @@ func newBank(t *testing.T) *bank {
 	if b.receive, err = qr.NewReceiveCodes(qr.ReceiveConfig{Signer: signer, Keys: keys, Now: clock}); err != nil {
 		t.Fatal(err)
 	}
-	if b.qr, err = qr.NewService(qr.Config{Ledger: b.ledger, Directory: dir, Receive: b.receive}); err != nil {
+	if b.qr, err = qr.NewService(qr.Config{Ledger: b.ledger, Directory: dir, Receive: b.receive, SingleProcess: true}); err != nil {
 		t.Fatal(err)
 	}
 	b.cash = b.account(t, "", 0)
