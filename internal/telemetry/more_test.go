@@ -24,7 +24,7 @@ func TestCollectTelemetry(t *testing.T) {
 	b := newBank(t, o)
 	ctx := b.ctx
 	svc, err := collect.New(collect.Config{Ledger: b.l, Members: members{}, Now: b.l.Now,
-		Notifier: collect.NotifierFunc(func(context.Context, collect.Request, []uuid.UUID) error { return nil }),
+		Notifier:       collect.NotifierFunc(func(context.Context, collect.Request, []uuid.UUID) error { return nil }),
 		TracerProvider: o.tp, MeterProvider: o.mp, Logger: o.log})
 	if err != nil {
 		t.Fatal(err)
@@ -96,7 +96,7 @@ func TestCampaignTelemetry(t *testing.T) {
 	b := newBank(t, o)
 	ctx := b.ctx
 	svc, err := campaign.New(campaign.Config{Ledger: b.l, SingleProcess: true, Now: b.l.Now,
-		Eligibility: campaign.EligibleFunc(func(context.Context, uuid.UUID, uuid.UUID) (bool, error) { return true, nil }),
+		Eligibility:    campaign.EligibleFunc(func(context.Context, uuid.UUID, uuid.UUID) (bool, error) { return true, nil }),
 		TracerProvider: o.tp, MeterProvider: o.mp, Logger: o.log})
 	if err != nil {
 		t.Fatal(err)
