@@ -49,6 +49,7 @@ type Feature struct {
 	Log *slog.Logger
 
 	name    string
+	logs    bool         // a Logger was given
 	tracer  trace.Tracer // nil: no spans
 	meter   metric.Meter // a noop meter when not metered
 	metered bool
@@ -60,7 +61,7 @@ type Feature struct {
 // New builds the Feature of the package named feature ("redpacket") from
 // p. A noop provider counts as none.
 func New(feature string, p Providers) *Feature {
-	f := &Feature{Log: p.Logger, name: feature}
+	f := &Feature{Log: p.Logger, name: feature, logs: p.Logger != nil}
 	if f.Log == nil {
 		f.Log = slog.New(slog.DiscardHandler)
 	}
@@ -198,7 +199,7 @@ type opAttrs struct {
 // never the outcomes of the hot path.
 func (f *Feature) Op(spec OpSpec, word func(error) string, logged ...string) *Op {
 	o := &Op{spec: spec, tracer: f.tracer, metered: f.metered, word: word, logged: logged, log: f.Log}
-	o.on = o.tracer != nil || o.metered || len(logged) > 0 && f.Log.Handler() != slog.DiscardHandler
+	o.on = o.tracer != nil || o.metered || len(logged) > 0 && f.logs
 	if spec.Kind != "" {
 		o.fixed = []attribute.KeyValue{attribute.String(KeyKind, spec.Kind)}
 	}

@@ -64,6 +64,16 @@ func TestNoProvidersAllocateNothing(t *testing.T) {
 					t.Errorf("error %v: %v allocations per operation, want 0", err, allocs)
 				}
 			}
+			// An operation that logs a refusal costs nothing when it
+			// succeeds.
+			logging := f.Op(telemetry.RedpacketSend, telemetry.Words(), "packet_conflict")
+			if allocs := testing.AllocsPerRun(100, func() {
+				ctx, sp := logging.Start(ctx)
+				sp.ID("socialpay.packet.id", id)
+				sp.End(ctx, nil, "CNY")
+			}); allocs != 0 {
+				t.Errorf("a success of an operation that logs refusals: %v allocations, want 0", allocs)
+			}
 		})
 	}
 }
