@@ -183,7 +183,7 @@ func finalCounts(ctx context.Context, store Store, id uuid.UUID) (map[uuid.UUID]
 // refuses still costs its tokens.
 func (s *Service) Try(ctx context.Context, req TryRequest) (Try, error) {
 	ctx, sp := s.tel.try.Start(ctx)
-	sp.ID("socialpay.campaign.id", req.Campaign)
+	sp.ID(req.Campaign)
 	var cur ledger.Currency
 	t, err := s.try(ctx, req, &cur)
 	sp.End(ctx, err, cur.Code())

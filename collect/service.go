@@ -350,7 +350,7 @@ type PayRequest struct {
 // ended. And the store's errors, after which the same holds.
 func (s *Service) Pay(ctx context.Context, req PayRequest) (Share, error) {
 	ctx, sp := s.tel.pay.Start(ctx)
-	sp.ID("socialpay.collect.id", req.Request)
+	sp.ID(req.Request)
 	sh, err := s.pay(ctx, req)
 	sp.End(ctx, err, req.Amount.Currency().Code())
 	return sh, err

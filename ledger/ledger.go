@@ -207,18 +207,18 @@ func (l *Ledger) FenceFunding(ctx context.Context, fundID uuid.UUID, escrow Acco
 // ErrAlreadyReversed. Any other error (not a *TransferError) means the
 // store failed and the outcome is unknown: retry with the same ID, which is
 // safe.
-func (l *Ledger) Transfer(ctx context.Context, t Transfer) (Transfer, error) {
+func (l *Ledger) Transfer(ctx context.Context, t Transfer) (done Transfer, err error) {
 	ctx, sp := l.tel.transfer.Start(ctx)
-	r, err := l.transfer(ctx, t)
-	cur := t.Amount.Currency()
-	if err == nil {
-		cur = r.Amount.Currency()
+	if sp.On() {
+		sp.ID(t.ID)
+		defer func() {
+			cur := t.Amount.Currency()
+			if err == nil {
+				cur = done.Amount.Currency() // a post's, when t named no amount
+			}
+			sp.End(ctx, err, cur.Code())
+		}()
 	}
-	sp.End(ctx, err, cur.Code())
-	return r, err
-}
-
-func (l *Ledger) transfer(ctx context.Context, t Transfer) (Transfer, error) {
 	if err := ValidateTransfer(&t); err != nil {
 		return Transfer{}, &TransferError{ID: t.ID, Err: err}
 	}

@@ -443,7 +443,7 @@ type EarnRequest struct {
 func (s *Service) Earn(ctx context.Context, req EarnRequest) (Op, error) {
 	ctx, sp := s.tel.earn.Start(ctx)
 	op, err := s.earn(ctx, req)
-	sp.ID("socialpay.op.id", op.ID)
+	sp.ID(op.ID)
 	sp.End(ctx, err, UnitCode)
 	return op, err
 }
@@ -503,7 +503,7 @@ type RedeemRequest struct {
 func (s *Service) Redeem(ctx context.Context, req RedeemRequest) (Op, error) {
 	ctx, sp := s.tel.redeem.Start(ctx)
 	op, err := s.redeem(ctx, req)
-	sp.ID("socialpay.op.id", op.ID)
+	sp.ID(op.ID)
 	sp.End(ctx, err, req.Currency.Code())
 	return op, err
 }
@@ -566,7 +566,7 @@ type ExchangeRequest struct {
 func (s *Service) ExchangeOut(ctx context.Context, req ExchangeRequest) (Op, error) {
 	ctx, sp := s.tel.exchangeOut.Start(ctx)
 	op, err := s.exchange(ctx, KindExchangeOut, req)
-	sp.ID("socialpay.op.id", op.ID)
+	sp.ID(op.ID)
 	sp.End(ctx, err, UnitCode)
 	return op, err
 }
@@ -581,7 +581,7 @@ func (s *Service) ExchangeOut(ctx context.Context, req ExchangeRequest) (Op, err
 func (s *Service) ExchangeIn(ctx context.Context, req ExchangeRequest) (Op, error) {
 	ctx, sp := s.tel.exchangeIn.Start(ctx)
 	op, err := s.exchange(ctx, KindExchangeIn, req)
-	sp.ID("socialpay.op.id", op.ID)
+	sp.ID(op.ID)
 	sp.End(ctx, err, UnitCode)
 	return op, err
 }

@@ -189,7 +189,7 @@ type ChargeReceipt struct {
 func (s *Service) Charge(ctx context.Context, req ChargeRequest) (ChargeReceipt, error) {
 	ctx, sp := s.tel.charge.Start(ctx)
 	if sp.On() {
-		sp.ID("socialpay.charge.id", s.ChargeID(req.Merchant, req.Order))
+		sp.ID(s.ChargeID(req.Merchant, req.Order))
 	}
 	r, err := s.charge(ctx, req)
 	sp.End(ctx, err, req.Amount.Currency().Code())

@@ -298,7 +298,7 @@ func (s *Service) quote(ctx context.Context, code *ReceiveCode, payer, payment u
 func (s *Service) Pay(ctx context.Context, req PayRequest) (Receipt, error) {
 	ctx, sp := s.tel.pay.Start(ctx)
 	if sp.On() {
-		sp.ID("socialpay.payment.id", s.PaymentID(req.Payer, req.Key))
+		sp.ID(s.PaymentID(req.Payer, req.Key))
 	}
 	r, err := s.pay(ctx, req)
 	cur := req.Amount.Currency()

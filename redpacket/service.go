@@ -355,7 +355,7 @@ type SendRequest struct {
 // Errors also include those of Members and of the store.
 func (s *Service) Send(ctx context.Context, req SendRequest) (Packet, error) {
 	ctx, sp := s.tel.send.Start(ctx)
-	sp.ID("socialpay.packet.id", req.ID)
+	sp.ID(req.ID)
 	p, err := s.send(ctx, req)
 	sp.End(ctx, err, req.Amount.Currency().Code())
 	p.Shares, p.PasswordHash = nil, nil
@@ -646,17 +646,13 @@ type ClaimRequest struct {
 // Members and of the store failing, after which the claim may or may not
 // be recorded (and, on a MemoryStore or a PayingStore, paid with it):
 // claiming again returns it.
-func (s *Service) Claim(ctx context.Context, req ClaimRequest) (Claim, error) {
+func (s *Service) Claim(ctx context.Context, req ClaimRequest) (_ Claim, err error) {
 	ctx, sp := s.tel.claim.Start(ctx)
-	sp.ID("socialpay.packet.id", req.Packet)
-	var cur ledger.Currency
-	c, err := s.claim(ctx, &req, &cur)
-	sp.End(ctx, err, cur.Code())
-	return c, err
-}
-
-// claim is Claim; it sets *cur to the packet's currency once known.
-func (s *Service) claim(ctx context.Context, req *ClaimRequest, cur *ledger.Currency) (Claim, error) {
+	var cur ledger.Currency // the packet's, once known
+	if sp.On() {
+		sp.ID(req.Packet)
+		defer func() { sp.End(ctx, err, cur.Code()) }()
+	}
 	if req.User == uuid.Nil || req.Account == uuid.Nil {
 		return Claim{}, fmt.Errorf("%w: no user or account", ErrInvalidRequest)
 	}
@@ -668,15 +664,15 @@ func (s *Service) claim(ctx context.Context, req *ClaimRequest, cur *ledger.Curr
 		return Claim{}, err
 	}
 	p := e.p
-	*cur = p.Total.Currency()
-	if err := s.eligible(ctx, p, req); err != nil {
+	cur = p.Total.Currency()
+	if err := s.eligible(ctx, p, &req); err != nil {
 		return Claim{}, err
 	}
 	if c, ok, err := e.answer(ctx, s.store, req.User); ok {
 		return c, err
 	}
 	if e.mem != nil || s.paying != nil {
-		return s.claimPaying(ctx, e, req)
+		return s.claimPaying(ctx, e, &req)
 	}
 	if err := s.checkWallet(ctx, p, req.Account); err != nil {
 		return Claim{}, err

@@ -212,7 +212,7 @@ func (s *Service) send(ctx context.Context, req Request, sp *telemetry.Span) (Re
 		return Receipt{}, err
 	}
 	id := s.RecordID(req.Payer, req.IdempotencyKey)
-	sp.ID("socialpay.transfer.id", id)
+	sp.ID(id)
 	var payee Payee
 	var lookupID uuid.UUID
 	var hash [sha256.Size]byte

@@ -431,3 +431,23 @@ func tally(words []string) map[string]int {
 	}
 	return out
 }
+
+// newObservedB is newObserved for a benchmark, with a span processor
+// that drops the spans (an exporter would batch them away).
+func newObservedB(b *testing.B) *observed {
+	o := &observed{reader: sdkmetric.NewManualReader()}
+	o.tp = sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(dropSpans{}))
+	o.mp = sdkmetric.NewMeterProvider(sdkmetric.WithReader(o.reader))
+	b.Cleanup(func() {
+		_ = o.tp.Shutdown(context.Background())
+		_ = o.mp.Shutdown(context.Background())
+	})
+	return o
+}
+
+type dropSpans struct{}
+
+func (dropSpans) OnStart(context.Context, sdktrace.ReadWriteSpan) {}
+func (dropSpans) OnEnd(sdktrace.ReadOnlySpan)                     {}
+func (dropSpans) Shutdown(context.Context) error                  { return nil }
+func (dropSpans) ForceFlush(context.Context) error                { return nil }

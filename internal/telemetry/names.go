@@ -1,5 +1,7 @@
 package telemetry
 
+import "slices"
+
 // The names of every span, instrument and attribute socialpay records:
 // stable, since dashboards and alerts are built on them. Each is listed in
 // docs/observability.md (a test checks it).
@@ -43,6 +45,9 @@ type OpSpec struct {
 	// Kind, when set, is the value of the "kind" attribute, for
 	// operations that share instruments (points' earn, redeem…).
 	Kind string
+	// IDKey is the attribute of the operation's subject (Span.ID), such
+	// as "socialpay.packet.id"; empty when it has none.
+	IDKey string
 }
 
 // DurationBuckets are the bucket boundaries of every duration histogram,
@@ -58,40 +63,41 @@ var SizeBuckets = []float64{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024}
 // The operations.
 var (
 	LedgerTransfer = OpSpec{Span: "ledger.Transfer", Counter: "socialpay.ledger.transfers", Duration: "socialpay.ledger.transfer.duration",
-		Desc: "ledger transfers (Transfer, Post, Void, Reverse; each transfer of a batch counted, its duration the batch's)", Unit: "{transfer}"}
+		Desc: "ledger transfers (Transfer, Post, Void, Reverse; each transfer of a batch counted, its duration the batch's)", Unit: "{transfer}",
+		IDKey: "socialpay.ledger.transfer.id"}
 	LedgerBatch = OpSpec{Span: "ledger.Batch", Counter: "socialpay.ledger.batches", Duration: "socialpay.ledger.batch.duration",
 		Desc: "ledger batches, one store call (one commit on a database) each", Unit: "{batch}", Kind: "independent"}
 	LedgerLinked = OpSpec{Span: "ledger.Linked", Counter: LedgerBatch.Counter, Duration: LedgerBatch.Duration,
 		Desc: LedgerBatch.Desc, Unit: LedgerBatch.Unit, Kind: "linked"}
 
 	RedpacketSend = OpSpec{Span: "redpacket.Send", Counter: "socialpay.redpacket.sends", Duration: "socialpay.redpacket.send.duration",
-		Desc: "red packets sent", Unit: "{packet}"}
+		Desc: "red packets sent", Unit: "{packet}", IDKey: "socialpay.packet.id"}
 	RedpacketClaim = OpSpec{Span: "redpacket.Claim", Counter: "socialpay.redpacket.claims", Duration: "socialpay.redpacket.claim.duration",
-		Desc: "red-packet claims (taps)", Unit: "{claim}"}
+		Desc: "red-packet claims (taps)", Unit: "{claim}", IDKey: "socialpay.packet.id"}
 
 	TransferSend = OpSpec{Span: "transfer.Send", Counter: "socialpay.transfer.sends", Duration: "socialpay.transfer.send.duration",
-		Desc: "phone-number transfers sent", Unit: "{transfer}"}
+		Desc: "phone-number transfers sent", Unit: "{transfer}", IDKey: "socialpay.transfer.id"}
 	TransferResolve = OpSpec{Span: "transfer.Resolve", Counter: "socialpay.transfer.lookups", Duration: "socialpay.transfer.lookup.duration",
 		Desc: "payee lookups", Unit: "{lookup}", Kind: "reveal"}
 	TransferVerify = OpSpec{Span: "transfer.VerifyPayee", Counter: TransferResolve.Counter, Duration: TransferResolve.Duration,
 		Desc: TransferResolve.Desc, Unit: TransferResolve.Unit, Kind: "verify"}
 
 	QRCharge = OpSpec{Span: "qr.Charge", Counter: "socialpay.qr.charges", Duration: "socialpay.qr.charge.duration",
-		Desc: "payment-code charges", Unit: "{charge}"}
+		Desc: "payment-code charges", Unit: "{charge}", IDKey: "socialpay.charge.id"}
 	QRPay = OpSpec{Span: "qr.Pay", Counter: "socialpay.qr.payments", Duration: "socialpay.qr.payment.duration",
-		Desc: "payments of receive codes", Unit: "{payment}"}
+		Desc: "payments of receive codes", Unit: "{payment}", IDKey: "socialpay.payment.id"}
 
 	CampaignTry = OpSpec{Span: "campaign.Try", Counter: "socialpay.campaign.tries", Duration: "socialpay.campaign.try.duration",
-		Desc: "campaign tries", Unit: "{try}"}
+		Desc: "campaign tries", Unit: "{try}", IDKey: "socialpay.campaign.id"}
 
 	PointsEarn = OpSpec{Span: "points.Earn", Counter: "socialpay.points.operations", Duration: "socialpay.points.operation.duration",
-		Desc: "points operations", Unit: "{operation}", Kind: "earn"}
+		Desc: "points operations", Unit: "{operation}", Kind: "earn", IDKey: "socialpay.points.op.id"}
 	PointsRedeem      = pointsOp("points.Redeem", "redeem")
 	PointsExchangeOut = pointsOp("points.ExchangeOut", "exchange_out")
 	PointsExchangeIn  = pointsOp("points.ExchangeIn", "exchange_in")
 
 	CollectPay = OpSpec{Span: "collect.Pay", Counter: "socialpay.collect.payments", Duration: "socialpay.collect.payment.duration",
-		Desc: "shares of bills paid", Unit: "{payment}"}
+		Desc: "shares of bills paid", Unit: "{payment}", IDKey: "socialpay.collect.id"}
 )
 
 // allOps lists the operations for All and Spans.
@@ -150,11 +156,5 @@ func All() []Instrument {
 	return out
 }
 
-// Spans returns the name of every operation's span.
-func Spans() []string {
-	out := make([]string, len(allOps))
-	for i, op := range allOps {
-		out[i] = op.Span
-	}
-	return out
-}
+// Ops returns every operation.
+func Ops() []OpSpec { return slices.Clone(allOps) }

@@ -210,14 +210,17 @@ func (f *Feature) Op(spec OpSpec, word func(error) string, logged ...string) *Op
 	return o
 }
 
-// Span is one operation in progress; the zero Span (no provider) records
-// nothing.
+// Span is one operation in progress. The zero Span (nothing observed)
+// records nothing, and its methods, inlined, cost a nil check each.
 type Span struct {
-	op    *Op
+	op *Op
+	s  *span    // nil unless traced or metered
+	id [16]byte // the subject's ID (OpSpec.IDKey), for the log line
+}
+
+type span struct {
 	span  trace.Span
 	start time.Time
-	idKey string
-	id    uuid.UUID
 }
 
 // Start starts an operation: a span (if traced) in the returned context,
@@ -227,29 +230,35 @@ func (o *Op) Start(ctx context.Context) (context.Context, Span) {
 	if !o.on {
 		return ctx, Span{}
 	}
-	s := Span{op: o}
+	return o.start(ctx)
+}
+
+func (o *Op) start(ctx context.Context) (context.Context, Span) {
+	if o.tracer == nil && !o.metered {
+		return ctx, Span{op: o} // logs only: nothing to allocate
+	}
+	s := &span{}
 	if o.tracer != nil {
 		ctx, s.span = o.tracer.Start(ctx, o.spec.Span, trace.WithAttributes(o.fixed...))
 	}
 	if o.metered {
 		s.start = time.Now()
 	}
-	return ctx, s
+	return ctx, Span{op: o, s: s}
 }
 
 // On reports whether the operation is observed at all: callers skip
 // computing what only ID needs when it is not.
 func (s *Span) On() bool { return s.op != nil }
 
-// ID names the operation's subject (key such as "socialpay.packet.id"):
-// an attribute of the span, and of the log line if there is one.
-func (s *Span) ID(key string, id uuid.UUID) {
-	if s.op == nil {
-		return
-	}
-	s.idKey, s.id = key, id
-	if s.span != nil {
-		s.span.SetAttributes(attribute.String(key, id.String()))
+// ID names the operation's subject: the span's attribute OpSpec.IDKey,
+// and the log line's if there is one.
+func (s *Span) ID(id uuid.UUID) {
+	if s.op != nil {
+		s.id = id
+		if s.s != nil && s.s.span != nil && s.op.spec.IDKey != "" {
+			s.s.span.SetAttributes(attribute.String(s.op.spec.IDKey, id.String()))
+		}
 	}
 }
 
@@ -258,28 +267,33 @@ func (s *Span) ID(key string, id uuid.UUID) {
 // error status when err is not nil), the counter one more, the histogram
 // the duration.
 func (s *Span) End(ctx context.Context, err error, currency string) {
-	if s.op == nil {
-		return
+	if s.op != nil {
+		s.op.end(ctx, s, err, currency)
 	}
-	word := s.op.word(err)
-	a := s.op.attrs(word, currency)
-	if s.span != nil {
-		s.span.SetAttributes(a.span...)
-		if err != nil {
-			s.span.SetStatus(codes.Error, word)
+}
+
+func (o *Op) end(ctx context.Context, s *Span, err error, currency string) {
+	word := o.word(err)
+	if s.s != nil {
+		a := o.attrs(word, currency)
+		if s.s.span != nil {
+			s.s.span.SetAttributes(a.span...)
+			if err != nil {
+				s.s.span.SetStatus(codes.Error, word)
+			}
+			s.s.span.End()
 		}
-		s.span.End()
+		if o.metered {
+			o.count.Add(ctx, 1, a.metric...)
+			o.dur.Record(ctx, time.Since(s.s.start).Seconds(), a.record...)
+		}
 	}
-	if s.op.metered {
-		s.op.count.Add(ctx, 1, a.metric...)
-		s.op.dur.Record(ctx, time.Since(s.start).Seconds(), a.record...)
-	}
-	if err != nil && slices.Contains(s.op.logged, word) {
+	if err != nil && slices.Contains(o.logged, word) {
 		attrs := []slog.Attr{slog.String(KeyOutcome, word)}
-		if s.idKey != "" {
-			attrs = append(attrs, slog.String(s.idKey, s.id.String()))
+		if o.spec.IDKey != "" {
+			attrs = append(attrs, slog.String(o.spec.IDKey, uuid.UUID(s.id).String()))
 		}
-		s.op.log.LogAttrs(ctx, slog.LevelInfo, s.op.spec.Span+" refused", attrs...)
+		o.log.LogAttrs(ctx, slog.LevelInfo, o.spec.Span+" refused", attrs...)
 	}
 }
 

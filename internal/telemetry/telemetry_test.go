@@ -56,7 +56,7 @@ func TestNoProvidersAllocateNothing(t *testing.T) {
 			for _, err := range []error{nil, errSoldOut, fmt.Errorf("claim: %w", errSoldOut)} {
 				allocs := testing.AllocsPerRun(100, func() {
 					ctx, sp := op.Start(ctx)
-					sp.ID("socialpay.packet.id", id)
+					sp.ID(id)
 					sp.End(ctx, err, "CNY")
 					op.Count(ctx, err, "CNY")
 				})
@@ -69,7 +69,7 @@ func TestNoProvidersAllocateNothing(t *testing.T) {
 			logging := f.Op(telemetry.RedpacketSend, telemetry.Words(), "packet_conflict")
 			if allocs := testing.AllocsPerRun(100, func() {
 				ctx, sp := logging.Start(ctx)
-				sp.ID("socialpay.packet.id", id)
+				sp.ID(id)
 				sp.End(ctx, nil, "CNY")
 			}); allocs != 0 {
 				t.Errorf("a success of an operation that logs refusals: %v allocations, want 0", allocs)
@@ -100,7 +100,13 @@ func TestDocsListEveryName(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	names := telemetry.Spans()
+	var names []string
+	for _, op := range telemetry.Ops() {
+		names = append(names, op.Span)
+		if op.IDKey != "" {
+			names = append(names, op.IDKey)
+		}
+	}
 	for _, in := range telemetry.All() {
 		names = append(names, in.Name)
 		for _, a := range in.Attrs {
@@ -111,5 +117,30 @@ func TestDocsListEveryName(t *testing.T) {
 		if !strings.Contains(string(doc), "`"+n+"`") {
 			t.Errorf("docs/observability.md does not list `%s`", n)
 		}
+	}
+}
+
+// BenchmarkOp is an operation's instrumentation alone: none, and the
+// OpenTelemetry SDK's tracer (recording every span) and meter.
+func BenchmarkOp(b *testing.B) {
+	sdk := newObservedB(b)
+	for _, c := range []struct {
+		name string
+		p    telemetry.Providers
+	}{
+		{"none", telemetry.Providers{}},
+		{"metrics", telemetry.Providers{MeterProvider: sdk.mp}},
+		{"metrics+traces", telemetry.Providers{MeterProvider: sdk.mp, TracerProvider: sdk.tp}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			op := telemetry.New("redpacket", c.p).Op(telemetry.RedpacketClaim, telemetry.Words())
+			ctx, id := context.Background(), uuid.New()
+			b.ReportAllocs()
+			for b.Loop() {
+				ctx, sp := op.Start(ctx)
+				sp.ID(id)
+				sp.End(ctx, nil, "CNY")
+			}
+		})
 	}
 }
