@@ -48,15 +48,15 @@ const (
 type Caps struct {
 	// TriesPerUser is how many tries a user may make in the campaign
 	// (1…MaxTriesPerUser); a user's tries are numbered 1…TriesPerUser.
-	TriesPerUser int
+	TriesPerUser int `json:"tries_per_user"`
 	// TriesPerDay is how many of them on one day (1…TriesPerUser).
-	TriesPerDay int
+	TriesPerDay int `json:"tries_per_day"`
 	// WinsPerUser is how many prizes a user may win (1…TriesPerUser); a
 	// user who has won that many is refused further tries.
-	WinsPerUser int
+	WinsPerUser int `json:"wins_per_user"`
 	// DayOffset is the offset from UTC of the days TriesPerDay counts in
 	// (8 h for China Standard Time), within ±14 h.
-	DayOffset time.Duration
+	DayOffset time.Duration `json:"day_offset_ns"`
 }
 
 // Validate checks the caps.
@@ -84,41 +84,41 @@ func (c Caps) Day(t time.Time) int64 {
 // State is the part of a campaign that tries, payments and the sweep
 // change.
 type State struct {
-	Status  Status
-	Taken   int   // slots taken by tries (the next try takes slot Taken)
-	Won     int64 // the prizes of the slots taken, minor units
-	Winners int   // tries that won a prize
-	Paid    int   // winning tries whose prize moved: paid, or forfeited and returned
-	Settled bool  // swept, every prize paid, escrow closed
+	Status  Status `json:"status"`
+	Taken   int    `json:"taken"`   // slots taken by tries (the next try takes slot Taken)
+	Won     int64  `json:"won"`     // the prizes of the slots taken, minor units
+	Winners int    `json:"winners"` // tries that won a prize
+	Paid    int    `json:"paid"`    // winning tries whose prize moved: paid, or forfeited and returned
+	Settled bool   `json:"settled"` // swept, every prize paid, escrow closed
 }
 
 // Campaign is a prize campaign: a budget in its own escrow account, paid
 // out slot by slot to the tries it takes.
 type Campaign struct {
-	ID        uuid.UUID
-	Name      string // at most MaxNameLen bytes of storable text
-	Currency  ledger.Currency
-	Schedule  Schedule
-	Budget    int64     // the sum of every slot's prize, minor units
-	Slots     int       // every tier's count together
-	PrizeEnd  int       // Draw.PrizeEnd: sold out once Taken reaches it
-	Marketing uuid.UUID // funds the budget and gets the unclaimed rest back
-	Escrow    uuid.UUID // the campaign's own escrow account
+	ID        uuid.UUID       `json:"id"`
+	Name      string          `json:"name"` // at most MaxNameLen bytes of storable text
+	Currency  ledger.Currency `json:"currency"`
+	Schedule  Schedule        `json:"schedule"`
+	Budget    int64           `json:"budget"`    // the sum of every slot's prize, minor units
+	Slots     int             `json:"slots"`     // every tier's count together
+	PrizeEnd  int             `json:"prize_end"` // Draw.PrizeEnd: sold out once Taken reaches it
+	Marketing uuid.UUID       `json:"marketing"` // funds the budget and gets the unclaimed rest back
+	Escrow    uuid.UUID       `json:"escrow"`    // the campaign's own escrow account
 	// Commitment is published from the start; Seed is the secret it
 	// commits to, kept by the store and revealed once the campaign is
 	// swept.
-	Commitment Commitment
-	Seed       Seed
-	OpensAt    time.Time
-	EndsAt     time.Time
-	Caps       Caps
-	CreatedAt  time.Time
+	Commitment Commitment `json:"commitment"`
+	Seed       Seed       `json:"seed,omitzero"`
+	OpensAt    time.Time  `json:"opens_at"`
+	EndsAt     time.Time  `json:"ends_at"`
+	Caps       Caps       `json:"caps"`
+	CreatedAt  time.Time  `json:"created_at"`
 	State
 
 	// Draw is computed from Seed and Schedule (NewDraw), never stored. A
 	// store sets it when it loads a campaign (it never changes, so a store
 	// may keep it per campaign ID); Take needs it.
-	Draw *Draw
+	Draw *Draw `json:"-"`
 }
 
 // SoldOut reports whether every prize has been won.
@@ -180,24 +180,24 @@ func (c *Campaign) Validate() error {
 
 // Player is one user's part in one campaign, as the caps count it.
 type Player struct {
-	Tries    int   // tries made: the number of the last one
-	Day      int64 // the day of the last try (Caps.Day)
-	DayTries int   // tries made on Day
-	Wins     int   // tries that won
+	Tries    int   `json:"tries"`     // tries made: the number of the last one
+	Day      int64 `json:"day"`       // the day of the last try (Caps.Day)
+	DayTries int   `json:"day_tries"` // tries made on Day
+	Wins     int   `json:"wins"`      // tries that won
 }
 
 // Try is one accepted try: user's Seq-th, which took slot Slot and won
 // that slot's Prize (0: no prize).
 type Try struct {
-	Campaign  uuid.UUID
-	User      uuid.UUID
-	Seq       int       // the user's try number: (Campaign, User, Seq) is the try's key
-	Account   uuid.UUID // the wallet a prize is paid to
-	Slot      int
-	Prize     int64 // minor units; 0 = no prize
-	At        time.Time
-	Paid      bool // the prize moved: paid to Account, or forfeited (returned to the marketing account)
-	Forfeited bool // the prize went back to the marketing account: the wallet could not take it
+	Campaign  uuid.UUID `json:"campaign"`
+	User      uuid.UUID `json:"user"`
+	Seq       int       `json:"seq"`     // the user's try number: (Campaign, User, Seq) is the try's key
+	Account   uuid.UUID `json:"account"` // the wallet a prize is paid to
+	Slot      int       `json:"slot"`
+	Prize     int64     `json:"prize"` // minor units; 0 = no prize
+	At        time.Time `json:"at"`
+	Paid      bool      `json:"paid"`      // the prize moved: paid to Account, or forfeited (returned to the marketing account)
+	Forfeited bool      `json:"forfeited"` // the prize went back to the marketing account: the wallet could not take it
 }
 
 // Won reports whether the try won a prize.

@@ -228,21 +228,21 @@ func (s *Service) SweepTransferID(id uuid.UUID) uuid.UUID {
 // PrizeTier is Count slots of Prize each at a service's edge. A tier of
 // no prize is a zero amount in the campaign's currency.
 type PrizeTier struct {
-	Prize ledger.Money
-	Count int
+	Prize ledger.Money `json:"prize"`
+	Count int          `json:"count"`
 }
 
 // CreateRequest asks for a campaign.
 type CreateRequest struct {
 	// ID is the client's campaign ID, the create's idempotency key. Zero
 	// means a new ID from Config.NewID (no idempotency).
-	ID        uuid.UUID
-	Name      string    // at most MaxNameLen bytes
-	Marketing uuid.UUID // the account that funds the budget
-	Prizes    []PrizeTier
-	OpensAt   time.Time
-	EndsAt    time.Time
-	Caps      Caps
+	ID        uuid.UUID   `json:"id,omitzero"`
+	Name      string      `json:"name"`      // at most MaxNameLen bytes
+	Marketing uuid.UUID   `json:"marketing"` // the account that funds the budget
+	Prizes    []PrizeTier `json:"prizes"`
+	OpensAt   time.Time   `json:"opens_at"`
+	EndsAt    time.Time   `json:"ends_at"`
+	Caps      Caps        `json:"caps"`
 }
 
 // Create creates a campaign: it checks the request, reads a seed and
@@ -313,7 +313,7 @@ func (s *Service) newCampaign(req CreateRequest) (Campaign, error) {
 		}
 		sched[i] = Tier{Prize: p.Prize.Units(), Count: p.Count}
 	}
-	budget, slots, err := r.Check(sched)
+	budget, slots, err := r.check(sched, cur)
 	if err != nil {
 		return Campaign{}, err
 	}

@@ -37,8 +37,8 @@ type TryResult struct {
 
 // Cursor is a position in the (EndsAt, ID) order of Unsettled.
 type Cursor struct {
-	EndsAt time.Time
-	ID     uuid.UUID
+	EndsAt time.Time `json:"ends_at"`
+	ID     uuid.UUID `json:"id"`
 }
 
 // CursorOf returns the cursor just at c.

@@ -15,14 +15,14 @@ import (
 
 // TryRequest is one tap.
 type TryRequest struct {
-	Campaign uuid.UUID
-	User     uuid.UUID
-	Account  uuid.UUID // the user's wallet, which a prize is paid to
-	Device   string    // the device's ID, for the per-device rate limit: 1…MaxDeviceLen bytes
+	Campaign uuid.UUID `json:"campaign"`
+	User     uuid.UUID `json:"user"`
+	Account  uuid.UUID `json:"account"` // the user's wallet, which a prize is paid to
+	Device   string    `json:"device"`  // the device's ID, for the per-device rate limit: 1…MaxDeviceLen bytes
 	// Seq is the user's try number, 1, 2, 3… with no gap: the try's
 	// idempotency key is (Campaign, User, Seq). Sending a try again with
 	// the same Seq returns the same try and pays its prize once.
-	Seq int
+	Seq int `json:"seq"`
 }
 
 // cache is the Service's in-process knowledge of campaigns: each one's
@@ -475,12 +475,12 @@ func (s *Service) eachUnsettled(ctx context.Context, f func(*Campaign)) error {
 
 // ReconcileReport says what Reconcile finished.
 type ReconcileReport struct {
-	Funded    int // funding campaigns whose budget had reached escrow: opened
-	Cancelled int // funding campaigns whose budget never came: cancelled
-	Paid      int // winning tries paid
-	Forfeited int // winning tries whose wallet was closed: prizes returned
-	Swept     int // sweeps finished
-	Settled   int // escrow accounts closed
+	Funded    int `json:"funded"`    // funding campaigns whose budget had reached escrow: opened
+	Cancelled int `json:"cancelled"` // funding campaigns whose budget never came: cancelled
+	Paid      int `json:"paid"`      // winning tries paid
+	Forfeited int `json:"forfeited"` // winning tries whose wallet was closed: prizes returned
+	Swept     int `json:"swept"`     // sweeps finished
+	Settled   int `json:"settled"`   // escrow accounts closed
 }
 
 // Reconcile finishes what a crash (or a failing store or ledger) left half

@@ -61,43 +61,43 @@ func (s ShareStatus) String() string {
 
 // Share is one member's part of the bill.
 type Share struct {
-	Member uuid.UUID
-	Amount int64 // minor units of the request's currency
-	Status ShareStatus
+	Member uuid.UUID   `json:"member"`
+	Amount int64       `json:"amount"` // minor units of the request's currency
+	Status ShareStatus `json:"status"`
 	// Set when paid: the wallet it came from and the ledger transfer that
 	// moved it (Service.TransferID of the request and member).
-	Account    uuid.UUID
-	TransferID uuid.UUID
-	At         time.Time // paid or declined at; zero while pending
+	Account    uuid.UUID `json:"account,omitzero"`
+	TransferID uuid.UUID `json:"transfer_id,omitzero"`
+	At         time.Time `json:"at,omitzero"` // paid or declined at; zero while pending
 }
 
 // State is what changes in a request.
 type State struct {
-	Status     Status
-	Paid       int       // shares paid
-	Declined   int       // shares declined
-	Collected  int64     // minor units paid to the requester
-	EndedAt    time.Time // when it stopped being open; zero while open
-	RemindedAt time.Time // the last reminder; zero if none
+	Status     Status    `json:"status"`
+	Paid       int       `json:"paid"`                 // shares paid
+	Declined   int       `json:"declined"`             // shares declined
+	Collected  int64     `json:"collected"`            // minor units paid to the requester
+	EndedAt    time.Time `json:"ended_at,omitzero"`    // when it stopped being open; zero while open
+	RemindedAt time.Time `json:"reminded_at,omitzero"` // the last reminder; zero if none
 	// Reconciled: the request is no longer open and no share's payment can
 	// be unrecorded any more (nothing was pending when it ended, or
 	// Reconcile has checked the ledger for every pending share).
-	Reconciled bool
+	Reconciled bool `json:"reconciled"`
 }
 
 // Request is one bill to split: the requester asks the members of a group
 // for their shares, paid straight into the requester's account.
 type Request struct {
-	ID        uuid.UUID
-	Requester uuid.UUID
-	Account   uuid.UUID // the requester's wallet: every payment lands here
-	Group     uuid.UUID
-	Title     string // at most MaxTitleLen bytes
-	Currency  ledger.Currency
-	Total     int64   // the bill: the sum of every share, the requester's own included
-	Shares    []Share // in the stated order, the order the remainder rule follows
-	CreatedAt time.Time
-	ExpiresAt time.Time
+	ID        uuid.UUID       `json:"id"`
+	Requester uuid.UUID       `json:"requester"`
+	Account   uuid.UUID       `json:"account"` // the requester's wallet: every payment lands here
+	Group     uuid.UUID       `json:"group"`
+	Title     string          `json:"title"` // at most MaxTitleLen bytes
+	Currency  ledger.Currency `json:"currency"`
+	Total     int64           `json:"total"`  // the bill: the sum of every share, the requester's own included
+	Shares    []Share         `json:"shares"` // in the stated order, the order the remainder rule follows
+	CreatedAt time.Time       `json:"created_at"`
+	ExpiresAt time.Time       `json:"expires_at"`
 	State
 }
 
@@ -247,7 +247,7 @@ func (r *Request) CheckPay(member uuid.UUID, amount int64, now time.Time) (i int
 	case r.Shares[i].Status == ShareOwn:
 		return 0, false, r.shareError(member, ErrOwnShare)
 	case amount != r.Shares[i].Amount:
-		return 0, false, r.shareError(member, fmt.Errorf("%w: %v, share %v", ErrWrongAmount, r.Money(amount), r.Money(r.Shares[i].Amount)))
+		return 0, false, r.shareError(member, fmt.Errorf("%w: %v for a share of %v", ErrWrongAmount, r.Money(amount), r.Money(r.Shares[i].Amount)))
 	case r.Shares[i].Status == SharePaid:
 		return i, true, nil
 	case r.Shares[i].Status == ShareDeclined:

@@ -168,22 +168,22 @@ func (s *Service) TransferID(id, member uuid.UUID) uuid.UUID {
 type CreateRequest struct {
 	// ID is the request's ID and idempotency key: creating again with the
 	// same ID and content returns the stored request. Zero means a new ID.
-	ID        uuid.UUID
-	Requester uuid.UUID
-	Account   uuid.UUID // the requester's wallet, where payments land
-	Group     uuid.UUID
-	Title     string // at most MaxTitleLen bytes
+	ID        uuid.UUID `json:"id,omitzero"`
+	Requester uuid.UUID `json:"requester"`
+	Account   uuid.UUID `json:"account"` // the requester's wallet, where payments land
+	Group     uuid.UUID `json:"group"`
+	Title     string    `json:"title"` // at most MaxTitleLen bytes
 	// Members in the stated order (the order the remainder rule follows).
 	// The requester may be one of them: their share is part of the split
 	// but never collected.
-	Members []uuid.UUID
+	Members []uuid.UUID `json:"members"`
 	// Either Total, split equally (EqualSplit), or Amounts, one per
 	// member: not both.
-	Total   ledger.Money
-	Amounts []ledger.Money
+	Total   ledger.Money   `json:"total,omitzero"`
+	Amounts []ledger.Money `json:"amounts,omitempty"`
 	// TTL is how long the request stays open; zero means the rules'
 	// DefaultTTL.
-	TTL time.Duration
+	TTL time.Duration `json:"ttl_ns,omitzero"`
 }
 
 // Create records a new request. Every check is made before the store is
@@ -268,7 +268,7 @@ func (s *Service) build(req *CreateRequest) (Request, error) {
 	var amounts []int64
 	var err error
 	if req.Amounts == nil {
-		if amounts, err = EqualSplit(req.Total.Units(), len(req.Members)); err != nil {
+		if amounts, err = equalSplit(req.Total.Units(), len(req.Members), cur); err != nil {
 			return Request{}, err
 		}
 	} else {
@@ -280,7 +280,7 @@ func (s *Service) build(req *CreateRequest) (Request, error) {
 			amounts[i] = a.Units()
 		}
 	}
-	total, err := rules.Check(amounts, self)
+	total, err := rules.check(amounts, self, cur)
 	if err != nil {
 		return Request{}, err
 	}
@@ -323,10 +323,10 @@ func (s *Service) Request(ctx context.Context, id uuid.UUID) (Request, error) {
 
 // PayRequest is a member paying their share.
 type PayRequest struct {
-	Request uuid.UUID
-	Member  uuid.UUID
-	Account uuid.UUID    // the member's wallet
-	Amount  ledger.Money // what the member confirmed: must be the share
+	Request uuid.UUID    `json:"request"`
+	Member  uuid.UUID    `json:"member"`
+	Account uuid.UUID    `json:"account"` // the member's wallet
+	Amount  ledger.Money `json:"amount"`  // what the member confirmed: must be the share
 }
 
 // Pay pays the member's share into the requester's account, with ledger

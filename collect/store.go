@@ -13,8 +13,8 @@ import (
 // Cursor pages a listing: the (time, ID) of the last request of the page
 // before; the zero Cursor starts from the beginning.
 type Cursor struct {
-	At time.Time
-	ID uuid.UUID
+	At time.Time `json:"at"`
+	ID uuid.UUID `json:"id"`
 }
 
 // PayStep is one member's payment as the Service hands it to Store.Pay.
@@ -31,9 +31,9 @@ type PayStep struct {
 
 // PayResult is what Store.Pay did.
 type PayResult struct {
-	Request  Request // after the step
-	Share    Share   // the member's share, paid
-	Existing bool    // it was paid before: nothing moved now
+	Request  Request `json:"request"`  // after the step
+	Share    Share   `json:"share"`    // the member's share, paid
+	Existing bool    `json:"existing"` // it was paid before: nothing moved now
 }
 
 // Pay is the payment transition, for stores: with r locked, CheckPay

@@ -1,11 +1,12 @@
 package ledger
 
 import (
-	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math/big"
+
+	"github.com/socialpay/socialpay/errcode"
+	"github.com/socialpay/socialpay/internal/textform"
 )
 
 // How the ledger's values read as JSON and text: currencies as their codes,
@@ -16,45 +17,17 @@ import (
 // error wrapping ErrInvalidValue.
 
 // ErrInvalidValue: text that is not one of a type's words or forms.
-var ErrInvalidValue = errors.New("ledger: invalid value")
+var ErrInvalidValue = errcode.New("invalid_value", errcode.Invalid, "ledger: invalid value")
 
-// maxWordLen bounds the text of an enum word or currency code.
-const maxWordLen = 32
-
-// parseWord returns the value among 0…last whose String is text.
-func parseWord[T interface {
-	~uint8
-	String() string
-}](what string, text []byte, first, last T) (T, error) {
-	if len(text) <= maxWordLen {
-		for v := first; v <= last; v++ {
-			if v.String() == string(text) {
-				return v, nil
-			}
-		}
-	}
-	return 0, fmt.Errorf("%w: %s %q", ErrInvalidValue, what, truncate(text))
-}
-
-// word returns v's word, or ErrInvalidValue for a value that has none
-// (its String says "unknown"), which would not decode back.
-func word[T interface {
-	~uint8
-	String() string
-}](what string, v T) ([]byte, error) {
-	w := v.String()
-	if w == "unknown" {
-		return nil, fmt.Errorf("%w: %s %d has no word", ErrInvalidValue, what, uint8(v))
-	}
-	return []byte(w), nil
-}
-
-func truncate(b []byte) string {
-	if len(b) > maxWordLen {
-		return string(b[:maxWordLen]) + "…"
-	}
-	return string(b)
-}
+// The words of the ledger's enums: what their String methods return.
+var (
+	transferKindWords   = textform.StringWords(ErrInvalidValue, "transfer kind", KindImmediate, KindReversal)
+	transferStatusWords = textform.StringWords(ErrInvalidValue, "transfer status", StatusCommitted, StatusExpired)
+	accountStatusWords  = textform.StringWords(ErrInvalidValue, "account status", AccountOpen, AccountClosed)
+	entryKindWords      = textform.StringWords(ErrInvalidValue, "entry kind", EntryPosted, EntryClose)
+	sideWords           = textform.StringWords(ErrInvalidValue, "side", SideNone, SideCredit)
+	accountEventWords   = textform.StringWords(ErrInvalidValue, "account event", EventFreeze, EventClose)
+)
 
 // MarshalText encodes c as its ISO 4217 code ("" for the zero Currency).
 func (c Currency) MarshalText() ([]byte, error) {
@@ -70,8 +43,8 @@ func (c *Currency) UnmarshalText(text []byte) error {
 		*c = Currency{}
 		return nil
 	}
-	if len(text) > maxWordLen {
-		return fmt.Errorf("%w: currency %q", ErrUnknownCurrency, truncate(text))
+	if len(text) > textform.MaxWordLen {
+		return fmt.Errorf("%w: currency %q", ErrUnknownCurrency, textform.Quote(text))
 	}
 	v, err := LookupCurrency(string(text))
 	if err != nil {
@@ -82,49 +55,44 @@ func (c *Currency) UnmarshalText(text []byte) error {
 }
 
 // MarshalText encodes k as its word ("immediate", "pending", …).
-func (k TransferKind) MarshalText() ([]byte, error) { return word("transfer kind", k) }
+func (k TransferKind) MarshalText() ([]byte, error) { return transferKindWords.Marshal(k) }
 
 // UnmarshalText decodes a word MarshalText writes.
-func (k *TransferKind) UnmarshalText(text []byte) (err error) {
-	*k, err = parseWord("transfer kind", text, KindImmediate, KindReversal)
-	return err
-}
+func (k *TransferKind) UnmarshalText(text []byte) error { return transferKindWords.Unmarshal(text, k) }
 
 // MarshalText encodes s as its word ("committed", "pending", …).
-func (s TransferStatus) MarshalText() ([]byte, error) { return word("transfer status", s) }
+func (s TransferStatus) MarshalText() ([]byte, error) { return transferStatusWords.Marshal(s) }
 
 // UnmarshalText decodes a word MarshalText writes.
-func (s *TransferStatus) UnmarshalText(text []byte) (err error) {
-	*s, err = parseWord("transfer status", text, StatusCommitted, StatusExpired)
-	return err
+func (s *TransferStatus) UnmarshalText(text []byte) error {
+	return transferStatusWords.Unmarshal(text, s)
 }
 
 // MarshalText encodes s as its word ("open", "frozen", "closed").
-func (s AccountStatus) MarshalText() ([]byte, error) { return word("account status", s) }
+func (s AccountStatus) MarshalText() ([]byte, error) { return accountStatusWords.Marshal(s) }
 
 // UnmarshalText decodes a word MarshalText writes.
-func (s *AccountStatus) UnmarshalText(text []byte) (err error) {
-	*s, err = parseWord("account status", text, AccountOpen, AccountClosed)
-	return err
+func (s *AccountStatus) UnmarshalText(text []byte) error {
+	return accountStatusWords.Unmarshal(text, s)
 }
 
 // MarshalText encodes k as its word ("posted", "pending", …).
-func (k EntryKind) MarshalText() ([]byte, error) { return word("entry kind", k) }
+func (k EntryKind) MarshalText() ([]byte, error) { return entryKindWords.Marshal(k) }
 
 // UnmarshalText decodes a word MarshalText writes.
-func (k *EntryKind) UnmarshalText(text []byte) (err error) {
-	*k, err = parseWord("entry kind", text, EntryPosted, EntryClose)
-	return err
-}
+func (k *EntryKind) UnmarshalText(text []byte) error { return entryKindWords.Unmarshal(text, k) }
 
 // MarshalText encodes s as its word ("none", "debit", "credit").
-func (s Side) MarshalText() ([]byte, error) { return word("side", s) }
+func (s Side) MarshalText() ([]byte, error) { return sideWords.Marshal(s) }
 
 // UnmarshalText decodes a word MarshalText writes.
-func (s *Side) UnmarshalText(text []byte) (err error) {
-	*s, err = parseWord("side", text, SideNone, SideCredit)
-	return err
-}
+func (s *Side) UnmarshalText(text []byte) error { return sideWords.Unmarshal(text, s) }
+
+// MarshalText encodes e as its word ("freeze", "unfreeze", "close").
+func (e AccountEvent) MarshalText() ([]byte, error) { return accountEventWords.Marshal(e) }
+
+// UnmarshalText decodes a word MarshalText writes.
+func (e *AccountEvent) UnmarshalText(text []byte) error { return accountEventWords.Unmarshal(text, e) }
 
 // flagNames are the words of the account flags, in bit order.
 var flagNames = [...]struct {
@@ -161,7 +129,7 @@ next:
 				continue next
 			}
 		}
-		return fmt.Errorf("%w: account flag %q", ErrInvalidValue, truncate([]byte(name)))
+		return fmt.Errorf("%w: account flag %q", ErrInvalidValue, textform.Quote([]byte(name)))
 	}
 	*f = out
 	return nil
@@ -172,13 +140,7 @@ func (h Hash) MarshalText() ([]byte, error) { return []byte(h.String()), nil }
 
 // UnmarshalText decodes 64 hex digits.
 func (h *Hash) UnmarshalText(text []byte) error {
-	if len(text) != 2*len(h) {
-		return fmt.Errorf("%w: hash of %d characters, want %d", ErrInvalidValue, len(text), 2*len(h))
-	}
-	if _, err := hex.Decode(h[:], text); err != nil {
-		return fmt.Errorf("%w: hash: %v", ErrInvalidValue, err)
-	}
-	return nil
+	return textform.UnmarshalHex(ErrInvalidValue, "hash", h[:], text)
 }
 
 // MarshalText encodes u in decimal.
@@ -188,7 +150,7 @@ func (u Uint128) MarshalText() ([]byte, error) { return []byte(u.big().String())
 func (u *Uint128) UnmarshalText(text []byte) error {
 	n, ok := new(big.Int).SetString(string(text), 10)
 	if len(text) > 39 || !ok || n.Sign() < 0 || n.BitLen() > 128 {
-		return fmt.Errorf("%w: 128-bit sum %q", ErrInvalidValue, truncate(text))
+		return fmt.Errorf("%w: 128-bit sum %q", ErrInvalidValue, textform.Quote(text))
 	}
 	lo := new(big.Int).And(n, new(big.Int).SetUint64(^uint64(0)))
 	*u = Uint128{Hi: new(big.Int).Rsh(n, 64).Uint64(), Lo: lo.Uint64()}

@@ -19,12 +19,14 @@ import (
 // names (a credit's Month, a debit's Takes, the expiring lot); it may pass
 // more.
 type Holder struct {
-	User uuid.UUID
+	User uuid.UUID `json:"user"`
 	// Earned counts confirmed credits (earned and exchanged in), Spent the
 	// points taken by recorded debits (redeemed and exchanged out), Expired
 	// the points taken by expiries; a failed operation's points come off.
-	Earned, Spent, Expired int64
-	Lots                   []Lot
+	Earned  int64 `json:"earned"`
+	Spent   int64 `json:"spent"`
+	Expired int64 `json:"expired"`
+	Lots    []Lot `json:"lots"`
 }
 
 func (h *Holder) lot(m Month) *Lot {

@@ -69,55 +69,57 @@ func (s Status) String() string {
 
 // Take is the part of a debit taken from one lot.
 type Take struct {
-	Month  Month
-	Points int64
+	Month  Month `json:"month"`
+	Points int64 `json:"points"`
 }
 
 // Op is one operation on a user's points, recorded before its ledger
 // transfer and marked posted after it. Its ID is derived from its business
 // key (user and request key), so a retry finds it.
 type Op struct {
-	ID   uuid.UUID
-	User uuid.UUID
-	Kind Kind
+	ID   uuid.UUID `json:"id"`
+	User uuid.UUID `json:"user"`
+	Kind Kind      `json:"kind"`
 	// Key is the request's idempotency key (earn: the rule's key, such as
 	// a payment ID; redeem and exchange: the client's request key); empty
 	// for an expiry. At most MaxKeyLen bytes.
-	Key string
+	Key string `json:"key,omitempty"`
 	// Name is the earn rule's name, the exchange's partner, or (redeem)
 	// the currency code; empty for an expiry.
-	Name string
+	Name string `json:"name,omitempty"`
 	// Requested is what the request asked: the payment amount in minor
 	// units (a per-amount earn; 0 for a fixed one), the points to redeem
 	// or exchange out, or the partner's points to exchange in.
-	Requested int64
+	Requested int64 `json:"requested"`
 	// Points is the points credited (earn, exchange in) or debited
 	// (redeem, exchange out: the points Rate.Convert used; expire).
-	Points int64
+	Points int64 `json:"points"`
 	// Month is the lot a credit adds to or an expiry empties; LotExpiresAt
 	// is that lot's expiry (a credit creates the lot with it).
-	Month        Month
-	LotExpiresAt time.Time
+	Month        Month     `json:"month,omitzero"`
+	LotExpiresAt time.Time `json:"lot_expires_at,omitzero"`
 	// Takes is a debit's FIFO allocation over lots, set when it is
 	// recorded (an expiry takes its one lot).
-	Takes []Take
+	Takes []Take `json:"takes,omitempty"`
 	// Account is the user's points account; Counter the other points
 	// account of the transfer (the bank's issuance, redemption or expiry
 	// account, or the partner's).
-	Account, Counter uuid.UUID
+	Account uuid.UUID `json:"account"`
+	Counter uuid.UUID `json:"counter"`
 	// Rate is the rate version a redeem or exchange used.
-	Rate Rate
+	Rate Rate `json:"rate,omitzero"`
 	// Other is the other side of a conversion: a redemption's payout in
 	// minor units of Currency, the partner points an exchange out gives,
 	// the partner points an exchange in took (Rate.Convert's used).
-	Other int64
+	Other int64 `json:"other"`
 	// Currency, Wallet and Conversion: a redemption's money, paid from the
 	// bank's Conversion account to the user's Wallet.
-	Currency           ledger.Currency
-	Wallet, Conversion uuid.UUID
+	Currency   ledger.Currency `json:"currency,omitzero"`
+	Wallet     uuid.UUID       `json:"wallet,omitzero"`
+	Conversion uuid.UUID       `json:"conversion,omitzero"`
 
-	Status    Status
-	CreatedAt time.Time
+	Status    Status    `json:"status"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
 // Money returns a redemption's payout.
@@ -187,15 +189,15 @@ func SameRequest(req, stored *Op) error {
 // Lot is the points a user earned in one month. Credited = Remaining +
 // Spent + Expired at all times.
 type Lot struct {
-	User      uuid.UUID
-	Month     Month
-	ExpiresAt time.Time
-	Pending   int64 // credits recorded but not yet on the ledger: not spendable
-	Remaining int64 // confirmed and spendable until ExpiresAt
-	Credited  int64 // confirmed credits in all
-	Spent     int64 // taken by debits
-	Expired   int64 // taken by expiries
-	Expiries  int   // how many expiries took from the lot (numbers their IDs)
+	User      uuid.UUID `json:"user"`
+	Month     Month     `json:"month"`
+	ExpiresAt time.Time `json:"expires_at"`
+	Pending   int64     `json:"pending"`   // credits recorded but not yet on the ledger: not spendable
+	Remaining int64     `json:"remaining"` // confirmed and spendable until ExpiresAt
+	Credited  int64     `json:"credited"`  // confirmed credits in all
+	Spent     int64     `json:"spent"`     // taken by debits
+	Expired   int64     `json:"expired"`   // taken by expiries
+	Expiries  int       `json:"expiries"`  // how many expiries took from the lot (numbers their IDs)
 }
 
 // Due reports whether the lot has points to expire at now.

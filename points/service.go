@@ -422,13 +422,13 @@ func (s *Service) record(ctx context.Context, op Op) (Op, error) {
 
 // EarnRequest earns points under a rule.
 type EarnRequest struct {
-	User uuid.UUID
-	Rule string // a Config.Rules name
+	User uuid.UUID `json:"user"`
+	Rule string    `json:"rule"` // a Config.Rules name
 	// Key makes the earn once only: a payment's ID (per-amount rules), a
 	// campaign's ID, "signup". At most MaxKeyLen bytes.
-	Key string
+	Key string `json:"key"`
 	// Amount is the payment a PerAmount rule earns on; zero for Fixed.
-	Amount ledger.Money
+	Amount ledger.Money `json:"amount,omitzero"`
 }
 
 // Earn credits the points rule earns to the lot of this month, from the
@@ -477,13 +477,13 @@ func (s *Service) credit(op Op, points int64) Op {
 
 // RedeemRequest redeems points into money.
 type RedeemRequest struct {
-	User   uuid.UUID
-	Key    string // the client's idempotency key, at most MaxKeyLen bytes
-	Points int64  // points offered; Rate.Convert decides how many are used
+	User   uuid.UUID `json:"user"`
+	Key    string    `json:"key"`    // the client's idempotency key, at most MaxKeyLen bytes
+	Points int64     `json:"points"` // points offered; Rate.Convert decides how many are used
 	// Wallet is the user's money account in Currency, which must have a
 	// Config.Conversion account.
-	Wallet   uuid.UUID
-	Currency ledger.Currency
+	Wallet   uuid.UUID       `json:"wallet"`
+	Currency ledger.Currency `json:"currency"`
 }
 
 // Redeem converts points into money at the latest rate named
@@ -545,12 +545,12 @@ func (s *Service) redeem(ctx context.Context, req RedeemRequest) (Op, error) {
 
 // ExchangeRequest exchanges points with a partner's scheme.
 type ExchangeRequest struct {
-	User    uuid.UUID
-	Partner string // a Config.Partners name
-	Key     string // the client's (or partner's) idempotency key, at most MaxKeyLen bytes
+	User    uuid.UUID `json:"user"`
+	Partner string    `json:"partner"` // a Config.Partners name
+	Key     string    `json:"key"`     // the client's (or partner's) idempotency key, at most MaxKeyLen bytes
 	// Points offered: the bank's points for ExchangeOut, the partner's
 	// for ExchangeIn.
-	Points int64
+	Points int64 `json:"points"`
 }
 
 // ExchangeOut gives the bank's points for the partner's at the latest
@@ -645,9 +645,9 @@ func (s *Service) Op(ctx context.Context, id uuid.UUID) (Op, error) { return s.s
 
 // SweepReport says what a Sweep did.
 type SweepReport struct {
-	Lots    int   // lots this sweep expired
-	Points  int64 // points they held
-	Pending int   // of them, expiries whose transfer is not yet confirmed (Reconcile finishes them)
+	Lots    int   `json:"lots"`    // lots this sweep expired
+	Points  int64 `json:"points"`  // points they held
+	Pending int   `json:"pending"` // of them, expiries whose transfer is not yet confirmed (Reconcile finishes them)
 }
 
 // sweepPage is how many due lots a sweep reads at a time.
@@ -706,9 +706,9 @@ func (s *Service) sweep(ctx context.Context) (SweepReport, error) {
 
 // ReconcileReport says what Reconcile did.
 type ReconcileReport struct {
-	Posted  int // pending operations whose transfers are now confirmed
-	Failed  int // pending operations the ledger refused for good (points undone)
-	Pending int // operations still pending (the ledger refused for now)
+	Posted  int `json:"posted"`  // pending operations whose transfers are now confirmed
+	Failed  int `json:"failed"`  // pending operations the ledger refused for good (points undone)
+	Pending int `json:"pending"` // operations still pending (the ledger refused for now)
 }
 
 // Reconcile finishes the operations a crash, a store failure or a
@@ -757,14 +757,14 @@ func (s *Service) reconcile(ctx context.Context) (ReconcileReport, error) {
 // Statement is a user's points: what the ledger holds, what can be spent
 // now, the totals earned, spent and expired, and the lots left.
 type Statement struct {
-	User      uuid.UUID
-	Account   uuid.UUID // the user's points account
-	Balance   int64     // the account's posted balance on the ledger
-	Available int64     // spendable now: confirmed points of lots not expired
-	Earned    int64     // confirmed credits (earned and exchanged in)
-	Spent     int64     // redeemed and exchanged out
-	Expired   int64
-	Lots      []Lot // lots with points (remaining or pending), by month
+	User      uuid.UUID `json:"user"`
+	Account   uuid.UUID `json:"account"`   // the user's points account
+	Balance   int64     `json:"balance"`   // the account's posted balance on the ledger
+	Available int64     `json:"available"` // spendable now: confirmed points of lots not expired
+	Earned    int64     `json:"earned"`    // confirmed credits (earned and exchanged in)
+	Spent     int64     `json:"spent"`     // redeemed and exchanged out
+	Expired   int64     `json:"expired"`
+	Lots      []Lot     `json:"lots"` // lots with points (remaining or pending), by month
 }
 
 // Statement returns user's statement at the service's clock.

@@ -90,9 +90,9 @@ type Store interface {
 // LotCursor is a position in Store.Due's order: the last lot of the page
 // before. The zero LotCursor starts from the beginning.
 type LotCursor struct {
-	ExpiresAt time.Time
-	User      uuid.UUID
-	Month     Month
+	ExpiresAt time.Time `json:"expires_at"`
+	User      uuid.UUID `json:"user"`
+	Month     Month     `json:"month"`
 }
 
 // After reports whether l comes strictly after c in Due's order.
@@ -111,8 +111,8 @@ func (c LotCursor) After(l *Lot) bool {
 
 // OpCursor is a position in Store.Pending's order.
 type OpCursor struct {
-	CreatedAt time.Time
-	ID        uuid.UUID
+	CreatedAt time.Time `json:"created_at"`
+	ID        uuid.UUID `json:"id"`
 }
 
 // After reports whether o comes strictly after c in Pending's order.

@@ -64,7 +64,7 @@ func NewPointsStore(db *DB) *PointsStore {
 
 type pointsQueries struct {
 	ensure, lockHolder, getHolder, liveLots, opLots, op, writeHolder, writeLots, insertOp, setStatus string
-	due, pending, rateAt, rateLatest, insertRate                                                     string
+	due, pending, rateAt, rateLatest, rateCheck, insertRate                                          string
 	ensureMany, lockMany, lotsOfMany, opsMany                                                        string
 }
 
@@ -115,6 +115,10 @@ func newPointsQueries(db *DB) pointsQueries {
 			where status = 1 and ` + afterCursor("created_at", 1) + orderPage("created_at", 3)),
 		rateAt:     q(`select name, version, rate_from, rate_to, set_at from $S.points_rates where name = $1 and version = $2`),
 		rateLatest: q(`select name, version, rate_from, rate_to, set_at from $S.points_rates where name = $1 order by version desc limit 1`),
+		// One statement, so one snapshot: the version asked for and the
+		// latest, read apart, could straddle a concurrent setter's insert.
+		rateCheck: q(`select name, version, rate_from, rate_to, set_at from $S.points_rates
+			where name = $1 and version in ($2, (select max(version) from $S.points_rates where name = $1))`),
 		insertRate: q(`insert into $S.points_rates (name, version, rate_from, rate_to, set_at) values ($1, $2, $3, $4, $5)
 			on conflict (name, version) do nothing`),
 	}
@@ -436,11 +440,19 @@ func (s *PointsStore) SetRate(ctx context.Context, r points.Rate) (points.Rate, 
 		business = nil
 		var stored *points.Rate
 		latest := 0
-		b := &pgx.Batch{}
-		b.Queue(s.q.rateAt, r.Name, int32(r.Version)).Query(eachRow(scanPointsRate, func(v points.Rate) { stored = &v }))
-		b.Queue(s.q.rateLatest, r.Name).Query(eachRow(scanPointsRate, func(v points.Rate) { latest = v.Version }))
-		if err := conn.SendBatch(ctx, b).Close(); err != nil {
+		rows, err := conn.Query(ctx, s.q.rateCheck, r.Name, int32(r.Version))
+		if err != nil {
 			return err
+		}
+		rates, err := pgx.CollectRows(rows, scanPointsRate)
+		if err != nil {
+			return err
+		}
+		for _, v := range rates {
+			if v.Version == r.Version {
+				stored = &v
+			}
+			latest = max(latest, v.Version)
 		}
 		ex, err := points.CheckNewRate(r, stored, latest)
 		switch {

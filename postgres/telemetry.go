@@ -25,7 +25,6 @@ type dbTelemetry struct {
 	dur     metric.Float64Histogram
 	retries metric.Int64Counter
 	batch   metric.Float64Histogram
-	word    func(error) string
 }
 
 func newDBTelemetry(c *Config) *dbTelemetry {
@@ -34,12 +33,6 @@ func newDBTelemetry(c *Config) *dbTelemetry {
 		dur:     f.Histogram(telemetry.PostgresDuration),
 		retries: f.Counter(telemetry.PostgresRetries),
 		batch:   f.Histogram(telemetry.PostgresBatchSize),
-		word: telemetry.Words(
-			telemetry.Word{Word: "retries_exhausted", Err: ErrRetriesExhausted},
-			telemetry.Word{Word: "unavailable", Err: ErrUnavailable},
-			telemetry.Word{Word: "integrity", Err: ErrIntegrity},
-			telemetry.Word{Word: "migration", Err: ErrMigration},
-		),
 	}
 }
 
@@ -68,7 +61,7 @@ func (t *dbTelemetry) end(ctx context.Context, o dbOp, op string, attempts int, 
 	if !o.on {
 		return
 	}
-	word := t.word(err)
+	word := telemetry.Outcome(err)
 	if o.span != nil {
 		o.span.SetAttributes(attribute.String(telemetry.KeyOutcome, word), attribute.Int("socialpay.postgres.attempts", attempts))
 		if err != nil {

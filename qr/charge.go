@@ -78,12 +78,12 @@ func (s *Service) UnlockDevice(ctx context.Context, id string) error {
 
 // DeviceStatus is what the payer's app shows about its payment codes.
 type DeviceStatus struct {
-	Revoked  bool
-	Locked   bool // by failed attempts: UnlockDevice after re-authentication
-	Failures int  // failed attempts of the current window
+	Revoked  bool `json:"revoked"`
+	Locked   bool `json:"locked"`   // by failed attempts: UnlockDevice after re-authentication
+	Failures int  `json:"failures"` // failed attempts of the current window
 	// Spent is today's charges of the device counted against
 	// DeviceDailyCaps (zero when none or not capped).
-	Spent ledger.Money
+	Spent ledger.Money `json:"spent"`
 }
 
 // DeviceStatus returns the state of a payer's device.
@@ -130,25 +130,25 @@ type CodeRefusal struct {
 // scanned from the payer's phone.
 type ChargeRequest struct {
 	// Merchant is the merchant's ledger account, credited.
-	Merchant uuid.UUID
+	Merchant uuid.UUID `json:"merchant"`
 	// Code is the 18-digit payment code.
-	Code string
+	Code string `json:"code"`
 	// Amount is positive, in the payer's currency.
-	Amount ledger.Money
+	Amount ledger.Money `json:"amount"`
 	// Order is the merchant's order ID, 1 to MaxKeyLen bytes: the
 	// idempotency key of the charge.
-	Order string
+	Order string `json:"order"`
 }
 
 // ChargeReceipt records a completed payment-code charge.
 type ChargeReceipt struct {
-	Transfer uuid.UUID // the ledger transfer, ChargeID(Merchant, Order)
-	Merchant uuid.UUID
-	Payer    uuid.UUID // the device's account
-	Device   string
-	Amount   ledger.Money
-	Order    string
-	At       time.Time
+	Transfer uuid.UUID    `json:"transfer"` // the ledger transfer, ChargeID(Merchant, Order)
+	Merchant uuid.UUID    `json:"merchant"`
+	Payer    uuid.UUID    `json:"payer"` // the device's account
+	Device   string       `json:"device"`
+	Amount   ledger.Money `json:"amount"`
+	Order    string       `json:"order"`
+	At       time.Time    `json:"at"`
 }
 
 // Charge takes Amount from the account of the device that made the payment

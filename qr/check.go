@@ -8,13 +8,14 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/socialpay/socialpay/errcode"
 	"github.com/socialpay/socialpay/ledger"
 )
 
 // ErrRecordMismatch: a QR record (a dynamic code's claim, a cap
 // reservation, a day's cap total) disagrees with the ledger or with the
 // records it sums. Check wraps it, listing every Problem.
-var ErrRecordMismatch = errors.New("qr: record disagrees with the ledger")
+var ErrRecordMismatch = errcode.New("records_disagree", errcode.Internal, "qr: record disagrees with the ledger")
 
 // ProblemKind says how a record disagrees with the ledger.
 type ProblemKind int
@@ -62,15 +63,15 @@ func (k ProblemKind) String() string {
 
 // Problem is one record that disagrees with the ledger.
 type Problem struct {
-	Kind ProblemKind
+	Kind ProblemKind `json:"kind"`
 	// Record is "code" (Code is the dynamic code's ID), "reservation" or
 	// "cap total" (Payer and Day name the total).
-	Record  string
-	Code    uuid.UUID
-	Payment uuid.UUID // the payment the record names
-	Payer   uuid.UUID
-	Day     string
-	Detail  string // what each side says
+	Record  string    `json:"record"`
+	Code    uuid.UUID `json:"code,omitzero"`
+	Payment uuid.UUID `json:"payment,omitzero"` // the payment the record names
+	Payer   uuid.UUID `json:"payer,omitzero"`
+	Day     string    `json:"day,omitempty"`
+	Detail  string    `json:"detail,omitempty"` // what each side says
 }
 
 func (p Problem) String() string {
@@ -83,11 +84,11 @@ func (p Problem) String() string {
 
 // CheckReport says what Check looked at and what disagrees.
 type CheckReport struct {
-	Codes        int // dynamic codes with a claim, settled or not
-	Reservations int // cap reservations, settled or not
-	Totals       int // days' cap totals
-	InFlight     int // records between two steps of a running Pay (younger than ReconcileAfter)
-	Problems     []Problem
+	Codes        int       `json:"codes"`        // dynamic codes with a claim, settled or not
+	Reservations int       `json:"reservations"` // cap reservations, settled or not
+	Totals       int       `json:"totals"`       // days' cap totals
+	InFlight     int       `json:"in_flight"`    // records between two steps of a running Pay (younger than ReconcileAfter)
+	Problems     []Problem `json:"problems"`
 }
 
 const checkBatch = 500

@@ -5,40 +5,41 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"sync"
 
 	"github.com/google/uuid"
+
+	"github.com/socialpay/socialpay/errcode"
 )
 
 // Errors of the directory.
 var (
 	// ErrUnknownPayee: the directory has no payee under this alias (or
 	// will not pay it).
-	ErrUnknownPayee = errors.New("qr: unknown payee")
+	ErrUnknownPayee = errcode.New("unknown_payee", errcode.NotFound, "qr: unknown payee")
 	// ErrInvalidPayee: a payee without alias, account or name.
-	ErrInvalidPayee = errors.New("qr: invalid payee")
+	ErrInvalidPayee = errcode.New("invalid_payee", errcode.Invalid, "qr: invalid payee")
 )
 
 // Payee is who a receive code pays, as the bank's directory knows it. A
 // receive code names the payee only by Alias (never an account number); the
 // account and the name come from the directory, never from the code.
 type Payee struct {
-	Alias   string    // as written in the code's account template
-	Account uuid.UUID // the ledger account credited
-	Name    string    // the verified name the payer's app shows
+	Alias   string    `json:"alias"`            // as written in the code's account template
+	Account uuid.UUID `json:"account,omitzero"` // the ledger account credited
+	Name    string    `json:"name"`             // the verified name the payer's app shows
 	// Binding names the alias's binding to its holder: an opaque value
 	// (e.g. holder ID and binding epoch) the directory changes whenever
 	// the alias is bound anew, as a recycled phone number is. Empty when
 	// the directory does not track it (the account still counts).
-	Binding string
+	Binding string `json:"binding,omitempty"`
 }
 
 // ErrBindingChanged: a receive code was issued for another binding of its
 // alias (another holder, account or binding epoch): a printed code that
 // followed a recycled phone number. Issue a new code.
-var ErrBindingChanged = errors.New("qr: the code's alias is bound to another holder or account since it was issued")
+var ErrBindingChanged = errcode.New("binding_changed", errcode.Conflict, "qr: the code's alias is bound to another holder or account since it was issued")
 
 // BindingMark is the fingerprint of a payee's binding a receive code
 // carries (signed, in its account template): 16 hex digits of SHA-256
@@ -61,18 +62,18 @@ func BindingMark(p Payee) string {
 // error also wraps the limiter's own error (transfer/qrdirectory: a
 // *transfer.RateLimitError, errors.Is transfer.ErrRateLimited, that says
 // when to retry).
-var ErrLookupLimited = errors.New("qr: payee lookups rate limited")
+var ErrLookupLimited = errcode.New("rate_limited", errcode.RateLimited, "qr: payee lookups rate limited")
 
 // Lookup is one directory lookup: the alias, and on whose behalf it is
 // made.
 type Lookup struct {
 	// Alias is as written in the code's account template.
-	Alias string
+	Alias string `json:"alias"`
 	// Payer is the ledger account of the payer on whose behalf the
 	// directory is asked: set by Preview and Pay, whose answer shows the
 	// payee's name to whoever asks. Zero for the bank's own lookups
 	// (Issue, and IssueAs, whose answer reveals nothing).
-	Payer uuid.UUID
+	Payer uuid.UUID `json:"payer,omitzero"`
 }
 
 // Directory resolves the alias in a receive code to a payee. The bank

@@ -52,9 +52,9 @@ func (id ID) IsTemplate() bool {
 // otherwise; Parse fills both (Value is then the raw text of the
 // template). Sub-objects are primitives: their own Sub is ignored.
 type Object struct {
-	ID    ID
-	Value string
-	Sub   []Object
+	ID    ID       `json:"id"`
+	Value string   `json:"value,omitempty"`
+	Sub   []Object `json:"sub,omitempty"`
 }
 
 // Payload is a merchant-presented QR payload: its data objects in the order

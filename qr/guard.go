@@ -2,12 +2,12 @@ package qr
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/socialpay/socialpay/errcode"
 	"github.com/socialpay/socialpay/ledger"
 )
 
@@ -18,19 +18,19 @@ var (
 	// a code out of its time window, a wrong one-time password. The
 	// reason goes to Config.Refused only, so that answers cannot tell an
 	// attacker which serials exist or how close a guess came.
-	ErrInvalidCode = errors.New("qr: invalid payment code")
+	ErrInvalidCode = errcode.New("invalid_code", errcode.Invalid, "qr: invalid payment code")
 	// ErrMerchantRefused: the merchant made too many failed payment-code
 	// attempts in the current window (Lockout) and is refused until the
 	// window ends.
-	ErrMerchantRefused = errors.New("qr: too many invalid payment codes from this merchant")
+	ErrMerchantRefused = errcode.New("merchant_locked", errcode.RateLimited, "qr: too many invalid payment codes from this merchant")
 	// ErrDeviceLocked: the device made too many failed attempts and is
 	// locked until the payer re-authenticates (Service.UnlockDevice).
 	// Merchants see ErrInvalidCode; this is the reason Config.Refused and
 	// Service.DeviceStatus report.
-	ErrDeviceLocked = errors.New("qr: device locked after failed payment codes")
+	ErrDeviceLocked = errcode.New("device_locked", errcode.Forbidden, "qr: device locked after failed payment codes")
 	// ErrDeviceDailyCap: a charge would take the device's password-free
 	// charges of the day over Config.DeviceDailyCaps.
-	ErrDeviceDailyCap = errors.New("qr: daily cap on payment-code charges of the device reached")
+	ErrDeviceDailyCap = errcode.New("device_daily_cap", errcode.Conflict, "qr: daily cap on payment-code charges of the device reached")
 )
 
 // Lockout is how many failed payment-code attempts a device serial and a
@@ -64,44 +64,44 @@ func (p Lockout) withDefaults() (Lockout, error) {
 
 // Strikes counts a key's failed payment-code attempts within a window.
 type Strikes struct {
-	Count    int       // failed attempts of the window
-	Since    time.Time // when the window began; zero before any failure
-	LockedAt time.Time // when the key was locked (serials only); zero while not
+	Count    int       `json:"count"`              // failed attempts of the window
+	Since    time.Time `json:"since,omitzero"`     // when the window began; zero before any failure
+	LockedAt time.Time `json:"locked_at,omitzero"` // when the key was locked (serials only); zero while not
 }
 
 // SerialRecord is what an AttemptStore keeps per payment-code serial,
 // whether or not a device has it (so that a guess at an unused serial
 // costs the store what a guess at a used one does).
 type SerialRecord struct {
-	Serial uint64
+	Serial uint64 `json:"serial"`
 	Strikes
-	Day   string       // the cap day Spent counts
-	Spent ledger.Money // the device's charges of Day, counted as their codes pass
+	Day   string       `json:"day,omitempty"`  // the cap day Spent counts
+	Spent ledger.Money `json:"spent,omitzero"` // the device's charges of Day, counted as their codes pass
 	// LastCharge is the charge Spent counted last, so that a duplicate of
 	// it running at the same time is not counted twice.
-	LastCharge uuid.UUID
+	LastCharge uuid.UUID `json:"last_charge,omitzero"`
 }
 
 // MerchantRecord is what an AttemptStore keeps per merchant.
 type MerchantRecord struct {
-	Merchant uuid.UUID
+	Merchant uuid.UUID `json:"merchant"`
 	Strikes
 }
 
 // CodeTry is one charge's attempt at a payment code, once the code has
 // been checked.
 type CodeTry struct {
-	Charge   uuid.UUID // the charge (ChargeID)
-	Serial   uint64
-	Merchant uuid.UUID
-	At       time.Time
-	Day      string       // At's cap day
-	Amount   ledger.Money // the charge
+	Charge   uuid.UUID    `json:"charge"` // the charge (ChargeID)
+	Serial   uint64       `json:"serial"`
+	Merchant uuid.UUID    `json:"merchant"`
+	At       time.Time    `json:"at"`
+	Day      string       `json:"day"`    // At's cap day
+	Amount   ledger.Money `json:"amount"` // the charge
 	// Limit is the device's daily cap in Amount's currency; the zero
 	// Money (no currency) when the charge is not capped per day.
-	Limit ledger.Money
+	Limit ledger.Money `json:"limit,omitzero"`
 	// CodeOK: the code is genuine and current for a registered device.
-	CodeOK bool
+	CodeOK bool `json:"code_ok"`
 }
 
 // TryOutcome is what Lockout.Begin decided.
@@ -117,15 +117,15 @@ const (
 
 // TryResult is what BeginTry decided and the serial's record after it.
 type TryResult struct {
-	Outcome  TryOutcome
-	OverCap  bool // the charge would exceed Limit: not added to Spent
-	Reserved bool // Amount was added to Spent
-	Serial   SerialRecord
+	Outcome  TryOutcome   `json:"outcome"`
+	OverCap  bool         `json:"over_cap"` // the charge would exceed Limit: not added to Spent
+	Reserved bool         `json:"reserved"` // Amount was added to Spent
+	Serial   SerialRecord `json:"serial"`
 }
 
 // TryEnd is how an allowed attempt that reserved its amount ended.
 type TryEnd struct {
-	Spent bool // the charge was made: keep Amount in Spent
+	Spent bool `json:"spent"` // the charge was made: keep Amount in Spent
 }
 
 // open starts a new window when the current one is over.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/socialpay/socialpay/errcode"
 	"github.com/socialpay/socialpay/ledger"
 )
 
@@ -21,58 +22,58 @@ type Quote struct {
 	// Payee is from the directory: show Payee.Name, never CodeName. Its
 	// Account and Binding are left zero: a quote goes to the payer's app,
 	// which has no business with the payee's ledger account.
-	Payee Payee
+	Payee Payee `json:"payee"`
 	// Confirm names the payee binding shown (BindingMark): pass it back
 	// as PayRequest.PayeeConfirm.
-	Confirm    string
-	Initiation Initiation
-	Currency   ledger.Currency
-	Amount     ledger.Money // a dynamic code's amount; the zero Money for a static code
-	Reference  string       // a dynamic code's order reference
-	Expires    time.Time    // a dynamic code's expiry
+	Confirm    string          `json:"confirm"`
+	Initiation Initiation      `json:"initiation"`
+	Currency   ledger.Currency `json:"currency"`
+	Amount     ledger.Money    `json:"amount,omitzero"`     // a dynamic code's amount; the zero Money for a static code
+	Reference  string          `json:"reference,omitempty"` // a dynamic code's order reference
+	Expires    time.Time       `json:"expires,omitzero"`    // a dynamic code's expiry
 	// CodeName is data object 59 as written in the code, and NameMismatch
 	// says it is not the directory's name as Issue writes it (its first 25
 	// characters); see Service.Pay.
-	CodeName     string
-	NameMismatch bool
+	CodeName     string `json:"code_name,omitempty"`
+	NameMismatch bool   `json:"name_mismatch"`
 }
 
 // PayRequest asks to pay a receive code.
 type PayRequest struct {
 	// Payer is the payer's ledger account.
-	Payer uuid.UUID
+	Payer uuid.UUID `json:"payer"`
 	// Payload is the code as scanned.
-	Payload string
+	Payload string `json:"payload"`
 	// Amount is what the payer entered for a static code (positive, in the
 	// code's currency). For a dynamic code it is the zero Money or the
 	// code's amount.
-	Amount ledger.Money
+	Amount ledger.Money `json:"amount,omitzero"`
 	// Key is the payer app's idempotency key, 1 to MaxKeyLen bytes: the
 	// same key and request again returns the same Receipt.
-	Key string
+	Key string `json:"key"`
 	// PayeeConfirm, when set, is the Quote.Confirm the payer saw; Pay
 	// refuses with ErrPayeeChanged if the directory's binding of the alias
 	// (holder or account) is another one now.
-	PayeeConfirm string
+	PayeeConfirm string `json:"payee_confirm,omitempty"`
 	// PayeeAccount, when set, is the payee account a bank-side caller
 	// confirmed; Pay refuses with ErrPayeeChanged if the directory now
 	// maps the alias elsewhere. Apps use PayeeConfirm.
-	PayeeAccount uuid.UUID
+	PayeeAccount uuid.UUID `json:"payee_account,omitzero"`
 }
 
 // Receipt records a completed payment of a receive code.
 type Receipt struct {
-	Payment      uuid.UUID // PaymentID(Payer, Key): the ledger ID of the hold
-	Transfer     uuid.UUID // the ledger transfer that posted the hold
-	Key          string
-	Payer        uuid.UUID
-	Payee        Payee // from the directory when the payment was made
-	Amount       ledger.Money
-	Initiation   Initiation
-	Reference    string
-	CodeName     string // data object 59 of the code
-	NameMismatch bool   // CodeName is not Payee.Name (its first 25 characters)
-	At           time.Time
+	Payment      uuid.UUID    `json:"payment"`  // PaymentID(Payer, Key): the ledger ID of the hold
+	Transfer     uuid.UUID    `json:"transfer"` // the ledger transfer that posted the hold
+	Key          string       `json:"key"`
+	Payer        uuid.UUID    `json:"payer"`
+	Payee        Payee        `json:"payee"` // from the directory when the payment was made
+	Amount       ledger.Money `json:"amount"`
+	Initiation   Initiation   `json:"initiation"`
+	Reference    string       `json:"reference,omitempty"`
+	CodeName     string       `json:"code_name,omitempty"` // data object 59 of the code
+	NameMismatch bool         `json:"name_mismatch"`       // CodeName is not Payee.Name (its first 25 characters)
+	At           time.Time    `json:"at"`
 }
 
 // Ledger metadata of a payment's hold: what its Receipt is made of.
@@ -131,7 +132,7 @@ func (s *Service) Issue(ctx context.Context, c ReceiveCode) (string, error) {
 
 // ErrNotOwner: IssueAs for an alias the directory binds to another
 // account than the caller's.
-var ErrNotOwner = errors.New("qr: the caller does not own the alias")
+var ErrNotOwner = errcode.New("not_owner", errcode.Forbidden, "qr: the caller does not own the alias")
 
 // IssueAs is Issue on behalf of caller, the ledger account of the
 // customer who asks (from the bank's authentication, never from the
@@ -584,7 +585,7 @@ func (s *Service) cancel(ctx context.Context, r *Receipt, reason error) (Receipt
 	if err := s.release(ctx, r); err != nil {
 		return Receipt{}, err
 	}
-	return Receipt{}, fmt.Errorf("qr: payment %s: %w: %w", r.Payment, ErrPaymentAborted, reason)
+	return Receipt{}, fmt.Errorf("qr: payment %s: %w", r.Payment, errcode.Because(ErrPaymentAborted, reason))
 }
 
 // resolved finishes a payment whose hold someone else resolved meanwhile.
@@ -612,7 +613,7 @@ func (s *Service) aborted(ctx context.Context, r *Receipt) error {
 	if err == nil {
 		for _, reason := range voidReasons {
 			if void.Metadata[metaReason] == reason.Error() {
-				return fmt.Errorf("qr: payment %s: %w: %w", r.Payment, ErrPaymentAborted, reason)
+				return fmt.Errorf("qr: payment %s: %w", r.Payment, errcode.Because(ErrPaymentAborted, reason))
 			}
 		}
 	}
@@ -621,17 +622,17 @@ func (s *Service) aborted(ctx context.Context, r *Receipt) error {
 
 // ReconcileReport says what Reconcile did.
 type ReconcileReport struct {
-	Completed int // payments posted (or found posted) and settled
-	Cancelled int // payments found dead whose claims or reservations were released
-	Pending   int // left for a later run (a store or the ledger failing)
+	Completed int `json:"completed"` // payments posted (or found posted) and settled
+	Cancelled int `json:"cancelled"` // payments found dead whose claims or reservations were released
+	Pending   int `json:"pending"`   // left for a later run (a store or the ledger failing)
 	// Repaired counts settled claims and reservations found without a
 	// posted payment (ProblemSettledUnpaid) and reset: the code open
 	// again, the day's cap room given back.
-	Repaired int
+	Repaired int `json:"repaired"`
 	// Unrepaired counts the records that disagree with the ledger in a way
 	// Reconcile does not decide (ProblemTerms, ProblemCapTotal, a settled
 	// record whose hold is still pending); the error lists them.
-	Unrepaired int
+	Unrepaired int `json:"unrepaired"`
 }
 
 const reconcileBatch = 100

@@ -7,25 +7,26 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/socialpay/socialpay/errcode"
 )
 
 // Errors of payment codes.
 var (
 	// ErrMalformedCode: not 18 digits, or not our prefix.
-	ErrMalformedCode = errors.New("qr: malformed payment code")
+	ErrMalformedCode = errcode.New("malformed_code", errcode.Invalid, "qr: malformed payment code")
 	// ErrUnknownDevice: the code names no registered device.
-	ErrUnknownDevice = errors.New("qr: unknown device")
+	ErrUnknownDevice = errcode.New("unknown_device", errcode.NotFound, "qr: unknown device")
 	// ErrDeviceRevoked: the code's device has been revoked.
-	ErrDeviceRevoked = errors.New("qr: device revoked")
+	ErrDeviceRevoked = errcode.New("device_revoked", errcode.Forbidden, "qr: device revoked")
 	// ErrWrongCode: the one-time password does not match the device (a
 	// guessed or mistyped code).
-	ErrWrongCode = errors.New("qr: wrong payment code")
+	ErrWrongCode = errcode.New("wrong_code", errcode.Forbidden, "qr: wrong payment code")
 )
 
 // Payment code layout: a 2-digit prefix and a 16-digit body. The body is a
@@ -44,12 +45,12 @@ const (
 // and Serial live on the device and the server; Account only on the server:
 // a code never reveals it.
 type Device struct {
-	ID        string    // the server's ID of the device
-	Account   uuid.UUID // the payer's ledger account
-	Serial    uint64    // random, below MaxSerial, unique among registered devices
-	Secret    []byte    // 32 random bytes
-	CreatedAt time.Time //
-	RevokedAt time.Time // zero while the device may pay
+	ID        string    `json:"id"`                  // the server's ID of the device
+	Account   uuid.UUID `json:"account"`             // the payer's ledger account
+	Serial    uint64    `json:"serial"`              // random, below MaxSerial, unique among registered devices
+	Secret    []byte    `json:"secret,omitempty"`    // 32 random bytes
+	CreatedAt time.Time `json:"created_at"`          //
+	RevokedAt time.Time `json:"revoked_at,omitzero"` // zero while the device may pay
 }
 
 // Revoked reports whether the device has been revoked.

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/socialpay/socialpay/errcode"
 	"github.com/socialpay/socialpay/ledger"
 )
 
@@ -16,12 +17,12 @@ import (
 var (
 	// ErrNotOurs: the payload has no account template of this issuer (it may
 	// be a valid PIX, PayNow, ... code).
-	ErrNotOurs = errors.New("qr: not a code of this issuer")
+	ErrNotOurs = errcode.New("not_ours", errcode.Invalid, "qr: not a code of this issuer")
 	// ErrUnsigned: the payload has our account template but no signature.
-	ErrUnsigned = errors.New("qr: code not signed")
+	ErrUnsigned = errcode.New("unsigned", errcode.Invalid, "qr: code not signed")
 	// ErrExpired: a dynamic receive code past its expiry, or a payment code
 	// outside its time window.
-	ErrExpired = errors.New("qr: code expired")
+	ErrExpired = errcode.New("expired", errcode.Conflict, "qr: code expired")
 )
 
 // ReceiveConfig configures ReceiveCodes.
@@ -48,32 +49,35 @@ type ReceiveConfig struct {
 type ReceiveCode struct {
 	// Payee is the payee's account alias as the directory knows it. Never
 	// an account number: all-digit aliases of 8 or more digits are refused.
-	Payee string
+	Payee string `json:"payee"`
 	// Initiation is Static (payer enters the amount; no Amount, Reference
 	// or Expires) or Dynamic (one payment of Amount, with a Reference and an
 	// expiry).
-	Initiation Initiation
+	Initiation Initiation `json:"initiation"`
 	// Currency is the code's currency (data object 53). A dynamic code may
 	// leave it zero: it is then Amount's.
-	Currency ledger.Currency
+	Currency ledger.Currency `json:"currency,omitzero"`
 	// Amount is what a dynamic code asks for: positive, in Currency. A
 	// static code has none (the zero Money).
-	Amount ledger.Money
+	Amount ledger.Money `json:"amount,omitzero"`
 	// Reference is the order reference, written in 62/05 (dynamic codes).
-	Reference string
+	Reference string `json:"reference,omitempty"`
 	// Expires is when a dynamic code stops being payable (written to the
 	// second, UTC).
-	Expires time.Time
+	Expires time.Time `json:"expires,omitzero"`
 	// Name, City, Country (ISO 3166 alpha-2) and MCC fill 59, 60, 58 and
 	// 52. Name and City are for display only and never identify the
 	// payee. Country defaults to "CN", MCC to "0000".
-	Name, City, Country, MCC string
+	Name    string `json:"name,omitempty"`
+	City    string `json:"city,omitempty"`
+	Country string `json:"country,omitempty"`
+	MCC     string `json:"mcc,omitempty"`
 	// KeyID is the key that signed the code (set by Verify).
-	KeyID string
+	KeyID string `json:"key_id,omitempty"`
 	// Binding is the BindingMark of the payee the code was issued for,
 	// written signed in the account template (03); empty in codes issued
 	// without one. Service.Issue sets it.
-	Binding string
+	Binding string `json:"binding,omitempty"`
 }
 
 // ReceiveCodes issues and verifies signed receive codes.

@@ -44,11 +44,11 @@ const (
 // Account is one merchant account information data object (02-51) with its
 // scheme and the key that scheme uses to address the payee.
 type Account struct {
-	ID      ID     // root data object ID, 26
-	GUI     string // globally unique identifier (sub-object 00) of a template; "" for a primitive
-	Scheme  Scheme
-	Key     string // PIX key or URL, PayNow proxy, PromptPay ID or biller ID, card network merchant info
-	KeyType string // one of the Key... constants, or "" when the scheme does not say
+	ID      ID     `json:"id"`            // root data object ID, 26
+	GUI     string `json:"gui,omitempty"` // globally unique identifier (sub-object 00) of a template; "" for a primitive
+	Scheme  Scheme `json:"scheme"`
+	Key     string `json:"key"`                // PIX key or URL, PayNow proxy, PromptPay ID or biller ID, card network merchant info
+	KeyType string `json:"key_type,omitempty"` // one of the Key... constants, or "" when the scheme does not say
 }
 
 // Accounts returns the merchant account information data objects (02-51) in

@@ -1,7 +1,6 @@
 package redpacket
 
 import (
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"time"
@@ -69,31 +68,31 @@ func (s Status) Finished() bool { return s == StatusSoldOut || s == StatusRefund
 // Service returns packets without them (Send, View), and a Packet printed
 // with fmt (any verb) or encoded as JSON leaves them out.
 type Packet struct {
-	ID            uuid.UUID
-	Kind          Kind
-	Sender        uuid.UUID // the sending user
-	SenderAccount uuid.UUID // the wallet paid from; refunds go back to it
+	ID            uuid.UUID `json:"id"`
+	Kind          Kind      `json:"kind"`
+	Sender        uuid.UUID `json:"sender"`         // the sending user
+	SenderAccount uuid.UUID `json:"sender_account"` // the wallet paid from; refunds go back to it
 	// Group is the group the packet was sent to; zero for a packet to one
 	// person.
-	Group uuid.UUID
+	Group uuid.UUID `json:"group,omitzero"`
 	// Recipient is the one user who may claim: the named member of an
 	// Exclusive packet, or the friend a one-to-one packet was sent to.
 	// Zero for other group packets.
-	Recipient uuid.UUID
+	Recipient uuid.UUID `json:"recipient,omitzero"`
 	// PasswordHash is a Password packet's phrase as a PasswordKey hashed
 	// it (PasswordHashLen bytes): no store holds the phrase. Nil for other
 	// kinds.
-	PasswordHash []byte
+	PasswordHash []byte `json:"-"`
 	// SenderMayGrab is Rules.SenderMayGrab when the packet was sent.
-	SenderMayGrab bool
-	Total         ledger.Money // what the sender paid
-	Count         int          // the number of shares
+	SenderMayGrab bool         `json:"sender_may_grab"`
+	Total         ledger.Money `json:"total"` // what the sender paid
+	Count         int          `json:"count"` // the number of shares
 	// Shares are the pre-split shares in claim order, in minor units of
 	// Total's currency: claim i takes Shares[i]. Views leave them out.
-	Shares    []int64
-	Escrow    uuid.UUID // the packet's own ledger account
-	CreatedAt time.Time
-	ExpiresAt time.Time // claims are refused from this instant on
+	Shares    []int64   `json:"-"`
+	Escrow    uuid.UUID `json:"escrow"` // the packet's own ledger account
+	CreatedAt time.Time `json:"created_at"`
+	ExpiresAt time.Time `json:"expires_at"` // claims are refused from this instant on
 
 	State
 }
@@ -102,41 +101,41 @@ type Packet struct {
 // the transition methods of *Packet (Open, Cancel, Take, MarkPosted,
 // BeginRefund, FinishRefund, Settle), each called with the packet locked.
 type State struct {
-	Status  Status
-	Claimed int  // shares claimed; the next claim takes Shares[Claimed]
-	Posted  int  // claims whose share has moved on the ledger (MarkPosted)
-	Settled bool // finished, every claim paid, escrow account closed
+	Status  Status `json:"status"`
+	Claimed int    `json:"claimed"` // shares claimed; the next claim takes Shares[Claimed]
+	Posted  int    `json:"posted"`  // claims whose share has moved on the ledger (MarkPosted)
+	Settled bool   `json:"settled"` // finished, every claim paid, escrow account closed
 }
 
 // Claim is one user's share of a packet.
 type Claim struct {
-	PacketID  uuid.UUID
-	User      uuid.UUID
-	Account   uuid.UUID // the wallet the share is paid to
-	Index     int       // claim order: 0 for the first claim
-	Amount    ledger.Money
-	ClaimedAt time.Time
+	PacketID  uuid.UUID    `json:"packet_id"`
+	User      uuid.UUID    `json:"user"`
+	Account   uuid.UUID    `json:"account"` // the wallet the share is paid to
+	Index     int          `json:"index"`   // claim order: 0 for the first claim
+	Amount    ledger.Money `json:"amount"`
+	ClaimedAt time.Time    `json:"claimed_at"`
 	// Posted: the share has moved from escrow on the ledger — paid to
 	// Account, or, when Account was closed before it could be paid, returned
 	// to the sender (see Service.Claim).
-	Posted bool
+	Posted bool `json:"posted"`
 }
 
 // ClaimResult is what Store.Claim returns.
 type ClaimResult struct {
-	Claim Claim
+	Claim Claim `json:"claim"`
 	// Existing is true when the user had claimed before: Claim is that
 	// claim and nothing changed.
-	Existing bool
+	Existing bool `json:"existing"`
 	// State is the packet's state after the claim.
-	State State
+	State State `json:"state"`
 }
 
 // Cursor is a position in a store's listing of packets, which is ordered by
 // expiry time, then ID. The zero Cursor is the start.
 type Cursor struct {
-	ExpiresAt time.Time
-	ID        uuid.UUID
+	ExpiresAt time.Time `json:"expires_at"`
+	ID        uuid.UUID `json:"id"`
 }
 
 // CursorOf returns the cursor just after p, to continue a listing.
@@ -406,8 +405,9 @@ func (s State) NeedsReconcile() bool {
 	return s.Posted < s.Claimed
 }
 
-// packetView is what a Packet shows when it is printed or encoded: all
-// but its pre-split shares and its password hash.
+// packetView is what a Packet shows when it is printed: all but its
+// pre-split shares and its password hash (its JSON form leaves them out by
+// their tags).
 type packetView struct {
 	ID            uuid.UUID
 	Kind          Kind
@@ -438,10 +438,4 @@ func (p *Packet) view() packetView {
 // (with a stolen key).
 func (p Packet) Format(f fmt.State, verb rune) {
 	fmt.Fprintf(f, fmt.FormatString(f, verb), p.view())
-}
-
-// MarshalJSON encodes p's fields by name, but for its pre-split shares and
-// its password hash, which no JSON form of a packet carries.
-func (p Packet) MarshalJSON() ([]byte, error) {
-	return json.Marshal(p.view())
 }

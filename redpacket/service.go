@@ -305,24 +305,24 @@ type SendRequest struct {
 	// ID is the client's packet ID, the send's idempotency key: sending the
 	// same request again returns the same packet and pays once. Zero means
 	// a new ID from Config.NewID (no idempotency).
-	ID            uuid.UUID
-	Kind          Kind
-	Sender        uuid.UUID // the sending user
-	SenderAccount uuid.UUID // the sender's wallet
+	ID            uuid.UUID `json:"id"`
+	Kind          Kind      `json:"kind"`
+	Sender        uuid.UUID `json:"sender"`         // the sending user
+	SenderAccount uuid.UUID `json:"sender_account"` // the sender's wallet
 	// Group is the group the packet is sent to; zero for a packet to one
 	// friend.
-	Group uuid.UUID
+	Group uuid.UUID `json:"group,omitzero"`
 	// Recipient is the named member of an Exclusive packet, or the friend
 	// of a packet sent to one person; zero otherwise.
-	Recipient uuid.UUID
+	Recipient uuid.UUID `json:"recipient,omitzero"`
 	// Amount is the total, or for a Normal packet the amount of each share.
 	// Its currency picks the Rules.
-	Amount ledger.Money
-	Count  int
+	Amount ledger.Money `json:"amount"`
+	Count  int          `json:"count"`
 	// Password is a Password packet's phrase; empty for other kinds. At
 	// most MaxPasswordInputBytes as typed, MaxPasswordBytes normalized.
 	// The packet keeps only its keyed hash (Config.PasswordKey).
-	Password string
+	Password string `json:"password,omitempty"`
 }
 
 // Send sends a red packet: it checks the request, splits the total into
@@ -410,11 +410,11 @@ func (s *Service) newPacket(ctx context.Context, req *SendRequest) (Packet, erro
 	if err != nil {
 		return Packet{}, err
 	}
-	total, err := r.Check(req.Kind, req.Amount.Units(), req.Count, claimers)
+	total, err := r.check(req.Kind, req.Amount.Units(), req.Count, claimers, cur)
 	if err != nil {
 		return Packet{}, err
 	}
-	shares, err := r.Shares(req.Kind, total, req.Count, s.rand)
+	shares, err := r.shares(req.Kind, total, req.Count, s.rand, cur)
 	if err != nil {
 		return Packet{}, err
 	}
@@ -594,10 +594,10 @@ func (s *Service) storeState(ctx context.Context, id uuid.UUID) (State, error) {
 
 // ClaimRequest asks for a share of a packet.
 type ClaimRequest struct {
-	Packet   uuid.UUID
-	User     uuid.UUID // the claiming user
-	Account  uuid.UUID // the user's wallet, which the share is paid to
-	Password string    // a Password packet's phrase
+	Packet   uuid.UUID `json:"packet"`
+	User     uuid.UUID `json:"user"`               // the claiming user
+	Account  uuid.UUID `json:"account"`            // the user's wallet, which the share is paid to
+	Password string    `json:"password,omitempty"` // a Password packet's phrase
 }
 
 // Claim gives the user a share of the packet: the store hands out the next
@@ -990,17 +990,17 @@ func (m *markTracker) wait(ctx context.Context) error {
 type View struct {
 	// Packet without its Shares (the shares not yet claimed stay secret)
 	// and its PasswordHash.
-	Packet Packet
+	Packet Packet `json:"packet"`
 	// Claims are the claims in claim order: who, how much, when.
-	Claims []Claim
+	Claims []Claim `json:"claims"`
 	// Remaining and RemainingAmount are the shares and amount not claimed.
-	Remaining       int
-	RemainingAmount ledger.Money
+	Remaining       int          `json:"remaining"`
+	RemainingAmount ledger.Money `json:"remaining_amount"`
 	// Refund is the remainder refunded to the sender, once refunding.
-	Refund ledger.Money
+	Refund ledger.Money `json:"refund"`
 	// BestLuck is the index in Claims of the best-luck claim (手气最佳),
 	// or -1 while the packet is not fully claimed.
-	BestLuck int
+	BestLuck int `json:"best_luck"`
 }
 
 // View returns a packet with its claims, as of one moment.
@@ -1126,24 +1126,24 @@ func (s *Service) moveRefund(ctx context.Context, p *Packet) error {
 
 // ReconcileReport says what Reconcile finished and what it repaired.
 type ReconcileReport struct {
-	Funded    int // funding packets whose money had reached escrow: opened
-	Cancelled int // funding packets whose money never came: cancelled
-	Paid      int // recorded claims paid
-	Returned  int // recorded claims whose wallet had closed: shares returned to the sender (see Claim)
-	Refunded  int // refunds finished
-	Settled   int // escrow accounts closed by a refund or a settling step of Reconcile
+	Funded    int `json:"funded"`    // funding packets whose money had reached escrow: opened
+	Cancelled int `json:"cancelled"` // funding packets whose money never came: cancelled
+	Paid      int `json:"paid"`      // recorded claims paid
+	Returned  int `json:"returned"`  // recorded claims whose wallet had closed: shares returned to the sender (see Claim)
+	Refunded  int `json:"refunded"`  // refunds finished
+	Settled   int `json:"settled"`   // escrow accounts closed by a refund or a settling step of Reconcile
 
 	// Repairs of records that disagreed with the ledger (see Check).
 
-	Marked         int // claims paid on the ledger, recorded unpaid: recorded paid (ProblemPaymentUnrecorded)
-	Repaid         int // claims recorded paid, not paid on the ledger: paid (ProblemClaimUnpaid)
-	RefundMoved    int // refunds recorded, not on the ledger: moved (ProblemRefundNotMoved)
-	RefundRecorded int // refunds on the ledger of packets recorded open: recorded (ProblemRefundUnrecorded)
+	Marked         int `json:"marked"`          // claims paid on the ledger, recorded unpaid: recorded paid (ProblemPaymentUnrecorded)
+	Repaid         int `json:"repaid"`          // claims recorded paid, not paid on the ledger: paid (ProblemClaimUnpaid)
+	RefundMoved    int `json:"refund_moved"`    // refunds recorded, not on the ledger: moved (ProblemRefundNotMoved)
+	RefundRecorded int `json:"refund_recorded"` // refunds on the ledger of packets recorded open: recorded (ProblemRefundUnrecorded)
 	// Unrepaired counts the disagreements Reconcile found and could not
 	// repair: a transfer on an escrow account no record explains, amounts
 	// that differ, records that disagree among themselves. They need a
 	// person; Reconcile's error holds each as a *Problem (ErrCheck).
-	Unrepaired int
+	Unrepaired int `json:"unrepaired"`
 }
 
 // Reconcile finishes what a crash (or a failing store or ledger) left half
@@ -1302,7 +1302,7 @@ func (s *Service) reconcile(ctx context.Context, listed *Packet, now, cutoff tim
 		}
 		if got := np.RemainingAmount().Units(); got != a.refundedAmount {
 			pr := Problem{Kind: ProblemAmount, Packet: p.ID, Transfer: s.RefundTransferID(p.ID),
-				Detail: fmt.Sprintf("refunded %d, remainder %d once closed", a.refundedAmount, got)}
+				Detail: fmt.Sprintf("refunded %v, remainder %v once closed", ledger.NewMoney(a.refundedAmount, p.Total.Currency()), np.RemainingAmount())}
 			rep.Unrepaired++
 			return &pr
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/socialpay/socialpay/errcode"
 	"github.com/socialpay/socialpay/ledger"
 )
 
@@ -16,17 +17,17 @@ import (
 var (
 	// ErrInvalidBinding means a Binding lacks a field or has one out of
 	// bounds (see ValidateBinding).
-	ErrInvalidBinding = errors.New("transfer: invalid binding")
+	ErrInvalidBinding = errcode.New("invalid_binding", errcode.Invalid, "transfer: invalid binding")
 	// ErrNotBound means no one has bound the number (or, to a payer, that
 	// the number cannot be paid).
-	ErrNotBound = errors.New("transfer: number not registered")
+	ErrNotBound = errcode.New("not_registered", errcode.NotFound, "transfer: number not registered")
 	// ErrBoundToOtherHolder means the number is bound to another holder:
 	// numbers are recycled, and moving one to a new holder needs an
 	// explicit rebind.
-	ErrBoundToOtherHolder = errors.New("transfer: number bound to another holder (rebind to move it)")
+	ErrBoundToOtherHolder = errcode.New("bound_to_other_holder", errcode.Conflict, "transfer: number bound to another holder (rebind to move it)")
 	// ErrNotHolder means the holder named is not the one the number is
 	// bound to.
-	ErrNotHolder = errors.New("transfer: not the number's holder")
+	ErrNotHolder = errcode.New("not_holder", errcode.Forbidden, "transfer: not the number's holder")
 )
 
 // Bounds of a Binding's text fields, in bytes.
@@ -39,25 +40,25 @@ const (
 // receives payments to it: the directory entry of 手机号转账, a PIX key or a
 // PayNow proxy. A number has one binding, hence one default account.
 type Binding struct {
-	Phone   Phone     // E.164, from PhoneParser.Normalize
-	Holder  string    // the bank's ID of the customer who holds the number
-	Account uuid.UUID // the ledger account payments to the number credit
+	Phone   Phone     `json:"phone"`   // E.164, from PhoneParser.Normalize
+	Holder  string    `json:"holder"`  // the bank's ID of the customer who holds the number
+	Account uuid.UUID `json:"account"` // the ledger account payments to the number credit
 	// Name is the holder's full name. It never leaves the library on the
 	// reveal path: payers see MaskName(Name), or a VerifyName answer.
-	Name string
+	Name string `json:"name"`
 	// MaskedName is MaskName(Name), set by DecideBind and kept, so that
 	// lookups need not mask again.
-	MaskedName string
+	MaskedName string `json:"masked_name"`
 	// VerifiedAt is when the bank last verified that Holder owns the
 	// number (an OTP sent to it); the library records it, it does not send
 	// OTPs.
-	VerifiedAt time.Time
+	VerifiedAt time.Time `json:"verified_at,omitzero"`
 	// BoundAt is when Holder bound the number; set by DecideBind. It stays
 	// while the same holder updates the binding and restarts on a rebind.
-	BoundAt time.Time
+	BoundAt time.Time `json:"bound_at"`
 	// UpdatedAt is when the binding was last written: the time of the Bind
 	// call.
-	UpdatedAt time.Time
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // ValidateBinding checks the fields a caller supplies: a number (not
@@ -155,13 +156,13 @@ type Directory interface {
 // Payee is who a number pays, as a Router says: the institution holding
 // the number and, there, the holder and the ledger account to credit.
 type Payee struct {
-	Phone       Phone
-	Institution string    // the institution that holds the number
-	Holder      string    // the holder's ID at that institution
-	Account     uuid.UUID // the ledger account credited: the holder's own, or for another institution the account that settles with it
-	Name        string    // the full name; never shown on the reveal path
-	MaskedName  string    // MaskName(Name), if the router has it; else the service masks Name
-	VerifiedAt  time.Time // when ownership was last verified
+	Phone       Phone     `json:"phone"`
+	Institution string    `json:"institution"`           // the institution that holds the number
+	Holder      string    `json:"holder"`                // the holder's ID at that institution
+	Account     uuid.UUID `json:"account"`               // the ledger account credited: the holder's own, or for another institution the account that settles with it
+	Name        string    `json:"name"`                  // the full name; never shown on the reveal path
+	MaskedName  string    `json:"masked_name,omitempty"` // MaskName(Name), if the router has it; else the service masks Name
+	VerifiedAt  time.Time `json:"verified_at,omitzero"`  // when ownership was last verified
 }
 
 // masked returns the name a payer may see.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/socialpay/socialpay/errcode"
 	"github.com/socialpay/socialpay/ledger"
 )
 
@@ -20,28 +21,28 @@ import (
 var (
 	// ErrInvalidRecord means a record handed to a Store lacks a field or
 	// has one out of bounds (see ValidateRecord); a bug in the caller.
-	ErrInvalidRecord = errors.New("transfer: invalid transfer record")
+	ErrInvalidRecord = errcode.New("invalid_record", errcode.Internal, "transfer: invalid transfer record")
 	// ErrRecordNotFound means no transfer has the ID (or, to a caller who
 	// is not its payer or payee, that it is none of theirs).
-	ErrRecordNotFound = errors.New("transfer: transfer not found")
+	ErrRecordNotFound = errcode.New("transfer_not_found", errcode.NotFound, "transfer: transfer not found")
 	// ErrIdempotencyConflict means an idempotency key was used before for
 	// a different request.
-	ErrIdempotencyConflict = errors.New("transfer: idempotency key reused with a different request")
+	ErrIdempotencyConflict = errcode.New("idempotency_conflict", errcode.Conflict, "transfer: idempotency key reused with a different request")
 	// ErrLookupUsed means the lookup token paid another transfer already:
 	// a token pays once.
-	ErrLookupUsed = errors.New("transfer: lookup token already used")
+	ErrLookupUsed = errcode.New("lookup_used", errcode.Conflict, "transfer: lookup token already used")
 	// ErrStateConflict means a record is no longer in the state a
 	// transition starts from: another transition won. It comes in a
 	// *StateError.
-	ErrStateConflict = errors.New("transfer: transfer is no longer pending")
+	ErrStateConflict = errcode.New("state_conflict", errcode.Conflict, "transfer: transfer is no longer pending")
 	// ErrInvalidTransition means a transition that the state machine does
 	// not have (see ApplyTransition).
-	ErrInvalidTransition = errors.New("transfer: invalid state transition")
+	ErrInvalidTransition = errcode.New("invalid_transition", errcode.Internal, "transfer: invalid state transition")
 	// ErrAttemptInFlight means a failing record cannot be failed for good
 	// yet: an attempt at its ledger transfer may still be on its way and
 	// its ledger transfer has not been undone (see ApplyTransition).
 	// Reconcile finishes it.
-	ErrAttemptInFlight = errors.New("transfer: an attempt at the ledger transfer may still be in flight")
+	ErrAttemptInFlight = errcode.New("attempt_in_flight", errcode.Unavailable, "transfer: an attempt at the ledger transfer may still be in flight")
 )
 
 // Bounds of a request's text fields.
@@ -186,40 +187,40 @@ func (d Day) String() string { return d.Date().Format(time.DateOnly) }
 // RecordPayee is who a transfer pays, as recorded: everything but the
 // payee's full name.
 type RecordPayee struct {
-	Phone       Phone     // empty for a chat transfer addressed by account
-	Institution string    // with Holder: the payee's identity for the first-time payee cap
-	Holder      string    // the payee's ID at Institution
-	Account     uuid.UUID // the ledger account credited
-	MaskedName  string    // MaskName of the payee's name, for receipts
+	Phone       Phone     `json:"phone,omitempty"` // empty for a chat transfer addressed by account
+	Institution string    `json:"institution"`     // with Holder: the payee's identity for the first-time payee cap
+	Holder      string    `json:"holder"`          // the payee's ID at Institution
+	Account     uuid.UUID `json:"account"`         // the ledger account credited
+	MaskedName  string    `json:"masked_name"`     // MaskName of the payee's name, for receipts
 }
 
 // Record is a transfer as the Store keeps it.
 type Record struct {
-	ID             uuid.UUID // derived from Payer and IdempotencyKey
-	IdempotencyKey string
-	RequestHash    [sha256.Size]byte // fingerprint of the request, to tell a retry from a reuse of the key
-	Payer          string            // the payer's ID: whose daily total and lookup bucket
-	From           uuid.UUID         // the payer's ledger account
-	Payee          RecordPayee
-	Amount         ledger.Money
-	Arrival        Arrival
-	Memo           string
+	ID             uuid.UUID         `json:"id"` // derived from Payer and IdempotencyKey
+	IdempotencyKey string            `json:"idempotency_key"`
+	RequestHash    [sha256.Size]byte `json:"-"`     // fingerprint of the request, to tell a retry from a reuse of the key
+	Payer          string            `json:"payer"` // the payer's ID: whose daily total and lookup bucket
+	From           uuid.UUID         `json:"from"`  // the payer's ledger account
+	Payee          RecordPayee       `json:"payee"`
+	Amount         ledger.Money      `json:"amount"`
+	Arrival        Arrival           `json:"arrival"`
+	Memo           string            `json:"memo,omitempty"`
 	// LookupID is the lookup token the payer paid with (a token pays
 	// once), or uuid.Nil.
-	LookupID uuid.UUID
+	LookupID uuid.UUID `json:"lookup_id,omitzero"`
 	// Refund: the payee came from a directory lookup, so settling gives
 	// the payer's lookup bucket its refund.
-	Refund bool
-	Day    Day // the day the transfer counts towards the payer's daily limit
+	Refund bool `json:"refund"`
+	Day    Day  `json:"day"` // the day the transfer counts towards the payer's daily limit
 
 	// FirstPayee is set by DecideCreate: the payer had no settled transfer
 	// to this payee when this one was created.
-	FirstPayee bool
-	State      State
-	Reason     string    // why it was cancelled or failed; empty otherwise
-	CreatedAt  time.Time // UTC, microseconds
-	DueAt      time.Time // delayed: when it lands; chat: when it expires; immediate: CreatedAt
-	ResolvedAt time.Time // when it left StatePending; zero before
+	FirstPayee bool      `json:"first_payee"`
+	State      State     `json:"state"`
+	Reason     string    `json:"reason,omitempty"`     // why it was cancelled or failed; empty otherwise
+	CreatedAt  time.Time `json:"created_at"`           // UTC, microseconds
+	DueAt      time.Time `json:"due_at"`               // delayed: when it lands; chat: when it expires; immediate: CreatedAt
+	ResolvedAt time.Time `json:"resolved_at,omitzero"` // when it left StatePending; zero before
 	// Attempts counts the callers that may be writing the record's ledger
 	// transfer (the payment or the hold) without having recorded the
 	// ledger's answer: Create counts its caller, every other caller (a
@@ -227,7 +228,7 @@ type Record struct {
 	// and a caller the ledger refused uncounts itself. A failing record
 	// whose ledger transfer is absent is proven clean only when it is 0
 	// (see ApplyTransition).
-	Attempts int32
+	Attempts int32 `json:"attempts"`
 }
 
 // ValidateRecord checks a record a Store is asked to create: every field
@@ -521,8 +522,8 @@ const (
 // Cursor is a position in an Index: the time and ID of the last record
 // seen. The zero Cursor is the start.
 type Cursor struct {
-	At time.Time
-	ID uuid.UUID
+	At time.Time `json:"at"`
+	ID uuid.UUID `json:"id"`
 }
 
 // Less reports whether c comes before d: by time, then by ID bytes.
@@ -535,10 +536,10 @@ func (c Cursor) Less(d Cursor) bool {
 
 // ScanQuery asks for pending records of an index.
 type ScanQuery struct {
-	Index  Index
-	After  Cursor    // exclusive; the zero Cursor is the start
-	Before time.Time // inclusive bound on the index's time
-	Limit  int       // at most this many; > 0
+	Index  Index     `json:"index"`
+	After  Cursor    `json:"after,omitzero"`  // exclusive; the zero Cursor is the start
+	Before time.Time `json:"before,omitzero"` // inclusive bound on the index's time
+	Limit  int       `json:"limit"`           // at most this many; > 0
 }
 
 // CursorOf returns the position of r in index ix.

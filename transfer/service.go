@@ -13,18 +13,19 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/socialpay/socialpay/errcode"
 	"github.com/socialpay/socialpay/ledger"
 )
 
 // Errors of the service that are not about one store.
 var (
 	// ErrInvalidConfig means a Config cannot work.
-	ErrInvalidConfig = errors.New("transfer: invalid config")
+	ErrInvalidConfig = errcode.New("invalid_config", errcode.Internal, "transfer: invalid config")
 	// ErrInvalidRequest means a request lacks a field or has one out of
 	// bounds; the error says which.
-	ErrInvalidRequest = errors.New("transfer: invalid request")
+	ErrInvalidRequest = errcode.New("invalid_request", errcode.Invalid, "transfer: invalid request")
 	// ErrSelfTransfer means the payee's account is the payer's own.
-	ErrSelfTransfer = errors.New("transfer: payee account is the payer's own")
+	ErrSelfTransfer = errcode.New("self_transfer", errcode.Invalid, "transfer: payee account is the payer's own")
 )
 
 // DefaultNamespace returns the UUID namespace of the IDs the service
@@ -279,14 +280,14 @@ func (s *Service) Day(t time.Time) Day { return DayOf(t, s.loc) }
 
 // BindRequest asks to bind a number.
 type BindRequest struct {
-	Phone      string    // as typed; validated fully (Normalize)
-	Holder     string    // the bank's customer ID
-	Account    uuid.UUID // the default account; must exist in the ledger, in the limits' currency
-	Name       string    // the holder's full name
-	VerifiedAt time.Time // when the bank verified ownership (OTP)
+	Phone      string    `json:"phone"`                // as typed; validated fully (Normalize)
+	Holder     string    `json:"holder"`               // the bank's customer ID
+	Account    uuid.UUID `json:"account"`              // the default account; must exist in the ledger, in the limits' currency
+	Name       string    `json:"name"`                 // the holder's full name
+	VerifiedAt time.Time `json:"verified_at,omitzero"` // when the bank verified ownership (OTP)
 	// Rebind moves a number bound to another holder to this one. Without
 	// it such a Bind fails with ErrBoundToOtherHolder.
-	Rebind bool
+	Rebind bool `json:"rebind"`
 }
 
 // Bind binds a number to a holder's account. The number is validated
@@ -329,11 +330,11 @@ func (s *Service) Unbind(ctx context.Context, phone, holder string) error {
 // Resolution is the answer of the reveal lookup: enough for the payer to
 // recognise the payee, and a token to pay them with.
 type Resolution struct {
-	Token       string    // pays one transfer by this payer to this payee, until ExpiresAt
-	ExpiresAt   time.Time //
-	Phone       Phone     // the number, normalized
-	MaskedName  string    // MaskName of the payee's name; the full name is never revealed
-	Institution string    // who holds the number
+	Token       string    `json:"token"`       // pays one transfer by this payer to this payee, until ExpiresAt
+	ExpiresAt   time.Time `json:"expires_at"`  //
+	Phone       Phone     `json:"phone"`       // the number, normalized
+	MaskedName  string    `json:"masked_name"` // MaskName of the payee's name; the full name is never revealed
+	Institution string    `json:"institution"` // who holds the number
 }
 
 // Resolve looks a number up for payer (the reveal model): it returns the
@@ -360,11 +361,11 @@ func (s *Service) Resolve(ctx context.Context, payer, phone string) (_ Resolutio
 
 // Verification is the answer of the verify lookup.
 type Verification struct {
-	Result      MatchResult // how well the payer's answer fits the payee's name
-	Token       string      // as Resolution.Token
-	ExpiresAt   time.Time
-	Phone       Phone
-	Institution string
+	Result      MatchResult `json:"result"` // how well the payer's answer fits the payee's name
+	Token       string      `json:"token"`  // as Resolution.Token
+	ExpiresAt   time.Time   `json:"expires_at"`
+	Phone       Phone       `json:"phone"`
+	Institution string      `json:"institution"`
 }
 
 // VerifyPayee looks a number up for payer in the verify model

@@ -181,20 +181,20 @@ func (s *Service) ExpireChats(ctx context.Context, now time.Time) (expired int, 
 // records this call moved (the transition it won), so the reports of
 // racing Reconciles add up; Held and Failing are the exceptions.
 type ReconcileReport struct {
-	Visited   int // unfinished records visited
-	Settled   int // pending records settled: an immediate transfer made, or a posted hold recorded
-	Cancelled int // pending records whose voided or expired hold was recorded
-	Held      int // pending delayed or chat records whose hold was placed or found pending (racing calls each count it)
-	Failed    int // records failed for good, the ledger proven clean
+	Visited   int `json:"visited"`   // unfinished records visited
+	Settled   int `json:"settled"`   // pending records settled: an immediate transfer made, or a posted hold recorded
+	Cancelled int `json:"cancelled"` // pending records whose voided or expired hold was recorded
+	Held      int `json:"held"`      // pending delayed or chat records whose hold was placed or found pending (racing calls each count it)
+	Failed    int `json:"failed"`    // records failed for good, the ledger proven clean
 	// Undone counts, of Failed, the records whose state disagreed with the
 	// ledger: the ledger had let their transfer through after refusing
 	// it (a concurrent attempt), and this call undid it.
-	Undone int
+	Undone int `json:"undone"`
 	// Failing counts the records left failing: the ledger transfer that
 	// got through cannot be undone yet (the error says why), or an
 	// attempt at it may still be in flight. They keep counting towards
 	// their payer's daily total until a later Reconcile finishes them.
-	Failing int
+	Failing int `json:"failing"`
 }
 
 // Reconcile finishes the records that a crash (or a lost answer) left

@@ -257,7 +257,7 @@ func TestRedPacketTelemetry(t *testing.T) {
 	}
 
 	sends, claims := o.spansNamed("redpacket.Send"), o.spansNamed("redpacket.Claim")
-	equal(t, "send outcomes", tally(outcomes(t, sends)), map[string]int{"ok": 2, "insufficient_funds": 1})
+	equal(t, "send outcomes", tally(outcomes(t, sends)), map[string]int{"ok": 2, "packet_cancelled": 1})
 	equal(t, "claim outcomes", tally(outcomes(t, claims)), map[string]int{"ok": 2, "sold_out": 1, "packet_not_found": 1, "invalid_request": 1})
 	for _, s := range claims[:3] {
 		if attr(s, "currency") != "CNY" || attr(s, "socialpay.packet.id") != packet.String() {
@@ -282,7 +282,7 @@ func TestRedPacketTelemetry(t *testing.T) {
 		map[string]int64{"ok/CNY": 2, "sold_out/CNY": 1, "packet_not_found": 1, "invalid_request": 1})
 	equal(t, "claim durations", durations(t, ms, "socialpay.redpacket.claim.duration"),
 		map[string]uint64{"ok/CNY": 2, "sold_out/CNY": 1, "packet_not_found": 1, "invalid_request": 1})
-	equal(t, "sends", counts(t, ms, "socialpay.redpacket.sends"), map[string]int64{"ok/CNY": 2, "insufficient_funds/CNY": 1})
+	equal(t, "sends", counts(t, ms, "socialpay.redpacket.sends"), map[string]int64{"ok/CNY": 2, "packet_cancelled/CNY": 1})
 	if got := counts(t, ms, "socialpay.ledger.transfers"); got["insufficient_funds/CNY"] != 1 || got["ok/CNY"] < 4 {
 		t.Errorf("ledger transfers %v: want the refused funding and at least two fundings and two payments", got)
 	}
@@ -345,7 +345,7 @@ func TestTransferTelemetry(t *testing.T) {
 		map[string]int64{"ok/CNY": 1, "idempotency_conflict/CNY": 1, "insufficient_funds/CNY": 1})
 	equal(t, "send durations", durations(t, ms, "socialpay.transfer.send.duration"),
 		map[string]uint64{"ok/CNY": 1, "idempotency_conflict/CNY": 1, "insufficient_funds/CNY": 1})
-	equal(t, "lookups", counts(t, ms, "socialpay.transfer.lookups"), map[string]int64{"ok": 1, "not_bound": 1})
+	equal(t, "lookups", counts(t, ms, "socialpay.transfer.lookups"), map[string]int64{"ok": 1, "not_registered": 1})
 
 	line := logLine(t, o.logs, "transfer.Send refused")
 	if line["outcome"] != "idempotency_conflict" || line["socialpay.transfer.id"] != svc.RecordID("alice", "k1").String() {
@@ -405,18 +405,18 @@ func TestQRChargeTelemetry(t *testing.T) {
 	if got["malformed_code"] == 1 {
 		wrongWord = "malformed_code" // the last digit may be a check digit
 	}
-	equal(t, "charge outcomes", got, map[string]int{"ok": 1, "replay": 1, "key_reused": 1, wrongWord: 1})
+	equal(t, "charge outcomes", got, map[string]int{"ok": 1, "code_used": 1, "idempotency_conflict": 1, wrongWord: 1})
 	ms := o.metrics(t)
 	equal(t, "charges", counts(t, ms, "socialpay.qr.charges"),
-		map[string]int64{"ok/CNY": 1, "replay/CNY": 1, "key_reused/CNY": 1, wrongWord + "/CNY": 1})
+		map[string]int64{"ok/CNY": 1, "code_used/CNY": 1, "idempotency_conflict/CNY": 1, wrongWord + "/CNY": 1})
 	equal(t, "charge durations", durations(t, ms, "socialpay.qr.charge.duration"),
-		map[string]uint64{"ok/CNY": 1, "replay/CNY": 1, "key_reused/CNY": 1, wrongWord + "/CNY": 1})
+		map[string]uint64{"ok/CNY": 1, "code_used/CNY": 1, "idempotency_conflict/CNY": 1, wrongWord + "/CNY": 1})
 	if wrongWord == "invalid_code" {
 		if m, ok := ms["socialpay.qr.code_refusals"]; !ok || m.Data.(metricdata.Sum[int64]).DataPoints[0].Value != 1 {
 			t.Errorf("code refusals: %+v", m.Data)
 		}
 	}
-	if line := logLine(t, o.logs, "qr.Charge refused"); line["outcome"] != "key_reused" {
+	if line := logLine(t, o.logs, "qr.Charge refused"); line["outcome"] != "idempotency_conflict" {
 		t.Errorf("refusal log %v", line)
 	}
 	if strings.Contains(o.logs.String(), code) {

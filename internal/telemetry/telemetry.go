@@ -6,20 +6,18 @@
 // through them.
 //
 // With no provider (nil, or a noop provider) an operation's Start and End
-// cost a branch each and allocate nothing: the hot paths of the memory
-// stores stay as they are. With a MeterProvider each operation adds one to
-// its counter and records its duration, under attributes built once per
-// (outcome, currency) pair; with a TracerProvider it is a span whose
-// status says the outcome word. Error messages never go into spans or
-// metrics (they can hold a customer's phone number): only outcome words,
-// which are a fixed set per operation.
+// inline to a nil check each and allocate nothing: the hot paths of the
+// memory stores stay as they are. With a MeterProvider each operation adds
+// one to its counter and records its duration, under attributes built once
+// per (outcome, currency) pair; with a TracerProvider it is a span whose
+// status says the outcome. The outcome is "ok" or the error's code
+// (errcode.Of), a fixed set; error messages never go into spans, metrics
+// or logs (they can hold a customer's phone number).
 package telemetry
 
 import (
 	"context"
-	"errors"
 	"log/slog"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,6 +29,8 @@ import (
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/trace"
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
+
+	"github.com/socialpay/socialpay/errcode"
 )
 
 // Providers are the three observability fields of every Config; each nil
@@ -129,40 +129,26 @@ func (f *Feature) Histogram(spec Instrument) metric.Float64Histogram {
 	return h
 }
 
-// Words turns an operation's error into its outcome word: "ok" for nil,
-// "canceled" and "timeout" for the context's errors, the word of the first
-// sentinel of the table that the error matches (errors.Is), else "error".
-// Build one per operation, once; the words are the metric attribute's
-// only values, so keep them few and fixed.
-func Words(table ...Word) func(error) string {
-	return func(err error) string {
-		switch {
-		case err == nil:
-			return OutcomeOK
-		case errors.Is(err, context.Canceled):
-			return "canceled"
-		case errors.Is(err, context.DeadlineExceeded):
-			return "timeout"
-		}
-		for _, w := range table {
-			if errors.Is(err, w.Err) {
-				return w.Word
-			}
-		}
-		return OutcomeError
+// Outcome returns the outcome word of an operation that returned err:
+// "ok" for nil, else err's code (errcode.Of: the code of the first
+// sentinel in its chain, or "timeout", "canceled", "unavailable",
+// "internal"). The codes are a fixed set (docs/errors.md), so they suit
+// a metric attribute.
+func Outcome(err error) string {
+	if err == nil {
+		return OutcomeOK
 	}
+	code, _ := errcode.Of(err)
+	return code
 }
 
-// Word is the outcome word of a sentinel error.
-type Word struct {
-	Word string
-	Err  error
-}
-
-// Outcome words every operation may have.
+// Outcome words of their own.
 const (
-	OutcomeOK    = "ok"
-	OutcomeError = "error" // an error of no listed kind: a store or dependency failing
+	OutcomeOK = "ok"
+	// OutcomeRefusedRetry is the code of a request whose idempotency key
+	// was used before for another request: a client retrying wrongly,
+	// which operators hear of in the log.
+	OutcomeRefusedRetry = "idempotency_conflict"
 )
 
 // Op is the instruments of one operation of a feature: a span, a counter
@@ -175,8 +161,6 @@ type Op struct {
 	on      bool // anything to do at all
 	count   metric.Int64Counter
 	dur     metric.Float64Histogram
-	word    func(error) string
-	logged  []string // outcome words that are logged
 	log     *slog.Logger
 	fixed   []attribute.KeyValue
 
@@ -192,14 +176,13 @@ type opAttrs struct {
 	span   []attribute.KeyValue
 }
 
-// Op returns the instruments of spec; word names the outcome of an error
-// (Words). The outcomes in logged are logged at Info when they happen,
-// with the operation's ID (Span.ID): refusals an operator should hear
-// of, such as an idempotency key reused for another request. They are
-// never the outcomes of the hot path.
-func (f *Feature) Op(spec OpSpec, word func(error) string, logged ...string) *Op {
-	o := &Op{spec: spec, tracer: f.tracer, metered: f.metered, word: word, logged: logged, log: f.Log}
-	o.on = o.tracer != nil || o.metered || len(logged) > 0 && f.logs
+// Op returns the instruments of spec. A request it refuses with
+// OutcomeRefusedRetry is logged at Info with the operation's ID
+// (Span.ID): a client reusing an idempotency key for another request,
+// which never happens on the hot path.
+func (f *Feature) Op(spec OpSpec) *Op {
+	o := &Op{spec: spec, tracer: f.tracer, metered: f.metered, log: f.Log}
+	o.on = o.tracer != nil || o.metered || f.logs
 	if spec.Kind != "" {
 		o.fixed = []attribute.KeyValue{attribute.String(KeyKind, spec.Kind)}
 	}
@@ -273,7 +256,7 @@ func (s *Span) End(ctx context.Context, err error, currency string) {
 }
 
 func (o *Op) end(ctx context.Context, s *Span, err error, currency string) {
-	word := o.word(err)
+	word := Outcome(err)
 	if s.s != nil {
 		a := o.attrs(word, currency)
 		if s.s.span != nil {
@@ -288,7 +271,7 @@ func (o *Op) end(ctx context.Context, s *Span, err error, currency string) {
 			o.dur.Record(ctx, time.Since(s.s.start).Seconds(), a.record...)
 		}
 	}
-	if err != nil && slices.Contains(o.logged, word) {
+	if word == OutcomeRefusedRetry {
 		attrs := []slog.Attr{slog.String(KeyOutcome, word)}
 		if o.spec.IDKey != "" {
 			attrs = append(attrs, slog.String(o.spec.IDKey, uuid.UUID(s.id).String()))
@@ -301,7 +284,7 @@ func (o *Op) end(ctx context.Context, s *Span, err error, currency string) {
 // for the items of a batch, whose duration is the batch's.
 func (o *Op) Count(ctx context.Context, err error, currency string) {
 	if o.metered {
-		o.count.Add(ctx, 1, o.attrs(o.word(err), currency).metric...)
+		o.count.Add(ctx, 1, o.attrs(Outcome(err), currency).metric...)
 	}
 }
 
@@ -364,7 +347,10 @@ type Item struct {
 // failed or repaired something, at Info when it did anything, else at
 // Debug.
 func (s Sweep) End(ctx context.Context, err error, items ...Item) {
-	outcome := Words()(err)
+	outcome := OutcomeOK
+	if err != nil {
+		outcome = "error"
+	}
 	elapsed := time.Since(s.start)
 	level := slog.LevelDebug
 	attrs := make([]slog.Attr, 0, len(items)+4)
