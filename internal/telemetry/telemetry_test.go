@@ -100,9 +100,7 @@ func TestDocsListEveryName(t *testing.T) {
 	}
 	for _, in := range telemetry.All() {
 		names = append(names, in.Name)
-		for _, a := range in.Attrs {
-			names = append(names, a)
-		}
+		names = append(names, in.Attrs...)
 	}
 	for _, n := range names {
 		if !strings.Contains(string(doc), "`"+n+"`") {
