@@ -181,17 +181,13 @@ func finalCounts(ctx context.Context, store Store, id uuid.UUID) (map[uuid.UUID]
 // one schema, one transaction instead of two), Eligibility is asked
 // before the tokens are taken; the errors keep their order, and a try it
 // refuses still costs its tokens.
-func (s *Service) Try(ctx context.Context, req TryRequest) (Try, error) {
+func (s *Service) Try(ctx context.Context, req TryRequest) (_ Try, err error) {
 	ctx, sp := s.tel.try.Start(ctx)
-	sp.ID(req.Campaign)
-	var cur ledger.Currency
-	t, err := s.try(ctx, req, &cur)
-	sp.End(ctx, err, cur.Code())
-	return t, err
-}
-
-// try is Try; it sets *cur to the campaign's currency once known.
-func (s *Service) try(ctx context.Context, req TryRequest, cur *ledger.Currency) (Try, error) {
+	var cur ledger.Currency // the campaign's, once known
+	if sp.On() {
+		sp.ID(req.Campaign)
+		defer func() { sp.End(ctx, err, cur.Code()) }()
+	}
 	if req.Campaign == uuid.Nil || req.User == uuid.Nil || req.Account == uuid.Nil || req.Seq < 1 || req.Seq > MaxTriesPerUser ||
 		req.Device == "" || len(req.Device) > MaxDeviceLen || !ledger.StorableText(req.Device) {
 		return Try{}, fmt.Errorf("%w: a campaign, user, account, device (1–%d bytes) and try number 1–%d", ErrInvalidRequest, MaxDeviceLen, MaxTriesPerUser)
@@ -200,7 +196,7 @@ func (s *Service) try(ctx context.Context, req TryRequest, cur *ledger.Currency)
 	if err != nil {
 		return Try{}, err
 	}
-	*cur = e.c.Currency
+	cur = e.c.Currency
 	now := ledger.Timestamp(s.now())
 	if now.Before(e.c.OpensAt) {
 		return Try{}, fmt.Errorf("campaign %s: %w: opens %v", e.cid, ErrNotOpen, e.c.OpensAt)
