@@ -32,11 +32,11 @@ import (
 
 var update = flag.Bool("update", false, "rewrite docs/errors.md from the sentinels")
 
-// sentinel is an exported package-level Err… variable of the module, as its
-// declaration reads.
+// sentinel is an exported package-level Err… variable of the module, or
+// an unexported one declared with errcode.New, as its declaration reads.
 type sentinel struct {
 	pkg     string // import path relative to the module: "ledger", "transfer/qrdirectory"
-	pkgName string // the package clause's name
+	pkgName string // the package clause's name; a command's directory name
 	name    string // "ErrSoldOut"
 	pos     string // file:line
 	alias   string // "ledger.ErrUnknownCurrency" for an alias, else ""
@@ -148,6 +148,7 @@ func fileSentinels(fset *token.FileSet, f *ast.File, module, pkg string) (found 
 		}
 		return s.Sel.Name, true
 	}
+	isErrcodeNew := func(x ast.Expr) bool { _, ok := isErrcode(x, "New"); return ok }
 	str := func(x ast.Expr) (string, bool) {
 		lit, ok := x.(*ast.BasicLit)
 		if !ok || lit.Kind != token.STRING {
@@ -165,10 +166,17 @@ func fileSentinels(fset *token.FileSet, f *ast.File, module, pkg string) (found 
 			vs := spec.(*ast.ValueSpec)
 			for i, id := range vs.Names {
 				if !isSentinelName(id.Name) {
-					continue
+					// An unexported sentinel with a code reaches callers
+					// too (postgres's closed pool): it goes in the table.
+					if i >= len(vs.Values) || len(vs.Names) != len(vs.Values) {
+						continue
+					}
+					if call, ok := vs.Values[i].(*ast.CallExpr); !ok || !isErrcodeNew(call.Fun) {
+						continue
+					}
 				}
 				p := fset.Position(id.Pos())
-				s := &sentinel{pkg: pkg, pkgName: f.Name.Name, name: id.Name, pos: fmt.Sprintf("%s:%d", path.Join(pkg, filepath.Base(p.Filename)), p.Line)}
+				s := &sentinel{pkg: pkg, pkgName: messagePrefix(pkg, f.Name.Name), name: id.Name, pos: fmt.Sprintf("%s:%d", path.Join(pkg, filepath.Base(p.Filename)), p.Line)}
 				bad := func(why string) {
 					problems = append(problems, fmt.Sprintf("%s: %s: %s", s.pos, s, why))
 				}
@@ -381,4 +389,13 @@ the test fails when this table is out of date or a sentinel has no code.
 		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", r.code, r.class, strings.Join(r.sentinels, ", "))
 	}
 	return b.Bytes()
+}
+
+// messagePrefix is the name a package's messages start with: its package
+// clause's, or for a command (package main) its directory's.
+func messagePrefix(dir, name string) string {
+	if name == "main" {
+		return path.Base(dir)
+	}
+	return name
 }
