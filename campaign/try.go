@@ -183,7 +183,13 @@ func finalCounts(ctx context.Context, store Store, id uuid.UUID) (map[uuid.UUID]
 // one schema, one transaction instead of two), Eligibility is asked
 // before the tokens are taken; the errors keep their order, and a try it
 // refuses still costs its tokens.
-func (s *Service) Try(ctx context.Context, req TryRequest) (Try, error) {
+func (s *Service) Try(ctx context.Context, req TryRequest) (_ Try, err error) {
+	ctx, sp := s.tel.try.Start(ctx)
+	var cur ledger.Currency // the campaign's, once known
+	if sp.On() {
+		sp.ID(req.Campaign)
+		defer func() { sp.End(ctx, err, cur.Code()) }()
+	}
 	if req.Campaign == uuid.Nil || req.User == uuid.Nil || req.Account == uuid.Nil || req.Seq < 1 || req.Seq > MaxTriesPerUser ||
 		req.Device == "" || len(req.Device) > MaxDeviceLen || !ledger.StorableText(req.Device) {
 		return Try{}, fmt.Errorf("%w: a campaign, user, account, device (1–%d bytes) and try number 1–%d", ErrInvalidRequest, MaxDeviceLen, MaxTriesPerUser)
@@ -192,6 +198,7 @@ func (s *Service) Try(ctx context.Context, req TryRequest) (Try, error) {
 	if err != nil {
 		return Try{}, err
 	}
+	cur = e.c.Currency
 	now := ledger.Timestamp(s.now())
 	if now.Before(e.c.OpensAt) {
 		return Try{}, fmt.Errorf("campaign %s: %w: opens %v", e.cid, ErrNotOpen, e.c.OpensAt)
@@ -344,7 +351,13 @@ const sweepPage = 256
 // prize was paid after the sweep. It returns how many campaigns it swept and the
 // errors of those it could not finish (it goes on past them). Maintain
 // runs it, then Reconcile.
-func (s *Service) Sweep(ctx context.Context, now time.Time) (int, error) {
+func (s *Service) Sweep(ctx context.Context, now time.Time) (n int, err error) {
+	ctx, sw := s.tel.StartSweep(ctx, "sweep")
+	defer func() { sw.End(ctx, err, swept(n)) }()
+	return s.sweepAll(ctx, now)
+}
+
+func (s *Service) sweepAll(ctx context.Context, now time.Time) (int, error) {
 	n := 0
 	var errs []error
 	err := s.eachUnsettled(ctx, func(c *Campaign) {
@@ -493,7 +506,13 @@ type ReconcileReport struct {
 // It does not begin sweeps (Sweep does). Every step is idempotent, so
 // Reconcile may run at any time, repeatedly and from several processes.
 // Maintain runs it.
-func (s *Service) Reconcile(ctx context.Context, now time.Time) (ReconcileReport, error) {
+func (s *Service) Reconcile(ctx context.Context, now time.Time) (rep ReconcileReport, err error) {
+	ctx, sw := s.tel.StartSweep(ctx, "reconcile")
+	defer func() { sw.End(ctx, err, rep.items()...) }()
+	return s.reconcileAll(ctx, now)
+}
+
+func (s *Service) reconcileAll(ctx context.Context, now time.Time) (ReconcileReport, error) {
 	var rep ReconcileReport
 	var errs []error
 	cutoff := now.Add(-s.reconcileAfter)

@@ -4,12 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"time"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/socialpay/socialpay/internal/errset"
+	"github.com/socialpay/socialpay/internal/telemetry"
 	"github.com/socialpay/socialpay/ledger"
 )
 
@@ -67,6 +71,14 @@ type Config struct {
 	// still in flight when the ledger failed has landed. Zero means 1
 	// minute; negative means at once.
 	ReconcileAfter time.Duration
+
+	// Logger, TracerProvider and MeterProvider observe the Service (see
+	// docs/observability.md): payments as spans, counted by outcome and
+	// currency with their durations; Sweep and Reconcile as sweeps,
+	// logged with what they did. Each nil means none.
+	Logger         *slog.Logger
+	TracerProvider trace.TracerProvider
+	MeterProvider  metric.MeterProvider
 }
 
 // DefaultNamespace returns the namespace of derived IDs when
@@ -93,6 +105,7 @@ type Service struct {
 	payCode        uint16
 	remindEvery    time.Duration
 	reconcileAfter time.Duration
+	tel            *serviceTelemetry
 }
 
 // New returns a Service.
@@ -109,7 +122,7 @@ func New(cfg Config) (*Service, error) {
 	s := &Service{
 		l: cfg.Ledger, store: cfg.Store, members: cfg.Members, notifier: cfg.Notifier, now: cfg.Now,
 		newID: cfg.NewID, ns: cfg.Namespace, payCode: cfg.PayCode, remindEvery: cfg.RemindEvery,
-		reconcileAfter: max(0, cfg.ReconcileAfter),
+		reconcileAfter: max(0, cfg.ReconcileAfter), tel: newServiceTelemetry(&cfg),
 	}
 	if s.store == nil {
 		s.store = NewMemoryStore()
@@ -337,6 +350,14 @@ type PayRequest struct {
 // moved: paying again records it, or Reconcile does once the request has
 // ended. And the store's errors, after which the same holds.
 func (s *Service) Pay(ctx context.Context, req PayRequest) (Share, error) {
+	ctx, sp := s.tel.pay.Start(ctx)
+	sp.ID(req.Request)
+	sh, err := s.pay(ctx, req)
+	sp.End(ctx, err, req.Amount.Currency().Code())
+	return sh, err
+}
+
+func (s *Service) pay(ctx context.Context, req PayRequest) (Share, error) {
 	if req.Request == uuid.Nil || req.Member == uuid.Nil || req.Account == uuid.Nil {
 		return Share{}, fmt.Errorf("collect: pay: %w: missing request, member or account", ErrInvalidRequest)
 	}
@@ -484,7 +505,13 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 }
 
 // sweep is Sweep as of now.
-func (s *Service) sweep(ctx context.Context, now time.Time) (int, error) {
+func (s *Service) sweep(ctx context.Context, now time.Time) (n int, err error) {
+	ctx, sw := s.tel.StartSweep(ctx, "expire")
+	defer func() { sw.End(ctx, err, telemetry.Item{Result: "expired", N: n}) }()
+	return s.sweepAt(ctx, now)
+}
+
+func (s *Service) sweepAt(ctx context.Context, now time.Time) (int, error) {
 	now = ledger.Timestamp(now)
 	n := 0
 	var errs errset.Set
@@ -535,7 +562,13 @@ type ReconcileReport struct {
 // errors, the first 10 and a count.
 //
 // Errors: the ledger's and the store's.
-func (s *Service) Reconcile(ctx context.Context, now time.Time) (ReconcileReport, error) {
+func (s *Service) Reconcile(ctx context.Context, now time.Time) (rep ReconcileReport, err error) {
+	ctx, sw := s.tel.StartSweep(ctx, "reconcile")
+	defer func() { sw.End(ctx, err, telemetry.Item{Result: "recorded", N: rep.Recorded, Repair: true}) }()
+	return s.reconcileAll(ctx, now)
+}
+
+func (s *Service) reconcileAll(ctx context.Context, now time.Time) (ReconcileReport, error) {
 	before := ledger.Timestamp(now).Add(-s.reconcileAfter)
 	var rep ReconcileReport
 	var errs errset.Set

@@ -8,6 +8,9 @@ import (
 	"time"
 
 	"github.com/socialpay/socialpay/errcode"
+	"go.opentelemetry.io/otel/metric"
+
+	"github.com/socialpay/socialpay/internal/telemetry"
 )
 
 // GroupCommitOptions configure a GroupCommit. The zero value is usable.
@@ -25,6 +28,9 @@ type GroupCommitOptions struct {
 	// for many callers, so it runs under none of their contexts.
 	// Default 30 s.
 	Timeout time.Duration
+	// MeterProvider, when set, records each batch's size in transfers
+	// (socialpay.ledger.group_commit.size, see docs/observability.md).
+	MeterProvider metric.MeterProvider
 }
 
 // GroupCommit is a Store that gathers concurrent CreateTransfer calls, and
@@ -55,6 +61,8 @@ type GroupCommit struct {
 
 	maxBatch, maxInFlight int
 	timeout               time.Duration
+	metered               bool
+	sizes                 metric.Float64Histogram
 
 	mu       sync.Mutex
 	queue    []*groupCall
@@ -92,6 +100,8 @@ func NewGroupCommit(inner Store, opts GroupCommitOptions) *GroupCommit {
 	if g.timeout <= 0 {
 		g.timeout = 30 * time.Second
 	}
+	f := telemetry.New("ledger", telemetry.Providers{MeterProvider: opts.MeterProvider})
+	g.metered, g.sizes = f.Metered(), f.Histogram(telemetry.GroupCommitSize)
 	return g
 }
 
@@ -215,6 +225,9 @@ func (g *GroupCommit) apply(batch []*groupCall, size int) {
 		now = laterOf(now, c.now)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), g.timeout)
+	if g.metered {
+		g.sizes.Record(ctx, float64(size))
+	}
 	results, err := g.Store.CreateTransfers(ctx, ts, false, now)
 	cancel()
 	off := 0

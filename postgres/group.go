@@ -14,7 +14,9 @@ type grouper[Req, Res any] struct {
 	apply func(ctx context.Context, calls []*groupCall[Req, Res]) error
 	life  queueLife // the store's Close and DB.Close wait for the flushes
 
-	enqueued func() // tests: called after a call is queued
+	enqueued func()       // tests: called after a call is queued
+	name     string       // for the batch-size metric
+	tel      *dbTelemetry // nil: none
 
 	mu       sync.Mutex
 	queue    []*groupCall[Req, Res]
@@ -34,8 +36,10 @@ const (
 	groupTimeout  = 30 * time.Second
 )
 
-func newGrouper[Req, Res any](life queueLife, apply func(context.Context, []*groupCall[Req, Res]) error) *grouper[Req, Res] {
-	return &grouper[Req, Res]{apply: apply, life: life}
+// newGrouper returns a grouper of batches that apply applies; name names
+// them in tel's batch-size metric (nil: none).
+func newGrouper[Req, Res any](life queueLife, tel *dbTelemetry, name string, apply func(context.Context, []*groupCall[Req, Res]) error) *grouper[Req, Res] {
+	return &grouper[Req, Res]{apply: apply, life: life, name: name, tel: tel}
 }
 
 // do queues req for the next batch and waits for its answer, or for ctx.
@@ -86,6 +90,9 @@ func (g *grouper[Req, Res]) flush() {
 		g.queue = append([]*groupCall[Req, Res](nil), g.queue[n:]...)
 		g.mu.Unlock()
 		ctx, cancel := context.WithTimeout(context.Background(), groupTimeout)
+		if g.tel != nil {
+			g.tel.size(ctx, g.name, n)
+		}
 		err := g.apply(ctx, batch)
 		cancel()
 		for _, c := range batch {

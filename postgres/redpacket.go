@@ -67,9 +67,9 @@ var _ redpacket.Store = (*RedPacketStore)(nil)
 func NewRedPacketStore(db *DB) *RedPacketStore {
 	s := &RedPacketStore{db: db, q: newRedPacketQueries(db), ledger: NewStore(db)}
 	s.life = newQueueLife(db)
-	s.claims = newGrouper(s.life, s.claimBatch)
-	s.paid = newGrouper(s.life, s.claimPaidBatch)
-	s.marks = newGrouper(s.life, s.markBatch)
+	s.claims = newGrouper(s.life, db.tel, "redpacket.claims", s.claimBatch)
+	s.paid = newGrouper(s.life, db.tel, "redpacket.paid_claims", s.claimPaidBatch)
+	s.marks = newGrouper(s.life, db.tel, "redpacket.marks", s.markBatch)
 	return s
 }
 

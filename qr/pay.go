@@ -297,6 +297,20 @@ func (s *Service) quote(ctx context.Context, code *ReceiveCode, payer, payment u
 // ledger.ErrInsufficientFunds, ledger.ErrCurrencyMismatch) and the
 // store's.
 func (s *Service) Pay(ctx context.Context, req PayRequest) (Receipt, error) {
+	ctx, sp := s.tel.pay.Start(ctx)
+	if sp.On() {
+		sp.ID(s.PaymentID(req.Payer, req.Key))
+	}
+	r, err := s.pay(ctx, req)
+	cur := req.Amount.Currency()
+	if err == nil {
+		cur = r.Amount.Currency()
+	}
+	sp.End(ctx, err, cur.Code())
+	return r, err
+}
+
+func (s *Service) pay(ctx context.Context, req PayRequest) (Receipt, error) {
 	if s.dir == nil || s.receive == nil {
 		return Receipt{}, fmt.Errorf("qr: paying receive codes needs Directory and Receive: %w", ErrMissing)
 	}
@@ -640,7 +654,13 @@ const reconcileBatch = 100
 //
 // Errors: ErrRecordMismatch listing the records left in disagreement, the
 // store's and the ledger's; the report counts what was done before.
-func (s *Service) Reconcile(ctx context.Context, now time.Time) (ReconcileReport, error) {
+func (s *Service) Reconcile(ctx context.Context, now time.Time) (rep ReconcileReport, err error) {
+	ctx, sw := s.tel.StartSweep(ctx, "reconcile")
+	defer func() { sw.End(ctx, err, rep.items()...) }()
+	return s.reconcileAt(ctx, now)
+}
+
+func (s *Service) reconcileAt(ctx context.Context, now time.Time) (ReconcileReport, error) {
 	var rep ReconcileReport
 	var firstErr error
 	finish := func(payment uuid.UUID, orphan func() error, problem func(*ledger.Transfer) (Problem, bool)) {

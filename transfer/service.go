@@ -6,9 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"time"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/socialpay/socialpay/errcode"
 	"github.com/socialpay/socialpay/ledger"
@@ -113,6 +116,16 @@ type Config struct {
 	// Rand is the source of lookup token IDs and of a missing TokenKey;
 	// nil means crypto/rand.
 	Rand io.Reader
+
+	// Logger, TracerProvider and MeterProvider observe the Service (see
+	// docs/observability.md): sends and lookups as spans, counted by
+	// outcome (and currency) with their durations; ReleaseDue,
+	// ExpireChats and Reconcile as sweeps, logged with what they did.
+	// Each nil means none, at no cost on the hot path. Logs never hold a
+	// full phone number, a token or a name.
+	Logger         *slog.Logger
+	TracerProvider trace.TracerProvider
+	MeterProvider  metric.MeterProvider
 }
 
 // Service is phone-number transfers: binding numbers, looking payees up
@@ -138,6 +151,7 @@ type Service struct {
 	code           uint16
 	now            func() time.Time
 	rand           io.Reader
+	tel            *serviceTelemetry
 }
 
 // New returns a Service.
@@ -175,6 +189,7 @@ func New(cfg Config) (*Service, error) {
 		code:        cfg.LedgerCode,
 		now:         cfg.Now,
 		rand:        cfg.Rand,
+		tel:         newServiceTelemetry(&cfg),
 	}
 	if s.now == nil {
 		s.now = cfg.Ledger.Now
@@ -342,7 +357,9 @@ type Resolution struct {
 // Errors: ErrEmptyPayer, a *RateLimitError (ErrRateLimited), a
 // *PhoneError (the number is not a valid mobile number), ErrNotBound, and
 // the router's and limiter's own errors.
-func (s *Service) Resolve(ctx context.Context, payer, phone string) (Resolution, error) {
+func (s *Service) Resolve(ctx context.Context, payer, phone string) (_ Resolution, err error) {
+	ctx, sp := s.tel.resolve.Start(ctx)
+	defer func() { sp.End(ctx, err, "") }()
 	p, err := s.lookup(ctx, payer, phone, true)
 	if err != nil {
 		return Resolution{}, err
@@ -375,7 +392,9 @@ type Verification struct {
 //
 // Errors: those of Resolve, and ErrEmptyName, ErrNameTooLong and
 // ErrUnknownChallenge for the answer (checked before any lookup).
-func (s *Service) VerifyPayee(ctx context.Context, payer, phone string, c Challenge, answer string) (Verification, error) {
+func (s *Service) VerifyPayee(ctx context.Context, payer, phone string, c Challenge, answer string) (_ Verification, err error) {
+	ctx, sp := s.tel.verify.Start(ctx)
+	defer func() { sp.End(ctx, err, "") }()
 	if c < FullName || c > FirstCharacter {
 		return Verification{}, fmt.Errorf("transfer: verify payee: %w: %d", ErrUnknownChallenge, int(c))
 	}

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/socialpay/socialpay/internal/telemetry"
 )
 
 // sweepPage is how many records a sweep reads at a time.
@@ -153,6 +155,8 @@ func (s *Service) outcome(rec Record, err error, want State, reason string) (Rec
 // this call posted, so the counts of racing sweeps add up to the
 // transfers landed. Maintain runs it.
 func (s *Service) ReleaseDue(ctx context.Context, now time.Time) (released int, err error) {
+	ctx, sw := s.tel.StartSweep(ctx, "release_due")
+	defer func() { sw.End(ctx, err, telemetry.Item{Result: "released", N: released}) }()
 	return s.sweep(ctx, IndexReleases, now, func(rec Record) (bool, error) {
 		_, applied, err := s.resolve(ctx, rec, stepPost)
 		return applied, err
@@ -166,6 +170,8 @@ func (s *Service) ReleaseDue(ctx context.Context, now time.Time) (released int, 
 // already voided is recorded as expired without being counted. Maintain
 // runs it.
 func (s *Service) ExpireChats(ctx context.Context, now time.Time) (expired int, err error) {
+	ctx, sw := s.tel.StartSweep(ctx, "expire_chats")
+	defer func() { sw.End(ctx, err, telemetry.Item{Result: "expired", N: expired}) }()
 	return s.sweep(ctx, IndexChats, now, func(rec Record) (bool, error) {
 		_, applied, err := s.resolve(ctx, rec, stepExpire)
 		return applied, err
@@ -209,11 +215,12 @@ type ReconcileReport struct {
 // (the first 10, and a count). Maintain runs it after ReleaseDue and
 // ExpireChats; it is safe alongside everything else, and from several
 // processes at once.
-func (s *Service) Reconcile(ctx context.Context, now time.Time) (ReconcileReport, error) {
+func (s *Service) Reconcile(ctx context.Context, now time.Time) (rep ReconcileReport, err error) {
+	ctx, sw := s.tel.StartSweep(ctx, "reconcile")
+	defer func() { sw.End(ctx, err, rep.items()...) }()
 	createdBefore := now.Add(-s.reconcileAfter)
-	var rep ReconcileReport
 	var tl tally
-	_, err := s.sweep(ctx, IndexCreated, createdBefore, func(rec Record) (bool, error) {
+	_, err = s.sweep(ctx, IndexCreated, createdBefore, func(rec Record) (bool, error) {
 		rep.Visited++
 		next, err := s.reconcile(ctx, rec, createdBefore, &tl)
 		if next.State == StateFailing {
