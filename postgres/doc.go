@@ -43,11 +43,15 @@
 //     between cells, in the payer's cell.
 //   - State that several instances of a service share: Members (group
 //     membership, a redpacket.Members and collect.Members; its suite is
-//     redpackettest.RunMembers) and LookupLimiter (transfer's lookup
-//     budget).
+//     redpackettest.RunMembers), LookupLimiter (transfer's lookup
+//     budget) and TaskLease (one instance at a time runs a maintenance
+//     task of package maintain).
 //
 // Each store's type doc says how it locks; its methods say which errors
-// they return.
+// they return. The stores that group concurrent calls into one
+// transaction (red packets, points, campaigns) run the batches on
+// goroutines of their own: Close stops them, and DB.Close does it for
+// every store on its pool.
 //
 // # Migrations
 //

@@ -89,7 +89,7 @@ func (db *DB) attempt(ctx context.Context, fn func(ctx context.Context, conn *pg
 	}
 	pc, err := db.pool.Acquire(ctx)
 	if err != nil {
-		if db.closed.Load() {
+		if db.life.isClosed() {
 			return errPoolClosed
 		}
 		return err
@@ -101,6 +101,7 @@ func (db *DB) attempt(ctx context.Context, fn func(ctx context.Context, conn *pg
 	case conn.IsClosed():
 		if err != nil && ctx.Err() == nil && isConnectionError(err) {
 			db.pool.Reset() // connections in use are closed when released
+			db.tel.poolReset(ctx, err)
 		}
 	case conn.PgConn().TxStatus() != 'I':
 		// If even the rollback fails, Release sees the transaction and

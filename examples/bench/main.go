@@ -72,7 +72,7 @@ type config struct {
 	direct                       bool
 	clients, batch, accounts     int
 	shards, ops, duplicates      int
-	minOps                       int // tests: the fewest operations a run makes, however long it takes
+	minOps                       int // tests: the fewest calls a run makes, however long it takes
 	inflight, cells              int
 	cross                        float64
 	duration, progress, warmup   time.Duration
@@ -511,15 +511,15 @@ func (s *stats) pct(p float64) time.Duration {
 // (errUsedUp: the others go on until they run out too), or on any other
 // error, which ends the whole run and is returned in stats.err.
 func drive(ctx context.Context, c config, sc Scenario, stream uint64) stats {
-	// The run ends when c.duration has passed and at least c.minOps
-	// operations are done (a test's floor, so that a loaded machine
-	// cannot make a run of none).
+	// The run ends when c.duration has passed and at least c.minOps calls
+	// were answered (a test's floor, so that a loaded machine cannot make
+	// a run of none; calls, not operations, since a call may do none).
 	ctx, fail := context.WithCancelCause(ctx)
 	defer fail(nil)
-	var total atomic.Int64
+	var total, calls atomic.Int64
 	var timeUp atomic.Bool
 	enough := func() {
-		if timeUp.Load() && total.Load() >= int64(c.minOps) {
+		if timeUp.Load() && calls.Load() >= int64(c.minOps) {
 			fail(context.DeadlineExceeded)
 		}
 	}
@@ -552,6 +552,7 @@ func drive(ctx context.Context, c config, sc Scenario, stream uint64) stats {
 				}
 				lat[i] = append(lat[i], time.Since(t0))
 				total.Add(int64(n))
+				calls.Add(1)
 				enough()
 			}
 		})
