@@ -334,14 +334,14 @@ func testPostRefused(t *testing.T, e *env) {
 	}
 	e.wantNet(b, wb, 400)
 	later := e.clock.Now().Add(time.Hour)
-	if r, err := e.c.Reconcile(e.ctx, later); err == nil || r.StillOpen != 1 {
+	if r, err := e.c.Reconcile(e.ctx, later); !errors.Is(err, ledger.ErrAccountFrozen) || r.StillOpen != 1 || len(r.Errors) != 1 {
 		t.Fatalf("reconcile while frozen: %+v %v", r, err)
 	}
 	if _, err := e.ledgerOf(a).Unfreeze(e.ctx, wa); err != nil {
 		t.Fatal(err)
 	}
-	if r, err := e.c.Reconcile(e.ctx, later); err != nil || r.Completed != 1 {
-		t.Fatalf("reconcile: %+v %v", r, err)
+	if r, err := e.c.Maintain(e.ctx, later); err != nil || r.Reconcile.Completed != 1 || len(r.Errors) != 0 {
+		t.Fatalf("maintain: %+v %v", r, err)
 	}
 	e.wantNet(a, wa, 600)
 	e.check()
