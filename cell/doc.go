@@ -26,8 +26,8 @@
 // tombstone under its ID, so that no copy of it in flight can land later;
 // whoever writes a step's ID first decides it. Any number of duplicate
 // calls, crashes at any step and Reconcile (safe on every instance at
-// once; Maintain-shaped) drive each payment to one end: completed, failed
-// or reversed.
+// once; Maintain runs it for package maintain) drive each payment to one
+// end: completed, failed or reversed.
 //
 // CheckClearing, beside each ledger's Verify, checks that the clearing
 // accounts balance across cells: at every instant, without a snapshot
