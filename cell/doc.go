@@ -19,13 +19,15 @@
 // IDs derived from the payment's ID: it is recorded in the payer's cell
 // (Store, the coordinator's log), a pending transfer holds the money in
 // the payer's cell against a clearing account, a transfer from the payee
-// cell's clearing account credits the payee, and the hold is posted. A
+// cell's clearing account credits the payee, and the hold is posted; on
+// PostgreSQL the record and the hold are one transaction, and so are the
+// post and the outcome (three commits in all). A
 // refused credit voids the hold. A refused or abandoned step is fenced by a
 // tombstone under its ID, so that no copy of it in flight can land later;
 // whoever writes a step's ID first decides it. Any number of duplicate
 // calls, crashes at any step and Reconcile (safe on every instance at
-// once; Maintain-shaped) drive each payment to one end: completed, failed
-// or reversed.
+// once; Maintain runs it for package maintain) drive each payment to one
+// end: completed, failed or reversed.
 //
 // CheckClearing, beside each ledger's Verify, checks that the clearing
 // accounts balance across cells: at every instant, without a snapshot

@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/socialpay/socialpay/internal/errset"
 	"github.com/socialpay/socialpay/ledger"
 )
 
@@ -25,51 +25,44 @@ type ReconcileReport struct {
 	Errors []string `json:"errors,omitempty"`
 }
 
-const (
-	reconcilePage = 100
-	maxErrors     = 10
-)
+const reconcilePage = 100
 
 // Reconcile drives every payment between cells that is open and was
 // recorded at least Config.ReconcileAfter before now to its end: a payment
 // whose hold is in place is completed, or reversed when the payee's cell
 // refuses the credit; a payment whose hold was never placed (its request
-// ended before) is abandoned: its hold's ID is fenced and it fails. It
-// goes on past payments that fail to move (a store down, a payer's
-// account frozen between credit and post), which stay open for the next
-// run. Safe on every instance at once: every step is idempotent and
-// fenced, so racing runs and requests drive each payment to one end.
+// ended before; only a store that does not compose leaves one) is
+// abandoned: its hold's ID is fenced and it fails. It goes on past
+// payments that fail to move (a store down, a payer's account frozen
+// between credit and post), which stay open for the next run. Safe on
+// every instance at once: every step is idempotent and fenced, so racing
+// runs and requests drive each payment to one end.
 //
 // Errors: the first errors of the run (see ReconcileReport.Errors); ctx's.
 func (c *Cells) Reconcile(ctx context.Context, now time.Time) (ReconcileReport, error) {
 	var rep ReconcileReport
-	var errs []error
+	var errs errset.Set
 	before := now.Add(-c.after)
-	names := c.router.Names()
-	for _, name := range names {
+	for _, name := range c.router.names {
 		cl := c.cells[name]
-		var cur Cursor
-		for {
-			if err := ctx.Err(); err != nil {
-				return rep, finishReport(&rep, append(errs, err))
-			}
+		for cur := (Cursor{}); ctx.Err() == nil; {
 			ps, err := cl.Store.Open(ctx, before, cur, reconcilePage)
 			if err != nil {
-				errs = append(errs, fmt.Errorf("cell %s: listing open payments: %w", name, err))
+				errs.Add("cell: reconcile: "+name, fmt.Errorf("listing open payments: %w", err))
 				break
 			}
 			for _, p := range ps {
-				done, err := c.drive(ctx, p, true)
-				switch {
-				case done.State == StateCompleted:
+				done, err := c.drive(ctx, p, true, false)
+				switch done.State {
+				case StateCompleted:
 					rep.Completed++
-				case done.State == StateFailed:
+				case StateFailed:
 					rep.Failed++
-				case done.State == StateReversed:
+				case StateReversed:
 					rep.Reversed++
 				default:
 					rep.StillOpen++
-					errs = append(errs, err)
+					errs.Add("cell: reconcile: "+name, fmt.Errorf("payment %s: %w", p.ID, err))
 				}
 			}
 			if len(ps) < reconcilePage {
@@ -78,19 +71,28 @@ func (c *Cells) Reconcile(ctx context.Context, now time.Time) (ReconcileReport, 
 			cur = Next(ps[len(ps)-1])
 		}
 	}
-	return rep, finishReport(&rep, errs)
+	errs.Add("cell: reconcile", ctx.Err())
+	rep.Errors = errs.Strings()
+	return rep, errs.Err()
 }
 
-func finishReport(rep *ReconcileReport, errs []error) error {
-	errs = slices.DeleteFunc(errs, func(err error) bool { return err == nil })
-	for i, err := range errs {
-		if i == maxErrors {
-			rep.Errors = append(rep.Errors, fmt.Sprintf("and %d more", len(errs)-maxErrors))
-			break
-		}
-		rep.Errors = append(rep.Errors, err.Error())
-	}
-	return errors.Join(errs...)
+// MaintainReport says what Maintain did.
+type MaintainReport struct {
+	Reconcile ReconcileReport `json:"reconcile"`
+	// Errors are the first errors of the run (at most 10, then how many
+	// more), also returned joined as Maintain's error.
+	Errors []string `json:"errors,omitempty"`
+}
+
+// Maintain does the periodic work of payments between cells as of now:
+// Reconcile. It is the task for a scheduler (package maintain), safe on
+// every instance at once. Each cell's ledger and features have tasks of
+// their own (ledger.Ledger.Maintain per cell…).
+//
+// Errors: the first errors of the run (see MaintainReport.Errors); ctx's.
+func (c *Cells) Maintain(ctx context.Context, now time.Time) (MaintainReport, error) {
+	r, err := c.Reconcile(ctx, now)
+	return MaintainReport{Reconcile: r, Errors: r.Errors}, err
 }
 
 // ClearingReport is the position of every cell's clearing accounts in one

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/socialpay/socialpay/ledger"
 )
 
 // Store keeps the records of the payments a cell's users pay to other
@@ -17,17 +19,33 @@ import (
 // done. A store persists; Cells decides. It must be safe for concurrent
 // use by many goroutines and processes, and pass celltest.RunStore.
 type Store interface {
+	// Composes reports whether the store makes a Move on l in the
+	// transaction that writes its record, as a store does that shares a
+	// database and schema with l's store. Cells then passes Begin the
+	// payment's hold and Finish its post or void, and a payment between
+	// cells commits three times instead of five.
+	Composes(l *ledger.Ledger) bool
+
 	// Begin records p (state StateOpen, its CreatedAt set) unless a
 	// payment with p.ID is recorded: then it returns that one and created
-	// false, whatever it holds.
-	Begin(ctx context.Context, p Payment) (stored Payment, created bool, err error)
+	// false, whatever it holds. With a hold (only when Composes) it makes
+	// the hold in the transaction that records p: a hold the ledger
+	// refuses records p as HoldRefused says, and the hold's ID is never
+	// written but with the record.
+	//
+	// Errors: a store's; a hold made is never an error of Begin's.
+	Begin(ctx context.Context, p Payment, hold *Move) (stored Payment, created bool, err error)
 
 	// Finish moves an open payment to state (final) with reason at at. A
 	// payment already final stays as it is: Finish returns it, so the
-	// first to finish a payment decides.
+	// first to finish a payment decides. With a move (only when
+	// Composes: the hold's post or void) it makes the move in the
+	// transaction that finishes the payment, and finishes nothing if the
+	// ledger refuses the move.
 	//
-	// Errors: ErrPaymentNotFound.
-	Finish(ctx context.Context, id uuid.UUID, state State, reason string, at time.Time) (Payment, error)
+	// Errors: ErrPaymentNotFound; the move's refusal (a
+	// *ledger.TransferError).
+	Finish(ctx context.Context, id uuid.UUID, state State, reason string, at time.Time, move *Move) (Payment, error)
 
 	// Payment returns a recorded payment.
 	//
@@ -39,6 +57,17 @@ type Store interface {
 	// from the first).
 	Open(ctx context.Context, before time.Time, after Cursor, limit int) ([]Payment, error)
 }
+
+// Move is a ledger write a Store makes in the transaction of its record
+// (see Store.Composes): Transfer on Ledger.
+type Move struct {
+	Ledger   *ledger.Ledger
+	Transfer ledger.Transfer
+}
+
+// HoldRefused returns the state and reason of a payment whose hold the
+// ledger refused with err: the rule a Store that makes the hold applies.
+func HoldRefused(err error) (State, string) { return StateFailed, reason(err) }
 
 // MemoryStore is a Store in memory, for tests, simulations and a cell on
 // a ledger.MemoryStore. It keeps nothing across restarts.
@@ -52,8 +81,13 @@ var _ Store = (*MemoryStore)(nil)
 // NewMemoryStore returns an empty MemoryStore.
 func NewMemoryStore() *MemoryStore { return &MemoryStore{m: map[uuid.UUID]Payment{}} }
 
-// Begin implements Store.
-func (s *MemoryStore) Begin(ctx context.Context, p Payment) (Payment, bool, error) {
+// Composes implements Store: a MemoryStore makes no moves (its lock is
+// not the ledger's), so Cells makes them through the ledger and fences
+// what it must.
+func (s *MemoryStore) Composes(*ledger.Ledger) bool { return false }
+
+// Begin implements Store; hold is nil (Composes is false).
+func (s *MemoryStore) Begin(ctx context.Context, p Payment, _ *Move) (Payment, bool, error) {
 	if err := ctx.Err(); err != nil {
 		return Payment{}, false, err
 	}
@@ -67,8 +101,8 @@ func (s *MemoryStore) Begin(ctx context.Context, p Payment) (Payment, bool, erro
 	return p, true, nil
 }
 
-// Finish implements Store.
-func (s *MemoryStore) Finish(ctx context.Context, id uuid.UUID, state State, reason string, at time.Time) (Payment, error) {
+// Finish implements Store; move is nil (Composes is false).
+func (s *MemoryStore) Finish(ctx context.Context, id uuid.UUID, state State, reason string, at time.Time, _ *Move) (Payment, error) {
 	if err := ctx.Err(); err != nil {
 		return Payment{}, err
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/socialpay/socialpay/campaign"
+	"github.com/socialpay/socialpay/cell"
 	"github.com/socialpay/socialpay/collect"
 	"github.com/socialpay/socialpay/ledger"
 	"github.com/socialpay/socialpay/points"
@@ -35,7 +36,7 @@ func TestReportsJSON(t *testing.T) {
 		"ledger": ledger.MaintainReport{Errors: []string{"e"}}, "redpacket": redpacket.MaintainReport{Errors: []string{"e"}},
 		"transfer": transfer.MaintainReport{Errors: []string{"e"}}, "qr": qr.MaintainReport{Errors: []string{"e"}},
 		"campaign": campaign.MaintainReport{Errors: []string{"e"}}, "points": points.MaintainReport{Errors: []string{"e"}},
-		"collect": collect.MaintainReport{Errors: []string{"e"}},
+		"collect": collect.MaintainReport{Errors: []string{"e"}}, "cell": cell.MaintainReport{Errors: []string{"e"}},
 	} {
 		b, err := json.Marshal(rep)
 		if err != nil {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/socialpay/socialpay/cell"
 	"github.com/socialpay/socialpay/ledger"
@@ -19,10 +20,14 @@ import (
 // method is one statement: Begin inserts (ON CONFLICT DO NOTHING) and
 // reads the row in the way, Finish updates the row only while it is open
 // and reads it otherwise; triggers keep the row's request unchanged and
-// its state moving once.
+// its state moving once. With the cell's ledger Store on the same DB
+// (Composes), Begin makes the payment's hold and Finish its post or void
+// in the transaction of the record, so that a payment between cells
+// commits three times, not five.
 type CellStore struct {
-	db                          *DB
-	insert, get, finish, listed string
+	db                                *DB
+	ledger                            *Store // the cell's ledger on db: the moves of Begin and Finish
+	insert, get, lock, finish, listed string
 }
 
 var _ cell.Store = (*CellStore)(nil)
@@ -32,7 +37,8 @@ var _ cell.Store = (*CellStore)(nil)
 func NewCellStore(db *DB) *CellStore {
 	q := db.qualify
 	return &CellStore{
-		db: db,
+		db: db, ledger: NewStore(db),
+		lock: q(`select ` + cellCols + ` from $S.cell_payments where id = $1 for update`),
 		insert: q(`insert into $S.cell_payments (` + cellCols + `)
 			values ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, '', $10, null) on conflict (id) do nothing`),
 		get: q(`select ` + cellCols + ` from $S.cell_payments where id = $1`),
@@ -73,13 +79,35 @@ func scanCellPayment(row pgx.CollectableRow) (cell.Payment, error) {
 	return p, nil
 }
 
-// Begin implements cell.Store.
-func (s *CellStore) Begin(ctx context.Context, p cell.Payment) (cell.Payment, bool, error) {
+// Composes implements cell.Store: true for a ledger whose store is a
+// Store of this package on the same pool and schema.
+func (s *CellStore) Composes(l *ledger.Ledger) bool {
+	if l == nil {
+		return false
+	}
+	st, ok := l.Store().(*Store)
+	return ok && st.db.pool == s.db.pool && st.db.schema == s.db.schema
+}
+
+// Begin implements cell.Store. With a hold it is one transaction of two
+// round trips: the first begins, inserts the record (ON CONFLICT DO
+// NOTHING: a duplicate waits for the original and finds its row), locks
+// the hold's accounts in ID order and loads its transfer, as the ledger
+// Store does; ledger.ApplyBatch decides the hold; the second writes it (or
+// records the payment as cell.HoldRefused says) and commits.
+//
+// Errors: cell.ErrInvalidPayment (text PostgreSQL cannot keep),
+// ErrInvalidConfig (a hold on a ledger this store does not compose with),
+// and the infrastructure errors of this package.
+func (s *CellStore) Begin(ctx context.Context, p cell.Payment, hold *cell.Move) (cell.Payment, bool, error) {
 	if !ledger.StorableText(p.Payer) || !ledger.StorableText(p.Payee) {
 		return cell.Payment{}, false, fmt.Errorf("%w: payment %s: payer or payee is not text PostgreSQL keeps", cell.ErrInvalidPayment, p.ID)
 	}
 	args := []any{[16]byte(p.ID), p.Payer, [16]byte(p.PayerAccount), p.Payee, [16]byte(p.PayeeAccount), p.PayerCell, p.PayeeCell,
 		p.Amount.Currency().Code(), p.Amount.Units(), p.CreatedAt}
+	if hold != nil {
+		return s.beginHeld(ctx, p, args, hold)
+	}
 	stored, inserted, err := insertOrGet(ctx, s.db, "recording a payment between cells", s.insert, args, s.get, [16]byte(p.ID), scanCellPayment)
 	if err != nil {
 		return cell.Payment{}, false, err
@@ -91,13 +119,126 @@ func (s *CellStore) Begin(ctx context.Context, p cell.Payment) (cell.Payment, bo
 	return stored, false, nil
 }
 
-// Finish implements cell.Store.
-func (s *CellStore) Finish(ctx context.Context, id uuid.UUID, st cell.State, reason string, at time.Time) (cell.Payment, error) {
+func (s *CellStore) beginHeld(ctx context.Context, p cell.Payment, args []any, hold *cell.Move) (cell.Payment, bool, error) {
+	if !s.Composes(hold.Ledger) {
+		return cell.Payment{}, false, fmt.Errorf("%w: payment %s: a hold on a ledger of another database or schema", ErrInvalidConfig, p.ID)
+	}
+	ts := []ledger.Transfer{hold.Transfer}
+	if err := validateTransfers(ts); err != nil {
+		return cell.Payment{}, false, err
+	}
+	keys := lockKeysOf(ts)
+	var stored cell.Payment
+	var created bool
+	err := s.db.run(ctx, "recording a payment between cells with its hold", func(ctx context.Context, conn *pgx.Conn) error {
+		stored, created = p, false
+		b := txBatch()
+		b.Queue(s.insert, args...).Exec(func(ct pgconn.CommandTag) error {
+			created = ct.RowsAffected() == 1
+			return nil
+		})
+		v, err := s.ledger.lock(ctx, conn, b, keys)
+		if err != nil {
+			return err
+		}
+		if !created {
+			var found bool
+			if stored, found, err = one(ctx, conn, s.get, scanCellPayment, [16]byte(p.ID)); err == nil && !found {
+				return errRerun // the row in the way is gone: insert again
+			}
+			return err // the transaction rolls back
+		}
+		out := ledger.ApplyBatch(v, ts, false, hold.Ledger.Now())
+		w := &pgx.Batch{}
+		if err := out.Results[0].Err; err != nil {
+			stored.State, stored.Reason = cell.HoldRefused(err)
+			stored.FinishedAt = p.CreatedAt
+			w.Queue(s.finish, [16]byte(p.ID), int16(stored.State), stored.Reason, stored.FinishedAt).Exec(expectRows(1))
+		} else if changes(&out) {
+			s.ledger.queueOutcome(w, &out)
+		}
+		queueCommit(w)
+		return conn.SendBatch(ctx, w).Close()
+	})
+	if err != nil {
+		return cell.Payment{}, false, err
+	}
+	if created && stored.State == cell.StateOpen {
+		stored.Reason, stored.FinishedAt = "", time.Time{}
+	}
+	return stored, created, nil
+}
+
+// Finish implements cell.Store. With a move it is one transaction of two
+// round trips: the first begins, locks the record and the move's accounts
+// (the record first, as Begin does) and loads its transfers; if the
+// payment is open, ledger.ApplyBatch decides the move, and the second
+// writes it with the payment's end and commits.
+//
+// Errors: cell.ErrPaymentNotFound, the move's refusal (a
+// *ledger.TransferError: nothing written), ErrInvalidConfig (a move on a
+// ledger this store does not compose with), and the infrastructure
+// errors of this package.
+func (s *CellStore) Finish(ctx context.Context, id uuid.UUID, st cell.State, reason string, at time.Time, move *cell.Move) (cell.Payment, error) {
+	if move != nil {
+		return s.finishMoved(ctx, id, st, reason, at, move)
+	}
 	p, found, err := queryOne(ctx, s.db, "finishing a payment between cells", s.finish, scanCellPayment, [16]byte(id), int16(st), reason, at)
 	if err != nil || found {
 		return p, err
 	}
 	return s.Payment(ctx, id) // finished before, or not there
+}
+
+func (s *CellStore) finishMoved(ctx context.Context, id uuid.UUID, st cell.State, reason string, at time.Time, move *cell.Move) (cell.Payment, error) {
+	if !s.Composes(move.Ledger) {
+		return cell.Payment{}, fmt.Errorf("%w: payment %s: a move on a ledger of another database or schema", ErrInvalidConfig, id)
+	}
+	ts := []ledger.Transfer{move.Transfer}
+	if err := validateTransfers(ts); err != nil {
+		return cell.Payment{}, err
+	}
+	keys := lockKeysOf(ts)
+	var p cell.Payment
+	var business error
+	err := s.db.run(ctx, "finishing a payment between cells with its move", func(ctx context.Context, conn *pgx.Conn) error {
+		business = nil
+		found := false
+		b := txBatch()
+		b.Queue(s.lock, [16]byte(id)).Query(eachRow(scanCellPayment, func(v cell.Payment) { p, found = v, true }))
+		v, err := s.ledger.lock(ctx, conn, b, keys)
+		switch {
+		case err != nil:
+			return err
+		case !found:
+			business = fmt.Errorf("%w: %s", cell.ErrPaymentNotFound, id)
+			return nil // rolls back
+		case p.State.Final():
+			return nil // finished before: its end stands
+		}
+		out := ledger.ApplyBatch(v, ts, false, move.Ledger.Now())
+		if business = out.Results[0].Err; business != nil {
+			return nil
+		}
+		w := &pgx.Batch{}
+		if changes(&out) {
+			s.ledger.queueOutcome(w, &out)
+		}
+		w.Queue(s.finish, [16]byte(id), int16(st), reason, at).Exec(expectRows(1))
+		queueCommit(w)
+		if err := conn.SendBatch(ctx, w).Close(); err != nil {
+			return err
+		}
+		p.State, p.Reason, p.FinishedAt = st, reason, at.UTC()
+		return nil
+	})
+	if err != nil {
+		return cell.Payment{}, err
+	}
+	if business != nil {
+		return cell.Payment{}, business
+	}
+	return p, nil
 }
 
 // Payment implements cell.Store.

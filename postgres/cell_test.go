@@ -64,7 +64,7 @@ func TestCellStoreSchemas(t *testing.T) {
 	p := cell.Payment{Payer: "u", Payee: "v", PayerCell: "a", PayeeCell: "b", Amount: ledger.NewMoney(1, ledger.MustCurrency("CNY"))}
 	p.ID, p.PayerAccount, p.PayeeAccount = [16]byte{1}, [16]byte{2}, [16]byte{3}
 	p.CreatedAt = ledgertest.Start
-	if _, created, err := a.Begin(ctx, p); err != nil || !created {
+	if _, created, err := a.Begin(ctx, p, nil); err != nil || !created {
 		t.Fatal(created, err)
 	}
 	if ps, err := b.Open(ctx, ledgertest.Start, cell.Cursor{}, 10); err != nil || len(ps) != 0 {
@@ -72,6 +72,11 @@ func TestCellStoreSchemas(t *testing.T) {
 	}
 	if ps, err := a.Open(ctx, ledgertest.Start, cell.Cursor{}, 10); err != nil || len(ps) != 1 || ps[0].ID != p.ID {
 		t.Fatalf("own schema lists %+v, %v", ps, err)
+	}
+	// A store composes with the ledger of its own schema only.
+	if !a.Composes(ledger.New(NewStore(a.db), ledger.Options{})) || a.Composes(ledger.New(NewStore(b.db), ledger.Options{})) ||
+		a.Composes(ledger.New(nil, ledger.Options{})) || a.Composes(nil) {
+		t.Fatal("Composes: want true for its own schema's ledger only")
 	}
 	// The record is append-only but for its one state change.
 	exec(t, a.db, "update $S.cell_payments set state = 1, finished_at = now() where id = $1", [16]byte(p.ID))

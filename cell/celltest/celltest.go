@@ -121,7 +121,10 @@ func (e *env) cells(wrap *crasher) *cell.Cells {
 		var ls ledger.Store = e.stores.Ledgers[i]
 		var rs cell.Store = e.stores.Records[i]
 		if wrap != nil {
-			ls, rs = wrap.ledger(ls), wrap.records(rs)
+			if !wrap.recordsOnly {
+				ls = wrap.ledger(ls)
+			}
+			rs = wrap.records(rs)
 		}
 		cs = append(cs, cell.Cell{Name: name, Ledger: ledger.New(ls, ledger.Options{Now: e.clock.Now}), Store: rs})
 	}
@@ -152,6 +155,13 @@ func (e *env) user(n, i int) string {
 }
 
 func (e *env) ledgerOf(user string) *ledger.Ledger { return e.c.CellOf(user).Ledger }
+
+// composes reports whether user's cell's payment store makes the hold,
+// post and void in its own transactions (cell.Store.Composes).
+func (e *env) composes(user string) bool {
+	c := e.c.CellOf(user)
+	return c.Store.Composes(c.Ledger)
+}
 
 // wallet creates a wallet of user in the user's cell holding amount, paid
 // from the cell's own source account.
@@ -231,6 +241,10 @@ type crasher struct {
 	n, seen int
 	after   bool
 	dead    bool
+	// recordsOnly leaves the ledgers unwrapped, so that a payment store
+	// that composes (Store.Composes) makes its moves in its own writes,
+	// and only the records' writes count and crash.
+	recordsOnly bool
 }
 
 var errCrash = errors.New("celltest: process crashed")
@@ -311,13 +325,13 @@ type crashRecords struct {
 	c *crasher
 }
 
-func (s *crashRecords) Begin(ctx context.Context, p cell.Payment) (cell.Payment, bool, error) {
+func (s *crashRecords) Begin(ctx context.Context, p cell.Payment, hold *cell.Move) (cell.Payment, bool, error) {
 	do, fail := s.c.step()
 	var got cell.Payment
 	var created bool
 	var err error
 	if do {
-		got, created, err = s.Store.Begin(ctx, p)
+		got, created, err = s.Store.Begin(ctx, p, hold)
 	}
 	if fail {
 		return cell.Payment{}, false, errCrash
@@ -325,12 +339,12 @@ func (s *crashRecords) Begin(ctx context.Context, p cell.Payment) (cell.Payment,
 	return got, created, err
 }
 
-func (s *crashRecords) Finish(ctx context.Context, id uuid.UUID, st cell.State, why string, at time.Time) (cell.Payment, error) {
+func (s *crashRecords) Finish(ctx context.Context, id uuid.UUID, st cell.State, why string, at time.Time, move *cell.Move) (cell.Payment, error) {
 	do, fail := s.c.step()
 	var got cell.Payment
 	var err error
 	if do {
-		got, err = s.Store.Finish(ctx, id, st, why, at)
+		got, err = s.Store.Finish(ctx, id, st, why, at, move)
 	}
 	if fail {
 		return cell.Payment{}, errCrash

@@ -125,7 +125,7 @@ var structs = []reflect.Type{
 	reflect.TypeFor[collect.PayResult](), reflect.TypeFor[collect.Request](), reflect.TypeFor[collect.Share](),
 	reflect.TypeFor[collect.State](), reflect.TypeFor[collect.MaintainReport](), reflect.TypeFor[collect.ReconcileReport](),
 
-	reflect.TypeFor[cell.Payment](), reflect.TypeFor[cell.Cursor](), reflect.TypeFor[cell.ReconcileReport](),
+	reflect.TypeFor[cell.Payment](), reflect.TypeFor[cell.Cursor](), reflect.TypeFor[cell.ReconcileReport](), reflect.TypeFor[cell.MaintainReport](),
 	reflect.TypeFor[cell.ClearingReport](),
 }
 
@@ -203,6 +203,7 @@ var notJSON = map[reflect.Type]string{
 
 	reflect.TypeFor[cell.Config](): "configuration",
 	reflect.TypeFor[cell.Cell]():   "configuration: a ledger and a store",
+	reflect.TypeFor[cell.Move]():   "a store's input holding the ledger",
 }
 
 // found is what the scan finds in one package.
