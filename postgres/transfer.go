@@ -154,7 +154,7 @@ func (r *recordRow) record() (transfer.Record, error) {
 		return transfer.Record{}, fmt.Errorf("%w: transfer record %x: request hash of %d bytes", ErrIntegrity, r.id, len(r.hash))
 	}
 	rec := transfer.Record{
-		ID: r.id, IdempotencyKey: r.key, Payer: r.payer, From: r.from,
+		ID: r.id, Key: r.key, Payer: r.payer, From: r.from,
 		Payee: transfer.RecordPayee{Phone: transfer.Phone(r.phone), Institution: r.institution, Holder: r.holder,
 			Account: r.payeeAccount, MaskedName: r.masked},
 		Amount: amount, Arrival: transfer.Arrival(r.arrival), Memo: r.memo, LookupID: r.lookup,
@@ -178,11 +178,15 @@ func dayOf(t time.Time) transfer.Day { return transfer.Day(t.Unix() / 86400) }
 
 func recordNotFound(id uuid.UUID) error { return fmt.Errorf("%w: %s", transfer.ErrRecordNotFound, id) }
 
-// storableRecord reports the first text field of r that PostgreSQL text
-// cannot hold exactly.
+// storableRecord reports a key no record can have, or the first text
+// field of r that PostgreSQL text cannot hold exactly.
 func storableRecord(r *transfer.Record) error {
+	if err := ledger.CheckKey(r.Key); err != nil {
+		// Never storable: ValidateRecord refuses it.
+		return fmt.Errorf("%w %s: %w", transfer.ErrInvalidRecord, r.ID, err)
+	}
 	for _, f := range []struct{ name, s string }{
-		{"idempotency key", r.IdempotencyKey}, {"payer", r.Payer}, {"payee phone", string(r.Payee.Phone)},
+		{"payer", r.Payer}, {"payee phone", string(r.Payee.Phone)},
 		{"payee institution", r.Payee.Institution}, {"payee holder", r.Payee.Holder},
 		{"masked name", r.Payee.MaskedName}, {"memo", r.Memo},
 	} {
@@ -244,7 +248,7 @@ func (s *PhoneTransferStore) Create(ctx context.Context, rec transfer.Record, li
 		w := &pgx.Batch{}
 		// The record may have been created concurrently under another day's
 		// lock: then decide again.
-		w.Queue(s.q.insertRecord, [16]byte(r.ID), r.IdempotencyKey, r.RequestHash[:], r.Payer, [16]byte(r.From),
+		w.Queue(s.q.insertRecord, [16]byte(r.ID), r.Key, r.RequestHash[:], r.Payer, [16]byte(r.From),
 			string(r.Payee.Phone), r.Payee.Institution, r.Payee.Holder, [16]byte(r.Payee.Account), r.Payee.MaskedName,
 			cur, r.Amount.Units(), int16(r.Arrival), r.Memo, [16]byte(r.LookupID), r.Refund, day, r.FirstPayee,
 			r.CreatedAt, r.DueAt, r.Attempts).Exec(insertedOrRerun)

@@ -80,7 +80,7 @@ func phoneSendWorker(ctx context.Context, raw json.RawMessage, ready func()) (an
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			req := transfer.Request{IdempotencyKey: s.Key, Payer: s.Payer, From: s.From, Phone: s.Phone, Amount: ledger.NewMoney(s.Fen, ledger.MustCurrency("CNY"))}
+			req := transfer.Request{Key: s.Key, Payer: s.Payer, From: s.From, Phone: s.Phone, Amount: ledger.NewMoney(s.Fen, ledger.MustCurrency("CNY"))}
 			receipts, errs := ledgertest.Concurrently(arg.Copies, func(int) (transfer.Receipt, error) { return svc.Send(ctx, req) })
 			for j := range receipts {
 				if errs[j] != nil {

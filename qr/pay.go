@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -47,7 +46,7 @@ type PayRequest struct {
 	// code's currency). For a dynamic code it is the zero Money or the
 	// code's amount.
 	Amount ledger.Money `json:"amount,omitzero"`
-	// Key is the payer app's idempotency key, 1 to MaxKeyLen bytes: the
+	// Key is the payer app's idempotency key (ledger.CheckKey): the
 	// same key and request again returns the same Receipt.
 	Key string `json:"key"`
 	// PayeeConfirm, when set, is the Quote.Confirm the payer saw; Pay
@@ -286,8 +285,8 @@ func (s *Service) quote(ctx context.Context, code *ReceiveCode, payer, payment u
 // nothing; a payment that settles gives part of the cost back
 // (Directory.Settled). A retry of a payment made before looks nothing up.
 //
-// Errors: ErrMissing (no Directory or Receive), ErrInvalidValue (no payer,
-// key empty, longer than MaxKeyLen or not UTF-8 text without NUL), the
+// Errors: ErrMissing (no Directory or Receive), ErrInvalidValue (no payer;
+// with ledger.ErrInvalidKey, a key ledger.CheckKey refuses), the
 // errors of ReceiveCodes.Verify
 // (ErrBadSignature, ErrNotOurs, ErrUnsigned, ErrUnknownKey,
 // ErrExpired, codec errors), ErrLookupLimited, ErrUnknownPayee, ErrPayeeChanged, ErrUnknownCode,
@@ -299,8 +298,11 @@ func (s *Service) Pay(ctx context.Context, req PayRequest) (Receipt, error) {
 	if s.dir == nil || s.receive == nil {
 		return Receipt{}, fmt.Errorf("qr: paying receive codes needs Directory and Receive: %w", ErrMissing)
 	}
-	if req.Payer == uuid.Nil || !keyOK(req.Key) {
-		return Receipt{}, fmt.Errorf("qr: a payment needs a payer and a UTF-8 key of 1 to %d bytes: %w", MaxKeyLen, ErrInvalidValue)
+	if req.Payer == uuid.Nil {
+		return Receipt{}, fmt.Errorf("qr: a payment needs a payer: %w", ErrInvalidValue)
+	}
+	if err := ledger.CheckKey(req.Key); err != nil {
+		return Receipt{}, fmt.Errorf("qr: payment: %w: %w", ErrInvalidValue, err)
 	}
 	code, verr := s.receive.Verify(ctx, req.Payload)
 	if verr != nil && !errors.Is(verr, ErrExpired) {
@@ -751,10 +753,4 @@ func (s *Service) repair(ctx context.Context, p *Problem) error {
 		return s.store.ResetCode(ctx, p.Code, p.Payment)
 	}
 	return s.store.ResetCap(ctx, p.Payment)
-}
-
-// keyOK reports whether an idempotency key is acceptable: 1 to MaxKeyLen
-// bytes of UTF-8 text without NUL (what every ledger store keeps exactly).
-func keyOK(k string) bool {
-	return k != "" && len(k) <= MaxKeyLen && utf8.ValidString(k) && !strings.Contains(k, "\x00")
 }

@@ -126,6 +126,12 @@ func TestPayDynamicRefusals(t *testing.T) {
 			t.Errorf("%s: %v, want %v", tc.name, err, tc.want)
 		}
 	}
+	// Keys are checked by the one check every feature uses.
+	for _, key := range []string{"", "k\x00", "k\tk", "k\n", strings.Repeat("k", ledger.MaxKeyLen+1)} {
+		if _, err := e.pay(alice, code, 0, key); !errors.Is(err, ErrInvalidValue) || !errors.Is(err, ledger.ErrInvalidKey) {
+			t.Errorf("key %q: %v, want ErrInvalidValue and ledger.ErrInvalidKey", key, err)
+		}
+	}
 	e.clock.Advance(time.Minute)
 	if _, err := e.pay(alice, short, 0, "t9"); !errors.Is(err, ErrExpired) {
 		t.Errorf("expired: %v", err)

@@ -19,7 +19,7 @@ func TestCancelAfterArrival(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := e.svc.Send(e.ctx, transfer.Request{IdempotencyKey: "late", Payer: "alice", From: alice, Token: res.Token, Amount: ledger.NewMoney(30_00, cny), Arrival: transfer.Arrive2h})
+	r, err := e.svc.Send(e.ctx, transfer.Request{Key: "late", Payer: "alice", From: alice, Token: res.Token, Amount: ledger.NewMoney(30_00, cny), Arrival: transfer.Arrive2h})
 	if err != nil {
 		t.Fatal(err)
 	}

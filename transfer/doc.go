@@ -158,7 +158,7 @@
 // after it. Instances' clocks are assumed to agree (NTP).
 //
 // Every text that enters is bounded before any costly work and must be
-// text every store keeps as given: idempotency keys (CheckIdempotencyKey),
+// text every store keeps as given: idempotency keys (ledger.CheckKey),
 // payer, holder and institution IDs are at most their Max… bytes of valid
 // UTF-8 without control characters (NUL among them); names and memos are
 // bounded in bytes before their characters are counted; numbers before

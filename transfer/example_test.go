@@ -183,11 +183,11 @@ func ExampleService() {
 	fmt.Println("pay", res.MaskedName, "at", res.Institution, "?")
 
 	amount, _ := ledger.ParseAmount("88.88", "CNY")
-	r, err := svc.Send(ctx, transfer.Request{IdempotencyKey: "order-1", Payer: "alice", From: alice, Token: res.Token, Amount: amount})
+	r, err := svc.Send(ctx, transfer.Request{Key: "order-1", Payer: "alice", From: alice, Token: res.Token, Amount: amount})
 	fmt.Println(r.State, r.Amount, "to", r.PayeeName, err)
 
 	res, _ = svc.Resolve(ctx, "alice", "138-0013-8000")
-	later, _ := svc.Send(ctx, transfer.Request{IdempotencyKey: "order-2", Payer: "alice", From: alice, Token: res.Token, Amount: amount, Arrival: transfer.Arrive2h})
+	later, _ := svc.Send(ctx, transfer.Request{Key: "order-2", Payer: "alice", From: alice, Token: res.Token, Amount: amount, Arrival: transfer.Arrive2h})
 	fmt.Println(later.State, "until", later.DueAt.Format(time.Kitchen))
 	c, err := svc.Cancel(ctx, "alice", later.ID)
 	fmt.Println(c.State, err)

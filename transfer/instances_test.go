@@ -70,7 +70,7 @@ func TestInstancesShareTokensAndBudget(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := other.Send(e.ctx, transfer.Request{IdempotencyKey: "k1", Payer: "alice", From: alice, Token: res.Token, Amount: ledger.NewMoney(1_00, cny)})
+	r, err := other.Send(e.ctx, transfer.Request{Key: "k1", Payer: "alice", From: alice, Token: res.Token, Amount: ledger.NewMoney(1_00, cny)})
 	if err != nil || r.State != transfer.StateSettled {
 		t.Fatalf("token of instance A paid on instance B: %v %+v", err, r)
 	}

@@ -21,7 +21,7 @@ func oldDeriveID(ns uuid.UUID, parts ...string) uuid.UUID {
 // or undo ID of another record of the same payer: "k\x00post" named the
 // post of "k"'s hold. Keys are now refused at the edge unless they are
 // storable text: no NUL, no control character, valid UTF-8, at most
-// MaxIdempotencyKeyLen bytes; on every store, before any lookup.
+// ledger.MaxKeyLen bytes (ledger.CheckKey); on every store, before any lookup.
 func TestIdempotencyKeyText(t *testing.T) {
 	ns := transfer.DefaultNamespace()
 	if oldDeriveID(ns, "phone-transfer", "alice", "k\x00post") != oldDeriveID(ns, "phone-transfer", "alice", "k", "post") {
@@ -37,21 +37,22 @@ func TestIdempotencyKeyText(t *testing.T) {
 		"DEL":            "k\x7f",
 		"C1 control":     "k\u0085",
 		"invalid UTF-8":  "k\xff",
-		"too long":       strings.Repeat("k", transfer.MaxIdempotencyKeyLen+1),
+		"too long":       strings.Repeat("k", ledger.MaxKeyLen+1),
 		"empty":          "",
 		"huge":           strings.Repeat("k", 1<<20),
 		"lone surrogate": "k\xed\xa0\x80",
 	} {
 		before := e.lim.Tokens("alice")
-		_, err := e.svc.Send(e.ctx, transfer.Request{IdempotencyKey: key, Payer: "alice", From: alice, Phone: "13800138000", Amount: ledger.NewMoney(1_00, cny), Arrival: transfer.Arrive2h})
+		_, err := e.svc.Send(e.ctx, transfer.Request{Key: key, Payer: "alice", From: alice, Phone: "13800138000", Amount: ledger.NewMoney(1_00, cny), Arrival: transfer.Arrive2h})
 		wantErr(t, err, transfer.ErrInvalidRequest)
+		wantErr(t, err, ledger.ErrInvalidKey)
 		if after := e.lim.Tokens("alice"); after != before {
 			t.Errorf("%s: the refused request cost lookup tokens (%d → %d)", name, before, after)
 		}
 	}
 	// Storable keys of every script are fine, and the longest.
-	for _, key := range []string{"k", "订单-2026-02-16-0001", strings.Repeat("é", transfer.MaxIdempotencyKeyLen/2), "k post"} {
-		if _, err := e.svc.Send(e.ctx, transfer.Request{IdempotencyKey: key, Payer: "alice", From: alice, Phone: "13800138000", Amount: ledger.NewMoney(1, cny)}); err != nil {
+	for _, key := range []string{"k", "订单-2026-02-16-0001", strings.Repeat("é", ledger.MaxKeyLen/2), "k post"} {
+		if _, err := e.svc.Send(e.ctx, transfer.Request{Key: key, Payer: "alice", From: alice, Phone: "13800138000", Amount: ledger.NewMoney(1, cny)}); err != nil {
 			t.Errorf("key %q: %v", key, err)
 		}
 	}
@@ -67,7 +68,7 @@ func TestTextBounds(t *testing.T) {
 	alice := e.user("alice", "13900139000", "Alice", 100_00)
 	bob := e.user("bob", "13800138000", "Bob", 0)
 	huge := strings.Repeat("名", 1<<20)
-	chat := transfer.Request{IdempotencyKey: "c", Payer: "alice", From: alice, To: transfer.Recipient{Holder: "bob", Account: bob}, Amount: ledger.NewMoney(1, cny), Arrival: transfer.ArriveOnAccept}
+	chat := transfer.Request{Key: "c", Payer: "alice", From: alice, To: transfer.Recipient{Holder: "bob", Account: bob}, Amount: ledger.NewMoney(1, cny), Arrival: transfer.ArriveOnAccept}
 	for name, edit := range map[string]func(*transfer.Request){
 		"huge To.Name":    func(r *transfer.Request) { r.To.Name = huge },
 		"To.Name NUL":     func(r *transfer.Request) { r.To.Name = "Bob\x00" },

@@ -46,8 +46,7 @@ var (
 
 // Bounds of a request's text fields.
 const (
-	MaxIdempotencyKeyLen = 128 // bytes
-	MaxMemoRunes         = 140 // characters
+	MaxMemoRunes = 140 // characters
 )
 
 // Arrival is when a transfer reaches the payee.
@@ -195,15 +194,15 @@ type RecordPayee struct {
 
 // Record is a transfer as the Store keeps it.
 type Record struct {
-	ID             uuid.UUID         `json:"id"` // derived from Payer and IdempotencyKey
-	IdempotencyKey string            `json:"idempotency_key"`
-	RequestHash    [sha256.Size]byte `json:"-"`     // fingerprint of the request, to tell a retry from a reuse of the key
-	Payer          string            `json:"payer"` // the payer's ID: whose daily total and lookup bucket
-	From           uuid.UUID         `json:"from"`  // the payer's ledger account
-	Payee          RecordPayee       `json:"payee"`
-	Amount         ledger.Money      `json:"amount"`
-	Arrival        Arrival           `json:"arrival"`
-	Memo           string            `json:"memo,omitempty"`
+	ID          uuid.UUID         `json:"id"`    // derived from Payer and Key
+	Key         string            `json:"key"`   // the payer's idempotency key (ledger.CheckKey)
+	RequestHash [sha256.Size]byte `json:"-"`     // fingerprint of the request, to tell a retry from a reuse of the key
+	Payer       string            `json:"payer"` // the payer's ID: whose daily total and lookup bucket
+	From        uuid.UUID         `json:"from"`  // the payer's ledger account
+	Payee       RecordPayee       `json:"payee"`
+	Amount      ledger.Money      `json:"amount"`
+	Arrival     Arrival           `json:"arrival"`
+	Memo        string            `json:"memo,omitempty"`
 	// LookupID is the lookup token the payer paid with (a token pays
 	// once), or uuid.Nil.
 	LookupID uuid.UUID `json:"lookup_id,omitzero"`
@@ -241,8 +240,8 @@ func ValidateRecord(r *Record) error {
 	switch {
 	case r.ID == uuid.Nil:
 		return bad("no ID")
-	case CheckIdempotencyKey(r.IdempotencyKey) != nil:
-		return bad("%v", CheckIdempotencyKey(r.IdempotencyKey))
+	case ledger.CheckKey(r.Key) != nil:
+		return fmt.Errorf("%w %s: %w", ErrInvalidRecord, r.ID, ledger.CheckKey(r.Key))
 	case checkText("payer", r.Payer, MaxHolderLen) != nil:
 		return bad("%v", checkText("payer", r.Payer, MaxHolderLen))
 	case r.From == uuid.Nil || r.Payee.Account == uuid.Nil:
@@ -267,18 +266,6 @@ func ValidateRecord(r *Record) error {
 		return bad("CreatedAt must be set and DueAt not before it")
 	}
 	return nil
-}
-
-// CheckIdempotencyKey checks an idempotency key as the service does
-// before any other work, whatever the store: 1 to MaxIdempotencyKeyLen
-// bytes of valid UTF-8 without control characters. So a key is text every
-// store keeps as given (PostgreSQL's text refuses NUL and invalid UTF-8),
-// and no key can smuggle a separator into what is derived from it.
-//
-// Errors: an error saying what is wrong (the service wraps it in
-// ErrInvalidRequest, ValidateRecord in ErrInvalidRecord).
-func CheckIdempotencyKey(key string) error {
-	return checkText("idempotency key", key, MaxIdempotencyKeyLen)
 }
 
 // checkText checks an identifier: 1 to max bytes of valid UTF-8 without
@@ -347,7 +334,7 @@ type CreateFacts struct {
 func DecideCreate(req *Record, f CreateFacts, limits Limits) (duplicate bool, err error) {
 	if f.Existing != nil {
 		if f.Existing.RequestHash != req.RequestHash {
-			return false, fmt.Errorf("transfer %s (key %q): %w", req.ID, req.IdempotencyKey, ErrIdempotencyConflict)
+			return false, fmt.Errorf("transfer %s (key %q): %w", req.ID, req.Key, ErrIdempotencyConflict)
 		}
 		return true, nil
 	}

@@ -204,7 +204,7 @@ func TestLookupTokens(t *testing.T) {
 	alice := e.user("alice", "13900139000", "Alice", 100_00)
 	bobAcct := e.user("bob", "13800138000", "Bob Jones", 0)
 	send := func(payer string, from uuid.UUID, token string) (transfer.Receipt, error) {
-		return e.svc.Send(e.ctx, transfer.Request{IdempotencyKey: uuid.NewString(), Payer: payer, From: from, Token: token, Amount: ledger.NewMoney(1_00, cny)})
+		return e.svc.Send(e.ctx, transfer.Request{Key: uuid.NewString(), Payer: payer, From: from, Token: token, Amount: ledger.NewMoney(1_00, cny)})
 	}
 	resolve := func() string {
 		r, err := e.svc.Resolve(e.ctx, "alice", "13800138000")
@@ -293,7 +293,7 @@ func TestLookupMetering(t *testing.T) {
 		t.Fatalf("after two misses: %d", tokens())
 	}
 	// A settled payment gives one back; its retry does not.
-	req := transfer.Request{IdempotencyKey: "k1", Payer: "alice", From: alice, Token: r.Token, Amount: ledger.NewMoney(5_00, cny)}
+	req := transfer.Request{Key: "k1", Payer: "alice", From: alice, Token: r.Token, Amount: ledger.NewMoney(5_00, cny)}
 	for range 2 {
 		if _, err := e.svc.Send(e.ctx, req); err != nil {
 			t.Fatal(err)
@@ -305,7 +305,7 @@ func TestLookupMetering(t *testing.T) {
 	// A delayed one refunds when it lands, and a cancelled one never.
 	for _, cancel := range []bool{true, false} {
 		r, _ := e.svc.Resolve(e.ctx, "alice", "13800138000")
-		rc, err := e.svc.Send(e.ctx, transfer.Request{IdempotencyKey: uuid.NewString(), Payer: "alice", From: alice, Token: r.Token, Amount: ledger.NewMoney(5_00, cny), Arrival: transfer.Arrive2h})
+		rc, err := e.svc.Send(e.ctx, transfer.Request{Key: uuid.NewString(), Payer: "alice", From: alice, Token: r.Token, Amount: ledger.NewMoney(5_00, cny), Arrival: transfer.Arrive2h})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -382,10 +382,10 @@ func TestSendRequestChecks(t *testing.T) {
 	e := newEnv(t, nil)
 	alice := e.user("alice", "13900139000", "Alice", 100_00)
 	e.user("bob", "13800138000", "Bob", 0)
-	ok := transfer.Request{IdempotencyKey: "k", Payer: "alice", From: alice, Phone: "13800138000", Amount: ledger.NewMoney(1_00, cny)}
+	ok := transfer.Request{Key: "k", Payer: "alice", From: alice, Phone: "13800138000", Amount: ledger.NewMoney(1_00, cny)}
 	for name, edit := range map[string]func(*transfer.Request){
-		"no key":         func(r *transfer.Request) { r.IdempotencyKey = "" },
-		"long key":       func(r *transfer.Request) { r.IdempotencyKey = strings.Repeat("k", transfer.MaxIdempotencyKeyLen+1) },
+		"no key":         func(r *transfer.Request) { r.Key = "" },
+		"long key":       func(r *transfer.Request) { r.Key = strings.Repeat("k", ledger.MaxKeyLen+1) },
 		"no payer":       func(r *transfer.Request) { r.Payer = "" },
 		"no from":        func(r *transfer.Request) { r.From = uuid.Nil },
 		"no payee":       func(r *transfer.Request) { r.Phone = "" },
@@ -420,7 +420,7 @@ func TestSendByPhoneMisses(t *testing.T) {
 	e := newEnv(t, nil)
 	alice := e.user("alice", "13900139000", "Alice", 100_00)
 	for phone, want := range map[string]error{"13800138000": transfer.ErrNotBound, "12345": transfer.ErrInvalidPhone} {
-		_, err := e.svc.Send(e.ctx, transfer.Request{IdempotencyKey: phone, Payer: "alice", From: alice, Phone: phone, Amount: ledger.NewMoney(1, cny)})
+		_, err := e.svc.Send(e.ctx, transfer.Request{Key: phone, Payer: "alice", From: alice, Phone: phone, Amount: ledger.NewMoney(1, cny)})
 		wantErr(t, err, want)
 	}
 	if tokens := e.lim.Tokens("alice"); tokens != 60 {
@@ -453,7 +453,7 @@ func TestConcurrentResolveSend(t *testing.T) {
 					return
 				}
 				arrival := transfer.Arrival(j % 3)
-				if _, err := e.svc.Send(e.ctx, transfer.Request{IdempotencyKey: uuid.NewString(), Payer: string(rune('a' + i)), From: accts[i], Token: r.Token,
+				if _, err := e.svc.Send(e.ctx, transfer.Request{Key: uuid.NewString(), Payer: string(rune('a' + i)), From: accts[i], Token: r.Token,
 					Amount: ledger.NewMoney(1_00, cny), Arrival: arrival}); err != nil {
 					t.Error(err)
 					return

@@ -101,7 +101,7 @@ func run(w io.Writer) error {
 	}
 
 	// An immediate transfer, and a retry of it that moves nothing.
-	req := transfer.Request{IdempotencyKey: "alice-0001", Payer: "alice", From: alice, Token: res.Token, Amount: yuan("88.88"), Memo: "新年快乐"}
+	req := transfer.Request{Key: "alice-0001", Payer: "alice", From: alice, Token: res.Token, Amount: yuan("88.88"), Memo: "新年快乐"}
 	r, err := svc.Send(ctx, req)
 	if err != nil {
 		return err
@@ -118,7 +118,7 @@ func run(w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	later, err := svc.Send(ctx, transfer.Request{IdempotencyKey: "alice-0002", Payer: "alice", From: alice, Token: res.Token, Amount: yuan("200.00"), Arrival: transfer.Arrive2h})
+	later, err := svc.Send(ctx, transfer.Request{Key: "alice-0002", Payer: "alice", From: alice, Token: res.Token, Amount: yuan("200.00"), Arrival: transfer.Arrive2h})
 	if err != nil {
 		return err
 	}

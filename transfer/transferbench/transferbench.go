@@ -203,7 +203,7 @@ func (c *Client) Do(ctx context.Context) (int, error) {
 	}
 	c.n++
 	key := strconv.AppendUint(c.key, c.n, 36)
-	r, err := c.p.svc.Send(ctx, transfer.Request{IdempotencyKey: string(key), Payer: from.id, From: from.acct, Token: res.Token, Amount: c.p.amount})
+	r, err := c.p.svc.Send(ctx, transfer.Request{Key: string(key), Payer: from.id, From: from.acct, Token: res.Token, Amount: c.p.amount})
 	if err != nil {
 		return 0, err
 	}

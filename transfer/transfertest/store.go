@@ -30,11 +30,11 @@ var day0 = transfer.DayOf(Start, time.UTC)
 func NewRecord(payer, holder string, amount ledger.Money, arrival transfer.Arrival) transfer.Record {
 	id := uuid.New()
 	r := transfer.Record{
-		ID:             id,
-		IdempotencyKey: unique("key"),
-		RequestHash:    sha256.Sum256(id[:]),
-		Payer:          payer,
-		From:           uuid.New(),
+		ID:          id,
+		Key:         unique("key"),
+		RequestHash: sha256.Sum256(id[:]),
+		Payer:       payer,
+		From:        uuid.New(),
 		Payee: transfer.RecordPayee{
 			Phone: "+8613912345678", Institution: "local", Holder: holder, Account: uuid.New(), MaskedName: "*三",
 		},
@@ -103,7 +103,7 @@ func testCreateAndGet(t *testing.T, newEnv func(testing.TB) Env) {
 	// Records that are not valid new records are refused.
 	for name, edit := range map[string]func(*transfer.Record){
 		"no ID":             func(r *transfer.Record) { r.ID = uuid.Nil },
-		"no key":            func(r *transfer.Record) { r.IdempotencyKey = "" },
+		"no key":            func(r *transfer.Record) { r.Key = "" },
 		"no payer":          func(r *transfer.Record) { r.Payer = "" },
 		"no payee account":  func(r *transfer.Record) { r.Payee.Account = uuid.Nil },
 		"self":              func(r *transfer.Record) { r.Payee.Account = r.From },

@@ -266,7 +266,7 @@ func (w *world) request(from, to user, amount ledger.Money, arrival transfer.Arr
 	w.t.Helper()
 	res, err := w.svc.Resolve(w.ctx, from.id, to.phone)
 	must(w.t, err)
-	return transfer.Request{IdempotencyKey: unique("key"), Payer: from.id, From: from.acct, Token: res.Token, Amount: amount, Arrival: arrival}
+	return transfer.Request{Key: unique("key"), Payer: from.id, From: from.acct, Token: res.Token, Amount: amount, Arrival: arrival}
 }
 
 func (w *world) record(id uuid.UUID) transfer.Record {
