@@ -6,6 +6,9 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+
+	"github.com/socialpay/socialpay/internal/units"
+	"github.com/socialpay/socialpay/ledger"
 )
 
 // Seed is the secret that fixes a campaign's draw. The Service reads it
@@ -65,7 +68,7 @@ const drawLabel = "socialpay/campaign/draw/v1"
 // Errors: ErrInvalidSchedule (see Schedule.Check, with DefaultRules'
 // limits lifted: any positive count that fits in memory).
 func NewDraw(seed Seed, s Schedule) (*Draw, error) {
-	n, err := s.slots()
+	n, err := s.slots(ledger.Currency{})
 	if err != nil {
 		return nil, err
 	}
@@ -160,7 +163,7 @@ func Audit(s Schedule, commitment Commitment, seed Seed, tries []Try) error {
 			return fmt.Errorf("%w: try %d of the log is at slot %d", ErrDrawMismatch, i, t.Slot)
 		}
 		if want := s[d.Tier(i)].Prize; t.Prize != want {
-			return fmt.Errorf("%w: slot %d won %d, the draw says %d", ErrDrawMismatch, i, t.Prize, want)
+			return fmt.Errorf("%w: slot %d won %s, the draw says %s", ErrDrawMismatch, i, units.Format(t.Prize, ledger.Currency{}), units.Format(want, ledger.Currency{}))
 		}
 	}
 	return nil

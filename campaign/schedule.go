@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/socialpay/socialpay/internal/units"
+	"github.com/socialpay/socialpay/ledger"
 )
 
 // Tier is Count prize slots of Prize minor units each. A tier with Prize 0
@@ -45,15 +48,16 @@ func (r Rules) Validate() error {
 	return nil
 }
 
-// slots returns the number of slots of s, checking only what a draw needs.
-func (s Schedule) slots() (int, error) {
+// slots returns the number of slots of s, checking only what a draw needs;
+// its errors give prizes in cur (zero: minor units).
+func (s Schedule) slots(cur ledger.Currency) (int, error) {
 	if len(s) == 0 || len(s) > math.MaxUint8 {
 		return 0, fmt.Errorf("%w: %d tiers", ErrInvalidSchedule, len(s))
 	}
 	n := 0
 	for i, t := range s {
 		if t.Count < 1 || t.Prize < 0 {
-			return 0, fmt.Errorf("%w: tier %d: %d × %d", ErrInvalidSchedule, i, t.Count, t.Prize)
+			return 0, fmt.Errorf("%w: tier %d: %d × %s", ErrInvalidSchedule, i, t.Count, units.Format(t.Prize, cur))
 		}
 		if n > math.MaxInt32-t.Count {
 			return 0, fmt.Errorf("%w: more than %d slots", ErrOverflow, math.MaxInt32)
@@ -69,12 +73,19 @@ func (s Schedule) slots() (int, error) {
 //
 // Errors: ErrInvalidSchedule (no tier or more than MaxTiers, a count below
 // 1, a negative prize or one above MaxPrize, no prize at all, more than
-// MaxSlots slots, a budget above MaxBudget), ErrOverflow.
+// MaxSlots slots, a budget above MaxBudget), ErrOverflow. Its errors give
+// amounts in minor units; the Service's, in major units of the prizes'
+// currency.
 func (r *Rules) Check(s Schedule) (budget int64, slots int, err error) {
+	return r.check(s, ledger.Currency{})
+}
+
+// check is Check with amounts in cur (zero: unknown) for its errors.
+func (r *Rules) check(s Schedule, cur ledger.Currency) (budget int64, slots int, err error) {
 	if len(s) > r.MaxTiers {
 		return 0, 0, fmt.Errorf("%w: %d tiers, maximum %d", ErrInvalidSchedule, len(s), r.MaxTiers)
 	}
-	if slots, err = s.slots(); err != nil {
+	if slots, err = s.slots(cur); err != nil {
 		return 0, 0, err
 	}
 	if slots > r.MaxSlots {
@@ -82,10 +93,10 @@ func (r *Rules) Check(s Schedule) (budget int64, slots int, err error) {
 	}
 	for i, t := range s {
 		if t.Prize > r.MaxPrize {
-			return 0, 0, fmt.Errorf("%w: tier %d: prize %d above the maximum %d", ErrInvalidSchedule, i, t.Prize, r.MaxPrize)
+			return 0, 0, fmt.Errorf("%w: tier %d: prize %s is more than %s", ErrInvalidSchedule, i, units.Format(t.Prize, cur), units.Format(r.MaxPrize, cur))
 		}
 		if t.Prize != 0 && int64(t.Count) > math.MaxInt64/t.Prize {
-			return 0, 0, fmt.Errorf("%w: tier %d: %d × %d", ErrOverflow, i, t.Count, t.Prize)
+			return 0, 0, fmt.Errorf("%w: tier %d: %d × %s", ErrOverflow, i, t.Count, units.Format(t.Prize, cur))
 		}
 		sub := t.Prize * int64(t.Count)
 		if budget > math.MaxInt64-sub {
@@ -97,7 +108,7 @@ func (r *Rules) Check(s Schedule) (budget int64, slots int, err error) {
 		return 0, 0, fmt.Errorf("%w: no prize", ErrInvalidSchedule)
 	}
 	if budget > r.MaxBudget {
-		return 0, 0, fmt.Errorf("%w: budget %d above the maximum %d", ErrInvalidSchedule, budget, r.MaxBudget)
+		return 0, 0, fmt.Errorf("%w: budget %s is more than %s", ErrInvalidSchedule, units.Format(budget, cur), units.Format(r.MaxBudget, cur))
 	}
 	return budget, slots, nil
 }

@@ -299,7 +299,7 @@ func (s *Service) newCampaign(req CreateRequest) (Campaign, error) {
 		}
 		sched[i] = Tier{Prize: p.Prize.Units(), Count: p.Count}
 	}
-	budget, slots, err := r.Check(sched)
+	budget, slots, err := r.check(sched, cur)
 	if err != nil {
 		return Campaign{}, err
 	}

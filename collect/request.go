@@ -247,7 +247,7 @@ func (r *Request) CheckPay(member uuid.UUID, amount int64, now time.Time) (i int
 	case r.Shares[i].Status == ShareOwn:
 		return 0, false, r.shareError(member, ErrOwnShare)
 	case amount != r.Shares[i].Amount:
-		return 0, false, r.shareError(member, fmt.Errorf("%w: %v, share %v", ErrWrongAmount, r.Money(amount), r.Money(r.Shares[i].Amount)))
+		return 0, false, r.shareError(member, fmt.Errorf("%w: %v for a share of %v", ErrWrongAmount, r.Money(amount), r.Money(r.Shares[i].Amount)))
 	case r.Shares[i].Status == SharePaid:
 		return i, true, nil
 	case r.Shares[i].Status == ShareDeclined:

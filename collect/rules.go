@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/socialpay/socialpay/internal/units"
+	"github.com/socialpay/socialpay/ledger"
 )
 
 // Rules are the limits of bill splitting in one currency. Amounts are in
@@ -46,11 +49,17 @@ func (r Rules) Validate() error {
 // Errors: ErrNoMembers (n < 1), ErrShareTooSmall (total < n: some share
 // would be zero).
 func EqualSplit(total int64, n int) ([]int64, error) {
+	return equalSplit(total, n, ledger.Currency{})
+}
+
+// equalSplit is EqualSplit with amounts in cur (zero: unknown) for its
+// errors.
+func equalSplit(total int64, n int, cur ledger.Currency) ([]int64, error) {
 	if n < 1 {
 		return nil, fmt.Errorf("%w: split %d ways", ErrNoMembers, n)
 	}
 	if total < int64(n) {
-		return nil, fmt.Errorf("%w: %d minor units split %d ways", ErrShareTooSmall, total, n)
+		return nil, fmt.Errorf("%w: %s split %d ways", ErrShareTooSmall, units.Format(total, cur), n)
 	}
 	q, m := total/int64(n), int(total%int64(n))
 	out := make([]int64, n)
@@ -68,8 +77,14 @@ func EqualSplit(total int64, n int) ([]int64, error) {
 //
 // Errors, in this order: ErrNoMembers (fewer than two shares when the
 // requester takes part, else none), ErrTooManyMembers, ErrShareTooSmall,
-// ErrShareTooLarge, ErrOverflow.
+// ErrShareTooLarge, ErrOverflow. Its errors give amounts in minor units;
+// the Service's, in major units of the bill's currency.
 func (r Rules) Check(shares []int64, requesterIncluded bool) (int64, error) {
+	return r.check(shares, requesterIncluded, ledger.Currency{})
+}
+
+// check is Check with amounts in cur (zero: unknown) for its errors.
+func (r Rules) check(shares []int64, requesterIncluded bool, cur ledger.Currency) (int64, error) {
 	collected := len(shares)
 	if requesterIncluded {
 		collected--
@@ -84,9 +99,9 @@ func (r Rules) Check(shares []int64, requesterIncluded bool) (int64, error) {
 	for i, s := range shares {
 		switch {
 		case s < 1:
-			return 0, fmt.Errorf("%w: share %d is %d", ErrShareTooSmall, i, s)
+			return 0, fmt.Errorf("%w: share %d is %s", ErrShareTooSmall, i, units.Format(s, cur))
 		case s > r.MaxShare:
-			return 0, fmt.Errorf("%w: share %d is %d, maximum %d", ErrShareTooLarge, i, s, r.MaxShare)
+			return 0, fmt.Errorf("%w: share %d is %s, more than %s", ErrShareTooLarge, i, units.Format(s, cur), units.Format(r.MaxShare, cur))
 		case sum > math.MaxInt64-s:
 			return 0, fmt.Errorf("%w: sum of %d shares", ErrOverflow, len(shares))
 		}

@@ -259,7 +259,7 @@ func (s *Service) build(req *CreateRequest) (Request, error) {
 	var amounts []int64
 	var err error
 	if req.Amounts == nil {
-		if amounts, err = EqualSplit(req.Total.Units(), len(req.Members)); err != nil {
+		if amounts, err = equalSplit(req.Total.Units(), len(req.Members), cur); err != nil {
 			return Request{}, err
 		}
 	} else {
@@ -271,7 +271,7 @@ func (s *Service) build(req *CreateRequest) (Request, error) {
 			amounts[i] = a.Units()
 		}
 	}
-	total, err := rules.Check(amounts, self)
+	total, err := rules.check(amounts, self, cur)
 	if err != nil {
 		return Request{}, err
 	}

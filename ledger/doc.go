@@ -57,5 +57,6 @@
 // Errors are sentinels (ErrInsufficientFunds, ErrIdempotencyConflict, …)
 // wrapped with where they happened: a *TransferError names the transfer
 // (index in the request and ID), an *AccountError the account. errors.Is
-// sees through both.
+// sees through both, and errcode.Of reads each sentinel's stable code and
+// class ("insufficient_funds", a conflict) through them.
 package ledger

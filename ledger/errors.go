@@ -5,53 +5,55 @@ import (
 	"fmt"
 
 	"github.com/google/uuid"
+
+	"github.com/socialpay/socialpay/errcode"
 )
 
 // Amount and currency errors.
 var (
-	ErrUnknownCurrency  = errors.New("ledger: unknown currency")
-	ErrInvalidAmount    = errors.New("ledger: amount is not a decimal number")
-	ErrTooManyDecimals  = errors.New("ledger: amount has more decimals than its currency")
-	ErrAmountOverflow   = errors.New("ledger: amount overflows int64 minor units")
-	ErrNegativeAmount   = errors.New("ledger: amount is negative")
-	ErrZeroAmount       = errors.New("ledger: amount is zero")
-	ErrCurrencyMismatch = errors.New("ledger: currency mismatch")
+	ErrUnknownCurrency  = errcode.New("unknown_currency", errcode.Invalid, "ledger: unknown currency")
+	ErrInvalidAmount    = errcode.New("invalid_amount", errcode.Invalid, "ledger: amount is not a decimal number")
+	ErrTooManyDecimals  = errcode.New("too_many_decimals", errcode.Invalid, "ledger: amount has more decimals than its currency")
+	ErrAmountOverflow   = errcode.New("amount_overflow", errcode.Invalid, "ledger: amount overflows int64 minor units")
+	ErrNegativeAmount   = errcode.New("negative_amount", errcode.Invalid, "ledger: amount is negative")
+	ErrZeroAmount       = errcode.New("zero_amount", errcode.Invalid, "ledger: amount is zero")
+	ErrCurrencyMismatch = errcode.New("currency_mismatch", errcode.Invalid, "ledger: currency mismatch")
 )
 
 // Account errors.
 var (
-	ErrAccountNotFound    = errors.New("ledger: account not found")
-	ErrAccountClosed      = errors.New("ledger: account is closed")
-	ErrAccountFrozen      = errors.New("ledger: account is frozen")
-	ErrAccountNotEmpty    = errors.New("ledger: account has a balance or pending transfers")
-	ErrInvalidAccount     = errors.New("ledger: invalid account")
-	ErrInsufficientFunds  = errors.New("ledger: insufficient funds (debits would exceed credits)")
-	ErrExceedsDebits      = errors.New("ledger: credits would exceed debits")
-	ErrBalanceOverflow    = errors.New("ledger: balance would overflow")
-	ErrAccountStateChange = errors.New("ledger: account state change not allowed")
+	ErrAccountNotFound    = errcode.New("account_not_found", errcode.NotFound, "ledger: account not found")
+	ErrAccountClosed      = errcode.New("account_closed", errcode.Conflict, "ledger: account is closed")
+	ErrAccountFrozen      = errcode.New("account_frozen", errcode.Conflict, "ledger: account is frozen")
+	ErrAccountNotEmpty    = errcode.New("account_not_empty", errcode.Conflict, "ledger: account has a balance or pending transfers")
+	ErrInvalidAccount     = errcode.New("invalid_account", errcode.Invalid, "ledger: invalid account")
+	ErrInsufficientFunds  = errcode.New("insufficient_funds", errcode.Conflict, "ledger: insufficient funds (debits would exceed credits)")
+	ErrExceedsDebits      = errcode.New("credit_limit", errcode.Conflict, "ledger: credits would exceed debits")
+	ErrBalanceOverflow    = errcode.New("balance_overflow", errcode.Conflict, "ledger: balance would overflow")
+	ErrAccountStateChange = errcode.New("account_state_change", errcode.Conflict, "ledger: account state change not allowed")
 )
 
 // Transfer errors.
 var (
-	ErrInvalidTransfer     = errors.New("ledger: invalid transfer")
-	ErrSameAccount         = errors.New("ledger: debit and credit account are the same")
-	ErrTransferNotFound    = errors.New("ledger: transfer not found")
-	ErrIdempotencyConflict = errors.New("ledger: transfer ID reused with different content")
-	ErrPendingNotFound     = errors.New("ledger: pending transfer not found")
-	ErrNotPending          = errors.New("ledger: transfer is not a pending transfer")
-	ErrPendingResolved     = errors.New("ledger: pending transfer already posted, voided or expired")
-	ErrPendingExpired      = errors.New("ledger: pending transfer has expired")
-	ErrExceedsPending      = errors.New("ledger: amount exceeds the pending amount")
-	ErrAccountsDiffer      = errors.New("ledger: accounts differ from the referenced transfer")
-	ErrNotReversible       = errors.New("ledger: transfer cannot be reversed")
-	ErrAlreadyReversed     = errors.New("ledger: transfer already reversed")
-	ErrLinkedFailed        = errors.New("ledger: another transfer of the linked batch failed")
-	ErrEmptyBatch          = errors.New("ledger: empty batch")
+	ErrInvalidTransfer     = errcode.New("invalid_transfer", errcode.Invalid, "ledger: invalid transfer")
+	ErrSameAccount         = errcode.New("same_account", errcode.Invalid, "ledger: debit and credit account are the same")
+	ErrTransferNotFound    = errcode.New("transfer_not_found", errcode.NotFound, "ledger: transfer not found")
+	ErrIdempotencyConflict = errcode.New("idempotency_conflict", errcode.Conflict, "ledger: transfer ID reused with different content")
+	ErrPendingNotFound     = errcode.New("pending_not_found", errcode.NotFound, "ledger: pending transfer not found")
+	ErrNotPending          = errcode.New("not_pending", errcode.Invalid, "ledger: transfer is not a pending transfer")
+	ErrPendingResolved     = errcode.New("pending_resolved", errcode.Conflict, "ledger: pending transfer already posted, voided or expired")
+	ErrPendingExpired      = errcode.New("pending_expired", errcode.Conflict, "ledger: pending transfer has expired")
+	ErrExceedsPending      = errcode.New("exceeds_pending", errcode.Invalid, "ledger: amount exceeds the pending amount")
+	ErrAccountsDiffer      = errcode.New("accounts_differ", errcode.Invalid, "ledger: accounts differ from the referenced transfer")
+	ErrNotReversible       = errcode.New("not_reversible", errcode.Invalid, "ledger: transfer cannot be reversed")
+	ErrAlreadyReversed     = errcode.New("already_reversed", errcode.Conflict, "ledger: transfer already reversed")
+	ErrLinkedFailed        = errcode.New("linked_failed", errcode.Conflict, "ledger: another transfer of the linked batch failed")
+	ErrEmptyBatch          = errcode.New("empty_batch", errcode.Invalid, "ledger: empty batch")
 )
 
 // Verification errors.
 var (
-	ErrVerify = errors.New("ledger: verification failed")
+	ErrVerify = errcode.New("verify_failed", errcode.Internal, "ledger: verification failed")
 )
 
 // TransferError says which transfer of a request failed: its index in the

@@ -2,10 +2,10 @@ package ledger
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math/big"
 
+	"github.com/socialpay/socialpay/errcode"
 	"github.com/socialpay/socialpay/internal/textform"
 )
 
@@ -17,7 +17,7 @@ import (
 // error wrapping ErrInvalidValue.
 
 // ErrInvalidValue: text that is not one of a type's words or forms.
-var ErrInvalidValue = errors.New("ledger: invalid value")
+var ErrInvalidValue = errcode.New("invalid_value", errcode.Invalid, "ledger: invalid value")
 
 // The words of the ledger's enums: what their String methods return.
 var (

@@ -69,21 +69,21 @@ func validName(s string) bool {
 // would be zero), ErrOverflow.
 func (r Rate) Convert(amount int64) (used, out int64, err error) {
 	if amount <= 0 {
-		return 0, 0, fmt.Errorf("%w: amount %d", ErrInvalidRequest, amount)
+		return 0, 0, fmt.Errorf("%w: %d points to convert", ErrInvalidRequest, amount)
 	}
 	if r.From < 1 || r.To < 1 {
 		return 0, 0, fmt.Errorf("%w: %s %d:%d", ErrInvalidRate, r.Name, r.From, r.To)
 	}
 	hi, lo := bits.Mul64(uint64(amount), uint64(r.To))
 	if hi >= uint64(r.From) {
-		return 0, 0, fmt.Errorf("%w: %d at %s %d:%d", ErrOverflow, amount, r.Name, r.From, r.To)
+		return 0, 0, fmt.Errorf("%w: %d points at %s %d:%d", ErrOverflow, amount, r.Name, r.From, r.To)
 	}
 	q, _ := bits.Div64(hi, lo, uint64(r.From))
 	if q > math.MaxInt64 {
-		return 0, 0, fmt.Errorf("%w: %d at %s %d:%d", ErrOverflow, amount, r.Name, r.From, r.To)
+		return 0, 0, fmt.Errorf("%w: %d points at %s %d:%d", ErrOverflow, amount, r.Name, r.From, r.To)
 	}
 	if q == 0 {
-		return 0, 0, fmt.Errorf("%w: %d at %s %d:%d converts to nothing", ErrTooFewPoints, amount, r.Name, r.From, r.To)
+		return 0, 0, fmt.Errorf("%w: %d points at %s %d:%d", ErrTooFewPoints, amount, r.Name, r.From, r.To)
 	}
 	// used = ceil(q·From/To); q·From ≤ amount·To, so it fits as the
 	// product above did, and used ≤ amount.

@@ -3,12 +3,14 @@ package points_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/socialpay/socialpay/errcode"
 	"github.com/socialpay/socialpay/ledger"
 	"github.com/socialpay/socialpay/points"
 )
@@ -189,6 +191,19 @@ func TestRefusalsRecordNothing(t *testing.T) {
 		if !errors.Is(c.err, c.want) {
 			t.Errorf("%s: %v, want %v", c.name, c.err, c.want)
 		}
+		// A refusal wrapped in another sentinel keeps its class, but for
+		// a wallet that does not exist: the request is invalid.
+		want := c.want.(*errcode.Error).Class()
+		if c.want == ledger.ErrAccountNotFound {
+			want = errcode.Invalid
+		}
+		if _, class := errcode.Of(c.err); class != want {
+			t.Errorf("%s: %v: errcode.Of class %v, want %v", c.name, c.err, class, want)
+		}
+	}
+	if _, err := w.svc.Redeem(w.ctx, with(func(r *points.RedeemRequest) { r.Points = 9 })); !strings.HasSuffix(err.Error(),
+		"points: too few points to convert at this rate: 9 points at redeem/CNY 10:1") {
+		t.Errorf("too few points: message %q", err)
 	}
 	st := w.statement(user)
 	if st.Balance != 100 || st.Available != 100 || st.Spent != 0 || w.net(w.wallet) != 0 {

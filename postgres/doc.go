@@ -226,5 +226,7 @@
 //     context's error.
 //
 // The underlying *pgconn.PgError stays wrapped, so its SQLSTATE can be
-// inspected with errors.As.
+// inspected with errors.As. errcode.Of answers ErrUnavailable,
+// ErrRetriesExhausted and a closed pool as Unavailable (retry the same
+// request), the others as Internal.
 package postgres

@@ -7,6 +7,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/socialpay/socialpay/errcode"
 )
 
 // Errors of this package. Business outcomes are the ledger's own errors
@@ -14,23 +16,23 @@ import (
 // database could not do its part.
 var (
 	// ErrInvalidConfig: a Config or connection string that cannot work.
-	ErrInvalidConfig = errors.New("postgres: invalid configuration")
+	ErrInvalidConfig = errcode.New("invalid_config", errcode.Internal, "postgres: invalid configuration")
 	// ErrMigration: the schema could not be brought up to date, or an
 	// applied migration differs from the embedded one of the same version.
-	ErrMigration = errors.New("postgres: migration failed")
+	ErrMigration = errcode.New("migration_failed", errcode.Internal, "postgres: migration failed")
 	// ErrRetriesExhausted: an operation kept failing in a retryable way
 	// (serialization failure, deadlock, lost connection) up to
 	// Config.MaxAttempts; it wraps the last failure. Whether the last
 	// attempt committed is unknown: retry with the same IDs.
-	ErrRetriesExhausted = errors.New("postgres: retries exhausted")
+	ErrRetriesExhausted = errcode.New("retries_exhausted", errcode.Unavailable, "postgres: retries exhausted")
 	// ErrUnavailable: the connection failed or the server is shutting down
 	// or starting. The operation may or may not have committed: retry with
 	// the same IDs, which is always safe.
-	ErrUnavailable = errors.New("postgres: database unavailable")
+	ErrUnavailable = errcode.New("unavailable", errcode.Unavailable, "postgres: database unavailable")
 	// ErrIntegrity: the database refused a write the ledger's rules allowed
 	// (a constraint or an append-only trigger), or holds a row the ledger
 	// cannot read. It means a bug or tampering, never a business outcome.
-	ErrIntegrity = errors.New("postgres: integrity violation")
+	ErrIntegrity = errcode.New("integrity_violation", errcode.Internal, "postgres: integrity violation")
 )
 
 // errRerun says that state moved between reading and locking (a transfer

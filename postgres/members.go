@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 
@@ -10,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/socialpay/socialpay/collect"
+	"github.com/socialpay/socialpay/errcode"
 	"github.com/socialpay/socialpay/redpacket"
 )
 
@@ -24,7 +24,7 @@ type Members struct {
 }
 
 // ErrInvalidMember is a nil group or user ID given to Members.Add.
-var ErrInvalidMember = errors.New("postgres: invalid group member")
+var ErrInvalidMember = errcode.New("invalid_member", errcode.Invalid, "postgres: invalid group member")
 
 var (
 	_ redpacket.Members = (*Members)(nil)

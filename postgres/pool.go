@@ -2,13 +2,14 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"runtime"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/socialpay/socialpay/errcode"
 )
 
 // The connections are pgxpool's. It hands out idle connections and dials
@@ -18,7 +19,7 @@ import (
 // retries need on top: a failed attempt's transaction is rolled back so the
 // connection stays pooled, and a connection found dead resets the pool.
 
-var errPoolClosed = errors.New("postgres: pool closed")
+var errPoolClosed = errcode.New("pool_closed", errcode.Unavailable, "postgres: pool closed")
 
 // newPool creates the pool pc describes (a copy of it) with the DB's
 // defaults: MaxConns the greater of 4 and GOMAXPROCS unless set, and

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/socialpay/socialpay/errcode"
 	"github.com/socialpay/socialpay/ledger"
 )
 
@@ -51,17 +52,43 @@ func TestRetryable(t *testing.T) {
 
 func TestTranslate(t *testing.T) {
 	for name, c := range map[string]struct {
-		err  error
-		want error
+		err   error
+		want  error
+		class errcode.Class
 	}{
-		"check violation": {&pgconn.PgError{Code: "23514"}, ErrIntegrity},
-		"trigger":         {&pgconn.PgError{Code: codeAppendOnly}, ErrIntegrity},
-		"connection":      {io.ErrUnexpectedEOF, ErrUnavailable},
-		"shutdown":        {&pgconn.PgError{Code: "57P01"}, ErrUnavailable},
+		"check violation": {&pgconn.PgError{Code: "23514"}, ErrIntegrity, errcode.Internal},
+		"trigger":         {&pgconn.PgError{Code: codeAppendOnly}, ErrIntegrity, errcode.Internal},
+		"connection":      {io.ErrUnexpectedEOF, ErrUnavailable, errcode.Unavailable},
+		"shutdown":        {&pgconn.PgError{Code: "57P01"}, ErrUnavailable, errcode.Unavailable},
 	} {
 		got := translate("op", c.err)
 		if !errors.Is(got, c.want) || !errors.Is(got, c.err) {
 			t.Errorf("%s: %v does not wrap both %v and the cause", name, got, c.want)
+		}
+		if code, class := errcode.Of(got); code != c.want.(*errcode.Error).Code() || class != c.class {
+			t.Errorf("%s: errcode.Of = %s, %v; want %s, %v", name, code, class, c.want.(*errcode.Error).Code(), c.class)
+		}
+	}
+}
+
+// What reaches a caller untranslated is classed by errcode.Of alike: a
+// closed pool and a cancelled or expired context are worth retrying
+// elsewhere or later (503), a statement error is not.
+func TestErrcodeOfUntranslated(t *testing.T) {
+	for name, c := range map[string]struct {
+		err   error
+		code  string
+		class errcode.Class
+	}{
+		"pool closed":     {fmt.Errorf("postgres: op: %w", errPoolClosed), "pool_closed", errcode.Unavailable},
+		"cancelled":       {fmt.Errorf("postgres: op: %w", context.Canceled), "canceled", errcode.Unavailable},
+		"deadline":        {translate("op", context.DeadlineExceeded), "timeout", errcode.Unavailable},
+		"syntax error":    {translate("op", &pgconn.PgError{Code: "42601"}), "internal", errcode.Internal},
+		"lock timeout":    {translate("op", &pgconn.PgError{Code: "55P03"}), "unavailable", errcode.Unavailable},
+		"no rows escaped": {translate("op", pgx.ErrNoRows), "internal", errcode.Internal},
+	} {
+		if code, class := errcode.Of(c.err); code != c.code || class != c.class {
+			t.Errorf("%s: errcode.Of(%v) = %s, %v; want %s, %v", name, c.err, code, class, c.code, c.class)
 		}
 	}
 }
@@ -118,6 +145,9 @@ func TestRunRetries(t *testing.T) {
 	var pe *pgconn.PgError
 	if !errors.Is(err, ErrRetriesExhausted) || !errors.As(err, &pe) || pe.Code != codeSerializationFailure || attempts != 4 {
 		t.Fatalf("endless conflicts: %v after %d attempts", err, attempts)
+	}
+	if code, class := errcode.Of(err); code != "retries_exhausted" || !class.Retryable() {
+		t.Errorf("endless conflicts: errcode.Of = %s, %v; want retries_exhausted, a retryable class", code, class)
 	}
 
 	attempts = 0

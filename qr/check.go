@@ -8,13 +8,14 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/socialpay/socialpay/errcode"
 	"github.com/socialpay/socialpay/ledger"
 )
 
 // ErrRecordMismatch: a QR record (a dynamic code's claim, a cap
 // reservation, a day's cap total) disagrees with the ledger or with the
 // records it sums. Check wraps it, listing every Problem.
-var ErrRecordMismatch = errors.New("qr: record disagrees with the ledger")
+var ErrRecordMismatch = errcode.New("records_disagree", errcode.Internal, "qr: record disagrees with the ledger")
 
 // ProblemKind says how a record disagrees with the ledger.
 type ProblemKind int

@@ -5,20 +5,21 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"sync"
 
 	"github.com/google/uuid"
+
+	"github.com/socialpay/socialpay/errcode"
 )
 
 // Errors of the directory.
 var (
 	// ErrUnknownPayee: the directory has no payee under this alias (or
 	// will not pay it).
-	ErrUnknownPayee = errors.New("qr: unknown payee")
+	ErrUnknownPayee = errcode.New("unknown_payee", errcode.NotFound, "qr: unknown payee")
 	// ErrInvalidPayee: a payee without alias, account or name.
-	ErrInvalidPayee = errors.New("qr: invalid payee")
+	ErrInvalidPayee = errcode.New("invalid_payee", errcode.Invalid, "qr: invalid payee")
 )
 
 // Payee is who a receive code pays, as the bank's directory knows it. A
@@ -38,7 +39,7 @@ type Payee struct {
 // ErrBindingChanged: a receive code was issued for another binding of its
 // alias (another holder, account or binding epoch): a printed code that
 // followed a recycled phone number. Issue a new code.
-var ErrBindingChanged = errors.New("qr: the code's alias is bound to another holder or account since it was issued")
+var ErrBindingChanged = errcode.New("binding_changed", errcode.Conflict, "qr: the code's alias is bound to another holder or account since it was issued")
 
 // BindingMark is the fingerprint of a payee's binding a receive code
 // carries (signed, in its account template): 16 hex digits of SHA-256
@@ -61,7 +62,7 @@ func BindingMark(p Payee) string {
 // error also wraps the limiter's own error (transfer/qrdirectory: a
 // *transfer.RateLimitError, errors.Is transfer.ErrRateLimited, that says
 // when to retry).
-var ErrLookupLimited = errors.New("qr: payee lookups rate limited")
+var ErrLookupLimited = errcode.New("rate_limited", errcode.RateLimited, "qr: payee lookups rate limited")
 
 // Lookup is one directory lookup: the alias, and on whose behalf it is
 // made.

@@ -17,6 +17,8 @@
 //
 // Every error wraps a sentinel (ErrBadCRC, ErrTruncated, ...) in an *Error
 // that names the data object and character position; test with errors.Is.
+// Every sentinel of the package has an errcode code and class
+// (docs/errors.md); a cancelled payment answers with its reason's.
 //
 // The CRC protects against misreads, not fraud: anyone can edit a payload and
 // recompute it. Never show field 59 as the payee; resolve the payee from the

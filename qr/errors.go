@@ -1,9 +1,9 @@
 package qr
 
 import (
-	"errors"
 	"strconv"
 
+	"github.com/socialpay/socialpay/errcode"
 	"github.com/socialpay/socialpay/ledger"
 )
 
@@ -12,39 +12,39 @@ import (
 var (
 	// ErrBadCRC: the CRC in data object 63 does not match the payload, or is
 	// not four hexadecimal digits.
-	ErrBadCRC = errors.New("qr: bad CRC")
+	ErrBadCRC = errcode.New("bad_crc", errcode.Invalid, "qr: bad CRC")
 	// ErrTruncated: the payload ends inside a data object (its ID, its length
 	// or its value).
-	ErrTruncated = errors.New("qr: truncated data object")
+	ErrTruncated = errcode.New("truncated", errcode.Invalid, "qr: truncated data object")
 	// ErrBadLength: a length of 00, or a fixed-length data object (00, 01, 52,
 	// 53, 55, 58, 63, ...) whose value has another length.
-	ErrBadLength = errors.New("qr: bad length")
+	ErrBadLength = errcode.New("bad_length", errcode.Invalid, "qr: bad length")
 	// ErrNotNumeric: a data object ID or length that is not two ASCII digits.
-	ErrNotNumeric = errors.New("qr: ID or length not numeric")
+	ErrNotNumeric = errcode.New("not_numeric", errcode.Invalid, "qr: ID or length not numeric")
 	// ErrFormatNotFirst: the payload does not start with data object 00.
-	ErrFormatNotFirst = errors.New("qr: payload format indicator (00) not first")
+	ErrFormatNotFirst = errcode.New("format_not_first", errcode.Invalid, "qr: payload format indicator (00) not first")
 	// ErrCRCNotLast: data object 63 is followed by more data.
-	ErrCRCNotLast = errors.New("qr: CRC (63) not last")
+	ErrCRCNotLast = errcode.New("crc_not_last", errcode.Invalid, "qr: CRC (63) not last")
 	// ErrDuplicate: the same ID twice at one level.
-	ErrDuplicate = errors.New("qr: duplicate data object")
+	ErrDuplicate = errcode.New("duplicate_object", errcode.Invalid, "qr: duplicate data object")
 	// ErrMissing: a mandatory data object is absent.
-	ErrMissing = errors.New("qr: mandatory data object missing")
+	ErrMissing = errcode.New("missing_object", errcode.Invalid, "qr: mandatory data object missing")
 	// ErrTooLong: a value longer than its data object allows.
-	ErrTooLong = errors.New("qr: value too long")
+	ErrTooLong = errcode.New("value_too_long", errcode.Invalid, "qr: value too long")
 	// ErrPayloadTooLong: a payload of more than 512 characters.
-	ErrPayloadTooLong = errors.New("qr: payload over 512 characters")
+	ErrPayloadTooLong = errcode.New("payload_too_long", errcode.Invalid, "qr: payload over 512 characters")
 	// ErrInvalidValue: a value of the wrong format (e.g. a non-numeric
 	// currency code, a point of initiation other than 11 or 12).
-	ErrInvalidValue = errors.New("qr: invalid value")
+	ErrInvalidValue = errcode.New("invalid_value", errcode.Invalid, "qr: invalid value")
 	// ErrInvalidUTF8: the payload is not valid UTF-8.
-	ErrInvalidUTF8 = errors.New("qr: invalid UTF-8")
+	ErrInvalidUTF8 = errcode.New("invalid_utf8", errcode.Invalid, "qr: invalid UTF-8")
 )
 
 // Errors of the typed accessors.
 var (
 	// ErrNoAmount: the payload has no transaction amount (54), as a static
 	// code where the payer enters the amount.
-	ErrNoAmount = errors.New("qr: no transaction amount")
+	ErrNoAmount = errcode.New("no_amount", errcode.Invalid, "qr: no transaction amount")
 	// ErrUnknownCurrency: a currency the ledger does not carry. It is
 	// ledger.ErrUnknownCurrency: amounts and currencies are the ledger's.
 	ErrUnknownCurrency = ledger.ErrUnknownCurrency

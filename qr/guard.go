@@ -2,12 +2,12 @@ package qr
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/socialpay/socialpay/errcode"
 	"github.com/socialpay/socialpay/ledger"
 )
 
@@ -18,19 +18,19 @@ var (
 	// a code out of its time window, a wrong one-time password. The
 	// reason goes to Config.Refused only, so that answers cannot tell an
 	// attacker which serials exist or how close a guess came.
-	ErrInvalidCode = errors.New("qr: invalid payment code")
+	ErrInvalidCode = errcode.New("invalid_code", errcode.Invalid, "qr: invalid payment code")
 	// ErrMerchantRefused: the merchant made too many failed payment-code
 	// attempts in the current window (Lockout) and is refused until the
 	// window ends.
-	ErrMerchantRefused = errors.New("qr: too many invalid payment codes from this merchant")
+	ErrMerchantRefused = errcode.New("merchant_locked", errcode.RateLimited, "qr: too many invalid payment codes from this merchant")
 	// ErrDeviceLocked: the device made too many failed attempts and is
 	// locked until the payer re-authenticates (Service.UnlockDevice).
 	// Merchants see ErrInvalidCode; this is the reason Config.Refused and
 	// Service.DeviceStatus report.
-	ErrDeviceLocked = errors.New("qr: device locked after failed payment codes")
+	ErrDeviceLocked = errcode.New("device_locked", errcode.Forbidden, "qr: device locked after failed payment codes")
 	// ErrDeviceDailyCap: a charge would take the device's password-free
 	// charges of the day over Config.DeviceDailyCaps.
-	ErrDeviceDailyCap = errors.New("qr: daily cap on payment-code charges of the device reached")
+	ErrDeviceDailyCap = errcode.New("device_daily_cap", errcode.Conflict, "qr: daily cap on payment-code charges of the device reached")
 )
 
 // Lockout is how many failed payment-code attempts a device serial and a

@@ -5,8 +5,9 @@ import (
 	"crypto/ed25519"
 	"crypto/hmac"
 	"crypto/sha256"
-	"errors"
 	"fmt"
+
+	"github.com/socialpay/socialpay/errcode"
 )
 
 // Errors of signing and verification.
@@ -14,12 +15,12 @@ var (
 	// ErrBadSignature: the signature does not match the code; some signed
 	// field was edited (even if the CRC was recomputed), or the signature is
 	// not well formed.
-	ErrBadSignature = errors.New("qr: bad signature")
+	ErrBadSignature = errcode.New("bad_signature", errcode.Invalid, "qr: bad signature")
 	// ErrUnknownKey: the code names a key ID the key ring does not hold.
-	ErrUnknownKey = errors.New("qr: unknown key ID")
+	ErrUnknownKey = errcode.New("unknown_key", errcode.Invalid, "qr: unknown key ID")
 	// ErrInvalidKey: a key or key ID that cannot be used (empty secret,
 	// wrong Ed25519 key size, key ID not 1-16 of A-Z a-z 0-9 . _ -).
-	ErrInvalidKey = errors.New("qr: invalid key")
+	ErrInvalidKey = errcode.New("invalid_key", errcode.Internal, "qr: invalid key")
 )
 
 // Signer signs receive codes with one key. A bank can implement it with an

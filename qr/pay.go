@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/socialpay/socialpay/errcode"
 	"github.com/socialpay/socialpay/ledger"
 )
 
@@ -130,7 +131,7 @@ func (s *Service) Issue(ctx context.Context, c ReceiveCode) (string, error) {
 
 // ErrNotOwner: IssueAs for an alias the directory binds to another
 // account than the caller's.
-var ErrNotOwner = errors.New("qr: the caller does not own the alias")
+var ErrNotOwner = errcode.New("not_owner", errcode.Forbidden, "qr: the caller does not own the alias")
 
 // IssueAs is Issue on behalf of caller, the ledger account of the
 // customer who asks (from the bank's authentication, never from the
@@ -572,7 +573,7 @@ func (s *Service) cancel(ctx context.Context, r *Receipt, reason error) (Receipt
 	if err := s.release(ctx, r); err != nil {
 		return Receipt{}, err
 	}
-	return Receipt{}, fmt.Errorf("qr: payment %s: %w: %w", r.Payment, ErrPaymentAborted, reason)
+	return Receipt{}, fmt.Errorf("qr: payment %s: %w", r.Payment, errcode.Because(ErrPaymentAborted, reason))
 }
 
 // resolved finishes a payment whose hold someone else resolved meanwhile.
@@ -600,7 +601,7 @@ func (s *Service) aborted(ctx context.Context, r *Receipt) error {
 	if err == nil {
 		for _, reason := range voidReasons {
 			if void.Metadata[metaReason] == reason.Error() {
-				return fmt.Errorf("qr: payment %s: %w: %w", r.Payment, ErrPaymentAborted, reason)
+				return fmt.Errorf("qr: payment %s: %w", r.Payment, errcode.Because(ErrPaymentAborted, reason))
 			}
 		}
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/socialpay/socialpay/errcode"
 	"github.com/socialpay/socialpay/ledger"
 )
 
@@ -209,6 +210,8 @@ func TestPayStaticDailyCap(t *testing.T) {
 	}
 	if _, err := e.pay(alice, code, 1, "c"); !errors.Is(err, ErrDailyCap) {
 		t.Fatalf("0.01 over the cap: %v", err)
+	} else if code, class := errcode.Of(err); code != "daily_cap" || class != errcode.Conflict {
+		t.Errorf("0.01 over the cap: errcode.Of = %s, %v; want daily_cap, conflict", code, class)
 	}
 	// A retry at the cap returns the receipt.
 	if again, err := e.pay(alice, code, 200_00, "b"); err != nil || again != r {
@@ -560,9 +563,15 @@ func TestPayCancelledWhenPostFails(t *testing.T) {
 		if !errors.Is(err, ErrPaymentAborted) || !errors.Is(err, ledger.ErrAccountFrozen) {
 			t.Fatalf("Pay = %v", err)
 		}
-		_, err = e.pay(alice, tc.payload, tc.fen, "k-"+fmt.Sprint(tc.fen))
-		if !errors.Is(err, ErrPaymentAborted) || !errors.Is(err, ledger.ErrAccountFrozen) {
-			t.Fatalf("retry = %v", err)
+		_, again := e.pay(alice, tc.payload, tc.fen, "k-"+fmt.Sprint(tc.fen))
+		if !errors.Is(again, ErrPaymentAborted) || !errors.Is(again, ledger.ErrAccountFrozen) {
+			t.Fatalf("retry = %v", again)
+		}
+		// The reason speaks, to the payment and to its retry alike.
+		for _, err := range []error{err, again} {
+			if code, class := errcode.Of(err); code != "account_frozen" || class != errcode.Conflict {
+				t.Errorf("%v: errcode.Of = %s, %v; want account_frozen, conflict", err, code, class)
+			}
 		}
 		fs.set(tc.hook, nil)
 		if _, err := e.ledger.Unfreeze(e.ctx, shop); err != nil {

@@ -7,25 +7,26 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/socialpay/socialpay/errcode"
 )
 
 // Errors of payment codes.
 var (
 	// ErrMalformedCode: not 18 digits, or not our prefix.
-	ErrMalformedCode = errors.New("qr: malformed payment code")
+	ErrMalformedCode = errcode.New("malformed_code", errcode.Invalid, "qr: malformed payment code")
 	// ErrUnknownDevice: the code names no registered device.
-	ErrUnknownDevice = errors.New("qr: unknown device")
+	ErrUnknownDevice = errcode.New("unknown_device", errcode.NotFound, "qr: unknown device")
 	// ErrDeviceRevoked: the code's device has been revoked.
-	ErrDeviceRevoked = errors.New("qr: device revoked")
+	ErrDeviceRevoked = errcode.New("device_revoked", errcode.Forbidden, "qr: device revoked")
 	// ErrWrongCode: the one-time password does not match the device (a
 	// guessed or mistyped code).
-	ErrWrongCode = errors.New("qr: wrong payment code")
+	ErrWrongCode = errcode.New("wrong_code", errcode.Forbidden, "qr: wrong payment code")
 )
 
 // Payment code layout: a 2-digit prefix and a 16-digit body. The body is a

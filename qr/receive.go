@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/socialpay/socialpay/errcode"
 	"github.com/socialpay/socialpay/ledger"
 )
 
@@ -16,12 +17,12 @@ import (
 var (
 	// ErrNotOurs: the payload has no account template of this issuer (it may
 	// be a valid PIX, PayNow, ... code).
-	ErrNotOurs = errors.New("qr: not a code of this issuer")
+	ErrNotOurs = errcode.New("not_ours", errcode.Invalid, "qr: not a code of this issuer")
 	// ErrUnsigned: the payload has our account template but no signature.
-	ErrUnsigned = errors.New("qr: code not signed")
+	ErrUnsigned = errcode.New("unsigned", errcode.Invalid, "qr: code not signed")
 	// ErrExpired: a dynamic receive code past its expiry, or a payment code
 	// outside its time window.
-	ErrExpired = errors.New("qr: code expired")
+	ErrExpired = errcode.New("expired", errcode.Conflict, "qr: code expired")
 )
 
 // ReceiveConfig configures ReceiveCodes.

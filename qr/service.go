@@ -2,12 +2,12 @@ package qr
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/socialpay/socialpay/errcode"
 	"github.com/socialpay/socialpay/ledger"
 )
 
@@ -17,21 +17,22 @@ var (
 	// merchant's order ID) used again for a request of another meaning
 	// (see the package doc, Idempotency). Pay and Charge return it as a
 	// *KeyConflictError.
-	ErrKeyReused = errors.New("qr: idempotency key reused for another request")
+	ErrKeyReused = errcode.New("idempotency_conflict", errcode.Conflict, "qr: idempotency key reused for another request")
 	// ErrPaymentAborted: the payment's hold was cancelled (the code was
 	// paid by someone else, the cap was reached, an account was frozen, or
-	// the hold timed out). The error wraps the reason when it is known.
+	// the hold timed out). The error wraps the reason when it is known,
+	// and errcode.Of then answers with the reason's code ("daily_cap").
 	// The key is spent: pay again under a new key.
-	ErrPaymentAborted = errors.New("qr: payment cancelled")
+	ErrPaymentAborted = errcode.New("payment_aborted", errcode.Conflict, "qr: payment cancelled")
 	// ErrAmountMismatch: a static code paid without a positive amount in
 	// the code's currency, or a dynamic code paid with an amount other
 	// than its own.
-	ErrAmountMismatch = errors.New("qr: amount does not fit the code")
+	ErrAmountMismatch = errcode.New("amount_mismatch", errcode.Invalid, "qr: amount does not fit the code")
 	// ErrPayeeChanged: the directory no longer maps the code's alias to
 	// the account the payer confirmed.
-	ErrPayeeChanged = errors.New("qr: payee changed since it was confirmed")
+	ErrPayeeChanged = errcode.New("payee_changed", errcode.Conflict, "qr: payee changed since it was confirmed")
 	// ErrChargeCap: a payment-code charge over the per-charge cap.
-	ErrChargeCap = errors.New("qr: amount over the payment-code cap")
+	ErrChargeCap = errcode.New("over_charge_cap", errcode.Invalid, "qr: amount over the payment-code cap")
 )
 
 // KeyConflictError is an idempotency key used again for a request of

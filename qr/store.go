@@ -2,42 +2,42 @@ package qr
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/socialpay/socialpay/errcode"
 	"github.com/socialpay/socialpay/ledger"
 )
 
 // Errors of the stores.
 var (
 	// ErrDeviceExists: a device with the same ID is registered.
-	ErrDeviceExists = errors.New("qr: device exists")
+	ErrDeviceExists = errcode.New("device_exists", errcode.Conflict, "qr: device exists")
 	// ErrSerialTaken: another device has the same serial (NewDevice picks
 	// a new one; RegisterDevice does so by itself).
-	ErrSerialTaken = errors.New("qr: device serial taken")
+	ErrSerialTaken = errcode.New("serial_taken", errcode.Conflict, "qr: device serial taken")
 	// ErrReplay: the payment code was redeemed before, for another charge.
-	ErrReplay = errors.New("qr: payment code already used")
+	ErrReplay = errcode.New("code_used", errcode.Conflict, "qr: payment code already used")
 	// ErrCodeExists: a dynamic code with the same payee and reference was
 	// registered with other content (amount or expiry).
-	ErrCodeExists = errors.New("qr: dynamic code exists")
+	ErrCodeExists = errcode.New("code_exists", errcode.Conflict, "qr: dynamic code exists")
 	// ErrUnknownCode: no dynamic code is registered for this payee and
 	// reference, or the registered one is not this code.
-	ErrUnknownCode = errors.New("qr: dynamic code not registered")
+	ErrUnknownCode = errcode.New("unknown_code", errcode.NotFound, "qr: dynamic code not registered")
 	// ErrCodePaid: the dynamic code is paid, or being paid, by another
 	// payment.
-	ErrCodePaid = errors.New("qr: dynamic code already paid")
+	ErrCodePaid = errcode.New("code_paid", errcode.Conflict, "qr: dynamic code already paid")
 	// ErrClaimLost: a dynamic code is not claimed by the payment that tries
 	// to settle it.
-	ErrClaimLost = errors.New("qr: dynamic code not claimed by this payment")
+	ErrClaimLost = errcode.New("claim_lost", errcode.Conflict, "qr: dynamic code not claimed by this payment")
 	// ErrDailyCap: the payment would take the payer's static-code payments
 	// of the day over the cap.
-	ErrDailyCap = errors.New("qr: daily cap on static-code payments reached")
+	ErrDailyCap = errcode.New("daily_cap", errcode.Conflict, "qr: daily cap on static-code payments reached")
 	// ErrReservationConflict: a cap reservation was made before under the
 	// same payment with another payer, day or amount.
-	ErrReservationConflict = errors.New("qr: cap reservation reused with other content")
+	ErrReservationConflict = errcode.New("reservation_conflict", errcode.Conflict, "qr: cap reservation reused with other content")
 )
 
 // DynamicCode is a dynamic receive code as registered when issued: one
@@ -189,7 +189,7 @@ type CapStore interface {
 }
 
 // ErrNotReserved: SettleCap found no reservation for the payment.
-var ErrNotReserved = errors.New("qr: no cap reservation for this payment")
+var ErrNotReserved = errcode.New("not_reserved", errcode.NotFound, "qr: no cap reservation for this payment")
 
 // DeviceFinder looks devices up by serial.
 type DeviceFinder interface {

@@ -7,14 +7,15 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
+
+	"github.com/socialpay/socialpay/errcode"
 )
 
 // ErrUnwrap: a wrapped device secret does not open under the key that
 // wrapped it (edited, or moved from another device's record).
-var ErrUnwrap = errors.New("qr: wrapped device secret does not open")
+var ErrUnwrap = errcode.New("unwrap_failed", errcode.Internal, "qr: wrapped device secret does not open")
 
 // KeyWrapper encrypts device secrets under a key-encryption key it keeps:
 // a KMS or HSM key in production, LocalKeyWrapper in tests and

@@ -11,13 +11,14 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/socialpay/socialpay/errcode"
 	"github.com/socialpay/socialpay/ledger"
 )
 
 // ErrCheck: a packet's or a claim's record disagrees with the ledger (or
 // the store's records disagree among themselves). Service.Check and
 // Service.Reconcile return it joined with one *Problem per disagreement.
-var ErrCheck = errors.New("redpacket: records disagree with the ledger")
+var ErrCheck = errcode.New("records_disagree", errcode.Internal, "redpacket: records disagree with the ledger")
 
 // ProblemKind says how a record disagrees with the ledger.
 type ProblemKind uint8
@@ -238,6 +239,7 @@ func (s *Service) audit(ctx context.Context, p *Packet, claims []Claim, cutoff t
 	add := func(k ProblemKind, user, transfer uuid.UUID, format string, args ...any) {
 		a.problems = append(a.problems, Problem{Kind: k, Packet: p.ID, User: user, Transfer: transfer, Detail: fmt.Sprintf(format, args...)})
 	}
+	money := func(units int64) ledger.Money { return ledger.NewMoney(units, p.Total.Currency()) }
 	// The store's own records.
 	posted := 0
 	for i := range claims {
@@ -304,7 +306,7 @@ func (s *Service) audit(ctx context.Context, p *Packet, claims []Claim, cutoff t
 		add(ProblemFunding, uuid.Nil, fundID, "recorded %v, funding transfer not on the ledger", p.Status)
 	}
 	if funded && (fund.side != ledger.SideCredit || fund.amount != p.Total.Units()) {
-		add(ProblemAmount, uuid.Nil, fundID, "funding moved %d (%v), total %v", fund.amount, fund.side, p.Total)
+		add(ProblemAmount, uuid.Nil, fundID, "funding moved %v (%v), total %v", money(fund.amount), fund.side, p.Total)
 	}
 
 	// Claims.
@@ -331,7 +333,7 @@ func (s *Service) audit(ctx context.Context, p *Packet, claims []Claim, cutoff t
 			add(ProblemPaymentUnrecorded, c.User, id, "share %v", c.Amount)
 		}
 		if m.side != ledger.SideDebit || m.amount != c.Amount.Units() {
-			add(ProblemAmount, c.User, id, "paid %d (%v), share %v", m.amount, m.side, c.Amount)
+			add(ProblemAmount, c.User, id, "paid %v (%v), share %v", money(m.amount), m.side, c.Amount)
 			continue
 		}
 		t, err := s.l.LookupTransfer(ctx, id)
@@ -360,18 +362,18 @@ func (s *Service) audit(ctx context.Context, p *Packet, claims []Claim, cutoff t
 	case StatusRefunding:
 	default:
 		if refunded {
-			add(ProblemRefundUnrecorded, uuid.Nil, refundID, "recorded %v, %d refunded", p.Status, refund.amount)
+			add(ProblemRefundUnrecorded, uuid.Nil, refundID, "recorded %v, %v refunded", p.Status, money(refund.amount))
 		}
 	}
 	if refunded && (p.Status == StatusRefunding || p.Status == StatusRefunded) &&
 		(refund.side != ledger.SideDebit || refund.amount != p.RemainingAmount().Units()) {
-		add(ProblemAmount, uuid.Nil, refundID, "refunded %d (%v), remainder %v", refund.amount, refund.side, p.RemainingAmount())
+		add(ProblemAmount, uuid.Nil, refundID, "refunded %v (%v), remainder %v", money(refund.amount), refund.side, p.RemainingAmount())
 	}
 
 	// Whatever is left, no record explains.
 	left := slices.SortedFunc(maps.Keys(moves), func(x, y uuid.UUID) int { return bytes.Compare(x[:], y[:]) })
 	for _, id := range left {
-		add(ProblemPaidWithoutClaim, uuid.Nil, id, "%v %d", moves[id].side, moves[id].amount)
+		add(ProblemPaidWithoutClaim, uuid.Nil, id, "%v %v", moves[id].side, money(moves[id].amount))
 	}
 	return a, nil
 }

@@ -2,6 +2,7 @@ package redpacket_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -124,6 +125,12 @@ func TestCheckAndReconcileRepair(t *testing.T) {
 		} {
 			if !hasProblem(rep.Problems, tc.p.ID, tc.want) {
 				t.Errorf("%s: Check found %v, want %v", tc.name, problemsOf(rep.Problems, tc.p.ID), tc.want)
+			}
+		}
+		// Amounts in a problem's detail are money, as the records say them.
+		for _, pr := range rep.Problems {
+			if pr.Packet == stray.ID && pr.Kind == redpacket.ProblemPaidWithoutClaim && !strings.HasSuffix(pr.Detail, " 0.01 CNY") {
+				t.Errorf("paid without claim: detail %q, want the 0.01 CNY paid", pr.Detail)
 			}
 		}
 		for _, p := range []redpacket.Packet{open, soldOut, refunded} {

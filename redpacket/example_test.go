@@ -66,7 +66,7 @@ func ExampleRules_Check() {
 	total, err := rules.Check(redpacket.Normal, 520, 5, 8) // 5.20 each
 	fmt.Println(total, err)
 	// Output:
-	// true redpacket: share below the minimum: total 10 < 15 shares × minimum 1
+	// true redpacket: share below the minimum: total 10 minor units is less than 15 shares × 1 minor unit
 	// true redpacket: more shares than possible claimers: 10 shares, 8 possible claimers
 	// 2600 <nil>
 }

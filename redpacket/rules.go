@@ -5,6 +5,9 @@ import (
 	"io"
 	"math"
 	"time"
+
+	"github.com/socialpay/socialpay/internal/units"
+	"github.com/socialpay/socialpay/ledger"
 )
 
 // Rules are the limits a bank sets on red packets in one currency. Amounts
@@ -100,8 +103,14 @@ func (r Rules) checkCount(k Kind, count int) error {
 //  5. ErrCountExceedsGroup: count ≤ groupSize.
 //
 // It returns ErrInvalidRules if r does not Validate. No product overflows:
-// Validate bounds MaxCount × Share.Max.
+// Validate bounds MaxCount × Share.Max. Its errors give amounts in minor
+// units; the Service's, in major units of the packet's currency.
 func (r Rules) Check(k Kind, amount int64, count, groupSize int) (total int64, err error) {
+	return r.check(k, amount, count, groupSize, ledger.Currency{})
+}
+
+// check is Check with amounts in cur (zero: unknown) for its errors.
+func (r Rules) check(k Kind, amount int64, count, groupSize int, cur ledger.Currency) (total int64, err error) {
 	if err := r.Validate(); err != nil {
 		return 0, err
 	}
@@ -110,14 +119,14 @@ func (r Rules) Check(k Kind, amount int64, count, groupSize int) (total int64, e
 	}
 	if k == Normal {
 		if amount < r.Share.Min {
-			return 0, fmt.Errorf("%w: share %d < minimum %d", ErrShareTooSmall, amount, r.Share.Min)
+			return 0, fmt.Errorf("%w: %s is less than %s", ErrShareTooSmall, units.Format(amount, cur), units.Format(r.Share.Min, cur))
 		}
 		if amount > r.Share.Max {
-			return 0, fmt.Errorf("%w: share %d > maximum %d", ErrShareTooLarge, amount, r.Share.Max)
+			return 0, fmt.Errorf("%w: %s is more than %s", ErrShareTooLarge, units.Format(amount, cur), units.Format(r.Share.Max, cur))
 		}
 		total = amount * int64(count)
 	} else {
-		if err := checkTotal(amount, count, r.Share); err != nil {
+		if err := checkTotal(amount, count, r.Share, cur); err != nil {
 			return 0, err
 		}
 		total = amount
@@ -142,13 +151,18 @@ func (r Rules) Check(k Kind, amount int64, count, groupSize int) (total int64, e
 // Normal total that count does not divide), ErrBadSplit if the splitter broke
 // an invariant, any other error of the splitter, or rnd's error.
 func (r Rules) Shares(k Kind, total int64, count int, rnd io.Reader) ([]int64, error) {
+	return r.shares(k, total, count, rnd, ledger.Currency{})
+}
+
+// shares is Shares with amounts in cur (zero: unknown) for its errors.
+func (r Rules) shares(k Kind, total int64, count int, rnd io.Reader, cur ledger.Currency) ([]int64, error) {
 	if err := r.Validate(); err != nil {
 		return nil, err
 	}
 	if err := r.checkCount(k, count); err != nil {
 		return nil, err
 	}
-	if err := checkTotal(total, count, r.Share); err != nil {
+	if err := checkTotal(total, count, r.Share, cur); err != nil {
 		return nil, err
 	}
 	shares := make([]int64, count)
@@ -173,7 +187,7 @@ func (r Rules) Shares(k Kind, total int64, count int, rnd io.Reader) ([]int64, e
 	if err := s.Split(shares, total, r.Share, rng); err != nil {
 		return nil, err
 	}
-	if err := verify(shares, total, r.Share); err != nil {
+	if err := verify(shares, total, r.Share, cur); err != nil {
 		return nil, fmt.Errorf("%T: %w", s, err)
 	}
 	rng.Shuffle(len(shares), func(i, j int) { shares[i], shares[j] = shares[j], shares[i] })
@@ -181,16 +195,16 @@ func (r Rules) Shares(k Kind, total int64, count int, rnd io.Reader) ([]int64, e
 }
 
 // verify checks a split against the packet invariants.
-func verify(shares []int64, total int64, lim Limits) error {
+func verify(shares []int64, total int64, lim Limits, cur ledger.Currency) error {
 	var sum int64
 	for i, s := range shares {
 		if s < lim.Min || s > lim.Max {
-			return fmt.Errorf("%w: share %d is %d, limits [%d, %d]", ErrBadSplit, i, s, lim.Min, lim.Max)
+			return fmt.Errorf("%w: share %d is %s, outside %s to %s", ErrBadSplit, i, units.Format(s, cur), units.Format(lim.Min, cur), units.Format(lim.Max, cur))
 		}
 		sum += s // ≤ count × Max, checked not to overflow
 	}
 	if sum != total {
-		return fmt.Errorf("%w: shares sum to %d, total %d", ErrBadSplit, sum, total)
+		return fmt.Errorf("%w: shares sum to %s, not the total %s", ErrBadSplit, units.Format(sum, cur), units.Format(total, cur))
 	}
 	return nil
 }

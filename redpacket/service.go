@@ -392,11 +392,11 @@ func (s *Service) newPacket(ctx context.Context, id uuid.UUID, req *SendRequest)
 	if err != nil {
 		return Packet{}, err
 	}
-	total, err := r.Check(req.Kind, req.Amount.Units(), req.Count, claimers)
+	total, err := r.check(req.Kind, req.Amount.Units(), req.Count, claimers, cur)
 	if err != nil {
 		return Packet{}, err
 	}
-	shares, err := r.Shares(req.Kind, total, req.Count, s.rand)
+	shares, err := r.shares(req.Kind, total, req.Count, s.rand, cur)
 	if err != nil {
 		return Packet{}, err
 	}
@@ -1265,7 +1265,7 @@ func (s *Service) reconcile(ctx context.Context, listed *Packet, now, cutoff tim
 		}
 		if got := np.RemainingAmount().Units(); got != a.refundedAmount {
 			pr := Problem{Kind: ProblemAmount, Packet: p.ID, Transfer: s.RefundTransferID(p.ID),
-				Detail: fmt.Sprintf("refunded %d, remainder %d once closed", a.refundedAmount, got)}
+				Detail: fmt.Sprintf("refunded %v, remainder %v once closed", ledger.NewMoney(a.refundedAmount, p.Total.Currency()), np.RemainingAmount())}
 			rep.Unrepaired++
 			return &pr
 		}

@@ -5,6 +5,9 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+
+	"github.com/socialpay/socialpay/internal/units"
+	"github.com/socialpay/socialpay/ledger"
 )
 
 // Limits bounds every share of a packet, in minor units of its currency.
@@ -43,10 +46,11 @@ var (
 	_ Splitter = Equal{}
 )
 
-// checkTotal reports whether total can be split into count shares within lim.
-// After it passes, count × lim.Max fits in int64, so every partial sum a
-// splitter computes does too.
-func checkTotal(total int64, count int, lim Limits) error {
+// checkTotal reports whether total can be split into count shares within
+// lim; its errors give amounts in cur (zero: minor units). After it
+// passes, count × lim.Max fits in int64, so every partial sum a splitter
+// computes does too.
+func checkTotal(total int64, count int, lim Limits, cur ledger.Currency) error {
 	if count < 1 {
 		return fmt.Errorf("%w: count %d", ErrNoShares, count)
 	}
@@ -55,13 +59,13 @@ func checkTotal(total int64, count int, lim Limits) error {
 	}
 	n := int64(count)
 	if n > math.MaxInt64/lim.Max {
-		return fmt.Errorf("%w: %d shares × maximum share %d", ErrOverflow, count, lim.Max)
+		return fmt.Errorf("%w: %d shares × %s", ErrOverflow, count, units.Format(lim.Max, cur))
 	}
 	if total < n*lim.Min {
-		return fmt.Errorf("%w: total %d < %d shares × minimum %d", ErrShareTooSmall, total, count, lim.Min)
+		return fmt.Errorf("%w: total %s is less than %d shares × %s", ErrShareTooSmall, units.Format(total, cur), count, units.Format(lim.Min, cur))
 	}
 	if total > n*lim.Max {
-		return fmt.Errorf("%w: total %d > %d shares × maximum %d", ErrShareTooLarge, total, count, lim.Max)
+		return fmt.Errorf("%w: total %s is more than %d shares × %s", ErrShareTooLarge, units.Format(total, cur), count, units.Format(lim.Max, cur))
 	}
 	return nil
 }
@@ -96,7 +100,7 @@ type DoubleMean struct{}
 
 // Split implements Splitter.
 func (DoubleMean) Split(shares []int64, total int64, lim Limits, rng *rand.Rand) error {
-	if err := checkTotal(total, len(shares), lim); err != nil {
+	if err := checkTotal(total, len(shares), lim, ledger.Currency{}); err != nil {
 		return fmt.Errorf("double-mean split: %w", err)
 	}
 	rem := total
@@ -104,7 +108,7 @@ func (DoubleMean) Split(shares []int64, total int64, lim Limits, rng *rand.Rand)
 	for i := range last {
 		lo, hi := doubleMeanBounds(rem, int64(len(shares)-i), lim)
 		if lo > hi { // unreachable, see the proof above; never call Int64N(≤0)
-			return fmt.Errorf("%w: double-mean interval [%d, %d] empty", ErrBadSplit, lo, hi)
+			return fmt.Errorf("%w: double-mean interval [%d, %d] (minor units) empty", ErrBadSplit, lo, hi)
 		}
 		x := lo + rng.Int64N(hi-lo+1)
 		shares[i] = x
@@ -148,7 +152,7 @@ type LineSegment struct{}
 
 // Split implements Splitter.
 func (LineSegment) Split(shares []int64, total int64, lim Limits, rng *rand.Rand) error {
-	if err := checkTotal(total, len(shares), lim); err != nil {
+	if err := checkTotal(total, len(shares), lim, ledger.Currency{}); err != nil {
 		return fmt.Errorf("line-segment split: %w", err)
 	}
 	capY := lim.Max - lim.Min
@@ -225,12 +229,12 @@ type Equal struct{}
 
 // Split implements Splitter.
 func (Equal) Split(shares []int64, total int64, lim Limits, _ *rand.Rand) error {
-	if err := checkTotal(total, len(shares), lim); err != nil {
+	if err := checkTotal(total, len(shares), lim, ledger.Currency{}); err != nil {
 		return fmt.Errorf("equal split: %w", err)
 	}
 	n := int64(len(shares))
 	if total%n != 0 {
-		return fmt.Errorf("equal split: %w: %d into %d shares", ErrIndivisible, total, n)
+		return fmt.Errorf("equal split: %w: %s into %d shares", ErrIndivisible, units.Format(total, ledger.Currency{}), n)
 	}
 	for i := range shares {
 		shares[i] = total / n

@@ -8,13 +8,14 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/socialpay/socialpay/errcode"
 	"github.com/socialpay/socialpay/ledger"
 )
 
 // ErrRecordDisagrees means a transfer record's state contradicts the
 // ledger: a settled transfer whose money did not move, a failed or
 // cancelled one whose money did. It comes in a *CheckError.
-var ErrRecordDisagrees = errors.New("transfer: record disagrees with the ledger")
+var ErrRecordDisagrees = errcode.New("records_disagree", errcode.Internal, "transfer: record disagrees with the ledger")
 
 // LedgerFacts is what the ledger holds of one record, as Check reads it.
 type LedgerFacts struct {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/socialpay/socialpay/errcode"
 	"github.com/socialpay/socialpay/ledger"
 )
 
@@ -16,17 +17,17 @@ import (
 var (
 	// ErrInvalidBinding means a Binding lacks a field or has one out of
 	// bounds (see ValidateBinding).
-	ErrInvalidBinding = errors.New("transfer: invalid binding")
+	ErrInvalidBinding = errcode.New("invalid_binding", errcode.Invalid, "transfer: invalid binding")
 	// ErrNotBound means no one has bound the number (or, to a payer, that
 	// the number cannot be paid).
-	ErrNotBound = errors.New("transfer: number not registered")
+	ErrNotBound = errcode.New("not_registered", errcode.NotFound, "transfer: number not registered")
 	// ErrBoundToOtherHolder means the number is bound to another holder:
 	// numbers are recycled, and moving one to a new holder needs an
 	// explicit rebind.
-	ErrBoundToOtherHolder = errors.New("transfer: number bound to another holder (rebind to move it)")
+	ErrBoundToOtherHolder = errcode.New("bound_to_other_holder", errcode.Conflict, "transfer: number bound to another holder (rebind to move it)")
 	// ErrNotHolder means the holder named is not the one the number is
 	// bound to.
-	ErrNotHolder = errors.New("transfer: not the number's holder")
+	ErrNotHolder = errcode.New("not_holder", errcode.Forbidden, "transfer: not the number's holder")
 )
 
 // Bounds of a Binding's text fields, in bytes.

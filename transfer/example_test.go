@@ -147,7 +147,7 @@ func ExampleLimits_Check() {
 	// Output:
 	// 50000.00 CNY false
 	// 50000.01 CNY true
-	// transfer: amount over the first-time payee limit: 6000.00 CNY, at most 5000.00 CNY allowed (limit 5000.00 CNY)
+	// transfer: amount over the first-time payee limit: 6000.00 CNY, at most 5000.00 CNY
 }
 
 // A payer looks a number up, sees the masked name, and pays it; a delayed

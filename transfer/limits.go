@@ -1,9 +1,9 @@
 package transfer
 
 import (
-	"errors"
 	"fmt"
 
+	"github.com/socialpay/socialpay/errcode"
 	"github.com/socialpay/socialpay/ledger"
 )
 
@@ -11,20 +11,20 @@ import (
 // in a *LimitError for the three caps.
 var (
 	// ErrInvalidLimits means a Limits value cannot be used (see Validate).
-	ErrInvalidLimits = errors.New("transfer: invalid limits")
+	ErrInvalidLimits = errcode.New("invalid_limits", errcode.Internal, "transfer: invalid limits")
 	// ErrCurrencyMismatch means the transfer is not in the limits' currency.
-	ErrCurrencyMismatch = errors.New("transfer: currency does not match the limits")
+	ErrCurrencyMismatch = errcode.New("currency_mismatch", errcode.Invalid, "transfer: currency does not match the limits")
 	// ErrInvalidAmount means the amount is not positive, or the amount
 	// already sent today is negative or in another currency.
-	ErrInvalidAmount = errors.New("transfer: invalid amount")
+	ErrInvalidAmount = errcode.New("invalid_amount", errcode.Invalid, "transfer: invalid amount")
 	// ErrOverTransferLimit means the amount exceeds the per-transfer cap.
-	ErrOverTransferLimit = errors.New("transfer: amount over the per-transfer limit")
+	ErrOverTransferLimit = errcode.New("over_transfer_limit", errcode.Invalid, "transfer: amount over the per-transfer limit")
 	// ErrOverFirstPayeeLimit means the amount exceeds the lower cap for a
 	// payee the payer has never paid before.
-	ErrOverFirstPayeeLimit = errors.New("transfer: amount over the first-time payee limit")
+	ErrOverFirstPayeeLimit = errcode.New("over_first_payee_limit", errcode.Conflict, "transfer: amount over the first-time payee limit")
 	// ErrOverDailyLimit means the amount would take the payer's total for
 	// the day over the daily cap.
-	ErrOverDailyLimit = errors.New("transfer: amount over the daily limit")
+	ErrOverDailyLimit = errcode.New("over_daily_limit", errcode.Conflict, "transfer: amount over the daily limit")
 )
 
 // Limits caps transfers to a mobile number. All three caps are amounts of
@@ -92,8 +92,14 @@ type LimitError struct {
 	Remaining ledger.Money // what may still be sent under the cap: Limit, or for the daily cap Limit minus the amount sent today (never below 0)
 }
 
+// Error says the amount and the cap, and what is left under a daily cap:
+// "transfer: amount over the daily limit: 300.00 CNY, 200.00 CNY left of
+// 1000.00 CNY".
 func (e *LimitError) Error() string {
-	return fmt.Sprintf("%v: %v, at most %v allowed (limit %v)", e.Err, e.Amount, e.Remaining, e.Limit)
+	if e.Remaining == e.Limit {
+		return fmt.Sprintf("%v: %v, at most %v", e.Err, e.Amount, e.Limit)
+	}
+	return fmt.Sprintf("%v: %v, %v left of %v", e.Err, e.Amount, e.Remaining, e.Limit)
 }
 
 // Unwrap returns the sentinel.

@@ -10,6 +10,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/nyaruka/phonenumbers"
+
+	"github.com/socialpay/socialpay/errcode"
 )
 
 // DefaultRegion is the region a PhoneParser assumes for numbers typed
@@ -20,20 +22,20 @@ const DefaultRegion = "CN"
 // PhoneParser.Normalize is a *PhoneError that wraps exactly one of them.
 var (
 	// ErrEmptyPhone means the input was empty or only white space.
-	ErrEmptyPhone = errors.New("transfer: empty phone number")
+	ErrEmptyPhone = errcode.New("empty_phone", errcode.Invalid, "transfer: empty phone number")
 	// ErrNotPhoneNumber means the input is not a phone number at all:
 	// it contains letters or nothing that reads as digits.
-	ErrNotPhoneNumber = errors.New("transfer: not a phone number")
+	ErrNotPhoneNumber = errcode.New("not_phone_number", errcode.Invalid, "transfer: not a phone number")
 	// ErrInvalidPhone means the input reads as a number but is not a valid
 	// number: too short, too long, an unknown country calling code, an
 	// extension, or digits that match no number range of its region.
-	ErrInvalidPhone = errors.New("transfer: invalid phone number")
+	ErrInvalidPhone = errcode.New("invalid_phone", errcode.Invalid, "transfer: invalid phone number")
 	// ErrNotMobile means the number is valid but is not a mobile number
 	// (a landline, toll-free, premium-rate, VoIP or pager number, ...).
-	ErrNotMobile = errors.New("transfer: not a mobile number")
+	ErrNotMobile = errcode.New("not_mobile", errcode.Invalid, "transfer: not a mobile number")
 	// ErrUnknownRegion means a PhoneParser was configured with a region
 	// that libphonenumber does not know.
-	ErrUnknownRegion = errors.New("transfer: unknown phone region")
+	ErrUnknownRegion = errcode.New("unknown_region", errcode.Internal, "transfer: unknown phone region")
 )
 
 // maxPhoneInput bounds the input Normalize hands to libphonenumber. A

@@ -2,10 +2,11 @@ package transfer
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/socialpay/socialpay/errcode"
 )
 
 // Errors of the anti-enumeration rate limiter.
@@ -13,13 +14,13 @@ var (
 	// ErrRateLimited means a payer's or the institution's lookup bucket
 	// does not hold enough tokens. The error is a *RateLimitError that says
 	// when to retry.
-	ErrRateLimited = errors.New("transfer: rate limited")
+	ErrRateLimited = errcode.New("rate_limited", errcode.RateLimited, "transfer: rate limited")
 	// ErrInvalidRateConfig means a RateConfig cannot work (see Validate).
-	ErrInvalidRateConfig = errors.New("transfer: invalid rate limit config")
+	ErrInvalidRateConfig = errcode.New("invalid_rate_limit", errcode.Internal, "transfer: invalid rate limit config")
 	// ErrEmptyPayer means a limiter was asked about a payer with an empty ID.
-	ErrEmptyPayer = errors.New("transfer: empty payer ID")
+	ErrEmptyPayer = errcode.New("empty_payer", errcode.Invalid, "transfer: empty payer ID")
 	// ErrInvalidPayer means a payer ID longer than MaxPayerLen.
-	ErrInvalidPayer = errors.New("transfer: invalid payer ID")
+	ErrInvalidPayer = errcode.New("invalid_payer", errcode.Invalid, "transfer: invalid payer ID")
 )
 
 // Scopes of a RateLimitError.

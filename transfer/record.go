@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/socialpay/socialpay/errcode"
 	"github.com/socialpay/socialpay/ledger"
 )
 
@@ -20,28 +21,28 @@ import (
 var (
 	// ErrInvalidRecord means a record handed to a Store lacks a field or
 	// has one out of bounds (see ValidateRecord); a bug in the caller.
-	ErrInvalidRecord = errors.New("transfer: invalid transfer record")
+	ErrInvalidRecord = errcode.New("invalid_record", errcode.Internal, "transfer: invalid transfer record")
 	// ErrRecordNotFound means no transfer has the ID (or, to a caller who
 	// is not its payer or payee, that it is none of theirs).
-	ErrRecordNotFound = errors.New("transfer: transfer not found")
+	ErrRecordNotFound = errcode.New("transfer_not_found", errcode.NotFound, "transfer: transfer not found")
 	// ErrIdempotencyConflict means an idempotency key was used before for
 	// a different request.
-	ErrIdempotencyConflict = errors.New("transfer: idempotency key reused with a different request")
+	ErrIdempotencyConflict = errcode.New("idempotency_conflict", errcode.Conflict, "transfer: idempotency key reused with a different request")
 	// ErrLookupUsed means the lookup token paid another transfer already:
 	// a token pays once.
-	ErrLookupUsed = errors.New("transfer: lookup token already used")
+	ErrLookupUsed = errcode.New("lookup_used", errcode.Conflict, "transfer: lookup token already used")
 	// ErrStateConflict means a record is no longer in the state a
 	// transition starts from: another transition won. It comes in a
 	// *StateError.
-	ErrStateConflict = errors.New("transfer: transfer is no longer pending")
+	ErrStateConflict = errcode.New("state_conflict", errcode.Conflict, "transfer: transfer is no longer pending")
 	// ErrInvalidTransition means a transition that the state machine does
 	// not have (see ApplyTransition).
-	ErrInvalidTransition = errors.New("transfer: invalid state transition")
+	ErrInvalidTransition = errcode.New("invalid_transition", errcode.Internal, "transfer: invalid state transition")
 	// ErrAttemptInFlight means a failing record cannot be failed for good
 	// yet: an attempt at its ledger transfer may still be on its way and
 	// its ledger transfer has not been undone (see ApplyTransition).
 	// Reconcile finishes it.
-	ErrAttemptInFlight = errors.New("transfer: an attempt at the ledger transfer may still be in flight")
+	ErrAttemptInFlight = errcode.New("attempt_in_flight", errcode.Unavailable, "transfer: an attempt at the ledger transfer may still be in flight")
 )
 
 // Bounds of a request's text fields.

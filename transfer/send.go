@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/socialpay/socialpay/errcode"
 	"github.com/socialpay/socialpay/ledger"
 )
 
@@ -18,26 +19,26 @@ var (
 	// ErrTransferFailed means the ledger refused the transfer; nothing
 	// moved. It comes in a *FailedError that also wraps the ledger's
 	// reason (ledger.ErrInsufficientFunds, ledger.ErrAccountFrozen, …).
-	ErrTransferFailed = errors.New("transfer: transfer failed")
+	ErrTransferFailed = errcode.New("transfer_failed", errcode.Conflict, "transfer: transfer failed")
 	// ErrNotCancellable means Cancel was asked of a transfer that is not a
 	// delayed one.
-	ErrNotCancellable = errors.New("transfer: only delayed transfers can be cancelled")
+	ErrNotCancellable = errcode.New("not_cancellable", errcode.Invalid, "transfer: only delayed transfers can be cancelled")
 	// ErrNotChat means Accept or Decline was asked of a transfer that is
 	// not a chat transfer.
-	ErrNotChat = errors.New("transfer: not a chat transfer")
+	ErrNotChat = errcode.New("not_chat", errcode.Invalid, "transfer: not a chat transfer")
 	// ErrAlreadySettled means the transfer reached the payee already.
-	ErrAlreadySettled = errors.New("transfer: already settled")
+	ErrAlreadySettled = errcode.New("already_settled", errcode.Conflict, "transfer: already settled")
 	// ErrArrived means Cancel came at or after a delayed transfer's
 	// arrival time (its DueAt): the transfer is the payee's, whether or
 	// not the release sweep has landed it yet (ReleaseDue finishes it).
 	// Once landed, the error also matches ErrAlreadySettled.
-	ErrArrived = errors.New("transfer: arrival time reached: too late to cancel")
+	ErrArrived = errcode.New("arrived", errcode.Conflict, "transfer: arrival time reached: too late to cancel")
 	// ErrAlreadyCancelled means the money went back to the payer already
 	// (cancelled, declined or expired).
-	ErrAlreadyCancelled = errors.New("transfer: already cancelled")
+	ErrAlreadyCancelled = errcode.New("already_cancelled", errcode.Conflict, "transfer: already cancelled")
 	// ErrChatExpired means the chat transfer was not accepted in time and
 	// went back to the payer.
-	ErrChatExpired = errors.New("transfer: chat transfer expired")
+	ErrChatExpired = errcode.New("expired", errcode.Conflict, "transfer: chat transfer expired")
 )
 
 // Recipient is the payee of a chat transfer addressed without a number:
@@ -94,7 +95,8 @@ type Receipt struct {
 }
 
 // FailedError says why the ledger refused a transfer. errors.Is matches
-// both ErrTransferFailed and the ledger's reason (if the code maps to one).
+// both ErrTransferFailed and the ledger's reason (if the code maps to one),
+// and errcode.Of reports the reason's code and class (the failure code).
 type FailedError struct {
 	ID     uuid.UUID
 	Reason string // the failure code (see FailureCode)
@@ -104,28 +106,27 @@ func (e *FailedError) Error() string {
 	return fmt.Sprintf("transfer %s: %v: %s", e.ID, ErrTransferFailed, e.Reason)
 }
 
-// Unwrap returns ErrTransferFailed and the ledger's sentinel for the code.
+// Unwrap returns the ledger's sentinel for the code, then ErrTransferFailed.
 func (e *FailedError) Unwrap() []error {
 	if s := failureSentinel(e.Reason); s != nil {
-		return []error{ErrTransferFailed, s}
+		return []error{s, ErrTransferFailed}
 	}
 	return []error{ErrTransferFailed}
 }
 
 // failureCodes are the ledger's refusals that mean nothing moved and that
-// a retry of the same transfer would meet again.
-var failureCodes = [...]struct {
-	code string
-	err  error
-}{
-	{"insufficient_funds", ledger.ErrInsufficientFunds},
-	{"account_frozen", ledger.ErrAccountFrozen},
-	{"account_closed", ledger.ErrAccountClosed},
-	{"account_not_found", ledger.ErrAccountNotFound},
-	{"currency_mismatch", ledger.ErrCurrencyMismatch},
-	{"credit_limit", ledger.ErrExceedsDebits},
-	{"balance_overflow", ledger.ErrBalanceOverflow},
-	{"same_account", ledger.ErrSameAccount},
+// a retry of the same transfer would meet again. A failure code is the
+// sentinel's errcode code ("insufficient_funds", "credit_limit", …), which
+// records keep: codes never change.
+var failureCodes = [...]*errcode.Error{
+	ledger.ErrInsufficientFunds,
+	ledger.ErrAccountFrozen,
+	ledger.ErrAccountClosed,
+	ledger.ErrAccountNotFound,
+	ledger.ErrCurrencyMismatch,
+	ledger.ErrExceedsDebits,
+	ledger.ErrBalanceOverflow,
+	ledger.ErrSameAccount,
 }
 
 // FailureCode returns the failure code of a ledger refusal that fails a
@@ -133,8 +134,8 @@ var failureCodes = [...]struct {
 // outcome is unknown, or a bug).
 func FailureCode(err error) (string, bool) {
 	for _, f := range failureCodes {
-		if errors.Is(err, f.err) {
-			return f.code, true
+		if errors.Is(err, f) {
+			return f.Code(), true
 		}
 	}
 	return "", false
@@ -142,8 +143,8 @@ func FailureCode(err error) (string, bool) {
 
 func failureSentinel(code string) error {
 	for _, f := range failureCodes {
-		if f.code == code {
-			return f.err
+		if f.Code() == code {
+			return f
 		}
 	}
 	return nil

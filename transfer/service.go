@@ -10,18 +10,19 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/socialpay/socialpay/errcode"
 	"github.com/socialpay/socialpay/ledger"
 )
 
 // Errors of the service that are not about one store.
 var (
 	// ErrInvalidConfig means a Config cannot work.
-	ErrInvalidConfig = errors.New("transfer: invalid config")
+	ErrInvalidConfig = errcode.New("invalid_config", errcode.Internal, "transfer: invalid config")
 	// ErrInvalidRequest means a request lacks a field or has one out of
 	// bounds; the error says which.
-	ErrInvalidRequest = errors.New("transfer: invalid request")
+	ErrInvalidRequest = errcode.New("invalid_request", errcode.Invalid, "transfer: invalid request")
 	// ErrSelfTransfer means the payee's account is the payer's own.
-	ErrSelfTransfer = errors.New("transfer: payee account is the payer's own")
+	ErrSelfTransfer = errcode.New("self_transfer", errcode.Invalid, "transfer: payee account is the payer's own")
 )
 
 // DefaultNamespace returns the UUID namespace of the IDs the service

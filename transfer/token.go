@@ -5,27 +5,28 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"hash"
 	"sync"
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/socialpay/socialpay/errcode"
 )
 
 // Errors of lookup tokens.
 var (
 	// ErrInvalidToken means a lookup token is garbled, forged, or was
 	// issued to another payer (or by a service with another key).
-	ErrInvalidToken = errors.New("transfer: invalid lookup token")
+	ErrInvalidToken = errcode.New("invalid_token", errcode.Invalid, "transfer: invalid lookup token")
 	// ErrTokenExpired means a lookup token is past its life: resolve the
 	// number again.
-	ErrTokenExpired = errors.New("transfer: lookup token expired")
+	ErrTokenExpired = errcode.New("token_expired", errcode.Conflict, "transfer: lookup token expired")
 	// ErrStaleToken means the number's binding changed (another holder or
 	// account) after the lookup: the payer must look it up again and see
 	// who they pay now.
-	ErrStaleToken = errors.New("transfer: number's binding changed since the lookup")
+	ErrStaleToken = errcode.New("stale_token", errcode.Conflict, "transfer: number's binding changed since the lookup")
 )
 
 // MinTokenKeyLen is the shortest key Config.TokenKey accepts, in bytes.

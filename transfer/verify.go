@@ -1,21 +1,22 @@
 package transfer
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"unicode/utf8"
+
+	"github.com/socialpay/socialpay/errcode"
 )
 
 // Errors returned by VerifyName.
 var (
 	// ErrEmptyName means a name, or an answer to a name challenge, has no
 	// letters or digits.
-	ErrEmptyName = errors.New("transfer: empty name")
+	ErrEmptyName = errcode.New("empty_name", errcode.Invalid, "transfer: empty name")
 	// ErrNameTooLong means a name or answer is longer than 128 characters.
-	ErrNameTooLong = errors.New("transfer: name too long")
+	ErrNameTooLong = errcode.New("name_too_long", errcode.Invalid, "transfer: name too long")
 	// ErrUnknownChallenge means the Challenge value is not one defined here.
-	ErrUnknownChallenge = errors.New("transfer: unknown name challenge")
+	ErrUnknownChallenge = errcode.New("unknown_challenge", errcode.Invalid, "transfer: unknown name challenge")
 )
 
 // MatchResult is the answer of the verify lookup model (in the style of the

@@ -22,7 +22,7 @@ var testOps = map[string]int{"redpacket": 2000, "redpacket-soldout": 200}
 // testConfig is a short verified run of scenario on the memory store.
 func testConfig(scenario string, out *bytes.Buffer) config {
 	return config{store: "memory", scenario: scenario, clients: 4, duration: 50 * time.Millisecond, progress: time.Hour,
-		accounts: 40, shards: 2, inflight: 2, seed: 1, verify: true, ops: testOps[scenario], out: out}
+		accounts: 40, shards: 2, inflight: 2, seed: 1, verify: true, ops: testOps[scenario], minOps: 8, out: out}
 }
 
 var (

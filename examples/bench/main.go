@@ -69,6 +69,7 @@ type config struct {
 	reset, verify, group, seal   bool
 	clients, batch, accounts     int
 	shards, ops, duplicates      int
+	minOps                       int // tests: the fewest operations a run makes, however long it takes
 	inflight                     int
 	duration, progress, warmup   time.Duration
 	seed                         uint64
@@ -465,11 +466,20 @@ func (s *stats) pct(p float64) time.Duration {
 // (errUsedUp: the others go on until they run out too), or on any other
 // error, which ends the whole run and is returned in stats.err.
 func drive(ctx context.Context, c config, sc Scenario, stream uint64) stats {
-	ctx, cancel := context.WithTimeout(ctx, c.duration)
-	defer cancel()
+	// The run ends when c.duration has passed and at least c.minOps
+	// operations are done (a test's floor, so that a loaded machine
+	// cannot make a run of none).
 	ctx, fail := context.WithCancelCause(ctx)
 	defer fail(nil)
 	var total atomic.Int64
+	var timeUp atomic.Bool
+	enough := func() {
+		if timeUp.Load() && total.Load() >= int64(c.minOps) {
+			fail(context.DeadlineExceeded)
+		}
+	}
+	timer := time.AfterFunc(c.duration, func() { timeUp.Store(true); enough() })
+	defer timer.Stop()
 	var usedUp atomic.Bool
 	var firstErr atomic.Pointer[error]
 	lat := make([][]time.Duration, c.clients)
@@ -497,6 +507,7 @@ func drive(ctx context.Context, c config, sc Scenario, stream uint64) stats {
 				}
 				lat[i] = append(lat[i], time.Since(t0))
 				total.Add(int64(n))
+				enough()
 			}
 		})
 	}

@@ -20,13 +20,14 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"strings"
 	"time"
+
+	"github.com/socialpay/socialpay/errcode"
 )
 
 // Worker is what a worker process runs: arg is the JSON its test passed,
@@ -92,7 +93,7 @@ func serve(w Worker, in io.Reader, out io.Writer) int {
 
 // ErrWorker is what a Result's Err wraps when its worker returned an
 // error.
-var ErrWorker = errors.New("proctest: worker failed")
+var ErrWorker = errcode.New("worker_failed", errcode.Internal, "proctest: worker failed")
 
 // Result is one worker's answer: its result as JSON, or its error
 // (wrapping ErrWorker).

@@ -18,13 +18,13 @@ package qrbench
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"strconv"
 	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/socialpay/socialpay/errcode"
 	"github.com/socialpay/socialpay/ledger"
 	"github.com/socialpay/socialpay/qr"
 )
@@ -55,7 +55,7 @@ type Config struct {
 }
 
 // ErrExhausted: every prepared dynamic code has been paid.
-var ErrExhausted = errors.New("qrbench: prepared codes used up")
+var ErrExhausted = errcode.New("exhausted", errcode.Internal, "qrbench: prepared codes used up")
 
 func (c *Config) defaults() {
 	if c.Ledger == nil {

@@ -34,6 +34,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/socialpay/socialpay/errcode"
 	"github.com/socialpay/socialpay/ledger"
 	"github.com/socialpay/socialpay/redpacket"
 )
@@ -182,7 +183,7 @@ func New(ctx context.Context, cfg Config) (*World, error) {
 func (w *World) Packets() []uuid.UUID { return w.packets }
 
 // ErrExhausted: an operation number beyond what the World was built for.
-var ErrExhausted = errors.New("redpacketbench: no packet left for this claim")
+var ErrExhausted = errcode.New("exhausted", errcode.Internal, "redpacketbench: no packet left for this claim")
 
 // slot returns the packet and the share position of claim i. Claims come
 // in windows of Packets packets; within a window consecutive claims go to

@@ -30,6 +30,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/socialpay/socialpay/errcode"
 	"github.com/socialpay/socialpay/qr"
 	"github.com/socialpay/socialpay/transfer"
 )
@@ -58,7 +59,7 @@ type Directory struct {
 
 // ErrNoLimiter: a lookup on behalf of a payer through a Directory
 // without a Limiter. It is refused rather than left unmetered.
-var ErrNoLimiter = errors.New("qrdirectory: no Limiter to meter payer lookups")
+var ErrNoLimiter = errcode.New("no_limiter", errcode.Internal, "qrdirectory: no Limiter to meter payer lookups")
 
 var _ qr.Directory = (*Directory)(nil)
 

@@ -1,0 +1,190 @@
+package main
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/socialpay/socialpay/ledger"
+	"github.com/socialpay/socialpay/postgres"
+	"github.com/socialpay/socialpay/qr"
+	"github.com/socialpay/socialpay/redpacket"
+	"github.com/socialpay/socialpay/transfer"
+	"github.com/socialpay/socialpay/transfer/qrdirectory"
+)
+
+// migrations are bankd's own tables (chat groups), applied with
+// postgres.DB.MigrateApp under the library's migration lock.
+//
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// namespace is the UUIDv5 namespace of every ID bankd derives (users,
+// wallets, groups, packets from idempotency keys). It never changes.
+var namespace = uuid.NewSHA1(uuid.NameSpaceURL, []byte("https://github.com/socialpay/socialpay/examples/bankd"))
+
+// App is bankd's wiring: the library's services on one ledger, and what
+// bankd keeps itself (groups). It holds no business rules.
+type App struct {
+	cfg      Config
+	cny      ledger.Currency
+	db       *postgres.DB // nil on memory stores
+	ledger   *ledger.Ledger
+	packets  *redpacket.Service
+	phones   *transfer.Service
+	qr       *qr.Service
+	paycodes *qr.PaymentCodes
+	groups   *Groups
+	prune    func(context.Context) (int64, error) // the lookup limiter's pruning
+	funding  uuid.UUID                            // the bank's account that deposits come from
+	now      func() time.Time
+	log      *slog.Logger
+
+	// owners maps wallets to their users' IDs, for the QR directory's
+	// lookup budget (one per user, shared with phone lookups). A wallet's
+	// owner never changes, and every request registers its caller's
+	// wallet before it can be asked.
+	owners sync.Map
+}
+
+// newApp builds the services: on PostgreSQL when cfg.DSN is set (every
+// store on one schema, shared limiter, keys from the shared secret),
+// else on memory stores in this process alone.
+func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
+	a := &App{cfg: cfg, cny: ledger.MustCurrency("CNY"), now: cfg.Now, log: log}
+	if a.now == nil {
+		a.now = time.Now
+	}
+	single := cfg.DSN == ""
+	var (
+		ledgerStore ledger.Store
+		packetStore redpacket.Store
+		recordStore transfer.Store
+		phoneDir    transfer.Directory
+		qrStore     qr.Store
+		limiter     transfer.Limiter
+		members     *Groups
+	)
+	rate := transfer.DefaultRateConfig()
+	rate.Now = a.now
+	if single {
+		l, err := transfer.NewMemoryLimiter(rate)
+		if err != nil {
+			return nil, err
+		}
+		limiter, a.prune = l, func(context.Context) (int64, error) { return int64(l.Prune()), nil }
+		ledgerStore, packetStore, recordStore = ledger.NewMemoryStore(), redpacket.NewMemoryStore(), transfer.NewMemoryStore()
+		phoneDir, qrStore, members = transfer.NewMemoryDirectory(), qr.NewMemoryStore(), newMemoryGroups()
+	} else {
+		pc, err := postgres.ParseConfig(cfg.DSN)
+		if err != nil {
+			return nil, err
+		}
+		pc.Schema = cfg.Schema
+		if pc.Sealer, err = postgres.NewHMACSealer(postgres.SealKey{ID: 1, Secret: cfg.key("ledger-seal")}); err != nil {
+			return nil, err
+		}
+		if a.db, err = postgres.OpenConfig(ctx, pc); err != nil {
+			return nil, err
+		}
+		if err := a.db.MigrateApp(ctx, "bankd", mustSub(migrations, "migrations")); err != nil {
+			a.db.Close()
+			return nil, err
+		}
+		l, err := postgres.NewLookupLimiter(a.db, rate)
+		if err != nil {
+			a.db.Close()
+			return nil, err
+		}
+		limiter, a.prune = l, l.Prune
+		ledgerStore, packetStore = postgres.NewStore(a.db), postgres.NewRedPacketStore(a.db)
+		recordStore, phoneDir = postgres.NewPhoneTransferStore(a.db), postgres.NewPhoneDirectory(a.db)
+		qrStore, members = postgres.NewQRStore(a.db), newPGGroups(a.db)
+	}
+	a.groups = members
+	a.ledger = ledger.New(ledgerStore, ledger.Options{Now: a.now})
+
+	fail := func(err error) (*App, error) {
+		a.Close()
+		return nil, err
+	}
+	passwords, err := redpacket.NewPasswordKey(cfg.key("packet-password"))
+	if err != nil {
+		return fail(err)
+	}
+	if a.packets, err = redpacket.New(redpacket.Config{Ledger: a.ledger, Store: packetStore, Members: members,
+		Now: a.now, PasswordKey: passwords, SingleProcess: single}); err != nil {
+		return fail(err)
+	}
+	parser, err := transfer.NewPhoneParser(transfer.DefaultRegion)
+	if err != nil {
+		return fail(err)
+	}
+	if a.phones, err = transfer.New(transfer.Config{Ledger: a.ledger, Store: recordStore, Directory: phoneDir,
+		Limiter: limiter, Parser: parser, TokenKey: cfg.key("lookup-token"), SingleProcess: single, Now: a.now}); err != nil {
+		return fail(err)
+	}
+	signer, err := qr.NewHMACSigner("k1", cfg.key("qr-sign"))
+	if err != nil {
+		return fail(err)
+	}
+	keys, err := qr.NewKeys(qr.Key{ID: "k1", HMAC: cfg.key("qr-sign")})
+	if err != nil {
+		return fail(err)
+	}
+	receive, err := qr.NewReceiveCodes(qr.ReceiveConfig{Signer: signer, Keys: keys, Now: a.now})
+	if err != nil {
+		return fail(err)
+	}
+	if a.paycodes, err = qr.NewPaymentCodes(qr.PaymentCodeConfig{Prefix: "28", Key: cfg.key("payment-code")}); err != nil {
+		return fail(err)
+	}
+	kek, err := qr.NewLocalKeyWrapper(cfg.key("device-kek"), nil)
+	if err != nil {
+		return fail(err)
+	}
+	directory := &qrdirectory.Directory{Parser: parser, Phones: phoneDir, Limiter: limiter, Now: a.now, PayerID: a.payerID}
+	if a.qr, err = qr.NewService(qr.Config{Ledger: a.ledger, Store: qrStore, Directory: directory, Receive: receive,
+		PaymentCodes: a.paycodes, DeviceKeys: kek, Now: a.now, SingleProcess: single,
+		Refused: func(ctx context.Context, r qr.CodeRefusal) {
+			log.LogAttrs(ctx, slog.LevelWarn, "payment code refused", slog.String("device", r.Device), slog.Any("reason", r.Reason))
+		}}); err != nil {
+		return fail(err)
+	}
+	a.funding = ledger.DeriveID(namespace, "bank", "funding", a.cny.Code())
+	if _, err := a.ledger.CreateAccount(ctx, ledger.Account{ID: a.funding, Currency: a.cny}); err != nil {
+		return fail(fmt.Errorf("the bank's funding account: %w", err))
+	}
+	return a, nil
+}
+
+// Close releases the database pool.
+func (a *App) Close() {
+	if a.db != nil {
+		a.db.Close()
+	}
+}
+
+// userID is the ID of the user a handle names: derived, so every instance
+// agrees without a table. A bank maps its own customer IDs instead.
+func userID(handle string) uuid.UUID { return ledger.DeriveID(namespace, "user", handle) }
+
+// walletID is the ledger account of a user's wallet in currency c,
+// derived from both: the owner of a wallet is known from its ID.
+func walletID(user uuid.UUID, c ledger.Currency) uuid.UUID {
+	return ledger.DeriveID(namespace, "wallet", user.String(), c.Code())
+}
+
+// payerID names a QR payer's lookup bucket: the user owning the wallet,
+// the payer ID phone lookups use, so one user has one budget.
+func (a *App) payerID(account uuid.UUID) string {
+	if u, ok := a.owners.Load(account); ok {
+		return u.(string)
+	}
+	return account.String()
+}
