@@ -217,7 +217,7 @@ func (s *Service) build(req *CreateRequest) (Request, error) {
 		return fmt.Errorf("%w: %s", ErrInvalidRequest, fmt.Sprintf(format, args...))
 	}
 	if err := ledger.CheckKey(req.Key); err != nil {
-		return Request{}, fmt.Errorf("%w: %w", ErrInvalidRequest, err)
+		return Request{}, fmt.Errorf("%w: %w", err, ErrInvalidRequest)
 	}
 	switch {
 	case req.Requester == uuid.Nil || req.Account == uuid.Nil || req.Group == uuid.Nil:

@@ -1,10 +1,11 @@
 package ledger
 
 import (
-	"errors"
 	"fmt"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/socialpay/socialpay/errcode"
 )
 
 // MaxKeyLen is the longest idempotency key, in bytes.
@@ -12,7 +13,9 @@ const MaxKeyLen = 128
 
 // ErrInvalidKey means an idempotency key is empty, longer than MaxKeyLen
 // bytes, not valid UTF-8, or holds a control character (see CheckKey).
-var ErrInvalidKey = errors.New("ledger: invalid idempotency key")
+// Features wrap it first, before their own invalid-request error, so that
+// its code is what errcode.Of reads.
+var ErrInvalidKey = errcode.New("invalid_idempotency_key", errcode.Invalid, "ledger: invalid idempotency key")
 
 // CheckKey checks an idempotency key as every feature does before any
 // other work: 1 to MaxKeyLen bytes of valid UTF-8 without control

@@ -319,13 +319,14 @@ func (s *Service) apply(ctx context.Context, ts []ledger.Transfer) error {
 	return err
 }
 
+// checkKey checks a request's user and idempotency key. A key's error
+// comes first, so that its code (errcode.Of) is the key's.
 func checkKey(user uuid.UUID, key string) error {
-	switch {
-	case user == uuid.Nil:
+	if user == uuid.Nil {
 		return fmt.Errorf("%w: no user", ErrInvalidRequest)
 	}
 	if err := ledger.CheckKey(key); err != nil {
-		return fmt.Errorf("%w: %w", ErrInvalidRequest, err)
+		return fmt.Errorf("%w: %w", err, ErrInvalidRequest)
 	}
 	return nil
 }

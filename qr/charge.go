@@ -194,7 +194,7 @@ func (s *Service) Charge(ctx context.Context, req ChargeRequest) (ChargeReceipt,
 		return ChargeReceipt{}, fmt.Errorf("qr: a charge needs a merchant and a positive amount: %w", ErrInvalidValue)
 	}
 	if err := ledger.CheckKey(req.Order); err != nil {
-		return ChargeReceipt{}, fmt.Errorf("qr: charge order ID: %w: %w", ErrInvalidValue, err)
+		return ChargeReceipt{}, fmt.Errorf("qr: charge order ID: %w: %w", err, ErrInvalidValue)
 	}
 	id := s.ChargeID(req.Merchant, req.Order)
 	digest := digestOf(req.Code)

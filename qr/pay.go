@@ -303,7 +303,7 @@ func (s *Service) Pay(ctx context.Context, req PayRequest) (Receipt, error) {
 		return Receipt{}, fmt.Errorf("qr: a payment needs a payer: %w", ErrInvalidValue)
 	}
 	if err := ledger.CheckKey(req.Key); err != nil {
-		return Receipt{}, fmt.Errorf("qr: payment: %w: %w", ErrInvalidValue, err)
+		return Receipt{}, fmt.Errorf("qr: payment: %w: %w", err, ErrInvalidValue)
 	}
 	code, verr := s.receive.Verify(ctx, req.Payload)
 	if verr != nil && !errors.Is(verr, ErrExpired) {

@@ -341,7 +341,7 @@ func (s *Service) Send(ctx context.Context, req SendRequest) (Packet, error) {
 func (s *Service) send(ctx context.Context, req SendRequest) (Packet, error) {
 	// Before the store: what names the packet, and the phrase's size.
 	if err := ledger.CheckKey(req.Key); err != nil {
-		return Packet{}, fmt.Errorf("send packet: %w: %w", ErrInvalidRequest, err)
+		return Packet{}, fmt.Errorf("send packet: %w: %w", err, ErrInvalidRequest)
 	}
 	if req.Sender == uuid.Nil {
 		return Packet{}, fmt.Errorf("send packet: %w: no sender", ErrInvalidRequest)

@@ -305,7 +305,7 @@ func (s *Service) checkRequest(req *Request) error {
 	}
 	switch {
 	case ledger.CheckKey(req.Key) != nil:
-		return fmt.Errorf("%w: %w", ErrInvalidRequest, ledger.CheckKey(req.Key))
+		return fmt.Errorf("%w: %w", ledger.CheckKey(req.Key), ErrInvalidRequest)
 	case checkText("payer", req.Payer, MaxHolderLen) != nil:
 		return bad("%v", checkText("payer", req.Payer, MaxHolderLen))
 	case req.From == uuid.Nil:

@@ -236,7 +236,7 @@ func (s *Server) sendPacket(w http.ResponseWriter, r *http.Request, p Principal)
 	if !ok {
 		return fmt.Errorf("%w: kind must be lucky, normal, exclusive or password", errBadRequest)
 	}
-	packet, err := s.app.packets.Send(r.Context(), redpacket.SendRequest{ID: ledger.DeriveID(namespace, "redpacket", p.User.String(), key),
+	packet, err := s.app.packets.Send(r.Context(), redpacket.SendRequest{Key: key,
 		Kind: kind, Sender: p.User, SenderAccount: s.callerWallet(p), Group: req.Group, Recipient: req.Recipient,
 		Amount: req.Amount, Count: req.Count, Password: req.Password})
 	if err != nil {
@@ -358,7 +358,7 @@ func (s *Server) sendTransfer(w http.ResponseWriter, r *http.Request, p Principa
 	if !ok {
 		return fmt.Errorf("%w: arrival must be now, 2h or 24h", errBadRequest)
 	}
-	return s.send(w, r, transfer.Request{IdempotencyKey: key, Payer: p.User.String(), From: s.callerWallet(p),
+	return s.send(w, r, transfer.Request{Key: key, Payer: p.User.String(), From: s.callerWallet(p),
 		Token: req.Token, Phone: req.Phone, Amount: req.Amount, Arrival: arrival, Memo: req.Memo})
 }
 
@@ -381,7 +381,7 @@ func (s *Server) sendChat(w http.ResponseWriter, r *http.Request, p Principal) e
 	if req.To == uuid.Nil {
 		return fmt.Errorf("%w: to is required", errBadRequest)
 	}
-	return s.send(w, r, transfer.Request{IdempotencyKey: key, Payer: p.User.String(), From: s.callerWallet(p),
+	return s.send(w, r, transfer.Request{Key: key, Payer: p.User.String(), From: s.callerWallet(p),
 		To: transfer.Recipient{Holder: req.To.String(), Account: walletID(req.To, s.app.cny)}, Amount: req.Amount,
 		Arrival: transfer.ArriveOnAccept, Memo: req.Memo})
 }
