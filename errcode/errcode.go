@@ -11,7 +11,8 @@
 //
 // Of returns the code and class of the first *Error in err's chain, in the
 // order errors.As walks it: the outermost wins, so a wrapper that states the
-// outcome ("payment pending") speaks before the reason it wraps. Errors
+// outcome ("payment pending") speaks before the reason it wraps, unless the
+// package wrapped the outcome around its reason with Because. Errors
 // without a code are classed by what they are: a context's deadline or
 // cancellation, a timeout, and a database failure that a retry may not meet
 // again (by SQLSTATE: serialization failure, deadlock, lost connection,

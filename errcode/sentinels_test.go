@@ -32,8 +32,8 @@ import (
 
 var update = flag.Bool("update", false, "rewrite docs/errors.md from the sentinels")
 
-// sentinel is an exported package-level Err… variable of the module, as its
-// declaration reads.
+// sentinel is an exported package-level Err… variable of the module, or
+// an unexported one declared with errcode.New, as its declaration reads.
 type sentinel struct {
 	pkg     string // import path relative to the module: "ledger", "transfer/qrdirectory"
 	pkgName string // the package clause's name
@@ -148,6 +148,7 @@ func fileSentinels(fset *token.FileSet, f *ast.File, module, pkg string) (found 
 		}
 		return s.Sel.Name, true
 	}
+	isErrcodeNew := func(x ast.Expr) bool { _, ok := isErrcode(x, "New"); return ok }
 	str := func(x ast.Expr) (string, bool) {
 		lit, ok := x.(*ast.BasicLit)
 		if !ok || lit.Kind != token.STRING {
@@ -165,7 +166,14 @@ func fileSentinels(fset *token.FileSet, f *ast.File, module, pkg string) (found 
 			vs := spec.(*ast.ValueSpec)
 			for i, id := range vs.Names {
 				if !isSentinelName(id.Name) {
-					continue
+					// An unexported sentinel with a code reaches callers
+					// too (postgres's closed pool): it goes in the table.
+					if i >= len(vs.Values) || len(vs.Names) != len(vs.Values) {
+						continue
+					}
+					if call, ok := vs.Values[i].(*ast.CallExpr); !ok || !isErrcodeNew(call.Fun) {
+						continue
+					}
 				}
 				p := fset.Position(id.Pos())
 				s := &sentinel{pkg: pkg, pkgName: f.Name.Name, name: id.Name, pos: fmt.Sprintf("%s:%d", path.Join(pkg, filepath.Base(p.Filename)), p.Line)}
