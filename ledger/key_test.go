@@ -6,6 +6,7 @@ import (
 	"testing"
 	"unicode"
 
+	"github.com/socialpay/socialpay/errcode"
 	"github.com/socialpay/socialpay/ledger"
 )
 
@@ -32,8 +33,12 @@ func TestCheckKey(t *testing.T) {
 		"cut rune":      "\xe7\xba",
 		"surrogate":     "\xed\xa0\x80",
 	} {
-		if err := ledger.CheckKey(k); !errors.Is(err, ledger.ErrInvalidKey) {
+		err := ledger.CheckKey(k)
+		if !errors.Is(err, ledger.ErrInvalidKey) {
 			t.Errorf("%s: CheckKey(%q) = %v, want ErrInvalidKey", name, k, err)
+		}
+		if code, class := errcode.Of(err); code != "invalid_idempotency_key" || class != errcode.Invalid {
+			t.Errorf("%s: code %s, class %v; want invalid_idempotency_key, invalid", name, code, class)
 		}
 	}
 }

@@ -131,6 +131,8 @@ func TestPayDynamicRefusals(t *testing.T) {
 	for _, key := range []string{"", "k\x00", "k\tk", "k\n", strings.Repeat("k", ledger.MaxKeyLen+1)} {
 		if _, err := e.pay(alice, code, 0, key); !errors.Is(err, ErrInvalidValue) || !errors.Is(err, ledger.ErrInvalidKey) {
 			t.Errorf("key %q: %v, want ErrInvalidValue and ledger.ErrInvalidKey", key, err)
+		} else if code, _ := errcode.Of(err); code != "invalid_idempotency_key" {
+			t.Errorf("key %q: code %s, want the key's", key, code)
 		}
 	}
 	e.clock.Advance(time.Minute)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/socialpay/socialpay/errcode"
 	"github.com/socialpay/socialpay/ledger"
 	"github.com/socialpay/socialpay/redpacket"
 )
@@ -52,6 +53,9 @@ func TestSendKey(t *testing.T) {
 		_, err := w.svc.Send(w.ctx, r)
 		if !errors.Is(err, redpacket.ErrInvalidRequest) || !errors.Is(err, ledger.ErrInvalidKey) {
 			t.Errorf("%s: Send = %v, want ErrInvalidRequest and ledger.ErrInvalidKey", name, err)
+		}
+		if code, _ := errcode.Of(err); code != "invalid_idempotency_key" {
+			t.Errorf("%s: code %s, want the key's", name, code)
 		}
 	}
 	r := w.lucky(alice, 100, 2)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/socialpay/socialpay/errcode"
 	"github.com/socialpay/socialpay/ledger"
 	"github.com/socialpay/socialpay/transfer"
 )
@@ -46,6 +47,9 @@ func TestIdempotencyKeyText(t *testing.T) {
 		_, err := e.svc.Send(e.ctx, transfer.Request{Key: key, Payer: "alice", From: alice, Phone: "13800138000", Amount: ledger.NewMoney(1_00, cny), Arrival: transfer.Arrive2h})
 		wantErr(t, err, transfer.ErrInvalidRequest)
 		wantErr(t, err, ledger.ErrInvalidKey)
+		if code, _ := errcode.Of(err); code != "invalid_idempotency_key" {
+			t.Errorf("%s: code %s, want the key's", name, code)
+		}
 		if after := e.lim.Tokens("alice"); after != before {
 			t.Errorf("%s: the refused request cost lookup tokens (%d → %d)", name, before, after)
 		}
