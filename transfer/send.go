@@ -44,7 +44,7 @@ var (
 // Recipient is the payee of a chat transfer addressed without a number:
 // someone the chat application knows, with their account at this bank.
 type Recipient struct {
-	Holder  string    `json:"holder"`         // the payee's customer ID
+	Holder  uuid.UUID `json:"holder"`         // the payee's user ID (see Binding.Holder)
 	Account uuid.UUID `json:"account"`        // their ledger account
 	Name    string    `json:"name,omitempty"` // their name, shown masked on receipts; may be empty; at most 128 characters, no control characters
 }
@@ -62,7 +62,7 @@ type Request struct {
 	// may spell the number differently, pay by a fresh token from a new
 	// lookup, or by number where the first try used a token.
 	Key     string       `json:"key"`
-	Payer   string       `json:"payer"`           // the payer's ID, as given to Resolve
+	Payer   uuid.UUID    `json:"payer"`           // the payer's user ID, as given to Resolve
 	From    uuid.UUID    `json:"from"`            // the payer's ledger account; the bank has checked that Payer may debit it
 	Token   string       `json:"token,omitempty"` // from Resolve or VerifyPayee: pays the payee the payer saw
 	Phone   string       `json:"phone,omitempty"` // or: the payee's number, looked up now (metered like Resolve)
@@ -165,8 +165,8 @@ const (
 
 // RecordID returns the record ID of payer's request with the idempotency
 // key.
-func (s *Service) RecordID(payer, key string) uuid.UUID {
-	return ledger.DeriveID(s.ns, "phone-transfer", payer, key)
+func (s *Service) RecordID(payer uuid.UUID, key string) uuid.UUID {
+	return ledger.DeriveID(s.ns, "phone-transfer", payer.String(), key)
 }
 
 // ledgerID returns the ID of r's ledger transfer for step. The transfer
@@ -176,7 +176,7 @@ func (s *Service) ledgerID(r *Record, step string) uuid.UUID {
 	if step == stepPay || step == stepHold {
 		return r.ID
 	}
-	return ledger.DeriveID(s.ns, "phone-transfer", r.Payer, r.Key, step)
+	return ledger.DeriveID(s.ns, "phone-transfer", r.Payer.String(), r.Key, step)
 }
 
 // Send sends money to a payee, as the request says.
@@ -306,16 +306,16 @@ func (s *Service) checkRequest(req *Request) error {
 	switch {
 	case ledger.CheckKey(req.Key) != nil:
 		return fmt.Errorf("%w: %w", ledger.CheckKey(req.Key), ErrInvalidRequest)
-	case checkText("payer", req.Payer, MaxHolderLen) != nil:
-		return bad("%v", checkText("payer", req.Payer, MaxHolderLen))
+	case req.Payer == uuid.Nil:
+		return bad("no payer")
 	case req.From == uuid.Nil:
 		return bad("no From account")
 	case targets != 1:
 		return bad("name the payee by exactly one of Token, Phone and To")
 	case req.To != (Recipient{}) && req.Arrival != ArriveOnAccept:
 		return bad("To is for chat transfers (ArriveOnAccept); others pay a Token or Phone")
-	case req.To != (Recipient{}) && (checkText("To's holder", req.To.Holder, MaxHolderLen) != nil || req.To.Account == uuid.Nil):
-		return bad("To needs a holder of 1 to %d bytes of text and an account", MaxHolderLen)
+	case req.To != (Recipient{}) && (req.To.Holder == uuid.Nil || req.To.Account == uuid.Nil):
+		return bad("To needs a holder and an account")
 	case req.To.Name != "" && checkName(req.To.Name) != nil:
 		return bad("To's name: %v", checkName(req.To.Name))
 	case !req.Arrival.Valid():
@@ -342,15 +342,22 @@ func requestHash(req *Request, phone Phone) [sha256.Size]byte {
 		b = binary.BigEndian.AppendUint32(b, uint32(len(s)))
 		b = append(b, s...)
 	}
+	// A user ID as its text, as when IDs were text: a record made before
+	// users were UUIDs, by a bank whose IDs were UUIDs in text, still
+	// matches its retry.
+	id := func(u uuid.UUID) {
+		b = binary.BigEndian.AppendUint32(b, 36)
+		b = appendUUIDText(b, u)
+	}
 	str(req.Key)
-	str(req.Payer)
+	id(req.Payer)
 	b = append(b, req.From[:]...)
 	if phone != "" {
 		b = append(b, 'p')
 		str(string(phone))
 	} else {
 		b = append(b, 'c')
-		str(req.To.Holder)
+		id(req.To.Holder)
 		b = append(b, req.To.Account[:]...)
 	}
 	b = binary.BigEndian.AppendUint64(b, uint64(req.Amount.Units()))
@@ -769,4 +776,17 @@ func (s *Service) attempt(ctx context.Context, rec Record, tl *tally) (Record, e
 // nor voids it any more.
 func timedOut(hold *ledger.Transfer, now time.Time) bool {
 	return hold.Status == ledger.StatusPending && !hold.ExpiresAt.IsZero() && !hold.ExpiresAt.After(ledger.Timestamp(now))
+}
+
+// appendUUIDText appends u in its canonical text form (u.String()),
+// without allocating.
+func appendUUIDText(b []byte, u uuid.UUID) []byte {
+	const digits = "0123456789abcdef"
+	for i, c := range u {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			b = append(b, '-')
+		}
+		b = append(b, digits[c>>4], digits[c&0x0f])
+	}
+	return b
 }

@@ -182,9 +182,9 @@ func walletID(user uuid.UUID, c ledger.Currency) uuid.UUID {
 
 // payerID names a QR payer's lookup bucket: the user owning the wallet,
 // the payer ID phone lookups use, so one user has one budget.
-func (a *App) payerID(account uuid.UUID) string {
+func (a *App) payerID(account uuid.UUID) uuid.UUID {
 	if u, ok := a.owners.Load(account); ok {
-		return u.(string)
+		return u.(uuid.UUID)
 	}
-	return account.String()
+	return account
 }

@@ -171,7 +171,7 @@ func (s *Server) authenticated(h handler) http.HandlerFunc {
 		if err == nil {
 			// Register the caller's wallet's owner for the QR directory's
 			// lookup budget (see App.payerID).
-			s.app.owners.LoadOrStore(walletID(p.User, s.app.cny), p.User.String())
+			s.app.owners.LoadOrStore(walletID(p.User, s.app.cny), p.User)
 			if lr, ok := w.(*logRecorder); ok {
 				lr.user = p.Handle
 			}

@@ -26,7 +26,7 @@ type bank struct {
 	xfer    *transfer.Service
 	qr      *qr.Service
 	receive *qr.ReceiveCodes
-	payers  map[uuid.UUID]string // ledger account → the payer ID given to Resolve
+	payers  map[uuid.UUID]uuid.UUID // ledger account → the user ID given to Resolve
 	cny     ledger.Currency
 	cash    uuid.UUID
 }
@@ -35,7 +35,7 @@ func newBank(t *testing.T) *bank {
 	t.Helper()
 	now := time.Date(2026, 2, 16, 12, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
-	b := &bank{ctx: context.Background(), payers: map[uuid.UUID]string{}, cny: ledger.MustCurrency("CNY")}
+	b := &bank{ctx: context.Background(), payers: map[uuid.UUID]uuid.UUID{}, cny: ledger.MustCurrency("CNY")}
 	b.ledger = ledger.New(nil, ledger.Options{Now: clock})
 	cfg := transfer.DefaultRateConfig()
 	cfg.Now = clock
@@ -48,7 +48,7 @@ func newBank(t *testing.T) *bank {
 	}
 	parser, _ := transfer.NewPhoneParser("CN")
 	dir := &qrdirectory.Directory{Parser: parser, Phones: b.xfer.Directory(), Limiter: b.limiter,
-		PayerID: func(a uuid.UUID) string { return b.payers[a] }}
+		PayerID: func(a uuid.UUID) uuid.UUID { return b.payers[a] }}
 	secret := []byte("qrdirectory test HMAC secret 32b")
 	signer, _ := qr.NewHMACSigner("k", secret)
 	keys, _ := qr.NewKeys(qr.Key{ID: "k", HMAC: secret})
@@ -62,6 +62,9 @@ func newBank(t *testing.T) *bank {
 	return b
 }
 
+// uid is the user ID of a test user's name.
+func uid(name string) uuid.UUID { return uuid.NewSHA1(uuid.NameSpaceOID, []byte(name)) }
+
 // account opens a CNY account; a payer ID makes it a customer's wallet
 // holding 100.00.
 func (b *bank) account(t *testing.T, payer string, flags ledger.AccountFlags) uuid.UUID {
@@ -71,7 +74,7 @@ func (b *bank) account(t *testing.T, payer string, flags ledger.AccountFlags) uu
 		t.Fatal(err)
 	}
 	if payer != "" {
-		b.payers[a.ID] = payer
+		b.payers[a.ID] = uid(payer)
 		if _, err := b.ledger.Transfer(b.ctx, ledger.Transfer{ID: uuid.New(), DebitAccountID: b.cash, CreditAccountID: a.ID, Amount: ledger.NewMoney(100_00, b.cny)}); err != nil {
 			t.Fatal(err)
 		}
@@ -158,7 +161,7 @@ func TestQuoteEnumerationIsMetered(t *testing.T) {
 		t.Fatalf("refused payments moved money: %+v", a)
 	}
 	// The same budget is transfer's: a phone lookup is refused too.
-	if _, err := b.xfer.Resolve(b.ctx, "prober", "13800138000"); !errors.Is(err, transfer.ErrRateLimited) {
+	if _, err := b.xfer.Resolve(b.ctx, uid("prober"), "13800138000"); !errors.Is(err, transfer.ErrRateLimited) {
 		t.Fatalf("Resolve after QR probing: %v", err)
 	}
 }
@@ -170,7 +173,7 @@ func TestBudgetSharedWithResolve(t *testing.T) {
 	prober := b.account(t, "prober", ledger.DebitsMustNotExceedCredits)
 	numbers := randomNumbers(10)
 	for _, n := range numbers[:3] { // 60 tokens through transfer
-		if _, err := b.xfer.Resolve(b.ctx, "prober", n); !errors.Is(err, transfer.ErrNotBound) {
+		if _, err := b.xfer.Resolve(b.ctx, uid("prober"), n); !errors.Is(err, transfer.ErrNotBound) {
 			t.Fatalf("Resolve %s: %v", n, err)
 		}
 	}
@@ -182,7 +185,7 @@ func TestBudgetSharedWithResolve(t *testing.T) {
 	if misses != 2 || refused != 5 {
 		t.Fatalf("after 3 misses through Resolve, QR gave %d misses, %d refused; want 2 and 5", misses, refused)
 	}
-	if _, err := b.xfer.Resolve(b.ctx, "prober", numbers[0]); !errors.Is(err, transfer.ErrRateLimited) {
+	if _, err := b.xfer.Resolve(b.ctx, uid("prober"), numbers[0]); !errors.Is(err, transfer.ErrRateLimited) {
 		t.Fatalf("Resolve: %v", err)
 	}
 }
@@ -193,7 +196,7 @@ func TestBudgetSharedWithResolve(t *testing.T) {
 func TestFoundLookupAndSettlement(t *testing.T) {
 	b := newBank(t)
 	bob := b.account(t, "", ledger.DebitsMustNotExceedCredits)
-	if _, err := b.xfer.Bind(b.ctx, transfer.BindRequest{Phone: "13800138000", Holder: "bob", Account: bob, Name: "王小明", VerifiedAt: b.ledger.Now()}); err != nil {
+	if _, err := b.xfer.Bind(b.ctx, transfer.BindRequest{Phone: "13800138000", Holder: uid("bob"), Account: bob, Name: "王小明", VerifiedAt: b.ledger.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	alice := b.account(t, "alice", ledger.DebitsMustNotExceedCredits)
@@ -201,14 +204,14 @@ func TestFoundLookupAndSettlement(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := b.limiter.Tokens("alice"); got != 100 {
+	if got := b.limiter.Tokens(uid("alice")); got != 100 {
 		t.Fatalf("after Issue: %d tokens", got)
 	}
 	q, err := b.qr.Preview(b.ctx, alice, code)
 	if err != nil || q.Payee.Name != "**明" {
 		t.Fatalf("Preview: %+v %v", q, err)
 	}
-	if got := b.limiter.Tokens("alice"); got != 99 {
+	if got := b.limiter.Tokens(uid("alice")); got != 99 {
 		t.Fatalf("after a found quote: %d tokens, want 99", got)
 	}
 	req := qr.PayRequest{Payer: alice, Payload: code, Amount: ledger.NewMoney(10_00, b.cny), Key: "k1", PayeeConfirm: q.Confirm}
@@ -218,7 +221,7 @@ func TestFoundLookupAndSettlement(t *testing.T) {
 		}
 		// Pay's lookup cost 1; its settlement gave 1 back; retries
 		// neither.
-		if got := b.limiter.Tokens("alice"); got != 99 {
+		if got := b.limiter.Tokens(uid("alice")); got != 99 {
 			t.Fatalf("after paying: %d tokens, want 99", got)
 		}
 	}

@@ -51,10 +51,10 @@ type Directory struct {
 	// such lookups without it (qr.ErrLookupLimited wrapping
 	// ErrNoLimiter). Pass the transfer.Service's Limiter.
 	Limiter transfer.Limiter
-	// PayerID names a payer's bucket: the payer ID the bank passes to
+	// PayerID names a payer's bucket: the user ID the bank passes to
 	// transfer.Service.Resolve for the customer owning that ledger
-	// account. Nil means the account's UUID in its canonical text form.
-	PayerID func(account uuid.UUID) string
+	// account. Nil means the account's own ID.
+	PayerID func(account uuid.UUID) uuid.UUID
 }
 
 // ErrNoLimiter: a lookup on behalf of a payer through a Directory
@@ -112,11 +112,11 @@ func (d *Directory) Settled(ctx context.Context, payer uuid.UUID) error {
 	return d.Limiter.PaymentSettled(ctx, d.payer(payer))
 }
 
-func (d *Directory) payer(account uuid.UUID) string {
+func (d *Directory) payer(account uuid.UUID) uuid.UUID {
 	if d.PayerID != nil {
 		return d.PayerID(account)
 	}
-	return account.String()
+	return account
 }
 
 // payee is the unmetered lookup.
@@ -135,7 +135,7 @@ func (d *Directory) payee(ctx context.Context, alias string) (qr.Payee, error) {
 	case d.MaxVerificationAge > 0 && d.now().Sub(b.VerifiedAt) > d.MaxVerificationAge:
 		return qr.Payee{}, fmt.Errorf("%w %q: %w: ownership last verified %s", qr.ErrUnknownPayee, alias, transfer.ErrNotBound, b.VerifiedAt.UTC().Format(time.RFC3339))
 	}
-	return qr.Payee{Alias: alias, Account: b.Account, Name: b.MaskedName, Binding: b.Holder}, nil
+	return qr.Payee{Alias: alias, Account: b.Account, Name: b.MaskedName, Binding: b.Holder.String()}, nil
 }
 
 func (d *Directory) now() time.Time {

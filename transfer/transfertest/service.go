@@ -56,13 +56,13 @@ func testImmediate(t *testing.T, newEnv func(testing.TB) Env) {
 		t.Fatalf("daily total %v", tot)
 	}
 	// Payer and payee can read it; no one else.
-	for _, party := range []string{alice.id, bob.id} {
+	for _, party := range []uuid.UUID{alice.id, bob.id} {
 		got, err := w.svc.Get(w.ctx, party, r.ID)
 		if err != nil || got != r {
 			t.Fatalf("Get by %s: %v %+v", party, err, got)
 		}
 	}
-	_, err = w.svc.Get(w.ctx, "mallory", r.ID)
+	_, err = w.svc.Get(w.ctx, uid("mallory"), r.ID)
 	want(t, err, transfer.ErrRecordNotFound)
 	// Paying by number (looked up at once) works too, and bob is known now.
 	r2, err := w.svc.Send(w.ctx, transfer.Request{Key: "k2", Payer: alice.id, From: alice.acct, Phone: "+86" + bob.phone, Amount: yuan(t, "1")})
