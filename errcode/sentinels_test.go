@@ -36,7 +36,7 @@ var update = flag.Bool("update", false, "rewrite docs/errors.md from the sentine
 // an unexported one declared with errcode.New, as its declaration reads.
 type sentinel struct {
 	pkg     string // import path relative to the module: "ledger", "transfer/qrdirectory"
-	pkgName string // the package clause's name
+	pkgName string // the package clause's name; a command's directory name
 	name    string // "ErrSoldOut"
 	pos     string // file:line
 	alias   string // "ledger.ErrUnknownCurrency" for an alias, else ""
@@ -176,7 +176,7 @@ func fileSentinels(fset *token.FileSet, f *ast.File, module, pkg string) (found 
 					}
 				}
 				p := fset.Position(id.Pos())
-				s := &sentinel{pkg: pkg, pkgName: f.Name.Name, name: id.Name, pos: fmt.Sprintf("%s:%d", path.Join(pkg, filepath.Base(p.Filename)), p.Line)}
+				s := &sentinel{pkg: pkg, pkgName: messagePrefix(pkg, f.Name.Name), name: id.Name, pos: fmt.Sprintf("%s:%d", path.Join(pkg, filepath.Base(p.Filename)), p.Line)}
 				bad := func(why string) {
 					problems = append(problems, fmt.Sprintf("%s: %s: %s", s.pos, s, why))
 				}
@@ -389,4 +389,13 @@ the test fails when this table is out of date or a sentinel has no code.
 		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", r.code, r.class, strings.Join(r.sentinels, ", "))
 	}
 	return b.Bytes()
+}
+
+// messagePrefix is the name a package's messages start with: its package
+// clause's, or for a command (package main) its directory's.
+func messagePrefix(dir, name string) string {
+	if name == "main" {
+		return path.Base(dir)
+	}
+	return name
 }

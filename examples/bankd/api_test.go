@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/uuid"
+
 	"github.com/socialpay/socialpay/ledger"
 )
 
@@ -45,6 +47,16 @@ func TestAPI(t *testing.T) {
 	}
 	want(t, a.do(call{method: "GET", path: "/openapi.yaml"}), 200, "")
 	want(t, a.do(call{method: "GET", path: "/nowhere"}), 404, "not_found")
+	// A known path with a method it does not take: 405 naming the ones it
+	// does, before authentication.
+	for path, allow := range map[string]string{"/v1/wallet": "GET, HEAD, PUT", "/v1/redpackets/" + uuid.NewString(): "GET, HEAD",
+		"/v1/redpackets": "POST", "/healthz": "GET, HEAD"} {
+		r := a.do(call{method: "DELETE", path: path})
+		want(t, r, 405, "method_not_allowed")
+		if got := r.header.Get("Allow"); got != allow {
+			t.Errorf("DELETE %s: Allow %q, want %q", path, got, allow)
+		}
+	}
 
 	// Who am I; wallets.
 	want(t, a.do(call{method: "GET", path: "/v1/me"}), 401, "unauthenticated")
@@ -60,7 +72,7 @@ func TestAPI(t *testing.T) {
 	want(t, a.do(call{method: "POST", path: "/v1/wallet/deposits", token: alice, body: obj{"amount": cny("1000.00")}, invalid: true}), 400, "idempotency_key_required")
 	want(t, a.do(call{method: "POST", path: "/v1/wallet/deposits", token: alice, key: "dep-1", body: obj{"amount": cny("1000.00")}}), 201, "")
 	want(t, a.do(call{method: "POST", path: "/v1/wallet/deposits", token: alice, key: "dep-1", body: obj{"amount": cny("999.00")}}), 409, "idempotency_conflict")
-	want(t, a.do(call{method: "POST", path: "/v1/wallet/deposits", token: alice, key: "dep-2", body: obj{"amount": obj{"amount": "1.001", "currency": "CNY"}}}), 400, "invalid_amount")
+	want(t, a.do(call{method: "POST", path: "/v1/wallet/deposits", token: alice, key: "dep-2", body: obj{"amount": obj{"amount": "1.001", "currency": "CNY"}}}), 400, "too_many_decimals")
 	var w walletView
 	a.do(call{method: "GET", path: "/v1/wallet", token: alice}).decode(t, &w)
 	if w.Balance != cny("1000.00") || w.ID != me.Wallet {
@@ -90,7 +102,7 @@ func TestAPI(t *testing.T) {
 	want(t, send("p0", obj{"kind": "lucky", "group_id": g.ID, "amount": cny("500.00"), "count": 2}), 400, "share_too_large")
 	want(t, send("p0", obj{"kind": "normal", "group_id": g.ID, "amount": cny("200.00"), "count": 2}), 201, "")
 	want(t, send("p1", obj{"kind": "normal", "group_id": g.ID, "amount": cny("200.00"), "count": 2}), 201, "")
-	want(t, send("p2", obj{"kind": "normal", "group_id": g.ID, "amount": cny("200.00"), "count": 2}), 409, "insufficient_funds")
+	want(t, send("p2", obj{"kind": "normal", "group_id": g.ID, "amount": cny("200.00"), "count": 2}), 409, "packet_cancelled")
 	var p packetView
 	r = send("p3", obj{"kind": "lucky", "group_id": g.ID, "amount": cny("88.88"), "count": 2})
 	want(t, r, 201, "")
@@ -112,7 +124,7 @@ func TestAPI(t *testing.T) {
 	// Phone payments.
 	want(t, a.do(call{method: "PUT", path: "/v1/phone", token: bob, body: obj{"phone": "12345", "name": "王小明"}}), 400, "invalid_phone")
 	want(t, a.do(call{method: "PUT", path: "/v1/phone", token: bob, body: obj{"phone": "13800138000", "name": "王小明"}}), 200, "")
-	want(t, a.do(call{method: "PUT", path: "/v1/phone", token: carol, body: obj{"phone": "+86 138 0013 8000", "name": "张三"}}), 409, "phone_bound_to_other")
+	want(t, a.do(call{method: "PUT", path: "/v1/phone", token: carol, body: obj{"phone": "+86 138 0013 8000", "name": "张三"}}), 409, "bound_to_other_holder")
 	var res resolutionView
 	a.do(call{method: "POST", path: "/v1/phone/resolve", token: alice, body: obj{"phone": "138-0013-8000"}}).decode(t, &res)
 	if res.MaskedName != "**明" {
@@ -124,8 +136,8 @@ func TestAPI(t *testing.T) {
 	r.decode(t, &rec)
 	want(t, a.do(call{method: "POST", path: "/v1/transfers", token: alice, key: "t1", body: obj{"phone": "13800138000", "amount": cny("10.00")}}), 201, "")
 	want(t, a.do(call{method: "POST", path: "/v1/transfers", token: alice, key: "t1", body: obj{"phone": "13800138000", "amount": cny("10.01")}}), 409, "idempotency_conflict")
-	want(t, a.do(call{method: "POST", path: "/v1/transfers", token: alice, key: "t2", body: obj{"phone": "13800138000", "amount": cny("50000.01")}}), 409, "over_transfer_limit")
-	want(t, a.do(call{method: "POST", path: "/v1/transfers/" + rec.ID.String() + "/cancel", token: alice}), 409, "not_cancellable")
+	want(t, a.do(call{method: "POST", path: "/v1/transfers", token: alice, key: "t2", body: obj{"phone": "13800138000", "amount": cny("50000.01")}}), 400, "over_transfer_limit")
+	want(t, a.do(call{method: "POST", path: "/v1/transfers/" + rec.ID.String() + "/cancel", token: alice}), 400, "not_cancellable")
 	want(t, a.do(call{method: "GET", path: "/v1/transfers/" + rec.ID.String(), token: bob}), 200, "")
 	want(t, a.do(call{method: "GET", path: "/v1/transfers/" + rec.ID.String(), token: carol}), 404, "transfer_not_found")
 	var delayed receiptView
@@ -163,7 +175,7 @@ func TestAPI(t *testing.T) {
 		header: map[string]string{"Accept": "image/png"}}); r.status != 201 || !strings.HasPrefix(string(r.body), "\x89PNG") {
 		t.Fatalf("PNG receive code: %d %q", r.status, r.header.Get("Content-Type"))
 	}
-	want(t, a.do(call{method: "POST", path: "/v1/qr/preview", token: alice, body: obj{"payload": "000201"}}), 400, "invalid_qr_code")
+	want(t, a.do(call{method: "POST", path: "/v1/qr/preview", token: alice, body: obj{"payload": "000201"}}), 400, "missing_object")
 	var q quoteView
 	a.do(call{method: "POST", path: "/v1/qr/preview", token: alice, body: obj{"payload": code.Payload}}).decode(t, &q)
 	if q.PayeeName != "**明" || q.Amount == nil || *q.Amount != cny("12.00") {
@@ -177,7 +189,7 @@ func TestAPI(t *testing.T) {
 	for i := range 6 {
 		r = a.do(call{method: "POST", path: "/v1/phone/resolve", token: carol, body: obj{"phone": "1390000000" + string(rune('0'+i))}})
 		if i < 4 {
-			want(t, r, 404, "phone_not_registered")
+			want(t, r, 404, "not_registered")
 		} else if r.status == 429 {
 			break
 		}
@@ -195,13 +207,13 @@ func TestAPI(t *testing.T) {
 	r = a.do(call{method: "POST", path: "/v1/devices", token: alice, key: "phone-1"})
 	want(t, r, 201, "")
 	r.decode(t, &dev)
-	want(t, a.do(call{method: "GET", path: "/v1/devices/" + dev.ID, token: bob}), 404, "device_not_found")
-	want(t, a.do(call{method: "POST", path: "/v1/payment-codes", token: alice, body: obj{"serial": 1, "secret": ""}}), 400, "invalid_request")
+	want(t, a.do(call{method: "GET", path: "/v1/devices/" + dev.ID, token: bob}), 404, "unknown_device")
+	want(t, a.do(call{method: "POST", path: "/v1/payment-codes", token: alice, body: obj{"serial": 1, "secret": ""}}), 400, "invalid_value")
 	var pc struct{ Code string }
 	a.do(call{method: "POST", path: "/v1/payment-codes", token: alice, body: obj{"serial": dev.Serial, "secret": dev.Secret}}).decode(t, &pc)
 	wrong := []byte(pc.Code)
 	wrong[17] = '0' + (wrong[17]-'0'+1)%10
-	want(t, a.do(call{method: "POST", path: "/v1/qr/charges", token: bob, key: "order-0", body: obj{"code": string(wrong), "amount": cny("5.00")}}), 400, "invalid_payment_code")
+	want(t, a.do(call{method: "POST", path: "/v1/qr/charges", token: bob, key: "order-0", body: obj{"code": string(wrong), "amount": cny("5.00")}}), 400, "invalid_code")
 	want(t, a.do(call{method: "POST", path: "/v1/qr/charges", token: bob, key: "order-1", body: obj{"code": pc.Code, "amount": cny("5.00")}}), 201, "")
 	var st deviceStatusView
 	a.do(call{method: "GET", path: "/v1/devices/" + dev.ID, token: alice}).decode(t, &st)

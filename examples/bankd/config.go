@@ -39,8 +39,8 @@ type Config struct {
 // without a database: the README's newcomer path uses them.
 var demoTokens = map[string]string{"alice-token": "alice", "bob-token": "bob", "carol-token": "carol"}
 
-// ErrConfig: bankd cannot start with the configuration it was given.
-var ErrConfig = errors.New("bankd: invalid configuration")
+// errConfig: bankd cannot start with the configuration it was given.
+var errConfig = errors.New("bankd: invalid configuration")
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
 	fs := flag.NewFlagSet("bankd", flag.ContinueOnError)
@@ -56,10 +56,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 		return c, err
 	}
 	if fs.NArg() > 0 {
-		return c, fmt.Errorf("%w: unexpected arguments %q", ErrConfig, fs.Args())
+		return c, fmt.Errorf("%w: unexpected arguments %q", errConfig, fs.Args())
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(*level)); err != nil {
-		return c, fmt.Errorf("%w: -log-level: %v", ErrConfig, err)
+		return c, fmt.Errorf("%w: -log-level: %v", errConfig, err)
 	}
 	var err error
 	if c.Tokens, err = parseTokens(getenv("BANKD_TOKENS")); err != nil {
@@ -67,17 +67,17 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	}
 	if c.Tokens == nil {
 		if c.DSN != "" {
-			return c, fmt.Errorf("%w: BANKD_TOKENS is required with -dsn (demo tokens serve a single process only)", ErrConfig)
+			return c, fmt.Errorf("%w: BANKD_TOKENS is required with -dsn (demo tokens serve a single process only)", errConfig)
 		}
 		c.Tokens = demoTokens
 	}
 	switch s := getenv("BANKD_SECRET"); {
 	case s != "":
 		if c.Secret, err = hex.DecodeString(s); err != nil || len(c.Secret) < 32 {
-			return c, fmt.Errorf("%w: BANKD_SECRET must be at least 64 hex digits (32 bytes)", ErrConfig)
+			return c, fmt.Errorf("%w: BANKD_SECRET must be at least 64 hex digits (32 bytes)", errConfig)
 		}
 	case c.DSN != "":
-		return c, fmt.Errorf("%w: BANKD_SECRET is required with -dsn: every instance must share the keys it derives", ErrConfig)
+		return c, fmt.Errorf("%w: BANKD_SECRET is required with -dsn: every instance must share the keys it derives", errConfig)
 	default:
 		c.Secret = make([]byte, 32)
 		rand.Read(c.Secret)
@@ -94,7 +94,7 @@ func parseTokens(s string) (map[string]string, error) {
 	for _, pair := range strings.Split(s, ",") {
 		handle, token, ok := strings.Cut(strings.TrimSpace(pair), "=")
 		if !ok || !validHandle(handle) || len(token) < 8 {
-			return nil, fmt.Errorf("%w: BANKD_TOKENS wants handle=token pairs (handles of a-z 0-9 _ -, tokens of 8 bytes or more)", ErrConfig)
+			return nil, fmt.Errorf("%w: BANKD_TOKENS wants handle=token pairs (handles of a-z 0-9 _ -, tokens of 8 bytes or more)", errConfig)
 		}
 		tokens[token] = handle
 	}

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"net/http/httptest"
 
 	"github.com/socialpay/socialpay/ledger"
 	"github.com/socialpay/socialpay/redpacket"
+	"github.com/socialpay/socialpay/transfer"
 )
 
 // A library error becomes a problem's code and status in one place.
@@ -13,7 +15,10 @@ func Example_classify() {
 	for _, err := range []error{
 		fmt.Errorf("claim: %w", redpacket.ErrSoldOut),
 		fmt.Errorf("send: %w", ledger.ErrInsufficientFunds),
+		fmt.Errorf("resolve: %w", &transfer.RateLimitError{Scope: transfer.ScopePayer}),
 		errKeyRequired,
+		errUnauthenticated,
+		errors.New("a bug"),
 	} {
 		code, status := classify(err)
 		fmt.Println(status, code)
@@ -21,7 +26,10 @@ func Example_classify() {
 	// Output:
 	// 409 sold_out
 	// 409 insufficient_funds
+	// 429 rate_limited
 	// 400 idempotency_key_required
+	// 401 unauthenticated
+	// 500 internal
 }
 
 // The demo's Authenticator: a bearer token names a user, whose ID is

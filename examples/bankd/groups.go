@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/socialpay/socialpay/errcode"
 	"github.com/socialpay/socialpay/postgres"
 	"github.com/socialpay/socialpay/redpacket"
 )
@@ -30,11 +31,11 @@ type Group struct {
 }
 
 var (
-	// ErrGroupNotFound: no group has the ID (or the caller is not in it).
-	ErrGroupNotFound = errors.New("bankd: group not found")
-	// ErrGroupConflict: a group was created under the key before with
+	// errGroupNotFound: no group has the ID (or the caller is not in it).
+	errGroupNotFound = errcode.New("group_not_found", errcode.NotFound, "bankd: group not found")
+	// errGroupConflict: a group was created under the key before with
 	// another name or other members.
-	ErrGroupConflict = errors.New("bankd: idempotency key reused for another group")
+	errGroupConflict = errcode.New("idempotency_conflict", errcode.Conflict, "bankd: idempotency key reused for another group")
 )
 
 // MaxGroupMembers bounds a group, and MaxGroupName its name in bytes.
@@ -61,9 +62,9 @@ func (m *memoryMembers) Add(_ context.Context, group uuid.UUID, users ...uuid.UU
 // groupRecords keeps what bankd knows of a group besides its members.
 type groupRecords interface {
 	// create records g unless a group with its ID exists: then it returns
-	// that group, or ErrGroupConflict if its fingerprint differs.
+	// that group, or errGroupConflict if its fingerprint differs.
 	create(ctx context.Context, g Group, fp []byte) (Group, error)
-	// get returns a group. Errors: ErrGroupNotFound.
+	// get returns a group. Errors: errGroupNotFound.
 	get(ctx context.Context, id uuid.UUID) (Group, error)
 }
 
@@ -123,7 +124,7 @@ func (m *memoryRecords) create(_ context.Context, g Group, fp []byte) (Group, er
 	defer m.mu.Unlock()
 	if old, ok := m.groups[g.ID]; ok {
 		if !bytes.Equal(old.fp, fp) {
-			return Group{}, ErrGroupConflict
+			return Group{}, errGroupConflict
 		}
 		return old.g, nil
 	}
@@ -136,7 +137,7 @@ func (m *memoryRecords) get(_ context.Context, id uuid.UUID) (Group, error) {
 	defer m.mu.Unlock()
 	r, ok := m.groups[id]
 	if !ok {
-		return Group{}, ErrGroupNotFound
+		return Group{}, errGroupNotFound
 	}
 	return r.g, nil
 }
@@ -171,7 +172,7 @@ func (p *pgRecords) create(ctx context.Context, g Group, fp []byte) (Group, erro
 		return Group{}, err
 	}
 	if !bytes.Equal(old, fp) {
-		return Group{}, ErrGroupConflict
+		return Group{}, errGroupConflict
 	}
 	return p.get(ctx, g.ID)
 }
@@ -181,7 +182,7 @@ func (p *pgRecords) get(ctx context.Context, id uuid.UUID) (Group, error) {
 	err := p.db.Pool().QueryRow(ctx, "select name, owner, members, created_at from "+p.table+" where id = $1", id).
 		Scan(&g.Name, &g.Owner, &g.Members, &g.CreatedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return Group{}, ErrGroupNotFound
+		return Group{}, errGroupNotFound
 	}
 	g.CreatedAt = g.CreatedAt.UTC()
 	return g, err

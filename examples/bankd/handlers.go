@@ -166,7 +166,7 @@ func (s *Server) memberGroup(r *http.Request, p Principal) (Group, error) {
 		return Group{}, err
 	}
 	if !ok {
-		return Group{}, ErrGroupNotFound
+		return Group{}, errGroupNotFound
 	}
 	return g, nil
 }

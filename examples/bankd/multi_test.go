@@ -101,7 +101,7 @@ func TestInstances(t *testing.T) {
 		if r.status == 429 {
 			break
 		}
-		want(t, r, 404, "phone_not_registered")
+		want(t, r, 404, "not_registered")
 		misses++
 	}
 	if misses != 5 {

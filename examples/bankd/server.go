@@ -22,6 +22,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/socialpay/socialpay/errcode"
+
 	"go.yaml.in/yaml/v4"
 )
 
@@ -162,7 +164,31 @@ func (s *Server) routes() {
 		s.mux.HandleFunc(pattern, s.authenticated(h))
 	}
 	// Unknown paths and methods are problems too.
-	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { writeProblem(w, r, errNotFound) })
+	s.mux.HandleFunc("/", s.unrouted)
+}
+
+// methods are the methods bankd's routes may take, in the order an Allow
+// header names them.
+var methods = []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"}
+
+// unrouted answers a request no route took: 405 with an Allow header if
+// its path takes other methods, else 404.
+func (s *Server) unrouted(w http.ResponseWriter, r *http.Request) {
+	var allow []string
+	for _, m := range methods {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		// A catch-all ("/", "GET /") says nothing about this path.
+		if _, pattern := s.mux.Handler(probe); pattern != "" && pattern != "/" && !strings.HasSuffix(pattern, " /") {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) == 0 {
+		writeProblem(w, r, errNotFound)
+		return
+	}
+	w.Header().Set("Allow", strings.Join(allow, ", "))
+	writeProblem(w, r, fmt.Errorf("%w: %s takes %s", errMethod, r.URL.Path, strings.Join(allow, ", ")))
 }
 
 func (s *Server) authenticated(h handler) http.HandlerFunc {
@@ -294,7 +320,7 @@ func decode(r *http.Request, v any) error {
 	dec := json.NewDecoder(io.LimitReader(r.Body, maxBody+1))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		if code, _ := classify(err); code != "internal" {
+		if _, ok := errors.AsType[*errcode.Error](err); ok {
 			return fmt.Errorf("body: %w", err) // a value the library refused: an amount, a currency
 		}
 		return fmt.Errorf("%w: body: %v", errBadRequest, err)
