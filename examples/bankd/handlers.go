@@ -498,7 +498,7 @@ func (s *Server) preview(w http.ResponseWriter, r *http.Request, p Principal) er
 	if err := decode(r, &req); err != nil {
 		return err
 	}
-	q, err := s.app.qr.Preview(r.Context(), s.callerWallet(p), req.Payload)
+	q, err := s.app.qr.Preview(r.Context(), p.User, req.Payload)
 	if err != nil {
 		return err
 	}
@@ -521,7 +521,7 @@ func (s *Server) pay(w http.ResponseWriter, r *http.Request, p Principal) error 
 	if err := decode(r, &req); err != nil {
 		return err
 	}
-	rec, err := s.app.qr.Pay(r.Context(), qr.PayRequest{Payer: s.callerWallet(p), Payload: req.Payload, Amount: req.Amount,
+	rec, err := s.app.qr.Pay(r.Context(), qr.PayRequest{User: p.User, From: s.callerWallet(p), Payload: req.Payload, Amount: req.Amount,
 		Key: key, PayeeConfirm: req.Confirm})
 	if err != nil {
 		return err
