@@ -104,7 +104,7 @@ func TestPaymentBeforeUsers(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.clock.Advance(2 * time.Minute)
-	if rep, err := e.svc.Reconcile(e.ctx); err != nil || rep.Completed != 1 {
+	if rep, err := e.svc.Reconcile(e.ctx, e.clock.Now()); err != nil || rep.Completed != 1 {
 		t.Fatalf("Reconcile: %+v, %v; want the old payment settled", rep, err)
 	}
 	if rep, err := e.svc.Check(e.ctx); err != nil || len(rep.Problems) != 0 || rep.Reservations != 1 {

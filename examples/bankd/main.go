@@ -31,8 +31,11 @@
 // reconciliation); each step is safe on many instances at once.
 //
 // Flags: -addr (127.0.0.1:8080; port 0 picks a free one), -dsn, -schema,
-// -maintain (the period of the periodic work). The first line bankd
-// prints on stdout is "bankd listening on http://ADDR".
+// -maintain (the period of the periodic work), -demo (a page at /demo/
+// to try the product in a browser, with a clock it moves forward and a
+// view of every account; memory stores and demo tokens only, see
+// demo.go). The first line bankd prints on stdout is "bankd listening on
+// http://ADDR".
 package main
 
 import (

@@ -54,6 +54,7 @@ func startBankd(t testing.TB, env []string, args ...string) *process {
 	t.Helper()
 	cmd := exec.Command(bankdBinary(t), append([]string{"-addr", "127.0.0.1:0"}, args...)...)
 	cmd.Env = append(os.Environ(), env...)
+	dieWithParent(cmd)
 	p := &process{cmd: cmd, logs: &bytes.Buffer{}, done: make(chan error, 1)}
 	cmd.Stderr = &lockedWriter{w: p.logs}
 	stdout, err := cmd.StdoutPipe()
@@ -79,11 +80,13 @@ func startBankd(t testing.TB, env []string, args ...string) *process {
 		m := listening.FindStringSubmatch(line)
 		if m == nil {
 			cmd.Process.Kill()
+			<-p.done // its logs are all written
 			t.Fatalf("bankd printed %q first; logs:\n%s", line, p.logs)
 		}
 		p.addr = m[1]
 	case <-time.After(60 * time.Second):
 		cmd.Process.Kill()
+		<-p.done
 		t.Fatalf("bankd did not start; logs:\n%s", p.logs)
 	}
 	t.Cleanup(func() {
@@ -108,6 +111,12 @@ func (p *process) stop(t testing.TB) {
 		p.cmd.Process.Kill()
 		t.Fatalf("bankd did not stop within 30 s of SIGTERM")
 	}
+}
+
+// kill sends SIGKILL and waits for the process to exit.
+func (p *process) kill() {
+	p.cmd.Process.Signal(syscall.SIGKILL)
+	<-p.done
 }
 
 type lockedWriter struct {
