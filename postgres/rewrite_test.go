@@ -48,7 +48,7 @@ func TestRewrittenMigrations(t *testing.T) {
 	name := fmt.Sprintf("%s_%d", server.prefix, server.n.Add(1))
 	c := base.cfg
 	c.Schema = name
-	before := &DB{pool: base.pool, life: base.life, schema: name, cfg: c}
+	before := &DB{pool: base.pool, life: base.life, schema: name, cfg: c, tel: base.tel}
 	t.Cleanup(func() { dropSchema(t, base, name) })
 	if err := before.applyAll(ctx, libraryRecord, ms); err != nil {
 		t.Fatal(err)
@@ -73,7 +73,7 @@ func TestRewrittenMigrations(t *testing.T) {
 	cfg := base.cfg
 	cfg.NoMigrate = true
 	cfg.Schema = name
-	checked := &DB{pool: base.pool, life: base.life, schema: name, cfg: cfg}
+	checked := &DB{pool: base.pool, life: base.life, schema: name, cfg: cfg, tel: base.tel}
 	if err := checked.checkMigrated(ctx); err != nil {
 		t.Fatalf("checking a schema migrated with the earlier texts: %v", err)
 	}
