@@ -8,6 +8,7 @@
 -- creates and fills before migrating with each number's user ID,
 -- ledger.DeriveID(its namespace, "customer", number) (README, Upgrading).
 -- Text that is neither stops the migration, which then changes nothing.
+-- One change per ALTER TABLE, as Citus requires.
 
 CREATE TABLE IF NOT EXISTS transfer_customer_ids (
 	customer text PRIMARY KEY,
@@ -42,18 +43,16 @@ ALTER TABLE transfer_bindings ADD CONSTRAINT transfer_bindings_holder_check
 
 ALTER TABLE transfer_records DROP CONSTRAINT transfer_records_payer_check;
 ALTER TABLE transfer_records DROP CONSTRAINT transfer_records_payee_holder_check;
-ALTER TABLE transfer_records
-	ALTER COLUMN payer TYPE uuid USING socialpay_transfer_user_id(payer),
-	ALTER COLUMN payee_holder TYPE uuid USING socialpay_transfer_user_id(payee_holder);
+ALTER TABLE transfer_records ALTER COLUMN payer TYPE uuid USING socialpay_transfer_user_id(payer);
+ALTER TABLE transfer_records ALTER COLUMN payee_holder TYPE uuid USING socialpay_transfer_user_id(payee_holder);
 ALTER TABLE transfer_records ADD CONSTRAINT transfer_records_payer_check
 	CHECK (payer <> '00000000-0000-0000-0000-000000000000');
 ALTER TABLE transfer_records ADD CONSTRAINT transfer_records_payee_holder_check
 	CHECK (payee_holder <> '00000000-0000-0000-0000-000000000000');
 
 ALTER TABLE transfer_daily_totals ALTER COLUMN payer TYPE uuid USING socialpay_transfer_user_id(payer);
-ALTER TABLE transfer_payees
-	ALTER COLUMN payer TYPE uuid USING socialpay_transfer_user_id(payer),
-	ALTER COLUMN holder TYPE uuid USING socialpay_transfer_user_id(holder);
+ALTER TABLE transfer_payees ALTER COLUMN payer TYPE uuid USING socialpay_transfer_user_id(payer);
+ALTER TABLE transfer_payees ALTER COLUMN holder TYPE uuid USING socialpay_transfer_user_id(holder);
 
 DROP FUNCTION socialpay_transfer_user_id(text);
 
