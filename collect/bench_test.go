@@ -45,7 +45,7 @@ func BenchmarkPay(b *testing.B) {
 		for i := range members {
 			members[i] = uuid.New()
 		}
-		r, err := svc.Create(ctx, collect.CreateRequest{Requester: requester, Account: account, Group: requester,
+		r, err := svc.Create(ctx, collect.CreateRequest{Key: "bench", Requester: requester, Account: account, Group: requester,
 			Members: members, Total: ledger.NewMoney(size*100, cny)})
 		if err != nil {
 			b.Fatal(err)

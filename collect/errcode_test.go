@@ -30,7 +30,7 @@ func TestErrorCodesAndMessages(t *testing.T) {
 		t.Fatal(err)
 	}
 	create := func(total ledger.Money, amounts ...ledger.Money) (collect.Request, error) {
-		return svc.Create(ctx, collect.CreateRequest{ID: uuid.New(), Requester: ann, Account: wallet.ID, Group: uuid.New(),
+		return svc.Create(ctx, collect.CreateRequest{Key: uuid.NewString(), Requester: ann, Account: wallet.ID, Group: uuid.New(),
 			Members: []uuid.UUID{ann, bo, cy}, Total: total, Amounts: amounts})
 	}
 	fen := func(n int64) ledger.Money { return ledger.NewMoney(n, cny) }

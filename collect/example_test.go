@@ -55,7 +55,7 @@ func Example() {
 		return
 	}
 	r, err := svc.Create(ctx, collect.CreateRequest{
-		ID: id("dinner"), Requester: ann, Account: annWallet, Group: id("friends"), Title: "dinner",
+		Key: "dinner-2027-02-05", Requester: ann, Account: annWallet, Group: id("friends"), Title: "dinner",
 		Members: []uuid.UUID{ann, bo, cy}, Total: ledger.NewMoney(10000, cny),
 	})
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -46,8 +47,8 @@ func TestMaintain(t *testing.T) {
 	wallet, _ := l.CreateAccount(ctx, ledger.Account{ID: uuid.New(), Currency: cny})
 	ann, bo := uuid.New(), uuid.New()
 	var ids []uuid.UUID
-	for range 3 {
-		r, err := svc.Create(ctx, collect.CreateRequest{Requester: ann, Account: wallet.ID, Group: uuid.New(), Title: "dinner",
+	for i := range 3 {
+		r, err := svc.Create(ctx, collect.CreateRequest{Key: fmt.Sprint("dinner-", i), Requester: ann, Account: wallet.ID, Group: uuid.New(), Title: "dinner",
 			Members: []uuid.UUID{ann, bo}, Total: ledger.NewMoney(100_00, cny), TTL: time.Hour})
 		if err != nil {
 			t.Fatal(err)

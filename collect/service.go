@@ -53,9 +53,6 @@ type Config struct {
 	Rules map[ledger.Currency]Rules
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-	// NewID makes a request ID for a create request without one (such a
-	// create is not idempotent); nil means uuid.New.
-	NewID func() uuid.UUID
 	// Namespace is the UUIDv5 namespace of the payments' transfer IDs. It
 	// must never change for a given ledger. Zero means DefaultNamespace().
 	Namespace uuid.UUID
@@ -100,7 +97,6 @@ type Service struct {
 	notifier       Notifier
 	rules          map[ledger.Currency]Rules
 	now            func() time.Time
-	newID          func() uuid.UUID
 	ns             uuid.UUID
 	payCode        uint16
 	remindEvery    time.Duration
@@ -121,7 +117,7 @@ func New(cfg Config) (*Service, error) {
 	}
 	s := &Service{
 		l: cfg.Ledger, store: cfg.Store, members: cfg.Members, notifier: cfg.Notifier, now: cfg.Now,
-		newID: cfg.NewID, ns: cfg.Namespace, payCode: cfg.PayCode, remindEvery: cfg.RemindEvery,
+		ns: cfg.Namespace, payCode: cfg.PayCode, remindEvery: cfg.RemindEvery,
 		reconcileAfter: max(0, cfg.ReconcileAfter), tel: newServiceTelemetry(&cfg),
 	}
 	if s.store == nil {
@@ -129,9 +125,6 @@ func New(cfg Config) (*Service, error) {
 	}
 	if s.now == nil {
 		s.now = time.Now
-	}
-	if s.newID == nil {
-		s.newID = uuid.New
 	}
 	if s.ns == uuid.Nil {
 		s.ns = DefaultNamespace()
@@ -165,11 +158,18 @@ func (s *Service) TransferID(id, member uuid.UUID) uuid.UUID {
 	return ledger.DeriveID(s.ns, "collect", string(id[:]), string(member[:]))
 }
 
+// RequestID returns the ID of the request that requester's create request
+// with idempotency key key records (see CreateRequest.Key).
+func (s *Service) RequestID(requester uuid.UUID, key string) uuid.UUID {
+	return ledger.DeriveID(s.ns, "collect/create", requester.String(), key)
+}
+
 // CreateRequest asks for a bill to be split.
 type CreateRequest struct {
-	// ID is the request's ID and idempotency key: creating again with the
-	// same ID and content returns the stored request. Zero means a new ID.
-	ID        uuid.UUID `json:"id,omitzero"`
+	// Key is the requester's idempotency key (ledger.CheckKey): creating
+	// again with the same key and content returns the stored request. The
+	// request's ID is RequestID(Requester, Key).
+	Key       string    `json:"key"`
 	Requester uuid.UUID `json:"requester"`
 	Account   uuid.UUID `json:"account"` // the requester's wallet, where payments land
 	Group     uuid.UUID `json:"group"`
@@ -190,13 +190,14 @@ type CreateRequest struct {
 // Create records a new request. Every check is made before the store is
 // asked, and nothing is recorded unless all pass.
 //
-// Errors, in this order: ErrInvalidRequest (missing IDs, a title too long
+// Errors, in this order: ErrInvalidRequest (a key ledger.CheckKey refuses,
+// also matching ledger.ErrInvalidKey; missing IDs, a title too long
 // or not storable text, a member listed twice or missing, both or neither
 // of Total and Amounts, amounts of another currency or count);
 // ErrUnsupportedCurrency; ErrTooManyMembers; ErrBadExpiry; the errors of
 // EqualSplit and Rules.Check; ErrNotMember (a member, or the requester,
-// not in the group, by Members); ErrRequestConflict (the ID was used for
-// other content); the errors of Members and of the store.
+// not in the group, by Members); ErrRequestConflict (the requester used
+// the key for other content); the errors of Members and of the store.
 func (s *Service) Create(ctx context.Context, req CreateRequest) (Request, error) {
 	r, err := s.build(&req)
 	if err != nil {
@@ -228,6 +229,9 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (Request, error
 func (s *Service) build(req *CreateRequest) (Request, error) {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: %s", ErrInvalidRequest, fmt.Sprintf(format, args...))
+	}
+	if err := ledger.CheckKey(req.Key); err != nil {
+		return Request{}, fmt.Errorf("%w: %w", err, ErrInvalidRequest)
 	}
 	switch {
 	case req.Requester == uuid.Nil || req.Account == uuid.Nil || req.Group == uuid.Nil:
@@ -285,13 +289,9 @@ func (s *Service) build(req *CreateRequest) (Request, error) {
 	if err != nil {
 		return Request{}, err
 	}
-	id := req.ID
-	if id == uuid.Nil {
-		id = s.newID()
-	}
 	now := ledger.Timestamp(s.now())
 	r := Request{
-		ID: id, Requester: req.Requester, Account: req.Account, Group: req.Group, Title: req.Title,
+		ID: s.RequestID(req.Requester, req.Key), Requester: req.Requester, Account: req.Account, Group: req.Group, Title: req.Title,
 		Currency: cur, Total: total, Shares: make([]Share, len(amounts)),
 		CreatedAt: now, ExpiresAt: now.Add(ttl), State: State{Status: StatusOpen},
 	}

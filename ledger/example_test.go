@@ -100,3 +100,32 @@ func ExampleLedger_Post() {
 	// after posting 25.00: 25.00 CNY
 	// true
 }
+
+// A user is the bank's stable uuid.UUID of a customer. A bank whose
+// customer numbers are text derives each user's ID from the number under
+// a namespace of its own, chosen once (docs/identity.md): the same number
+// always gives the same user, two numbers never one.
+func ExampleDeriveID_customer() {
+	bankNS := uuid.MustParse("3b1f5e0c-7a2d-4c9e-8f61-2d4b6a8c0e13") // kept with the bank's configuration
+	user := func(customerNumber string) uuid.UUID { return ledger.DeriveID(bankNS, "customer", customerNumber) }
+	alice, again, bob := user("C-0001"), user("C-0001"), user("C-0002")
+	fmt.Println(alice)
+	fmt.Println(alice == again, alice == bob)
+	// Output:
+	// baf5fb28-8e1c-52d2-9dd9-3770b99c9b4b
+	// true false
+}
+
+// Every idempotency key is checked the same way: 1 to MaxKeyLen bytes of
+// UTF-8 without control characters, what an HTTP Idempotency-Key header
+// carries.
+func ExampleCheckKey() {
+	for _, k := range []string{"order-2027-02-05-0001", "订单 42", "", "line\nbreak"} {
+		fmt.Printf("%q: %v\n", k, ledger.CheckKey(k))
+	}
+	// Output:
+	// "order-2027-02-05-0001": <nil>
+	// "订单 42": <nil>
+	// "": ledger: invalid idempotency key: empty
+	// "line\nbreak": ledger: invalid idempotency key: control character U+000A at byte 4
+}

@@ -38,7 +38,7 @@ func Example() {
 	if _, err := l.Transfer(ctx, ledger.Transfer{ID: uuid.New(), DebitAccountID: bank.ID, CreditAccountID: aliceWallet.ID, Amount: ledger.NewMoney(100_00, cny)}); err != nil {
 		panic(err)
 	}
-	p, err := packets.Send(ctx, redpacket.SendRequest{ID: uuid.New(), Kind: redpacket.Normal, Sender: alice,
+	p, err := packets.Send(ctx, redpacket.SendRequest{Key: "alice-0001", Kind: redpacket.Normal, Sender: alice,
 		SenderAccount: aliceWallet.ID, Group: group, Amount: ledger.NewMoney(8_88, cny), Count: 2})
 	if err != nil {
 		panic(err)

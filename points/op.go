@@ -82,7 +82,7 @@ type Op struct {
 	Kind Kind      `json:"kind"`
 	// Key is the request's idempotency key (earn: the rule's key, such as
 	// a payment ID; redeem and exchange: the client's request key); empty
-	// for an expiry. At most MaxKeyLen bytes.
+	// for an expiry. Checked by ledger.CheckKey.
 	Key string `json:"key,omitempty"`
 	// Name is the earn rule's name, the exchange's partner, or (redeem)
 	// the currency code; empty for an expiry.
@@ -141,8 +141,10 @@ func (o *Op) Validate() error {
 		return bad("status %v, want pending", o.Status)
 	case o.Points <= 0:
 		return bad("points %d", o.Points)
-	case len(o.Key) > MaxKeyLen || !ledger.StorableText(o.Key) || len(o.Name) > MaxNameLen || !ledger.StorableText(o.Name):
-		return bad("key or name too long or not storable text")
+	case o.Key != "" && ledger.CheckKey(o.Key) != nil:
+		return fmt.Errorf("%w: op %s: %w", ErrInvalidOp, o.ID, ledger.CheckKey(o.Key))
+	case len(o.Name) > MaxNameLen || !ledger.StorableText(o.Name):
+		return bad("name too long or not storable text")
 	case o.Requested < 0 || o.Other < 0:
 		return bad("negative amount")
 	case o.CreatedAt.IsZero():

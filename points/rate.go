@@ -10,12 +10,9 @@ import (
 	"github.com/socialpay/socialpay/ledger"
 )
 
-// MaxNameLen bounds rate names, rule names and partner names (bytes);
-// MaxKeyLen bounds idempotency keys.
-const (
-	MaxNameLen = 64
-	MaxKeyLen  = 128
-)
+// MaxNameLen bounds rate names, rule names and partner names (bytes).
+// Idempotency keys are bounded as every feature's are (ledger.CheckKey).
+const MaxNameLen = 64
 
 // Rate is one version of a conversion rate: From units of what is given
 // are worth To units of what is received. A redemption rate gives points

@@ -334,12 +334,14 @@ func (s *Service) apply(ctx context.Context, ts []ledger.Transfer) error {
 	return err
 }
 
+// checkKey checks a request's user and idempotency key. A key's error
+// comes first, so that its code (errcode.Of) is the key's.
 func checkKey(user uuid.UUID, key string) error {
-	switch {
-	case user == uuid.Nil:
+	if user == uuid.Nil {
 		return fmt.Errorf("%w: no user", ErrInvalidRequest)
-	case key == "" || len(key) > MaxKeyLen || !ledger.StorableText(key):
-		return fmt.Errorf("%w: key of %d bytes (1–%d bytes of storable text)", ErrInvalidRequest, len(key), MaxKeyLen)
+	}
+	if err := ledger.CheckKey(key); err != nil {
+		return fmt.Errorf("%w: %w", err, ErrInvalidRequest)
 	}
 	return nil
 }
@@ -426,7 +428,7 @@ type EarnRequest struct {
 	User uuid.UUID `json:"user"`
 	Rule string    `json:"rule"` // a Config.Rules name
 	// Key makes the earn once only: a payment's ID (per-amount rules), a
-	// campaign's ID, "signup". At most MaxKeyLen bytes.
+	// campaign's ID, "signup". Checked by ledger.CheckKey.
 	Key string `json:"key"`
 	// Amount is the payment a PerAmount rule earns on; zero for Fixed.
 	Amount ledger.Money `json:"amount,omitzero"`
@@ -479,7 +481,7 @@ func (s *Service) credit(op Op, points int64) Op {
 // RedeemRequest redeems points into money.
 type RedeemRequest struct {
 	User   uuid.UUID `json:"user"`
-	Key    string    `json:"key"`    // the client's idempotency key, at most MaxKeyLen bytes
+	Key    string    `json:"key"`    // the client's idempotency key (ledger.CheckKey)
 	Points int64     `json:"points"` // points offered; Rate.Convert decides how many are used
 	// Wallet is the user's money account in Currency, which must have a
 	// Config.Conversion account.
@@ -548,7 +550,7 @@ func (s *Service) redeem(ctx context.Context, req RedeemRequest) (Op, error) {
 type ExchangeRequest struct {
 	User    uuid.UUID `json:"user"`
 	Partner string    `json:"partner"` // a Config.Partners name
-	Key     string    `json:"key"`     // the client's (or partner's) idempotency key, at most MaxKeyLen bytes
+	Key     string    `json:"key"`     // the client's (or partner's) idempotency key (ledger.CheckKey)
 	// Points offered: the bank's points for ExchangeOut, the partner's
 	// for ExchangeIn.
 	Points int64 `json:"points"`

@@ -145,7 +145,7 @@ func TestRefusalsRecordNothing(t *testing.T) {
 	w.l.Close(w.ctx, closed)
 	usd := uuid.New()
 	w.l.CreateAccount(w.ctx, ledger.Account{ID: usd, Currency: ledger.MustCurrency("USD")})
-	long := string(make([]byte, points.MaxKeyLen+1))
+	long := string(make([]byte, ledger.MaxKeyLen+1))
 	red := func(r points.RedeemRequest) error { _, err := w.svc.Redeem(w.ctx, r); return err }
 	ok := points.RedeemRequest{User: user, Key: "r", Points: 50, Wallet: w.wallet, Currency: cny}
 	with := func(f func(*points.RedeemRequest)) points.RedeemRequest { r := ok; f(&r); return r }
@@ -157,6 +157,8 @@ func TestRefusalsRecordNothing(t *testing.T) {
 		{"no user", red(with(func(r *points.RedeemRequest) { r.User = uuid.Nil })), points.ErrInvalidRequest},
 		{"no key", red(with(func(r *points.RedeemRequest) { r.Key = "" })), points.ErrInvalidRequest},
 		{"long key", red(with(func(r *points.RedeemRequest) { r.Key = long })), points.ErrInvalidRequest},
+		{"long key: the key check", red(with(func(r *points.RedeemRequest) { r.Key = long })), ledger.ErrInvalidKey},
+		{"key with a control character", red(with(func(r *points.RedeemRequest) { r.Key = "r\n" })), ledger.ErrInvalidKey},
 		{"zero points", red(with(func(r *points.RedeemRequest) { r.Points = 0 })), points.ErrInvalidRequest},
 		{"USD", red(with(func(r *points.RedeemRequest) { r.Currency = ledger.MustCurrency("USD") })), points.ErrInvalidRequest},
 		{"missing wallet", red(with(func(r *points.RedeemRequest) { r.Wallet = uuid.New() })), ledger.ErrAccountNotFound},

@@ -125,14 +125,14 @@ func makeDue(t *testing.T, b *bankInstance, sh *bankShared, n int) *dueItems {
 	grabberWallet := account(0, ledger.DebitsMustNotExceedCredits)
 	payee := account(0, ledger.DebitsMustNotExceedCredits)
 	phone := fmt.Sprintf("1380013%04d", time.Now().UnixNano()%10000)
-	_, err := b.tr.Bind(ctx, transfer.BindRequest{Phone: phone, Holder: "payee-" + phone, Account: payee, Name: "Li Lei", VerifiedAt: sh.clock.Now()})
+	_, err := b.tr.Bind(ctx, transfer.BindRequest{Phone: phone, Holder: uid("payee-" + phone), Account: payee, Name: "Li Lei", VerifiedAt: sh.clock.Now()})
 	must(err)
 	for i := range n {
 		_, err := b.l.Transfer(ctx, ledger.Transfer{ID: uuid.New(), Kind: ledger.KindPending, DebitAccountID: d.holdPayer,
 			CreditAccountID: shop, Amount: ledger.NewMoney(1_00, cnyTest), Timeout: time.Hour})
 		must(err)
 
-		p, err := b.rp.Send(ctx, redpacket.SendRequest{ID: uuid.New(), Kind: redpacket.Normal, Sender: sender, SenderAccount: d.sender,
+		p, err := b.rp.Send(ctx, redpacket.SendRequest{Key: fmt.Sprint("packet-", i), Kind: redpacket.Normal, Sender: sender, SenderAccount: d.sender,
 			Group: group, Amount: ledger.NewMoney(1_00, cnyTest), Count: 2})
 		must(err)
 		if i == 0 { // one grabbed share: the refund is the rest
@@ -140,11 +140,11 @@ func makeDue(t *testing.T, b *bankInstance, sh *bankShared, n int) *dueItems {
 			must(err)
 		}
 
-		_, err = b.tr.Send(ctx, transfer.Request{IdempotencyKey: fmt.Sprint("delayed-", group, i), Payer: "payer", From: d.payer, Phone: phone,
+		_, err = b.tr.Send(ctx, transfer.Request{Key: fmt.Sprint("delayed-", group, i), Payer: uid("payer"), From: d.payer, Phone: phone,
 			Amount: ledger.NewMoney(1_00, cnyTest), Arrival: transfer.Arrive2h})
 		must(err)
-		r, err := b.tr.Send(ctx, transfer.Request{IdempotencyKey: fmt.Sprint("chat-", group, i), Payer: "payer", From: d.payer,
-			To:     transfer.Recipient{Holder: "payee-" + phone, Account: payee},
+		r, err := b.tr.Send(ctx, transfer.Request{Key: fmt.Sprint("chat-", group, i), Payer: uid("payer"), From: d.payer,
+			To:     transfer.Recipient{Holder: uid("payee-" + phone), Account: payee},
 			Amount: ledger.NewMoney(2_00, cnyTest), Arrival: transfer.ArriveOnAccept})
 		must(err)
 		d.chats = append(d.chats, r.ID)
@@ -161,7 +161,7 @@ func makeDue(t *testing.T, b *bankInstance, sh *bankShared, n int) *dueItems {
 		must(err)
 		d.users = append(d.users, user)
 
-		req, err := b.co.Create(ctx, collect.CreateRequest{ID: uuid.New(), Requester: sender, Account: d.sender, Group: group, Title: "dinner",
+		req, err := b.co.Create(ctx, collect.CreateRequest{Key: fmt.Sprint("dinner-", i), Requester: sender, Account: d.sender, Group: group, Title: "dinner",
 			Members: []uuid.UUID{sender, grabber}, Total: ledger.NewMoney(10_00, cnyTest)})
 		must(err)
 		d.requests = append(d.requests, req.ID)
@@ -242,7 +242,7 @@ func TestMaintainTwoInstances(t *testing.T) {
 				}
 			}
 			for _, id := range d.chats {
-				if r, err := a.tr.Get(ctx, "payer", id); err != nil || r.State != transfer.StateCancelled {
+				if r, err := a.tr.Get(ctx, uid("payer"), id); err != nil || r.State != transfer.StateCancelled {
 					t.Errorf("chat transfer %s: %v %v, want returned", id, r.State, err)
 				}
 			}

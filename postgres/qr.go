@@ -21,7 +21,7 @@ import (
 // row lock or a conditional write: a claim is an UPDATE … WHERE payment IS
 // NULL, so of concurrent claims one updates the row and the others find it
 // taken; a redemption is an INSERT … ON CONFLICT DO NOTHING on (serial,
-// step); a cap reservation locks its payer's row of the day (SELECT … FOR
+// step); a cap reservation locks its user's row of the day (SELECT … FOR
 // UPDATE) before it reads the total, so concurrent reservations queue and
 // the cap holds to the unit, and it inserts the reservation and adds to the
 // total in one statement. A payment-code attempt reads its serial's and
@@ -60,7 +60,7 @@ const qrSerialCols = `serial, count, since, locked_at, day, currency, spent, coa
 const qrCodeCols = `id, payee, reference, currency, amount, expires_at, issued_at,
 	coalesce(payment, ` + nilUUID + `), claimed_at, settled`
 
-const qrReservationCols = `payment, payer, day, currency, amount, at, settled`
+const qrReservationCols = `payment, user_id, day, currency, amount, at, settled`
 
 const qrDeviceCols = `id, account, serial, secret, created_at, revoked_at`
 
@@ -79,27 +79,27 @@ func newQRQueries(db *DB) qrQueries {
 		claimed: q(`select ` + qrCodeCols + ` from $S.qr_codes
 			where payment is not null and not settled and claimed_at <= $1 order by claimed_at, id limit $2`),
 
-		ensureTotal: q(`insert into $S.qr_cap_totals (payer, day, currency, total) values ($1, $2, $3, 0) on conflict do nothing`),
-		lockTotal:   q(`select total from $S.qr_cap_totals where payer = $1 and day = $2 and currency = $3 for update`),
+		ensureTotal: q(`insert into $S.qr_cap_totals (user_id, day, currency, total) values ($1, $2, $3, 0) on conflict do nothing`),
+		lockTotal:   q(`select total from $S.qr_cap_totals where user_id = $1 and day = $2 and currency = $3 for update`),
 		reservation: q(`select ` + qrReservationCols + ` from $S.qr_cap_reservations where payment = $1`),
 		// The total grows only if the reservation is new.
 		reserve: q(`with r as (
 				insert into $S.qr_cap_reservations (` + qrReservationCols + `) values ($1, $2, $3, $4, $5, $6, false)
-				on conflict (payment) do nothing returning payer, day, currency, amount)
+				on conflict (payment) do nothing returning user_id, day, currency, amount)
 			update $S.qr_cap_totals t set total = t.total + r.amount from r
-			where t.payer = r.payer and t.day = r.day and t.currency = r.currency`),
-		capUsed:   q(`select total from $S.qr_cap_totals where payer = $1 and day = $2 and currency = $3`),
+			where t.user_id = r.user_id and t.day = r.day and t.currency = r.currency`),
+		capUsed:   q(`select total from $S.qr_cap_totals where user_id = $1 and day = $2 and currency = $3`),
 		settleCap: q(`update $S.qr_cap_reservations set settled = true where payment = $1`),
 		// The total shrinks only if an unsettled reservation is deleted.
 		releaseCap: q(`with r as (
-				delete from $S.qr_cap_reservations where payment = $1 and not settled returning payer, day, currency, amount)
+				delete from $S.qr_cap_reservations where payment = $1 and not settled returning user_id, day, currency, amount)
 			update $S.qr_cap_totals t set total = t.total - r.amount from r
-			where t.payer = r.payer and t.day = r.day and t.currency = r.currency`),
+			where t.user_id = r.user_id and t.day = r.day and t.currency = r.currency`),
 		// The same, settled or not.
 		resetCap: q(`with r as (
-				delete from $S.qr_cap_reservations where payment = $1 returning payer, day, currency, amount)
+				delete from $S.qr_cap_reservations where payment = $1 returning user_id, day, currency, amount)
 			update $S.qr_cap_totals t set total = t.total - r.amount from r
-			where t.payer = r.payer and t.day = r.day and t.currency = r.currency`),
+			where t.user_id = r.user_id and t.day = r.day and t.currency = r.currency`),
 		reserved: q(`select ` + qrReservationCols + ` from $S.qr_cap_reservations
 			where not settled and at <= $1 order by at, payment limit $2`),
 		scanCaps: q(`select ` + qrReservationCols + ` from $S.qr_cap_reservations where payment > $1 order by payment limit $2`),
@@ -294,23 +294,23 @@ func (s *QRStore) ClaimedCodes(ctx context.Context, before time.Time, limit int)
 }
 
 func scanReservation(row pgx.CollectableRow) (qr.CapReservation, error) {
-	var payment, payer [16]byte
+	var payment, user [16]byte
 	var day, cur string
 	var units int64
 	var at time.Time
 	var settled bool
-	if err := row.Scan(&payment, &payer, &day, &cur, &units, &at, &settled); err != nil {
+	if err := row.Scan(&payment, &user, &day, &cur, &units, &at, &settled); err != nil {
 		return qr.CapReservation{}, err
 	}
 	amount, err := money(units, cur)
 	if err != nil {
 		return qr.CapReservation{}, err
 	}
-	return qr.CapReservation{Payment: payment, Payer: payer, Day: day, Amount: amount, At: utc(at), Settled: settled}, nil
+	return qr.CapReservation{Payment: payment, User: user, Day: day, Amount: amount, At: utc(at), Settled: settled}, nil
 }
 
 // ReserveCap implements qr.CapStore: one transaction of two round trips.
-// The first begins, makes sure the payer's row of the day exists, locks it
+// The first begins, makes sure the user's row of the day exists, locks it
 // and reads the total and any reservation of the payment; the decision is
 // made against them; the second inserts the reservation and adds it to the
 // total in one statement, and commits.
@@ -332,8 +332,8 @@ func (s *QRStore) ReserveCap(ctx context.Context, r qr.CapReservation, limit led
 		business = nil
 		var old *qr.CapReservation
 		b := txBatch()
-		b.Queue(s.q.ensureTotal, [16]byte(r.Payer), r.Day, cur.Code())
-		b.Queue(s.q.lockTotal, [16]byte(r.Payer), r.Day, cur.Code()).QueryRow(func(row pgx.Row) error {
+		b.Queue(s.q.ensureTotal, [16]byte(r.User), r.Day, cur.Code())
+		b.Queue(s.q.lockTotal, [16]byte(r.User), r.Day, cur.Code()).QueryRow(func(row pgx.Row) error {
 			return row.Scan(&total)
 		})
 		b.Queue(s.q.reservation, [16]byte(r.Payment)).Query(eachRow(scanReservation, func(o qr.CapReservation) { old = &o }))
@@ -341,7 +341,7 @@ func (s *QRStore) ReserveCap(ctx context.Context, r qr.CapReservation, limit led
 			return err
 		}
 		switch {
-		case old != nil && (old.Payer != r.Payer || old.Day != r.Day || old.Amount != r.Amount):
+		case old != nil && (old.User != r.User || old.Day != r.Day || old.Amount != r.Amount):
 			business = fmt.Errorf("%w: payment %s", qr.ErrReservationConflict, r.Payment)
 			return nil // rolls back
 		case old != nil:
@@ -353,7 +353,7 @@ func (s *QRStore) ReserveCap(ctx context.Context, r qr.CapReservation, limit led
 		}
 		w := &pgx.Batch{}
 		// Nothing added when the payment was reserved concurrently.
-		w.Queue(s.q.reserve, [16]byte(r.Payment), [16]byte(r.Payer), r.Day, cur.Code(), r.Amount.Units(), r.At).
+		w.Queue(s.q.reserve, [16]byte(r.Payment), [16]byte(r.User), r.Day, cur.Code(), r.Amount.Units(), r.At).
 			Exec(insertedOrRerun)
 		queueCommit(w)
 		if err := conn.SendBatch(ctx, w).Close(); err != nil {
@@ -371,8 +371,8 @@ func (s *QRStore) ReserveCap(ctx context.Context, r qr.CapReservation, limit led
 // CapUsed implements qr.CapStore.
 //
 // Errors: the infrastructure errors of this package.
-func (s *QRStore) CapUsed(ctx context.Context, payer uuid.UUID, day string, c ledger.Currency) (ledger.Money, error) {
-	total, _, err := queryOne(ctx, s.db, "QR cap used", s.q.capUsed, pgx.RowTo[int64], [16]byte(payer), day, c.Code())
+func (s *QRStore) CapUsed(ctx context.Context, user uuid.UUID, day string, c ledger.Currency) (ledger.Money, error) {
+	total, _, err := queryOne(ctx, s.db, "QR cap used", s.q.capUsed, pgx.RowTo[int64], [16]byte(user), day, c.Code())
 	return ledger.NewMoney(total, c), err
 }
 

@@ -73,7 +73,7 @@ func TestQRLookupLimiterSharedAcrossInstances(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := xfer.Resolve(ctx, prober.String(), "13800138000"); !errors.Is(err, transfer.ErrRateLimited) {
+	if _, err := xfer.Resolve(ctx, prober, "13800138000"); !errors.Is(err, transfer.ErrRateLimited) {
 		t.Fatalf("Resolve on a third instance: %v", err)
 	}
 }

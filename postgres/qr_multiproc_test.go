@@ -82,7 +82,8 @@ type qrProcCharge struct {
 }
 
 type qrProcPay struct {
-	Payer   uuid.UUID
+	User    uuid.UUID
+	Payer   uuid.UUID // the account paid from
 	Payload string
 }
 
@@ -139,7 +140,7 @@ func qrExactlyOnceWorker(ctx context.Context, raw json.RawMessage, ready func())
 			p := arg.Pays[i]
 			jobs <- func() {
 				rs, errs := ledgertest.Concurrently(arg.Copies, func(int) (qr.Receipt, error) {
-					return svc.Pay(ctx, qr.PayRequest{Payer: p.Payer, Payload: p.Payload, Key: "k"})
+					return svc.Pay(ctx, qr.PayRequest{User: p.User, From: p.Payer, Payload: p.Payload, Key: "k"})
 				})
 				for k := range rs {
 					res.Pays[i] = append(res.Pays[i], outcome(rs[k].Transfer, rs[k].At, errs[k]))
@@ -216,7 +217,7 @@ func TestTwoProcessQRExactlyOnce(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		arg.Pays = append(arg.Pays, qrProcPay{Payer: payer, Payload: payload})
+		arg.Pays = append(arg.Pays, qrProcPay{User: uuid.New(), Payer: payer, Payload: payload})
 		payPayers = append(payPayers, payer)
 	}
 	args := make([]any, 2)

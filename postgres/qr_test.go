@@ -116,7 +116,7 @@ func TestQRServiceOnPostgres(t *testing.T) {
 		fund(payers[i], 1000_00)
 	}
 	paid := race(t, len(payers), qr.ErrCodePaid, func(i int) error {
-		_, err := svc.Pay(ctx, qr.PayRequest{Payer: payers[i], Payload: code, Key: "k"})
+		_, err := svc.Pay(ctx, qr.PayRequest{User: uuid.New(), From: payers[i], Payload: code, Key: "k"})
 		return err
 	})
 	if paid != 1 || balance(shop) != 30_00 {
@@ -129,10 +129,10 @@ func TestQRServiceOnPostgres(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	alice := open(0)
+	alice, aliceUser := open(0), uuid.New()
 	fund(alice, 1000_00)
 	paid = race(t, 12, qr.ErrDailyCap, func(i int) error {
-		_, err := svc.Pay(ctx, qr.PayRequest{Payer: alice, Payload: static, Amount: ledger.NewMoney(50_00, cny), Key: fmt.Sprint("s", i)})
+		_, err := svc.Pay(ctx, qr.PayRequest{User: aliceUser, From: alice, Payload: static, Amount: ledger.NewMoney(50_00, cny), Key: fmt.Sprint("s", i)})
 		return err
 	})
 	if paid != 10 || balance(alice) != 500_00 {
@@ -251,8 +251,9 @@ func TestQRCheckFindsEditedRecords(t *testing.T) {
 		t.Fatal(err)
 	}
 	alice, bob := open(100_00), open(100_00)
+	users := map[uuid.UUID]uuid.UUID{alice: uuid.New(), bob: uuid.New()} // account → its user
 	for _, payer := range []uuid.UUID{alice, bob} {
-		if _, err := svc.Pay(ctx, qr.PayRequest{Payer: payer, Payload: static, Amount: ledger.NewMoney(10_00, cny), Key: "k"}); err != nil {
+		if _, err := svc.Pay(ctx, qr.PayRequest{User: users[payer], From: payer, Payload: static, Amount: ledger.NewMoney(10_00, cny), Key: "k"}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -267,17 +268,17 @@ func TestQRCheckFindsEditedRecords(t *testing.T) {
 	}
 	// Alice's reservation says 10.01 (and her total with it); Bob's total
 	// says 10.01 over one reservation of 10.00.
-	edit(`update $S.qr_cap_totals set total = total + 1 where payer = $1`, [16]byte(alice))
-	edit(`update $S.qr_cap_reservations set amount = amount + 1 where payer = $1`, [16]byte(alice))
-	edit(`update $S.qr_cap_totals set total = total + 1 where payer = $1`, [16]byte(bob))
+	edit(`update $S.qr_cap_totals set total = total + 1 where user_id = $1`, [16]byte(users[alice]))
+	edit(`update $S.qr_cap_reservations set amount = amount + 1 where user_id = $1`, [16]byte(users[alice]))
+	edit(`update $S.qr_cap_totals set total = total + 1 where user_id = $1`, [16]byte(users[bob]))
 	rep, err := svc.Check(ctx)
 	if !errors.Is(err, qr.ErrRecordMismatch) || len(rep.Problems) != 2 {
 		t.Fatalf("Check after the edits: %+v, %v", rep.Problems, err)
 	}
 	for _, p := range rep.Problems {
 		switch {
-		case p.Kind == qr.ProblemTerms && p.Payment == svc.PaymentID(alice, "k"):
-		case p.Kind == qr.ProblemCapTotal && p.Payer == bob:
+		case p.Kind == qr.ProblemTerms && p.Payment == svc.PaymentID(users[alice], "k"):
+		case p.Kind == qr.ProblemCapTotal && p.User == users[bob]:
 		default:
 			t.Errorf("unexpected problem %v", p)
 		}

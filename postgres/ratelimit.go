@@ -6,6 +6,7 @@ import (
 	"hash/fnv"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/socialpay/socialpay/transfer"
@@ -84,20 +85,20 @@ func NewLookupLimiter(db *DB, cfg transfer.RateConfig) (*LookupLimiter, error) {
 func (l *LookupLimiter) now() int64 { return l.cfg.Now().UnixNano() }
 
 // keys returns the rows of payer's bucket and of its institution shard.
-func (l *LookupLimiter) keys(payer string) (string, string, error) {
+func (l *LookupLimiter) keys(payer uuid.UUID) (string, string, error) {
 	if err := transfer.CheckPayer(payer); err != nil {
 		return "", "", err
 	}
 	h := fnv.New32a()
-	h.Write([]byte(payer))
-	return "p:" + payer, fmt.Sprintf("i:%02d", h.Sum32()%uint32(l.shards)), nil
+	h.Write(payer[:])
+	return "p:" + payer.String(), fmt.Sprintf("i:%02d", h.Sum32()%uint32(l.shards)), nil
 }
 
 // step runs fn on the states of payer's and (unless payerOnly) its
 // shard's buckets, locked, and writes what it returns, in one transaction
 // committed asynchronously (see LookupLimiter): two round trips. With
 // payerOnly, fn gets nil for the shard's state.
-func (l *LookupLimiter) step(ctx context.Context, op, payer string, payerOnly bool, fn func(now int64, p, i *int64) error) error {
+func (l *LookupLimiter) step(ctx context.Context, op string, payer uuid.UUID, payerOnly bool, fn func(now int64, p, i *int64) error) error {
 	pk, ik, err := l.keys(payer)
 	if err != nil {
 		return err
@@ -150,7 +151,7 @@ func (l *LookupLimiter) step(ctx context.Context, op, payer string, payerOnly bo
 // Errors: a *transfer.RateLimitError (transfer.ErrRateLimited),
 // transfer.CheckPayer's errors, and the infrastructure errors of this
 // package.
-func (l *LookupLimiter) BeginLookup(ctx context.Context, payer string) error {
+func (l *LookupLimiter) BeginLookup(ctx context.Context, payer uuid.UUID) error {
 	return l.step(ctx, "begin lookup", payer, false, func(now int64, p, i *int64) error {
 		np, ok, wait := l.payer.Take(*p, now, l.cfg.NotFoundCost)
 		if !ok {
@@ -168,7 +169,7 @@ func (l *LookupLimiter) BeginLookup(ctx context.Context, payer string) error {
 // LookupFound implements transfer.Limiter.
 //
 // Errors: as BeginLookup, without the rate limit.
-func (l *LookupLimiter) LookupFound(ctx context.Context, payer string) error {
+func (l *LookupLimiter) LookupFound(ctx context.Context, payer uuid.UUID) error {
 	back := l.cfg.NotFoundCost - l.cfg.FoundCost
 	return l.step(ctx, "lookup found", payer, false, func(now int64, p, i *int64) error {
 		*p, *i = l.payer.Give(*p, now, back), l.inst.Give(*i, now, back)
@@ -179,7 +180,7 @@ func (l *LookupLimiter) LookupFound(ctx context.Context, payer string) error {
 // PaymentSettled implements transfer.Limiter.
 //
 // Errors: as LookupFound.
-func (l *LookupLimiter) PaymentSettled(ctx context.Context, payer string) error {
+func (l *LookupLimiter) PaymentSettled(ctx context.Context, payer uuid.UUID) error {
 	// The institution's bucket gets nothing back: its row is not locked.
 	return l.step(ctx, "payment settled", payer, true, func(now int64, p, _ *int64) error {
 		*p = l.payer.Give(*p, now, l.cfg.SettledRefund)

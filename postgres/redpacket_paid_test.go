@@ -73,7 +73,7 @@ func (w *payWorld) send(count int, each int64) redpacket.Packet {
 		w.t.Fatal(err)
 	}
 	p, err := w.svc.Send(w.ctx, redpacket.SendRequest{
-		ID: uuid.New(), Kind: redpacket.Normal, Sender: sender, SenderAccount: wallet, Group: w.group,
+		Key: uuid.NewString(), Kind: redpacket.Normal, Sender: sender, SenderAccount: wallet, Group: w.group,
 		Amount: ledger.NewMoney(each, cnyTest), Count: count,
 	})
 	if err != nil {

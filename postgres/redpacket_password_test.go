@@ -53,7 +53,7 @@ func TestRedPacketPasswordNotInDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 	p, err := w.svc.Send(w.ctx, redpacket.SendRequest{
-		ID: uuid.New(), Kind: redpacket.Password, Sender: sender, SenderAccount: wallet, Group: w.group,
+		Key: uuid.NewString(), Kind: redpacket.Password, Sender: sender, SenderAccount: wallet, Group: w.group,
 		Amount: ledger.NewMoney(500, cnyTest), Count: 2, Password: "芝麻开门",
 	})
 	if err != nil {

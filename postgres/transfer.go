@@ -128,15 +128,15 @@ func newPhoneQueries(db *DB) phoneQueries {
 
 // recordRow receives the columns recordCols lists.
 type recordRow struct {
-	id, from, payeeAccount, lookup                                    [16]byte
-	key, payer, phone, institution, holder, masked, cur, memo, reason string
-	hash                                                              []byte
-	amount                                                            int64
-	arrival, state                                                    int16
-	attempts                                                          int32
-	refund, first                                                     bool
-	day, createdAt, dueAt                                             time.Time
-	resolvedAt                                                        *time.Time
+	id, payer, from, holder, payeeAccount, lookup      [16]byte
+	key, phone, institution, masked, cur, memo, reason string
+	hash                                               []byte
+	amount                                             int64
+	arrival, state                                     int16
+	attempts                                           int32
+	refund, first                                      bool
+	day, createdAt, dueAt                              time.Time
+	resolvedAt                                         *time.Time
 }
 
 func (r *recordRow) dest() []any {
@@ -154,7 +154,7 @@ func (r *recordRow) record() (transfer.Record, error) {
 		return transfer.Record{}, fmt.Errorf("%w: transfer record %x: request hash of %d bytes", ErrIntegrity, r.id, len(r.hash))
 	}
 	rec := transfer.Record{
-		ID: r.id, IdempotencyKey: r.key, Payer: r.payer, From: r.from,
+		ID: r.id, Key: r.key, Payer: r.payer, From: r.from,
 		Payee: transfer.RecordPayee{Phone: transfer.Phone(r.phone), Institution: r.institution, Holder: r.holder,
 			Account: r.payeeAccount, MaskedName: r.masked},
 		Amount: amount, Arrival: transfer.Arrival(r.arrival), Memo: r.memo, LookupID: r.lookup,
@@ -178,12 +178,15 @@ func dayOf(t time.Time) transfer.Day { return transfer.Day(t.Unix() / 86400) }
 
 func recordNotFound(id uuid.UUID) error { return fmt.Errorf("%w: %s", transfer.ErrRecordNotFound, id) }
 
-// storableRecord reports the first text field of r that PostgreSQL text
-// cannot hold exactly.
+// storableRecord reports a key no record can have, or the first text
+// field of r that PostgreSQL text cannot hold exactly.
 func storableRecord(r *transfer.Record) error {
+	if err := ledger.CheckKey(r.Key); err != nil {
+		// Never storable: ValidateRecord refuses it.
+		return fmt.Errorf("%w %s: %w", transfer.ErrInvalidRecord, r.ID, err)
+	}
 	for _, f := range []struct{ name, s string }{
-		{"idempotency key", r.IdempotencyKey}, {"payer", r.Payer}, {"payee phone", string(r.Payee.Phone)},
-		{"payee institution", r.Payee.Institution}, {"payee holder", r.Payee.Holder},
+		{"payee phone", string(r.Payee.Phone)}, {"payee institution", r.Payee.Institution},
 		{"masked name", r.Payee.MaskedName}, {"memo", r.Memo},
 	} {
 		if !ledger.StorableText(f.s) {
@@ -203,7 +206,7 @@ func (s *PhoneTransferStore) Create(ctx context.Context, rec transfer.Record, li
 	if err := storableRecord(&rec); err != nil {
 		return transfer.Record{}, false, err
 	}
-	if rec.Payer == "" || rec.Amount.Currency().IsZero() {
+	if rec.Payer == uuid.Nil || rec.Amount.Currency().IsZero() {
 		// Without them the row to lock is unknown; DecideCreate says why.
 		_, err := transfer.DecideCreate(&rec, transfer.CreateFacts{}, limits)
 		return transfer.Record{}, false, err
@@ -217,15 +220,15 @@ func (s *PhoneTransferStore) Create(ctx context.Context, rec transfer.Record, li
 		var facts transfer.CreateFacts
 		var existing transfer.Record
 		b := txBatch()
-		b.Queue(s.q.ensureTotal, rec.Payer, day, cur)
-		b.Queue(s.q.lockTotal, rec.Payer, day, cur).QueryRow(func(row pgx.Row) error { return row.Scan(&facts.SentToday) })
+		b.Queue(s.q.ensureTotal, [16]byte(rec.Payer), day, cur)
+		b.Queue(s.q.lockTotal, [16]byte(rec.Payer), day, cur).QueryRow(func(row pgx.Row) error { return row.Scan(&facts.SentToday) })
 		b.Queue(s.q.record, [16]byte(rec.ID)).
 			Query(eachRow(scanRecord, func(r transfer.Record) { existing, facts.Existing = r, &existing }))
 		if rec.LookupID != uuid.Nil {
 			b.Queue(s.q.lookupUsedBy, [16]byte(rec.LookupID)).
 				Query(eachRow(pgx.RowTo[[16]byte], func(id [16]byte) { facts.LookupUsedBy = id }))
 		}
-		b.Queue(s.q.settledBefore, rec.Payer, rec.Payee.Institution, rec.Payee.Holder).QueryRow(func(row pgx.Row) error {
+		b.Queue(s.q.settledBefore, [16]byte(rec.Payer), rec.Payee.Institution, [16]byte(rec.Payee.Holder)).QueryRow(func(row pgx.Row) error {
 			return row.Scan(&facts.SettledBefore)
 		})
 		if err := conn.SendBatch(ctx, b).Close(); err != nil {
@@ -244,11 +247,11 @@ func (s *PhoneTransferStore) Create(ctx context.Context, rec transfer.Record, li
 		w := &pgx.Batch{}
 		// The record may have been created concurrently under another day's
 		// lock: then decide again.
-		w.Queue(s.q.insertRecord, [16]byte(r.ID), r.IdempotencyKey, r.RequestHash[:], r.Payer, [16]byte(r.From),
-			string(r.Payee.Phone), r.Payee.Institution, r.Payee.Holder, [16]byte(r.Payee.Account), r.Payee.MaskedName,
+		w.Queue(s.q.insertRecord, [16]byte(r.ID), r.Key, r.RequestHash[:], [16]byte(r.Payer), [16]byte(r.From),
+			string(r.Payee.Phone), r.Payee.Institution, [16]byte(r.Payee.Holder), [16]byte(r.Payee.Account), r.Payee.MaskedName,
 			cur, r.Amount.Units(), int16(r.Arrival), r.Memo, [16]byte(r.LookupID), r.Refund, day, r.FirstPayee,
 			r.CreatedAt, r.DueAt, r.Attempts).Exec(insertedOrRerun)
-		w.Queue(s.q.addTotal, r.Payer, day, cur, r.Amount.Units()).Exec(expectRows(1))
+		w.Queue(s.q.addTotal, [16]byte(r.Payer), day, cur, r.Amount.Units()).Exec(expectRows(1))
 		queueCommit(w)
 		if err := conn.SendBatch(ctx, w).Close(); err != nil {
 			if isUniqueViolation(err, "transfer_records_lookup_id_key") {
@@ -314,10 +317,10 @@ func (s *PhoneTransferStore) Transition(ctx context.Context, id uuid.UUID, to tr
 		w.Queue(s.q.updateRecord, [16]byte(id), int16(next.State), next.Reason, next.ResolvedAt, next.Attempts, int16(out.State)).
 			Exec(expectRows(1))
 		if fx.DailyDelta != 0 {
-			w.Queue(s.q.addTotal, next.Payer, next.Day.Date(), next.Amount.Currency().Code(), fx.DailyDelta).Exec(expectRows(1))
+			w.Queue(s.q.addTotal, [16]byte(next.Payer), next.Day.Date(), next.Amount.Currency().Code(), fx.DailyDelta).Exec(expectRows(1))
 		}
 		if fx.SettledPair {
-			w.Queue(s.q.insertPayee, next.Payer, next.Payee.Institution, next.Payee.Holder, next.ResolvedAt)
+			w.Queue(s.q.insertPayee, [16]byte(next.Payer), next.Payee.Institution, [16]byte(next.Payee.Holder), next.ResolvedAt)
 		}
 		queueCommit(w)
 		if err := conn.SendBatch(ctx, w).Close(); err != nil {
@@ -398,16 +401,16 @@ func (s *PhoneTransferStore) Scan(ctx context.Context, q transfer.ScanQuery) ([]
 // DailyTotal implements transfer.Store.
 //
 // Errors: the infrastructure errors of this package.
-func (s *PhoneTransferStore) DailyTotal(ctx context.Context, payer string, day transfer.Day, c ledger.Currency) (ledger.Money, error) {
-	total, _, err := queryOne(ctx, s.db, "transfer daily total", s.q.total, pgx.RowTo[int64], payer, day.Date(), c.Code())
+func (s *PhoneTransferStore) DailyTotal(ctx context.Context, payer uuid.UUID, day transfer.Day, c ledger.Currency) (ledger.Money, error) {
+	total, _, err := queryOne(ctx, s.db, "transfer daily total", s.q.total, pgx.RowTo[int64], [16]byte(payer), day.Date(), c.Code())
 	return ledger.NewMoney(total, c), err
 }
 
 // SettledBefore implements transfer.Store.
 //
 // Errors: the infrastructure errors of this package.
-func (s *PhoneTransferStore) SettledBefore(ctx context.Context, payer, institution, holder string) (bool, error) {
-	ok, _, err := queryOne(ctx, s.db, "transfer payee settled before", s.q.settledBefore, pgx.RowTo[bool], payer, institution, holder)
+func (s *PhoneTransferStore) SettledBefore(ctx context.Context, payer uuid.UUID, institution string, holder uuid.UUID) (bool, error) {
+	ok, _, err := queryOne(ctx, s.db, "transfer payee settled before", s.q.settledBefore, pgx.RowTo[bool], [16]byte(payer), institution, [16]byte(holder))
 	return ok, err
 }
 
@@ -415,11 +418,11 @@ func (s *PhoneTransferStore) SettledBefore(ctx context.Context, payer, instituti
 func scanBinding(row pgx.CollectableRow) (transfer.Binding, error) {
 	var b transfer.Binding
 	var phone string
-	var account [16]byte
-	if err := row.Scan(&phone, &b.Holder, &account, &b.Name, &b.MaskedName, &b.VerifiedAt, &b.BoundAt, &b.UpdatedAt); err != nil {
+	var holder, account [16]byte
+	if err := row.Scan(&phone, &holder, &account, &b.Name, &b.MaskedName, &b.VerifiedAt, &b.BoundAt, &b.UpdatedAt); err != nil {
 		return transfer.Binding{}, err
 	}
-	b.Phone, b.Account = transfer.Phone(phone), account
+	b.Phone, b.Holder, b.Account = transfer.Phone(phone), holder, account
 	b.VerifiedAt, b.BoundAt, b.UpdatedAt = utc(b.VerifiedAt), utc(b.BoundAt), utc(b.UpdatedAt)
 	return b, nil
 }
@@ -442,7 +445,7 @@ func (d *PhoneDirectory) lockBinding(ctx context.Context, conn *pgx.Conn, phone 
 // hold), ErrBoundToOtherHolder, and the infrastructure errors of this
 // package.
 func (d *PhoneDirectory) Bind(ctx context.Context, b transfer.Binding, rebind bool) (transfer.Binding, error) {
-	if !ledger.StorableText(string(b.Phone)) || !ledger.StorableText(b.Holder) || !ledger.StorableText(b.Name) {
+	if !ledger.StorableText(string(b.Phone)) || !ledger.StorableText(b.Name) {
 		return transfer.Binding{}, fmt.Errorf("%w: %s: text PostgreSQL cannot hold", transfer.ErrInvalidBinding, b.Phone)
 	}
 	b.VerifiedAt, b.UpdatedAt = ledger.Timestamp(b.VerifiedAt), ledger.Timestamp(b.UpdatedAt)
@@ -458,7 +461,7 @@ func (d *PhoneDirectory) Bind(ctx context.Context, b transfer.Binding, rebind bo
 		if business = transfer.DecideBind(existing, &out, rebind); business != nil {
 			return nil // rolls back
 		}
-		args := []any{string(out.Phone), out.Holder, [16]byte(out.Account), out.Name, out.MaskedName, out.VerifiedAt, out.BoundAt, out.UpdatedAt}
+		args := []any{string(out.Phone), [16]byte(out.Holder), [16]byte(out.Account), out.Name, out.MaskedName, out.VerifiedAt, out.BoundAt, out.UpdatedAt}
 		w := &pgx.Batch{}
 		if existing == nil {
 			// Bound concurrently: decide again against that binding.
@@ -482,7 +485,7 @@ func (d *PhoneDirectory) Bind(ctx context.Context, b transfer.Binding, rebind bo
 //
 // Errors: transfer.ErrNotBound, ErrNotHolder, and the infrastructure
 // errors of this package.
-func (d *PhoneDirectory) Unbind(ctx context.Context, phone transfer.Phone, holder string) error {
+func (d *PhoneDirectory) Unbind(ctx context.Context, phone transfer.Phone, holder uuid.UUID) error {
 	var business error
 	err := d.db.run(ctx, "unbind phone", func(ctx context.Context, conn *pgx.Conn) error {
 		business = nil

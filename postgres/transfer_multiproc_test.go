@@ -31,9 +31,10 @@ type phoneSendArg struct {
 
 // phoneSend is one phone Send as a worker's argument (amounts in fen).
 type phoneSend struct {
-	Key, Payer, Phone string
-	From              uuid.UUID
-	Fen               int64
+	Key, Phone string
+	Payer      uuid.UUID
+	From       uuid.UUID
+	Fen        int64
 }
 
 // phoneSendResult is each request's answers in one worker: the receipt's
@@ -80,7 +81,7 @@ func phoneSendWorker(ctx context.Context, raw json.RawMessage, ready func()) (an
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			req := transfer.Request{IdempotencyKey: s.Key, Payer: s.Payer, From: s.From, Phone: s.Phone, Amount: ledger.NewMoney(s.Fen, ledger.MustCurrency("CNY"))}
+			req := transfer.Request{Key: s.Key, Payer: s.Payer, From: s.From, Phone: s.Phone, Amount: ledger.NewMoney(s.Fen, ledger.MustCurrency("CNY"))}
 			receipts, errs := ledgertest.Concurrently(arg.Copies, func(int) (transfer.Receipt, error) { return svc.Send(ctx, req) })
 			for j := range receipts {
 				if errs[j] != nil {
@@ -126,11 +127,11 @@ func TestTwoProcessPhoneSendRetries(t *testing.T) {
 			t.Fatal(err)
 		}
 		phone := fmt.Sprintf("137%08d", 10_000_000+i)
-		if _, err := svc.Bind(ctx, transfer.BindRequest{Phone: phone, Holder: fmt.Sprintf("payee-%d", i), Account: to, Name: "王小明", VerifiedAt: time.Now()}); err != nil {
+		if _, err := svc.Bind(ctx, transfer.BindRequest{Phone: phone, Holder: uid(fmt.Sprintf("payee-%d", i)), Account: to, Name: "王小明", VerifiedAt: time.Now()}); err != nil {
 			t.Fatal(err)
 		}
 		payees = append(payees, to)
-		arg.Sends = append(arg.Sends, phoneSend{Key: fmt.Sprintf("key-%d", i), Payer: fmt.Sprintf("payer-%d", i), From: from, Phone: phone, Fen: 100})
+		arg.Sends = append(arg.Sends, phoneSend{Key: fmt.Sprintf("key-%d", i), Payer: uid(fmt.Sprintf("payer-%d", i)), From: from, Phone: phone, Fen: 100})
 	}
 	results := runWorkers[phoneSendResult](t, "phone-send-retries", 2, arg)
 	wrong := 0

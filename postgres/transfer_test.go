@@ -38,14 +38,14 @@ func TestPhoneTransferUnstorable(t *testing.T) {
 	db := freshDB(t)
 	ctx := context.Background()
 	s, d := NewPhoneTransferStore(db), NewPhoneDirectory(db)
-	r := transfertest.NewRecord("alice", "bob", ledger.NewMoney(1, ledger.MustCurrency("CNY")), transfer.ArriveNow)
+	r := transfertest.NewRecord(uid("alice"), uid("bob"), ledger.NewMoney(1, ledger.MustCurrency("CNY")), transfer.ArriveNow)
 	r.Memo = "a\x00b"
 	if _, _, err := s.Create(ctx, r, transfer.DefaultLimits()); !errors.Is(err, transfer.ErrInvalidRecord) {
 		t.Fatalf("memo with NUL: %v", err)
 	}
-	b := transfer.Binding{Phone: "+8613800138000", Holder: "bob\x00", Account: uuid.New(), Name: "Bob", VerifiedAt: time.Now(), UpdatedAt: time.Now()}
+	b := transfer.Binding{Phone: "+8613800138000", Holder: uid("bob"), Account: uuid.New(), Name: "Bob\x00", VerifiedAt: time.Now(), UpdatedAt: time.Now()}
 	if _, err := d.Bind(ctx, b, false); !errors.Is(err, transfer.ErrInvalidBinding) {
-		t.Fatalf("holder with NUL: %v", err)
+		t.Fatalf("name with NUL: %v", err)
 	}
 }
 
@@ -55,7 +55,7 @@ func TestPhoneTransferRecordFrozen(t *testing.T) {
 	db := freshDB(t)
 	ctx := context.Background()
 	s := NewPhoneTransferStore(db)
-	r, _, err := s.Create(ctx, transfertest.NewRecord("alice", "bob", ledger.NewMoney(1, ledger.MustCurrency("CNY")), transfer.ArriveNow), transfer.DefaultLimits())
+	r, _, err := s.Create(ctx, transfertest.NewRecord(uid("alice"), uid("bob"), ledger.NewMoney(1, ledger.MustCurrency("CNY")), transfer.ArriveNow), transfer.DefaultLimits())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +84,7 @@ func TestPhoneTransferRecordFrozen(t *testing.T) {
 		t.Errorf("a second transition: %v, want ErrIntegrity", err)
 	}
 	// A failing record moves to failed only, keeping its reason and time.
-	f, _, err := s.Create(ctx, transfertest.NewRecord("alice", "bob", ledger.NewMoney(1, ledger.MustCurrency("CNY")), transfer.ArriveNow), transfer.DefaultLimits())
+	f, _, err := s.Create(ctx, transfertest.NewRecord(uid("alice"), uid("bob"), ledger.NewMoney(1, ledger.MustCurrency("CNY")), transfer.ArriveNow), transfer.DefaultLimits())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -135,8 +135,9 @@ type ChargeRequest struct {
 	Code string `json:"code"`
 	// Amount is positive, in the payer's currency.
 	Amount ledger.Money `json:"amount"`
-	// Order is the merchant's order ID, 1 to MaxKeyLen bytes: the
-	// idempotency key of the charge.
+	// Order is the merchant's order ID: the idempotency key of the
+	// charge, scoped by Merchant, checked as every key is
+	// (ledger.CheckKey).
 	Order string `json:"order"`
 }
 
@@ -179,8 +180,8 @@ type ChargeReceipt struct {
 // two leaves it counted (never more let through).
 //
 // Errors: ErrMissing (no PaymentCodes), ErrInvalidValue (no merchant,
-// order empty, longer than MaxKeyLen or not UTF-8 text without NUL, amount
-// not positive),
+// amount not positive; with ledger.ErrInvalidKey, an order ID
+// ledger.CheckKey refuses),
 // ErrKeyReused (the order was charged to another payer or of another
 // amount),
 // ErrChargeCap, ErrMerchantRefused, ErrMalformedCode, ErrInvalidCode,
@@ -200,8 +201,11 @@ func (s *Service) charge(ctx context.Context, req ChargeRequest) (ChargeReceipt,
 	if s.codes == nil {
 		return ChargeReceipt{}, fmt.Errorf("qr: charging payment codes needs PaymentCodes: %w", ErrMissing)
 	}
-	if req.Merchant == uuid.Nil || !keyOK(req.Order) || !req.Amount.IsPositive() {
-		return ChargeReceipt{}, fmt.Errorf("qr: a charge needs a merchant, a UTF-8 order ID of 1 to %d bytes and a positive amount: %w", MaxKeyLen, ErrInvalidValue)
+	if req.Merchant == uuid.Nil || !req.Amount.IsPositive() {
+		return ChargeReceipt{}, fmt.Errorf("qr: a charge needs a merchant and a positive amount: %w", ErrInvalidValue)
+	}
+	if err := ledger.CheckKey(req.Order); err != nil {
+		return ChargeReceipt{}, fmt.Errorf("qr: charge order ID: %w: %w", err, ErrInvalidValue)
 	}
 	id := s.ChargeID(req.Merchant, req.Order)
 	digest := digestOf(req.Code)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -154,12 +155,17 @@ func TestChargeRefusals(t *testing.T) {
 	for _, req := range []ChargeRequest{
 		{Code: e.code(phone), Amount: yuan(1), Order: "o"},
 		{Merchant: shop, Code: e.code(phone), Amount: yuan(0), Order: "o"},
-		{Merchant: shop, Code: e.code(phone), Amount: yuan(1), Order: ""},
-		{Merchant: shop, Code: e.code(phone), Amount: yuan(1), Order: string(make([]byte, MaxKeyLen+1))},
-		{Merchant: shop, Code: e.code(phone), Amount: yuan(1), Order: "\xff"},
 	} {
 		if _, err := e.svc.Charge(e.ctx, req); !errors.Is(err, ErrInvalidValue) {
 			t.Errorf("request %+v: %v", req, err)
+		}
+	}
+	// The order ID is the merchant's idempotency key: checked as every
+	// key is.
+	for _, order := range []string{"", strings.Repeat("o", ledger.MaxKeyLen+1), "\xff", "o\x00", "o\r\n"} {
+		req := ChargeRequest{Merchant: shop, Code: e.code(phone), Amount: yuan(1), Order: order}
+		if _, err := e.svc.Charge(e.ctx, req); !errors.Is(err, ErrInvalidValue) || !errors.Is(err, ledger.ErrInvalidKey) {
+			t.Errorf("order %q: %v, want ErrInvalidValue and ledger.ErrInvalidKey", order, err)
 		}
 	}
 	// Revoked: refused from now on.

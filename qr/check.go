@@ -65,11 +65,11 @@ func (k ProblemKind) String() string {
 type Problem struct {
 	Kind ProblemKind `json:"kind"`
 	// Record is "code" (Code is the dynamic code's ID), "reservation" or
-	// "cap total" (Payer and Day name the total).
+	// "cap total" (User and Day name the total).
 	Record  string    `json:"record"`
 	Code    uuid.UUID `json:"code,omitzero"`
 	Payment uuid.UUID `json:"payment,omitzero"` // the payment the record names
-	Payer   uuid.UUID `json:"payer,omitzero"`
+	User    uuid.UUID `json:"user,omitzero"`
 	Day     string    `json:"day,omitempty"`
 	Detail  string    `json:"detail,omitempty"` // what each side says
 }
@@ -77,7 +77,7 @@ type Problem struct {
 func (p Problem) String() string {
 	who := p.Payment.String()
 	if p.Record == "cap total" {
-		who = p.Payer.String() + " " + p.Day
+		who = p.User.String() + " " + p.Day
 	}
 	return fmt.Sprintf("%s %s: %v: %s", p.Record, who, p.Kind, p.Detail)
 }
@@ -187,7 +187,7 @@ func (s *Service) scan(ctx context.Context, rep *CheckReport, found func(Problem
 	differ := map[dayKey]bool{}
 	for k, sum := range sums {
 		rep.Totals++
-		used, err := s.store.CapUsed(ctx, k.payer, k.day, k.cur)
+		used, err := s.store.CapUsed(ctx, k.user, k.day, k.cur)
 		if err != nil {
 			return err
 		}
@@ -203,27 +203,27 @@ func (s *Service) scan(ctx context.Context, rep *CheckReport, found func(Problem
 		return err
 	}
 	for k := range differ {
-		used, err := s.store.CapUsed(ctx, k.payer, k.day, k.cur)
+		used, err := s.store.CapUsed(ctx, k.user, k.day, k.cur)
 		if err != nil {
 			return err
 		}
 		if sum := again[k]; used.Units() != sum {
-			found(Problem{Kind: ProblemCapTotal, Record: "cap total", Payer: k.payer, Day: k.day,
+			found(Problem{Kind: ProblemCapTotal, Record: "cap total", User: k.user, Day: k.day,
 				Detail: fmt.Sprintf("total %v, reservations sum to %v", used, ledger.NewMoney(sum, k.cur))}, time.Time{})
 		}
 	}
 	return nil
 }
 
-// dayKey names a payer's cap total of a day in a currency.
+// dayKey names a user's cap total of a day in a currency.
 type dayKey struct {
-	payer uuid.UUID
-	day   string
-	cur   ledger.Currency
+	user uuid.UUID
+	day  string
+	cur  ledger.Currency
 }
 
 // capSums sums every reservation (of the keys in only, when it is not
-// nil) by payer, day and currency, calling each on every reservation.
+// nil) by user, day and currency, calling each on every reservation.
 func (s *Service) capSums(ctx context.Context, only map[dayKey]bool, each func(*CapReservation) error) (map[dayKey]int64, error) {
 	sums := map[dayKey]int64{}
 	for after := uuid.Nil; ; {
@@ -233,7 +233,7 @@ func (s *Service) capSums(ctx context.Context, only map[dayKey]bool, each func(*
 		}
 		for i := range rs {
 			r := &rs[i]
-			k := dayKey{r.Payer, r.Day, r.Amount.Currency()}
+			k := dayKey{r.User, r.Day, r.Amount.Currency()}
 			if only != nil && !only[k] {
 				continue
 			}
@@ -301,12 +301,12 @@ func codeProblem(c *DynamicCode, hold *ledger.Transfer) (Problem, bool) {
 // reservationProblem compares a cap reservation with its payment's hold;
 // day names a time's cap day.
 func reservationProblem(r *CapReservation, hold *ledger.Transfer, day func(time.Time) string) (Problem, bool) {
-	p := Problem{Record: "reservation", Payment: r.Payment, Payer: r.Payer, Day: r.Day}
-	if hold != nil && (hold.Metadata[metaKind] != Static.String() || hold.DebitAccountID != r.Payer ||
+	p := Problem{Record: "reservation", Payment: r.Payment, User: r.User, Day: r.Day}
+	if hold != nil && (hold.Metadata[metaKind] != Static.String() || holdUser(hold) != r.User ||
 		hold.Amount != r.Amount || day(hold.Timestamp) != r.Day) {
 		p.Kind = ProblemTerms
-		p.Detail = fmt.Sprintf("reserved %v for %s on %s, hold %s %v from %s on %s", r.Amount, r.Payer, r.Day,
-			hold.Metadata[metaKind], hold.Amount, hold.DebitAccountID, day(hold.Timestamp))
+		p.Detail = fmt.Sprintf("reserved %v for %s on %s, hold %s %v by %s on %s", r.Amount, r.User, r.Day,
+			hold.Metadata[metaKind], hold.Amount, holdUser(hold), day(hold.Timestamp))
 		return p, true
 	}
 	p.Kind, p.Detail = recordState(r.Settled, hold)

@@ -24,7 +24,7 @@ func TestCheckCapTotalDrift(t *testing.T) {
 	}
 	e.store.capsMu.Unlock()
 	rep, err := e.svc.Check(e.ctx)
-	if !errors.Is(err, ErrRecordMismatch) || len(rep.Problems) != 1 || rep.Problems[0].Kind != ProblemCapTotal || rep.Problems[0].Payer != alice {
+	if !errors.Is(err, ErrRecordMismatch) || len(rep.Problems) != 1 || rep.Problems[0].Kind != ProblemCapTotal || rep.Problems[0].User != userOf(alice) {
 		t.Fatalf("Check after drift: %+v, %v", rep.Problems, err)
 	}
 	if rrep, err := e.svc.Reconcile(e.ctx, e.clock.Now()); !errors.Is(err, ErrRecordMismatch) || rrep != (ReconcileReport{Unrepaired: 1}) {

@@ -69,11 +69,11 @@ var ErrLookupLimited = errcode.New("rate_limited", errcode.RateLimited, "qr: pay
 type Lookup struct {
 	// Alias is as written in the code's account template.
 	Alias string `json:"alias"`
-	// Payer is the ledger account of the payer on whose behalf the
-	// directory is asked: set by Preview and Pay, whose answer shows the
-	// payee's name to whoever asks. Zero for the bank's own lookups
-	// (Issue, and IssueAs, whose answer reveals nothing).
-	Payer uuid.UUID `json:"payer,omitzero"`
+	// User is the paying user on whose behalf the directory is asked:
+	// set by Preview and Pay, whose answer shows the payee's name to
+	// whoever asks. Zero for the bank's own lookups (Issue, and IssueAs,
+	// whose answer reveals nothing).
+	User uuid.UUID `json:"user,omitzero"`
 }
 
 // Directory resolves the alias in a receive code to a payee. The bank
@@ -84,23 +84,23 @@ type Lookup struct {
 // The Directory is responsible for metering: a quote shows the payee's
 // name, so anyone who can have codes naming arbitrary aliases quoted can
 // enumerate who holds which alias (phone number). A Directory whose
-// aliases are worth enumerating meters every Lookup with a Payer against
-// that payer's budget, the one the bank's other lookups of the same
+// aliases are worth enumerating meters every Lookup with a User against
+// that user's budget, the one the bank's other lookups of the same
 // aliases spend (transfer/qrdirectory uses transfer's Limiter, so QR and
-// transfer.Service.Resolve share one budget per payer), and refuses with
+// transfer.Service.Resolve share one budget per user), and refuses with
 // ErrLookupLimited. MemoryDirectory meters nothing: it is for tests.
 type Directory interface {
 	// Payee returns the payee q.Alias names, metering the lookup when
-	// q.Payer is set.
+	// q.User is set.
 	// Errors: ErrUnknownPayee, ErrLookupLimited (nothing looked up), and
 	// the directory's own.
 	Payee(ctx context.Context, q Lookup) (Payee, error)
-	// Settled says that a payment by payer whose payee came from a metered
+	// Settled says that a payment by user whose payee came from a metered
 	// Payee lookup has settled, once per such lookup, so that the
-	// directory can give the payer back part of the lookup's cost (as
+	// directory can give the user back part of the lookup's cost (as
 	// transfer does for a settled transfer). Service.Pay calls it best
 	// effort: its error is ignored.
-	Settled(ctx context.Context, payer uuid.UUID) error
+	Settled(ctx context.Context, user uuid.UUID) error
 }
 
 // MemoryDirectory is a Directory in memory, for tests and examples. The

@@ -132,10 +132,12 @@
 // dynamic one. Preview shows the payer the directory's name, asking the
 // directory on the payer's behalf (a metered lookup, see Directory). Pay verifies
 // the code, pays the directory's account (never field 59), pays a dynamic
-// code once and counts static-code payments against a daily cap per payer
-// (default 500.00 CNY per day in UTC+8, China's rule). Every ledger write
-// has an ID derived from a business key (ledger.DeriveID): the payer and
-// the app's idempotency key for Pay, the merchant and its order ID for
+// code once and counts static-code payments against a daily cap per user
+// (default 500.00 CNY per day in UTC+8, China's rule), whichever of their
+// accounts pays. A payment names the user (PayRequest.User) and the
+// account paid from (PayRequest.From), as every feature does
+// (docs/identity.md). Every ledger write has an ID derived from a business
+// key (ledger.DeriveID): the user and their idempotency key for Pay, the merchant and its order ID for
 // Charge. Pay holds the money first (a pending transfer), then claims the
 // code or reserves the cap under the payment's ID, then posts: each step
 // idempotent, the hold the fence before anything is released, Reconcile
@@ -147,8 +149,8 @@
 // written, and gets the original's outcome; the same key with another
 // meaning is a *KeyConflictError (ErrKeyReused) naming what differs.
 //
-//   - Pay: the key is (payer, Key). Its meaning is the code's payee alias
-//     (signed) and point of initiation; for a dynamic code the code itself
+//   - Pay: the key is (User, Key). Its meaning is the account paid from,
+//     the code's payee alias (signed) and point of initiation; for a dynamic code the code itself
 //     (payee and order reference) and its amount, with Amount left zero or
 //     given; for a static code the amount and its currency; and, when
 //     given, the confirmed PayeeConfirm or PayeeAccount. Not the payload's bytes: a code
@@ -221,9 +223,9 @@
 //   - Alias lookups (Lookup, ErrLookupLimited): a quote shows the payee's
 //     name, so quoting (or paying) codes that name arbitrary phone numbers
 //     would enumerate who holds them. Preview and Pay therefore ask the
-//     Directory on behalf of the payer (Lookup.Payer, the authenticated
-//     customer's account, never a request field), and the Directory meters
-//     the lookup: transfer/qrdirectory spends the payer's bucket in
+//     Directory on behalf of the payer (Lookup.User, the authenticated
+//     customer, never a request field), and the Directory meters
+//     the lookup: transfer/qrdirectory spends the user's bucket in
 //     transfer's Limiter, the one transfer.Service.Resolve spends (PIX
 //     DICT's rule: a miss costs 20 of 100 tokens, a hit 1, a settled
 //     payment gives 1 back through Directory.Settled), shared across

@@ -158,12 +158,17 @@ func (e *env) issueStatic(alias string) string {
 	return s
 }
 
+// userOf is the test user who pays from account.
+func userOf(account uuid.UUID) uuid.UUID {
+	return ledger.DeriveID(uuid.Nil, "test-user", account.String())
+}
+
 func (e *env) pay(payer uuid.UUID, payload string, fen int64, key string) (Receipt, error) {
 	var amount ledger.Money
 	if fen != 0 {
 		amount = yuan(fen)
 	}
-	return e.svc.Pay(e.ctx, PayRequest{Payer: payer, Payload: payload, Amount: amount, Key: key})
+	return e.svc.Pay(e.ctx, PayRequest{User: userOf(payer), From: payer, Payload: payload, Amount: amount, Key: key})
 }
 
 // faultyStore injects failures into a store: a hook runs after the real

@@ -58,6 +58,9 @@ func ExampleService_Pay() {
 	b := newBank()
 	ctx := b.ctx
 	shop, alice, bob := b.wallet(""), b.wallet("100.00"), b.wallet("100.00")
+	// Users are the bank's IDs of its customers; a payment names the user
+	// and the account paid from (docs/identity.md).
+	aliceUser, bobUser := uuid.New(), uuid.New()
 
 	directory := &qr.MemoryDirectory{}
 	_ = directory.Put(qr.Payee{Alias: "shop-8817", Account: shop, Name: "老王烧烤"})
@@ -78,9 +81,9 @@ func ExampleService_Pay() {
 	}
 
 	// Alice's app shows the directory's name and amount, she confirms.
-	q, _ := svc.Preview(ctx, alice, payload)
+	q, _ := svc.Preview(ctx, aliceUser, payload)
 	fmt.Println("pay", q.Payee.Name, q.Amount)
-	req := qr.PayRequest{Payer: alice, Payload: payload, Key: "alice-app-0001", PayeeConfirm: q.Confirm}
+	req := qr.PayRequest{User: aliceUser, From: alice, Payload: payload, Key: "alice-app-0001", PayeeConfirm: q.Confirm}
 	r, err := svc.Pay(ctx, req)
 	fmt.Println(r.Amount, "to", r.Payee.Name, "for", r.Reference, err)
 
@@ -89,13 +92,13 @@ func ExampleService_Pay() {
 	fmt.Println("retry:", again == r, err)
 
 	// Bob scans the same code.
-	_, err = svc.Pay(ctx, qr.PayRequest{Payer: bob, Payload: payload, Key: "bob-app-0001"})
+	_, err = svc.Pay(ctx, qr.PayRequest{User: bobUser, From: bob, Payload: payload, Key: "bob-app-0001"})
 	fmt.Println("bob:", errors.Is(err, qr.ErrCodePaid))
 
 	// Someone lowers the amount and recomputes the CRC.
 	p, _ := qr.Parse(payload)
 	p.Set(54, "0.01")
-	_, err = svc.Pay(ctx, qr.PayRequest{Payer: bob, Payload: p.String(), Key: "bob-app-0002"})
+	_, err = svc.Pay(ctx, qr.PayRequest{User: bobUser, From: bob, Payload: p.String(), Key: "bob-app-0002"})
 	fmt.Println("tampered:", errors.Is(err, qr.ErrBadSignature))
 
 	fmt.Println("alice", b.balance(alice), "bob", b.balance(bob), "shop", b.balance(shop))

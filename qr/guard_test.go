@@ -348,7 +348,7 @@ func TestAttackRecycledNumber(t *testing.T) {
 	if err := e.dir.Put(Payee{Alias: "+8613800138000", Account: stranger, Name: "李小明", Binding: "holder-2/epoch-2"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.svc.Preview(e.ctx, alice, printed); !errors.Is(err, ErrBindingChanged) {
+	if _, err := e.svc.Preview(e.ctx, userOf(alice), printed); !errors.Is(err, ErrBindingChanged) {
 		t.Errorf("preview of the printed code: %v", err)
 	}
 	if _, err := e.pay(alice, printed, 10_00, "after"); !errors.Is(err, ErrBindingChanged) {

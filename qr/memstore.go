@@ -37,7 +37,7 @@ type MemoryStore struct {
 }
 
 type capKey struct {
-	payer    uuid.UUID
+	user     uuid.UUID
 	day      string
 	currency ledger.Currency
 }
@@ -231,14 +231,14 @@ func (s *MemoryStore) ReserveCap(_ context.Context, r CapReservation, limit ledg
 		return ledger.Money{}, err
 	}
 	cur := r.Amount.Currency()
-	key := capKey{payer: r.Payer, day: r.Day, currency: cur}
+	key := capKey{user: r.User, day: r.Day, currency: cur}
 	s.capsMu.Lock()
 	defer s.capsMu.Unlock()
 	if old, ok := s.caps[r.Payment]; ok {
-		if old.Payer != r.Payer || old.Day != r.Day || old.Amount != r.Amount {
+		if old.User != r.User || old.Day != r.Day || old.Amount != r.Amount {
 			return ledger.Money{}, fmt.Errorf("%w: payment %s", ErrReservationConflict, r.Payment)
 		}
-		return ledger.NewMoney(s.capTotals[capKey{payer: old.Payer, day: old.Day, currency: cur}], cur), nil
+		return ledger.NewMoney(s.capTotals[capKey{user: old.User, day: old.Day, currency: cur}], cur), nil
 	}
 	total := s.capTotals[key]
 	if r.Amount.Units() > limit.Units()-total {
@@ -254,10 +254,10 @@ func (s *MemoryStore) ReserveCap(_ context.Context, r CapReservation, limit ledg
 }
 
 // CapUsed implements CapStore.
-func (s *MemoryStore) CapUsed(_ context.Context, payer uuid.UUID, day string, c ledger.Currency) (ledger.Money, error) {
+func (s *MemoryStore) CapUsed(_ context.Context, user uuid.UUID, day string, c ledger.Currency) (ledger.Money, error) {
 	s.capsMu.Lock()
 	defer s.capsMu.Unlock()
-	return ledger.NewMoney(s.capTotals[capKey{payer: payer, day: day, currency: c}], c), nil
+	return ledger.NewMoney(s.capTotals[capKey{user: user, day: day, currency: c}], c), nil
 }
 
 // SettleCap implements CapStore.
@@ -307,7 +307,7 @@ func (s *MemoryStore) dropCap(payment uuid.UUID, settled bool) {
 	if !ok || r.Settled && !settled {
 		return
 	}
-	key := capKey{payer: r.Payer, day: r.Day, currency: r.Amount.Currency()}
+	key := capKey{user: r.User, day: r.Day, currency: r.Amount.Currency()}
 	if s.capTotals[key] -= r.Amount.Units(); s.capTotals[key] == 0 {
 		delete(s.capTotals, key)
 	}

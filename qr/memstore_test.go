@@ -29,7 +29,7 @@ func TestReservedCapsSortDoesNotAllocate(t *testing.T) {
 	cny := ledger.MustCurrency("CNY")
 	at := time.Date(2026, 2, 16, 12, 0, 0, 0, time.UTC)
 	for i := range 1000 {
-		r := qr.CapReservation{Payment: uuid.New(), Payer: uuid.New(), Day: "2026-02-16", Amount: ledger.NewMoney(1, cny),
+		r := qr.CapReservation{Payment: uuid.New(), User: uuid.New(), Day: "2026-02-16", Amount: ledger.NewMoney(1, cny),
 			At: at.Add(time.Duration(i%7) * time.Second)}
 		if _, err := s.ReserveCap(ctx, r, ledger.NewMoney(500_00, cny)); err != nil {
 			t.Fatal(err)

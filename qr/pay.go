@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -40,16 +39,22 @@ type Quote struct {
 
 // PayRequest asks to pay a receive code.
 type PayRequest struct {
-	// Payer is the payer's ledger account.
-	Payer uuid.UUID `json:"payer"`
+	// User is the paying user, from the bank's authentication of the
+	// customer (never from the request's body): the scope of Key, whose
+	// lookup budget the quote spends and whose static-code daily cap the
+	// payment counts against.
+	User uuid.UUID `json:"user"`
+	// From is the user's ledger account the payment takes the money from;
+	// the bank has checked that User may debit it.
+	From uuid.UUID `json:"from"`
 	// Payload is the code as scanned.
 	Payload string `json:"payload"`
 	// Amount is what the payer entered for a static code (positive, in the
 	// code's currency). For a dynamic code it is the zero Money or the
 	// code's amount.
 	Amount ledger.Money `json:"amount,omitzero"`
-	// Key is the payer app's idempotency key, 1 to MaxKeyLen bytes: the
-	// same key and request again returns the same Receipt.
+	// Key is the user's idempotency key (ledger.CheckKey): the same key
+	// and request again returns the same Receipt.
 	Key string `json:"key"`
 	// PayeeConfirm, when set, is the Quote.Confirm the payer saw; Pay
 	// refuses with ErrPayeeChanged if the directory's binding of the alias
@@ -63,10 +68,11 @@ type PayRequest struct {
 
 // Receipt records a completed payment of a receive code.
 type Receipt struct {
-	Payment      uuid.UUID    `json:"payment"`  // PaymentID(Payer, Key): the ledger ID of the hold
+	Payment      uuid.UUID    `json:"payment"`  // PaymentID(User, Key): the ledger ID of the hold
 	Transfer     uuid.UUID    `json:"transfer"` // the ledger transfer that posted the hold
 	Key          string       `json:"key"`
-	Payer        uuid.UUID    `json:"payer"`
+	User         uuid.UUID    `json:"user"`  // the paying user
+	From         uuid.UUID    `json:"from"`  // the account paid from
 	Payee        Payee        `json:"payee"` // from the directory when the payment was made
 	Amount       ledger.Money `json:"amount"`
 	Initiation   Initiation   `json:"initiation"`
@@ -84,6 +90,7 @@ const (
 	metaCodeName  = "qr.code_name"
 	metaDigest    = "qr.digest" // of the payload or payment code
 	metaKey       = "qr.key"
+	metaUser      = "qr.user" // the paying user (PayRequest.User)
 	metaDevice    = "qr.device"
 	metaReason    = "qr.reason"     // of a void
 	metaMark      = "qr.payee_mark" // BindingMark of the payee paid
@@ -193,36 +200,36 @@ func cutRunes(s string, n int) string {
 	return s
 }
 
-// Preview verifies a receive code and returns what payer's app shows
-// before the payer confirms: the directory's payee and the code's terms.
-// Payer is the ledger account of the customer who asks (from the bank's
-// authentication, never from the request): the directory meters the
-// lookup against that payer's budget (see Directory).
+// Preview verifies a receive code and returns what user's app shows
+// before the user confirms: the directory's payee and the code's terms.
+// User is the customer who asks (from the bank's authentication, never
+// from the request): the directory meters the lookup against that user's
+// budget (see Directory).
 //
 // Errors: ErrMissing (no Directory or Receive), ErrInvalidValue (no
-// payer), the errors of ReceiveCodes.Verify (ErrBadSignature, ErrExpired,
+// user), the errors of ReceiveCodes.Verify (ErrBadSignature, ErrExpired,
 // ...), ErrLookupLimited, ErrUnknownPayee, ErrUnknownCode, ErrCodePaid.
-func (s *Service) Preview(ctx context.Context, payer uuid.UUID, payload string) (Quote, error) {
+func (s *Service) Preview(ctx context.Context, user uuid.UUID, payload string) (Quote, error) {
 	if s.dir == nil || s.receive == nil {
 		return Quote{}, fmt.Errorf("qr: paying receive codes needs Directory and Receive: %w", ErrMissing)
 	}
-	if payer == uuid.Nil {
-		return Quote{}, fmt.Errorf("qr: a quote needs a payer: %w", ErrInvalidValue)
+	if user == uuid.Nil {
+		return Quote{}, fmt.Errorf("qr: a quote needs a user: %w", ErrInvalidValue)
 	}
 	code, err := s.receive.Verify(ctx, payload)
 	if err != nil {
 		return Quote{}, err
 	}
-	q, _, err := s.quote(ctx, &code, payer, uuid.Nil)
+	q, _, err := s.quote(ctx, &code, user, uuid.Nil)
 	return q, err
 }
 
-// quote resolves the payee of a verified code for payer (a metered
+// quote resolves the payee of a verified code for user (a metered
 // lookup) and, for a dynamic code, checks that it is registered and not
 // paid by a payment other than payment. It returns the quote for the
-// payer and the directory's payee.
-func (s *Service) quote(ctx context.Context, code *ReceiveCode, payer, payment uuid.UUID) (Quote, Payee, error) {
-	payee, err := s.dir.Payee(ctx, Lookup{Alias: code.Payee, Payer: payer})
+// user and the directory's payee.
+func (s *Service) quote(ctx context.Context, code *ReceiveCode, user, payment uuid.UUID) (Quote, Payee, error) {
+	payee, err := s.dir.Payee(ctx, Lookup{Alias: code.Payee, User: user})
 	if err != nil {
 		return Quote{}, Payee{}, err
 	}
@@ -249,8 +256,8 @@ func (s *Service) quote(ctx context.Context, code *ReceiveCode, payer, payment u
 	return q, payee, nil
 }
 
-// Pay pays a receive code issued by this bank, exactly once per payer and
-// key.
+// Pay pays a receive code issued by this bank from User's account From,
+// exactly once per user and key.
 //
 // It verifies the code's signature and expiry, resolves the payee from the
 // directory by the signed alias, and pays the directory's account. Field
@@ -264,11 +271,11 @@ func (s *Service) quote(ctx context.Context, code *ReceiveCode, payer, payment u
 //
 // A dynamic code is paid once, for its own amount (Amount may be zero); a
 // second payment of it, by anyone, fails with ErrCodePaid. A static code is
-// paid the Amount entered, within the payer's daily cap on static-code
+// paid the Amount entered, within the user's daily cap on static-code
 // payments (ErrDailyCap).
 //
 // How it stays exact without a transaction across stores: Pay first holds
-// the amount on the ledger (a pending transfer whose ID is PaymentID(Payer,
+// the amount on the ledger (a pending transfer whose ID is PaymentID(User,
 // Key), timing out after HoldTimeout), then claims the dynamic code or
 // reserves the cap under that ID, then posts the hold (TransferID). Each
 // step is idempotent under the payment ID, so a retry with the same key
@@ -282,13 +289,13 @@ func (s *Service) quote(ctx context.Context, code *ReceiveCode, payer, payment u
 // code expired; the same key with another code or amount is
 // ErrKeyReused.
 //
-// The directory lookup is made on behalf of Payer and metered against its
+// The directory lookup is made on behalf of User and metered against its
 // budget (see Directory): a refused lookup (ErrLookupLimited) holds
 // nothing; a payment that settles gives part of the cost back
 // (Directory.Settled). A retry of a payment made before looks nothing up.
 //
-// Errors: ErrMissing (no Directory or Receive), ErrInvalidValue (no payer,
-// key empty, longer than MaxKeyLen or not UTF-8 text without NUL), the
+// Errors: ErrMissing (no Directory or Receive), ErrInvalidValue (no user or
+// account; with ledger.ErrInvalidKey, a key ledger.CheckKey refuses), the
 // errors of ReceiveCodes.Verify
 // (ErrBadSignature, ErrNotOurs, ErrUnsigned, ErrUnknownKey,
 // ErrExpired, codec errors), ErrLookupLimited, ErrUnknownPayee, ErrPayeeChanged, ErrUnknownCode,
@@ -299,7 +306,7 @@ func (s *Service) quote(ctx context.Context, code *ReceiveCode, payer, payment u
 func (s *Service) Pay(ctx context.Context, req PayRequest) (Receipt, error) {
 	ctx, sp := s.tel.pay.Start(ctx)
 	if sp.On() {
-		sp.ID(s.PaymentID(req.Payer, req.Key))
+		sp.ID(s.PaymentID(req.User, req.Key))
 	}
 	r, err := s.pay(ctx, req)
 	cur := req.Amount.Currency()
@@ -314,14 +321,17 @@ func (s *Service) pay(ctx context.Context, req PayRequest) (Receipt, error) {
 	if s.dir == nil || s.receive == nil {
 		return Receipt{}, fmt.Errorf("qr: paying receive codes needs Directory and Receive: %w", ErrMissing)
 	}
-	if req.Payer == uuid.Nil || !keyOK(req.Key) {
-		return Receipt{}, fmt.Errorf("qr: a payment needs a payer and a UTF-8 key of 1 to %d bytes: %w", MaxKeyLen, ErrInvalidValue)
+	if req.User == uuid.Nil || req.From == uuid.Nil {
+		return Receipt{}, fmt.Errorf("qr: a payment needs a user and the account it pays from: %w", ErrInvalidValue)
+	}
+	if err := ledger.CheckKey(req.Key); err != nil {
+		return Receipt{}, fmt.Errorf("qr: payment: %w: %w", err, ErrInvalidValue)
 	}
 	code, verr := s.receive.Verify(ctx, req.Payload)
 	if verr != nil && !errors.Is(verr, ErrExpired) {
 		return Receipt{}, verr
 	}
-	id := s.PaymentID(req.Payer, req.Key)
+	id := s.PaymentID(req.User, req.Key)
 	digest := digestOf(req.Payload)
 
 	// A payment made before under this key: same request, same outcome
@@ -336,7 +346,7 @@ func (s *Service) pay(ctx context.Context, req PayRequest) (Receipt, error) {
 		return Receipt{}, verr
 	}
 
-	q, payee, err := s.quote(ctx, &code, req.Payer, id)
+	q, payee, err := s.quote(ctx, &code, req.User, id)
 	if err != nil {
 		return Receipt{}, err
 	}
@@ -357,7 +367,7 @@ func (s *Service) pay(ctx context.Context, req PayRequest) (Receipt, error) {
 		}
 		if limit, ok := capIn(s.staticCaps, amount.Currency()); ok {
 			// A first look, holding nothing; ReserveCap decides.
-			used, err := s.store.CapUsed(ctx, req.Payer, s.Day(s.now()), amount.Currency())
+			used, err := s.store.CapUsed(ctx, req.User, s.Day(s.now()), amount.Currency())
 			if err != nil {
 				return Receipt{}, err
 			}
@@ -374,11 +384,11 @@ func (s *Service) pay(ctx context.Context, req PayRequest) (Receipt, error) {
 		}
 	}
 	hold, err = s.ledger.Transfer(ctx, ledger.Transfer{
-		ID: id, Kind: ledger.KindPending, DebitAccountID: req.Payer, CreditAccountID: payee.Account,
+		ID: id, Kind: ledger.KindPending, DebitAccountID: req.From, CreditAccountID: payee.Account,
 		Amount: amount, Timeout: s.holdTimeout, Code: s.payCode, Reference: code.Reference,
 		Metadata: map[string]string{
 			metaKind: code.Initiation.String(), metaPayee: payee.Alias, metaPayeeName: cutBytes(payee.Name, ledger.MaxMetadataValueLen), metaMark: q.Confirm,
-			metaCodeName: code.Name, metaDigest: digest, metaKey: req.Key,
+			metaCodeName: code.Name, metaDigest: digest, metaKey: req.Key, metaUser: req.User.String(),
 		},
 	})
 	if errors.Is(err, ledger.ErrIdempotencyConflict) {
@@ -398,7 +408,7 @@ func (s *Service) pay(ctx context.Context, req PayRequest) (Receipt, error) {
 		// directory gives part of its cost back (best effort: a failure
 		// only leaves the budget lower). Retries look nothing up and
 		// give nothing back.
-		_ = s.dir.Settled(ctx, req.Payer)
+		_ = s.dir.Settled(ctx, req.User)
 	}
 	return r, err
 }
@@ -435,6 +445,8 @@ func differs(hold *ledger.Transfer, req *PayRequest, code *ReceiveCode) string {
 		return "amount"
 	case !dynamic && (req.Amount != hold.Amount || code.Currency != hold.Amount.Currency()):
 		return "amount"
+	case req.From != hold.DebitAccountID:
+		return "account"
 	case req.PayeeAccount != uuid.Nil && req.PayeeAccount != hold.CreditAccountID,
 		req.PayeeConfirm != "" && req.PayeeConfirm != hold.Metadata[metaMark]:
 		return "payee account"
@@ -455,11 +467,21 @@ func (s *Service) receiptOf(hold *ledger.Transfer) (Receipt, error) {
 		return Receipt{}, fmt.Errorf("qr: transfer %s is not a receive-code payment: %w", hold.ID, ErrKeyReused)
 	}
 	return Receipt{
-		Payment: hold.ID, Transfer: s.TransferID(hold.ID), Key: md[metaKey], Payer: hold.DebitAccountID,
+		Payment: hold.ID, Transfer: s.TransferID(hold.ID), Key: md[metaKey], User: holdUser(hold), From: hold.DebitAccountID,
 		Payee:  Payee{Alias: md[metaPayee], Account: hold.CreditAccountID, Name: md[metaPayeeName]},
 		Amount: hold.Amount, Initiation: init, Reference: hold.Reference,
 		CodeName: md[metaCodeName], NameMismatch: nameMismatch(md[metaCodeName], md[metaPayeeName]), At: hold.Timestamp,
 	}, nil
+}
+
+// holdUser returns the user who made a payment's hold. A hold made before
+// payments named their user has none: its payer was its account, which
+// its cap reservation names.
+func holdUser(hold *ledger.Transfer) uuid.UUID {
+	if u, err := uuid.Parse(hold.Metadata[metaUser]); err == nil {
+		return u
+	}
+	return hold.DebitAccountID
 }
 
 // complete drives a payment from its hold to the end: count it (claim the
@@ -508,7 +530,7 @@ func isReason(err error) bool {
 }
 
 // reserve counts a payment: it claims a dynamic code, or reserves a static
-// payment against the payer's daily cap.
+// payment against the user's daily cap.
 func (s *Service) reserve(ctx context.Context, r *Receipt) error {
 	if r.Initiation == Dynamic {
 		_, err := s.store.ClaimCode(ctx, s.CodeID(r.Payee.Alias, r.Reference), r.Payment, r.At)
@@ -518,7 +540,7 @@ func (s *Service) reserve(ctx context.Context, r *Receipt) error {
 	if !ok {
 		return nil
 	}
-	_, err := s.store.ReserveCap(ctx, CapReservation{Payment: r.Payment, Payer: r.Payer, Day: s.Day(r.At), Amount: r.Amount, At: r.At}, limit)
+	_, err := s.store.ReserveCap(ctx, CapReservation{Payment: r.Payment, User: r.User, Day: s.Day(r.At), Amount: r.Amount, At: r.At}, limit)
 	return err
 }
 
@@ -772,10 +794,4 @@ func (s *Service) repair(ctx context.Context, p *Problem) error {
 		return s.store.ResetCode(ctx, p.Code, p.Payment)
 	}
 	return s.store.ResetCap(ctx, p.Payment)
-}
-
-// keyOK reports whether an idempotency key is acceptable: 1 to MaxKeyLen
-// bytes of UTF-8 text without NUL (what every ledger store keeps exactly).
-func keyOK(k string) bool {
-	return k != "" && len(k) <= MaxKeyLen && utf8.ValidString(k) && !strings.Contains(k, "\x00")
 }

@@ -23,7 +23,7 @@ func TestPayDynamic(t *testing.T) {
 	bob := e.wallet("bob", 100_00)
 	code := e.issueDynamic("shop-8817", "ORDER-1", 88_00, 15*time.Minute)
 
-	q, err := e.svc.Preview(e.ctx, alice, code)
+	q, err := e.svc.Preview(e.ctx, userOf(alice), code)
 	if err != nil || q.Payee.Account != uuid.Nil || q.Confirm == "" || q.Payee.Name != "便利店" || q.Amount != yuan(88_00) || q.NameMismatch {
 		t.Fatalf("Preview = %+v, %v", q, err)
 	}
@@ -32,8 +32,8 @@ func TestPayDynamic(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Receipt{
-		Payment: e.svc.PaymentID(alice, "k1"), Transfer: e.svc.TransferID(e.svc.PaymentID(alice, "k1")), Key: "k1",
-		Payer: alice, Payee: Payee{Alias: "shop-8817", Account: shop, Name: "便利店"}, Amount: yuan(88_00),
+		Payment: e.svc.PaymentID(userOf(alice), "k1"), Transfer: e.svc.TransferID(e.svc.PaymentID(userOf(alice), "k1")), Key: "k1",
+		User: userOf(alice), From: alice, Payee: Payee{Alias: "shop-8817", Account: shop, Name: "便利店"}, Amount: yuan(88_00),
 		Initiation: Dynamic, Reference: "ORDER-1", CodeName: "便利店", At: testNow,
 	}
 	if r != want {
@@ -55,7 +55,7 @@ func TestPayDynamic(t *testing.T) {
 	if _, err := e.pay(alice, code, 0, "k2"); !errors.Is(err, ErrCodePaid) {
 		t.Errorf("same payer, new key: %v", err)
 	}
-	if _, err := e.svc.Preview(e.ctx, alice, code); !errors.Is(err, ErrCodePaid) {
+	if _, err := e.svc.Preview(e.ctx, userOf(alice), code); !errors.Is(err, ErrCodePaid) {
 		t.Errorf("Preview of a paid code: %v", err)
 	}
 	// The same key and request: the same receipt, with the amount or
@@ -127,6 +127,14 @@ func TestPayDynamicRefusals(t *testing.T) {
 			t.Errorf("%s: %v, want %v", tc.name, err, tc.want)
 		}
 	}
+	// Keys are checked by the one check every feature uses.
+	for _, key := range []string{"", "k\x00", "k\tk", "k\n", strings.Repeat("k", ledger.MaxKeyLen+1)} {
+		if _, err := e.pay(alice, code, 0, key); !errors.Is(err, ErrInvalidValue) || !errors.Is(err, ledger.ErrInvalidKey) {
+			t.Errorf("key %q: %v, want ErrInvalidValue and ledger.ErrInvalidKey", key, err)
+		} else if code, _ := errcode.Of(err); code != "invalid_idempotency_key" {
+			t.Errorf("key %q: code %s, want the key's", key, code)
+		}
+	}
 	e.clock.Advance(time.Minute)
 	if _, err := e.pay(alice, short, 0, "t9"); !errors.Is(err, ErrExpired) {
 		t.Errorf("expired: %v", err)
@@ -159,18 +167,18 @@ func TestPayNameFromDirectory(t *testing.T) {
 	if err := e.dir.Put(Payee{Alias: "shop-7", Account: old, Name: "王记烧烤"}); err != nil {
 		t.Fatal(err)
 	}
-	q, err := e.svc.Preview(e.ctx, alice, code)
+	q, err := e.svc.Preview(e.ctx, userOf(alice), code)
 	if err != nil || q.Payee.Name != "王记烧烤" || q.CodeName != "老王烧烤" || !q.NameMismatch {
 		t.Fatalf("Preview after rename = %+v, %v", q, err)
 	}
-	r, err := e.svc.Pay(e.ctx, PayRequest{Payer: alice, Payload: code, Key: "k1", PayeeConfirm: q.Confirm})
+	r, err := e.svc.Pay(e.ctx, PayRequest{User: userOf(alice), From: alice, Payload: code, Key: "k1", PayeeConfirm: q.Confirm})
 	if err != nil || r.Payee.Name != "王记烧烤" || r.CodeName != "老王烧烤" || !r.NameMismatch || r.Payee.Account != old {
 		t.Fatalf("Pay after rename = %+v, %v", r, err)
 	}
 	// The alias now points at another account: the codes issued for the
 	// old binding no longer pay; a new code does.
 	moved := e.payee("shop-7", "王记烧烤")
-	if _, err := e.svc.Pay(e.ctx, PayRequest{Payer: alice, Payload: static, Amount: yuan(5_00), Key: "k2", PayeeAccount: old}); !errors.Is(err, ErrBindingChanged) {
+	if _, err := e.svc.Pay(e.ctx, PayRequest{User: userOf(alice), From: alice, Payload: static, Amount: yuan(5_00), Key: "k2", PayeeAccount: old}); !errors.Is(err, ErrBindingChanged) {
 		t.Fatalf("confirmed account moved: %v", err)
 	}
 	if _, err := e.pay(alice, static, 5_00, "k3"); !errors.Is(err, ErrBindingChanged) {
@@ -211,7 +219,7 @@ func TestPayStaticDailyCap(t *testing.T) {
 	if again, err := e.pay(alice, code, 200_00, "b"); err != nil || again != r {
 		t.Fatalf("retry at the cap: %v", err)
 	}
-	if used, _ := e.store.CapUsed(e.ctx, alice, day, cny); used != yuan(500_00) {
+	if used, _ := e.store.CapUsed(e.ctx, userOf(alice), day, cny); used != yuan(500_00) {
 		t.Fatalf("used %v", used)
 	}
 	// Until 23:59:59 Shanghai time (15:59:59 UTC) it is the same day.
@@ -225,7 +233,7 @@ func TestPayStaticDailyCap(t *testing.T) {
 	}
 	// The amount must be positive and in the code's currency.
 	for _, amount := range []ledger.Money{{}, yuan(0), yuan(-1), ledger.NewMoney(1_00, ledger.MustCurrency("USD"))} {
-		if _, err := e.svc.Pay(e.ctx, PayRequest{Payer: alice, Payload: code, Amount: amount, Key: "f"}); !errors.Is(err, ErrAmountMismatch) {
+		if _, err := e.svc.Pay(e.ctx, PayRequest{User: userOf(alice), From: alice, Payload: code, Amount: amount, Key: "f"}); !errors.Is(err, ErrAmountMismatch) {
 			t.Errorf("amount %v: %v", amount, err)
 		}
 	}
@@ -387,7 +395,7 @@ func TestPaySameKeyConcurrent(t *testing.T) {
 	}
 	e.wantBalance(alice, 58_00)
 	e.wantBalance(shop, 42_00)
-	if used, _ := e.store.CapUsed(e.ctx, alice, e.svc.Day(testNow), cny); used != yuan(42_00) {
+	if used, _ := e.store.CapUsed(e.ctx, userOf(alice), e.svc.Day(testNow), cny); used != yuan(42_00) {
 		t.Fatalf("cap counted %v", used)
 	}
 }
@@ -526,7 +534,7 @@ func TestPayStaticCrashAfterReserve(t *testing.T) {
 	if _, err := e.pay(alice, code, 400_00, "k"); err != nil {
 		t.Fatalf("retry: %v", err)
 	}
-	if used, _ := e.store.CapUsed(e.ctx, alice, e.svc.Day(testNow), cny); used != yuan(400_00) {
+	if used, _ := e.store.CapUsed(e.ctx, userOf(alice), e.svc.Day(testNow), cny); used != yuan(400_00) {
 		t.Fatalf("used %v", used)
 	}
 	e.wantBalance(alice, 600_00)
@@ -576,7 +584,7 @@ func TestPayCancelledWhenPostFails(t *testing.T) {
 	if c, _ := e.store.Code(e.ctx, e.svc.CodeID("shop-1", "ORDER-1")); c.Payment != uuid.Nil {
 		t.Fatalf("claim kept: %+v", c)
 	}
-	if used, _ := e.store.CapUsed(e.ctx, alice, e.svc.Day(testNow), cny); !used.IsZero() {
+	if used, _ := e.store.CapUsed(e.ctx, userOf(alice), e.svc.Day(testNow), cny); !used.IsZero() {
 		t.Fatalf("reservation kept: %v", used)
 	}
 	// Both codes can still be paid.

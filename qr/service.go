@@ -53,10 +53,6 @@ func (e *KeyConflictError) Error() string {
 // Unwrap returns ErrKeyReused.
 func (e *KeyConflictError) Unwrap() error { return ErrKeyReused }
 
-// MaxKeyLen is the longest idempotency key (PayRequest.Key,
-// ChargeRequest.Order), in bytes.
-const MaxKeyLen = 128
-
 // Config configures a Service. Ledger is required; Directory and Receive
 // are needed to issue and pay receive codes, PaymentCodes to register
 // devices and charge payment codes.

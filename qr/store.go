@@ -127,9 +127,9 @@ type DynamicCodeStore interface {
 // daily cap.
 type CapReservation struct {
 	Payment uuid.UUID    `json:"payment"` // the payment, its key
-	Payer   uuid.UUID    `json:"payer"`   // the payer's ledger account
+	User    uuid.UUID    `json:"user"`    // the paying user (PayRequest.User), whose cap it is
 	Day     string       `json:"day"`     // the calendar day in the cap's time zone, "2006-01-02"
-	Amount  ledger.Money `json:"amount"`  // positive; the cap is per payer, day and currency
+	Amount  ledger.Money `json:"amount"`  // positive; the cap is per user, day and currency
 	At      time.Time    `json:"at"`      // when it was reserved
 	Settled bool         `json:"settled"` // the payment's transfer is posted
 }
@@ -140,29 +140,29 @@ type CapReservation struct {
 // Errors: ErrInvalidValue, ledger.ErrCurrencyMismatch.
 func (r CapReservation) Validate(limit ledger.Money) error {
 	switch {
-	case r.Payment == uuid.Nil || r.Payer == uuid.Nil || r.Day == "" || !r.Amount.IsPositive() || limit.IsNegative():
-		return fmt.Errorf("qr: cap reservation needs a payment, payer, day and positive amount: %w", ErrInvalidValue)
+	case r.Payment == uuid.Nil || r.User == uuid.Nil || r.Day == "" || !r.Amount.IsPositive() || limit.IsNegative():
+		return fmt.Errorf("qr: cap reservation needs a payment, user, day and positive amount: %w", ErrInvalidValue)
 	case limit.Currency() != r.Amount.Currency():
 		return fmt.Errorf("qr: cap %v for an amount %v: %w", limit, r.Amount, ledger.ErrCurrencyMismatch)
 	}
 	return nil
 }
 
-// CapStore counts payers' static-code payments per day. Implementations
+// CapStore counts users' static-code payments per day. Implementations
 // must be safe for concurrent use and pass qrtest.Run.
 type CapStore interface {
-	// ReserveCap adds r to its payer's total of the day in r.Amount's
+	// ReserveCap adds r to its user's total of the day in r.Amount's
 	// currency, atomically, unless the total would then exceed limit (of
 	// the same currency). Reserving the same payment again with the same
-	// payer, day and amount adds nothing and succeeds, even over the cap.
+	// user, day and amount adds nothing and succeeds, even over the cap.
 	// It returns the day's total after the reservation.
 	// Errors: ErrDailyCap, ErrReservationConflict, ledger.ErrCurrencyMismatch
 	// (limit in another currency).
 	ReserveCap(ctx context.Context, r CapReservation, limit ledger.Money) (ledger.Money, error)
 
-	// CapUsed returns the payer's total of the day in currency c (zero
+	// CapUsed returns the user's total of the day in currency c (zero
 	// when there is none).
-	CapUsed(ctx context.Context, payer uuid.UUID, day string, c ledger.Currency) (ledger.Money, error)
+	CapUsed(ctx context.Context, user uuid.UUID, day string, c ledger.Currency) (ledger.Money, error)
 
 	// SettleCap marks payment's reservation final. Settling again does
 	// nothing.

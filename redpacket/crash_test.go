@@ -79,7 +79,7 @@ func crashRun(t *testing.T, m mode, target string, n int, applyThenFail, soldOut
 	f.crashAt(n, applyThenFail)
 	_, _ = w.svc.Send(w.ctx, req)
 	for _, c := range claimers {
-		_, _ = w.claim(req.ID, c)
+		_, _ = w.claim(w.packetID(req), c)
 		_ = w.svc.Flush(w.ctx) // each background mark in turn, so that the crash points stay in order
 	}
 	if !soldOut {
@@ -96,7 +96,7 @@ func crashRun(t *testing.T, m mode, target string, n int, applyThenFail, soldOut
 		t.Fatalf("%s: retried send: %v", where, err)
 	}
 	for _, c := range claimers {
-		_, err := w.claim(req.ID, c)
+		_, err := w.claim(w.packetID(req), c)
 		switch {
 		case err == nil, errors.Is(err, redpacket.ErrPacketCancelled):
 		case !soldOut && (errors.Is(err, redpacket.ErrExpired) || errors.Is(err, redpacket.ErrRefunded)):
@@ -118,7 +118,7 @@ func crashRun(t *testing.T, m mode, target string, n int, applyThenFail, soldOut
 		t.Fatalf("%s: second Reconcile: %v", where, err)
 	}
 
-	p := w.packet(req.ID)
+	p := w.packet(w.packetID(req))
 	if p.Status == redpacket.StatusCancelled {
 		if got := w.balance(sender.wallet); got != initial {
 			t.Fatalf("%s: cancelled packet, sender has %d of %d", where, got, initial)
@@ -134,11 +134,11 @@ func crashRun(t *testing.T, m mode, target string, n int, applyThenFail, soldOut
 		w.verify()
 		return crashed
 	}
-	w.checkFinished(req.ID)
+	w.checkFinished(w.packetID(req))
 	if got, want := w.balance(sender.wallet), initial-total+p.Refund().Units(); got != want {
 		t.Fatalf("%s: sender has %d, want %d (refund %v)", where, got, want, p.Refund())
 	}
-	claims, err := w.store.Claims(w.ctx, req.ID)
+	claims, err := w.store.Claims(w.ctx, w.packetID(req))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +174,7 @@ func TestReconcileFunding(t *testing.T) {
 		t.Fatalf("Send = %v, want the crash", err)
 	}
 	lf.heal()
-	if p := w.packet(lost.ID); p.Status != redpacket.StatusFunding {
+	if p := w.packet(w.packetID(lost)); p.Status != redpacket.StatusFunding {
 		t.Fatalf("status %v, want funding", p.Status)
 	}
 	// Too recent: Reconcile leaves it to the client.
@@ -191,7 +191,7 @@ func TestReconcileFunding(t *testing.T) {
 	}
 	// Even a funding transfer submitted late (a request stuck in flight)
 	// is refused: the escrow account is closed.
-	_, err = w.l.Transfer(w.ctx, ledger.Transfer{ID: w.svc.FundTransferID(lost.ID), DebitAccountID: sender.wallet, CreditAccountID: w.svc.EscrowAccountID(lost.ID), Amount: fen(1000)})
+	_, err = w.l.Transfer(w.ctx, ledger.Transfer{ID: w.svc.FundTransferID(w.packetID(lost)), DebitAccountID: sender.wallet, CreditAccountID: w.svc.EscrowAccountID(w.packetID(lost)), Amount: fen(1000)})
 	wantIs(t, "late funding transfer", err, ledger.ErrAccountClosed)
 	if got := w.balance(sender.wallet); got != 10000 {
 		t.Fatalf("sender has %d, want all 10000", got)
@@ -208,9 +208,9 @@ func TestReconcileFunding(t *testing.T) {
 	if err != nil || rep.Funded != 1 {
 		t.Fatalf("Reconcile: %+v, %v; want 1 funded", rep, err)
 	}
-	w.mustClaim(funded.ID, ms[0])
-	w.mustClaim(funded.ID, ms[1])
-	w.checkFinished(funded.ID)
+	w.mustClaim(w.packetID(funded), ms[0])
+	w.mustClaim(w.packetID(funded), ms[1])
+	w.checkFinished(w.packetID(funded))
 	if got := w.balance(sender.wallet); got != 8000 {
 		t.Fatalf("sender has %d, want 8000", got)
 	}

@@ -47,7 +47,7 @@
 // outcome:
 //
 //   - Send records the packet as funding, funds escrow, opens the packet.
-//     A retry with the same packet ID finishes the same packet and pays
+//     A retry with the same key finishes the same packet and pays
 //     once. Reconcile opens a funding packet whose transfer is on the
 //     ledger and cancels one whose transfer is not — after closing the
 //     empty escrow account, which fences out a funding transfer still in
@@ -78,7 +78,8 @@
 //
 // A request's identity is its meaning, not its bytes:
 //
-//   - Send: the key is the packet ID (SendRequest.ID); the meaning is the
+//   - Send: the key is the sender's SendRequest.Key, and the packet's ID
+//     is derived from the two (Service.PacketID); the meaning is the
 //     kind, the sender and the wallet paying, the group and the recipient,
 //     the currency and the total (for a Normal packet, the per-share
 //     amount times the count), the count, and a Password packet's phrase

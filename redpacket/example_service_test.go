@@ -80,7 +80,7 @@ func ExampleService() {
 	b := newExampleBank()
 	amount, _ := ledger.ParseAmount("18.88", "CNY")
 	p, err := b.svc.Send(b.ctx, redpacket.SendRequest{
-		ID: uuid.New(), Kind: redpacket.Lucky, Sender: b.users["Alice"], SenderAccount: b.wallets["Alice"],
+		Key: "alice-0001", Kind: redpacket.Lucky, Sender: b.users["Alice"], SenderAccount: b.wallets["Alice"],
 		Group: b.group, Amount: amount, Count: 3,
 	})
 	if err != nil {
@@ -124,7 +124,7 @@ func ExampleService_RefundExpired() {
 	b := newExampleBank()
 	amount, _ := ledger.ParseAmount("8.00", "CNY")
 	p, err := b.svc.Send(b.ctx, redpacket.SendRequest{
-		ID: uuid.New(), Kind: redpacket.Normal, Sender: b.users["Alice"], SenderAccount: b.wallets["Alice"],
+		Key: "alice-0002", Kind: redpacket.Normal, Sender: b.users["Alice"], SenderAccount: b.wallets["Alice"],
 		Group: b.group, Amount: amount, Count: 4, // 8.00 CNY each, 32.00 in all
 	})
 	if err != nil {

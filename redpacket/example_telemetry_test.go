@@ -40,7 +40,7 @@ func ExampleConfig_meterProvider() {
 	if _, err := l.Transfer(ctx, ledger.Transfer{ID: uuid.New(), DebitAccountID: bank.ID, CreditAccountID: wallets[0], Amount: total}); err != nil {
 		panic(err)
 	}
-	packet, err := svc.Send(ctx, redpacket.SendRequest{ID: uuid.New(), Kind: redpacket.Lucky, Sender: users[0],
+	packet, err := svc.Send(ctx, redpacket.SendRequest{Key: "new-year-1", Kind: redpacket.Lucky, Sender: users[0],
 		SenderAccount: wallets[0], Group: group, Amount: total, Count: 2})
 	if err != nil {
 		panic(err)

@@ -26,7 +26,7 @@ func TestIdempotencyIdentity(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		req := redpacket.SendRequest{ID: uuid.New(), Kind: redpacket.Password, Sender: sender.id, SenderAccount: sender.wallet,
+		req := redpacket.SendRequest{Key: uuid.NewString(), Kind: redpacket.Password, Sender: sender.id, SenderAccount: sender.wallet,
 			Group: w.group, Amount: amount, Count: 4, Password: "恭喜  发财"}
 		p := w.send(req)
 		same := req
@@ -41,7 +41,8 @@ func TestIdempotencyIdentity(t *testing.T) {
 		if got := w.balance(sender.wallet); got != 100000-1000 {
 			t.Fatalf("sender has %d, want one packet paid", got)
 		}
-		lucky := w.send(w.lucky(sender, 1000, 4))
+		luckyReq := w.lucky(sender, 1000, 4)
+		w.send(luckyReq)
 		for _, tc := range []struct {
 			field string
 			base  redpacket.SendRequest
@@ -53,7 +54,7 @@ func TestIdempotencyIdentity(t *testing.T) {
 			{"amount", req, func(r *redpacket.SendRequest) { r.Amount = fen(1001) }},
 			{"count", req, func(r *redpacket.SendRequest) { r.Count = 5 }},
 			{"password", req, func(r *redpacket.SendRequest) { r.Password = "恭喜发财" }},
-			{"password", w.lucky(sender, 1000, 4), func(r *redpacket.SendRequest) { r.ID = lucky.ID; r.Password = "x" }},
+			{"password", luckyReq, func(r *redpacket.SendRequest) { r.Password = "x" }},
 		} {
 			r := tc.base
 			f := tc.f

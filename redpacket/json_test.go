@@ -45,7 +45,7 @@ func ExampleView_json() {
 	members.Add(group, alice)
 	members.Add(group, bob)
 	each, _ := ledger.ParseMoney("8.88", "CNY")
-	p, err := svc.Send(ctx, redpacket.SendRequest{ID: id("packet"), Kind: redpacket.Normal, Sender: alice,
+	p, err := svc.Send(ctx, redpacket.SendRequest{Key: "alice-new-year-1", Kind: redpacket.Normal, Sender: alice,
 		SenderAccount: id("alice's wallet"), Group: group, Amount: each, Count: 2})
 	if err != nil {
 		panic(err)
@@ -60,7 +60,7 @@ func ExampleView_json() {
 	// Output:
 	// {
 	//   "packet": {
-	//     "id": "13bf45f9-5540-52ea-960a-790d32557c6b",
+	//     "id": "da3a7ba0-d9b6-5787-ad6e-e35685a88040",
 	//     "kind": "normal",
 	//     "sender": "9750dcc2-516e-5ea0-8a26-54fa6ff6986b",
 	//     "sender_account": "fa031b85-23bf-52ee-9cf1-97ffc73cca6e",
@@ -71,7 +71,7 @@ func ExampleView_json() {
 	//       "currency": "CNY"
 	//     },
 	//     "count": 2,
-	//     "escrow": "470abc18-3f60-51ee-b0bb-62d4a84b235e",
+	//     "escrow": "15e111a7-68d0-563d-86b8-bc5da24bb221",
 	//     "created_at": "2027-02-05T20:00:00Z",
 	//     "expires_at": "2027-02-06T20:00:00Z",
 	//     "status": "open",
@@ -81,7 +81,7 @@ func ExampleView_json() {
 	//   },
 	//   "claims": [
 	//     {
-	//       "packet_id": "13bf45f9-5540-52ea-960a-790d32557c6b",
+	//       "packet_id": "da3a7ba0-d9b6-5787-ad6e-e35685a88040",
 	//       "user": "756886b3-2033-583f-bd5a-a22f02fb5a6b",
 	//       "account": "f68704fa-6578-5ad4-89a2-51bc4003c41e",
 	//       "index": 0,

@@ -64,7 +64,7 @@ func TestPasswordNotStoredInClear(t *testing.T) {
 		req.Kind, req.Password = redpacket.Password, " 芝麻　开门 " // normalized: "芝麻 开门"
 		p := w.send(req)
 		req2 := req
-		req2.ID = uuid.New()
+		req2.Key = uuid.NewString()
 		p2 := w.send(req2)
 
 		var found []string
@@ -203,7 +203,7 @@ func TestOverlongPasswordRefusedFirst(t *testing.T) {
 		t.Fatalf("over-long phrases cost %d store reads and %d membership questions, want none", r, a)
 	}
 	// At the bound, a phrase is looked at (and this one normalizes too long).
-	req.ID, req.Password = uuid.New(), strings.Repeat("a", redpacket.MaxPasswordInputBytes)
+	req.Key, req.Password = uuid.NewString(), strings.Repeat("a", redpacket.MaxPasswordInputBytes)
 	_, err = svc.Send(w.ctx, req)
 	wantIs(t, "send with a phrase at the input bound", err, redpacket.ErrBadPassword)
 	if store.reads.Load() != 1 {

@@ -70,7 +70,7 @@ func TestPayingStoreChosen(t *testing.T) {
 			if _, err := l.Transfer(ctx, ledger.Transfer{ID: uuid.New(), DebitAccountID: bank.ID, CreditAccountID: wallet.ID, Amount: ledger.NewMoney(100, cny)}); err != nil {
 				t.Fatal(err)
 			}
-			p, err := svc.Send(ctx, redpacket.SendRequest{ID: uuid.New(), Kind: redpacket.Lucky, Sender: sender, SenderAccount: wallet.ID,
+			p, err := svc.Send(ctx, redpacket.SendRequest{Key: uuid.NewString(), Kind: redpacket.Lucky, Sender: sender, SenderAccount: wallet.ID,
 				Recipient: friend, Amount: ledger.NewMoney(100, cny), Count: 1})
 			if err != nil {
 				t.Fatal(err)

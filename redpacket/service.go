@@ -57,9 +57,6 @@ type Config struct {
 	Rand io.Reader
 	// Now is the clock for claims and new packets; nil means time.Now.
 	Now func() time.Time
-	// NewID makes a packet ID for a send request without one (such a send
-	// is not idempotent); nil means uuid.New.
-	NewID func() uuid.UUID
 	// Namespace is the UUIDv5 namespace of every ID the Service derives
 	// (escrow accounts and ledger transfers). It must never change for a
 	// given ledger. Zero means DefaultNamespace().
@@ -148,7 +145,6 @@ type Service struct {
 	rules          map[ledger.Currency]Rules
 	rand           io.Reader
 	now            func() time.Time
-	newID          func() uuid.UUID
 	ns             uuid.UUID
 	codes          Codes
 	reconcileAfter time.Duration
@@ -186,7 +182,7 @@ func New(cfg Config) (*Service, error) {
 	}
 	s := &Service{
 		l: cfg.Ledger, store: cfg.Store, members: cfg.Members, rand: cfg.Rand,
-		now: cfg.Now, newID: cfg.NewID, ns: cfg.Namespace, codes: cfg.Codes,
+		now: cfg.Now, ns: cfg.Namespace, codes: cfg.Codes,
 		reconcileAfter: max(0, cfg.ReconcileAfter), asyncMarks: cfg.AsyncMarks, pw: pw,
 		tel: newServiceTelemetry(&cfg),
 	}
@@ -213,9 +209,6 @@ func New(cfg Config) (*Service, error) {
 	}
 	if s.now == nil {
 		s.now = time.Now
-	}
-	if s.newID == nil {
-		s.newID = uuid.New
 	}
 	if s.ns == uuid.Nil {
 		s.ns = DefaultNamespace()
@@ -265,6 +258,12 @@ func (l *lockedReader) Read(b []byte) (int, error) {
 // Store returns the service's store.
 func (s *Service) Store() Store { return s.store }
 
+// PacketID returns the ID of the packet that sender's send request with
+// idempotency key key records (see SendRequest.Key).
+func (s *Service) PacketID(sender uuid.UUID, key string) uuid.UUID {
+	return ledger.DeriveID(s.ns, "redpacket/send", sender.String(), key)
+}
+
 // EscrowAccountID returns the ID of packet's own escrow account.
 func (s *Service) EscrowAccountID(packet uuid.UUID) uuid.UUID {
 	return ledger.DeriveID(s.ns, "redpacket", packet.String(), "escrow")
@@ -303,10 +302,10 @@ func (s *Service) RefundTransferID(packet uuid.UUID) uuid.UUID {
 
 // SendRequest asks to send a red packet.
 type SendRequest struct {
-	// ID is the client's packet ID, the send's idempotency key: sending the
-	// same request again returns the same packet and pays once. Zero means
-	// a new ID from Config.NewID (no idempotency).
-	ID            uuid.UUID `json:"id"`
+	// Key is the sender's idempotency key (ledger.CheckKey): sending the
+	// same request again returns the same packet and pays once. The
+	// packet's ID is PacketID(Sender, Key).
+	Key           string    `json:"key"`
 	Kind          Kind      `json:"kind"`
 	Sender        uuid.UUID `json:"sender"`         // the sending user
 	SenderAccount uuid.UUID `json:"sender_account"` // the sender's wallet
@@ -334,12 +333,14 @@ type SendRequest struct {
 // the sender, or whoever logs the answer, which claim gets the most) and
 // without its password.
 //
-// Sending a request again with the same ID returns the packet as it stands
-// (finishing its funding if a crash interrupted it) and moves no money
-// twice; the same ID with other content is ErrPacketConflict.
+// Sending a request again with the same sender and key returns the packet
+// as it stands (finishing its funding if a crash interrupted it) and moves
+// no money twice; the same key with other content is ErrPacketConflict.
 //
-// The checks run in this order: a phrase over MaxPasswordInputBytes
-// (ErrBadPassword, before the store is read), the request's shape (ErrInvalidRequest,
+// The checks run in this order, the first three before the store is read:
+// the key (ErrInvalidRequest and ledger.ErrInvalidKey), the sender
+// (ErrInvalidRequest), a phrase over MaxPasswordInputBytes
+// (ErrBadPassword), then the request's shape (ErrInvalidRequest,
 // ErrUnknownKind, ErrUnsupportedCurrency, ErrBadPassword), membership
 // (ErrNotMember for the sender or an exclusive packet's recipient), then
 // Rules.Check: ErrNoShares, ErrTooManyShares, ErrShareTooSmall,
@@ -347,7 +348,7 @@ type SendRequest struct {
 // the ledger decides: ledger.ErrInsufficientFunds (or another refusal of
 // the sender's wallet, such as ledger.ErrAccountFrozen), returned together
 // with ErrPacketCancelled: the packet is recorded as cancelled and its ID
-// cannot be used again. A request with a packet ID already used for a
+// cannot be used again. A request with a key the sender already used for a
 // request of another meaning is refused with a *ConflictError
 // (ErrPacketConflict, ledger.ErrIdempotencyConflict). An error from the
 // ledger or the store failing
@@ -356,7 +357,9 @@ type SendRequest struct {
 // Errors also include those of Members and of the store.
 func (s *Service) Send(ctx context.Context, req SendRequest) (Packet, error) {
 	ctx, sp := s.tel.send.Start(ctx)
-	sp.ID(req.ID)
+	if sp.On() {
+		sp.ID(s.PacketID(req.Sender, req.Key))
+	}
 	p, err := s.send(ctx, req)
 	sp.End(ctx, err, req.Amount.Currency().Code())
 	p.Shares, p.PasswordHash = nil, nil
@@ -364,46 +367,52 @@ func (s *Service) Send(ctx context.Context, req SendRequest) (Packet, error) {
 }
 
 func (s *Service) send(ctx context.Context, req SendRequest) (Packet, error) {
-	if len(req.Password) > MaxPasswordInputBytes { // before the store
-		return Packet{}, fmt.Errorf("send packet %s: %w: %d bytes, at most %d", req.ID, ErrBadPassword, len(req.Password), MaxPasswordInputBytes)
+	// Before the store: what names the packet, and the phrase's size.
+	if err := ledger.CheckKey(req.Key); err != nil {
+		return Packet{}, fmt.Errorf("send packet: %w: %w", err, ErrInvalidRequest)
 	}
-	if req.ID == uuid.Nil {
-		req.ID = s.newID()
+	if req.Sender == uuid.Nil {
+		return Packet{}, fmt.Errorf("send packet: %w: no sender", ErrInvalidRequest)
 	}
-	p, err := s.store.Packet(ctx, req.ID)
+	id := s.PacketID(req.Sender, req.Key)
+	if len(req.Password) > MaxPasswordInputBytes {
+		return Packet{}, fmt.Errorf("send packet %s: %w: %d bytes, at most %d", id, ErrBadPassword, len(req.Password), MaxPasswordInputBytes)
+	}
+	p, err := s.store.Packet(ctx, id)
 	switch {
 	case err == nil:
 		return s.resend(ctx, &req, p)
 	case !errors.Is(err, ErrPacketNotFound):
-		return Packet{}, fmt.Errorf("send packet %s: %w", req.ID, err)
+		return Packet{}, fmt.Errorf("send packet %s: %w", id, err)
 	}
-	if p, err = s.newPacket(ctx, &req); err != nil {
-		return Packet{}, fmt.Errorf("send packet %s: %w", req.ID, err)
+	if p, err = s.newPacket(ctx, id, &req); err != nil {
+		return Packet{}, fmt.Errorf("send packet %s: %w", id, err)
 	}
 	stored, err := s.store.CreatePacket(ctx, p)
 	switch {
 	case errors.Is(err, ErrPacketExists):
 		return s.resend(ctx, &req, stored)
 	case err != nil:
-		return Packet{}, fmt.Errorf("send packet %s: %w", req.ID, err)
+		return Packet{}, fmt.Errorf("send packet %s: %w", id, err)
 	}
 	return s.fund(ctx, stored)
 }
 
-// newPacket checks a send request and builds the packet it asks for.
-func (s *Service) newPacket(ctx context.Context, req *SendRequest) (Packet, error) {
+// newPacket checks a send request and builds the packet it asks for,
+// with ID id.
+func (s *Service) newPacket(ctx context.Context, id uuid.UUID, req *SendRequest) (Packet, error) {
 	if !req.Kind.valid() {
 		return Packet{}, fmt.Errorf("%w: %v", ErrUnknownKind, req.Kind)
 	}
-	if req.Sender == uuid.Nil || req.SenderAccount == uuid.Nil {
-		return Packet{}, fmt.Errorf("%w: no sender or sender account", ErrInvalidRequest)
+	if req.SenderAccount == uuid.Nil {
+		return Packet{}, fmt.Errorf("%w: no sender account", ErrInvalidRequest)
 	}
 	cur := req.Amount.Currency()
 	r, ok := s.rules[cur]
 	if !ok {
 		return Packet{}, fmt.Errorf("%w: %q", ErrUnsupportedCurrency, cur.Code())
 	}
-	password, err := s.requestPassword(req)
+	password, err := s.requestPassword(id, req)
 	if err != nil {
 		return Packet{}, err
 	}
@@ -421,25 +430,25 @@ func (s *Service) newPacket(ctx context.Context, req *SendRequest) (Packet, erro
 	}
 	now := ledger.Timestamp(s.now())
 	return Packet{
-		ID: req.ID, Kind: req.Kind, Sender: req.Sender, SenderAccount: req.SenderAccount,
+		ID: id, Kind: req.Kind, Sender: req.Sender, SenderAccount: req.SenderAccount,
 		Group: req.Group, Recipient: req.Recipient, PasswordHash: password,
 		SenderMayGrab: r.SenderMayGrab,
 		Total:         ledger.NewMoney(total, cur), Count: req.Count, Shares: shares,
-		Escrow: s.EscrowAccountID(req.ID), CreatedAt: now, ExpiresAt: now.Add(r.Expiry),
+		Escrow: s.EscrowAccountID(id), CreatedAt: now, ExpiresAt: now.Add(r.Expiry),
 		State: State{Status: StatusFunding},
 	}, nil
 }
 
 // requestPassword returns the hash of a request's phrase (nil for kinds
 // other than Password).
-func (s *Service) requestPassword(req *SendRequest) ([]byte, error) {
+func (s *Service) requestPassword(id uuid.UUID, req *SendRequest) ([]byte, error) {
 	if req.Kind != Password {
 		if req.Password != "" {
 			return nil, fmt.Errorf("%w: a password on a %v packet", ErrInvalidRequest, req.Kind)
 		}
 		return nil, nil
 	}
-	return s.pw.Hash(req.ID, req.Password)
+	return s.pw.Hash(id, req.Password)
 }
 
 // claimers checks who may claim the requested packet and returns how many

@@ -145,16 +145,16 @@ func BenchmarkSend(b *testing.B) {
 		b.Fatal(err)
 	}
 	sender, group := uuid.New(), uuid.New()
-	ids := make([]uuid.UUID, b.N)
-	for i := range ids {
-		ids[i] = uuid.New()
+	keys := make([]string, b.N)
+	for i := range keys {
+		keys[i] = uuid.NewString()
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	cpu := processCPU()
 	for i := range b.N {
 		if _, err := svc.Send(ctx, redpacket.SendRequest{
-			ID: ids[i], Kind: redpacket.Lucky, Sender: sender, SenderAccount: wallet.ID,
+			Key: keys[i], Kind: redpacket.Lucky, Sender: sender, SenderAccount: wallet.ID,
 			Group: group, Amount: total, Count: 10,
 		}); err != nil {
 			b.Fatal(err)

@@ -142,7 +142,7 @@ func TestSendChecks(t *testing.T) {
 		if !errors.Is(err, tt.want) {
 			t.Errorf("%s: Send = %v, want %v", tt.name, err, tt.want)
 		}
-		if _, err := w.store.Packet(w.ctx, tt.req.ID); !errors.Is(err, redpacket.ErrPacketNotFound) {
+		if _, err := w.store.Packet(w.ctx, w.packetID(tt.req)); !errors.Is(err, redpacket.ErrPacketNotFound) {
 			t.Errorf("%s: a refused packet was recorded", tt.name)
 		}
 	}
@@ -166,7 +166,7 @@ func TestSendInsufficientFunds(t *testing.T) {
 	if p.Status != redpacket.StatusCancelled {
 		t.Fatalf("status %v, want cancelled", p.Status)
 	}
-	esc := w.account(w.svc.EscrowAccountID(req.ID))
+	esc := w.account(w.svc.EscrowAccountID(w.packetID(req)))
 	if esc.Status != ledger.AccountClosed || !esc.Balance.IsZero() {
 		t.Fatalf("escrow %+v, want closed and empty", esc)
 	}
@@ -181,7 +181,7 @@ func TestSendInsufficientFunds(t *testing.T) {
 		t.Fatalf("sender has %d, want 10000 (nothing taken)", got)
 	}
 	// A new ID goes through.
-	req.ID = uuid.New()
+	req.Key = uuid.NewString()
 	w.send(req)
 	if got := w.balance(sender.wallet); got != 0 {
 		t.Fatalf("sender has %d after sending everything", got)
@@ -213,7 +213,7 @@ func TestSendIdempotent(t *testing.T) {
 		if errs[i] != nil {
 			t.Fatalf("send %d: %v", i, errs[i])
 		}
-		if ps[i].ID != req.ID || ps[i].Status != redpacket.StatusOpen || ps[i].Shares != nil || ps[i].ExpiresAt != ps[0].ExpiresAt {
+		if ps[i].ID != w.packetID(req) || ps[i].Status != redpacket.StatusOpen || ps[i].Shares != nil || ps[i].ExpiresAt != ps[0].ExpiresAt {
 			t.Fatalf("send %d returned %+v", i, ps[i])
 		}
 	}
@@ -305,7 +305,7 @@ func TestClaimEligibility(t *testing.T) {
 		w.checkFinished(xp.ID)
 
 		// One-to-one: only the friend; not even the sender (whatever the rules).
-		direct := redpacket.SendRequest{ID: uuid.New(), Kind: redpacket.Normal, Sender: sender.id, SenderAccount: sender.wallet, Recipient: outsider.id, Amount: fen(520), Count: 1}
+		direct := redpacket.SendRequest{Key: uuid.NewString(), Kind: redpacket.Normal, Sender: sender.id, SenderAccount: sender.wallet, Recipient: outsider.id, Amount: fen(520), Count: 1}
 		dp := w.send(direct)
 		_, err = w.claim(dp.ID, ms[0])
 		wantIs(t, "one-to-one, someone else", err, redpacket.ErrNotRecipient)
@@ -480,19 +480,19 @@ func TestOtherCurrency(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		req := redpacket.SendRequest{ID: uuid.New(), Kind: redpacket.Lucky, Sender: sender.id, SenderAccount: sender.wallet, Group: w.group, Amount: amount, Count: 2}
+		req := redpacket.SendRequest{Key: uuid.NewString(), Kind: redpacket.Lucky, Sender: sender.id, SenderAccount: sender.wallet, Group: w.group, Amount: amount, Count: 2}
 		p := w.send(req)
 		a, b := w.mustClaim(p.ID, ms[0]), w.mustClaim(p.ID, ms[1])
 		if a.Amount.Currency() != jpy || a.Amount.Units()+b.Amount.Units() != 50000 {
 			t.Fatalf("claims %v, %v", a.Amount, b.Amount)
 		}
 		// ¥60,001 in two shares breaks the ¥30,000 maximum.
-		req.ID, req.Amount = uuid.New(), ledger.NewMoney(60001, jpy)
+		req.Key, req.Amount = uuid.NewString(), ledger.NewMoney(60001, jpy)
 		_, err = w.svc.Send(w.ctx, req)
 		wantIs(t, "JPY over the maximum", err, redpacket.ErrShareTooLarge)
 		// A CNY wallet cannot take a JPY share.
 		cnyUser := w.newUser(0)
-		req.ID, req.Amount = uuid.New(), ledger.NewMoney(100, jpy)
+		req.Key, req.Amount = uuid.NewString(), ledger.NewMoney(100, jpy)
 		p2 := w.send(req)
 		_, err = w.claim(p2.ID, cnyUser)
 		wantIs(t, "CNY wallet, JPY packet", err, ledger.ErrCurrencyMismatch)

@@ -223,9 +223,14 @@ func fen(n int64) ledger.Money { return ledger.NewMoney(n, cny) }
 // lucky is a request for a lucky packet from sender to the world's group.
 func (w *world) lucky(sender user, total int64, count int) redpacket.SendRequest {
 	return redpacket.SendRequest{
-		ID: uuid.New(), Kind: redpacket.Lucky, Sender: sender.id, SenderAccount: sender.wallet,
+		Key: uuid.NewString(), Kind: redpacket.Lucky, Sender: sender.id, SenderAccount: sender.wallet,
 		Group: w.group, Amount: fen(total), Count: count,
 	}
+}
+
+// packetID returns the ID of the packet req sends.
+func (w *world) packetID(req redpacket.SendRequest) uuid.UUID {
+	return w.svc.PacketID(req.Sender, req.Key)
 }
 
 // send sends req and returns the packet as the store records it, with

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/socialpay/socialpay/ledger"
 )
 
@@ -109,9 +111,9 @@ func BenchmarkLimiter(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	payers := make([]string, 1<<20)
+	payers := make([]uuid.UUID, 1<<20)
 	for i := range payers {
-		payers[i] = fmt.Sprint("payer-", i)
+		payers[i] = uid(fmt.Sprint("payer-", i))
 	}
 	ctx := context.Background()
 	b.ReportAllocs()

@@ -15,17 +15,17 @@ func TestCancelAfterArrival(t *testing.T) {
 	e := newEnv(t, nil)
 	alice := e.user("alice", "13900139000", "Alice", 100_00)
 	bob := e.user("bob", "13800138000", "Bob", 0)
-	res, err := e.svc.Resolve(e.ctx, "alice", "13800138000")
+	res, err := e.svc.Resolve(e.ctx, uid("alice"), "13800138000")
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := e.svc.Send(e.ctx, transfer.Request{IdempotencyKey: "late", Payer: "alice", From: alice, Token: res.Token, Amount: ledger.NewMoney(30_00, cny), Arrival: transfer.Arrive2h})
+	r, err := e.svc.Send(e.ctx, transfer.Request{Key: "late", Payer: uid("alice"), From: alice, Token: res.Token, Amount: ledger.NewMoney(30_00, cny), Arrival: transfer.Arrive2h})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// The sweep lags an hour behind the arrival time.
 	e.clock.Set(r.DueAt.Add(time.Hour))
-	got, err := e.svc.Cancel(e.ctx, "alice", r.ID)
+	got, err := e.svc.Cancel(e.ctx, uid("alice"), r.ID)
 	wantErr(t, err, transfer.ErrArrived)
 	if got.State != transfer.StatePending {
 		t.Fatalf("receipt %+v", got)
@@ -36,7 +36,7 @@ func TestCancelAfterArrival(t *testing.T) {
 	if a, _ := e.l.Account(e.ctx, bob); a.Balance.Net() != 30_00 {
 		t.Fatalf("bob has %d", a.Balance.Net())
 	}
-	_, err = e.svc.Cancel(e.ctx, "alice", r.ID)
+	_, err = e.svc.Cancel(e.ctx, uid("alice"), r.ID)
 	wantErr(t, err, transfer.ErrArrived)
 	wantErr(t, err, transfer.ErrAlreadySettled)
 }

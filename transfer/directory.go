@@ -30,18 +30,17 @@ var (
 	ErrNotHolder = errcode.New("not_holder", errcode.Forbidden, "transfer: not the number's holder")
 )
 
-// Bounds of a Binding's text fields, in bytes.
-const (
-	MaxHolderLen      = 128 // Binding.Holder, Request.Payer
-	MaxInstitutionLen = 64  // Payee.Institution
-)
+// MaxInstitutionLen bounds Payee.Institution, in bytes.
+const MaxInstitutionLen = 64
 
 // Binding ties a mobile number to a holder and the ledger account that
 // receives payments to it: the directory entry of 手机号转账, a PIX key or a
 // PayNow proxy. A number has one binding, hence one default account.
 type Binding struct {
-	Phone   Phone     `json:"phone"`   // E.164, from PhoneParser.Normalize
-	Holder  string    `json:"holder"`  // the bank's ID of the customer who holds the number
+	Phone Phone `json:"phone"` // E.164, from PhoneParser.Normalize
+	// Holder is the user who holds the number: the bank's stable ID of
+	// the customer (see docs/identity.md).
+	Holder  uuid.UUID `json:"holder"`
 	Account uuid.UUID `json:"account"` // the ledger account payments to the number credit
 	// Name is the holder's full name. It never leaves the library on the
 	// reveal path: payers see MaskName(Name), or a VerifyName answer.
@@ -62,8 +61,7 @@ type Binding struct {
 }
 
 // ValidateBinding checks the fields a caller supplies: a number (not
-// validated again here: it must come from Normalize), a holder of 1 to
-// MaxHolderLen bytes of text (valid UTF-8, no control characters), an
+// validated again here: it must come from Normalize), a holder, an
 // account, a name of letters or digits (at most 128 characters, valid
 // UTF-8, no control characters), VerifiedAt and UpdatedAt set.
 //
@@ -75,8 +73,8 @@ func ValidateBinding(b *Binding) error {
 	switch {
 	case len(b.Phone) < 2 || b.Phone[0] != '+':
 		return bad("phone %q is not in E.164 form", b.Phone)
-	case checkText("holder", b.Holder, MaxHolderLen) != nil:
-		return bad("%v", checkText("holder", b.Holder, MaxHolderLen))
+	case b.Holder == uuid.Nil:
+		return bad("no holder")
 	case b.Account == uuid.Nil:
 		return bad("no account")
 	case checkName(b.Name) != nil:
@@ -124,7 +122,7 @@ func DecideBind(existing *Binding, b *Binding, rebind bool) error {
 // (nil if none).
 //
 // Errors: ErrNotBound, ErrNotHolder.
-func DecideUnbind(existing *Binding, phone Phone, holder string) error {
+func DecideUnbind(existing *Binding, phone Phone, holder uuid.UUID) error {
 	switch {
 	case existing == nil:
 		return fmt.Errorf("unbind %s: %w", phone, ErrNotBound)
@@ -146,7 +144,7 @@ type Directory interface {
 	// Unbind removes the binding of phone if holder holds it.
 	//
 	// Errors: ErrNotBound, ErrNotHolder.
-	Unbind(ctx context.Context, phone Phone, holder string) error
+	Unbind(ctx context.Context, phone Phone, holder uuid.UUID) error
 	// Lookup returns the binding of phone (an exact E.164 key, never
 	// parsed again); found is false when there is none. Its signature fits
 	// FindPhone.
@@ -156,13 +154,17 @@ type Directory interface {
 // Payee is who a number pays, as a Router says: the institution holding
 // the number and, there, the holder and the ledger account to credit.
 type Payee struct {
-	Phone       Phone     `json:"phone"`
-	Institution string    `json:"institution"`           // the institution that holds the number
-	Holder      string    `json:"holder"`                // the holder's ID at that institution
-	Account     uuid.UUID `json:"account"`               // the ledger account credited: the holder's own, or for another institution the account that settles with it
-	Name        string    `json:"name"`                  // the full name; never shown on the reveal path
-	MaskedName  string    `json:"masked_name,omitempty"` // MaskName(Name), if the router has it; else the service masks Name
-	VerifiedAt  time.Time `json:"verified_at,omitzero"`  // when ownership was last verified
+	Phone       Phone  `json:"phone"`
+	Institution string `json:"institution"` // the institution that holds the number
+	// Holder identifies the payee: for this bank's own numbers, the user
+	// who holds it (Binding.Holder); an interbank router derives one from
+	// the other institution's customer ID, ledger.DeriveID(its namespace,
+	// "customer", institution, ID), so that it is stable.
+	Holder     uuid.UUID `json:"holder"`
+	Account    uuid.UUID `json:"account"`               // the ledger account credited: the holder's own, or for another institution the account that settles with it
+	Name       string    `json:"name"`                  // the full name; never shown on the reveal path
+	MaskedName string    `json:"masked_name,omitempty"` // MaskName(Name), if the router has it; else the service masks Name
+	VerifiedAt time.Time `json:"verified_at,omitzero"`  // when ownership was last verified
 }
 
 // masked returns the name a payer may see.

@@ -56,7 +56,9 @@
 //
 // A Directory binds a number (validated fully with Normalize) to a
 // holder's account, with the holder's name and when the bank last verified
-// ownership by OTP. A number has one binding; the same holder may update
+// ownership by OTP. Payers and holders are users: the bank's stable
+// uuid.UUID of a customer, as in every feature (docs/identity.md); the
+// account a request debits is named beside its payer (Request.From). A number has one binding; the same holder may update
 // it, and moving a recycled number to another holder needs an explicit
 // rebind (ErrBoundToOtherHolder otherwise). A Router says which
 // institution holds a number: LocalRouter answers from the Directory, and
@@ -141,8 +143,8 @@
 // service is the only instance; a per-process default would give a prober
 // one budget per instance, and a payer one daily limit per instance. The
 // buckets assume the instances' clocks agree to well within a refill
-// interval, and that Payer is an authenticated customer ID: a
-// prober holding many customer IDs has many payer budgets, and only the
+// interval, and that Payer is an authenticated user: a
+// prober holding many customers' IDs has many payer budgets, and only the
 // institution bucket caps them together.
 //
 // Lookup tokens are as strong as TokenKey's secrecy: at least
@@ -158,9 +160,9 @@
 // after it. Instances' clocks are assumed to agree (NTP).
 //
 // Every text that enters is bounded before any costly work and must be
-// text every store keeps as given: idempotency keys (CheckIdempotencyKey),
-// payer, holder and institution IDs are at most their Max… bytes of valid
-// UTF-8 without control characters (NUL among them); names and memos are
+// text every store keeps as given: idempotency keys (ledger.CheckKey) and
+// institution IDs are at most their Max… bytes of valid UTF-8 without
+// control characters (NUL among them); names and memos are
 // bounded in bytes before their characters are counted; numbers before
 // libphonenumber sees them; tokens before they are decoded. Send checks
 // all this before any lookup, so a refused request costs no lookup tokens,

@@ -109,24 +109,25 @@ func ExampleMemoryLimiter() {
 		panic(err)
 	}
 	ctx := context.Background()
+	alice := uuid.New() // a user: the bank's ID of a customer
 
-	_ = l.BeginLookup(ctx, "alice") // the key exists:
-	_ = l.LookupFound(ctx, "alice") // 1 token
-	fmt.Println("after a found key:", l.Tokens("alice"))
+	_ = l.BeginLookup(ctx, alice) // the key exists:
+	_ = l.LookupFound(ctx, alice) // 1 token
+	fmt.Println("after a found key:", l.Tokens(alice))
 
 	for range 4 {
-		_ = l.BeginLookup(ctx, "alice") // four missing keys: 20 tokens each
+		_ = l.BeginLookup(ctx, alice) // four missing keys: 20 tokens each
 	}
-	fmt.Println("after four missing keys:", l.Tokens("alice"))
+	fmt.Println("after four missing keys:", l.Tokens(alice))
 
-	err = l.BeginLookup(ctx, "alice")
+	err = l.BeginLookup(ctx, alice)
 	var rl *transfer.RateLimitError
 	if errors.As(err, &rl) {
 		fmt.Println(errors.Is(err, transfer.ErrRateLimited), rl.Scope, "retry after", rl.RetryAfter)
 	}
 
 	now = now.Add(rl.RetryAfter)
-	fmt.Println("later:", l.Tokens("alice"), l.BeginLookup(ctx, "alice"))
+	fmt.Println("later:", l.Tokens(alice), l.BeginLookup(ctx, alice))
 	// Output:
 	// after a found key: 99
 	// after four missing keys: 19
@@ -169,27 +170,29 @@ func ExampleService() {
 	}
 	bank, _ := l.CreateAccount(ctx, ledger.Account{ID: uuid.New(), Currency: cny})
 	alice, bob := wallet(), wallet()
+	// Users are the bank's stable IDs of its customers (docs/identity.md).
+	aliceUser, bobUser := uuid.New(), uuid.New()
 	_, _ = l.Transfer(ctx, ledger.Transfer{ID: uuid.New(), DebitAccountID: bank.ID, CreditAccountID: alice, Amount: ledger.NewMoney(500_00, cny)})
 
 	// The bank verified bob's number by OTP and binds it.
-	if _, err := svc.Bind(ctx, transfer.BindRequest{Phone: "+86 138 0013 8000", Holder: "bob", Account: bob, Name: "王小明", VerifiedAt: clock}); err != nil {
+	if _, err := svc.Bind(ctx, transfer.BindRequest{Phone: "+86 138 0013 8000", Holder: bobUser, Account: bob, Name: "王小明", VerifiedAt: clock}); err != nil {
 		panic(err)
 	}
 
-	res, err := svc.Resolve(ctx, "alice", "138-0013-8000")
+	res, err := svc.Resolve(ctx, aliceUser, "138-0013-8000")
 	if err != nil {
 		panic(err)
 	}
 	fmt.Println("pay", res.MaskedName, "at", res.Institution, "?")
 
 	amount, _ := ledger.ParseAmount("88.88", "CNY")
-	r, err := svc.Send(ctx, transfer.Request{IdempotencyKey: "order-1", Payer: "alice", From: alice, Token: res.Token, Amount: amount})
+	r, err := svc.Send(ctx, transfer.Request{Key: "order-1", Payer: aliceUser, From: alice, Token: res.Token, Amount: amount})
 	fmt.Println(r.State, r.Amount, "to", r.PayeeName, err)
 
-	res, _ = svc.Resolve(ctx, "alice", "138-0013-8000")
-	later, _ := svc.Send(ctx, transfer.Request{IdempotencyKey: "order-2", Payer: "alice", From: alice, Token: res.Token, Amount: amount, Arrival: transfer.Arrive2h})
+	res, _ = svc.Resolve(ctx, aliceUser, "138-0013-8000")
+	later, _ := svc.Send(ctx, transfer.Request{Key: "order-2", Payer: aliceUser, From: alice, Token: res.Token, Amount: amount, Arrival: transfer.Arrive2h})
 	fmt.Println(later.State, "until", later.DueAt.Format(time.Kitchen))
-	c, err := svc.Cancel(ctx, "alice", later.ID)
+	c, err := svc.Cancel(ctx, aliceUser, later.ID)
 	fmt.Println(c.State, err)
 
 	a, _ := l.Account(ctx, alice)

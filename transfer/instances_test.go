@@ -66,11 +66,11 @@ func TestInstancesShareTokensAndBudget(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := e.svc.Resolve(e.ctx, "alice", "138 0013 8000")
+	res, err := e.svc.Resolve(e.ctx, uid("alice"), "138 0013 8000")
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := other.Send(e.ctx, transfer.Request{IdempotencyKey: "k1", Payer: "alice", From: alice, Token: res.Token, Amount: ledger.NewMoney(1_00, cny)})
+	r, err := other.Send(e.ctx, transfer.Request{Key: "k1", Payer: uid("alice"), From: alice, Token: res.Token, Amount: ledger.NewMoney(1_00, cny)})
 	if err != nil || r.State != transfer.StateSettled {
 		t.Fatalf("token of instance A paid on instance B: %v %+v", err, r)
 	}
@@ -82,7 +82,7 @@ func TestInstancesShareTokensAndBudget(t *testing.T) {
 	insts := []*transfer.Service{e.svc, other}
 	misses := 0
 	for i := range 10 {
-		_, err := insts[i%2].Resolve(e.ctx, "mallory", fmt.Sprintf("137 0000 %04d", i))
+		_, err := insts[i%2].Resolve(e.ctx, uid("mallory"), fmt.Sprintf("137 0000 %04d", i))
 		if errors.Is(err, transfer.ErrRateLimited) {
 			break
 		}

@@ -57,13 +57,13 @@ func TestMaintain(t *testing.T) {
 		return a.ID
 	}
 	alice, bob := account(100_00), account(0)
-	if _, err := svc.Bind(ctx, transfer.BindRequest{Phone: "13800138000", Holder: "bob", Account: bob, Name: "Bob", VerifiedAt: clock.Now()}); err != nil {
+	if _, err := svc.Bind(ctx, transfer.BindRequest{Phone: "13800138000", Holder: uid("bob"), Account: bob, Name: "Bob", VerifiedAt: clock.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	send := func(key string, fen int64, arrival transfer.Arrival) (transfer.Receipt, error) {
-		req := transfer.Request{IdempotencyKey: key, Payer: "alice", From: alice, Phone: "13800138000", Amount: ledger.NewMoney(fen, cny), Arrival: arrival}
+		req := transfer.Request{Key: key, Payer: uid("alice"), From: alice, Phone: "13800138000", Amount: ledger.NewMoney(fen, cny), Arrival: arrival}
 		if arrival == transfer.ArriveOnAccept {
-			req.Phone, req.To = "", transfer.Recipient{Holder: "bob", Account: bob}
+			req.Phone, req.To = "", transfer.Recipient{Holder: uid("bob"), Account: bob}
 		}
 		return svc.Send(ctx, req)
 	}
@@ -103,7 +103,7 @@ func TestMaintain(t *testing.T) {
 	if _, err := svc.Maintain(ctx, clock.Now()); err != nil {
 		t.Fatal(err)
 	}
-	if r, err := svc.Get(ctx, "alice", chat.ID); err != nil || r.State != transfer.StateCancelled || net(alice) != 85_00 {
+	if r, err := svc.Get(ctx, uid("alice"), chat.ID); err != nil || r.State != transfer.StateCancelled || net(alice) != 85_00 {
 		t.Fatalf("the chat after Maintain a day on: %v %v, Alice has %d", r.State, err, net(alice))
 	}
 	if _, err := l.Verify(ctx); err != nil {

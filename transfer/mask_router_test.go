@@ -32,8 +32,8 @@ func TestResolveMasksShortNames(t *testing.T) {
 	} {
 		var router fixedRouter
 		e := newEnv(t, func(c *transfer.Config) { c.Router = &router })
-		router.p = transfer.Payee{Institution: "Other Bank", Holder: "h", Account: e.account(), Name: name, VerifiedAt: e.clock.Now()}
-		res, err := e.svc.Resolve(e.ctx, "alice", "138 0013 8000")
+		router.p = transfer.Payee{Institution: "Other Bank", Holder: uid("h"), Account: e.account(), Name: name, VerifiedAt: e.clock.Now()}
+		res, err := e.svc.Resolve(e.ctx, uid("alice"), "138 0013 8000")
 		if err != nil || res.MaskedName != want {
 			t.Errorf("%q through a router: %v, masked %q, want %q", name, err, res.MaskedName, want)
 		}

@@ -37,12 +37,16 @@ type MemoryStore struct {
 var _ Store = (*MemoryStore)(nil)
 
 type totalKey struct {
-	payer    string
+	payer    uuid.UUID
 	day      Day
 	currency ledger.Currency
 }
 
-type pairKey struct{ payer, institution, holder string }
+type pairKey struct {
+	payer       uuid.UUID
+	institution string
+	holder      uuid.UUID
+}
 
 type payerShard struct {
 	mu      sync.Mutex
@@ -89,8 +93,8 @@ func NewMemoryStore() *MemoryStore {
 	return s
 }
 
-func (s *MemoryStore) payerShard(payer string) *payerShard {
-	return &s.payers[maphash.String(s.seed, payer)&(memShards-1)]
+func (s *MemoryStore) payerShard(payer uuid.UUID) *payerShard {
+	return &s.payers[maphash.Bytes(s.seed, payer[:])&(memShards-1)]
 }
 
 func (s *MemoryStore) recordShard(id uuid.UUID) *recordShard {
@@ -293,7 +297,7 @@ func (s *MemoryStore) Scan(ctx context.Context, q ScanQuery) ([]Record, error) {
 }
 
 // DailyTotal implements Store.
-func (s *MemoryStore) DailyTotal(ctx context.Context, payer string, day Day, c ledger.Currency) (ledger.Money, error) {
+func (s *MemoryStore) DailyTotal(ctx context.Context, payer uuid.UUID, day Day, c ledger.Currency) (ledger.Money, error) {
 	if err := ctx.Err(); err != nil {
 		return ledger.Money{}, err
 	}
@@ -304,7 +308,7 @@ func (s *MemoryStore) DailyTotal(ctx context.Context, payer string, day Day, c l
 }
 
 // SettledBefore implements Store.
-func (s *MemoryStore) SettledBefore(ctx context.Context, payer, institution, holder string) (bool, error) {
+func (s *MemoryStore) SettledBefore(ctx context.Context, payer uuid.UUID, institution string, holder uuid.UUID) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
@@ -364,7 +368,7 @@ func (d *MemoryDirectory) Bind(ctx context.Context, b Binding, rebind bool) (Bin
 }
 
 // Unbind implements Directory.
-func (d *MemoryDirectory) Unbind(ctx context.Context, phone Phone, holder string) error {
+func (d *MemoryDirectory) Unbind(ctx context.Context, phone Phone, holder uuid.UUID) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}

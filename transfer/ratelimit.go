@@ -6,6 +6,8 @@ import (
 	"math"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/socialpay/socialpay/errcode"
 )
 
@@ -17,10 +19,9 @@ var (
 	ErrRateLimited = errcode.New("rate_limited", errcode.RateLimited, "transfer: rate limited")
 	// ErrInvalidRateConfig means a RateConfig cannot work (see Validate).
 	ErrInvalidRateConfig = errcode.New("invalid_rate_limit", errcode.Internal, "transfer: invalid rate limit config")
-	// ErrEmptyPayer means a limiter was asked about a payer with an empty ID.
+	// ErrEmptyPayer means a limiter was asked about a payer with the zero
+	// ID.
 	ErrEmptyPayer = errcode.New("empty_payer", errcode.Invalid, "transfer: empty payer ID")
-	// ErrInvalidPayer means a payer ID longer than MaxPayerLen.
-	ErrInvalidPayer = errcode.New("invalid_payer", errcode.Invalid, "transfer: invalid payer ID")
 )
 
 // Scopes of a RateLimitError.
@@ -43,22 +44,11 @@ func (e *RateLimitError) Error() string {
 // Unwrap returns ErrRateLimited.
 func (e *RateLimitError) Unwrap() error { return ErrRateLimited }
 
-// MaxPayerLen bounds a payer ID given to a Limiter, in bytes.
-const MaxPayerLen = 256
-
-// CheckPayer returns ErrEmptyPayer for an empty payer ID and
-// ErrInvalidPayer for one longer than MaxPayerLen or that is not text a
-// store keeps as given (invalid UTF-8, a control character such as NUL):
-// what every Limiter refuses before it counts.
-func CheckPayer(payer string) error {
-	switch {
-	case payer == "":
+// CheckPayer returns ErrEmptyPayer for the zero payer ID: what every
+// Limiter refuses before it counts.
+func CheckPayer(payer uuid.UUID) error {
+	if payer == uuid.Nil {
 		return ErrEmptyPayer
-	case len(payer) > MaxPayerLen:
-		return fmt.Errorf("%w: %d bytes (at most %d)", ErrInvalidPayer, len(payer), MaxPayerLen)
-	}
-	if err := checkText("payer", payer, MaxPayerLen); err != nil {
-		return fmt.Errorf("%w: %w", ErrInvalidPayer, err)
 	}
 	return nil
 }
@@ -86,16 +76,16 @@ type Limiter interface {
 	// *RateLimitError (errors.Is ErrRateLimited) and takes nothing if either
 	// bucket is short, CheckPayer's errors, or a storage
 	// error.
-	BeginLookup(ctx context.Context, payer string) error
+	BeginLookup(ctx context.Context, payer uuid.UUID) error
 	// LookupFound records that an admitted lookup found its key, giving
 	// NotFoundCost − FoundCost tokens back to both buckets (never beyond
 	// their capacity). It returns CheckPayer's errors or a storage error.
-	LookupFound(ctx context.Context, payer string) error
+	LookupFound(ctx context.Context, payer uuid.UUID) error
 	// PaymentSettled gives SettledRefund tokens back to payer's bucket (never
 	// beyond its capacity) when a payment that used a lookup settles. Call
 	// it once per such payment. It returns CheckPayer's errors or a storage
 	// error.
-	PaymentSettled(ctx context.Context, payer string) error
+	PaymentSettled(ctx context.Context, payer uuid.UUID) error
 }
 
 // BucketConfig sizes one token bucket. A bucket starts full; it gains one

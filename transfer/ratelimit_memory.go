@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 var _ Limiter = (*MemoryLimiter)(nil)
@@ -35,8 +37,8 @@ type MemoryLimiter struct {
 
 type limiterShard struct {
 	mu      sync.Mutex
-	buckets map[string]int64 // payer -> bucket state; absent means full
-	_       [48]byte         // 64 bytes: shards on separate cache lines
+	buckets map[uuid.UUID]int64 // payer -> bucket state; absent means full
+	_       [48]byte            // 64 bytes: shards on separate cache lines
 }
 
 // NewMemoryLimiter returns a MemoryLimiter with every bucket full. It
@@ -64,7 +66,7 @@ func NewMemoryLimiter(cfg RateConfig) (*MemoryLimiter, error) {
 	}
 	l.epoch = l.now()
 	for i := range l.shards {
-		l.shards[i].buckets = make(map[string]int64)
+		l.shards[i].buckets = make(map[uuid.UUID]int64)
 	}
 	l.institution.Store(l.inst.full(0))
 	return l, nil
@@ -76,12 +78,12 @@ func (l *MemoryLimiter) Config() RateConfig { return l.cfg }
 // clock returns nanoseconds since the limiter was created.
 func (l *MemoryLimiter) clock() int64 { return int64(l.now().Sub(l.epoch)) }
 
-func (l *MemoryLimiter) shard(payer string) *limiterShard {
-	return &l.shards[maphash.String(l.seed, payer)&l.mask]
+func (l *MemoryLimiter) shard(payer uuid.UUID) *limiterShard {
+	return &l.shards[maphash.Bytes(l.seed, payer[:])&l.mask]
 }
 
 // updatePayer applies f to payer's bucket under its shard's lock.
-func (l *MemoryLimiter) updatePayer(payer string, now int64, f func(e int64) (int64, bool)) bool {
+func (l *MemoryLimiter) updatePayer(payer uuid.UUID, now int64, f func(e int64) (int64, bool)) bool {
 	s := l.shard(payer)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -112,7 +114,7 @@ func (l *MemoryLimiter) updateInstitution(f func(e int64) (int64, bool)) bool {
 }
 
 // BeginLookup implements Limiter.
-func (l *MemoryLimiter) BeginLookup(_ context.Context, payer string) error {
+func (l *MemoryLimiter) BeginLookup(_ context.Context, payer uuid.UUID) error {
 	if err := CheckPayer(payer); err != nil {
 		return fmt.Errorf("transfer: begin lookup: %w", err)
 	}
@@ -139,7 +141,7 @@ func (l *MemoryLimiter) BeginLookup(_ context.Context, payer string) error {
 }
 
 // LookupFound implements Limiter.
-func (l *MemoryLimiter) LookupFound(_ context.Context, payer string) error {
+func (l *MemoryLimiter) LookupFound(_ context.Context, payer uuid.UUID) error {
 	if err := CheckPayer(payer); err != nil {
 		return fmt.Errorf("transfer: lookup found: %w", err)
 	}
@@ -154,7 +156,7 @@ func (l *MemoryLimiter) LookupFound(_ context.Context, payer string) error {
 }
 
 // PaymentSettled implements Limiter.
-func (l *MemoryLimiter) PaymentSettled(_ context.Context, payer string) error {
+func (l *MemoryLimiter) PaymentSettled(_ context.Context, payer uuid.UUID) error {
 	if err := CheckPayer(payer); err != nil {
 		return fmt.Errorf("transfer: payment settled: %w", err)
 	}
@@ -166,7 +168,7 @@ func (l *MemoryLimiter) PaymentSettled(_ context.Context, payer string) error {
 
 // givePayer adds n tokens to payer's bucket, dropping the entry if that
 // fills it.
-func (l *MemoryLimiter) givePayer(payer string, now, n int64) {
+func (l *MemoryLimiter) givePayer(payer uuid.UUID, now, n int64) {
 	s := l.shard(payer)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -182,7 +184,7 @@ func (l *MemoryLimiter) givePayer(payer string, now, n int64) {
 }
 
 // Tokens returns the whole tokens in payer's bucket now.
-func (l *MemoryLimiter) Tokens(payer string) int64 {
+func (l *MemoryLimiter) Tokens(payer uuid.UUID) int64 {
 	now := l.clock()
 	s := l.shard(payer)
 	s.mu.Lock()

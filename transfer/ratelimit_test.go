@@ -4,12 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 	"unsafe"
+
+	"github.com/google/uuid"
 )
 
 // fakeClock is an injected clock that moves only when told to.
@@ -101,10 +102,13 @@ func TestRateConfigValidate(t *testing.T) {
 	}
 }
 
-func wantTokens(t *testing.T, l *MemoryLimiter, payer string, want int64) {
+// uid is the user ID of a test user's name.
+func uid(name string) uuid.UUID { return uuid.NewSHA1(uuid.NameSpaceOID, []byte(name)) }
+
+func wantTokens(t *testing.T, l *MemoryLimiter, payer uuid.UUID, want int64) {
 	t.Helper()
 	if got := l.Tokens(payer); got != want {
-		t.Fatalf("Tokens(%q) = %d, want %d", payer, got, want)
+		t.Fatalf("Tokens(%s) = %d, want %d", payer, got, want)
 	}
 }
 
@@ -123,7 +127,7 @@ func wantLimited(t *testing.T, err error, scope string, retry time.Duration) {
 func TestLimiterArithmetic(t *testing.T) {
 	ctx := context.Background()
 	l, clock := newTestLimiter(t, nil)
-	const p = "payer-1"
+	p := uid("payer-1")
 
 	wantTokens(t, l, p, 100) // a new payer starts full
 
@@ -180,7 +184,7 @@ func TestLimiterArithmetic(t *testing.T) {
 	wantLimited(t, l.BeginLookup(ctx, p), ScopePayer, 30*time.Second)
 
 	// Other payers are untouched.
-	wantTokens(t, l, "payer-2", 100)
+	wantTokens(t, l, uid("payer-2"), 100)
 }
 
 func must(t *testing.T, err error) {
@@ -198,26 +202,26 @@ func TestLimiterInstitutionBucket(t *testing.T) {
 	if got := l.InstitutionTokens(); got != 50 {
 		t.Fatalf("InstitutionTokens() = %d, want 50", got)
 	}
-	must(t, l.BeginLookup(ctx, "a"))
-	must(t, l.BeginLookup(ctx, "b"))
+	must(t, l.BeginLookup(ctx, uid("a")))
+	must(t, l.BeginLookup(ctx, uid("b")))
 	if got := l.InstitutionTokens(); got != 10 {
 		t.Fatalf("InstitutionTokens() = %d, want 10", got)
 	}
 	// c's own bucket is full, the institution's is not: refused, and c's
 	// tokens are given back.
-	wantLimited(t, l.BeginLookup(ctx, "c"), ScopeInstitution, 10*time.Second)
-	wantTokens(t, l, "c", 100)
+	wantLimited(t, l.BeginLookup(ctx, uid("c")), ScopeInstitution, 10*time.Second)
+	wantTokens(t, l, uid("c"), 100)
 	if got := l.InstitutionTokens(); got != 10 {
 		t.Fatalf("InstitutionTokens() after refusal = %d, want 10", got)
 	}
 	// A found key gives 19 back to the institution as well.
-	must(t, l.LookupFound(ctx, "a"))
+	must(t, l.LookupFound(ctx, uid("a")))
 	if got := l.InstitutionTokens(); got != 29 {
 		t.Fatalf("InstitutionTokens() = %d, want 29", got)
 	}
 	// A settled payment refunds the payer only.
-	must(t, l.PaymentSettled(ctx, "b"))
-	wantTokens(t, l, "b", 81)
+	must(t, l.PaymentSettled(ctx, uid("b")))
+	wantTokens(t, l, uid("b"), 81)
 	if got := l.InstitutionTokens(); got != 29 {
 		t.Fatalf("InstitutionTokens() after settlement = %d, want 29", got)
 	}
@@ -225,7 +229,7 @@ func TestLimiterInstitutionBucket(t *testing.T) {
 	if got := l.InstitutionTokens(); got != 31 {
 		t.Fatalf("InstitutionTokens() = %d, want 31", got)
 	}
-	must(t, l.BeginLookup(ctx, "c"))
+	must(t, l.BeginLookup(ctx, uid("c")))
 	clock.Advance(time.Hour)
 	if got := l.InstitutionTokens(); got != 50 {
 		t.Fatalf("InstitutionTokens() = %d, want the capacity 50", got)
@@ -239,26 +243,26 @@ func TestLimiterCustomCosts(t *testing.T) {
 		c.Payer = BucketConfig{Capacity: 10, Interval: 7 * time.Second}
 		c.FoundCost, c.NotFoundCost, c.SettledRefund = 2, 3, 0
 	})
-	must(t, l.BeginLookup(ctx, "p")) // 7
-	must(t, l.LookupFound(ctx, "p")) // 8
-	must(t, l.BeginLookup(ctx, "p")) // 5
-	must(t, l.PaymentSettled(ctx, "p"))
-	wantTokens(t, l, "p", 5)
+	must(t, l.BeginLookup(ctx, uid("p"))) // 7
+	must(t, l.LookupFound(ctx, uid("p"))) // 8
+	must(t, l.BeginLookup(ctx, uid("p"))) // 5
+	must(t, l.PaymentSettled(ctx, uid("p")))
+	wantTokens(t, l, uid("p"), 5)
 	clock.Advance(20 * time.Second) // 5 + 20/7
-	wantTokens(t, l, "p", 7)
-	must(t, l.BeginLookup(ctx, "p"))
-	must(t, l.BeginLookup(ctx, "p"))
+	wantTokens(t, l, uid("p"), 7)
+	must(t, l.BeginLookup(ctx, uid("p")))
+	must(t, l.BeginLookup(ctx, uid("p")))
 	// 1 token and 6/7 of one: 3 tokens need 1/7 of 7 s plus 7 s.
-	wantLimited(t, l.BeginLookup(ctx, "p"), ScopePayer, 8*time.Second)
+	wantLimited(t, l.BeginLookup(ctx, uid("p")), ScopePayer, 8*time.Second)
 }
 
 func TestLimiterEmptyPayer(t *testing.T) {
 	ctx := context.Background()
 	l, _ := newTestLimiter(t, nil)
 	for name, err := range map[string]error{
-		"BeginLookup":    l.BeginLookup(ctx, ""),
-		"LookupFound":    l.LookupFound(ctx, ""),
-		"PaymentSettled": l.PaymentSettled(ctx, ""),
+		"BeginLookup":    l.BeginLookup(ctx, uuid.Nil),
+		"LookupFound":    l.LookupFound(ctx, uuid.Nil),
+		"PaymentSettled": l.PaymentSettled(ctx, uuid.Nil),
 	} {
 		if !errors.Is(err, ErrEmptyPayer) {
 			t.Errorf("%s(\"\") = %v, want ErrEmptyPayer", name, err)
@@ -270,9 +274,9 @@ func TestLimiterPrune(t *testing.T) {
 	ctx := context.Background()
 	l, clock := newTestLimiter(t, nil)
 	for i := range 10 {
-		must(t, l.BeginLookup(ctx, fmt.Sprint("p", i)))
+		must(t, l.BeginLookup(ctx, uid(fmt.Sprint("p", i))))
 	}
-	must(t, l.BeginLookup(ctx, "p0"))
+	must(t, l.BeginLookup(ctx, uid("p0")))
 	if got := l.payers(); got != 10 {
 		t.Fatalf("%d payer entries, want 10", got)
 	}
@@ -280,17 +284,17 @@ func TestLimiterPrune(t *testing.T) {
 	if got := l.Prune(); got != 9 {
 		t.Fatalf("Prune() = %d, want 9", got)
 	}
-	wantTokens(t, l, "p0", 80)
-	wantTokens(t, l, "p1", 100)
+	wantTokens(t, l, uid("p0"), 80)
+	wantTokens(t, l, uid("p1"), 100)
 	clock.Advance(10 * time.Minute)
 	if got := l.Prune(); got != 1 || l.payers() != 0 {
 		t.Fatalf("Prune() = %d leaving %d, want 1 leaving 0", got, l.payers())
 	}
 	// A refund that fills the bucket drops the entry too.
-	must(t, l.BeginLookup(ctx, "q"))
-	must(t, l.LookupFound(ctx, "q"))
+	must(t, l.BeginLookup(ctx, uid("q")))
+	must(t, l.LookupFound(ctx, uid("q")))
 	clock.Advance(30 * time.Second)
-	must(t, l.PaymentSettled(ctx, "q"))
+	must(t, l.PaymentSettled(ctx, uid("q")))
 	if got := l.payers(); got != 0 {
 		t.Fatalf("%d payer entries after refilling, want 0", got)
 	}
@@ -312,9 +316,9 @@ func TestLimiterShardCount(t *testing.T) {
 // lock held, a payer of another shard is served.
 func TestLimiterShardsAreIndependent(t *testing.T) {
 	l, _ := newTestLimiter(t, nil)
-	a, b := "a", ""
-	for i := 0; b == ""; i++ {
-		if c := fmt.Sprint("b", i); l.shard(c) != l.shard(a) {
+	a, b := uid("a"), uuid.Nil
+	for i := 0; b == uuid.Nil; i++ {
+		if c := uid(fmt.Sprint("b", i)); l.shard(c) != l.shard(a) {
 			b = c
 		}
 	}
@@ -353,7 +357,7 @@ func TestLimiterConcurrent(t *testing.T) {
 			defer wg.Done()
 			for i := range ops {
 				p := (w + i) % payers
-				id := fmt.Sprint("payer-", p)
+				id := uid(fmt.Sprint("payer-", p))
 				if err := l.BeginLookup(ctx, id); err != nil {
 					if !errors.Is(err, ErrRateLimited) {
 						t.Error(err)
@@ -379,7 +383,7 @@ func TestLimiterConcurrent(t *testing.T) {
 	for p := range payers {
 		s := spent[p].Load()
 		total += s
-		if got := l.Tokens(fmt.Sprint("payer-", p)); got != 100-s {
+		if got := l.Tokens(uid(fmt.Sprint("payer-", p))); got != 100-s {
 			t.Errorf("payer-%d holds %d tokens, want 100 - %d", p, got, s)
 		}
 	}
@@ -391,23 +395,20 @@ func TestLimiterConcurrent(t *testing.T) {
 	}
 }
 
-// Payer IDs are checked before anything is counted: empty and over-long
-// IDs are refused with their own errors.
+// Payer IDs are checked before anything is counted: the zero ID is
+// refused with its own error.
 func TestMemoryLimiterChecksPayer(t *testing.T) {
 	l, err := NewMemoryLimiter(DefaultRateConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	for _, op := range []func(context.Context, string) error{l.BeginLookup, l.LookupFound, l.PaymentSettled} {
-		if err := op(ctx, ""); !errors.Is(err, ErrEmptyPayer) {
+	for _, op := range []func(context.Context, uuid.UUID) error{l.BeginLookup, l.LookupFound, l.PaymentSettled} {
+		if err := op(ctx, uuid.Nil); !errors.Is(err, ErrEmptyPayer) {
 			t.Errorf("empty payer: %v", err)
 		}
-		if err := op(ctx, strings.Repeat("x", MaxPayerLen+1)); !errors.Is(err, ErrInvalidPayer) {
-			t.Errorf("over-long payer: %v", err)
-		}
-		if err := op(ctx, strings.Repeat("x", MaxPayerLen)); err != nil {
-			t.Errorf("payer of the longest length: %v", err)
+		if err := op(ctx, uid("x")); err != nil {
+			t.Errorf("a payer: %v", err)
 		}
 	}
 }

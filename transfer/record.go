@@ -47,8 +47,7 @@ var (
 
 // Bounds of a request's text fields.
 const (
-	MaxIdempotencyKeyLen = 128 // bytes
-	MaxMemoRunes         = 140 // characters
+	MaxMemoRunes = 140 // characters
 )
 
 // Arrival is when a transfer reaches the payee.
@@ -189,22 +188,22 @@ func (d Day) String() string { return d.Date().Format(time.DateOnly) }
 type RecordPayee struct {
 	Phone       Phone     `json:"phone,omitempty"` // empty for a chat transfer addressed by account
 	Institution string    `json:"institution"`     // with Holder: the payee's identity for the first-time payee cap
-	Holder      string    `json:"holder"`          // the payee's ID at Institution
+	Holder      uuid.UUID `json:"holder"`          // the payee's user ID (see Payee.Holder)
 	Account     uuid.UUID `json:"account"`         // the ledger account credited
 	MaskedName  string    `json:"masked_name"`     // MaskName of the payee's name, for receipts
 }
 
 // Record is a transfer as the Store keeps it.
 type Record struct {
-	ID             uuid.UUID         `json:"id"` // derived from Payer and IdempotencyKey
-	IdempotencyKey string            `json:"idempotency_key"`
-	RequestHash    [sha256.Size]byte `json:"-"`     // fingerprint of the request, to tell a retry from a reuse of the key
-	Payer          string            `json:"payer"` // the payer's ID: whose daily total and lookup bucket
-	From           uuid.UUID         `json:"from"`  // the payer's ledger account
-	Payee          RecordPayee       `json:"payee"`
-	Amount         ledger.Money      `json:"amount"`
-	Arrival        Arrival           `json:"arrival"`
-	Memo           string            `json:"memo,omitempty"`
+	ID          uuid.UUID         `json:"id"`    // derived from Payer and Key
+	Key         string            `json:"key"`   // the payer's idempotency key (ledger.CheckKey)
+	RequestHash [sha256.Size]byte `json:"-"`     // fingerprint of the request, to tell a retry from a reuse of the key
+	Payer       uuid.UUID         `json:"payer"` // the payer's user ID: whose daily total and lookup bucket
+	From        uuid.UUID         `json:"from"`  // the payer's ledger account
+	Payee       RecordPayee       `json:"payee"`
+	Amount      ledger.Money      `json:"amount"`
+	Arrival     Arrival           `json:"arrival"`
+	Memo        string            `json:"memo,omitempty"`
 	// LookupID is the lookup token the payer paid with (a token pays
 	// once), or uuid.Nil.
 	LookupID uuid.UUID `json:"lookup_id,omitzero"`
@@ -242,18 +241,18 @@ func ValidateRecord(r *Record) error {
 	switch {
 	case r.ID == uuid.Nil:
 		return bad("no ID")
-	case CheckIdempotencyKey(r.IdempotencyKey) != nil:
-		return bad("%v", CheckIdempotencyKey(r.IdempotencyKey))
-	case checkText("payer", r.Payer, MaxHolderLen) != nil:
-		return bad("%v", checkText("payer", r.Payer, MaxHolderLen))
+	case ledger.CheckKey(r.Key) != nil:
+		return fmt.Errorf("%w %s: %w", ErrInvalidRecord, r.ID, ledger.CheckKey(r.Key))
+	case r.Payer == uuid.Nil:
+		return bad("no payer")
 	case r.From == uuid.Nil || r.Payee.Account == uuid.Nil:
 		return bad("payer and payee accounts are required")
 	case r.From == r.Payee.Account:
 		return bad("payer and payee account are the same")
 	case checkText("payee institution", r.Payee.Institution, MaxInstitutionLen) != nil:
 		return bad("%v", checkText("payee institution", r.Payee.Institution, MaxInstitutionLen))
-	case checkText("payee holder", r.Payee.Holder, MaxHolderLen) != nil:
-		return bad("%v", checkText("payee holder", r.Payee.Holder, MaxHolderLen))
+	case r.Payee.Holder == uuid.Nil:
+		return bad("no payee holder")
 	case len(r.Payee.MaskedName) > maxNameRunes*utf8.UTFMax || !utf8.ValidString(r.Payee.MaskedName) || hasControl(r.Payee.MaskedName):
 		return bad("payee masked name must be valid UTF-8 of at most %d characters, no control characters", maxNameRunes)
 	case r.Amount.Currency().IsZero() || !r.Amount.IsPositive():
@@ -268,18 +267,6 @@ func ValidateRecord(r *Record) error {
 		return bad("CreatedAt must be set and DueAt not before it")
 	}
 	return nil
-}
-
-// CheckIdempotencyKey checks an idempotency key as the service does
-// before any other work, whatever the store: 1 to MaxIdempotencyKeyLen
-// bytes of valid UTF-8 without control characters. So a key is text every
-// store keeps as given (PostgreSQL's text refuses NUL and invalid UTF-8),
-// and no key can smuggle a separator into what is derived from it.
-//
-// Errors: an error saying what is wrong (the service wraps it in
-// ErrInvalidRequest, ValidateRecord in ErrInvalidRecord).
-func CheckIdempotencyKey(key string) error {
-	return checkText("idempotency key", key, MaxIdempotencyKeyLen)
 }
 
 // checkText checks an identifier: 1 to max bytes of valid UTF-8 without
@@ -348,7 +335,7 @@ type CreateFacts struct {
 func DecideCreate(req *Record, f CreateFacts, limits Limits) (duplicate bool, err error) {
 	if f.Existing != nil {
 		if f.Existing.RequestHash != req.RequestHash {
-			return false, fmt.Errorf("transfer %s (key %q): %w", req.ID, req.IdempotencyKey, ErrIdempotencyConflict)
+			return false, fmt.Errorf("transfer %s (key %q): %w", req.ID, req.Key, ErrIdempotencyConflict)
 		}
 		return true, nil
 	}
@@ -602,8 +589,8 @@ type Store interface {
 	Scan(ctx context.Context, q ScanQuery) ([]Record, error)
 	// DailyTotal returns what payer has sent (pending or settled) on day
 	// in currency c.
-	DailyTotal(ctx context.Context, payer string, day Day, c ledger.Currency) (ledger.Money, error)
+	DailyTotal(ctx context.Context, payer uuid.UUID, day Day, c ledger.Currency) (ledger.Money, error)
 	// SettledBefore reports whether payer has a settled transfer to the
 	// holder at institution.
-	SettledBefore(ctx context.Context, payer, institution, holder string) (bool, error)
+	SettledBefore(ctx context.Context, payer uuid.UUID, institution string, holder uuid.UUID) (bool, error)
 }

@@ -45,7 +45,7 @@ var (
 // Recipient is the payee of a chat transfer addressed without a number:
 // someone the chat application knows, with their account at this bank.
 type Recipient struct {
-	Holder  string    `json:"holder"`         // the payee's customer ID
+	Holder  uuid.UUID `json:"holder"`         // the payee's user ID (see Binding.Holder)
 	Account uuid.UUID `json:"account"`        // their ledger account
 	Name    string    `json:"name,omitempty"` // their name, shown masked on receipts; may be empty; at most 128 characters, no control characters
 }
@@ -53,41 +53,42 @@ type Recipient struct {
 // Request asks to send money. Exactly one of Token, Phone and To names the
 // payee.
 type Request struct {
-	// IdempotencyKey identifies the request among the payer's: the same
-	// key and request again returns the same receipt and moves nothing;
+	// Key is the payer's idempotency key (ledger.CheckKey): it identifies
+	// the request among the payer's. The same key and request again
+	// returns the same receipt and moves nothing;
 	// the same key with another request is ErrIdempotencyConflict. Two
 	// requests are the same when they mean the same: payer, From, payee
 	// (the number after E.164 normalization, typed or in a lookup token;
 	// or To's holder and account), amount, arrival and memo. So a retry
 	// may spell the number differently, pay by a fresh token from a new
 	// lookup, or by number where the first try used a token.
-	IdempotencyKey string       `json:"idempotency_key"`
-	Payer          string       `json:"payer"`           // the payer's ID, as given to Resolve
-	From           uuid.UUID    `json:"from"`            // the payer's ledger account; the bank has checked that Payer may debit it
-	Token          string       `json:"token,omitempty"` // from Resolve or VerifyPayee: pays the payee the payer saw
-	Phone          string       `json:"phone,omitempty"` // or: the payee's number, looked up now (metered like Resolve)
-	To             Recipient    `json:"to,omitzero"`     // or, for ArriveOnAccept only: a payee the chat knows
-	Amount         ledger.Money `json:"amount"`
-	Arrival        Arrival      `json:"arrival"`
-	Memo           string       `json:"memo,omitempty"` // at most MaxMemoRunes characters, no control characters
+	Key     string       `json:"key"`
+	Payer   uuid.UUID    `json:"payer"`           // the payer's user ID, as given to Resolve
+	From    uuid.UUID    `json:"from"`            // the payer's ledger account; the bank has checked that Payer may debit it
+	Token   string       `json:"token,omitempty"` // from Resolve or VerifyPayee: pays the payee the payer saw
+	Phone   string       `json:"phone,omitempty"` // or: the payee's number, looked up now (metered like Resolve)
+	To      Recipient    `json:"to,omitzero"`     // or, for ArriveOnAccept only: a payee the chat knows
+	Amount  ledger.Money `json:"amount"`
+	Arrival Arrival      `json:"arrival"`
+	Memo    string       `json:"memo,omitempty"` // at most MaxMemoRunes characters, no control characters
 }
 
 // Receipt is what the payer (or payee) is told about a transfer.
 type Receipt struct {
-	ID             uuid.UUID    `json:"id"`
-	IdempotencyKey string       `json:"idempotency_key"`
-	State          State        `json:"state"`
-	Reason         string       `json:"reason,omitempty"` // why cancelled or failed
-	Amount         ledger.Money `json:"amount"`
-	Arrival        Arrival      `json:"arrival"`
-	Memo           string       `json:"memo,omitempty"`
-	PayeeName      string       `json:"payee_name"`            // masked
-	PayeePhone     Phone        `json:"payee_phone,omitempty"` // empty for a chat transfer addressed with To
-	Institution    string       `json:"institution"`
-	FirstPayee     bool         `json:"first_payee"`          // the payer had never paid this payee before
-	CreatedAt      time.Time    `json:"created_at"`           //
-	DueAt          time.Time    `json:"due_at,omitzero"`      // delayed: when it lands; chat: when it expires
-	ResolvedAt     time.Time    `json:"resolved_at,omitzero"` // when it settled, was cancelled or failed
+	ID          uuid.UUID    `json:"id"`
+	Key         string       `json:"key"`
+	State       State        `json:"state"`
+	Reason      string       `json:"reason,omitempty"` // why cancelled or failed
+	Amount      ledger.Money `json:"amount"`
+	Arrival     Arrival      `json:"arrival"`
+	Memo        string       `json:"memo,omitempty"`
+	PayeeName   string       `json:"payee_name"`            // masked
+	PayeePhone  Phone        `json:"payee_phone,omitempty"` // empty for a chat transfer addressed with To
+	Institution string       `json:"institution"`
+	FirstPayee  bool         `json:"first_payee"`          // the payer had never paid this payee before
+	CreatedAt   time.Time    `json:"created_at"`           //
+	DueAt       time.Time    `json:"due_at,omitzero"`      // delayed: when it lands; chat: when it expires
+	ResolvedAt  time.Time    `json:"resolved_at,omitzero"` // when it settled, was cancelled or failed
 	// LedgerID is the ledger transfer that took the payer's money: the
 	// transfer itself, or the hold of a delayed or chat transfer. It is the
 	// record's ID.
@@ -165,8 +166,8 @@ const (
 
 // RecordID returns the record ID of payer's request with the idempotency
 // key.
-func (s *Service) RecordID(payer, key string) uuid.UUID {
-	return ledger.DeriveID(s.ns, "phone-transfer", payer, key)
+func (s *Service) RecordID(payer uuid.UUID, key string) uuid.UUID {
+	return ledger.DeriveID(s.ns, "phone-transfer", payer.String(), key)
 }
 
 // ledgerID returns the ID of r's ledger transfer for step. The transfer
@@ -176,7 +177,7 @@ func (s *Service) ledgerID(r *Record, step string) uuid.UUID {
 	if step == stepPay || step == stepHold {
 		return r.ID
 	}
-	return ledger.DeriveID(s.ns, "phone-transfer", r.Payer, r.IdempotencyKey, step)
+	return ledger.DeriveID(s.ns, "phone-transfer", r.Payer.String(), r.Key, step)
 }
 
 // Send sends money to a payee, as the request says.
@@ -212,7 +213,7 @@ func (s *Service) send(ctx context.Context, req Request, sp *telemetry.Span) (Re
 	if err := s.checkRequest(&req); err != nil {
 		return Receipt{}, err
 	}
-	id := s.RecordID(req.Payer, req.IdempotencyKey)
+	id := s.RecordID(req.Payer, req.Key)
 	sp.ID(id)
 	var payee Payee
 	var lookupID uuid.UUID
@@ -260,11 +261,11 @@ func (s *Service) send(ctx context.Context, req Request, sp *telemetry.Span) (Re
 	}
 	now := s.now()
 	rec := Record{
-		ID:             id,
-		IdempotencyKey: req.IdempotencyKey,
-		RequestHash:    hash,
-		Payer:          req.Payer,
-		From:           req.From,
+		ID:          id,
+		Key:         req.Key,
+		RequestHash: hash,
+		Payer:       req.Payer,
+		From:        req.From,
 		Payee: RecordPayee{
 			Phone:       payee.Phone,
 			Institution: payee.Institution,
@@ -313,18 +314,18 @@ func (s *Service) checkRequest(req *Request) error {
 		}
 	}
 	switch {
-	case CheckIdempotencyKey(req.IdempotencyKey) != nil:
-		return bad("%v", CheckIdempotencyKey(req.IdempotencyKey))
-	case checkText("payer", req.Payer, MaxHolderLen) != nil:
-		return bad("%v", checkText("payer", req.Payer, MaxHolderLen))
+	case ledger.CheckKey(req.Key) != nil:
+		return fmt.Errorf("%w: %w", ledger.CheckKey(req.Key), ErrInvalidRequest)
+	case req.Payer == uuid.Nil:
+		return bad("no payer")
 	case req.From == uuid.Nil:
 		return bad("no From account")
 	case targets != 1:
 		return bad("name the payee by exactly one of Token, Phone and To")
 	case req.To != (Recipient{}) && req.Arrival != ArriveOnAccept:
 		return bad("To is for chat transfers (ArriveOnAccept); others pay a Token or Phone")
-	case req.To != (Recipient{}) && (checkText("To's holder", req.To.Holder, MaxHolderLen) != nil || req.To.Account == uuid.Nil):
-		return bad("To needs a holder of 1 to %d bytes of text and an account", MaxHolderLen)
+	case req.To != (Recipient{}) && (req.To.Holder == uuid.Nil || req.To.Account == uuid.Nil):
+		return bad("To needs a holder and an account")
 	case req.To.Name != "" && checkName(req.To.Name) != nil:
 		return bad("To's name: %v", checkName(req.To.Name))
 	case !req.Arrival.Valid():
@@ -338,7 +339,7 @@ func (s *Service) checkRequest(req *Request) error {
 }
 
 // requestHash fingerprints what a request means, so a retry can be told
-// from another request under the same key (see Request.IdempotencyKey):
+// from another request under the same key (see Request.Key):
 // the key, payer and From account, the payee — the number after E.164
 // normalization, whether typed or in a lookup token, or a chat
 // recipient's holder and account —, the amount and currency, the arrival
@@ -351,15 +352,22 @@ func requestHash(req *Request, phone Phone) [sha256.Size]byte {
 		b = binary.BigEndian.AppendUint32(b, uint32(len(s)))
 		b = append(b, s...)
 	}
-	str(req.IdempotencyKey)
-	str(req.Payer)
+	// A user ID as its text, as when IDs were text: a record made before
+	// users were UUIDs, by a bank whose IDs were UUIDs in text, still
+	// matches its retry.
+	id := func(u uuid.UUID) {
+		b = binary.BigEndian.AppendUint32(b, 36)
+		b = appendUUIDText(b, u)
+	}
+	str(req.Key)
+	id(req.Payer)
 	b = append(b, req.From[:]...)
 	if phone != "" {
 		b = append(b, 'p')
 		str(string(phone))
 	} else {
 		b = append(b, 'c')
-		str(req.To.Holder)
+		id(req.To.Holder)
 		b = append(b, req.To.Account[:]...)
 	}
 	b = binary.BigEndian.AppendUint64(b, uint64(req.Amount.Units()))
@@ -397,7 +405,7 @@ func (s *Service) replayOr(ctx context.Context, id uuid.UUID, hash [sha256.Size]
 // finishing whatever a crash left undone.
 func (s *Service) replay(ctx context.Context, rec Record, hash [sha256.Size]byte) (Receipt, error) {
 	if rec.RequestHash != hash {
-		return Receipt{}, fmt.Errorf("transfer %s (key %q): %w", rec.ID, rec.IdempotencyKey, ErrIdempotencyConflict)
+		return Receipt{}, fmt.Errorf("transfer %s (key %q): %w", rec.ID, rec.Key, ErrIdempotencyConflict)
 	}
 	if rec.State == StatePending {
 		rec, err := s.attempt(ctx, rec, nil)
@@ -420,21 +428,21 @@ func (s *Service) result(rec Record, err error) (Receipt, error) {
 // receipt returns r as its parties see it.
 func (s *Service) receipt(r *Record) Receipt {
 	return Receipt{
-		ID:             r.ID,
-		IdempotencyKey: r.IdempotencyKey,
-		State:          r.State.outcome(),
-		Reason:         r.Reason,
-		Amount:         r.Amount,
-		Arrival:        r.Arrival,
-		Memo:           r.Memo,
-		PayeeName:      r.Payee.MaskedName,
-		PayeePhone:     r.Payee.Phone,
-		Institution:    r.Payee.Institution,
-		FirstPayee:     r.FirstPayee,
-		CreatedAt:      r.CreatedAt,
-		DueAt:          r.DueAt,
-		ResolvedAt:     r.ResolvedAt,
-		LedgerID:       r.ID,
+		ID:          r.ID,
+		Key:         r.Key,
+		State:       r.State.outcome(),
+		Reason:      r.Reason,
+		Amount:      r.Amount,
+		Arrival:     r.Arrival,
+		Memo:        r.Memo,
+		PayeeName:   r.Payee.MaskedName,
+		PayeePhone:  r.Payee.Phone,
+		Institution: r.Payee.Institution,
+		FirstPayee:  r.FirstPayee,
+		CreatedAt:   r.CreatedAt,
+		DueAt:       r.DueAt,
+		ResolvedAt:  r.ResolvedAt,
+		LedgerID:    r.ID,
 	}
 }
 
@@ -778,4 +786,17 @@ func (s *Service) attempt(ctx context.Context, rec Record, tl *tally) (Record, e
 // nor voids it any more.
 func timedOut(hold *ledger.Transfer, now time.Time) bool {
 	return hold.Status == ledger.StatusPending && !hold.ExpiresAt.IsZero() && !hold.ExpiresAt.After(ledger.Timestamp(now))
+}
+
+// appendUUIDText appends u in its canonical text form (u.String()),
+// without allocating.
+func appendUUIDText(b []byte, u uuid.UUID) []byte {
+	const digits = "0123456789abcdef"
+	for i, c := range u {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			b = append(b, '-')
+		}
+		b = append(b, digits[c>>4], digits[c&0x0f])
+	}
+	return b
 }

@@ -293,7 +293,7 @@ func (s *Service) Day(t time.Time) Day { return DayOf(t, s.loc) }
 // BindRequest asks to bind a number.
 type BindRequest struct {
 	Phone      string    `json:"phone"`                // as typed; validated fully (Normalize)
-	Holder     string    `json:"holder"`               // the bank's customer ID
+	Holder     uuid.UUID `json:"holder"`               // the user who holds the number (Binding.Holder)
 	Account    uuid.UUID `json:"account"`              // the default account; must exist in the ledger, in the limits' currency
 	Name       string    `json:"name"`                 // the holder's full name
 	VerifiedAt time.Time `json:"verified_at,omitzero"` // when the bank verified ownership (OTP)
@@ -331,7 +331,7 @@ func (s *Service) Bind(ctx context.Context, req BindRequest) (Binding, error) {
 // Unbind removes the binding of a number held by holder.
 //
 // Errors: a *PhoneError, ErrNotBound, ErrNotHolder.
-func (s *Service) Unbind(ctx context.Context, phone, holder string) error {
+func (s *Service) Unbind(ctx context.Context, phone string, holder uuid.UUID) error {
 	p, err := s.parser.Normalize(phone)
 	if err != nil {
 		return err
@@ -357,7 +357,7 @@ type Resolution struct {
 // Errors: ErrEmptyPayer, a *RateLimitError (ErrRateLimited), a
 // *PhoneError (the number is not a valid mobile number), ErrNotBound, and
 // the router's and limiter's own errors.
-func (s *Service) Resolve(ctx context.Context, payer, phone string) (_ Resolution, err error) {
+func (s *Service) Resolve(ctx context.Context, payer uuid.UUID, phone string) (_ Resolution, err error) {
 	ctx, sp := s.tel.resolve.Start(ctx)
 	defer func() { sp.End(ctx, err, "") }()
 	p, err := s.lookup(ctx, payer, phone, true)
@@ -392,7 +392,7 @@ type Verification struct {
 //
 // Errors: those of Resolve, and ErrEmptyName, ErrNameTooLong and
 // ErrUnknownChallenge for the answer (checked before any lookup).
-func (s *Service) VerifyPayee(ctx context.Context, payer, phone string, c Challenge, answer string) (_ Verification, err error) {
+func (s *Service) VerifyPayee(ctx context.Context, payer uuid.UUID, phone string, c Challenge, answer string) (_ Verification, err error) {
 	ctx, sp := s.tel.verify.Start(ctx)
 	defer func() { sp.End(ctx, err, "") }()
 	if c < FullName || c > FirstCharacter {
@@ -424,7 +424,7 @@ func (s *Service) VerifyPayee(ctx context.Context, payer, phone string, c Challe
 // lookup is the metered directory lookup: the limiter admits it at the
 // not-found price, FindPhone tries the cheap key first, and (if found and
 // foundRefund) the limiter gives back the difference.
-func (s *Service) lookup(ctx context.Context, payer, phone string, foundRefund bool) (Payee, error) {
+func (s *Service) lookup(ctx context.Context, payer uuid.UUID, phone string, foundRefund bool) (Payee, error) {
 	if err := s.limiter.BeginLookup(ctx, payer); err != nil {
 		return Payee{}, err
 	}
@@ -456,7 +456,7 @@ func (s *Service) route(ctx context.Context, k Phone) (Payee, bool, error) {
 }
 
 // issue returns a lookup token for payer to pay p.
-func (s *Service) issue(payer string, p *Payee) (string, time.Time, error) {
+func (s *Service) issue(payer uuid.UUID, p *Payee) (string, time.Time, error) {
 	var id uuid.UUID
 	if _, err := io.ReadFull(s.rand, id[:]); err != nil {
 		return "", time.Time{}, fmt.Errorf("transfer: lookup token: %w", err)

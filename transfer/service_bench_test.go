@@ -71,7 +71,7 @@ func BenchmarkResolve(b *testing.B) {
 	acct, _ := l.CreateAccount(ctx, ledger.Account{ID: uuid.New(), Currency: cny})
 	now := time.Now()
 	for i := range 100_000 {
-		bd := transfer.Binding{Phone: transfer.Phone(fmt.Sprintf("+86138%08d", i)), Holder: fmt.Sprint("h", i), Account: acct.ID, Name: "王小明", VerifiedAt: now, UpdatedAt: now}
+		bd := transfer.Binding{Phone: transfer.Phone(fmt.Sprintf("+86138%08d", i)), Holder: uid(fmt.Sprint("h", i)), Account: acct.ID, Name: "王小明", VerifiedAt: now, UpdatedAt: now}
 		if _, err := dir.Bind(ctx, bd, false); err != nil {
 			b.Fatal(err)
 		}
@@ -88,7 +88,7 @@ func BenchmarkResolve(b *testing.B) {
 			b.ReportAllocs()
 			cpu := processCPU()
 			for b.Loop() {
-				if _, err := svc.Resolve(ctx, "alice", c.in); !errors.Is(err, c.want) && (c.want != nil || err != nil) {
+				if _, err := svc.Resolve(ctx, uid("alice"), c.in); !errors.Is(err, c.want) && (c.want != nil || err != nil) {
 					b.Fatal(err)
 				}
 			}

@@ -75,11 +75,14 @@ func (e *env) user(id, phone, name string, fen int64) uuid.UUID {
 			e.t.Fatal(err)
 		}
 	}
-	if _, err := e.svc.Bind(e.ctx, transfer.BindRequest{Phone: phone, Holder: id, Account: acct, Name: name, VerifiedAt: e.clock.Now()}); err != nil {
+	if _, err := e.svc.Bind(e.ctx, transfer.BindRequest{Phone: phone, Holder: uid(id), Account: acct, Name: name, VerifiedAt: e.clock.Now()}); err != nil {
 		e.t.Fatal(err)
 	}
 	return acct
 }
+
+// uid is the user ID of a test user's name.
+func uid(name string) uuid.UUID { return uuid.NewSHA1(uuid.NameSpaceOID, []byte(name)) }
 
 func wantErr(t *testing.T, err, target error) {
 	t.Helper()
@@ -121,7 +124,7 @@ func TestBind(t *testing.T) {
 	e := newEnv(t, nil)
 	acct := e.account()
 	bind := func(phone, holder string, acct uuid.UUID, rebind bool) (transfer.Binding, error) {
-		return e.svc.Bind(e.ctx, transfer.BindRequest{Phone: phone, Holder: holder, Account: acct, Name: "张三", VerifiedAt: e.clock.Now(), Rebind: rebind})
+		return e.svc.Bind(e.ctx, transfer.BindRequest{Phone: phone, Holder: uid(holder), Account: acct, Name: "张三", VerifiedAt: e.clock.Now(), Rebind: rebind})
 	}
 	// Thorough validation when binding.
 	for phone, want := range map[string]error{
@@ -148,14 +151,14 @@ func TestBind(t *testing.T) {
 	other := e.account()
 	_, err = bind("008613800138000", "bob", other, false)
 	wantErr(t, err, transfer.ErrBoundToOtherHolder)
-	if b, err = bind("008613800138000", "bob", other, true); err != nil || b.Holder != "bob" {
+	if b, err = bind("008613800138000", "bob", other, true); err != nil || b.Holder != uid("bob") {
 		t.Fatalf("rebind: %v %+v", err, b)
 	}
-	wantErr(t, e.svc.Unbind(e.ctx, "13800138000", "alice"), transfer.ErrNotHolder)
-	if err := e.svc.Unbind(e.ctx, "13800138000", "bob"); err != nil {
+	wantErr(t, e.svc.Unbind(e.ctx, "13800138000", uid("alice")), transfer.ErrNotHolder)
+	if err := e.svc.Unbind(e.ctx, "13800138000", uid("bob")); err != nil {
 		t.Fatal(err)
 	}
-	_, err = e.svc.Resolve(e.ctx, "carol", "13800138000")
+	_, err = e.svc.Resolve(e.ctx, uid("carol"), "13800138000")
 	wantErr(t, err, transfer.ErrNotBound)
 }
 
@@ -165,7 +168,7 @@ func TestResolve(t *testing.T) {
 	e := newEnv(t, func(c *transfer.Config) { c.Institution = "ICBC" })
 	e.user("bob", "+86 138 0013 8000", "欧阳娜娜", 0)
 	for _, typed := range []string{"138 0013 8000", "+8613800138000", "0086 138-0013-8000", "+86 (138) 0013 8000"} {
-		r, err := e.svc.Resolve(e.ctx, "alice", typed)
+		r, err := e.svc.Resolve(e.ctx, uid("alice"), typed)
 		if err != nil || r.MaskedName != "***娜" || r.Institution != "ICBC" || r.Phone != "+8613800138000" {
 			t.Fatalf("%q: %v %+v", typed, err, r)
 		}
@@ -177,11 +180,11 @@ func TestResolve(t *testing.T) {
 			t.Fatalf("the token carries the name or is not base64url: %q", r.Token)
 		}
 	}
-	_, err := e.svc.Resolve(e.ctx, "alice", "139 0013 9000")
+	_, err := e.svc.Resolve(e.ctx, uid("alice"), "139 0013 9000")
 	wantErr(t, err, transfer.ErrNotBound)
-	_, err = e.svc.Resolve(e.ctx, "alice", "+86 190 0000")
+	_, err = e.svc.Resolve(e.ctx, uid("alice"), "+86 190 0000")
 	wantErr(t, err, transfer.ErrInvalidPhone)
-	_, err = e.svc.Resolve(e.ctx, "", "138 0013 8000")
+	_, err = e.svc.Resolve(e.ctx, uuid.Nil, "138 0013 8000")
 	wantErr(t, err, transfer.ErrEmptyPayer)
 }
 
@@ -189,12 +192,12 @@ func TestResolve(t *testing.T) {
 func TestMaxVerificationAge(t *testing.T) {
 	e := newEnv(t, func(c *transfer.Config) { c.MaxVerificationAge = 90 * 24 * time.Hour })
 	e.user("bob", "13800138000", "Bob", 0)
-	res, err := e.svc.Resolve(e.ctx, "alice", "13800138000")
+	res, err := e.svc.Resolve(e.ctx, uid("alice"), "13800138000")
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.clock.Advance(91 * 24 * time.Hour)
-	_, err = e.svc.Resolve(e.ctx, "alice", "13800138000")
+	_, err = e.svc.Resolve(e.ctx, uid("alice"), "13800138000")
 	wantErr(t, err, transfer.ErrNotBound)
 	_ = res
 }
@@ -204,10 +207,10 @@ func TestLookupTokens(t *testing.T) {
 	alice := e.user("alice", "13900139000", "Alice", 100_00)
 	bobAcct := e.user("bob", "13800138000", "Bob Jones", 0)
 	send := func(payer string, from uuid.UUID, token string) (transfer.Receipt, error) {
-		return e.svc.Send(e.ctx, transfer.Request{IdempotencyKey: uuid.NewString(), Payer: payer, From: from, Token: token, Amount: ledger.NewMoney(1_00, cny)})
+		return e.svc.Send(e.ctx, transfer.Request{Key: uuid.NewString(), Payer: uid(payer), From: from, Token: token, Amount: ledger.NewMoney(1_00, cny)})
 	}
 	resolve := func() string {
-		r, err := e.svc.Resolve(e.ctx, "alice", "13800138000")
+		r, err := e.svc.Resolve(e.ctx, uid("alice"), "13800138000")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -236,7 +239,7 @@ func TestLookupTokens(t *testing.T) {
 	wantErr(t, err, transfer.ErrInvalidToken)
 	// Not from another service's key.
 	other, _ := transfer.New(transfer.Config{Ledger: e.l, Directory: e.svc.Directory(), Now: e.clock.Now, SingleProcess: true})
-	r2, err := other.Resolve(e.ctx, "alice", "13800138000")
+	r2, err := other.Resolve(e.ctx, uid("alice"), "13800138000")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,19 +252,19 @@ func TestLookupTokens(t *testing.T) {
 	// Stale after the number moves to another holder or account.
 	tok = resolve()
 	newAcct := e.account()
-	if _, err := e.svc.Bind(e.ctx, transfer.BindRequest{Phone: "13800138000", Holder: "dan", Account: newAcct, Name: "Dan", VerifiedAt: e.clock.Now(), Rebind: true}); err != nil {
+	if _, err := e.svc.Bind(e.ctx, transfer.BindRequest{Phone: "13800138000", Holder: uid("dan"), Account: newAcct, Name: "Dan", VerifiedAt: e.clock.Now(), Rebind: true}); err != nil {
 		t.Fatal(err)
 	}
 	_, err = send("alice", alice, tok)
 	wantErr(t, err, transfer.ErrStaleToken)
 	tok = resolve()
-	if err := e.svc.Unbind(e.ctx, "13800138000", "dan"); err != nil {
+	if err := e.svc.Unbind(e.ctx, "13800138000", uid("dan")); err != nil {
 		t.Fatal(err)
 	}
 	_, err = send("alice", alice, tok)
 	wantErr(t, err, transfer.ErrStaleToken)
 	// Good for one payment.
-	if _, err := e.svc.Bind(e.ctx, transfer.BindRequest{Phone: "13800138000", Holder: "bob", Account: bobAcct, Name: "Bob Jones", VerifiedAt: e.clock.Now()}); err != nil {
+	if _, err := e.svc.Bind(e.ctx, transfer.BindRequest{Phone: "13800138000", Holder: uid("bob"), Account: bobAcct, Name: "Bob Jones", VerifiedAt: e.clock.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	tok = resolve()
@@ -278,14 +281,14 @@ func TestLookupMetering(t *testing.T) {
 	e := newEnv(t, nil)
 	alice := e.user("alice", "13900139000", "Alice", 1000_00)
 	e.user("bob", "13800138000", "王小明", 0)
-	tokens := func() int64 { return e.lim.Tokens("alice") }
+	tokens := func() int64 { return e.lim.Tokens(uid("alice")) }
 
-	r, err := e.svc.Resolve(e.ctx, "alice", "13800138000")
+	r, err := e.svc.Resolve(e.ctx, uid("alice"), "13800138000")
 	if err != nil || tokens() != 99 {
 		t.Fatalf("found: %v, %d tokens", err, tokens())
 	}
 	for _, miss := range []string{"13700137000", "+86 190 0000"} { // unbound, invalid
-		if _, err := e.svc.Resolve(e.ctx, "alice", miss); err == nil {
+		if _, err := e.svc.Resolve(e.ctx, uid("alice"), miss); err == nil {
 			t.Fatal("miss found")
 		}
 	}
@@ -293,7 +296,7 @@ func TestLookupMetering(t *testing.T) {
 		t.Fatalf("after two misses: %d", tokens())
 	}
 	// A settled payment gives one back; its retry does not.
-	req := transfer.Request{IdempotencyKey: "k1", Payer: "alice", From: alice, Token: r.Token, Amount: ledger.NewMoney(5_00, cny)}
+	req := transfer.Request{Key: "k1", Payer: uid("alice"), From: alice, Token: r.Token, Amount: ledger.NewMoney(5_00, cny)}
 	for range 2 {
 		if _, err := e.svc.Send(e.ctx, req); err != nil {
 			t.Fatal(err)
@@ -304,14 +307,14 @@ func TestLookupMetering(t *testing.T) {
 	}
 	// A delayed one refunds when it lands, and a cancelled one never.
 	for _, cancel := range []bool{true, false} {
-		r, _ := e.svc.Resolve(e.ctx, "alice", "13800138000")
-		rc, err := e.svc.Send(e.ctx, transfer.Request{IdempotencyKey: uuid.NewString(), Payer: "alice", From: alice, Token: r.Token, Amount: ledger.NewMoney(5_00, cny), Arrival: transfer.Arrive2h})
+		r, _ := e.svc.Resolve(e.ctx, uid("alice"), "13800138000")
+		rc, err := e.svc.Send(e.ctx, transfer.Request{Key: uuid.NewString(), Payer: uid("alice"), From: alice, Token: r.Token, Amount: ledger.NewMoney(5_00, cny), Arrival: transfer.Arrive2h})
 		if err != nil {
 			t.Fatal(err)
 		}
 		before := tokens()
 		if cancel {
-			_, err = e.svc.Cancel(e.ctx, "alice", rc.ID)
+			_, err = e.svc.Cancel(e.ctx, uid("alice"), rc.ID)
 		} else {
 			_, err = e.svc.ReleaseDue(e.ctx, rc.DueAt)
 		}
@@ -329,7 +332,7 @@ func TestLookupMetering(t *testing.T) {
 		cost   int64
 	}{{"王小明", transfer.Match, 1}, {"王晓明", transfer.CloseMatch, 20}, {"李四", transfer.NoMatch, 20}} {
 		before := tokens()
-		v, err := e.svc.VerifyPayee(e.ctx, "alice", "138 0013 8000", transfer.FullName, c.answer)
+		v, err := e.svc.VerifyPayee(e.ctx, uid("alice"), "138 0013 8000", transfer.FullName, c.answer)
 		if err != nil || v.Result != c.want || v.Token == "" {
 			t.Fatalf("%s: %v %+v", c.answer, err, v)
 		}
@@ -339,9 +342,9 @@ func TestLookupMetering(t *testing.T) {
 	}
 	// A bad answer is refused before any lookup.
 	before := tokens()
-	_, err = e.svc.VerifyPayee(e.ctx, "alice", "138 0013 8000", transfer.FullName, "  ")
+	_, err = e.svc.VerifyPayee(e.ctx, uid("alice"), "138 0013 8000", transfer.FullName, "  ")
 	wantErr(t, err, transfer.ErrEmptyName)
-	_, err = e.svc.VerifyPayee(e.ctx, "alice", "138 0013 8000", transfer.Challenge(7), "王")
+	_, err = e.svc.VerifyPayee(e.ctx, uid("alice"), "138 0013 8000", transfer.Challenge(7), "王")
 	wantErr(t, err, transfer.ErrUnknownChallenge)
 	if tokens() != before {
 		t.Fatal("a refused verification cost tokens")
@@ -356,7 +359,7 @@ func TestLookupStorm(t *testing.T) {
 	var misses int
 	var rl *transfer.RateLimitError
 	for i := range 10 {
-		_, err := e.svc.Resolve(e.ctx, "mallory", "1370013"+strings.Repeat("0", 3)+string(rune('0'+i)))
+		_, err := e.svc.Resolve(e.ctx, uid("mallory"), "1370013"+strings.Repeat("0", 3)+string(rune('0'+i)))
 		if errors.As(err, &rl) {
 			break
 		}
@@ -367,13 +370,13 @@ func TestLookupStorm(t *testing.T) {
 		t.Fatalf("%d misses, then %+v", misses, rl)
 	}
 	// Even a bound number is refused now: the answer cannot depend on it.
-	_, err := e.svc.Resolve(e.ctx, "mallory", "13800138000")
+	_, err := e.svc.Resolve(e.ctx, uid("mallory"), "13800138000")
 	wantErr(t, err, transfer.ErrRateLimited)
-	if _, err := e.svc.Resolve(e.ctx, "alice", "13800138000"); err != nil {
+	if _, err := e.svc.Resolve(e.ctx, uid("alice"), "13800138000"); err != nil {
 		t.Fatal(err)
 	}
 	e.clock.Advance(rl.RetryAfter)
-	if _, err := e.svc.Resolve(e.ctx, "mallory", "13800138000"); err != nil {
+	if _, err := e.svc.Resolve(e.ctx, uid("mallory"), "13800138000"); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -382,21 +385,24 @@ func TestSendRequestChecks(t *testing.T) {
 	e := newEnv(t, nil)
 	alice := e.user("alice", "13900139000", "Alice", 100_00)
 	e.user("bob", "13800138000", "Bob", 0)
-	ok := transfer.Request{IdempotencyKey: "k", Payer: "alice", From: alice, Phone: "13800138000", Amount: ledger.NewMoney(1_00, cny)}
+	ok := transfer.Request{Key: "k", Payer: uid("alice"), From: alice, Phone: "13800138000", Amount: ledger.NewMoney(1_00, cny)}
 	for name, edit := range map[string]func(*transfer.Request){
-		"no key":         func(r *transfer.Request) { r.IdempotencyKey = "" },
-		"long key":       func(r *transfer.Request) { r.IdempotencyKey = strings.Repeat("k", transfer.MaxIdempotencyKeyLen+1) },
-		"no payer":       func(r *transfer.Request) { r.Payer = "" },
-		"no from":        func(r *transfer.Request) { r.From = uuid.Nil },
-		"no payee":       func(r *transfer.Request) { r.Phone = "" },
-		"two payees":     func(r *transfer.Request) { r.Token = "x" },
-		"bad arrival":    func(r *transfer.Request) { r.Arrival = 7 },
-		"long memo":      func(r *transfer.Request) { r.Memo = strings.Repeat("字", transfer.MaxMemoRunes+1) },
-		"control memo":   func(r *transfer.Request) { r.Memo = "a\nb" },
-		"invalid memo":   func(r *transfer.Request) { r.Memo = "\xff" },
-		"To, not a chat": func(r *transfer.Request) { r.Phone = ""; r.To = transfer.Recipient{Holder: "bob", Account: uuid.New()} },
+		"no key":       func(r *transfer.Request) { r.Key = "" },
+		"long key":     func(r *transfer.Request) { r.Key = strings.Repeat("k", ledger.MaxKeyLen+1) },
+		"no payer":     func(r *transfer.Request) { r.Payer = uuid.Nil },
+		"no from":      func(r *transfer.Request) { r.From = uuid.Nil },
+		"no payee":     func(r *transfer.Request) { r.Phone = "" },
+		"two payees":   func(r *transfer.Request) { r.Token = "x" },
+		"bad arrival":  func(r *transfer.Request) { r.Arrival = 7 },
+		"long memo":    func(r *transfer.Request) { r.Memo = strings.Repeat("字", transfer.MaxMemoRunes+1) },
+		"control memo": func(r *transfer.Request) { r.Memo = "a\nb" },
+		"invalid memo": func(r *transfer.Request) { r.Memo = "\xff" },
+		"To, not a chat": func(r *transfer.Request) {
+			r.Phone = ""
+			r.To = transfer.Recipient{Holder: uid("bob"), Account: uuid.New()}
+		},
 		"To without account": func(r *transfer.Request) {
-			r.Phone, r.Arrival, r.To = "", transfer.ArriveOnAccept, transfer.Recipient{Holder: "bob"}
+			r.Phone, r.Arrival, r.To = "", transfer.ArriveOnAccept, transfer.Recipient{Holder: uid("bob")}
 		},
 	} {
 		r := ok
@@ -406,7 +412,7 @@ func TestSendRequestChecks(t *testing.T) {
 			t.Errorf("%s: %v, want ErrInvalidRequest", name, err)
 		}
 	}
-	if tokens := e.lim.Tokens("alice"); tokens != 100 {
+	if tokens := e.lim.Tokens(uid("alice")); tokens != 100 {
 		t.Fatalf("refused requests cost %d tokens", 100-tokens)
 	}
 	if r, err := e.svc.Send(e.ctx, ok); err != nil || r.State != transfer.StateSettled {
@@ -420,10 +426,10 @@ func TestSendByPhoneMisses(t *testing.T) {
 	e := newEnv(t, nil)
 	alice := e.user("alice", "13900139000", "Alice", 100_00)
 	for phone, want := range map[string]error{"13800138000": transfer.ErrNotBound, "12345": transfer.ErrInvalidPhone} {
-		_, err := e.svc.Send(e.ctx, transfer.Request{IdempotencyKey: phone, Payer: "alice", From: alice, Phone: phone, Amount: ledger.NewMoney(1, cny)})
+		_, err := e.svc.Send(e.ctx, transfer.Request{Key: phone, Payer: uid("alice"), From: alice, Phone: phone, Amount: ledger.NewMoney(1, cny)})
 		wantErr(t, err, want)
 	}
-	if tokens := e.lim.Tokens("alice"); tokens != 60 {
+	if tokens := e.lim.Tokens(uid("alice")); tokens != 60 {
 		t.Fatalf("%d tokens left, want 60", tokens)
 	}
 }
@@ -447,13 +453,13 @@ func TestConcurrentResolveSend(t *testing.T) {
 	for i := range payers {
 		wg.Go(func() {
 			for j := range sends {
-				r, err := e.svc.Resolve(e.ctx, string(rune('a'+i)), "138 0013 8000")
+				r, err := e.svc.Resolve(e.ctx, uid(string(rune('a'+i))), "138 0013 8000")
 				if err != nil {
 					t.Error(err)
 					return
 				}
 				arrival := transfer.Arrival(j % 3)
-				if _, err := e.svc.Send(e.ctx, transfer.Request{IdempotencyKey: uuid.NewString(), Payer: string(rune('a' + i)), From: accts[i], Token: r.Token,
+				if _, err := e.svc.Send(e.ctx, transfer.Request{Key: uuid.NewString(), Payer: uid(string(rune('a' + i))), From: accts[i], Token: r.Token,
 					Amount: ledger.NewMoney(1_00, cny), Arrival: arrival}); err != nil {
 					t.Error(err)
 					return

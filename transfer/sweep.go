@@ -21,13 +21,13 @@ const maxSweepErrors = 10
 // Get returns the receipt of a transfer to its payer or its payee.
 //
 // Errors: ErrRecordNotFound (also when party is neither).
-func (s *Service) Get(ctx context.Context, party string, id uuid.UUID) (Receipt, error) {
+func (s *Service) Get(ctx context.Context, party uuid.UUID, id uuid.UUID) (Receipt, error) {
 	rec, err := s.store.Get(ctx, id)
 	if err != nil {
 		return Receipt{}, err
 	}
 	payee := party == rec.Payee.Holder && rec.Payee.Institution == s.institution
-	if party == "" || party != rec.Payer && !payee {
+	if party == uuid.Nil || party != rec.Payer && !payee {
 		return Receipt{}, fmt.Errorf("%w: %s", ErrRecordNotFound, id)
 	}
 	return s.receipt(&rec), nil
@@ -46,7 +46,7 @@ func (s *Service) Get(ctx context.Context, party string, id uuid.UUID) (Receipt,
 // ErrNotCancellable, ErrArrived (its arrival time has come),
 // ErrAlreadySettled (it landed first; with ErrArrived once its arrival
 // time has come), a *FailedError, and store or ledger errors.
-func (s *Service) Cancel(ctx context.Context, payer string, id uuid.UUID) (Receipt, error) {
+func (s *Service) Cancel(ctx context.Context, payer uuid.UUID, id uuid.UUID) (Receipt, error) {
 	rec, err := s.store.Get(ctx, id)
 	if err != nil {
 		return Receipt{}, err
@@ -78,7 +78,7 @@ func (s *Service) Cancel(ctx context.Context, payer string, id uuid.UUID) (Recei
 // ErrNotChat, ErrChatExpired (at or after its DueAt), ErrAlreadyCancelled
 // (declined), a *FailedError, and store or ledger errors (a frozen payee
 // account, say).
-func (s *Service) Accept(ctx context.Context, payee string, id uuid.UUID) (Receipt, error) {
+func (s *Service) Accept(ctx context.Context, payee uuid.UUID, id uuid.UUID) (Receipt, error) {
 	rec, err := s.chat(ctx, payee, id)
 	if err != nil {
 		return Receipt{}, err
@@ -97,7 +97,7 @@ func (s *Service) Accept(ctx context.Context, payee string, id uuid.UUID) (Recei
 //
 // Errors: ErrRecordNotFound, ErrNotChat, ErrAlreadySettled,
 // ErrChatExpired, a *FailedError, and store or ledger errors.
-func (s *Service) Decline(ctx context.Context, payee string, id uuid.UUID) (Receipt, error) {
+func (s *Service) Decline(ctx context.Context, payee uuid.UUID, id uuid.UUID) (Receipt, error) {
 	rec, err := s.chat(ctx, payee, id)
 	if err != nil {
 		return Receipt{}, err
@@ -107,7 +107,7 @@ func (s *Service) Decline(ctx context.Context, payee string, id uuid.UUID) (Rece
 }
 
 // chat returns payee's chat transfer id.
-func (s *Service) chat(ctx context.Context, payee string, id uuid.UUID) (Record, error) {
+func (s *Service) chat(ctx context.Context, payee uuid.UUID, id uuid.UUID) (Record, error) {
 	rec, err := s.store.Get(ctx, id)
 	if err != nil {
 		return Record{}, err

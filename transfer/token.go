@@ -84,11 +84,10 @@ func newTokenCodec(key []byte) *tokenCodec {
 }
 
 // tag returns the first tokenTagLen bytes of the MAC of body for payer.
-func (c *tokenCodec) tag(payer string, body []byte) [tokenTagLen]byte {
+func (c *tokenCodec) tag(payer uuid.UUID, body []byte) [tokenTagLen]byte {
 	m := c.macs.Get().(*macState)
 	in := append(m.in[:0], tokenLabel...)
-	in = binary.BigEndian.AppendUint32(in, uint32(len(payer)))
-	in = append(in, payer...)
+	in = append(in, payer[:]...)
 	in = append(in, body...)
 	m.h.Reset()
 	m.h.Write(in)
@@ -102,7 +101,7 @@ func (c *tokenCodec) tag(payer string, body []byte) [tokenTagLen]byte {
 }
 
 // seal returns t as a token for payer.
-func (c *tokenCodec) seal(payer string, t lookupToken) string {
+func (c *tokenCodec) seal(payer uuid.UUID, t lookupToken) string {
 	var buf [tokenFixed + maxE164Digits + 1 + tokenTagLen]byte
 	b := append(buf[:0], tokenVersion)
 	b = binary.BigEndian.AppendUint64(b, uint64(t.Expires.UnixMilli()))
@@ -118,7 +117,7 @@ func (c *tokenCodec) seal(payer string, t lookupToken) string {
 // open checks a token's tag for payer and its expiry at now.
 //
 // Errors: ErrInvalidToken, ErrTokenExpired.
-func (c *tokenCodec) open(payer, s string, now time.Time) (lookupToken, error) {
+func (c *tokenCodec) open(payer uuid.UUID, s string, now time.Time) (lookupToken, error) {
 	var t lookupToken
 	var buf [tokenFixed + maxE164Digits + 1 + tokenTagLen]byte
 	if tokenEncoding.DecodedLen(len(s)) > len(buf) {

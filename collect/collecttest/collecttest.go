@@ -29,6 +29,7 @@ import (
 	"errors"
 	"runtime"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -184,7 +185,7 @@ func (e *env) bill(n int, ttl time.Duration) *bill {
 		list = append(list, m)
 	}
 	r, err := e.svc(0).Create(e.ctx, collect.CreateRequest{
-		ID: uuid.New(), Requester: b.requester, Account: b.account, Group: e.group, Title: "dinner 晚饭",
+		Key: "dinner", Requester: b.requester, Account: b.account, Group: e.group, Title: "dinner 晚饭",
 		Members: list, Total: ledger.NewMoney(10000, cny), TTL: ttl,
 	})
 	if err != nil {
@@ -264,11 +265,20 @@ func testCreateDuplicate(t *testing.T, e *env) {
 	}
 	// Through the service: the same content is the stored request, other
 	// content a conflict.
-	req := collect.CreateRequest{ID: b.r.ID, Requester: b.requester, Account: b.account, Group: e.group, Title: "dinner 晚饭",
+	if b.r.ID != e.svc(1).RequestID(b.requester, "dinner") {
+		t.Fatalf("request ID %s, want RequestID(requester, key)", b.r.ID)
+	}
+	req := collect.CreateRequest{Key: "dinner", Requester: b.requester, Account: b.account, Group: e.group, Title: "dinner 晚饭",
 		Members: append([]uuid.UUID{b.requester}, b.members...), Total: ledger.NewMoney(10000, cny)}
 	e.clock.Set(e.clock.Now().Add(time.Second))
-	if r, err := e.svc(1).Create(e.ctx, req); err != nil || !r.CreatedAt.Equal(b.r.CreatedAt) {
-		t.Fatalf("identical create: %v, %v", r.CreatedAt, err)
+	if r, err := e.svc(1).Create(e.ctx, req); err != nil || r.ID != b.r.ID || !r.CreatedAt.Equal(b.r.CreatedAt) {
+		t.Fatalf("identical create: %s %v, %v", r.ID, r.CreatedAt, err)
+	}
+	// A key is the requester's: another requester's equal key is another
+	// request.
+	other := e.bill(2, 0)
+	if other.r.ID == b.r.ID {
+		t.Fatalf("two requesters' key %q named one request", "dinner")
 	}
 	req.Total = ledger.NewMoney(10001, cny)
 	_, err = e.svc(1).Create(e.ctx, req)
@@ -296,10 +306,14 @@ func testCreateInvalid(t *testing.T, e *env) {
 		f    func(*collect.CreateRequest)
 		want error
 	}{
-		"no requester":  {func(r *collect.CreateRequest) { r.Requester = uuid.Nil }, collect.ErrInvalidRequest},
-		"long title":    {func(r *collect.CreateRequest) { r.Title = string(make([]byte, collect.MaxTitleLen+1)) }, collect.ErrInvalidRequest},
-		"member twice":  {func(r *collect.CreateRequest) { r.Members[1] = r.Members[0] }, collect.ErrInvalidRequest},
-		"total+amounts": {func(r *collect.CreateRequest) { r.Amounts = []ledger.Money{r.Total, r.Total} }, collect.ErrInvalidRequest},
+		"no key":                {func(r *collect.CreateRequest) { r.Key = "" }, collect.ErrInvalidRequest},
+		"no key, the key check": {func(r *collect.CreateRequest) { r.Key = "" }, ledger.ErrInvalidKey},
+		"long key":              {func(r *collect.CreateRequest) { r.Key = strings.Repeat("k", ledger.MaxKeyLen+1) }, ledger.ErrInvalidKey},
+		"key with a tab":        {func(r *collect.CreateRequest) { r.Key = "k\tk" }, ledger.ErrInvalidKey},
+		"no requester":          {func(r *collect.CreateRequest) { r.Requester = uuid.Nil }, collect.ErrInvalidRequest},
+		"long title":            {func(r *collect.CreateRequest) { r.Title = string(make([]byte, collect.MaxTitleLen+1)) }, collect.ErrInvalidRequest},
+		"member twice":          {func(r *collect.CreateRequest) { r.Members[1] = r.Members[0] }, collect.ErrInvalidRequest},
+		"total+amounts":         {func(r *collect.CreateRequest) { r.Amounts = []ledger.Money{r.Total, r.Total} }, collect.ErrInvalidRequest},
 		"amounts count": {func(r *collect.CreateRequest) {
 			r.Total = ledger.Money{}
 			r.Amounts = []ledger.Money{ledger.NewMoney(1, cny)}
@@ -318,12 +332,12 @@ func testCreateInvalid(t *testing.T, e *env) {
 	}
 	for name, c := range cases {
 		req := base
-		req.ID = uuid.New()
+		req.Key = uuid.NewString()
 		req.Members = slices.Clone(base.Members)
 		c.f(&req)
 		_, err := e.svc(0).Create(e.ctx, req)
 		wantErr(t, name, err, c.want)
-		if _, err := e.store.Request(e.ctx, req.ID); !errors.Is(err, collect.ErrRequestNotFound) {
+		if _, err := e.store.Request(e.ctx, e.svc(0).RequestID(req.Requester, req.Key)); !errors.Is(err, collect.ErrRequestNotFound) {
 			t.Fatalf("%s: a refused create left %v", name, err)
 		}
 	}

@@ -40,7 +40,7 @@ func ExampleReminders() {
 		fmt.Println(err)
 		return
 	}
-	r, err := svc.Create(ctx, collect.CreateRequest{Requester: ann, Account: wallet, Group: id("friends"), Title: "hotpot",
+	r, err := svc.Create(ctx, collect.CreateRequest{Key: "hotpot", Requester: ann, Account: wallet, Group: id("friends"), Title: "hotpot",
 		Members: []uuid.UUID{ann, id("bo"), id("cy")}, Total: ledger.NewMoney(30000, cny)})
 	if err != nil {
 		fmt.Println(err)

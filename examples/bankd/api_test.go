@@ -239,6 +239,6 @@ func TestAPI(t *testing.T) {
 	}
 	// No money moved through the escrow of the packet refused for
 	// alice's funds.
-	demoOperations(t, a, alice, a.app.packets.EscrowAccountID(ledger.DeriveID(namespace, "redpacket", me.UserID.String(), "p2")))
+	demoOperations(t, a, alice, a.app.packets.EscrowAccountID(a.app.packets.PacketID(me.UserID, "p2")))
 	a.coverage()
 }

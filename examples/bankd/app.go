@@ -5,7 +5,6 @@ import (
 	"embed"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -45,12 +44,6 @@ type App struct {
 	now      func() time.Time
 	clock    *demoClock // -demo: the clock the page moves; nil otherwise
 	log      *slog.Logger
-
-	// owners maps wallets to their users' IDs, for the QR directory's
-	// lookup budget (one per user, shared with phone lookups). A wallet's
-	// owner never changes, and every request registers its caller's
-	// wallet before it can be asked.
-	owners sync.Map
 }
 
 // newApp builds the services: on PostgreSQL when cfg.DSN is set (every
@@ -157,7 +150,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	if err != nil {
 		return fail(err)
 	}
-	directory := &qrdirectory.Directory{Parser: parser, Phones: phoneDir, Limiter: limiter, Now: a.now, PayerID: a.payerID}
+	directory := &qrdirectory.Directory{Parser: parser, Phones: phoneDir, Limiter: limiter, Now: a.now}
 	if a.qr, err = qr.NewService(qr.Config{Ledger: a.ledger, Store: qrStore, Directory: directory, Receive: receive,
 		PaymentCodes: a.paycodes, DeviceKeys: kek, Now: a.now, SingleProcess: single,
 		Refused: func(ctx context.Context, r qr.CodeRefusal) {
@@ -187,13 +180,4 @@ func userID(handle string) uuid.UUID { return ledger.DeriveID(namespace, "user",
 // derived from both: the owner of a wallet is known from its ID.
 func walletID(user uuid.UUID, c ledger.Currency) uuid.UUID {
 	return ledger.DeriveID(namespace, "wallet", user.String(), c.Code())
-}
-
-// payerID names a QR payer's lookup bucket: the user owning the wallet,
-// the payer ID phone lookups use, so one user has one budget.
-func (a *App) payerID(account uuid.UUID) string {
-	if u, ok := a.owners.Load(account); ok {
-		return u.(string)
-	}
-	return account.String()
 }

@@ -803,7 +803,7 @@ func (w *chaos) stored(ctx context.Context, app *App, a *ack) error {
 		if err := json.Unmarshal(a.res.body, &v); err != nil {
 			return err
 		}
-		r, err := app.phones.Get(ctx, a.from.id.String(), v.ID)
+		r, err := app.phones.Get(ctx, a.from.id, v.ID)
 		if err != nil {
 			return err
 		}

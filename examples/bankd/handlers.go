@@ -236,7 +236,7 @@ func (s *Server) sendPacket(w http.ResponseWriter, r *http.Request, p Principal)
 	if !ok {
 		return fmt.Errorf("%w: kind must be lucky, normal, exclusive or password", errBadRequest)
 	}
-	packet, err := s.app.packets.Send(r.Context(), redpacket.SendRequest{ID: ledger.DeriveID(namespace, "redpacket", p.User.String(), key),
+	packet, err := s.app.packets.Send(r.Context(), redpacket.SendRequest{Key: key,
 		Kind: kind, Sender: p.User, SenderAccount: s.callerWallet(p), Group: req.Group, Recipient: req.Recipient,
 		Amount: req.Amount, Count: req.Count, Password: req.Password})
 	if err != nil {
@@ -307,7 +307,7 @@ func (s *Server) bindPhone(w http.ResponseWriter, r *http.Request, p Principal) 
 	if err := decode(r, &req); err != nil {
 		return err
 	}
-	b, err := s.app.phones.Bind(r.Context(), transfer.BindRequest{Phone: req.Phone, Holder: p.User.String(),
+	b, err := s.app.phones.Bind(r.Context(), transfer.BindRequest{Phone: req.Phone, Holder: p.User,
 		Account: s.callerWallet(p), Name: req.Name, VerifiedAt: s.app.now()})
 	if err != nil {
 		return err
@@ -325,7 +325,7 @@ func (s *Server) resolve(w http.ResponseWriter, r *http.Request, p Principal) er
 	if err := decode(r, &req); err != nil {
 		return err
 	}
-	res, err := s.app.phones.Resolve(r.Context(), p.User.String(), req.Phone)
+	res, err := s.app.phones.Resolve(r.Context(), p.User, req.Phone)
 	if err != nil {
 		return err
 	}
@@ -358,7 +358,7 @@ func (s *Server) sendTransfer(w http.ResponseWriter, r *http.Request, p Principa
 	if !ok {
 		return fmt.Errorf("%w: arrival must be now, 2h or 24h", errBadRequest)
 	}
-	return s.send(w, r, transfer.Request{IdempotencyKey: key, Payer: p.User.String(), From: s.callerWallet(p),
+	return s.send(w, r, transfer.Request{Key: key, Payer: p.User, From: s.callerWallet(p),
 		Token: req.Token, Phone: req.Phone, Amount: req.Amount, Arrival: arrival, Memo: req.Memo})
 }
 
@@ -381,8 +381,8 @@ func (s *Server) sendChat(w http.ResponseWriter, r *http.Request, p Principal) e
 	if req.To == uuid.Nil {
 		return fmt.Errorf("%w: to is required", errBadRequest)
 	}
-	return s.send(w, r, transfer.Request{IdempotencyKey: key, Payer: p.User.String(), From: s.callerWallet(p),
-		To: transfer.Recipient{Holder: req.To.String(), Account: walletID(req.To, s.app.cny)}, Amount: req.Amount,
+	return s.send(w, r, transfer.Request{Key: key, Payer: p.User, From: s.callerWallet(p),
+		To: transfer.Recipient{Holder: req.To, Account: walletID(req.To, s.app.cny)}, Amount: req.Amount,
 		Arrival: transfer.ArriveOnAccept, Memo: req.Memo})
 }
 
@@ -418,12 +418,12 @@ func (s *Server) declineTransfer(w http.ResponseWriter, r *http.Request, p Princ
 }
 
 func (s *Server) onTransfer(w http.ResponseWriter, r *http.Request, p Principal,
-	op func(ctx context.Context, party string, id uuid.UUID) (transfer.Receipt, error)) error {
+	op func(ctx context.Context, party, id uuid.UUID) (transfer.Receipt, error)) error {
 	id, err := uuid.Parse(r.PathValue("id"))
 	if err != nil {
 		return fmt.Errorf("%w: %q", transfer.ErrRecordNotFound, r.PathValue("id"))
 	}
-	rec, err := op(r.Context(), p.User.String(), id)
+	rec, err := op(r.Context(), p.User, id)
 	if err != nil {
 		return err
 	}
@@ -498,7 +498,7 @@ func (s *Server) preview(w http.ResponseWriter, r *http.Request, p Principal) er
 	if err := decode(r, &req); err != nil {
 		return err
 	}
-	q, err := s.app.qr.Preview(r.Context(), s.callerWallet(p), req.Payload)
+	q, err := s.app.qr.Preview(r.Context(), p.User, req.Payload)
 	if err != nil {
 		return err
 	}
@@ -521,7 +521,7 @@ func (s *Server) pay(w http.ResponseWriter, r *http.Request, p Principal) error 
 	if err := decode(r, &req); err != nil {
 		return err
 	}
-	rec, err := s.app.qr.Pay(r.Context(), qr.PayRequest{Payer: s.callerWallet(p), Payload: req.Payload, Amount: req.Amount,
+	rec, err := s.app.qr.Pay(r.Context(), qr.PayRequest{User: p.User, From: s.callerWallet(p), Payload: req.Payload, Amount: req.Amount,
 		Key: key, PayeeConfirm: req.Confirm})
 	if err != nil {
 		return err

@@ -196,9 +196,6 @@ func (s *Server) authenticated(h handler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		p, err := s.auth.Authenticate(r)
 		if err == nil {
-			// Register the caller's wallet's owner for the QR directory's
-			// lookup budget (see App.payerID).
-			s.app.owners.LoadOrStore(walletID(p.User, s.app.cny), p.User.String())
 			if lr, ok := w.(*logRecorder); ok {
 				lr.user = p.Handle
 			}

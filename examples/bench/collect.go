@@ -74,7 +74,7 @@ func (s *collects) Setup(ctx context.Context, env *Env) error {
 		for j := range members {
 			members[j] = uuid.New()
 		}
-		r, err := s.svc.Create(ctx, collect.CreateRequest{ID: uuid.New(), Requester: uuid.New(), Account: requesters[i], Group: uuid.New(),
+		r, err := s.svc.Create(ctx, collect.CreateRequest{Key: "bench", Requester: uuid.New(), Account: requesters[i], Group: uuid.New(),
 			Title: "bench", Members: members, Total: ledger.NewMoney(collectMembers*collectShare, cny)})
 		if err != nil {
 			return err

@@ -71,7 +71,7 @@ func run(w io.Writer) error {
 		return err
 	}
 	r, err := svc.Create(ctx, collect.CreateRequest{
-		ID: id("hotpot"), Requester: users["小王"], Account: wallets["小王"], Group: id("group"), Title: "火锅 hotpot",
+		Key: "hotpot-2027-02-05", Requester: users["小王"], Account: wallets["小王"], Group: id("group"), Title: "火锅 hotpot",
 		Members: members, Total: total,
 	})
 	if err != nil {

@@ -25,6 +25,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
 	"sync"
 	"time"
 
@@ -153,7 +154,7 @@ func run(ctx context.Context, out io.Writer, dsn string) (err error) {
 	members.Add(group, alice)
 	members.Add(group, bob)
 	for i := range 3 {
-		p, err := a.packets.Send(ctx, redpacket.SendRequest{ID: uuid.New(), Kind: redpacket.Normal, Sender: alice, SenderAccount: aliceWallet,
+		p, err := a.packets.Send(ctx, redpacket.SendRequest{Key: "alice-" + strconv.Itoa(i), Kind: redpacket.Normal, Sender: alice, SenderAccount: aliceWallet,
 			Group: group, Amount: ledger.NewMoney(1_00, cny), Count: 2})
 		if err != nil {
 			return err

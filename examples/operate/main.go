@@ -149,8 +149,9 @@ func run(ctx context.Context, out io.Writer, dsn string) (err error) {
 		}
 		limiters = append(limiters, l)
 	}
+	prober := uuid.New() // a user: the bank's ID of a customer
 	for i := range 20 {
-		err := limiters[i%2].BeginLookup(ctx, "prober-"+suffix)
+		err := limiters[i%2].BeginLookup(ctx, prober)
 		switch {
 		case err == nil:
 			admitted++

@@ -70,20 +70,30 @@ func run(w io.Writer) error {
 		return err
 	}
 
+	// Users are UUIDs. This bank's customer numbers are text, so it
+	// derives each customer's user ID from the number, under a namespace
+	// of its own (docs/identity.md).
+	bankNS := uuid.MustParse("3b1f5e0c-7a2d-4c9e-8f61-2d4b6a8c0e13")
+	customer := func(number string) uuid.UUID { return ledger.DeriveID(bankNS, "customer", number) }
+	aliceID, bobID, malloryID := customer("C-0001"), customer("C-0002"), customer("C-0666")
+
 	// The bank has verified both numbers by OTP; it binds them.
-	for _, b := range []transfer.BindRequest{
-		{Phone: "+86 139 0013 9000", Holder: "alice", Account: alice, Name: "Alice Wang", VerifiedAt: now},
-		{Phone: "+86 138 0013 8000", Holder: "bob", Account: bob, Name: "张伟", VerifiedAt: now},
+	for _, b := range []struct {
+		name string
+		req  transfer.BindRequest
+	}{
+		{"alice", transfer.BindRequest{Phone: "+86 139 0013 9000", Holder: aliceID, Account: alice, Name: "Alice Wang", VerifiedAt: now}},
+		{"bob", transfer.BindRequest{Phone: "+86 138 0013 8000", Holder: bobID, Account: bob, Name: "张伟", VerifiedAt: now}},
 	} {
-		bd, err := svc.Bind(ctx, b)
+		bd, err := svc.Bind(ctx, b.req)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "bound %s to %s\n", bd.Phone, bd.Holder)
+		fmt.Fprintf(w, "bound %s to %s\n", bd.Phone, b.name)
 	}
 
 	// Alice types bob's number and sees who it is, masked.
-	res, err := svc.Resolve(ctx, "alice", "138-0013-8000")
+	res, err := svc.Resolve(ctx, aliceID, "138-0013-8000")
 	if err != nil {
 		return err
 	}
@@ -93,7 +103,7 @@ func run(w io.Writer) error {
 		ch     transfer.Challenge
 		answer string
 	}{{transfer.FullName, "张伟"}, {transfer.Surname, "张"}, {transfer.FullName, "张卫"}} {
-		v, err := svc.VerifyPayee(ctx, "alice", "+8613800138000", c.ch, c.answer)
+		v, err := svc.VerifyPayee(ctx, aliceID, "+8613800138000", c.ch, c.answer)
 		if err != nil {
 			return err
 		}
@@ -101,7 +111,7 @@ func run(w io.Writer) error {
 	}
 
 	// An immediate transfer, and a retry of it that moves nothing.
-	req := transfer.Request{IdempotencyKey: "alice-0001", Payer: "alice", From: alice, Token: res.Token, Amount: yuan("88.88"), Memo: "新年快乐"}
+	req := transfer.Request{Key: "alice-0001", Payer: aliceID, From: alice, Token: res.Token, Amount: yuan("88.88"), Memo: "新年快乐"}
 	r, err := svc.Send(ctx, req)
 	if err != nil {
 		return err
@@ -114,17 +124,17 @@ func run(w io.Writer) error {
 	fmt.Fprintf(w, "retry: same receipt %v\n", again == r)
 
 	// A transfer to arrive in two hours, cancelled before it lands.
-	res, err = svc.Resolve(ctx, "alice", "13800138000")
+	res, err = svc.Resolve(ctx, aliceID, "13800138000")
 	if err != nil {
 		return err
 	}
-	later, err := svc.Send(ctx, transfer.Request{IdempotencyKey: "alice-0002", Payer: "alice", From: alice, Token: res.Token, Amount: yuan("200.00"), Arrival: transfer.Arrive2h})
+	later, err := svc.Send(ctx, transfer.Request{Key: "alice-0002", Payer: aliceID, From: alice, Token: res.Token, Amount: yuan("200.00"), Arrival: transfer.Arrive2h})
 	if err != nil {
 		return err
 	}
 	a, _ := l.Account(ctx, alice)
 	fmt.Fprintf(w, "send %s +2h: %s until %s; alice can spend %s\n", later.Amount, later.State, later.DueAt.Format("15:04 UTC"), a.AvailableMoney())
-	c, err := svc.Cancel(ctx, "alice", later.ID)
+	c, err := svc.Cancel(ctx, aliceID, later.ID)
 	if err != nil {
 		return err
 	}
@@ -137,7 +147,7 @@ func run(w io.Writer) error {
 	// Mallory probes numbers: a miss costs 20 of 100 tokens.
 	for i := range 7 {
 		phone := fmt.Sprintf("137 0000 %04d", i)
-		_, err := svc.Resolve(ctx, "mallory", phone)
+		_, err := svc.Resolve(ctx, malloryID, phone)
 		var rl *transfer.RateLimitError
 		switch {
 		case errors.As(err, &rl):

@@ -79,6 +79,9 @@ func run(w io.Writer, pngPath string) error {
 		}
 	}
 	alice, bob, bbq, cafe := wallets["alice"], wallets["bob"], wallets["bbq"], wallets["cafe"]
+	// Users are the bank's IDs of its customers; a payment names the user
+	// and the account it pays from (docs/identity.md).
+	aliceUser, bobUser := uuid.New(), uuid.New()
 	for _, id := range []uuid.UUID{alice, bob} {
 		if _, err := l.Transfer(ctx, ledger.Transfer{ID: uuid.New(), DebitAccountID: cash, CreditAccountID: id, Amount: yuan("200.00")}); err != nil {
 			return err
@@ -150,22 +153,22 @@ func run(w io.Writer, pngPath string) error {
 	}
 	alias, _ := p.GetSub(26, 1)
 	fmt.Fprintf(w, "parsed: %s code, %v, reference %s, payee alias %s, field 59 %q\n", p.Initiation(), amount, p.Reference(), alias, p.MerchantName())
-	q, err := svc.Preview(ctx, alice, payload)
+	q, err := svc.Preview(ctx, aliceUser, payload)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "shown to the payer: pay %v to %s (from the directory)\n", q.Amount, q.Payee.Name)
 
 	fmt.Fprintln(w, "== paying")
-	req := qr.PayRequest{Payer: alice, Payload: payload, Key: "alice-app-0001", PayeeConfirm: q.Confirm}
+	req := qr.PayRequest{User: aliceUser, From: alice, Payload: payload, Key: "alice-app-0001", PayeeConfirm: q.Confirm}
 	r, err := svc.Pay(ctx, req)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "paid: %v from %s to %s for %s\n", r.Amount, names[r.Payer], r.Payee.Name, r.Reference)
+	fmt.Fprintf(w, "paid: %v from %s to %s for %s\n", r.Amount, names[r.From], r.Payee.Name, r.Reference)
 	again, err := svc.Pay(ctx, req)
 	fmt.Fprintf(w, "the app retries: same receipt %v, error %v\n", again == r, err)
-	_, err = svc.Pay(ctx, qr.PayRequest{Payer: bob, Payload: payload, Key: "bob-app-0001"})
+	_, err = svc.Pay(ctx, qr.PayRequest{User: bobUser, From: bob, Payload: payload, Key: "bob-app-0001"})
 	fmt.Fprintf(w, "bob scans the same code: %v\n", refused(err, qr.ErrCodePaid))
 
 	fmt.Fprintln(w, "== a tampered copy")
@@ -179,21 +182,21 @@ func run(w io.Writer, pngPath string) error {
 	if err != nil {
 		return err
 	}
-	_, err = svc.Pay(ctx, qr.PayRequest{Payer: bob, Payload: tampered, Key: "bob-app-0002"})
+	_, err = svc.Pay(ctx, qr.PayRequest{User: bobUser, From: bob, Payload: tampered, Key: "bob-app-0002"})
 	fmt.Fprintf(w, "amount lowered to 3.85, CRC recomputed: %v\n", refused(err, qr.ErrBadSignature))
 	sp, err := qr.Parse(static)
 	if err != nil {
 		return err
 	}
 	sp.Set(59, "Mallory")
-	_, err = svc.Pay(ctx, qr.PayRequest{Payer: bob, Payload: sp.String(), Amount: yuan("10.00"), Key: "bob-app-0003"})
+	_, err = svc.Pay(ctx, qr.PayRequest{User: bobUser, From: bob, Payload: sp.String(), Amount: yuan("10.00"), Key: "bob-app-0003"})
 	fmt.Fprintf(w, "static code renamed to Mallory: %v\n", refused(err, qr.ErrBadSignature))
-	r, err = svc.Pay(ctx, qr.PayRequest{Payer: bob, Payload: static, Amount: yuan("12.00"), Key: "bob-app-0004"})
+	r, err = svc.Pay(ctx, qr.PayRequest{User: bobUser, From: bob, Payload: static, Amount: yuan("12.00"), Key: "bob-app-0004"})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "the genuine static code: %v from %s to %s\n", r.Amount, names[r.Payer], r.Payee.Name)
-	_, err = svc.Pay(ctx, qr.PayRequest{Payer: bob, Payload: static, Amount: yuan("490.00"), Key: "bob-app-0005"})
+	fmt.Fprintf(w, "the genuine static code: %v from %s to %s\n", r.Amount, names[r.From], r.Payee.Name)
+	_, err = svc.Pay(ctx, qr.PayRequest{User: bobUser, From: bob, Payload: static, Amount: yuan("490.00"), Key: "bob-app-0005"})
 	fmt.Fprintf(w, "490.00 more by static code today: %v\n", refused(err, qr.ErrDailyCap))
 
 	fmt.Fprintln(w, "== 付款码: alice's phone pays at the café")

@@ -20,6 +20,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
+	"strconv"
 	"sync"
 	"time"
 
@@ -61,6 +62,7 @@ type chat struct {
 	group   uuid.UUID
 	members []member
 	byUser  map[uuid.UUID]string
+	sent    int // packets sent: each send's idempotency key is the app's request number
 }
 
 func run(w io.Writer) error {
@@ -221,7 +223,8 @@ func money(s string) ledger.Money {
 }
 
 func (c *chat) send(req redpacket.SendRequest) (redpacket.Packet, error) {
-	req.ID, req.Group = uuid.New(), c.group
+	c.sent++
+	req.Key, req.Group = "chat-request-"+strconv.Itoa(c.sent), c.group
 	return c.svc.Send(c.ctx, req)
 }
 

@@ -222,19 +222,20 @@ func TestRedPacketTelemetry(t *testing.T) {
 		t.Fatal(err)
 	}
 	sender, poor, group := b.wallet(t, 100_00), b.wallet(t, 1), uuid.New()
-	send := func(id, from uuid.UUID) error {
-		_, err := svc.Send(ctx, redpacket.SendRequest{ID: id, Kind: redpacket.Lucky, Sender: uuid.New(), SenderAccount: from,
+	user := uuid.New()
+	send := func(key string, from uuid.UUID) error {
+		_, err := svc.Send(ctx, redpacket.SendRequest{Key: key, Kind: redpacket.Lucky, Sender: user, SenderAccount: from,
 			Group: group, Amount: ledger.NewMoney(10_00, cny), Count: 2})
 		return err
 	}
-	packet, spare := uuid.New(), uuid.New()
-	if err := send(packet, sender); err != nil {
+	packet := svc.PacketID(user, "packet")
+	if err := send("packet", sender); err != nil {
 		t.Fatal(err)
 	}
-	if err := send(uuid.New(), poor); !errors.Is(err, ledger.ErrInsufficientFunds) {
+	if err := send("poor", poor); !errors.Is(err, ledger.ErrInsufficientFunds) {
 		t.Fatalf("send from a poor wallet: %v", err)
 	}
-	if err := send(spare, sender); err != nil { // expires unclaimed
+	if err := send("spare", sender); err != nil { // expires unclaimed
 		t.Fatal(err)
 	}
 	claim := func(p uuid.UUID) error {
@@ -315,17 +316,18 @@ func TestTransferTelemetry(t *testing.T) {
 		t.Fatal(err)
 	}
 	payee, payer := b.wallet(t, 0), b.wallet(t, 100_00)
-	if _, err := svc.Bind(ctx, transfer.BindRequest{Phone: "13800138000", Holder: "h-wang", Account: payee, Name: "王小明", VerifiedAt: b.now}); err != nil {
+	if _, err := svc.Bind(ctx, transfer.BindRequest{Phone: "13800138000", Holder: uuid.New(), Account: payee, Name: "王小明", VerifiedAt: b.now}); err != nil {
 		t.Fatal(err)
 	}
-	res, err := svc.Resolve(ctx, "alice", "138 0013 8000")
+	alice := uuid.New() // the paying user
+	res, err := svc.Resolve(ctx, alice, "138 0013 8000")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.Resolve(ctx, "alice", "139 0013 9000"); !errors.Is(err, transfer.ErrNotBound) {
+	if _, err := svc.Resolve(ctx, alice, "139 0013 9000"); !errors.Is(err, transfer.ErrNotBound) {
 		t.Fatalf("lookup of an unbound number: %v", err)
 	}
-	req := transfer.Request{IdempotencyKey: "k1", Payer: "alice", From: payer, Token: res.Token, Amount: ledger.NewMoney(50_00, cny)}
+	req := transfer.Request{Key: "k1", Payer: alice, From: payer, Token: res.Token, Amount: ledger.NewMoney(50_00, cny)}
 	if _, err := svc.Send(ctx, req); err != nil {
 		t.Fatal(err)
 	}
@@ -333,7 +335,7 @@ func TestTransferTelemetry(t *testing.T) {
 	if _, err := svc.Send(ctx, req); !errors.Is(err, transfer.ErrIdempotencyConflict) {
 		t.Fatalf("key reused: %v", err)
 	}
-	req.IdempotencyKey, req.Token, req.Phone = "k2", "", "13800138000"
+	req.Key, req.Token, req.Phone = "k2", "", "13800138000"
 	if _, err := svc.Send(ctx, req); !errors.Is(err, ledger.ErrInsufficientFunds) {
 		t.Fatalf("send beyond the balance: %v", err)
 	}
@@ -348,7 +350,7 @@ func TestTransferTelemetry(t *testing.T) {
 	equal(t, "lookups", counts(t, ms, "socialpay.transfer.lookups"), map[string]int64{"ok": 1, "not_registered": 1})
 
 	line := logLine(t, o.logs, "transfer.Send refused")
-	if line["outcome"] != "idempotency_conflict" || line["socialpay.transfer.id"] != svc.RecordID("alice", "k1").String() {
+	if line["outcome"] != "idempotency_conflict" || line["socialpay.transfer.id"] != svc.RecordID(alice, "k1").String() {
 		t.Errorf("refusal log %v", line)
 	}
 	for _, secret := range []string{"13800138000", "8000", "王小明", res.Token} {

@@ -30,7 +30,7 @@ func TestCollectTelemetry(t *testing.T) {
 		t.Fatal(err)
 	}
 	ann, bo := uuid.New(), uuid.New()
-	r, err := svc.Create(ctx, collect.CreateRequest{ID: uuid.New(), Requester: ann, Account: b.wallet(t, 0), Group: uuid.New(),
+	r, err := svc.Create(ctx, collect.CreateRequest{Key: "dinner", Requester: ann, Account: b.wallet(t, 0), Group: uuid.New(),
 		Title: "dinner", Members: []uuid.UUID{ann, bo}, Total: ledger.NewMoney(100_00, cny)})
 	if err != nil {
 		t.Fatal(err)

@@ -245,13 +245,14 @@ func testRecordDuplicate(t *testing.T, e *env) {
 	_, _, err = e.s.Record(e.ctx, bad, far)
 	wantErr(t, "zero points", err, points.ErrInvalidOp)
 	long := Credit(user, 1, m, far, far)
-	long.Key = string(make([]byte, points.MaxKeyLen+1))
+	long.Key = string(make([]byte, ledger.MaxKeyLen+1))
 	_, _, err = e.s.Record(e.ctx, long, far)
 	wantErr(t, "key too long", err, points.ErrInvalidOp)
 	nul := Credit(user, 1, m, far, far)
 	nul.Key = "a\x00b"
 	_, _, err = e.s.Record(e.ctx, nul, far)
 	wantErr(t, "key with NUL", err, points.ErrInvalidOp)
+	wantErr(t, "key with NUL", err, ledger.ErrInvalidKey)
 	if h := e.holder(user); len(h.Lots) != 1 || h.Lots[0].Pending != 100 {
 		t.Fatalf("refused records changed the lots: %+v", h)
 	}

@@ -256,7 +256,8 @@ func (w *ChargeWorker) ChargeAt(ctx context.Context, i int64) (qr.ChargeReceipt,
 // dynamic codes, the i-th prepared dynamic code.
 type Payments struct {
 	svc      *qr.Service
-	payers   []uuid.UUID
+	payers   []uuid.UUID // the payers' accounts
+	users    []uuid.UUID // and the users who pay from them
 	static   []string
 	dynamic  []string
 	amount   ledger.Money
@@ -275,7 +276,10 @@ func NewPayments(ctx context.Context, cfg Config, dynamic bool) (*Payments, erro
 	if err != nil {
 		return nil, err
 	}
-	p := &Payments{payers: payers, amount: cfg.Amount, run: uuid.NewString()[:8], prepared: dynamic}
+	p := &Payments{payers: payers, users: make([]uuid.UUID, len(payers)), amount: cfg.Amount, run: uuid.NewString()[:8], prepared: dynamic}
+	for i := range p.users {
+		p.users[i] = uuid.New()
+	}
 	secret := []byte("qrbench receive-code HMAC secret")
 	signer, err := qr.NewHMACSigner("bench", secret)
 	if err != nil {
@@ -340,7 +344,8 @@ func (p *Payments) Next() int64 { return p.next.Add(1) - 1 }
 //
 // Errors: those of qr.Service.Pay, ErrExhausted.
 func (p *Payments) PayAt(ctx context.Context, i int64) (qr.Receipt, error) {
-	req := qr.PayRequest{Payer: p.payers[i%int64(len(p.payers))], Key: p.run + "-" + strconv.FormatInt(i, 10)}
+	k := i % int64(len(p.payers))
+	req := qr.PayRequest{User: p.users[k], From: p.payers[k], Key: p.run + "-" + strconv.FormatInt(i, 10)}
 	if p.prepared {
 		if i >= int64(len(p.dynamic)) {
 			return qr.Receipt{}, ErrExhausted

@@ -232,7 +232,7 @@ func testConcurrentClaims(t *testing.T, s qr.Store) {
 }
 
 func reservation(payment, payer, day string, fen int64) qr.CapReservation {
-	return qr.CapReservation{Payment: id(payment), Payer: id(payer), Day: day, Amount: yuan(fen), At: t0}
+	return qr.CapReservation{Payment: id(payment), User: id(payer), Day: day, Amount: yuan(fen), At: t0}
 }
 
 func testCaps(t *testing.T, s qr.Store) {
@@ -313,7 +313,7 @@ func testCapSettleRelease(t *testing.T, s qr.Store) {
 	list, err := s.ReservedCaps(ctx, t0.Add(time.Hour), 10)
 	ok(t, "ReservedCaps", err)
 	if len(list) != 3 || list[0].Payment != id("p0") || list[2].Payment != id("p2") || list[1].Amount != yuan(150_00) ||
-		list[1].Payer != id("alice") || list[1].Day != "2026-02-16" || !list[1].At.Equal(t0.Add(time.Second)) || list[1].Settled {
+		list[1].User != id("alice") || list[1].Day != "2026-02-16" || !list[1].At.Equal(t0.Add(time.Second)) || list[1].Settled {
 		t.Fatalf("ReservedCaps = %+v", list)
 	}
 	if list, _ := s.ReservedCaps(ctx, t0.Add(time.Second), 10); len(list) != 2 {

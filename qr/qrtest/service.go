@@ -165,6 +165,12 @@ func newWorld(t testing.TB, env Env, edit func(*qr.Config), wrap func(qr.Store) 
 	return w
 }
 
+// userOf is the test user who pays from account: distinct from the
+// account, so that a service taking one for the other fails.
+func userOf(account uuid.UUID) uuid.UUID {
+	return ledger.DeriveID(uuid.Nil, "qrtest-user", account.String())
+}
+
 func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
@@ -311,7 +317,7 @@ func testRacePayExactBalance(t *testing.T, newEnv func(testing.TB) Env) {
 		if err != nil {
 			return err
 		}
-		req := qr.PayRequest{Payer: payer, Payload: static, Amount: yuan(1_00), Key: "k"}
+		req := qr.PayRequest{User: userOf(payer), From: payer, Payload: static, Amount: yuan(1_00), Key: "k"}
 		kind := qr.Static
 		if i%2 == 0 {
 			kind, req.Amount = qr.Dynamic, ledger.Money{}
@@ -412,7 +418,7 @@ func testRaceDynamicTwoPayers(t *testing.T, newEnv func(testing.TB) Env) {
 			return err
 		}
 		rs, errs := ledgertest.Concurrently(2*raceK, func(c int) (qr.Receipt, error) {
-			return w.svc.Pay(w.ctx, qr.PayRequest{Payer: payers[c%2], Payload: code, Key: "k"})
+			return w.svc.Pay(w.ctx, qr.PayRequest{User: userOf(payers[c%2]), From: payers[c%2], Payload: code, Key: "k"})
 		})
 		var by [2][]qr.Receipt
 		var errsBy [2][]error
@@ -460,7 +466,7 @@ func testRaceStaticCapEdge(t *testing.T, newEnv func(testing.TB) Env) {
 		}
 		payments := 1 + i%2 // alone, or against a second payment
 		rs, errs := ledgertest.Concurrently(payments*raceK, func(c int) (qr.Receipt, error) {
-			return w.svc.Pay(w.ctx, qr.PayRequest{Payer: payer, Payload: code, Amount: yuan(60), Key: fmt.Sprint("edge-", c%payments)})
+			return w.svc.Pay(w.ctx, qr.PayRequest{User: userOf(payer), From: payer, Payload: code, Amount: yuan(60), Key: fmt.Sprint("edge-", c%payments)})
 		})
 		by := make([][]qr.Receipt, payments)
 		errsBy := make([][]error, payments)
@@ -481,7 +487,7 @@ func testRaceStaticCapEdge(t *testing.T, newEnv func(testing.TB) Env) {
 			}
 		}
 		paid.Add(1)
-		used, err := w.store.CapUsed(w.ctx, payer, w.svc.Day(w.clock.Now()), cny)
+		used, err := w.store.CapUsed(w.ctx, userOf(payer), w.svc.Day(w.clock.Now()), cny)
 		switch {
 		case err != nil:
 			return err
@@ -562,7 +568,7 @@ func testRaceReconcile(t *testing.T, newEnv func(testing.TB) Env) {
 				payer, err := w.wallet(3_00)
 				must(t, err)
 				rc := qr.ReceiveCode{Payee: alias, Initiation: qr.Static, Currency: cny, City: "Shanghai"}
-				req := qr.PayRequest{Payer: payer, Amount: yuan(3_00), Key: "k"}
+				req := qr.PayRequest{User: userOf(payer), From: payer, Amount: yuan(3_00), Key: "k"}
 				if j%2 == 0 {
 					rc = qr.ReceiveCode{Payee: alias, Initiation: qr.Dynamic, Amount: yuan(3_00), Reference: "R1",
 						Expires: w.clock.Now().Add(24 * time.Hour), City: "Shanghai"}
@@ -570,11 +576,11 @@ func testRaceReconcile(t *testing.T, newEnv func(testing.TB) Env) {
 				}
 				req.Payload, err = w.svc.Issue(w.ctx, rc)
 				must(t, err)
-				cs.crash.Store(w.svc.PaymentID(payer, "k"), struct{}{})
+				cs.crash.Store(w.svc.PaymentID(userOf(payer), "k"), struct{}{})
 				if _, err := w.svc.Pay(w.ctx, req); !errors.Is(err, errCrash) {
 					t.Fatalf("Pay with a crash after its claim: %v", err)
 				}
-				cs.crash.Delete(w.svc.PaymentID(payer, "k"))
+				cs.crash.Delete(w.svc.PaymentID(userOf(payer), "k"))
 				all = append(all, crashed{req: req, payer: payer, shop: shop, dead: dead})
 			}
 		}
@@ -672,7 +678,7 @@ func testCheckAndRepair(t *testing.T, newEnv func(testing.TB) Env) {
 		if fen != 0 {
 			amount = yuan(fen)
 		}
-		return w.svc.Pay(ctx, qr.PayRequest{Payer: payer, Payload: payload, Amount: amount, Key: key})
+		return w.svc.Pay(ctx, qr.PayRequest{User: userOf(payer), From: payer, Payload: payload, Amount: amount, Key: key})
 	}
 
 	// Payments that agree: one dynamic, one static.
@@ -683,11 +689,11 @@ func testCheckAndRepair(t *testing.T, newEnv func(testing.TB) Env) {
 	// A payment posted whose claim could not be settled: Pay answers with
 	// the receipt (the money moved), the claim stays open for Reconcile.
 	unsettled := issue(qr.ReceiveCode{Initiation: qr.Dynamic, Reference: "unsettled"})
-	cs.crashSettle.Store(w.svc.PaymentID(payer, "unsettled"), struct{}{})
+	cs.crashSettle.Store(w.svc.PaymentID(userOf(payer), "unsettled"), struct{}{})
 	if r, err := pay(unsettled, "unsettled", 0); err != nil || r.Amount != yuan(5_00) {
 		t.Fatalf("Pay whose settlement failed: %+v, %v; want the receipt", r, err)
 	}
-	cs.crashSettle.Delete(w.svc.PaymentID(payer, "unsettled"))
+	cs.crashSettle.Delete(w.svc.PaymentID(userOf(payer), "unsettled"))
 	unsettledCode := w.svc.CodeID(alias, "unsettled")
 	rep, err := w.svc.Check(ctx)
 	if err != nil || rep.Codes != 2 || rep.Reservations != 1 || rep.InFlight != 1 {
@@ -704,12 +710,12 @@ func testCheckAndRepair(t *testing.T, newEnv func(testing.TB) Env) {
 
 	ghostCap := ID("ghost-reservation")
 	day := w.svc.Day(w.clock.Now())
-	_, err = w.store.ReserveCap(ctx, qr.CapReservation{Payment: ghostCap, Payer: payer, Day: day, Amount: yuan(400_00), At: w.clock.Now()}, yuan(500_00))
+	_, err = w.store.ReserveCap(ctx, qr.CapReservation{Payment: ghostCap, User: userOf(payer), Day: day, Amount: yuan(400_00), At: w.clock.Now()}, yuan(500_00))
 	must(t, err)
 	must(t, w.store.SettleCap(ctx, ghostCap))
 
 	voided := issue(qr.ReceiveCode{Initiation: qr.Dynamic, Reference: "voided"})
-	voidedPayment := w.svc.PaymentID(payer, "voided")
+	voidedPayment := w.svc.PaymentID(userOf(payer), "voided")
 	cs.crash.Store(voidedPayment, struct{}{})
 	if _, err := pay(voided, "voided", 0); !errors.Is(err, errCrash) {
 		t.Fatalf("Pay crashing after its claim: %v", err)
@@ -720,7 +726,7 @@ func testCheckAndRepair(t *testing.T, newEnv func(testing.TB) Env) {
 	voidedCode := w.svc.CodeID(alias, "voided")
 	must(t, w.store.SettleCode(ctx, voidedCode, voidedPayment))
 
-	_, err = w.store.ReserveCap(ctx, qr.CapReservation{Payment: dyn.Payment, Payer: payer, Day: day, Amount: yuan(5_00), At: w.clock.Now()}, yuan(500_00))
+	_, err = w.store.ReserveCap(ctx, qr.CapReservation{Payment: dyn.Payment, User: userOf(payer), Day: day, Amount: yuan(5_00), At: w.clock.Now()}, yuan(500_00))
 	must(t, err)
 
 	w.clock.Advance(time.Minute + time.Second) // past ReconcileAfter
@@ -762,7 +768,7 @@ func testCheckAndRepair(t *testing.T, newEnv func(testing.TB) Env) {
 	if _, err := pay(voided, "voided-again", 0); err != nil {
 		t.Fatalf("paying a reset code: %v", err)
 	}
-	if used, err := w.store.CapUsed(ctx, payer, day, cny); err != nil || used != yuan(1_00+5_00) {
+	if used, err := w.store.CapUsed(ctx, userOf(payer), day, cny); err != nil || used != yuan(1_00+5_00) {
 		t.Fatalf("cap used %v, %v; want 6.00 (1.00 paid, 5.00 of the dynamic payment's reservation)", used, err)
 	}
 	must(t, w.wantNet("payer", payer, 100_00-4*5_00-1_00))
@@ -803,7 +809,7 @@ func testIdempotency(t *testing.T, newEnv func(testing.TB) Env) {
 		return p
 	}
 	pay := func(payload string, amount ledger.Money, key string, account uuid.UUID) (qr.Receipt, error) {
-		return w.svc.Pay(ctx, qr.PayRequest{Payer: payer, Payload: payload, Amount: amount, Key: key, PayeeAccount: account})
+		return w.svc.Pay(ctx, qr.PayRequest{User: userOf(payer), From: payer, Payload: payload, Amount: amount, Key: key, PayeeAccount: account})
 	}
 
 	// Static: the same payee's code issued again under another name is

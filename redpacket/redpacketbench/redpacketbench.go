@@ -27,6 +27,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -160,13 +161,14 @@ func New(ctx context.Context, cfg Config) (*World, error) {
 		}
 	}
 	w.packets = make([]uuid.UUID, n)
+	key := func(i int) string { return "packet-" + strconv.Itoa(i) }
 	for i := range w.packets {
-		w.packets[i] = ids.next()
+		w.packets[i] = svc.PacketID(w.users[i%senders], key(i))
 	}
 	_, err = w.Run(ctx, 8, n, func(ctx context.Context, i int) error {
 		s := i % senders
 		_, err := svc.Send(ctx, redpacket.SendRequest{
-			ID: w.packets[i], Kind: redpacket.Lucky, Sender: w.users[s], SenderAccount: w.wallets[s],
+			Key: key(i), Kind: redpacket.Lucky, Sender: w.users[s], SenderAccount: w.wallets[s],
 			Group: w.group, Amount: total, Count: cfg.Shares,
 		})
 		return err

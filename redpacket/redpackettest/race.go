@@ -205,7 +205,7 @@ func (e *raceEnv) sendRequest(count int, each int64) (redpacket.SendRequest, uui
 		e.member(0)
 	}
 	return redpacket.SendRequest{
-		ID: uuid.New(), Kind: redpacket.Normal, Sender: sender, SenderAccount: wallet, Group: e.group,
+		Key: "send", Kind: redpacket.Normal, Sender: sender, SenderAccount: wallet, Group: e.group,
 		Amount: ledger.NewMoney(each, cny), Count: count,
 	}, wallet
 }
@@ -430,7 +430,7 @@ func testRaceSendRetried(t *testing.T, e *raceEnv) {
 			if errs[i] != nil {
 				t.Fatalf("iteration %d: send %d: %v, want the packet", it, i, errs[i])
 			}
-			if got[i].ID != req.ID || got[i].Status != redpacket.StatusOpen || got[i].Shares != nil ||
+			if got[i].ID != e.svc(0).PacketID(req.Sender, req.Key) || got[i].Status != redpacket.StatusOpen || got[i].Shares != nil ||
 				!got[i].ExpiresAt.Equal(got[0].ExpiresAt) || got[i].Escrow != got[0].Escrow {
 				t.Fatalf("iteration %d: send %d answered %+v, send 0 %+v", it, i, got[i], got[0])
 			}

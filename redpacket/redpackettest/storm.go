@@ -78,7 +78,7 @@ func Storm(t testing.TB, cfg StormConfig) {
 		t.Fatal(err)
 	}
 	p, err := svc.Send(ctx, redpacket.SendRequest{
-		ID: uuid.New(), Kind: redpacket.Lucky, Sender: users[sender], SenderAccount: wallets[sender],
+		Key: "storm", Kind: redpacket.Lucky, Sender: users[sender], SenderAccount: wallets[sender],
 		Group: group, Amount: ledger.NewMoney(total, cny), Count: cfg.Shares,
 	})
 	if err != nil {

@@ -26,7 +26,6 @@ type bank struct {
 	xfer    *transfer.Service
 	qr      *qr.Service
 	receive *qr.ReceiveCodes
-	payers  map[uuid.UUID]string // ledger account → the payer ID given to Resolve
 	cny     ledger.Currency
 	cash    uuid.UUID
 }
@@ -35,7 +34,7 @@ func newBank(t *testing.T) *bank {
 	t.Helper()
 	now := time.Date(2026, 2, 16, 12, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
-	b := &bank{ctx: context.Background(), payers: map[uuid.UUID]string{}, cny: ledger.MustCurrency("CNY")}
+	b := &bank{ctx: context.Background(), cny: ledger.MustCurrency("CNY")}
 	b.ledger = ledger.New(nil, ledger.Options{Now: clock})
 	cfg := transfer.DefaultRateConfig()
 	cfg.Now = clock
@@ -47,8 +46,7 @@ func newBank(t *testing.T) *bank {
 		t.Fatal(err)
 	}
 	parser, _ := transfer.NewPhoneParser("CN")
-	dir := &qrdirectory.Directory{Parser: parser, Phones: b.xfer.Directory(), Limiter: b.limiter,
-		PayerID: func(a uuid.UUID) string { return b.payers[a] }}
+	dir := &qrdirectory.Directory{Parser: parser, Phones: b.xfer.Directory(), Limiter: b.limiter}
 	secret := []byte("qrdirectory test HMAC secret 32b")
 	signer, _ := qr.NewHMACSigner("k", secret)
 	keys, _ := qr.NewKeys(qr.Key{ID: "k", HMAC: secret})
@@ -62,8 +60,11 @@ func newBank(t *testing.T) *bank {
 	return b
 }
 
-// account opens a CNY account; a payer ID makes it a customer's wallet
-// holding 100.00.
+// uid is the user ID of a test user's name.
+func uid(name string) uuid.UUID { return uuid.NewSHA1(uuid.NameSpaceOID, []byte(name)) }
+
+// account opens a CNY account; a payer's name makes it a customer's
+// wallet holding 100.00.
 func (b *bank) account(t *testing.T, payer string, flags ledger.AccountFlags) uuid.UUID {
 	t.Helper()
 	a, err := b.ledger.CreateAccount(b.ctx, ledger.Account{ID: uuid.New(), Currency: b.cny, Flags: flags})
@@ -71,7 +72,6 @@ func (b *bank) account(t *testing.T, payer string, flags ledger.AccountFlags) uu
 		t.Fatal(err)
 	}
 	if payer != "" {
-		b.payers[a.ID] = payer
 		if _, err := b.ledger.Transfer(b.ctx, ledger.Transfer{ID: uuid.New(), DebitAccountID: b.cash, CreditAccountID: a.ID, Amount: ledger.NewMoney(100_00, b.cny)}); err != nil {
 			t.Fatal(err)
 		}
@@ -141,14 +141,14 @@ func TestQuoteEnumerationIsMetered(t *testing.T) {
 	for _, n := range randomNumbers(40) {
 		codes = append(codes, b.code(t, n))
 	}
-	misses, refused := probe(t, func(c string) error { _, err := b.qr.Preview(b.ctx, prober, c); return err }, codes)
+	misses, refused := probe(t, func(c string) error { _, err := b.qr.Preview(b.ctx, uid("prober"), c); return err }, codes)
 	if misses != 5 || refused != 35 {
 		t.Fatalf("quotes: %d misses, %d refused; want 5 and 35", misses, refused)
 	}
 	// Paying codes instead of quoting them is the same lookup: refused,
 	// and nothing is held.
 	misses, refused = probe(t, func(c string) error {
-		_, err := b.qr.Pay(b.ctx, qr.PayRequest{Payer: prober, Payload: c, Amount: ledger.NewMoney(1, b.cny), Key: c[len(c)-20:]})
+		_, err := b.qr.Pay(b.ctx, qr.PayRequest{User: uid("prober"), From: prober, Payload: c, Amount: ledger.NewMoney(1, b.cny), Key: c[len(c)-20:]})
 		return err
 	}, codes[:10])
 	if misses != 0 || refused != 10 {
@@ -158,7 +158,7 @@ func TestQuoteEnumerationIsMetered(t *testing.T) {
 		t.Fatalf("refused payments moved money: %+v", a)
 	}
 	// The same budget is transfer's: a phone lookup is refused too.
-	if _, err := b.xfer.Resolve(b.ctx, "prober", "13800138000"); !errors.Is(err, transfer.ErrRateLimited) {
+	if _, err := b.xfer.Resolve(b.ctx, uid("prober"), "13800138000"); !errors.Is(err, transfer.ErrRateLimited) {
 		t.Fatalf("Resolve after QR probing: %v", err)
 	}
 }
@@ -167,10 +167,10 @@ func TestQuoteEnumerationIsMetered(t *testing.T) {
 // same payer, and QR's in transfer's.
 func TestBudgetSharedWithResolve(t *testing.T) {
 	b := newBank(t)
-	prober := b.account(t, "prober", ledger.DebitsMustNotExceedCredits)
+	prober := uid("prober") // a user, as Resolve and Preview both name them
 	numbers := randomNumbers(10)
 	for _, n := range numbers[:3] { // 60 tokens through transfer
-		if _, err := b.xfer.Resolve(b.ctx, "prober", n); !errors.Is(err, transfer.ErrNotBound) {
+		if _, err := b.xfer.Resolve(b.ctx, prober, n); !errors.Is(err, transfer.ErrNotBound) {
 			t.Fatalf("Resolve %s: %v", n, err)
 		}
 	}
@@ -182,7 +182,7 @@ func TestBudgetSharedWithResolve(t *testing.T) {
 	if misses != 2 || refused != 5 {
 		t.Fatalf("after 3 misses through Resolve, QR gave %d misses, %d refused; want 2 and 5", misses, refused)
 	}
-	if _, err := b.xfer.Resolve(b.ctx, "prober", numbers[0]); !errors.Is(err, transfer.ErrRateLimited) {
+	if _, err := b.xfer.Resolve(b.ctx, prober, numbers[0]); !errors.Is(err, transfer.ErrRateLimited) {
 		t.Fatalf("Resolve: %v", err)
 	}
 }
@@ -193,7 +193,7 @@ func TestBudgetSharedWithResolve(t *testing.T) {
 func TestFoundLookupAndSettlement(t *testing.T) {
 	b := newBank(t)
 	bob := b.account(t, "", ledger.DebitsMustNotExceedCredits)
-	if _, err := b.xfer.Bind(b.ctx, transfer.BindRequest{Phone: "13800138000", Holder: "bob", Account: bob, Name: "王小明", VerifiedAt: b.ledger.Now()}); err != nil {
+	if _, err := b.xfer.Bind(b.ctx, transfer.BindRequest{Phone: "13800138000", Holder: uid("bob"), Account: bob, Name: "王小明", VerifiedAt: b.ledger.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	alice := b.account(t, "alice", ledger.DebitsMustNotExceedCredits)
@@ -201,24 +201,24 @@ func TestFoundLookupAndSettlement(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := b.limiter.Tokens("alice"); got != 100 {
+	if got := b.limiter.Tokens(uid("alice")); got != 100 {
 		t.Fatalf("after Issue: %d tokens", got)
 	}
-	q, err := b.qr.Preview(b.ctx, alice, code)
+	q, err := b.qr.Preview(b.ctx, uid("alice"), code)
 	if err != nil || q.Payee.Name != "**明" {
 		t.Fatalf("Preview: %+v %v", q, err)
 	}
-	if got := b.limiter.Tokens("alice"); got != 99 {
+	if got := b.limiter.Tokens(uid("alice")); got != 99 {
 		t.Fatalf("after a found quote: %d tokens, want 99", got)
 	}
-	req := qr.PayRequest{Payer: alice, Payload: code, Amount: ledger.NewMoney(10_00, b.cny), Key: "k1", PayeeConfirm: q.Confirm}
+	req := qr.PayRequest{User: uid("alice"), From: alice, Payload: code, Amount: ledger.NewMoney(10_00, b.cny), Key: "k1", PayeeConfirm: q.Confirm}
 	for range 3 {
 		if _, err := b.qr.Pay(b.ctx, req); err != nil {
 			t.Fatal(err)
 		}
 		// Pay's lookup cost 1; its settlement gave 1 back; retries
 		// neither.
-		if got := b.limiter.Tokens("alice"); got != 99 {
+		if got := b.limiter.Tokens(uid("alice")); got != 99 {
 			t.Fatalf("after paying: %d tokens, want 99", got)
 		}
 	}
@@ -228,7 +228,7 @@ func TestFoundLookupAndSettlement(t *testing.T) {
 // them unmetered; the bank's own lookups still work.
 func TestNoLimiter(t *testing.T) {
 	d, _ := newDirectory(t)
-	_, err := d.Payee(context.Background(), qr.Lookup{Alias: "13800138000", Payer: uuid.New()})
+	_, err := d.Payee(context.Background(), qr.Lookup{Alias: "13800138000", User: uuid.New()})
 	if !errors.Is(err, qr.ErrLookupLimited) || !errors.Is(err, qrdirectory.ErrNoLimiter) {
 		t.Fatalf("payer lookup without a Limiter: %v", err)
 	}

@@ -10,16 +10,15 @@
 // typing the number does. MaxVerificationAge applies transfer's rule for
 // bindings too old to trust (set it as transfer.Config's).
 //
-// Lookups made on behalf of a payer (qr.Lookup.Payer: quotes and
+// Lookups made on behalf of a user (qr.Lookup.User: quotes and
 // payments) are metered by transfer's Limiter exactly as
 // transfer.Service.Resolve meters them — BeginLookup before the directory
 // is asked, LookupFound after a hit, PaymentSettled when the payment
 // settles — so give it the Limiter the transfer.Service has (on several
-// instances, one postgres.LookupLimiter): a payer then has one budget
-// across QR and phone transfers, and crafting codes that name arbitrary
-// numbers enumerates no faster than typing them. PayerID maps the payer's
-// ledger account to the payer ID the bank gives transfer.Service.Resolve.
-// The bank's own lookups (qr.Service.Issue, IssueAs) are not metered.
+// instances, one postgres.LookupLimiter): a user then has one budget
+// across QR and phone transfers (both name the user, docs/identity.md),
+// and crafting codes that name arbitrary numbers enumerates no faster
+// than typing them. The bank's own lookups (qr.Service.Issue, IssueAs) are not metered.
 package qrdirectory
 
 import (
@@ -47,17 +46,13 @@ type Directory struct {
 	MaxVerificationAge time.Duration
 	// Now is the clock of MaxVerificationAge; nil means time.Now.
 	Now func() time.Time
-	// Limiter meters lookups on behalf of payers. Required: Payee refuses
+	// Limiter meters lookups on behalf of users. Required: Payee refuses
 	// such lookups without it (qr.ErrLookupLimited wrapping
 	// ErrNoLimiter). Pass the transfer.Service's Limiter.
 	Limiter transfer.Limiter
-	// PayerID names a payer's bucket: the payer ID the bank passes to
-	// transfer.Service.Resolve for the customer owning that ledger
-	// account. Nil means the account's UUID in its canonical text form.
-	PayerID func(account uuid.UUID) string
 }
 
-// ErrNoLimiter: a lookup on behalf of a payer through a Directory
+// ErrNoLimiter: a lookup on behalf of a user through a Directory
 // without a Limiter. It is refused rather than left unmetered.
 var ErrNoLimiter = errcode.New("no_limiter", errcode.Internal, "qrdirectory: no Limiter to meter payer lookups")
 
@@ -68,7 +63,7 @@ var _ qr.Directory = (*Directory)(nil)
 // number was rebound to another holder (a recycled number) no longer pays
 // (qr.ErrBindingChanged).
 //
-// A lookup with q.Payer set is metered as transfer.Service.Resolve meters
+// A lookup with q.User set is metered as transfer.Service.Resolve meters
 // one: the Limiter admits it at the not-found price before anything is
 // looked up, and gives back the difference when the number is bound to a
 // payee this directory pays.
@@ -79,12 +74,12 @@ var _ qr.Directory = (*Directory)(nil)
 // the directory's and the Limiter's own errors, wrapped with the alias.
 func (d *Directory) Payee(ctx context.Context, q qr.Lookup) (qr.Payee, error) {
 	alias := q.Alias
-	metered := q.Payer != uuid.Nil
+	metered := q.User != uuid.Nil
 	if metered {
 		if d.Limiter == nil {
 			return qr.Payee{}, fmt.Errorf("%w: %w", qr.ErrLookupLimited, ErrNoLimiter)
 		}
-		err := d.Limiter.BeginLookup(ctx, d.payer(q.Payer))
+		err := d.Limiter.BeginLookup(ctx, q.User)
 		if errors.Is(err, transfer.ErrRateLimited) {
 			return qr.Payee{}, fmt.Errorf("%w: %w", qr.ErrLookupLimited, err)
 		}
@@ -94,7 +89,7 @@ func (d *Directory) Payee(ctx context.Context, q qr.Lookup) (qr.Payee, error) {
 	}
 	p, err := d.payee(ctx, alias)
 	if err == nil && metered {
-		if err := d.Limiter.LookupFound(ctx, d.payer(q.Payer)); err != nil {
+		if err := d.Limiter.LookupFound(ctx, q.User); err != nil {
 			return qr.Payee{}, fmt.Errorf("qrdirectory: payee %q: %w", alias, err)
 		}
 	}
@@ -102,21 +97,14 @@ func (d *Directory) Payee(ctx context.Context, q qr.Lookup) (qr.Payee, error) {
 }
 
 // Settled implements qr.Directory: the Limiter's PaymentSettled for the
-// payer.
+// user.
 //
 // Errors: ErrNoLimiter, and the Limiter's.
-func (d *Directory) Settled(ctx context.Context, payer uuid.UUID) error {
+func (d *Directory) Settled(ctx context.Context, user uuid.UUID) error {
 	if d.Limiter == nil {
 		return ErrNoLimiter
 	}
-	return d.Limiter.PaymentSettled(ctx, d.payer(payer))
-}
-
-func (d *Directory) payer(account uuid.UUID) string {
-	if d.PayerID != nil {
-		return d.PayerID(account)
-	}
-	return account.String()
+	return d.Limiter.PaymentSettled(ctx, user)
 }
 
 // payee is the unmetered lookup.
@@ -135,7 +123,7 @@ func (d *Directory) payee(ctx context.Context, alias string) (qr.Payee, error) {
 	case d.MaxVerificationAge > 0 && d.now().Sub(b.VerifiedAt) > d.MaxVerificationAge:
 		return qr.Payee{}, fmt.Errorf("%w %q: %w: ownership last verified %s", qr.ErrUnknownPayee, alias, transfer.ErrNotBound, b.VerifiedAt.UTC().Format(time.RFC3339))
 	}
-	return qr.Payee{Alias: alias, Account: b.Account, Name: b.MaskedName, Binding: b.Holder}, nil
+	return qr.Payee{Alias: alias, Account: b.Account, Name: b.MaskedName, Binding: b.Holder.String()}, nil
 }
 
 func (d *Directory) now() time.Time {

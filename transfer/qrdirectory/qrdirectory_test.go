@@ -24,7 +24,7 @@ func newDirectory(t testing.TB) (*qrdirectory.Directory, uuid.UUID) {
 	phones := transfer.NewMemoryDirectory()
 	acct := uuid.New()
 	now := time.Date(2026, 2, 16, 12, 0, 0, 0, time.UTC)
-	if _, err := phones.Bind(context.Background(), transfer.Binding{Phone: "+8613800138000", Holder: "bob", Account: acct, Name: "王小明", VerifiedAt: now, UpdatedAt: now}, false); err != nil {
+	if _, err := phones.Bind(context.Background(), transfer.Binding{Phone: "+8613800138000", Holder: uid("bob"), Account: acct, Name: "王小明", VerifiedAt: now, UpdatedAt: now}, false); err != nil {
 		t.Fatal(err)
 	}
 	return &qrdirectory.Directory{Parser: p, Phones: phones}, acct
@@ -77,7 +77,7 @@ func ExampleDirectory() {
 	p, _ := transfer.NewPhoneParser("CN")
 	phones := transfer.NewMemoryDirectory()
 	now := time.Date(2026, 2, 16, 12, 0, 0, 0, time.UTC)
-	_, _ = phones.Bind(context.Background(), transfer.Binding{Phone: "+8613800138000", Holder: "bob", Account: uuid.New(), Name: "王小明", VerifiedAt: now, UpdatedAt: now}, false)
+	_, _ = phones.Bind(context.Background(), transfer.Binding{Phone: "+8613800138000", Holder: uid("bob"), Account: uuid.New(), Name: "王小明", VerifiedAt: now, UpdatedAt: now}, false)
 
 	var dir qr.Directory = &qrdirectory.Directory{Parser: p, Phones: phones}
 	payee, err := dir.Payee(context.Background(), qr.Lookup{Alias: "13800138000"})

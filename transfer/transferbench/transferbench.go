@@ -73,9 +73,13 @@ type Phone struct {
 }
 
 type payer struct {
-	id   string
+	id   uuid.UUID
 	acct uuid.UUID
 }
+
+// customer is the user ID of the bench's customer number n, derived as a
+// bank whose customer numbers are text derives them (docs/identity.md).
+func customer(n string) uuid.UUID { return ledger.DeriveID(uuid.NameSpaceURL, "customer", n) }
 
 // Setup creates cfg.Payers funded wallets and cfg.Payees bound numbers.
 //
@@ -129,7 +133,7 @@ func Setup(ctx context.Context, cfg Config) (*Phone, error) {
 		if err != nil {
 			return nil, err
 		}
-		p.payers = append(p.payers, payer{id: cfg.Prefix + "-payer-" + strconv.Itoa(i), acct: acct})
+		p.payers = append(p.payers, payer{id: customer(cfg.Prefix + "-payer-" + strconv.Itoa(i)), acct: acct})
 	}
 	// Numbers 13x xxxx xxxx: valid Chinese mobile numbers, distinct per
 	// prefix (the prefix picks the block).
@@ -144,7 +148,7 @@ func Setup(ctx context.Context, cfg Config) (*Phone, error) {
 		}
 		n := (block*uint64(cfg.Payees) + uint64(i)) % 1e8
 		national := fmt.Sprintf("138 %04d %04d", n/1e4, n%1e4)
-		holder := cfg.Prefix + "-payee-" + strconv.Itoa(i)
+		holder := customer(cfg.Prefix + "-payee-" + strconv.Itoa(i))
 		_, err = svc.Bind(ctx, transfer.BindRequest{Phone: national, Holder: holder, Account: acct, Name: "王小明", VerifiedAt: time.Now(), Rebind: true})
 		if err != nil {
 			return nil, err
@@ -203,7 +207,7 @@ func (c *Client) Do(ctx context.Context) (int, error) {
 	}
 	c.n++
 	key := strconv.AppendUint(c.key, c.n, 36)
-	r, err := c.p.svc.Send(ctx, transfer.Request{IdempotencyKey: string(key), Payer: from.id, From: from.acct, Token: res.Token, Amount: c.p.amount})
+	r, err := c.p.svc.Send(ctx, transfer.Request{Key: string(key), Payer: from.id, From: from.acct, Token: res.Token, Amount: c.p.amount})
 	if err != nil {
 		return 0, err
 	}

@@ -25,8 +25,9 @@ func number() transfer.Phone {
 	return transfer.Phone(fmt.Sprintf("+86137%08d", (numberBase+numbers.Add(1))%1e8))
 }
 
+// binding is a binding of phone to the user named holder.
 func binding(phone transfer.Phone, holder, name string, at time.Time) transfer.Binding {
-	return transfer.Binding{Phone: phone, Holder: holder, Account: uuid.New(), Name: name, VerifiedAt: at.Add(-time.Minute), UpdatedAt: at}
+	return transfer.Binding{Phone: phone, Holder: uid(holder), Account: uuid.New(), Name: name, VerifiedAt: at.Add(-time.Minute), UpdatedAt: at}
 }
 
 func lookup(t testing.TB, d transfer.Directory, p transfer.Phone) (transfer.Binding, bool) {
@@ -73,11 +74,10 @@ func testBind(t *testing.T, newEnv func(testing.TB) Env) {
 	for name, edit := range map[string]func(*transfer.Binding){
 		"no phone":     func(b *transfer.Binding) { b.Phone = "" },
 		"not E.164":    func(b *transfer.Binding) { b.Phone = "13800138000" },
-		"no holder":    func(b *transfer.Binding) { b.Holder = "" },
+		"no holder":    func(b *transfer.Binding) { b.Holder = uuid.Nil },
 		"no account":   func(b *transfer.Binding) { b.Account = uuid.Nil },
 		"no name":      func(b *transfer.Binding) { b.Name = " - " },
 		"never":        func(b *transfer.Binding) { b.VerifiedAt = time.Time{} },
-		"long holder":  func(b *transfer.Binding) { b.Holder = string(make([]byte, transfer.MaxHolderLen+1)) },
 		"invalid UTF8": func(b *transfer.Binding) { b.Name = "\xff\xfe" },
 	} {
 		bad := binding(p, "alice", "王小明", later)
@@ -104,13 +104,13 @@ func testRebind(t *testing.T, newEnv func(testing.TB) Env) {
 	if _, err := d.Bind(ctx, nb, false); !errors.Is(err, transfer.ErrBoundToOtherHolder) {
 		t.Fatalf("silent rebind: %v, want ErrBoundToOtherHolder", err)
 	}
-	if cur, _ := lookup(t, d, p); cur.Holder != "alice" || cur.Account != old.Account {
+	if cur, _ := lookup(t, d, p); cur.Holder != uid("alice") || cur.Account != old.Account {
 		t.Fatalf("refused rebind changed the binding: %+v", cur)
 	}
 	got, err := d.Bind(ctx, nb, true)
 	must(t, err)
 	cur, _ := lookup(t, d, p)
-	if got.Holder != "bob" || cur.Holder != "bob" || cur.Account != nb.Account || !cur.BoundAt.Equal(later) {
+	if got.Holder != uid("bob") || cur.Holder != uid("bob") || cur.Account != nb.Account || !cur.BoundAt.Equal(later) {
 		t.Fatalf("explicit rebind: %+v", cur)
 	}
 	// Rebind by the holder itself, or of a free number, is a plain bind.
@@ -128,18 +128,18 @@ func testRebind(t *testing.T, newEnv func(testing.TB) Env) {
 func testUnbind(t *testing.T, newEnv func(testing.TB) Env) {
 	d, ctx := newEnv(t).Directory, context.Background()
 	p := number()
-	want(t, d.Unbind(ctx, p, "alice"), transfer.ErrNotBound)
+	want(t, d.Unbind(ctx, p, uid("alice")), transfer.ErrNotBound)
 	_, err := d.Bind(ctx, binding(p, "alice", "Alice", Start), false)
 	must(t, err)
-	want(t, d.Unbind(ctx, p, "bob"), transfer.ErrNotHolder)
+	want(t, d.Unbind(ctx, p, uid("bob")), transfer.ErrNotHolder)
 	if _, found := lookup(t, d, p); !found {
 		t.Fatal("unbind by another holder removed the binding")
 	}
-	must(t, d.Unbind(ctx, p, "alice"))
+	must(t, d.Unbind(ctx, p, uid("alice")))
 	if _, found := lookup(t, d, p); found {
 		t.Fatal("still bound after unbind")
 	}
-	want(t, d.Unbind(ctx, p, "alice"), transfer.ErrNotBound)
+	want(t, d.Unbind(ctx, p, uid("alice")), transfer.ErrNotBound)
 	// A free number can be bound by anyone again, without rebind.
 	_, err = d.Bind(ctx, binding(p, "bob", "Bob", Start.Add(time.Hour)), false)
 	must(t, err)
@@ -163,7 +163,7 @@ func testConcurrentBind(t *testing.T, newEnv func(testing.TB) Env) {
 				switch {
 				case err == nil:
 					won.Add(1)
-					winner.Store(holder)
+					winner.Store(uid(holder))
 				case !errors.Is(err, transfer.ErrBoundToOtherHolder):
 					t.Error(err)
 				}
@@ -173,7 +173,7 @@ func testConcurrentBind(t *testing.T, newEnv func(testing.TB) Env) {
 		wg.Wait()
 		cur, _ := lookup(t, d, p)
 		if won.Load() != 1 || cur.Holder != winner.Load() {
-			t.Fatalf("%d binds won; bound to %q, winner %v", won.Load(), cur.Holder, winner.Load())
+			t.Fatalf("%d binds won; bound to %s, winner %v", won.Load(), cur.Holder, winner.Load())
 		}
 	}
 }

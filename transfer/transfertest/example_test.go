@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/google/uuid"
+
 	"github.com/socialpay/socialpay/ledger"
 	"github.com/socialpay/socialpay/transfer"
 	"github.com/socialpay/socialpay/transfer/transfertest"
@@ -22,10 +24,11 @@ func ExampleNewRecord() {
 	ctx := context.Background()
 	s := transfer.NewMemoryStore()
 	cny := ledger.MustCurrency("CNY")
-	r := transfertest.NewRecord("alice", "bob", ledger.NewMoney(100_00, cny), transfer.Arrive2h)
+	alice, bob := uuid.New(), uuid.New() // users: the bank's IDs of two customers
+	r := transfertest.NewRecord(alice, bob, ledger.NewMoney(100_00, cny), transfer.Arrive2h)
 	stored, created, err := s.Create(ctx, r, transfer.DefaultLimits())
 	fmt.Println(created, err, stored.State, stored.FirstPayee, stored.DueAt.Sub(stored.CreatedAt))
-	total, _ := s.DailyTotal(ctx, "alice", r.Day, cny)
+	total, _ := s.DailyTotal(ctx, alice, r.Day, cny)
 	fmt.Println("alice sent today:", total)
 	// Output:
 	// true <nil> pending true 2h0m0s

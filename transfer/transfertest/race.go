@@ -282,7 +282,7 @@ func testRaceReconcile(t *testing.T, newEnv func(testing.TB) Env) {
 			fl.before.Store(1) // a crash before the ledger: the record stays pending
 			_, err := w.svc.Send(w.ctx, req)
 			want(t, err, errInjected)
-			ids = append(ids, w.svc.RecordID(req.Payer, req.IdempotencyKey))
+			ids = append(ids, w.svc.RecordID(req.Payer, req.Key))
 		}
 		// A lone refusal is failed for good at once: nothing else can be
 		// writing its ledger transfer, and Reconcile has nothing to do.
@@ -290,7 +290,7 @@ func testRaceReconcile(t *testing.T, newEnv func(testing.TB) Env) {
 		req := w.request(poor, payee, yuan(t, "10"), transfer.ArriveNow)
 		_, err := w.svc.Send(w.ctx, req)
 		want(t, err, ledger.ErrInsufficientFunds)
-		fid := w.svc.RecordID(poor.id, req.IdempotencyKey)
+		fid := w.svc.RecordID(poor.id, req.Key)
 		if st := w.state(fid); st != transfer.StateFailed {
 			t.Fatalf("a lone refusal: %v, want failed at once", st)
 		}

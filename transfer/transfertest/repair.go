@@ -27,7 +27,7 @@ func testDurableCompensation(t *testing.T, newEnv func(testing.TB) Env) {
 		w := newWorld(t, newEnv, withFlakyStore(fs))
 		poor, bob := w.user("Poor", ledger.Money{}), w.user("Bob", ledger.Money{})
 		req := w.request(poor, bob, yuan(t, "10"), arrival)
-		target := w.svc.RecordID(poor.id, req.IdempotencyKey)
+		target := w.svc.RecordID(poor.id, req.Key)
 		var once atomic.Bool
 		fs.before = func(id uuid.UUID, to transfer.State) {
 			if id != target || to == transfer.StateSettled || !once.CompareAndSwap(false, true) {
@@ -116,7 +116,7 @@ func testCheck(t *testing.T, newEnv func(testing.TB) Env) {
 	req := w.request(alice, bob, yuan(t, "1000"), transfer.ArriveNow)
 	_, err = w.svc.Send(w.ctx, req)
 	want(t, err, ledger.ErrInsufficientFunds)
-	failed := w.svc.RecordID(alice.id, req.IdempotencyKey)
+	failed := w.svc.RecordID(alice.id, req.Key)
 	_, err = w.send(alice, bob, yuan(t, "5"), transfer.Arrive2h)
 	must(t, err)
 	cancelled, err := w.send(alice, bob, yuan(t, "6"), transfer.Arrive24h)
@@ -167,7 +167,7 @@ func testCheck(t *testing.T, newEnv func(testing.TB) Env) {
 }
 
 // A retry is the same request when it means the same (Request's
-// IdempotencyKey): the number spelled another way, a fresh lookup token,
+// Key): the number spelled another way, a fresh lookup token,
 // by number after a token, or a chat recipient's display name changed.
 // Another meaning under the key (amount, payee, arrival, memo) is
 // ErrIdempotencyConflict.
@@ -176,7 +176,7 @@ func testIdempotencyMeaning(t *testing.T, newEnv func(testing.TB) Env) {
 	alice, bob, carol := w.user("Alice", yuan(t, "1000")), w.user("Bob", ledger.Money{}), w.user("Carol", ledger.Money{})
 	digits := strings.ReplaceAll(bob.phone, " ", "") // 11 digits, national
 	spellings := []string{digits, "+86 " + digits[:3] + "-" + digits[3:7] + "-" + digits[7:], "0086" + digits, "(+86) " + bob.phone}
-	req := transfer.Request{IdempotencyKey: unique("key"), Payer: alice.id, From: alice.acct, Phone: spellings[0], Amount: yuan(t, "10")}
+	req := transfer.Request{Key: unique("key"), Payer: alice.id, From: alice.acct, Phone: spellings[0], Amount: yuan(t, "10")}
 	first, err := w.svc.Send(w.ctx, req)
 	must(t, err)
 	same := func(what string, r transfer.Request) {
@@ -192,7 +192,7 @@ func testIdempotencyMeaning(t *testing.T, newEnv func(testing.TB) Env) {
 		same("number spelled "+p, r)
 	}
 	byToken := w.request(alice, bob, yuan(t, "10"), transfer.ArriveNow) // a fresh lookup
-	byToken.IdempotencyKey = req.IdempotencyKey
+	byToken.Key = req.Key
 	same("a fresh token", byToken)
 	w.clock.Advance(time.Hour) // the token expired: still the same request
 	same("an expired token", byToken)
@@ -213,14 +213,14 @@ func testIdempotencyMeaning(t *testing.T, newEnv func(testing.TB) Env) {
 	conflict("another memo", func(r *transfer.Request) { r.Memo = "午饭" })
 	conflict("another account", func(r *transfer.Request) { r.From = uuid.New() })
 	other := w.request(alice, carol, yuan(t, "10"), transfer.ArriveNow)
-	other.IdempotencyKey = req.IdempotencyKey
+	other.Key = req.Key
 	if _, err := w.svc.Send(w.ctx, other); !errors.Is(err, transfer.ErrIdempotencyConflict) {
 		t.Fatalf("another payee's token: %v, want ErrIdempotencyConflict", err)
 	}
 
 	// Chat transfers: the recipient's holder and account are the payee;
 	// the name only shows on receipts.
-	chat := transfer.Request{IdempotencyKey: unique("key"), Payer: alice.id, From: alice.acct, Arrival: transfer.ArriveOnAccept,
+	chat := transfer.Request{Key: unique("key"), Payer: alice.id, From: alice.acct, Arrival: transfer.ArriveOnAccept,
 		To: transfer.Recipient{Holder: bob.id, Account: bob.acct, Name: "Bob"}, Amount: yuan(t, "1")}
 	c1, err := w.svc.Send(w.ctx, chat)
 	must(t, err)

@@ -38,7 +38,7 @@ func testImmediate(t *testing.T, newEnv func(testing.TB) Env) {
 	if res.MaskedName != "**明" || res.Institution != transfer.DefaultInstitution || res.Token == "" {
 		t.Fatalf("resolution %+v", res)
 	}
-	r, err := w.svc.Send(w.ctx, transfer.Request{IdempotencyKey: "k1", Payer: alice.id, From: alice.acct, Token: res.Token,
+	r, err := w.svc.Send(w.ctx, transfer.Request{Key: "k1", Payer: alice.id, From: alice.acct, Token: res.Token,
 		Amount: yuan(t, "88.88"), Memo: "午饭"})
 	must(t, err)
 	if r.State != transfer.StateSettled || !r.FirstPayee || r.PayeeName != "**明" || r.Amount != yuan(t, "88.88") ||
@@ -56,22 +56,22 @@ func testImmediate(t *testing.T, newEnv func(testing.TB) Env) {
 		t.Fatalf("daily total %v", tot)
 	}
 	// Payer and payee can read it; no one else.
-	for _, party := range []string{alice.id, bob.id} {
+	for _, party := range []uuid.UUID{alice.id, bob.id} {
 		got, err := w.svc.Get(w.ctx, party, r.ID)
 		if err != nil || got != r {
 			t.Fatalf("Get by %s: %v %+v", party, err, got)
 		}
 	}
-	_, err = w.svc.Get(w.ctx, "mallory", r.ID)
+	_, err = w.svc.Get(w.ctx, uid("mallory"), r.ID)
 	want(t, err, transfer.ErrRecordNotFound)
 	// Paying by number (looked up at once) works too, and bob is known now.
-	r2, err := w.svc.Send(w.ctx, transfer.Request{IdempotencyKey: "k2", Payer: alice.id, From: alice.acct, Phone: "+86" + bob.phone, Amount: yuan(t, "1")})
+	r2, err := w.svc.Send(w.ctx, transfer.Request{Key: "k2", Payer: alice.id, From: alice.acct, Phone: "+86" + bob.phone, Amount: yuan(t, "1")})
 	must(t, err)
 	if r2.State != transfer.StateSettled || r2.FirstPayee {
 		t.Fatalf("second receipt %+v", r2)
 	}
 	// Paying oneself is refused.
-	_, err = w.svc.Send(w.ctx, transfer.Request{IdempotencyKey: "k3", Payer: bob.id, From: bob.acct, Phone: bob.phone, Amount: yuan(t, "1")})
+	_, err = w.svc.Send(w.ctx, transfer.Request{Key: "k3", Payer: bob.id, From: bob.acct, Phone: bob.phone, Amount: yuan(t, "1")})
 	want(t, err, transfer.ErrSelfTransfer)
 	w.verify()
 }
@@ -115,7 +115,7 @@ func testLimitsThroughSend(t *testing.T, newEnv func(testing.TB) Env) {
 	}
 	// Amounts in another currency, or not positive, never reach a lookup.
 	for _, m := range []ledger.Money{ledger.NewMoney(1, ledger.MustCurrency("USD")), fen(0), fen(-5)} {
-		_, err := w.svc.Send(w.ctx, transfer.Request{IdempotencyKey: unique("k"), Payer: alice.id, From: alice.acct, Phone: bob.phone, Amount: m})
+		_, err := w.svc.Send(w.ctx, transfer.Request{Key: unique("k"), Payer: alice.id, From: alice.acct, Phone: bob.phone, Amount: m})
 		if !errors.Is(err, transfer.ErrCurrencyMismatch) && !errors.Is(err, transfer.ErrInvalidAmount) {
 			t.Fatalf("amount %v: %v", m, err)
 		}
@@ -205,13 +205,13 @@ func testIdempotentRetries(t *testing.T, newEnv func(testing.TB) Env) {
 	reuse := w.request(alice, bob, yuan(t, "1"), transfer.ArriveNow)
 	_, err = w.svc.Send(w.ctx, reuse)
 	must(t, err)
-	reuse.IdempotencyKey = unique("key")
+	reuse.Key = unique("key")
 	_, err = w.svc.Send(w.ctx, reuse)
 	want(t, err, transfer.ErrLookupUsed)
 	// Keys belong to payers: bob may use alice's key for his own transfer.
 	carol := w.user("Carol", ledger.Money{})
 	breq := w.request(bob, carol, yuan(t, "5"), transfer.ArriveNow)
-	breq.IdempotencyKey = req.IdempotencyKey
+	breq.Key = req.Key
 	br, err := w.svc.Send(w.ctx, breq)
 	must(t, err)
 	if br.ID == first.ID || w.net(carol.acct) != 5_00 {
@@ -393,7 +393,7 @@ func testCrashBeforeLedger(t *testing.T, newEnv func(testing.TB) Env) {
 	req := w.request(alice, bob, yuan(t, "10"), transfer.ArriveNow)
 	_, err := w.svc.Send(w.ctx, req)
 	want(t, err, errInjected)
-	id := w.svc.RecordID(alice.id, req.IdempotencyKey)
+	id := w.svc.RecordID(alice.id, req.Key)
 	if w.state(id) != transfer.StatePending || w.net(bob.acct) != 0 {
 		t.Fatal("after the crash: record not pending, or money moved")
 	}
@@ -430,7 +430,7 @@ func testCrashBeforeMark(t *testing.T, newEnv func(testing.TB) Env) {
 	req := w.request(alice, bob, yuan(t, "10"), transfer.ArriveNow)
 	_, err := w.svc.Send(w.ctx, req)
 	want(t, err, errInjected)
-	id := w.svc.RecordID(alice.id, req.IdempotencyKey)
+	id := w.svc.RecordID(alice.id, req.Key)
 	if w.state(id) != transfer.StatePending || w.net(bob.acct) != 10_00 {
 		t.Fatalf("after the crash: state %v, bob %d", w.state(id), w.net(bob.acct))
 	}
@@ -455,7 +455,7 @@ func testCrashBeforeHold(t *testing.T, newEnv func(testing.TB) Env) {
 		req := w.request(alice, bob, yuan(t, "10"), transfer.Arrive2h)
 		_, err := w.svc.Send(w.ctx, req)
 		want(t, err, errInjected)
-		ids = append(ids, w.svc.RecordID(alice.id, req.IdempotencyKey))
+		ids = append(ids, w.svc.RecordID(alice.id, req.Key))
 	}
 	if b := w.balance(alice.acct); b.DebitsPending != 0 {
 		t.Fatalf("holds exist: %+v", b)
@@ -494,7 +494,7 @@ func testLostRaceCompensated(t *testing.T, newEnv func(testing.TB) Env) {
 		}
 	}
 	req := w.request(alice, bob, yuan(t, "10"), transfer.ArriveNow)
-	target = w.svc.RecordID(alice.id, req.IdempotencyKey)
+	target = w.svc.RecordID(alice.id, req.Key)
 	r, err := w.svc.Send(w.ctx, req)
 	if !errors.Is(err, ledger.ErrInsufficientFunds) || r.State != transfer.StateFailed {
 		t.Fatalf("send: %v %+v", err, r)
@@ -505,7 +505,7 @@ func testLostRaceCompensated(t *testing.T, newEnv func(testing.TB) Env) {
 	// The same for a delayed transfer failed just as it is released.
 	once.Store(false)
 	req = w.request(alice, bob, yuan(t, "20"), transfer.Arrive2h)
-	target = w.svc.RecordID(alice.id, req.IdempotencyKey)
+	target = w.svc.RecordID(alice.id, req.Key)
 	_, err = w.svc.Send(w.ctx, req)
 	must(t, err)
 	w.clock.Advance(2 * time.Hour)
@@ -522,7 +522,7 @@ func testLostRaceCompensated(t *testing.T, newEnv func(testing.TB) Env) {
 	// got through and crashed before marking: the refused one undoes it.
 	poor := w.user("Poor", ledger.Money{})
 	req = w.request(poor, bob, yuan(t, "10"), transfer.ArriveNow)
-	target = w.svc.RecordID(poor.id, req.IdempotencyKey)
+	target = w.svc.RecordID(poor.id, req.Key)
 	once.Store(false)
 	fs.before = func(id uuid.UUID, to transfer.State) {
 		if id != target || to == transfer.StateSettled || !once.CompareAndSwap(false, true) {
@@ -629,7 +629,7 @@ func testChatDeadlineWithoutHold(t *testing.T, newEnv func(testing.TB) Env) {
 	_, err := w.svc.Send(w.ctx, req)
 	want(t, err, errInjected)
 	w.clock.Advance(24 * time.Hour)
-	_, err = w.svc.Accept(w.ctx, bob.id, w.svc.RecordID(alice.id, req.IdempotencyKey))
+	_, err = w.svc.Accept(w.ctx, bob.id, w.svc.RecordID(alice.id, req.Key))
 	want(t, err, transfer.ErrChatExpired)
 	if w.net(bob.acct) != 0 || w.balance(alice.acct).DebitsPending != 0 || w.net(alice.acct) != 100_00 {
 		t.Fatalf("alice %+v, bob %d", w.balance(alice.acct), w.net(bob.acct))
@@ -671,7 +671,7 @@ func testDelayed(t *testing.T, newEnv func(testing.TB) Env) {
 			t.Fatalf("released twice")
 		}
 		// Back to even for the next arrival.
-		_, err = w.svc.Send(w.ctx, transfer.Request{IdempotencyKey: unique("back"), Payer: bob.id, From: bob.acct, Phone: alice.phone, Amount: yuan(t, "30")})
+		_, err = w.svc.Send(w.ctx, transfer.Request{Key: unique("back"), Payer: bob.id, From: bob.acct, Phone: alice.phone, Amount: yuan(t, "30")})
 		must(t, err)
 	}
 
@@ -837,7 +837,7 @@ func testChat(t *testing.T, newEnv func(testing.TB) Env) {
 	alice, bob := w.user("Alice", yuan(t, "100")), w.user("Bob Jones", ledger.Money{})
 	chat := func(amount string) transfer.Receipt {
 		t.Helper()
-		r, err := w.svc.Send(w.ctx, transfer.Request{IdempotencyKey: unique("chat"), Payer: alice.id, From: alice.acct,
+		r, err := w.svc.Send(w.ctx, transfer.Request{Key: unique("chat"), Payer: alice.id, From: alice.acct,
 			To: transfer.Recipient{Holder: bob.id, Account: bob.acct, Name: bob.name}, Amount: yuan(t, amount), Arrival: transfer.ArriveOnAccept})
 		must(t, err)
 		if r.State != transfer.StatePending || r.PayeeName != "B** J****" || !r.DueAt.Equal(ledger.Timestamp(w.clock.Now().Add(24*time.Hour))) {
@@ -882,7 +882,7 @@ func testChat(t *testing.T, newEnv func(testing.TB) Env) {
 	must(t, err)
 	_, err = w.svc.Accept(w.ctx, bob.id, dl.ID)
 	want(t, err, transfer.ErrNotChat)
-	_, err = w.svc.Send(w.ctx, transfer.Request{IdempotencyKey: unique("k"), Payer: alice.id, From: alice.acct,
+	_, err = w.svc.Send(w.ctx, transfer.Request{Key: unique("k"), Payer: alice.id, From: alice.acct,
 		To: transfer.Recipient{Holder: bob.id, Account: bob.acct}, Amount: yuan(t, "1")})
 	want(t, err, transfer.ErrInvalidRequest)
 	w.verify()
@@ -949,7 +949,7 @@ func testChatRace(t *testing.T, newEnv func(testing.TB) Env) {
 	for round := range races {
 		var recs []transfer.Receipt
 		for i := range n {
-			r, err := w.svc.Send(w.ctx, transfer.Request{IdempotencyKey: unique("chat"), Payer: alice.id, From: alice.acct,
+			r, err := w.svc.Send(w.ctx, transfer.Request{Key: unique("chat"), Payer: alice.id, From: alice.acct,
 				To: transfer.Recipient{Holder: bob.id, Account: bob.acct}, Amount: fen(int64(100 + i)), Arrival: transfer.ArriveOnAccept})
 			must(t, err)
 			recs = append(recs, r)
@@ -1079,27 +1079,30 @@ func testCancelAfterArrival(t *testing.T, newEnv func(testing.TB) Env) {
 func testIdempotencyKeyText(t *testing.T, newEnv func(testing.TB) Env) {
 	w := newWorld(t, newEnv)
 	alice, bob := w.user("Alice", yuan(t, "100")), w.user("Bob", ledger.Money{})
-	bad := []string{"k\x00post", "k\x00undo", "\x00", "k\r\n", "k\x7f", "k\xc0\x80", "k\xff", strings.Repeat("k", transfer.MaxIdempotencyKeyLen+1)}
+	bad := []string{"k\x00post", "k\x00undo", "\x00", "k\r\n", "k\x7f", "k\xc0\x80", "k\xff", strings.Repeat("k", ledger.MaxKeyLen+1)}
 	for _, key := range bad {
 		for _, arrival := range []transfer.Arrival{transfer.ArriveNow, transfer.Arrive2h} {
 			req := w.request(alice, bob, yuan(t, "1"), arrival)
-			req.IdempotencyKey = key
+			req.Key = key
 			_, err := w.svc.Send(w.ctx, req)
 			want(t, err, transfer.ErrInvalidRequest)
+			want(t, err, ledger.ErrInvalidKey)
 			req.Token, req.Phone = "", bob.phone
 			_, err = w.svc.Send(w.ctx, req)
 			want(t, err, transfer.ErrInvalidRequest)
+			want(t, err, ledger.ErrInvalidKey)
 		}
 		r := NewRecord(alice.id, bob.id, yuan(t, "1"), transfer.ArriveNow)
-		r.IdempotencyKey = key
+		r.Key = key
 		_, _, err := w.env.Store.Create(w.ctx, r, testLimits())
 		want(t, err, transfer.ErrInvalidRecord)
+		want(t, err, ledger.ErrInvalidKey)
 	}
 	// The records the NUL keys would have collided with are untouched
 	// and work: "k" settles and its delayed twin lands.
 	for _, arrival := range []transfer.Arrival{transfer.ArriveNow, transfer.Arrive2h} {
 		req := w.request(alice, bob, yuan(t, "1"), arrival)
-		req.IdempotencyKey = "k" + arrival.String()
+		req.Key = "k" + arrival.String()
 		if _, err := w.svc.Send(w.ctx, req); err != nil {
 			t.Fatal(err)
 		}

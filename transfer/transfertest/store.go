@@ -27,14 +27,14 @@ var day0 = transfer.DayOf(Start, time.UTC)
 // Store.Create) of payer paying amount to holder at institution "local",
 // created at Start on day DayOf(Start, time.UTC), with a random ID and
 // idempotency key. Store tests start from it and edit what they test.
-func NewRecord(payer, holder string, amount ledger.Money, arrival transfer.Arrival) transfer.Record {
+func NewRecord(payer, holder uuid.UUID, amount ledger.Money, arrival transfer.Arrival) transfer.Record {
 	id := uuid.New()
 	r := transfer.Record{
-		ID:             id,
-		IdempotencyKey: unique("key"),
-		RequestHash:    sha256.Sum256(id[:]),
-		Payer:          payer,
-		From:           uuid.New(),
+		ID:          id,
+		Key:         unique("key"),
+		RequestHash: sha256.Sum256(id[:]),
+		Payer:       payer,
+		From:        uuid.New(),
 		Payee: transfer.RecordPayee{
 			Phone: "+8613912345678", Institution: "local", Holder: holder, Account: uuid.New(), MaskedName: "*三",
 		},
@@ -52,7 +52,7 @@ func NewRecord(payer, holder string, amount ledger.Money, arrival transfer.Arriv
 }
 
 // rec is NewRecord in fen.
-func rec(payer, holder string, amount int64, arrival transfer.Arrival) transfer.Record {
+func rec(payer, holder uuid.UUID, amount int64, arrival transfer.Arrival) transfer.Record {
 	return NewRecord(payer, holder, fen(amount), arrival)
 }
 
@@ -66,7 +66,7 @@ func create(t testing.TB, s transfer.Store, r transfer.Record) transfer.Record {
 	return out
 }
 
-func total(t testing.TB, s transfer.Store, payer string, day transfer.Day) int64 {
+func total(t testing.TB, s transfer.Store, payer uuid.UUID, day transfer.Day) int64 {
 	t.Helper()
 	m, err := s.DailyTotal(context.Background(), payer, day, cny)
 	must(t, err)
@@ -78,7 +78,7 @@ func total(t testing.TB, s transfer.Store, payer string, day transfer.Day) int64
 
 func testCreateAndGet(t *testing.T, newEnv func(testing.TB) Env) {
 	s, ctx := newEnv(t).Store, context.Background()
-	r := rec(unique("payer"), "bob", 12_34, transfer.Arrive2h)
+	r := rec(uuid.New(), uid("bob"), 12_34, transfer.Arrive2h)
 	r.CreatedAt = Start.Add(123456789 * time.Nanosecond) // rounded to µs when stored
 	r.DueAt = r.CreatedAt.Add(2 * time.Hour)
 	r.LookupID = uuid.New()
@@ -103,8 +103,8 @@ func testCreateAndGet(t *testing.T, newEnv func(testing.TB) Env) {
 	// Records that are not valid new records are refused.
 	for name, edit := range map[string]func(*transfer.Record){
 		"no ID":             func(r *transfer.Record) { r.ID = uuid.Nil },
-		"no key":            func(r *transfer.Record) { r.IdempotencyKey = "" },
-		"no payer":          func(r *transfer.Record) { r.Payer = "" },
+		"no key":            func(r *transfer.Record) { r.Key = "" },
+		"no payer":          func(r *transfer.Record) { r.Payer = uuid.Nil },
 		"no payee account":  func(r *transfer.Record) { r.Payee.Account = uuid.Nil },
 		"self":              func(r *transfer.Record) { r.Payee.Account = r.From },
 		"no institution":    func(r *transfer.Record) { r.Payee.Institution = "" },
@@ -115,7 +115,7 @@ func testCreateAndGet(t *testing.T, newEnv func(testing.TB) Env) {
 		"due before create": func(r *transfer.Record) { r.DueAt = r.CreatedAt.Add(-time.Second) },
 		"control in memo":   func(r *transfer.Record) { r.Memo = "a\x00b" },
 	} {
-		bad := rec(unique("payer"), "bob", 1, transfer.Arrive2h)
+		bad := rec(uuid.New(), uid("bob"), 1, transfer.Arrive2h)
 		edit(&bad)
 		if _, _, err := s.Create(ctx, bad, testLimits()); !errors.Is(err, transfer.ErrInvalidRecord) {
 			t.Errorf("%s: Create = %v, want ErrInvalidRecord", name, err)
@@ -136,8 +136,8 @@ func sameRecord(a, b transfer.Record) bool {
 
 func testStoreIdempotency(t *testing.T, newEnv func(testing.TB) Env) {
 	s, ctx := newEnv(t).Store, context.Background()
-	payer := unique("payer")
-	r := rec(payer, "bob", 50_00, transfer.ArriveNow)
+	payer := uuid.New()
+	r := rec(payer, uid("bob"), 50_00, transfer.ArriveNow)
 	create(t, s, r)
 
 	// The same request again: the stored record, nothing counted twice.
@@ -173,11 +173,11 @@ func testStoreIdempotency(t *testing.T, newEnv func(testing.TB) Env) {
 
 func testLookupOnce(t *testing.T, newEnv func(testing.TB) Env) {
 	s, ctx := newEnv(t).Store, context.Background()
-	payer, lookup := unique("payer"), uuid.New()
-	a := rec(payer, "bob", 10_00, transfer.ArriveNow)
+	payer, lookup := uuid.New(), uuid.New()
+	a := rec(payer, uid("bob"), 10_00, transfer.ArriveNow)
 	a.LookupID = lookup
 	create(t, s, a)
-	b := rec(payer, "bob", 10_00, transfer.ArriveNow)
+	b := rec(payer, uid("bob"), 10_00, transfer.ArriveNow)
 	b.LookupID = lookup
 	if _, _, err := s.Create(ctx, b, testLimits()); !errors.Is(err, transfer.ErrLookupUsed) {
 		t.Fatalf("second record with one lookup token: %v, want ErrLookupUsed", err)
@@ -189,15 +189,15 @@ func testLookupOnce(t *testing.T, newEnv func(testing.TB) Env) {
 	if _, created, err := s.Create(ctx, a, testLimits()); err != nil || created {
 		t.Fatalf("retry: %v, created %v", err, created)
 	}
-	create(t, s, rec(payer, "bob", 10_00, transfer.ArriveNow))
-	create(t, s, rec(payer, "bob", 10_00, transfer.ArriveNow))
+	create(t, s, rec(payer, uid("bob"), 10_00, transfer.ArriveNow))
+	create(t, s, rec(payer, uid("bob"), 10_00, transfer.ArriveNow))
 }
 
 func testStoreLimits(t *testing.T, newEnv func(testing.TB) Env) {
 	s, ctx := newEnv(t).Store, context.Background()
-	payer := unique("payer")
+	payer := uuid.New()
 	// The per-transfer cap, for a known payee (settle one first).
-	known := rec(payer, "known", 1_00, transfer.ArriveNow)
+	known := rec(payer, uid("known"), 1_00, transfer.ArriveNow)
 	create(t, s, known)
 	_, err := s.Transition(ctx, known.ID, transfer.StateSettled, "", Start)
 	must(t, err)
@@ -205,7 +205,7 @@ func testStoreLimits(t *testing.T, newEnv func(testing.TB) Env) {
 		amount int64
 		err    error
 	}{{99_999, nil}, {1_000_00, nil}, {1_000_01, transfer.ErrOverTransferLimit}} {
-		r := rec(payer, "known", c.amount, transfer.ArriveNow)
+		r := rec(payer, uid("known"), c.amount, transfer.ArriveNow)
 		r.Day = day0 + 10 + transfer.Day(c.amount%7) // other days: only the per-transfer cap matters
 		_, _, err := s.Create(ctx, r, testLimits())
 		if !errors.Is(err, c.err) && (c.err != nil || err != nil) {
@@ -213,46 +213,46 @@ func testStoreLimits(t *testing.T, newEnv func(testing.TB) Env) {
 		}
 	}
 	// Another currency than the limits'.
-	r := rec(payer, "known", 1, transfer.ArriveNow)
+	r := rec(payer, uid("known"), 1, transfer.ArriveNow)
 	r.Amount = ledger.NewMoney(1, ledger.MustCurrency("USD"))
 	if _, _, err := s.Create(ctx, r, testLimits()); !errors.Is(err, transfer.ErrCurrencyMismatch) {
 		t.Errorf("USD against CNY limits: %v", err)
 	}
 	// Invalid limits.
-	if _, _, err := s.Create(ctx, rec(payer, "known", 1, transfer.ArriveNow), transfer.Limits{}); !errors.Is(err, transfer.ErrInvalidLimits) {
+	if _, _, err := s.Create(ctx, rec(payer, uid("known"), 1, transfer.ArriveNow), transfer.Limits{}); !errors.Is(err, transfer.ErrInvalidLimits) {
 		t.Errorf("zero limits: %v", err)
 	}
 }
 
 func testDailyTotals(t *testing.T, newEnv func(testing.TB) Env) {
 	s, ctx := newEnv(t).Store, context.Background()
-	payer, other := unique("payer"), unique("payer")
+	payer, other := uuid.New(), uuid.New()
 	// Make every payee known, so that only the daily cap binds.
-	for _, p := range []string{payer, other} {
-		k := rec(p, "bob", 1, transfer.ArriveNow)
+	for _, p := range []uuid.UUID{payer, other} {
+		k := rec(p, uid("bob"), 1, transfer.ArriveNow)
 		k.Day = day0 - 1
 		create(t, s, k)
 		_, err := s.Transition(ctx, k.ID, transfer.StateSettled, "", Start)
 		must(t, err)
 	}
 	// 1,500.00 a day: 1,000.00 + 499.99 fit, then 0.02 does not, 0.01 does.
-	a := create(t, s, rec(payer, "bob", 1_000_00, transfer.ArriveNow))
-	b := create(t, s, rec(payer, "bob", 499_99, transfer.Arrive2h))
+	a := create(t, s, rec(payer, uid("bob"), 1_000_00, transfer.ArriveNow))
+	b := create(t, s, rec(payer, uid("bob"), 499_99, transfer.Arrive2h))
 	if n := total(t, s, payer, day0); n != 1_499_99 {
 		t.Fatalf("total %d, want 149999", n)
 	}
-	_, _, err := s.Create(ctx, rec(payer, "bob", 2, transfer.ArriveNow), testLimits())
+	_, _, err := s.Create(ctx, rec(payer, uid("bob"), 2, transfer.ArriveNow), testLimits())
 	var le *transfer.LimitError
 	if !errors.As(err, &le) || !errors.Is(err, transfer.ErrOverDailyLimit) || le.Remaining != fen(1) {
 		t.Fatalf("over the daily cap: %v, want ErrOverDailyLimit with 0.01 remaining", err)
 	}
-	c := create(t, s, rec(payer, "bob", 1, transfer.ArriveNow))
+	c := create(t, s, rec(payer, uid("bob"), 1, transfer.ArriveNow))
 	if n := total(t, s, payer, day0); n != 1_500_00 {
 		t.Fatalf("total %d, want 150000 (at the cap)", n)
 	}
 	// Another payer and another day have totals of their own.
-	create(t, s, rec(other, "bob", 1_000_00, transfer.ArriveNow))
-	next := rec(payer, "bob", 1_000_00, transfer.ArriveNow)
+	create(t, s, rec(other, uid("bob"), 1_000_00, transfer.ArriveNow))
+	next := rec(payer, uid("bob"), 1_000_00, transfer.ArriveNow)
 	next.Day = day0 + 1
 	create(t, s, next)
 	if n := total(t, s, payer, day0+1); n != 1_000_00 {
@@ -273,63 +273,63 @@ func testDailyTotals(t *testing.T, newEnv func(testing.TB) Env) {
 		t.Fatalf("total after settle, cancel, fail: %d, want 100000", n)
 	}
 	// The room freed can be used again.
-	create(t, s, rec(payer, "bob", 500_00, transfer.ArriveNow))
-	if n := total(t, s, unique("nobody"), day0); n != 0 {
+	create(t, s, rec(payer, uid("bob"), 500_00, transfer.ArriveNow))
+	if n := total(t, s, uuid.New(), day0); n != 0 {
 		t.Fatalf("a payer who never paid has total %d", n)
 	}
 }
 
 func testFirstPayee(t *testing.T, newEnv func(testing.TB) Env) {
 	s, ctx := newEnv(t).Store, context.Background()
-	payer := unique("payer")
-	settled := func(holder string) bool {
+	payer := uuid.New()
+	settled := func(holder uuid.UUID) bool {
 		ok, err := s.SettledBefore(ctx, payer, "local", holder)
 		must(t, err)
 		return ok
 	}
 	// A first-time payee takes at most 100.00.
-	if _, _, err := s.Create(ctx, rec(payer, "bob", 100_01, transfer.ArriveNow), testLimits()); !errors.Is(err, transfer.ErrOverFirstPayeeLimit) {
+	if _, _, err := s.Create(ctx, rec(payer, uid("bob"), 100_01, transfer.ArriveNow), testLimits()); !errors.Is(err, transfer.ErrOverFirstPayeeLimit) {
 		t.Fatalf("100.01 to a first-time payee: %v", err)
 	}
-	a := create(t, s, rec(payer, "bob", 100_00, transfer.ArriveNow))
-	if !a.FirstPayee || settled("bob") {
-		t.Fatalf("first record: FirstPayee %v, settled before %v", a.FirstPayee, settled("bob"))
+	a := create(t, s, rec(payer, uid("bob"), 100_00, transfer.ArriveNow))
+	if !a.FirstPayee || settled(uid("bob")) {
+		t.Fatalf("first record: FirstPayee %v, settled before %v", a.FirstPayee, settled(uid("bob")))
 	}
 	// Pending is not settled: still first.
-	if _, _, err := s.Create(ctx, rec(payer, "bob", 100_01, transfer.ArriveNow), testLimits()); !errors.Is(err, transfer.ErrOverFirstPayeeLimit) {
+	if _, _, err := s.Create(ctx, rec(payer, uid("bob"), 100_01, transfer.ArriveNow), testLimits()); !errors.Is(err, transfer.ErrOverFirstPayeeLimit) {
 		t.Fatalf("with a pending transfer only: %v", err)
 	}
 	// Neither is cancelled or failed.
-	c := create(t, s, rec(payer, "bob", 1_00, transfer.Arrive24h))
+	c := create(t, s, rec(payer, uid("bob"), 1_00, transfer.Arrive24h))
 	_, err := s.Transition(ctx, c.ID, transfer.StateCancelled, transfer.ReasonCancelled, Start)
 	must(t, err)
-	f := create(t, s, rec(payer, "bob", 1_00, transfer.ArriveNow))
+	f := create(t, s, rec(payer, uid("bob"), 1_00, transfer.ArriveNow))
 	_, err = s.Transition(ctx, f.ID, transfer.StateFailed, "account_frozen", Start)
 	must(t, err)
-	if settled("bob") {
+	if settled(uid("bob")) {
 		t.Fatal("cancelled and failed transfers made bob a known payee")
 	}
 	// Settled: bob is known; 100.01 goes, and is not a first payment.
 	_, err = s.Transition(ctx, a.ID, transfer.StateSettled, "", Start)
 	must(t, err)
-	if !settled("bob") {
+	if !settled(uid("bob")) {
 		t.Fatal("settled, but not remembered")
 	}
-	b := create(t, s, rec(payer, "bob", 100_01, transfer.ArriveNow))
+	b := create(t, s, rec(payer, uid("bob"), 100_01, transfer.ArriveNow))
 	if b.FirstPayee {
 		t.Fatal("second payee record is marked first")
 	}
 	// Known means this payer, this institution, this holder.
-	if settled("carol") {
+	if settled(uid("carol")) {
 		t.Fatal("carol is known without a payment")
 	}
-	if ok, _ := s.SettledBefore(ctx, unique("payer"), "local", "bob"); ok {
+	if ok, _ := s.SettledBefore(ctx, uuid.New(), "local", uid("bob")); ok {
 		t.Fatal("another payer inherited bob")
 	}
-	if ok, _ := s.SettledBefore(ctx, payer, "other-bank", "bob"); ok {
+	if ok, _ := s.SettledBefore(ctx, payer, "other-bank", uid("bob")); ok {
 		t.Fatal("bob at another institution is known")
 	}
-	r := rec(payer, "bob", 100_01, transfer.ArriveNow)
+	r := rec(payer, uid("bob"), 100_01, transfer.ArriveNow)
 	r.Payee.Institution = "other-bank"
 	if _, _, err := s.Create(ctx, r, testLimits()); !errors.Is(err, transfer.ErrOverFirstPayeeLimit) {
 		t.Fatalf("bob at another institution: %v", err)
@@ -338,9 +338,9 @@ func testFirstPayee(t *testing.T, newEnv func(testing.TB) Env) {
 
 func testTransitions(t *testing.T, newEnv func(testing.TB) Env) {
 	s, ctx := newEnv(t).Store, context.Background()
-	payer := unique("payer")
+	payer := uuid.New()
 	at := Start.Add(90*time.Minute + 1234*time.Nanosecond)
-	r := create(t, s, rec(payer, "bob", 10_00, transfer.Arrive2h))
+	r := create(t, s, rec(payer, uid("bob"), 10_00, transfer.Arrive2h))
 	got, err := s.Transition(ctx, r.ID, transfer.StateCancelled, transfer.ReasonCancelled, at)
 	must(t, err)
 	if got.State != transfer.StateCancelled || got.Reason != transfer.ReasonCancelled || !got.ResolvedAt.Equal(ledger.Timestamp(at)) {
@@ -366,9 +366,9 @@ func testTransitions(t *testing.T, newEnv func(testing.TB) Env) {
 	}
 	// Transitions the state machine does not have, and reasons that do
 	// not fit the arrival, change nothing.
-	now := create(t, s, rec(payer, "bob", 10_00, transfer.ArriveNow))
-	chat := create(t, s, rec(payer, "bob", 10_00, transfer.ArriveOnAccept))
-	delayed := create(t, s, rec(payer, "bob", 10_00, transfer.Arrive24h))
+	now := create(t, s, rec(payer, uid("bob"), 10_00, transfer.ArriveNow))
+	chat := create(t, s, rec(payer, uid("bob"), 10_00, transfer.ArriveOnAccept))
+	delayed := create(t, s, rec(payer, uid("bob"), 10_00, transfer.Arrive24h))
 	for _, c := range []struct {
 		r      transfer.Record
 		to     transfer.State
@@ -407,12 +407,12 @@ func testTransitions(t *testing.T, newEnv func(testing.TB) Env) {
 
 func testScan(t *testing.T, newEnv func(testing.TB) Env) {
 	s, ctx := newEnv(t).Store, context.Background()
-	payer := unique("payer")
+	payer := uuid.New()
 	// Records created a minute apart, of every arrival, with equal times
 	// too (then the ID orders them).
 	var all []transfer.Record
 	for i := range 12 {
-		r := rec(payer, "bob", 1_00, transfer.Arrival(i%4))
+		r := rec(payer, uid("bob"), 1_00, transfer.Arrival(i%4))
 		r.CreatedAt = Start.Add(time.Duration(i/2) * time.Minute)
 		r.DueAt = r.CreatedAt.Add(r.Arrival.Delay())
 		if r.Arrival == transfer.ArriveOnAccept {
@@ -505,8 +505,8 @@ func testScan(t *testing.T, newEnv func(testing.TB) Env) {
 // as the daily cap allows are created, and the total is exact.
 func testConcurrentDailyCap(t *testing.T, newEnv func(testing.TB) Env) {
 	s, ctx := newEnv(t).Store, context.Background()
-	payer := unique("payer")
-	k := rec(payer, "bob", 1, transfer.ArriveNow)
+	payer := uuid.New()
+	k := rec(payer, uid("bob"), 1, transfer.ArriveNow)
 	k.Day = day0 - 1
 	create(t, s, k)
 	_, err := s.Transition(ctx, k.ID, transfer.StateSettled, "", Start)
@@ -516,7 +516,7 @@ func testConcurrentDailyCap(t *testing.T, newEnv func(testing.TB) Env) {
 	var wg sync.WaitGroup
 	for range n {
 		wg.Go(func() {
-			_, _, err := s.Create(ctx, rec(payer, "bob", amount, transfer.ArriveNow), testLimits())
+			_, _, err := s.Create(ctx, rec(payer, uid("bob"), amount, transfer.ArriveNow), testLimits())
 			switch {
 			case err == nil:
 				ok.Add(1)
@@ -540,8 +540,8 @@ func testConcurrentDailyCap(t *testing.T, newEnv func(testing.TB) Env) {
 // others get it back; it counts once.
 func testConcurrentCreate(t *testing.T, newEnv func(testing.TB) Env) {
 	s, ctx := newEnv(t).Store, context.Background()
-	payer := unique("payer")
-	r := rec(payer, "bob", 99_00, transfer.ArriveNow)
+	payer := uuid.New()
+	r := rec(payer, uid("bob"), 99_00, transfer.ArriveNow)
 	r.LookupID = uuid.New()
 	var created atomic.Int64
 	var wg sync.WaitGroup
@@ -569,10 +569,10 @@ func testConcurrentCreate(t *testing.T, newEnv func(testing.TB) Env) {
 // once.
 func testConcurrentTransition(t *testing.T, newEnv func(testing.TB) Env) {
 	s, ctx := newEnv(t).Store, context.Background()
-	payer := unique("payer")
+	payer := uuid.New()
 	var settledN int64
 	for round := range races * 3 {
-		r := create(t, s, rec(payer, "bob", 10_00, transfer.Arrive2h))
+		r := create(t, s, rec(payer, uid("bob"), 10_00, transfer.Arrive2h))
 		var wins [3]atomic.Int64
 		var wg sync.WaitGroup
 		start := make(chan struct{})

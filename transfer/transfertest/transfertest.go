@@ -121,6 +121,9 @@ const races = 3
 var seq atomic.Int64
 
 // unique returns a string no other call in this process returns.
+// uid is the user ID of a test user's name.
+func uid(name string) uuid.UUID { return uuid.NewSHA1(uuid.NameSpaceOID, []byte(name)) }
+
 func unique(prefix string) string {
 	return fmt.Sprintf("%s-%d-%d", prefix, time.Now().UnixNano()%1e6, seq.Add(1))
 }
@@ -211,7 +214,7 @@ func (w *world) account(flags ledger.AccountFlags) uuid.UUID {
 
 // user is a bank customer with a wallet and a bound number.
 type user struct {
-	id    string
+	id    uuid.UUID
 	acct  uuid.UUID
 	phone string // as typed: national format
 	name  string
@@ -221,7 +224,7 @@ type user struct {
 // fresh number to it.
 func (w *world) user(name string, amount ledger.Money) user {
 	w.t.Helper()
-	u := user{id: unique("user"), acct: w.account(ledger.DebitsMustNotExceedCredits), name: name}
+	u := user{id: uuid.New(), acct: w.account(ledger.DebitsMustNotExceedCredits), name: name}
 	n := number() // "+86137…": typed in national format
 	u.phone = fmt.Sprintf("%s %s %s", n[3:6], n[6:10], n[10:])
 	if amount.IsPositive() {
@@ -268,7 +271,7 @@ func (w *world) request(from, to user, amount ledger.Money, arrival transfer.Arr
 	w.t.Helper()
 	res, err := w.svc.Resolve(w.ctx, from.id, to.phone)
 	must(w.t, err)
-	return transfer.Request{IdempotencyKey: unique("key"), Payer: from.id, From: from.acct, Token: res.Token, Amount: amount, Arrival: arrival}
+	return transfer.Request{Key: unique("key"), Payer: from.id, From: from.acct, Token: res.Token, Amount: amount, Arrival: arrival}
 }
 
 func (w *world) record(id uuid.UUID) transfer.Record {
