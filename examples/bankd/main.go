@@ -31,7 +31,9 @@
 // reconciliation); each step is safe on many instances at once.
 //
 // Flags: -addr (127.0.0.1:8080; port 0 picks a free one), -dsn, -schema,
-// -maintain (the period of the periodic work). The first line bankd
+// -maintain (the period of the periodic work), -shutdown (the grace of
+// requests in flight), -log-level, -pprof (an address for
+// net/http/pprof, apart from the API). The first line bankd
 // prints on stdout is "bankd listening on http://ADDR".
 package main
 

@@ -391,6 +391,12 @@ func serve(ctx context.Context, cfg Config, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	debug, err := listenDebug(cfg)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer serveDebug(debug, log)()
 	mode := "memory stores, single process"
 	if cfg.DSN != "" {
 		mode = "PostgreSQL schema " + cfg.Schema

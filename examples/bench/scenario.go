@@ -107,6 +107,9 @@ type Options struct {
 	// Duplicates is how many callers send each ledger request at once
 	// (-duplicates; 0 and 1: one).
 	Duplicates int
+	// HTTP is the URL of a running bankd, for the scenarios that drive
+	// one (-http).
+	HTTP string
 }
 
 // Env is what a scenario works with.
