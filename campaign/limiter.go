@@ -30,29 +30,41 @@ type Limiter interface {
 
 // MemoryLimiter is a Limiter in this process's memory: right for one
 // process (Config.SingleProcess) and for tests. Buckets are sharded by
-// key; a shard forgets the buckets that have refilled whenever it has
-// doubled since it last did, so memory follows the keys active within
-// one refill period.
+// key; a shard's table forgets the buckets that have refilled whenever
+// it fills to half, so memory follows the keys active within one refill
+// period.
 //
 // A bucket is found by a 128-bit keyed hash of its key (two maphash
 // values under seeds of its own), not by the key itself: the buckets of
 // a storm's million users then hold no pointers for the collector to
-// scan. Two keys of one hash would share a bucket, which only limits
-// more; at 128 bits it does not happen.
+// scan, and each is one 24-byte cell of an open-addressing table, so that
+// a new key costs one probe. Two keys of one hash would share a bucket,
+// which only limits more; at 128 bits it does not happen.
 type MemoryLimiter struct {
-	seeds  [2]maphash.Seed
 	shards [limShards]limShard
+	seeds  [2]maphash.Seed
 }
 
-const limShards = 64
+const (
+	limShards = 64
+	limMin    = 1024 // cells of a shard's table, at least
+)
 
-type limKey [2]uint64
+// limCell is a bucket: its key's hash and its instant, Unix nanoseconds.
+// h[0] is odd, so never 0 in a used cell; its bits above the lowest place
+// the cell in its table, its top 6 bits pick the shard.
+type limCell struct {
+	h   [2]uint64
+	tat int64
+}
 
+// limShard is 128 bytes: whatever the array's alignment, no two shards'
+// locks share a cache line.
 type limShard struct {
 	mu    sync.Mutex
-	tat   map[limKey]int64 // the bucket's instant, Unix nanoseconds
-	prune int              // size at which to forget refilled buckets
-	_     [40]byte
+	cells []limCell // linear probing from h[0]; at most half used
+	n     int       // cells used
+	_     [88]byte
 }
 
 var _ Limiter = (*MemoryLimiter)(nil)
@@ -61,15 +73,25 @@ var _ Limiter = (*MemoryLimiter)(nil)
 func NewMemoryLimiter() *MemoryLimiter {
 	l := &MemoryLimiter{seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}}
 	for i := range l.shards {
-		l.shards[i].tat = make(map[limKey]int64)
-		l.shards[i].prune = 1024
+		l.shards[i].cells = make([]limCell, limMin)
 	}
 	return l
 }
 
-func (l *MemoryLimiter) key(k string) (limKey, int) {
-	h := limKey{maphash.String(l.seeds[0], k), maphash.String(l.seeds[1], k)}
-	return h, int(h[0] % limShards)
+func (l *MemoryLimiter) key(k string) ([2]uint64, int) {
+	h := [2]uint64{maphash.String(l.seeds[0], k) | 1, maphash.String(l.seeds[1], k)}
+	return h, int(h[0] >> (64 - 6))
+}
+
+// find returns the cell of h, or the empty cell where it goes; sh.mu is
+// held.
+func (sh *limShard) find(h [2]uint64) *limCell {
+	mask := len(sh.cells) - 1
+	for i := int(h[0]>>1) & mask; ; i = (i + 1) & mask {
+		if c := &sh.cells[i]; c.h == h || c.h[0] == 0 {
+			return c
+		}
+	}
 }
 
 // Allow implements Limiter.
@@ -77,12 +99,12 @@ func (l *MemoryLimiter) Allow(ctx context.Context, now time.Time, keys ...LimitK
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	var hs [4]limKey
+	var hs [4][2]uint64
 	var idx [4]int
 	var next [4]int64
 	h, ix, nx := hs[:0], idx[:0], next[:0]
 	if len(keys) > len(hs) {
-		h, ix, nx = make([]limKey, 0, len(keys)), make([]int, 0, len(keys)), make([]int64, 0, len(keys))
+		h, ix, nx = make([][2]uint64, 0, len(keys)), make([]int, 0, len(keys)), make([]int64, 0, len(keys))
 	}
 	for i := range keys {
 		k, sh := l.key(keys[i].Key)
@@ -104,8 +126,8 @@ func (l *MemoryLimiter) Allow(ctx context.Context, now time.Time, keys ...LimitK
 	var refused *RateLimitError
 	for i := range keys {
 		var tat time.Time
-		if ns, ok := l.shards[ix[i]].tat[h[i]]; ok {
-			tat = time.Unix(0, ns)
+		if c := l.shards[ix[i]].find(h[i]); c.h[0] != 0 {
+			tat = time.Unix(0, c.tat)
 		}
 		t, ok, wait := keys[i].Rate.Allow(tat, now)
 		if !ok {
@@ -125,16 +147,46 @@ func (l *MemoryLimiter) Allow(ctx context.Context, now time.Time, keys ...LimitK
 	return nil
 }
 
-// set records a bucket's new instant; sh.mu is held.
-func (sh *limShard) set(key limKey, tat, now int64) {
-	sh.tat[key] = tat
-	if len(sh.tat) < sh.prune {
+// set records a bucket's new instant; sh.mu is held. A table filled to
+// half is made again without the buckets that have refilled by now, at
+// four times the size of those left (at least limMin cells).
+func (sh *limShard) set(h [2]uint64, tat, now int64) {
+	c := sh.find(h)
+	if c.h[0] != 0 {
+		c.tat = tat
 		return
 	}
-	for k, t := range sh.tat {
-		if t <= now {
-			delete(sh.tat, k)
+	*c = limCell{h: h, tat: tat}
+	sh.n++
+	if 2*sh.n <= len(sh.cells) {
+		return
+	}
+	live := 0
+	for i := range sh.cells {
+		if sh.cells[i].h[0] != 0 && sh.cells[i].tat > now {
+			live++
 		}
 	}
-	sh.prune = max(1024, 2*len(sh.tat))
+	size := limMin
+	for size < 4*live {
+		size *= 2
+	}
+	old := sh.cells
+	sh.cells, sh.n = make([]limCell, size), live
+	for i := range old {
+		if old[i].h[0] != 0 && old[i].tat > now {
+			*sh.find(old[i].h) = old[i]
+		}
+	}
+}
+
+// buckets returns how many buckets the shards hold (for tests).
+func (l *MemoryLimiter) buckets() int {
+	n := 0
+	for i := range l.shards {
+		l.shards[i].mu.Lock()
+		n += l.shards[i].n
+		l.shards[i].mu.Unlock()
+	}
+	return n
 }

@@ -3,8 +3,8 @@ package campaign
 import (
 	"cmp"
 	"context"
-	"encoding/binary"
 	"fmt"
+	"hash/maphash"
 	"slices"
 	"sync"
 	"time"
@@ -20,6 +20,12 @@ import (
 // different users overlap everywhere but in Take. Given a ledger, it pays
 // a winning try inside the try's step, under the user's lock (see
 // Store.Try): PaysOn accepts that ledger's store.
+//
+// A campaign keeps its tries in a log by slot, in chunks that never move;
+// each user's counts are those of the user's last try in the log, found
+// through the shard's index (open addressing over 8-byte cells, sized when
+// the campaign is created for the players it can have: see memPresize),
+// so that a new player costs one probe of a compact table.
 type MemoryStore struct {
 	l *ledger.Ledger
 	m sync.Map // uuid.UUID → *memCampaign: read by every try, written once per campaign
@@ -35,60 +41,74 @@ func NewMemoryStore(l *ledger.Ledger) *MemoryStore {
 }
 
 const (
-	memShards = 64
-	memChunk  = 4096 // tries per chunk of a campaign's slot log
+	memShardBits = 6
+	memShards    = 1 << memShardBits
+	memChunk     = 4096 // tries per chunk of a campaign's slot log
+	// memPresize bounds the players a campaign's index is sized for when
+	// it is created: a campaign records at most PrizeEnd players (each
+	// accepted try takes a slot), and sizing for them before the opening
+	// instant spares the storm's first second the index's growth.
+	memPresize = 1 << 21
 )
 
 type memCampaign struct {
 	mu     sync.Mutex // guards c's State, chunks and every try's paid and forfeited
 	c      Campaign
 	chunks []*[memChunk]memTry // the log by slot, allocated as tries come
+	seed   maphash.Seed        // of the users' hashes
 	shards [memShards]memShard
 }
 
+// memShard is one shard of a campaign's users: their index, under mu. It
+// is 128 bytes, so that whatever the array's alignment no two shards'
+// locks share a cache line.
 type memShard struct {
-	mu    sync.Mutex
-	users map[uuid.UUID]memUser
-	_     [40]byte
-}
-
-// memUser is one user's Player, kept small and free of pointers (the map
-// of a storm's users is large: the collector need not scan it), with the
-// slot of the user's last try; earlier tries are linked through the log.
-type memUser struct {
-	tries, dayTries, wins int32
-	last                  int32 // slot of try number tries
-	day                   int64
-}
-
-func (u *memUser) player() Player {
-	return Player{Tries: int(u.tries), Day: u.day, DayTries: int(u.dayTries), Wins: int(u.wins)}
+	mu sync.Mutex
+	// cells index the shard's users, by linear probing from the low bits
+	// of the user's hash: each holds 32 bits of the hash (the tag) above
+	// 1 + the slot of the user's last try; 0 is empty. At most half are
+	// used.
+	cells []uint64
+	n     int // cells used
+	_     [88]byte
 }
 
 // memTry is a Try in the log, without pointers: the campaign's ID and the
-// slot are where it is kept, the instant is in UTC nanoseconds.
+// slot are where it is kept, the prize is the draw's at the slot, the
+// instant is in UTC nanoseconds. It also holds its user's counts after it
+// (Player), which are the user's counts while it is the user's last try.
+// It fits in 64 bytes.
 type memTry struct {
 	user, account   uuid.UUID
-	at, prize       int64
-	seq             int32
+	at              int64
+	seq             int32 // the try's number, and so Player.Tries after it
 	prev            int32 // slot of the same user's try seq-1; -1 for try 1
+	day             int32 // Player.Day after it
+	dayTries, wins  int16 // Player.DayTries and Player.Wins after it (at most MaxTriesPerUser)
 	paid, forfeited bool
 }
 
-// at returns the log entry at slot i; mc.mu is held.
+// player returns the counts of the user whose last try m is.
+func (m *memTry) player() Player {
+	return Player{Tries: int(m.seq), Day: int64(m.day), DayTries: int(m.dayTries), Wins: int(m.wins)}
+}
+
+// at returns the log entry at slot i; mc.mu is held, or the shard lock of
+// the try's user (whose tries are written under it).
 func (mc *memCampaign) at(i int) *memTry { return &mc.chunks[i/memChunk][i%memChunk] }
 
 // try returns the try at slot i; mc.mu is held.
 func (mc *memCampaign) try(i int) Try {
 	m := mc.at(i)
-	return Try{Campaign: mc.c.ID, User: m.user, Seq: int(m.seq), Account: m.account, Slot: i, Prize: m.prize,
-		At: time.Unix(0, m.at).UTC(), Paid: m.paid, Forfeited: m.forfeited}
+	return Try{Campaign: mc.c.ID, User: m.user, Seq: int(m.seq), Account: m.account, Slot: i,
+		Prize: mc.c.Schedule[mc.c.Draw.Tier(i)].Prize, At: time.Unix(0, m.at).UTC(), Paid: m.paid, Forfeited: m.forfeited}
 }
 
-// slot returns the slot of u's try number seq (1…u.tries); mc.mu is held.
-func (mc *memCampaign) slot(u *memUser, seq int) int {
-	i := int(u.last)
-	for n := int(u.tries); n > seq; n-- {
+// slot returns the slot of the try number seq (1…its seq) of the user
+// whose last try is at slot last.
+func (mc *memCampaign) slot(last int, seq int) int {
+	i := last
+	for n := int(mc.at(i).seq); n > seq; n-- {
 		i = int(mc.at(i).prev)
 	}
 	return i
@@ -100,6 +120,56 @@ func (mc *memCampaign) markPaid(i int, forfeited bool) {
 	if mc.c.MarkPaid(&t, forfeited) {
 		m := mc.at(i)
 		m.paid, m.forfeited = t.Paid, t.Forfeited
+	}
+}
+
+// user returns user's shard and hash.
+func (mc *memCampaign) user(user uuid.UUID) (*memShard, uint64) {
+	h := maphash.Comparable(mc.seed, user)
+	return &mc.shards[h>>(64-memShardBits)], h
+}
+
+// find returns the cell of user (hash h) and the slot of the user's last
+// try, or the empty cell where the user goes and -1; sh.mu is held.
+func (sh *memShard) find(mc *memCampaign, user uuid.UUID, h uint64) (cell int, last int) {
+	mask := len(sh.cells) - 1
+	tag := uint32(h)
+	for i := int(tag) & mask; ; i = (i + 1) & mask {
+		c := sh.cells[i]
+		if c == 0 {
+			return i, -1
+		}
+		if uint32(c>>32) == tag {
+			if s := int(uint32(c)) - 1; mc.at(s).user == user {
+				return i, s
+			}
+		}
+	}
+}
+
+// set records slot as the last try of the user of hash h at cell (as
+// find returned it); sh.mu is held.
+func (sh *memShard) set(cell int, h uint64, slot int, isNew bool) {
+	sh.cells[cell] = uint64(uint32(h))<<32 | uint64(slot+1)
+	if !isNew {
+		return
+	}
+	sh.n++
+	if 2*sh.n <= len(sh.cells) {
+		return
+	}
+	old := sh.cells
+	sh.cells = make([]uint64, 2*len(old))
+	mask := len(sh.cells) - 1
+	for _, c := range old {
+		if c == 0 {
+			continue
+		}
+		i := int(uint32(c>>32)) & mask
+		for sh.cells[i] != 0 {
+			i = (i + 1) & mask
+		}
+		sh.cells[i] = c
 	}
 }
 
@@ -125,9 +195,13 @@ func (s *MemoryStore) Create(ctx context.Context, c Campaign) (Campaign, error) 
 		return Campaign{}, fmt.Errorf("%w: campaign %s: new with state %+v", ErrInvalidCampaign, c.ID, c.State)
 	}
 	c.Schedule = slices.Clone(c.Schedule)
-	mc := &memCampaign{c: c, chunks: make([]*[memChunk]memTry, (c.PrizeEnd+memChunk-1)/memChunk)}
+	mc := &memCampaign{c: c, chunks: make([]*[memChunk]memTry, (c.PrizeEnd+memChunk-1)/memChunk), seed: maphash.MakeSeed()}
+	cells := 16
+	for cells < 2*min(c.PrizeEnd, memPresize)/memShards {
+		cells *= 2
+	}
 	for i := range mc.shards {
-		mc.shards[i].users = make(map[uuid.UUID]memUser)
+		mc.shards[i].cells = make([]uint64, cells)
 	}
 	if got, loaded := s.m.LoadOrStore(c.ID, mc); loaded {
 		old := got.(*memCampaign)
@@ -206,30 +280,26 @@ func (s *MemoryStore) PaysOn(ls ledger.Store) bool { return s.l != nil && s.l.St
 // Service.
 func (s *MemoryStore) LimitsOn(Limiter) bool { return false }
 
-// shard returns user's shard: both halves of the ID, mixed (IDs made by
-// counting differ in a few bytes only).
-func (mc *memCampaign) shard(user uuid.UUID) *memShard {
-	h := (binary.LittleEndian.Uint64(user[:8]) ^ binary.LittleEndian.Uint64(user[8:])) * 0x9e3779b97f4a7c15
-	return &mc.shards[h>>(64-6)]
-}
-
 // Try implements Store.
 func (s *MemoryStore) Try(ctx context.Context, id uuid.UUID, in TryInput, payment func(Try) ledger.Transfer) (TryResult, error) {
 	mc, err := s.get(ctx, id)
 	if err != nil {
 		return TryResult{}, err
 	}
-	sh := mc.shard(in.User)
+	sh, h := mc.user(in.User)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	u := sh.users[in.User]
-	if in.Seq >= 1 && in.Seq <= int(u.tries) {
-		mc.mu.Lock()
-		res := TryResult{Try: mc.try(mc.slot(&u, in.Seq)), Existing: true, State: mc.c.State}
-		mc.mu.Unlock()
-		return res, nil
+	cell, last := sh.find(mc, in.User, h)
+	var p Player
+	if last >= 0 {
+		p = mc.at(last).player()
+		if in.Seq >= 1 && in.Seq <= p.Tries {
+			mc.mu.Lock()
+			res := TryResult{Try: mc.try(mc.slot(last, in.Seq)), Existing: true, State: mc.c.State}
+			mc.mu.Unlock()
+			return res, nil
+		}
 	}
-	p := u.player()
 	mc.mu.Lock()
 	t, err := mc.c.Take(&p, in.User, in.Account, in.Seq, in.At)
 	if err != nil {
@@ -240,14 +310,11 @@ func (s *MemoryStore) Try(ctx context.Context, id uuid.UUID, in TryInput, paymen
 	if mc.chunks[ci] == nil {
 		mc.chunks[ci] = new([memChunk]memTry)
 	}
-	prev := int32(-1)
-	if u.tries > 0 {
-		prev = u.last
-	}
-	*mc.at(t.Slot) = memTry{user: t.User, account: t.Account, at: t.At.UnixNano(), prize: t.Prize, seq: int32(t.Seq), prev: prev}
+	*mc.at(t.Slot) = memTry{user: t.User, account: t.Account, at: t.At.UnixNano(), seq: int32(p.Tries), prev: int32(last),
+		day: int32(p.Day), dayTries: int16(p.DayTries), wins: int16(p.Wins)}
 	res := TryResult{Try: t, State: mc.c.State}
 	mc.mu.Unlock()
-	sh.users[in.User] = memUser{tries: int32(p.Tries), dayTries: int32(p.DayTries), wins: int32(p.Wins), last: int32(t.Slot), day: p.Day}
+	sh.set(cell, h, t.Slot, last < 0)
 	if t.Won() && payment != nil && s.l != nil {
 		// Under the user's lock: a retry of this try waits for its payment.
 		if _, err := s.l.Transfer(ctx, payment(t)); err != nil {
@@ -262,22 +329,32 @@ func (s *MemoryStore) Try(ctx context.Context, id uuid.UUID, in TryInput, paymen
 	return res, nil
 }
 
+// lookup returns the slot of user's try number seq, with the user's shard
+// locked (the caller unlocks it), or ErrTryNotFound.
+func (mc *memCampaign) lookup(id, user uuid.UUID, seq int) (*memShard, int, error) {
+	sh, h := mc.user(user)
+	sh.mu.Lock()
+	_, last := sh.find(mc, user, h)
+	if last < 0 || seq < 1 || seq > int(mc.at(last).seq) {
+		return sh, -1, fmt.Errorf("campaign %s: try %d of user %s: %w", id, seq, user, ErrTryNotFound)
+	}
+	return sh, mc.slot(last, seq), nil
+}
+
 // LookupTry implements Store.
 func (s *MemoryStore) LookupTry(ctx context.Context, id, user uuid.UUID, seq int) (Try, error) {
 	mc, err := s.get(ctx, id)
 	if err != nil {
 		return Try{}, err
 	}
-	sh := mc.shard(user)
-	sh.mu.Lock()
+	sh, slot, err := mc.lookup(id, user, seq)
 	defer sh.mu.Unlock()
-	u := sh.users[user]
-	if seq < 1 || seq > int(u.tries) {
-		return Try{}, fmt.Errorf("campaign %s: try %d of user %s: %w", id, seq, user, ErrTryNotFound)
+	if err != nil {
+		return Try{}, err
 	}
 	mc.mu.Lock()
 	defer mc.mu.Unlock()
-	return mc.try(mc.slot(&u, seq)), nil
+	return mc.try(slot), nil
 }
 
 // MarkPaid implements Store.
@@ -286,16 +363,14 @@ func (s *MemoryStore) MarkPaid(ctx context.Context, id, user uuid.UUID, seq int,
 	if err != nil {
 		return State{}, err
 	}
-	sh := mc.shard(user)
-	sh.mu.Lock()
-	u := sh.users[user]
-	sh.mu.Unlock()
-	if seq < 1 || seq > int(u.tries) {
-		return State{}, fmt.Errorf("campaign %s: try %d of user %s: %w", id, seq, user, ErrTryNotFound)
+	sh, slot, err := mc.lookup(id, user, seq)
+	defer sh.mu.Unlock()
+	if err != nil {
+		return State{}, err
 	}
 	mc.mu.Lock()
 	defer mc.mu.Unlock()
-	mc.markPaid(mc.slot(&u, seq), forfeited)
+	mc.markPaid(slot, forfeited)
 	return mc.c.State, nil
 }
 

@@ -6,11 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/socialpay/socialpay/ledger"
 )
@@ -78,6 +81,15 @@ type Config struct {
 	// ReconcileAfter is how old a funding campaign or an unpaid prize must
 	// be before Reconcile finishes it. Default 1 minute; negative means 0.
 	ReconcileAfter time.Duration
+
+	// Logger, TracerProvider and MeterProvider observe the Service (see
+	// docs/observability.md): tries as spans, counted by outcome and
+	// currency with their durations; Sweep and Reconcile as sweeps,
+	// logged with what they did. Each nil means none, at no cost on the
+	// hot path.
+	Logger         *slog.Logger
+	TracerProvider trace.TracerProvider
+	MeterProvider  metric.MeterProvider
 }
 
 // DefaultNamespace returns the namespace of derived IDs when
@@ -108,6 +120,7 @@ type Service struct {
 	codes          Codes
 	reconcileAfter time.Duration
 	cache          cache
+	tel            *serviceTelemetry
 }
 
 // New returns a Service.
@@ -125,6 +138,7 @@ func New(cfg Config) (*Service, error) {
 		l: cfg.Ledger, store: cfg.Store, elig: cfg.Eligibility, lim: cfg.Limiter,
 		userRate: cfg.UserRate, deviceRate: cfg.DeviceRate, rand: cfg.Rand, now: cfg.Now, newID: cfg.NewID,
 		ns: cfg.Namespace, codes: cfg.Codes, reconcileAfter: max(0, cfg.ReconcileAfter),
+		tel: newServiceTelemetry(&cfg),
 	}
 	if s.store == nil {
 		s.store = NewMemoryStore(s.l)

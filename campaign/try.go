@@ -2,8 +2,10 @@ package campaign
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -181,7 +183,13 @@ func finalCounts(ctx context.Context, store Store, id uuid.UUID) (map[uuid.UUID]
 // one schema, one transaction instead of two), Eligibility is asked
 // before the tokens are taken; the errors keep their order, and a try it
 // refuses still costs its tokens.
-func (s *Service) Try(ctx context.Context, req TryRequest) (Try, error) {
+func (s *Service) Try(ctx context.Context, req TryRequest) (_ Try, err error) {
+	ctx, sp := s.tel.try.Start(ctx)
+	var cur ledger.Currency // the campaign's, once known
+	if sp.On() {
+		sp.ID(req.Campaign)
+		defer func() { sp.End(ctx, err, cur.Code()) }()
+	}
 	if req.Campaign == uuid.Nil || req.User == uuid.Nil || req.Account == uuid.Nil || req.Seq < 1 || req.Seq > MaxTriesPerUser ||
 		req.Device == "" || len(req.Device) > MaxDeviceLen || !ledger.StorableText(req.Device) {
 		return Try{}, fmt.Errorf("%w: a campaign, user, account, device (1–%d bytes) and try number 1–%d", ErrInvalidRequest, MaxDeviceLen, MaxTriesPerUser)
@@ -190,6 +198,7 @@ func (s *Service) Try(ctx context.Context, req TryRequest) (Try, error) {
 	if err != nil {
 		return Try{}, err
 	}
+	cur = e.c.Currency
 	now := ledger.Timestamp(s.now())
 	if now.Before(e.c.OpensAt) {
 		return Try{}, fmt.Errorf("campaign %s: %w: opens %v", e.cid, ErrNotOpen, e.c.OpensAt)
@@ -198,7 +207,8 @@ func (s *Service) Try(ctx context.Context, req TryRequest) (Try, error) {
 		return Try{}, err
 	}
 	in := TryInput{User: req.User, Account: req.Account, Seq: req.Seq, At: now}
-	keys := [2]LimitKey{{Key: userKey(req.User), Rate: s.userRate}, {Key: "device/" + req.Device, Rate: s.deviceRate}}
+	uk, dk := limitKeys(req.User, req.Device)
+	keys := [2]LimitKey{{Key: uk, Rate: s.userRate}, {Key: dk, Rate: s.deviceRate}}
 	if s.limits {
 		// The store takes the tokens in the try's own step, so the bank's
 		// answer comes first; a try it refuses still costs its tokens, and
@@ -339,8 +349,15 @@ const sweepPage = 256
 // refund and the ledger applies its ID once. It also finishes sweeps a
 // crash interrupted, and closes the escrow of swept campaigns whose last
 // prize was paid after the sweep. It returns how many campaigns it swept and the
-// errors of those it could not finish (it goes on past them).
-func (s *Service) Sweep(ctx context.Context, now time.Time) (int, error) {
+// errors of those it could not finish (it goes on past them). Maintain
+// runs it, then Reconcile.
+func (s *Service) Sweep(ctx context.Context, now time.Time) (n int, err error) {
+	ctx, sw := s.tel.StartSweep(ctx, "sweep")
+	defer func() { sw.End(ctx, err, swept(n)) }()
+	return s.sweepAll(ctx, now)
+}
+
+func (s *Service) sweepAll(ctx context.Context, now time.Time) (int, error) {
 	n := 0
 	var errs []error
 	err := s.eachUnsettled(ctx, func(c *Campaign) {
@@ -422,21 +439,28 @@ func (s *Service) cachedEntry(id uuid.UUID) *cached {
 	return nil
 }
 
-// userKey returns "user/" and the user's ID as text, in one allocation.
-func userKey(u uuid.UUID) string {
-	var b [5 + 36]byte
-	copy(b[:], "user/")
-	const hexd = "0123456789abcdef"
-	j := 5
-	for i, x := range u {
-		if i == 4 || i == 6 || i == 8 || i == 10 {
-			b[j] = '-'
-			j++
-		}
-		b[j], b[j+1] = hexd[x>>4], hexd[x&15]
-		j += 2
-	}
-	return string(b[:])
+// limitKeys returns the limiter's keys of a try, "user/" and the user's
+// ID as text, and "device/" and the device's ID, in one allocation.
+func limitKeys(u uuid.UUID, device string) (user, dev string) {
+	const userLen = len("user/") + 36
+	var buf [userLen + len("device/")]byte
+	copy(buf[:], "user/")
+	hex.Encode(buf[5:13], u[0:4])
+	buf[13] = '-'
+	hex.Encode(buf[14:18], u[4:6])
+	buf[18] = '-'
+	hex.Encode(buf[19:23], u[6:8])
+	buf[23] = '-'
+	hex.Encode(buf[24:28], u[8:10])
+	buf[28] = '-'
+	hex.Encode(buf[29:41], u[10:])
+	copy(buf[userLen:], "device/")
+	var b strings.Builder
+	b.Grow(len(buf) + len(device))
+	b.Write(buf[:])
+	b.WriteString(device)
+	s := b.String()
+	return s[:userLen], s[userLen:]
 }
 
 func (s *Service) eachUnsettled(ctx context.Context, f func(*Campaign)) error {
@@ -481,7 +505,14 @@ type ReconcileReport struct {
 //
 // It does not begin sweeps (Sweep does). Every step is idempotent, so
 // Reconcile may run at any time, repeatedly and from several processes.
-func (s *Service) Reconcile(ctx context.Context, now time.Time) (ReconcileReport, error) {
+// Maintain runs it.
+func (s *Service) Reconcile(ctx context.Context, now time.Time) (rep ReconcileReport, err error) {
+	ctx, sw := s.tel.StartSweep(ctx, "reconcile")
+	defer func() { sw.End(ctx, err, rep.items()...) }()
+	return s.reconcileAll(ctx, now)
+}
+
+func (s *Service) reconcileAll(ctx context.Context, now time.Time) (ReconcileReport, error) {
 	var rep ReconcileReport
 	var errs []error
 	cutoff := now.Add(-s.reconcileAfter)

@@ -4,11 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"time"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 
+	"github.com/socialpay/socialpay/internal/errset"
+	"github.com/socialpay/socialpay/internal/telemetry"
 	"github.com/socialpay/socialpay/ledger"
 )
 
@@ -66,6 +71,14 @@ type Config struct {
 	// still in flight when the ledger failed has landed. Zero means 1
 	// minute; negative means at once.
 	ReconcileAfter time.Duration
+
+	// Logger, TracerProvider and MeterProvider observe the Service (see
+	// docs/observability.md): payments as spans, counted by outcome and
+	// currency with their durations; Sweep and Reconcile as sweeps,
+	// logged with what they did. Each nil means none.
+	Logger         *slog.Logger
+	TracerProvider trace.TracerProvider
+	MeterProvider  metric.MeterProvider
 }
 
 // DefaultNamespace returns the namespace of derived IDs when
@@ -92,6 +105,7 @@ type Service struct {
 	payCode        uint16
 	remindEvery    time.Duration
 	reconcileAfter time.Duration
+	tel            *serviceTelemetry
 }
 
 // New returns a Service.
@@ -108,7 +122,7 @@ func New(cfg Config) (*Service, error) {
 	s := &Service{
 		l: cfg.Ledger, store: cfg.Store, members: cfg.Members, notifier: cfg.Notifier, now: cfg.Now,
 		newID: cfg.NewID, ns: cfg.Namespace, payCode: cfg.PayCode, remindEvery: cfg.RemindEvery,
-		reconcileAfter: max(0, cfg.ReconcileAfter),
+		reconcileAfter: max(0, cfg.ReconcileAfter), tel: newServiceTelemetry(&cfg),
 	}
 	if s.store == nil {
 		s.store = NewMemoryStore()
@@ -336,6 +350,14 @@ type PayRequest struct {
 // moved: paying again records it, or Reconcile does once the request has
 // ended. And the store's errors, after which the same holds.
 func (s *Service) Pay(ctx context.Context, req PayRequest) (Share, error) {
+	ctx, sp := s.tel.pay.Start(ctx)
+	sp.ID(req.Request)
+	sh, err := s.pay(ctx, req)
+	sp.End(ctx, err, req.Amount.Currency().Code())
+	return sh, err
+}
+
+func (s *Service) pay(ctx context.Context, req PayRequest) (Share, error) {
 	if req.Request == uuid.Nil || req.Member == uuid.Nil || req.Account == uuid.Nil {
 		return Share{}, fmt.Errorf("collect: pay: %w: missing request, member or account", ErrInvalidRequest)
 	}
@@ -472,74 +494,126 @@ func (s *Service) Remind(ctx context.Context, id, requester uuid.UUID) ([]uuid.U
 const pageSize = 100
 
 // Sweep expires every open request whose expiry has passed, and returns
-// how many this call expired. Run it periodically; concurrent sweeps, in
-// one process or many, expire each request once.
+// how many this call expired. Maintain runs it; concurrent sweeps, in one
+// process or many, expire each request once. It goes on past the requests
+// that fail (they stay due) and returns their errors, the first 10 and a
+// count.
 //
 // Errors: the store's.
 func (s *Service) Sweep(ctx context.Context) (int, error) {
-	now := ledger.Timestamp(s.now())
+	return s.sweep(ctx, s.now())
+}
+
+// sweep is Sweep as of now.
+func (s *Service) sweep(ctx context.Context, now time.Time) (n int, err error) {
+	ctx, sw := s.tel.StartSweep(ctx, "expire")
+	defer func() { sw.End(ctx, err, telemetry.Item{Result: "expired", N: n}) }()
+	return s.sweepAt(ctx, now)
+}
+
+func (s *Service) sweepAt(ctx context.Context, now time.Time) (int, error) {
+	now = ledger.Timestamp(now)
 	n := 0
+	var errs errset.Set
 	var cur Cursor
 	for {
 		page, err := s.store.Due(ctx, now, cur, pageSize)
 		if err != nil {
-			return n, fmt.Errorf("collect: sweep: %w", err)
+			errs.Add("collect: sweep", err)
+			return n, errs.Err()
 		}
 		for i := range page {
 			_, expired, err := s.store.Expire(ctx, page[i].ID, now)
-			if err != nil {
-				return n, fmt.Errorf("collect: sweep: %w", err)
+			switch {
+			case err == nil:
+			case ctx.Err() != nil:
+				errs.Add("collect: sweep", err)
+				return n, errs.Err()
+			default:
+				errs.Add(fmt.Sprintf("collect: sweep: request %s", page[i].ID), err)
 			}
 			if expired {
 				n++
 			}
 		}
 		if len(page) < pageSize {
-			return n, nil
+			return n, errs.Err()
 		}
 		cur = Cursor{page[len(page)-1].ExpiresAt, page[len(page)-1].ID}
 	}
 }
 
+// ReconcileReport says what Reconcile did.
+type ReconcileReport struct {
+	// Recorded counts the payments found on the ledger, made by attempts
+	// whose outcome was unknown (ErrPaymentUnknown), and recorded.
+	Recorded int `json:"recorded"`
+	// Reconciled counts the requests checked and marked reconciled.
+	Reconciled int `json:"reconciled"`
+}
+
 // Reconcile finishes what failures left undone: for every request that
-// ended at least Config.ReconcileAfter ago and still has shares pending,
+// ended before now − Config.ReconcileAfter and still has shares pending,
 // it looks up each pending share's payment on the ledger (by TransferID)
 // and records the payments it finds — made by an attempt whose outcome was
-// unknown (ErrPaymentUnknown) — then marks the request reconciled. It
-// returns how many payments it recorded. Concurrent runs are safe.
+// unknown (ErrPaymentUnknown) — then marks the request reconciled.
+// Maintain runs it; concurrent runs are safe. It goes on past the
+// requests that fail (they stay for the next run) and returns their
+// errors, the first 10 and a count.
 //
 // Errors: the ledger's and the store's.
-func (s *Service) Reconcile(ctx context.Context) (int, error) {
-	before := ledger.Timestamp(s.now()).Add(-s.reconcileAfter)
-	n := 0
+func (s *Service) Reconcile(ctx context.Context, now time.Time) (rep ReconcileReport, err error) {
+	ctx, sw := s.tel.StartSweep(ctx, "reconcile")
+	defer func() { sw.End(ctx, err, telemetry.Item{Result: "recorded", N: rep.Recorded, Repair: true}) }()
+	return s.reconcileAll(ctx, now)
+}
+
+func (s *Service) reconcileAll(ctx context.Context, now time.Time) (ReconcileReport, error) {
+	before := ledger.Timestamp(now).Add(-s.reconcileAfter)
+	var rep ReconcileReport
+	var errs errset.Set
 	var cur Cursor
 	for {
 		page, err := s.store.Unreconciled(ctx, before, cur, pageSize)
 		if err != nil {
-			return n, fmt.Errorf("collect: reconcile: %w", err)
+			errs.Add("collect: reconcile", err)
+			return rep, errs.Err()
 		}
 		for i := range page {
 			r := &page[i]
-			for _, m := range r.Pending() {
-				t, err := s.l.LookupTransfer(ctx, s.TransferID(r.ID, m))
-				if errors.Is(err, ledger.ErrTransferNotFound) {
-					continue
-				}
-				if err != nil {
-					return n, fmt.Errorf("collect: reconcile: request %s: %w", r.ID, err)
-				}
-				if _, err := s.store.RecordPaid(ctx, r.ID, m, t.DebitAccountID, t.ID, ledger.Timestamp(t.Timestamp)); err != nil {
-					return n, fmt.Errorf("collect: reconcile: %w", err)
-				}
-				n++
-			}
-			if _, err := s.store.MarkReconciled(ctx, r.ID); err != nil {
-				return n, fmt.Errorf("collect: reconcile: %w", err)
+			switch err := s.reconcile(ctx, r, &rep); {
+			case err == nil:
+				rep.Reconciled++
+			case ctx.Err() != nil:
+				errs.Add("collect: reconcile", err)
+				return rep, errs.Err()
+			default:
+				errs.Add(fmt.Sprintf("collect: reconcile: request %s", r.ID), err)
 			}
 		}
 		if len(page) < pageSize {
-			return n, nil
+			return rep, errs.Err()
 		}
 		cur = Cursor{page[len(page)-1].EndedAt, page[len(page)-1].ID}
 	}
+}
+
+// reconcile records the payments of r's pending shares found on the
+// ledger and marks r reconciled.
+func (s *Service) reconcile(ctx context.Context, r *Request, rep *ReconcileReport) error {
+	for _, m := range r.Pending() {
+		t, err := s.l.LookupTransfer(ctx, s.TransferID(r.ID, m))
+		if errors.Is(err, ledger.ErrTransferNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := s.store.RecordPaid(ctx, r.ID, m, t.DebitAccountID, t.ID, ledger.Timestamp(t.Timestamp)); err != nil {
+			return err
+		}
+		rep.Recorded++
+	}
+	_, err := s.store.MarkReconciled(ctx, r.ID)
+	return err
 }

@@ -2,9 +2,15 @@ package ledger
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/socialpay/socialpay/errcode"
+	"go.opentelemetry.io/otel/metric"
+
+	"github.com/socialpay/socialpay/internal/telemetry"
 )
 
 // GroupCommitOptions configure a GroupCommit. The zero value is usable.
@@ -22,6 +28,9 @@ type GroupCommitOptions struct {
 	// for many callers, so it runs under none of their contexts.
 	// Default 30 s.
 	Timeout time.Duration
+	// MeterProvider, when set, records each batch's size in transfers
+	// (socialpay.ledger.group_commit.size, see docs/observability.md).
+	MeterProvider metric.MeterProvider
 }
 
 // GroupCommit is a Store that gathers concurrent CreateTransfer calls, and
@@ -44,17 +53,30 @@ type GroupCommitOptions struct {
 // returns the context's error and the transfer may still be applied later:
 // retry with the same ID, as after any lost answer. An error of the inner
 // store reaches every caller of the batch.
+//
+// The batches are applied by goroutines of the GroupCommit's own, which
+// end when no call is waiting; Close waits for them.
 type GroupCommit struct {
 	Store // the inner store
 
 	maxBatch, maxInFlight int
 	timeout               time.Duration
+	metered               bool
+	sizes                 metric.Float64Histogram
 
 	mu       sync.Mutex
 	queue    []*groupCall
 	inFlight int
-	enqueued func() // tests: called after a call is queued
+	closed   bool
+	flushing sync.WaitGroup // the goroutines applying batches
+	enqueued func()         // tests: called after a call is queued
+	closing  func()         // tests: called by Close before it waits
 }
+
+// ErrClosed: a call made after Close of the value that would handle it (a
+// GroupCommit, a store or a service that owns goroutines). Nothing was
+// done; make the call on another one.
+var ErrClosed = errcode.New("shutting_down", errcode.Unavailable, "ledger: closed")
 
 var _ Store = (*GroupCommit)(nil)
 
@@ -78,6 +100,8 @@ func NewGroupCommit(inner Store, opts GroupCommitOptions) *GroupCommit {
 	if g.timeout <= 0 {
 		g.timeout = 30 * time.Second
 	}
+	f := telemetry.New("ledger", telemetry.Providers{MeterProvider: opts.MeterProvider})
+	g.metered, g.sizes = f.Metered(), f.Histogram(telemetry.GroupCommitSize)
 	return g
 }
 
@@ -85,8 +109,8 @@ func NewGroupCommit(inner Store, opts GroupCommitOptions) *GroupCommit {
 // waits for its result.
 //
 // Errors: a *TransferError wrapping ValidateTransfer's error, before
-// anything is queued; the inner store's; and ctx's error when ctx ends
-// first.
+// anything is queued; ErrClosed after Close; the inner store's; and ctx's
+// error when ctx ends first.
 func (g *GroupCommit) CreateTransfer(ctx context.Context, t Transfer, now time.Time) (Result, error) {
 	rs, err := g.wait(ctx, []Transfer{t}, now)
 	if err != nil {
@@ -100,8 +124,8 @@ func (g *GroupCommit) CreateTransfer(ctx context.Context, t Transfer, now time.T
 //
 // Errors: ErrEmptyBatch; for an independent batch, a *TransferError (Index
 // and ID of the first invalid transfer) wrapping ValidateTransfer's error,
-// before anything is queued; the inner store's; and ctx's error when ctx
-// ends first.
+// before anything is queued; ErrClosed after Close; the inner store's; and
+// ctx's error when ctx ends first.
 func (g *GroupCommit) CreateTransfers(ctx context.Context, ts []Transfer, linked bool, now time.Time) ([]Result, error) {
 	if linked {
 		return g.Store.CreateTransfers(ctx, ts, true, now)
@@ -128,10 +152,15 @@ func (g *GroupCommit) wait(ctx context.Context, ts []Transfer, now time.Time) ([
 	}
 	c := &groupCall{ts: ts, now: now, done: make(chan struct{})}
 	g.mu.Lock()
+	if g.closed {
+		g.mu.Unlock()
+		return nil, fmt.Errorf("group commit: %w", ErrClosed)
+	}
 	g.queue = append(g.queue, c)
 	start := g.inFlight < g.maxInFlight
 	if start {
 		g.inFlight++
+		g.flushing.Add(1)
 	}
 	g.mu.Unlock()
 	if g.enqueued != nil {
@@ -148,8 +177,23 @@ func (g *GroupCommit) wait(ctx context.Context, ts []Transfer, now time.Time) ([
 	}
 }
 
+// Close stops taking calls (they return ErrClosed from then on) and waits
+// until every call already queued has its answer and the goroutines that
+// applied them have ended. It does not close the inner store. Calling it
+// again waits the same way.
+func (g *GroupCommit) Close() {
+	g.mu.Lock()
+	g.closed = true
+	g.mu.Unlock()
+	if g.closing != nil {
+		g.closing()
+	}
+	g.flushing.Wait()
+}
+
 // flush applies queued calls, batch after batch, until none are left.
 func (g *GroupCommit) flush() {
+	defer g.flushing.Done()
 	for {
 		g.mu.Lock()
 		if len(g.queue) == 0 {
@@ -181,6 +225,9 @@ func (g *GroupCommit) apply(batch []*groupCall, size int) {
 		now = laterOf(now, c.now)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), g.timeout)
+	if g.metered {
+		g.sizes.Record(ctx, float64(size))
+	}
 	results, err := g.Store.CreateTransfers(ctx, ts, false, now)
 	cancel()
 	off := 0

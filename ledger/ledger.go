@@ -6,9 +6,14 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/socialpay/socialpay/internal/telemetry"
 )
 
 // Options configure a Ledger. The zero value is usable.
@@ -16,6 +21,14 @@ type Options struct {
 	// Now is the clock; time.Now when nil. Timestamps, pending timeouts and
 	// expiry all read it, so tests and simulations can drive time.
 	Now func() time.Time
+
+	// Logger, TracerProvider and MeterProvider observe the ledger (see
+	// docs/observability.md): transfers and batches as spans, counted by
+	// outcome and currency with their durations; ExpirePending as a
+	// sweep, logged. Each nil means none, at no cost on the hot path.
+	Logger         *slog.Logger
+	TracerProvider trace.TracerProvider
+	MeterProvider  metric.MeterProvider
 }
 
 // Ledger is the double-entry ledger: the API that features and banks call.
@@ -24,6 +37,7 @@ type Options struct {
 type Ledger struct {
 	store Store
 	now   func() time.Time
+	tel   *ledgerTelemetry
 }
 
 // New returns a Ledger on store. A nil store means a new MemoryStore, the
@@ -36,7 +50,7 @@ func New(store Store, opts Options) *Ledger {
 	if now == nil {
 		now = time.Now
 	}
-	return &Ledger{store: store, now: now}
+	return &Ledger{store: store, now: now, tel: newLedgerTelemetry(&opts)}
 }
 
 // Store returns the ledger's store.
@@ -193,7 +207,18 @@ func (l *Ledger) FenceFunding(ctx context.Context, fundID uuid.UUID, escrow Acco
 // ErrAlreadyReversed. Any other error (not a *TransferError) means the
 // store failed and the outcome is unknown: retry with the same ID, which is
 // safe.
-func (l *Ledger) Transfer(ctx context.Context, t Transfer) (Transfer, error) {
+func (l *Ledger) Transfer(ctx context.Context, t Transfer) (done Transfer, err error) {
+	ctx, sp := l.tel.transfer.Start(ctx)
+	if sp.On() {
+		sp.ID(t.ID)
+		defer func() {
+			cur := t.Amount.Currency()
+			if err == nil {
+				cur = done.Amount.Currency() // a post's, when t named no amount
+			}
+			sp.End(ctx, err, cur.Code())
+		}()
+	}
 	if err := ValidateTransfer(&t); err != nil {
 		return Transfer{}, &TransferError{ID: t.ID, Err: err}
 	}
@@ -215,7 +240,11 @@ func (l *Ledger) Transfer(ctx context.Context, t Transfer) (Transfer, error) {
 //
 // Errors: as Transfer, plus ErrEmptyBatch and ErrLinkedFailed (in results).
 func (l *Ledger) Linked(ctx context.Context, ts []Transfer) ([]Result, error) {
-	return l.batch(ctx, ts, true)
+	ctx, sp := l.tel.linked.Start(ctx)
+	rs, err := l.batch(ctx, ts, true)
+	l.tel.countResults(ctx, ts, rs)
+	sp.End(ctx, err, "")
+	return rs, err
 }
 
 // Batch applies transfers independently, each with its own Result, in one
@@ -223,7 +252,11 @@ func (l *Ledger) Linked(ctx context.Context, ts []Transfer) ([]Result, error) {
 // service amortises commits. The error is for the store failing, or
 // ErrEmptyBatch.
 func (l *Ledger) Batch(ctx context.Context, ts []Transfer) ([]Result, error) {
-	return l.batch(ctx, ts, false)
+	ctx, sp := l.tel.batch.Start(ctx)
+	rs, err := l.batch(ctx, ts, false)
+	l.tel.countResults(ctx, ts, rs)
+	sp.End(ctx, err, "")
+	return rs, err
 }
 
 func (l *Ledger) batch(ctx context.Context, ts []Transfer, linked bool) ([]Result, error) {
@@ -326,9 +359,15 @@ func (l *Ledger) LookupTransfer(ctx context.Context, id uuid.UUID) (Transfer, er
 }
 
 // ExpirePending voids every pending transfer whose timeout is at or before
-// now, in rounds of up to 1,000, and returns how many it voided. Run it
-// periodically; concurrent runs never void one transfer twice.
-func (l *Ledger) ExpirePending(ctx context.Context, now time.Time) (int, error) {
+// now, in rounds of up to 1,000, and returns how many it voided. Maintain
+// runs it; concurrent runs never void one transfer twice.
+func (l *Ledger) ExpirePending(ctx context.Context, now time.Time) (n int, err error) {
+	ctx, sw := l.tel.StartSweep(ctx, "expire_pending")
+	defer func() { sw.End(ctx, err, telemetry.Item{Result: "voided", N: n}) }()
+	return l.expirePending(ctx, now)
+}
+
+func (l *Ledger) expirePending(ctx context.Context, now time.Time) (int, error) {
 	total := 0
 	for {
 		ids, err := l.store.ExpirePending(ctx, now, expireRound)

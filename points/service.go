@@ -5,11 +5,16 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"time"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 
+	"github.com/socialpay/socialpay/internal/errset"
+	"github.com/socialpay/socialpay/internal/telemetry"
 	"github.com/socialpay/socialpay/ledger"
 )
 
@@ -67,6 +72,15 @@ type Config struct {
 	Namespace uuid.UUID
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+
+	// Logger, TracerProvider and MeterProvider observe the Service (see
+	// docs/observability.md): earns, redemptions and exchanges as spans,
+	// counted by kind, outcome and currency (the points unit, or a
+	// redemption's money) with their durations; Sweep and Reconcile as
+	// sweeps, logged with what they did. Each nil means none.
+	Logger         *slog.Logger
+	TracerProvider trace.TracerProvider
+	MeterProvider  metric.MeterProvider
 }
 
 // DefaultNamespace returns the namespace of derived IDs when
@@ -93,6 +107,7 @@ type Service struct {
 	conv    map[ledger.Currency]uuid.UUID
 	posting PostingStore              // the store, when it posts on the ledger's store in its own step; else nil
 	shards  map[uuid.UUID][]uuid.UUID // each sharded account's shards, shard 0 first
+	tel     *serviceTelemetry
 }
 
 // New returns a Service.
@@ -115,7 +130,7 @@ func New(cfg Config) (*Service, error) {
 	}
 	s := &Service{l: cfg.Ledger, store: cfg.Store, rules: map[string]EarnRule{}, months: cfg.ExpiryMonths,
 		loc: cfg.Location, cfg: cfg, ns: cfg.Namespace, now: cfg.Now, unit: Unit(),
-		partner: map[string]uuid.UUID{}, conv: map[ledger.Currency]uuid.UUID{}}
+		partner: map[string]uuid.UUID{}, conv: map[ledger.Currency]uuid.UUID{}, tel: newServiceTelemetry(&cfg)}
 	for _, r := range cfg.Rules {
 		if err := r.Validate(); err != nil {
 			return nil, err
@@ -427,6 +442,14 @@ type EarnRequest struct {
 // ErrPending or ErrFailed with the operation (see post), or on a
 // PostingStore the ledger's refusal, with nothing recorded; the store's.
 func (s *Service) Earn(ctx context.Context, req EarnRequest) (Op, error) {
+	ctx, sp := s.tel.earn.Start(ctx)
+	op, err := s.earn(ctx, req)
+	sp.ID(op.ID)
+	sp.End(ctx, err, UnitCode)
+	return op, err
+}
+
+func (s *Service) earn(ctx context.Context, req EarnRequest) (Op, error) {
 	if err := checkKey(req.User, req.Key); err != nil {
 		return Op{}, err
 	}
@@ -479,6 +502,14 @@ type RedeemRequest struct {
 // ErrOpConflict; ErrPending or ErrFailed with the operation, or on a
 // PostingStore the ledger's refusal, with nothing recorded; the store's.
 func (s *Service) Redeem(ctx context.Context, req RedeemRequest) (Op, error) {
+	ctx, sp := s.tel.redeem.Start(ctx)
+	op, err := s.redeem(ctx, req)
+	sp.ID(op.ID)
+	sp.End(ctx, err, req.Currency.Code())
+	return op, err
+}
+
+func (s *Service) redeem(ctx context.Context, req RedeemRequest) (Op, error) {
 	if err := checkKey(req.User, req.Key); err != nil {
 		return Op{}, err
 	}
@@ -534,7 +565,11 @@ type ExchangeRequest struct {
 // ErrPending or ErrFailed with the operation, or on a PostingStore the
 // ledger's refusal, with nothing recorded; the store's.
 func (s *Service) ExchangeOut(ctx context.Context, req ExchangeRequest) (Op, error) {
-	return s.exchange(ctx, KindExchangeOut, req)
+	ctx, sp := s.tel.exchangeOut.Start(ctx)
+	op, err := s.exchange(ctx, KindExchangeOut, req)
+	sp.ID(op.ID)
+	sp.End(ctx, err, UnitCode)
+	return op, err
 }
 
 // ExchangeIn credits the bank's points for the partner's at the latest
@@ -545,7 +580,11 @@ func (s *Service) ExchangeOut(ctx context.Context, req ExchangeRequest) (Op, err
 //
 // Errors: as ExchangeOut, but ErrInsufficientPoints.
 func (s *Service) ExchangeIn(ctx context.Context, req ExchangeRequest) (Op, error) {
-	return s.exchange(ctx, KindExchangeIn, req)
+	ctx, sp := s.tel.exchangeIn.Start(ctx)
+	op, err := s.exchange(ctx, KindExchangeIn, req)
+	sp.ID(op.ID)
+	sp.End(ctx, err, UnitCode)
+	return op, err
 }
 
 func (s *Service) exchange(ctx context.Context, kind Kind, req ExchangeRequest) (Op, error) {
@@ -619,24 +658,46 @@ const sweepPage = 100
 // the due lots by cursor and expires each in one store step (its
 // remainder to a new expiry operation), then moves the points to the
 // Expired account. Several sweepers may run at once, on any instance:
-// each lot's remainder is expired by one of them, once.
+// each lot's remainder is expired by one of them, once. It goes on past
+// the lots that fail (they stay due) and returns their errors, the first
+// 10 and a count. Maintain runs it.
 //
 // Errors: the store's; ErrFailed (an expiry the ledger refused for good).
 func (s *Service) Sweep(ctx context.Context) (SweepReport, error) {
-	now := ledger.Timestamp(s.now())
+	return s.sweep(ctx, s.now())
+}
+
+// sweep is Sweep as of now.
+func (s *Service) sweep(ctx context.Context, now time.Time) (rep SweepReport, err error) {
+	ctx, sw := s.tel.StartSweep(ctx, "expire_lots")
+	defer func() {
+		sw.End(ctx, err, telemetry.Item{Result: "expired", N: rep.Lots}, telemetry.Item{Result: "pending", N: rep.Pending})
+	}()
+	return s.sweepAt(ctx, now)
+}
+
+func (s *Service) sweepAt(ctx context.Context, now time.Time) (SweepReport, error) {
+	now = ledger.Timestamp(now)
 	var rep SweepReport
+	var errs errset.Set
 	var cur LotCursor
 	for {
 		lots, err := s.store.Due(ctx, now, cur, sweepPage)
 		if err != nil {
-			return rep, err
+			errs.Add("points: sweep", err)
+			return rep, errs.Err()
 		}
 		for _, l := range lots {
+			if err := ctx.Err(); err != nil {
+				errs.Add("points: sweep", err)
+				return rep, errs.Err()
+			}
 			req := ExpireRequest{Account: s.AccountOf(l.User), Counter: s.shard(s.cfg.Expired, l.User),
 				ID: func(m Month, seq int) uuid.UUID { return s.ExpireID(l.User, m, seq) }}
 			op, ok, err := s.store.Expire(ctx, l.User, l.Month, now, req)
 			if err != nil {
-				return rep, err
+				errs.Add(fmt.Sprintf("points: expire lot %s of user %s", l.Month, l.User), err)
+				continue
 			}
 			if !ok {
 				continue // another sweeper (or a redemption) took it
@@ -645,13 +706,14 @@ func (s *Service) Sweep(ctx context.Context) (SweepReport, error) {
 			rep.Points += op.Points
 			if _, err := s.post(ctx, op); err != nil {
 				if !errors.Is(err, ErrPending) {
-					return rep, err
+					errs.Add(fmt.Sprintf("points: expire lot %s of user %s", l.Month, l.User), err)
+					continue
 				}
 				rep.Pending++
 			}
 		}
 		if len(lots) < sweepPage {
-			return rep, nil
+			return rep, errs.Err()
 		}
 		last := lots[len(lots)-1]
 		cur = LotCursor{ExpiresAt: last.ExpiresAt, User: last.User, Month: last.Month}
@@ -667,17 +729,31 @@ type ReconcileReport struct {
 
 // Reconcile finishes the operations a crash, a store failure or a
 // passing ledger refusal left pending: it applies each one's transfers
-// again (their derived IDs pay once) and records the outcome. Run it
-// periodically; it is safe beside live traffic and other instances.
+// again (their derived IDs pay once) and records the outcome, whatever
+// their age (time plays no part: hence no now). It goes on past the
+// operations that fail and returns their errors, the first 10 and a
+// count. Maintain runs it; it is safe beside live traffic and other
+// instances.
 //
 // Errors: the store's.
-func (s *Service) Reconcile(ctx context.Context) (ReconcileReport, error) {
+func (s *Service) Reconcile(ctx context.Context) (rep ReconcileReport, err error) {
+	ctx, sw := s.tel.StartSweep(ctx, "reconcile")
+	defer func() {
+		sw.End(ctx, err, telemetry.Item{Result: "posted", N: rep.Posted}, telemetry.Item{Result: "failed", N: rep.Failed},
+			telemetry.Item{Result: "pending", N: rep.Pending})
+	}()
+	return s.reconcile(ctx)
+}
+
+func (s *Service) reconcile(ctx context.Context) (ReconcileReport, error) {
 	var rep ReconcileReport
+	var errs errset.Set
 	var cur OpCursor
 	for {
 		ops, err := s.store.Pending(ctx, cur, sweepPage)
 		if err != nil {
-			return rep, err
+			errs.Add("points: reconcile", err)
+			return rep, errs.Err()
 		}
 		for _, op := range ops {
 			_, err := s.post(ctx, op)
@@ -688,12 +764,15 @@ func (s *Service) Reconcile(ctx context.Context) (ReconcileReport, error) {
 				rep.Failed++
 			case errors.Is(err, ErrPending):
 				rep.Pending++
+			case ctx.Err() != nil:
+				errs.Add("points: reconcile", err)
+				return rep, errs.Err()
 			default:
-				return rep, err
+				errs.Add(fmt.Sprintf("points: reconcile op %s", op.ID), err)
 			}
 		}
 		if len(ops) < sweepPage {
-			return rep, nil
+			return rep, errs.Err()
 		}
 		cur = OpCursor{CreatedAt: ops[len(ops)-1].CreatedAt, ID: ops[len(ops)-1].ID}
 	}

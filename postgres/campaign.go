@@ -1,8 +1,11 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"maps"
+	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -22,21 +25,28 @@ import (
 // row (SELECT … FOR UPDATE), lets the pure methods of campaign.Campaign
 // decide, and writes the result with the rows affected checked. Concurrent
 // tries are gathered into one transaction (group commit, as the red-packet
-// store does for claims): it locks the campaigns concerned in ID order,
-// reads the players and the tries of the same keys, lets Campaign.Take
-// decide each try in arrival order, and — with the ledger on the same
-// schema (PaysOn) — locks the accounts of the winners' payments, decides
-// them with ledger.ApplyBatch and writes tries, players, campaigns and the
-// ledger's rows in one commit. A payment the ledger refuses leaves its try
-// recorded unpaid (TryResult.PayErr); nothing is decided again. Locks are
-// taken campaigns first, then accounts in ID order, and the ledger's own
-// transactions lock accounts only, so these transactions queue and never
-// deadlock.
+// store does for claims) of two round trips: the first locks the limiter's
+// buckets (inserting the keys never seen at the instant their first try
+// leaves them, so that they need no second write), the campaigns
+// concerned in ID order, reads the players and the tries of the same
+// keys, and — with the ledger on the same schema (PaysOn) — locks the
+// accounts of the payments it expects, those of the tries the draw says
+// win at the slots the store last saw taken; Campaign.Take decides each
+// try in arrival order and ledger.ApplyBatch the winners' payments; the
+// second writes tries, players, campaigns and the ledger's rows and
+// commits. A winner whose accounts were not expected costs a round trip
+// to lock them, or, when that would break the accounts' ID order, the
+// batch is decided again with every try's accounts locked. A payment the
+// ledger refuses leaves its try recorded unpaid (TryResult.PayErr);
+// nothing is decided again. Locks are taken campaigns first, then
+// accounts in ID order, and the ledger's own transactions lock accounts
+// only, so these transactions queue and never deadlock.
 //
 // A campaign's row is its tries' one queue: every batch of tries on one
-// campaign takes its lock once. The draw is computed from the stored seed
-// when a campaign is first read and kept for the store's life (it never
-// changes).
+// campaign takes its lock once, and one batch per campaign is in flight
+// per process; the callers a batch answered join the next one. The draw
+// is computed from the stored seed when a campaign is first read and kept
+// for the store's life (it never changes).
 type CampaignStore struct {
 	db     *DB
 	q      campaignQueries
@@ -45,21 +55,23 @@ type CampaignStore struct {
 
 	mu    sync.Mutex
 	draws map[uuid.UUID]*campaign.Draw
+	hints map[uuid.UUID]*campaignHint
 }
 
 var _ campaign.Store = (*CampaignStore)(nil)
 
 // NewCampaignStore returns the campaign store on db.
 func NewCampaignStore(db *DB) *CampaignStore {
-	s := &CampaignStore{db: db, q: newCampaignQueries(db), ledger: NewStore(db), draws: make(map[uuid.UUID]*campaign.Draw)}
-	s.tries.apply = s.tryBatch
+	s := &CampaignStore{db: db, q: newCampaignQueries(db), ledger: NewStore(db), draws: make(map[uuid.UUID]*campaign.Draw),
+		hints: make(map[uuid.UUID]*campaignHint)}
+	s.tries.apply, s.tries.life = s.tryBatch, newQueueLife(db)
 	return s
 }
 
 type campaignQueries struct {
 	insert, get, lock, lockMany, players, triesOf, upsertPlayers, insertTries, update, updateMany string
 	lookup, markTry, page, unpaid, unsettled                                                      string
-	limSeed, limLock, limUpsert                                                                   string
+	limSeedFinal, limLockOld, limUpsert                                                           string
 }
 
 const campaignCols = `id, name, currency, prizes, counts, budget, slots, prize_end, marketing, escrow, commitment, seed,
@@ -97,9 +109,9 @@ func newCampaignQueries(db *DB) campaignQueries {
 			order by slot limit $3`),
 		unsettled: q(`select ` + campaignCols + ` from $S.campaigns where not settled and status <> 5 and ` +
 			afterCursor("ends_at", 1) + orderPage("ends_at", 3)),
-		limSeed:   q(limSeedSQL),
-		limLock:   q(limLockSQL),
-		limUpsert: q(limUpsertSQL),
+		limSeedFinal: q(limSeedFinalSQL),
+		limLockOld:   q(limLockOldSQL),
+		limUpsert:    q(limUpsertSQL),
 	}
 }
 
@@ -111,6 +123,14 @@ func newCampaignQueries(db *DB) campaignQueries {
 const (
 	limSeedSQL = `insert into $S.campaign_limits (key, tat)
 			select k, 'epoch' from unnest($1::text[]) as u(k) order by k on conflict (key) do nothing`
+	// limSeedFinalSQL inserts the keys never seen at the instant given
+	// (sorted by key) and returns those it inserted; limLockOldSQL then
+	// locks the others (a row this transaction inserted is its own
+	// already: no other sees it before the commit).
+	limSeedFinalSQL = `insert into $S.campaign_limits (key, tat)
+			select * from unnest($1::text[], $2::timestamptz[]) as u(k, t) order by k on conflict (key) do nothing returning key`
+	limLockOldSQL = `select key, tat from $S.campaign_limits where key = any($1::text[]) and xmin <> pg_current_xact_id()::xid
+			order by key for update`
 	limLockSQL   = `select key, tat from $S.campaign_limits where key = any($1::text[]) order by key for update`
 	limUpsertSQL = `insert into $S.campaign_limits (key, tat) select * from unnest($1::text[], $2::timestamptz[])
 			on conflict (key) do update set tat = excluded.tat`
@@ -127,9 +147,13 @@ func checkLimitKey(k string) error {
 
 // limits is the shared limiter's buckets as one transaction has locked
 // them: allow applies campaign.Rate.Allow to a call's keys, all or none.
+// fresh holds the keys this transaction inserted, each with the instant
+// it was inserted with (the one its first call leaves it at), which need
+// no second write if that is where they end.
 type limits struct {
 	tat     map[string]time.Time
 	changed map[string]bool
+	fresh   map[string]time.Time
 }
 
 func (l *limits) allow(now time.Time, keys []campaign.LimitKey) error {
@@ -155,11 +179,25 @@ func (l *limits) allow(now time.Time, keys []campaign.LimitKey) error {
 	return nil
 }
 
-// queue queues the write of the changed buckets.
-func (l *limits) queue(b *pgx.Batch, upsert string) {
+// queue queues the write of the buckets whose row does not hold their
+// instant: those changed (but a fresh one left where it was inserted) and
+// the fresh ones left untouched (back to a past instant, as good as new).
+// It reports whether it queued anything.
+func (l *limits) queue(b *pgx.Batch, upsert string) bool {
 	names := make([]string, 0, len(l.changed))
 	for k := range l.changed {
-		names = append(names, k)
+		if at, ok := l.fresh[k]; !ok || !at.Equal(l.tat[k]) {
+			names = append(names, k)
+		}
+	}
+	for k := range l.fresh {
+		if !l.changed[k] {
+			l.tat[k] = time.Unix(0, 0)
+			names = append(names, k)
+		}
+	}
+	if len(names) == 0 {
+		return false
 	}
 	slices.Sort(names)
 	tats := make([]time.Time, len(names))
@@ -167,6 +205,7 @@ func (l *limits) queue(b *pgx.Batch, upsert string) {
 		tats[i] = l.tat[k]
 	}
 	b.Queue(upsert, names, tats).Exec(expectRows(len(names)))
+	return true
 }
 
 // scanLimits reads the locked buckets.
@@ -248,8 +287,15 @@ func (s *CampaignStore) withDraw(c campaign.Campaign) (campaign.Campaign, error)
 		if d, err = campaign.NewDraw(c.Seed, c.Schedule); err != nil {
 			return campaign.Campaign{}, fmt.Errorf("%w: campaign %s: %w", ErrIntegrity, c.ID, err)
 		}
+		prizes := make([]int64, len(c.Schedule))
+		for i, t := range c.Schedule {
+			prizes[i] = t.Prize
+		}
 		s.mu.Lock()
 		s.draws[c.ID] = d
+		if s.hints[c.ID] == nil {
+			s.hints[c.ID] = &campaignHint{draw: d, prizes: prizes, taken: c.Taken}
+		}
 		s.mu.Unlock()
 	}
 	c.Draw = d
@@ -500,6 +546,7 @@ func (s *CampaignStore) Try(ctx context.Context, id uuid.UUID, in campaign.TryIn
 // in several small ones queued behind that lock, each paying a commit.
 type tryQueues struct {
 	apply func(context.Context, []*groupCall[tryCall, campaign.TryResult]) error
+	life  queueLife // the store's Close and DB.Close wait for the flushes
 	mu    sync.Mutex
 	q     map[uuid.UUID][]*groupCall[tryCall, campaign.TryResult] // present while a flush runs
 }
@@ -514,6 +561,10 @@ func (t *tryQueues) do(ctx context.Context, req tryCall) (campaign.TryResult, er
 		t.q = make(map[uuid.UUID][]*groupCall[tryCall, campaign.TryResult])
 	}
 	queue, running := t.q[req.id]
+	if !running && !t.life.enter() || running && t.life.isClosed() {
+		t.mu.Unlock()
+		return campaign.TryResult{}, errStoreClosed
+	}
 	t.q[req.id] = append(queue, c)
 	t.mu.Unlock()
 	if !running {
@@ -530,7 +581,12 @@ func (t *tryQueues) do(ctx context.Context, req tryCall) (campaign.TryResult, er
 // flush applies the campaign's queued tries, batch after batch, until
 // none are left.
 func (t *tryQueues) flush(id uuid.UUID) {
+	defer t.life.exit()
 	for {
+		// Let the callers that are ready to run join this batch: those the
+		// last batch answered are about to send their next tries, and a
+		// batch that left them for the next one would halve every batch.
+		runtime.Gosched()
 		t.mu.Lock()
 		queue := t.q[id]
 		n := min(len(queue), groupMaxBatch)
@@ -567,23 +623,37 @@ type tryKey struct {
 	seq  int
 }
 
-// tryBatch records (and pays) a batch of tries in one transaction.
+// tryBatch records (and pays) a batch of tries in one transaction of two
+// round trips: the first begins, seeds and locks the limiter's buckets,
+// locks the campaigns, reads the players and the tries of the same keys,
+// and locks the accounts of the payments it expects (see expectWinners);
+// the pure rules decide; the second writes everything and commits. A
+// winner whose accounts the first did not lock costs a third round trip,
+// or — when locking them then would break the accounts' ID order — the
+// batch is decided again with every try's accounts locked.
 func (s *CampaignStore) tryBatch(ctx context.Context, calls []*groupCall[tryCall, campaign.TryResult]) error {
+	everyAccount := false // set when a batch must be decided again with every try's accounts locked
 	return s.db.run(ctx, "record campaign tries", func(ctx context.Context, conn *pgx.Conn) error {
 		ids := make([]uuid.UUID, 0, 1)
 		seen := map[uuid.UUID]bool{}
-		lim := limits{tat: map[string]time.Time{}, changed: map[string]bool{}}
+		lim := limits{tat: map[string]time.Time{}, changed: map[string]bool{}, fresh: map[string]time.Time{}}
 		var keys []string
+		seeds := map[string]time.Time{}
 		for _, c := range calls {
 			for _, k := range c.req.in.Limits {
-				if _, ok := lim.tat[k.Key]; !ok && checkLimitKey(k.Key) == nil {
-					lim.tat[k.Key] = time.Time{}
+				if _, ok := seeds[k.Key]; !ok && checkLimitKey(k.Key) == nil {
+					// A key never seen is inserted as this call will leave it.
+					next, _, _ := k.Rate.Allow(time.Time{}, c.req.in.At)
+					seeds[k.Key] = next
 					keys = append(keys, k.Key)
 				}
 			}
 		}
 		slices.Sort(keys)
-		clear(lim.tat) // filled again from the locked rows
+		seedTats := make([]time.Time, len(keys))
+		for i, k := range keys {
+			seedTats[i] = seeds[k]
+		}
 		pc, pu := make([][16]byte, len(calls)), make([][16]byte, len(calls))
 		tseq := make([]int32, len(calls))
 		for i, c := range calls {
@@ -598,8 +668,17 @@ func (s *CampaignStore) tryBatch(ctx context.Context, calls []*groupCall[tryCall
 		existing := map[tryKey]campaign.Try{}
 		b := txBatch()
 		if len(keys) > 0 {
-			b.Queue(s.q.limSeed, keys)
-			b.Queue(s.q.limLock, keys).Query(lim.scan)
+			b.Queue(s.q.limSeedFinal, keys, seedTats).Query(func(rows pgx.Rows) error {
+				for rows.Next() {
+					var k string
+					if err := rows.Scan(&k); err != nil {
+						return err
+					}
+					lim.fresh[k] = seeds[k]
+				}
+				return rows.Err()
+			})
+			b.Queue(s.q.limLockOld, keys).Query(lim.scan)
 		}
 		b.Queue(s.q.lockMany, uuids(ids)).Query(eachRow(scanCampaign, func(c campaign.Campaign) { camps[c.ID] = &c }))
 		b.Queue(s.q.players, pc, pu).Query(func(rows pgx.Rows) error {
@@ -616,8 +695,18 @@ func (s *CampaignStore) tryBatch(ctx context.Context, calls []*groupCall[tryCall
 			return rows.Err()
 		})
 		b.Queue(s.q.triesOf, pc, pu, tseq).Query(eachRow(scanTry, func(t campaign.Try) { existing[tryKey{t.Campaign, t.User, t.Seq}] = t }))
+		expected := s.expectWinners(calls, everyAccount)
+		var v *view
+		if expected != nil {
+			v = s.ledger.queueLock(b, expected)
+		}
 		if err := conn.SendBatch(ctx, b).Close(); err != nil {
 			return err
+		}
+		if expected != nil {
+			if err := expected.check(v); err != nil {
+				return err
+			}
 		}
 		for id, c := range camps {
 			withDraw, err := s.withDraw(*c)
@@ -687,13 +776,14 @@ func (s *CampaignStore) tryBatch(ctx context.Context, calls []*groupCall[tryCall
 				payOf = append(payOf, len(made)-1)
 			}
 		}
+		for id, c := range camps {
+			s.noteTaken(id, c.Taken)
+		}
+		w := &pgx.Batch{}
+		lim.queue(w, s.q.limUpsert)
 		if len(made) == 0 && len(lim.changed) == 0 {
 			s.answerStates(calls, camps)
 			return nil // nothing to record; the transaction rolls back
-		}
-		w := &pgx.Batch{}
-		if len(lim.changed) > 0 {
-			lim.queue(w, s.q.limUpsert)
 		}
 		if len(made) == 0 {
 			queueCommit(w)
@@ -704,9 +794,29 @@ func (s *CampaignStore) tryBatch(ctx context.Context, calls []*groupCall[tryCall
 			return nil
 		}
 		if len(payments) > 0 {
-			v, err := s.ledger.lock(ctx, conn, &pgx.Batch{}, lockKeysOf(payments))
-			if err != nil {
-				return err
+			need := lockKeysOf(payments)
+			switch {
+			case expected != nil && expected.covers(payments):
+			case expected == nil || orderedAfter(expected.accounts, need.accounts) || everyAccount:
+				// The accounts not locked yet all come after those locked
+				// (or none are): locking them now keeps the ID order. (With
+				// every try's accounts locked already, a payment whose
+				// accounts are not its probe's is locked here too: a
+				// deadlock that may cause is PostgreSQL's to break and this
+				// batch's to run again.)
+				more, err := s.ledger.lock(ctx, conn, &pgx.Batch{}, need)
+				if err != nil {
+					return err
+				}
+				if v == nil {
+					v = more
+				} else {
+					maps.Copy(v.accounts, more.accounts)
+					maps.Copy(v.transfers, more.transfers)
+				}
+			default:
+				everyAccount = true
+				return errRerun
 			}
 			out := ledger.ApplyBatch(v, payments, false, paidAt)
 			for j := range out.Results {
@@ -740,6 +850,86 @@ func (s *CampaignStore) tryBatch(ctx context.Context, calls []*groupCall[tryCall
 		s.answerStates(calls, camps)
 		return nil
 	})
+}
+
+// expectWinners returns what to lock and read, in a batch's first round
+// trip, for the payments of the calls expected to win (nil: none): the
+// store knows each campaign's draw and how many slots it had taken after
+// its last batch in this process, so that the n-th new try of the batch
+// is expected at slot taken+n-1 and to win that slot's prize. Every call
+// with a payment when every is set. Each payment's accounts and ID are
+// those of the call's payment of a try with a prize (payment builds the
+// transfer from the try's key, account and prize). The expectation is
+// only a guess (other processes take slots too, a try may be refused or
+// be a retry); tryBatch checks what it decided against what was locked.
+func (s *CampaignStore) expectWinners(calls []*groupCall[tryCall, campaign.TryResult], every bool) *lockKeys {
+	var probes []ledger.Transfer
+	s.mu.Lock()
+	next := map[uuid.UUID]int{}
+	seen := map[tryKey]bool{}
+	for _, c := range calls {
+		if c.req.payment == nil {
+			continue
+		}
+		k := tryKey{c.req.id, c.req.in.User, c.req.in.Seq}
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		win := every
+		if h := s.hints[c.req.id]; h != nil && !every {
+			slot, ok := next[c.req.id]
+			if !ok {
+				slot = h.taken
+			}
+			next[c.req.id] = slot + 1
+			win = slot < h.draw.PrizeEnd() && h.prizes[h.draw.Tier(slot)] > 0
+		}
+		if win {
+			probes = append(probes, c.req.payment(campaign.Try{Campaign: c.req.id, User: c.req.in.User, Seq: c.req.in.Seq,
+				Account: c.req.in.Account, Prize: 1, At: c.req.in.At}))
+		}
+	}
+	s.mu.Unlock()
+	if len(probes) == 0 {
+		return nil
+	}
+	return lockKeysOf(probes)
+}
+
+// orderedAfter reports whether every ID of more that is not in locked
+// sorts after every ID in locked: locking them next keeps the ID order.
+func orderedAfter(locked, more []uuid.UUID) bool {
+	var top uuid.UUID
+	for _, id := range locked {
+		if bytes.Compare(id[:], top[:]) > 0 {
+			top = id
+		}
+	}
+	for _, id := range more {
+		if !slices.Contains(locked, id) && bytes.Compare(id[:], top[:]) <= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// campaignHint is what the store remembers of a campaign to expect a
+// batch's winners: facts that never change, and the slots taken after
+// its last batch here.
+type campaignHint struct {
+	draw   *campaign.Draw
+	prizes []int64 // by tier
+	taken  int
+}
+
+// noteTaken records a campaign's slots taken after a batch.
+func (s *CampaignStore) noteTaken(id uuid.UUID, taken int) {
+	s.mu.Lock()
+	if h := s.hints[id]; h != nil {
+		h.taken = taken
+	}
+	s.mu.Unlock()
 }
 
 func limitKeysValid(keys []campaign.LimitKey) error {

@@ -4,14 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"regexp"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // DefaultSchema is the schema a DB uses when Config.Schema is empty.
@@ -27,7 +29,8 @@ type Config struct {
 	// connection lifetimes, health checks and hooks (AfterConnect,
 	// PrepareConn…). OpenConfig works on a copy. Pool.MaxConns 0 means the
 	// greater of 4 and GOMAXPROCS. Unless Pool.ConnConfig.RuntimeParams sets
-	// plan_cache_mode, the DB's connections use force_generic_plan.
+	// plan_cache_mode, the DB's connections use force_generic_plan, or
+	// auto on a database with the citus extension (which needs it).
 	Pool *pgxpool.Config
 
 	// Schema is the PostgreSQL schema holding socialpay's tables; it is
@@ -65,6 +68,16 @@ type Config struct {
 	// waits a random time in [0, min(RetryMax, RetryBase·2ⁿ⁻¹)] (full
 	// jitter). Defaults 2 ms and 500 ms.
 	RetryBase, RetryMax time.Duration
+
+	// Logger, TracerProvider and MeterProvider observe the stores (see
+	// docs/observability.md): every operation as a span, with its
+	// duration (retries and commit included) by outcome; retries by
+	// reason (serialization failures, deadlocks…); the sizes of the group
+	// commits; and a Warn line when an operation runs out of retries or a
+	// lost connection resets the pool. Each nil means none.
+	Logger         *slog.Logger
+	TracerProvider trace.TracerProvider
+	MeterProvider  metric.MeterProvider
 }
 
 // ParseConfig parses a PostgreSQL connection string (URL or key=value form)
@@ -127,10 +140,11 @@ func (c *Config) withDefaults() (Config, error) {
 // business state.
 type DB struct {
 	pool   *pgxpool.Pool
-	closed *atomic.Bool // set by the owner's Close; shared with WithSchema's DBs
-	owned  bool         // Close closes pool
+	life   *lifetime // closed by the owner's Close; shared with WithSchema's DBs
+	owned  bool      // Close closes pool
 	schema string
 	cfg    Config
+	tel    *dbTelemetry // shared with WithSchema's DBs
 }
 
 // Open connects to the database named by dsn (see ParseConfig), applies
@@ -170,7 +184,7 @@ func OpenConfig(ctx context.Context, cfg *Config) (*DB, error) {
 		return nil, err
 	}
 	c.Pool = pool.Config()
-	db := &DB{pool: pool, closed: new(atomic.Bool), owned: true, schema: c.Schema, cfg: c}
+	db := &DB{pool: pool, life: new(lifetime), owned: true, schema: c.Schema, cfg: c, tel: newDBTelemetry(&c)}
 	if err := db.prepare(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -217,18 +231,20 @@ func (db *DB) WithSchema(ctx context.Context, schema string) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := &DB{pool: db.pool, closed: db.closed, schema: c.Schema, cfg: c}
+	out := &DB{pool: db.pool, life: db.life, schema: c.Schema, cfg: c, tel: db.tel}
 	if err := out.prepare(ctx); err != nil {
 		return nil, err
 	}
 	return out, nil
 }
 
-// Close closes the pool, unless the DB came from WithSchema; it waits for
-// connections in use to be released. Operations started afterwards fail.
+// Close closes the pool, unless the DB came from WithSchema: it closes
+// the group commit of every store on the pool (see RedPacketStore.Close),
+// waits for connections in use to be released, and closes them.
+// Operations started afterwards fail. Calling it again is a no-op.
 func (db *DB) Close() {
 	if db.owned {
-		db.closed.Store(true)
+		db.life.close()
 		db.pool.Close()
 	}
 }
@@ -254,27 +270,37 @@ func (db *DB) qualify(query string) string {
 // can be run again: it finds its own work done. op names the operation in
 // errors.
 func (db *DB) run(ctx context.Context, op string, fn func(ctx context.Context, conn *pgx.Conn) error) error {
+	ctx, o := db.tel.start(ctx, op)
+	attempts, err := db.retry(ctx, op, fn)
+	db.tel.end(ctx, o, op, attempts, err)
+	return err
+}
+
+// retry is run's loop; it returns how many attempts it made.
+func (db *DB) retry(ctx context.Context, op string, fn func(ctx context.Context, conn *pgx.Conn) error) (int, error) {
 	var last error
 	for attempt := 1; ; attempt++ {
 		err := db.attempt(ctx, fn)
 		if err == nil {
-			return nil
+			return attempt, nil
 		}
 		if ctx.Err() != nil {
-			return fmt.Errorf("postgres: %s: %w", op, ctx.Err())
+			return attempt, fmt.Errorf("postgres: %s: %w", op, ctx.Err())
 		}
 		if !retryable(err) {
-			return translate(op, err)
+			return attempt, translate(op, err)
 		}
 		last = err
 		if attempt >= db.cfg.MaxAttempts {
-			return fmt.Errorf("postgres: %s: %w after %d attempts: %w", op, ErrRetriesExhausted, attempt, classify(last))
+			db.tel.exhausted(ctx, op, attempt, last)
+			return attempt, fmt.Errorf("postgres: %s: %w after %d attempts: %w", op, ErrRetriesExhausted, attempt, classify(last))
 		}
+		db.tel.retry(ctx, op, err)
 		if errors.Is(err, errRerun) || isUniqueViolation(err, "transfers_pkey") {
 			continue // nothing to wait for: state moved on, decide again
 		}
 		if err := sleep(ctx, db.backoff(attempt)); err != nil {
-			return fmt.Errorf("postgres: %s: %w", op, err)
+			return attempt, fmt.Errorf("postgres: %s: %w", op, err)
 		}
 	}
 }

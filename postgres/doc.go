@@ -39,13 +39,19 @@
 //     reservations, devices, redeemed payment codes.
 //   - CampaignStore, PointsStore and CollectStore (campaigntest,
 //     pointstest, collecttest).
+//   - CellStore, a cell.Store (celltest.Run): the records of payments
+//     between cells, in the payer's cell.
 //   - State that several instances of a service share: Members (group
 //     membership, a redpacket.Members and collect.Members; its suite is
-//     redpackettest.RunMembers) and LookupLimiter (transfer's lookup
-//     budget).
+//     redpackettest.RunMembers), LookupLimiter (transfer's lookup
+//     budget) and TaskLease (one instance at a time runs a maintenance
+//     task of package maintain).
 //
 // Each store's type doc says how it locks; its methods say which errors
-// they return.
+// they return. The stores that group concurrent calls into one
+// transaction (red packets, points, campaigns) run the batches on
+// goroutines of their own: Close stops them, and DB.Close does it for
+// every store on its pool.
 //
 // # Migrations
 //
@@ -54,8 +60,10 @@
 // transaction-scoped advisory lock of the schema, so that processes
 // starting together take turns and the later ones find the work done. Each
 // is recorded with its SHA-256 in the schema's schema_migrations table; an
-// applied migration whose checksum differs from the embedded one stops
-// Open (ErrMigration); versions a newer build applied are left alone.
+// applied migration whose checksum differs from the embedded one (and from
+// the texts it had before an equivalent rewrite, Migration.Earlier) stops
+// Open (ErrMigration); versions a newer build applied are left alone. Each
+// statement of a migration goes to the server on its own, as Citus needs.
 // A service's own tables migrate the same way, under the same lock:
 // DB.MigrateApp applies its NNNN_name.sql files, recorded apart from the
 // library's; DB.Pool gives its queries the stores' pool.
@@ -63,7 +71,7 @@
 // without renumbering each other's: ledger 0001–0099, red packets
 // 0100–0199, phone transfers 0200–0299, QR 0300–0399, campaigns
 // 0400–0499, points 0500–0599, bill splitting 0600–0699, shared state
-// 0700–0799.
+// 0700–0799, cells 0800–0899.
 //
 // # Security: roles and seals
 //
@@ -160,7 +168,8 @@
 // plan_cache_mode=force_generic_plan unless the configuration sets it: the
 // stores' statements are prepared once per connection and take arrays
 // whose length the planner cannot know, and custom plans were re-planned
-// at every execution.
+// at every execution. On a database with the citus extension they use
+// auto, which Citus needs to plan its distributed tables' statements.
 //
 // Every operation runs through one retry loop. An attempt that leaves a
 // transaction open (it failed, or decided to write nothing) is rolled back
@@ -190,6 +199,19 @@
 // engine (serializable by default, retrying 40001) asks of its clients, so
 // the same SQL should move there.
 //
+// Past one server, a bank runs cells (package cell): one ledger and its
+// features' tables per schema, each user in one cell, payments between
+// cells settled by the ledger's own two-phase transfers. On PostgreSQL the
+// cells are schemas of one database (DB.WithSchema); on Citus with
+// schema-based sharding (citus.enable_schema_based_sharding) each is a
+// distributed schema, one shard group placed on one node with every
+// constraint and trigger, and a cell's service may open it on that node
+// with Config.NoMigrate once the owner migrated it through the
+// coordinator. For Citus the store sends migrations one statement per
+// Exec, sets citus.enable_unsafe_triggers while migrating, recognises
+// Citus' forms of a duplicate key, and uses plan_cache_mode=auto there.
+// docs/scaling.md has the measured costs.
+//
 // Tested: PostgreSQL 15, one primary, many concurrent connections of one
 // process in the conformance suites, several sessions migrating one schema
 // at once (as several processes starting together would), backends killed
@@ -200,8 +222,10 @@
 // should differ from many connections of one), read replicas, failover to
 // a standby, connection poolers (PgBouncer in transaction mode should
 // work: nothing relies on session state, though pgx's per-connection
-// prepared statements need its prepared-statement support), and any
-// distributed engine.
+// prepared statements need its prepared-statement support), and
+// distributed engines other than Citus 13.2 with schema-based sharding
+// (scripts/citus.sh runs the cell and ledger suites there, a cell per
+// distributed schema).
 //
 // # Errors
 //

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -45,6 +46,7 @@ const (
 	codeSerializationFailure = "40001"
 	codeDeadlock             = "40P01"
 	codeUniqueViolation      = "23505"
+	codeInternal             = "XX000" // how Citus may relay a worker's error
 	codeAppendOnly           = "SP001" // raised by the append-only triggers
 )
 
@@ -58,7 +60,7 @@ func retryable(err error) bool {
 		switch pe.Code {
 		case codeSerializationFailure, codeDeadlock:
 			return true
-		case codeUniqueViolation:
+		case codeUniqueViolation, codeInternal:
 			// Another transaction inserted the same transfer ID after this
 			// one looked: decide again, and the rules report it as a
 			// duplicate or a conflict.
@@ -70,10 +72,51 @@ func retryable(err error) bool {
 }
 
 // isUniqueViolation reports whether err is a unique violation of the
-// named constraint.
+// named constraint, in the forms PostgreSQL and Citus give it: 23505
+// naming the constraint, and on Citus the constraint of a shard, its name
+// followed by the shard's number (transfers_pkey_102008), which a
+// worker's error relayed by the coordinator may carry in its message
+// only, under XX000.
 func isUniqueViolation(err error, constraint string) bool {
+	name, ok := uniqueViolation(err)
+	if !ok {
+		return false
+	}
+	if name == constraint {
+		return true
+	}
+	shard, ok := strings.CutPrefix(name, constraint+"_")
+	if !ok || shard == "" {
+		return false
+	}
+	for _, c := range shard {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// uniqueViolation returns the name of the unique constraint err violated,
+// if it is a unique violation.
+func uniqueViolation(err error) (constraint string, ok bool) {
 	var pe *pgconn.PgError
-	return errors.As(err, &pe) && pe.Code == codeUniqueViolation && pe.ConstraintName == constraint
+	if !errors.As(err, &pe) {
+		return "", false
+	}
+	switch pe.Code {
+	case codeUniqueViolation:
+		return pe.ConstraintName, true
+	case codeInternal:
+		const says = `violates unique constraint "`
+		_, rest, found := strings.Cut(pe.Message, says)
+		if !found {
+			return "", false
+		}
+		name, _, closed := strings.Cut(rest, `"`)
+		return name, closed && name != ""
+	}
+	return "", false
 }
 
 // connectionLost reports SQLSTATEs of a server that went away: connection
@@ -117,7 +160,8 @@ func translate(op string, err error) error {
 func classify(err error) error {
 	var pe *pgconn.PgError
 	switch {
-	case errors.As(err, &pe) && (pe.Code == codeAppendOnly || (len(pe.Code) == 5 && pe.Code[:2] == "23")):
+	case errors.As(err, &pe) && (pe.Code == codeAppendOnly || (len(pe.Code) == 5 && pe.Code[:2] == "23")),
+		isUniqueViolationAny(err):
 		return fmt.Errorf("%w: %w", ErrIntegrity, err)
 	case errors.Is(err, ErrIntegrity), errors.Is(err, ErrMigration), errors.Is(err, ErrInvalidConfig):
 		return err
@@ -125,4 +169,10 @@ func classify(err error) error {
 		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	return err
+}
+
+// isUniqueViolationAny reports a unique violation of any constraint.
+func isUniqueViolationAny(err error) bool {
+	_, ok := uniqueViolation(err)
+	return ok
 }

@@ -12,6 +12,11 @@ import (
 // caller's context (it works for all of them) but under groupTimeout.
 type grouper[Req, Res any] struct {
 	apply func(ctx context.Context, calls []*groupCall[Req, Res]) error
+	life  queueLife // the store's Close and DB.Close wait for the flushes
+
+	enqueued func()       // tests: called after a call is queued
+	name     string       // for the batch-size metric
+	tel      *dbTelemetry // nil: none
 
 	mu       sync.Mutex
 	queue    []*groupCall[Req, Res]
@@ -31,11 +36,14 @@ const (
 	groupTimeout  = 30 * time.Second
 )
 
-func newGrouper[Req, Res any](apply func(context.Context, []*groupCall[Req, Res]) error) *grouper[Req, Res] {
-	return &grouper[Req, Res]{apply: apply}
+// newGrouper returns a grouper of batches that apply applies; name names
+// them in tel's batch-size metric (nil: none).
+func newGrouper[Req, Res any](life queueLife, tel *dbTelemetry, name string, apply func(context.Context, []*groupCall[Req, Res]) error) *grouper[Req, Res] {
+	return &grouper[Req, Res]{apply: apply, life: life, name: name, tel: tel}
 }
 
 // do queues req for the next batch and waits for its answer, or for ctx.
+// Once the store or its DB is closed it refuses with errStoreClosed.
 func (g *grouper[Req, Res]) do(ctx context.Context, req Req) (Res, error) {
 	var zero Res
 	if err := ctx.Err(); err != nil {
@@ -43,12 +51,19 @@ func (g *grouper[Req, Res]) do(ctx context.Context, req Req) (Res, error) {
 	}
 	c := &groupCall[Req, Res]{req: req, done: make(chan struct{})}
 	g.mu.Lock()
-	g.queue = append(g.queue, c)
 	start := g.inFlight < groupInFlight
+	if start && !g.life.enter() || !start && g.life.isClosed() {
+		g.mu.Unlock()
+		return zero, errStoreClosed
+	}
+	g.queue = append(g.queue, c)
 	if start {
 		g.inFlight++
 	}
 	g.mu.Unlock()
+	if g.enqueued != nil {
+		g.enqueued()
+	}
 	if start {
 		go g.flush()
 	}
@@ -62,6 +77,7 @@ func (g *grouper[Req, Res]) do(ctx context.Context, req Req) (Res, error) {
 
 // flush applies queued calls, batch after batch, until none are left.
 func (g *grouper[Req, Res]) flush() {
+	defer g.life.exit()
 	for {
 		g.mu.Lock()
 		n := min(len(g.queue), groupMaxBatch)
@@ -74,6 +90,9 @@ func (g *grouper[Req, Res]) flush() {
 		g.queue = append([]*groupCall[Req, Res](nil), g.queue[n:]...)
 		g.mu.Unlock()
 		ctx, cancel := context.WithTimeout(context.Background(), groupTimeout)
+		if g.tel != nil {
+			g.tel.size(ctx, g.name, n)
+		}
 		err := g.apply(ctx, batch)
 		cancel()
 		for _, c := range batch {

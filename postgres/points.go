@@ -51,6 +51,7 @@ type PointsStore struct {
 	q      pointsQueries
 	ledger *Store // the ledger on db: RecordPosted's transfers
 	posted *grouper[postCall, postResult]
+	life   queueLife
 }
 
 var _ points.PostingStore = (*PointsStore)(nil)
@@ -58,7 +59,8 @@ var _ points.PostingStore = (*PointsStore)(nil)
 // NewPointsStore returns the points store on db.
 func NewPointsStore(db *DB) *PointsStore {
 	s := &PointsStore{db: db, q: newPointsQueries(db), ledger: NewStore(db)}
-	s.posted = newGrouper(s.postBatch)
+	s.life = newQueueLife(db)
+	s.posted = newGrouper(s.life, db.tel, "points.posted", s.postBatch)
 	return s
 }
 

@@ -282,7 +282,7 @@ func TestQRCheckFindsEditedRecords(t *testing.T) {
 			t.Errorf("unexpected problem %v", p)
 		}
 	}
-	rrep, err := svc.Reconcile(ctx)
+	rrep, err := svc.Reconcile(ctx, time.Now())
 	if !errors.Is(err, qr.ErrRecordMismatch) || rrep != (qr.ReconcileReport{Unrepaired: 2}) {
 		t.Fatalf("Reconcile: %+v, %v", rrep, err)
 	}

@@ -58,6 +58,7 @@ type RedPacketStore struct {
 	claims *grouper[claimCall, redpacket.ClaimResult]
 	paid   *grouper[paidCall, redpacket.ClaimResult]
 	marks  *grouper[markCall, redpacket.State]
+	life   queueLife
 }
 
 var _ redpacket.Store = (*RedPacketStore)(nil)
@@ -65,9 +66,10 @@ var _ redpacket.Store = (*RedPacketStore)(nil)
 // NewRedPacketStore returns the red-packet store on db.
 func NewRedPacketStore(db *DB) *RedPacketStore {
 	s := &RedPacketStore{db: db, q: newRedPacketQueries(db), ledger: NewStore(db)}
-	s.claims = newGrouper(s.claimBatch)
-	s.paid = newGrouper(s.claimPaidBatch)
-	s.marks = newGrouper(s.markBatch)
+	s.life = newQueueLife(db)
+	s.claims = newGrouper(s.life, db.tel, "redpacket.claims", s.claimBatch)
+	s.paid = newGrouper(s.life, db.tel, "redpacket.paid_claims", s.claimPaidBatch)
+	s.marks = newGrouper(s.life, db.tel, "redpacket.marks", s.markBatch)
 	return s
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/socialpay/socialpay/internal/telemetry"
 	"github.com/socialpay/socialpay/ledger"
 )
 
@@ -186,6 +187,16 @@ type ChargeReceipt struct {
 // ErrDeviceDailyCap, ErrReplay, the ledger's (e.g.
 // ledger.ErrInsufficientFunds), the KeyWrapper's and the store's.
 func (s *Service) Charge(ctx context.Context, req ChargeRequest) (ChargeReceipt, error) {
+	ctx, sp := s.tel.charge.Start(ctx)
+	if sp.On() {
+		sp.ID(s.ChargeID(req.Merchant, req.Order))
+	}
+	r, err := s.charge(ctx, req)
+	sp.End(ctx, err, req.Amount.Currency().Code())
+	return r, err
+}
+
+func (s *Service) charge(ctx context.Context, req ChargeRequest) (ChargeReceipt, error) {
 	if s.codes == nil {
 		return ChargeReceipt{}, fmt.Errorf("qr: charging payment codes needs PaymentCodes: %w", ErrMissing)
 	}
@@ -292,6 +303,7 @@ func (s *Service) tryCode(ctx context.Context, req *ChargeRequest, spend bool) (
 		}
 		return a, nil
 	}
+	s.tel.refused(ctx, reason)
 	if s.refused != nil {
 		s.refused(ctx, CodeRefusal{Merchant: req.Merchant, Order: req.Order, Serial: ref.Serial, Device: d.ID, Reason: reason})
 	}
@@ -308,8 +320,11 @@ func (s *Service) endTry(ctx context.Context, req *ChargeRequest, a *attempt, sp
 	if !a.res.Reserved || spent {
 		return
 	}
-	if err := s.store.EndTry(context.WithoutCancel(ctx), a.try, TryEnd{Spent: spent}, s.lockout); err != nil && s.refused != nil {
-		s.refused(ctx, CodeRefusal{Merchant: req.Merchant, Order: req.Order, Serial: a.try.Serial, Device: a.device.ID, Reason: err})
+	if err := s.store.EndTry(context.WithoutCancel(ctx), a.try, TryEnd{Spent: spent}, s.lockout); err != nil {
+		s.tel.refused(ctx, err)
+		if s.refused != nil {
+			s.refused(ctx, CodeRefusal{Merchant: req.Merchant, Order: req.Order, Serial: a.try.Serial, Device: a.device.ID, Reason: err})
+		}
 	}
 }
 
@@ -349,13 +364,20 @@ func chargeReceipt(t *ledger.Transfer) ChargeReceipt {
 }
 
 // Sweep forgets redeemed payment codes too old to be accepted again (one
-// step of margin beyond the skew window) and returns how many. Run it
-// periodically; servers' clocks must agree within a step.
+// step of margin beyond the skew window) and returns how many; Maintain
+// runs it. Servers' clocks must agree within a step.
 //
 // Errors: ErrMissing (no PaymentCodes), the store's.
-func (s *Service) Sweep(ctx context.Context) (int, error) {
+func (s *Service) Sweep(ctx context.Context) (n int, err error) {
 	if s.codes == nil {
 		return 0, fmt.Errorf("qr: sweeping payment codes needs PaymentCodes: %w", ErrMissing)
 	}
-	return s.store.PruneUsed(ctx, s.codes.stepOf(s.now())-s.codes.skew-1)
+	ctx, sw := s.tel.StartSweep(ctx, "prune_used")
+	defer func() { sw.End(ctx, err, telemetry.Item{Result: "pruned", N: n}) }()
+	return s.sweep(ctx, s.now())
+}
+
+// sweep is Sweep as of now, with PaymentCodes.
+func (s *Service) sweep(ctx context.Context, now time.Time) (int, error) {
+	return s.store.PruneUsed(ctx, s.codes.stepOf(now)-s.codes.skew-1)
 }

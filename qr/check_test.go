@@ -27,7 +27,7 @@ func TestCheckCapTotalDrift(t *testing.T) {
 	if !errors.Is(err, ErrRecordMismatch) || len(rep.Problems) != 1 || rep.Problems[0].Kind != ProblemCapTotal || rep.Problems[0].Payer != alice {
 		t.Fatalf("Check after drift: %+v, %v", rep.Problems, err)
 	}
-	if rrep, err := e.svc.Reconcile(e.ctx); !errors.Is(err, ErrRecordMismatch) || rrep != (ReconcileReport{Unrepaired: 1}) {
+	if rrep, err := e.svc.Reconcile(e.ctx, e.clock.Now()); !errors.Is(err, ErrRecordMismatch) || rrep != (ReconcileReport{Unrepaired: 1}) {
 		t.Fatalf("Reconcile: %+v, %v", rrep, err)
 	}
 }

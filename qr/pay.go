@@ -297,6 +297,20 @@ func (s *Service) quote(ctx context.Context, code *ReceiveCode, payer, payment u
 // ledger.ErrInsufficientFunds, ledger.ErrCurrencyMismatch) and the
 // store's.
 func (s *Service) Pay(ctx context.Context, req PayRequest) (Receipt, error) {
+	ctx, sp := s.tel.pay.Start(ctx)
+	if sp.On() {
+		sp.ID(s.PaymentID(req.Payer, req.Key))
+	}
+	r, err := s.pay(ctx, req)
+	cur := req.Amount.Currency()
+	if err == nil {
+		cur = r.Amount.Currency()
+	}
+	sp.End(ctx, err, cur.Code())
+	return r, err
+}
+
+func (s *Service) pay(ctx context.Context, req PayRequest) (Receipt, error) {
 	if s.dir == nil || s.receive == nil {
 		return Receipt{}, fmt.Errorf("qr: paying receive codes needs Directory and Receive: %w", ErrMissing)
 	}
@@ -624,12 +638,12 @@ type ReconcileReport struct {
 const reconcileBatch = 100
 
 // Reconcile finishes payments that a crash (or a lost connection) left
-// between their steps: every dynamic-code claim and cap reservation older
-// than ReconcileAfter that is not settled. A payment whose hold is still
+// between their steps: every dynamic-code claim and cap reservation made
+// before now − ReconcileAfter that is not settled. A payment whose hold is still
 // pending is posted; one whose hold was voided or timed out is released.
-// Run it periodically, with ledger.ExpirePending (holds that never got a
-// claim or reservation are undone by their timeout alone). Concurrent runs,
-// and runs concurrent with Pay, are safe.
+// Maintain runs it, and the ledger's Maintain expires the holds that never
+// got a claim or reservation (their timeout alone undoes them). Concurrent
+// runs, and runs concurrent with Pay, are safe.
 //
 // Then it walks every claim and reservation as Check does and repairs the
 // records that contradict the ledger: a settled one whose payment the
@@ -640,7 +654,13 @@ const reconcileBatch = 100
 //
 // Errors: ErrRecordMismatch listing the records left in disagreement, the
 // store's and the ledger's; the report counts what was done before.
-func (s *Service) Reconcile(ctx context.Context) (ReconcileReport, error) {
+func (s *Service) Reconcile(ctx context.Context, now time.Time) (rep ReconcileReport, err error) {
+	ctx, sw := s.tel.StartSweep(ctx, "reconcile")
+	defer func() { sw.End(ctx, err, rep.items()...) }()
+	return s.reconcileAt(ctx, now)
+}
+
+func (s *Service) reconcileAt(ctx context.Context, now time.Time) (ReconcileReport, error) {
 	var rep ReconcileReport
 	var firstErr error
 	finish := func(payment uuid.UUID, orphan func() error, problem func(*ledger.Transfer) (Problem, bool)) {
@@ -675,7 +695,7 @@ func (s *Service) Reconcile(ctx context.Context) (ReconcileReport, error) {
 	}
 	for {
 		done := rep.Completed + rep.Cancelled
-		before := s.now().Add(-s.reconcileAfter)
+		before := now.Add(-s.reconcileAfter)
 		codes, err := s.store.ClaimedCodes(ctx, before, reconcileBatch)
 		if err != nil {
 			return rep, err

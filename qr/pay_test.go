@@ -410,11 +410,11 @@ func TestPayCrashAfterClaimReconciled(t *testing.T) {
 	}
 	// Too young for Reconcile: left to the payment itself.
 	e.clock.Advance(30 * time.Second)
-	if rep, err := e.svc.Reconcile(e.ctx); err != nil || rep != (ReconcileReport{}) {
+	if rep, err := e.svc.Reconcile(e.ctx, e.clock.Now()); err != nil || rep != (ReconcileReport{}) {
 		t.Fatalf("early Reconcile = %+v, %v", rep, err)
 	}
 	e.clock.Advance(time.Minute)
-	rep, err := e.svc.Reconcile(e.ctx)
+	rep, err := e.svc.Reconcile(e.ctx, e.clock.Now())
 	if err != nil || rep != (ReconcileReport{Completed: 1}) {
 		t.Fatalf("Reconcile = %+v, %v", rep, err)
 	}
@@ -424,7 +424,7 @@ func TestPayCrashAfterClaimReconciled(t *testing.T) {
 	if err != nil || r.Amount != yuan(30_00) || !r.At.Equal(testNow) {
 		t.Fatalf("retry after Reconcile: %+v, %v", r, err)
 	}
-	if rep, _ := e.svc.Reconcile(e.ctx); rep != (ReconcileReport{}) {
+	if rep, _ := e.svc.Reconcile(e.ctx, e.clock.Now()); rep != (ReconcileReport{}) {
 		t.Fatalf("second Reconcile = %+v", rep)
 	}
 	e.verify()
@@ -449,7 +449,7 @@ func TestPayCrashAfterClaimExpired(t *testing.T) {
 	e.clock.Advance(11 * time.Minute)
 	// Whether or not the ledger's sweep ran, a hold past its timeout is
 	// dead.
-	rep, err := e.svc.Reconcile(e.ctx)
+	rep, err := e.svc.Reconcile(e.ctx, e.clock.Now())
 	if err != nil || rep != (ReconcileReport{Cancelled: 1}) {
 		t.Fatalf("Reconcile = %+v, %v", rep, err)
 	}
@@ -520,7 +520,7 @@ func TestPayStaticCrashAfterReserve(t *testing.T) {
 		t.Fatalf("the reservation counts while pending: %v", err)
 	}
 	e.clock.Advance(2 * time.Minute)
-	if rep, err := e.svc.Reconcile(e.ctx); err != nil || rep != (ReconcileReport{Completed: 1}) {
+	if rep, err := e.svc.Reconcile(e.ctx, e.clock.Now()); err != nil || rep != (ReconcileReport{Completed: 1}) {
 		t.Fatalf("Reconcile = %+v, %v", rep, err)
 	}
 	if _, err := e.pay(alice, code, 400_00, "k"); err != nil {

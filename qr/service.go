@@ -3,9 +3,12 @@ package qr
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/socialpay/socialpay/errcode"
 	"github.com/socialpay/socialpay/ledger"
@@ -125,6 +128,16 @@ type Config struct {
 	PayTransferCode, ChargeTransferCode uint16
 	// Now is the clock. Default: the ledger's.
 	Now func() time.Time
+
+	// Logger, TracerProvider and MeterProvider observe the Service (see
+	// docs/observability.md): charges and payments as spans, counted by
+	// outcome and currency with their durations, refused payment codes
+	// counted by reason; Sweep and Reconcile as sweeps, logged with what
+	// they did. Each nil means none, at no cost on the hot path. Logs
+	// never hold a payment code, a device secret or a payload.
+	Logger         *slog.Logger
+	TracerProvider trace.TracerProvider
+	MeterProvider  metric.MeterProvider
 }
 
 // Service issues and pays receive codes and charges payment codes on the
@@ -148,6 +161,7 @@ type Service struct {
 	payCode        uint16
 	chargeCode     uint16
 	now            func() time.Time
+	tel            *serviceTelemetry
 }
 
 // NewService checks cfg and fills its defaults.
@@ -170,6 +184,7 @@ func NewService(cfg Config) (*Service, error) {
 		deviceCaps: cfg.DeviceDailyCaps, keys: cfg.DeviceKeys, refused: cfg.Refused,
 		holdTimeout: cfg.HoldTimeout, reconcileAfter: cfg.ReconcileAfter,
 		payCode: cfg.PayTransferCode, chargeCode: cfg.ChargeTransferCode, now: cfg.Now,
+		tel: newServiceTelemetry(&cfg),
 	}
 	if s.store == nil {
 		s.store = NewMemoryStore()

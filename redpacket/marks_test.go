@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.uber.org/goleak"
 
 	"github.com/socialpay/socialpay/redpacket"
 )
@@ -95,4 +96,42 @@ func TestAsyncMarksFlush(t *testing.T) {
 		t.Fatalf("%d marks, want 2", got)
 	}
 	w.checkFinished(p.ID)
+}
+
+// TestAsyncMarksClose: Close waits for the marks in flight, and from then
+// on a claim is recorded paid before it returns; the Service owns no
+// goroutine afterwards.
+func TestAsyncMarksClose(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	ms := &markStore{Store: redpacket.NewMemoryStore(), release: make(chan struct{})}
+	w := newWorld(t, inMode(asyncMode), withStores(nil, ms))
+	sender := w.newUser(1000)
+	us := w.users(3, 0)
+	p := w.send(w.lucky(sender, 300, 3))
+	for _, u := range us[:2] {
+		w.mustClaim(p.ID, u) // returns with its mark blocked
+	}
+	closed := make(chan struct{})
+	go func() {
+		w.svc.Close()
+		close(closed)
+	}()
+	select {
+	case <-closed:
+		t.Fatal("Close returned with marks in flight")
+	default:
+	}
+	close(ms.release)
+	<-closed
+	if st := w.packet(p.ID).State; st.Posted != 2 {
+		t.Fatalf("after Close %d claims recorded paid, want the 2 whose marks were in flight", st.Posted)
+	}
+	w.mustClaim(p.ID, us[2])
+	if st := w.packet(p.ID).State; st.Posted != 3 || !st.Settled {
+		t.Fatalf("a claim after Close: state %+v, want it recorded paid (and the packet settled) when Claim returns", st)
+	}
+	w.svc.Close() // again: a no-op
+	if err := w.svc.Flush(w.ctx); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -6,11 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 
+	"github.com/socialpay/socialpay/internal/telemetry"
 	"github.com/socialpay/socialpay/ledger"
 )
 
@@ -78,7 +82,8 @@ type Config struct {
 	// mark lands a claim reads as unpaid, and a mark lost in a crash is
 	// recorded by the claim's retry or by Reconcile (paying again is a
 	// duplicate on the ledger: nothing moves). Flush waits for the marks in
-	// flight. With a MemoryStore, or a PayingStore the Service pays claims
+	// flight; Close waits for them and marks before returning from then on.
+	// With a MemoryStore, or a PayingStore the Service pays claims
 	// through (see Claim), it changes little: claims on it are recorded
 	// and paid in one step, with no separate mark.
 	AsyncMarks bool
@@ -102,6 +107,17 @@ type Config struct {
 	// claims and their payments itself: there it concerns only the
 	// payments of claims recorded before and not yet paid.
 	GroupPayments *ledger.GroupCommitOptions
+
+	// Logger, TracerProvider and MeterProvider observe the Service (see
+	// docs/observability.md): sends and claims as spans, counted by
+	// outcome and currency with their durations; RefundExpired and
+	// Reconcile as sweeps, logged with what they did (at Warn when
+	// Reconcile repaired anything). Each nil means none, at no cost on
+	// the hot path. The ledger is observed through its own Options; the
+	// GroupPayments ledger gets these.
+	Logger         *slog.Logger
+	TracerProvider trace.TracerProvider
+	MeterProvider  metric.MeterProvider
 }
 
 // DefaultNamespace returns the namespace of derived IDs when
@@ -140,6 +156,7 @@ type Service struct {
 	asyncMarks     bool
 	marks          markTracker
 	pw             *PasswordKey
+	tel            *serviceTelemetry
 }
 
 // New returns a Service.
@@ -171,6 +188,7 @@ func New(cfg Config) (*Service, error) {
 		l: cfg.Ledger, store: cfg.Store, members: cfg.Members, rand: cfg.Rand,
 		now: cfg.Now, newID: cfg.NewID, ns: cfg.Namespace, codes: cfg.Codes,
 		reconcileAfter: max(0, cfg.ReconcileAfter), asyncMarks: cfg.AsyncMarks, pw: pw,
+		tel: newServiceTelemetry(&cfg),
 	}
 	if s.store == nil {
 		s.store = NewMemoryStore()
@@ -181,7 +199,12 @@ func New(cfg Config) (*Service, error) {
 	}
 	s.pl = s.l
 	if _, grouped := s.l.Store().(*ledger.GroupCommit); cfg.GroupPayments != nil && !grouped {
-		s.pl = ledger.New(ledger.NewGroupCommit(s.l.Store(), *cfg.GroupPayments), ledger.Options{Now: s.l.Now})
+		gopts := *cfg.GroupPayments
+		if gopts.MeterProvider == nil {
+			gopts.MeterProvider = cfg.MeterProvider
+		}
+		s.pl = ledger.New(ledger.NewGroupCommit(s.l.Store(), gopts), ledger.Options{Now: s.l.Now,
+			Logger: cfg.Logger, TracerProvider: cfg.TracerProvider, MeterProvider: cfg.MeterProvider})
 	}
 	if s.rand == nil {
 		s.rand = cryptorand.Reader
@@ -332,7 +355,10 @@ type SendRequest struct {
 //
 // Errors also include those of Members and of the store.
 func (s *Service) Send(ctx context.Context, req SendRequest) (Packet, error) {
+	ctx, sp := s.tel.send.Start(ctx)
+	sp.ID(req.ID)
 	p, err := s.send(ctx, req)
+	sp.End(ctx, err, req.Amount.Currency().Code())
 	p.Shares, p.PasswordHash = nil, nil
 	return p, err
 }
@@ -621,7 +647,13 @@ type ClaimRequest struct {
 // Members and of the store failing, after which the claim may or may not
 // be recorded (and, on a MemoryStore or a PayingStore, paid with it):
 // claiming again returns it.
-func (s *Service) Claim(ctx context.Context, req ClaimRequest) (Claim, error) {
+func (s *Service) Claim(ctx context.Context, req ClaimRequest) (_ Claim, err error) {
+	ctx, sp := s.tel.claim.Start(ctx)
+	var cur ledger.Currency // the packet's, once known
+	if sp.On() {
+		sp.ID(req.Packet)
+		defer func() { sp.End(ctx, err, cur.Code()) }()
+	}
 	if req.User == uuid.Nil || req.Account == uuid.Nil {
 		return Claim{}, fmt.Errorf("%w: no user or account", ErrInvalidRequest)
 	}
@@ -633,6 +665,7 @@ func (s *Service) Claim(ctx context.Context, req ClaimRequest) (Claim, error) {
 		return Claim{}, err
 	}
 	p := e.p
+	cur = p.Total.Currency()
 	if err := s.eligible(ctx, p, &req); err != nil {
 		return Claim{}, err
 	}
@@ -884,6 +917,7 @@ func (s *Service) Flush(ctx context.Context) error {
 // markTracker counts the paid marks in flight in the background.
 type markTracker struct {
 	mu     sync.Mutex
+	closed bool          // Close: no more background marks
 	n      int           // marks in flight
 	idle   chan struct{} // closed when n drops to 0; nil while n is 0
 	errs   []error       // failures since the last wait, the first maxMarkErrors
@@ -901,11 +935,12 @@ const (
 	markTimeout = 30 * time.Second
 )
 
-// start counts a mark in; it reports false when too many are in flight.
+// start counts a mark in; it reports false when too many are in flight,
+// or after Close.
 func (m *markTracker) start() bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.n >= maxMarksInFlight {
+	if m.n >= maxMarksInFlight || m.closed {
 		return false
 	}
 	m.n++
@@ -931,9 +966,20 @@ func (m *markTracker) done(err error) {
 	}
 }
 
-// wait waits until no mark is in flight and returns the failures since the
-// last wait.
-func (m *markTracker) wait(ctx context.Context) error {
+// Close ends the background work of Config.AsyncMarks: from now on a claim
+// marks itself paid before it returns, and Close waits until every mark in
+// flight has ended, with no deadline (each one's is 30 s). Flush still
+// reports the marks that failed. The Service keeps working; Close makes
+// it own no goroutine. Calling it again is a no-op.
+func (s *Service) Close() {
+	s.marks.mu.Lock()
+	s.marks.closed = true
+	s.marks.mu.Unlock()
+	_ = s.marks.quiet(context.Background())
+}
+
+// quiet waits until no mark is in flight.
+func (m *markTracker) quiet(ctx context.Context) error {
 	m.mu.Lock()
 	idle := m.idle
 	m.mu.Unlock()
@@ -943,6 +989,15 @@ func (m *markTracker) wait(ctx context.Context) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		}
+	}
+	return nil
+}
+
+// wait waits until no mark is in flight and returns the failures since the
+// last wait.
+func (m *markTracker) wait(ctx context.Context) error {
+	if err := m.quiet(ctx); err != nil {
+		return err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -1015,7 +1070,14 @@ const sweepPage = 256
 //
 // It returns how many packets it saw refunded, and the errors of packets
 // it could not finish (the sweep goes on past them; run it again).
-func (s *Service) RefundExpired(ctx context.Context, now time.Time) (int, error) {
+// Maintain runs it, then Reconcile.
+func (s *Service) RefundExpired(ctx context.Context, now time.Time) (n int, err error) {
+	ctx, sw := s.tel.StartSweep(ctx, "refund_expired")
+	defer func() { sw.End(ctx, err, telemetry.Item{Result: "refunded", N: n}) }()
+	return s.refundExpired(ctx, now)
+}
+
+func (s *Service) refundExpired(ctx context.Context, now time.Time) (int, error) {
 	n := 0
 	var errs []error
 	cur := Cursor{}
@@ -1141,7 +1203,14 @@ type ReconcileReport struct {
 // Every step is idempotent, so Reconcile may run at any time, repeatedly
 // and from several processes at once. It returns what it did and the
 // errors of the packets it could not finish (it goes on past them).
-func (s *Service) Reconcile(ctx context.Context, now time.Time) (ReconcileReport, error) {
+// Maintain runs it.
+func (s *Service) Reconcile(ctx context.Context, now time.Time) (rep ReconcileReport, err error) {
+	ctx, sw := s.tel.StartSweep(ctx, "reconcile")
+	defer func() { sw.End(ctx, err, rep.items()...) }()
+	return s.reconcileAll(ctx, now)
+}
+
+func (s *Service) reconcileAll(ctx context.Context, now time.Time) (ReconcileReport, error) {
 	var rep ReconcileReport
 	var errs []error
 	cutoff := now.Add(-s.reconcileAfter)

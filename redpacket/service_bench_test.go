@@ -2,10 +2,14 @@ package redpacket_test
 
 import (
 	"context"
+	"math/rand/v2"
 	"strings"
 	"sync/atomic"
 	"testing"
 
+	"github.com/google/uuid"
+
+	"github.com/socialpay/socialpay/ledger"
 	"github.com/socialpay/socialpay/redpacket"
 	"github.com/socialpay/socialpay/redpacket/redpacketbench"
 )
@@ -116,3 +120,51 @@ func BenchmarkSoldOutTap(b *testing.B) {
 	})
 	report(b, "taps", cpu)
 }
+
+// BenchmarkSend: lucky packets of 10 shares sent to a group from one
+// goroutine on the memory stores: the checks, the split, the packet's
+// record, its escrow account, the funding transfer and the opening.
+func BenchmarkSend(b *testing.B) {
+	ctx := context.Background()
+	l := ledger.New(nil, ledger.Options{})
+	svc, err := redpacket.New(redpacket.Config{
+		Ledger: l, Members: benchGroup{}, Rand: rand.NewChaCha8([32]byte{1}), SingleProcess: true,
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	cny := ledger.MustCurrency("CNY")
+	bank, _ := l.CreateAccount(ctx, ledger.Account{ID: uuid.New(), Currency: cny})
+	wallet, _ := l.CreateAccount(ctx, ledger.Account{ID: uuid.New(), Currency: cny, Flags: ledger.DebitsMustNotExceedCredits})
+	total := ledger.NewMoney(10_00, cny)
+	fund, err := total.Mul(int64(b.N))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := l.Transfer(ctx, ledger.Transfer{ID: uuid.New(), DebitAccountID: bank.ID, CreditAccountID: wallet.ID, Amount: fund}); err != nil {
+		b.Fatal(err)
+	}
+	sender, group := uuid.New(), uuid.New()
+	ids := make([]uuid.UUID, b.N)
+	for i := range ids {
+		ids[i] = uuid.New()
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu := processCPU()
+	for i := range b.N {
+		if _, err := svc.Send(ctx, redpacket.SendRequest{
+			ID: ids[i], Kind: redpacket.Lucky, Sender: sender, SenderAccount: wallet.ID,
+			Group: group, Amount: total, Count: 10,
+		}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	report(b, "sends", cpu)
+}
+
+// benchGroup is a group of 100 that everyone belongs to.
+type benchGroup struct{}
+
+func (benchGroup) IsMember(context.Context, uuid.UUID, uuid.UUID) (bool, error) { return true, nil }
+func (benchGroup) GroupSize(context.Context, uuid.UUID) (int, error)            { return 100, nil }

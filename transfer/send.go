@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/socialpay/socialpay/errcode"
+	"github.com/socialpay/socialpay/internal/telemetry"
 	"github.com/socialpay/socialpay/ledger"
 )
 
@@ -200,10 +201,19 @@ func (s *Service) ledgerID(r *Record, step string) uuid.UUID {
 // (ErrTransferFailed) when the ledger refused; and store or ledger errors
 // that leave the outcome unknown (retry with the same key).
 func (s *Service) Send(ctx context.Context, req Request) (Receipt, error) {
+	ctx, sp := s.tel.send.Start(ctx)
+	r, err := s.send(ctx, req, &sp)
+	sp.End(ctx, err, req.Amount.Currency().Code())
+	return r, err
+}
+
+// send is Send; it names the record in sp once known.
+func (s *Service) send(ctx context.Context, req Request, sp *telemetry.Span) (Receipt, error) {
 	if err := s.checkRequest(&req); err != nil {
 		return Receipt{}, err
 	}
 	id := s.RecordID(req.Payer, req.IdempotencyKey)
+	sp.ID(id)
 	var payee Payee
 	var lookupID uuid.UUID
 	var hash [sha256.Size]byte

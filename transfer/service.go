@@ -6,9 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"time"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/socialpay/socialpay/errcode"
 	"github.com/socialpay/socialpay/ledger"
@@ -94,6 +97,11 @@ type Config struct {
 	// ChatTimeout is how long a chat transfer waits for the payee;
 	// default DefaultChatTimeout.
 	ChatTimeout time.Duration
+	// ReconcileAfter is how old an unfinished record must be before
+	// Reconcile finishes it: longer than a Send takes, so that Reconcile
+	// leaves requests in flight to themselves. Default 1 minute; negative
+	// means 0.
+	ReconcileAfter time.Duration
 	// MaxVerificationAge, when positive, makes bindings whose ownership
 	// was last verified longer ago unpayable (they look unregistered):
 	// numbers are recycled, and an old verification may name a previous
@@ -108,6 +116,16 @@ type Config struct {
 	// Rand is the source of lookup token IDs and of a missing TokenKey;
 	// nil means crypto/rand.
 	Rand io.Reader
+
+	// Logger, TracerProvider and MeterProvider observe the Service (see
+	// docs/observability.md): sends and lookups as spans, counted by
+	// outcome (and currency) with their durations; ReleaseDue,
+	// ExpireChats and Reconcile as sweeps, logged with what they did.
+	// Each nil means none, at no cost on the hot path. Logs never hold a
+	// full phone number, a token or a name.
+	Logger         *slog.Logger
+	TracerProvider trace.TracerProvider
+	MeterProvider  metric.MeterProvider
 }
 
 // Service is phone-number transfers: binding numbers, looking payees up
@@ -115,23 +133,25 @@ type Config struct {
 // is safe for concurrent use; all its state is in its stores and the
 // ledger, so many instances can share them.
 type Service struct {
-	ledger      *ledger.Ledger
-	store       Store
-	dir         Directory
-	router      Router
-	limiter     Limiter
-	parser      *PhoneParser
-	limits      Limits
-	institution string
-	loc         *time.Location
-	tokens      *tokenCodec
-	tokenTTL    time.Duration
-	chatTimeout time.Duration
-	maxVerified time.Duration
-	ns          uuid.UUID
-	code        uint16
-	now         func() time.Time
-	rand        io.Reader
+	ledger         *ledger.Ledger
+	store          Store
+	dir            Directory
+	router         Router
+	limiter        Limiter
+	parser         *PhoneParser
+	limits         Limits
+	institution    string
+	loc            *time.Location
+	tokens         *tokenCodec
+	tokenTTL       time.Duration
+	chatTimeout    time.Duration
+	reconcileAfter time.Duration
+	maxVerified    time.Duration
+	ns             uuid.UUID
+	code           uint16
+	now            func() time.Time
+	rand           io.Reader
+	tel            *serviceTelemetry
 }
 
 // New returns a Service.
@@ -169,6 +189,7 @@ func New(cfg Config) (*Service, error) {
 		code:        cfg.LedgerCode,
 		now:         cfg.Now,
 		rand:        cfg.Rand,
+		tel:         newServiceTelemetry(&cfg),
 	}
 	if s.now == nil {
 		s.now = cfg.Ledger.Now
@@ -221,6 +242,12 @@ func New(cfg Config) (*Service, error) {
 	}
 	if s.chatTimeout == 0 {
 		s.chatTimeout = DefaultChatTimeout
+	}
+	switch {
+	case cfg.ReconcileAfter == 0:
+		s.reconcileAfter = time.Minute
+	case cfg.ReconcileAfter > 0:
+		s.reconcileAfter = cfg.ReconcileAfter
 	}
 	if s.tokenTTL < 0 || s.chatTimeout < 0 || s.maxVerified < 0 {
 		return nil, fmt.Errorf("%w: negative duration", ErrInvalidConfig)
@@ -330,7 +357,9 @@ type Resolution struct {
 // Errors: ErrEmptyPayer, a *RateLimitError (ErrRateLimited), a
 // *PhoneError (the number is not a valid mobile number), ErrNotBound, and
 // the router's and limiter's own errors.
-func (s *Service) Resolve(ctx context.Context, payer, phone string) (Resolution, error) {
+func (s *Service) Resolve(ctx context.Context, payer, phone string) (_ Resolution, err error) {
+	ctx, sp := s.tel.resolve.Start(ctx)
+	defer func() { sp.End(ctx, err, "") }()
 	p, err := s.lookup(ctx, payer, phone, true)
 	if err != nil {
 		return Resolution{}, err
@@ -363,7 +392,9 @@ type Verification struct {
 //
 // Errors: those of Resolve, and ErrEmptyName, ErrNameTooLong and
 // ErrUnknownChallenge for the answer (checked before any lookup).
-func (s *Service) VerifyPayee(ctx context.Context, payer, phone string, c Challenge, answer string) (Verification, error) {
+func (s *Service) VerifyPayee(ctx context.Context, payer, phone string, c Challenge, answer string) (_ Verification, err error) {
+	ctx, sp := s.tel.verify.Start(ctx)
+	defer func() { sp.End(ctx, err, "") }()
 	if c < FullName || c > FirstCharacter {
 		return Verification{}, fmt.Errorf("transfer: verify payee: %w: %d", ErrUnknownChallenge, int(c))
 	}

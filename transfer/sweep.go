@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/socialpay/socialpay/internal/telemetry"
 )
 
 // sweepPage is how many records a sweep reads at a time.
@@ -151,8 +153,10 @@ func (s *Service) outcome(rec Record, err error, want State, reason string) (Rec
 // count) and the transfer stays due for the next sweep. Concurrent sweeps (on one
 // instance or many) land each transfer once: released counts the holds
 // this call posted, so the counts of racing sweeps add up to the
-// transfers landed.
+// transfers landed. Maintain runs it.
 func (s *Service) ReleaseDue(ctx context.Context, now time.Time) (released int, err error) {
+	ctx, sw := s.tel.StartSweep(ctx, "release_due")
+	defer func() { sw.End(ctx, err, telemetry.Item{Result: "released", N: released}) }()
 	return s.sweep(ctx, IndexReleases, now, func(rec Record) (bool, error) {
 		_, applied, err := s.resolve(ctx, rec, stepPost)
 		return applied, err
@@ -163,8 +167,11 @@ func (s *Service) ReleaseDue(ctx context.Context, now time.Time) (released int, 
 // their DueAt, at or before now, and returns how many holds this call
 // voided. It races Accept and Decline safely, and other sweeps too. A
 // chat transfer whose hold the ledger's own expiry (ledger.ExpirePending)
-// already voided is recorded as expired without being counted.
+// already voided is recorded as expired without being counted. Maintain
+// runs it.
 func (s *Service) ExpireChats(ctx context.Context, now time.Time) (expired int, err error) {
+	ctx, sw := s.tel.StartSweep(ctx, "expire_chats")
+	defer func() { sw.End(ctx, err, telemetry.Item{Result: "expired", N: expired}) }()
 	return s.sweep(ctx, IndexChats, now, func(rec Record) (bool, error) {
 		_, applied, err := s.resolve(ctx, rec, stepExpire)
 		return applied, err
@@ -192,8 +199,8 @@ type ReconcileReport struct {
 }
 
 // Reconcile finishes the records that a crash (or a lost answer) left
-// unfinished, created at or before the given time (pass now minus a grace
-// period longer than a Send takes):
+// unfinished, created at or before now − Config.ReconcileAfter (the grace
+// period, longer than a Send takes):
 //
 //   - a pending immediate transfer is made and settled, a pending delayed
 //     or chat transfer gets its hold (or is settled or cancelled as its
@@ -202,15 +209,18 @@ type ReconcileReport struct {
 //     whatever of its ledger transfer got through undone and is failed
 //     for good, which releases its daily total. An attempt at it counted
 //     in flight for longer than the grace period (refused at or before
-//     createdBefore) is taken to have crashed.
+//     now − ReconcileAfter) is taken to have crashed.
 //
 // It goes on past the records it cannot finish and returns their errors
-// (the first 10, and a count). Run it periodically; it is safe alongside
-// everything else, and from several processes at once.
-func (s *Service) Reconcile(ctx context.Context, createdBefore time.Time) (ReconcileReport, error) {
-	var rep ReconcileReport
+// (the first 10, and a count). Maintain runs it after ReleaseDue and
+// ExpireChats; it is safe alongside everything else, and from several
+// processes at once.
+func (s *Service) Reconcile(ctx context.Context, now time.Time) (rep ReconcileReport, err error) {
+	ctx, sw := s.tel.StartSweep(ctx, "reconcile")
+	defer func() { sw.End(ctx, err, rep.items()...) }()
+	createdBefore := now.Add(-s.reconcileAfter)
 	var tl tally
-	_, err := s.sweep(ctx, IndexCreated, createdBefore, func(rec Record) (bool, error) {
+	_, err = s.sweep(ctx, IndexCreated, createdBefore, func(rec Record) (bool, error) {
 		rep.Visited++
 		next, err := s.reconcile(ctx, rec, createdBefore, &tl)
 		if next.State == StateFailing {

@@ -610,9 +610,9 @@ func testReconcileLostRecord(t *testing.T, e *env) {
 	if _, err := svc.Close(e.ctx, b.r.ID, b.requester); err != nil {
 		t.Fatal(err)
 	}
-	n, err := svc.Reconcile(e.ctx)
-	if err != nil || n < 1 {
-		t.Fatalf("reconcile: %d %v", n, err)
+	rep, err := svc.Reconcile(e.ctx, e.clock.Now())
+	if err != nil || rep.Recorded < 1 || rep.Reconciled < 1 {
+		t.Fatalf("reconcile: %+v %v", rep, err)
 	}
 	r := e.checkMoney(b)
 	if r.Paid != 1 || !r.Reconciled || r.Shares[1].Status != collect.SharePaid {

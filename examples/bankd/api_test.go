@@ -33,7 +33,7 @@ func want(t *testing.T, r response, status int, code string) {
 // and response against the document (harness_test.go), besides what each
 // answer means.
 func TestAPI(t *testing.T) {
-	a := newAPITest(t, Config{})
+	a := newAPITest(t, Config{Demo: true}) // -demo: its endpoints are in the document too
 	const alice, bob, carol = "alice-token", "bob-token", "carol-token"
 
 	// Operations.
@@ -237,5 +237,8 @@ func TestAPI(t *testing.T) {
 	if r.status != http.StatusOK || !strings.Contains(string(r.body), `bankd_http_requests_total{code="201",method="POST",route="/v1/redpackets"}`) {
 		t.Fatalf("metrics: %d\n%s", r.status, r.body)
 	}
+	// No money moved through the escrow of the packet refused for
+	// alice's funds.
+	demoOperations(t, a, alice, a.app.packets.EscrowAccountID(ledger.DeriveID(namespace, "redpacket", me.UserID.String(), "p2")))
 	a.coverage()
 }

@@ -43,6 +43,7 @@ type App struct {
 	prune    func(context.Context) (int64, error) // the lookup limiter's pruning
 	funding  uuid.UUID                            // the bank's account that deposits come from
 	now      func() time.Time
+	clock    *demoClock // -demo: the clock the page moves; nil otherwise
 	log      *slog.Logger
 
 	// owners maps wallets to their users' IDs, for the QR directory's
@@ -59,6 +60,13 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	a := &App{cfg: cfg, cny: ledger.MustCurrency("CNY"), now: cfg.Now, log: log}
 	if a.now == nil {
 		a.now = time.Now
+	}
+	if cfg.Demo {
+		if err := cfg.checkDemo(); err != nil {
+			return nil, err
+		}
+		a.clock = &demoClock{base: a.now}
+		a.now = a.clock.Now
 	}
 	single := cfg.DSN == ""
 	var (
@@ -126,7 +134,8 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		return fail(err)
 	}
 	if a.phones, err = transfer.New(transfer.Config{Ledger: a.ledger, Store: recordStore, Directory: phoneDir,
-		Limiter: limiter, Parser: parser, TokenKey: cfg.key("lookup-token"), SingleProcess: single, Now: a.now}); err != nil {
+		Limiter: limiter, Parser: parser, TokenKey: cfg.key("lookup-token"), SingleProcess: single, Now: a.now,
+		ReconcileAfter: ReconcileGrace}); err != nil {
 		return fail(err)
 	}
 	signer, err := qr.NewHMACSigner("k1", cfg.key("qr-sign"))

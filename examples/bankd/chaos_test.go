@@ -740,7 +740,7 @@ func (w *chaos) check(dsn, schema string, secret []byte) {
 	if err != nil {
 		t.Error(err)
 	}
-	qrr, err := app.qr.Reconcile(ctx)
+	qrr, err := app.qr.Reconcile(ctx, now)
 	if err != nil {
 		t.Error(err)
 	}

@@ -35,6 +35,9 @@ type Config struct {
 	Now func() time.Time
 	// LogWriter receives the logs; nil means stderr.
 	LogWriter io.Writer
+	// Demo serves the demo page at /demo/ with its movable clock and its
+	// view of the whole ledger (-demo; memory stores only, see demo.go).
+	Demo bool
 }
 
 // demoTokens are the bearer tokens of a bankd without BANKD_TOKENS and
@@ -54,6 +57,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.DurationVar(&c.Maintain, "maintain", 5*time.Second, "period of the periodic work (refunds, releases, reconciliation); 0: none")
 	fs.DurationVar(&c.Shutdown, "shutdown", 10*time.Second, "how long requests in flight get to finish on SIGTERM")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	fs.BoolVar(&c.Demo, "demo", false, "serve the demo page at /demo/, with a clock it can move and a view of every account; memory stores and demo tokens only")
 	fs.StringVar(&c.PProf, "pprof", "", "serve net/http/pprof on this address, apart from the API (keep it private); empty: none")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -68,11 +72,20 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	if c.Tokens, err = parseTokens(getenv("BANKD_TOKENS")); err != nil {
 		return c, err
 	}
+	if err := c.checkDemo(); err != nil {
+		return c, err
+	}
+	if c.Demo && c.Tokens != nil {
+		return c, fmt.Errorf("%w: -demo: the page acts as the demo users; leave BANKD_TOKENS unset", errConfig)
+	}
 	if c.Tokens == nil {
 		if c.DSN != "" {
 			return c, fmt.Errorf("%w: BANKD_TOKENS is required with -dsn (demo tokens serve a single process only)", errConfig)
 		}
 		c.Tokens = demoTokens
+		if c.Demo {
+			c.Tokens = demoPageTokens
+		}
 	}
 	switch s := getenv("BANKD_SECRET"); {
 	case s != "":

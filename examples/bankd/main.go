@@ -32,8 +32,10 @@
 //
 // Flags: -addr (127.0.0.1:8080; port 0 picks a free one), -dsn, -schema,
 // -maintain (the period of the periodic work), -shutdown (the grace of
-// requests in flight), -log-level, -pprof (an address for
-// net/http/pprof, apart from the API). The first line bankd
+// requests in flight), -log-level, -demo (a page at /demo/ to try the
+// product in a browser, with a clock it moves forward and a view of every
+// account; memory stores and demo tokens only, see demo.go), -pprof (an
+// address for net/http/pprof, apart from the API). The first line bankd
 // prints on stdout is "bankd listening on http://ADDR".
 package main
 

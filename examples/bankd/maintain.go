@@ -32,11 +32,11 @@ func (s *Server) tasks() []task {
 		{"transfer_release_due", a.phones.ReleaseDue},
 		{"transfer_expire_chats", a.phones.ExpireChats},
 		{"transfer_reconcile", func(ctx context.Context, now time.Time) (int, error) {
-			r, err := a.phones.Reconcile(ctx, now.Add(-ReconcileGrace))
+			r, err := a.phones.Reconcile(ctx, now) // minus ReconcileGrace, set in its Config
 			return r.Settled + r.Cancelled + r.Failed, err
 		}},
-		{"qr_reconcile", func(ctx context.Context, _ time.Time) (int, error) {
-			r, err := a.qr.Reconcile(ctx)
+		{"qr_reconcile", func(ctx context.Context, now time.Time) (int, error) {
+			r, err := a.qr.Reconcile(ctx, now)
 			return r.Completed + r.Cancelled + r.Repaired, err
 		}},
 		{"qr_sweep_used_codes", func(ctx context.Context, _ time.Time) (int, error) { return a.qr.Sweep(ctx) }},

@@ -160,6 +160,7 @@ func (s *Server) routes() {
 		"POST /v1/payment-codes":          s.paymentCode,
 		"POST /v1/qr/charges":             s.charge,
 	}
+	s.demoRoutes(api) // -demo only: the page and its endpoints (demo.go)
 	for pattern, h := range api {
 		s.mux.HandleFunc(pattern, s.authenticated(h))
 	}
@@ -400,6 +401,9 @@ func serve(ctx context.Context, cfg Config, stdout io.Writer) error {
 	mode := "memory stores, single process"
 	if cfg.DSN != "" {
 		mode = "PostgreSQL schema " + cfg.Schema
+	}
+	if cfg.Demo {
+		mode += "; the demo page is /demo/"
 	}
 	fmt.Fprintf(stdout, "bankd listening on http://%s (%s)\n", ln.Addr(), mode)
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,

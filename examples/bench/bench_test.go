@@ -219,3 +219,30 @@ func (s *flipStore) CreateTransfer(ctx context.Context, tr ledger.Transfer, now 
 	}
 	return s.Store.CreateTransfer(ctx, tr, now)
 }
+
+// The cells scenario pays within and across cells as -cross says, and
+// verifies: money conserved, clearing settled, every cell's ledger sound.
+func TestCellsScenario(t *testing.T) {
+	for _, cross := range []float64{0, 0.5, 1} {
+		var out bytes.Buffer
+		c := testConfig("cells", &out)
+		c.cells, c.cross, c.accounts = 3, cross, 60
+		c.warmup = 20 * time.Millisecond // the cells line is the measured run's
+		if err := bench(context.Background(), c, ledger.NewMemoryStore(), nil); err != nil {
+			t.Fatalf("%v\n%s", err, out.String())
+		}
+		checkOutput(t, "cells", out.String())
+		m := regexp.MustCompile(`(?m)^cells cells=3 cross=\S+ within=(\d+) across=(\d+) `).FindStringSubmatch(out.String())
+		if m == nil {
+			t.Fatalf("no cells line:\n%s", out.String())
+		}
+		within, _ := strconv.Atoi(m[1])
+		across, _ := strconv.Atoi(m[2])
+		if run, _ := strconv.Atoi(summaryRe.FindStringSubmatch(out.String())[1]); within+across != run {
+			t.Fatalf("the cells line counts %d payments, the run made %d:\n%s", within+across, run, out.String())
+		}
+		if (cross == 0 && across != 0) || (cross == 1 && within != 0) || (cross == 0.5 && (within == 0 || across == 0)) {
+			t.Fatalf("-cross %v: %d within, %d across", cross, within, across)
+		}
+	}
+}

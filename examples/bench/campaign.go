@@ -58,7 +58,7 @@ func (s *campaignTries) Setup(ctx context.Context, env *Env) error {
 	if s.svc, err = campaign.New(cfg); err != nil {
 		return err
 	}
-	s.tries = env.estimate(1_000_000, 2_000)
+	s.tries = env.estimate(1_000_000, 5_000)
 	prizes := max(1, s.tries/s.winEvery)
 	tiers := []campaign.PrizeTier{{Prize: ledger.NewMoney(88, env.Currency), Count: prizes}}
 	if s.winEvery > 1 {

@@ -12,7 +12,9 @@
 // Scenarios: transfer (one transfer per request), batch (independent
 // batches, one commit each), hot (every transfer pays one merchant
 // account; add -batch N or -group to batch it), drain (each transfer
-// spends its payer's whole balance). Each client works on wallets of its
+// spends its payer's whole balance), cells (payments between users spread
+// over -cells ledgers, a -cross share of them between two cells; see
+// package cell). Each client works on wallets of its
 // own. -duplicates N sends every ledger request from N callers at once,
 // as a client's retries reach several instances of a service: each copy
 // must get the first copy's answer (the summary's diverged= counts those
@@ -72,10 +74,12 @@ type config struct {
 	store, dsn, schema, scenario string
 	http                         string // http-redpacket: bankd's URL
 	reset, verify, group, seal   bool
+	direct                       bool
 	clients, batch, accounts     int
 	shards, ops, duplicates      int
-	minOps                       int // tests: the fewest operations a run makes, however long it takes
-	inflight                     int
+	minOps                       int // tests: the fewest calls a run makes, however long it takes
+	inflight, cells              int
+	cross                        float64
 	duration, progress, warmup   time.Duration
 	seed                         uint64
 	cpuprofile                   string
@@ -105,6 +109,10 @@ func parseFlags() (config, error) {
 		"the run ends early if they are used up); redpacket-soldout: claims that sell the packets out before the taps (0: 10,240)")
 	flag.IntVar(&c.duplicates, "duplicates", 1, "ledger scenarios: send every request from this many callers at once, "+
 		"as a client's retries reach several instances; each copy must get the same answer (diverged= counts those that did not)")
+	flag.IntVar(&c.cells, "cells", 1, "cells: how many cells (ledgers: schemas <schema>_cell_<i> on PostgreSQL) the users are spread over")
+	flag.Float64Var(&c.cross, "cross", 0.1, "cells: the share of payments between two cells (0 to 1)")
+	flag.BoolVar(&c.direct, "direct", false, "cells on a Citus coordinator: work on each cell through the node that holds it "+
+		"(its schema migrated through the coordinator, opened there with NoMigrate), not through the coordinator")
 	flag.BoolVar(&c.group, "group", false, "gather concurrent single transfers into shared commits (ledger.GroupCommit)")
 	flag.IntVar(&c.inflight, "group-inflight", 1, "with -group: batches applied at once")
 	flag.BoolVar(&c.verify, "verify", false, "check after the run that every acknowledged operation is stored as acknowledged, "+
@@ -127,6 +135,8 @@ func parseFlags() (config, error) {
 		return c, fmt.Errorf("-store %q: want memory or postgres", c.store)
 	case scenarios[c.scenario].make == nil:
 		return c, fmt.Errorf("-scenario %q: want one of %s", c.scenario, strings.Join(scenarioNames(), ", "))
+	case c.cells < 1 || c.cross < 0 || c.cross > 1:
+		return c, errors.New("-cells must be positive, -cross between 0 and 1")
 	case c.clients < 1 || c.duration <= 0 || c.batch < 0 || c.progress <= 0 || c.shards < 1 || c.ops < 0 || c.warmup < 0 || c.duplicates < 1:
 		return c, errors.New("-clients, -duration, -progress, -shards and -duplicates must be positive, -batch, -ops and -warmup not negative")
 	}
@@ -158,6 +168,9 @@ func run() error {
 func bench(ctx context.Context, c config, store ledger.Store, db *postgres.DB) error {
 	env := newEnv(c, store, db)
 	sc := scenarios[c.scenario].make()
+	if cl, ok := sc.(interface{ Close() }); ok {
+		defer cl.Close()
+	}
 	setupStart := time.Now()
 	if err := sc.Setup(ctx, env); err != nil {
 		return fmt.Errorf("setup: %w", err)
@@ -197,6 +210,9 @@ func bench(ctx context.Context, c config, store ledger.Store, db *postgres.DB) e
 	st := drive(ctx, c, sc, 0)
 	pprof.StopCPUProfile()
 	fmt.Fprintln(c.out, summary(c, sc, env, st))
+	if r, ok := sc.(Reporter); ok {
+		fmt.Fprintln(c.out, r.Report())
+	}
 	if st.usedUp {
 		fmt.Fprintf(c.out, "note: the prepared operations were used up after %s; raise -ops for a run of the full -duration\n",
 			st.elapsed.Round(time.Millisecond))
@@ -256,12 +272,16 @@ func newEnv(c config, store ledger.Store, db *postgres.DB) *Env {
 	}
 	env := &Env{
 		Opts: Options{Clients: c.clients, Batch: c.batch, Accounts: c.accounts, Shards: c.shards, Seed: c.seed,
-			Duration: c.duration, Warmup: c.warmup, Ops: c.ops, Verify: c.verify, Duplicates: c.duplicates, HTTP: c.http},
+			Duration: c.duration, Warmup: c.warmup, Ops: c.ops, Verify: c.verify, Duplicates: c.duplicates,
+			Cells: c.cells, Cross: c.cross, Reset: c.reset, Direct: c.direct, HTTP: c.http},
 		Ledger:   ledger.New(front, ledger.Options{}),
 		Store:    front,
 		DB:       db,
 		Currency: ledger.MustCurrency("CNY"),
 		lookup:   lookupFor(store, c.clients),
+		openNode: func(ctx context.Context, host string, port uint16, schema string) (*postgres.DB, error) {
+			return openNode(ctx, c, host, port, schema)
+		},
 	}
 	if c.verify {
 		env.rec = &recorder{}
@@ -305,6 +325,29 @@ func openDB(ctx context.Context, c config) (*postgres.DB, error) {
 	if c.store == "memory" {
 		return nil, nil
 	}
+	cfg, err := dbConfig(c)
+	if err != nil {
+		return nil, err
+	}
+	if c.reset {
+		conn, err := connect(ctx, c.dsn)
+		if err != nil {
+			return nil, err
+		}
+		_, err = conn.Exec(ctx, "drop schema if exists "+pgx.Identifier{c.schema}.Sanitize()+" cascade")
+		conn.Close(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("reset: %w", err)
+		}
+	}
+	return postgres.OpenConfig(ctx, cfg)
+}
+
+// dbConfig is the configuration of the bench's DB: c's connection string
+// with a connection for every client (and group-commit batch) and a few
+// more unless it says otherwise, named socialpay-bench, on c's schema,
+// sealed as c says.
+func dbConfig(c config) (*postgres.Config, error) {
 	dsn, err := withParams(c.dsn, map[string]string{
 		"pool_max_conns":   fmt.Sprint(max(c.clients, c.inflight) + 4),
 		"application_name": "socialpay-bench",
@@ -321,17 +364,19 @@ func openDB(ctx context.Context, c config) (*postgres.DB, error) {
 		return nil, err
 	}
 	cfg.Unsealed = !c.seal
-	if c.reset {
-		conn, err := connect(ctx, c.dsn)
-		if err != nil {
-			return nil, err
-		}
-		_, err = conn.Exec(ctx, "drop schema if exists "+pgx.Identifier{c.schema}.Sanitize()+" cascade")
-		conn.Close(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("reset: %w", err)
-		}
+	return cfg, nil
+}
+
+// openNode opens schema, migrated already, on the server at host:port
+// with the bench's configuration otherwise: a Citus node that holds a
+// distributed schema.
+func openNode(ctx context.Context, c config, host string, port uint16, schema string) (*postgres.DB, error) {
+	cfg, err := dbConfig(c)
+	if err != nil {
+		return nil, err
 	}
+	cfg.Pool.ConnConfig.Host, cfg.Pool.ConnConfig.Port = host, port
+	cfg.Schema, cfg.NoMigrate = schema, true
 	return postgres.OpenConfig(ctx, cfg)
 }
 
@@ -472,15 +517,15 @@ func (s *stats) pct(p float64) time.Duration {
 // (errUsedUp: the others go on until they run out too), or on any other
 // error, which ends the whole run and is returned in stats.err.
 func drive(ctx context.Context, c config, sc Scenario, stream uint64) stats {
-	// The run ends when c.duration has passed and at least c.minOps
-	// operations are done (a test's floor, so that a loaded machine
-	// cannot make a run of none).
+	// The run ends when c.duration has passed and at least c.minOps calls
+	// were answered (a test's floor, so that a loaded machine cannot make
+	// a run of none; calls, not operations, since a call may do none).
 	ctx, fail := context.WithCancelCause(ctx)
 	defer fail(nil)
-	var total atomic.Int64
+	var total, calls atomic.Int64
 	var timeUp atomic.Bool
 	enough := func() {
-		if timeUp.Load() && total.Load() >= int64(c.minOps) {
+		if timeUp.Load() && calls.Load() >= int64(c.minOps) {
 			fail(context.DeadlineExceeded)
 		}
 	}
@@ -513,6 +558,7 @@ func drive(ctx context.Context, c config, sc Scenario, stream uint64) stats {
 				}
 				lat[i] = append(lat[i], time.Since(t0))
 				total.Add(int64(n))
+				calls.Add(1)
 				enough()
 			}
 		})

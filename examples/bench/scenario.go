@@ -49,6 +49,12 @@ type Verifier interface {
 	Verify(ctx context.Context) (report string, err error)
 }
 
+// A Reporter is a scenario with a line of its own to print after the
+// summary line.
+type Reporter interface {
+	Report() string
+}
+
 // A Counter is a scenario whose operation is not a ledger transfer; Unit
 // names it, plural ("claims"), for the summary and progress lines.
 type Counter interface {
@@ -107,9 +113,11 @@ type Options struct {
 	// Duplicates is how many callers send each ledger request at once
 	// (-duplicates; 0 and 1: one).
 	Duplicates int
-	// HTTP is the URL of a running bankd, for the scenarios that drive
-	// one (-http).
-	HTTP string
+	Cells      int     // -cells: ledgers the cells scenario spreads its users over
+	Cross      float64 // -cross: the cells scenario's share of payments between two cells
+	Reset      bool    // -reset: the run starts from empty schemas
+	Direct     bool    // -direct: cells on Citus work through the node holding them
+	HTTP       string  // -http: the URL of a running bankd, for the scenarios that drive one
 }
 
 // Env is what a scenario works with.
@@ -122,6 +130,10 @@ type Env struct {
 	// migrated), on which the feature scenarios build their stores; nil on
 	// the memory store.
 	DB *postgres.DB
+
+	// openNode opens a migrated schema on another server with the
+	// bench's configuration (-direct).
+	openNode func(ctx context.Context, host string, port uint16, schema string) (*postgres.DB, error)
 
 	rec      *recorder  // nil unless -verify
 	lookup   lookupFunc // finds stored transfers, for verification

@@ -24,6 +24,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/socialpay/socialpay/campaign"
+	"github.com/socialpay/socialpay/cell"
 	"github.com/socialpay/socialpay/collect"
 	"github.com/socialpay/socialpay/ledger"
 	"github.com/socialpay/socialpay/points"
@@ -48,7 +49,7 @@ const module = "github.com/socialpay/socialpay"
 // scanned are the packages whose types are checked, as directories of
 // the module. Conformance suites and load drivers (…test, …bench) are
 // not: they are test tooling.
-var scanned = []string{"ledger", "redpacket", "transfer", "transfer/qrdirectory", "qr", "campaign", "points", "collect"}
+var scanned = []string{"ledger", "redpacket", "transfer", "transfer/qrdirectory", "qr", "campaign", "points", "collect", "cell"}
 
 // enums read as snake_case words: each exported constant encodes as a
 // JSON string holding its word and decodes back; a value that is no
@@ -63,6 +64,7 @@ var enums = []reflect.Type{
 	reflect.TypeFor[campaign.Status](),
 	reflect.TypeFor[points.Kind](), reflect.TypeFor[points.Status](), reflect.TypeFor[points.RuleKind](),
 	reflect.TypeFor[collect.Status](), reflect.TypeFor[collect.ShareStatus](),
+	reflect.TypeFor[cell.State](),
 }
 
 // ownForms have a JSON form of their own (a string, or the account
@@ -86,18 +88,18 @@ var numbers = map[reflect.Type]string{
 var structs = []reflect.Type{
 	reflect.TypeFor[ledger.Account](), reflect.TypeFor[ledger.Balance](), reflect.TypeFor[ledger.Entry](),
 	reflect.TypeFor[ledger.Anchor](), reflect.TypeFor[ledger.Transfer](), reflect.TypeFor[ledger.VerifyReport](),
-	reflect.TypeFor[ledger.CurrencyTotals](),
+	reflect.TypeFor[ledger.CurrencyTotals](), reflect.TypeFor[ledger.MaintainReport](),
 
 	reflect.TypeFor[redpacket.CheckReport](), reflect.TypeFor[redpacket.Claim](), reflect.TypeFor[redpacket.ClaimRequest](),
 	reflect.TypeFor[redpacket.ClaimResult](), reflect.TypeFor[redpacket.Cursor](), reflect.TypeFor[redpacket.Packet](),
 	reflect.TypeFor[redpacket.Problem](), reflect.TypeFor[redpacket.ReconcileReport](), reflect.TypeFor[redpacket.SendRequest](),
-	reflect.TypeFor[redpacket.State](), reflect.TypeFor[redpacket.View](),
+	reflect.TypeFor[redpacket.State](), reflect.TypeFor[redpacket.View](), reflect.TypeFor[redpacket.MaintainReport](),
 
 	reflect.TypeFor[transfer.Binding](), reflect.TypeFor[transfer.BindRequest](), reflect.TypeFor[transfer.CheckReport](),
 	reflect.TypeFor[transfer.Cursor](), reflect.TypeFor[transfer.Payee](), reflect.TypeFor[transfer.Receipt](),
 	reflect.TypeFor[transfer.Recipient](), reflect.TypeFor[transfer.ReconcileReport](), reflect.TypeFor[transfer.Record](),
 	reflect.TypeFor[transfer.RecordPayee](), reflect.TypeFor[transfer.Request](), reflect.TypeFor[transfer.Resolution](),
-	reflect.TypeFor[transfer.ScanQuery](), reflect.TypeFor[transfer.Verification](),
+	reflect.TypeFor[transfer.ScanQuery](), reflect.TypeFor[transfer.Verification](), reflect.TypeFor[transfer.MaintainReport](),
 
 	reflect.TypeFor[qr.Account](), reflect.TypeFor[qr.CapReservation](), reflect.TypeFor[qr.ChargeReceipt](),
 	reflect.TypeFor[qr.ChargeRequest](), reflect.TypeFor[qr.CheckReport](), reflect.TypeFor[qr.CodeTry](),
@@ -106,22 +108,25 @@ var structs = []reflect.Type{
 	reflect.TypeFor[qr.PayRequest](), reflect.TypeFor[qr.Payee](), reflect.TypeFor[qr.Problem](),
 	reflect.TypeFor[qr.Quote](), reflect.TypeFor[qr.Receipt](), reflect.TypeFor[qr.ReceiveCode](),
 	reflect.TypeFor[qr.ReconcileReport](), reflect.TypeFor[qr.SerialRecord](), reflect.TypeFor[qr.Strikes](),
-	reflect.TypeFor[qr.TryEnd](), reflect.TypeFor[qr.TryResult](),
+	reflect.TypeFor[qr.TryEnd](), reflect.TypeFor[qr.TryResult](), reflect.TypeFor[qr.MaintainReport](),
 
 	reflect.TypeFor[campaign.Campaign](), reflect.TypeFor[campaign.Caps](), reflect.TypeFor[campaign.CreateRequest](),
 	reflect.TypeFor[campaign.Cursor](), reflect.TypeFor[campaign.Player](), reflect.TypeFor[campaign.PrizeTier](),
 	reflect.TypeFor[campaign.ReconcileReport](), reflect.TypeFor[campaign.State](), reflect.TypeFor[campaign.Tier](),
-	reflect.TypeFor[campaign.Try](), reflect.TypeFor[campaign.TryRequest](),
+	reflect.TypeFor[campaign.Try](), reflect.TypeFor[campaign.TryRequest](), reflect.TypeFor[campaign.MaintainReport](),
 
 	reflect.TypeFor[points.EarnRequest](), reflect.TypeFor[points.ExchangeRequest](), reflect.TypeFor[points.Holder](),
 	reflect.TypeFor[points.Lot](), reflect.TypeFor[points.LotCursor](), reflect.TypeFor[points.Op](),
 	reflect.TypeFor[points.OpCursor](), reflect.TypeFor[points.Rate](), reflect.TypeFor[points.ReconcileReport](),
 	reflect.TypeFor[points.RedeemRequest](), reflect.TypeFor[points.Statement](), reflect.TypeFor[points.SweepReport](),
-	reflect.TypeFor[points.Take](),
+	reflect.TypeFor[points.Take](), reflect.TypeFor[points.MaintainReport](),
 
 	reflect.TypeFor[collect.CreateRequest](), reflect.TypeFor[collect.Cursor](), reflect.TypeFor[collect.PayRequest](),
 	reflect.TypeFor[collect.PayResult](), reflect.TypeFor[collect.Request](), reflect.TypeFor[collect.Share](),
-	reflect.TypeFor[collect.State](),
+	reflect.TypeFor[collect.State](), reflect.TypeFor[collect.MaintainReport](), reflect.TypeFor[collect.ReconcileReport](),
+
+	reflect.TypeFor[cell.Payment](), reflect.TypeFor[cell.Cursor](), reflect.TypeFor[cell.ReconcileReport](),
+	reflect.TypeFor[cell.ClearingReport](),
 }
 
 // hidden are the struct fields in no JSON form (json:"-"), and why.
@@ -195,6 +200,9 @@ var notJSON = map[reflect.Type]string{
 	reflect.TypeFor[collect.Config]():  "configuration",
 	reflect.TypeFor[collect.Rules]():   "configuration",
 	reflect.TypeFor[collect.PayStep](): "a store's input holding the ledger",
+
+	reflect.TypeFor[cell.Config](): "configuration",
+	reflect.TypeFor[cell.Cell]():   "configuration: a ledger and a store",
 }
 
 // found is what the scan finds in one package.

@@ -19,6 +19,7 @@ package ledgertest
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -167,6 +168,22 @@ func (e *env) verify() ledger.VerifyReport {
 // Run runs the whole conformance suite against stores made by newStore.
 func Run(t *testing.T, newStore func(testing.TB) ledger.Store) {
 	t.Helper()
+	run(t, newStore, func(string) bool { return true })
+}
+
+// RunRaces runs the suite's concurrency cases only (Concurrent…, Race…):
+// for a store already held to Run in one layout and tested again in
+// another (many ledgers on one database, see package cell), where only
+// what runs at once can differ.
+func RunRaces(t *testing.T, newStore func(testing.TB) ledger.Store) {
+	t.Helper()
+	run(t, newStore, func(name string) bool {
+		return strings.HasPrefix(name, "Concurrent") || strings.HasPrefix(name, "Race")
+	})
+}
+
+func run(t *testing.T, newStore func(testing.TB) ledger.Store, pick func(name string) bool) {
+	t.Helper()
 	for _, tc := range []struct {
 		name string
 		fn   func(*testing.T, *env)
@@ -196,6 +213,9 @@ func Run(t *testing.T, newStore func(testing.TB) ledger.Store) {
 		{"RaceReversal", testRaceReversal},
 		{"Model", testModel},
 	} {
+		if !pick(tc.name) {
+			continue
+		}
 		t.Run(tc.name, func(t *testing.T) {
 			tc.fn(t, newEnv(t, newStore))
 		})

@@ -17,9 +17,10 @@
 
 ALTER TABLE redpackets RENAME COLUMN password TO legacy_password;
 ALTER TABLE redpackets ALTER COLUMN legacy_password DROP NOT NULL;
-ALTER TABLE redpackets
-	ADD COLUMN password_hash bytea,
-	ADD CONSTRAINT redpackets_password_hash CHECK (octet_length(password_hash) = 32),
-	ADD CONSTRAINT redpackets_password_kind CHECK (kind = 4 OR password_hash IS NULL);
+-- One change per ALTER TABLE, as Citus requires (this text replaced one
+-- ALTER with three subcommands: the same schema, see Migration.Earlier).
+ALTER TABLE redpackets ADD COLUMN password_hash bytea;
+ALTER TABLE redpackets ADD CONSTRAINT redpackets_password_hash CHECK (octet_length(password_hash) = 32);
+ALTER TABLE redpackets ADD CONSTRAINT redpackets_password_kind CHECK (kind = 4 OR password_hash IS NULL);
 -- HashLegacyPasswords: the password packets whose phrase is still in clear.
 CREATE INDEX redpackets_legacy_password ON redpackets (id) WHERE legacy_password IS NOT NULL AND kind = 4;

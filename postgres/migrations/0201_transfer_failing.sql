@@ -4,7 +4,11 @@
 -- (Record.Attempts). A failing record is still unfinished: Reconcile walks
 -- it with the pending ones. Every record is walked by Service.Check.
 
-ALTER TABLE transfer_records ADD COLUMN attempts integer NOT NULL DEFAULT 0 CHECK (attempts >= 0);
+-- A column and its check in two statements, as Citus requires (this text
+-- replaced one with the check inline, under the name PostgreSQL gave it:
+-- the same schema, see Migration.Earlier).
+ALTER TABLE transfer_records ADD COLUMN attempts integer NOT NULL DEFAULT 0;
+ALTER TABLE transfer_records ADD CONSTRAINT transfer_records_attempts_check CHECK (attempts >= 0);
 
 ALTER TABLE transfer_records DROP CONSTRAINT transfer_records_state_check;
 ALTER TABLE transfer_records ADD CONSTRAINT transfer_records_state_check CHECK (state BETWEEN 0 AND 4);

@@ -586,7 +586,7 @@ func testRaceReconcile(t *testing.T, newEnv func(testing.TB) Env) {
 		_, errs := ledgertest.Concurrently(2*raceK+len(all), func(c int) (string, error) {
 			switch {
 			case c < raceK:
-				rep, err := w.svc.Reconcile(w.ctx)
+				rep, err := w.svc.Reconcile(w.ctx, w.clock.Now())
 				if err == nil && rep.Pending > 0 {
 					err = fmt.Errorf("report %+v", rep)
 				}
@@ -747,7 +747,7 @@ func testCheckAndRepair(t *testing.T, newEnv func(testing.TB) Env) {
 
 	// Reconcile settles the open claim, resets the three settled records
 	// without a payment and reports the reservation of a dynamic payment.
-	rrep, err := w.svc.Reconcile(ctx)
+	rrep, err := w.svc.Reconcile(ctx, w.clock.Now())
 	if !errors.Is(err, qr.ErrRecordMismatch) || rrep != (qr.ReconcileReport{Completed: 1, Repaired: 3, Unrepaired: 1}) {
 		t.Fatalf("Reconcile: %+v, %v", rrep, err)
 	}

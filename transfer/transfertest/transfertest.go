@@ -187,6 +187,8 @@ func newWorld(t testing.TB, newEnv func(testing.TB) Env, opts ...option) *world 
 		Limiter:  lim,
 		Now:      w.clock.Now,
 		TokenKey: []byte("transfertest key: 32 bytes long!"),
+		// The cases reconcile the records made up to the clock's reading.
+		ReconcileAfter: -1,
 	}
 	for _, o := range opts {
 		o(&env, &cfg)

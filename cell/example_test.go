@@ -1,0 +1,65 @@
+package cell_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/socialpay/socialpay/cell"
+	"github.com/socialpay/socialpay/ledger"
+)
+
+// Two users in two cells: alice pays bob across the cells, then more than
+// she has; the clearing accounts balance either way.
+func Example() {
+	ctx := context.Background()
+	now := func() time.Time { return time.Date(2026, 2, 16, 20, 0, 0, 0, time.UTC) }
+	router, _ := cell.NewRouter("cell_0", "cell_1", "cell_2", "cell_3")
+	var cells []cell.Cell
+	for _, name := range router.Names() {
+		cells = append(cells, cell.Cell{Name: name, Ledger: ledger.New(nil, ledger.Options{Now: now}), Store: cell.NewMemoryStore()})
+	}
+	c, err := cell.New(cell.Config{Router: router, Cells: cells, Now: now})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("alice lives in", router.Cell("alice"), "and bob in", router.Cell("bob"))
+
+	cny := ledger.MustCurrency("CNY")
+	wallet := func(user, amount string) uuid.UUID {
+		l := c.CellOf(user).Ledger
+		w, _ := l.CreateAccount(ctx, ledger.Account{ID: uuid.New(), Currency: cny, Flags: ledger.DebitsMustNotExceedCredits})
+		if amount != "" {
+			bank, _ := l.CreateAccount(ctx, ledger.Account{ID: uuid.New(), Currency: cny})
+			m, _ := ledger.ParseAmount(amount, "CNY")
+			if _, err := l.Transfer(ctx, ledger.Transfer{ID: uuid.New(), DebitAccountID: bank.ID, CreditAccountID: w.ID, Amount: m}); err != nil {
+				panic(err)
+			}
+		}
+		return w.ID
+	}
+	alice, bob := wallet("alice", "100.00"), wallet("bob", "")
+
+	gift, _ := ledger.ParseAmount("88.88", "CNY")
+	pay := cell.Payment{ID: uuid.New(), Payer: "alice", PayerAccount: alice, Payee: "bob", PayeeAccount: bob, Amount: gift}
+	p, err := c.Pay(ctx, pay)
+	fmt.Println(p.State, err)
+	b, _ := c.CellOf("bob").Ledger.Account(ctx, bob)
+	fmt.Println("bob has", b.NetMoney())
+
+	pay.ID = uuid.New() // a second 88.88 does not fit
+	p, err = c.Pay(ctx, pay)
+	fmt.Println(p.State, errors.Is(err, cell.ErrPaymentFailed), errors.Is(err, ledger.ErrInsufficientFunds))
+
+	rep, err := c.CheckClearing(ctx, cny)
+	fmt.Println("clearing settled:", rep.Settled(), err)
+	// Output:
+	// alice lives in cell_3 and bob in cell_0
+	// completed <nil>
+	// bob has 88.88 CNY
+	// failed true true
+	// clearing settled: true <nil>
+}
