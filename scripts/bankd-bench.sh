@@ -74,7 +74,7 @@ claims_per_s() {
 start_bankd() {
 	local args=(-addr 127.0.0.1:0 -maintain 0 -log-level warn)
 	if [ "$STORE" = postgres ]; then
-		psql "$DSN" -qc "drop schema if exists ${SCHEMA}_bankd cascade" >/dev/null 2>&1
+		PGOPTIONS='-c client_min_messages=warning' psql "$DSN" -qc "drop schema if exists ${SCHEMA}_bankd cascade" >/dev/null
 		args+=(-dsn "$(pooled "$DSN")" -schema "${SCHEMA}_bankd")
 	fi
 	if [ -n "${PPROF:-}" ]; then args+=(-pprof "$PPROF"); fi
