@@ -114,18 +114,28 @@ func (l *LookupLimiter) step(ctx context.Context, op string, payer uuid.UUID, pa
 		states := map[string]int64{}
 		b := txBatch()
 		b.Queue(asyncCommit)
-		b.Queue(l.insert, keys, []int64{l.payer.Full(now), l.inst.Full(now)}[:len(keys)])
-		b.Queue(l.lock, keys).Query(func(rows pgx.Rows) error {
-			var k string
-			var e int64
-			_, err := pgx.ForEachRow(rows, []any{&k, &e}, func() error { states[k] = e; return nil })
-			return err
-		})
-		if err := conn.SendBatch(ctx, b).Close(); err != nil {
-			return err
-		}
-		if len(states) != len(keys) {
-			return fmt.Errorf("%w: lookup bucket rows missing after insert", ErrIntegrity)
+		// A Prune on another instance may delete a full bucket's row
+		// between the insert (which takes no lock on a row that exists)
+		// and the lock: then insert it again, full as it was.
+		for try := 0; ; try++ {
+			clear(states)
+			b.Queue(l.insert, keys, []int64{l.payer.Full(now), l.inst.Full(now)}[:len(keys)])
+			b.Queue(l.lock, keys).Query(func(rows pgx.Rows) error {
+				var k string
+				var e int64
+				_, err := pgx.ForEachRow(rows, []any{&k, &e}, func() error { states[k] = e; return nil })
+				return err
+			})
+			if err := conn.SendBatch(ctx, b).Close(); err != nil {
+				return err
+			}
+			if len(states) == len(keys) {
+				break
+			}
+			if try == maxPruneRaces {
+				return fmt.Errorf("%w: lookup bucket rows missing after insert", ErrIntegrity)
+			}
+			b = &pgx.Batch{}
 		}
 		p, i := states[pk], states[ik]
 		ip := &i
@@ -187,6 +197,10 @@ func (l *LookupLimiter) PaymentSettled(ctx context.Context, payer uuid.UUID) err
 		return nil
 	})
 }
+
+// maxPruneRaces is how many times in a row a step inserts its rows again
+// after a concurrent Prune deleted them, before it gives up.
+const maxPruneRaces = 10
 
 // asyncCommit makes the transaction it is queued in commit without
 // waiting for its WAL flush (see LookupLimiter); it ends with the

@@ -277,3 +277,32 @@ func TestLookupLimiterAsyncCommitIsLocal(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A full bucket's row may be pruned by another instance between a step's
+// insert and its lock: the step still finds (re-creates) its row, and
+// answers as for a full bucket, never with a missing row.
+func TestLookupLimiterPruneRace(t *testing.T) {
+	ctx := context.Background()
+	db := freshDB(t)
+	cfg := transfer.DefaultRateConfig()
+	clock := ledgertest.NewClock(time.Date(2026, 12, 31, 23, 59, 0, 0, time.UTC))
+	cfg.Now = clock.Now
+	a, b := newLookupLimiter(t, db, cfg), newLookupLimiter(t, instance(t, db), cfg)
+	payer := uuid.New()
+	for range ledgertest.RaceIterations(t, 300) {
+		// A refund to a full bucket leaves it full, so prunable; a prune
+		// races it.
+		_, errs := ledgertest.Concurrently(4, func(i int) (struct{}, error) {
+			if i%2 == 0 {
+				return struct{}{}, a.PaymentSettled(ctx, payer)
+			}
+			_, err := b.Prune(ctx)
+			return struct{}{}, err
+		})
+		for _, err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}

@@ -232,10 +232,15 @@ func TestAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// Metrics saw the routes.
+	// Metrics saw the routes, and the library's (OpenTelemetry, through
+	// the same registry) its operations.
 	r = a.do(call{method: "GET", path: "/metrics"})
-	if r.status != http.StatusOK || !strings.Contains(string(r.body), `bankd_http_requests_total{code="201",method="POST",route="/v1/redpackets"}`) {
-		t.Fatalf("metrics: %d\n%s", r.status, r.body)
+	for _, m := range []string{`bankd_http_requests_total{code="201",method="POST",route="/v1/redpackets"}`,
+		`socialpay_redpacket_claims_total{currency="CNY",otel_scope_name="github.com/socialpay/socialpay/redpacket"`,
+		`socialpay_transfer_sends_total{`, `socialpay_qr_payments_total{`} {
+		if r.status != http.StatusOK || !strings.Contains(string(r.body), m) {
+			t.Fatalf("metrics: %d, no %s in\n%s", r.status, m, r.body)
+		}
 	}
 	// No money moved through the escrow of the packet refused for
 	// alice's funds.

@@ -8,6 +8,9 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 
 	"github.com/socialpay/socialpay/ledger"
 	"github.com/socialpay/socialpay/postgres"
@@ -44,6 +47,11 @@ type App struct {
 	now      func() time.Time
 	clock    *demoClock // -demo: the clock the page moves; nil otherwise
 	log      *slog.Logger
+	// reg is the registry /metrics serves: bankd's own metrics, and the
+	// library's, which reach it through the OpenTelemetry MeterProvider
+	// meters (its Prometheus exporter).
+	reg    *prometheus.Registry
+	meters *sdkmetric.MeterProvider
 }
 
 // newApp builds the services: on PostgreSQL when cfg.DSN is set (every
@@ -61,6 +69,14 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		a.clock = &demoClock{base: a.now}
 		a.now = a.clock.Now
 	}
+	// Every part of the library logs to bankd's logger and meters to
+	// /metrics. A bank adds its TracerProvider to the same Configs.
+	a.reg = prometheus.NewRegistry()
+	exporter, err := otelprom.New(otelprom.WithRegisterer(a.reg))
+	if err != nil {
+		return nil, err
+	}
+	a.meters = sdkmetric.NewMeterProvider(sdkmetric.WithReader(exporter))
 	single := cfg.DSN == ""
 	var (
 		ledgerStore ledger.Store
@@ -86,7 +102,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		if err != nil {
 			return nil, err
 		}
-		pc.Schema = cfg.Schema
+		pc.Schema, pc.Logger, pc.MeterProvider = cfg.Schema, log, a.meters
 		if pc.Sealer, err = postgres.NewHMACSealer(postgres.SealKey{ID: 1, Secret: cfg.key("ledger-seal")}); err != nil {
 			return nil, err
 		}
@@ -108,7 +124,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		qrStore, members = postgres.NewQRStore(a.db), newPGGroups(a.db)
 	}
 	a.groups = members
-	a.ledger = ledger.New(ledgerStore, ledger.Options{Now: a.now})
+	a.ledger = ledger.New(ledgerStore, ledger.Options{Now: a.now, Logger: log, MeterProvider: a.meters})
 
 	fail := func(err error) (*App, error) {
 		a.Close()
@@ -118,8 +134,13 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	if err != nil {
 		return fail(err)
 	}
+	// On PostgreSQL a claim answers once its share is paid, and the claim
+	// is marked paid in the background (one transaction less on the
+	// claim's path; marks of concurrent claims share batches). A mark a
+	// crash loses is made by the claim's retry or by Reconcile; Close
+	// waits for those in flight.
 	if a.packets, err = redpacket.New(redpacket.Config{Ledger: a.ledger, Store: packetStore, Members: members,
-		Now: a.now, PasswordKey: passwords, SingleProcess: single}); err != nil {
+		Now: a.now, PasswordKey: passwords, SingleProcess: single, AsyncMarks: !single, Logger: log, MeterProvider: a.meters}); err != nil {
 		return fail(err)
 	}
 	parser, err := transfer.NewPhoneParser(transfer.DefaultRegion)
@@ -128,7 +149,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	}
 	if a.phones, err = transfer.New(transfer.Config{Ledger: a.ledger, Store: recordStore, Directory: phoneDir,
 		Limiter: limiter, Parser: parser, TokenKey: cfg.key("lookup-token"), SingleProcess: single, Now: a.now,
-		ReconcileAfter: ReconcileGrace}); err != nil {
+		ReconcileAfter: ReconcileGrace, Logger: log, MeterProvider: a.meters}); err != nil {
 		return fail(err)
 	}
 	signer, err := qr.NewHMACSigner("k1", cfg.key("qr-sign"))
@@ -152,7 +173,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	}
 	directory := &qrdirectory.Directory{Parser: parser, Phones: phoneDir, Limiter: limiter, Now: a.now}
 	if a.qr, err = qr.NewService(qr.Config{Ledger: a.ledger, Store: qrStore, Directory: directory, Receive: receive,
-		PaymentCodes: a.paycodes, DeviceKeys: kek, Now: a.now, SingleProcess: single,
+		PaymentCodes: a.paycodes, DeviceKeys: kek, Now: a.now, SingleProcess: single, Logger: log, MeterProvider: a.meters,
 		Refused: func(ctx context.Context, r qr.CodeRefusal) {
 			log.LogAttrs(ctx, slog.LevelWarn, "payment code refused", slog.String("device", r.Device), slog.Any("reason", r.Reason))
 		}}); err != nil {
@@ -165,11 +186,16 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	return a, nil
 }
 
-// Close releases the database pool.
+// Close waits for the claims' paid marks in flight, then releases the
+// database pool.
 func (a *App) Close() {
+	if a.packets != nil {
+		a.packets.Close()
+	}
 	if a.db != nil {
 		a.db.Close()
 	}
+	a.meters.Shutdown(context.Background())
 }
 
 // userID is the ID of the user a handle names: derived, so every instance

@@ -860,6 +860,7 @@ type cluster struct {
 
 	mu       sync.Mutex
 	procs    [chaosInstances]*process // nil while down
+	all      []*process               // every process started, for their logs
 	restarts int
 	pick     atomic.Uint64
 }
@@ -889,7 +890,27 @@ func (c *cluster) start(i int) {
 	}
 	c.mu.Lock()
 	c.procs[i] = p
+	c.all = append(c.all, p)
+	if len(c.all) == 1 {
+		c.t.Cleanup(c.logs)
+	}
 	c.mu.Unlock()
+}
+
+// logs shows the warnings and errors of every instance when the test has
+// failed.
+func (c *cluster) logs() {
+	if !c.t.Failed() {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, p := range c.all {
+		w := p.cmd.Stderr.(*lockedWriter)
+		w.mu.Lock()
+		c.t.Logf("bankd process %d (%s) logs:\n%s", i, p.addr, w.w)
+		w.mu.Unlock()
+	}
 }
 
 // kill SIGKILLs instance i while requests are in flight and waits until

@@ -29,6 +29,8 @@ type Config struct {
 	// (BANKD_SECRET); with DSN it is required, else random.
 	Secret   []byte
 	LogLevel slog.Level
+	// PProf is where net/http/pprof is served (-pprof); empty: nowhere.
+	PProf string
 	// Now is the clock; nil means time.Now (tests move it).
 	Now func() time.Time
 	// LogWriter receives the logs; nil means stderr.
@@ -56,6 +58,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.DurationVar(&c.Shutdown, "shutdown", 10*time.Second, "how long requests in flight get to finish on SIGTERM")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	fs.BoolVar(&c.Demo, "demo", false, "serve the demo page at /demo/, with a clock it can move and a view of every account; memory stores and demo tokens only")
+	fs.StringVar(&c.PProf, "pprof", "", "serve net/http/pprof on this address, apart from the API (keep it private); empty: none")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}

@@ -59,6 +59,44 @@ func (m *memoryMembers) Add(_ context.Context, group uuid.UUID, users ...uuid.UU
 	return nil
 }
 
+// knownMembers remembers the members it has seen. In bankd a group only
+// gains members (there is no way to leave one), so a member seen is a
+// member for good, on every instance: the cache holds a fact that never
+// changes, and a claim on a busy packet asks the database once per
+// claimer, not once per claim. A bank whose chat service removes members
+// drops this cache (or keys it by a membership version it bumps on each
+// removal). Non-members are always asked: they may have joined since.
+type knownMembers struct {
+	Members
+	mu   sync.Mutex
+	seen map[[32]byte]struct{}
+}
+
+// maxKnownMembers bounds the cache; it starts over when full.
+const maxKnownMembers = 1 << 18
+
+func (k *knownMembers) IsMember(ctx context.Context, group, user uuid.UUID) (bool, error) {
+	var key [32]byte
+	copy(key[:16], group[:])
+	copy(key[16:], user[:])
+	k.mu.Lock()
+	_, ok := k.seen[key]
+	k.mu.Unlock()
+	if ok {
+		return true, nil
+	}
+	ok, err := k.Members.IsMember(ctx, group, user)
+	if ok && err == nil {
+		k.mu.Lock()
+		if len(k.seen) >= maxKnownMembers {
+			clear(k.seen)
+		}
+		k.seen[key] = struct{}{}
+		k.mu.Unlock()
+	}
+	return ok, err
+}
+
 // groupRecords keeps what bankd knows of a group besides its members.
 type groupRecords interface {
 	// create records g unless a group with its ID exists: then it returns
@@ -155,7 +193,7 @@ type pgRecords struct {
 
 func newPGGroups(db *postgres.DB) *Groups {
 	return &Groups{records: &pgRecords{db: db, table: pgx.Identifier{db.Schema(), "bankd_groups"}.Sanitize()},
-		Members: postgres.NewMembers(db)}
+		Members: &knownMembers{Members: postgres.NewMembers(db), seen: map[[32]byte]struct{}{}}}
 }
 
 func (p *pgRecords) create(ctx context.Context, g Group, fp []byte) (Group, error) {

@@ -9,7 +9,9 @@
 // Its contract is the OpenAPI 3.1 document it serves at /openapi.yaml and
 // /openapi.json (openapi.yaml beside this file), which its tests check
 // every handler against. Errors are RFC 9457 problem details
-// (application/problem+json) whose type names a stable code. Creating
+// (application/problem+json) whose type names a stable code: the
+// library's (errcode.Of, its class giving the status; docs/errors.md) or
+// bankd's own (problem.go). Creating
 // requests carry an Idempotency-Key header: the IDs of what they create
 // are derived from the key and the caller, so a retry, on this instance or
 // another, gets the original's answer and moves money once.
@@ -24,18 +26,28 @@
 // its own.
 //
 // Operations: /healthz (the process runs), /readyz (it serves: the
-// database answers and it is not shutting down), /metrics (Prometheus),
-// access logs with request IDs through log/slog on stderr, and a graceful
-// shutdown on SIGTERM or SIGINT. Every instance runs the periodic work
+// database answers and it is not shutting down), /metrics (Prometheus:
+// bankd's metrics and the library's, which every Config meters through an
+// OpenTelemetry MeterProvider exporting to the same registry), access logs
+// with request IDs through log/slog on stderr (the library logs there
+// too), and a graceful shutdown on SIGTERM or SIGINT. Every instance runs
+// the periodic work, each feature's Maintain on a maintain.Runner
 // (refunds of expired packets, delayed transfers landing, chats expiring,
-// reconciliation); each step is safe on many instances at once.
+// reconciliation), safe on many instances at once; on PostgreSQL a lease
+// per task spares them repeating each other.
+//
+// TestChaos runs three instances on one schema under a mixed load and
+// SIGKILLs one mid-run: every acknowledged operation is kept, none is
+// applied twice, and every check of the library passes after
+// (scripts/bankd-chaos.sh runs it long).
 //
 // Flags: -addr (127.0.0.1:8080; port 0 picks a free one), -dsn, -schema,
-// -maintain (the period of the periodic work), -demo (a page at /demo/
-// to try the product in a browser, with a clock it moves forward and a
-// view of every account; memory stores and demo tokens only, see
-// demo.go). The first line bankd prints on stdout is "bankd listening on
-// http://ADDR".
+// -maintain (the period of the periodic work), -shutdown (the grace of
+// requests in flight), -log-level, -demo (a page at /demo/ to try the
+// product in a browser, with a clock it moves forward and a view of every
+// account; memory stores and demo tokens only, see demo.go), -pprof (an
+// address for net/http/pprof, apart from the API). The first line bankd
+// prints on stdout is "bankd listening on http://ADDR".
 package main
 
 import (

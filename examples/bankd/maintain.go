@@ -2,83 +2,88 @@ package main
 
 import (
 	"context"
-	"log/slog"
+	"encoding/json"
 	"time"
+
+	"github.com/socialpay/socialpay/maintain"
+	"github.com/socialpay/socialpay/postgres"
 )
 
 // ReconcileGrace is how old unfinished work must be before the periodic
 // reconciliation finishes it, leaving requests in flight to themselves.
 const ReconcileGrace = time.Minute
 
-// task is one periodic step: what it finished, and its error.
-type task struct {
-	name string
-	run  func(ctx context.Context, now time.Time) (int, error)
-}
-
-// tasks are the features' periodic methods, each safe on every instance
-// at once. When the library's Maintain(ctx, now) and its runner land,
-// this list becomes one call per feature.
-func (s *Server) tasks() []task {
+// newRunner returns the periodic work (package maintain): each feature's
+// Maintain and the lookup limiter's pruning, every -maintain on every
+// instance, with a lease per task on PostgreSQL so that instances do not
+// repeat each other's work (correctness never depends on it).
+func (s *Server) newRunner() (*maintain.Runner, error) {
 	a := s.app
-	return []task{
-		{"ledger_expire_pending", a.ledger.ExpirePending},
-		{"redpacket_refund_expired", a.packets.RefundExpired},
-		{"redpacket_reconcile", func(ctx context.Context, now time.Time) (int, error) {
-			r, err := a.packets.Reconcile(ctx, now)
-			return r.Funded + r.Cancelled + r.Paid + r.Returned + r.Refunded + r.Settled + r.Marked + r.Repaid +
-				r.RefundMoved + r.RefundRecorded, err
-		}},
-		{"transfer_release_due", a.phones.ReleaseDue},
-		{"transfer_expire_chats", a.phones.ExpireChats},
-		{"transfer_reconcile", func(ctx context.Context, now time.Time) (int, error) {
-			r, err := a.phones.Reconcile(ctx, now) // minus ReconcileGrace, set in its Config
-			return r.Settled + r.Cancelled + r.Failed, err
-		}},
-		{"qr_reconcile", func(ctx context.Context, now time.Time) (int, error) {
-			r, err := a.qr.Reconcile(ctx, now)
-			return r.Completed + r.Cancelled + r.Repaired, err
-		}},
-		{"qr_sweep_used_codes", func(ctx context.Context, _ time.Time) (int, error) { return a.qr.Sweep(ctx) }},
-		{"lookup_limiter_prune", func(ctx context.Context, _ time.Time) (int, error) {
+	tasks := []maintain.Task{
+		maintain.TaskOf("ledger", a.ledger), // holds whose timeout passed
+		maintain.TaskOf("redpacket", a.packets),
+		maintain.TaskOf("transfer", a.phones),
+		maintain.TaskOf("qr", a.qr),
+		{Name: "lookup_limiter", Run: func(ctx context.Context, _ time.Time) (any, error) {
 			n, err := a.prune(ctx)
-			return int(n), err
+			return struct {
+				Pruned int64 `json:"pruned"`
+			}{n}, err
 		}},
 	}
+	for i := range tasks {
+		tasks[i] = s.counted(tasks[i])
+	}
+	var lease maintain.Lease
+	if a.db != nil {
+		lease = postgres.NewTaskLease(a.db)
+	}
+	return maintain.New(maintain.Config{Tasks: tasks, Interval: a.cfg.Maintain, Now: a.now, Lease: lease, Logger: s.log})
 }
 
-// maintain runs every task each period until ctx ends; 0 runs nothing.
-func (s *Server) maintain(ctx context.Context, every time.Duration) {
-	if every <= 0 {
-		return
-	}
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			s.maintainOnce(ctx)
-		}
-	}
-}
-
-// maintainOnce runs every task once, logging and counting each.
-func (s *Server) maintainOnce(ctx context.Context) {
-	for _, t := range s.tasks() {
-		if ctx.Err() != nil {
-			return
-		}
-		n, err := t.run(ctx, s.app.now())
+// counted counts t's runs by result, and what its reports say it did.
+func (s *Server) counted(t maintain.Task) maintain.Task {
+	run := t.Run
+	t.Run = func(ctx context.Context, now time.Time) (any, error) {
+		rep, err := run(ctx, now)
 		result := "ok"
 		if err != nil {
 			result = "error"
-			s.log.LogAttrs(ctx, slog.LevelWarn, "maintenance", slog.String("task", t.name), slog.Int("done", n), slog.Any("err", err))
-		} else if n > 0 {
-			s.log.LogAttrs(ctx, slog.LevelInfo, "maintenance", slog.String("task", t.name), slog.Int("done", n))
 		}
-		s.metrics.maintenance.WithLabelValues(t.name, result).Inc()
-		s.metrics.maintained.WithLabelValues(t.name).Add(float64(n))
+		s.metrics.maintenance.WithLabelValues(t.Name, result).Inc()
+		if b, jerr := json.Marshal(rep); jerr == nil {
+			var v any
+			if json.Unmarshal(b, &v) == nil {
+				countItems(v, "", func(item string, n float64) {
+					s.metrics.maintained.WithLabelValues(t.Name, item).Add(n)
+				})
+			}
+		}
+		return rep, err
+	}
+	return t
+}
+
+// countItems calls add with each positive number of a report's JSON and
+// its path ("reconcile_settled").
+func countItems(v any, path string, add func(item string, n float64)) {
+	join := func(k string) string {
+		if path == "" {
+			return k
+		}
+		return path + "_" + k
+	}
+	switch t := v.(type) {
+	case map[string]any:
+		for k, e := range t {
+			countItems(e, join(k), add)
+		}
+	case float64:
+		if t > 0 && path != "" {
+			add(path, t)
+		}
 	}
 }
+
+// maintainOnce runs every task once, now (the runner logs each).
+func (s *Server) maintainOnce(ctx context.Context) { s.runner.RunOnce(ctx) }

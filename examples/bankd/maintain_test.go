@@ -48,8 +48,8 @@ func TestMaintain(t *testing.T) {
 		t.Fatalf("after the periodic work: transfer %s, packet %s refund %v, alice %v", rec.State, v.Status, v.Refund, w.Balance)
 	}
 	metrics := string(a.do(call{method: "GET", path: "/metrics"}).body)
-	for _, want := range []string{`bankd_maintenance_items_total{task="transfer_release_due"} 1`,
-		`bankd_maintenance_items_total{task="redpacket_refund_expired"} 1`, `bankd_maintenance_runs_total{result="ok",task="qr_reconcile"} 2`} {
+	for _, want := range []string{`bankd_maintenance_items_total{item="released",task="transfer"} 1`,
+		`bankd_maintenance_items_total{item="refunded",task="redpacket"} 1`, `bankd_maintenance_runs_total{result="ok",task="qr"} 2`} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("metrics lack %s", want)
 		}

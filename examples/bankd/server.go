@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/socialpay/socialpay/errcode"
+	"github.com/socialpay/socialpay/maintain"
 
 	"go.yaml.in/yaml/v4"
 )
@@ -79,6 +80,7 @@ type Server struct {
 	mux     *http.ServeMux
 	reg     *prometheus.Registry
 	metrics *metrics
+	runner  *maintain.Runner // the periodic work (maintain.go)
 	// stopping is set when shutdown begins: /readyz answers 503 so that
 	// the load balancer stops sending new requests.
 	stopping atomic.Bool
@@ -97,7 +99,7 @@ func newServer(app *App, auth Authenticator, log *slog.Logger) (*Server, error) 
 	if err != nil {
 		return nil, fmt.Errorf("openapi.yaml: %w", err)
 	}
-	s := &Server{app: app, auth: auth, log: log, mux: http.NewServeMux(), reg: prometheus.NewRegistry(), openapi: doc}
+	s := &Server{app: app, auth: auth, log: log, mux: http.NewServeMux(), reg: app.reg, openapi: doc}
 	s.metrics = &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bankd_http_requests_total",
 			Help: "HTTP requests by route and status code."}, []string{"method", "route", "code"}),
@@ -106,10 +108,14 @@ func newServer(app *App, auth Authenticator, log *slog.Logger) (*Server, error) 
 		maintenance: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bankd_maintenance_runs_total",
 			Help: "Runs of each periodic task, by result."}, []string{"task", "result"}),
 		maintained: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bankd_maintenance_items_total",
-			Help: "Items each periodic task finished (packets refunded, transfers landed, …)."}, []string{"task"}),
+			Help: "What each periodic task did, by the field of its report (refunded, released, reconcile_settled, …)."},
+			[]string{"task", "item"}),
 	}
 	s.reg.MustRegister(s.metrics.requests, s.metrics.duration, s.metrics.maintenance, s.metrics.maintained,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if s.runner, err = s.newRunner(); err != nil {
+		return nil, err
+	}
 	s.routes()
 	return s, nil
 }
@@ -389,6 +395,12 @@ func serve(ctx context.Context, cfg Config, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	debug, err := listenDebug(cfg)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer serveDebug(debug, log)()
 	mode := "memory stores, single process"
 	if cfg.DSN != "" {
 		mode = "PostgreSQL schema " + cfg.Schema
@@ -401,12 +413,9 @@ func serve(ctx context.Context, cfg Config, stdout io.Writer) error {
 		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 
-	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
-	workDone := make(chan struct{})
-	go func() {
-		defer close(workDone)
-		srv.maintain(workCtx, cfg.Maintain)
-	}()
+	if cfg.Maintain > 0 {
+		srv.runner.Start(context.WithoutCancel(ctx))
+	}
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 
@@ -419,8 +428,7 @@ func serve(ctx context.Context, cfg Config, stdout io.Writer) error {
 		err = hs.Shutdown(sctx)
 		cancel()
 	}
-	stopWork()
-	<-workDone
+	srv.runner.Close() // before the stores close
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}

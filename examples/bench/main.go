@@ -26,9 +26,13 @@
 // same schema: redpacket (claims of lucky packets, many open at once),
 // redpacket-soldout (taps on sold-out packets: the fast path), phone
 // (resolve a mobile number, pay it at once) and qr (payment-code
-// charges). Each counts its own operation (claims, taps, transfers,
-// charges): the summary line names it (claims/s=…) and still reports it
-// as transfers/s=, so scripts read every scenario alike. With -verify each
+// charges). http-redpacket makes the redpacket scenario's claims through
+// a running bankd (examples/bankd, -http URL), one HTTP request each, to
+// compare the reference service with the library called directly on the
+// same store (scripts/bankd-bench.sh runs both). Each counts its own
+// operation (claims, taps, transfers, charges): the summary line names it
+// (claims/s=…) and still reports it as transfers/s=, so scripts read every
+// scenario alike. With -verify each
 // checks what its operation promises (see each scenario's Verify).
 package main
 
@@ -68,6 +72,7 @@ func main() {
 
 type config struct {
 	store, dsn, schema, scenario string
+	http                         string // http-redpacket: bankd's URL
 	reset, verify, group, seal   bool
 	direct                       bool
 	clients, batch, accounts     int
@@ -91,6 +96,7 @@ func parseFlags() (config, error) {
 	flag.BoolVar(&c.seal, "seal", true, "seal ledger entries, as a bank's service must (with a fixed key of the load generator's); "+
 		"-seal=false measures without; a schema keeps one choice")
 	flag.StringVar(&c.scenario, "scenario", "transfer", "one of: "+strings.Join(scenarioNames(), ", "))
+	flag.StringVar(&c.http, "http", "", "http-redpacket: the URL of the running bankd to drive")
 	flag.IntVar(&c.clients, "clients", 8, "concurrent clients")
 	flag.DurationVar(&c.duration, "duration", 30*time.Second, "how long to drive load")
 	flag.DurationVar(&c.warmup, "warmup", 0, "drive load this long first, uncounted (-store postgres: then analyze the schema, "+
@@ -267,7 +273,7 @@ func newEnv(c config, store ledger.Store, db *postgres.DB) *Env {
 	env := &Env{
 		Opts: Options{Clients: c.clients, Batch: c.batch, Accounts: c.accounts, Shards: c.shards, Seed: c.seed,
 			Duration: c.duration, Warmup: c.warmup, Ops: c.ops, Verify: c.verify, Duplicates: c.duplicates,
-			Cells: c.cells, Cross: c.cross, Reset: c.reset, Direct: c.direct},
+			Cells: c.cells, Cross: c.cross, Reset: c.reset, Direct: c.direct, HTTP: c.http},
 		Ledger:   ledger.New(front, ledger.Options{}),
 		Store:    front,
 		DB:       db,

@@ -117,6 +117,7 @@ type Options struct {
 	Cross      float64 // -cross: the cells scenario's share of payments between two cells
 	Reset      bool    // -reset: the run starts from empty schemas
 	Direct     bool    // -direct: cells on Citus work through the node holding them
+	HTTP       string  // -http: the URL of a running bankd, for the scenarios that drive one
 }
 
 // Env is what a scenario works with.
