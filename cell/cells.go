@@ -160,8 +160,8 @@ func (c *Cells) Router() *Router { return c.router }
 // Cell returns the cell named name, or nil.
 func (c *Cells) Cell(name string) *Cell { return c.cells[name] }
 
-// CellOf returns the cell a user (a routing key) lives in.
-func (c *Cells) CellOf(user string) *Cell { return c.cells[c.router.Cell(user)] }
+// CellOf returns the cell user lives in.
+func (c *Cells) CellOf(user uuid.UUID) *Cell { return c.cells[c.router.Cell(user)] }
 
 // The IDs Cells derives.
 
@@ -276,7 +276,7 @@ func (c *Cells) payWithin(ctx context.Context, p Payment) (Payment, error) {
 // transfers (TransferID(id, "transfer")) and have no record.
 //
 // Errors: ErrPaymentNotFound, the store's.
-func (c *Cells) Payment(ctx context.Context, payer string, id uuid.UUID) (Payment, error) {
+func (c *Cells) Payment(ctx context.Context, payer, id uuid.UUID) (Payment, error) {
 	return c.CellOf(payer).Store.Payment(ctx, id)
 }
 

@@ -26,10 +26,13 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	fmt.Println("alice lives in", router.Cell("alice"), "and bob in", router.Cell("bob"))
+	// Users are UUIDs; a bank derives them from its customer numbers.
+	bank := uuid.MustParse("6f1c1f3e-5a8e-4d2b-9c0e-1b2a3c4d5e6f") // the bank's namespace
+	alice, bob := ledger.DeriveID(bank, "customer", "alice"), ledger.DeriveID(bank, "customer", "bob")
+	fmt.Println("alice lives in", router.Cell(alice), "and bob in", router.Cell(bob))
 
 	cny := ledger.MustCurrency("CNY")
-	wallet := func(user, amount string) uuid.UUID {
+	wallet := func(user uuid.UUID, amount string) uuid.UUID {
 		l := c.CellOf(user).Ledger
 		w, _ := l.CreateAccount(ctx, ledger.Account{ID: uuid.New(), Currency: cny, Flags: ledger.DebitsMustNotExceedCredits})
 		if amount != "" {
@@ -41,13 +44,13 @@ func Example() {
 		}
 		return w.ID
 	}
-	alice, bob := wallet("alice", "100.00"), wallet("bob", "")
+	aliceWallet, bobWallet := wallet(alice, "100.00"), wallet(bob, "")
 
 	gift, _ := ledger.ParseAmount("88.88", "CNY")
-	pay := cell.Payment{ID: uuid.New(), Payer: "alice", PayerAccount: alice, Payee: "bob", PayeeAccount: bob, Amount: gift}
+	pay := cell.Payment{ID: uuid.New(), Payer: alice, PayerAccount: aliceWallet, Payee: bob, PayeeAccount: bobWallet, Amount: gift}
 	p, err := c.Pay(ctx, pay)
 	fmt.Println(p.State, err)
-	b, _ := c.CellOf("bob").Ledger.Account(ctx, bob)
+	b, _ := c.CellOf(bob).Ledger.Account(ctx, bobWallet)
 	fmt.Println("bob has", b.NetMoney())
 
 	pay.ID = uuid.New() // a second 88.88 does not fit
@@ -57,7 +60,7 @@ func Example() {
 	rep, err := c.CheckClearing(ctx, cny)
 	fmt.Println("clearing settled:", rep.Settled(), err)
 	// Output:
-	// alice lives in cell_3 and bob in cell_0
+	// alice lives in cell_0 and bob in cell_1
 	// completed <nil>
 	// bob has 88.88 CNY
 	// failed true true

@@ -75,14 +75,13 @@ func (s State) String() string {
 func (s State) Final() bool { return s != StateOpen }
 
 // Payment moves Amount from the payer's account to the payee's. The cells
-// of both come from the Router and the payer and payee keys (their user
-// IDs); when they differ, the payment is recorded in the payer's cell and
+// of both come from the Router and the payer's and payee's user IDs; when they differ, the payment is recorded in the payer's cell and
 // settled between the cells (see Cells.Pay).
 type Payment struct {
 	ID           uuid.UUID    `json:"id"`    // the client's idempotency key
-	Payer        string       `json:"payer"` // the payer's routing key (user ID)
+	Payer        uuid.UUID    `json:"payer"` // the paying user, whose cell the Router names
 	PayerAccount uuid.UUID    `json:"payer_account"`
-	Payee        string       `json:"payee"` // the payee's routing key (user ID)
+	Payee        uuid.UUID    `json:"payee"` // the paid user
 	PayeeAccount uuid.UUID    `json:"payee_account"`
 	Amount       ledger.Money `json:"amount"`
 
@@ -117,8 +116,8 @@ func validate(p *Payment) error {
 		return bad("nil account")
 	case p.PayerAccount == p.PayeeAccount:
 		return bad("account %s pays itself", p.PayerAccount)
-	case !key(p.Payer) || !key(p.Payee):
-		return bad("payer and payee must be 1 to %d bytes of UTF-8 text without NUL", MaxKeyLen)
+	case p.Payer == uuid.Nil || p.Payee == uuid.Nil:
+		return bad("nil payer or payee")
 	case p.Amount.Currency().IsZero():
 		return bad("%v", ledger.ErrUnknownCurrency)
 	case p.Amount.Units() <= 0:
@@ -126,8 +125,6 @@ func validate(p *Payment) error {
 	}
 	return nil
 }
-
-func key(s string) bool { return s != "" && len(s) <= MaxKeyLen && ledger.StorableText(s) }
 
 // samePayment reports whether req (a request) matches stored (a recorded
 // payment with the same ID), so that a retry is idempotent.

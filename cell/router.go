@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"slices"
+
+	"github.com/google/uuid"
 )
 
 // MaxNameLen bounds a cell's name, which is also a valid PostgreSQL schema
@@ -12,13 +14,11 @@ import (
 // '_'), so that a cell can be the schema of its name.
 const MaxNameLen = 63
 
-// MaxKeyLen bounds a routing key (a user's ID) in bytes.
-const MaxKeyLen = 255
-
 // Router says which cell a user's accounts live in. The cell of a key is
 // the cell whose name scores highest for it (rendezvous hashing): the
-// score of name n for key k is splitmix64(h(k) XOR h(n)), h the first 8
-// bytes of SHA-256, big-endian; ties go to the smaller name. So the cell
+// score of name n for user k is splitmix64(h(k) XOR h(n)), h the first 8
+// bytes of SHA-256 (of the user ID's 16 bytes, of the name's text),
+// big-endian; ties go to the smaller name. So the cell
 // of a key depends on the key and the set of names alone, not on their
 // order, any process or any lookup: every instance of every service
 // agrees without sharing state, and the answer never changes while the
@@ -57,14 +57,14 @@ func NewRouter(names ...string) (*Router, error) {
 		if i > 0 && sorted[i-1] == n {
 			return nil, fmt.Errorf("%w: cell %q named twice", ErrInvalidCell, n)
 		}
-		r.seeds[i] = hash64(n)
+		r.seeds[i] = hash64([]byte(n))
 	}
 	return r, nil
 }
 
-// Cell returns the name of the cell that key (a user's ID) lives in.
-func (r *Router) Cell(key string) string {
-	k := hash64(key)
+// Cell returns the name of the cell that user lives in.
+func (r *Router) Cell(user uuid.UUID) string {
+	k := hash64(user[:])
 	best, bestScore := 0, splitmix64(k^r.seeds[0])
 	for i := 1; i < len(r.seeds); i++ {
 		if s := splitmix64(k ^ r.seeds[i]); s > bestScore {
@@ -90,8 +90,8 @@ func checkName(n string) error {
 	return nil
 }
 
-func hash64(s string) uint64 {
-	sum := sha256.Sum256([]byte(s))
+func hash64(b []byte) uint64 {
+	sum := sha256.Sum256(b)
 	return binary.BigEndian.Uint64(sum[:8])
 }
 

@@ -8,8 +8,16 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/google/uuid"
+
 	"github.com/socialpay/socialpay/cell"
+	"github.com/socialpay/socialpay/ledger"
 )
+
+// user returns the i-th of distinct test users.
+func user(i int) uuid.UUID {
+	return ledger.DeriveID(uuid.NameSpaceOID, "router test user", fmt.Sprint(i))
+}
 
 func names(n int) []string {
 	var out []string
@@ -27,11 +35,13 @@ func TestRouterGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]string{}
-	for _, k := range []string{"alice", "bob", "carol", "dave", "+8613800138000", "0"} {
-		want[k] = r.Cell(k)
+	for _, k := range []string{"00000000-0000-0000-0000-000000000000", "00000000-0000-0000-0000-000000000001",
+		"6ba7b810-9dad-11d1-80b4-00c04fd430c8", "ffffffff-ffff-ffff-ffff-ffffffffffff", "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f0"} {
+		want[k] = r.Cell(uuid.MustParse(k))
 	}
 	got := fmt.Sprint(want)
-	const golden = "map[+8613800138000:cell_5 0:cell_0 alice:cell_5 bob:cell_0 carol:cell_4 dave:cell_7]"
+	const golden = "map[00000000-0000-0000-0000-000000000000:cell_1 00000000-0000-0000-0000-000000000001:cell_3 " +
+		"0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f0:cell_3 6ba7b810-9dad-11d1-80b4-00c04fd430c8:cell_2 ffffffff-ffff-ffff-ffff-ffffffffffff:cell_6]"
 	if got != golden {
 		t.Fatalf("routes changed:\n got %s\nwant %s", got, golden)
 	}
@@ -40,7 +50,7 @@ func TestRouterGolden(t *testing.T) {
 // The router computes what its doc says: the name of the highest
 // splitmix64(h(key) XOR h(name)), h the first 8 bytes of SHA-256.
 func TestRouterDocumented(t *testing.T) {
-	h := func(s string) uint64 { sum := sha256.Sum256([]byte(s)); return binary.BigEndian.Uint64(sum[:8]) }
+	h := func(b []byte) uint64 { sum := sha256.Sum256(b); return binary.BigEndian.Uint64(sum[:8]) }
 	mix := func(x uint64) uint64 { // SplitMix64's finalizer, as published
 		x += 0x9e3779b97f4a7c15
 		x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
@@ -50,10 +60,10 @@ func TestRouterDocumented(t *testing.T) {
 	ns := names(5)
 	r, _ := cell.NewRouter(ns...)
 	for i := range 1000 {
-		k := fmt.Sprintf("k%d", i)
+		k := user(i)
 		best, score := "", uint64(0)
 		for _, n := range ns {
-			if s := mix(h(k) ^ h(n)); best == "" || s > score {
+			if s := mix(h(k[:]) ^ h([]byte(n))); best == "" || s > score {
 				best, score = n, s
 			}
 		}
@@ -77,7 +87,7 @@ func TestRouterStable(t *testing.T) {
 	count := map[string]int{}
 	moved := 0
 	for i := range keys {
-		k := fmt.Sprintf("user-%d", i)
+		k := user(i)
 		a, b := r8.Cell(k), r9.Cell(k)
 		if r8rev.Cell(k) != a {
 			t.Fatalf("key %s: the names' order changed its cell", k)
@@ -113,7 +123,8 @@ func TestRouterInvalid(t *testing.T) {
 
 func BenchmarkRouter64(b *testing.B) {
 	r, _ := cell.NewRouter(names(64)...)
+	k := user(123456789)
 	for i := 0; b.Loop(); i++ {
-		_ = r.Cell("user-123456789")
+		_ = r.Cell(k)
 	}
 }

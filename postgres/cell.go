@@ -54,14 +54,15 @@ const cellCols = `id, payer, payer_account, payee, payee_account, payer_cell, pa
 
 func scanCellPayment(row pgx.CollectableRow) (cell.Payment, error) {
 	var (
-		id, payerAcc, payeeAcc [16]byte
-		p                      cell.Payment
-		cur                    string
-		amount                 int64
-		state                  int16
-		finished               *time.Time
+		id, payer, payee   [16]byte
+		payerAcc, payeeAcc [16]byte
+		p                  cell.Payment
+		cur                string
+		amount             int64
+		state              int16
+		finished           *time.Time
 	)
-	err := row.Scan(&id, &p.Payer, &payerAcc, &p.Payee, &payeeAcc, &p.PayerCell, &p.PayeeCell, &cur, &amount,
+	err := row.Scan(&id, &payer, &payerAcc, &payee, &payeeAcc, &p.PayerCell, &p.PayeeCell, &cur, &amount,
 		&state, &p.Reason, &p.CreatedAt, &finished)
 	if err != nil {
 		return p, err
@@ -70,7 +71,7 @@ func scanCellPayment(row pgx.CollectableRow) (cell.Payment, error) {
 	if err != nil || state < 0 || state > int16(cell.StateReversed) {
 		return p, fmt.Errorf("%w: payment %x: currency %q, state %d", ErrIntegrity, id, cur, state)
 	}
-	p.ID, p.PayerAccount, p.PayeeAccount = id, payerAcc, payeeAcc
+	p.ID, p.Payer, p.PayerAccount, p.Payee, p.PayeeAccount = id, payer, payerAcc, payee, payeeAcc
 	p.Amount, p.State = ledger.NewMoney(amount, c), cell.State(state)
 	p.CreatedAt = p.CreatedAt.UTC()
 	if finished != nil {
@@ -96,14 +97,10 @@ func (s *CellStore) Composes(l *ledger.Ledger) bool {
 // Store does; ledger.ApplyBatch decides the hold; the second writes it (or
 // records the payment as cell.HoldRefused says) and commits.
 //
-// Errors: cell.ErrInvalidPayment (text PostgreSQL cannot keep),
-// ErrInvalidConfig (a hold on a ledger this store does not compose with),
+// Errors: ErrInvalidConfig (a hold on a ledger this store does not compose with),
 // and the infrastructure errors of this package.
 func (s *CellStore) Begin(ctx context.Context, p cell.Payment, hold *cell.Move) (cell.Payment, bool, error) {
-	if !ledger.StorableText(p.Payer) || !ledger.StorableText(p.Payee) {
-		return cell.Payment{}, false, fmt.Errorf("%w: payment %s: payer or payee is not text PostgreSQL keeps", cell.ErrInvalidPayment, p.ID)
-	}
-	args := []any{[16]byte(p.ID), p.Payer, [16]byte(p.PayerAccount), p.Payee, [16]byte(p.PayeeAccount), p.PayerCell, p.PayeeCell,
+	args := []any{[16]byte(p.ID), [16]byte(p.Payer), [16]byte(p.PayerAccount), [16]byte(p.Payee), [16]byte(p.PayeeAccount), p.PayerCell, p.PayeeCell,
 		p.Amount.Currency().Code(), p.Amount.Units(), p.CreatedAt}
 	if hold != nil {
 		return s.beginHeld(ctx, p, args, hold)

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"github.com/google/uuid"
 	"os"
 	"testing"
 
@@ -61,7 +62,7 @@ func runCellLedgers(t *testing.T, n int, fresh func(testing.TB) *DB, full bool) 
 func TestCellStoreSchemas(t *testing.T) {
 	ctx := context.Background()
 	a, b := NewCellStore(freshDB(t)), NewCellStore(freshDB(t))
-	p := cell.Payment{Payer: "u", Payee: "v", PayerCell: "a", PayeeCell: "b", Amount: ledger.NewMoney(1, ledger.MustCurrency("CNY"))}
+	p := cell.Payment{Payer: uuid.New(), Payee: uuid.New(), PayerCell: "a", PayeeCell: "b", Amount: ledger.NewMoney(1, ledger.MustCurrency("CNY"))}
 	p.ID, p.PayerAccount, p.PayeeAccount = [16]byte{1}, [16]byte{2}, [16]byte{3}
 	p.CreatedAt = ledgertest.Start
 	if _, created, err := a.Begin(ctx, p, nil); err != nil || !created {

@@ -25,7 +25,7 @@ func testStore(t *testing.T, e *env) {
 	at := ledgertest.Start
 	var ps []cell.Payment
 	for i := range 5 {
-		p := e.payment("a", "b", uuid.New(), uuid.New(), fmt.Sprintf("%d.00", i+1))
+		p := e.payment(uuid.New(), uuid.New(), uuid.New(), uuid.New(), fmt.Sprintf("%d.00", i+1))
 		p.PayerCell, p.PayeeCell = "x", "y"
 		p.CreatedAt = at.Add(time.Duration(i%3) * time.Second)
 		got, created, err := s.Begin(e.ctx, p, nil)
@@ -105,7 +105,7 @@ func testStore(t *testing.T, e *env) {
 		}
 	}
 	// K racing begins: one creates.
-	p := e.payment("a", "b", uuid.New(), uuid.New(), "1.00")
+	p := e.payment(uuid.New(), uuid.New(), uuid.New(), uuid.New(), "1.00")
 	p.CreatedAt = at
 	begun, errs := ledgertest.Concurrently(raceK, func(int) (bool, error) {
 		_, created, err := s.Begin(e.ctx, p, nil)
@@ -154,7 +154,7 @@ func testAcross(t *testing.T, e *env) {
 	a, b, c := e.user(0, 0), e.user(1, 0), e.user(2, 0)
 	wa, wb, wc := e.wallet(a, "100.00"), e.wallet(b, "10.00"), e.wallet(c, "")
 	for _, x := range []struct {
-		from, to     string
+		from, to     uuid.UUID
 		wFrom, wTo   uuid.UUID
 		amount       string
 		wantF, wantT int64
@@ -217,7 +217,7 @@ func testIdempotency(t *testing.T, e *env) {
 	}
 	bad := req
 	bad.ID = uuid.New()
-	bad.Payee = ""
+	bad.Payee = uuid.Nil
 	if _, err := e.c.Pay(e.ctx, bad); !errors.Is(err, cell.ErrInvalidPayment) {
 		t.Fatalf("no payee: %v", err)
 	}
@@ -402,7 +402,7 @@ func testConcurrentPayments(t *testing.T, e *env) {
 	const n, fits = 60, 40
 	a := e.user(0, 0)
 	wa := e.wallet(a, "40.00")
-	var to []string
+	var to []uuid.UUID
 	var tw []uuid.UUID
 	for c := range 3 {
 		u := e.user(c, 2)
@@ -447,12 +447,12 @@ func testCrashEveryStep(t *testing.T, e *env) {
 	type scenario struct {
 		name   string
 		amount string // the payer holds 5.00
-		payee  func(b string) uuid.UUID
+		payee  func(b uuid.UUID) uuid.UUID
 	}
 	scenarios := []scenario{
-		{"completes", "2.00", func(b string) uuid.UUID { return e.wallet(b, "") }},
-		{"hold refused", "6.00", func(b string) uuid.UUID { return e.wallet(b, "") }},
-		{"credit refused", "2.00", func(string) uuid.UUID { return uuid.New() }},
+		{"completes", "2.00", func(b uuid.UUID) uuid.UUID { return e.wallet(b, "") }},
+		{"hold refused", "6.00", func(b uuid.UUID) uuid.UUID { return e.wallet(b, "") }},
+		{"credit refused", "2.00", func(uuid.UUID) uuid.UUID { return uuid.New() }},
 	}
 	writes := map[string]int{}
 	for _, sc := range scenarios {

@@ -79,22 +79,22 @@ type env struct {
 	cny    ledger.Currency
 	router *cell.Router
 	c      *cell.Cells
-	other  *cell.Cells         // a second instance on the same stores
-	users  map[string][]string // cell → users routed to it
+	other  *cell.Cells            // a second instance on the same stores
+	users  map[string][]uuid.UUID // cell → users routed to it
 	bank   map[string]uuid.UUID
 }
 
 func newEnv(t testing.TB, s Stores) *env {
 	t.Helper()
 	e := &env{t: t, ctx: context.Background(), stores: s, clock: ledgertest.NewClock(ledgertest.Start),
-		cny: ledger.MustCurrency("CNY"), users: map[string][]string{}, bank: map[string]uuid.UUID{}}
+		cny: ledger.MustCurrency("CNY"), users: map[string][]uuid.UUID{}, bank: map[string]uuid.UUID{}}
 	r, err := cell.NewRouter(s.Names...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.router = r
 	for i := 0; len(e.users) < len(s.Names) || i < 64; i++ {
-		u := fmt.Sprintf("user-%d", i)
+		u := ledger.DeriveID(uuid.NameSpaceOID, "celltest user", fmt.Sprint(i))
 		c := r.Cell(u)
 		e.users[c] = append(e.users[c], u)
 	}
@@ -145,7 +145,7 @@ func (e *env) money(s string) ledger.Money {
 }
 
 // user returns the i-th user of cell n (an index into Names).
-func (e *env) user(n, i int) string {
+func (e *env) user(n, i int) uuid.UUID {
 	e.t.Helper()
 	us := e.users[e.stores.Names[n]]
 	for len(us) <= i {
@@ -154,18 +154,18 @@ func (e *env) user(n, i int) string {
 	return us[i]
 }
 
-func (e *env) ledgerOf(user string) *ledger.Ledger { return e.c.CellOf(user).Ledger }
+func (e *env) ledgerOf(user uuid.UUID) *ledger.Ledger { return e.c.CellOf(user).Ledger }
 
 // composes reports whether user's cell's payment store makes the hold,
 // post and void in its own transactions (cell.Store.Composes).
-func (e *env) composes(user string) bool {
+func (e *env) composes(user uuid.UUID) bool {
 	c := e.c.CellOf(user)
 	return c.Store.Composes(c.Ledger)
 }
 
 // wallet creates a wallet of user in the user's cell holding amount, paid
 // from the cell's own source account.
-func (e *env) wallet(user, amount string) uuid.UUID {
+func (e *env) wallet(user uuid.UUID, amount string) uuid.UUID {
 	e.t.Helper()
 	l := e.ledgerOf(user)
 	w, err := l.CreateAccount(e.ctx, ledger.Account{ID: uuid.New(), Currency: e.cny, Flags: ledger.DebitsMustNotExceedCredits})
@@ -190,7 +190,7 @@ func (e *env) wallet(user, amount string) uuid.UUID {
 }
 
 // net returns an account's posted balance in minor units.
-func (e *env) net(user string, id uuid.UUID) int64 {
+func (e *env) net(user, id uuid.UUID) int64 {
 	e.t.Helper()
 	a, err := e.ledgerOf(user).Account(e.ctx, id)
 	if err != nil {
@@ -199,14 +199,14 @@ func (e *env) net(user string, id uuid.UUID) int64 {
 	return a.Balance.Net()
 }
 
-func (e *env) wantNet(user string, id uuid.UUID, want int64) {
+func (e *env) wantNet(user, id uuid.UUID, want int64) {
 	e.t.Helper()
 	if got := e.net(user, id); got != want {
 		e.t.Fatalf("account %s of %s: net %d, want %d", id, user, got, want)
 	}
 }
 
-func (e *env) payment(from, to string, fromAcc, toAcc uuid.UUID, amount string) cell.Payment {
+func (e *env) payment(from, to, fromAcc, toAcc uuid.UUID, amount string) cell.Payment {
 	return cell.Payment{ID: uuid.New(), Payer: from, PayerAccount: fromAcc, Payee: to, PayeeAccount: toAcc, Amount: e.money(amount)}
 }
 

@@ -38,7 +38,7 @@ type cellPayments struct {
 	feature
 	cells   *cell.Cells
 	stores  []ledger.Store
-	users   []string
+	users   []uuid.UUID
 	wallets []uuid.UUID
 	byCell  map[string][]int // user indices per cell
 	names   []string
@@ -93,7 +93,7 @@ func (s *cellPayments) Setup(ctx context.Context, env *Env) error {
 	users := max(env.Opts.Accounts, 2*env.Opts.Clients)
 	s.byCell = map[string][]int{}
 	for i := range users {
-		u := fmt.Sprintf("bench-user-%d", i)
+		u := ledger.DeriveID(uuid.NameSpaceOID, "bench user", fmt.Sprint(i))
 		s.users = append(s.users, u)
 		c := router.Cell(u)
 		s.byCell[c] = append(s.byCell[c], i)

@@ -1,6 +1,6 @@
 // Command cells runs a bank on four cells: four ledgers, each user's
 // accounts in the one cell.Router gives them. 张三 pays 李四 in another
-// cell and 周八 in their own; a payment to a closed account in another cell
+// cell and 吴九 in their own; a payment to a closed account in another cell
 // is reversed; a payment is caught half done while the payee's cell is
 // down, and Reconcile finishes it once the cell is back. The clearing
 // accounts balance throughout and every cell's ledger verifies.
@@ -110,17 +110,20 @@ func run(ctx context.Context, w io.Writer, dsn string) (err error) {
 
 	cny := ledger.MustCurrency("CNY")
 	id := func(s string) uuid.UUID { return uuid.NewSHA1(uuid.NameSpaceOID, []byte("examples/cells "+s)) }
+	// A user is a UUID the bank derives from its customer number
+	// (docs/identity.md); here from the name.
+	user := func(name string) uuid.UUID { return ledger.DeriveID(id("bank"), "customer", name) }
 	wallets := map[string]uuid.UUID{}
-	for _, u := range []string{"张三", "李四", "周八", "赵六"} {
-		l := cells.CellOf(u).Ledger
+	for _, u := range []string{"张三", "李四", "吴九", "赵六"} {
+		l := cells.CellOf(user(u)).Ledger
 		wallets[u] = id("wallet " + u)
 		if _, err := l.CreateAccount(ctx, ledger.Account{ID: wallets[u], Currency: cny, Flags: ledger.DebitsMustNotExceedCredits}); err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "%s lives in %s\n", u, router.Cell(u))
+		fmt.Fprintf(w, "%s lives in %s\n", u, router.Cell(user(u)))
 	}
-	bank := id("bank " + router.Cell("张三"))
-	l := cells.CellOf("张三").Ledger
+	bank := id("bank " + router.Cell(user("张三")))
+	l := cells.CellOf(user("张三")).Ledger
 	if _, err := l.CreateAccount(ctx, ledger.Account{ID: bank, Currency: cny}); err != nil {
 		return err
 	}
@@ -128,29 +131,29 @@ func run(ctx context.Context, w io.Writer, dsn string) (err error) {
 		return err
 	}
 	pay := func(what, to string, amount int64) (cell.Payment, error) {
-		return cells.Pay(ctx, cell.Payment{ID: id(what), Payer: "张三", PayerAccount: wallets["张三"], Payee: to,
+		return cells.Pay(ctx, cell.Payment{ID: id(what), Payer: user("张三"), PayerAccount: wallets["张三"], Payee: user(to),
 			PayeeAccount: wallets[to], Amount: ledger.NewMoney(amount, cny)})
 	}
 	balances := func() {
-		for _, u := range []string{"张三", "李四", "周八", "赵六"} {
-			a, _ := cells.CellOf(u).Ledger.Account(ctx, wallets[u])
+		for _, u := range []string{"张三", "李四", "吴九", "赵六"} {
+			a, _ := cells.CellOf(user(u)).Ledger.Account(ctx, wallets[u])
 			fmt.Fprintf(w, "  %s holds %s\n", u, a.NetMoney())
 		}
 	}
 
 	p, err := pay("red envelope", "李四", 88_88)
 	fmt.Fprintf(w, "张三 → 李四 (%s → %s) 88.88: %s %v\n", p.PayerCell, p.PayeeCell, p.State, err)
-	p, err = pay("dinner", "周八", 120_00)
-	fmt.Fprintf(w, "张三 → 周八 (%s → %s) 120.00: %s %v\n", p.PayerCell, p.PayeeCell, p.State, err)
+	p, err = pay("dinner", "吴九", 120_00)
+	fmt.Fprintf(w, "张三 → 吴九 (%s → %s) 120.00: %s %v\n", p.PayerCell, p.PayeeCell, p.State, err)
 
-	if _, err := cells.CellOf("赵六").Ledger.Close(ctx, wallets["赵六"]); err != nil {
+	if _, err := cells.CellOf(user("赵六")).Ledger.Close(ctx, wallets["赵六"]); err != nil {
 		return err
 	}
 	p, err = pay("to a closed account", "赵六", 50_00)
 	fmt.Fprintf(w, "张三 → 赵六 (closed account, %s) 50.00: %s, reversed %v, because closed %v\n",
 		p.PayeeCell, p.State, errors.Is(err, cell.ErrPaymentReversed), errors.Is(err, ledger.ErrAccountClosed))
 
-	payee := router.Cell("李四")
+	payee := router.Cell(user("李四"))
 	stores[payee].down.Store(true)
 	p, err = pay("while down", "李四", 10_00)
 	fmt.Fprintf(w, "%s is down; 张三 → 李四 10.00: %s, in flight %v\n", payee, p.State, errors.Is(err, cell.ErrPaymentInFlight))

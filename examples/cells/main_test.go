@@ -37,12 +37,12 @@ func check(t *testing.T, dsn string) {
 func want(t *testing.T, text string) {
 	t.Helper()
 	for _, w := range []string{
-		"张三 → 李四 (cell_2 → cell_1) 88.88: completed <nil>",
-		"张三 → 周八 (cell_2 → cell_2) 120.00: completed <nil>",
+		"张三 → 李四 (cell_2 → cell_0) 88.88: completed <nil>",
+		"张三 → 吴九 (cell_2 → cell_2) 120.00: completed <nil>",
 		"50.00: reversed, reversed true, because closed true",
-		"cell_1 is down; 张三 → 李四 10.00: open, in flight true",
+		"cell_0 is down; 张三 → 李四 10.00: open, in flight true",
 		"clearing in flight: held 10.00 CNY, settled false",
-		"cell_1 is back; reconcile completed 1",
+		"cell_0 is back; reconcile completed 1",
 		"  张三 holds 781.12 CNY",
 		"  李四 holds 98.88 CNY",
 		"clearing: posted 98.88 CNY, credited 98.88 CNY, settled true",

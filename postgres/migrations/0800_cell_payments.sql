@@ -5,9 +5,9 @@
 -- this row is how cell.Cells.Reconcile finds a payment a crash left open.
 CREATE TABLE cell_payments (
 	id            uuid PRIMARY KEY,
-	payer         text NOT NULL CHECK (length(payer) BETWEEN 1 AND 255),
+	payer         uuid NOT NULL,
 	payer_account uuid NOT NULL,
-	payee         text NOT NULL CHECK (length(payee) BETWEEN 1 AND 255),
+	payee         uuid NOT NULL,
 	payee_account uuid NOT NULL,
 	payer_cell    text NOT NULL,
 	payee_cell    text NOT NULL,
