@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/socialpay/socialpay/errcode"
+	"github.com/socialpay/socialpay/ledger"
 	"github.com/socialpay/socialpay/maintain"
 
 	"go.yaml.in/yaml/v4"
@@ -335,11 +336,14 @@ func decode(r *http.Request, v any) error {
 	return nil
 }
 
-// MaxIdempotencyKey bounds an Idempotency-Key header, in bytes.
-const MaxIdempotencyKey = 128
+// MaxIdempotencyKey bounds an Idempotency-Key header, in bytes: the
+// library's bound on a key.
+const MaxIdempotencyKey = ledger.MaxKeyLen
 
 // idempotencyKey returns the request's Idempotency-Key: 1 to
-// MaxIdempotencyKey printable ASCII characters. bankd derives the IDs of
+// MaxIdempotencyKey printable ASCII characters (a header's text; the
+// library's ledger.CheckKey, which allows any UTF-8 without control
+// characters, checks it again). bankd derives the IDs of
 // what the request creates from it and the caller, so that the same key
 // on any instance names the same operation.
 func idempotencyKey(r *http.Request) (string, error) {
