@@ -25,6 +25,11 @@ import (
 // since the Unix epoch: instances' clocks should agree to well within a
 // refill interval (NTP does).
 //
+// BeginLookup records its charge ID in table lookup_charges in the same
+// transaction, first: a concurrent duplicate's insert waits for it and
+// then finds the charge (and takes nothing), or finds it gone with a
+// refused lookup's rollback and is decided afresh.
+//
 // Each step (BeginLookup, LookupFound, PaymentSettled) is one transaction
 // of two round trips that commits with synchronous_commit off: it does
 // not wait for its WAL flush, which would otherwise cost as much as the
@@ -42,7 +47,9 @@ type LookupLimiter struct {
 	shards       int
 	insert, lock string
 	update       string
+	charge       string
 	prune        string
+	pruneCharges string
 }
 
 var _ transfer.Limiter = (*LookupLimiter)(nil)
@@ -78,7 +85,12 @@ func NewLookupLimiter(db *DB, cfg transfer.RateConfig) (*LookupLimiter, error) {
 		lock: db.qualify(`select key, empty_at from $S.lookup_buckets where key = any($1) order by key for update`),
 		update: db.qualify(`update $S.lookup_buckets b set empty_at = u.empty_at
 			from unnest($1::text[], $2::int8[]) as u(key, empty_at) where b.key = u.key`),
-		prune: db.qualify(`delete from $S.lookup_buckets where key like 'p:%' and empty_at <= $1`),
+		// A charge seen within ChargeTTL stays: no row comes back.
+		charge: db.qualify(`insert into $S.lookup_charges (id, charged_at) values ($1, $2)
+			on conflict (id) do update set charged_at = excluded.charged_at
+			where lookup_charges.charged_at <= $3 returning id`),
+		prune:        db.qualify(`delete from $S.lookup_buckets where key like 'p:%' and empty_at <= $1`),
+		pruneCharges: db.qualify(`delete from $S.lookup_charges where charged_at <= $1`),
 	}, nil
 }
 
@@ -97,11 +109,13 @@ func (l *LookupLimiter) keys(payer uuid.UUID) (string, string, error) {
 // step runs fn on the states of payer's and (unless payerOnly) its
 // shard's buckets, locked, and writes what it returns, in one transaction
 // committed asynchronously (see LookupLimiter): two round trips. With
-// payerOnly, fn gets nil for the shard's state.
-func (l *LookupLimiter) step(ctx context.Context, op string, payer uuid.UUID, payerOnly bool, fn func(now int64, p, i *int64) error) error {
+// payerOnly, fn gets nil for the shard's state. With a charge ID, the
+// transaction first records the charge; if it was charged within
+// transfer.ChargeTTL, step returns dup = true and writes nothing.
+func (l *LookupLimiter) step(ctx context.Context, op string, payer, charge uuid.UUID, payerOnly bool, fn func(now int64, p, i *int64) error) (dup bool, _ error) {
 	pk, ik, err := l.keys(payer)
 	if err != nil {
-		return err
+		return false, err
 	}
 	keys := []string{pk, ik}
 	if payerOnly {
@@ -109,11 +123,18 @@ func (l *LookupLimiter) step(ctx context.Context, op string, payer uuid.UUID, pa
 	}
 	var refused error
 	err = l.db.run(ctx, op, func(ctx context.Context, conn *pgx.Conn) error {
-		refused = nil
+		refused, dup = nil, false
 		now := l.now()
 		states := map[string]int64{}
 		b := txBatch()
 		b.Queue(asyncCommit)
+		if charge != uuid.Nil {
+			b.Queue(l.charge, charge, now, now-int64(transfer.ChargeTTL)).Query(func(rows pgx.Rows) error {
+				dup = !rows.Next()
+				rows.Close()
+				return rows.Err()
+			})
+		}
 		// A Prune on another instance may delete a full bucket's row
 		// between the insert (which takes no lock on a row that exists)
 		// and the lock: then insert it again, full as it was.
@@ -128,6 +149,9 @@ func (l *LookupLimiter) step(ctx context.Context, op string, payer uuid.UUID, pa
 			})
 			if err := conn.SendBatch(ctx, b).Close(); err != nil {
 				return err
+			}
+			if dup {
+				return nil // the duplicate's transaction rolls back
 			}
 			if len(states) == len(keys) {
 				break
@@ -151,9 +175,9 @@ func (l *LookupLimiter) step(ctx context.Context, op string, payer uuid.UUID, pa
 		return conn.SendBatch(ctx, w).Close()
 	})
 	if err != nil {
-		return err
+		return false, err
 	}
-	return refused
+	return dup, refused
 }
 
 // BeginLookup implements transfer.Limiter.
@@ -161,8 +185,8 @@ func (l *LookupLimiter) step(ctx context.Context, op string, payer uuid.UUID, pa
 // Errors: a *transfer.RateLimitError (transfer.ErrRateLimited),
 // transfer.CheckPayer's errors, and the infrastructure errors of this
 // package.
-func (l *LookupLimiter) BeginLookup(ctx context.Context, payer uuid.UUID) error {
-	return l.step(ctx, "begin lookup", payer, false, func(now int64, p, i *int64) error {
+func (l *LookupLimiter) BeginLookup(ctx context.Context, payer, charge uuid.UUID) (charged bool, err error) {
+	dup, err := l.step(ctx, "begin lookup", payer, charge, false, func(now int64, p, i *int64) error {
 		np, ok, wait := l.payer.Take(*p, now, l.cfg.NotFoundCost)
 		if !ok {
 			return &transfer.RateLimitError{Scope: transfer.ScopePayer, RetryAfter: wait}
@@ -174,6 +198,7 @@ func (l *LookupLimiter) BeginLookup(ctx context.Context, payer uuid.UUID) error 
 		*p, *i = np, ni
 		return nil
 	})
+	return err == nil && !dup, err
 }
 
 // LookupFound implements transfer.Limiter.
@@ -181,10 +206,11 @@ func (l *LookupLimiter) BeginLookup(ctx context.Context, payer uuid.UUID) error 
 // Errors: as BeginLookup, without the rate limit.
 func (l *LookupLimiter) LookupFound(ctx context.Context, payer uuid.UUID) error {
 	back := l.cfg.NotFoundCost - l.cfg.FoundCost
-	return l.step(ctx, "lookup found", payer, false, func(now int64, p, i *int64) error {
+	_, err := l.step(ctx, "lookup found", payer, uuid.Nil, false, func(now int64, p, i *int64) error {
 		*p, *i = l.payer.Give(*p, now, back), l.inst.Give(*i, now, back)
 		return nil
 	})
+	return err
 }
 
 // PaymentSettled implements transfer.Limiter.
@@ -192,10 +218,11 @@ func (l *LookupLimiter) LookupFound(ctx context.Context, payer uuid.UUID) error 
 // Errors: as LookupFound.
 func (l *LookupLimiter) PaymentSettled(ctx context.Context, payer uuid.UUID) error {
 	// The institution's bucket gets nothing back: its row is not locked.
-	return l.step(ctx, "payment settled", payer, true, func(now int64, p, _ *int64) error {
+	_, err := l.step(ctx, "payment settled", payer, uuid.Nil, true, func(now int64, p, _ *int64) error {
 		*p = l.payer.Give(*p, now, l.cfg.SettledRefund)
 		return nil
 	})
+	return err
 }
 
 // maxPruneRaces is how many times in a row a step inserts its rows again
@@ -208,11 +235,16 @@ const maxPruneRaces = 10
 const asyncCommit = "set local synchronous_commit to off"
 
 // Prune deletes the rows of payers whose buckets have refilled (a missing
-// row is a full bucket) and returns how many. Run it now and then from
+// row is a full bucket), and the charges older than transfer.ChargeTTL,
+// and returns how many bucket rows it deleted. Run it now and then from
 // any instance.
 //
 // Errors: the infrastructure errors of this package.
 func (l *LookupLimiter) Prune(ctx context.Context) (int64, error) {
+	now := l.now()
+	if _, err := l.db.exec(ctx, "prune lookup charges", l.pruneCharges, now-int64(transfer.ChargeTTL)); err != nil {
+		return 0, err
+	}
 	// Full at now: empty at or before now − span.
-	return l.db.exec(ctx, "prune lookup buckets", l.prune, l.payer.Full(l.now()))
+	return l.db.exec(ctx, "prune lookup buckets", l.prune, l.payer.Full(now))
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/socialpay/socialpay/ledger/ledgertest"
 	"github.com/socialpay/socialpay/transfer"
+	"github.com/socialpay/socialpay/transfer/transfertest"
 )
 
 // uid is the user ID of a test user's name.
@@ -52,7 +53,7 @@ func TestLookupLimiterSharedAcrossInstances(t *testing.T) {
 
 	probe := func(ls ...transfer.Limiter) (admitted int) {
 		for i := range 40 {
-			err := ls[i%len(ls)].BeginLookup(ctx, uid("prober"))
+			err := begin(ctx, ls[i%len(ls)], uid("prober"))
 			switch {
 			case err == nil:
 				admitted++
@@ -82,11 +83,11 @@ func TestLookupLimiterSharedAcrossInstances(t *testing.T) {
 		t.Fatalf("a restarted instance granted %d new misses", n)
 	}
 	var rl *transfer.RateLimitError
-	if err := restarted.BeginLookup(ctx, uid("prober")); !errors.As(err, &rl) || rl.Scope != transfer.ScopePayer || rl.RetryAfter != 10*time.Minute {
+	if err := begin(ctx, restarted, uid("prober")); !errors.As(err, &rl) || rl.Scope != transfer.ScopePayer || rl.RetryAfter != 10*time.Minute {
 		t.Fatalf("refusal: %v (want the payer's bucket, retry after 10m: 20 tokens at 2 a minute)", err)
 	}
 	clock.Advance(10 * time.Minute)
-	if err := b.BeginLookup(ctx, uid("prober")); err != nil {
+	if err := begin(ctx, b, uid("prober")); err != nil {
 		t.Fatalf("after the refill: %v", err)
 	}
 }
@@ -104,7 +105,7 @@ func TestLookupLimiterConcurrent(t *testing.T) {
 		var admitted atomic.Int64
 		payer := uuid.New()
 		_, errs := ledgertest.Concurrently(12, func(i int) (struct{}, error) {
-			err := ls[i%2].BeginLookup(ctx, payer)
+			err := begin(ctx, ls[i%2], payer)
 			if err == nil {
 				admitted.Add(1)
 			}
@@ -144,7 +145,7 @@ func TestLookupLimiterMatchesMemory(t *testing.T) {
 		var em, ep error
 		switch op := rng.IntN(10); {
 		case op < 6:
-			em, ep = mem.BeginLookup(ctx, payer), pg.BeginLookup(ctx, payer)
+			em, ep = begin(ctx, mem, payer), begin(ctx, pg, payer)
 		case op < 8:
 			em, ep = mem.LookupFound(ctx, payer), pg.LookupFound(ctx, payer)
 		case op < 9:
@@ -173,7 +174,7 @@ func TestLookupLimiterInstitutionAndInput(t *testing.T) {
 	l := newLookupLimiter(t, db, cfg)
 	refusedBy := map[string]int{}
 	for i := range 200 {
-		err := l.BeginLookup(ctx, uid("payer-"+string(rune('A'+i%50))+string(rune('a'+i/50))))
+		err := begin(ctx, l, uid("payer-"+string(rune('A'+i%50))+string(rune('a'+i/50))))
 		var rl *transfer.RateLimitError
 		if errors.As(err, &rl) {
 			refusedBy[rl.Scope]++
@@ -184,7 +185,7 @@ func TestLookupLimiterInstitutionAndInput(t *testing.T) {
 	if refusedBy[transfer.ScopeInstitution] < 200-InstitutionShards || refusedBy[transfer.ScopePayer] != 0 {
 		t.Fatalf("refusals by scope: %v", refusedBy)
 	}
-	if err := l.BeginLookup(ctx, uuid.Nil); !errors.Is(err, transfer.ErrEmptyPayer) {
+	if err := begin(ctx, l, uuid.Nil); !errors.Is(err, transfer.ErrEmptyPayer) {
 		t.Fatalf("empty payer: %v", err)
 	}
 	small := cfg
@@ -204,7 +205,7 @@ func TestLookupLimiterSettledLocksPayerOnly(t *testing.T) {
 	clock := ledgertest.NewClock(time.Date(2026, 12, 31, 23, 59, 0, 0, time.UTC))
 	cfg.Now = clock.Now
 	l := newLookupLimiter(t, db, cfg)
-	if err := l.BeginLookup(ctx, uid("payer")); err != nil {
+	if err := begin(ctx, l, uid("payer")); err != nil {
 		t.Fatal(err)
 	}
 	_, ik, err := l.keys(uid("payer"))
@@ -240,11 +241,11 @@ func TestLookupLimiterSettledLocksPayerOnly(t *testing.T) {
 	}
 	// The payer got its token back: 80 + 1 left, so four misses, not three.
 	for i := range 4 {
-		if err := l.BeginLookup(ctx, uid("payer")); err != nil {
+		if err := begin(ctx, l, uid("payer")); err != nil {
 			t.Fatalf("miss %d after the refund: %v", i+2, err)
 		}
 	}
-	if err := l.BeginLookup(ctx, uid("payer")); !errors.Is(err, transfer.ErrRateLimited) {
+	if err := begin(ctx, l, uid("payer")); !errors.Is(err, transfer.ErrRateLimited) {
 		t.Fatalf("sixth miss: %v, want ErrRateLimited", err)
 	}
 }
@@ -304,5 +305,70 @@ func TestLookupLimiterPruneRace(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+	}
+}
+
+// begin is BeginLookup charging every call, as probes are.
+func begin(ctx context.Context, l transfer.Limiter, payer uuid.UUID) error {
+	_, err := l.BeginLookup(ctx, payer, uuid.Nil)
+	return err
+}
+
+// The lookup-charge rules of every Limiter, on the shared one.
+func TestLookupLimiterCharges(t *testing.T) {
+	db := freshDB(t)
+	transfertest.RunLimiter(t, func(t testing.TB, cfg transfer.RateConfig) transfer.Limiter {
+		l, err := NewLookupLimiter(db, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	})
+}
+
+// Duplicates of one request on two instances at once, the payer's budget
+// holding one lookup: one is charged, none refused. Prune forgets the
+// charge once it is older than transfer.ChargeTTL.
+func TestLookupLimiterChargeAcrossInstances(t *testing.T) {
+	ctx := context.Background()
+	db := freshDB(t)
+	cfg := transfer.DefaultRateConfig()
+	clock := ledgertest.NewClock(time.Date(2026, 12, 31, 23, 59, 0, 0, time.UTC))
+	cfg.Now = clock.Now
+	ls := []*LookupLimiter{newLookupLimiter(t, db, cfg), newLookupLimiter(t, instance(t, db), cfg)}
+	charges := func() (n int) {
+		if err := db.pool.QueryRow(ctx, db.qualify(`select count(*) from $S.lookup_charges`)).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	for range ledgertest.RaceIterations(t, 10) {
+		payer, charge := uuid.New(), uuid.New()
+		for range 4 {
+			if err := begin(ctx, ls[0], payer); err != nil {
+				t.Fatal(err)
+			}
+		}
+		charged, errs := ledgertest.Concurrently(12, func(i int) (bool, error) { return ls[i%2].BeginLookup(ctx, payer, charge) })
+		n := 0
+		for i := range charged {
+			if errs[i] != nil {
+				t.Fatalf("duplicate %d: %v", i, errs[i])
+			}
+			if charged[i] {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Fatalf("%d of 12 duplicates on two instances charged, want 1", n)
+		}
+	}
+	before := charges()
+	clock.Advance(transfer.ChargeTTL)
+	if _, err := ls[1].Prune(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if before == 0 || charges() != 0 {
+		t.Fatalf("charges before Prune %d, after %d: want some, then none", before, charges())
 	}
 }

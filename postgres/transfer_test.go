@@ -28,7 +28,8 @@ func TestPhoneTransferStores(t *testing.T) {
 		db := freshDB(t)
 		// Each race iteration is some 80 commits: 8 keep the suite's race
 		// cases near 8 s under -race; SOCIALPAY_RACE_ITERATIONS runs more.
-		return transfertest.Env{Store: NewPhoneTransferStore(db), Directory: NewPhoneDirectory(db), Ledger: NewStore(db), RaceIterations: 8}
+		return transfertest.Env{Store: NewPhoneTransferStore(db), Directory: NewPhoneDirectory(db), Ledger: NewStore(db), RaceIterations: 8,
+			NewLimiter: func(rc transfer.RateConfig) (transfer.Limiter, error) { return NewLookupLimiter(db, rc) }}
 	})
 }
 

@@ -74,6 +74,11 @@ type Lookup struct {
 	// whoever asks. Zero for the bank's own lookups (Issue, and IssueAs,
 	// whose answer reveals nothing).
 	User uuid.UUID `json:"user,omitzero"`
+	// Charge names the lookup's charge against User's budget: Pay sets it
+	// from the payment and the alias, so that concurrent duplicates of
+	// one payment pay for one lookup (see transfer.Limiter). Zero charges
+	// every lookup.
+	Charge uuid.UUID `json:"charge,omitzero"`
 }
 
 // Directory resolves the alias in a receive code to a payee. The bank

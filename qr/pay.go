@@ -229,7 +229,11 @@ func (s *Service) Preview(ctx context.Context, user uuid.UUID, payload string) (
 // paid by a payment other than payment. It returns the quote for the
 // user and the directory's payee.
 func (s *Service) quote(ctx context.Context, code *ReceiveCode, user, payment uuid.UUID) (Quote, Payee, error) {
-	payee, err := s.dir.Payee(ctx, Lookup{Alias: code.Payee, User: user})
+	l := Lookup{Alias: code.Payee, User: user}
+	if payment != uuid.Nil {
+		l.Charge = ledger.DeriveID(s.ns, "qr/pay/lookup", payment.String(), code.Payee)
+	}
+	payee, err := s.dir.Payee(ctx, l)
 	if err != nil {
 		return Quote{}, Payee{}, err
 	}

@@ -123,7 +123,7 @@ func BenchmarkLimiter(b *testing.B) {
 		for pb.Next() {
 			p := payers[i&(len(payers)-1)]
 			i++
-			if err := l.BeginLookup(ctx, p); err != nil {
+			if err := begin(ctx, l, p); err != nil {
 				b.Error(err)
 				return
 			}

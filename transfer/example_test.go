@@ -111,28 +111,36 @@ func ExampleMemoryLimiter() {
 	ctx := context.Background()
 	alice := uuid.New() // a user: the bank's ID of a customer
 
-	_ = l.BeginLookup(ctx, alice) // the key exists:
-	_ = l.LookupFound(ctx, alice) // 1 token
+	_, _ = l.BeginLookup(ctx, alice, uuid.Nil) // the key exists:
+	_ = l.LookupFound(ctx, alice)              // 1 token
 	fmt.Println("after a found key:", l.Tokens(alice))
 
 	for range 4 {
-		_ = l.BeginLookup(ctx, alice) // four missing keys: 20 tokens each
+		_, _ = l.BeginLookup(ctx, alice, uuid.Nil) // four missing keys: 20 tokens each
 	}
 	fmt.Println("after four missing keys:", l.Tokens(alice))
 
-	err = l.BeginLookup(ctx, alice)
+	_, err = l.BeginLookup(ctx, alice, uuid.Nil)
 	var rl *transfer.RateLimitError
 	if errors.As(err, &rl) {
 		fmt.Println(errors.Is(err, transfer.ErrRateLimited), rl.Scope, "retry after", rl.RetryAfter)
 	}
 
 	now = now.Add(rl.RetryAfter)
-	fmt.Println("later:", l.Tokens(alice), l.BeginLookup(ctx, alice))
+	fmt.Println("later:", l.Tokens(alice))
+
+	// A request and its retry, sent before the first was recorded, name
+	// one charge: the lookup is paid once.
+	charge := uuid.New()
+	first, _ := l.BeginLookup(ctx, alice, charge)
+	again, err := l.BeginLookup(ctx, alice, charge)
+	fmt.Println("charged:", first, again, err, "left:", l.Tokens(alice))
 	// Output:
 	// after a found key: 99
 	// after four missing keys: 19
 	// true payer retry after 30s
-	// later: 20 <nil>
+	// later: 20
+	// charged: true false <nil> left: 0
 }
 
 func ExampleLimits_Check() {

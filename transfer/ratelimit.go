@@ -66,17 +66,30 @@ func CheckPayer(payer uuid.UUID) error {
 // NotFoundCost − FoundCost. Even a payer's last tokens therefore cannot buy
 // a cheap probe of a missing key.
 //
+// Concurrent duplicates of one request (a client's retries, sent before
+// the first attempt's record exists) would each pay for the lookup, and
+// at the budget's last tokens answer "rate limited" where the first got
+// the payment's answer. A request therefore names its lookup charge: an
+// ID derived from the request's idempotency key and the number it looks
+// up. BeginLookup takes tokens once per charge ID within ChargeTTL and
+// answers charged = false, taking nothing, for the charge's duplicates.
+// Another number under the same key is another charge, so reusing a key
+// buys no free lookups; a duplicate may see one number again, which it
+// has already paid to see.
+//
 // Implementations must be safe for concurrent use and refuse what
 // CheckPayer refuses. MemoryLimiter keeps buckets in process, one budget
 // per process; a bank running several instances shares one budget with
 // postgres.LookupLimiter (or another on a shared store, built on Bucket).
 type Limiter interface {
 	// BeginLookup admits one lookup by payer, taking NotFoundCost tokens from
-	// the payer's and the institution's buckets. It returns a
-	// *RateLimitError (errors.Is ErrRateLimited) and takes nothing if either
-	// bucket is short, CheckPayer's errors, or a storage
-	// error.
-	BeginLookup(ctx context.Context, payer uuid.UUID) error
+	// the payer's and the institution's buckets, and returns charged =
+	// true. With a charge ID that it has charged within ChargeTTL, it
+	// takes nothing and returns charged = false: the caller then gives
+	// nothing back (LookupFound). uuid.Nil charges every time. It returns
+	// a *RateLimitError (errors.Is ErrRateLimited) and takes nothing if
+	// either bucket is short, CheckPayer's errors, or a storage error.
+	BeginLookup(ctx context.Context, payer, charge uuid.UUID) (charged bool, err error)
 	// LookupFound records that an admitted lookup found its key, giving
 	// NotFoundCost − FoundCost tokens back to both buckets (never beyond
 	// their capacity). It returns CheckPayer's errors or a storage error.
@@ -87,6 +100,12 @@ type Limiter interface {
 	// error.
 	PaymentSettled(ctx context.Context, payer uuid.UUID) error
 }
+
+// ChargeTTL is how long a Limiter remembers a lookup charge: a duplicate
+// of a request arriving later than that is charged again. Retries of one
+// request come within seconds; after its first attempt recorded the
+// request, a retry finds the record and looks nothing up.
+const ChargeTTL = time.Hour
 
 // BucketConfig sizes one token bucket. A bucket starts full; it gains one
 // token every Interval until it holds Capacity. Time is counted in whole

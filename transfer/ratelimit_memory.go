@@ -20,10 +20,11 @@ var _ Limiter = (*MemoryLimiter)(nil)
 // compare-and-swap, without a lock. A payer whose bucket is full has no
 // entry: Prune removes entries that have refilled.
 //
-// When BeginLookup has taken from the payer's bucket and then finds the
-// institution bucket short, it gives the payer's tokens back; for that
-// moment a concurrent lookup by the same payer sees the lower level and may
-// be refused. The arithmetic stays exact.
+// BeginLookup decides under the payer's shard lock: the charge seen
+// before, the payer's tokens, then the institution's (by
+// compare-and-swap), and writes the payer's bucket and the charge only if
+// both buckets held enough. The charges of a shard's payers are kept
+// beside their buckets until Prune drops those older than ChargeTTL.
 type MemoryLimiter struct {
 	cfg         RateConfig
 	payer, inst bucketSpec
@@ -38,7 +39,8 @@ type MemoryLimiter struct {
 type limiterShard struct {
 	mu      sync.Mutex
 	buckets map[uuid.UUID]int64 // payer -> bucket state; absent means full
-	_       [48]byte            // 64 bytes: shards on separate cache lines
+	charges map[uuid.UUID]int64 // charge ID -> when it was charged (clock)
+	_       [40]byte            // 64 bytes: shards on separate cache lines
 }
 
 // NewMemoryLimiter returns a MemoryLimiter with every bucket full. It
@@ -67,6 +69,7 @@ func NewMemoryLimiter(cfg RateConfig) (*MemoryLimiter, error) {
 	l.epoch = l.now()
 	for i := range l.shards {
 		l.shards[i].buckets = make(map[uuid.UUID]int64)
+		l.shards[i].charges = make(map[uuid.UUID]int64)
 	}
 	l.institution.Store(l.inst.full(0))
 	return l, nil
@@ -80,22 +83,6 @@ func (l *MemoryLimiter) clock() int64 { return int64(l.now().Sub(l.epoch)) }
 
 func (l *MemoryLimiter) shard(payer uuid.UUID) *limiterShard {
 	return &l.shards[maphash.Bytes(l.seed, payer[:])&l.mask]
-}
-
-// updatePayer applies f to payer's bucket under its shard's lock.
-func (l *MemoryLimiter) updatePayer(payer uuid.UUID, now int64, f func(e int64) (int64, bool)) bool {
-	s := l.shard(payer)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	e, ok := s.buckets[payer]
-	if !ok {
-		e = l.payer.full(now)
-	}
-	e, changed := f(e)
-	if changed {
-		s.buckets[payer] = e
-	}
-	return changed
 }
 
 // updateInstitution applies f to the institution bucket with a
@@ -114,30 +101,38 @@ func (l *MemoryLimiter) updateInstitution(f func(e int64) (int64, bool)) bool {
 }
 
 // BeginLookup implements Limiter.
-func (l *MemoryLimiter) BeginLookup(_ context.Context, payer uuid.UUID) error {
+func (l *MemoryLimiter) BeginLookup(_ context.Context, payer, charge uuid.UUID) (bool, error) {
 	if err := CheckPayer(payer); err != nil {
-		return fmt.Errorf("transfer: begin lookup: %w", err)
+		return false, fmt.Errorf("transfer: begin lookup: %w", err)
 	}
 	now := l.clock()
 	cost := l.cfg.NotFoundCost
-	var wait time.Duration
-	took := l.updatePayer(payer, now, func(e int64) (int64, bool) {
-		next, ok, retry := l.payer.take(e, now, cost)
-		wait = retry
-		return next, ok
-	})
-	if !took {
-		return &RateLimitError{Scope: ScopePayer, RetryAfter: wait}
+	s := l.shard(payer)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if at, ok := s.charges[charge]; ok && charge != uuid.Nil && now-at < int64(ChargeTTL) {
+		return false, nil
 	}
-	if l.updateInstitution(func(e int64) (int64, bool) {
-		next, ok, retry := l.inst.take(e, now, cost)
+	e, ok := s.buckets[payer]
+	if !ok {
+		e = l.payer.full(now)
+	}
+	e, ok, wait := l.payer.take(e, now, cost)
+	if !ok {
+		return false, &RateLimitError{Scope: ScopePayer, RetryAfter: wait}
+	}
+	if !l.updateInstitution(func(i int64) (int64, bool) {
+		next, ok, retry := l.inst.take(i, now, cost)
 		wait = retry
 		return next, ok
 	}) {
-		return nil
+		return false, &RateLimitError{Scope: ScopeInstitution, RetryAfter: wait}
 	}
-	l.updatePayer(payer, now, func(e int64) (int64, bool) { return l.payer.give(e, now, cost), true })
-	return &RateLimitError{Scope: ScopeInstitution, RetryAfter: wait}
+	s.buckets[payer] = e
+	if charge != uuid.Nil {
+		s.charges[charge] = now
+	}
+	return true, nil
 }
 
 // LookupFound implements Limiter.
@@ -201,9 +196,10 @@ func (l *MemoryLimiter) InstitutionTokens() int64 {
 	return l.inst.tokens(l.institution.Load(), l.clock())
 }
 
-// Prune drops the entries of payers whose buckets have refilled, one shard
-// at a time, and returns how many it dropped. Call it now and then (say,
-// every few minutes) to bound memory to the payers active recently.
+// Prune drops the entries of payers whose buckets have refilled, and the
+// charges older than ChargeTTL, one shard at a time, and returns how many
+// payer entries it dropped. Call it now and then (say, every few minutes)
+// to bound memory to the payers active recently.
 func (l *MemoryLimiter) Prune() int {
 	n := 0
 	for i := range l.shards {
@@ -214,6 +210,11 @@ func (l *MemoryLimiter) Prune() int {
 			if l.payer.level(e, now) == l.payer.span {
 				delete(s.buckets, payer)
 				n++
+			}
+		}
+		for c, at := range s.charges {
+			if now-at >= int64(ChargeTTL) {
+				delete(s.charges, c)
 			}
 		}
 		s.mu.Unlock()
@@ -228,6 +229,18 @@ func (l *MemoryLimiter) payers() int {
 		s := &l.shards[i]
 		s.mu.Lock()
 		n += len(s.buckets)
+		s.mu.Unlock()
+	}
+	return n
+}
+
+// charges returns the number of charges kept, for tests.
+func (l *MemoryLimiter) charges() int {
+	n := 0
+	for i := range l.shards {
+		s := &l.shards[i]
+		s.mu.Lock()
+		n += len(s.charges)
 		s.mu.Unlock()
 	}
 	return n

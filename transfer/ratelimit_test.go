@@ -132,13 +132,13 @@ func TestLimiterArithmetic(t *testing.T) {
 	wantTokens(t, l, p, 100) // a new payer starts full
 
 	// A found key costs 1: 20 taken up front, 19 given back.
-	must(t, l.BeginLookup(ctx, p))
+	must(t, begin(ctx, l, p))
 	wantTokens(t, l, p, 80)
 	must(t, l.LookupFound(ctx, p))
 	wantTokens(t, l, p, 99)
 
 	// A missing key costs 20.
-	must(t, l.BeginLookup(ctx, p))
+	must(t, begin(ctx, l, p))
 	wantTokens(t, l, p, 79)
 
 	// Refill: 2 a minute, i.e. one per 30 s; half a token shows as none.
@@ -163,25 +163,25 @@ func TestLimiterArithmetic(t *testing.T) {
 	// Five missing keys empty the bucket; the sixth lookup must wait for 20
 	// tokens: 10 minutes. A refused lookup takes nothing.
 	for range 5 {
-		must(t, l.BeginLookup(ctx, p))
+		must(t, begin(ctx, l, p))
 	}
 	wantTokens(t, l, p, 0)
-	wantLimited(t, l.BeginLookup(ctx, p), ScopePayer, 10*time.Minute)
+	wantLimited(t, begin(ctx, l, p), ScopePayer, 10*time.Minute)
 	wantTokens(t, l, p, 0)
 
 	// Retry-after counts the fraction of a token already refilled.
 	clock.Advance(9*time.Minute + 59*time.Second)
 	wantTokens(t, l, p, 19)
-	wantLimited(t, l.BeginLookup(ctx, p), ScopePayer, time.Second)
+	wantLimited(t, begin(ctx, l, p), ScopePayer, time.Second)
 	clock.Advance(time.Second)
-	must(t, l.BeginLookup(ctx, p))
+	must(t, begin(ctx, l, p))
 	wantTokens(t, l, p, 0)
 
 	// With 19 tokens even a lookup that would find its key is refused, so
 	// the refusal says nothing about the key.
 	clock.Advance(19 * 30 * time.Second)
 	wantTokens(t, l, p, 19)
-	wantLimited(t, l.BeginLookup(ctx, p), ScopePayer, 30*time.Second)
+	wantLimited(t, begin(ctx, l, p), ScopePayer, 30*time.Second)
 
 	// Other payers are untouched.
 	wantTokens(t, l, uid("payer-2"), 100)
@@ -202,14 +202,14 @@ func TestLimiterInstitutionBucket(t *testing.T) {
 	if got := l.InstitutionTokens(); got != 50 {
 		t.Fatalf("InstitutionTokens() = %d, want 50", got)
 	}
-	must(t, l.BeginLookup(ctx, uid("a")))
-	must(t, l.BeginLookup(ctx, uid("b")))
+	must(t, begin(ctx, l, uid("a")))
+	must(t, begin(ctx, l, uid("b")))
 	if got := l.InstitutionTokens(); got != 10 {
 		t.Fatalf("InstitutionTokens() = %d, want 10", got)
 	}
 	// c's own bucket is full, the institution's is not: refused, and c's
 	// tokens are given back.
-	wantLimited(t, l.BeginLookup(ctx, uid("c")), ScopeInstitution, 10*time.Second)
+	wantLimited(t, begin(ctx, l, uid("c")), ScopeInstitution, 10*time.Second)
 	wantTokens(t, l, uid("c"), 100)
 	if got := l.InstitutionTokens(); got != 10 {
 		t.Fatalf("InstitutionTokens() after refusal = %d, want 10", got)
@@ -229,7 +229,7 @@ func TestLimiterInstitutionBucket(t *testing.T) {
 	if got := l.InstitutionTokens(); got != 31 {
 		t.Fatalf("InstitutionTokens() = %d, want 31", got)
 	}
-	must(t, l.BeginLookup(ctx, uid("c")))
+	must(t, begin(ctx, l, uid("c")))
 	clock.Advance(time.Hour)
 	if got := l.InstitutionTokens(); got != 50 {
 		t.Fatalf("InstitutionTokens() = %d, want the capacity 50", got)
@@ -243,24 +243,24 @@ func TestLimiterCustomCosts(t *testing.T) {
 		c.Payer = BucketConfig{Capacity: 10, Interval: 7 * time.Second}
 		c.FoundCost, c.NotFoundCost, c.SettledRefund = 2, 3, 0
 	})
-	must(t, l.BeginLookup(ctx, uid("p"))) // 7
+	must(t, begin(ctx, l, uid("p")))      // 7
 	must(t, l.LookupFound(ctx, uid("p"))) // 8
-	must(t, l.BeginLookup(ctx, uid("p"))) // 5
+	must(t, begin(ctx, l, uid("p")))      // 5
 	must(t, l.PaymentSettled(ctx, uid("p")))
 	wantTokens(t, l, uid("p"), 5)
 	clock.Advance(20 * time.Second) // 5 + 20/7
 	wantTokens(t, l, uid("p"), 7)
-	must(t, l.BeginLookup(ctx, uid("p")))
-	must(t, l.BeginLookup(ctx, uid("p")))
+	must(t, begin(ctx, l, uid("p")))
+	must(t, begin(ctx, l, uid("p")))
 	// 1 token and 6/7 of one: 3 tokens need 1/7 of 7 s plus 7 s.
-	wantLimited(t, l.BeginLookup(ctx, uid("p")), ScopePayer, 8*time.Second)
+	wantLimited(t, begin(ctx, l, uid("p")), ScopePayer, 8*time.Second)
 }
 
 func TestLimiterEmptyPayer(t *testing.T) {
 	ctx := context.Background()
 	l, _ := newTestLimiter(t, nil)
 	for name, err := range map[string]error{
-		"BeginLookup":    l.BeginLookup(ctx, uuid.Nil),
+		"BeginLookup":    begin(ctx, l, uuid.Nil),
 		"LookupFound":    l.LookupFound(ctx, uuid.Nil),
 		"PaymentSettled": l.PaymentSettled(ctx, uuid.Nil),
 	} {
@@ -274,9 +274,9 @@ func TestLimiterPrune(t *testing.T) {
 	ctx := context.Background()
 	l, clock := newTestLimiter(t, nil)
 	for i := range 10 {
-		must(t, l.BeginLookup(ctx, uid(fmt.Sprint("p", i))))
+		must(t, begin(ctx, l, uid(fmt.Sprint("p", i))))
 	}
-	must(t, l.BeginLookup(ctx, uid("p0")))
+	must(t, begin(ctx, l, uid("p0")))
 	if got := l.payers(); got != 10 {
 		t.Fatalf("%d payer entries, want 10", got)
 	}
@@ -291,7 +291,7 @@ func TestLimiterPrune(t *testing.T) {
 		t.Fatalf("Prune() = %d leaving %d, want 1 leaving 0", got, l.payers())
 	}
 	// A refund that fills the bucket drops the entry too.
-	must(t, l.BeginLookup(ctx, uid("q")))
+	must(t, begin(ctx, l, uid("q")))
 	must(t, l.LookupFound(ctx, uid("q")))
 	clock.Advance(30 * time.Second)
 	must(t, l.PaymentSettled(ctx, uid("q")))
@@ -326,7 +326,7 @@ func TestLimiterShardsAreIndependent(t *testing.T) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	done := make(chan error, 1)
-	go func() { done <- l.BeginLookup(context.Background(), b) }()
+	go func() { done <- begin(context.Background(), l, b) }()
 	select {
 	case err := <-done:
 		must(t, err)
@@ -358,7 +358,7 @@ func TestLimiterConcurrent(t *testing.T) {
 			for i := range ops {
 				p := (w + i) % payers
 				id := uid(fmt.Sprint("payer-", p))
-				if err := l.BeginLookup(ctx, id); err != nil {
+				if err := begin(ctx, l, id); err != nil {
 					if !errors.Is(err, ErrRateLimited) {
 						t.Error(err)
 						return
@@ -403,12 +403,40 @@ func TestMemoryLimiterChecksPayer(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	for _, op := range []func(context.Context, uuid.UUID) error{l.BeginLookup, l.LookupFound, l.PaymentSettled} {
+	beginOp := func(ctx context.Context, p uuid.UUID) error { return begin(ctx, l, p) }
+	for _, op := range []func(context.Context, uuid.UUID) error{beginOp, l.LookupFound, l.PaymentSettled} {
 		if err := op(ctx, uuid.Nil); !errors.Is(err, ErrEmptyPayer) {
 			t.Errorf("empty payer: %v", err)
 		}
 		if err := op(ctx, uid("x")); err != nil {
 			t.Errorf("a payer: %v", err)
 		}
+	}
+}
+
+// begin is BeginLookup charging every call, as probes are.
+func begin(ctx context.Context, l Limiter, payer uuid.UUID) error {
+	_, err := l.BeginLookup(ctx, payer, uuid.Nil)
+	return err
+}
+
+// Prune forgets charges once they are ChargeTTL old, not before.
+func TestLimiterPruneCharges(t *testing.T) {
+	ctx := context.Background()
+	l, clock := newTestLimiter(t, nil)
+	for i := range 3 {
+		if _, err := l.BeginLookup(ctx, uid(fmt.Sprint("p", i)), uid(fmt.Sprint("c", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clock.Advance(ChargeTTL - time.Nanosecond)
+	l.Prune()
+	if got := l.charges(); got != 3 {
+		t.Fatalf("%d charges kept before ChargeTTL, want 3", got)
+	}
+	clock.Advance(time.Nanosecond)
+	l.Prune()
+	if got := l.charges(); got != 0 {
+		t.Fatalf("%d charges kept at ChargeTTL, want 0", got)
 	}
 }

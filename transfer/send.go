@@ -170,6 +170,12 @@ func (s *Service) RecordID(payer uuid.UUID, key string) uuid.UUID {
 	return ledger.DeriveID(s.ns, "phone-transfer", payer.String(), key)
 }
 
+// chargeID names the lookup charge of record id's request to phone (see
+// Limiter): its duplicates share it, another number under the key does not.
+func (s *Service) chargeID(id uuid.UUID, phone Phone) uuid.UUID {
+	return ledger.DeriveID(s.ns, "phone-transfer/lookup", id.String(), string(phone))
+}
+
 // ledgerID returns the ID of r's ledger transfer for step. The transfer
 // that takes the payer's money (the payment, or the hold) has the record's
 // own ID; the others are derived from it.
@@ -240,15 +246,17 @@ func (s *Service) send(ctx context.Context, req Request, sp *telemetry.Span) (Re
 		if err != nil {
 			// Not a number: the lookup refuses it too, metered as a miss
 			// (an invalid number costs what a missing one does).
-			_, err := s.lookup(ctx, req.Payer, req.Phone, true)
+			_, err := s.lookup(ctx, req.Payer, uuid.Nil, req.Phone, true)
 			return Receipt{}, err
 		}
 		hash = requestHash(&req, phone)
-		// A lookup costs the payer tokens: a retry must not pay them again.
+		// A lookup costs the payer tokens: a retry must not pay them again,
+		// neither after the record exists nor while the first attempt is
+		// still on its way to it (the charge's ID, see Limiter).
 		if _, err := s.store.Get(ctx, id); !errors.Is(err, ErrRecordNotFound) {
 			return s.replayOr(ctx, id, hash, err)
 		}
-		if payee, err = s.lookup(ctx, req.Payer, req.Phone, true); err != nil {
+		if payee, err = s.lookup(ctx, req.Payer, s.chargeID(id, phone), req.Phone, true); err != nil {
 			return Receipt{}, err
 		}
 	default:

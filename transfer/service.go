@@ -360,7 +360,7 @@ type Resolution struct {
 func (s *Service) Resolve(ctx context.Context, payer uuid.UUID, phone string) (_ Resolution, err error) {
 	ctx, sp := s.tel.resolve.Start(ctx)
 	defer func() { sp.End(ctx, err, "") }()
-	p, err := s.lookup(ctx, payer, phone, true)
+	p, err := s.lookup(ctx, payer, uuid.Nil, phone, true)
 	if err != nil {
 		return Resolution{}, err
 	}
@@ -401,7 +401,7 @@ func (s *Service) VerifyPayee(ctx context.Context, payer uuid.UUID, phone string
 	if _, err := verifyInput("answer", answer); err != nil {
 		return Verification{}, err
 	}
-	p, err := s.lookup(ctx, payer, phone, false)
+	p, err := s.lookup(ctx, payer, uuid.Nil, phone, false)
 	if err != nil {
 		return Verification{}, err
 	}
@@ -422,10 +422,12 @@ func (s *Service) VerifyPayee(ctx context.Context, payer uuid.UUID, phone string
 }
 
 // lookup is the metered directory lookup: the limiter admits it at the
-// not-found price, FindPhone tries the cheap key first, and (if found and
-// foundRefund) the limiter gives back the difference.
-func (s *Service) lookup(ctx context.Context, payer uuid.UUID, phone string, foundRefund bool) (Payee, error) {
-	if err := s.limiter.BeginLookup(ctx, payer); err != nil {
+// not-found price (once per charge, see Limiter), FindPhone tries the
+// cheap key first, and (if found, foundRefund, and this call was charged)
+// the limiter gives back the difference.
+func (s *Service) lookup(ctx context.Context, payer, charge uuid.UUID, phone string, foundRefund bool) (Payee, error) {
+	charged, err := s.limiter.BeginLookup(ctx, payer, charge)
+	if err != nil {
 		return Payee{}, err
 	}
 	norm, p, found, err := FindPhone(s.parser, phone, func(k Phone) (Payee, bool, error) { return s.route(ctx, k) })
@@ -435,7 +437,7 @@ func (s *Service) lookup(ctx context.Context, payer uuid.UUID, phone string, fou
 	if !found {
 		return Payee{}, fmt.Errorf("%w: %s", ErrNotBound, norm)
 	}
-	if foundRefund {
+	if foundRefund && charged {
 		if err := s.limiter.LookupFound(ctx, payer); err != nil {
 			return Payee{}, err
 		}

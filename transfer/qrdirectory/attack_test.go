@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/socialpay/socialpay/ledger"
+	"github.com/socialpay/socialpay/ledger/ledgertest"
 	"github.com/socialpay/socialpay/qr"
 	"github.com/socialpay/socialpay/transfer"
 	"github.com/socialpay/socialpay/transfer/qrdirectory"
@@ -32,11 +33,16 @@ type bank struct {
 
 func newBank(t *testing.T) *bank {
 	t.Helper()
+	return newRateBank(t, transfer.DefaultRateConfig())
+}
+
+// newRateBank is newBank with the limiter configured by cfg.
+func newRateBank(t *testing.T, cfg transfer.RateConfig) *bank {
+	t.Helper()
 	now := time.Date(2026, 2, 16, 12, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
 	b := &bank{ctx: context.Background(), cny: ledger.MustCurrency("CNY")}
 	b.ledger = ledger.New(nil, ledger.Options{Now: clock})
-	cfg := transfer.DefaultRateConfig()
 	cfg.Now = clock
 	var err error
 	if b.limiter, err = transfer.NewMemoryLimiter(cfg); err != nil {
@@ -237,5 +243,37 @@ func TestNoLimiter(t *testing.T) {
 	}
 	if err := d.Settled(context.Background(), uuid.New()); !errors.Is(err, qrdirectory.ErrNoLimiter) {
 		t.Fatalf("Settled: %v", err)
+	}
+}
+
+// A payment retried K times at once with one key, the user's budget
+// holding one lookup: every call answers the one payment's receipt. The
+// duplicates quote before the first has held any money; they share its
+// lookup charge, where each paying its own would answer ErrLookupLimited.
+// A payment under another key is refused: the budget was spent once and
+// nothing was given back for the duplicates.
+func TestDuplicatePaymentsShareOneLookup(t *testing.T) {
+	cfg := transfer.DefaultRateConfig()
+	cfg.Payer.Capacity, cfg.SettledRefund = cfg.NotFoundCost, 0
+	b := newRateBank(t, cfg)
+	bob := b.account(t, "", ledger.DebitsMustNotExceedCredits)
+	if _, err := b.xfer.Bind(b.ctx, transfer.BindRequest{Phone: "13800138000", Holder: uid("bob"), Account: bob, Name: "王小明", VerifiedAt: b.ledger.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	code := b.code(t, "+8613800138000")
+	for i := range ledgertest.RaceIterations(t, 20) {
+		user := uuid.New()
+		from := b.account(t, "payer", ledger.DebitsMustNotExceedCredits)
+		req := qr.PayRequest{User: user, From: from, Payload: code, Amount: ledger.NewMoney(10_00, b.cny), Key: fmt.Sprint("dup-", i)}
+		receipts, errs := ledgertest.Concurrently(8, func(int) (qr.Receipt, error) { return b.qr.Pay(b.ctx, req) })
+		for k := range receipts {
+			if errs[k] != nil || receipts[k] != receipts[0] {
+				t.Fatalf("iteration %d duplicate %d: %+v %v, first %+v", i, k, receipts[k], errs[k], receipts[0])
+			}
+		}
+		req.Key = fmt.Sprint("other-", i)
+		if _, err := b.qr.Pay(b.ctx, req); !errors.Is(err, qr.ErrLookupLimited) {
+			t.Fatalf("iteration %d: another payment: %v, want ErrLookupLimited", i, err)
+		}
 	}
 }

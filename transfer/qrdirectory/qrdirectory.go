@@ -65,8 +65,8 @@ var _ qr.Directory = (*Directory)(nil)
 //
 // A lookup with q.User set is metered as transfer.Service.Resolve meters
 // one: the Limiter admits it at the not-found price before anything is
-// looked up, and gives back the difference when the number is bound to a
-// payee this directory pays.
+// looked up (once per q.Charge), and gives back the difference when the
+// number is bound to a payee this directory pays and the lookup was charged.
 //
 // Errors: qr.ErrLookupLimited (wrapping the Limiter's *transfer.RateLimitError,
 // or ErrNoLimiter), qr.ErrUnknownPayee (also wrapping the
@@ -74,12 +74,13 @@ var _ qr.Directory = (*Directory)(nil)
 // the directory's and the Limiter's own errors, wrapped with the alias.
 func (d *Directory) Payee(ctx context.Context, q qr.Lookup) (qr.Payee, error) {
 	alias := q.Alias
-	metered := q.User != uuid.Nil
+	metered, charged := q.User != uuid.Nil, false
 	if metered {
 		if d.Limiter == nil {
 			return qr.Payee{}, fmt.Errorf("%w: %w", qr.ErrLookupLimited, ErrNoLimiter)
 		}
-		err := d.Limiter.BeginLookup(ctx, q.User)
+		var err error
+		charged, err = d.Limiter.BeginLookup(ctx, q.User, q.Charge)
 		if errors.Is(err, transfer.ErrRateLimited) {
 			return qr.Payee{}, fmt.Errorf("%w: %w", qr.ErrLookupLimited, err)
 		}
@@ -88,7 +89,7 @@ func (d *Directory) Payee(ctx context.Context, q qr.Lookup) (qr.Payee, error) {
 		}
 	}
 	p, err := d.payee(ctx, alias)
-	if err == nil && metered {
+	if err == nil && metered && charged {
 		if err := d.Limiter.LookupFound(ctx, q.User); err != nil {
 			return qr.Payee{}, fmt.Errorf("qrdirectory: payee %q: %w", alias, err)
 		}

@@ -20,6 +20,10 @@
 // accept, decline and expiry racing, the day boundary, and ledger.Verify
 // after every scenario.
 //
+// RunLimiter is the suite of a transfer.Limiter's lookup charges (one
+// charge per request however many duplicates; another charge, a refused
+// one and an expired one charged again).
+//
 // newEnv is called once per subtest and must return stores that share no
 // records with those of other subtests (the sweeps would see them).
 package transfertest
@@ -46,6 +50,11 @@ type Env struct {
 	// Ledger is the ledger's store for the service tests; nil means a new
 	// ledger.MemoryStore.
 	Ledger ledger.Store
+	// NewLimiter returns the lookup limiter of a subtest's service for
+	// cfg (its clock is the subtest's); nil means transfer.NewMemoryLimiter.
+	// A store with a shared limiter (postgres.LookupLimiter) returns it,
+	// so that the race cases hold it to the rules too.
+	NewLimiter func(cfg transfer.RateConfig) (transfer.Limiter, error)
 	// RaceIterations is how many times each race case (Race/...) repeats,
 	// before ledgertest.RaceIterations applies -short and the long mode;
 	// 0 means 40. A store whose iterations are slow sets fewer, to keep
@@ -109,6 +118,7 @@ func Run(t *testing.T, newEnv func(t testing.TB) Env) {
 		{"Race/CancelReleaseAtArrival", testRaceCancelReleaseAtArrival},
 		{"Race/AcceptExpiry", testRaceAcceptExpiry},
 		{"Race/Reconcile", testRaceReconcile},
+		{"Race/SendByPhoneAtBudget", testRaceSendByPhoneAtBudget},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newEnv) })
 	}
@@ -175,16 +185,29 @@ func withLimits(l transfer.Limits) option {
 
 func newWorld(t testing.TB, newEnv func(testing.TB) Env, opts ...option) *world {
 	t.Helper()
+	return newRateWorld(t, newEnv, func(rc *transfer.RateConfig) {
+		rc.Payer.Capacity = 1 << 20 // the lookups of these tests are not what they test
+		rc.Institution.Capacity = 1 << 30
+	}, opts...)
+}
+
+// newRateWorld is newWorld with the lookup limiter's configuration
+// (transfer.DefaultRateConfig on the world's clock) changed by rate.
+func newRateWorld(t testing.TB, newEnv func(testing.TB) Env, rate func(*transfer.RateConfig), opts ...option) *world {
+	t.Helper()
 	env := newEnv(t)
 	if env.Ledger == nil {
 		env.Ledger = ledger.NewMemoryStore()
 	}
 	w := &world{t: t, ctx: context.Background(), clock: ledgertest.NewClock(Start)}
 	rc := transfer.DefaultRateConfig()
+	rate(&rc)
 	rc.Now = w.clock.Now
-	rc.Payer.Capacity = 1 << 20 // the lookups of these tests are not what they test
-	rc.Institution.Capacity = 1 << 30
-	lim, err := transfer.NewMemoryLimiter(rc)
+	newLimiter := env.NewLimiter
+	if newLimiter == nil {
+		newLimiter = func(rc transfer.RateConfig) (transfer.Limiter, error) { return transfer.NewMemoryLimiter(rc) }
+	}
+	lim, err := newLimiter(rc)
 	must(t, err)
 	cfg := transfer.Config{
 		Limiter:  lim,
