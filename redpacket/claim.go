@@ -18,52 +18,21 @@ type ClaimRequest struct {
 	Password string    `json:"password,omitempty"` // a Password packet's phrase
 }
 
-// Claim gives the user a share of the packet: the store hands out the next
-// pre-split share atomically, and the share is paid from the packet's
-// escrow account to the user's wallet with ledger ID ClaimTransferID.
+// Claim gives req.User one share of the packet, paid from the packet's
+// escrow account to req.Account (ledger ID ClaimTransferID), and returns the
+// claim. Claiming again returns the same claim, paying it if its payment was
+// interrupted: one share per user, its money moved once. How each kind of
+// store records and pays a claim is in docs/redpacket.md.
 //
-// A user gets one share: claiming again returns the same claim (paying it
-// now if its payment was interrupted), never a second share, and the
-// payment's derived ID moves the money once however often it is retried.
-// Once the packet takes no more claims, taps are answered from an
-// in-process cache without the store or the ledger.
-//
-// On a MemoryStore a claim is recorded and paid in one step, under the
-// packet's lock, and so it is on a PayingStore whose PaysOn accepts the
-// ledger's store (package postgres's RedPacketStore with the ledger on the
-// same database: one transaction): the ledger's payment is the wallet
-// check, a payment the ledger refuses records nothing, and a claim is
-// recorded paid at once. On other stores the wallet is read first (so a
-// retry from a wallet frozen or closed since gets the wallet's error, and
-// Reconcile finishes its claim), then the claim is recorded, paid, and
-// marked paid (Store.MarkPosted; in the background with
-// Config.AsyncMarks).
-//
-// A claim recorded but not yet paid when the claimer's wallet is closed
-// (on stores that do not pay in the claim's step, the wallet may close
-// between its check and the payment) can never be paid: a closed account
-// stays closed. Its share goes back to the sender instead (ledger ID
-// ReturnTransferID), the claim counts as settled (Posted), and Claim
-// returns it with ErrShareReturned wrapping ledger.ErrAccountClosed, so
-// that the packet can still settle with its escrow at zero.
-//
-// Errors, checked in this order: ErrInvalidRequest; ErrBadPassword (a
-// phrase over MaxPasswordInputBytes, refused before the store is read);
-// ErrPacketNotFound;
-// ErrNotMember; ErrNotRecipient; ErrSenderCannotGrab; ErrWrongPassword;
-// ErrSoldOut, ErrRefunded or ErrPacketCancelled of a packet this process
-// already knows to be closed; for the claimer's wallet
-// ledger.ErrAccountNotFound, ledger.ErrCurrencyMismatch,
-// ledger.ErrAccountClosed or ledger.ErrAccountFrozen (on a MemoryStore or
-// a PayingStore, any refusal of the payment by the ledger); then the
-// store's
-// ErrNotFunded, ErrPacketCancelled, ErrRefunded, ErrSoldOut or ErrExpired.
-// None of these records a claim. If the claim is recorded but its payment
-// fails, Claim returns the claim with ErrPaymentPending wrapping the
-// cause; claiming again or Reconcile pays it. Errors also include those of
-// Members and of the store failing, after which the claim may or may not
-// be recorded (and, on a MemoryStore or a PayingStore, paid with it):
-// claiming again returns it.
+// Errors, checked in this order, record no claim: ErrInvalidRequest;
+// ErrBadPassword (before the store is read); ErrPacketNotFound; ErrNotMember;
+// ErrNotRecipient; ErrSenderCannotGrab; ErrWrongPassword; the wallet's
+// (ledger.ErrAccountNotFound, ErrCurrencyMismatch, ErrAccountClosed,
+// ErrAccountFrozen); the packet's ErrNotFunded, ErrPacketCancelled,
+// ErrRefunded, ErrSoldOut or ErrExpired. With the claim: ErrPaymentPending
+// (claiming again or Reconcile pays it), ErrShareReturned (the wallet closed:
+// the share went back to the sender). After Members or the store failed, the
+// claim may or may not be recorded: claiming again returns it.
 func (s *Service) Claim(ctx context.Context, req ClaimRequest) (_ Claim, err error) {
 	ctx, sp := s.tel.claim.Start(ctx)
 	var cur ledger.Currency // the packet's, once known

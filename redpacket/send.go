@@ -221,8 +221,8 @@ func (s *Service) resend(ctx context.Context, req *SendRequest, p Packet) (Packe
 }
 
 // sameRequest reports whether req means packet p: the identity of a send
-// (see the package doc), compared after normalizing what may be written
-// in more than one way.
+// (see docs/redpacket.md, Idempotency), compared after normalizing what
+// may be written in more than one way.
 func (s *Service) sameRequest(req *SendRequest, p *Packet) error {
 	total := req.Amount.Units()
 	if req.Kind == Normal {
