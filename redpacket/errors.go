@@ -57,7 +57,8 @@ var (
 	// ErrPacketExists: a packet with this ID is already recorded.
 	ErrPacketExists = errcode.New("packet_exists", errcode.Conflict, "redpacket: packet already exists")
 	// ErrPacketConflict: a send reused a packet ID for a request of another
-	// meaning (see the package doc); the error is a *ConflictError.
+	// meaning (see docs/redpacket.md, Idempotency); the error is a
+	// *ConflictError.
 	ErrPacketConflict = errcode.New("idempotency_conflict", errcode.Conflict, "redpacket: packet ID reused with different content")
 	// ErrPacketNotFound: no packet has this ID.
 	ErrPacketNotFound = errcode.New("packet_not_found", errcode.NotFound, "redpacket: packet not found")
