@@ -26,10 +26,11 @@
 // # The service
 //
 // Service creates, tries, sweeps and reconciles campaigns on a
-// ledger.Ledger and a Store (MemoryStore here; package postgres for
-// production), with the bank's Eligibility and a Limiter shared by every
-// instance (New refuses to start without one unless Config.SingleProcess
-// says there is only one). Amounts at its edge are ledger.Money.
+// ledger.Ledger, with the bank's Eligibility, and a Store and a Limiter
+// shared by every instance (package postgres). New refuses to start
+// without them unless Config.SingleProcess says there is only one, which
+// may keep a MemoryStore and MemoryLimiter of its own. Amounts at its
+// edge are ledger.Money.
 //
 // A user's tries are numbered 1, 2, 3…: (campaign, user, number) is a
 // try's idempotency key, and the prize's ledger transfer ID is derived

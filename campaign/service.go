@@ -47,7 +47,11 @@ type Codes struct {
 type Config struct {
 	// Ledger is where the money moves. Required.
 	Ledger *ledger.Ledger
-	// Store keeps campaigns and tries. Nil means NewMemoryStore(Ledger).
+	// Store keeps campaigns and tries. Every instance must share it
+	// (postgres.CampaignStore): with a store per instance each keeps its
+	// own tries, caps and sold slots beside the one escrow, and a retried
+	// try reaching another instance is not found there. Nil is refused
+	// unless SingleProcess is set, when it means NewMemoryStore(Ledger).
 	Store Store
 	// Eligibility says who may try. Required.
 	Eligibility Eligibility
@@ -56,9 +60,10 @@ type Config struct {
 	// Required, unless SingleProcess is set.
 	Limiter Limiter
 	// SingleProcess declares that this Service is the only one on its
-	// store: with no Limiter it then uses a MemoryLimiter of its own. Set
-	// it only when that is true: with several instances a per-process
-	// limiter lets through the instances' sum.
+	// store: with no Store or Limiter it then uses a MemoryStore or
+	// MemoryLimiter of its own. Set it only when that is true: with
+	// several instances a per-process store keeps one instance's
+	// tries, and a per-process limiter lets through the instances' sum.
 	SingleProcess bool
 	// UserRate and DeviceRate size the buckets. Zero means 5 tries at once
 	// and then one a second, per user and per device.
@@ -125,11 +130,14 @@ type Service struct {
 
 // New returns a Service.
 //
-// Errors: ErrInvalidConfig (no Ledger or Eligibility; no Limiter without
-// SingleProcess; a Rate or Rules that do not Validate).
+// Errors: ErrInvalidConfig (no Ledger or Eligibility; no Store or
+// Limiter without SingleProcess; a Rate or Rules that do not Validate).
 func New(cfg Config) (*Service, error) {
 	if cfg.Ledger == nil || cfg.Eligibility == nil {
 		return nil, fmt.Errorf("%w: Ledger and Eligibility are required", ErrInvalidConfig)
+	}
+	if cfg.Store == nil && !cfg.SingleProcess {
+		return nil, fmt.Errorf("%w: no Store: instances must share one (postgres.CampaignStore), or set Config.SingleProcess for the only instance", ErrInvalidConfig)
 	}
 	if cfg.Limiter == nil && !cfg.SingleProcess {
 		return nil, fmt.Errorf("%w: a Limiter shared by every instance is required (or SingleProcess, for one process)", ErrInvalidConfig)

@@ -3,6 +3,7 @@ package campaign_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -121,17 +122,49 @@ func (w *world) try(c uuid.UUID, user, account uuid.UUID, seq int) (campaign.Try
 var one = campaign.Caps{TriesPerUser: 1, TriesPerDay: 1, WinsPerUser: 1}
 
 func TestNewRefusesWithoutSharedLimiter(t *testing.T) {
-	_, err := campaign.New(campaign.Config{Ledger: ledger.New(nil, ledger.Options{}), Eligibility: yes()})
+	l := ledger.New(nil, ledger.Options{})
+	_, err := campaign.New(campaign.Config{Ledger: l, Store: campaign.NewMemoryStore(l), Eligibility: yes()})
 	wantIs(t, "no limiter", err, campaign.ErrInvalidConfig)
+	if !strings.Contains(err.Error(), "Limiter") {
+		t.Errorf("no limiter: the error does not name the Limiter: %v", err)
+	}
 	_, err = campaign.New(campaign.Config{Ledger: ledger.New(nil, ledger.Options{}), Eligibility: yes(), SingleProcess: true})
 	if err != nil {
 		t.Fatalf("single process: %v", err)
 	}
-	_, err = campaign.New(campaign.Config{Ledger: ledger.New(nil, ledger.Options{}), Eligibility: yes(), Limiter: campaign.NewMemoryLimiter(),
+	_, err = campaign.New(campaign.Config{Ledger: l, Store: campaign.NewMemoryStore(l), Eligibility: yes(), Limiter: campaign.NewMemoryLimiter(),
 		UserRate: campaign.Rate{Burst: 0, Every: time.Second}})
 	wantIs(t, "bad rate", err, campaign.ErrInvalidConfig)
 	_, err = campaign.New(campaign.Config{Ledger: ledger.New(nil, ledger.Options{}), SingleProcess: true})
 	wantIs(t, "no eligibility", err, campaign.ErrInvalidConfig)
+}
+
+// A bank runs several instances on one ledger and limiter. Had each made
+// up its own MemoryStore, each would keep its own tries, caps and sold
+// slots beside the one escrow, and a retried try reaching another
+// instance would not be found there. New refuses to make one up unless
+// told it is the only instance.
+func TestNewRefusesPerInstanceStore(t *testing.T) {
+	l := ledger.New(nil, ledger.Options{})
+	lim := campaign.NewMemoryLimiter()
+	_, err := campaign.New(campaign.Config{Ledger: l, Eligibility: yes(), Limiter: lim})
+	wantIs(t, "no store", err, campaign.ErrInvalidConfig)
+	for _, option := range []string{"Store", "Config.SingleProcess"} {
+		if !strings.Contains(err.Error(), option) {
+			t.Errorf("the error does not name %s: %v", option, err)
+		}
+	}
+	// A shared store needs no declaration.
+	if _, err := campaign.New(campaign.Config{Ledger: l, Store: campaign.NewMemoryStore(l), Eligibility: yes(), Limiter: lim}); err != nil {
+		t.Fatalf("with a store: %v", err)
+	}
+	// Said explicitly, one process may keep its own.
+	svc, err := campaign.New(campaign.Config{Ledger: l, Eligibility: yes(), Limiter: lim, SingleProcess: true})
+	if err != nil {
+		t.Fatalf("single process: %v", err)
+	}
+	_, err = svc.Campaign(context.Background(), uuid.New())
+	wantIs(t, "lookup on the single process's store", err, campaign.ErrCampaignNotFound)
 }
 
 func TestCreateChecksAndIdempotency(t *testing.T) {

@@ -22,7 +22,7 @@ func BenchmarkPay(b *testing.B) {
 	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	now := func() time.Time { return at }
 	l := ledger.New(nil, ledger.Options{Now: now})
-	svc, err := collect.New(collect.Config{Ledger: l, Members: everyone{}, Now: now,
+	svc, err := collect.New(collect.Config{Ledger: l, SingleProcess: true, Members: everyone{}, Now: now,
 		Notifier: collect.NotifierFunc(func(context.Context, collect.Request, []uuid.UUID) error { return nil })})
 	if err != nil {
 		b.Fatal(err)

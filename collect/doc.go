@@ -23,8 +23,10 @@
 // Service creates requests (membership by the bank's Members), takes
 // payments, declines and the requester's close, sends rate-limited
 // reminders through the bank's Notifier, expires requests (Sweep) and
-// repairs lost records (Reconcile), on a ledger.Ledger and a Store
-// (MemoryStore here; package postgres for production).
+// repairs lost records (Reconcile), on a ledger.Ledger and a Store every
+// instance shares (package postgres). New refuses a nil Store unless
+// Config.SingleProcess says there is only one instance, which may keep a
+// MemoryStore of its own.
 //
 // No escrow. Each payment moves the member's share straight from their
 // wallet to the requester's, with ledger ID TransferID (UUIDv5 of request

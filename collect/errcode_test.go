@@ -19,7 +19,7 @@ func TestErrorCodesAndMessages(t *testing.T) {
 	ctx := context.Background()
 	cny := ledger.MustCurrency("CNY")
 	l := ledger.New(nil, ledger.Options{})
-	svc, err := collect.New(collect.Config{Ledger: l, Members: everyone{},
+	svc, err := collect.New(collect.Config{Ledger: l, SingleProcess: true, Members: everyone{},
 		Notifier: collect.NotifierFunc(func(context.Context, collect.Request, []uuid.UUID) error { return nil })})
 	if err != nil {
 		t.Fatal(err)

@@ -45,6 +45,7 @@ func Example() {
 
 	svc, err := collect.New(collect.Config{
 		Ledger: l, Members: everyone{}, Now: now,
+		SingleProcess: true, // one process: its own MemoryStore will do
 		Notifier: collect.NotifierFunc(func(_ context.Context, r collect.Request, members []uuid.UUID) error {
 			fmt.Printf("reminding %d member(s) of %q\n", len(members), r.Title)
 			return nil

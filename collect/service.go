@@ -39,12 +39,21 @@ func (f NotifierFunc) Remind(ctx context.Context, r Request, members []uuid.UUID
 	return f(ctx, r, members)
 }
 
-// Config configures a Service. Ledger, Members and Notifier are required.
+// Config configures a Service. Ledger, Members and Notifier are required,
+// and so is Store unless SingleProcess is set.
 type Config struct {
 	// Ledger is where the money moves.
 	Ledger *ledger.Ledger
-	// Store keeps requests. Nil means a new MemoryStore.
+	// Store keeps requests. Every instance must share it
+	// (postgres.CollectStore): with a store per instance each knows only
+	// the requests and payments it recorded, and keeps its own reminder
+	// limit. Nil is refused unless SingleProcess is set, when it means a
+	// new MemoryStore.
 	Store Store
+	// SingleProcess declares that this Service is the only instance that
+	// will ever serve its store: a nil Store then means one of this
+	// process alone. Tests, tools and single-process deployments set it.
+	SingleProcess bool
 	// Members answers group membership when a request is created.
 	Members Members
 	// Notifier sends reminders.
@@ -106,11 +115,15 @@ type Service struct {
 
 // New returns a Service.
 //
-// Errors: ErrInvalidConfig (no ledger, members or notifier, a negative
-// RemindEvery, or Rules that do not Validate).
+// Errors: ErrInvalidConfig (no ledger, members or notifier, no Store
+// without Config.SingleProcess, a negative RemindEvery, or Rules that do
+// not Validate).
 func New(cfg Config) (*Service, error) {
 	if cfg.Ledger == nil || cfg.Members == nil || cfg.Notifier == nil {
 		return nil, fmt.Errorf("%w: Ledger, Members and Notifier are required", ErrInvalidConfig)
+	}
+	if cfg.Store == nil && !cfg.SingleProcess {
+		return nil, fmt.Errorf("%w: no Store: instances must share one (postgres.CollectStore), or set Config.SingleProcess for the only instance", ErrInvalidConfig)
 	}
 	if cfg.RemindEvery < 0 {
 		return nil, fmt.Errorf("%w: RemindEvery %v", ErrInvalidConfig, cfg.RemindEvery)

@@ -27,7 +27,7 @@ func benchWorld(b *testing.B, users int) (*points.Service, []uuid.UUID, []uuid.U
 	if _, err := l.Transfer(ctx, ledger.Transfer{ID: uuid.New(), DebitAccountID: bank, CreditAccountID: conv, Amount: ledger.NewMoney(1<<60, cny)}); err != nil {
 		b.Fatal(err)
 	}
-	svc, err := points.New(points.Config{Ledger: l, ExpiryMonths: 12,
+	svc, err := points.New(points.Config{Ledger: l, SingleProcess: true, ExpiryMonths: 12,
 		Rules: []points.EarnRule{{Name: "grant", Kind: points.Fixed, Points: 1 << 50},
 			{Name: "payment", Kind: points.PerAmount, Points: 1, Per: ledger.NewMoney(100, cny)}},
 		Issuance: uuid.New(), Redeemed: uuid.New(), Expired: uuid.New(), Conversion: map[ledger.Currency]uuid.UUID{cny: conv}})
@@ -102,7 +102,7 @@ func BenchmarkSweep(b *testing.B) {
 	ctx := context.Background()
 	now := t0
 	clock := func() time.Time { return now }
-	svc, err := points.New(points.Config{Ledger: ledger.New(nil, ledger.Options{Now: clock}), ExpiryMonths: 1, Now: clock,
+	svc, err := points.New(points.Config{Ledger: ledger.New(nil, ledger.Options{Now: clock}), ExpiryMonths: 1, Now: clock, SingleProcess: true,
 		Rules:    []points.EarnRule{{Name: "grant", Kind: points.Fixed, Points: 10}},
 		Issuance: uuid.New(), Redeemed: uuid.New(), Expired: uuid.New()})
 	if err != nil {

@@ -45,6 +45,10 @@
 // their lots (ErrFailed). The ledger can never be short of a debit's
 // points: only confirmed points are spendable.
 //
+// Every instance shares the Store (package postgres's PointsStore): New
+// refuses a nil one unless Config.SingleProcess says there is only one
+// instance, which may keep a MemoryStore of its own.
+//
 // On a PostingStore whose database holds the ledger too (package
 // postgres's PointsStore beside its ledger Store), recording, the ledger
 // transfers and the posted mark are one transaction, one commit (shared

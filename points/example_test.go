@@ -35,6 +35,7 @@ func Example() {
 	yuan, _ := ledger.ParseMoney("1.00", "CNY")
 	svc, err := points.New(points.Config{
 		Ledger: l, ExpiryMonths: 12, Now: clock,
+		SingleProcess: true, // one process: its own MemoryStore will do
 		Rules: []points.EarnRule{
 			{Name: "signup", Kind: points.Fixed, Points: 200},
 			{Name: "payment", Kind: points.PerAmount, Points: 1, Per: yuan},

@@ -31,8 +31,16 @@ func Unit() ledger.Currency { return ledger.MustCurrency(UnitCode) }
 type Config struct {
 	// Ledger moves the points and the money. Required.
 	Ledger *ledger.Ledger
-	// Store keeps lots, operations and rates; nil means a new MemoryStore.
+	// Store keeps lots, operations and rates. Every instance must share it
+	// (postgres.PointsStore): with a store per instance each keeps its own
+	// lots and operations beside the one ledger, and a retry reaching
+	// another instance records the operation again. Nil is refused unless
+	// SingleProcess is set, when it means a new MemoryStore.
 	Store Store
+	// SingleProcess declares that this Service is the only instance that
+	// will ever serve its store: a nil Store then means one of this
+	// process alone. Tests, tools and single-process deployments set it.
+	SingleProcess bool
 	// Rules are the ways to earn points, by unique name.
 	Rules []EarnRule
 	// ExpiryMonths is how long points last: points earned in a month
@@ -112,11 +120,15 @@ type Service struct {
 
 // New returns a Service.
 //
-// Errors: ErrInvalidConfig, ErrInvalidRule.
+// Errors: ErrInvalidConfig (also for a nil Store without
+// Config.SingleProcess), ErrInvalidRule.
 func New(cfg Config) (*Service, error) {
 	bad := func(f string, a ...any) error { return fmt.Errorf("%w: "+f, append([]any{ErrInvalidConfig}, a...)...) }
 	if cfg.Ledger == nil {
 		return nil, bad("no ledger")
+	}
+	if cfg.Store == nil && !cfg.SingleProcess {
+		return nil, bad("no Store: instances must share one (postgres.PointsStore), or set Config.SingleProcess for the only instance")
 	}
 	if cfg.Shards < 0 || cfg.Shards > 1024 {
 		return nil, bad("Shards %d (0–1024)", cfg.Shards)

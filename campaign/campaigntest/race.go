@@ -17,9 +17,10 @@ import (
 
 // RaceConfig is what RunRace races Services on.
 type RaceConfig struct {
-	// Store and Ledger are the stores the services share (a nil Ledger
-	// means a new ledger.MemoryStore). They may hold other tests' data:
-	// the race cases use fresh IDs and campaigns in 2025.
+	// Store and Ledger are the stores the services share (Store is
+	// required; a nil Ledger means a new ledger.MemoryStore). They may
+	// hold other tests' data: the race cases use fresh IDs and campaigns
+	// in 2025.
 	Store  campaign.Store
 	Ledger ledger.Store
 	// Iterations is how often each case repeats before

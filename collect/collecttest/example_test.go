@@ -35,7 +35,7 @@ func ExampleReminders() {
 		return
 	}
 	var sent collecttest.Reminders
-	svc, err := collect.New(collect.Config{Ledger: l, Members: everyone{}, Notifier: &sent})
+	svc, err := collect.New(collect.Config{Ledger: l, SingleProcess: true, Members: everyone{}, Notifier: &sent})
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -47,12 +47,12 @@ func (anyMember) IsMember(context.Context, uuid.UUID, uuid.UUID) (bool, error) {
 
 func (s *collects) Setup(ctx context.Context, env *Env) error {
 	s.setup(ctx, env)
-	var store collect.Store // nil: the memory store
+	var store collect.Store // nil: the memory store (SingleProcess)
 	if env.DB != nil {
 		store = postgres.NewCollectStore(env.DB)
 	}
 	var err error
-	s.svc, err = collect.New(collect.Config{Ledger: env.Ledger, Store: store, Members: anyMember{},
+	s.svc, err = collect.New(collect.Config{Ledger: env.Ledger, Store: store, SingleProcess: env.DB == nil, Members: anyMember{},
 		Notifier: collect.NotifierFunc(func(context.Context, collect.Request, []uuid.UUID) error { return nil })})
 	if err != nil {
 		return err

@@ -54,12 +54,12 @@ func (s *pointsLoad) Unit() string {
 func (s *pointsLoad) Setup(ctx context.Context, env *Env) error {
 	s.setup(ctx, env)
 	cny := ledger.MustCurrency("CNY")
-	var store points.Store // nil: the memory store
+	var store points.Store // nil: the memory store (SingleProcess)
 	if env.DB != nil {
 		store = postgres.NewPointsStore(env.DB)
 	}
 	bank, conv := uuid.New(), uuid.New()
-	s.cfg = points.Config{Ledger: env.Ledger, Store: store, ExpiryMonths: 12,
+	s.cfg = points.Config{Ledger: env.Ledger, Store: store, SingleProcess: env.DB == nil, ExpiryMonths: 12,
 		Rules: []points.EarnRule{{Name: "grant", Kind: points.Fixed, Points: ptsGrant},
 			{Name: "payment", Kind: points.PerAmount, Points: 1, Per: ledger.NewMoney(100, cny)}},
 		Issuance: uuid.New(), Redeemed: uuid.New(), Expired: uuid.New(),

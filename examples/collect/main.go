@@ -54,6 +54,7 @@ func run(w io.Writer) error {
 	}
 	svc, err := collect.New(collect.Config{
 		Ledger: l, Members: friends{}, Now: clock,
+		SingleProcess: true, // one process: its own MemoryStore will do
 		Notifier: collect.NotifierFunc(func(_ context.Context, r collect.Request, members []uuid.UUID) error {
 			fmt.Fprintf(w, "  (push to %d member(s): please pay your share of %q)\n", len(members), r.Title)
 			return nil

@@ -67,6 +67,7 @@ func run(w io.Writer) error {
 	yuan, _ := ledger.ParseMoney("1.00", "CNY")
 	cfg := points.Config{
 		Ledger: l, ExpiryMonths: 12, Now: clk.Now, Location: time.FixedZone("CST", 8*3600),
+		SingleProcess: true, // one process: its own MemoryStore will do
 		Rules: []points.EarnRule{
 			{Name: "signup", Kind: points.Fixed, Points: 200},
 			{Name: "payment", Kind: points.PerAmount, Points: 1, Per: yuan, Max: 5000},

@@ -23,7 +23,7 @@ func TestCollectTelemetry(t *testing.T) {
 	o := newObserved(t)
 	b := newBank(t, o)
 	ctx := b.ctx
-	svc, err := collect.New(collect.Config{Ledger: b.l, Members: members{}, Now: b.l.Now,
+	svc, err := collect.New(collect.Config{Ledger: b.l, SingleProcess: true, Members: members{}, Now: b.l.Now,
 		Notifier:       collect.NotifierFunc(func(context.Context, collect.Request, []uuid.UUID) error { return nil }),
 		TracerProvider: o.tp, MeterProvider: o.mp, Logger: o.log})
 	if err != nil {
@@ -59,7 +59,7 @@ func TestPointsTelemetry(t *testing.T) {
 	o := newObserved(t)
 	b := newBank(t, o)
 	ctx := b.ctx
-	svc, err := points.New(points.Config{Ledger: b.l, ExpiryMonths: 12, Now: b.l.Now,
+	svc, err := points.New(points.Config{Ledger: b.l, SingleProcess: true, ExpiryMonths: 12, Now: b.l.Now,
 		Rules:    []points.EarnRule{{Name: "signup", Kind: points.Fixed, Points: 200}},
 		Issuance: uuid.New(), Redeemed: uuid.New(), Expired: uuid.New(),
 		TracerProvider: o.tp, MeterProvider: o.mp, Logger: o.log})

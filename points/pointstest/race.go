@@ -16,9 +16,10 @@ import (
 
 // RaceConfig is what RunRace races Services on.
 type RaceConfig struct {
-	// Ledger and Store are the stores the services run on. They may hold
-	// other tests' data: the race cases use fresh users and accounts, and
-	// earn in January 2025 (lots expiring on 1 March 2025).
+	// Ledger and Store are the stores the services run on; Store is
+	// required. They may hold other tests' data: the race cases use
+	// fresh users and accounts, and earn in January 2025 (lots expiring
+	// on 1 March 2025).
 	Ledger ledger.Store
 	Store  points.Store
 	// Iterations is how often each case repeats its scenario before
