@@ -16,7 +16,8 @@
 // under its lock.
 //
 // Service sends, claims, refunds and reconciles packets on a ledger.Ledger
-// and a Store (MemoryStore here; package postgres for production), with a
+// and a Store every instance shares (postgres.RedPacketStore; a
+// MemoryStore for a single process), with a
 // Members the bank implements for its groups. Each packet holds its money
 // in an escrow account of its own: Send funds it, each claim pays a share
 // out of it, RefundExpired returns the remainder, and a finished packet's

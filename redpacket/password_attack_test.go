@@ -113,7 +113,7 @@ func TestPasswordNotStoredInClear(t *testing.T) {
 func TestNewRefusesNoPasswordKey(t *testing.T) {
 	l := ledger.New(nil, ledger.Options{})
 	m := &redpacket.MemoryMembers{}
-	_, err := redpacket.New(redpacket.Config{Ledger: l, Members: m})
+	_, err := redpacket.New(redpacket.Config{Ledger: l, Members: m, Store: redpacket.NewMemoryStore()})
 	if !errors.Is(err, redpacket.ErrInvalidConfig) || !strings.Contains(err.Error(), "PasswordKey") || !strings.Contains(err.Error(), "SingleProcess") {
 		t.Fatalf("New without a password key: %v; want ErrInvalidConfig naming PasswordKey and SingleProcess", err)
 	}
@@ -208,5 +208,29 @@ func TestOverlongPasswordRefusedFirst(t *testing.T) {
 	wantIs(t, "send with a phrase at the input bound", err, redpacket.ErrBadPassword)
 	if store.reads.Load() != 1 {
 		t.Fatalf("store reads %d, want the send at the bound to read once", store.reads.Load())
+	}
+}
+
+// A bank runs several instances on one ledger. Had each made up its own
+// MemoryStore, a packet sent through one would be unknown to the others:
+// claims refused, and a retried send recorded again where the first was
+// not seen. New refuses to make one up unless told it is the only
+// instance.
+func TestNewRefusesPerInstanceStore(t *testing.T) {
+	l := ledger.New(nil, ledger.Options{})
+	m := &redpacket.MemoryMembers{}
+	_, err := redpacket.New(redpacket.Config{Ledger: l, Members: m, PasswordKey: testPasswordKey})
+	if !errors.Is(err, redpacket.ErrInvalidConfig) || !strings.Contains(err.Error(), "Store") || !strings.Contains(err.Error(), "SingleProcess") {
+		t.Fatalf("nil Store: %v; want ErrInvalidConfig naming Store and SingleProcess", err)
+	}
+	if _, err := redpacket.New(redpacket.Config{Ledger: l, Members: m, Store: redpacket.NewMemoryStore(), PasswordKey: testPasswordKey}); err != nil {
+		t.Fatalf("with a store: %v", err)
+	}
+	svc, err := redpacket.New(redpacket.Config{Ledger: l, Members: m, SingleProcess: true})
+	if err != nil {
+		t.Fatalf("single process: %v", err)
+	}
+	if _, err := svc.Store().Packet(context.Background(), uuid.New()); !errors.Is(err, redpacket.ErrPacketNotFound) {
+		t.Fatalf("the single process's store: %v", err)
 	}
 }

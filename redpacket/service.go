@@ -40,7 +40,11 @@ type Codes struct {
 type Config struct {
 	// Ledger is where the money moves.
 	Ledger *ledger.Ledger
-	// Store keeps packets and claims. Nil means a new MemoryStore.
+	// Store keeps packets and claims, shared by every instance
+	// (postgres.RedPacketStore): an instance with a store of its own
+	// would not know the others' packets, claims and sends. Nil is
+	// refused unless SingleProcess is set, when it means a new
+	// MemoryStore.
 	Store Store
 	// Members answers group membership.
 	Members Members
@@ -89,9 +93,10 @@ type Config struct {
 	PasswordKey *PasswordKey
 	// SingleProcess declares that this Service is the only one that will
 	// ever use its store — a test, an example, a simulation on a
-	// MemoryStore. With no PasswordKey it then hashes phrases under a
-	// random key of its own: password packets it sends cannot be claimed
-	// through any other Service, nor after a restart.
+	// MemoryStore. A nil Store then means a MemoryStore of its own; with
+	// no PasswordKey it hashes phrases under a random key of its own:
+	// password packets it sends cannot be claimed through any other
+	// Service, nor after a restart.
 	SingleProcess bool
 	// GroupPayments, when set, gathers the ledger payments of concurrent
 	// claims into shared batches: a ledger.GroupCommit with these options
@@ -155,12 +160,15 @@ type Service struct {
 
 // New returns a Service.
 //
-// Errors: ErrInvalidConfig (no ledger or members, no PasswordKey without
-// SingleProcess, or Rules that do not Validate, also matching
-// ErrInvalidRules).
+// Errors: ErrInvalidConfig (no ledger or members, no Store or
+// PasswordKey without SingleProcess, or Rules that do not Validate, also
+// matching ErrInvalidRules).
 func New(cfg Config) (*Service, error) {
 	if cfg.Ledger == nil || cfg.Members == nil {
 		return nil, fmt.Errorf("%w: Ledger and Members are required", ErrInvalidConfig)
+	}
+	if cfg.Store == nil && !cfg.SingleProcess {
+		return nil, fmt.Errorf("%w: no Store: instances must share one (postgres.RedPacketStore), or set Config.SingleProcess for the only instance", ErrInvalidConfig)
 	}
 	pw := cfg.PasswordKey
 	if pw == nil {

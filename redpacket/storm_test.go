@@ -23,8 +23,8 @@ func TestStorm(t *testing.T) {
 		store     redpacket.Store
 		configure func(*redpacket.Config)
 	}{
-		{"memory", nil, nil},
-		{"memory-batched", nil, batched},
+		{"memory", redpacket.NewMemoryStore(), nil},
+		{"memory-batched", redpacket.NewMemoryStore(), batched},
 		{"other", otherStore{redpacket.NewMemoryStore()}, nil},
 		{"other-async", otherStore{redpacket.NewMemoryStore()}, func(c *redpacket.Config) { batched(c); c.AsyncMarks = true }},
 	}

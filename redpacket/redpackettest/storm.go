@@ -45,6 +45,9 @@ func Storm(t testing.TB, cfg StormConfig) {
 	if cfg.Shares <= 0 {
 		cfg.Shares = 100
 	}
+	if cfg.Store == nil {
+		cfg.Store = redpacket.NewMemoryStore()
+	}
 	ctx := context.Background()
 	l := ledger.New(cfg.Ledger, ledger.Options{})
 	members := &redpacket.MemoryMembers{}
