@@ -17,8 +17,8 @@
 //
 // Service sends, claims, refunds and reconciles packets on a ledger.Ledger
 // and a Store every instance shares (postgres.RedPacketStore; a
-// MemoryStore for a single process), with a
-// Members the bank implements for its groups. Each packet holds its money
+// MemoryStore for a single process), with a Members the bank implements
+// for its groups. Each packet holds its money
 // in an escrow account of its own: Send funds it, each claim pays a share
 // out of it, RefundExpired returns the remainder, and a finished packet's
 // escrow, at zero, is closed. Store and ledger share no transaction (but
