@@ -201,6 +201,8 @@
 //     password-free payment; larger amounts need the payer's own
 //     confirmation through another path. A charge whose process stops after
 //     its code passed and before its transfer stays counted (never less).
+//     Both daily caps count by one rule, CountCap (a cap may be reached
+//     exactly; each day starts from zero), which every store calls.
 //   - Wrapped device secrets (KeyWrapper): the key-encryption key lives
 //     outside the database (a KMS or HSM; LocalKeyWrapper only for tests
 //     and development) and the service's memory is trusted. The wrapping
