@@ -107,7 +107,7 @@ func newCampaignQueries(db *DB) campaignQueries {
 		page:    q(`select ` + tryCols + ` from $S.campaign_tries where campaign_id = $1 and slot > $2 order by slot limit $3`),
 		unpaid: q(`select ` + tryCols + ` from $S.campaign_tries where campaign_id = $1 and prize > 0 and not paid and slot > $2
 			order by slot limit $3`),
-		unsettled: q(`select ` + campaignCols + ` from $S.campaigns where not settled and status <> 5 and ` +
+		unsettled: q(`select ` + campaignCols + ` from $S.campaigns where not settled and status <> ` + sqlInts(campaign.StatusCancelled) + ` and ` +
 			afterCursor("ends_at", 1) + orderPage("ends_at", 3)),
 		limSeedFinal: q(limSeedFinalSQL),
 		limLockOld:   q(limLockOldSQL),

@@ -40,11 +40,11 @@ func NewCellStore(db *DB) *CellStore {
 		db: db, ledger: NewStore(db),
 		lock: q(`select ` + cellCols + ` from $S.cell_payments where id = $1 for update`),
 		insert: q(`insert into $S.cell_payments (` + cellCols + `)
-			values ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, '', $10, null) on conflict (id) do nothing`),
+			values ($1, $2, $3, $4, $5, $6, $7, $8, $9, ` + sqlInts(cell.StateOpen) + `, '', $10, null) on conflict (id) do nothing`),
 		get: q(`select ` + cellCols + ` from $S.cell_payments where id = $1`),
-		finish: q(`update $S.cell_payments set state = $2, reason = $3, finished_at = $4 where id = $1 and state = 0
+		finish: q(`update $S.cell_payments set state = $2, reason = $3, finished_at = $4 where id = $1 and state = ` + sqlInts(cell.StateOpen) + `
 			returning ` + cellCols),
-		listed: q(`select ` + cellCols + ` from $S.cell_payments where state = 0 and created_at <= $1 and ` +
+		listed: q(`select ` + cellCols + ` from $S.cell_payments where state = ` + sqlInts(cell.StateOpen) + ` and created_at <= $1 and ` +
 			afterCursor("created_at", 2) + orderPage("created_at", 4)),
 	}
 }

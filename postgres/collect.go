@@ -73,9 +73,9 @@ func newCollectQueries(db *DB) collectQueries {
 			reminded_at = $7, reconciled = $8, share_status = $9, accounts = $10, transfers = $11, share_at = $12
 			where id = $1`),
 		due: q(`select ` + collectCols + ` from $S.collect_requests
-			where status = 1 and expires_at <= $1 and ` + afterCursor("expires_at", 2) + orderPage("expires_at", 4)),
+			where status = ` + sqlInts(collect.StatusOpen) + ` and expires_at <= $1 and ` + afterCursor("expires_at", 2) + orderPage("expires_at", 4)),
 		unreconciled: q(`select ` + collectCols + ` from $S.collect_requests
-			where status <> 1 and not reconciled and ended_at <= $1 and ` + afterCursor("ended_at", 2) + orderPage("ended_at", 4)),
+			where status <> ` + sqlInts(collect.StatusOpen) + ` and not reconciled and ended_at <= $1 and ` + afterCursor("ended_at", 2) + orderPage("ended_at", 4)),
 	}
 }
 

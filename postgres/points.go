@@ -99,7 +99,7 @@ func newPointsQueries(db *DB) pointsQueries {
 				credited = excluded.credited, spent = excluded.spent, expired = excluded.expired, expiries = excluded.expiries`),
 		insertOp: q(`insert into $S.points_ops (` + pointsOpCols + `) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
 			$11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)`),
-		setStatus: q(`update $S.points_ops set status = $2 where id = $1 and status = 1`),
+		setStatus: q(`update $S.points_ops set status = $2 where id = $1 and status = ` + sqlInts(points.StatusPending)),
 		// RecordPosted's batches: users in ID order (one lock order).
 		ensureMany: q(`insert into $S.points_holders (user_id, earned, spent, expired)
 			select u, 0, 0, 0 from unnest($1::uuid[]) with ordinality as x(u, n) order by n on conflict (user_id) do nothing`),
@@ -114,7 +114,7 @@ func newPointsQueries(db *DB) pointsQueries {
 				and ($2::timestamptz is null or (expires_at, user_id, month) > ($2, $3, $4))
 			order by expires_at, user_id, month limit $5`),
 		pending: q(`select ` + pointsOpCols + ` from $S.points_ops
-			where status = 1 and ` + afterCursor("created_at", 1) + orderPage("created_at", 3)),
+			where status = ` + sqlInts(points.StatusPending) + ` and ` + afterCursor("created_at", 1) + orderPage("created_at", 3)),
 		rateAt:     q(`select name, version, rate_from, rate_to, set_at from $S.points_rates where name = $1 and version = $2`),
 		rateLatest: q(`select name, version, rate_from, rate_to, set_at from $S.points_rates where name = $1 order by version desc limit 1`),
 		// One statement, so one snapshot: the version asked for and the

@@ -311,9 +311,9 @@ func scanReservation(row pgx.CollectableRow) (qr.CapReservation, error) {
 
 // ReserveCap implements qr.CapStore: one transaction of two round trips.
 // The first begins, makes sure the user's row of the day exists, locks it
-// and reads the total and any reservation of the payment; the decision is
-// made against them; the second inserts the reservation and adds it to the
-// total in one statement, and commits.
+// and reads the total and any reservation of the payment; qr's rule
+// (CapReservation.Reserve) decides on them; the second inserts the
+// reservation and adds it to the total in one statement, and commits.
 //
 // Errors: qr.ErrInvalidValue, ledger.ErrCurrencyMismatch, qr.ErrDailyCap,
 // qr.ErrReservationConflict, and the infrastructure errors of this
@@ -326,46 +326,35 @@ func (s *QRStore) ReserveCap(ctx context.Context, r qr.CapReservation, limit led
 		return ledger.Money{}, fmt.Errorf("qr: cap day %q PostgreSQL text cannot hold: %w", r.Day, qr.ErrInvalidValue)
 	}
 	cur := r.Amount.Currency()
-	var total int64
+	var total ledger.Money
 	var business error
 	err := s.db.run(ctx, "reserve QR cap", func(ctx context.Context, conn *pgx.Conn) error {
-		business = nil
+		var used int64
 		var old *qr.CapReservation
 		b := txBatch()
 		b.Queue(s.q.ensureTotal, [16]byte(r.User), r.Day, cur.Code())
 		b.Queue(s.q.lockTotal, [16]byte(r.User), r.Day, cur.Code()).QueryRow(func(row pgx.Row) error {
-			return row.Scan(&total)
+			return row.Scan(&used)
 		})
 		b.Queue(s.q.reservation, [16]byte(r.Payment)).Query(eachRow(scanReservation, func(o qr.CapReservation) { old = &o }))
 		if err := conn.SendBatch(ctx, b).Close(); err != nil {
 			return err
 		}
-		switch {
-		case old != nil && (old.User != r.User || old.Day != r.Day || old.Amount != r.Amount):
-			business = fmt.Errorf("%w: payment %s", qr.ErrReservationConflict, r.Payment)
-			return nil // rolls back
-		case old != nil:
-			return nil // reserved before: counted in total
-		case r.Amount.Units() > limit.Units()-total:
-			business = fmt.Errorf("%w: %v used on %s, %v more asked, cap %v",
-				qr.ErrDailyCap, ledger.NewMoney(total, cur), r.Day, r.Amount, limit)
-			return nil
+		var add bool
+		if total, add, business = r.Reserve(limit, ledger.NewMoney(used, cur), old); !add {
+			return nil // refused, or reserved before: rolls back
 		}
 		w := &pgx.Batch{}
 		// Nothing added when the payment was reserved concurrently.
 		w.Queue(s.q.reserve, [16]byte(r.Payment), [16]byte(r.User), r.Day, cur.Code(), r.Amount.Units(), r.At).
 			Exec(insertedOrRerun)
 		queueCommit(w)
-		if err := conn.SendBatch(ctx, w).Close(); err != nil {
-			return err
-		}
-		total += r.Amount.Units()
-		return nil
+		return conn.SendBatch(ctx, w).Close()
 	})
 	if err != nil {
 		return ledger.Money{}, err
 	}
-	return ledger.NewMoney(total, cur), business
+	return total, business
 }
 
 // CapUsed implements qr.CapStore.

@@ -209,6 +209,31 @@ func BenchmarkQRChargePostgres(b *testing.B) {
 	})
 }
 
+// Static-code payments on PostgreSQL: each reserves against its payer's
+// daily cap (ReserveCap) between the hold and the post.
+func BenchmarkQRPayStaticPostgres(b *testing.B) {
+	db := freshDB(b)
+	ctx := context.Background()
+	const parallelism = 4 // goroutines per core: the database is the bottleneck
+	p, err := qrbench.NewPayments(ctx, qrbench.Config{
+		Ledger: ledger.New(NewStore(db), ledger.Options{}), Store: NewQRStore(db), Payers: 200, Merchants: 20,
+	}, false)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.SetParallelism(parallelism)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := p.Pay(ctx); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
 // Records edited in the database so that they disagree with the ledger:
 // Service.Check reports each, Reconcile leaves them (which side is right
 // needs a person) and says so.

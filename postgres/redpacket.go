@@ -111,12 +111,14 @@ func newRedPacketQueries(db *DB) redPacketQueries {
 		markClaims: q(`update $S.redpacket_claims c set posted = true
 			from unnest($1::uuid[], $2::uuid[]) as u(packet, usr)
 			where c.packet_id = u.packet and c.user_id = u.usr and not c.posted`),
-		// Statuses: 2 open, 4 refunding, 6 cancelled (see the migration).
 		expired: q(`select ` + packetCols + ` from $S.redpackets
-			where status in (2, 4) and expires_at <= $1 and ` + afterCursor("expires_at", 2) + orderPage("expires_at", 4)),
+			where status in (` + sqlInts(redpacket.StatusOpen, redpacket.StatusRefunding) + `) and expires_at <= $1 and ` +
+			afterCursor("expires_at", 2) + orderPage("expires_at", 4)),
 		// redpacket.State.NeedsReconcile.
 		unsettled: q(`select ` + packetCols + ` from $S.redpackets
-			where not settled and status <> 6 and (status <> 2 or posted < claimed) and ` + afterCursor("expires_at", 1) + orderPage("expires_at", 3)),
+			where not settled and status <> ` + sqlInts(redpacket.StatusCancelled) +
+			` and (status <> ` + sqlInts(redpacket.StatusOpen) + ` or posted < claimed) and ` +
+			afterCursor("expires_at", 1) + orderPage("expires_at", 3)),
 		all: q(`select ` + packetCols + ` from $S.redpackets where ` + afterCursor("expires_at", 1) + orderPage("expires_at", 3)),
 	}
 }

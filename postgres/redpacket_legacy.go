@@ -41,7 +41,7 @@ type legacyRow struct {
 // the others are hashed; and the infrastructure errors of this package.
 func (s *RedPacketStore) HashLegacyPasswords(ctx context.Context, key *redpacket.PasswordKey) (int, error) {
 	sel := s.db.qualify(`select id, legacy_password from $S.redpackets
-		where legacy_password is not null and kind = 4 and id > $1 order by id limit $2`)
+		where legacy_password is not null and kind = ` + sqlInts(redpacket.Password) + ` and id > $1 order by id limit $2`)
 	upd := s.db.qualify(`update $S.redpackets r set password_hash = u.hash, legacy_password = null
 		from unnest($1::uuid[], $2::bytea[], $3::text[]) as u(id, hash, phrase)
 		where r.id = u.id and r.legacy_password = u.phrase`)

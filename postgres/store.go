@@ -41,6 +41,7 @@ type queries struct {
 
 func newQueries(db *DB) queries {
 	q := db.qualify
+	expire := sqlInts(ledger.EntryExpire)
 	return queries{
 		insertAccount: q(`insert into $S.accounts (` + accountCols + `)
 			values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
@@ -103,10 +104,10 @@ func newQueries(db *DB) queries {
 		lockDue: q(`select ` + accountCols + ` from $S.accounts where id in (
 				select unnest(array[debit_account_id, credit_account_id]) from (
 					select debit_account_id, credit_account_id from $S.transfers
-					where status = 1 and expires_at <= $1 order by expires_at, id limit $2) d)
+					where status = ` + sqlInts(ledger.StatusPending) + ` and expires_at <= $1 order by expires_at, id limit $2) d)
 			order by id for update`),
 		due: q(`select ` + transferCols + ` from $S.transfers
-			where status = 1 and expires_at <= $1 order by expires_at, id limit $2`),
+			where status = ` + sqlInts(ledger.StatusPending) + ` and expires_at <= $1 order by expires_at, id limit $2`),
 		verifyAccounts: q(`select ` + prefixed("a", accountCols) + `,
 				coalesce(e.seq, 0), coalesce(e.transfer_id, ` + nilUUID + `), coalesce(e.kind, 0), coalesce(e.side, 0),
 				coalesce(e.posted_delta, 0), coalesce(e.pending_delta, 0), coalesce(e.at, 'epoch'),
@@ -124,20 +125,20 @@ func newQueries(db *DB) queries {
 			limit 100`),
 		// The transfers ledger.Verifier checks the links of: holds, posts,
 		// voids, reversals and reversed transfers.
-		verifyLinks: q(`select ` + transferCols + ` from $S.transfers where kind <> 0 or reversed_by is not null`),
+		verifyLinks: q(`select ` + transferCols + ` from $S.transfers where kind <> ` + sqlInts(ledger.KindImmediate) + ` or reversed_by is not null`),
 		// Every transfer has its two entries — a debit of its debit account
 		// and a credit of its credit account, each moving its amount (pending
 		// for holds and voids) — and two more exactly when it expired.
 		verifyTransfers: q(`select t.id from $S.transfers t left join $S.entries e on e.transfer_id = t.id
 			group by t.id, t.kind, t.amount, t.status, t.debit_account_id, t.credit_account_id
-			having count(*) filter (where e.kind <> 5) <> 2
-				or count(*) filter (where e.kind <> 5 and e.side = 1 and e.account_id = t.debit_account_id) <> 1
-				or count(*) filter (where e.kind <> 5 and e.side = 2 and e.account_id = t.credit_account_id) <> 1
-				or count(*) filter (where e.kind <> 5 and case t.kind
-					when 1 then e.pending_delta = t.amount and e.posted_delta = 0
-					when 3 then e.pending_delta = -t.amount and e.posted_delta = 0
+			having count(*) filter (where e.kind <> ` + expire + `) <> 2
+				or count(*) filter (where e.kind <> ` + expire + ` and e.side = ` + sqlInts(ledger.SideDebit) + ` and e.account_id = t.debit_account_id) <> 1
+				or count(*) filter (where e.kind <> ` + expire + ` and e.side = ` + sqlInts(ledger.SideCredit) + ` and e.account_id = t.credit_account_id) <> 1
+				or count(*) filter (where e.kind <> ` + expire + ` and case t.kind
+					when ` + sqlInts(ledger.KindPending) + ` then e.pending_delta = t.amount and e.posted_delta = 0
+					when ` + sqlInts(ledger.KindVoidPending) + ` then e.pending_delta = -t.amount and e.posted_delta = 0
 					else e.posted_delta = t.amount end) <> 2
-				or count(*) filter (where e.kind = 5) <> (case when t.status = 4 then 2 else 0 end)
+				or count(*) filter (where e.kind = ` + expire + `) <> (case when t.status = ` + sqlInts(ledger.StatusExpired) + ` then 2 else 0 end)
 			limit 100`),
 	}
 }

@@ -100,7 +100,7 @@ func newPhoneQueries(db *DB) phoneQueries {
 				payee_institution, payee_holder, payee_account, payee_masked, currency, amount, arrival, memo, lookup_id,
 				refund, day, first_payee, state, reason, created_at, due_at, resolved_at, attempts)
 			values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, nullif($15, ` + nilUUID + `),
-				$16, $17, $18, 0, '', $19, $20, null, $21)
+				$16, $17, $18, ` + sqlInts(transfer.StatePending) + `, '', $19, $20, null, $21)
 			on conflict (id) do nothing`),
 		addTotal: q(`update $S.transfer_daily_totals set total = total + $4 where payer = $1 and day = $2 and currency = $3`),
 		// The day's row first, then the record: the lock order of Create.
@@ -113,9 +113,9 @@ func newPhoneQueries(db *DB) phoneQueries {
 		insertPayee: q(`insert into $S.transfer_payees (payer, institution, holder, since) values ($1, $2, $3, $4)
 			on conflict do nothing`),
 		total:         q(`select total from $S.transfer_daily_totals where payer = $1 and day = $2 and currency = $3`),
-		scanCreated:   q(scan("created_at", "state in (0, 4)")),
-		scanReleases:  q(scan("due_at", "state = 0 and arrival in (1, 2)")),
-		scanChats:     q(scan("due_at", "state = 0 and arrival = 3")),
+		scanCreated:   q(scan("created_at", "state in ("+sqlInts(transfer.StatePending, transfer.StateFailing)+")")),
+		scanReleases:  q(scan("due_at", "state = "+sqlInts(transfer.StatePending)+" and arrival in ("+sqlInts(transfer.Arrive2h, transfer.Arrive24h)+")")),
+		scanChats:     q(scan("due_at", "state = "+sqlInts(transfer.StatePending)+" and arrival = "+sqlInts(transfer.ArriveOnAccept))),
 		scanAll:       q(scan("created_at", "true")),
 		binding:       q(`select ` + bindingCols + ` from $S.transfer_bindings where phone = $1`),
 		lockBinding:   q(`select ` + bindingCols + ` from $S.transfer_bindings where phone = $1 for update`),

@@ -144,7 +144,8 @@ func (k *Strikes) open(at time.Time, window time.Duration) {
 // code counts against the merchant and the serial, and the serial's
 // DeviceFailures-th failure locks it. A genuine code of a locked serial is
 // refused (and counts against the merchant); otherwise it passes, and its
-// amount is added to the device's day unless that would exceed t.Limit.
+// amount is added to the device's day unless CountCap refuses it (over
+// t.Limit, or an amount that is not positive).
 //
 // Counting failures once the code is checked still bounds guessing under
 // concurrency: the store orders the decisions, and a genuine guess among
@@ -174,15 +175,14 @@ func (p Lockout) Begin(s SerialRecord, m MerchantRecord, t CodeTry) (SerialRecor
 		if s.Day != t.Day || s.Spent.Currency() != cur {
 			s.Day, s.Spent, s.LastCharge = t.Day, ledger.NewMoney(0, cur), uuid.Nil
 		}
+		total, err := CountCap(t.Limit, DayTotal{Day: s.Day, Used: s.Spent}, t.Day, t.Amount)
 		switch {
 		case s.LastCharge == t.Charge && t.Charge != uuid.Nil:
 			// A duplicate of the charge counted last: counted.
-		case t.Amount.Units() > t.Limit.Units()-s.Spent.Units():
+		case err != nil:
 			r.OverCap = true
 		default:
-			s.Spent = ledger.NewMoney(s.Spent.Units()+t.Amount.Units(), cur)
-			s.LastCharge = t.Charge
-			r.Reserved = true
+			s.Spent, s.LastCharge, r.Reserved = total.Used, t.Charge, true
 		}
 	}
 	r.Serial = s

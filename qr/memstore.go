@@ -227,30 +227,18 @@ func oldest[T any](items []T, key func(T) (time.Time, uuid.UUID), limit int) []T
 
 // ReserveCap implements CapStore.
 func (s *MemoryStore) ReserveCap(_ context.Context, r CapReservation, limit ledger.Money) (ledger.Money, error) {
-	if err := r.Validate(limit); err != nil {
-		return ledger.Money{}, err
-	}
 	cur := r.Amount.Currency()
 	key := capKey{user: r.User, day: r.Day, currency: cur}
 	s.capsMu.Lock()
 	defer s.capsMu.Unlock()
-	if old, ok := s.caps[r.Payment]; ok {
-		if old.User != r.User || old.Day != r.Day || old.Amount != r.Amount {
-			return ledger.Money{}, fmt.Errorf("%w: payment %s", ErrReservationConflict, r.Payment)
-		}
-		return ledger.NewMoney(s.capTotals[capKey{user: old.User, day: old.Day, currency: cur}], cur), nil
+	total, add, err := r.Reserve(limit, ledger.NewMoney(s.capTotals[key], cur), s.caps[r.Payment])
+	if add {
+		s.capTotals[key] = total.Units()
+		r.Settled = false
+		s.caps[r.Payment] = &r
+		s.reserved[r.Payment] = struct{}{}
 	}
-	total := s.capTotals[key]
-	if r.Amount.Units() > limit.Units()-total {
-		return ledger.NewMoney(total, cur), fmt.Errorf("%w: %v used on %s, %v more asked, cap %v",
-			ErrDailyCap, ledger.NewMoney(total, cur), r.Day, r.Amount, limit)
-	}
-	total += r.Amount.Units()
-	s.capTotals[key] = total
-	r.Settled = false
-	s.caps[r.Payment] = &r
-	s.reserved[r.Payment] = struct{}{}
-	return ledger.NewMoney(total, cur), nil
+	return total, err
 }
 
 // CapUsed implements CapStore.

@@ -371,11 +371,12 @@ func (s *Service) pay(ctx context.Context, req PayRequest) (Receipt, error) {
 		}
 		if limit, ok := capIn(s.staticCaps, amount.Currency()); ok {
 			// A first look, holding nothing; ReserveCap decides.
-			used, err := s.store.CapUsed(ctx, req.User, s.Day(s.now()), amount.Currency())
+			day := s.Day(s.now())
+			used, err := s.store.CapUsed(ctx, req.User, day, amount.Currency())
 			if err != nil {
 				return Receipt{}, err
 			}
-			if amount.Units() > limit.Units()-used.Units() {
+			if _, err := CountCap(limit, DayTotal{Day: day, Used: used}, day, amount); err != nil {
 				// The total may count this very payment: a retry of it
 				// holding and reserving since the lookup above. Its
 				// hold exists then (it is made before the reservation),
@@ -383,7 +384,7 @@ func (s *Service) pay(ctx context.Context, req PayRequest) (Receipt, error) {
 				if hold, err := s.ledger.LookupTransfer(ctx, id); err == nil {
 					return s.retry(ctx, &req, &code, hold)
 				}
-				return Receipt{}, fmt.Errorf("%w: %v used today, %v more asked, cap %v", ErrDailyCap, used, amount, limit)
+				return Receipt{}, err
 			}
 		}
 	}
