@@ -71,6 +71,19 @@ func (e *TransferError) Error() string {
 // Unwrap returns the reason.
 func (e *TransferError) Unwrap() error { return e.Err }
 
+// Reindexed returns err as the request of one caller has it when that
+// request was applied within a larger batch: a *TransferError becomes a
+// copy with Index index, the transfer's position in that caller's
+// request; any other error (nil included) is returned as it is.
+func Reindexed(err error, index int) error {
+	if te, ok := err.(*TransferError); ok {
+		own := *te
+		own.Index = index
+		return &own
+	}
+	return err
+}
+
 // Refused reports whether err is the ledger refusing a transfer (a
 // *TransferError: the rules decided, nothing was applied) as opposed to the
 // store failing (the outcome is unknown and the same request may be

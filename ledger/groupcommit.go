@@ -3,13 +3,12 @@ package ledger
 import (
 	"context"
 	"fmt"
-	"slices"
-	"sync"
 	"time"
 
 	"github.com/socialpay/socialpay/errcode"
 	"go.opentelemetry.io/otel/metric"
 
+	"github.com/socialpay/socialpay/internal/groupcommit"
 	"github.com/socialpay/socialpay/internal/telemetry"
 )
 
@@ -59,18 +58,8 @@ type GroupCommitOptions struct {
 type GroupCommit struct {
 	Store // the inner store
 
-	maxBatch, maxInFlight int
-	timeout               time.Duration
-	metered               bool
-	sizes                 metric.Float64Histogram
-
-	mu       sync.Mutex
-	queue    []*groupCall
-	inFlight int
-	closed   bool
-	flushing sync.WaitGroup // the goroutines applying batches
-	enqueued func()         // tests: called after a call is queued
-	closing  func()         // tests: called by Close before it waits
+	q    *groupcommit.Queue[groupReq, []Result]
+	life groupcommit.Lifetime // the goroutines applying batches
 }
 
 // ErrClosed: a call made after Close of the value that would handle it (a
@@ -78,30 +67,29 @@ type GroupCommit struct {
 // done; make the call on another one.
 var ErrClosed = errcode.New("shutting_down", errcode.Unavailable, "ledger: closed")
 
+var errGroupClosed = fmt.Errorf("group commit: %w", ErrClosed)
+
 var _ Store = (*GroupCommit)(nil)
 
-type groupCall struct {
-	ts      []Transfer
-	now     time.Time
-	done    chan struct{}
-	results []Result
-	err     error
+// groupReq is one caller's transfers, in a batch's call.
+type groupReq struct {
+	ts  []Transfer
+	now time.Time
 }
 
 // NewGroupCommit returns a GroupCommit over inner.
 func NewGroupCommit(inner Store, opts GroupCommitOptions) *GroupCommit {
-	g := &GroupCommit{Store: inner, maxBatch: opts.MaxBatch, maxInFlight: opts.MaxInFlight, timeout: opts.Timeout}
-	if g.maxBatch <= 0 {
-		g.maxBatch = 1000
+	g := &GroupCommit{Store: inner}
+	var observe func(context.Context, int)
+	if f := telemetry.New("ledger", telemetry.Providers{MeterProvider: opts.MeterProvider}); f.Metered() {
+		sizes := f.Histogram(telemetry.GroupCommitSize)
+		observe = func(ctx context.Context, n int) { sizes.Record(ctx, float64(n)) }
 	}
-	if g.maxInFlight <= 0 {
-		g.maxInFlight = 1
-	}
-	if g.timeout <= 0 {
-		g.timeout = 30 * time.Second
-	}
-	f := telemetry.New("ledger", telemetry.Providers{MeterProvider: opts.MeterProvider})
-	g.metered, g.sizes = f.Metered(), f.Histogram(telemetry.GroupCommitSize)
+	g.q = groupcommit.New(groupcommit.Config[groupReq, []Result]{
+		Apply: g.apply, Size: func(r groupReq) int { return len(r.ts) },
+		MaxBatch: opts.MaxBatch, MaxInFlight: opts.MaxInFlight, Timeout: opts.Timeout,
+		Life: &g.life, ErrClosed: errGroupClosed, Observe: observe,
+	})
 	return g
 }
 
@@ -150,102 +138,40 @@ func (g *GroupCommit) wait(ctx context.Context, ts []Transfer, now time.Time) ([
 			return nil, &TransferError{Index: i, ID: ts[i].ID, Err: err}
 		}
 	}
-	c := &groupCall{ts: ts, now: now, done: make(chan struct{})}
-	g.mu.Lock()
-	if g.closed {
-		g.mu.Unlock()
-		return nil, fmt.Errorf("group commit: %w", ErrClosed)
-	}
-	g.queue = append(g.queue, c)
-	start := g.inFlight < g.maxInFlight
-	if start {
-		g.inFlight++
-		g.flushing.Add(1)
-	}
-	g.mu.Unlock()
-	if g.enqueued != nil {
-		g.enqueued()
-	}
-	if start {
-		go g.flush()
-	}
-	select {
-	case <-c.done:
-		return c.results, c.err
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
+	return g.q.Do(ctx, groupReq{ts: ts, now: now})
 }
 
 // Close stops taking calls (they return ErrClosed from then on) and waits
 // until every call already queued has its answer and the goroutines that
 // applied them have ended. It does not close the inner store. Calling it
 // again waits the same way.
-func (g *GroupCommit) Close() {
-	g.mu.Lock()
-	g.closed = true
-	g.mu.Unlock()
-	if g.closing != nil {
-		g.closing()
-	}
-	g.flushing.Wait()
-}
+func (g *GroupCommit) Close() { g.life.Close() }
 
-// flush applies queued calls, batch after batch, until none are left.
-func (g *GroupCommit) flush() {
-	defer g.flushing.Done()
-	for {
-		g.mu.Lock()
-		if len(g.queue) == 0 {
-			g.inFlight--
-			g.mu.Unlock()
-			return
-		}
-		n, size := 1, len(g.queue[0].ts) // the first call goes, however big
-		for n < len(g.queue) && size+len(g.queue[n].ts) <= g.maxBatch {
-			size += len(g.queue[n].ts)
-			n++
-		}
-		batch := g.queue[:n:n]
-		if n == len(g.queue) {
-			g.queue = nil
-		} else {
-			g.queue = slices.Clone(g.queue[n:])
-		}
-		g.mu.Unlock()
-		g.apply(batch, size)
+// apply applies a batch of calls as one independent batch of the inner
+// store, at the latest of their clocks, and gives each call its own
+// results, with the indexes of its own request.
+func (g *GroupCommit) apply(ctx context.Context, calls []*groupcommit.Call[groupReq, []Result]) error {
+	size, now := 0, calls[0].Req.now
+	for _, c := range calls {
+		size += len(c.Req.ts)
+		now = laterOf(now, c.Req.now)
 	}
-}
-
-func (g *GroupCommit) apply(batch []*groupCall, size int) {
 	ts := make([]Transfer, 0, size)
-	now := batch[0].now
-	for _, c := range batch {
-		ts = append(ts, c.ts...)
-		now = laterOf(now, c.now)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), g.timeout)
-	if g.metered {
-		g.sizes.Record(ctx, float64(size))
+	for _, c := range calls {
+		ts = append(ts, c.Req.ts...)
 	}
 	results, err := g.Store.CreateTransfers(ctx, ts, false, now)
-	cancel()
-	off := 0
-	for _, c := range batch {
-		if err != nil {
-			c.err = err
-		} else {
-			c.results = results[off : off+len(c.ts) : off+len(c.ts)]
-			for i := range c.results {
-				if te, ok := c.results[i].Err.(*TransferError); ok {
-					// Indexes count within the caller's own request.
-					own := *te
-					own.Index -= off
-					c.results[i].Err = &own
-				}
-			}
-		}
-		off += len(c.ts)
-		close(c.done)
+	if err != nil {
+		return err
 	}
+	off := 0
+	for _, c := range calls {
+		n := len(c.Req.ts)
+		c.Res = results[off : off+n : off+n]
+		for i := range c.Res {
+			c.Res[i].Err = Reindexed(c.Res[i].Err, i)
+		}
+		off += n
+	}
+	return nil
 }

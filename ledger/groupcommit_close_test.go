@@ -18,10 +18,10 @@ func TestGroupCommitClose(t *testing.T) {
 	inner := newBatchStore()
 	g := NewGroupCommit(inner, GroupCommitOptions{MaxInFlight: 1})
 	queued := make(chan struct{}, 10)
-	g.enqueued = func() { queued <- struct{}{} }
+	g.q.Enqueued = func() { queued <- struct{}{} }
 	marked := make(chan struct{})
 	var once sync.Once
-	g.closing = func() { once.Do(func() { close(marked) }) }
+	g.life.Closing = func() { once.Do(func() { close(marked) }) }
 	ctx := context.Background()
 
 	errs := make(chan error, 4)

@@ -61,7 +61,7 @@ func TestGroupCommitBatches(t *testing.T) {
 	inner := newBatchStore()
 	g := NewGroupCommit(inner, GroupCommitOptions{MaxInFlight: 1})
 	queued := make(chan struct{}, 100)
-	g.enqueued = func() { queued <- struct{}{} }
+	g.q.Enqueued = func() { queued <- struct{}{} }
 	ctx := context.Background()
 	base := time.Date(2026, 2, 1, 12, 0, 0, 0, time.UTC)
 
@@ -132,7 +132,7 @@ func TestGroupCommitLimitsAndErrors(t *testing.T) {
 	inner := newBatchStore()
 	g := NewGroupCommit(inner, GroupCommitOptions{MaxInFlight: 1, MaxBatch: 3})
 	queued := make(chan struct{}, 100)
-	g.enqueued = func() { queued <- struct{}{} }
+	g.q.Enqueued = func() { queued <- struct{}{} }
 	ctx := context.Background()
 	results := make(chan callResult, 100)
 	call := func() {
@@ -200,7 +200,7 @@ func TestGroupCommitMergesBatches(t *testing.T) {
 	inner := newBatchStore()
 	g := NewGroupCommit(inner, GroupCommitOptions{MaxBatch: 4})
 	queued := make(chan struct{}, 100)
-	g.enqueued = func() { queued <- struct{}{} }
+	g.q.Enqueued = func() { queued <- struct{}{} }
 	ctx := context.Background()
 	type batchResult struct {
 		ts  []Transfer

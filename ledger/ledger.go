@@ -319,9 +319,7 @@ func (l *Ledger) batchWithInvalid(ctx context.Context, ts []Transfer, results []
 	}
 	rs, err := l.store.CreateTransfers(ctx, valid, false, l.now())
 	for j, r := range rs {
-		if te, ok := r.Err.(*TransferError); ok {
-			te.Index = where[j]
-		}
+		r.Err = Reindexed(r.Err, where[j])
 		results[where[j]] = r
 	}
 	return results, err

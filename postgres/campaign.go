@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -51,7 +50,8 @@ type CampaignStore struct {
 	db     *DB
 	q      campaignQueries
 	ledger *Store
-	tries  tryQueues
+	tries  *tryQueues
+	life   queueLife
 
 	mu    sync.Mutex
 	draws map[uuid.UUID]*campaign.Draw
@@ -64,7 +64,8 @@ var _ campaign.Store = (*CampaignStore)(nil)
 func NewCampaignStore(db *DB) *CampaignStore {
 	s := &CampaignStore{db: db, q: newCampaignQueries(db), ledger: NewStore(db), draws: make(map[uuid.UUID]*campaign.Draw),
 		hints: make(map[uuid.UUID]*campaignHint)}
-	s.tries.apply, s.tries.life = s.tryBatch, newQueueLife(db)
+	s.life = newQueueLife(db)
+	s.tries = newTryQueues(s.life, s.tryBatch)
 	return s
 }
 
@@ -536,78 +537,7 @@ func (s *CampaignStore) Unsettled(ctx context.Context, after campaign.Cursor, li
 // Try implements campaign.Store: concurrent tries share one transaction
 // (see CampaignStore).
 func (s *CampaignStore) Try(ctx context.Context, id uuid.UUID, in campaign.TryInput, payment func(campaign.Try) ledger.Transfer) (campaign.TryResult, error) {
-	return s.tries.do(ctx, tryCall{id: id, in: in, payment: payment})
-}
-
-// tryQueues gathers concurrent tries into batches, one batch of a
-// campaign's tries in flight at a time (per process): the campaign's row
-// lets only one transaction at a time past its lock anyway, so the tries
-// that come meanwhile wait for the next batch, all together, rather than
-// in several small ones queued behind that lock, each paying a commit.
-type tryQueues struct {
-	apply func(context.Context, []*groupCall[tryCall, campaign.TryResult]) error
-	life  queueLife // the store's Close and DB.Close wait for the flushes
-	mu    sync.Mutex
-	q     map[uuid.UUID][]*groupCall[tryCall, campaign.TryResult] // present while a flush runs
-}
-
-func (t *tryQueues) do(ctx context.Context, req tryCall) (campaign.TryResult, error) {
-	if err := ctx.Err(); err != nil {
-		return campaign.TryResult{}, err
-	}
-	c := &groupCall[tryCall, campaign.TryResult]{req: req, done: make(chan struct{})}
-	t.mu.Lock()
-	if t.q == nil {
-		t.q = make(map[uuid.UUID][]*groupCall[tryCall, campaign.TryResult])
-	}
-	queue, running := t.q[req.id]
-	if !running && !t.life.enter() || running && t.life.isClosed() {
-		t.mu.Unlock()
-		return campaign.TryResult{}, errStoreClosed
-	}
-	t.q[req.id] = append(queue, c)
-	t.mu.Unlock()
-	if !running {
-		go t.flush(req.id)
-	}
-	select {
-	case <-c.done:
-		return c.res, c.err
-	case <-ctx.Done():
-		return campaign.TryResult{}, ctx.Err()
-	}
-}
-
-// flush applies the campaign's queued tries, batch after batch, until
-// none are left.
-func (t *tryQueues) flush(id uuid.UUID) {
-	defer t.life.exit()
-	for {
-		// Let the callers that are ready to run join this batch: those the
-		// last batch answered are about to send their next tries, and a
-		// batch that left them for the next one would halve every batch.
-		runtime.Gosched()
-		t.mu.Lock()
-		queue := t.q[id]
-		n := min(len(queue), groupMaxBatch)
-		if n == 0 {
-			delete(t.q, id)
-			t.mu.Unlock()
-			return
-		}
-		batch := queue[:n:n]
-		t.q[id] = append([]*groupCall[tryCall, campaign.TryResult](nil), queue[n:]...)
-		t.mu.Unlock()
-		ctx, cancel := context.WithTimeout(context.Background(), groupTimeout)
-		err := t.apply(ctx, batch)
-		cancel()
-		for _, c := range batch {
-			if err != nil {
-				c.res, c.err = campaign.TryResult{}, err
-			}
-			close(c.done)
-		}
-	}
+	return s.tries.Do(ctx, tryCall{id: id, in: in, payment: payment})
 }
 
 type tryCall struct {
@@ -640,10 +570,10 @@ func (s *CampaignStore) tryBatch(ctx context.Context, calls []*groupCall[tryCall
 		var keys []string
 		seeds := map[string]time.Time{}
 		for _, c := range calls {
-			for _, k := range c.req.in.Limits {
+			for _, k := range c.Req.in.Limits {
 				if _, ok := seeds[k.Key]; !ok && checkLimitKey(k.Key) == nil {
 					// A key never seen is inserted as this call will leave it.
-					next, _, _ := k.Rate.Allow(time.Time{}, c.req.in.At)
+					next, _, _ := k.Rate.Allow(time.Time{}, c.Req.in.At)
 					seeds[k.Key] = next
 					keys = append(keys, k.Key)
 				}
@@ -657,11 +587,11 @@ func (s *CampaignStore) tryBatch(ctx context.Context, calls []*groupCall[tryCall
 		pc, pu := make([][16]byte, len(calls)), make([][16]byte, len(calls))
 		tseq := make([]int32, len(calls))
 		for i, c := range calls {
-			if !seen[c.req.id] {
-				seen[c.req.id] = true
-				ids = append(ids, c.req.id)
+			if !seen[c.Req.id] {
+				seen[c.Req.id] = true
+				ids = append(ids, c.Req.id)
 			}
-			pc[i], pu[i], tseq[i] = c.req.id, c.req.in.User, int32(c.req.in.Seq)
+			pc[i], pu[i], tseq[i] = c.Req.id, c.Req.in.User, int32(c.Req.in.Seq)
 		}
 		camps := map[uuid.UUID]*campaign.Campaign{}
 		players := map[playerKey]campaign.Player{}
@@ -719,8 +649,8 @@ func (s *CampaignStore) tryBatch(ctx context.Context, calls []*groupCall[tryCall
 		// latest try's time (the service's clock, as the ledger's would be).
 		var paidAt time.Time
 		for _, c := range calls {
-			if c.req.in.At.After(paidAt) {
-				paidAt = ledger.Timestamp(c.req.in.At)
+			if c.Req.in.At.After(paidAt) {
+				paidAt = ledger.Timestamp(c.Req.in.At)
 			}
 		}
 		var made []campaign.Try
@@ -729,47 +659,47 @@ func (s *CampaignStore) tryBatch(ctx context.Context, calls []*groupCall[tryCall
 		owner := map[tryKey]int{}
 		changed := map[playerKey]bool{}
 		for _, c := range calls {
-			c.res, c.err = campaign.TryResult{}, nil
-			cp := camps[c.req.id]
-			k := tryKey{c.req.id, c.req.in.User, c.req.in.Seq}
+			c.Res, c.Err = campaign.TryResult{}, nil
+			cp := camps[c.Req.id]
+			k := tryKey{c.Req.id, c.Req.in.User, c.Req.in.Seq}
 			if cp == nil {
-				c.err = campaignNotFound(c.req.id)
+				c.Err = campaignNotFound(c.Req.id)
 				continue
 			}
-			if ls := c.req.in.Limits; ls != nil {
+			if ls := c.Req.in.Limits; ls != nil {
 				if err := limitKeysValid(ls); err != nil {
-					c.err = err
+					c.Err = err
 					continue
 				}
-				if err := lim.allow(c.req.in.At, ls); err != nil {
-					c.err = fmt.Errorf("campaign %s: %w", c.req.id, err)
+				if err := lim.allow(c.Req.in.At, ls); err != nil {
+					c.Err = fmt.Errorf("campaign %s: %w", c.Req.id, err)
 					continue
 				}
 			}
 			switch t, ok := existing[k]; {
 			case ok:
-				c.res = campaign.TryResult{Try: t, Existing: true}
+				c.Res = campaign.TryResult{Try: t, Existing: true}
 				continue
 			}
 			if j, ok := owner[k]; ok {
-				c.res = campaign.TryResult{Try: made[j], Existing: true}
+				c.Res = campaign.TryResult{Try: made[j], Existing: true}
 				continue
 			}
-			pk := playerKey{c.req.id, c.req.in.User}
+			pk := playerKey{c.Req.id, c.Req.in.User}
 			p := players[pk]
-			t, err := cp.Take(&p, c.req.in.User, c.req.in.Account, c.req.in.Seq, c.req.in.At)
+			t, err := cp.Take(&p, c.Req.in.User, c.Req.in.Account, c.Req.in.Seq, c.Req.in.At)
 			if err != nil {
-				c.err = err
+				c.Err = err
 				continue
 			}
 			players[pk], changed[pk] = p, true
 			owner[k] = len(made)
 			made = append(made, t)
-			c.res = campaign.TryResult{Try: t}
-			if t.Won() && c.req.payment != nil {
-				tr := c.req.payment(t)
+			c.Res = campaign.TryResult{Try: t}
+			if t.Won() && c.Req.payment != nil {
+				tr := c.Req.payment(t)
 				if err := ledger.ValidateTransfer(&tr); err != nil {
-					c.res.PayErr = &ledger.TransferError{ID: tr.ID, Err: err}
+					c.Res.PayErr = &ledger.TransferError{ID: tr.ID, Err: err}
 					continue
 				}
 				payments = append(payments, tr)
@@ -823,8 +753,8 @@ func (s *CampaignStore) tryBatch(ctx context.Context, calls []*groupCall[tryCall
 				t := &made[payOf[j]]
 				if err := out.Results[j].Err; err != nil {
 					for _, c := range calls {
-						if c.err == nil && !c.res.Existing && c.res.Try.Slot == t.Slot && c.req.id == t.Campaign {
-							c.res.PayErr = ownRefusal(err)
+						if c.Err == nil && !c.Res.Existing && c.Res.Try.Slot == t.Slot && c.Req.id == t.Campaign {
+							c.Res.PayErr = ledger.Reindexed(err, 0)
 						}
 					}
 					continue
@@ -841,9 +771,9 @@ func (s *CampaignStore) tryBatch(ctx context.Context, calls []*groupCall[tryCall
 			return err
 		}
 		for _, c := range calls {
-			if c.err == nil {
-				if j, ok := owner[tryKey{c.req.id, c.req.in.User, c.req.in.Seq}]; ok {
-					c.res.Try = made[j]
+			if c.Err == nil {
+				if j, ok := owner[tryKey{c.Req.id, c.Req.in.User, c.Req.in.Seq}]; ok {
+					c.Res.Try = made[j]
 				}
 			}
 		}
@@ -868,26 +798,26 @@ func (s *CampaignStore) expectWinners(calls []*groupCall[tryCall, campaign.TryRe
 	next := map[uuid.UUID]int{}
 	seen := map[tryKey]bool{}
 	for _, c := range calls {
-		if c.req.payment == nil {
+		if c.Req.payment == nil {
 			continue
 		}
-		k := tryKey{c.req.id, c.req.in.User, c.req.in.Seq}
+		k := tryKey{c.Req.id, c.Req.in.User, c.Req.in.Seq}
 		if seen[k] {
 			continue
 		}
 		seen[k] = true
 		win := every
-		if h := s.hints[c.req.id]; h != nil && !every {
-			slot, ok := next[c.req.id]
+		if h := s.hints[c.Req.id]; h != nil && !every {
+			slot, ok := next[c.Req.id]
 			if !ok {
 				slot = h.taken
 			}
-			next[c.req.id] = slot + 1
+			next[c.Req.id] = slot + 1
 			win = slot < h.draw.PrizeEnd() && h.prizes[h.draw.Tier(slot)] > 0
 		}
 		if win {
-			probes = append(probes, c.req.payment(campaign.Try{Campaign: c.req.id, User: c.req.in.User, Seq: c.req.in.Seq,
-				Account: c.req.in.Account, Prize: 1, At: c.req.in.At}))
+			probes = append(probes, c.Req.payment(campaign.Try{Campaign: c.Req.id, User: c.Req.in.User, Seq: c.Req.in.Seq,
+				Account: c.Req.in.Account, Prize: 1, At: c.Req.in.At}))
 		}
 	}
 	s.mu.Unlock()
@@ -944,8 +874,8 @@ func limitKeysValid(keys []campaign.LimitKey) error {
 // answerStates gives every answered call its campaign's state after the batch.
 func (s *CampaignStore) answerStates(calls []*groupCall[tryCall, campaign.TryResult], camps map[uuid.UUID]*campaign.Campaign) {
 	for _, c := range calls {
-		if cp := camps[c.req.id]; cp != nil && c.err == nil {
-			c.res.State = cp.State
+		if cp := camps[c.Req.id]; cp != nil && c.Err == nil {
+			c.Res.State = cp.State
 		}
 	}
 }

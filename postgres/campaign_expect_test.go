@@ -81,8 +81,8 @@ func TestCampaignExpectedWinners(t *testing.T) {
 					CreditAccountID: tr.Account, Amount: ledger.NewMoney(tr.Prize, cny)}
 			}
 			call := func(wallet uuid.UUID) *groupCall[tryCall, campaign.TryResult] {
-				return &groupCall[tryCall, campaign.TryResult]{req: tryCall{id: c.ID, payment: pay,
-					in: campaign.TryInput{User: uuid.New(), Account: wallet, Seq: 1, At: at}}, done: make(chan struct{})}
+				return &groupCall[tryCall, campaign.TryResult]{Req: tryCall{id: c.ID, payment: pay,
+					in: campaign.TryInput{User: uuid.New(), Account: wallet, Seq: 1, At: at}}}
 			}
 			// k+1 tries take slots 0…k; the store is then told it had
 			// taken one slot fewer: it expects the batch's first try at
@@ -102,9 +102,9 @@ func TestCampaignExpectedWinners(t *testing.T) {
 				t.Fatal(err)
 			}
 			won, lost := calls[0], calls[1]
-			if won.err != nil || lost.err != nil || won.res.Try.Slot != k+1 || !won.res.Try.Paid || won.res.PayErr != nil ||
-				lost.res.Try.Slot != k+2 || lost.res.Try.Won() {
-				t.Fatalf("winner %+v %v, loser %+v %v", won.res, won.err, lost.res, lost.err)
+			if won.Err != nil || lost.Err != nil || won.Res.Try.Slot != k+1 || !won.Res.Try.Paid || won.Res.PayErr != nil ||
+				lost.Res.Try.Slot != k+2 || lost.Res.Try.Won() {
+				t.Fatalf("winner %+v %v, loser %+v %v", won.Res, won.Err, lost.Res, lost.Err)
 			}
 			if got := balance(t, l, tc.winner) - before; got != 100 {
 				t.Fatalf("winner's wallet got %d, want 100", got)

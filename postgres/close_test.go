@@ -28,7 +28,7 @@ func (h *heldApply) apply(_ context.Context, calls []*groupCall[int, int]) error
 	h.batches <- len(calls)
 	<-h.release
 	for _, c := range calls {
-		c.res = c.req * 2
+		c.Res = c.Req * 2
 	}
 	return nil
 }
@@ -45,20 +45,20 @@ func TestGrouperClose(t *testing.T) {
 			h := newHeldApply()
 			g := newGrouper(life, nil, "test", h.apply)
 			queued := make(chan struct{}, groupInFlight+8)
-			g.enqueued = func() { queued <- struct{}{} }
+			g.Enqueued = func() { queued <- struct{}{} }
 			marked := make(chan struct{})
 			closing := func() { close(marked) }
 			if by == "store" {
-				life.own.closing = closing
+				life.own.Closing = closing
 			} else {
-				db.life.closing = closing
+				db.life.Closing = closing
 			}
 			ctx := context.Background()
 			type answer struct{ res, req int }
 			answers, errs := make(chan answer, groupInFlight+8), make(chan error, groupInFlight+8)
 			call := func(req int) {
 				go func() {
-					res, err := g.do(ctx, req)
+					res, err := g.Do(ctx, req)
 					answers <- answer{res, req}
 					errs <- err
 				}()
@@ -77,14 +77,14 @@ func TestGrouperClose(t *testing.T) {
 			closed := make(chan struct{})
 			go func() {
 				if by == "store" {
-					life.own.close()
+					life.own.Close()
 				} else {
-					db.life.close()
+					db.life.Close()
 				}
 				close(closed)
 			}()
 			<-marked
-			if _, err := g.do(ctx, 1); !errors.Is(err, ledger.ErrClosed) {
+			if _, err := g.Do(ctx, 1); !errors.Is(err, ledger.ErrClosed) {
 				t.Fatalf("call after Close: %v, want ledger.ErrClosed", err)
 			}
 			select {
@@ -107,9 +107,9 @@ func TestGrouperClose(t *testing.T) {
 					t.Fatalf("a call queued before Close got %d, %v", a.res, err)
 				}
 			}
-			life.own.closing, db.life.closing = nil, nil
-			life.own.close()
-			db.life.close()
+			life.own.Closing, db.life.Closing = nil, nil
+			life.own.Close()
+			db.life.Close()
 		})
 	}
 }
@@ -119,29 +119,30 @@ func TestTryQueuesClose(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	db := &DB{life: new(lifetime)}
 	batches, release := make(chan int, 4), make(chan struct{})
-	q := &tryQueues{life: newQueueLife(db), apply: func(_ context.Context, calls []*groupCall[tryCall, campaign.TryResult]) error {
+	life := newQueueLife(db)
+	q := newTryQueues(life, func(_ context.Context, calls []*groupCall[tryCall, campaign.TryResult]) error {
 		batches <- len(calls)
 		<-release
 		return nil
-	}}
+	})
 	ctx := context.Background()
 	errs := make(chan error, 2)
 	for range 2 { // two campaigns, a flush each
 		id := uuid.New()
 		go func() {
-			_, err := q.do(ctx, tryCall{id: id})
+			_, err := q.Do(ctx, tryCall{id: id})
 			errs <- err
 		}()
 		<-batches
 	}
 	marked, closed := make(chan struct{}), make(chan struct{})
-	q.life.own.closing = func() { close(marked) }
+	life.own.Closing = func() { close(marked) }
 	go func() {
-		q.life.own.close()
+		life.own.Close()
 		close(closed)
 	}()
 	<-marked
-	if _, err := q.do(ctx, tryCall{id: uuid.New()}); !errors.Is(err, ledger.ErrClosed) {
+	if _, err := q.Do(ctx, tryCall{id: uuid.New()}); !errors.Is(err, ledger.ErrClosed) {
 		t.Fatalf("try after Close: %v, want ledger.ErrClosed", err)
 	}
 	release <- struct{}{}

@@ -244,7 +244,7 @@ func (db *DB) WithSchema(ctx context.Context, schema string) (*DB, error) {
 // Operations started afterwards fail. Calling it again is a no-op.
 func (db *DB) Close() {
 	if db.owned {
-		db.life.close()
+		db.life.Close()
 		db.pool.Close()
 	}
 }

@@ -28,7 +28,7 @@ func NewTaskLease(db *DB) *TaskLease { return &TaskLease{db: db} }
 func (l *TaskLease) Acquire(ctx context.Context, task string) (release func(), ok bool, err error) {
 	c, err := l.db.pool.Acquire(ctx)
 	if err != nil {
-		if l.db.life.isClosed() {
+		if l.db.life.Closed() {
 			return nil, false, translate("acquire task lease", errPoolClosed)
 		}
 		return nil, false, translate("acquire task lease", err)

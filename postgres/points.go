@@ -538,7 +538,7 @@ func (s *PointsStore) RecordPosted(ctx context.Context, op points.Op, now, postA
 			return points.Op{}, false, &ledger.TransferError{Index: i, ID: ts[i].ID, Err: err}
 		}
 	}
-	r, err := s.posted.do(ctx, postCall{op: op, now: now, postAt: postAt, ts: ts})
+	r, err := s.posted.Do(ctx, postCall{op: op, now: now, postAt: postAt, ts: ts})
 	if err != nil {
 		return points.Op{}, false, err
 	}
@@ -574,15 +574,15 @@ func (s *PointsStore) postBatch(ctx context.Context, calls []*groupCall[postCall
 	var all []ledger.Transfer
 	var postAt time.Time
 	for _, c := range calls {
-		if !seen[c.req.op.User] {
-			seen[c.req.op.User] = true
-			users = append(users, c.req.op.User)
+		if !seen[c.Req.op.User] {
+			seen[c.Req.op.User] = true
+			users = append(users, c.Req.op.User)
 		}
-		ids = append(ids, c.req.op.ID)
-		lotUsers, lotMonths = append(lotUsers, c.req.op.User), append(lotMonths, int32(c.req.op.Month))
-		all = append(all, c.req.ts...)
-		if c.req.postAt.After(postAt) {
-			postAt = c.req.postAt
+		ids = append(ids, c.Req.op.ID)
+		lotUsers, lotMonths = append(lotUsers, c.Req.op.User), append(lotMonths, int32(c.Req.op.Month))
+		all = append(all, c.Req.ts...)
+		if c.Req.postAt.After(postAt) {
+			postAt = c.Req.postAt
 		}
 	}
 	slices.SortFunc(users, func(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) })
@@ -618,29 +618,29 @@ func (s *PointsStore) postBatch(ctx context.Context, calls []*groupCall[postCall
 			first := map[uuid.UUID]int{} // operations recorded in this batch, by ID
 			later := map[int]int{}       // calls answered with an operation an earlier call recorded
 			for i, c := range calls {
-				c.res, c.err = postResult{}, refused[i]
-				if c.err != nil {
+				c.Res, c.Err = postResult{}, refused[i]
+				if c.Err != nil {
 					continue
 				}
-				op := c.req.op
+				op := c.Req.op
 				if st, ok := stored[op.ID]; ok {
-					if c.err = points.SameRequest(&op, &st); c.err == nil {
-						c.res = postResult{op: st, existing: true}
+					if c.Err = points.SameRequest(&op, &st); c.Err == nil {
+						c.Res = postResult{op: st, existing: true}
 					}
 					continue
 				}
 				if j, ok := first[op.ID]; ok {
-					if c.err = points.SameRequest(&op, &recs[j]); c.err == nil {
+					if c.Err = points.SameRequest(&op, &recs[j]); c.Err == nil {
 						later[i] = j
 					}
 					continue
 				}
 				op.Takes = nil
-				if c.err = holders[op.User].Record(&op, c.req.now); c.err != nil {
+				if c.Err = holders[op.User].Record(&op, c.Req.now); c.Err != nil {
 					continue
 				}
 				first[op.ID] = len(recs)
-				for k, t := range c.req.ts {
+				for k, t := range c.Req.ts {
 					ts, tsOf, tsAt = append(ts, t), append(tsOf, len(recs)), append(tsAt, k)
 				}
 				recs, owner = append(recs, op), append(owner, i)
@@ -662,7 +662,7 @@ func (s *PointsStore) postBatch(ctx context.Context, calls []*groupCall[postCall
 				}
 				again = true
 				if i := owner[tsOf[j]]; refused[i] == nil {
-					refused[i] = ownTransferRefusal(r.Err, tsAt[j])
+					refused[i] = ledger.Reindexed(r.Err, tsAt[j])
 				}
 			}
 			if again {
@@ -674,10 +674,10 @@ func (s *PointsStore) postBatch(ctx context.Context, calls []*groupCall[postCall
 					return fmt.Errorf("%w: posting a recorded operation: %w", ErrIntegrity, err)
 				}
 				changed[recs[j].User] = true
-				calls[owner[j]].res = postResult{op: recs[j]}
+				calls[owner[j]].Res = postResult{op: recs[j]}
 			}
 			for i, j := range later {
-				calls[i].res = postResult{op: recs[j], existing: true}
+				calls[i].Res = postResult{op: recs[j], existing: true}
 			}
 			w := &pgx.Batch{}
 			for _, u := range users {
@@ -697,15 +697,4 @@ func (s *PointsStore) postBatch(ctx context.Context, calls []*groupCall[postCall
 			return conn.SendBatch(ctx, w).Close()
 		}
 	})
-}
-
-// ownTransferRefusal is a refusal from a batch's decision as the caller's
-// own request would have it: Index is the transfer's within the call.
-func ownTransferRefusal(err error, index int) error {
-	if te, ok := err.(*ledger.TransferError); ok {
-		own := *te
-		own.Index = index
-		return &own
-	}
-	return err
 }

@@ -89,7 +89,7 @@ func (db *DB) attempt(ctx context.Context, fn func(ctx context.Context, conn *pg
 	}
 	pc, err := db.pool.Acquire(ctx)
 	if err != nil {
-		if db.life.isClosed() {
+		if db.life.Closed() {
 			return errPoolClosed
 		}
 		return err

@@ -287,7 +287,7 @@ func (s *RedPacketStore) Cancel(ctx context.Context, id uuid.UUID) (redpacket.St
 // ErrRefunded, ErrSoldOut, ErrExpired, and the infrastructure errors of
 // this package.
 func (s *RedPacketStore) Claim(ctx context.Context, id, user, account uuid.UUID, now time.Time) (redpacket.ClaimResult, error) {
-	return s.claims.do(ctx, claimCall{packet: id, user: user, account: account, now: now})
+	return s.claims.Do(ctx, claimCall{packet: id, user: user, account: account, now: now})
 }
 
 type claimCall struct {
@@ -355,7 +355,7 @@ func (s *RedPacketStore) queueStates(b *pgx.Batch, lb *lockedBatch, changed map[
 func (s *RedPacketStore) claimBatch(ctx context.Context, calls []*groupCall[claimCall, redpacket.ClaimResult]) error {
 	keys := make([]claimKey, len(calls))
 	for i, c := range calls {
-		keys[i] = claimKey{c.req.packet, c.req.user}
+		keys[i] = claimKey{c.Req.packet, c.Req.user}
 	}
 	return s.db.run(ctx, "claim red packets", func(ctx context.Context, conn *pgx.Conn) error {
 		lb, err := s.lockBatch(ctx, conn, keys)
@@ -365,29 +365,29 @@ func (s *RedPacketStore) claimBatch(ctx context.Context, calls []*groupCall[clai
 		changed := map[uuid.UUID]bool{}
 		var fresh []redpacket.Claim
 		for i, c := range calls {
-			c.res, c.err = redpacket.ClaimResult{}, nil
-			p := lb.packets[c.req.packet]
+			c.Res, c.Err = redpacket.ClaimResult{}, nil
+			p := lb.packets[c.Req.packet]
 			if p == nil {
-				c.err = notFound(c.req.packet)
+				c.Err = notFound(c.Req.packet)
 				continue
 			}
 			if existing := lb.claims[keys[i]]; existing != nil {
-				c.res = redpacket.ClaimResult{Claim: *existing, Existing: true}
+				c.Res = redpacket.ClaimResult{Claim: *existing, Existing: true}
 				continue
 			}
-			nc, err := p.Take(c.req.user, c.req.account, c.req.now)
+			nc, err := p.Take(c.Req.user, c.Req.account, c.Req.now)
 			if err != nil {
-				c.err = err
+				c.Err = err
 				continue
 			}
-			c.res = redpacket.ClaimResult{Claim: nc}
+			c.Res = redpacket.ClaimResult{Claim: nc}
 			lb.claims[keys[i]] = &nc // the same user again in this batch gets this claim
 			fresh = append(fresh, nc)
 			changed[p.ID] = true
 		}
 		for _, c := range calls { // every caller sees its packet's state after the batch
-			if p := lb.packets[c.req.packet]; p != nil && c.err == nil {
-				c.res.State = p.State
+			if p := lb.packets[c.Req.packet]; p != nil && c.Err == nil {
+				c.Res.State = p.State
 			}
 		}
 		if len(fresh) == 0 {
@@ -452,7 +452,7 @@ func (s *RedPacketStore) Claims(ctx context.Context, id uuid.UUID) ([]redpacket.
 // Errors: redpacket.ErrPacketNotFound, redpacket.ErrClaimNotFound, and the
 // infrastructure errors of this package.
 func (s *RedPacketStore) MarkPosted(ctx context.Context, id, user uuid.UUID) (redpacket.State, error) {
-	return s.marks.do(ctx, markCall{packet: id, user: user})
+	return s.marks.Do(ctx, markCall{packet: id, user: user})
 }
 
 type markCall struct{ packet, user uuid.UUID }
@@ -461,7 +461,7 @@ type markCall struct{ packet, user uuid.UUID }
 func (s *RedPacketStore) markBatch(ctx context.Context, calls []*groupCall[markCall, redpacket.State]) error {
 	keys := make([]claimKey, len(calls))
 	for i, c := range calls {
-		keys[i] = claimKey(c.req)
+		keys[i] = claimKey(c.Req)
 	}
 	return s.db.run(ctx, "mark red packet claims paid", func(ctx context.Context, conn *pgx.Conn) error {
 		lb, err := s.lockBatch(ctx, conn, keys)
@@ -471,25 +471,25 @@ func (s *RedPacketStore) markBatch(ctx context.Context, calls []*groupCall[markC
 		changed := map[uuid.UUID]bool{}
 		var packets, users [][16]byte
 		for i, c := range calls {
-			c.res, c.err = redpacket.State{}, nil
-			p := lb.packets[c.req.packet]
+			c.Res, c.Err = redpacket.State{}, nil
+			p := lb.packets[c.Req.packet]
 			if p == nil {
-				c.err = notFound(c.req.packet)
+				c.Err = notFound(c.Req.packet)
 				continue
 			}
 			cl := lb.claims[keys[i]]
 			if cl == nil {
-				c.err = fmt.Errorf("packet %s, user %s: %w", c.req.packet, c.req.user, redpacket.ErrClaimNotFound)
+				c.Err = fmt.Errorf("packet %s, user %s: %w", c.Req.packet, c.Req.user, redpacket.ErrClaimNotFound)
 				continue
 			}
 			if p.MarkPosted(cl) {
 				changed[p.ID] = true
-				packets, users = append(packets, c.req.packet), append(users, c.req.user)
+				packets, users = append(packets, c.Req.packet), append(users, c.Req.user)
 			}
 		}
 		for _, c := range calls {
-			if p := lb.packets[c.req.packet]; p != nil && c.err == nil {
-				c.res = p.State
+			if p := lb.packets[c.Req.packet]; p != nil && c.Err == nil {
+				c.Res = p.State
 			}
 		}
 		if len(packets) == 0 {

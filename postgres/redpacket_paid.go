@@ -58,7 +58,7 @@ func (s *RedPacketStore) PaysOn(ls ledger.Store) bool {
 // error), with nothing recorded; and the infrastructure errors of this
 // package, after which the claim may or may not be recorded and paid.
 func (s *RedPacketStore) ClaimPaid(ctx context.Context, id, user, account uuid.UUID, now, paidAt time.Time, payment func(redpacket.Claim) ledger.Transfer) (redpacket.ClaimResult, error) {
-	return s.paid.do(ctx, paidCall{claimCall: claimCall{packet: id, user: user, account: account, now: now}, paidAt: paidAt, payment: payment})
+	return s.paid.Do(ctx, paidCall{claimCall: claimCall{packet: id, user: user, account: account, now: now}, paidAt: paidAt, payment: payment})
 }
 
 type paidCall struct {
@@ -83,9 +83,9 @@ func (s *RedPacketStore) claimPaidBatch(ctx context.Context, calls []*groupCall[
 	keys := make([]claimKey, len(calls))
 	var paidAt time.Time
 	for i, c := range calls {
-		keys[i] = claimKey{c.req.packet, c.req.user}
-		if c.req.paidAt.After(paidAt) {
-			paidAt = c.req.paidAt
+		keys[i] = claimKey{c.Req.packet, c.Req.user}
+		if c.Req.paidAt.After(paidAt) {
+			paidAt = c.Req.paidAt
 		}
 	}
 	return s.db.run(ctx, "claim and pay red packets", func(ctx context.Context, conn *pgx.Conn) error {
@@ -124,7 +124,7 @@ func (s *RedPacketStore) claimPaidBatch(ctx context.Context, calls []*groupCall[
 			again := false
 			for j := range out.Results {
 				if err := out.Results[j].Err; err != nil {
-					refused[r.owner[j]] = ownRefusal(err)
+					refused[r.owner[j]] = ledger.Reindexed(err, 0)
 					again = true
 				}
 			}
@@ -154,17 +154,17 @@ func takePaid(calls []*groupCall[paidCall, redpacket.ClaimResult], keys []claimK
 	}
 	r := paidRound{first: map[claimKey]int{}, changed: map[uuid.UUID]bool{}}
 	for i, c := range calls {
-		c.res, c.err = redpacket.ClaimResult{}, refused[i]
-		if c.err != nil {
+		c.Res, c.Err = redpacket.ClaimResult{}, refused[i]
+		if c.Err != nil {
 			continue
 		}
-		p := lb.packets[c.req.packet]
+		p := lb.packets[c.Req.packet]
 		switch {
 		case p == nil:
-			c.err = notFound(c.req.packet)
+			c.Err = notFound(c.Req.packet)
 			continue
 		case lb.claims[keys[i]] != nil:
-			c.res = redpacket.ClaimResult{Claim: *lb.claims[keys[i]], Existing: true}
+			c.Res = redpacket.ClaimResult{Claim: *lb.claims[keys[i]], Existing: true}
 			continue
 		}
 		if _, ok := r.first[keys[i]]; ok {
@@ -173,14 +173,14 @@ func takePaid(calls []*groupCall[paidCall, redpacket.ClaimResult], keys []claimK
 			r.later = append(r.later, i)
 			continue
 		}
-		nc, err := p.Take(c.req.user, c.req.account, c.req.now)
+		nc, err := p.Take(c.Req.user, c.Req.account, c.Req.now)
 		if err != nil {
-			if c.err = err; errors.Is(err, redpacket.ErrSoldOut) {
+			if c.Err = err; errors.Is(err, redpacket.ErrSoldOut) {
 				r.later = append(r.later, i)
 			}
 			continue
 		}
-		t := c.req.payment(nc)
+		t := c.Req.payment(nc)
 		if err := ledger.ValidateTransfer(&t); err != nil {
 			refused[i] = &ledger.TransferError{ID: t.ID, Err: err}
 			return paidRound{}, false
@@ -205,8 +205,8 @@ func probes(calls []*groupCall[paidCall, redpacket.ClaimResult], r *paidRound) [
 	var out []ledger.Transfer
 	for _, i := range r.later {
 		c := calls[i]
-		if r.changed[c.req.packet] {
-			out = append(out, c.req.payment(redpacket.Claim{PacketID: c.req.packet, User: c.req.user, Account: c.req.account, ClaimedAt: c.req.now}))
+		if r.changed[c.Req.packet] {
+			out = append(out, c.Req.payment(redpacket.Claim{PacketID: c.Req.packet, User: c.Req.user, Account: c.Req.account, ClaimedAt: c.Req.now}))
 		}
 	}
 	return out
@@ -221,23 +221,12 @@ func (s *RedPacketStore) recordPaid(calls []*groupCall[paidCall, redpacket.Claim
 		lb.packets[r.claims[j].PacketID].MarkPosted(&r.claims[j])
 	}
 	for i, c := range calls {
-		if c.err != nil {
+		if c.Err != nil {
 			continue
 		}
-		if j, ok := r.first[keys[i]]; ok && !c.res.Existing {
-			c.res = redpacket.ClaimResult{Claim: r.claims[j], Existing: r.owner[j] != i}
+		if j, ok := r.first[keys[i]]; ok && !c.Res.Existing {
+			c.Res = redpacket.ClaimResult{Claim: r.claims[j], Existing: r.owner[j] != i}
 		}
-		c.res.State = lb.packets[c.req.packet].State
+		c.Res.State = lb.packets[c.Req.packet].State
 	}
-}
-
-// ownRefusal is a refusal from a batch's decision as the caller's own
-// one-transfer request would have it (Index 0).
-func ownRefusal(err error) error {
-	if te, ok := err.(*ledger.TransferError); ok {
-		own := *te
-		own.Index = 0
-		return &own
-	}
-	return err
 }

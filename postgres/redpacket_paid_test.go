@@ -268,7 +268,7 @@ func TestRedPacketClaimPaidBatch(t *testing.T) {
 	now := ledger.Timestamp(time.Now())
 	calls := make([]*groupCall[paidCall, redpacket.ClaimResult], len(order))
 	for i, u := range order {
-		calls[i] = &groupCall[paidCall, redpacket.ClaimResult]{req: paidCall{
+		calls[i] = &groupCall[paidCall, redpacket.ClaimResult]{Req: paidCall{
 			claimCall: claimCall{packet: p.ID, user: u[0], account: u[1], now: now}, paidAt: now,
 			payment: func(c redpacket.Claim) ledger.Transfer {
 				return ledger.Transfer{ID: w.svc.ClaimTransferID(c.PacketID, c.User), DebitAccountID: p.Escrow, CreditAccountID: c.Account, Amount: c.Amount}
@@ -279,7 +279,7 @@ func TestRedPacketClaimPaidBatch(t *testing.T) {
 		t.Fatalf("claimPaidBatch: %v", err)
 	}
 	for i, j := range []int{0, 2, 4} {
-		if err := calls[j].err; !ledger.Refused(err) || !errors.Is(err, wantBad[i]) {
+		if err := calls[j].Err; !ledger.Refused(err) || !errors.Is(err, wantBad[i]) {
 			t.Fatalf("bad claimer %d: %v, want %v", i, err, wantBad[i])
 		}
 		if _, _, _, ok := w.claimSnapshot(p.ID, order[j][0]); ok || w.transferExists(w.svc.ClaimTransferID(p.ID, order[j][0])) {
@@ -288,7 +288,7 @@ func TestRedPacketClaimPaidBatch(t *testing.T) {
 	}
 	var xmin string
 	for i, j := range []int{1, 3, 5} {
-		r, err := calls[j].res, calls[j].err
+		r, err := calls[j].Res, calls[j].Err
 		if err != nil || r.Existing || r.Claim.Index != i || !r.Claim.Posted || r.State.Claimed != 3 || r.State.Posted != 3 || r.State.Status != redpacket.StatusSoldOut {
 			t.Fatalf("good claimer %d: %+v, %v; want share %d, posted, and the packet sold out", i, r, err, i)
 		}
@@ -301,10 +301,10 @@ func TestRedPacketClaimPaidBatch(t *testing.T) {
 			t.Fatalf("good claimer %d: wallet %d, want 100", i, w.net(order[j][1]))
 		}
 	}
-	if r, err := calls[6].res, calls[6].err; err != nil || !r.Existing || r.Claim.Index != 0 || !r.Claim.Posted {
+	if r, err := calls[6].Res, calls[6].Err; err != nil || !r.Existing || r.Claim.Index != 0 || !r.Claim.Posted {
 		t.Fatalf("the first good claimer again in the batch: %+v, %v; want its claim as existing", r, err)
 	}
-	if err := calls[7].err; !errors.Is(err, redpacket.ErrSoldOut) {
+	if err := calls[7].Err; !errors.Is(err, redpacket.ErrSoldOut) {
 		t.Fatalf("the fourth good claimer: %v, want ErrSoldOut", err)
 	}
 	if w.net(p.Escrow) != 0 {
@@ -459,7 +459,7 @@ func TestRedPacketClaimPaidBatchRetryOtherWallet(t *testing.T) {
 	now := ledger.Timestamp(time.Now())
 	var calls []*groupCall[paidCall, redpacket.ClaimResult]
 	for _, c := range [][2]uuid.UUID{{user, frozen}, {other, otherWallet}, {user, good}} {
-		calls = append(calls, &groupCall[paidCall, redpacket.ClaimResult]{req: paidCall{
+		calls = append(calls, &groupCall[paidCall, redpacket.ClaimResult]{Req: paidCall{
 			claimCall: claimCall{packet: p.ID, user: c[0], account: c[1], now: now}, paidAt: now,
 			payment: func(c redpacket.Claim) ledger.Transfer {
 				return ledger.Transfer{ID: w.svc.ClaimTransferID(c.PacketID, c.User), DebitAccountID: p.Escrow, CreditAccountID: c.Account, Amount: c.Amount}
@@ -469,11 +469,11 @@ func TestRedPacketClaimPaidBatchRetryOtherWallet(t *testing.T) {
 	if err := w.store.claimPaidBatch(w.ctx, calls); err != nil {
 		t.Fatalf("claimPaidBatch: %v", err)
 	}
-	if err := calls[0].err; !ledger.Refused(err) || !errors.Is(err, ledger.ErrAccountFrozen) {
+	if err := calls[0].Err; !ledger.Refused(err) || !errors.Is(err, ledger.ErrAccountFrozen) {
 		t.Fatalf("the tap with the frozen wallet: %v, want ErrAccountFrozen", err)
 	}
 	for _, i := range []int{1, 2} {
-		if r, err := calls[i].res, calls[i].err; err != nil || r.Existing || !r.Claim.Posted {
+		if r, err := calls[i].Res, calls[i].Err; err != nil || r.Existing || !r.Claim.Posted {
 			t.Fatalf("call %d: %+v, %v; want a new claim, paid", i, r, err)
 		}
 	}
@@ -501,7 +501,7 @@ func TestRedPacketClaimPaidBatchPaymentBreaksContract(t *testing.T) {
 	now := ledger.Timestamp(time.Now())
 	var calls []*groupCall[paidCall, redpacket.ClaimResult]
 	for _, c := range [][2]uuid.UUID{{refusedUser, frozen}, {user, wallet}} {
-		calls = append(calls, &groupCall[paidCall, redpacket.ClaimResult]{req: paidCall{
+		calls = append(calls, &groupCall[paidCall, redpacket.ClaimResult]{Req: paidCall{
 			claimCall: claimCall{packet: p.ID, user: c[0], account: c[1], now: now}, paidAt: now,
 			payment: func(c redpacket.Claim) ledger.Transfer {
 				to := c.Account

@@ -56,7 +56,7 @@ func TestDBTelemetry(t *testing.T) {
 		t.Fatal("endless conflicts succeeded")
 	}
 	g := newGrouper(newQueueLife(db), db.tel, "telemetry.test", func(context.Context, []*groupCall[int, int]) error { return nil })
-	if _, err := g.do(ctx, 1); err != nil {
+	if _, err := g.Do(ctx, 1); err != nil {
 		t.Fatal(err)
 	}
 
