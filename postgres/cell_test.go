@@ -29,6 +29,7 @@ func cellStores(t testing.TB, n int, fresh func(testing.TB) *DB) celltest.Stores
 		s.Names = append(s.Names, fmt.Sprintf("cell_%d", i))
 		s.Ledgers = append(s.Ledgers, NewStore(db))
 		s.Records = append(s.Records, NewCellStore(db))
+		s.Packets = append(s.Packets, NewRedPacketStore(db))
 	}
 	return s
 }
