@@ -92,6 +92,24 @@ func TestCellStoreSchemas(t *testing.T) {
 			t.Fatalf("%s: allowed", q)
 		}
 	}
+	// So is a forward's, but for its one finish.
+	f := cell.Forward{ID: p.ID, Packet: p.Payer, Sender: p.Payer, Claimer: p.Payee, Account: p.PayeeAccount, CreatedAt: ledgertest.Start}
+	if _, created, err := a.BeginForward(ctx, f); err != nil || !created {
+		t.Fatal(created, err)
+	}
+	if fs, err := b.OpenForwards(ctx, ledgertest.Start, cell.Cursor{}, 10); err != nil || len(fs) != 0 {
+		t.Fatalf("another schema lists %d forwards, %v", len(fs), err)
+	}
+	exec(t, a.db, "update $S.cell_forwards set finished_at = now() where id = $1", [16]byte(p.ID))
+	for _, q := range []string{
+		"update $S.cell_forwards set finished_at = now() where id = $1",
+		"update $S.cell_forwards set account = packet where id = $1",
+		"delete from $S.cell_forwards where id = $1",
+	} {
+		if _, err := a.db.pool.Exec(ctx, a.db.qualify(q), [16]byte(p.ID)); err == nil {
+			t.Fatalf("%s: allowed", q)
+		}
+	}
 }
 
 // A red packet claim on two cells, one caller: by a user of the sender's
