@@ -5,7 +5,7 @@
 //
 //	func TestCells(t *testing.T) {
 //		celltest.Run(t, func(t testing.TB, n int) celltest.Stores {
-//			… n ledger.MemoryStore and n cell.MemoryStore …
+//			… n ledger.MemoryStore, cell.MemoryStore and redpacket.MemoryStore …
 //		})
 //	}
 //
