@@ -119,8 +119,8 @@ type Forward struct {
 // ClaimRequest asks for a share of a packet, from any cell.
 type ClaimRequest struct {
 	Packet   uuid.UUID `json:"packet"`
-	Sender   uuid.UUID `json:"sender"` // the packet's sender: the packet lives in the sender's cell
-	User     uuid.UUID `json:"user"`   // the claiming user
+	Sender   uuid.UUID `json:"sender"`  // the packet's sender: the packet lives in the sender's cell
+	User     uuid.UUID `json:"user"`    // the claiming user
 	Account  uuid.UUID `json:"account"` // the claimer's wallet, in the claimer's cell
 	Password string    `json:"password,omitempty"`
 }
