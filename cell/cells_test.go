@@ -6,6 +6,7 @@ import (
 	"github.com/socialpay/socialpay/cell"
 	"github.com/socialpay/socialpay/cell/celltest"
 	"github.com/socialpay/socialpay/ledger"
+	"github.com/socialpay/socialpay/redpacket"
 )
 
 func TestMemory(t *testing.T) {
@@ -15,6 +16,7 @@ func TestMemory(t *testing.T) {
 			s.Names = append(s.Names, "cell_"+string(rune('a'+i)))
 			s.Ledgers = append(s.Ledgers, ledger.NewMemoryStore())
 			s.Records = append(s.Records, cell.NewMemoryStore())
+			s.Packets = append(s.Packets, redpacket.NewMemoryStore())
 		}
 		return s
 	})

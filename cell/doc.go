@@ -29,6 +29,15 @@
 // once; Maintain runs it for package maintain) drive each payment to one
 // end: completed, failed or reversed.
 //
+// # Red packets across cells
+//
+// Packets puts a redpacket.Service in each cell: a packet lives in its
+// sender's cell. A claimer of another cell is paid there by a normal
+// claim, to an inbound account of the cell layer's, and the share is
+// forwarded to the claimer's wallet by Pay under an ID derived from the
+// packet and the claimer; a record written before the claim lets
+// Packets.Reconcile forward a share a crash left behind.
+//
 // CheckClearing, beside each ledger's Verify, checks that the clearing
 // accounts balance across cells: at every instant, without a snapshot
 // across cells, no payee is credited what no payer's cell holds or

@@ -56,6 +56,23 @@ type Store interface {
 	// ordered by (CreatedAt, ID), after the cursor (the zero Cursor starts
 	// from the first).
 	Open(ctx context.Context, before time.Time, after Cursor, limit int) ([]Payment, error)
+
+	// BeginForward records f (open: FinishedAt zero, its CreatedAt set)
+	// unless a forward with f.ID is recorded: then it returns that one
+	// and created false, whatever it holds.
+	//
+	// Errors: a store's.
+	BeginForward(ctx context.Context, f Forward) (stored Forward, created bool, err error)
+
+	// FinishForward marks an open forward finished at at. A forward
+	// already finished stays as it is: FinishForward returns it.
+	//
+	// Errors: ErrPaymentNotFound.
+	FinishForward(ctx context.Context, id uuid.UUID, at time.Time) (Forward, error)
+
+	// OpenForwards returns up to limit open forwards created at or before
+	// before, ordered by (CreatedAt, ID), after the cursor.
+	OpenForwards(ctx context.Context, before time.Time, after Cursor, limit int) ([]Forward, error)
 }
 
 // Move is a ledger write a Store makes in the transaction of its record
@@ -74,12 +91,15 @@ func HoldRefused(err error) (State, string) { return StateFailed, reason(err) }
 type MemoryStore struct {
 	mu sync.Mutex
 	m  map[uuid.UUID]Payment
+	f  map[uuid.UUID]Forward
 }
 
 var _ Store = (*MemoryStore)(nil)
 
 // NewMemoryStore returns an empty MemoryStore.
-func NewMemoryStore() *MemoryStore { return &MemoryStore{m: map[uuid.UUID]Payment{}} }
+func NewMemoryStore() *MemoryStore {
+	return &MemoryStore{m: map[uuid.UUID]Payment{}, f: map[uuid.UUID]Forward{}}
+}
 
 // Composes implements Store: a MemoryStore makes no moves (its lock is
 // not the ledger's), so Cells makes them through the ledger and fences
@@ -142,7 +162,7 @@ func (s *MemoryStore) Open(ctx context.Context, before time.Time, after Cursor, 
 	ps := slices.Collect(maps.Values(s.m))
 	s.mu.Unlock()
 	ps = slices.DeleteFunc(ps, func(p Payment) bool {
-		return p.State != StateOpen || p.CreatedAt.After(before) || !afterCursor(p, after)
+		return p.State != StateOpen || p.CreatedAt.After(before) || !afterCursor(p.CreatedAt, p.ID, after)
 	})
 	slices.SortFunc(ps, func(a, b Payment) int {
 		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), slices.Compare(a.ID[:], b.ID[:]))
@@ -150,12 +170,62 @@ func (s *MemoryStore) Open(ctx context.Context, before time.Time, after Cursor, 
 	return ps[:min(len(ps), max(limit, 0))], nil
 }
 
-func afterCursor(p Payment, c Cursor) bool {
+// BeginForward implements Store.
+func (s *MemoryStore) BeginForward(ctx context.Context, f Forward) (Forward, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return Forward{}, false, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if old, ok := s.f[f.ID]; ok {
+		return old, false, nil
+	}
+	f.FinishedAt = time.Time{}
+	s.f[f.ID] = f
+	return f, true, nil
+}
+
+// FinishForward implements Store.
+func (s *MemoryStore) FinishForward(ctx context.Context, id uuid.UUID, at time.Time) (Forward, error) {
+	if err := ctx.Err(); err != nil {
+		return Forward{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f, ok := s.f[id]
+	if !ok {
+		return Forward{}, notFound(id)
+	}
+	if f.FinishedAt.IsZero() {
+		f.FinishedAt = at
+		s.f[id] = f
+	}
+	return f, nil
+}
+
+// OpenForwards implements Store.
+func (s *MemoryStore) OpenForwards(ctx context.Context, before time.Time, after Cursor, limit int) ([]Forward, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	fs := slices.Collect(maps.Values(s.f))
+	s.mu.Unlock()
+	fs = slices.DeleteFunc(fs, func(f Forward) bool {
+		return !f.FinishedAt.IsZero() || f.CreatedAt.After(before) || !afterCursor(f.CreatedAt, f.ID, after)
+	})
+	slices.SortFunc(fs, func(a, b Forward) int {
+		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), slices.Compare(a.ID[:], b.ID[:]))
+	})
+	return fs[:min(len(fs), max(limit, 0))], nil
+}
+
+func afterCursor(at time.Time, id uuid.UUID, c Cursor) bool {
 	if c == (Cursor{}) {
 		return true
 	}
-	if d := p.CreatedAt.Compare(c.CreatedAt); d != 0 {
+	if d := at.Compare(c.CreatedAt); d != 0 {
 		return d > 0
 	}
-	return slices.Compare(p.ID[:], c.ID[:]) > 0
+	return slices.Compare(id[:], c.ID[:]) > 0
 }

@@ -28,6 +28,7 @@ type CellStore struct {
 	db                                *DB
 	ledger                            *Store // the cell's ledger on db: the moves of Begin and Finish
 	insert, get, lock, finish, listed string
+	fInsert, fGet, fFinish, fListed   string // forwards (migration 0801)
 }
 
 var _ cell.Store = (*CellStore)(nil)
@@ -46,7 +47,32 @@ func NewCellStore(db *DB) *CellStore {
 			returning ` + cellCols),
 		listed: q(`select ` + cellCols + ` from $S.cell_payments where state = ` + sqlInts(cell.StateOpen) + ` and created_at <= $1 and ` +
 			afterCursor("created_at", 2) + orderPage("created_at", 4)),
+		fInsert: q(`insert into $S.cell_forwards (` + forwardCols + `) values ($1, $2, $3, $4, $5, $6, null)
+			on conflict (id) do nothing`),
+		fGet:    q(`select ` + forwardCols + ` from $S.cell_forwards where id = $1`),
+		fFinish: q(`update $S.cell_forwards set finished_at = $2 where id = $1 and finished_at is null returning ` + forwardCols),
+		fListed: q(`select ` + forwardCols + ` from $S.cell_forwards where finished_at is null and created_at <= $1 and ` +
+			afterCursor("created_at", 2) + orderPage("created_at", 4)),
 	}
+}
+
+const forwardCols = `id, packet, sender, claimer, account, created_at, finished_at`
+
+func scanForward(row pgx.CollectableRow) (cell.Forward, error) {
+	var (
+		id, packet, sender, claimer, account [16]byte
+		f                                    cell.Forward
+		finished                             *time.Time
+	)
+	if err := row.Scan(&id, &packet, &sender, &claimer, &account, &f.CreatedAt, &finished); err != nil {
+		return f, err
+	}
+	f.ID, f.Packet, f.Sender, f.Claimer, f.Account = id, packet, sender, claimer, account
+	f.CreatedAt = f.CreatedAt.UTC()
+	if finished != nil {
+		f.FinishedAt = finished.UTC()
+	}
+	return f, nil
 }
 
 const cellCols = `id, payer, payer_account, payee, payee_account, payer_cell, payee_cell, currency, amount,
@@ -254,4 +280,41 @@ func (s *CellStore) Payment(ctx context.Context, id uuid.UUID) (cell.Payment, er
 func (s *CellStore) Open(ctx context.Context, before time.Time, after cell.Cursor, limit int) ([]cell.Payment, error) {
 	at, id := cursorArgs(after.CreatedAt, after.ID)
 	return queryAll(ctx, s.db, "listing open payments between cells", s.listed, scanCellPayment, before, at, id, max(limit, 0))
+}
+
+// BeginForward implements cell.Store: one INSERT … ON CONFLICT DO
+// NOTHING, and a read of the row in its way.
+func (s *CellStore) BeginForward(ctx context.Context, f cell.Forward) (cell.Forward, bool, error) {
+	args := []any{[16]byte(f.ID), [16]byte(f.Packet), [16]byte(f.Sender), [16]byte(f.Claimer), [16]byte(f.Account), f.CreatedAt}
+	stored, inserted, err := insertOrGet(ctx, s.db, "recording a claim across cells", s.fInsert, args, s.fGet, [16]byte(f.ID), scanForward)
+	if err != nil {
+		return cell.Forward{}, false, err
+	}
+	if inserted {
+		f.FinishedAt = time.Time{}
+		return f, true, nil
+	}
+	return stored, false, nil
+}
+
+// FinishForward implements cell.Store.
+func (s *CellStore) FinishForward(ctx context.Context, id uuid.UUID, at time.Time) (cell.Forward, error) {
+	f, found, err := queryOne(ctx, s.db, "finishing a claim across cells", s.fFinish, scanForward, [16]byte(id), at)
+	if err != nil || found {
+		return f, err
+	}
+	f, found, err = queryOne(ctx, s.db, "reading a claim across cells", s.fGet, scanForward, [16]byte(id))
+	switch {
+	case err != nil:
+		return cell.Forward{}, err
+	case !found:
+		return cell.Forward{}, fmt.Errorf("%w: %s", cell.ErrPaymentNotFound, id)
+	}
+	return f, nil
+}
+
+// OpenForwards implements cell.Store.
+func (s *CellStore) OpenForwards(ctx context.Context, before time.Time, after cell.Cursor, limit int) ([]cell.Forward, error) {
+	at, id := cursorArgs(after.CreatedAt, after.ID)
+	return queryAll(ctx, s.db, "listing open claims across cells", s.fListed, scanForward, before, at, id, max(limit, 0))
 }

@@ -123,6 +123,53 @@ func testStore(t *testing.T, e *env) {
 	if n != 1 {
 		t.Fatalf("%d racing begins created the record", n)
 	}
+	testForwardStore(t, e, s)
+}
+
+// testForwardStore: the payment store's promises for forwards.
+func testForwardStore(t *testing.T, e *env, s cell.Store) {
+	at := ledgertest.Start
+	var fs []cell.Forward
+	for i := range 4 {
+		f := cell.Forward{ID: uuid.New(), Packet: uuid.New(), Sender: uuid.New(), Claimer: uuid.New(), Account: uuid.New(),
+			CreatedAt: at.Add(time.Duration(i%2) * time.Second)}
+		got, created, err := s.BeginForward(e.ctx, f)
+		if err != nil || !created || got != f {
+			t.Fatalf("begin forward %d: %+v %v %v", i, got, created, err)
+		}
+		fs = append(fs, got)
+	}
+	other := fs[0]
+	other.Account = uuid.New()
+	if got, created, err := s.BeginForward(e.ctx, other); err != nil || created || got != fs[0] {
+		t.Fatalf("begin forward again: %+v %v %v", got, created, err)
+	}
+	done, err := s.FinishForward(e.ctx, fs[0].ID, at.Add(time.Minute))
+	if err != nil || !done.FinishedAt.Equal(at.Add(time.Minute)) || done.Account != fs[0].Account {
+		t.Fatalf("finish forward: %+v %v", done, err)
+	}
+	if again, err := s.FinishForward(e.ctx, fs[0].ID, at.Add(time.Hour)); err != nil || !again.FinishedAt.Equal(done.FinishedAt) {
+		t.Fatalf("finish forward again: %+v %v", again, err)
+	}
+	if _, err := s.FinishForward(e.ctx, uuid.New(), at); !errors.Is(err, cell.ErrPaymentNotFound) {
+		t.Fatalf("finish an unknown forward: %v", err)
+	}
+	var listed []cell.Forward
+	for cur := (cell.Cursor{}); ; {
+		page, err := s.OpenForwards(e.ctx, at, cur, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		listed = append(listed, page...)
+		if len(page) < 1 {
+			break
+		}
+		cur = cell.Cursor{CreatedAt: page[0].CreatedAt, ID: page[0].ID}
+	}
+	// fs[0] is finished; fs[1] and fs[3] were created after the bound.
+	if len(listed) != 1 || listed[0] != fs[2] {
+		t.Fatalf("open forwards: %+v, want %+v", listed, fs[2])
+	}
 }
 
 // testWithin: a payment within one cell is one ledger transfer.

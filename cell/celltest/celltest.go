@@ -5,11 +5,12 @@
 //
 //	func TestCells(t *testing.T) {
 //		celltest.Run(t, func(t testing.TB, n int) celltest.Stores {
-//			… n ledger.MemoryStore and n cell.MemoryStore …
+//			… n ledger.MemoryStore, cell.MemoryStore and redpacket.MemoryStore …
 //		})
 //	}
 //
 // Payments within and between cells, idempotent retries and conflicts,
+// red packets claimed across cells (cell.Packets),
 // refusals on either side (failed, reversed, and fenced so that a late
 // copy of the refused step can never land), K identical payments at once
 // at the payer's exact balance (ledgertest.Concurrently), a crash injected
@@ -31,6 +32,7 @@ import (
 	"github.com/socialpay/socialpay/cell"
 	"github.com/socialpay/socialpay/ledger"
 	"github.com/socialpay/socialpay/ledger/ledgertest"
+	"github.com/socialpay/socialpay/redpacket"
 )
 
 // Stores are the stores of n cells, in the order of Names.
@@ -38,6 +40,9 @@ type Stores struct {
 	Names   []string
 	Ledgers []ledger.Store
 	Records []cell.Store
+	// Packets are the cells' red packet stores, each beside its cell's
+	// ledger store (on PostgreSQL, in the same schema).
+	Packets []redpacket.Store
 }
 
 // Run runs the suite. newStores returns the stores of n fresh cells (n is
@@ -62,6 +67,10 @@ func Run(t *testing.T, newStores func(t testing.TB, n int) Stores) {
 		{"CrashEveryStep", testCrashEveryStep},
 		{"ReconcileAbandons", testReconcileAbandons},
 		{"ClearingCatchesCreatedMoney", testClearingCatches},
+		{"PacketAcrossCells", testPacketAcross},
+		{"PacketCrashBetweenClaimAndForward", testPacketCrash},
+		{"PacketSoldOutExpiredRefunded", testPacketRefunds},
+		{"PacketShareReturned", testPacketReturned},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -72,16 +81,19 @@ func Run(t *testing.T, newStores func(t testing.TB, n int) Stores) {
 
 // env is one subtest's world: three cells, a clock, and Cells over them.
 type env struct {
-	t      testing.TB
-	ctx    context.Context
-	stores Stores
-	clock  *ledgertest.Clock
-	cny    ledger.Currency
-	router *cell.Router
-	c      *cell.Cells
-	other  *cell.Cells            // a second instance on the same stores
-	users  map[string][]uuid.UUID // cell → users routed to it
-	bank   map[string]uuid.UUID
+	t       testing.TB
+	ctx     context.Context
+	stores  Stores
+	clock   *ledgertest.Clock
+	cny     ledger.Currency
+	router  *cell.Router
+	c       *cell.Cells
+	other   *cell.Cells   // a second instance on the same stores
+	pk      *cell.Packets // red packets over c
+	pkOther *cell.Packets // red packets over other
+	members *redpacket.MemoryMembers
+	users   map[string][]uuid.UUID // cell → users routed to it
+	bank    map[string]uuid.UUID
 }
 
 func newEnv(t testing.TB, s Stores) *env {
@@ -99,7 +111,60 @@ func newEnv(t testing.TB, s Stores) *env {
 		e.users[c] = append(e.users[c], u)
 	}
 	e.c, e.other = e.cells(nil), e.cells(nil)
+	e.members = &redpacket.MemoryMembers{}
+	e.pk, e.pkOther = e.packets(e.c), e.packets(e.other)
 	return e
+}
+
+// packets returns Packets over c, with a redpacket.Service on each of
+// its cells' ledgers and the env's red packet stores: one process's.
+func (e *env) packets(c *cell.Cells) *cell.Packets {
+	e.t.Helper()
+	key, err := redpacket.NewPasswordKey([]byte("celltest password key, 32 bytes!"))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	svcs := map[string]*redpacket.Service{}
+	for i, name := range e.stores.Names {
+		svc, err := redpacket.New(redpacket.Config{Ledger: c.Cell(name).Ledger, Store: e.stores.Packets[i], Members: e.members,
+			Now: e.clock.Now, PasswordKey: key})
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		svcs[name] = svc
+	}
+	ps, err := cell.NewPackets(c, svcs)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return ps
+}
+
+// packetInstance is instance's Packets.
+func (e *env) packetInstance(i int) *cell.Packets {
+	if i%2 == 1 {
+		return e.pkOther
+	}
+	return e.pk
+}
+
+// reconcile runs every reconciliation as of now: each cell's red
+// packets, the payments between cells, the forwards of shares.
+func (e *env) reconcile(now time.Time) cell.ForwardReport {
+	e.t.Helper()
+	for _, name := range e.stores.Names {
+		if _, err := e.pk.Service(name).Reconcile(e.ctx, now); err != nil {
+			e.t.Fatalf("cell %s: red packets: %v", name, err)
+		}
+	}
+	if _, err := e.c.Reconcile(e.ctx, now); err != nil {
+		e.t.Fatal(err)
+	}
+	rep, err := e.pk.Reconcile(e.ctx, now)
+	if err != nil {
+		e.t.Fatalf("forwards: %+v %v", rep, err)
+	}
+	return rep
 }
 
 // instance returns the env's Cells for call i of a race: the even calls
@@ -222,6 +287,10 @@ func (e *env) check() {
 		if err != nil || len(open) != 0 {
 			e.t.Fatalf("cell %s: open payments %+v, %v", name, open, err)
 		}
+		fw, err := e.c.Cell(name).Store.OpenForwards(e.ctx, e.clock.Now().Add(time.Hour), cell.Cursor{}, 10)
+		if err != nil || len(fw) != 0 {
+			e.t.Fatalf("cell %s: open forwards %+v, %v", name, fw, err)
+		}
 	}
 	rep, err := e.c.CheckClearing(e.ctx, e.cny)
 	if err != nil {
@@ -337,6 +406,33 @@ func (s *crashRecords) Begin(ctx context.Context, p cell.Payment, hold *cell.Mov
 		return cell.Payment{}, false, errCrash
 	}
 	return got, created, err
+}
+
+func (s *crashRecords) BeginForward(ctx context.Context, f cell.Forward) (cell.Forward, bool, error) {
+	do, fail := s.c.step()
+	var got cell.Forward
+	var created bool
+	var err error
+	if do {
+		got, created, err = s.Store.BeginForward(ctx, f)
+	}
+	if fail {
+		return cell.Forward{}, false, errCrash
+	}
+	return got, created, err
+}
+
+func (s *crashRecords) FinishForward(ctx context.Context, id uuid.UUID, at time.Time) (cell.Forward, error) {
+	do, fail := s.c.step()
+	var got cell.Forward
+	var err error
+	if do {
+		got, err = s.Store.FinishForward(ctx, id, at)
+	}
+	if fail {
+		return cell.Forward{}, errCrash
+	}
+	return got, err
 }
 
 func (s *crashRecords) Finish(ctx context.Context, id uuid.UUID, st cell.State, why string, at time.Time, move *cell.Move) (cell.Payment, error) {

@@ -2,8 +2,10 @@
 // accounts in the one cell.Router gives them. 张三 pays 李四 in another
 // cell and 吴九 in their own; a payment to a closed account in another cell
 // is reversed; a payment is caught half done while the payee's cell is
-// down, and Reconcile finishes it once the cell is back. The clearing
-// accounts balance throughout and every cell's ledger verifies.
+// down, and Reconcile finishes it once the cell is back. Then 张三 sends a
+// red packet to a group: 吴九 claims in 张三's cell, 李四 from another, and
+// gets the share in their own (cell.Packets). The clearing accounts
+// balance throughout and every cell's ledger verifies.
 //
 //	go run ./examples/cells                      # four in-memory ledgers
 //	go run ./examples/cells -dsn 'postgres://root@127.0.0.1:5432/test?sslmode=disable'
@@ -32,6 +34,7 @@ import (
 	"github.com/socialpay/socialpay/cell"
 	"github.com/socialpay/socialpay/ledger"
 	"github.com/socialpay/socialpay/postgres"
+	"github.com/socialpay/socialpay/redpacket"
 )
 
 func main() {
@@ -89,16 +92,18 @@ func run(ctx context.Context, w io.Writer, dsn string) (err error) {
 		}()
 	}
 	stores := map[string]*flaky{}
+	packetStores := map[string]redpacket.Store{}
 	var cs []cell.Cell
 	for _, name := range router.Names() {
 		var ls ledger.Store = ledger.NewMemoryStore()
 		var rs cell.Store = cell.NewMemoryStore()
+		packetStores[name] = redpacket.NewMemoryStore()
 		if db != nil {
 			cdb, err := db.WithSchema(ctx, prefix+"_"+name)
 			if err != nil {
 				return err
 			}
-			ls, rs = postgres.NewStore(cdb), postgres.NewCellStore(cdb)
+			ls, rs, packetStores[name] = postgres.NewStore(cdb), postgres.NewCellStore(cdb), postgres.NewRedPacketStore(cdb)
 		}
 		stores[name] = &flaky{Store: ls}
 		cs = append(cs, cell.Cell{Name: name, Ledger: ledger.New(stores[name], ledger.Options{Now: clock}), Store: rs})
@@ -171,6 +176,41 @@ func run(ctx context.Context, w io.Writer, dsn string) (err error) {
 		return err
 	}
 	fmt.Fprintf(w, "%s is back; reconcile completed %d\n", payee, r.Completed)
+	balances()
+
+	// A red packet lives in its sender's cell, on that cell's Service.
+	members := &redpacket.MemoryMembers{}
+	services := map[string]*redpacket.Service{}
+	for _, name := range router.Names() {
+		svc, err := redpacket.New(redpacket.Config{Ledger: cells.Cell(name).Ledger, Store: packetStores[name], Members: members, Now: clock,
+			SingleProcess: true}) // a demo: a bank's Services share a PasswordKey
+		if err != nil {
+			return err
+		}
+		services[name] = svc
+	}
+	packets, err := cell.NewPackets(cells, services)
+	if err != nil {
+		return err
+	}
+	group := id("group")
+	members.Add(group, user("张三"), user("李四"), user("吴九"))
+	pkt, err := packets.Send(ctx, redpacket.SendRequest{Key: "new year", Kind: redpacket.Normal, Sender: user("张三"), SenderAccount: wallets["张三"],
+		Group: group, Amount: ledger.NewMoney(8_88, cny), Count: 2})
+	if err != nil {
+		return err
+	}
+	for _, u := range []string{"吴九", "李四", "李四"} { // 李四's retry: one share, forwarded once
+		c, err := packets.Claim(ctx, cell.ClaimRequest{Packet: pkt.ID, Sender: user("张三"), User: user(u), Account: wallets[u]})
+		if err != nil {
+			return err
+		}
+		how := "paid in " + router.Cell(user("张三"))
+		if c.Forward.ID != uuid.Nil {
+			how = fmt.Sprintf("forwarded %s → %s: %s", c.Forward.PayerCell, c.Forward.PayeeCell, c.Forward.State)
+		}
+		fmt.Fprintf(w, "%s (%s) claims 张三's red packet: %s, %s\n", u, router.Cell(user(u)), c.Claim.Amount, how)
+	}
 	balances()
 
 	rep, err = cells.CheckClearing(ctx, cny)

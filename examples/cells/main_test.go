@@ -45,7 +45,12 @@ func want(t *testing.T, text string) {
 		"cell_0 is back; reconcile completed 1",
 		"  张三 holds 781.12 CNY",
 		"  李四 holds 98.88 CNY",
-		"clearing: posted 98.88 CNY, credited 98.88 CNY, settled true",
+		"吴九 (cell_2) claims 张三's red packet: 8.88 CNY, paid in cell_2",
+		"李四 (cell_0) claims 张三's red packet: 8.88 CNY, forwarded cell_2 → cell_0: completed",
+		"  张三 holds 763.36 CNY",
+		"  李四 holds 107.76 CNY",
+		"  吴九 holds 128.88 CNY",
+		"clearing: posted 107.76 CNY, credited 107.76 CNY, settled true",
 		"every cell's ledger verified",
 	} {
 		if !strings.Contains(text, w) {
