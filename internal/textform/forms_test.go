@@ -109,6 +109,7 @@ var structs = []reflect.Type{
 	reflect.TypeFor[qr.Quote](), reflect.TypeFor[qr.Receipt](), reflect.TypeFor[qr.ReceiveCode](),
 	reflect.TypeFor[qr.ReconcileReport](), reflect.TypeFor[qr.SerialRecord](), reflect.TypeFor[qr.Strikes](),
 	reflect.TypeFor[qr.TryEnd](), reflect.TypeFor[qr.TryResult](), reflect.TypeFor[qr.MaintainReport](),
+	reflect.TypeFor[qr.DayTotal](),
 
 	reflect.TypeFor[campaign.Campaign](), reflect.TypeFor[campaign.Caps](), reflect.TypeFor[campaign.CreateRequest](),
 	reflect.TypeFor[campaign.Cursor](), reflect.TypeFor[campaign.Player](), reflect.TypeFor[campaign.PrizeTier](),
@@ -126,7 +127,8 @@ var structs = []reflect.Type{
 	reflect.TypeFor[collect.State](), reflect.TypeFor[collect.MaintainReport](), reflect.TypeFor[collect.ReconcileReport](),
 
 	reflect.TypeFor[cell.Payment](), reflect.TypeFor[cell.Cursor](), reflect.TypeFor[cell.ReconcileReport](), reflect.TypeFor[cell.MaintainReport](),
-	reflect.TypeFor[cell.ClearingReport](),
+	reflect.TypeFor[cell.ClearingReport](), reflect.TypeFor[cell.ClaimRequest](), reflect.TypeFor[cell.Forward](),
+	reflect.TypeFor[cell.ForwardReport](), reflect.TypeFor[cell.PacketClaim](),
 }
 
 // hidden are the struct fields in no JSON form (json:"-"), and why.
@@ -183,6 +185,7 @@ var notJSON = map[reflect.Type]string{
 	reflect.TypeFor[qr.CodeRefusal]():       "a callback's argument holding an error",
 	reflect.TypeFor[qr.Error]():             "an error",
 	reflect.TypeFor[qr.KeyConflictError]():  "an error",
+	reflect.TypeFor[qr.CapError]():          "an error",
 
 	reflect.TypeFor[campaign.Config]():         "configuration",
 	reflect.TypeFor[campaign.Rules]():          "configuration",
