@@ -67,7 +67,8 @@ func testRaceSendByPhoneAtBudget(t *testing.T, newEnv func(testing.TB) Env) {
 
 // RunLimiter checks a transfer.Limiter's lookup charges: newLimiter returns
 // a limiter with every bucket full, configured by cfg (whose clock the
-// suite moves). Payers are fresh IDs, so one limiter may serve every case.
+// suite moves). It is called once per case, and each case's clock starts
+// at Start again: limiters must not share bucket state across cases.
 func RunLimiter(t *testing.T, newLimiter func(t testing.TB, cfg transfer.RateConfig) transfer.Limiter) {
 	for _, tc := range []struct {
 		name string
