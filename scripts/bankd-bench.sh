@@ -22,8 +22,9 @@
 # after the warm-up; pgbench tpcb-like (scale CLIENTS, its pgbench_*
 # tables replaced: one more reason for a scratch database) runs for T
 # seconds at CLIENTS clients before the first round and after the last,
-# for context (PGBENCH=0: not). Every line says the load average: the
-# machine is shared. BANKD_BIN and BENCH_BIN run binaries built
+# for context (PGBENCH=0: not). Every run is checked (-verify; a failed
+# check stops the script) and every round's line says the load average:
+# the machine is shared. BANKD_BIN and BENCH_BIN run binaries built
 # beforehand. Not part of CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -73,9 +74,15 @@ claims_per_s() {
 		until grep -q '^warmup ' "$out" || ! kill -0 "$pid" 2>/dev/null; do sleep 0.2; done
 		curl -fsS -o "$PROFILE" "http://$PPROF/debug/pprof/profile?seconds=$T" || true
 	fi
-	wait "$pid"
+	# A command substitution runs without set -e: a failed run (its
+	# -verify included) must fail here, not print a rate.
+	if ! wait "$pid"; then
+		cat "$out" >&2
+		return 1
+	fi
 	line=$(grep '^summary ' "$out")
 	echo "$line" >&2
+	grep '^verify ' "$out" >&2 || true
 	sed -n 's/.* claims\/s=\([0-9.]*\) .*/\1/p' <<<"$line"
 }
 
