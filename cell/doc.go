@@ -45,6 +45,6 @@
 // payment is in flight the clearing accounts net to zero.
 //
 // celltest is the suite every pair of stores passes: MemoryStore with
-// ledger.MemoryStore, postgres.CellStore with postgres.Store, on plain
+// ledger.MemoryStore, postgres.CellStore with postgres.LedgerStore, on plain
 // PostgreSQL and on Citus. docs/scaling.md has the measured costs.
 package cell

@@ -15,7 +15,7 @@ import (
 func benchWorld(b *testing.B, n int) (ledger.Store, []uuid.UUID) {
 	b.Helper()
 	ctx := context.Background()
-	s := NewStore(freshDB(b))
+	s := NewLedgerStore(freshDB(b))
 	cny := ledger.MustCurrency("CNY")
 	now := time.Now()
 	bank, err := s.CreateAccount(ctx, ledger.Account{ID: uuid.New(), Currency: cny}, now)

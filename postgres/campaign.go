@@ -49,7 +49,7 @@ import (
 type CampaignStore struct {
 	db     *DB
 	q      campaignQueries
-	ledger *Store
+	ledger *LedgerStore
 	tries  *tryQueues
 	life   queueLife
 
@@ -62,7 +62,7 @@ var _ campaign.Store = (*CampaignStore)(nil)
 
 // NewCampaignStore returns the campaign store on db.
 func NewCampaignStore(db *DB) *CampaignStore {
-	s := &CampaignStore{db: db, q: newCampaignQueries(db), ledger: NewStore(db), draws: make(map[uuid.UUID]*campaign.Draw),
+	s := &CampaignStore{db: db, q: newCampaignQueries(db), ledger: NewLedgerStore(db), draws: make(map[uuid.UUID]*campaign.Draw),
 		hints: make(map[uuid.UUID]*campaignHint)}
 	s.life = newQueueLife(db)
 	s.tries = newTryQueues(s.life, s.tryBatch)
@@ -466,10 +466,10 @@ func (s *CampaignStore) MarkPaid(ctx context.Context, id, user uuid.UUID, seq in
 	return st, refused
 }
 
-// PaysOn implements campaign.Store: Try pays on a ledger Store of this
+// PaysOn implements campaign.Store: Try pays on a LedgerStore of this
 // package on the same database and schema, in the try's transaction.
 func (s *CampaignStore) PaysOn(ls ledger.Store) bool {
-	st, ok := ls.(*Store)
+	st, ok := ls.(*LedgerStore)
 	return ok && st.db.pool == s.db.pool && st.db.schema == s.db.schema
 }
 

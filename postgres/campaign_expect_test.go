@@ -20,7 +20,7 @@ import (
 func TestCampaignExpectedWinners(t *testing.T) {
 	ctx := context.Background()
 	db := freshDB(t)
-	s, ls := NewCampaignStore(db), NewStore(db)
+	s, ls := NewCampaignStore(db), NewLedgerStore(db)
 	l := ledger.New(ls, ledger.Options{})
 	cny := ledger.MustCurrency("CNY")
 	lo := uuid.MustParse("00000000-0000-4000-8000-000000000001")

@@ -12,14 +12,14 @@ import (
 )
 
 // TestCampaignStore runs the campaign conformance suite on PostgreSQL,
-// every subtest on one schema, with the ledger Store on the same schema
+// every subtest on one schema, with the LedgerStore on the same schema
 // (tries and their payments in one transaction), with 100 goroutines per
 // campaign (the pool serializes them anyway) and 8 iterations of each
 // race case; then the race cases again with the ledger in memory (the
 // service records, pays, then marks).
 func TestCampaignStore(t *testing.T) {
 	db := freshDB(t)
-	s, ls := NewCampaignStore(db), NewStore(db)
+	s, ls := NewCampaignStore(db), NewLedgerStore(db)
 	campaigntest.Run(t, func(testing.TB) campaigntest.Env { return campaigntest.Env{Store: s, Ledger: ls} },
 		campaigntest.Options{Goroutines: 100, RaceIterations: 8})
 	t.Run("RecordOnly", func(t *testing.T) {
@@ -85,7 +85,7 @@ func TestCampaignLimits(t *testing.T) {
 		t.Fatal("LimitsOn")
 	}
 	t.Run("InTry", func(t *testing.T) {
-		campaigntest.RunLimits(t, campaigntest.LimitsConfig{Ledger: NewStore(db), Store: s, Limiter: lim})
+		campaigntest.RunLimits(t, campaigntest.LimitsConfig{Ledger: NewLedgerStore(db), Store: s, Limiter: lim})
 	})
 	t.Run("Separate", func(t *testing.T) {
 		campaigntest.RunLimits(t, campaigntest.LimitsConfig{Limiter: lim})
@@ -96,5 +96,5 @@ func TestCampaignLimits(t *testing.T) {
 // and limiter), 1,000 goroutines at the opening instant.
 func TestCampaignStorm(t *testing.T) {
 	db := freshDB(t)
-	campaigntest.Storm(t, campaigntest.StormConfig{Ledger: NewStore(db), Store: NewCampaignStore(db), Limiter: NewCampaignLimiter(db), Taps: 1000})
+	campaigntest.Storm(t, campaigntest.StormConfig{Ledger: NewLedgerStore(db), Store: NewCampaignStore(db), Limiter: NewCampaignLimiter(db), Taps: 1000})
 }

@@ -15,18 +15,18 @@ import (
 
 // CellStore keeps the records of payments between cells in PostgreSQL: a
 // cell.Store that passes celltest.Run, one row per payment in the payer's
-// cell's schema (migration 0800), beside that cell's ledger Store. It is
+// cell's schema (migration 0800), beside that cell's LedgerStore. It is
 // safe for concurrent use by many goroutines and many processes. Every
 // method is one statement: Begin inserts (ON CONFLICT DO NOTHING) and
 // reads the row in the way, Finish updates the row only while it is open
 // and reads it otherwise; triggers keep the row's request unchanged and
-// its state moving once. With the cell's ledger Store on the same DB
+// its state moving once. With the cell's LedgerStore on the same DB
 // (Composes), Begin makes the payment's hold and Finish its post or void
 // in the transaction of the record, so that a payment between cells
 // commits three times, not five.
 type CellStore struct {
 	db                                *DB
-	ledger                            *Store // the cell's ledger on db: the moves of Begin and Finish
+	ledger                            *LedgerStore // the cell's ledger on db: the moves of Begin and Finish
 	insert, get, lock, finish, listed string
 	fInsert, fGet, fFinish, fListed   string // forwards (migration 0801)
 }
@@ -38,7 +38,7 @@ var _ cell.Store = (*CellStore)(nil)
 func NewCellStore(db *DB) *CellStore {
 	q := db.qualify
 	return &CellStore{
-		db: db, ledger: NewStore(db),
+		db: db, ledger: NewLedgerStore(db),
 		lock: q(`select ` + cellCols + ` from $S.cell_payments where id = $1 for update`),
 		insert: q(`insert into $S.cell_payments (` + cellCols + `)
 			values ($1, $2, $3, $4, $5, $6, $7, $8, $9, ` + sqlInts(cell.StateOpen) + `, '', $10, null) on conflict (id) do nothing`),
@@ -107,12 +107,12 @@ func scanCellPayment(row pgx.CollectableRow) (cell.Payment, error) {
 }
 
 // Composes implements cell.Store: true for a ledger whose store is a
-// Store of this package on the same pool and schema.
+// LedgerStore of this package on the same pool and schema.
 func (s *CellStore) Composes(l *ledger.Ledger) bool {
 	if l == nil {
 		return false
 	}
-	st, ok := l.Store().(*Store)
+	st, ok := l.Store().(*LedgerStore)
 	return ok && st.db.pool == s.db.pool && st.db.schema == s.db.schema
 }
 
@@ -120,7 +120,7 @@ func (s *CellStore) Composes(l *ledger.Ledger) bool {
 // round trips: the first begins, inserts the record (ON CONFLICT DO
 // NOTHING: a duplicate waits for the original and finds its row), locks
 // the hold's accounts in ID order and loads its transfer, as the ledger
-// Store does; ledger.ApplyBatch decides the hold; the second writes it (or
+// LedgerStore does; ledger.ApplyBatch decides the hold; the second writes it (or
 // records the payment as cell.HoldRefused says) and commits.
 //
 // Errors: ErrInvalidConfig (a hold on a ledger this store does not compose with),

@@ -28,7 +28,7 @@ func cellStores(t testing.TB, n int, fresh func(testing.TB) *DB) celltest.Stores
 	for i := range n {
 		db := fresh(t)
 		s.Names = append(s.Names, fmt.Sprintf("cell_%d", i))
-		s.Ledgers = append(s.Ledgers, NewStore(db))
+		s.Ledgers = append(s.Ledgers, NewLedgerStore(db))
 		s.Records = append(s.Records, NewCellStore(db))
 		s.Packets = append(s.Packets, NewRedPacketStore(db))
 	}
@@ -53,7 +53,7 @@ func runCellLedgers(t *testing.T, n int, fresh func(testing.TB) *DB, full bool) 
 	for i := range n {
 		t.Run(fmt.Sprintf("cell_%d", i), func(t *testing.T) {
 			t.Parallel()
-			s := NewStore(fresh(t))
+			s := NewLedgerStore(fresh(t))
 			suite(t, func(testing.TB) ledger.Store { return s })
 		})
 	}
@@ -77,7 +77,7 @@ func TestCellStoreSchemas(t *testing.T) {
 		t.Fatalf("own schema lists %+v, %v", ps, err)
 	}
 	// A store composes with the ledger of its own schema only.
-	if !a.Composes(ledger.New(NewStore(a.db), ledger.Options{})) || a.Composes(ledger.New(NewStore(b.db), ledger.Options{})) ||
+	if !a.Composes(ledger.New(NewLedgerStore(a.db), ledger.Options{})) || a.Composes(ledger.New(NewLedgerStore(b.db), ledger.Options{})) ||
 		a.Composes(ledger.New(nil, ledger.Options{})) || a.Composes(nil) {
 		t.Fatal("Composes: want true for its own schema's ledger only")
 	}
@@ -138,7 +138,7 @@ func benchCellClaim(b *testing.B, across bool) {
 	var pstores []redpacket.Store
 	for _, n := range names {
 		db := freshDB(b)
-		cs = append(cs, cell.Cell{Name: n, Ledger: ledger.New(NewStore(db), ledger.Options{}), Store: NewCellStore(db)})
+		cs = append(cs, cell.Cell{Name: n, Ledger: ledger.New(NewLedgerStore(db), ledger.Options{}), Store: NewCellStore(db)})
 		pstores = append(pstores, NewRedPacketStore(db))
 	}
 	cells, err := cell.New(cell.Config{Router: router, Cells: cs})

@@ -124,7 +124,7 @@ func TestCitusCellOnItsNode(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer node.Close()
-	l := ledger.New(NewStore(node), ledger.Options{})
+	l := ledger.New(NewLedgerStore(node), ledger.Options{})
 	cny := ledger.MustCurrency("CNY")
 	a, _ := l.CreateAccount(ctx, ledger.Account{ID: uuid.New(), Currency: cny})
 	b, _ := l.CreateAccount(ctx, ledger.Account{ID: uuid.New(), Currency: cny})
@@ -136,7 +136,7 @@ func TestCitusCellOnItsNode(t *testing.T) {
 	if _, err := l.Transfer(ctx, tr); err != nil {
 		t.Fatalf("retry on the node: %v", err)
 	}
-	got, err := NewStore(db).Account(ctx, b.ID)
+	got, err := NewLedgerStore(db).Account(ctx, b.ID)
 	if err != nil || got.Account.Balance.Net() != 100 {
 		t.Fatalf("through the coordinator: %+v %v", got.Account.Balance, err)
 	}
@@ -151,7 +151,7 @@ func TestCitusCellOnItsNode(t *testing.T) {
 func TestCitusCellMoves(t *testing.T) {
 	ctx := context.Background()
 	db := citusFresh(t)
-	l := ledger.New(NewStore(db), ledger.Options{})
+	l := ledger.New(NewLedgerStore(db), ledger.Options{})
 	cny := ledger.MustCurrency("CNY")
 	a, _ := l.CreateAccount(ctx, ledger.Account{ID: uuid.New(), Currency: cny})
 	b, _ := l.CreateAccount(ctx, ledger.Account{ID: uuid.New(), Currency: cny})

@@ -164,7 +164,7 @@ func TestStoreCloseOnPostgres(t *testing.T) {
 	ignore := goleak.IgnoreCurrent()
 	db := instance(t, base) // a pool of its own, which Close closes
 	w := &payWorld{t: t, ctx: context.Background(), db: db, store: NewRedPacketStore(db), group: uuid.New(), members: &redpacket.MemoryMembers{}}
-	w.l = ledger.New(NewStore(db), ledger.Options{})
+	w.l = ledger.New(NewLedgerStore(db), ledger.Options{})
 	svc, err := redpacket.New(redpacket.Config{Ledger: w.l, Store: w.store, Members: w.members, PasswordKey: testRedPacketKey})
 	if err != nil {
 		t.Fatal(err)

@@ -23,9 +23,9 @@ import (
 // the rate limit holds for every instance on the database.
 //
 // Pay is one transaction with its ledger transfer when the payment's
-// ledger is a Store of this package on the same database and schema: the
+// ledger is a LedgerStore of this package on the same database and schema: the
 // request's row is locked, then the two accounts (in ID order, as the
-// ledger Store locks them), ledger.ApplyBatch decides the transfer, and
+// LedgerStore locks them), ledger.ApplyBatch decides the transfer, and
 // the transfer's rows and the request's row commit together: one commit
 // per payment. With a ledger elsewhere, the transfer is made through the
 // ledger's API while the row is locked, and the row commits after it; a
@@ -42,7 +42,7 @@ import (
 // so running it again is safe.
 type CollectStore struct {
 	db     *DB
-	ledger *Store // the ledger on db: Pay's transfers, when the payment's ledger is this one
+	ledger *LedgerStore // the ledger on db: Pay's transfers, when the payment's ledger is this one
 	q      collectQueries
 }
 
@@ -50,7 +50,7 @@ var _ collect.Store = (*CollectStore)(nil)
 
 // NewCollectStore returns the bill-splitting store on db.
 func NewCollectStore(db *DB) *CollectStore {
-	return &CollectStore{db: db, ledger: NewStore(db), q: newCollectQueries(db)}
+	return &CollectStore{db: db, ledger: NewLedgerStore(db), q: newCollectQueries(db)}
 }
 
 type collectQueries struct {
@@ -237,7 +237,7 @@ func (s *CollectStore) sameLedger(l *ledger.Ledger) bool {
 	if l == nil {
 		return false
 	}
-	st, ok := l.Store().(*Store)
+	st, ok := l.Store().(*LedgerStore)
 	return ok && st.db.pool == s.db.pool && st.db.schema == s.db.schema
 }
 

@@ -15,7 +15,7 @@ import (
 // Race cases repeat 20 times each with 8 concurrent calls.
 func TestCollectStore(t *testing.T) {
 	db := freshDB(t)
-	s, ls := NewCollectStore(db), NewStore(db)
+	s, ls := NewCollectStore(db), NewLedgerStore(db)
 	opts := collecttest.Options{K: 8, RaceIterations: 20}
 	t.Run("SameDatabase", func(t *testing.T) {
 		collecttest.RunWith(t, func(testing.TB) (collect.Store, ledger.Store) { return s, ls }, opts)

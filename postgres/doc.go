@@ -4,7 +4,7 @@
 //
 //	db, err := postgres.Open(ctx, "postgres://app@db/bank?pool_max_conns=32", sealer) // applies migrations
 //	defer db.Close()
-//	l := ledger.New(postgres.NewStore(db), ledger.Options{})
+//	l := ledger.New(postgres.NewLedgerStore(db), ledger.Options{})
 //
 // or, with a pgxpool configuration of the service's own (hooks, tracers,
 // TLS, lifetimes) and a schema of its choice:

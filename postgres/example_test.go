@@ -19,7 +19,7 @@ import (
 //
 //	db, err := postgres.OpenConfig(ctx, cfg)
 //	…
-//	l := ledger.New(postgres.NewStore(db), ledger.Options{})
+//	l := ledger.New(postgres.NewLedgerStore(db), ledger.Options{})
 func ExampleParseConfig() {
 	cfg, err := postgres.ParseConfig("postgres://app@db.bank.example:5432/payments?sslmode=verify-full&pool_max_conns=32")
 	if err != nil {

@@ -97,11 +97,11 @@ func freshDB(t testing.TB) *DB {
 	return db
 }
 
-// storeFor returns a Store on a schema of t's own. A test that asks again
+// storeFor returns a LedgerStore on a schema of t's own. A test that asks again
 // (the conformance suite's model test asks once per rapid iteration, with
 // the same t, one iteration after the other) gets the same schema emptied,
 // which is far cheaper than creating one.
-func storeFor(t testing.TB) *Store {
+func storeFor(t testing.TB) *LedgerStore {
 	t.Helper()
 	server.mu.Lock()
 	db, ok := server.byTest[t]
@@ -119,7 +119,7 @@ func storeFor(t testing.TB) *Store {
 			delete(server.byTest, t)
 			server.mu.Unlock()
 		})
-		return NewStore(db)
+		return NewLedgerStore(db)
 	}
 	// The append-only triggers stand in the way; the table owner may
 	// switch them off for the moment.
@@ -132,7 +132,7 @@ func storeFor(t testing.TB) *Store {
 		alter table $S.transfers enable trigger user;
 		alter table $S.accounts enable trigger user;
 		commit`)
-	return NewStore(db)
+	return NewLedgerStore(db)
 }
 
 func dropSchema(t testing.TB, db *DB, name string) {

@@ -47,7 +47,7 @@ func (anyone) IsMember(context.Context, uuid.UUID, uuid.UUID) (bool, error) { re
 func newBankInstance(t *testing.T, db *DB, sh *bankShared, lease bool) *bankInstance {
 	t.Helper()
 	now := sh.clock.Now
-	b := &bankInstance{l: ledger.New(NewStore(db), ledger.Options{Now: now})}
+	b := &bankInstance{l: ledger.New(NewLedgerStore(db), ledger.Options{Now: now})}
 	var err error
 	if b.rp, err = redpacket.New(redpacket.Config{Ledger: b.l, Store: NewRedPacketStore(db), Members: sh.members, PasswordKey: testRedPacketKey, Now: now}); err != nil {
 		t.Fatal(err)

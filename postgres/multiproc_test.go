@@ -97,7 +97,7 @@ func ledgerDuplicatesWorker(ctx context.Context, raw json.RawMessage, ready func
 		return nil, err
 	}
 	defer db.Close()
-	l := ledger.New(NewStore(db), ledger.Options{})
+	l := ledger.New(NewLedgerStore(db), ledger.Options{})
 	ready()
 	var mu sync.Mutex
 	var res duplicatesResult

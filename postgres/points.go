@@ -31,11 +31,11 @@ import (
 // unique: of concurrent setters one inserts, the others decide again
 // against its row.
 //
-// It is also a points.PostingStore: with the ledger Store on the same
+// It is also a points.PostingStore: with the LedgerStore on the same
 // database and schema, RecordPosted records an operation and applies its
 // transfers in one transaction of three round trips and one commit (the
 // user's row and lots; then the ledger's accounts, locked in ID order as
-// the ledger Store locks them; then the writes and the commit). Locks are
+// the LedgerStore locks them; then the writes and the commit). Locks are
 // taken user row first, then accounts, and no transaction takes them the
 // other way round (the ledger's lock accounts only, the other points
 // transactions users only), so they queue and never deadlock.
@@ -49,7 +49,7 @@ import (
 type PointsStore struct {
 	db     *DB
 	q      pointsQueries
-	ledger *Store // the ledger on db: RecordPosted's transfers
+	ledger *LedgerStore // the ledger on db: RecordPosted's transfers
 	posted *grouper[postCall, postResult]
 	life   queueLife
 }
@@ -58,7 +58,7 @@ var _ points.PostingStore = (*PointsStore)(nil)
 
 // NewPointsStore returns the points store on db.
 func NewPointsStore(db *DB) *PointsStore {
-	s := &PointsStore{db: db, q: newPointsQueries(db), ledger: NewStore(db)}
+	s := &PointsStore{db: db, q: newPointsQueries(db), ledger: NewLedgerStore(db)}
 	s.life = newQueueLife(db)
 	s.posted = newGrouper(s.life, db.tel, "points.posted", s.postBatch)
 	return s
@@ -494,10 +494,10 @@ func (s *PointsStore) Rate(ctx context.Context, name string, version int) (point
 }
 
 // PostsOn implements points.PostingStore: RecordPosted writes to a ledger
-// Store of this package on the same database and schema (the same pool and
+// LedgerStore of this package on the same database and schema (the same pool and
 // Schema).
 func (s *PointsStore) PostsOn(ls ledger.Store) bool {
-	st, ok := ls.(*Store)
+	st, ok := ls.(*LedgerStore)
 	return ok && st.db.pool == s.db.pool && st.db.schema == s.db.schema
 }
 
@@ -512,7 +512,7 @@ func (s *PointsStore) PostsOn(ls ledger.Store) bool {
 //  2. points.Holder.Record decides each call in arrival order (a call
 //     whose operation exists, or was recorded by an earlier call of the
 //     batch, is answered with it), and the accounts of every call's
-//     transfers are locked (in ID order, as the ledger Store locks them)
+//     transfers are locked (in ID order, as the LedgerStore locks them)
 //     with the transfers of their IDs loaded;
 //  3. ledger.ApplyBatch decides the recorded calls' transfers. If it
 //     refuses one, the users go back to the state read under the lock and

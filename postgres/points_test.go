@@ -19,12 +19,12 @@ import (
 // subtest on one schema (the suite keeps to its own users and time
 // windows), with fewer goroutines and race iterations than in memory (the
 // pool serializes them anyway; SOCIALPAY_RACE_ITERATIONS sets more). Its
-// race cases' services pay on the ledger Store of the same schema, so they
+// race cases' services pay on the LedgerStore of the same schema, so they
 // record and post through RecordPosted, one transaction each.
 func TestPointsStore(t *testing.T) {
 	db := freshDB(t)
 	s := NewPointsStore(db)
-	pointstest.RunWith(t, func(testing.TB) points.Store { return s }, NewStore(db),
+	pointstest.RunWith(t, func(testing.TB) points.Store { return s }, NewLedgerStore(db),
 		pointstest.Options{Goroutines: 20, RaceIterations: 10})
 }
 
@@ -35,7 +35,7 @@ func TestPointsStoreLedgerElsewhere(t *testing.T) {
 	pointstest.RunRace(t, pointstest.RaceConfig{Ledger: ledger.NewMemoryStore(), Store: NewPointsStore(freshDB(t)), Iterations: 5})
 }
 
-// PostsOn accepts the ledger Store of the same schema only; the service
+// PostsOn accepts the LedgerStore of the same schema only; the service
 // looks through a GroupCommit. On it, a redemption the ledger refuses (the
 // conversion account short) records nothing and takes no points.
 func TestPointsRecordPosted(t *testing.T) {
@@ -47,12 +47,12 @@ func TestPointsRecordPosted(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { dropSchema(t, db, db.Schema()+"_other") })
-	if !s.PostsOn(NewStore(db)) || s.PostsOn(NewStore(other)) || s.PostsOn(ledger.NewMemoryStore()) {
+	if !s.PostsOn(NewLedgerStore(db)) || s.PostsOn(NewLedgerStore(other)) || s.PostsOn(ledger.NewMemoryStore()) {
 		t.Fatal("PostsOn accepts the wrong ledger stores")
 	}
 	cny := ledger.MustCurrency("CNY")
 	now := time.Date(2026, 2, 16, 20, 0, 0, 0, time.UTC)
-	l := ledger.New(ledger.NewGroupCommit(NewStore(db), ledger.GroupCommitOptions{}), ledger.Options{Now: func() time.Time { return now }})
+	l := ledger.New(ledger.NewGroupCommit(NewLedgerStore(db), ledger.GroupCommitOptions{}), ledger.Options{Now: func() time.Time { return now }})
 	conv, wallet := uuid.New(), uuid.New()
 	for _, id := range []uuid.UUID{conv, wallet} {
 		if _, err := l.CreateAccount(ctx, ledger.Account{ID: id, Currency: cny, Flags: ledger.DebitsMustNotExceedCredits}); err != nil {
@@ -120,7 +120,7 @@ func TestPointsRecordPostedBatches(t *testing.T) {
 	ctx := context.Background()
 	db := freshDB(t)
 	cny := ledger.MustCurrency("CNY")
-	l := ledger.New(NewStore(db), ledger.Options{})
+	l := ledger.New(NewLedgerStore(db), ledger.Options{})
 	bank, conv, closed := uuid.New(), uuid.New(), uuid.New()
 	for _, a := range []ledger.Account{{ID: bank, Currency: cny}, {ID: conv, Currency: cny, Flags: ledger.DebitsMustNotExceedCredits}, {ID: closed, Currency: cny}} {
 		if _, err := l.CreateAccount(ctx, a); err != nil {

@@ -29,8 +29,8 @@ func TestQRAttackGuessAcrossInstances(t *testing.T) {
 	kek, _ := qr.NewLocalKeyWrapper([]byte("postgres attack key-encryption k"), nil)
 	var reasons []error
 	instance := func() (*qr.Service, *ledger.Ledger) {
-		l := ledger.New(NewStore(db), ledger.Options{})
-		svc, err := qr.NewService(qr.Config{Ledger: l, Store: NewQRStore(db), PaymentCodes: codes, DeviceKeys: kek,
+		l := ledger.New(NewLedgerStore(db), ledger.Options{})
+		svc, err := qr.New(qr.Config{Ledger: l, Store: NewQRStore(db), PaymentCodes: codes, DeviceKeys: kek,
 			Refused: func(_ context.Context, r qr.CodeRefusal) { reasons = append(reasons, r.Reason) }})
 		if err != nil {
 			t.Fatal(err)

@@ -41,7 +41,7 @@ func TestQRLookupLimiterSharedAcrossInstances(t *testing.T) {
 	for range 2 {
 		lim := newLookupLimiter(t, instance(t, db), cfg)
 		dir := &qrdirectory.Directory{Parser: parser, Phones: phones, Limiter: lim}
-		svc, err := qr.NewService(qr.Config{Ledger: ledger.New(nil, ledger.Options{Now: clock.Now}), Directory: dir, Receive: receive, SingleProcess: true})
+		svc, err := qr.New(qr.Config{Ledger: ledger.New(nil, ledger.Options{Now: clock.Now}), Directory: dir, Receive: receive, SingleProcess: true})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -31,7 +31,7 @@ var (
 // qrProcService builds, in a test or a worker process, the QR service on
 // db with the shared keys and a directory of payees.
 func qrProcService(db *DB, payees map[string]uuid.UUID) (*qr.Service, *ledger.Ledger, *qr.PaymentCodes, error) {
-	l := ledger.New(NewStore(db), ledger.Options{})
+	l := ledger.New(NewLedgerStore(db), ledger.Options{})
 	signer, err := qr.NewHMACSigner("k", qrProcSecret)
 	if err != nil {
 		return nil, nil, nil, err
@@ -58,7 +58,7 @@ func qrProcService(db *DB, payees map[string]uuid.UUID) (*qr.Service, *ledger.Le
 			return nil, nil, nil, err
 		}
 	}
-	svc, err := qr.NewService(qr.Config{Ledger: l, Store: NewQRStore(db), Directory: dir, Receive: receive, PaymentCodes: codes, DeviceKeys: kek})
+	svc, err := qr.New(qr.Config{Ledger: l, Store: NewQRStore(db), Directory: dir, Receive: receive, PaymentCodes: codes, DeviceKeys: kek})
 	return svc, l, codes, err
 }
 
@@ -172,7 +172,7 @@ func TestTwoProcessQRExactlyOnce(t *testing.T) {
 	cny := ledger.MustCurrency("CNY")
 	n := ledgertest.RaceIterations(t, 60)
 	arg := qrProcArg{Schema: db.Schema(), Payees: map[string]uuid.UUID{}, Copies: 2}
-	l := ledger.New(NewStore(db), ledger.Options{})
+	l := ledger.New(NewLedgerStore(db), ledger.Options{})
 	bank, err := l.CreateAccount(ctx, ledger.Account{ID: uuid.New(), Currency: cny})
 	if err != nil {
 		t.Fatal(err)

@@ -29,7 +29,7 @@ func TestQRStore(t *testing.T) {
 func TestQRService(t *testing.T) {
 	qrtest.RunService(t, func(t testing.TB) qrtest.Env {
 		db := freshDB(t)
-		return qrtest.Env{Store: NewQRStore(db), Ledger: NewStore(db)}
+		return qrtest.Env{Store: NewQRStore(db), Ledger: NewLedgerStore(db)}
 	})
 }
 
@@ -55,7 +55,7 @@ func TestQRStoreUnstorable(t *testing.T) {
 func TestQRServiceOnPostgres(t *testing.T) {
 	db := freshDB(t)
 	ctx := context.Background()
-	l := ledger.New(NewStore(db), ledger.Options{})
+	l := ledger.New(NewLedgerStore(db), ledger.Options{})
 	store := NewQRStore(db)
 	cny := ledger.MustCurrency("CNY")
 	open := func(fen int64) uuid.UUID {
@@ -99,7 +99,7 @@ func TestQRServiceOnPostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	kek, _ := qr.NewLocalKeyWrapper([]byte("postgres test key-encryption key"), nil)
-	svc, err := qr.NewService(qr.Config{Ledger: l, Store: store, Directory: dir, Receive: receive, PaymentCodes: codes, DeviceKeys: kek})
+	svc, err := qr.New(qr.Config{Ledger: l, Store: store, Directory: dir, Receive: receive, PaymentCodes: codes, DeviceKeys: kek})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +188,7 @@ func BenchmarkQRChargePostgres(b *testing.B) {
 	const parallelism = 4 // goroutines per core: the database is the bottleneck
 	workers := parallelism * runtime.GOMAXPROCS(0)
 	c, err := qrbench.NewCharges(ctx, qrbench.Config{
-		Ledger: ledger.New(NewStore(db), ledger.Options{}), Store: NewQRStore(db), Payers: 200, Merchants: 20,
+		Ledger: ledger.New(NewLedgerStore(db), ledger.Options{}), Store: NewQRStore(db), Payers: 200, Merchants: 20,
 		Prepare: b.N + workers, Workers: workers,
 	})
 	if err != nil {
@@ -216,7 +216,7 @@ func BenchmarkQRPayStaticPostgres(b *testing.B) {
 	ctx := context.Background()
 	const parallelism = 4 // goroutines per core: the database is the bottleneck
 	p, err := qrbench.NewPayments(ctx, qrbench.Config{
-		Ledger: ledger.New(NewStore(db), ledger.Options{}), Store: NewQRStore(db), Payers: 200, Merchants: 20,
+		Ledger: ledger.New(NewLedgerStore(db), ledger.Options{}), Store: NewQRStore(db), Payers: 200, Merchants: 20,
 	}, false)
 	if err != nil {
 		b.Fatal(err)
@@ -240,7 +240,7 @@ func BenchmarkQRPayStaticPostgres(b *testing.B) {
 func TestQRCheckFindsEditedRecords(t *testing.T) {
 	db := freshDB(t)
 	ctx := context.Background()
-	l := ledger.New(NewStore(db), ledger.Options{})
+	l := ledger.New(NewLedgerStore(db), ledger.Options{})
 	cny := ledger.MustCurrency("CNY")
 	bank, err := l.CreateAccount(ctx, ledger.Account{ID: uuid.New(), Currency: cny})
 	if err != nil {
@@ -267,7 +267,7 @@ func TestQRCheckFindsEditedRecords(t *testing.T) {
 	if err := dir.Put(qr.Payee{Alias: "shop", Account: open(0), Name: "Shop"}); err != nil {
 		t.Fatal(err)
 	}
-	svc, err := qr.NewService(qr.Config{Ledger: l, Store: NewQRStore(db), Directory: dir, Receive: receive})
+	svc, err := qr.New(qr.Config{Ledger: l, Store: NewQRStore(db), Directory: dir, Receive: receive})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,7 +28,7 @@ import (
 // one such transaction (group commit, as ledger.GroupCommit does for
 // transfers), Take handing out shares in arrival order.
 //
-// It is also a redpacket.PayingStore: with the ledger Store on the same
+// It is also a redpacket.PayingStore: with the LedgerStore on the same
 // database and schema, ClaimPaid records a claim and pays its share in one
 // transaction of three round trips (packets, then the ledger's accounts,
 // then the writes and one commit), concurrent claims again sharing it; the
@@ -54,7 +54,7 @@ import (
 type RedPacketStore struct {
 	db     *DB
 	q      redPacketQueries
-	ledger *Store // the ledger on db: ClaimPaid's payments
+	ledger *LedgerStore // the ledger on db: ClaimPaid's payments
 	claims *grouper[claimCall, redpacket.ClaimResult]
 	paid   *grouper[paidCall, redpacket.ClaimResult]
 	marks  *grouper[markCall, redpacket.State]
@@ -65,7 +65,7 @@ var _ redpacket.Store = (*RedPacketStore)(nil)
 
 // NewRedPacketStore returns the red-packet store on db.
 func NewRedPacketStore(db *DB) *RedPacketStore {
-	s := &RedPacketStore{db: db, q: newRedPacketQueries(db), ledger: NewStore(db)}
+	s := &RedPacketStore{db: db, q: newRedPacketQueries(db), ledger: NewLedgerStore(db)}
 	s.life = newQueueLife(db)
 	s.claims = newGrouper(s.life, db.tel, "redpacket.claims", s.claimBatch)
 	s.paid = newGrouper(s.life, db.tel, "redpacket.paid_claims", s.claimPaidBatch)

@@ -19,7 +19,7 @@ import (
 // recorded and never moved) and reports the rest (a payment whose claim
 // row is gone, a claim's amount changed).
 func TestRedPacketCheckEditedRecords(t *testing.T) {
-	w := newPayWorld(t, func(db *DB) ledger.Store { return NewStore(db) })
+	w := newPayWorld(t, func(db *DB) ledger.Store { return NewLedgerStore(db) })
 	later := time.Now().Add(48 * time.Hour) // every packet expired, nothing in flight
 	audit, err := redpacket.New(redpacket.Config{Ledger: w.l, Store: w.store, Members: w.members, PasswordKey: testRedPacketKey, Now: func() time.Time { return later }})
 	if err != nil {

@@ -58,7 +58,7 @@ func rpService(ctx context.Context, arg *rpArg) (*redpacket.Service, *DB, error)
 	}
 	members := &redpacket.MemoryMembers{}
 	members.Add(arg.Group, arg.Members...)
-	svc, err := redpacket.New(redpacket.Config{Ledger: ledger.New(NewStore(db), ledger.Options{}), Store: NewRedPacketStore(db), Members: members, PasswordKey: testRedPacketKey})
+	svc, err := redpacket.New(redpacket.Config{Ledger: ledger.New(NewLedgerStore(db), ledger.Options{}), Store: NewRedPacketStore(db), Members: members, PasswordKey: testRedPacketKey})
 	if err != nil {
 		db.Close()
 		return nil, nil, err
@@ -146,7 +146,7 @@ func redpacketSweepWorker(ctx context.Context, raw json.RawMessage, ready func()
 // sweeps report no error and refund each remainder once; Check finds the
 // records in agreement with the ledger.
 func TestRedPacketTwoProcesses(t *testing.T) {
-	w := newPayWorld(t, func(db *DB) ledger.Store { return NewStore(db) })
+	w := newPayWorld(t, func(db *DB) ledger.Store { return NewLedgerStore(db) })
 	n := ledgertest.RaceIterations(t, 60)
 	const shares, claimers = 3, 4
 	arg := rpArg{Schema: w.db.Schema(), Group: w.group}

@@ -16,10 +16,10 @@ import (
 var _ redpacket.PayingStore = (*RedPacketStore)(nil)
 
 // PaysOn implements redpacket.PayingStore: ClaimPaid pays on a ledger
-// Store of this package on the same database and schema as s (the same
+// LedgerStore of this package on the same database and schema as s (the same
 // pool and Schema), so that a claim and its payment share one transaction.
 func (s *RedPacketStore) PaysOn(ls ledger.Store) bool {
-	st, ok := ls.(*Store)
+	st, ok := ls.(*LedgerStore)
 	return ok && st.db.pool == s.db.pool && st.db.schema == s.db.schema
 }
 
@@ -33,7 +33,7 @@ func (s *RedPacketStore) PaysOn(ls ledger.Store) bool {
 //  2. it lets redpacket.Packet.Take hand out the next shares in arrival
 //     order, builds each new claim's transfer with its payment, and locks
 //     the accounts those transfers name (each packet's escrow and each
-//     claimer's wallet, in ID order, as the ledger Store does) and loads
+//     claimer's wallet, in ID order, as the LedgerStore does) and loads
 //     the transfers of their IDs;
 //  3. ledger.ApplyBatch decides the transfers, each on its own. If it
 //     refuses one, the packets go back to the state read under the lock

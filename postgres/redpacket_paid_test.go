@@ -107,7 +107,7 @@ func (w *payWorld) verify() {
 	}
 }
 
-// TestRedPacketPaysOn: the store pays on the ledger Store of its own
+// TestRedPacketPaysOn: the store pays on the LedgerStore of its own
 // schema, also behind a GroupCommit (whose inner store the service asks
 // about), and on nothing else.
 func TestRedPacketPaysOn(t *testing.T) {
@@ -118,10 +118,10 @@ func TestRedPacketPaysOn(t *testing.T) {
 		ls   ledger.Store
 		want bool
 	}{
-		{"same schema", NewStore(db), true},
-		{"other schema", NewStore(other), false},
+		{"same schema", NewLedgerStore(db), true},
+		{"other schema", NewLedgerStore(other), false},
 		{"memory", ledger.NewMemoryStore(), false},
-		{"group commit (the service unwraps it)", ledger.NewGroupCommit(NewStore(db), ledger.GroupCommitOptions{}), false},
+		{"group commit (the service unwraps it)", ledger.NewGroupCommit(NewLedgerStore(db), ledger.GroupCommitOptions{}), false},
 	} {
 		if got := s.PaysOn(tc.ls); got != tc.want {
 			t.Errorf("PaysOn(%s) = %v, want %v", tc.name, got, tc.want)
@@ -152,9 +152,9 @@ func TestRedPacketClaimOneCommit(t *testing.T) {
 		name string
 		ls   func(*DB) ledger.Store
 	}{
-		{"direct", func(db *DB) ledger.Store { return NewStore(db) }},
+		{"direct", func(db *DB) ledger.Store { return NewLedgerStore(db) }},
 		{"group commit", func(db *DB) ledger.Store {
-			return ledger.NewGroupCommit(NewStore(db), ledger.GroupCommitOptions{})
+			return ledger.NewGroupCommit(NewLedgerStore(db), ledger.GroupCommitOptions{})
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -191,7 +191,7 @@ func TestRedPacketClaimOneCommit(t *testing.T) {
 // nor its payment is stored, nor any change of the packet or the escrow;
 // once the failure is gone, the claim goes through, paid once.
 func TestRedPacketClaimPaidWriteFails(t *testing.T) {
-	w := newPayWorld(t, func(db *DB) ledger.Store { return NewStore(db) })
+	w := newPayWorld(t, func(db *DB) ledger.Store { return NewLedgerStore(db) })
 	p := w.send(2, 100)
 	user, wallet := w.member()
 	exec(t, w.db, `create function $S.fail_entry() returns trigger language plpgsql as $f$
@@ -246,7 +246,7 @@ func TestRedPacketClaimPaidWriteFails(t *testing.T) {
 // and move nothing; the good ones get the shares in arrival order, the
 // last one sold out; all in one transaction.
 func TestRedPacketClaimPaidBatch(t *testing.T) {
-	w := newPayWorld(t, func(db *DB) ledger.Store { return NewStore(db) })
+	w := newPayWorld(t, func(db *DB) ledger.Store { return NewLedgerStore(db) })
 	p := w.send(3, 100)
 	good := make([][2]uuid.UUID, 4)
 	for i := range good {
@@ -318,7 +318,7 @@ func TestRedPacketClaimPaidBatch(t *testing.T) {
 // get the ledger's refusal, wrapped with the packet, and nothing is
 // recorded or moved for them; the good claimers share the packet.
 func TestRedPacketClaimRefusedWallets(t *testing.T) {
-	w := newPayWorld(t, func(db *DB) ledger.Store { return NewStore(db) })
+	w := newPayWorld(t, func(db *DB) ledger.Store { return NewLedgerStore(db) })
 	const shares, goodN = 10, 10
 	p := w.send(shares, 100)
 	type claimer struct {
@@ -390,7 +390,7 @@ func TestRedPacketClaimRefusedWallets(t *testing.T) {
 // TestRedPacketClaimRetryPaysOnce: one user taps many times at once and
 // again later: one claim, one transfer, the share paid once.
 func TestRedPacketClaimRetryPaysOnce(t *testing.T) {
-	w := newPayWorld(t, func(db *DB) ledger.Store { return NewStore(db) })
+	w := newPayWorld(t, func(db *DB) ledger.Store { return NewLedgerStore(db) })
 	p := w.send(5, 100)
 	user, wallet := w.member()
 	const taps = 20
@@ -432,7 +432,7 @@ func TestRedPacketClaimRetryPaysOnce(t *testing.T) {
 func TestRedPacketStormGrouped(t *testing.T) {
 	db := freshDB(t)
 	redpackettest.Storm(t, redpackettest.StormConfig{
-		Ledger: ledger.NewGroupCommit(NewStore(db), ledger.GroupCommitOptions{}), Store: NewRedPacketStore(db),
+		Ledger: ledger.NewGroupCommit(NewLedgerStore(db), ledger.GroupCommitOptions{}), Store: NewRedPacketStore(db),
 		Grabbers: 300, Shares: 100,
 		Configure: func(c *redpacket.Config) {
 			c.AsyncMarks = true
@@ -448,7 +448,7 @@ func TestRedPacketStormGrouped(t *testing.T) {
 // whose first call was refused must be locked by the first round, not
 // fail the whole batch.
 func TestRedPacketClaimPaidBatchRetryOtherWallet(t *testing.T) {
-	w := newPayWorld(t, func(db *DB) ledger.Store { return NewStore(db) })
+	w := newPayWorld(t, func(db *DB) ledger.Store { return NewLedgerStore(db) })
 	p := w.send(2, 100)
 	user, good := w.member()
 	frozen := w.account(ledger.DebitsMustNotExceedCredits)
@@ -490,7 +490,7 @@ func TestRedPacketClaimPaidBatchRetryOtherWallet(t *testing.T) {
 // batch fails with ErrIntegrity and records nothing, rather than pay on an
 // unlocked account.
 func TestRedPacketClaimPaidBatchPaymentBreaksContract(t *testing.T) {
-	w := newPayWorld(t, func(db *DB) ledger.Store { return NewStore(db) })
+	w := newPayWorld(t, func(db *DB) ledger.Store { return NewLedgerStore(db) })
 	p := w.send(1, 100)
 	refusedUser, frozen := w.member()
 	if _, err := w.l.Freeze(w.ctx, frozen); err != nil {

@@ -45,7 +45,7 @@ func rowsText(t *testing.T, db *DB) []string {
 // red-packet rows and find a password packet's phrase. The rows hold a
 // keyed hash of it, and the service still checks claims against it.
 func TestRedPacketPasswordNotInDatabase(t *testing.T) {
-	w := newPayWorld(t, func(db *DB) ledger.Store { return NewStore(db) })
+	w := newPayWorld(t, func(db *DB) ledger.Store { return NewLedgerStore(db) })
 	sender, wallet := w.member()
 	claimer, cwallet := w.member()
 	w.member()

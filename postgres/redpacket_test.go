@@ -11,7 +11,7 @@ import (
 )
 
 // TestRedPacketStore runs the red-packet conformance suite on PostgreSQL,
-// the Store's and the PayingStore's (ClaimPaid with the ledger Store on the
+// the Store's and the PayingStore's (ClaimPaid with the LedgerStore on the
 // same schema), every subtest on one schema (the suite keeps to its own
 // packets), with fewer goroutines per packet: the pool serializes them
 // anyway. Its race cases (redpackettest.RunRace), with the ledger in memory
@@ -20,7 +20,7 @@ import (
 // sets more.
 func TestRedPacketStore(t *testing.T) {
 	db := freshDB(t)
-	s, ls := NewRedPacketStore(db), NewStore(db)
+	s, ls := NewRedPacketStore(db), NewLedgerStore(db)
 	redpackettest.RunPaying(t, func(testing.TB) (redpacket.PayingStore, ledger.Store) { return s, ls }, redpackettest.Options{Goroutines: 200, RaceIterations: 50})
 }
 
@@ -29,7 +29,7 @@ func TestRedPacketStore(t *testing.T) {
 func TestRedPacketStorm(t *testing.T) {
 	db := freshDB(t)
 	redpackettest.Storm(t, redpackettest.StormConfig{
-		Ledger: NewStore(db), Store: NewRedPacketStore(db), Grabbers: 300, Shares: 100,
+		Ledger: NewLedgerStore(db), Store: NewRedPacketStore(db), Grabbers: 300, Shares: 100,
 	})
 }
 
@@ -48,7 +48,7 @@ func BenchmarkRedPacketClaims(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			ctx := context.Background()
 			db := freshDB(b)
-			var ls ledger.Store = NewStore(db)
+			var ls ledger.Store = NewLedgerStore(db)
 			if group {
 				ls = ledger.NewGroupCommit(ls, ledger.GroupCommitOptions{})
 			}

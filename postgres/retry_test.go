@@ -236,7 +236,7 @@ func TestDeadConnectionsReset(t *testing.T) {
 // A backend killed under a pooled connection costs a retry, not an error.
 func TestKilledBackend(t *testing.T) {
 	db := freshDB(t)
-	s := NewStore(db)
+	s := NewLedgerStore(db)
 	ctx := context.Background()
 	a, err := s.CreateAccount(ctx, ledger.Account{ID: uuid.New(), Currency: ledger.MustCurrency("CNY")}, time.Now())
 	if err != nil {
@@ -286,7 +286,7 @@ func killBackends(t *testing.T, db *DB, pids []int32) {
 }
 
 // openAccounts creates n accounts in CNY.
-func openAccounts(t *testing.T, s *Store, n int) []uuid.UUID {
+func openAccounts(t *testing.T, s *LedgerStore, n int) []uuid.UUID {
 	t.Helper()
 	ids := make([]uuid.UUID, n)
 	for i := range ids {
@@ -304,7 +304,7 @@ func openAccounts(t *testing.T, s *Store, n int) []uuid.UUID {
 // report the conflict.
 func TestConcurrentInsertSameID(t *testing.T) {
 	db := freshDB(t)
-	s := NewStore(db)
+	s := NewLedgerStore(db)
 	ctx := context.Background()
 	cny := ledger.MustCurrency("CNY")
 	now := time.Now()
@@ -374,7 +374,7 @@ func TestConcurrentInsertSameID(t *testing.T) {
 // is kept exactly.
 func TestUnstorableText(t *testing.T) {
 	db := freshDB(t)
-	s := NewStore(db)
+	s := NewLedgerStore(db)
 	ctx := context.Background()
 	cny := ledger.MustCurrency("CNY")
 	now := time.Now()

@@ -34,7 +34,7 @@ func newWorld(t *testing.T) *world {
 func newWorldOn(t *testing.T, db *DB) *world {
 	t.Helper()
 	ctx := context.Background()
-	l := ledger.New(NewStore(db), ledger.Options{})
+	l := ledger.New(NewLedgerStore(db), ledger.Options{})
 	cny := ledger.MustCurrency("CNY")
 	bank, err := l.CreateAccount(ctx, ledger.Account{ID: uuid.New(), Currency: cny})
 	if err != nil {
@@ -161,7 +161,7 @@ func (w *world) forge(t *testing.T, fs ...forged) {
 	ctx := context.Background()
 	keyless := *w.db
 	keyless.cfg.Sealer = nil
-	s := NewStore(&keyless)
+	s := NewLedgerStore(&keyless)
 	states := map[uuid.UUID]*ledger.AccountState{}
 	var out writes
 	at := time.Now().UTC().Truncate(time.Microsecond)

@@ -291,7 +291,7 @@ func TestRegisterDevice(t *testing.T) {
 	if _, err := e.svc.RegisterDevice(e.ctx, "", alice); !errors.Is(err, ErrInvalidValue) {
 		t.Fatalf("no ID: %v", err)
 	}
-	bare, _ := NewService(Config{Ledger: e.ledger, SingleProcess: true})
+	bare, _ := New(Config{Ledger: e.ledger, SingleProcess: true})
 	if _, err := bare.Charge(e.ctx, ChargeRequest{}); !errors.Is(err, ErrMissing) {
 		t.Fatalf("no PaymentCodes: %v", err)
 	}

@@ -72,7 +72,7 @@ func newEnv(t testing.TB, edit func(*Config), wrap func(Store) Store) *env {
 	if wrap != nil {
 		cfg.Store = wrap(e.store)
 	}
-	if e.svc, err = NewService(cfg); err != nil {
+	if e.svc, err = New(cfg); err != nil {
 		t.Fatal(err)
 	}
 	e.bank = e.newAccount("bank", 0, 0)

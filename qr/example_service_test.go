@@ -68,7 +68,7 @@ func ExampleService_Pay() {
 	signer, _ := qr.NewHMACSigner("k2026", secret)
 	keys, _ := qr.NewKeys(qr.Key{ID: "k2026", HMAC: secret})
 	receive, _ := qr.NewReceiveCodes(qr.ReceiveConfig{Signer: signer, Keys: keys, Now: b.clock})
-	svc, err := qr.NewService(qr.Config{Ledger: b.ledger, Directory: directory, Receive: receive, SingleProcess: true})
+	svc, err := qr.New(qr.Config{Ledger: b.ledger, Directory: directory, Receive: receive, SingleProcess: true})
 	if err != nil {
 		panic(err)
 	}
@@ -120,7 +120,7 @@ func ExampleService_Charge() {
 
 	codes, _ := qr.NewPaymentCodes(qr.PaymentCodeConfig{Prefix: "28", Key: []byte("permutation key shared with apps")})
 	kek, _ := qr.NewLocalKeyWrapper(make([]byte, 32), nil) // a KMS key in production
-	svc, err := qr.NewService(qr.Config{Ledger: b.ledger, PaymentCodes: codes, DeviceKeys: kek, SingleProcess: true})
+	svc, err := qr.New(qr.Config{Ledger: b.ledger, PaymentCodes: codes, DeviceKeys: kek, SingleProcess: true})
 	if err != nil {
 		panic(err)
 	}

@@ -68,7 +68,7 @@ func (r *refusals) count(reason error) int {
 func TestAttackGuessPaymentCode(t *testing.T) {
 	var seen refusals
 	e := newEnv(t, func(c *Config) { c.Refused = seen.hook }, nil)
-	other, err := NewService(Config{Ledger: e.ledger, Store: e.store, PaymentCodes: e.codes, DeviceKeys: testKEK(t),
+	other, err := New(Config{Ledger: e.ledger, Store: e.store, PaymentCodes: e.codes, DeviceKeys: testKEK(t),
 		Now: e.clock.Now, Refused: seen.hook})
 	if err != nil {
 		t.Fatal(err)
@@ -313,13 +313,13 @@ func TestAttackStoredSecret(t *testing.T) {
 
 func TestServiceNeedsDeviceKeys(t *testing.T) {
 	e := newEnv(t, nil, nil)
-	if _, err := NewService(Config{Ledger: e.ledger, PaymentCodes: e.codes, SingleProcess: true}); !errors.Is(err, ErrMissing) {
+	if _, err := New(Config{Ledger: e.ledger, PaymentCodes: e.codes, SingleProcess: true}); !errors.Is(err, ErrMissing) {
 		t.Fatalf("PaymentCodes without DeviceKeys: %v", err)
 	}
 	if _, err := NewLocalKeyWrapper(make([]byte, 16), nil); !errors.Is(err, ErrInvalidKey) {
 		t.Fatalf("short key-encryption key: %v", err)
 	}
-	if _, err := NewService(Config{Ledger: e.ledger, Lockout: Lockout{DeviceFailures: 1}, SingleProcess: true}); !errors.Is(err, ErrInvalidValue) {
+	if _, err := New(Config{Ledger: e.ledger, Lockout: Lockout{DeviceFailures: 1}, SingleProcess: true}); !errors.Is(err, ErrInvalidValue) {
 		t.Fatalf("half a lockout: %v", err)
 	}
 }
@@ -447,18 +447,18 @@ func TestLockoutPasses(t *testing.T) {
 }
 
 // A store per instance would let a payment code redeemed on one instance
-// be charged again on another: without a Store, NewService refuses to
+// be charged again on another: without a Store, New refuses to
 // make one up unless told it is the only process, and says which option.
 func TestServiceNeedsSharedStore(t *testing.T) {
 	e := newEnv(t, nil, nil)
-	_, err := NewService(Config{Ledger: e.ledger})
+	_, err := New(Config{Ledger: e.ledger})
 	if !errors.Is(err, ErrMissing) || !strings.Contains(err.Error(), "SingleProcess") {
 		t.Fatalf("no Store: %v, want ErrMissing naming SingleProcess", err)
 	}
-	if _, err := NewService(Config{Ledger: e.ledger, SingleProcess: true}); err != nil {
+	if _, err := New(Config{Ledger: e.ledger, SingleProcess: true}); err != nil {
 		t.Fatalf("no Store, single process: %v", err)
 	}
-	if _, err := NewService(Config{Ledger: e.ledger, Store: NewMemoryStore()}); err != nil {
+	if _, err := New(Config{Ledger: e.ledger, Store: NewMemoryStore()}); err != nil {
 		t.Fatalf("a Store given: %v", err)
 	}
 }

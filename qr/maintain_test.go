@@ -28,7 +28,7 @@ func TestMaintain(t *testing.T) {
 	if err != nil || string(b) != `{"forgotten":1,"reconcile":{"completed":0,"cancelled":0,"pending":0,"repaired":0,"unrepaired":0}}` {
 		t.Fatalf("JSON %s, %v", b, err)
 	}
-	bare, err := NewService(Config{Ledger: e.ledger, SingleProcess: true})
+	bare, err := New(Config{Ledger: e.ledger, SingleProcess: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -278,14 +278,14 @@ func TestPayStaticCapConfig(t *testing.T) {
 		}
 	}
 	for _, caps := range [][]ledger.Money{{yuan(-1)}, {yuan(1), yuan(2)}, {{}}} {
-		if _, err := NewService(Config{Ledger: e.ledger, StaticDailyCaps: caps, SingleProcess: true}); !errors.Is(err, ErrInvalidValue) {
+		if _, err := New(Config{Ledger: e.ledger, StaticDailyCaps: caps, SingleProcess: true}); !errors.Is(err, ErrInvalidValue) {
 			t.Errorf("caps %v: %v", caps, err)
 		}
 	}
-	if _, err := NewService(Config{Ledger: e.ledger, HoldTimeout: time.Minute, ReconcileAfter: time.Minute, SingleProcess: true}); !errors.Is(err, ErrInvalidValue) {
+	if _, err := New(Config{Ledger: e.ledger, HoldTimeout: time.Minute, ReconcileAfter: time.Minute, SingleProcess: true}); !errors.Is(err, ErrInvalidValue) {
 		t.Errorf("ReconcileAfter not below HoldTimeout: %v", err)
 	}
-	if _, err := NewService(Config{}); !errors.Is(err, ErrMissing) {
+	if _, err := New(Config{}); !errors.Is(err, ErrMissing) {
 		t.Errorf("no ledger: %v", err)
 	}
 }
@@ -639,7 +639,7 @@ func TestIssue(t *testing.T) {
 	if !errors.Is(err, ErrUnknownPayee) {
 		t.Errorf("unknown payee: %v", err)
 	}
-	bare, _ := NewService(Config{Ledger: e.ledger, SingleProcess: true})
+	bare, _ := New(Config{Ledger: e.ledger, SingleProcess: true})
 	if _, err := bare.Issue(e.ctx, ReceiveCode{}); !errors.Is(err, ErrMissing) {
 		t.Errorf("no directory: %v", err)
 	}

@@ -160,14 +160,14 @@ type Service struct {
 	tel            *serviceTelemetry
 }
 
-// NewService checks cfg and fills its defaults.
+// New checks cfg and fills its defaults.
 //
 // Errors: ErrMissing (no Ledger; no Store without SingleProcess;
 // PaymentCodes without DeviceKeys),
 // ErrInvalidValue (negative or duplicate caps, a cap without currency,
 // ReconcileAfter not below HoldTimeout, a Lockout with a count or window
 // not positive).
-func NewService(cfg Config) (*Service, error) {
+func New(cfg Config) (*Service, error) {
 	if cfg.Ledger == nil {
 		return nil, fmt.Errorf("qr: a Service needs a Ledger: %w", ErrMissing)
 	}

@@ -119,7 +119,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 			return nil, err
 		}
 		limiter, a.prune = l, l.Prune
-		ledgerStore, packetStore = postgres.NewStore(a.db), postgres.NewRedPacketStore(a.db)
+		ledgerStore, packetStore = postgres.NewLedgerStore(a.db), postgres.NewRedPacketStore(a.db)
 		recordStore, phoneDir = postgres.NewPhoneTransferStore(a.db), postgres.NewPhoneDirectory(a.db)
 		qrStore, members = postgres.NewQRStore(a.db), newPGGroups(a.db)
 	}
@@ -172,7 +172,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		return fail(err)
 	}
 	directory := &qrdirectory.Directory{Parser: parser, Phones: phoneDir, Limiter: limiter, Now: a.now}
-	if a.qr, err = qr.NewService(qr.Config{Ledger: a.ledger, Store: qrStore, Directory: directory, Receive: receive,
+	if a.qr, err = qr.New(qr.Config{Ledger: a.ledger, Store: qrStore, Directory: directory, Receive: receive,
 		PaymentCodes: a.paycodes, DeviceKeys: kek, Now: a.now, SingleProcess: single, Logger: log, MeterProvider: a.meters,
 		Refused: func(ctx context.Context, r qr.CodeRefusal) {
 			log.LogAttrs(ctx, slog.LevelWarn, "payment code refused", slog.String("device", r.Device), slog.Any("reason", r.Reason))

@@ -181,7 +181,7 @@ func TestDuplicates(t *testing.T) {
 				schema, db = pgSchema(t)
 				c.store, c.dsn, c.schema = "postgres", testDSN(), schema
 				c.duration = 300 * time.Millisecond
-				s = postgres.NewStore(db)
+				s = postgres.NewLedgerStore(db)
 			}
 			if err := bench(context.Background(), c, s, db); err != nil {
 				t.Fatalf("%v\n%s", err, out.String())

@@ -81,7 +81,7 @@ func (s *cellPayments) Setup(ctx context.Context, env *Env) error {
 					return err
 				}
 			}
-			ls, rs = postgres.NewStore(db), postgres.NewCellStore(db)
+			ls, rs = postgres.NewLedgerStore(db), postgres.NewCellStore(db)
 			dbs = append(dbs, db)
 		}
 		s.stores = append(s.stores, ls)

@@ -291,14 +291,14 @@ func TestScenariosPostgres(t *testing.T) {
 			if name == "phone" {
 				c.warmup = 100 * time.Millisecond // and the schema analyzed after it
 			}
-			if err := bench(context.Background(), c, postgres.NewStore(db), db); err != nil {
+			if err := bench(context.Background(), c, postgres.NewLedgerStore(db), db); err != nil {
 				t.Fatalf("%v\n%s", err, out.String())
 			}
 			checkOutput(t, name, out.String())
 			if strings.HasPrefix(name, "redpacket") {
 				// The same seed on the same schema would replay the
 				// first run's claims: refused.
-				err := bench(context.Background(), c, postgres.NewStore(db), db)
+				err := bench(context.Background(), c, postgres.NewLedgerStore(db), db)
 				if err == nil || !strings.Contains(err.Error(), "claimed already") {
 					t.Fatalf("a second run with the same seed: %v", err)
 				}

@@ -157,7 +157,7 @@ func run() error {
 	var store ledger.Store = ledger.NewMemoryStore()
 	if db != nil {
 		defer db.Close()
-		store = postgres.NewStore(db)
+		store = postgres.NewLedgerStore(db)
 	}
 	return bench(ctx, c, store, db)
 }

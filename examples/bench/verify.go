@@ -72,7 +72,7 @@ const lookupChunk = 5000
 type lookupFunc func(ctx context.Context, ids []uuid.UUID) ([]ledger.Transfer, error)
 
 // bulkLookup is what stores that look up many transfers at once offer
-// (postgres.Store does).
+// (postgres.LedgerStore does).
 type bulkLookup interface {
 	LookupTransfers(ctx context.Context, ids []uuid.UUID) ([]ledger.Transfer, error)
 }

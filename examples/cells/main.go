@@ -103,7 +103,7 @@ func run(ctx context.Context, w io.Writer, dsn string) (err error) {
 			if err != nil {
 				return err
 			}
-			ls, rs, packetStores[name] = postgres.NewStore(cdb), postgres.NewCellStore(cdb), postgres.NewRedPacketStore(cdb)
+			ls, rs, packetStores[name] = postgres.NewLedgerStore(cdb), postgres.NewCellStore(cdb), postgres.NewRedPacketStore(cdb)
 		}
 		stores[name] = &flaky{Store: ls}
 		cs = append(cs, cell.Cell{Name: name, Ledger: ledger.New(stores[name], ledger.Options{Now: clock}), Store: rs})

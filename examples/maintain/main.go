@@ -95,7 +95,7 @@ func run(ctx context.Context, out io.Writer, dsn string) (err error) {
 		if err != nil {
 			return nil, err
 		}
-		in := &instance{name: name, db: db, l: ledger.New(postgres.NewStore(db), ledger.Options{Now: clock})}
+		in := &instance{name: name, db: db, l: ledger.New(postgres.NewLedgerStore(db), ledger.Options{Now: clock})}
 		if in.packets, err = redpacket.New(redpacket.Config{Ledger: in.l, Store: postgres.NewRedPacketStore(db), Members: members, PasswordKey: key, Now: clock}); err != nil {
 			db.Close()
 			return nil, err

@@ -107,7 +107,7 @@ func run(ctx context.Context, out io.Writer, dsn string) (err error) {
 		return err
 	}
 	defer b.Close()
-	la, lb := ledger.New(postgres.NewStore(a), ledger.Options{}), ledger.New(postgres.NewStore(b), ledger.Options{})
+	la, lb := ledger.New(postgres.NewLedgerStore(a), ledger.Options{}), ledger.New(postgres.NewLedgerStore(b), ledger.Options{})
 
 	cny := ledger.MustCurrency("CNY")
 	bank, err := la.CreateAccount(ctx, ledger.Account{ID: uuid.New(), Currency: cny})

@@ -116,7 +116,7 @@ func run(w io.Writer, pngPath string) error {
 	if err != nil {
 		return err
 	}
-	svc, err := qr.NewService(qr.Config{Ledger: l, Directory: directory, Receive: receive, PaymentCodes: paycodes,
+	svc, err := qr.New(qr.Config{Ledger: l, Directory: directory, Receive: receive, PaymentCodes: paycodes,
 		DeviceKeys: kek, Now: clock, SingleProcess: true})
 	if err != nil {
 		return err

@@ -371,7 +371,7 @@ func TestQRChargeTelemetry(t *testing.T) {
 		t.Fatal(err)
 	}
 	kek, _ := qr.NewLocalKeyWrapper(make([]byte, 32), nil)
-	svc, err := qr.NewService(qr.Config{Ledger: b.l, PaymentCodes: codes, DeviceKeys: kek, SingleProcess: true,
+	svc, err := qr.New(qr.Config{Ledger: b.l, PaymentCodes: codes, DeviceKeys: kek, SingleProcess: true,
 		TracerProvider: o.tp, MeterProvider: o.mp, Logger: o.log})
 	if err != nil {
 		t.Fatal(err)

@@ -161,7 +161,7 @@ func NewCharges(ctx context.Context, cfg Config) (*Charges, error) {
 	if err != nil {
 		return nil, err
 	}
-	setup, err := qr.NewService(qr.Config{Ledger: cfg.Ledger, Store: cfg.Store, PaymentCodes: codes, DeviceKeys: kek,
+	setup, err := qr.New(qr.Config{Ledger: cfg.Ledger, Store: cfg.Store, PaymentCodes: codes, DeviceKeys: kek,
 		ChargeCaps: []ledger.Money{}, DeviceDailyCaps: []ledger.Money{}})
 	if err != nil {
 		return nil, err
@@ -172,7 +172,7 @@ func NewCharges(ctx context.Context, cfg Config) (*Charges, error) {
 	for w := range c.workers {
 		cw := &ChargeWorker{codes: codes, merchants: merchants, amount: cfg.Amount, start: start, now: start,
 			orders: run + "-" + strconv.Itoa(w) + "-"}
-		if cw.svc, err = qr.NewService(qr.Config{Ledger: cfg.Ledger, Store: cfg.Store, PaymentCodes: codes, DeviceKeys: kek,
+		if cw.svc, err = qr.New(qr.Config{Ledger: cfg.Ledger, Store: cfg.Store, PaymentCodes: codes, DeviceKeys: kek,
 			ChargeCaps: []ledger.Money{}, DeviceDailyCaps: []ledger.Money{}, Now: cw.clock}); err != nil {
 			return nil, err
 		}
@@ -294,7 +294,7 @@ func NewPayments(ctx context.Context, cfg Config, dynamic bool) (*Payments, erro
 		return nil, err
 	}
 	dir := &qr.MemoryDirectory{}
-	p.svc, err = qr.NewService(qr.Config{
+	p.svc, err = qr.New(qr.Config{
 		Ledger: cfg.Ledger, Store: cfg.Store, Directory: dir, Receive: receive,
 		StaticDailyCaps: []ledger.Money{ledger.NewMoney(1<<62, cfg.Amount.Currency())},
 	})

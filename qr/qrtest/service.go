@@ -157,7 +157,7 @@ func newWorld(t testing.TB, env Env, edit func(*qr.Config), wrap func(qr.Store) 
 	if wrap != nil {
 		cfg.Store = wrap(env.Store)
 	}
-	w.svc, err = qr.NewService(cfg)
+	w.svc, err = qr.New(cfg)
 	must(t, err)
 	bank, err := w.l.CreateAccount(w.ctx, ledger.Account{ID: uuid.New(), Currency: cny})
 	must(t, err)

@@ -59,7 +59,7 @@ func newRateBank(t *testing.T, cfg transfer.RateConfig) *bank {
 	if b.receive, err = qr.NewReceiveCodes(qr.ReceiveConfig{Signer: signer, Keys: keys, Now: clock}); err != nil {
 		t.Fatal(err)
 	}
-	if b.qr, err = qr.NewService(qr.Config{Ledger: b.ledger, Directory: dir, Receive: b.receive, SingleProcess: true}); err != nil {
+	if b.qr, err = qr.New(qr.Config{Ledger: b.ledger, Directory: dir, Receive: b.receive, SingleProcess: true}); err != nil {
 		t.Fatal(err)
 	}
 	b.cash = b.account(t, "", 0)

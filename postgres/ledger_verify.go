@@ -24,7 +24,7 @@ import (
 //
 // Errors: ledger.ErrVerify listing what is wrong, and the infrastructure
 // errors of this package.
-func (s *Store) Verify(ctx context.Context) (ledger.VerifyReport, error) {
+func (s *LedgerStore) Verify(ctx context.Context) (ledger.VerifyReport, error) {
 	var v *ledger.Verifier
 	err := s.db.run(ctx, "verify", func(ctx context.Context, conn *pgx.Conn) error {
 		v = ledger.NewVerifier()
@@ -89,7 +89,7 @@ func (s *Store) Verify(ctx context.Context) (ledger.VerifyReport, error) {
 
 // verifyChains streams accounts joined with their entries, ordered by
 // account and sequence number, into v.
-func (s *Store) verifyChains(ctx context.Context, tx pgx.Tx, v *ledger.Verifier) error {
+func (s *LedgerStore) verifyChains(ctx context.Context, tx pgx.Tx, v *ledger.Verifier) error {
 	rows, err := tx.Query(ctx, s.q.verifyAccounts)
 	if err != nil {
 		return err

@@ -28,7 +28,7 @@ func TestPhoneTransferStores(t *testing.T) {
 		db := freshDB(t)
 		// Each race iteration is some 80 commits: 8 keep the suite's race
 		// cases near 8 s under -race; SOCIALPAY_RACE_ITERATIONS runs more.
-		return transfertest.Env{Store: NewPhoneTransferStore(db), Directory: NewPhoneDirectory(db), Ledger: NewStore(db), RaceIterations: 8,
+		return transfertest.Env{Store: NewPhoneTransferStore(db), Directory: NewPhoneDirectory(db), Ledger: NewLedgerStore(db), RaceIterations: 8,
 			NewLimiter: func(rc transfer.RateConfig) (transfer.Limiter, error) { return NewLookupLimiter(db, rc) }}
 	})
 }
@@ -126,7 +126,7 @@ func BenchmarkPhoneResolveSend(b *testing.B) {
 		b.Fatal(err)
 	}
 	p, err := transferbench.Setup(ctx, transferbench.Config{
-		Ledger: ledger.New(NewStore(db), ledger.Options{}), Store: NewPhoneTransferStore(db), Directory: NewPhoneDirectory(db),
+		Ledger: ledger.New(NewLedgerStore(db), ledger.Options{}), Store: NewPhoneTransferStore(db), Directory: NewPhoneDirectory(db),
 		Limiter: lim, TokenKey: []byte("benchmark token key of 32 bytes!"),
 		Payers: 64, Payees: 64, Clients: clients,
 	})

@@ -54,7 +54,7 @@ func phoneService(db *DB, now func() time.Time) (*transfer.Service, error) {
 		return nil, err
 	}
 	return transfer.New(transfer.Config{
-		Ledger: ledger.New(NewStore(db), ledger.Options{Now: now}), Store: NewPhoneTransferStore(db), Directory: NewPhoneDirectory(db),
+		Ledger: ledger.New(NewLedgerStore(db), ledger.Options{Now: now}), Store: NewPhoneTransferStore(db), Directory: NewPhoneDirectory(db),
 		Limiter: lim, TokenKey: multiprocTokenKey,
 	})
 }
@@ -108,7 +108,7 @@ func TestTwoProcessPhoneSendRetries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := ledger.New(NewStore(db), ledger.Options{})
+	l := ledger.New(NewLedgerStore(db), ledger.Options{})
 	cny := ledger.MustCurrency("CNY")
 	account := func(flags ledger.AccountFlags) uuid.UUID {
 		a, err := l.CreateAccount(ctx, ledger.Account{ID: uuid.New(), Currency: cny, Flags: flags})

@@ -12,23 +12,23 @@ import (
 	"github.com/socialpay/socialpay/ledger"
 )
 
-// Store is the ledger on PostgreSQL: a ledger.Store that locks rows, loads
+// LedgerStore is the ledger on PostgreSQL: a ledger.Store that locks rows, loads
 // them, lets the ledger's pure rules decide, and persists the outcome. It
 // is safe for concurrent use by many goroutines and many processes.
-type Store struct {
+type LedgerStore struct {
 	db *DB
 	q  queries
 }
 
-var _ ledger.Store = (*Store)(nil)
+var _ ledger.Store = (*LedgerStore)(nil)
 
-// NewStore returns the ledger store on db.
-func NewStore(db *DB) *Store {
-	return &Store{db: db, q: newQueries(db)}
+// NewLedgerStore returns the ledger store on db.
+func NewLedgerStore(db *DB) *LedgerStore {
+	return &LedgerStore{db: db, q: newQueries(db)}
 }
 
 // DB returns the store's database.
-func (s *Store) DB() *DB { return s.db }
+func (s *LedgerStore) DB() *DB { return s.db }
 
 // queries holds the ledger's statements, qualified with the schema once.
 type queries struct {
@@ -153,7 +153,7 @@ func newQueries(db *DB) queries {
 // errors of ledger.ValidateAccount (ledger.ErrInvalidAccount…), and the
 // infrastructure errors of this package (ErrUnavailable,
 // ErrRetriesExhausted, ErrIntegrity, context errors).
-func (s *Store) CreateAccount(ctx context.Context, a ledger.Account, now time.Time) (ledger.Account, error) {
+func (s *LedgerStore) CreateAccount(ctx context.Context, a ledger.Account, now time.Time) (ledger.Account, error) {
 	if err := ledger.ValidateAccount(&a); err != nil {
 		return ledger.Account{}, err
 	}
@@ -181,7 +181,7 @@ func (s *Store) CreateAccount(ctx context.Context, a ledger.Account, now time.Ti
 // Errors: ledger.ErrAccountNotFound, ledger.ErrAccountClosed,
 // ledger.ErrAccountNotEmpty, ledger.ErrAccountStateChange, and the
 // infrastructure errors of this package.
-func (s *Store) ChangeAccount(ctx context.Context, id uuid.UUID, ev ledger.AccountEvent, now time.Time) (ledger.Account, error) {
+func (s *LedgerStore) ChangeAccount(ctx context.Context, id uuid.UUID, ev ledger.AccountEvent, now time.Time) (ledger.Account, error) {
 	var out ledger.Account
 	var rejected error
 	err := s.db.run(ctx, "change account", func(ctx context.Context, conn *pgx.Conn) error {
@@ -219,7 +219,7 @@ func (s *Store) ChangeAccount(ctx context.Context, id uuid.UUID, ev ledger.Accou
 //
 // Errors: ledger.ErrAccountNotFound, and the infrastructure errors of this
 // package.
-func (s *Store) Account(ctx context.Context, id uuid.UUID) (ledger.AccountState, error) {
+func (s *LedgerStore) Account(ctx context.Context, id uuid.UUID) (ledger.AccountState, error) {
 	st, found, err := queryOne(ctx, s.db, "account", s.q.account, scanAccount, [16]byte(id))
 	if err == nil && !found {
 		err = &ledger.AccountError{ID: id, Err: ledger.ErrAccountNotFound}
@@ -231,7 +231,7 @@ func (s *Store) Account(ctx context.Context, id uuid.UUID) (ledger.AccountState,
 //
 // Errors: ledger.ErrTransferNotFound (in a *ledger.TransferError), and the
 // infrastructure errors of this package.
-func (s *Store) Transfer(ctx context.Context, id uuid.UUID) (ledger.Transfer, error) {
+func (s *LedgerStore) Transfer(ctx context.Context, id uuid.UUID) (ledger.Transfer, error) {
 	t, found, err := queryOne(ctx, s.db, "transfer", s.q.transfer, scanTransfer, [16]byte(id))
 	if err == nil && !found {
 		err = &ledger.TransferError{ID: id, Err: ledger.ErrTransferNotFound}
@@ -243,7 +243,7 @@ func (s *Store) Transfer(ctx context.Context, id uuid.UUID) (ledger.Transfer, er
 //
 // Errors: ledger.ErrAccountNotFound, and the infrastructure errors of this
 // package.
-func (s *Store) Entries(ctx context.Context, account uuid.UUID, after uint64, limit int) ([]ledger.Entry, error) {
+func (s *LedgerStore) Entries(ctx context.Context, account uuid.UUID, after uint64, limit int) ([]ledger.Entry, error) {
 	var out []ledger.Entry
 	found := false
 	err := s.db.run(ctx, "entries", func(ctx context.Context, conn *pgx.Conn) error {
@@ -267,7 +267,7 @@ func (s *Store) Entries(ctx context.Context, account uuid.UUID, after uint64, li
 //
 // Errors: ledger.ErrAccountNotFound, and the infrastructure errors of this
 // package.
-func (s *Store) BalanceAt(ctx context.Context, account uuid.UUID, at time.Time) (ledger.Balance, error) {
+func (s *LedgerStore) BalanceAt(ctx context.Context, account uuid.UUID, at time.Time) (ledger.Balance, error) {
 	b, found, err := queryOne(ctx, s.db, "balance at", s.q.balanceAt, scanBalance, [16]byte(account), at)
 	if err == nil && !found {
 		err = &ledger.AccountError{ID: account, Err: ledger.ErrAccountNotFound}
@@ -316,7 +316,7 @@ func (v *view) readTransfers(rows pgx.Rows) error {
 // (lockKeys.check).
 //
 // Errors: errRerun, and conn's.
-func (s *Store) lock(ctx context.Context, conn *pgx.Conn, b *pgx.Batch, k *lockKeys) (*view, error) {
+func (s *LedgerStore) lock(ctx context.Context, conn *pgx.Conn, b *pgx.Batch, k *lockKeys) (*view, error) {
 	v := s.queueLock(b, k)
 	if err := conn.SendBatch(ctx, b).Close(); err != nil {
 		return nil, err
@@ -338,7 +338,7 @@ func (s *Store) lock(ctx context.Context, conn *pgx.Conn, b *pgx.Batch, k *lockK
 // the funds its own original spent). One with other accounts is not
 // serialized by these locks; its insert fails with 23505 and the batch is
 // decided again.
-func (s *Store) queueLock(b *pgx.Batch, k *lockKeys) *view {
+func (s *LedgerStore) queueLock(b *pgx.Batch, k *lockKeys) *view {
 	v := newView(len(k.accounts)+2*len(k.targets), len(k.ids)+len(k.targets))
 	if len(k.targets) == 0 {
 		b.Queue(s.q.lockAccounts, uuids(k.accounts)).Query(v.readAccounts)
@@ -361,7 +361,7 @@ type writes struct {
 
 // commit persists w and commits the transaction, in one round trip: one
 // statement per table, whatever the number of rows.
-func (s *Store) commit(ctx context.Context, conn *pgx.Conn, w *writes) error {
+func (s *LedgerStore) commit(ctx context.Context, conn *pgx.Conn, w *writes) error {
 	b := &pgx.Batch{}
 	s.queueWrites(b, w)
 	queueCommit(b)
@@ -369,7 +369,7 @@ func (s *Store) commit(ctx context.Context, conn *pgx.Conn, w *writes) error {
 }
 
 // queueWrites queues the statements that persist w.
-func (s *Store) queueWrites(b *pgx.Batch, w *writes) {
+func (s *LedgerStore) queueWrites(b *pgx.Batch, w *writes) {
 	if n := len(w.created); n > 0 {
 		var (
 			ids, debit, credit, pending, reverses, resolved, reversed = make([][16]byte, n), make([][16]byte, n),
@@ -453,6 +453,6 @@ func (s *Store) queueWrites(b *pgx.Batch, w *writes) {
 // check many IDs at once. IDs not stored are simply absent.
 //
 // Errors: the infrastructure errors of this package.
-func (s *Store) LookupTransfers(ctx context.Context, ids []uuid.UUID) ([]ledger.Transfer, error) {
+func (s *LedgerStore) LookupTransfers(ctx context.Context, ids []uuid.UUID) ([]ledger.Transfer, error) {
 	return queryAll(ctx, s.db, "lookup transfers", s.q.transfers, scanTransfer, uuids(ids))
 }

@@ -17,7 +17,7 @@ import (
 // commit).
 //
 // Errors: as CreateTransfers.
-func (s *Store) CreateTransfer(ctx context.Context, t ledger.Transfer, now time.Time) (ledger.Result, error) {
+func (s *LedgerStore) CreateTransfer(ctx context.Context, t ledger.Transfer, now time.Time) (ledger.Result, error) {
 	rs, err := s.CreateTransfers(ctx, []ledger.Transfer{t}, false, now)
 	if err != nil {
 		return ledger.Result{}, err
@@ -47,7 +47,7 @@ func (s *Store) CreateTransfer(ctx context.Context, t ledger.Transfer, now time.
 // nothing applied; and ErrUnavailable, ErrRetriesExhausted, ErrIntegrity
 // and context errors, after which the batch may or may not have been
 // applied (as a whole): submitting it again is safe.
-func (s *Store) CreateTransfers(ctx context.Context, ts []ledger.Transfer, linked bool, now time.Time) ([]ledger.Result, error) {
+func (s *LedgerStore) CreateTransfers(ctx context.Context, ts []ledger.Transfer, linked bool, now time.Time) ([]ledger.Result, error) {
 	if len(ts) == 0 {
 		return nil, ledger.ErrEmptyBatch
 	}
@@ -157,7 +157,7 @@ func changes(out *ledger.BatchOutcome) bool {
 
 // queueOutcome queues the statements that persist what ledger.ApplyBatch
 // decided.
-func (s *Store) queueOutcome(b *pgx.Batch, out *ledger.BatchOutcome) {
+func (s *LedgerStore) queueOutcome(b *pgx.Batch, out *ledger.BatchOutcome) {
 	s.queueWrites(b, &writes{created: out.Created, updated: out.Updated, accounts: out.Accounts, entries: out.Entries})
 }
 
@@ -170,7 +170,7 @@ func (s *Store) queueOutcome(b *pgx.Batch, out *ledger.BatchOutcome) {
 // Errors: ErrUnavailable, ErrRetriesExhausted, ErrIntegrity and context
 // errors; after an error some transfers may have expired even though their
 // IDs were not returned.
-func (s *Store) ExpirePending(ctx context.Context, now time.Time, limit int) ([]uuid.UUID, error) {
+func (s *LedgerStore) ExpirePending(ctx context.Context, now time.Time, limit int) ([]uuid.UUID, error) {
 	if limit <= 0 {
 		return nil, nil
 	}
