@@ -222,26 +222,20 @@ func (l *MemoryLimiter) Prune() int {
 	return n
 }
 
-// payers returns the number of payer entries, for tests.
-func (l *MemoryLimiter) payers() int {
-	n := 0
+// entries returns the number of payer entries and of charges kept, for
+// tests.
+func (l *MemoryLimiter) entries() (payers, charges int) {
 	for i := range l.shards {
 		s := &l.shards[i]
 		s.mu.Lock()
-		n += len(s.buckets)
+		payers, charges = payers+len(s.buckets), charges+len(s.charges)
 		s.mu.Unlock()
 	}
-	return n
+	return payers, charges
 }
 
+// payers returns the number of payer entries, for tests.
+func (l *MemoryLimiter) payers() int { p, _ := l.entries(); return p }
+
 // charges returns the number of charges kept, for tests.
-func (l *MemoryLimiter) charges() int {
-	n := 0
-	for i := range l.shards {
-		s := &l.shards[i]
-		s.mu.Lock()
-		n += len(s.charges)
-		s.mu.Unlock()
-	}
-	return n
-}
+func (l *MemoryLimiter) charges() int { _, c := l.entries(); return c }
