@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/socialpay/socialpay/errcode"
 	"github.com/socialpay/socialpay/ledger"
 )
 
@@ -215,9 +216,22 @@ func (s *Service) resend(ctx context.Context, req *SendRequest, p Packet) (Packe
 	case StatusFunding:
 		return s.fund(ctx, p)
 	case StatusCancelled:
-		return p, fmt.Errorf("send packet %s: %w", p.ID, ErrPacketCancelled)
+		return p, cancelled(&p)
 	}
 	return p, nil
+}
+
+// cancelled is the answer to every send of a cancelled packet, the first
+// and each retry on any instance alike: ErrPacketCancelled because of the
+// refusal recorded with it (errcode.Because, so that a client reads the
+// refusal's code), or alone when none was recorded or this build has no
+// sentinel with its code.
+func cancelled(p *Packet) error {
+	var reason error
+	if e, ok := errcode.Lookup(p.Reason); ok {
+		reason = e
+	}
+	return fmt.Errorf("send packet %s: %w", p.ID, errcode.Because(ErrPacketCancelled, reason))
 }
 
 // sameRequest reports whether req means packet p: the identity of a send
@@ -269,13 +283,17 @@ func (s *Service) fund(ctx context.Context, p Packet) (Packet, error) {
 		return Packet{}, fmt.Errorf("send packet %s: fund escrow: %w", p.ID, err)
 	}
 	if err != nil {
-		st, rerr := s.resolveFunding(ctx, &p)
+		var reason string
+		if e, ok := errors.AsType[*errcode.Error](err); ok {
+			reason = e.Code()
+		}
+		st, rerr := s.resolveFunding(ctx, &p, reason)
 		if rerr != nil {
 			return Packet{}, fmt.Errorf("send packet %s: fund escrow: %w (then: %w)", p.ID, err, rerr)
 		}
 		p.State = st
 		if st.Status == StatusCancelled {
-			return p, fmt.Errorf("send packet %s: %w: %w", p.ID, ErrPacketCancelled, err)
+			return p, cancelled(&p)
 		}
 		return p, nil // a concurrent retry funded it after all
 	}
@@ -288,9 +306,10 @@ func (s *Service) fund(ctx context.Context, p Packet) (Packet, error) {
 }
 
 // resolveFunding decides a funding packet for good: open if its funding
-// reached the escrow, else cancelled, with the funding transfer of a send
-// still in flight (or retried later) fenced out (ledger.FenceFunding).
-func (s *Service) resolveFunding(ctx context.Context, p *Packet) (State, error) {
+// reached the escrow, else cancelled because of reason (the code of the
+// ledger's refusal, or empty), with the funding transfer of a send still
+// in flight (or retried later) fenced out (ledger.FenceFunding).
+func (s *Service) resolveFunding(ctx context.Context, p *Packet, reason string) (State, error) {
 	funded, err := s.l.FenceFunding(ctx, s.FundTransferID(p.ID), s.escrowAccount(p))
 	switch {
 	case err != nil:
@@ -298,7 +317,7 @@ func (s *Service) resolveFunding(ctx context.Context, p *Packet) (State, error) 
 	case funded:
 		return s.store.Open(ctx, p.ID)
 	}
-	st, err := s.store.Cancel(ctx, p.ID)
+	st, err := s.store.Cancel(ctx, p.ID, reason)
 	if errors.Is(err, ErrAlreadyFunded) {
 		// Funded, fully claimed and paid between the lookup and the close:
 		// the escrow was empty, as it is for any finished packet.
