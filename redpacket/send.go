@@ -57,9 +57,11 @@ type SendRequest struct {
 // Rules.Check: ErrNoShares, ErrTooManyShares, ErrShareTooSmall,
 // ErrShareTooLarge, ErrCountExceedsGroup; last the sender's funds, which
 // the ledger decides: ledger.ErrInsufficientFunds (or another refusal of
-// the sender's wallet, such as ledger.ErrAccountFrozen), returned together
-// with ErrPacketCancelled: the packet is recorded as cancelled and its ID
-// cannot be used again. A request with a key the sender already used for a
+// the sender's wallet, such as ledger.ErrAccountFrozen), returned as
+// errcode.Because(ErrPacketCancelled, refusal), so that errcode.Of reads
+// the refusal's code: the packet is recorded as cancelled with that code
+// (State.Reason), its ID cannot be used again, and sending it again
+// answers the same. A request with a key the sender already used for a
 // request of another meaning is refused with a *ConflictError
 // (ErrPacketConflict, ledger.ErrIdempotencyConflict). An error from the
 // ledger or the store failing
