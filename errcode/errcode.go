@@ -30,6 +30,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 )
 
 // Class says whose fault an error is and whether to retry.
@@ -128,7 +129,33 @@ func New(code string, class Class, message string) *Error {
 	if !class.valid() {
 		panic(fmt.Sprintf("errcode: code %q: unknown class %d", code, uint8(class)))
 	}
-	return &Error{code: code, class: class, message: message}
+	e := &Error{code: code, class: class, message: message}
+	registry.Lock()
+	if _, ok := registry.byCode[code]; !ok {
+		registry.byCode[code] = e
+	}
+	registry.Unlock()
+	return e
+}
+
+// registry holds the first sentinel New made with each code (Lookup).
+var registry = struct {
+	sync.RWMutex
+	byCode map[string]*Error
+}{byCode: map[string]*Error{}}
+
+// Lookup returns the sentinel with the given code: the first New made,
+// which for a code that several packages share is the one of the package
+// initialized first (a package a program imports is initialized before
+// the program's own). It lets a store keep an error as its code and a
+// later process turn the code back into an error that errors.Is and Of
+// read as before. It reports false for a code no sentinel of the program
+// has (one a newer build wrote, say).
+func Lookup(code string) (*Error, bool) {
+	registry.RLock()
+	defer registry.RUnlock()
+	e, ok := registry.byCode[code]
+	return e, ok
 }
 
 // snakeCase reports whether s is words of [a-z0-9] joined by single

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/socialpay/socialpay/errcode"
+	"github.com/socialpay/socialpay/ledger"
 )
 
 var allClasses = []struct {
@@ -96,6 +97,30 @@ func TestNew(t *testing.T) {
 	}
 	if !panics(func() { errcode.New("fine", errcode.Class(len(allClasses)), "m") }) {
 		t.Error("New with an unknown class did not panic")
+	}
+}
+
+// Lookup turns a code back into the first sentinel made with it: a
+// package's, initialized before this test's own sentinel with the same
+// code, and not replaced by a later one.
+func TestLookup(t *testing.T) {
+	if e, ok := errcode.Lookup("insufficient_funds"); !ok || e != ledger.ErrInsufficientFunds {
+		t.Errorf("Lookup(insufficient_funds) = %v, %v; want ledger.ErrInsufficientFunds (not %v)", e, ok, errNoFunds)
+	}
+	first := errcode.New("lookup_first", errcode.Conflict, "test: first")
+	errcode.New("lookup_first", errcode.Conflict, "test: second")
+	if e, ok := errcode.Lookup("lookup_first"); !ok || e != first {
+		t.Errorf("Lookup(lookup_first) = %v, %v; want the first sentinel", e, ok)
+	}
+	reason, _ := errcode.Lookup("insufficient_funds")
+	err := errcode.Because(errAborted, reason)
+	if code, class := errcode.Of(err); code != "insufficient_funds" || class != errcode.Conflict || !errors.Is(err, ledger.ErrInsufficientFunds) {
+		t.Errorf("Of(Because(outcome, looked up)) = %q %v, errors.Is %v", code, class, errors.Is(err, ledger.ErrInsufficientFunds))
+	}
+	for _, code := range []string{"", "no_sentinel_has_this", "Insufficient_funds"} {
+		if e, ok := errcode.Lookup(code); ok || e != nil {
+			t.Errorf("Lookup(%q) = %v, %v; want none", code, e, ok)
+		}
 	}
 }
 

@@ -80,7 +80,7 @@ type redPacketQueries struct {
 
 const packetCols = `id, kind, sender, sender_account, coalesce(group_id, ` + nilUUID + `),
 	coalesce(recipient, ` + nilUUID + `), password_hash, sender_may_grab, currency, total, count, shares, escrow,
-	created_at, expires_at, status, claimed, posted, settled`
+	created_at, expires_at, status, claimed, posted, settled, reason`
 
 const claimCols = `packet_id, user_id, account, idx, amount, claimed_at, posted`
 
@@ -100,9 +100,11 @@ func newRedPacketQueries(db *DB) redPacketQueries {
 			join unnest($1::uuid[], $2::uuid[]) as u(packet, usr) on c.packet_id = u.packet and c.user_id = u.usr`),
 		currency: q(`select currency from $S.redpackets where id = $1`),
 		claims:   q(`select ` + claimCols + ` from $S.redpacket_claims where packet_id = $1 order by idx`),
-		update:   q(`update $S.redpackets set status = $2, claimed = $3, posted = $4, settled = $5 where id = $1`),
-		updateMany: q(`update $S.redpackets r set status = u.status, claimed = u.claimed, posted = u.posted, settled = u.settled
-			from unnest($1::uuid[], $2::int2[], $3::int4[], $4::int4[], $5::bool[]) as u(id, status, claimed, posted, settled)
+		update:   q(`update $S.redpackets set status = $2, claimed = $3, posted = $4, settled = $5, reason = $6 where id = $1`),
+		updateMany: q(`update $S.redpackets r
+			set status = u.status, claimed = u.claimed, posted = u.posted, settled = u.settled, reason = u.reason
+			from unnest($1::uuid[], $2::int2[], $3::int4[], $4::int4[], $5::bool[], $6::text[])
+				as u(id, status, claimed, posted, settled, reason)
 			where r.id = u.id`),
 		insertClaims: q(`insert into $S.redpacket_claims (` + claimCols + `)
 			select packet, usr, account, idx, amount, at, posted
@@ -127,7 +129,7 @@ func newRedPacketQueries(db *DB) redPacketQueries {
 type packetRow struct {
 	id, sender, senderAccount, group, recipient, escrow [16]byte
 	kind, status                                        int16
-	cur                                                 string
+	cur, reason                                         string
 	passwordHash                                        []byte
 	mayGrab, settled                                    bool
 	total                                               int64
@@ -139,7 +141,7 @@ type packetRow struct {
 func (r *packetRow) dest() []any {
 	return []any{&r.id, &r.kind, &r.sender, &r.senderAccount, &r.group, &r.recipient, &r.passwordHash, &r.mayGrab,
 		&r.cur, &r.total, &r.count, &r.shares, &r.escrow, &r.createdAt, &r.expiresAt, &r.status, &r.claimed,
-		&r.posted, &r.settled}
+		&r.posted, &r.settled, &r.reason}
 }
 
 func (r *packetRow) packet() (redpacket.Packet, error) {
@@ -152,7 +154,8 @@ func (r *packetRow) packet() (redpacket.Packet, error) {
 		Group: r.group, Recipient: r.recipient, PasswordHash: r.passwordHash, SenderMayGrab: r.mayGrab,
 		Total: total, Count: int(r.count), Shares: r.shares, Escrow: r.escrow,
 		CreatedAt: utc(r.createdAt), ExpiresAt: utc(r.expiresAt),
-		State: redpacket.State{Status: redpacket.Status(r.status), Claimed: int(r.claimed), Posted: int(r.posted), Settled: r.settled},
+		State: redpacket.State{Status: redpacket.Status(r.status), Claimed: int(r.claimed), Posted: int(r.posted), Settled: r.settled,
+			Reason: r.reason},
 	}, nil
 }
 
@@ -246,7 +249,7 @@ func (s *RedPacketStore) transition(ctx context.Context, op string, id uuid.UUID
 			return nil
 		}
 		w := &pgx.Batch{}
-		w.Queue(s.q.update, [16]byte(id), int16(p.Status), int32(p.Claimed), int32(p.Posted), p.Settled).Exec(expectRows(1))
+		w.Queue(s.q.update, [16]byte(id), int16(p.Status), int32(p.Claimed), int32(p.Posted), p.Settled, p.Reason).Exec(expectRows(1))
 		queueCommit(w)
 		return conn.SendBatch(ctx, w).Close()
 	})
@@ -269,8 +272,8 @@ func (s *RedPacketStore) Open(ctx context.Context, id uuid.UUID) (redpacket.Stat
 //
 // Errors: redpacket.ErrPacketNotFound, redpacket.ErrAlreadyFunded, and the
 // infrastructure errors of this package.
-func (s *RedPacketStore) Cancel(ctx context.Context, id uuid.UUID) (redpacket.State, error) {
-	p, err := s.transition(ctx, "cancel red packet", id, (*redpacket.Packet).Cancel)
+func (s *RedPacketStore) Cancel(ctx context.Context, id uuid.UUID, reason string) (redpacket.State, error) {
+	p, err := s.transition(ctx, "cancel red packet", id, func(p *redpacket.Packet) (bool, error) { return p.Cancel(reason) })
 	return p.State, err
 }
 
@@ -340,6 +343,7 @@ func (s *RedPacketStore) queueStates(b *pgx.Batch, lb *lockedBatch, changed map[
 	var status []int16
 	var claimed, posted []int32
 	var settled []bool
+	var reasons []string
 	for id := range changed {
 		p := lb.packets[id]
 		ids = append(ids, p.ID)
@@ -347,8 +351,9 @@ func (s *RedPacketStore) queueStates(b *pgx.Batch, lb *lockedBatch, changed map[
 		claimed = append(claimed, int32(p.Claimed))
 		posted = append(posted, int32(p.Posted))
 		settled = append(settled, p.Settled)
+		reasons = append(reasons, p.Reason)
 	}
-	b.Queue(s.q.updateMany, ids, status, claimed, posted, settled).Exec(expectRows(len(ids)))
+	b.Queue(s.q.updateMany, ids, status, claimed, posted, settled, reasons).Exec(expectRows(len(ids)))
 }
 
 // claimBatch applies a batch of claims in one transaction.

@@ -105,7 +105,7 @@ func TestMigrationNumbersAreConstants(t *testing.T) {
 	add(l, 133, "status = %d", ledger.AccountClosed)
 	add(l, 133, "status <> %d", ledger.AccountClosed)
 
-	const rp, rpHash = "0100_redpacket.sql", "0102_redpacket_password_hash.sql"
+	const rp, rpHash, rpReason = "0100_redpacket.sql", "0102_redpacket_password_hash.sql", "0103_redpacket_cancel_reason.sql"
 	add(rp, 12, "kind BETWEEN %d AND %d", redpacket.Lucky, redpacket.Password)
 	add(rp, 28, "status BETWEEN %d AND %d", redpacket.StatusFunding, redpacket.StatusCancelled)
 	add(rp, 36, "status IN (%d, %d)", redpacket.StatusSoldOut, redpacket.StatusRefunded)
@@ -113,6 +113,7 @@ func TestMigrationNumbersAreConstants(t *testing.T) {
 	add(rp, 42, "status <> %d", redpacket.StatusCancelled)
 	add(rpHash, 24, "kind = %d", redpacket.Password)
 	add(rpHash, 26, "kind = %d", redpacket.Password)
+	add(rpReason, 12, "status = %d", redpacket.StatusCancelled)
 
 	const tr, trFailing, trUUID = "0200_transfer.sql", "0201_transfer_failing.sql", "0202_transfer_users_uuid.sql"
 	add(tr, 38, "arrival BETWEEN %d AND %d", transfer.ArriveNow, transfer.ArriveOnAccept)

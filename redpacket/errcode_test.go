@@ -80,11 +80,13 @@ func TestClaimCodes(t *testing.T) {
 			t.Fatalf("send without funds: %v", err)
 		}
 		_, again := w.svc.Send(w.ctx, req)
-		// The outcome speaks, so that a retry of the send, which cannot
-		// know the ledger's reason any more, answers with the same code.
+		// The refusal speaks, on the first call and on a retry, which
+		// reads it from the packet's record.
 		for i, err := range []error{err, again} {
-			if code, class := errcode.Of(err); code != "packet_cancelled" || class != errcode.Conflict {
-				t.Errorf("send without funds, call %d: %v: errcode.Of = %s, %v; want packet_cancelled, conflict", i, err, code, class)
+			if code, class := errcode.Of(err); code != "insufficient_funds" || class != errcode.Conflict ||
+				!errors.Is(err, redpacket.ErrPacketCancelled) || !errors.Is(err, ledger.ErrInsufficientFunds) {
+				t.Errorf("send without funds, call %d: %v: errcode.Of = %s, %v; want insufficient_funds, conflict, and ErrPacketCancelled",
+					i, err, code, class)
 			}
 		}
 	})

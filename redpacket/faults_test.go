@@ -98,8 +98,8 @@ func (s faultyStore) Open(ctx context.Context, id uuid.UUID) (redpacket.State, e
 	return do(s.f, func() (redpacket.State, error) { return s.s.Open(ctx, id) })
 }
 
-func (s faultyStore) Cancel(ctx context.Context, id uuid.UUID) (redpacket.State, error) {
-	return do(s.f, func() (redpacket.State, error) { return s.s.Cancel(ctx, id) })
+func (s faultyStore) Cancel(ctx context.Context, id uuid.UUID, reason string) (redpacket.State, error) {
+	return do(s.f, func() (redpacket.State, error) { return s.s.Cancel(ctx, id, reason) })
 }
 
 func (s faultyStore) Claim(ctx context.Context, id, user, account uuid.UUID, now time.Time) (redpacket.ClaimResult, error) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"testing"
 	"time"
 
 	"github.com/google/uuid"
@@ -104,4 +105,28 @@ func ExampleView_json() {
 	//   },
 	//   "best_luck": -1
 	// }
+}
+
+// A cancelled packet's state carries its refusal's code in JSON, and
+// decodes back to the same state; a state without one leaves it out.
+func TestStateJSONReason(t *testing.T) {
+	for _, c := range []struct {
+		st   redpacket.State
+		json string
+	}{
+		{redpacket.State{Status: redpacket.StatusCancelled, Reason: "insufficient_funds"},
+			`{"status":"cancelled","claimed":0,"posted":0,"settled":false,"reason":"insufficient_funds"}`},
+		{redpacket.State{Status: redpacket.StatusOpen, Claimed: 2, Posted: 1},
+			`{"status":"open","claimed":2,"posted":1,"settled":false}`},
+	} {
+		b, err := json.Marshal(c.st)
+		if err != nil || string(b) != c.json {
+			t.Errorf("Marshal(%+v) = %s, %v; want %s", c.st, b, err, c.json)
+			continue
+		}
+		var back redpacket.State
+		if err := json.Unmarshal(b, &back); err != nil || back != c.st {
+			t.Errorf("Unmarshal(%s) = %+v, %v; want %+v", b, back, err, c.st)
+		}
+	}
 }

@@ -194,9 +194,9 @@ func (s *MemoryStore) Open(ctx context.Context, id uuid.UUID) (State, error) {
 }
 
 // Cancel implements Store.
-func (s *MemoryStore) Cancel(ctx context.Context, id uuid.UUID) (State, error) {
+func (s *MemoryStore) Cancel(ctx context.Context, id uuid.UUID, reason string) (State, error) {
 	return s.change(ctx, id, func(mp *memPacket) error {
-		changed, err := mp.p.Cancel()
+		changed, err := mp.p.Cancel(reason)
 		if changed {
 			s.indexShard(id).remove(indexKeyOf(&mp.p))
 		}

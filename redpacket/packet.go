@@ -105,6 +105,11 @@ type State struct {
 	Claimed int    `json:"claimed"` // shares claimed; the next claim takes Shares[Claimed]
 	Posted  int    `json:"posted"`  // claims whose share has moved on the ledger (MarkPosted)
 	Settled bool   `json:"settled"` // finished, every claim paid, escrow account closed
+	// Reason is the errcode code of the ledger's refusal that cancelled
+	// the packet ("insufficient_funds"): every answer to its send says
+	// it. Empty for other statuses, and for a packet cancelled with no
+	// refusal seen (Reconcile fencing a funding that never came).
+	Reason string `json:"reason,omitempty"`
 }
 
 // Claim is one user's share of a packet.
@@ -250,14 +255,15 @@ func (p *Packet) Open() (bool, error) {
 	return false, nil
 }
 
-// Cancel marks a packet whose funding was refused as cancelled. Cancelling
-// a cancelled packet changes nothing.
+// Cancel marks a packet whose funding was refused as cancelled, because of
+// reason (State.Reason: the refusal's errcode code, or empty). Cancelling
+// a cancelled packet changes nothing: it keeps its first reason.
 //
 // Errors: ErrAlreadyFunded.
-func (p *Packet) Cancel() (bool, error) {
+func (p *Packet) Cancel(reason string) (bool, error) {
 	switch p.Status {
 	case StatusFunding:
-		p.Status = StatusCancelled
+		p.Status, p.Reason = StatusCancelled, reason
 		return true, nil
 	case StatusCancelled:
 		return false, nil

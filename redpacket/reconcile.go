@@ -118,7 +118,7 @@ func (s *Service) reconcile(ctx context.Context, listed *Packet, now, cutoff tim
 		if listed.CreatedAt.After(cutoff) {
 			return nil
 		}
-		st, err := s.resolveFunding(ctx, listed)
+		st, err := s.resolveFunding(ctx, listed, "")
 		if err != nil {
 			return err
 		}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/socialpay/socialpay/errcode"
 	"github.com/socialpay/socialpay/ledger"
 )
 
@@ -56,9 +57,11 @@ type SendRequest struct {
 // Rules.Check: ErrNoShares, ErrTooManyShares, ErrShareTooSmall,
 // ErrShareTooLarge, ErrCountExceedsGroup; last the sender's funds, which
 // the ledger decides: ledger.ErrInsufficientFunds (or another refusal of
-// the sender's wallet, such as ledger.ErrAccountFrozen), returned together
-// with ErrPacketCancelled: the packet is recorded as cancelled and its ID
-// cannot be used again. A request with a key the sender already used for a
+// the sender's wallet, such as ledger.ErrAccountFrozen), returned as
+// errcode.Because(ErrPacketCancelled, refusal), so that errcode.Of reads
+// the refusal's code: the packet is recorded as cancelled with that code
+// (State.Reason), its ID cannot be used again, and sending it again
+// answers the same. A request with a key the sender already used for a
 // request of another meaning is refused with a *ConflictError
 // (ErrPacketConflict, ledger.ErrIdempotencyConflict). An error from the
 // ledger or the store failing
@@ -215,9 +218,22 @@ func (s *Service) resend(ctx context.Context, req *SendRequest, p Packet) (Packe
 	case StatusFunding:
 		return s.fund(ctx, p)
 	case StatusCancelled:
-		return p, fmt.Errorf("send packet %s: %w", p.ID, ErrPacketCancelled)
+		return p, cancelled(&p)
 	}
 	return p, nil
+}
+
+// cancelled is the answer to every send of a cancelled packet, the first
+// and each retry on any instance alike: ErrPacketCancelled because of the
+// refusal recorded with it (errcode.Because, so that a client reads the
+// refusal's code), or alone when none was recorded or this build has no
+// sentinel with its code.
+func cancelled(p *Packet) error {
+	var reason error
+	if e, ok := errcode.Lookup(p.Reason); ok {
+		reason = e
+	}
+	return fmt.Errorf("send packet %s: %w", p.ID, errcode.Because(ErrPacketCancelled, reason))
 }
 
 // sameRequest reports whether req means packet p: the identity of a send
@@ -269,13 +285,17 @@ func (s *Service) fund(ctx context.Context, p Packet) (Packet, error) {
 		return Packet{}, fmt.Errorf("send packet %s: fund escrow: %w", p.ID, err)
 	}
 	if err != nil {
-		st, rerr := s.resolveFunding(ctx, &p)
+		var reason string
+		if e, ok := errors.AsType[*errcode.Error](err); ok {
+			reason = e.Code()
+		}
+		st, rerr := s.resolveFunding(ctx, &p, reason)
 		if rerr != nil {
 			return Packet{}, fmt.Errorf("send packet %s: fund escrow: %w (then: %w)", p.ID, err, rerr)
 		}
 		p.State = st
 		if st.Status == StatusCancelled {
-			return p, fmt.Errorf("send packet %s: %w: %w", p.ID, ErrPacketCancelled, err)
+			return p, cancelled(&p)
 		}
 		return p, nil // a concurrent retry funded it after all
 	}
@@ -288,9 +308,10 @@ func (s *Service) fund(ctx context.Context, p Packet) (Packet, error) {
 }
 
 // resolveFunding decides a funding packet for good: open if its funding
-// reached the escrow, else cancelled, with the funding transfer of a send
-// still in flight (or retried later) fenced out (ledger.FenceFunding).
-func (s *Service) resolveFunding(ctx context.Context, p *Packet) (State, error) {
+// reached the escrow, else cancelled because of reason (the code of the
+// ledger's refusal, or empty), with the funding transfer of a send still
+// in flight (or retried later) fenced out (ledger.FenceFunding).
+func (s *Service) resolveFunding(ctx context.Context, p *Packet, reason string) (State, error) {
 	funded, err := s.l.FenceFunding(ctx, s.FundTransferID(p.ID), s.escrowAccount(p))
 	switch {
 	case err != nil:
@@ -298,7 +319,7 @@ func (s *Service) resolveFunding(ctx context.Context, p *Packet) (State, error) 
 	case funded:
 		return s.store.Open(ctx, p.ID)
 	}
-	st, err := s.store.Cancel(ctx, p.ID)
+	st, err := s.store.Cancel(ctx, p.ID, reason)
 	if errors.Is(err, ErrAlreadyFunded) {
 		// Funded, fully claimed and paid between the lookup and the close:
 		// the escrow was empty, as it is for any finished packet.

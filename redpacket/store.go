@@ -45,10 +45,11 @@ type Store interface {
 	// Errors: ErrPacketNotFound, ErrPacketCancelled.
 	Open(ctx context.Context, id uuid.UUID) (State, error)
 
-	// Cancel applies Packet.Cancel: funding → cancelled.
+	// Cancel applies Packet.Cancel: funding → cancelled, recording reason
+	// (State.Reason) with it.
 	//
 	// Errors: ErrPacketNotFound, ErrAlreadyFunded.
-	Cancel(ctx context.Context, id uuid.UUID) (State, error)
+	Cancel(ctx context.Context, id uuid.UUID, reason string) (State, error)
 
 	// Claim gives user a share of the packet in one atomic step: if user
 	// already has a claim on it, that claim is returned with Existing set

@@ -258,7 +258,7 @@ func TestRedPacketTelemetry(t *testing.T) {
 	}
 
 	sends, claims := o.spansNamed("redpacket.Send"), o.spansNamed("redpacket.Claim")
-	equal(t, "send outcomes", tally(outcomes(t, sends)), map[string]int{"ok": 2, "packet_cancelled": 1})
+	equal(t, "send outcomes", tally(outcomes(t, sends)), map[string]int{"ok": 2, "insufficient_funds": 1})
 	equal(t, "claim outcomes", tally(outcomes(t, claims)), map[string]int{"ok": 2, "sold_out": 1, "packet_not_found": 1, "invalid_request": 1})
 	for _, s := range claims[:3] {
 		if attr(s, "currency") != "CNY" || attr(s, "socialpay.packet.id") != packet.String() {
@@ -283,7 +283,7 @@ func TestRedPacketTelemetry(t *testing.T) {
 		map[string]int64{"ok/CNY": 2, "sold_out/CNY": 1, "packet_not_found": 1, "invalid_request": 1})
 	equal(t, "claim durations", durations(t, ms, "socialpay.redpacket.claim.duration"),
 		map[string]uint64{"ok/CNY": 2, "sold_out/CNY": 1, "packet_not_found": 1, "invalid_request": 1})
-	equal(t, "sends", counts(t, ms, "socialpay.redpacket.sends"), map[string]int64{"ok/CNY": 2, "packet_cancelled/CNY": 1})
+	equal(t, "sends", counts(t, ms, "socialpay.redpacket.sends"), map[string]int64{"ok/CNY": 2, "insufficient_funds/CNY": 1})
 	if got := counts(t, ms, "socialpay.ledger.transfers"); got["insufficient_funds/CNY"] != 1 || got["ok/CNY"] < 4 {
 		t.Errorf("ledger transfers %v: want the refused funding and at least two fundings and two payments", got)
 	}

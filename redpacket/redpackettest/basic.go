@@ -122,7 +122,7 @@ func testNotFound(t *testing.T, e *env) {
 	wantErr(t, "Packet", err, redpacket.ErrPacketNotFound)
 	_, err = e.s.Open(e.ctx, id)
 	wantErr(t, "Open", err, redpacket.ErrPacketNotFound)
-	_, err = e.s.Cancel(e.ctx, id)
+	_, err = e.s.Cancel(e.ctx, id, "")
 	wantErr(t, "Cancel", err, redpacket.ErrPacketNotFound)
 	_, err = e.s.Claim(e.ctx, id, u, u, now)
 	wantErr(t, "Claim", err, redpacket.ErrPacketNotFound)
@@ -145,23 +145,33 @@ func testOpenAndCancel(t *testing.T, e *env) {
 	if err != nil || st.Status != redpacket.StatusOpen {
 		t.Fatalf("Open again: %v, %v; want open, nil", st.Status, err)
 	}
-	_, err = e.s.Cancel(e.ctx, p.ID)
+	_, err = e.s.Cancel(e.ctx, p.ID, "insufficient_funds")
 	wantErr(t, "Cancel an open packet", err, redpacket.ErrAlreadyFunded)
-	if got := e.get(p.ID); got.Status != redpacket.StatusOpen {
-		t.Fatalf("status %v after refused cancel", got.Status)
+	if got := e.get(p.ID); got.State != (redpacket.State{Status: redpacket.StatusOpen}) {
+		t.Fatalf("state %+v after refused cancel, want open", got.State)
 	}
 
+	// The first cancel's reason stays: a second one changes nothing.
 	q := e.create(NewPacket(10))
-	for i := range 2 {
-		st, err := e.s.Cancel(e.ctx, q.ID)
-		if err != nil || st.Status != redpacket.StatusCancelled {
-			t.Fatalf("Cancel #%d: %v, %v; want cancelled, nil", i+1, st.Status, err)
+	for i, reason := range []string{"insufficient_funds", "account_frozen"} {
+		st, err := e.s.Cancel(e.ctx, q.ID, reason)
+		if err != nil || st != (redpacket.State{Status: redpacket.StatusCancelled, Reason: "insufficient_funds"}) {
+			t.Fatalf("Cancel #%d: %+v, %v; want cancelled because of insufficient_funds, nil", i+1, st, err)
 		}
 	}
 	_, err = e.s.Open(e.ctx, q.ID)
 	wantErr(t, "Open a cancelled packet", err, redpacket.ErrPacketCancelled)
-	if got := e.get(q.ID); got.Status != redpacket.StatusCancelled {
-		t.Fatalf("status %v, want cancelled", got.Status)
+	if got := e.get(q.ID); got.State != (redpacket.State{Status: redpacket.StatusCancelled, Reason: "insufficient_funds"}) {
+		t.Fatalf("state %+v, want cancelled because of insufficient_funds", got.State)
+	}
+
+	// Cancelled with no refusal seen: no reason.
+	r := e.create(NewPacket(10))
+	if st, err := e.s.Cancel(e.ctx, r.ID, ""); err != nil || st != (redpacket.State{Status: redpacket.StatusCancelled}) {
+		t.Fatalf("Cancel without a reason: %+v, %v; want cancelled, no reason", st, err)
+	}
+	if got := e.get(r.ID); got.State != (redpacket.State{Status: redpacket.StatusCancelled}) {
+		t.Fatalf("state %+v, want cancelled, no reason", got.State)
 	}
 }
 
@@ -251,7 +261,7 @@ func testClaimRefusals(t *testing.T, e *env) {
 	wantErr(t, "claim a funding packet", err, redpacket.ErrNotFunded)
 
 	cancelled := e.create(NewPacket(10))
-	if _, err := e.s.Cancel(e.ctx, cancelled.ID); err != nil {
+	if _, err := e.s.Cancel(e.ctx, cancelled.ID, ""); err != nil {
 		t.Fatal(err)
 	}
 	_, err = e.claim(&cancelled, uuid.New())
@@ -368,7 +378,7 @@ func testRefundRefusals(t *testing.T, e *env) {
 	wantErr(t, "BeginRefund of a funding packet", err, redpacket.ErrNotFunded)
 
 	cancelled := e.create(NewPacket(10))
-	if _, err := e.s.Cancel(e.ctx, cancelled.ID); err != nil {
+	if _, err := e.s.Cancel(e.ctx, cancelled.ID, ""); err != nil {
 		t.Fatal(err)
 	}
 	_, err = e.s.BeginRefund(e.ctx, cancelled.ID, cancelled.ExpiresAt)

@@ -246,7 +246,7 @@ func testConcurrentTransitions(t *testing.T, e *env) {
 				}
 				return
 			}
-			_, err := e.s.Cancel(e.ctx, p.ID)
+			_, err := e.s.Cancel(e.ctx, p.ID, "")
 			if err == nil {
 				cancelled.Add(1)
 			} else if !errors.Is(err, redpacket.ErrAlreadyFunded) {

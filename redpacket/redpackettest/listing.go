@@ -98,7 +98,7 @@ func testExpiredPaging(t *testing.T, e *env) {
 			e.create(p)
 		case 1: // cancelled: not listed
 			e.create(p)
-			if _, err := e.s.Cancel(e.ctx, p.ID); err != nil {
+			if _, err := e.s.Cancel(e.ctx, p.ID, ""); err != nil {
 				t.Fatal(err)
 			}
 		case 2: // sold out: not listed
@@ -182,7 +182,7 @@ func testUnsettledPaging(t *testing.T, e *env) {
 		// Cancelled: not listed.
 		p = at(base + 1)
 		e.create(p)
-		if _, err := e.s.Cancel(e.ctx, p.ID); err != nil {
+		if _, err := e.s.Cancel(e.ctx, p.ID, ""); err != nil {
 			t.Fatal(err)
 		}
 		add(p, false)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/socialpay/socialpay/errcode"
 	"github.com/socialpay/socialpay/ledger"
 	"github.com/socialpay/socialpay/ledger/ledgertest"
 	"github.com/socialpay/socialpay/redpacket"
@@ -65,6 +66,10 @@ const raceInstances = 2
 //     a wallet holding exactly its amount: every call answers with the
 //     one packet, open, funded once — never insufficient funds or a
 //     cancelled packet caused by the winner.
+//   - SendRefused: a send the ledger refuses for insufficient funds, then
+//     retried on another instance: both answers are ErrPacketCancelled
+//     with the refusal's code (errcode.Of: "insufficient_funds"), the
+//     store keeps the code as State.Reason, and no money moves.
 func RunRace(t *testing.T, cfg RaceConfig) {
 	if cfg.Iterations <= 0 {
 		cfg.Iterations = 100
@@ -78,6 +83,7 @@ func RunRace(t *testing.T, cfg RaceConfig) {
 		{"ExpiryInstant", testRaceExpiryInstant},
 		{"SweepersAtOnce", testRaceSweepers},
 		{"SendRetried", testRaceSendRetried},
+		{"SendRefused", testRaceSendRefused},
 	}
 	for _, tt := range tests {
 		t.Run("Race/"+tt.name, func(t *testing.T) {
@@ -439,5 +445,36 @@ func testRaceSendRetried(t *testing.T, e *raceEnv) {
 			t.Fatalf("iteration %d: sender has %d, escrow %d; want 0 and 200", it, n, esc)
 		}
 		e.finish(&got[0])
+	}
+}
+
+// testRaceSendRefused: a send from a wallet one fen short, then the same
+// request on the other instance, which knows only what the store recorded.
+func testRaceSendRefused(t *testing.T, e *raceEnv) {
+	e.next(0)
+	req, wallet := e.sendRequest(2, 100)
+	req.Amount = ledger.NewMoney(101, cny)
+	for i := range raceInstances {
+		p, err := e.svc(i).Send(e.ctx, req)
+		code, class := errcode.Of(err)
+		if !errors.Is(err, redpacket.ErrPacketCancelled) || !errors.Is(err, ledger.ErrInsufficientFunds) ||
+			code != "insufficient_funds" || class != errcode.Conflict {
+			t.Fatalf("send on instance %d: %v (errcode.Of %s, %v); want ErrPacketCancelled because of insufficient_funds, conflict",
+				i, err, code, class)
+		}
+		if p.Status != redpacket.StatusCancelled || p.Reason != "insufficient_funds" {
+			t.Fatalf("send on instance %d answered state %+v, want cancelled because of insufficient_funds", i, p.State)
+		}
+	}
+	id := e.svc(0).PacketID(req.Sender, req.Key)
+	stored, err := e.cfg.Store.Packet(e.ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stored.State != (redpacket.State{Status: redpacket.StatusCancelled, Reason: "insufficient_funds"}) {
+		t.Fatalf("stored state %+v, want cancelled because of insufficient_funds", stored.State)
+	}
+	if n := e.net(wallet); n != 200 {
+		t.Fatalf("sender has %d, want the 200 it had", n)
 	}
 }
