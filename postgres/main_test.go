@@ -36,7 +36,10 @@ var server struct {
 func TestMain(m *testing.M) {
 	proctest.Main(workers())
 	code := m.Run()
-	if db := server.db; db != nil {
+	for _, db := range []*DB{server.db, citus.db} {
+		if db == nil {
+			continue
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		if _, err := db.pool.Exec(ctx, "drop schema if exists "+db.schema+" cascade"); err != nil {
 			fmt.Fprintf(os.Stderr, "postgres tests: dropping schema %s: %v\n", db.schema, err)

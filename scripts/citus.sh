@@ -55,7 +55,8 @@ fi
 
 if [ "$mode" = test ]; then
 	export SOCIALPAY_TEST_CITUS="$COORD/test?sslmode=disable"
-	go test -count=1 -timeout 60m -run 'TestCitus' -v ./postgres | grep -E '^(=== RUN|--- |PASS|FAIL|ok)|citus_test' | grep -v '=== RUN'
+	# Every test and subtest's result and message, as each ends.
+	go test -count=1 -timeout 60m -run 'TestCitus' -v ./postgres | grep --line-buffered -vE '^ *=== (RUN|PAUSE|CONT|NAME)'
 	if [ -n "${FULL:-}" ]; then
 		# The whole package on the coordinator, its tables local there.
 		SOCIALPAY_TEST_PG="$COORD/test?sslmode=disable" go test -count=1 -timeout 60m ./postgres
