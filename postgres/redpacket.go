@@ -101,10 +101,8 @@ func newRedPacketQueries(db *DB) redPacketQueries {
 		currency: q(`select currency from $S.redpackets where id = $1`),
 		claims:   q(`select ` + claimCols + ` from $S.redpacket_claims where packet_id = $1 order by idx`),
 		update:   q(`update $S.redpackets set status = $2, claimed = $3, posted = $4, settled = $5, reason = $6 where id = $1`),
-		updateMany: q(`update $S.redpackets r
-			set status = u.status, claimed = u.claimed, posted = u.posted, settled = u.settled, reason = u.reason
-			from unnest($1::uuid[], $2::int2[], $3::int4[], $4::int4[], $5::bool[], $6::text[])
-				as u(id, status, claimed, posted, settled, reason)
+		updateMany: q(`update $S.redpackets r set status = u.status, claimed = u.claimed, posted = u.posted, settled = u.settled
+			from unnest($1::uuid[], $2::int2[], $3::int4[], $4::int4[], $5::bool[]) as u(id, status, claimed, posted, settled)
 			where r.id = u.id`),
 		insertClaims: q(`insert into $S.redpacket_claims (` + claimCols + `)
 			select packet, usr, account, idx, amount, at, posted
@@ -337,13 +335,13 @@ func (s *RedPacketStore) lockBatch(ctx context.Context, conn *pgx.Conn, keys []c
 	return lb, nil
 }
 
-// queueStates queues the update of the packets in changed.
+// queueStates queues the update of the packets in changed by claims or
+// marks (never their reason: only Cancel sets one).
 func (s *RedPacketStore) queueStates(b *pgx.Batch, lb *lockedBatch, changed map[uuid.UUID]bool) {
 	var ids [][16]byte
 	var status []int16
 	var claimed, posted []int32
 	var settled []bool
-	var reasons []string
 	for id := range changed {
 		p := lb.packets[id]
 		ids = append(ids, p.ID)
@@ -351,9 +349,8 @@ func (s *RedPacketStore) queueStates(b *pgx.Batch, lb *lockedBatch, changed map[
 		claimed = append(claimed, int32(p.Claimed))
 		posted = append(posted, int32(p.Posted))
 		settled = append(settled, p.Settled)
-		reasons = append(reasons, p.Reason)
 	}
-	b.Queue(s.q.updateMany, ids, status, claimed, posted, settled, reasons).Exec(expectRows(len(ids)))
+	b.Queue(s.q.updateMany, ids, status, claimed, posted, settled).Exec(expectRows(len(ids)))
 }
 
 // claimBatch applies a batch of claims in one transaction.
