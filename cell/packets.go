@@ -169,8 +169,13 @@ func (ps *Packets) Claim(ctx context.Context, req ClaimRequest) (PacketClaim, er
 		return PacketClaim{}, fmt.Errorf("claim packet %s: %w: not sent by %s", req.Packet, redpacket.ErrPacketNotFound, req.Sender)
 	}
 	cur := p.Total.Currency()
-	if err := checkWallet(ctx, ps.c.cells[home].Ledger, req.Account, cur); err != nil {
-		return PacketClaim{}, fmt.Errorf("claim packet %s: %w", p.ID, err)
+	// As redpacket.Service.Claim checks a wallet before it takes a share.
+	a, err := ps.c.cells[home].Ledger.Account(ctx, req.Account)
+	if err == nil {
+		err = a.CheckTransfer(cur)
+	}
+	if err != nil {
+		return PacketClaim{}, fmt.Errorf("claim packet %s: wallet: %w", p.ID, err)
 	}
 	cl := ps.c.cells[there]
 	f, _, err := cl.Store.BeginForward(ctx, Forward{
@@ -239,22 +244,6 @@ func (ps *Packets) forward(ctx context.Context, cl *Cell, p *redpacket.Packet, f
 		}
 		return out, err
 	}
-}
-
-// checkWallet refuses a wallet a share in cur could not be paid to.
-func checkWallet(ctx context.Context, l *ledger.Ledger, id uuid.UUID, cur ledger.Currency) error {
-	a, err := l.Account(ctx, id)
-	switch {
-	case err != nil:
-		return fmt.Errorf("wallet: %w", err)
-	case a.Currency != cur:
-		return fmt.Errorf("wallet %s in %v, packet in %v: %w", id, a.Currency, cur, ledger.ErrCurrencyMismatch)
-	case a.Status == ledger.AccountClosed:
-		return fmt.Errorf("wallet %s: %w", id, ledger.ErrAccountClosed)
-	case a.Status == ledger.AccountFrozen:
-		return fmt.Errorf("wallet %s: %w", id, ledger.ErrAccountFrozen)
-	}
-	return nil
 }
 
 // ForwardReport says what Packets.Reconcile did.

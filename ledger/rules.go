@@ -477,14 +477,29 @@ func checkResolvable(p *Transfer, now time.Time) error {
 	return nil
 }
 
-func checkOpen(st *AccountState) error {
-	switch st.Account.Status {
+func checkOpen(st *AccountState) error { return st.Account.checkOpen() }
+
+func (a *Account) checkOpen() error {
+	switch a.Status {
 	case AccountClosed:
-		return &AccountError{ID: st.Account.ID, Err: ErrAccountClosed}
+		return &AccountError{ID: a.ID, Err: ErrAccountClosed}
 	case AccountFrozen:
-		return &AccountError{ID: st.Account.ID, Err: ErrAccountFrozen}
+		return &AccountError{ID: a.ID, Err: ErrAccountFrozen}
 	}
 	return nil
+}
+
+// CheckTransfer returns the refusal the rules give a transfer in cur
+// that debits or credits a (a void, which only releases a hold, aside):
+// ErrCurrencyMismatch for another currency, an *AccountError with
+// ErrAccountClosed or ErrAccountFrozen, or nil. A service that must know
+// before it commits to a transfer (a red-packet claim's wallet) asks it,
+// so that its answer is the rules' own.
+func (a *Account) CheckTransfer(cur Currency) error {
+	if a.Currency != cur {
+		return fmt.Errorf("account %s in %s, transfer in %s: %w", a.ID, a.Currency, cur, ErrCurrencyMismatch)
+	}
+	return a.checkOpen()
 }
 
 // addSide returns b with posted and pending added to one side, or

@@ -196,15 +196,11 @@ func (s *Service) eligible(ctx context.Context, p *Packet, req *ClaimRequest) er
 // that no recorded claim is left unpayable.
 func (s *Service) checkWallet(ctx context.Context, p *Packet, account uuid.UUID) error {
 	a, err := s.l.Account(ctx, account)
-	switch {
-	case err != nil:
+	if err == nil {
+		err = a.CheckTransfer(p.Total.Currency())
+	}
+	if err != nil {
 		return fmt.Errorf("claim packet %s: wallet: %w", p.ID, err)
-	case a.Currency != p.Total.Currency():
-		return fmt.Errorf("claim packet %s: wallet %s in %v, packet in %v: %w", p.ID, account, a.Currency, p.Total.Currency(), ledger.ErrCurrencyMismatch)
-	case a.Status == ledger.AccountClosed:
-		return fmt.Errorf("claim packet %s: wallet %s: %w", p.ID, account, ledger.ErrAccountClosed)
-	case a.Status == ledger.AccountFrozen:
-		return fmt.Errorf("claim packet %s: wallet %s: %w", p.ID, account, ledger.ErrAccountFrozen)
 	}
 	return nil
 }
