@@ -14,9 +14,10 @@ func TestMemory(t *testing.T) {
 		var s celltest.Stores
 		for i := range n {
 			s.Names = append(s.Names, "cell_"+string(rune('a'+i)))
-			s.Ledgers = append(s.Ledgers, ledger.NewMemoryStore())
+			ls := ledger.NewMemoryStore()
+			s.Ledgers = append(s.Ledgers, ls)
 			s.Records = append(s.Records, cell.NewMemoryStore())
-			s.Packets = append(s.Packets, redpacket.NewMemoryStore())
+			s.Packets = append(s.Packets, redpacket.NewMemoryStore(ledger.New(ls, ledger.Options{})))
 		}
 		return s
 	})

@@ -40,9 +40,8 @@ type cacheShard struct {
 
 // cached is one packet in the cache.
 type cached struct {
-	p       *Packet    // the fixed part; State is as first read and not used
-	pid     string     // p.ID.String(), a part of every ID derived for the packet
-	mem     *memPacket // the packet's record when the store is a MemoryStore
+	p       *Packet // the fixed part; State is as first read and not used
+	pid     string  // p.ID.String(), a part of every ID derived for the packet
 	closed  atomic.Pointer[closedState]
 	loading sync.Mutex // held by the one goroutine loading the final claims
 }
@@ -84,10 +83,10 @@ func (c *packetCache) get(id uuid.UUID) *cached {
 	return e
 }
 
-// add caches p, with its record mp in a MemoryStore (or nil), and returns
+// add caches p and returns
 // the entry for its ID (an earlier one if another goroutine added it
 // first).
-func (c *packetCache) add(p *Packet, mp *memPacket) *cached {
+func (c *packetCache) add(p *Packet) *cached {
 	sh := c.shard(p.ID)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
@@ -101,7 +100,7 @@ func (c *packetCache) add(p *Packet, mp *memPacket) *cached {
 	}
 	fixed := *p
 	fixed.Shares = nil // never needed for a claim's checks; keeps the cache small
-	e := &cached{p: &fixed, pid: p.ID.String(), mem: mp}
+	e := &cached{p: &fixed, pid: p.ID.String()}
 	sh.put(p.ID, e, c.per)
 	return e
 }

@@ -39,7 +39,7 @@ func hasProblem(ps []redpacket.Problem, id uuid.UUID, k redpacket.ProblemKind) b
 // reports the rest; clean packets raise nothing.
 func TestCheckAndReconcileRepair(t *testing.T) {
 	forEachMode(t, func(t *testing.T, m mode) {
-		mem := redpacket.NewMemoryStore()
+		mem := redpacket.NewMemoryStore(nil)
 		w := newWorld(t, inMode(m), withStores(nil, mem))
 		sender := w.newUser(1000000)
 		ms := w.users(4, 0)

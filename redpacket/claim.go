@@ -58,8 +58,8 @@ func (s *Service) Claim(ctx context.Context, req ClaimRequest) (_ Claim, err err
 	if c, ok, err := e.answer(ctx, s.store, req.User); ok {
 		return c, err
 	}
-	if e.mem != nil || s.paying != nil {
-		return s.claimPaying(ctx, e, &req)
+	if s.paying != nil {
+		return s.claimPaid(ctx, e, &req)
 	}
 	if err := s.checkWallet(ctx, p, req.Account); err != nil {
 		return Claim{}, err
@@ -80,40 +80,19 @@ func (s *Service) Claim(ctx context.Context, req ClaimRequest) (_ Claim, err err
 	return s.pay(ctx, p, e.pid, res.Claim, s.asyncMarks)
 }
 
-// claimPaying claims on a store that records and pays a claim in one
-// step — a MemoryStore (MemoryStore.claimPaying, the payment made under
-// the packet's lock) or a PayingStore (ClaimPaid, one transaction with
-// the ledger) — with no wallet read before and no paid mark after; what
-// follows the step is the same for both.
-func (s *Service) claimPaying(ctx context.Context, e *cached, req *ClaimRequest) (Claim, error) {
+// claimPaid claims on a PayingStore: the claim and its payment in one
+// step, with no wallet read before and no paid mark after.
+func (s *Service) claimPaid(ctx context.Context, e *cached, req *ClaimRequest) (Claim, error) {
 	p := e.p
-	now := ledger.Timestamp(s.now())
-	var res ClaimResult
-	var outcome payOutcome
-	var payErr, err error
-	if e.mem != nil {
-		res, outcome, err = s.mem.claimPaying(ctx, e.mem, req.User, req.Account, now, func(c Claim) payOutcome {
-			_, payErr = s.pl.Transfer(ctx, s.claimTransfer(p, e.pid, &c))
-			switch {
-			case payErr == nil:
-				return payDone
-			case ledger.Refused(payErr):
-				return payRefused
-			}
-			return payUnknown
-		})
-	} else {
-		res, err = s.paying.ClaimPaid(ctx, p.ID, req.User, req.Account, now, s.l.Now(), func(c Claim) ledger.Transfer {
-			return s.claimTransfer(p, e.pid, &c)
-		})
-		switch {
-		case err == nil && !res.Existing:
-			outcome = payDone
-		case ledger.Refused(err): // nothing recorded
-			outcome, payErr, err = payRefused, err, nil
-		}
-	}
-	if err != nil {
+	res, err := s.paying.ClaimPaid(ctx, p.ID, req.User, req.Account, ledger.Timestamp(s.now()), s.l.Now(), func(c Claim) ledger.Transfer {
+		return s.claimTransfer(p, e.pid, &c)
+	})
+	switch {
+	case ledger.Refused(err): // nothing recorded
+		return Claim{}, fmt.Errorf("claim packet %s: %w", p.ID, err)
+	case err != nil && res.Claim.User != uuid.Nil: // recorded, its payment's outcome unknown
+		return res.Claim, fmt.Errorf("claim packet %s: %w: %w", p.ID, ErrPaymentPending, err)
+	case err != nil:
 		// The wallet's errors come before the packet's, as on other stores.
 		if werr := s.checkWallet(ctx, p, req.Account); werr != nil {
 			return Claim{}, werr
@@ -131,10 +110,6 @@ func (s *Service) claimPaying(ctx context.Context, e *cached, req *ClaimRequest)
 		return res.Claim, nil
 	case res.Existing:
 		return s.pay(ctx, p, e.pid, res.Claim, s.asyncMarks)
-	case outcome == payRefused:
-		return Claim{}, fmt.Errorf("claim packet %s: %w", p.ID, payErr)
-	case outcome == payUnknown:
-		return res.Claim, fmt.Errorf("claim packet %s: %w: %w", p.ID, ErrPaymentPending, payErr)
 	}
 	if res.State.Complete() && !res.State.Settled {
 		_ = s.settle(ctx, p.ID, p.Escrow) // a failure here is Reconcile's to finish; the claim is paid
@@ -147,21 +122,11 @@ func (s *Service) entry(ctx context.Context, id uuid.UUID) (*cached, error) {
 	if e := s.cache.get(id); e != nil {
 		return e, nil
 	}
-	var p Packet
-	var mp *memPacket
-	var err error
-	if s.mem != nil {
-		if err = ctx.Err(); err != nil {
-			return nil, err
-		}
-		if mp, err = s.mem.get(id); err != nil {
-			return nil, err
-		}
-		p = mp.withoutShares() // the cache keeps none
-	} else if p, err = s.store.Packet(ctx, id); err != nil {
+	p, err := s.store.Packet(ctx, id)
+	if err != nil {
 		return nil, err
 	}
-	e := s.cache.add(&p, mp)
+	e := s.cache.add(&p)
 	switch p.Status {
 	case StatusSoldOut:
 		e.close(ErrSoldOut)

@@ -54,7 +54,7 @@ func TestCrashAndRetry(t *testing.T) {
 // target and checks the outcome; it reports whether the crash happened.
 func crashRun(t *testing.T, m mode, target string, n int, applyThenFail, soldOut bool) bool {
 	sf, lf := newFault(), newFault()
-	var store redpacket.Store = redpacket.NewMemoryStore()
+	var store redpacket.Store = redpacket.NewMemoryStore(nil)
 	if target == "store" {
 		store = faultyStore{s: store, f: sf}
 	}

@@ -38,7 +38,7 @@ func newExampleBank() *exampleBank {
 		panic(err)
 	}
 	b.svc, err = redpacket.New(redpacket.Config{
-		Ledger: b.l, Store: redpacket.NewMemoryStore(), Members: members, Now: clock, PasswordKey: key,
+		Ledger: b.l, Store: redpacket.NewMemoryStore(b.l), Members: members, Now: clock, PasswordKey: key,
 		Rand: rand.NewChaCha8([32]byte([]byte("red packets for the new year 2026"))),
 	})
 	if err != nil {

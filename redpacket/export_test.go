@@ -1,6 +1,10 @@
 package redpacket
 
-import "github.com/google/uuid"
+import (
+	"github.com/google/uuid"
+
+	"github.com/socialpay/socialpay/ledger"
+)
 
 // EditRecord changes a MemoryStore's record of a packet and its claims
 // behind the store's back, as an insider or a restored backup would, for
@@ -23,3 +27,7 @@ func EditRecord(s *MemoryStore, id uuid.UUID, edit func(p *Packet, claims *[]Cla
 	}
 	return nil
 }
+
+// PayOn makes a MemoryStore built before its ledger pay claims on l, as
+// NewMemoryStore(l) would have: for tests whose ledger comes later.
+func PayOn(s *MemoryStore, l *ledger.Ledger) { s.l = l }

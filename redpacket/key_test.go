@@ -17,7 +17,7 @@ import (
 // senders' equal keys are two packets; a key ledger.CheckKey refuses, or a
 // send without a sender, is refused before the store is read.
 func TestSendKey(t *testing.T) {
-	store := &countingStore{Store: redpacket.NewMemoryStore()}
+	store := &countingStore{Store: redpacket.NewMemoryStore(nil)}
 	w := newWorld(t, withStores(nil, store))
 	alice, bob := w.newUser(10000), w.newUser(10000)
 	w.users(2, 0)

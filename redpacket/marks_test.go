@@ -41,7 +41,7 @@ var asyncMode = mode{name: "other-async", other: true, async: true}
 // unpaid; Flush reports them, once; Reconcile records them (paying again
 // moves nothing) and the packet settles.
 func TestAsyncMarksFail(t *testing.T) {
-	ms := &markStore{Store: redpacket.NewMemoryStore()}
+	ms := &markStore{Store: redpacket.NewMemoryStore(nil)}
 	w := newWorld(t, inMode(asyncMode), withStores(nil, ms))
 	sender := w.newUser(1000)
 	us := w.users(3, 0)
@@ -77,7 +77,7 @@ func TestAsyncMarksFail(t *testing.T) {
 // TestAsyncMarksFlush: Flush waits for marks in flight (or for its
 // context); a claim does not wait for its mark.
 func TestAsyncMarksFlush(t *testing.T) {
-	ms := &markStore{Store: redpacket.NewMemoryStore(), release: make(chan struct{})}
+	ms := &markStore{Store: redpacket.NewMemoryStore(nil), release: make(chan struct{})}
 	w := newWorld(t, inMode(asyncMode), withStores(nil, ms))
 	sender := w.newUser(1000)
 	us := w.users(2, 0)
@@ -103,7 +103,7 @@ func TestAsyncMarksFlush(t *testing.T) {
 // goroutine afterwards.
 func TestAsyncMarksClose(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	ms := &markStore{Store: redpacket.NewMemoryStore(), release: make(chan struct{})}
+	ms := &markStore{Store: redpacket.NewMemoryStore(nil), release: make(chan struct{})}
 	w := newWorld(t, inMode(asyncMode), withStores(nil, ms))
 	sender := w.newUser(1000)
 	us := w.users(3, 0)

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/socialpay/socialpay/ledger"
 )
 
 // MemoryStore is the embedded Store: everything in memory, safe for
@@ -24,18 +26,20 @@ import (
 // ID), itself sharded; it changes when a packet is created, settled or
 // cancelled, never on a claim.
 //
-// A Service on a MemoryStore claims through it in one step: with the
-// packet locked, the share Take would hand out is paid on the ledger, and
-// the claim is recorded (already paid) only if the payment went through,
-// or unpaid if its outcome is unknown. Claims of one packet then queue for
+// A MemoryStore built with a ledger is a PayingStore on it: a claim and
+// its payment are one step, the share Take would hand out paid on the
+// ledger with the packet locked, and the claim recorded (already paid) only
+// if the payment went through — unpaid if its outcome is unknown, which a
+// ledger on a MemoryStore never leaves. Claims of one packet then queue for
 // the payment; claims of different packets still never wait for each
 // other.
 type MemoryStore struct {
+	l       *ledger.Ledger // claims are paid on it; nil: on none
 	packets [memPacketShards]memPacketShard
 	index   [memIndexShards]memIndexShard
 }
 
-var _ Store = (*MemoryStore)(nil)
+var _ PayingStore = (*MemoryStore)(nil)
 
 const (
 	memPacketShards = 64
@@ -94,9 +98,12 @@ func (mp *memPacket) add(c Claim) {
 	mp.users = append(mp.users, c.User)
 }
 
-// NewMemoryStore returns an empty MemoryStore.
-func NewMemoryStore() *MemoryStore {
-	s := &MemoryStore{}
+// NewMemoryStore returns an empty MemoryStore that pays claims on l (see
+// PayingStore); with a nil l it pays on none, and a Service records a
+// claim, pays it and marks it paid in three steps, as on a store on
+// another database than its ledger's.
+func NewMemoryStore(l *ledger.Ledger) *MemoryStore {
+	s := &MemoryStore{l: l}
 	for i := range s.packets {
 		s.packets[i].m = make(map[uuid.UUID]*memPacket)
 	}
@@ -226,52 +233,53 @@ func (s *MemoryStore) Claim(ctx context.Context, id, user, account uuid.UUID, no
 	return ClaimResult{Claim: c, State: mp.p.State}, nil
 }
 
-// payOutcome is what the payment made inside MemoryStore.claimPaying came
-// to.
-type payOutcome uint8
+// PaysOn implements PayingStore: ls is the store of the ledger the
+// MemoryStore was built with (or the store a ledger.GroupCommit of it
+// wraps).
+func (s *MemoryStore) PaysOn(ls ledger.Store) bool {
+	return s.l != nil && ls != nil && (s.l.Store() == ls || innerStore(s.l.Store()) == ls)
+}
 
-const (
-	payNotMade payOutcome = iota // no payment was asked for
-	payRefused                   // the ledger refused it: nothing moved
-	payUnknown                   // it may or may not have moved (the ledger failed)
-	payDone                      // the share moved
-)
-
-// claimPaying is Claim and the claim's payment in one step, for the
-// Service: with the packet locked, it works out the claim Take would hand
-// out and calls pay with it. A payment refused leaves the packet as it was:
-// nothing is recorded, and the result holds the claim that was tried. A
-// payment done records the claim paid (Take, then MarkPosted); one whose
-// outcome is unknown records it unpaid, for the claim's retry or Reconcile
-// to pay. A user who has a claim gets it with Existing set, as Claim
-// does, and the errors of Take come as Claim's: in both cases pay is not
-// called and the outcome is payNotMade.
+// ClaimPaid implements PayingStore: with the packet locked, it works out
+// the claim Take would hand out and pays it on the store's ledger (at the
+// ledger's own time: paidAt is not used). A payment refused leaves the
+// packet as it was and returns the refusal. A payment done records the
+// claim paid (Take, then MarkPosted); one whose outcome is unknown (the
+// ledger failed) records it unpaid and returns it with the ledger's error,
+// for the claim's retry or Reconcile to pay.
 //
 // Claims of one packet (and its refund) queue for the payment; claims of
 // other packets do not.
-func (s *MemoryStore) claimPaying(ctx context.Context, mp *memPacket, user, account uuid.UUID, now time.Time, pay func(Claim) payOutcome) (ClaimResult, payOutcome, error) {
+func (s *MemoryStore) ClaimPaid(ctx context.Context, id, user, account uuid.UUID, now, _ time.Time, payment func(Claim) ledger.Transfer) (ClaimResult, error) {
 	if err := ctx.Err(); err != nil {
-		return ClaimResult{}, payNotMade, err
+		return ClaimResult{}, err
+	}
+	if s.l == nil {
+		return ClaimResult{}, fmt.Errorf("claim packet %s: %w: the MemoryStore pays on no ledger", id, ErrInvalidRequest)
+	}
+	mp, err := s.get(id)
+	if err != nil {
+		return ClaimResult{}, err
 	}
 	mp.mu.Lock()
 	defer mp.mu.Unlock()
 	if i, ok := mp.find(user); ok {
-		return ClaimResult{Claim: mp.claims[i], Existing: true, State: mp.p.State}, payNotMade, nil
+		return ClaimResult{Claim: mp.claims[i], Existing: true, State: mp.p.State}, nil
 	}
 	c, err := mp.p.nextClaim(user, account, now)
 	if err != nil {
-		return ClaimResult{}, payNotMade, err
+		return ClaimResult{}, err
 	}
-	outcome := pay(c)
-	if outcome == payRefused {
-		return ClaimResult{Claim: c, State: mp.p.State}, outcome, nil
+	_, payErr := s.l.Transfer(ctx, payment(c))
+	if ledger.Refused(payErr) {
+		return ClaimResult{}, payErr
 	}
 	mp.p.take() // the packet stayed locked since nextClaim: c is the claim Take hands out
-	if outcome == payDone {
+	if payErr == nil {
 		mp.p.MarkPosted(&c)
 	}
 	mp.add(c)
-	return ClaimResult{Claim: c, State: mp.p.State}, outcome, nil
+	return ClaimResult{Claim: c, State: mp.p.State}, payErr
 }
 
 // packet returns a copy of the packet.

@@ -12,88 +12,129 @@ import (
 	"github.com/socialpay/socialpay/ledger"
 )
 
-// TestClaimPaying: the MemoryStore's claim-and-pay step records a claim
+// countingLedger counts the transfers asked of a ledger store and fails
+// them with fail while it is set: the ledger failing, the outcome unknown.
+type countingLedger struct {
+	ledger.Store
+	asked int
+	fail  error
+}
+
+func (c *countingLedger) CreateTransfer(ctx context.Context, t ledger.Transfer, now time.Time) (ledger.Result, error) {
+	c.asked++
+	if c.fail != nil {
+		return ledger.Result{}, c.fail
+	}
+	return c.Store.CreateTransfer(ctx, t, now)
+}
+
+// TestClaimPaid: the MemoryStore's claim-and-pay step records a claim
 // only when its payment moved (posted) or may have moved (unpaid), leaves
 // the packet as it was when the payment is refused, never pays for an
 // existing claim or a refused one, and hands out the shares in order.
-func TestClaimPaying(t *testing.T) {
+func TestClaimPaid(t *testing.T) {
 	ctx := context.Background()
 	at := time.Date(2026, 2, 16, 20, 0, 0, 0, time.UTC)
-	p := Packet{
-		ID: uuid.New(), Kind: Lucky, Sender: uuid.New(), SenderAccount: uuid.New(), Group: uuid.New(),
-		Total: ledger.NewMoney(60, ledger.MustCurrency("CNY")), Count: 3, Shares: []int64{10, 20, 30},
-		Escrow: uuid.New(), CreatedAt: at, ExpiresAt: at.Add(time.Hour), State: State{Status: StatusFunding},
-	}
-	s := NewMemoryStore()
-	if _, err := s.CreatePacket(ctx, p); err != nil {
-		t.Fatal(err)
-	}
-	mp, err := s.get(p.ID)
+	cny := ledger.MustCurrency("CNY")
+	ls := &countingLedger{Store: ledger.NewMemoryStore()}
+	l := ledger.New(ls, ledger.Options{})
+	escrow, err := l.CreateAccount(ctx, ledger.Account{ID: uuid.New(), Currency: cny})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var asked []Claim
-	pay := func(outcome payOutcome) func(Claim) payOutcome {
-		return func(c Claim) payOutcome {
-			asked = append(asked, c)
-			return outcome
-		}
+	bank, err := l.CreateAccount(ctx, ledger.Account{ID: uuid.New(), Currency: cny})
+	if err != nil {
+		t.Fatal(err)
 	}
-	claim := func(user uuid.UUID, outcome payOutcome) (ClaimResult, payOutcome, error) {
-		return s.claimPaying(ctx, mp, user, uuid.New(), at, pay(outcome))
+	if _, err := l.Transfer(ctx, ledger.Transfer{ID: uuid.New(), DebitAccountID: bank.ID, CreditAccountID: escrow.ID, Amount: ledger.NewMoney(60, cny)}); err != nil {
+		t.Fatal(err)
+	}
+	p := Packet{
+		ID: uuid.New(), Kind: Lucky, Sender: uuid.New(), SenderAccount: uuid.New(), Group: uuid.New(),
+		Total: ledger.NewMoney(60, cny), Count: 3, Shares: []int64{10, 20, 30},
+		Escrow: escrow.ID, CreatedAt: at, ExpiresAt: at.Add(time.Hour), State: State{Status: StatusFunding},
+	}
+	ls.asked = 0 // the funding
+	s := NewMemoryStore(l)
+	if !s.PaysOn(ls) || s.PaysOn(ledger.NewMemoryStore()) || NewMemoryStore(nil).PaysOn(ls) {
+		t.Fatal("PaysOn accepts a ledger store other than its ledger's, or refuses its own")
+	}
+	if _, err := s.CreatePacket(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	var tried []Claim
+	pay := func(c Claim) ledger.Transfer {
+		tried = append(tried, c)
+		return ledger.Transfer{ID: uuid.NewSHA1(p.ID, c.User[:]), DebitAccountID: p.Escrow, CreditAccountID: c.Account, Amount: c.Amount}
+	}
+	wallet := func() uuid.UUID {
+		a, err := l.CreateAccount(ctx, ledger.Account{ID: uuid.New(), Currency: cny})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a.ID
+	}
+	claim := func(user, account uuid.UUID) (ClaimResult, error) {
+		return s.ClaimPaid(ctx, p.ID, user, account, at, at, pay)
 	}
 	a, b, c, d := uuid.New(), uuid.New(), uuid.New(), uuid.New()
 
 	// Not funded: Take's error, and no payment asked for.
-	if _, _, err := claim(a, payDone); !errors.Is(err, ErrNotFunded) || len(asked) != 0 {
-		t.Fatalf("claim of a funding packet: %v, %d payments", err, len(asked))
+	if _, err := claim(a, wallet()); !errors.Is(err, ErrNotFunded) || ls.asked != 0 {
+		t.Fatalf("claim of a funding packet: %v, %d payments", err, ls.asked)
 	}
 	if _, err := s.Open(ctx, p.ID); err != nil {
 		t.Fatal(err)
 	}
-	// Refused: nothing recorded; the share stays the next one.
-	res, outcome, err := claim(a, payRefused)
-	if err != nil || outcome != payRefused || res.Claim.Index != 0 || res.Claim.Amount.Units() != 10 || res.State.Claimed != 0 {
-		t.Fatalf("refused payment: %+v, %v, %v", res, outcome, err)
+	// Refused (no such wallet): nothing recorded; the share stays the next one.
+	res, err := claim(a, uuid.New())
+	if !ledger.Refused(err) || !errors.Is(err, ledger.ErrAccountNotFound) || res.Claim.User != uuid.Nil || len(tried) != 1 || tried[0].Index != 0 {
+		t.Fatalf("refused payment: %+v, %v", res, err)
 	}
 	if claims, _ := s.Claims(ctx, p.ID); len(claims) != 0 {
 		t.Fatalf("a refused payment recorded %+v", claims)
 	}
 	// Done: recorded paid.
-	res, outcome, err = claim(a, payDone)
-	if err != nil || outcome != payDone || res.Existing || !res.Claim.Posted || res.Claim.Index != 0 || res.Claim.Amount.Units() != 10 || res.State.Posted != 1 {
-		t.Fatalf("payment done: %+v, %v, %v", res, outcome, err)
+	res, err = claim(a, wallet())
+	if err != nil || res.Existing || !res.Claim.Posted || res.Claim.Index != 0 || res.Claim.Amount.Units() != 10 || res.State.Posted != 1 {
+		t.Fatalf("payment done: %+v, %v", res, err)
 	}
-	// Unknown: recorded unpaid.
-	res, outcome, err = claim(b, payUnknown)
-	if err != nil || outcome != payUnknown || res.Claim.Posted || res.Claim.Index != 1 || res.State.Claimed != 2 || res.State.Posted != 1 {
-		t.Fatalf("payment unknown: %+v, %v, %v", res, outcome, err)
+	// Unknown (the ledger failed): recorded unpaid, with the ledger's error.
+	boom := errors.New("ledger unreachable")
+	ls.fail = boom
+	res, err = claim(b, wallet())
+	ls.fail = nil
+	if !errors.Is(err, boom) || ledger.Refused(err) || res.Claim.Posted || res.Claim.User != b || res.Claim.Index != 1 || res.State.Claimed != 2 || res.State.Posted != 1 {
+		t.Fatalf("payment unknown: %+v, %v", res, err)
 	}
 	// Existing claims come back without a payment asked for.
-	n := len(asked)
+	n := ls.asked
 	for _, u := range []uuid.UUID{a, b} {
-		res, outcome, err := claim(u, payDone)
-		if err != nil || !res.Existing || res.Claim.User != u || outcome != payNotMade || len(asked) != n {
-			t.Fatalf("existing claim: %+v, %v (%d payments asked, want %d)", res, err, len(asked), n)
+		res, err := claim(u, wallet())
+		if err != nil || !res.Existing || res.Claim.User != u || ls.asked != n {
+			t.Fatalf("existing claim: %+v, %v (%d payments asked, want %d)", res, err, ls.asked, n)
 		}
 	}
 	// The last share sells the packet out; then Take refuses.
-	res, _, err = claim(c, payDone)
+	res, err = claim(c, wallet())
 	if err != nil || res.Claim.Index != 2 || res.State.Status != StatusSoldOut {
 		t.Fatalf("last share: %+v, %v", res, err)
 	}
-	if _, outcome, err := claim(d, payDone); !errors.Is(err, ErrSoldOut) || outcome != payNotMade || len(asked) != n+1 {
-		t.Fatalf("claim of a sold-out packet: %v (%d payments asked, want %d)", err, len(asked), n+1)
+	if _, err := claim(d, wallet()); !errors.Is(err, ErrSoldOut) || ls.asked != n+1 {
+		t.Fatalf("claim of a sold-out packet: %v (%d payments asked, want %d)", err, ls.asked, n+1)
 	}
 	// A done context: nothing asked, nothing recorded.
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
-	if _, _, err := s.claimPaying(cancelled, mp, d, uuid.New(), at, pay(payDone)); !errors.Is(err, context.Canceled) {
+	if _, err := s.ClaimPaid(cancelled, p.ID, d, wallet(), at, at, pay); !errors.Is(err, context.Canceled) {
 		t.Fatalf("claim with a done context: %v", err)
 	}
 	got, err := s.Packet(ctx, p.ID)
 	if err != nil || got.State != (State{Status: StatusSoldOut, Claimed: 3, Posted: 2}) {
 		t.Fatalf("packet after: %+v, %v", got.State, err)
+	}
+	if _, err := l.Verify(ctx); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -113,7 +113,7 @@ func TestPasswordNotStoredInClear(t *testing.T) {
 func TestNewRefusesNoPasswordKey(t *testing.T) {
 	l := ledger.New(nil, ledger.Options{})
 	m := &redpacket.MemoryMembers{}
-	_, err := redpacket.New(redpacket.Config{Ledger: l, Members: m, Store: redpacket.NewMemoryStore()})
+	_, err := redpacket.New(redpacket.Config{Ledger: l, Members: m, Store: redpacket.NewMemoryStore(nil)})
 	if !errors.Is(err, redpacket.ErrInvalidConfig) || !strings.Contains(err.Error(), "PasswordKey") || !strings.Contains(err.Error(), "SingleProcess") {
 		t.Fatalf("New without a password key: %v; want ErrInvalidConfig naming PasswordKey and SingleProcess", err)
 	}
@@ -182,7 +182,7 @@ func (m *countingMembers) GroupSize(ctx context.Context, group uuid.UUID) (int, 
 // store read (a database round trip) and a membership check before the
 // phrase was looked at. Now it is refused (ErrBadPassword) before either.
 func TestOverlongPasswordRefusedFirst(t *testing.T) {
-	store := &countingStore{Store: redpacket.NewMemoryStore()}
+	store := &countingStore{Store: redpacket.NewMemoryStore(nil)}
 	members := &countingMembers{}
 	w := newWorld(t, withStores(nil, store))
 	w.cfg.Members = members
@@ -223,7 +223,7 @@ func TestNewRefusesPerInstanceStore(t *testing.T) {
 	if !errors.Is(err, redpacket.ErrInvalidConfig) || !strings.Contains(err.Error(), "Store") || !strings.Contains(err.Error(), "SingleProcess") {
 		t.Fatalf("nil Store: %v; want ErrInvalidConfig naming Store and SingleProcess", err)
 	}
-	if _, err := redpacket.New(redpacket.Config{Ledger: l, Members: m, Store: redpacket.NewMemoryStore(), PasswordKey: testPasswordKey}); err != nil {
+	if _, err := redpacket.New(redpacket.Config{Ledger: l, Members: m, Store: redpacket.NewMemoryStore(l), PasswordKey: testPasswordKey}); err != nil {
 		t.Fatalf("with a store: %v", err)
 	}
 	svc, err := redpacket.New(redpacket.Config{Ledger: l, Members: m, SingleProcess: true})

@@ -51,7 +51,7 @@ func TestPayingStoreChosen(t *testing.T) {
 		{"another store", inner, ledger.NewMemoryStore(), 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ps := &payingStore{MemoryStore: redpacket.NewMemoryStore(), ledger: tc.paysOn,
+			ps := &payingStore{MemoryStore: redpacket.NewMemoryStore(nil), ledger: tc.paysOn,
 				claimErr: &ledger.TransferError{Err: &ledger.AccountError{ID: uuid.New(), Err: ledger.ErrAccountFrozen}}}
 			l := ledger.New(tc.ls, ledger.Options{})
 			members := &redpacket.MemoryMembers{}

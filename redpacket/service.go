@@ -82,9 +82,9 @@ type Config struct {
 	// recorded by the claim's retry or by Reconcile (paying again is a
 	// duplicate on the ledger: nothing moves). Flush waits for the marks in
 	// flight; Close waits for them and marks before returning from then on.
-	// With a MemoryStore, or a PayingStore the Service pays claims
-	// through (see Claim), it changes little: claims on it are recorded
-	// and paid in one step, with no separate mark.
+	// With a PayingStore the Service pays claims through (see Claim) it
+	// changes little: claims on it are recorded and paid in one step, with
+	// no separate mark.
 	AsyncMarks bool
 	// PasswordKey hashes the phrases of password packets (口令), which are
 	// stored only as those hashes (see PasswordKey). Every Service on one
@@ -93,7 +93,8 @@ type Config struct {
 	PasswordKey *PasswordKey
 	// SingleProcess declares that this Service is the only one that will
 	// ever use its store — a test, an example, a simulation on a
-	// MemoryStore. A nil Store then means a MemoryStore of its own; with
+	// MemoryStore. A nil Store then means a MemoryStore of its own, paying
+	// claims on Ledger; with
 	// no PasswordKey it hashes phrases under a random key of its own:
 	// password packets it sends cannot be claimed through any other
 	// Service, nor after a restart.
@@ -142,8 +143,7 @@ type Service struct {
 	l              *ledger.Ledger
 	pl             *ledger.Ledger // claim payments: l, or l's store behind a GroupCommit
 	store          Store
-	mem            *MemoryStore // store, when it is one: claims are paid inside its claim step
-	paying         PayingStore  // store, when it pays claims on the ledger's store in one step
+	paying         PayingStore // store, when it pays claims on the ledger's store in one step
 	members        Members
 	rules          map[ledger.Currency]Rules
 	rand           io.Reader
@@ -193,9 +193,8 @@ func New(cfg Config) (*Service, error) {
 		tel: newServiceTelemetry(&cfg),
 	}
 	if s.store == nil {
-		s.store = NewMemoryStore()
+		s.store = NewMemoryStore(s.l)
 	}
-	s.mem, _ = s.store.(*MemoryStore)
 	if ps, ok := s.store.(PayingStore); ok && ps.PaysOn(innerStore(s.l.Store())) {
 		s.paying = ps
 	}

@@ -67,7 +67,7 @@ func TestNew(t *testing.T) {
 	if _, err := redpacket.New(redpacket.Config{Ledger: l, Members: m, Rules: map[ledger.Currency]redpacket.Rules{cny: bad}, SingleProcess: true}); !errors.Is(err, redpacket.ErrInvalidRules) {
 		t.Errorf("bad rules: %v, want it to match ErrInvalidRules", err)
 	}
-	s, err := redpacket.New(redpacket.Config{Ledger: l, Members: m, Store: redpacket.NewMemoryStore(), PasswordKey: testPasswordKey})
+	s, err := redpacket.New(redpacket.Config{Ledger: l, Members: m, Store: redpacket.NewMemoryStore(l), PasswordKey: testPasswordKey})
 	if err != nil {
 		t.Fatal(err)
 	}

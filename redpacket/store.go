@@ -15,10 +15,11 @@ import (
 // the store calls with the packet locked (a row lock, a conditional update
 // or a compare-and-swap), so every store behaves the same. A store never
 // touches the ledger: the Service moves the money, with IDs derived from
-// the same business keys, and records each confirmed step here. (The
-// MemoryStore also lets the Service pay a claim inside its claim step, and
-// a store that shares a database with the ledger may offer the same as a
-// PayingStore; see Service.Claim. Other stores need nothing of the kind.)
+// the same business keys, and records each confirmed step here. (A store
+// that shares a transaction or a lock with the ledger's store pays a claim
+// inside its claim step as a PayingStore: the MemoryStore built with a
+// ledger, package postgres's on the ledger's database. Other stores need
+// nothing of the kind.)
 //
 // Implementations must be safe for concurrent use and pass
 // redpackettest.Run. Claims on one packet are serialized by that packet
@@ -116,9 +117,10 @@ type Store interface {
 
 // PayingStore is a Store that can also record a claim and pay its share on
 // the ledger in one atomic step: one database transaction, when the store
-// and the ledger's store are one database. It is what the MemoryStore does
-// under a packet's lock, for a database: a claim costs one commit instead
-// of a claim, a payment and a paid mark, with no wallet read before it.
+// and the ledger's store are one database; one critical section, under
+// the packet's lock, for a MemoryStore built with the ledger. A claim then
+// costs one commit instead of a claim, a payment and a paid mark, with no
+// wallet read before it.
 // The store still decides nothing itself: Packet.Take hands out the share,
 // the ledger's pure rules (ledger.ApplyBatch) decide the payment, and
 // Packet.MarkPosted records it.

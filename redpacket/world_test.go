@@ -63,16 +63,16 @@ func withStores(ls ledger.Store, rs redpacket.Store) worldOption {
 // mode is a way for the Service to run on its store.
 type mode struct {
 	name string
-	// other hides a MemoryStore behind the Store interface, so that the
-	// Service takes the path of every other store: wallet read, claim,
-	// payment, paid mark.
+	// other runs on a MemoryStore that pays on no ledger, so that the
+	// Service takes the path of a store on another database than the
+	// ledger's: wallet read, claim, payment, paid mark.
 	other bool
 	// async sets Config.AsyncMarks and Config.GroupPayments.
 	async bool
 }
 
-// modes: on a MemoryStore (claims recorded and paid in one step), and on
-// any other store with paid marks before Claim returns, or in the
+// modes: on a MemoryStore paying on the ledger (claims recorded and paid in
+// one step), and on one paying on none with paid marks before Claim returns, or in the
 // background with payments batched.
 var modes = []mode{
 	{name: "memory"},
@@ -92,9 +92,6 @@ func inMode(m mode) worldOption {
 	return func(w *world) { w.mode = m }
 }
 
-// otherStore is a Store that is no MemoryStore to the Service.
-type otherStore struct{ redpacket.Store }
-
 func withRules(r redpacket.Rules) worldOption {
 	return func(w *world) { w.cfg.Rules = map[ledger.Currency]redpacket.Rules{cny: r} }
 }
@@ -108,16 +105,19 @@ func newWorld(t testing.TB, opts ...worldOption) *world {
 	if w.lstore == nil {
 		w.lstore = ledger.NewMemoryStore()
 	}
-	if w.store == nil {
-		w.store = redpacket.NewMemoryStore()
-	}
+	w.l = ledger.New(w.lstore, ledger.Options{Now: w.clock.Now})
+	pays := w.l // a MemoryStore pays claims on the ledger, but in the other modes
 	if w.mode.other {
-		w.store = otherStore{w.store}
+		pays = nil
+	}
+	if w.store == nil {
+		w.store = redpacket.NewMemoryStore(pays)
+	} else if ms, ok := w.store.(*redpacket.MemoryStore); ok {
+		redpacket.PayOn(ms, pays)
 	}
 	if w.mode.async {
 		w.cfg.AsyncMarks, w.cfg.GroupPayments = true, &ledger.GroupCommitOptions{}
 	}
-	w.l = ledger.New(w.lstore, ledger.Options{Now: w.clock.Now})
 	w.cfg.Ledger, w.cfg.Store, w.cfg.Members, w.cfg.Now = w.l, w.store, w.members, w.clock.Now
 	w.cfg.PasswordKey = testPasswordKey
 	w.cfg.Rand = rand.NewChaCha8([32]byte([]byte(t.Name() + "                                ")[:32]))

@@ -21,9 +21,10 @@ func ExampleStores() {
 		var s celltest.Stores
 		for i := range n {
 			s.Names = append(s.Names, fmt.Sprintf("cell_%d", i))
-			s.Ledgers = append(s.Ledgers, ledger.NewMemoryStore())
+			ls := ledger.NewMemoryStore()
+			s.Ledgers = append(s.Ledgers, ls)
 			s.Records = append(s.Records, cell.NewMemoryStore())
-			s.Packets = append(s.Packets, redpacket.NewMemoryStore())
+			s.Packets = append(s.Packets, redpacket.NewMemoryStore(ledger.New(ls, ledger.Options{})))
 		}
 		return s
 	}

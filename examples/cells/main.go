@@ -97,7 +97,7 @@ func run(ctx context.Context, w io.Writer, dsn string) (err error) {
 	for _, name := range router.Names() {
 		var ls ledger.Store = ledger.NewMemoryStore()
 		var rs cell.Store = cell.NewMemoryStore()
-		packetStores[name] = redpacket.NewMemoryStore()
+		packetStores[name] = redpacket.NewMemoryStore(ledger.New(ls, ledger.Options{}))
 		if db != nil {
 			cdb, err := db.WithSchema(ctx, prefix+"_"+name)
 			if err != nil {

@@ -83,7 +83,7 @@ func run(w io.Writer) error {
 		return err
 	}
 	svc, err := redpacket.New(redpacket.Config{
-		Ledger: c.l, Store: redpacket.NewMemoryStore(), Members: members, Now: c.clock.Now,
+		Ledger: c.l, Store: redpacket.NewMemoryStore(c.l), Members: members, Now: c.clock.Now,
 		Rand:        rand.NewChaCha8([32]byte([]byte("family chat, new year's eve 2026"))),
 		PasswordKey: key,
 	})

@@ -14,7 +14,8 @@ import (
 
 // StormConfig sizes Storm.
 type StormConfig struct {
-	// Ledger and Store are the stores the service runs on; nil means memory.
+	// Ledger and Store are the stores the service runs on; nil means
+	// memory (a MemoryStore paying claims on the ledger).
 	Ledger ledger.Store
 	Store  redpacket.Store
 	// Grabbers is how many members tap at once (the sender among them).
@@ -45,11 +46,11 @@ func Storm(t testing.TB, cfg StormConfig) {
 	if cfg.Shares <= 0 {
 		cfg.Shares = 100
 	}
-	if cfg.Store == nil {
-		cfg.Store = redpacket.NewMemoryStore()
-	}
 	ctx := context.Background()
 	l := ledger.New(cfg.Ledger, ledger.Options{})
+	if cfg.Store == nil {
+		cfg.Store = redpacket.NewMemoryStore(l)
+	}
 	members := &redpacket.MemoryMembers{}
 	svcCfg := redpacket.Config{Ledger: l, Store: cfg.Store, Members: members, PasswordKey: passwordKey}
 	if cfg.Configure != nil {
