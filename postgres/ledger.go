@@ -158,21 +158,26 @@ func (s *LedgerStore) CreateAccount(ctx context.Context, a ledger.Account, now t
 		return ledger.Account{}, err
 	}
 	st := ledger.NewAccountState(a, now)
-	na := &st.Account
-	stored, inserted, err := insertOrGet(ctx, s.db, "create account", s.q.insertAccount, []any{[16]byte(na.ID),
-		na.Currency.Code(), int32(na.Code), int32(na.Flags), encodeMetadata(na.Metadata), int16(na.Status), na.CreatedAt,
-		nil, int64(0), int64(0), int64(0), int64(0), int64(0), st.Head[:], st.LastTime},
-		s.q.account, [16]byte(na.ID), scanAccount)
+	stored, inserted, err := insertOrGet(ctx, s.db, "create account", s.q.insertAccount, newAccountArgs(&st),
+		s.q.account, [16]byte(a.ID), scanAccount)
 	switch {
 	case err != nil:
 		return ledger.Account{}, err
 	case inserted:
-		return *na, nil
+		return st.Account, nil
 	}
 	if err := ledger.SameAccount(&a, &stored.Account); err != nil {
 		return ledger.Account{}, err
 	}
 	return stored.Account, nil
+}
+
+// newAccountArgs are the arguments of insertAccount for a new account's
+// state (ledger.NewAccountState).
+func newAccountArgs(st *ledger.AccountState) []any {
+	na := &st.Account
+	return []any{[16]byte(na.ID), na.Currency.Code(), int32(na.Code), int32(na.Flags), encodeMetadata(na.Metadata),
+		int16(na.Status), na.CreatedAt, nil, int64(0), int64(0), int64(0), int64(0), int64(0), st.Head[:], st.LastTime}
 }
 
 // ChangeAccount implements ledger.Store: it locks the account, applies

@@ -194,10 +194,7 @@ func (s *RedPacketStore) CreatePacket(ctx context.Context, p redpacket.Packet) (
 	if err := p.Validate(); err != nil {
 		return redpacket.Packet{}, err
 	}
-	stored, inserted, err := insertOrGet(ctx, s.db, "create red packet", s.q.insert, []any{[16]byte(p.ID), int16(p.Kind),
-		[16]byte(p.Sender), [16]byte(p.SenderAccount), [16]byte(p.Group), [16]byte(p.Recipient), p.PasswordHash,
-		p.SenderMayGrab, p.Total.Currency().Code(), p.Total.Units(), int32(p.Count), p.Shares, [16]byte(p.Escrow),
-		p.CreatedAt, p.ExpiresAt, int16(p.Status)},
+	stored, inserted, err := insertOrGet(ctx, s.db, "create red packet", s.q.insert, packetArgs(&p),
 		s.q.get, [16]byte(p.ID), scanPacket)
 	switch {
 	case err != nil:
@@ -208,6 +205,13 @@ func (s *RedPacketStore) CreatePacket(ctx context.Context, p redpacket.Packet) (
 	p.Shares = append([]int64(nil), p.Shares...)
 	p.PasswordHash = bytes.Clone(p.PasswordHash)
 	return p, nil
+}
+
+// packetArgs are the arguments of the insert of a new packet.
+func packetArgs(p *redpacket.Packet) []any {
+	return []any{[16]byte(p.ID), int16(p.Kind), [16]byte(p.Sender), [16]byte(p.SenderAccount), [16]byte(p.Group),
+		[16]byte(p.Recipient), p.PasswordHash, p.SenderMayGrab, p.Total.Currency().Code(), p.Total.Units(),
+		int32(p.Count), p.Shares, [16]byte(p.Escrow), p.CreatedAt, p.ExpiresAt, int16(p.Status)}
 }
 
 // Packet implements redpacket.Store.

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/socialpay/socialpay/ledger"
 	"github.com/socialpay/socialpay/redpacket"
@@ -229,4 +231,89 @@ func (s *RedPacketStore) recordPaid(calls []*groupCall[paidCall, redpacket.Claim
 		}
 		c.Res.State = lb.packets[c.Req.packet].State
 	}
+}
+
+// SendPaid implements redpacket.PayingStore: CreatePacket and the
+// packet's funding in one transaction, two round trips and one commit.
+// The first inserts the packet (status funding; a packet of that ID
+// already there ends the transaction) and locks the sender's and the
+// escrow's accounts as the LedgerStore does. Then ledger.ApplyBatch
+// decides the funding on them — with the escrow account as
+// ledger.NewAccountState makes it when it is not there yet — and
+// redpacket.Packet.Open (or, refused, Packet.Cancel with
+// redpacket.FundingRefusal's reason) decides the packet; the second round
+// trip writes the escrow account (only if funded), the ledger's rows and
+// the packet's state, and commits.
+//
+// Errors: redpacket.ErrPacketExists (with the stored packet),
+// Packet.Validate's, ledger.ValidateAccount's, ledger.ValidateTransfer's
+// (a *ledger.TransferError), ledger.ErrIdempotencyConflict (an escrow
+// account of that ID and other content), and the infrastructure errors of
+// this package, after which the packet may or may not be recorded and
+// funded.
+func (s *RedPacketStore) SendPaid(ctx context.Context, p redpacket.Packet, escrow ledger.Account, fund ledger.Transfer, paidAt time.Time) (redpacket.Packet, error) {
+	if err := p.Validate(); err != nil {
+		return redpacket.Packet{}, err
+	}
+	if err := ledger.ValidateAccount(&escrow); err != nil {
+		return redpacket.Packet{}, err
+	}
+	if err := ledger.ValidateTransfer(&fund); err != nil {
+		return redpacket.Packet{}, &ledger.TransferError{ID: fund.ID, Err: err}
+	}
+	ts := []ledger.Transfer{fund}
+	var out redpacket.Packet
+	var exists bool
+	err := s.db.run(ctx, "send red packet", func(ctx context.Context, conn *pgx.Conn) error {
+		out, exists = p, false
+		b := txBatch()
+		b.Queue(s.q.insert, packetArgs(&p)...).Exec(func(ct pgconn.CommandTag) error {
+			exists = ct.RowsAffected() == 0
+			return nil
+		})
+		v, err := s.ledger.lock(ctx, conn, b, lockKeysOf(ts))
+		if err != nil || exists {
+			return err // exists: nothing to do, the transaction rolls back
+		}
+		var created *ledger.AccountState
+		if st, ok := v.accounts[escrow.ID]; !ok {
+			fresh := ledger.NewAccountState(escrow, paidAt) // the view hands out copies: it stays the row to insert
+			created, v.accounts[escrow.ID] = &fresh, &fresh
+		} else if err := ledger.SameAccount(&escrow, &st.Account); err != nil {
+			return err
+		}
+		res := ledger.ApplyBatch(v, ts, false, paidAt)
+		w := &pgx.Batch{}
+		if refusal := res.Results[0].Err; refusal != nil {
+			if _, err := out.Cancel(redpacket.FundingRefusal(refusal)); err != nil {
+				return err
+			}
+		} else {
+			if created != nil {
+				w.Queue(s.ledger.q.insertAccount, newAccountArgs(created)...).Exec(expectRows(1))
+			}
+			if changes(&res) {
+				s.ledger.queueOutcome(w, &res)
+			}
+			if _, err := out.Open(); err != nil {
+				return err
+			}
+		}
+		w.Queue(s.q.update, [16]byte(p.ID), int16(out.Status), int32(out.Claimed), int32(out.Posted), out.Settled, out.Reason).Exec(expectRows(1))
+		queueCommit(w)
+		return conn.SendBatch(ctx, w).Close()
+	})
+	switch {
+	case err != nil:
+		return redpacket.Packet{}, err
+	case exists:
+		stored, err := s.Packet(ctx, p.ID)
+		if err != nil {
+			return redpacket.Packet{}, err
+		}
+		return stored, fmt.Errorf("packet %s: %w", p.ID, redpacket.ErrPacketExists)
+	}
+	out.Shares = slices.Clone(p.Shares)
+	out.PasswordHash = slices.Clone(p.PasswordHash)
+	return out, nil
 }

@@ -163,6 +163,57 @@ func (s *MemoryStore) CreatePacket(ctx context.Context, p Packet) (Packet, error
 	return copyPacket(&p), nil
 }
 
+// SendPaid implements PayingStore: the packet is listed, locked, with
+// status funding; with it locked the escrow account is created and the
+// funding paid on the store's ledger (at the ledger's own time: paidAt is
+// not used), and the packet opened — or, the funding refused, the escrow
+// closed (it is empty) and the packet cancelled. An outcome the ledger
+// leaves unknown leaves the packet funding, returned with the ledger's
+// error: sending again or Reconcile finishes it.
+func (s *MemoryStore) SendPaid(ctx context.Context, p Packet, escrow ledger.Account, fund ledger.Transfer, _ time.Time) (Packet, error) {
+	if err := ctx.Err(); err != nil {
+		return Packet{}, err
+	}
+	if s.l == nil {
+		return Packet{}, fmt.Errorf("send packet %s: %w: the MemoryStore pays on no ledger", p.ID, ErrInvalidRequest)
+	}
+	if err := p.Validate(); err != nil {
+		return Packet{}, err
+	}
+	sh := &s.packets[memShard(p.ID)%memPacketShards]
+	sh.mu.Lock()
+	if mp := sh.m[p.ID]; mp != nil {
+		sh.mu.Unlock()
+		return mp.packet(), fmt.Errorf("packet %s: %w", p.ID, ErrPacketExists)
+	}
+	mp := newMemPacket(&p)
+	mp.mu.Lock() // before it can be found: the funding is decided before anyone reads it
+	defer mp.mu.Unlock()
+	s.indexShard(p.ID).insert(indexKeyOf(&p))
+	sh.m[p.ID] = mp
+	sh.mu.Unlock()
+	if _, err := s.l.CreateAccount(ctx, escrow); err != nil {
+		return copyPacket(&mp.p), err
+	}
+	_, err := s.l.Transfer(ctx, fund)
+	switch {
+	case ledger.Refused(err):
+		if _, cerr := s.l.Close(ctx, escrow.ID); cerr != nil {
+			return copyPacket(&mp.p), fmt.Errorf("%w (then closing the escrow: %w)", err, cerr)
+		}
+		if changed, _ := mp.p.Cancel(FundingRefusal(err)); changed {
+			s.indexShard(p.ID).remove(indexKeyOf(&mp.p))
+		}
+	case err != nil:
+		return copyPacket(&mp.p), err
+	default:
+		if _, err := mp.p.Open(); err != nil {
+			return copyPacket(&mp.p), err
+		}
+	}
+	return copyPacket(&mp.p), nil
+}
+
 // Packet implements Store.
 func (s *MemoryStore) Packet(ctx context.Context, id uuid.UUID) (Packet, error) {
 	if err := ctx.Err(); err != nil {

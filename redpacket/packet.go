@@ -1,12 +1,14 @@
 package redpacket
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/socialpay/socialpay/errcode"
 	"github.com/socialpay/socialpay/ledger"
 )
 
@@ -269,6 +271,16 @@ func (p *Packet) Cancel(reason string) (bool, error) {
 		return false, nil
 	}
 	return false, fmt.Errorf("cancel packet %s (%v): %w", p.ID, p.Status, ErrAlreadyFunded)
+}
+
+// FundingRefusal is the reason a packet whose funding the ledger refused
+// is cancelled with (Packet.Cancel): the refusal's error code (errcode),
+// such as "insufficient_funds", or empty when it has none.
+func FundingRefusal(err error) string {
+	if e, ok := errors.AsType[*errcode.Error](err); ok {
+		return e.Code()
+	}
+	return ""
 }
 
 // Take is the claim rule: it hands the next share to user, paid to

@@ -51,9 +51,10 @@ func TestPayingStoreChosen(t *testing.T) {
 		{"another store", inner, ledger.NewMemoryStore(), 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ps := &payingStore{MemoryStore: redpacket.NewMemoryStore(nil), ledger: tc.paysOn,
-				claimErr: &ledger.TransferError{Err: &ledger.AccountError{ID: uuid.New(), Err: ledger.ErrAccountFrozen}}}
 			l := ledger.New(tc.ls, ledger.Options{})
+			// Its sends are the MemoryStore's, on l.
+			ps := &payingStore{MemoryStore: redpacket.NewMemoryStore(l), ledger: tc.paysOn,
+				claimErr: &ledger.TransferError{Err: &ledger.AccountError{ID: uuid.New(), Err: ledger.ErrAccountFrozen}}}
 			members := &redpacket.MemoryMembers{}
 			svc, err := redpacket.New(redpacket.Config{Ledger: l, Store: ps, Members: members, SingleProcess: true})
 			if err != nil {

@@ -39,7 +39,9 @@ type SendRequest struct {
 // Send sends a red packet: it checks the request, splits the total into
 // shares (pre-split and shuffled), records the packet (status funding),
 // moves the total from the sender's wallet into the packet's own escrow
-// account (ledger ID FundTransferID) and opens the packet. It returns the
+// account (ledger ID FundTransferID) and opens the packet — in one step
+// on a PayingStore (PayingStore.SendPaid: one commit on a database). It
+// returns the
 // packet as View shows it: without its pre-split shares (which would tell
 // the sender, or whoever logs the answer, which claim gets the most) and
 // without its password.
@@ -101,6 +103,9 @@ func (s *Service) send(ctx context.Context, req SendRequest) (Packet, error) {
 	if p, err = s.newPacket(ctx, id, &req); err != nil {
 		return Packet{}, fmt.Errorf("send packet %s: %w", id, err)
 	}
+	if s.paying != nil {
+		return s.sendPaid(ctx, &req, p)
+	}
 	stored, err := s.store.CreatePacket(ctx, p)
 	switch {
 	case errors.Is(err, ErrPacketExists):
@@ -109,6 +114,20 @@ func (s *Service) send(ctx context.Context, req SendRequest) (Packet, error) {
 		return Packet{}, fmt.Errorf("send packet %s: %w", id, err)
 	}
 	return s.fund(ctx, stored)
+}
+
+// sendPaid records packet p and funds it in one step on a PayingStore.
+func (s *Service) sendPaid(ctx context.Context, req *SendRequest, p Packet) (Packet, error) {
+	stored, err := s.paying.SendPaid(ctx, p, s.escrowAccount(&p), s.fundTransfer(&p), s.l.Now())
+	switch {
+	case errors.Is(err, ErrPacketExists):
+		return s.resend(ctx, req, stored)
+	case err != nil:
+		return Packet{}, fmt.Errorf("send packet %s: %w", p.ID, err)
+	case stored.Status == StatusCancelled:
+		return stored, cancelled(&stored)
+	}
+	return stored, nil
 }
 
 // newPacket checks a send request and builds the packet it asks for,
@@ -270,26 +289,27 @@ func (s *Service) escrowAccount(p *Packet) ledger.Account {
 	return ledger.Account{ID: p.Escrow, Currency: p.Total.Currency(), Code: s.codes.Escrow, Flags: ledger.DebitsMustNotExceedCredits}
 }
 
+// fundTransfer is the funding of p: its total, sender → escrow.
+func (s *Service) fundTransfer(p *Packet) ledger.Transfer {
+	return ledger.Transfer{
+		ID: s.FundTransferID(p.ID), DebitAccountID: p.SenderAccount, CreditAccountID: p.Escrow,
+		Amount: p.Total, Code: s.codes.Fund,
+	}
+}
+
 // fund moves a funding packet's total into its escrow account and opens it.
 func (s *Service) fund(ctx context.Context, p Packet) (Packet, error) {
 	if _, err := s.l.CreateAccount(ctx, s.escrowAccount(&p)); err != nil {
 		return Packet{}, fmt.Errorf("send packet %s: create escrow account: %w", p.ID, err)
 	}
-	_, err := s.l.Transfer(ctx, ledger.Transfer{
-		ID: s.FundTransferID(p.ID), DebitAccountID: p.SenderAccount, CreditAccountID: p.Escrow,
-		Amount: p.Total, Code: s.codes.Fund,
-	})
+	_, err := s.l.Transfer(ctx, s.fundTransfer(&p))
 	if err != nil && !ledger.Refused(err) {
 		// The ledger may or may not have applied it: the packet stays
 		// funding, for a retry or Reconcile to settle.
 		return Packet{}, fmt.Errorf("send packet %s: fund escrow: %w", p.ID, err)
 	}
 	if err != nil {
-		var reason string
-		if e, ok := errors.AsType[*errcode.Error](err); ok {
-			reason = e.Code()
-		}
-		st, rerr := s.resolveFunding(ctx, &p, reason)
+		st, rerr := s.resolveFunding(ctx, &p, FundingRefusal(err))
 		if rerr != nil {
 			return Packet{}, fmt.Errorf("send packet %s: fund escrow: %w (then: %w)", p.ID, err, rerr)
 		}

@@ -159,4 +159,21 @@ type PayingStore interface {
 	// claim may or may not be recorded and paid (claiming again returns
 	// it).
 	ClaimPaid(ctx context.Context, id, user, account uuid.UUID, now, paidAt time.Time, payment func(Claim) ledger.Transfer) (ClaimResult, error)
+
+	// SendPaid is CreatePacket and the packet's funding in one atomic
+	// step. If a packet with p's ID exists, it is returned with
+	// ErrPacketExists and nothing changes. Otherwise p (status funding)
+	// is recorded, the escrow account created (an identical one may
+	// exist) and fund, the transfer sender → escrow, applied by the
+	// ledger's rules at the ledger's time paidAt: applied (or applied
+	// before), the packet is recorded open (Packet.Open); refused, it is
+	// recorded cancelled with FundingRefusal's reason (Packet.Cancel),
+	// no money moved and no escrow account left open. The packet is
+	// returned as recorded.
+	//
+	// Errors: those of CreatePacket; ledger.ValidateAccount's and
+	// ledger.ValidateTransfer's, recording nothing; or the store failing,
+	// after which the packet may or may not be recorded, funding or
+	// funded (sending again finds it).
+	SendPaid(ctx context.Context, p Packet, escrow ledger.Account, fund ledger.Transfer, paidAt time.Time) (Packet, error)
 }

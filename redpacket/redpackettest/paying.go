@@ -22,8 +22,10 @@ import (
 // beside it; that the store's refusals (packet not found, not funded, sold
 // out, expired) move nothing; that many claimers at once, some of them
 // refused, get distinct consecutive shares, each paid once; and that the
-// ledger verifies. Last, RunRace on the two stores: the service paying
-// claims through ClaimPaid.
+// ledger verifies; that SendPaid records a packet open with its funding,
+// or cancelled with the refusal's code and no money moved, once under
+// concurrent identical sends. Last, RunRace on the two stores: the service
+// sending and claiming through SendPaid and ClaimPaid.
 //
 // newStores is called for every subtest and may return the same stores
 // each time: the tests use fresh random IDs.
@@ -44,6 +46,9 @@ func RunPaying(t *testing.T, newStores func(testing.TB) (redpacket.PayingStore, 
 		{"ClaimPaidRefused", testClaimPaidRefused},
 		{"ClaimPaidStoreRefusals", testClaimPaidStoreRefusals},
 		{"ClaimPaidConcurrent", testClaimPaidConcurrent},
+		{"SendPaidFunded", testSendPaidFunded},
+		{"SendPaidRefused", testSendPaidRefused},
+		{"SendPaidConcurrent", testSendPaidConcurrent},
 	}
 	for _, tt := range tests {
 		t.Run("Paying/"+tt.name, func(t *testing.T) {
