@@ -317,3 +317,76 @@ func (s *RedPacketStore) SendPaid(ctx context.Context, p redpacket.Packet, escro
 	out.PasswordHash = slices.Clone(p.PasswordHash)
 	return out, nil
 }
+
+// RefundPaid implements redpacket.PayingStore: BeginRefund, the refund's
+// payment and FinishRefund in one transaction, three round trips and one
+// commit: the packet's row locked and read; redpacket.Packet.BeginRefund
+// decides, and the refund's accounts are locked as the LedgerStore does;
+// ledger.ApplyBatch decides the refund, Packet.FinishRefund the packet
+// (not when the refund is refused), and the ledger's rows and the packet's
+// state are written with the commit.
+//
+// Errors: redpacket.ErrPacketNotFound, those of Packet.BeginRefund, the
+// ledger's refusal (a *ledger.TransferError, with the packet as recorded),
+// and the infrastructure errors of this package, after which the packet
+// may or may not be refunding or refunded.
+func (s *RedPacketStore) RefundPaid(ctx context.Context, id uuid.UUID, now, paidAt time.Time, refund func(redpacket.Packet) ledger.Transfer) (redpacket.Packet, error) {
+	var p redpacket.Packet
+	var business, refusal error
+	err := s.db.run(ctx, "refund red packet", func(ctx context.Context, conn *pgx.Conn) error {
+		p, business, refusal = redpacket.Packet{}, nil, nil
+		found := false
+		b := txBatch()
+		b.Queue(s.q.lock, [16]byte(id)).Query(eachRow(scanPacket, func(v redpacket.Packet) { p, found = v, true }))
+		if err := conn.SendBatch(ctx, b).Close(); err != nil {
+			return err
+		}
+		if !found {
+			business = notFound(id)
+			return nil // rolls back
+		}
+		changed, err := p.BeginRefund(now)
+		if err != nil {
+			business = err
+			return nil
+		}
+		w := &pgx.Batch{}
+		if p.Status == redpacket.StatusRefunding {
+			if p.RemainingAmount().IsPositive() {
+				ts := []ledger.Transfer{refund(p)}
+				if err := ledger.ValidateTransfer(&ts[0]); err != nil {
+					business = &ledger.TransferError{ID: ts[0].ID, Err: err}
+					return nil
+				}
+				v, err := s.ledger.lock(ctx, conn, &pgx.Batch{}, lockKeysOf(ts))
+				if err != nil {
+					return err
+				}
+				res := ledger.ApplyBatch(v, ts, false, paidAt)
+				if refusal = res.Results[0].Err; refusal == nil && changes(&res) {
+					s.ledger.queueOutcome(w, &res)
+				}
+			}
+			if refusal == nil {
+				finished, err := p.FinishRefund()
+				if err != nil {
+					return err
+				}
+				changed = changed || finished
+			}
+		}
+		if !changed {
+			return nil // nothing to write
+		}
+		w.Queue(s.q.update, [16]byte(id), int16(p.Status), int32(p.Claimed), int32(p.Posted), p.Settled, p.Reason).Exec(expectRows(1))
+		queueCommit(w)
+		return conn.SendBatch(ctx, w).Close()
+	})
+	switch {
+	case err != nil:
+		return redpacket.Packet{}, err
+	case business != nil:
+		return redpacket.Packet{}, business
+	}
+	return p, refusal
+}

@@ -392,6 +392,37 @@ func (s *MemoryStore) BeginRefund(ctx context.Context, id uuid.UUID, now time.Ti
 	return copyPacket(&mp.p), nil
 }
 
+// RefundPaid implements PayingStore: with the packet locked, BeginRefund,
+// the refund paid on the store's ledger (at the ledger's own time: paidAt
+// is not used), and FinishRefund. An outcome the ledger leaves unknown
+// leaves the packet refunding, returned with the ledger's error.
+func (s *MemoryStore) RefundPaid(ctx context.Context, id uuid.UUID, now, _ time.Time, refund func(Packet) ledger.Transfer) (Packet, error) {
+	if err := ctx.Err(); err != nil {
+		return Packet{}, err
+	}
+	if s.l == nil {
+		return Packet{}, fmt.Errorf("refund packet %s: %w: the MemoryStore pays on no ledger", id, ErrInvalidRequest)
+	}
+	mp, err := s.get(id)
+	if err != nil {
+		return Packet{}, err
+	}
+	mp.mu.Lock()
+	defer mp.mu.Unlock()
+	if _, err := mp.p.BeginRefund(now); err != nil {
+		return Packet{}, err
+	}
+	if mp.p.Status == StatusRefunding && mp.p.RemainingAmount().IsPositive() {
+		if _, err := s.l.Transfer(ctx, refund(copyPacket(&mp.p))); err != nil {
+			return copyPacket(&mp.p), err
+		}
+	}
+	if _, err := mp.p.FinishRefund(); err != nil {
+		return Packet{}, err
+	}
+	return copyPacket(&mp.p), nil
+}
+
 // FinishRefund implements Store.
 func (s *MemoryStore) FinishRefund(ctx context.Context, id uuid.UUID) (State, error) {
 	return s.change(ctx, id, func(mp *memPacket) error {

@@ -19,7 +19,8 @@ const sweepPage = 256
 // shares left: it closes the packet for claims and fixes the refund in one
 // atomic store step (Store.BeginRefund), moves exactly the unclaimed
 // remainder from escrow back to the sender (ledger ID RefundTransferID),
-// and records it. It sweeps the store by cursor. Running it again, or from
+// and records it — in one step on a PayingStore (PayingStore.RefundPaid).
+// It sweeps the store by cursor. Running it again, or from
 // two processes at once, refunds each packet once: the store agrees on one
 // refund amount and the ledger applies the refund's ID once. A claim
 // recorded before the packet closed keeps its share and is paid even if
@@ -61,6 +62,9 @@ func (s *Service) refundExpired(ctx context.Context, now time.Time) (int, error)
 // refund refunds one expired packet; it reports false for a packet that
 // sold out after it was listed (nothing to refund).
 func (s *Service) refund(ctx context.Context, id uuid.UUID, now time.Time) (bool, error) {
+	if s.paying != nil {
+		return s.refundPaid(ctx, id, now)
+	}
 	p, err := s.store.BeginRefund(ctx, id, now)
 	switch {
 	case errors.Is(err, ErrSoldOut):
@@ -70,6 +74,22 @@ func (s *Service) refund(ctx context.Context, id uuid.UUID, now time.Time) (bool
 	}
 	_, err = s.finishRefund(ctx, &p)
 	return err == nil, err
+}
+
+// refundPaid refunds one expired packet in one step on a PayingStore, and
+// settles it.
+func (s *Service) refundPaid(ctx context.Context, id uuid.UUID, now time.Time) (bool, error) {
+	p, err := s.paying.RefundPaid(ctx, id, now, s.l.Now(), func(p Packet) ledger.Transfer { return s.refundTransfer(&p) })
+	switch {
+	case errors.Is(err, ErrSoldOut):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("refund packet %s: %w", id, err)
+	}
+	if p.Complete() && !p.Settled {
+		return true, s.settle(ctx, p.ID, p.Escrow)
+	}
+	return true, nil
 }
 
 // finishRefund pays a refunding packet's remainder back to the sender and
@@ -88,6 +108,14 @@ func (s *Service) finishRefund(ctx context.Context, p *Packet) (bool, error) {
 	return false, nil
 }
 
+// refundTransfer is the refund of p's remainder, escrow → sender.
+func (s *Service) refundTransfer(p *Packet) ledger.Transfer {
+	return ledger.Transfer{
+		ID: s.RefundTransferID(p.ID), DebitAccountID: p.Escrow, CreditAccountID: p.SenderAccount,
+		Amount: p.RemainingAmount(), Code: s.codes.Refund,
+	}
+}
+
 // moveRefund moves a refunding (or refunded) packet's remainder from
 // escrow back to the sender, if there is one.
 func (s *Service) moveRefund(ctx context.Context, p *Packet) error {
@@ -95,11 +123,7 @@ func (s *Service) moveRefund(ctx context.Context, p *Packet) error {
 	if !amount.IsPositive() {
 		return nil
 	}
-	_, err := s.l.Transfer(ctx, ledger.Transfer{
-		ID: s.RefundTransferID(p.ID), DebitAccountID: p.Escrow, CreditAccountID: p.SenderAccount,
-		Amount: amount, Code: s.codes.Refund,
-	})
-	if err != nil {
+	if _, err := s.l.Transfer(ctx, s.refundTransfer(p)); err != nil {
 		return fmt.Errorf("refund packet %s: %w", p.ID, err)
 	}
 	return nil

@@ -176,4 +176,21 @@ type PayingStore interface {
 	// after which the packet may or may not be recorded, funding or
 	// funded (sending again finds it).
 	SendPaid(ctx context.Context, p Packet, escrow ledger.Account, fund ledger.Transfer, paidAt time.Time) (Packet, error)
+
+	// RefundPaid is BeginRefund, the refund's payment and FinishRefund in
+	// one atomic step. Packet.BeginRefund(now) decides first (its errors
+	// change nothing). A refunding packet with a remainder
+	// (RemainingAmount) then has refund(packet), the transfer escrow →
+	// sender, applied by the ledger's rules at the ledger's time paidAt:
+	// applied (or applied before), or with no remainder, the packet is
+	// recorded refunded (Packet.FinishRefund); refused, it is recorded
+	// refunding (closed for claims) and returned with the refusal (a
+	// *ledger.TransferError), for Reconcile to finish. A refunded packet
+	// is returned as it is. The accounts and ID of refund's transfer must
+	// depend on the packet only.
+	//
+	// Errors: those of BeginRefund; the ledger's refusal, with the packet;
+	// or the store failing, after which the packet may or may not be
+	// refunding or refunded.
+	RefundPaid(ctx context.Context, id uuid.UUID, now, paidAt time.Time, refund func(Packet) ledger.Transfer) (Packet, error)
 }

@@ -24,8 +24,11 @@ import (
 // refused, get distinct consecutive shares, each paid once; and that the
 // ledger verifies; that SendPaid records a packet open with its funding,
 // or cancelled with the refusal's code and no money moved, once under
-// concurrent identical sends. Last, RunRace on the two stores: the service
-// sending and claiming through SendPaid and ClaimPaid.
+// concurrent identical sends; that RefundPaid refunds an expired packet's
+// remainder once, or, refused, closes it for claims and moves nothing.
+// Last, RunRace on the two stores: the service
+// sending, claiming and refunding through SendPaid, ClaimPaid and
+// RefundPaid.
 //
 // newStores is called for every subtest and may return the same stores
 // each time: the tests use fresh random IDs.
@@ -49,6 +52,9 @@ func RunPaying(t *testing.T, newStores func(testing.TB) (redpacket.PayingStore, 
 		{"SendPaidFunded", testSendPaidFunded},
 		{"SendPaidRefused", testSendPaidRefused},
 		{"SendPaidConcurrent", testSendPaidConcurrent},
+		{"RefundPaid", testRefundPaid},
+		{"RefundPaidRefused", testRefundPaidRefused},
+		{"RefundPaidConcurrent", testRefundPaidConcurrent},
 	}
 	for _, tt := range tests {
 		t.Run("Paying/"+tt.name, func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -152,6 +153,114 @@ func testSendPaidConcurrent(t *testing.T, e *payEnv) {
 		}
 		if created != 1 || e.net(p.Escrow) != 500 || e.net(p.SenderAccount) != 0 || e.get(p.ID).Status != redpacket.StatusOpen {
 			t.Fatalf("%d sends created the packet (want 1); escrow %d, sender %d", created, e.net(p.Escrow), e.net(p.SenderAccount))
+		}
+	}
+}
+
+// refundable returns an open packet of the given shares whose escrow
+// holds its total and whose sender's wallet is on the ledger.
+func (e *payEnv) refundable(shares ...int64) redpacket.Packet {
+	e.t.Helper()
+	p := NewPacket(shares...)
+	p.SenderAccount = e.wallet()
+	p.Escrow = e.account(cny, ledger.DebitsMustNotExceedCredits)
+	bank := e.account(cny, 0)
+	if _, err := e.l.Transfer(e.ctx, ledger.Transfer{ID: uuid.New(), DebitAccountID: bank, CreditAccountID: p.Escrow, Amount: p.Total}); err != nil {
+		e.t.Fatalf("fund escrow: %v", err)
+	}
+	return e.open(p)
+}
+
+func refundTransfer(p redpacket.Packet) ledger.Transfer {
+	return ledger.Transfer{ID: ledger.DeriveID(payNS, p.ID.String(), "refund"), DebitAccountID: p.Escrow,
+		CreditAccountID: p.SenderAccount, Amount: p.RemainingAmount(), Code: 3}
+}
+
+func (e *payEnv) refundPaid(p *redpacket.Packet) (redpacket.Packet, error) {
+	return e.ps.RefundPaid(e.ctx, p.ID, p.ExpiresAt, p.ExpiresAt, refundTransfer)
+}
+
+// testRefundPaid: an expired packet's remainder goes back to the sender
+// with the packet recorded refunded, once; a packet not expired or sold
+// out is refused with nothing moved.
+func testRefundPaid(t *testing.T, e *payEnv) {
+	p := e.refundable(300, 200, 100)
+	if _, err := e.ps.RefundPaid(e.ctx, p.ID, p.ExpiresAt.Add(-time.Second), p.ExpiresAt, refundTransfer); !errors.Is(err, redpacket.ErrNotExpired) {
+		t.Fatalf("RefundPaid before expiry: %v, want ErrNotExpired", err)
+	}
+	if _, err := e.claimPaid(&p, uuid.New(), e.wallet()); err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.refundPaid(&p)
+	if err != nil || got.Status != redpacket.StatusRefunded || got.Claimed != 1 || got.Posted != 1 {
+		t.Fatalf("RefundPaid: %+v, %v; want refunded", got.State, err)
+	}
+	if st := e.get(p.ID).State; st.Status != redpacket.StatusRefunded {
+		t.Fatalf("stored %+v, want refunded", st)
+	}
+	if e.net(p.SenderAccount) != 300 || e.net(p.Escrow) != 0 {
+		t.Fatalf("ledger: sender %d, escrow %d; want 300, 0", e.net(p.SenderAccount), e.net(p.Escrow))
+	}
+	if again, err := e.refundPaid(&p); err != nil || again.Status != redpacket.StatusRefunded || e.net(p.SenderAccount) != 300 {
+		t.Fatalf("RefundPaid again: %+v, %v, sender %d", again.State, err, e.net(p.SenderAccount))
+	}
+	if _, err := e.claimPaid(&p, uuid.New(), e.wallet()); !errors.Is(err, redpacket.ErrRefunded) {
+		t.Fatalf("claim after the refund: %v, want ErrRefunded", err)
+	}
+	sold := e.refundable(100)
+	if _, err := e.claimPaid(&sold, uuid.New(), e.wallet()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.refundPaid(&sold); !errors.Is(err, redpacket.ErrSoldOut) {
+		t.Fatalf("RefundPaid of a sold-out packet: %v, want ErrSoldOut", err)
+	}
+}
+
+// testRefundPaidRefused: a refund the ledger refuses (the sender's wallet
+// closed) moves nothing; the packet is closed for claims, refunding, its
+// remainder still in escrow.
+func testRefundPaidRefused(t *testing.T, e *payEnv) {
+	p := e.refundable(300, 200)
+	if _, err := e.l.Close(e.ctx, p.SenderAccount); err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.refundPaid(&p)
+	if !ledger.Refused(err) || !errors.Is(err, ledger.ErrAccountClosed) || got.Status != redpacket.StatusRefunding {
+		t.Fatalf("RefundPaid to a closed wallet: %+v, %v; want refunding with the refusal", got.State, err)
+	}
+	if st := e.get(p.ID).State; st.Status != redpacket.StatusRefunding || e.net(p.Escrow) != 500 {
+		t.Fatalf("stored %+v, escrow %d; want refunding, 500", st, e.net(p.Escrow))
+	}
+	if _, err := e.claimPaid(&p, uuid.New(), e.wallet()); !errors.Is(err, redpacket.ErrRefunded) {
+		t.Fatalf("claim of a refunding packet: %v, want ErrRefunded", err)
+	}
+}
+
+// testRefundPaidConcurrent: sweepers refunding one packet at once agree:
+// every call answers refunded, and the remainder moves once.
+func testRefundPaidConcurrent(t *testing.T, e *payEnv) {
+	for range 10 {
+		p := e.refundable(250, 250)
+		var wg sync.WaitGroup
+		errs := make([]error, 2*raceK)
+		states := make([]redpacket.State, 2*raceK)
+		start := make(chan struct{})
+		for i := range errs {
+			wg.Go(func() {
+				<-start
+				got, err := e.refundPaid(&p)
+				states[i], errs[i] = got.State, err
+			})
+		}
+		close(start)
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil || states[i].Status != redpacket.StatusRefunded {
+				t.Fatalf("refund %d: %+v, %v", i, states[i], err)
+			}
+		}
+		if e.net(p.SenderAccount) != 500 || e.net(p.Escrow) != 0 {
+			t.Fatalf("sender %d, escrow %d; want 500, 0", e.net(p.SenderAccount), e.net(p.Escrow))
 		}
 	}
 }
