@@ -72,7 +72,7 @@ func DefaultNamespace() uuid.UUID {
 //     the payee's account;
 //  4. post: the hold is posted; the record is completed.
 //
-// When the payer cell's Store composes with its ledger (Store.Composes:
+// When the payer cell's Store composes with its ledger (Store.PaysOn:
 // postgres.CellStore beside the cell's ledger Store), steps 1 and 2 are
 // one transaction and so are the post and the outcome: three commits per
 // payment instead of five, and a hold is only ever written with its
@@ -97,7 +97,7 @@ type Cells struct {
 	after  time.Duration
 	ready  sync.Map // clearingKey → struct{}: the accounts exist (a fact that never changes)
 	// composes: the cell's Store makes the hold, post and void in the
-	// transactions of its record (Store.Composes).
+	// transactions of its record (Store.PaysOn).
 	composes map[string]bool
 }
 
@@ -123,7 +123,7 @@ func New(cfg Config) (*Cells, error) {
 			return nil, fmt.Errorf("%w: cell %q given twice", ErrInvalidCell, cl.Name)
 		}
 		c.cells[cl.Name] = &cl
-		c.composes[cl.Name] = cl.Store.Composes(cl.Ledger)
+		c.composes[cl.Name] = cl.Store.PaysOn(cl.Ledger.Store())
 	}
 	for _, n := range cfg.Router.names {
 		if c.cells[n] == nil {

@@ -19,16 +19,16 @@ import (
 // done. A store persists; Cells decides. It must be safe for concurrent
 // use by many goroutines and processes, and pass celltest.RunStore.
 type Store interface {
-	// Composes reports whether the store makes a Move on l in the
-	// transaction that writes its record, as a store does that shares a
-	// database and schema with l's store. Cells then passes Begin the
+	// PaysOn reports whether the store makes a Move on a ledger of store
+	// ls in the transaction that writes its record, as a store does that
+	// shares a database and schema with ls. Cells then passes Begin the
 	// payment's hold and Finish its post or void, and a payment between
 	// cells commits three times instead of five.
-	Composes(l *ledger.Ledger) bool
+	PaysOn(ls ledger.Store) bool
 
 	// Begin records p (state StateOpen, its CreatedAt set) unless a
 	// payment with p.ID is recorded: then it returns that one and created
-	// false, whatever it holds. With a hold (only when Composes) it makes
+	// false, whatever it holds. With a hold (only when PaysOn) it makes
 	// the hold in the transaction that records p: a hold the ledger
 	// refuses records p as HoldRefused says, and the hold's ID is never
 	// written but with the record.
@@ -39,7 +39,7 @@ type Store interface {
 	// Finish moves an open payment to state (final) with reason at at. A
 	// payment already final stays as it is: Finish returns it, so the
 	// first to finish a payment decides. With a move (only when
-	// Composes: the hold's post or void) it makes the move in the
+	// PaysOn: the hold's post or void) it makes the move in the
 	// transaction that finishes the payment, and finishes nothing if the
 	// ledger refuses the move.
 	//
@@ -76,7 +76,7 @@ type Store interface {
 }
 
 // Move is a ledger write a Store makes in the transaction of its record
-// (see Store.Composes): Transfer on Ledger.
+// (see Store.PaysOn): Transfer on Ledger.
 type Move struct {
 	Ledger   *ledger.Ledger
 	Transfer ledger.Transfer
@@ -101,12 +101,12 @@ func NewMemoryStore() *MemoryStore {
 	return &MemoryStore{m: map[uuid.UUID]Payment{}, f: map[uuid.UUID]Forward{}}
 }
 
-// Composes implements Store: a MemoryStore makes no moves (its lock is
+// PaysOn implements Store: a MemoryStore makes no moves (its lock is
 // not the ledger's), so Cells makes them through the ledger and fences
 // what it must.
-func (s *MemoryStore) Composes(*ledger.Ledger) bool { return false }
+func (s *MemoryStore) PaysOn(ledger.Store) bool { return false }
 
-// Begin implements Store; hold is nil (Composes is false).
+// Begin implements Store; hold is nil (PaysOn is false).
 func (s *MemoryStore) Begin(ctx context.Context, p Payment, _ *Move) (Payment, bool, error) {
 	if err := ctx.Err(); err != nil {
 		return Payment{}, false, err
@@ -121,7 +121,7 @@ func (s *MemoryStore) Begin(ctx context.Context, p Payment, _ *Move) (Payment, b
 	return p, true, nil
 }
 
-// Finish implements Store; move is nil (Composes is false).
+// Finish implements Store; move is nil (PaysOn is false).
 func (s *MemoryStore) Finish(ctx context.Context, id uuid.UUID, state State, reason string, at time.Time, _ *Move) (Payment, error) {
 	if err := ctx.Err(); err != nil {
 		return Payment{}, err

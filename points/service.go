@@ -171,7 +171,7 @@ func New(cfg Config) (*Service, error) {
 	if g, ok := ls.(*ledger.GroupCommit); ok {
 		ls = g.Store
 	}
-	if ps, ok := s.store.(PostingStore); ok && ps.PostsOn(ls) {
+	if ps, ok := s.store.(PostingStore); ok && ps.PaysOn(ls) {
 		s.posting = ps
 	}
 	if s.loc == nil {

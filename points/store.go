@@ -146,17 +146,17 @@ func compareUUID(a, b uuid.UUID) int {
 // points, the ledger's pure rules (ledger.ApplyBatch, linked) decide the
 // transfers, Holder.Post records them confirmed.
 //
-// The Service records through RecordPosted only when PostsOn accepts its
+// The Service records through RecordPosted only when PaysOn accepts its
 // ledger's store (or the store a ledger.GroupCommit wraps).
 type PostingStore interface {
 	Store
 
-	// PostsOn reports whether RecordPosted writes its transfers to ls, the
+	// PaysOn reports whether RecordPosted writes its transfers to ls, the
 	// ledger store the Service pays on (the same database and schema).
-	PostsOn(ls ledger.Store) bool
+	PaysOn(ls ledger.Store) bool
 
 	// RecordPosted is Record and the operation's transfers, applied
-	// linked at the ledger's time postAt on the store PostsOn accepted, in
+	// linked at the ledger's time postAt on the store PaysOn accepted, in
 	// one atomic step. If an operation with op.ID exists, it returns it as
 	// Record does (existing true; the caller finishes it if pending) and
 	// changes nothing. If the ledger refuses the transfers, nothing is

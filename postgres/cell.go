@@ -21,7 +21,7 @@ import (
 // reads the row in the way, Finish updates the row only while it is open
 // and reads it otherwise; triggers keep the row's request unchanged and
 // its state moving once. With the cell's LedgerStore on the same DB
-// (Composes), Begin makes the payment's hold and Finish its post or void
+// (PaysOn), Begin makes the payment's hold and Finish its post or void
 // in the transaction of the record, so that a payment between cells
 // commits three times, not five.
 type CellStore struct {
@@ -106,13 +106,10 @@ func scanCellPayment(row pgx.CollectableRow) (cell.Payment, error) {
 	return p, nil
 }
 
-// Composes implements cell.Store: true for a ledger whose store is a
-// LedgerStore of this package on the same pool and schema.
-func (s *CellStore) Composes(l *ledger.Ledger) bool {
-	if l == nil {
-		return false
-	}
-	st, ok := l.Store().(*LedgerStore)
+// PaysOn implements cell.Store: true for a LedgerStore of this package on
+// the same pool and schema.
+func (s *CellStore) PaysOn(ls ledger.Store) bool {
+	st, ok := ls.(*LedgerStore)
 	return ok && st.db.pool == s.db.pool && st.db.schema == s.db.schema
 }
 
@@ -143,7 +140,7 @@ func (s *CellStore) Begin(ctx context.Context, p cell.Payment, hold *cell.Move) 
 }
 
 func (s *CellStore) beginHeld(ctx context.Context, p cell.Payment, args []any, hold *cell.Move) (cell.Payment, bool, error) {
-	if !s.Composes(hold.Ledger) {
+	if hold.Ledger == nil || !s.PaysOn(hold.Ledger.Store()) {
 		return cell.Payment{}, false, fmt.Errorf("%w: payment %s: a hold on a ledger of another database or schema", ErrInvalidConfig, p.ID)
 	}
 	ts := []ledger.Transfer{hold.Transfer}
@@ -214,7 +211,7 @@ func (s *CellStore) Finish(ctx context.Context, id uuid.UUID, st cell.State, rea
 }
 
 func (s *CellStore) finishMoved(ctx context.Context, id uuid.UUID, st cell.State, reason string, at time.Time, move *cell.Move) (cell.Payment, error) {
-	if !s.Composes(move.Ledger) {
+	if move.Ledger == nil || !s.PaysOn(move.Ledger.Store()) {
 		return cell.Payment{}, fmt.Errorf("%w: payment %s: a move on a ledger of another database or schema", ErrInvalidConfig, id)
 	}
 	ts := []ledger.Transfer{move.Transfer}

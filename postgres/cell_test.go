@@ -77,9 +77,9 @@ func TestCellStoreSchemas(t *testing.T) {
 		t.Fatalf("own schema lists %+v, %v", ps, err)
 	}
 	// A store composes with the ledger of its own schema only.
-	if !a.Composes(ledger.New(NewLedgerStore(a.db), ledger.Options{})) || a.Composes(ledger.New(NewLedgerStore(b.db), ledger.Options{})) ||
-		a.Composes(ledger.New(nil, ledger.Options{})) || a.Composes(nil) {
-		t.Fatal("Composes: want true for its own schema's ledger only")
+	if !a.PaysOn(NewLedgerStore(a.db)) || a.PaysOn(NewLedgerStore(b.db)) ||
+		a.PaysOn(ledger.NewMemoryStore()) || a.PaysOn(nil) {
+		t.Fatal("PaysOn: want true for its own schema's ledger store only")
 	}
 	// The record is append-only but for its one state change.
 	exec(t, a.db, "update $S.cell_payments set state = 1, finished_at = now() where id = $1", [16]byte(p.ID))

@@ -493,10 +493,10 @@ func (s *PointsStore) Rate(ctx context.Context, name string, version int) (point
 	return r, err
 }
 
-// PostsOn implements points.PostingStore: RecordPosted writes to a ledger
+// PaysOn implements points.PostingStore: RecordPosted writes to a ledger
 // LedgerStore of this package on the same database and schema (the same pool and
 // Schema).
-func (s *PointsStore) PostsOn(ls ledger.Store) bool {
+func (s *PointsStore) PaysOn(ls ledger.Store) bool {
 	st, ok := ls.(*LedgerStore)
 	return ok && st.db.pool == s.db.pool && st.db.schema == s.db.schema
 }

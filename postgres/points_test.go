@@ -35,7 +35,7 @@ func TestPointsStoreLedgerElsewhere(t *testing.T) {
 	pointstest.RunRace(t, pointstest.RaceConfig{Ledger: ledger.NewMemoryStore(), Store: NewPointsStore(freshDB(t)), Iterations: 5})
 }
 
-// PostsOn accepts the LedgerStore of the same schema only; the service
+// PaysOn accepts the LedgerStore of the same schema only; the service
 // looks through a GroupCommit. On it, a redemption the ledger refuses (the
 // conversion account short) records nothing and takes no points.
 func TestPointsRecordPosted(t *testing.T) {
@@ -47,8 +47,8 @@ func TestPointsRecordPosted(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { dropSchema(t, db, db.Schema()+"_other") })
-	if !s.PostsOn(NewLedgerStore(db)) || s.PostsOn(NewLedgerStore(other)) || s.PostsOn(ledger.NewMemoryStore()) {
-		t.Fatal("PostsOn accepts the wrong ledger stores")
+	if !s.PaysOn(NewLedgerStore(db)) || s.PaysOn(NewLedgerStore(other)) || s.PaysOn(ledger.NewMemoryStore()) {
+		t.Fatal("PaysOn accepts the wrong ledger stores")
 	}
 	cny := ledger.MustCurrency("CNY")
 	now := time.Date(2026, 2, 16, 20, 0, 0, 0, time.UTC)

@@ -222,10 +222,10 @@ func (e *env) user(n, i int) uuid.UUID {
 func (e *env) ledgerOf(user uuid.UUID) *ledger.Ledger { return e.c.CellOf(user).Ledger }
 
 // composes reports whether user's cell's payment store makes the hold,
-// post and void in its own transactions (cell.Store.Composes).
+// post and void in its own transactions (cell.Store.PaysOn).
 func (e *env) composes(user uuid.UUID) bool {
 	c := e.c.CellOf(user)
-	return c.Store.Composes(c.Ledger)
+	return c.Store.PaysOn(c.Ledger.Store())
 }
 
 // wallet creates a wallet of user in the user's cell holding amount, paid
@@ -311,7 +311,7 @@ type crasher struct {
 	after   bool
 	dead    bool
 	// recordsOnly leaves the ledgers unwrapped, so that a payment store
-	// that composes (Store.Composes) makes its moves in its own writes,
+	// that composes (Store.PaysOn) makes its moves in its own writes,
 	// and only the records' writes count and crash.
 	recordsOnly bool
 }
