@@ -21,11 +21,13 @@
 // for its groups. Each packet holds its money
 // in an escrow account of its own: Send funds it, each claim pays a share
 // out of it, RefundExpired returns the remainder, and a finished packet's
-// escrow, at zero, is closed. Store and ledger share no transaction (but
-// for the claims of a PayingStore), so each operation records its intent,
-// writes to the ledger under an ID derived from its business key, and
-// records the outcome: a retry or Reconcile finishes what a crash
-// interrupted, and Check audits every record against the ledger. A
+// escrow, at zero, is closed. On a PayingStore that shares a transaction
+// (or, in memory, a lock) with the ledger's store, each send, claim and
+// refund records its change and moves its money in one atomic step; on
+// other stores each records its intent, writes to the ledger under an ID
+// derived from its business key, and records the outcome, and a retry or
+// Reconcile finishes what a crash interrupted. Check audits every record
+// against the ledger. A
 // request's identity is its meaning: a Send's sender and key, a Claim's
 // packet and user.
 //

@@ -132,11 +132,12 @@ func DefaultNamespace() uuid.UUID {
 //
 // Every ledger write has an ID derived from its business key (see
 // EscrowAccountID, FundTransferID, ClaimTransferID, RefundTransferID), so a
-// retry, a duplicate request or a crash and retry moves money once. Store
-// and ledger share no transaction (except a claim on a PayingStore, see
-// Claim); instead each operation records its intent in the store first,
-// then writes to the ledger, then records the outcome, and Reconcile
-// finishes whatever a crash left between two steps.
+// retry, a duplicate request or a crash and retry moves money once. On a
+// PayingStore that pays on the Service's ledger, a send, a claim and a
+// refund each record and move their money in one atomic step; on another
+// store each records its intent first, then writes to the ledger, then
+// records the outcome, and Reconcile finishes whatever a crash left
+// between two steps.
 // A Service is safe for concurrent use, and several Services (processes)
 // may share one store and ledger.
 type Service struct {
