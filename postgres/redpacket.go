@@ -312,6 +312,19 @@ type lockedBatch struct {
 // lockBatch begins and, in one round trip, locks the packets and reads the
 // claims of keys.
 func (s *RedPacketStore) lockBatch(ctx context.Context, conn *pgx.Conn, keys []claimKey) (*lockedBatch, error) {
+	b := txBatch()
+	lb := s.queueLockBatch(b, keys)
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
+		return nil, err
+	}
+	lb.read()
+	return lb, nil
+}
+
+// queueLockBatch queues in b the statements that lock the packets and read
+// the claims of keys; the lockedBatch is filled once b has run and read
+// has been called.
+func (s *RedPacketStore) queueLockBatch(b *pgx.Batch, keys []claimKey) *lockedBatch {
 	lb := &lockedBatch{packets: map[uuid.UUID]*redpacket.Packet{}, claims: map[claimKey]*redpacket.Claim{}}
 	var ids []uuid.UUID
 	packets, users := make([][16]byte, len(keys)), make([][16]byte, len(keys))
@@ -322,21 +335,21 @@ func (s *RedPacketStore) lockBatch(ctx context.Context, conn *pgx.Conn, keys []c
 		}
 		packets[i], users[i] = k.packet, k.user
 	}
-	b := txBatch()
 	b.Queue(s.q.lockMany, uuids(ids)).Query(eachRow(scanPacket, func(p redpacket.Packet) { lb.packets[p.ID] = &p }))
-	// The packet's currency is set below.
+	// The packet's currency is set by read.
 	b.Queue(s.q.claimsOf, packets, users).Query(eachRow(scanClaims(ledger.Currency{}), func(c redpacket.Claim) {
 		lb.claims[claimKey{c.PacketID, c.User}] = &c
 	}))
-	if err := conn.SendBatch(ctx, b).Close(); err != nil {
-		return nil, err
-	}
+	return lb
+}
+
+// read completes the claims read with their packets' currency.
+func (lb *lockedBatch) read() {
 	for k, c := range lb.claims {
 		if p := lb.packets[k.packet]; p != nil {
 			c.Amount = ledger.NewMoney(c.Amount.Units(), p.Total.Currency())
 		}
 	}
-	return lb, nil
 }
 
 // queueStates queues the update of the packets in changed by claims or

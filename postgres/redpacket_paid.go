@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -26,24 +25,23 @@ func (s *RedPacketStore) PaysOn(ls ledger.Store) bool {
 }
 
 // ClaimPaid implements redpacket.PayingStore: Claim and the payment of the
-// claim's share on the ledger in one transaction, three round trips and one
+// claim's share on the ledger in one transaction, two round trips and one
 // commit. Concurrent calls are gathered into one transaction, as claims
 // are (see Claim):
 //
-//  1. it begins, locks the packets claimed (in ID order) and reads the
-//     claimers' claims;
-//  2. it lets redpacket.Packet.Take hand out the next shares in arrival
-//     order, builds each new claim's transfer with its payment, and locks
-//     the accounts those transfers name (each packet's escrow and each
-//     claimer's wallet, in ID order, as the LedgerStore does) and loads
-//     the transfers of their IDs;
-//  3. ledger.ApplyBatch decides the transfers, each on its own. If it
-//     refuses one, the packets go back to the state read under the lock
-//     and the shares are handed out and paid again without that caller,
-//     who gets the refusal, until none is refused; then
-//     redpacket.Packet.MarkPosted records each claim paid, and one round
-//     trip inserts the claims, updates the packets, writes the ledger's
-//     rows and commits.
+//  1. it begins, locks the packets claimed (in ID order), reads the
+//     claimers' claims, and locks the accounts every call's payment
+//     would name (each packet's escrow and each claimer's wallet, in ID
+//     order, as the LedgerStore does: payment of a claim without its
+//     share says which) and loads the transfers of their IDs;
+//  2. redpacket.Packet.Take hands out the next shares in arrival order,
+//     payment builds each new claim's transfer, and ledger.ApplyBatch
+//     decides the transfers, each on its own. If it refuses one, the
+//     packets go back to the state read under the lock and the shares are
+//     handed out and paid again without that caller, who gets the
+//     refusal, until none is refused; then redpacket.Packet.MarkPosted
+//     records each claim paid, and the second round trip inserts the
+//     claims, updates the packets, writes the ledger's rows and commits.
 //
 // Locks are taken packets first, then accounts in ID order, and no other
 // transaction takes an account lock before a packet lock (the ledger's
@@ -75,7 +73,6 @@ type paidRound struct {
 	claims    []redpacket.Claim
 	transfers []ledger.Transfer
 	owner     []int              // the call of each claim
-	later     []int              // calls a refusal may let take a claim: told ErrSoldOut, or the same user again
 	first     map[claimKey]int   // the claim of each (packet, user), by index in claims
 	changed   map[uuid.UUID]bool // the packets that took claims
 }
@@ -90,11 +87,15 @@ func (s *RedPacketStore) claimPaidBatch(ctx context.Context, calls []*groupCall[
 			paidAt = c.Req.paidAt
 		}
 	}
+	lk := lockKeysOf(probes(calls))
 	return s.db.run(ctx, "claim and pay red packets", func(ctx context.Context, conn *pgx.Conn) error {
-		lb, err := s.lockBatch(ctx, conn, keys)
+		b := txBatch()
+		lb := s.queueLockBatch(b, keys)
+		v, err := s.ledger.lock(ctx, conn, b, lk)
 		if err != nil {
 			return err
 		}
+		lb.read()
 		locked := make(map[uuid.UUID]redpacket.Packet, len(lb.packets)) // as read under the lock
 		for id, p := range lb.packets {
 			if p != nil {
@@ -102,8 +103,6 @@ func (s *RedPacketStore) claimPaidBatch(ctx context.Context, calls []*groupCall[
 			}
 		}
 		refused := make([]error, len(calls))
-		var lk *lockKeys
-		var v *view
 		for {
 			r, ok := takePaid(calls, keys, lb, locked, refused)
 			if !ok {
@@ -113,14 +112,9 @@ func (s *RedPacketStore) claimPaidBatch(ctx context.Context, calls []*groupCall[
 				s.recordPaid(calls, keys, lb, &r)
 				return nil // nothing to record; the transaction rolls back
 			}
-			if lk == nil {
-				lk = lockKeysOf(append(r.transfers, probes(calls, &r)...))
-				if v, err = s.ledger.lock(ctx, conn, &pgx.Batch{}, lk); err != nil {
-					return err
-				}
-			} else if !lk.covers(r.transfers) {
-				// A round pays fewer claimers, with the same accounts and IDs.
-				return fmt.Errorf("%w: claim payments name other accounts or IDs when decided again", ErrIntegrity)
+			if !lk.covers(r.transfers) {
+				// Every payment names the accounts and ID its probe did.
+				return fmt.Errorf("%w: claim payments name other accounts or IDs than their probes", ErrIntegrity)
 			}
 			out := ledger.ApplyBatch(v, r.transfers, false, paidAt)
 			again := false
@@ -172,14 +166,11 @@ func takePaid(calls []*groupCall[paidCall, redpacket.ClaimResult], keys []claimK
 		if _, ok := r.first[keys[i]]; ok {
 			// The same user again in this batch: recordPaid answers with
 			// the claim, unless its payment is refused.
-			r.later = append(r.later, i)
 			continue
 		}
 		nc, err := p.Take(c.Req.user, c.Req.account, c.Req.now)
 		if err != nil {
-			if c.Err = err; errors.Is(err, redpacket.ErrSoldOut) {
-				r.later = append(r.later, i)
-			}
+			c.Err = err
 			continue
 		}
 		t := c.Req.payment(nc)
@@ -196,20 +187,15 @@ func takePaid(calls []*groupCall[paidCall, redpacket.ClaimResult], keys []claimK
 	return r, true
 }
 
-// probes returns the payments that the calls in r.later would make if a
-// refusal let them take a claim (a share it freed, or the claim of the same
-// user's earlier call, maybe with another account; only packets that took
-// claims in this round can sell out in it), with no amount: so that the
-// first lock takes every account a later round may pay, in one statement
-// and in ID order. The accounts and ID of a payment depend on the claim's
-// packet, user and account only (see redpacket.PayingStore).
-func probes(calls []*groupCall[paidCall, redpacket.ClaimResult], r *paidRound) []ledger.Transfer {
-	var out []ledger.Transfer
-	for _, i := range r.later {
-		c := calls[i]
-		if r.changed[c.Req.packet] {
-			out = append(out, c.Req.payment(redpacket.Claim{PacketID: c.Req.packet, User: c.Req.user, Account: c.Req.account, ClaimedAt: c.Req.now}))
-		}
+// probes returns the payment each call would make if it took a claim, with
+// no amount: the accounts and ID of a payment depend on the claim's
+// packet, user and account only (see redpacket.PayingStore), so the first
+// round trip locks every account any round may pay, after the packets, in
+// one statement and in ID order.
+func probes(calls []*groupCall[paidCall, redpacket.ClaimResult]) []ledger.Transfer {
+	out := make([]ledger.Transfer, len(calls))
+	for i, c := range calls {
+		out[i] = c.Req.payment(redpacket.Claim{PacketID: c.Req.packet, User: c.Req.user, Account: c.Req.account, ClaimedAt: c.Req.now})
 	}
 	return out
 }
