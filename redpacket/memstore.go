@@ -340,15 +340,6 @@ func (mp *memPacket) packet() Packet {
 	return copyPacket(&mp.p)
 }
 
-// withoutShares returns a copy of the packet without its shares.
-func (mp *memPacket) withoutShares() Packet {
-	mp.mu.Lock()
-	defer mp.mu.Unlock()
-	p := mp.p
-	p.Shares = nil
-	return p
-}
-
 // Claims implements Store.
 func (s *MemoryStore) Claims(ctx context.Context, id uuid.UUID) ([]Claim, error) {
 	if err := ctx.Err(); err != nil {
