@@ -95,7 +95,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 			return nil, err
 		}
 		limiter, a.prune = l, func(context.Context) (int64, error) { return int64(l.Prune()), nil }
-		ledgerStore, packetStore, recordStore = ledger.NewMemoryStore(), redpacket.NewMemoryStore(), transfer.NewMemoryStore()
+		ledgerStore, packetStore = ledger.NewMemoryStore(), redpacket.NewMemoryStore()
 		phoneDir, qrStore, members = transfer.NewMemoryDirectory(), qr.NewMemoryStore(), newMemoryGroups()
 	} else {
 		pc, err := postgres.ParseConfig(cfg.DSN)
@@ -125,6 +125,9 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	}
 	a.groups = members
 	a.ledger = ledger.New(ledgerStore, ledger.Options{Now: a.now, Logger: log, MeterProvider: a.meters})
+	if single {
+		recordStore = transfer.NewMemoryStore(a.ledger) // pays each send in its own step
+	}
 
 	fail := func(err error) (*App, error) {
 		a.Close()
