@@ -33,6 +33,12 @@ import (
 // ledger transfer in and out) locks the record's row alone, the last lock
 // of a transition, so the two never wait on each other in a cycle.
 //
+// With the ledger on the same database and schema (PaysOn), it is a
+// transfer.PayingStore: CreatePaid and ResolvePaid add the ledger's
+// account locks after the record's (in the first round trip) and its
+// writes to the second, so that a payment, or a hold's post or void, and
+// its record commit together: one commit per payment.
+//
 // Business outcomes are transfer's sentinels; this package's errors
 // (ErrUnavailable, ErrRetriesExhausted, ErrIntegrity, context errors)
 // mean the database could not do its part. Times are kept to the
@@ -394,14 +400,7 @@ func (s *PhoneTransferStore) Transition(ctx context.Context, id uuid.UUID, to tr
 			return nil // rolls back; out is the record as it is
 		}
 		w := &pgx.Batch{}
-		w.Queue(s.q.updateRecord, [16]byte(id), int16(next.State), next.Reason, next.ResolvedAt, next.Attempts, int16(out.State)).
-			Exec(expectRows(1))
-		if fx.DailyDelta != 0 {
-			w.Queue(s.q.addTotal, [16]byte(next.Payer), next.Day.Date(), next.Amount.Currency().Code(), fx.DailyDelta).Exec(expectRows(1))
-		}
-		if fx.SettledPair {
-			w.Queue(s.q.insertPayee, [16]byte(next.Payer), next.Payee.Institution, [16]byte(next.Payee.Holder), next.ResolvedAt)
-		}
+		s.queueTransition(w, &out, &next, fx)
 		queueCommit(w)
 		if err := conn.SendBatch(ctx, w).Close(); err != nil {
 			return err
@@ -413,6 +412,86 @@ func (s *PhoneTransferStore) Transition(ctx context.Context, id uuid.UUID, to tr
 		return transfer.Record{}, err
 	}
 	return out, business
+}
+
+// ResolvePaid implements transfer.PayingStore: Transition and the post or
+// void t of the record's hold in one transaction, two round trips and one
+// commit. The first begins, locks the record's day row and the record
+// (the lock order of Transition) and then the accounts of the hold in ID
+// order, loading the hold and t's ID, as the LedgerStore does;
+// transfer.ApplyTransition decides, then ledger.ApplyBatch at the ledger's
+// time now; the second writes the record, the totals, the settled pair
+// and the ledger's rows and commits. A refusal of either rolls back.
+//
+// Errors: those of Transition; the ledger's refusal (a
+// *ledger.TransferError), with the record as it is; and the
+// infrastructure errors of this package.
+func (s *PhoneTransferStore) ResolvePaid(ctx context.Context, id uuid.UUID, t ledger.Transfer, to transfer.State, reason string, now time.Time) (transfer.Record, bool, error) {
+	if !ledger.StorableText(reason) {
+		return transfer.Record{}, false, fmt.Errorf("%w: reason PostgreSQL text cannot hold", transfer.ErrInvalidTransition)
+	}
+	if err := ledger.ValidateTransfer(&t); err != nil {
+		return transfer.Record{}, false, &ledger.TransferError{ID: t.ID, Err: err}
+	}
+	ts := []ledger.Transfer{t}
+	keys := lockKeysOf(ts)
+	var out transfer.Record
+	var applied bool
+	var business error
+	err := s.db.run(ctx, "resolve and pay transfer record", func(ctx context.Context, conn *pgx.Conn) error {
+		out, applied, business = transfer.Record{}, false, nil
+		found := false
+		b := txBatch()
+		b.Queue(s.q.lockForTransition, [16]byte(id))
+		b.Queue(s.q.lockRecord, [16]byte(id)).Query(eachRow(scanRecord, func(r transfer.Record) { out, found = r, true }))
+		v, err := s.ledger.lock(ctx, conn, b, keys)
+		if err != nil {
+			return err
+		}
+		if !found {
+			business = recordNotFound(id)
+			return nil
+		}
+		next := out
+		fx, err := transfer.ApplyTransition(&next, to, reason, now)
+		if err != nil {
+			business = err
+			return nil // rolls back; out is the record as it is
+		}
+		res := ledger.ApplyBatch(v, ts, false, now)
+		if err := res.Results[0].Err; err != nil {
+			business = err
+			return nil // rolls back: nothing moved, the record as it is
+		}
+		w := &pgx.Batch{}
+		s.queueTransition(w, &out, &next, fx)
+		if changes(&res) {
+			s.ledger.queueOutcome(w, &res)
+		}
+		queueCommit(w)
+		if err := conn.SendBatch(ctx, w).Close(); err != nil {
+			return err
+		}
+		out, applied = next, !res.Results[0].Duplicate
+		return nil
+	})
+	if err != nil {
+		return transfer.Record{}, false, err
+	}
+	return out, applied, business
+}
+
+// queueTransition queues the writes of a transition of cur to next with
+// its effects on the totals and the settled pairs.
+func (s *PhoneTransferStore) queueTransition(w *pgx.Batch, cur, next *transfer.Record, fx transfer.TransitionEffects) {
+	w.Queue(s.q.updateRecord, [16]byte(next.ID), int16(next.State), next.Reason, next.ResolvedAt, next.Attempts, int16(cur.State)).
+		Exec(expectRows(1))
+	if fx.DailyDelta != 0 {
+		w.Queue(s.q.addTotal, [16]byte(next.Payer), next.Day.Date(), next.Amount.Currency().Code(), fx.DailyDelta).Exec(expectRows(1))
+	}
+	if fx.SettledPair {
+		w.Queue(s.q.insertPayee, [16]byte(next.Payer), next.Payee.Institution, [16]byte(next.Payee.Holder), next.ResolvedAt)
+	}
 }
 
 // Attempt implements transfer.Store: one transaction that locks the

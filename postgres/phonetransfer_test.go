@@ -127,9 +127,9 @@ func TestPhoneTransferRecordFrozen(t *testing.T) {
 // at once) with the directory, the records, the lookup buckets and the
 // ledger on PostgreSQL, from 8 clients. Each transfer is a directory read
 // for the lookup and one for the token, two limiter transactions (admit
-// the lookup, refund the found price) and three more: the record (with
-// the limits and the daily total), the ledger transfer, the settlement
-// mark (with the limiter's settlement refund after it).
+// the lookup, refund the found price), one transaction for the record
+// (with the limits and the daily total) and its ledger transfer
+// (CreatePaid), and the limiter's settlement refund after it.
 func BenchmarkPhoneResolveSend(b *testing.B) {
 	ctx := context.Background()
 	db := freshDB(b)

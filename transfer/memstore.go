@@ -257,7 +257,14 @@ func (s *MemoryStore) Transition(ctx context.Context, id uuid.UUID, to State, re
 	if err != nil {
 		return *r, err
 	}
-	rs.reindex(r, &next)
+	ps.apply(rs, r, &next, fx)
+	return next, nil
+}
+
+// apply stores next as record r with the effects of its transition; the
+// caller holds the payer's and the record's locks.
+func (ps *payerShard) apply(rs *recordShard, r, next *Record, fx TransitionEffects) {
+	rs.reindex(r, next)
 	if fx.DailyDelta != 0 {
 		tk := totalKey{r.Payer, r.Day, r.Amount.Currency()}
 		if v := ps.totals[tk] + fx.DailyDelta; v != 0 {
@@ -269,8 +276,46 @@ func (s *MemoryStore) Transition(ctx context.Context, id uuid.UUID, to State, re
 	if fx.SettledPair {
 		ps.pairs[pairKey{r.Payer, r.Payee.Institution, r.Payee.Holder}] = struct{}{}
 	}
-	*r = next
-	return next, nil
+	*r = *next
+}
+
+// ResolvePaid implements PayingStore: the transition decided, then t
+// applied on the ledger's store, under the payer's and the record's
+// locks; a refusal of either changes nothing.
+//
+// Errors: those of Transition, ErrInvalidConfig for a store built without
+// a ledger, and the ledger's refusal (a *ledger.TransferError).
+func (s *MemoryStore) ResolvePaid(ctx context.Context, id uuid.UUID, t ledger.Transfer, to State, reason string, now time.Time) (Record, bool, error) {
+	if s.l == nil {
+		return Record{}, false, fmt.Errorf("%w: ResolvePaid of a MemoryStore built without a ledger", ErrInvalidConfig)
+	}
+	cur, err := s.Get(ctx, id) // for the payer, which never changes
+	if err != nil {
+		return Record{}, false, err
+	}
+	ps, rs := s.payerShard(cur.Payer), s.recordShard(id)
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	r := rs.records[id]
+	next := *r
+	fx, err := ApplyTransition(&next, to, reason, now)
+	if err != nil {
+		return *r, false, err
+	}
+	if err := ledger.ValidateTransfer(&t); err != nil {
+		return *r, false, &ledger.TransferError{ID: t.ID, Err: err}
+	}
+	res, err := innerStore(s.l.Store()).CreateTransfer(ctx, t, now)
+	switch {
+	case err != nil:
+		return *r, false, err
+	case res.Err != nil:
+		return *r, false, res.Err
+	}
+	ps.apply(rs, r, &next, fx)
+	return next, !res.Duplicate, nil
 }
 
 // reindex moves a record from the indexes it was in as r to those it is

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/socialpay/socialpay/ledger"
 )
 
@@ -40,6 +42,23 @@ type PayingStore interface {
 	// nothing moved; and the store's own errors, after which the record
 	// and its transfer may or may not be stored (together).
 	CreatePaid(ctx context.Context, rec Record, limits Limits, pay ledger.Transfer, now time.Time) (stored Record, created bool, err error)
+	// ResolvePaid moves record id out of StatePending to state to with
+	// reason (ApplyTransition, with its effects on the totals) and, in the
+	// same atomic step, applies t — the post or void of the record's hold —
+	// on the ledger store PaysOn accepts, at the ledger's time now (also
+	// the record's ResolvedAt). applied says whether t was applied now
+	// rather than found applied under its ID.
+	//
+	// When ApplyTransition refuses, nothing is applied: it returns the
+	// record as it is with the rule's error. When the ledger refuses t
+	// (the hold resolved otherwise, expired or absent), nothing changes:
+	// it returns the record as it is with the refusal.
+	//
+	// Errors: ErrRecordNotFound, ErrStateConflict (*StateError),
+	// ErrInvalidTransition; the ledger's refusal (a *ledger.TransferError);
+	// and the store's own errors, after which the transition and t may or
+	// may not be stored (together).
+	ResolvePaid(ctx context.Context, id uuid.UUID, t ledger.Transfer, to State, reason string, now time.Time) (rec Record, applied bool, err error)
 }
 
 // PaymentOf returns the ledger transfer that takes the payer's money for

@@ -672,7 +672,21 @@ func (s *Service) syncHold(ctx context.Context, rec Record, hold *ledger.Transfe
 // applied says whether this call's post or void is the one the ledger
 // applied (a retry under the same ID, or a racing sweep, finds it applied
 // already and gets false), which is what the sweeps count.
+//
+// On a paying store (see Send) the post or void and the record's
+// transition are one step of the store (PayingStore.ResolvePaid); when
+// the ledger refuses it there (the hold expired, resolved otherwise, or
+// absent), this call goes on as on any other store to learn why.
 func (s *Service) resolve(ctx context.Context, rec Record, step string) (_ Record, applied bool, _ error) {
+	to, reason := StateCancelled, ReasonCancelled
+	switch step {
+	case stepPost:
+		to, reason = StateSettled, ""
+	case stepDecline:
+		reason = ReasonDeclined
+	case stepExpire:
+		reason = ReasonExpired
+	}
 	for attempt := 0; ; attempt++ {
 		if rec.State != StatePending {
 			return rec, false, nil
@@ -682,6 +696,23 @@ func (s *Service) resolve(ctx context.Context, rec Record, step string) (_ Recor
 		if step == stepPost {
 			t.Kind = ledger.KindPostPending
 		}
+		if s.paying != nil && attempt == 0 {
+			next, applied, err := s.paying.ResolvePaid(ctx, rec.ID, t, to, reason, s.ledger.Now())
+			var se *StateError
+			var te *ledger.TransferError
+			switch {
+			case err == nil:
+				if to == StateSettled && next.Refund {
+					_ = s.limiter.PaymentSettled(ctx, next.Payer) // best effort, as in transition
+				}
+				return next, applied, nil
+			case errors.As(err, &se):
+				return next, false, nil // another transition was first; this call moved nothing
+			case !errors.As(err, &te):
+				return rec, false, err
+			}
+			// The ledger refused: learn why below.
+		}
 		// A batch of one, for its Duplicate flag.
 		res, err := s.ledger.Batch(ctx, []ledger.Transfer{t})
 		if err == nil {
@@ -689,15 +720,6 @@ func (s *Service) resolve(ctx context.Context, rec Record, step string) (_ Recor
 		}
 		switch {
 		case err == nil:
-			to, reason := StateCancelled, ReasonCancelled
-			switch step {
-			case stepPost:
-				to, reason = StateSettled, ""
-			case stepDecline:
-				reason = ReasonDeclined
-			case stepExpire:
-				reason = ReasonExpired
-			}
 			rec, _, err = s.transition(ctx, rec, to, reason)
 			return rec, !res[0].Duplicate, err
 		case errors.Is(err, ledger.ErrPendingNotFound) && attempt == 0:

@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/socialpay/socialpay/ledger"
 	"github.com/socialpay/socialpay/ledger/ledgertest"
@@ -382,4 +385,153 @@ func (w *world) checkRefused(what string, payer, payee user, funds int64) {
 	if b := w.balance(payer.acct); b.Net() != funds || b.DebitsPending != 0 || w.net(payee.acct) != 0 || !tot.IsZero() {
 		w.t.Fatalf("%s: money moved or counted: payer %+v, payee %d, daily total %v", what, b, w.net(payee.acct), tot)
 	}
+}
+
+// holdSteps returns the post and the void of r's hold, under IDs of their
+// own.
+func holdSteps(r *transfer.Record) (post, void ledger.Transfer) {
+	post = ledger.Transfer{ID: ledger.DeriveID(r.ID, "post"), Kind: ledger.KindPostPending, PendingID: r.ID}
+	void = ledger.Transfer{ID: ledger.DeriveID(r.ID, "void"), Kind: ledger.KindVoidPending, PendingID: r.ID}
+	return post, void
+}
+
+// ResolvePaid posts or voids a hold and moves its record in one step: a
+// second resolution is refused by the record's rule with nothing moved; a
+// hold the ledger resolved otherwise is refused by the ledger with the
+// record as it was.
+func testResolvePaid(t *testing.T, newEnv func(testing.TB) Env) {
+	w := newWorld(t, newEnv)
+	ps := w.paying(t)
+	alice, bob := w.user("Alice", yuan(t, "100")), w.user("Bob", ledger.Money{})
+	lim := testLimits()
+	now := w.l.Now()
+
+	// Posted: settled, the total kept, the pair settled.
+	a := paidRecord(alice, bob, yuan(t, "10"), transfer.Arrive2h)
+	_, _, err := w.paid(ps, a, lim)
+	must(t, err)
+	post, void := holdSteps(&a)
+	got, applied, err := ps.ResolvePaid(w.ctx, a.ID, post, transfer.StateSettled, "", now)
+	if err != nil || !applied || got.State != transfer.StateSettled || got != w.record(a.ID) {
+		t.Fatalf("post: %v, applied %v, %+v", err, applied, got)
+	}
+	if w.net(bob.acct) != 10_00 || w.total(alice) != 10_00 || w.balance(alice.acct).DebitsPending != 0 {
+		t.Fatalf("post: bob %d, total %d", w.net(bob.acct), w.total(alice))
+	}
+	if ok, _ := w.env.Store.SettledBefore(w.ctx, alice.id, "local", bob.id); !ok {
+		t.Fatal("post: pair not settled")
+	}
+	// Again, or voided after: the record's rule refuses, nothing moves.
+	for _, step := range []ledger.Transfer{post, void} {
+		to, reason := transfer.StateSettled, ""
+		if step.Kind == ledger.KindVoidPending {
+			to, reason = transfer.StateCancelled, transfer.ReasonCancelled
+		}
+		again, applied, err := ps.ResolvePaid(w.ctx, a.ID, step, to, reason, now)
+		want(t, err, transfer.ErrStateConflict)
+		if applied || again != got {
+			t.Fatalf("resolved again: applied %v, %+v", applied, again)
+		}
+	}
+	if _, ok := w.transferOf(void); ok {
+		t.Fatal("a void refused by the record's rule is in the ledger")
+	}
+
+	// Voided: cancelled, the total released, the money back.
+	b := paidRecord(alice, bob, yuan(t, "20"), transfer.Arrive24h)
+	_, _, err = w.paid(ps, b, lim)
+	must(t, err)
+	_, void = holdSteps(&b)
+	got, applied, err = ps.ResolvePaid(w.ctx, b.ID, void, transfer.StateCancelled, transfer.ReasonCancelled, now)
+	if err != nil || !applied || got.State != transfer.StateCancelled || got.Reason != transfer.ReasonCancelled {
+		t.Fatalf("void: %v, applied %v, %+v", err, applied, got)
+	}
+	if w.net(alice.acct) != 90_00 || w.total(alice) != 10_00 || w.balance(alice.acct).DebitsPending != 0 {
+		t.Fatalf("void: alice %+v, total %d", w.balance(alice.acct), w.total(alice))
+	}
+
+	// The ledger resolved the hold otherwise: refused, the record as it was.
+	c := paidRecord(alice, bob, yuan(t, "5"), transfer.Arrive2h)
+	pending, _, err := w.paid(ps, c, lim)
+	must(t, err)
+	post, void = holdSteps(&c)
+	_, err = w.l.Void(w.ctx, ledger.DeriveID(c.ID, "elsewhere"), c.ID)
+	must(t, err)
+	got, applied, err = ps.ResolvePaid(w.ctx, c.ID, post, transfer.StateSettled, "", now)
+	want(t, err, ledger.ErrPendingResolved)
+	if applied || got != pending || w.record(c.ID) != pending {
+		t.Fatalf("refused by the ledger: applied %v, %+v", applied, got)
+	}
+	if w.net(bob.acct) != 10_00 || w.total(alice) != 15_00 {
+		t.Fatalf("refused by the ledger: bob %d, total %d", w.net(bob.acct), w.total(alice))
+	}
+	// The service finishes it (its slower path learns why).
+	if _, err := w.svc.ReleaseDue(w.ctx, Start.Add(3*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if r := w.record(c.ID); r.State != transfer.StateCancelled {
+		t.Fatalf("after ReleaseDue: %+v", r)
+	}
+	_, _, err = ps.ResolvePaid(w.ctx, uuid.New(), post, transfer.StateSettled, "", now)
+	want(t, err, transfer.ErrRecordNotFound)
+	w.checkSound()
+}
+
+// A hold's post and void K times each at once, in one step each: one
+// resolution wins, every other call is refused with nothing moved, and
+// the record and the ledger agree.
+func testRaceResolvePaid(t *testing.T, newEnv func(testing.TB) Env) {
+	w := newWorld(t, newEnv)
+	ps := w.paying(t)
+	lim := testLimits()
+	type answer struct {
+		r       transfer.Record
+		applied bool
+	}
+	for it := range w.iterations() {
+		var recs []transfer.Record
+		var payers, payees []user
+		for range racePayers {
+			p, q := w.user("Payer", yuan(t, "10")), w.user("Payee", ledger.Money{})
+			r := paidRecord(p, q, yuan(t, "10"), transfer.Arrive2h)
+			_, _, err := w.paid(ps, r, lim)
+			must(t, err)
+			recs, payers, payees = append(recs, r), append(payers, p), append(payees, q)
+		}
+		now := w.l.Now()
+		got, errs := ledgertest.Concurrently(racePayers*2*raceK, func(i int) (answer, error) {
+			r := &recs[i/(2*raceK)]
+			post, void := holdSteps(r)
+			if i%2 == 0 {
+				res, applied, err := ps.ResolvePaid(w.ctx, r.ID, post, transfer.StateSettled, "", now)
+				return answer{res, applied}, err
+			}
+			res, applied, err := ps.ResolvePaid(w.ctx, r.ID, void, transfer.StateCancelled, transfer.ReasonCancelled, now)
+			return answer{res, applied}, err
+		})
+		for p := range racePayers {
+			what := fmt.Sprintf("iteration %d payer %d", it, p)
+			won := 0
+			final := w.record(recs[p].ID)
+			for k := p * 2 * raceK; k < (p+1)*2*raceK; k++ {
+				switch {
+				case errs[k] == nil && got[k].applied && got[k].r == final:
+					won++
+				case errors.Is(errs[k], transfer.ErrStateConflict) && !got[k].applied && got[k].r == final:
+				default:
+					t.Fatalf("%s: call %d: %v, applied %v, %+v (stored %+v)", what, k, errs[k], got[k].applied, got[k].r, final)
+				}
+			}
+			b := w.balance(payers[p].acct)
+			switch {
+			case won != 1:
+				t.Fatalf("%s: %d resolutions won", what, won)
+			case final.State == transfer.StateSettled && (b.Net() != 0 || w.net(payees[p].acct) != 10_00 || w.total(payers[p]) != 10_00),
+				final.State == transfer.StateCancelled && (b.Net() != 10_00 || w.net(payees[p].acct) != 0 || w.total(payers[p]) != 0),
+				b.DebitsPending != 0:
+				t.Fatalf("%s: %v, payer %+v, payee %d, total %d", what, final.State, b, w.net(payees[p].acct), w.total(payers[p]))
+			}
+		}
+	}
+	w.checkSound()
 }

@@ -130,6 +130,8 @@ func Run(t *testing.T, newEnv func(t testing.TB) Env) {
 		{"Paying/PaysOn", testPaysOn},
 		{"Paying/CreatePaid", testCreatePaid},
 		{"Paying/Refused", testCreatePaidRefused},
+		{"Paying/ResolvePaid", testResolvePaid},
+		{"Race/ResolvePaid", testRaceResolvePaid},
 		{"Race/CreatePaidExactBalance", testRaceCreatePaidExactBalance},
 		{"Race/CreatePaidDailyEdge", testRaceCreatePaidDailyEdge},
 	} {
