@@ -115,7 +115,7 @@ func (s *MemoryStore) recordShard(id uuid.UUID) *recordShard {
 
 // Create implements Store.
 func (s *MemoryStore) Create(ctx context.Context, rec Record, limits Limits) (Record, bool, error) {
-	return s.create(ctx, rec, limits, nil)
+	return s.create(ctx, rec, limits, nil, time.Time{})
 }
 
 // PaysOn implements PayingStore: the store of the ledger it was built
@@ -139,22 +139,16 @@ func (s *MemoryStore) CreatePaid(ctx context.Context, rec Record, limits Limits,
 	if s.l == nil {
 		return Record{}, false, fmt.Errorf("%w: CreatePaid of a MemoryStore built without a ledger", ErrInvalidConfig)
 	}
-	return s.create(ctx, rec, limits, func(r *Record) (TransitionEffects, error) {
-		if err := ledger.ValidateTransfer(&pay); err != nil {
-			return TransitionEffects{}, &ledger.TransferError{ID: pay.ID, Err: err}
-		}
-		res, err := innerStore(s.l.Store()).CreateTransfer(ctx, pay, now)
-		if err != nil {
-			return TransitionEffects{}, err
-		}
-		return ApplyPaid(r, res.Err, now)
-	})
+	if err := ledger.ValidateTransfer(&pay); err != nil {
+		return Record{}, false, &ledger.TransferError{ID: pay.ID, Err: err}
+	}
+	return s.create(ctx, rec, limits, &pay, now)
 }
 
-// create is Create; pay, if not nil, applies the new record's ledger
-// transfer under the locks and decides the record (ApplyPaid): its error
-// stores nothing.
-func (s *MemoryStore) create(ctx context.Context, rec Record, limits Limits, pay func(*Record) (TransitionEffects, error)) (Record, bool, error) {
+// create is Create; with pay, it applies the new record's ledger transfer
+// on the ledger's store at now, under the locks, and lets ApplyPaid
+// decide the record: a refusal that is no failure stores nothing.
+func (s *MemoryStore) create(ctx context.Context, rec Record, limits Limits, pay *ledger.Transfer, now time.Time) (Record, bool, error) {
 	if err := ctx.Err(); err != nil {
 		return Record{}, false, err
 	}
@@ -184,7 +178,11 @@ func (s *MemoryStore) create(ctx context.Context, rec Record, limits Limits, pay
 	}
 	fx := TransitionEffects{DailyDelta: rec.Amount.Units()}
 	if pay != nil {
-		if fx, err = pay(&rec); err != nil {
+		res, err := innerStore(s.l.Store()).CreateTransfer(ctx, *pay, now)
+		if err != nil {
+			return Record{}, false, err
+		}
+		if fx, err = ApplyPaid(&rec, res.Err, now); err != nil {
 			return Record{}, false, err
 		}
 	}
