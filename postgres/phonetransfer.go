@@ -33,20 +33,30 @@ import (
 // ledger transfer in and out) locks the record's row alone, the last lock
 // of a transition, so the two never wait on each other in a cycle.
 //
+// With the ledger on the same database and schema (PaysOn), it is a
+// transfer.PayingStore: CreatePaid and ResolvePaid add the ledger's
+// account locks after the record's (in the first round trip) and its
+// writes to the second, so that a payment, or a hold's post or void, and
+// its record commit together: one commit per payment.
+//
 // Business outcomes are transfer's sentinels; this package's errors
 // (ErrUnavailable, ErrRetriesExhausted, ErrIntegrity, context errors)
 // mean the database could not do its part. Times are kept to the
 // microsecond.
 type PhoneTransferStore struct {
-	db *DB
-	q  phoneQueries
+	db     *DB
+	ledger *LedgerStore // the ledger on db: CreatePaid's transfers
+	q      phoneQueries
 }
 
-var _ transfer.Store = (*PhoneTransferStore)(nil)
+var (
+	_ transfer.Store       = (*PhoneTransferStore)(nil)
+	_ transfer.PayingStore = (*PhoneTransferStore)(nil)
+)
 
 // NewPhoneTransferStore returns the transfer record store on db.
 func NewPhoneTransferStore(db *DB) *PhoneTransferStore {
-	return &PhoneTransferStore{db: db, q: newPhoneQueries(db)}
+	return &PhoneTransferStore{db: db, ledger: NewLedgerStore(db), q: newPhoneQueries(db)}
 }
 
 // PhoneDirectory keeps package transfer's bindings of numbers in
@@ -100,7 +110,7 @@ func newPhoneQueries(db *DB) phoneQueries {
 				payee_institution, payee_holder, payee_account, payee_masked, currency, amount, arrival, memo, lookup_id,
 				refund, day, first_payee, state, reason, created_at, due_at, resolved_at, attempts)
 			values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, nullif($15, ` + nilUUID + `),
-				$16, $17, $18, ` + sqlInts(transfer.StatePending) + `, '', $19, $20, null, $21)
+				$16, $17, $18, $22, $23, $19, $20, $24, $21)
 			on conflict (id) do nothing`),
 		addTotal: q(`update $S.transfer_daily_totals set total = total + $4 where payer = $1 and day = $2 and currency = $3`),
 		// The day's row first, then the record: the lock order of Create.
@@ -203,6 +213,50 @@ func storableRecord(r *transfer.Record) error {
 // ErrCurrencyMismatch, a *transfer.LimitError, and the infrastructure
 // errors of this package.
 func (s *PhoneTransferStore) Create(ctx context.Context, rec transfer.Record, limits transfer.Limits) (transfer.Record, bool, error) {
+	return s.create(ctx, "create transfer record", rec, limits, nil, time.Time{})
+}
+
+// PaysOn implements transfer.PayingStore: CreatePaid pays on a
+// LedgerStore of this package on the same database and schema as s (the
+// same pool and Schema), so that a record and its ledger transfer share
+// one transaction.
+func (s *PhoneTransferStore) PaysOn(ls ledger.Store) bool {
+	st, ok := ls.(*LedgerStore)
+	return ok && st.db.pool == s.db.pool && st.db.schema == s.db.schema
+}
+
+// CreatePaid implements transfer.PayingStore: Create and the record's
+// ledger transfer in one transaction, two round trips and one commit.
+//
+//  1. It begins, locks the payer's row of the day, reads what
+//     transfer.DecideCreate needs (as Create), and — in the same round
+//     trip — locks the two accounts of pay in ID order and loads the
+//     transfer of its ID, as the LedgerStore does;
+//  2. DecideCreate decides; a new record's transfer is decided by
+//     ledger.ApplyBatch at the ledger's time now, and the record by
+//     transfer.ApplyPaid with the ledger's answer (settled, pending with
+//     its hold, or failed with nothing moved); one round trip inserts the
+//     record, adds to the daily total, records the settled pair, writes
+//     the ledger's rows and commits.
+//
+// Locks are taken the day's row first, then accounts, and no transaction
+// takes them the other way round (the ledger's lock accounts only), so
+// payments queue and never deadlock. A duplicate or a refused creation
+// rolls back, its account locks held for no longer than the round trip.
+//
+// Errors: those of Create; the ledger's refusal when it is no failure
+// (see transfer.FailureCode; a *ledger.TransferError), with nothing
+// stored; and the infrastructure errors of this package, after which the
+// record and its transfer may or may not be stored, together.
+func (s *PhoneTransferStore) CreatePaid(ctx context.Context, rec transfer.Record, limits transfer.Limits, pay ledger.Transfer, now time.Time) (transfer.Record, bool, error) {
+	if err := ledger.ValidateTransfer(&pay); err != nil {
+		return transfer.Record{}, false, &ledger.TransferError{ID: pay.ID, Err: err}
+	}
+	return s.create(ctx, "create and pay transfer record", rec, limits, []ledger.Transfer{pay}, now)
+}
+
+// create is Create, and CreatePaid when pay holds the record's transfer.
+func (s *PhoneTransferStore) create(ctx context.Context, op string, rec transfer.Record, limits transfer.Limits, pay []ledger.Transfer, now time.Time) (transfer.Record, bool, error) {
 	if err := storableRecord(&rec); err != nil {
 		return transfer.Record{}, false, err
 	}
@@ -212,10 +266,14 @@ func (s *PhoneTransferStore) Create(ctx context.Context, rec transfer.Record, li
 		return transfer.Record{}, false, err
 	}
 	day, cur := rec.Day.Date(), rec.Amount.Currency().Code()
+	var keys *lockKeys
+	if pay != nil {
+		keys = lockKeysOf(pay)
+	}
 	var out transfer.Record
 	var created bool
 	var business error
-	err := s.db.run(ctx, "create transfer record", func(ctx context.Context, conn *pgx.Conn) error {
+	err := s.db.run(ctx, op, func(ctx context.Context, conn *pgx.Conn) error {
 		out, created, business = transfer.Record{}, false, nil
 		var facts transfer.CreateFacts
 		var existing transfer.Record
@@ -231,7 +289,14 @@ func (s *PhoneTransferStore) Create(ctx context.Context, rec transfer.Record, li
 		b.Queue(s.q.settledBefore, [16]byte(rec.Payer), rec.Payee.Institution, [16]byte(rec.Payee.Holder)).QueryRow(func(row pgx.Row) error {
 			return row.Scan(&facts.SettledBefore)
 		})
-		if err := conn.SendBatch(ctx, b).Close(); err != nil {
+		var v *view
+		if pay != nil {
+			// The accounts after the day's row, in the same round trip.
+			var err error
+			if v, err = s.ledger.lock(ctx, conn, b, keys); err != nil {
+				return err
+			}
+		} else if err := conn.SendBatch(ctx, b).Close(); err != nil {
 			return err
 		}
 		r := rec
@@ -244,14 +309,35 @@ func (s *PhoneTransferStore) Create(ctx context.Context, rec transfer.Record, li
 			out = existing
 			return nil
 		}
+		fx := transfer.TransitionEffects{DailyDelta: r.Amount.Units()}
+		var res ledger.BatchOutcome
+		if pay != nil {
+			res = ledger.ApplyBatch(v, pay, false, now)
+			if fx, err = transfer.ApplyPaid(&r, res.Results[0].Err, now); err != nil {
+				business = err
+				return nil // rolls back: nothing stored, nothing moved
+			}
+		}
+		var resolved *time.Time
+		if !r.ResolvedAt.IsZero() {
+			resolved = &r.ResolvedAt
+		}
 		w := &pgx.Batch{}
 		// The record may have been created concurrently under another day's
 		// lock: then decide again.
 		w.Queue(s.q.insertRecord, [16]byte(r.ID), r.Key, r.RequestHash[:], [16]byte(r.Payer), [16]byte(r.From),
 			string(r.Payee.Phone), r.Payee.Institution, [16]byte(r.Payee.Holder), [16]byte(r.Payee.Account), r.Payee.MaskedName,
 			cur, r.Amount.Units(), int16(r.Arrival), r.Memo, [16]byte(r.LookupID), r.Refund, day, r.FirstPayee,
-			r.CreatedAt, r.DueAt, r.Attempts).Exec(insertedOrRerun)
-		w.Queue(s.q.addTotal, [16]byte(r.Payer), day, cur, r.Amount.Units()).Exec(expectRows(1))
+			r.CreatedAt, r.DueAt, r.Attempts, int16(r.State), r.Reason, resolved).Exec(insertedOrRerun)
+		if fx.DailyDelta != 0 {
+			w.Queue(s.q.addTotal, [16]byte(r.Payer), day, cur, fx.DailyDelta).Exec(expectRows(1))
+		}
+		if fx.SettledPair {
+			w.Queue(s.q.insertPayee, [16]byte(r.Payer), r.Payee.Institution, [16]byte(r.Payee.Holder), r.ResolvedAt)
+		}
+		if pay != nil && changes(&res) {
+			s.ledger.queueOutcome(w, &res)
+		}
 		queueCommit(w)
 		if err := conn.SendBatch(ctx, w).Close(); err != nil {
 			if isUniqueViolation(err, "transfer_records_lookup_id_key") {
@@ -314,14 +400,7 @@ func (s *PhoneTransferStore) Transition(ctx context.Context, id uuid.UUID, to tr
 			return nil // rolls back; out is the record as it is
 		}
 		w := &pgx.Batch{}
-		w.Queue(s.q.updateRecord, [16]byte(id), int16(next.State), next.Reason, next.ResolvedAt, next.Attempts, int16(out.State)).
-			Exec(expectRows(1))
-		if fx.DailyDelta != 0 {
-			w.Queue(s.q.addTotal, [16]byte(next.Payer), next.Day.Date(), next.Amount.Currency().Code(), fx.DailyDelta).Exec(expectRows(1))
-		}
-		if fx.SettledPair {
-			w.Queue(s.q.insertPayee, [16]byte(next.Payer), next.Payee.Institution, [16]byte(next.Payee.Holder), next.ResolvedAt)
-		}
+		s.queueTransition(w, &out, &next, fx)
 		queueCommit(w)
 		if err := conn.SendBatch(ctx, w).Close(); err != nil {
 			return err
@@ -333,6 +412,86 @@ func (s *PhoneTransferStore) Transition(ctx context.Context, id uuid.UUID, to tr
 		return transfer.Record{}, err
 	}
 	return out, business
+}
+
+// ResolvePaid implements transfer.PayingStore: Transition and the post or
+// void t of the record's hold in one transaction, two round trips and one
+// commit. The first begins, locks the record's day row and the record
+// (the lock order of Transition) and then the accounts of the hold in ID
+// order, loading the hold and t's ID, as the LedgerStore does;
+// transfer.ApplyTransition decides, then ledger.ApplyBatch at the ledger's
+// time now; the second writes the record, the totals, the settled pair
+// and the ledger's rows and commits. A refusal of either rolls back.
+//
+// Errors: those of Transition; the ledger's refusal (a
+// *ledger.TransferError), with the record as it is; and the
+// infrastructure errors of this package.
+func (s *PhoneTransferStore) ResolvePaid(ctx context.Context, id uuid.UUID, t ledger.Transfer, to transfer.State, reason string, now time.Time) (transfer.Record, bool, error) {
+	if !ledger.StorableText(reason) {
+		return transfer.Record{}, false, fmt.Errorf("%w: reason PostgreSQL text cannot hold", transfer.ErrInvalidTransition)
+	}
+	if err := ledger.ValidateTransfer(&t); err != nil {
+		return transfer.Record{}, false, &ledger.TransferError{ID: t.ID, Err: err}
+	}
+	ts := []ledger.Transfer{t}
+	keys := lockKeysOf(ts)
+	var out transfer.Record
+	var applied bool
+	var business error
+	err := s.db.run(ctx, "resolve and pay transfer record", func(ctx context.Context, conn *pgx.Conn) error {
+		out, applied, business = transfer.Record{}, false, nil
+		found := false
+		b := txBatch()
+		b.Queue(s.q.lockForTransition, [16]byte(id))
+		b.Queue(s.q.lockRecord, [16]byte(id)).Query(eachRow(scanRecord, func(r transfer.Record) { out, found = r, true }))
+		v, err := s.ledger.lock(ctx, conn, b, keys)
+		if err != nil {
+			return err
+		}
+		if !found {
+			business = recordNotFound(id)
+			return nil
+		}
+		next := out
+		fx, err := transfer.ApplyTransition(&next, to, reason, now)
+		if err != nil {
+			business = err
+			return nil // rolls back; out is the record as it is
+		}
+		res := ledger.ApplyBatch(v, ts, false, now)
+		if err := res.Results[0].Err; err != nil {
+			business = err
+			return nil // rolls back: nothing moved, the record as it is
+		}
+		w := &pgx.Batch{}
+		s.queueTransition(w, &out, &next, fx)
+		if changes(&res) {
+			s.ledger.queueOutcome(w, &res)
+		}
+		queueCommit(w)
+		if err := conn.SendBatch(ctx, w).Close(); err != nil {
+			return err
+		}
+		out, applied = next, !res.Results[0].Duplicate
+		return nil
+	})
+	if err != nil {
+		return transfer.Record{}, false, err
+	}
+	return out, applied, business
+}
+
+// queueTransition queues the writes of a transition of cur to next with
+// its effects on the totals and the settled pairs.
+func (s *PhoneTransferStore) queueTransition(w *pgx.Batch, cur, next *transfer.Record, fx transfer.TransitionEffects) {
+	w.Queue(s.q.updateRecord, [16]byte(next.ID), int16(next.State), next.Reason, next.ResolvedAt, next.Attempts, int16(cur.State)).
+		Exec(expectRows(1))
+	if fx.DailyDelta != 0 {
+		w.Queue(s.q.addTotal, [16]byte(next.Payer), next.Day.Date(), next.Amount.Currency().Code(), fx.DailyDelta).Exec(expectRows(1))
+	}
+	if fx.SettledPair {
+		w.Queue(s.q.insertPayee, [16]byte(next.Payer), next.Payee.Institution, [16]byte(next.Payee.Holder), next.ResolvedAt)
+	}
 }
 
 // Attempt implements transfer.Store: one transaction that locks the

@@ -22,13 +22,26 @@ import (
 // schema per subtest (the sweeps of the service tests must see only their
 // own records), so the service scenarios — cancel racing release, accept,
 // decline and expiry racing, crashes between the stores — run on the
-// database end to end.
+// database end to end. The record store pays on the ledger (Paying): a
+// send is one transaction.
 func TestPhoneTransferStores(t *testing.T) {
 	transfertest.Run(t, func(t testing.TB) transfertest.Env {
 		db := freshDB(t)
 		// Each race iteration is some 80 commits: 8 keep the suite's race
 		// cases near 8 s under -race; SOCIALPAY_RACE_ITERATIONS runs more.
 		return transfertest.Env{Store: NewPhoneTransferStore(db), Directory: NewPhoneDirectory(db), Ledger: NewLedgerStore(db), RaceIterations: 8,
+			Paying:     true,
+			NewLimiter: func(rc transfer.RateConfig) (transfer.Limiter, error) { return NewLookupLimiter(db, rc) }}
+	})
+}
+
+// TestPhoneTransferStoresSlowPath runs the suite with the ledger on
+// another schema than the records: PaysOn refuses it, and the Service
+// creates, pays and marks in three transactions.
+func TestPhoneTransferStoresSlowPath(t *testing.T) {
+	transfertest.Run(t, func(t testing.TB) transfertest.Env {
+		db, ldb := freshDB(t), freshDB(t)
+		return transfertest.Env{Store: NewPhoneTransferStore(db), Directory: NewPhoneDirectory(db), Ledger: NewLedgerStore(ldb), RaceIterations: 8,
 			NewLimiter: func(rc transfer.RateConfig) (transfer.Limiter, error) { return NewLookupLimiter(db, rc) }}
 	})
 }
@@ -114,9 +127,9 @@ func TestPhoneTransferRecordFrozen(t *testing.T) {
 // at once) with the directory, the records, the lookup buckets and the
 // ledger on PostgreSQL, from 8 clients. Each transfer is a directory read
 // for the lookup and one for the token, two limiter transactions (admit
-// the lookup, refund the found price) and three more: the record (with
-// the limits and the daily total), the ledger transfer, the settlement
-// mark (with the limiter's settlement refund after it).
+// the lookup, refund the found price), one transaction for the record
+// (with the limits and the daily total) and its ledger transfer
+// (CreatePaid), and the limiter's settlement refund after it.
 func BenchmarkPhoneResolveSend(b *testing.B) {
 	ctx := context.Background()
 	db := freshDB(b)

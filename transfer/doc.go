@@ -15,18 +15,24 @@
 //
 // Service.Send pays a token, a number or (in a chat) a known recipient,
 // now, in 2 or 24 hours, or when the payee accepts, within Limits (per
-// transfer, per day, to a first-time payee). It records the transfer
-// first, then moves the money on the ledger under an ID derived from the
-// payer's idempotency key, then marks the record, so that a retry or
-// Reconcile finishes what a crash left and the money moves once; a
-// request's identity is its meaning (a number however written is one
+// transfer, per day, to a first-time payee). On a PayingStore that pays
+// on the service's ledger (records and ledger on one PostgreSQL schema, or
+// NewMemoryStore(l)) the record and its ledger transfer are one atomic
+// step of the store (CreatePaid; ResolvePaid for a hold's post or void):
+// one commit per payment, and a refused payment is stored failed with
+// nothing moved. On any other store, the slower path: it records the
+// transfer first, then moves the money on the ledger under an ID derived
+// from the payer's idempotency key, then marks the record, so that a
+// retry or Reconcile finishes what a crash left and the money moves once.
+// A request's identity is its meaning (a number however written is one
 // payee). Delayed and chat transfers hold the payer's money on the ledger
 // until ReleaseDue or Accept posts the hold, or Cancel, Decline or
 // ExpireChats voids it; the ledger resolves each hold once and the record
 // follows. Service.Check holds every record to the ledger.
 //
 // Stores lock and persist while pure functions decide (DecideCreate,
-// ApplyTransition, ApplyAttempt, CheckRecord, DecideBind, DecideUnbind).
+// ApplyPaid, ApplyTransition, ApplyAttempt, CheckRecord, DecideBind,
+// DecideUnbind).
 // MemoryStore and MemoryDirectory are in-process, package postgres has the
 // production ones, and every implementation passes transfertest.Run. All
 // the instances of a bank's service share one Limiter and one TokenKey

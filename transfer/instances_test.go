@@ -24,7 +24,7 @@ func TestNewRefusesPerInstanceDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, dir := transfer.NewMemoryStore(), transfer.NewMemoryDirectory()
+	store, dir := transfer.NewMemoryStore(l), transfer.NewMemoryDirectory()
 	for name, cfg := range map[string]transfer.Config{
 		"nothing shared": {Ledger: l},
 		"no store":       {Ledger: l, Directory: dir, Limiter: lim, TokenKey: testKey},

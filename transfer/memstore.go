@@ -26,15 +26,25 @@ const memShards = 64 // a power of two
 // one after the other (the daily total is exact) while unrelated payers
 // never wait for each other.
 //
+// Built with a ledger, it is a PayingStore: CreatePaid applies a new
+// record's ledger transfer on that ledger's store under the payer's and
+// the record's locks, so a retry of the send waits for the payment and
+// finds the record as the ledger left it. It is one critical section when
+// that store is a ledger.MemoryStore (PaysOn accepts nothing else).
+//
 // It keeps every record, and every lookup token ID used, for as long as it
 // lives: a process that runs for long should use a database store.
 type MemoryStore struct {
+	l       *ledger.Ledger // CreatePaid's ledger; nil: none
 	seed    maphash.Seed
 	payers  [memShards]payerShard
 	records [memShards]recordShard
 }
 
-var _ Store = (*MemoryStore)(nil)
+var (
+	_ Store       = (*MemoryStore)(nil)
+	_ PayingStore = (*MemoryStore)(nil)
+)
 
 type totalKey struct {
 	payer    uuid.UUID
@@ -78,9 +88,11 @@ func (e indexEntry) compare(o indexEntry) int {
 	return bytes.Compare(e.id[:], o.id[:])
 }
 
-// NewMemoryStore returns an empty MemoryStore.
-func NewMemoryStore() *MemoryStore {
-	s := &MemoryStore{seed: maphash.MakeSeed()}
+// NewMemoryStore returns an empty MemoryStore that pays on l's store in
+// CreatePaid; nil l means a store that pays on none (the Service then
+// creates, pays and marks in three steps).
+func NewMemoryStore(l *ledger.Ledger) *MemoryStore {
+	s := &MemoryStore{l: l, seed: maphash.MakeSeed()}
 	for i := range s.payers {
 		p := &s.payers[i]
 		p.totals = make(map[totalKey]int64)
@@ -103,6 +115,40 @@ func (s *MemoryStore) recordShard(id uuid.UUID) *recordShard {
 
 // Create implements Store.
 func (s *MemoryStore) Create(ctx context.Context, rec Record, limits Limits) (Record, bool, error) {
+	return s.create(ctx, rec, limits, nil, time.Time{})
+}
+
+// PaysOn implements PayingStore: the store of the ledger it was built
+// with, if that is a ledger.MemoryStore (a store elsewhere shares no
+// critical section with this one).
+func (s *MemoryStore) PaysOn(ls ledger.Store) bool {
+	if s.l == nil || innerStore(s.l.Store()) != ls {
+		return false
+	}
+	_, mem := ls.(*ledger.MemoryStore)
+	return mem
+}
+
+// CreatePaid implements PayingStore: Create, and pay applied on the
+// ledger's store under the payer's and the record's locks.
+//
+// Errors: those of Create, ErrInvalidConfig for a store built without a
+// ledger, and the ledger's refusals that are no failure (a
+// *ledger.TransferError), with nothing stored.
+func (s *MemoryStore) CreatePaid(ctx context.Context, rec Record, limits Limits, pay ledger.Transfer, now time.Time) (Record, bool, error) {
+	if s.l == nil {
+		return Record{}, false, fmt.Errorf("%w: CreatePaid of a MemoryStore built without a ledger", ErrInvalidConfig)
+	}
+	if err := ledger.ValidateTransfer(&pay); err != nil {
+		return Record{}, false, &ledger.TransferError{ID: pay.ID, Err: err}
+	}
+	return s.create(ctx, rec, limits, &pay, now)
+}
+
+// create is Create; with pay, it applies the new record's ledger transfer
+// on the ledger's store at now, under the locks, and lets ApplyPaid
+// decide the record: a refusal that is no failure stores nothing.
+func (s *MemoryStore) create(ctx context.Context, rec Record, limits Limits, pay *ledger.Transfer, now time.Time) (Record, bool, error) {
 	if err := ctx.Err(); err != nil {
 		return Record{}, false, err
 	}
@@ -113,7 +159,8 @@ func (s *MemoryStore) Create(ctx context.Context, rec Record, limits Limits) (Re
 	defer rs.mu.Unlock()
 
 	tk := totalKey{rec.Payer, rec.Day, rec.Amount.Currency()}
-	_, settled := ps.pairs[pairKey{rec.Payer, rec.Payee.Institution, rec.Payee.Holder}]
+	pk := pairKey{rec.Payer, rec.Payee.Institution, rec.Payee.Holder}
+	_, settled := ps.pairs[pk]
 	facts := CreateFacts{
 		Existing:      rs.records[rec.ID],
 		SentToday:     ps.totals[tk],
@@ -129,8 +176,23 @@ func (s *MemoryStore) Create(ctx context.Context, rec Record, limits Limits) (Re
 	case dup:
 		return *facts.Existing, false, nil
 	}
+	fx := TransitionEffects{DailyDelta: rec.Amount.Units()}
+	if pay != nil {
+		res, err := innerStore(s.l.Store()).CreateTransfer(ctx, *pay, now)
+		if err != nil {
+			return Record{}, false, err
+		}
+		if fx, err = ApplyPaid(&rec, res.Err, now); err != nil {
+			return Record{}, false, err
+		}
+	}
 	// Overflow is impossible: the daily cap bounds the total.
-	ps.totals[tk] += rec.Amount.Units()
+	if fx.DailyDelta != 0 {
+		ps.totals[tk] += fx.DailyDelta
+	}
+	if fx.SettledPair {
+		ps.pairs[pk] = struct{}{}
+	}
 	if rec.LookupID != uuid.Nil {
 		ps.lookups[rec.LookupID] = rec.ID
 	}
@@ -193,7 +255,14 @@ func (s *MemoryStore) Transition(ctx context.Context, id uuid.UUID, to State, re
 	if err != nil {
 		return *r, err
 	}
-	rs.reindex(r, &next)
+	ps.apply(rs, r, &next, fx)
+	return next, nil
+}
+
+// apply stores next as record r with the effects of its transition; the
+// caller holds the payer's and the record's locks.
+func (ps *payerShard) apply(rs *recordShard, r, next *Record, fx TransitionEffects) {
+	rs.reindex(r, next)
 	if fx.DailyDelta != 0 {
 		tk := totalKey{r.Payer, r.Day, r.Amount.Currency()}
 		if v := ps.totals[tk] + fx.DailyDelta; v != 0 {
@@ -205,8 +274,46 @@ func (s *MemoryStore) Transition(ctx context.Context, id uuid.UUID, to State, re
 	if fx.SettledPair {
 		ps.pairs[pairKey{r.Payer, r.Payee.Institution, r.Payee.Holder}] = struct{}{}
 	}
-	*r = next
-	return next, nil
+	*r = *next
+}
+
+// ResolvePaid implements PayingStore: the transition decided, then t
+// applied on the ledger's store, under the payer's and the record's
+// locks; a refusal of either changes nothing.
+//
+// Errors: those of Transition, ErrInvalidConfig for a store built without
+// a ledger, and the ledger's refusal (a *ledger.TransferError).
+func (s *MemoryStore) ResolvePaid(ctx context.Context, id uuid.UUID, t ledger.Transfer, to State, reason string, now time.Time) (Record, bool, error) {
+	if s.l == nil {
+		return Record{}, false, fmt.Errorf("%w: ResolvePaid of a MemoryStore built without a ledger", ErrInvalidConfig)
+	}
+	cur, err := s.Get(ctx, id) // for the payer, which never changes
+	if err != nil {
+		return Record{}, false, err
+	}
+	ps, rs := s.payerShard(cur.Payer), s.recordShard(id)
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	r := rs.records[id]
+	next := *r
+	fx, err := ApplyTransition(&next, to, reason, now)
+	if err != nil {
+		return *r, false, err
+	}
+	if err := ledger.ValidateTransfer(&t); err != nil {
+		return *r, false, &ledger.TransferError{ID: t.ID, Err: err}
+	}
+	res, err := innerStore(s.l.Store()).CreateTransfer(ctx, t, now)
+	switch {
+	case err != nil:
+		return *r, false, err
+	case res.Err != nil:
+		return *r, false, res.Err
+	}
+	ps.apply(rs, r, &next, fx)
+	return next, !res.Duplicate, nil
 }
 
 // reindex moves a record from the indexes it was in as r to those it is

@@ -188,12 +188,21 @@ func (s *Service) ledgerID(r *Record, step string) uuid.UUID {
 
 // Send sends money to a payee, as the request says.
 //
-// The order makes a crash at any point harmless: the record is written
-// first (with the limits checked and the daily total counted, in one step
-// of the store), then the ledger transfer is made under an ID derived
-// from the idempotency key, then the record is marked. A retry of the
-// request, or Reconcile, finishes a record a crash left pending; the
-// derived ID means the ledger applies it once.
+// On a PayingStore whose PaysOn accepts the ledger's store (the records
+// and the ledger on one PostgreSQL schema, or a MemoryStore built with a
+// ledger on a ledger.MemoryStore), the record and its ledger transfer are
+// one step of the store (PayingStore.CreatePaid): one commit, with the
+// limits checked, the daily total counted and the transfer applied, or
+// the record stored failed with nothing moved. A retry finds the record
+// as that step left it.
+//
+// On any other store, the slower path: the order makes a crash at any
+// point harmless. The record is written first (with the limits checked
+// and the daily total counted, in one step of the store), then the ledger
+// transfer is made under an ID derived from the idempotency key, then the
+// record is marked: three commits. A retry of the request, or Reconcile,
+// finishes a record a crash left pending; the derived ID means the ledger
+// applies it once.
 //
 // An immediate transfer settles before Send returns. A delayed or chat
 // transfer reserves the payer's money in a ledger hold and returns a
@@ -290,6 +299,9 @@ func (s *Service) send(ctx context.Context, req Request, sp *telemetry.Span) (Re
 		CreatedAt: now,
 		DueAt:     now.Add(s.wait(req.Arrival)),
 	}
+	if s.paying != nil {
+		return s.sendPaid(ctx, rec)
+	}
 	stored, created, err := s.store.Create(ctx, rec, s.limits)
 	if err != nil {
 		return Receipt{}, err
@@ -299,6 +311,24 @@ func (s *Service) send(ctx context.Context, req Request, sp *telemetry.Span) (Re
 	}
 	stored, err = s.advance(ctx, stored, nil)
 	return s.result(stored, err)
+}
+
+// sendPaid creates rec and applies its ledger transfer in one step of the
+// paying store. No attempt bookkeeping is needed: the record and the
+// money commit together, so a stored record is never waiting for its
+// transfer and a refused one has moved nothing.
+func (s *Service) sendPaid(ctx context.Context, rec Record) (Receipt, error) {
+	stored, created, err := s.paying.CreatePaid(ctx, rec, s.limits, PaymentOf(&rec, s.code, s.chatTimeout), s.ledger.Now())
+	if err != nil {
+		return Receipt{}, err
+	}
+	if !created {
+		return s.replay(ctx, stored, rec.RequestHash) // a concurrent duplicate was first
+	}
+	if stored.State == StateSettled && stored.Refund {
+		_ = s.limiter.PaymentSettled(ctx, stored.Payer) // best effort, as in transition
+	}
+	return s.result(stored, nil)
 }
 
 // wait returns how long after sending a transfer of arrival a is due.
@@ -490,22 +520,9 @@ func (s *Service) advance(ctx context.Context, rec Record, tl *tally) (Record, e
 	if rec.State != StatePending {
 		return s.clean(ctx, rec, time.Time{}, tl)
 	}
-	t := ledger.Transfer{
-		ID:              s.ledgerID(&rec, stepPay),
-		DebitAccountID:  rec.From,
-		CreditAccountID: rec.Payee.Account,
-		Amount:          rec.Amount,
-		Code:            s.code,
-	}
-	if rec.Arrival.held() {
-		t.ID, t.Kind = s.ledgerID(&rec, stepHold), ledger.KindPending
-		if rec.Arrival == ArriveOnAccept {
-			// The ledger voids the hold by itself if no one resolves it:
-			// the payer's money comes back even if no sweep ever runs.
-			t.Timeout = s.chatTimeout
-		}
-	}
-	done, err := s.ledger.Transfer(ctx, t)
+	// The payment, or the hold under the same ID (ledgerID); a chat's hold
+	// the ledger voids by itself if no one resolves it.
+	done, err := s.ledger.Transfer(ctx, PaymentOf(&rec, s.code, s.chatTimeout))
 	if err != nil {
 		code, ok := FailureCode(err)
 		if !ok {
@@ -655,7 +672,21 @@ func (s *Service) syncHold(ctx context.Context, rec Record, hold *ledger.Transfe
 // applied says whether this call's post or void is the one the ledger
 // applied (a retry under the same ID, or a racing sweep, finds it applied
 // already and gets false), which is what the sweeps count.
+//
+// On a paying store (see Send) the post or void and the record's
+// transition are one step of the store (PayingStore.ResolvePaid); when
+// the ledger refuses it there (the hold expired, resolved otherwise, or
+// absent), this call goes on as on any other store to learn why.
 func (s *Service) resolve(ctx context.Context, rec Record, step string) (_ Record, applied bool, _ error) {
+	to, reason := StateCancelled, ReasonCancelled
+	switch step {
+	case stepPost:
+		to, reason = StateSettled, ""
+	case stepDecline:
+		reason = ReasonDeclined
+	case stepExpire:
+		reason = ReasonExpired
+	}
 	for attempt := 0; ; attempt++ {
 		if rec.State != StatePending {
 			return rec, false, nil
@@ -665,6 +696,23 @@ func (s *Service) resolve(ctx context.Context, rec Record, step string) (_ Recor
 		if step == stepPost {
 			t.Kind = ledger.KindPostPending
 		}
+		if s.paying != nil && attempt == 0 {
+			next, applied, err := s.paying.ResolvePaid(ctx, rec.ID, t, to, reason, s.ledger.Now())
+			var se *StateError
+			var te *ledger.TransferError
+			switch {
+			case err == nil:
+				if to == StateSettled && next.Refund {
+					_ = s.limiter.PaymentSettled(ctx, next.Payer) // best effort, as in transition
+				}
+				return next, applied, nil
+			case errors.As(err, &se):
+				return next, false, nil // another transition was first; this call moved nothing
+			case !errors.As(err, &te):
+				return rec, false, err
+			}
+			// The ledger refused: learn why below.
+		}
 		// A batch of one, for its Duplicate flag.
 		res, err := s.ledger.Batch(ctx, []ledger.Transfer{t})
 		if err == nil {
@@ -672,15 +720,6 @@ func (s *Service) resolve(ctx context.Context, rec Record, step string) (_ Recor
 		}
 		switch {
 		case err == nil:
-			to, reason := StateCancelled, ReasonCancelled
-			switch step {
-			case stepPost:
-				to, reason = StateSettled, ""
-			case stepDecline:
-				reason = ReasonDeclined
-			case stepExpire:
-				reason = ReasonExpired
-			}
 			rec, _, err = s.transition(ctx, rec, to, reason)
 			return rec, !res[0].Duplicate, err
 		case errors.Is(err, ledger.ErrPendingNotFound) && attempt == 0:

@@ -52,7 +52,9 @@ type Config struct {
 	// Store keeps transfer records and daily totals. Every instance must
 	// share it (postgres.PhoneTransferStore), or each instance grants a
 	// payer its own daily limit; nil is refused unless SingleProcess is
-	// set, when it means a new MemoryStore.
+	// set, when it means a new MemoryStore paying on Ledger. A
+	// PayingStore whose PaysOn accepts Ledger's store makes each Send one
+	// step (see Send).
 	Store Store
 	// Directory keeps the bank's bindings, shared like Store
 	// (postgres.PhoneDirectory); nil is refused unless SingleProcess is
@@ -135,6 +137,7 @@ type Config struct {
 type Service struct {
 	ledger         *ledger.Ledger
 	store          Store
+	paying         PayingStore // store, when it pays on the ledger's store: Send's one step
 	dir            Directory
 	router         Router
 	limiter        Limiter
@@ -198,7 +201,10 @@ func New(cfg Config) (*Service, error) {
 		s.rand = rand.Reader
 	}
 	if s.store == nil {
-		s.store = NewMemoryStore()
+		s.store = NewMemoryStore(cfg.Ledger)
+	}
+	if ps, ok := s.store.(PayingStore); ok && ps.PaysOn(innerStore(cfg.Ledger.Store())) {
+		s.paying = ps
 	}
 	if s.dir == nil {
 		s.dir = NewMemoryDirectory()

@@ -44,7 +44,7 @@ func newEnv(t *testing.T, edit func(*transfer.Config)) *env {
 	if e.lim, err = transfer.NewMemoryLimiter(rc); err != nil {
 		t.Fatal(err)
 	}
-	cfg := transfer.Config{Ledger: e.l, Store: transfer.NewMemoryStore(), Directory: transfer.NewMemoryDirectory(),
+	cfg := transfer.Config{Ledger: e.l, Store: transfer.NewMemoryStore(e.l), Directory: transfer.NewMemoryDirectory(),
 		Limiter: e.lim, TokenKey: testKey, Now: e.clock.Now}
 	if edit != nil {
 		edit(&cfg)

@@ -95,7 +95,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 			return nil, err
 		}
 		limiter, a.prune = l, func(context.Context) (int64, error) { return int64(l.Prune()), nil }
-		ledgerStore, recordStore = ledger.NewMemoryStore(), transfer.NewMemoryStore()
+		ledgerStore = ledger.NewMemoryStore()
 		phoneDir, qrStore, members = transfer.NewMemoryDirectory(), qr.NewMemoryStore(), newMemoryGroups()
 	} else {
 		pc, err := postgres.ParseConfig(cfg.DSN)
@@ -126,7 +126,8 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	a.groups = members
 	a.ledger = ledger.New(ledgerStore, ledger.Options{Now: a.now, Logger: log, MeterProvider: a.meters})
 	if single {
-		packetStore = redpacket.NewMemoryStore(a.ledger) // claims paid under the packet's lock
+		// Each pays in its own step, under its record's lock.
+		packetStore, recordStore = redpacket.NewMemoryStore(a.ledger), transfer.NewMemoryStore(a.ledger)
 	}
 
 	fail := func(err error) (*App, error) {

@@ -22,7 +22,7 @@ import (
 // NewRecord builds the valid records the store tests start from.
 func ExampleNewRecord() {
 	ctx := context.Background()
-	s := transfer.NewMemoryStore()
+	s := transfer.NewMemoryStore(nil) // records only: no ledger to pay on
 	cny := ledger.MustCurrency("CNY")
 	alice, bob := uuid.New(), uuid.New() // users: the bank's IDs of two customers
 	r := transfertest.NewRecord(alice, bob, ledger.NewMoney(100_00, cny), transfer.Arrive2h)

@@ -3,7 +3,8 @@
 //
 //	func TestMemory(t *testing.T) {
 //		transfertest.Run(t, func(t testing.TB) transfertest.Env {
-//			return transfertest.Env{Store: transfer.NewMemoryStore(), Directory: transfer.NewMemoryDirectory()}
+//			l := ledger.New(nil, ledger.Options{})
+//			return transfertest.Env{Store: transfer.NewMemoryStore(l), Directory: transfer.NewMemoryDirectory(), Ledger: l.Store()}
 //		})
 //	}
 //
@@ -55,6 +56,12 @@ type Env struct {
 	// A store with a shared limiter (postgres.LookupLimiter) returns it,
 	// so that the race cases hold it to the rules too.
 	NewLimiter func(cfg transfer.RateConfig) (transfer.Limiter, error)
+	// Paying declares that Store is a transfer.PayingStore whose PaysOn
+	// accepts Ledger, so that the service sends in one step of the store:
+	// the suite checks that it is, and runs the Paying cases on it. A
+	// store that pays on no ledger (the Service's slower path) leaves it
+	// false.
+	Paying bool
 	// RaceIterations is how many times each race case (Race/...) repeats,
 	// before ledgertest.RaceIterations applies -short and the long mode;
 	// 0 means 40. A store whose iterations are slow sets fewer, to keep
@@ -119,6 +126,14 @@ func Run(t *testing.T, newEnv func(t testing.TB) Env) {
 		{"Race/AcceptExpiry", testRaceAcceptExpiry},
 		{"Race/Reconcile", testRaceReconcile},
 		{"Race/SendByPhoneAtBudget", testRaceSendByPhoneAtBudget},
+		{"Race/RefusedSend", testRaceRefusedSend},
+		{"Paying/PaysOn", testPaysOn},
+		{"Paying/CreatePaid", testCreatePaid},
+		{"Paying/Refused", testCreatePaidRefused},
+		{"Paying/ResolvePaid", testResolvePaid},
+		{"Race/ResolvePaid", testRaceResolvePaid},
+		{"Race/CreatePaidExactBalance", testRaceCreatePaidExactBalance},
+		{"Race/CreatePaidDailyEdge", testRaceCreatePaidDailyEdge},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newEnv) })
 	}
