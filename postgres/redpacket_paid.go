@@ -109,7 +109,7 @@ func (s *RedPacketStore) claimPaidBatch(ctx context.Context, calls []*groupCall[
 				continue // a payment was invalid: decide without it
 			}
 			if len(r.claims) == 0 {
-				s.recordPaid(calls, keys, lb, &r)
+				s.recordPaid(calls, keys, lb, &r, nil, paidAt)
 				return nil // nothing to record; the transaction rolls back
 			}
 			if !lk.covers(r.transfers) {
@@ -127,7 +127,7 @@ func (s *RedPacketStore) claimPaidBatch(ctx context.Context, calls []*groupCall[
 			if again {
 				continue
 			}
-			s.recordPaid(calls, keys, lb, &r)
+			s.recordPaid(calls, keys, lb, &r, &out, paidAt)
 			w := &pgx.Batch{}
 			s.queueClaims(w, r.claims)
 			s.queueStates(w, lb, r.changed)
@@ -200,13 +200,48 @@ func probes(calls []*groupCall[paidCall, redpacket.ClaimResult]) []ledger.Transf
 	return out
 }
 
-// recordPaid marks the round's claims posted (Packet.MarkPosted) and
+// settleIn settles a packet its claims completed (Packet.Complete: sold
+// out, every claim paid) in the batch's outcome: its escrow account, at
+// zero after the batch, is closed (ledger.ApplyAccountEvent) and the
+// packet recorded settled (Packet.Settle), in the claims' commit. An
+// escrow the rules will not close (not at zero: money moved into it
+// behind the service's back) is left to Reconcile, which reports it.
+func settleIn(out *ledger.BatchOutcome, p *redpacket.Packet, at time.Time) {
+	if !p.Complete() || p.Settled {
+		return
+	}
+	for i := range out.Accounts {
+		st := out.Accounts[i] // a copy: kept only if the close is
+		if st.Account.ID != p.Escrow {
+			continue
+		}
+		e, changed, err := ledger.ApplyAccountEvent(&st, ledger.EventClose, at)
+		if err != nil || !changed {
+			return
+		}
+		if _, err := p.Settle(); err != nil {
+			return
+		}
+		out.Accounts[i] = st
+		out.Entries = append(out.Entries, e)
+		return
+	}
+}
+
+// recordPaid marks the round's claims posted (Packet.MarkPosted), settles
+// the packets they completed when out (the batch's ledger outcome, applied
+// at at) is given, and
 // answers the calls: each its claim, a second call of the same user the
 // same claim as existing, and every caller its packet's state after the
 // batch.
-func (s *RedPacketStore) recordPaid(calls []*groupCall[paidCall, redpacket.ClaimResult], keys []claimKey, lb *lockedBatch, r *paidRound) {
+func (s *RedPacketStore) recordPaid(calls []*groupCall[paidCall, redpacket.ClaimResult], keys []claimKey, lb *lockedBatch, r *paidRound, out *ledger.BatchOutcome, at time.Time) {
 	for j := range r.claims {
 		lb.packets[r.claims[j].PacketID].MarkPosted(&r.claims[j])
+	}
+	if out != nil {
+		for id := range r.changed {
+			settleIn(out, lb.packets[id], at)
+		}
 	}
 	for i, c := range calls {
 		if c.Err != nil {

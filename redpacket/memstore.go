@@ -330,6 +330,15 @@ func (s *MemoryStore) ClaimPaid(ctx context.Context, id, user, account uuid.UUID
 		mp.p.MarkPosted(&c)
 	}
 	mp.add(c)
+	if mp.p.Complete() && !mp.p.Settled {
+		// The last claim paid: the escrow is at zero; close it and settle
+		// (a failure is the service's or Reconcile's to finish).
+		if _, err := s.l.Close(ctx, mp.p.Escrow); err == nil {
+			if changed, _ := mp.p.Settle(); changed {
+				s.indexShard(id).remove(indexKeyOf(&mp.p))
+			}
+		}
+	}
 	return ClaimResult{Claim: c, State: mp.p.State}, payErr
 }
 

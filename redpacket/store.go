@@ -146,7 +146,9 @@ type PayingStore interface {
 	// as paid). If the ledger refuses the payment, nothing is recorded and
 	// no share is taken: the error is the ledger's refusal. Otherwise the
 	// claim is recorded posted (Packet.MarkPosted) in the same commit as
-	// the transfer. The accounts and the ID of payment's transfer must
+	// the transfer; a claim that completes the packet (State.Complete)
+	// also closes its escrow account, at zero, and records the packet
+	// settled (Packet.Settle) in that step. The accounts and the ID of payment's transfer must
 	// depend on the claim's packet, user and account only, not on its share
 	// (the store may ask for them before it knows the share, to lock them).
 	//

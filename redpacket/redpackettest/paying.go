@@ -22,7 +22,8 @@ import (
 // beside it; that the store's refusals (packet not found, not funded, sold
 // out, expired) move nothing; that many claimers at once, some of them
 // refused, get distinct consecutive shares, each paid once; and that the
-// ledger verifies; that SendPaid records a packet open with its funding,
+// ledger verifies; that the claim completing a packet settles it (escrow
+// closed at zero) in its step; that SendPaid records a packet open with its funding,
 // or cancelled with the refusal's code and no money moved, once under
 // concurrent identical sends; that RefundPaid refunds an expired packet's
 // remainder once, or, refused, closes it for claims and moves nothing.
@@ -49,6 +50,7 @@ func RunPaying(t *testing.T, newStores func(testing.TB) (redpacket.PayingStore, 
 		{"ClaimPaidRefused", testClaimPaidRefused},
 		{"ClaimPaidStoreRefusals", testClaimPaidStoreRefusals},
 		{"ClaimPaidConcurrent", testClaimPaidConcurrent},
+		{"ClaimPaidSettles", testClaimPaidSettles},
 		{"SendPaidFunded", testSendPaidFunded},
 		{"SendPaidRefused", testSendPaidRefused},
 		{"SendPaidConcurrent", testSendPaidConcurrent},

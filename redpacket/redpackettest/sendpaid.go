@@ -264,3 +264,28 @@ func testRefundPaidConcurrent(t *testing.T, e *payEnv) {
 		}
 	}
 }
+
+// testClaimPaidSettles: the claim that completes a packet closes its
+// escrow account at zero and records the packet settled, in its own step;
+// the claims before it do not.
+func testClaimPaidSettles(t *testing.T, e *payEnv) {
+	p := e.funded(300, 200)
+	first, err := e.claimPaid(&p, uuid.New(), e.wallet())
+	if err != nil || first.State.Settled {
+		t.Fatalf("first claim: %+v, %v; want it unsettled", first.State, err)
+	}
+	last, err := e.claimPaid(&p, uuid.New(), e.wallet())
+	if err != nil || last.State.Status != redpacket.StatusSoldOut || !last.State.Settled {
+		t.Fatalf("last claim: %+v, %v; want sold out and settled", last.State, err)
+	}
+	if st := e.get(p.ID).State; !st.Settled || st.Posted != 2 {
+		t.Fatalf("stored %+v, want settled with 2 claims paid", st)
+	}
+	a, err := e.l.Account(e.ctx, p.Escrow)
+	if err != nil || a.Status != ledger.AccountClosed || !a.Balance.IsZero() {
+		t.Fatalf("escrow %+v, %v; want closed at zero", a, err)
+	}
+	if again, err := e.claimPaid(&p, last.Claim.User, last.Claim.Account); err != nil || !again.Existing || !again.State.Settled {
+		t.Fatalf("last claim again: %+v, %v", again, err)
+	}
+}
