@@ -35,22 +35,23 @@ import (
 // ErrIntegrity, context errors) mean the database could not do its part.
 // Times are kept to the microsecond.
 type QRStore struct {
-	db *DB
-	q  qrQueries
+	db     *DB
+	ledger *LedgerStore // the ledger on db: ChargePaid's transfers, when the Service's ledger is this one
+	q      qrQueries
 }
 
 var _ qr.Store = (*QRStore)(nil)
 
 // NewQRStore returns the QR store on db.
 func NewQRStore(db *DB) *QRStore {
-	return &QRStore{db: db, q: newQRQueries(db)}
+	return &QRStore{db: db, ledger: NewLedgerStore(db), q: newQRQueries(db)}
 }
 
 type qrQueries struct {
 	insertCode, code, claim, settleCode, releaseCode, resetCode, codeExists, claimed, scanCodes                string
 	ensureTotal, lockTotal, reservation, reserve, capUsed, settleCap, releaseCap, resetCap, reserved, scanCaps string
 	insertDevice, deviceExists, device, deviceBySerial, revoke                                                 string
-	markUsed, usedBy, prune                                                                                    string
+	markUsed, markUsedOnce, usedBy, prune                                                                      string
 	ensureSerial, ensureMerchant, lockSerial, lockMerchant, serial, writeSerial, writeMerchant, unlock         string
 	peekTries                                                                                                  string
 }
@@ -110,9 +111,10 @@ func newQRQueries(db *DB) qrQueries {
 		deviceBySerial: q(`select ` + qrDeviceCols + ` from $S.qr_devices where serial = $1`),
 		revoke:         q(`update $S.qr_devices set revoked_at = coalesce(revoked_at, $2) where id = $1`),
 
-		markUsed: q(`insert into $S.qr_used_codes (serial, step, charge) values ($1, $2, $3) on conflict do nothing`),
-		usedBy:   q(`select charge from $S.qr_used_codes where serial = $1 and step = $2`),
-		prune:    q(`delete from $S.qr_used_codes where step < $1`),
+		markUsed:     q(`insert into $S.qr_used_codes (serial, step, charge) values ($1, $2, $3) on conflict do nothing`),
+		markUsedOnce: q(`insert into $S.qr_used_codes (serial, step, charge) values ($1, $2, $3)`),
+		usedBy:       q(`select charge from $S.qr_used_codes where serial = $1 and step = $2`),
+		prune:        q(`delete from $S.qr_used_codes where step < $1`),
 
 		ensureSerial:   q(`insert into $S.qr_serial_tries (serial) values ($1) on conflict do nothing`),
 		ensureMerchant: q(`insert into $S.qr_merchant_tries (merchant) values ($1) on conflict do nothing`),

@@ -219,6 +219,9 @@ func (s *Service) charge(ctx context.Context, req ChargeRequest) (ChargeReceipt,
 	if limit, ok := capIn(s.chargeCaps, req.Amount.Currency()); ok && req.Amount.Units() > limit.Units() {
 		return ChargeReceipt{}, fmt.Errorf("%w: %v, cap %v", ErrChargeCap, req.Amount, limit)
 	}
+	if s.paying != nil {
+		return s.chargePaid(ctx, &req, digest)
+	}
 	a, err := s.tryCode(ctx, &req, true)
 	if err != nil {
 		return ChargeReceipt{}, err
@@ -227,11 +230,7 @@ func (s *Service) charge(ctx context.Context, req ChargeRequest) (ChargeReceipt,
 		s.endTry(ctx, &req, a, false)
 		return ChargeReceipt{}, err
 	}
-	t, err = s.ledger.Transfer(ctx, ledger.Transfer{
-		ID: id, DebitAccountID: a.device.Account, CreditAccountID: req.Merchant, Amount: req.Amount,
-		Code: s.chargeCode, Reference: req.Order,
-		Metadata: map[string]string{metaKind: "charge", metaDigest: digest, metaDevice: a.device.ID},
-	})
+	t, err = s.ledger.Transfer(ctx, s.chargeTransfer(&req, a, digest))
 	if errors.Is(err, ledger.ErrIdempotencyConflict) {
 		// The same order charged meanwhile, maybe with another code of
 		// the device: the meaning decides.
@@ -251,18 +250,83 @@ func (s *Service) charge(ctx context.Context, req ChargeRequest) (ChargeReceipt,
 	return chargeReceipt(&t), nil
 }
 
-// attempt is a payment code that passed BeginTry.
+// chargePaid is charge on a ChargingStore that pays on the Service's
+// ledger: the attempt, the redemption and the transfer in one step of the
+// store. A code that is not genuine is counted as on the slower path
+// (BeginTry): it pays nothing.
+func (s *Service) chargePaid(ctx context.Context, req *ChargeRequest, digest string) (ChargeReceipt, error) {
+	a, err := s.checkCode(ctx, req, true)
+	if err != nil {
+		return ChargeReceipt{}, err
+	}
+	if !a.try.CodeOK {
+		if a.res, err = s.store.BeginTry(ctx, a.try, s.lockout); err != nil {
+			return ChargeReceipt{}, err
+		}
+		return ChargeReceipt{}, s.tried(ctx, req, a)
+	}
+	out, err := s.paying.ChargePaid(ctx, ChargeStep{Try: a.try, Step: a.ref.Step,
+		Transfer: s.chargeTransfer(req, a, digest), Now: s.ledger.Now()}, s.lockout)
+	if err != nil {
+		return ChargeReceipt{}, err
+	}
+	a.res = out.Try
+	if err := s.tried(ctx, req, a); err != nil {
+		return ChargeReceipt{}, err
+	}
+	switch {
+	case out.Replay:
+		return ChargeReceipt{}, ErrReplay
+	case out.Err == nil:
+		return chargeReceipt(&out.Transfer), nil
+	case errors.Is(out.Err, ledger.ErrIdempotencyConflict):
+		// The order was charged by a duplicate with another code of the
+		// device: the meaning decides.
+		if stored, lerr := s.ledger.LookupTransfer(ctx, a.try.Charge); lerr == nil {
+			return s.chargeRetry(ctx, req, &stored, digest)
+		}
+	}
+	return ChargeReceipt{}, out.Err
+}
+
+// chargeTransfer is the ledger transfer of a's charge.
+func (s *Service) chargeTransfer(req *ChargeRequest, a *attempt, digest string) ledger.Transfer {
+	return ledger.Transfer{
+		ID: a.try.Charge, DebitAccountID: a.device.Account, CreditAccountID: req.Merchant, Amount: req.Amount,
+		Code: s.chargeCode, Reference: req.Order,
+		Metadata: map[string]string{metaKind: "charge", metaDigest: digest, metaDevice: a.device.ID},
+	}
+}
+
+// attempt is a payment code checked, and then decided by Lockout.Begin.
 type attempt struct {
 	try    CodeTry
 	res    TryResult
 	device Device // secret in clear
 	ref    CodeRef
+	reason error // why the code is not genuine (nil when try.CodeOK)
 }
 
 // tryCode checks req.Code, counts the attempt and returns the code's
 // device. spend counts req.Amount against the device's day. Every refusal
 // of the code is ErrInvalidCode (the reason to s.refused).
 func (s *Service) tryCode(ctx context.Context, req *ChargeRequest, spend bool) (*attempt, error) {
+	a, err := s.checkCode(ctx, req, spend)
+	if err != nil {
+		return nil, err
+	}
+	if a.res, err = s.store.BeginTry(ctx, a.try, s.lockout); err != nil {
+		return nil, err
+	}
+	if err := s.tried(ctx, req, a); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// checkCode decodes req.Code, finds its device and checks the code: the
+// attempt to count, not counted yet.
+func (s *Service) checkCode(ctx context.Context, req *ChargeRequest, spend bool) (*attempt, error) {
 	now := s.now()
 	ref, err := s.codes.Decode(req.Code, now)
 	if err != nil {
@@ -288,30 +352,34 @@ func (s *Service) tryCode(ctx context.Context, req *ChargeRequest, spend bool) (
 		_ = s.codes.Check(ref, Device{Serial: ref.Serial, Secret: decoySecret[:]})
 		reason = ErrUnknownDevice
 	}
-	a := &attempt{ref: ref, device: d, try: CodeTry{Charge: s.ChargeID(req.Merchant, req.Order), Serial: ref.Serial,
+	a := &attempt{ref: ref, device: d, reason: reason, try: CodeTry{Charge: s.ChargeID(req.Merchant, req.Order), Serial: ref.Serial,
 		Merchant: req.Merchant, At: now, Day: s.Day(now), Amount: req.Amount, CodeOK: reason == nil}}
 	if limit, ok := capIn(s.deviceCaps, req.Amount.Currency()); ok && spend {
 		a.try.Limit = limit
 	}
-	if a.res, err = s.store.BeginTry(ctx, a.try, s.lockout); err != nil {
-		return nil, err
-	}
+	return a, nil
+}
+
+// tried answers an attempt as Lockout.Begin decided it (a.res): nil when
+// allowed.
+func (s *Service) tried(ctx context.Context, req *ChargeRequest, a *attempt) error {
+	reason := a.reason
 	switch a.res.Outcome {
 	case TryMerchantRefused:
-		return nil, ErrMerchantRefused
+		return ErrMerchantRefused
 	case TryLocked:
 		reason = ErrDeviceLocked
 	case TryAllowed:
 		if a.res.OverCap {
-			return nil, fmt.Errorf("%w: %v more asked", ErrDeviceDailyCap, req.Amount)
+			return fmt.Errorf("%w: %v more asked", ErrDeviceDailyCap, req.Amount)
 		}
-		return a, nil
+		return nil
 	}
 	s.tel.refused(ctx, reason)
 	if s.refused != nil {
-		s.refused(ctx, CodeRefusal{Merchant: req.Merchant, Order: req.Order, Serial: ref.Serial, Device: d.ID, Reason: reason})
+		s.refused(ctx, CodeRefusal{Merchant: req.Merchant, Order: req.Order, Serial: a.ref.Serial, Device: a.device.ID, Reason: reason})
 	}
-	return nil, ErrInvalidCode
+	return ErrInvalidCode
 }
 
 // decoySecret is what an unknown serial's code is checked against.

@@ -50,9 +50,10 @@ type env struct {
 // changes the config, wrap the store the service sees.
 func newEnv(t testing.TB, edit func(*Config), wrap func(Store) Store) *env {
 	t.Helper()
-	e := &env{t: t, ctx: context.Background(), clock: &fakeClock{now: testNow}, store: NewMemoryStore(),
+	e := &env{t: t, ctx: context.Background(), clock: &fakeClock{now: testNow},
 		dir: &MemoryDirectory{}, names: map[uuid.UUID]string{}}
 	e.ledger = ledger.New(nil, ledger.Options{Now: e.clock.Now})
+	e.store = NewMemoryStore(e.ledger)
 	signer, err := NewHMACSigner("h1", hmacSecret)
 	if err != nil {
 		t.Fatal(err)

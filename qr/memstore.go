@@ -2,6 +2,7 @@ package qr
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -15,7 +16,16 @@ import (
 // MemoryStore is the embedded Store: everything in memory, for tests,
 // examples and single-process use. The zero value is not usable; call
 // NewMemoryStore. It is safe for concurrent use.
+//
+// Built with a ledger, it is a ChargingStore that pays on that ledger's
+// store (PaysOn): ChargePaid holds the lock of the code's serial (its
+// redeemed codes and its record of attempts) while it decides the
+// attempt, applies the transfer and records the outcome, so that a charge
+// and its payment are one critical section when the ledger's store is a
+// ledger.MemoryStore.
 type MemoryStore struct {
+	l *ledger.Ledger // where ChargePaid pays; nil: it pays on none
+
 	codesMu sync.Mutex
 	codes   map[uuid.UUID]*DynamicCode
 	claimed map[uuid.UUID]struct{} // codes with an unsettled claim
@@ -29,10 +39,11 @@ type MemoryStore struct {
 	devices  map[string]*Device
 	bySerial map[uint64]*Device
 
+	// used holds, per shard of serials, the redeemed codes and the
+	// serials' records of attempts.
 	used [usedShards]usedShard
 
-	triesMu   sync.Mutex
-	serials   map[uint64]*SerialRecord
+	merchMu   sync.Mutex // taken after a shard's lock, never before
 	merchants map[uuid.UUID]*MerchantRecord
 }
 
@@ -50,9 +61,10 @@ type usedKey struct {
 }
 
 type usedShard struct {
-	mu sync.Mutex
-	m  map[usedKey]uuid.UUID
-	_  [40]byte // keep shards on separate cache lines
+	mu      sync.Mutex
+	m       map[usedKey]uuid.UUID
+	serials map[uint64]*SerialRecord
+	_       [32]byte // keep shards on separate cache lines
 }
 
 var (
@@ -62,11 +74,15 @@ var (
 	_ DeviceStore      = (*MemoryStore)(nil)
 	_ UsedCodeStore    = (*MemoryStore)(nil)
 	_ AttemptStore     = (*MemoryStore)(nil)
+	_ ChargingStore    = (*MemoryStore)(nil)
 )
 
-// NewMemoryStore returns an empty MemoryStore.
-func NewMemoryStore() *MemoryStore {
+// NewMemoryStore returns an empty MemoryStore whose ChargePaid pays on l;
+// nil l means a store that pays on no ledger (PaysOn is always false, and
+// the Service charges through its slower path).
+func NewMemoryStore(l *ledger.Ledger) *MemoryStore {
 	s := &MemoryStore{
+		l:         l,
 		codes:     make(map[uuid.UUID]*DynamicCode),
 		claimed:   make(map[uuid.UUID]struct{}),
 		capTotals: make(map[capKey]int64),
@@ -74,11 +90,11 @@ func NewMemoryStore() *MemoryStore {
 		reserved:  make(map[uuid.UUID]struct{}),
 		devices:   make(map[string]*Device),
 		bySerial:  make(map[uint64]*Device),
-		serials:   make(map[uint64]*SerialRecord),
 		merchants: make(map[uuid.UUID]*MerchantRecord),
 	}
 	for i := range s.used {
 		s.used[i].m = make(map[usedKey]uuid.UUID)
+		s.used[i].serials = make(map[uint64]*SerialRecord)
 	}
 	return s
 }
@@ -414,12 +430,13 @@ func (s *MemoryStore) PruneUsed(_ context.Context, before int64) (int, error) {
 	return n, nil
 }
 
-// records returns t's records, created empty if need be; s.triesMu held.
-func (s *MemoryStore) records(t *CodeTry) (*SerialRecord, *MerchantRecord) {
-	sr, ok := s.serials[t.Serial]
+// records returns t's records, created empty if need be; the lock of the
+// serial's shard sh and s.merchMu held.
+func (s *MemoryStore) records(sh *usedShard, t *CodeTry) (*SerialRecord, *MerchantRecord) {
+	sr, ok := sh.serials[t.Serial]
 	if !ok {
 		sr = &SerialRecord{Serial: t.Serial}
-		s.serials[t.Serial] = sr
+		sh.serials[t.Serial] = sr
 	}
 	mr, ok := s.merchants[t.Merchant]
 	if !ok {
@@ -429,14 +446,24 @@ func (s *MemoryStore) records(t *CodeTry) (*SerialRecord, *MerchantRecord) {
 	return sr, mr
 }
 
+func checkTry(t *CodeTry) error {
+	if t.Serial >= MaxSerial || t.Merchant == uuid.Nil {
+		return fmt.Errorf("qr: attempt without a merchant or with serial %d: %w", t.Serial, ErrInvalidValue)
+	}
+	return nil
+}
+
 // BeginTry implements AttemptStore.
 func (s *MemoryStore) BeginTry(_ context.Context, t CodeTry, p Lockout) (TryResult, error) {
-	if t.Serial >= MaxSerial || t.Merchant == uuid.Nil {
-		return TryResult{}, fmt.Errorf("qr: attempt without a merchant or with serial %d: %w", t.Serial, ErrInvalidValue)
+	if err := checkTry(&t); err != nil {
+		return TryResult{}, err
 	}
-	s.triesMu.Lock()
-	defer s.triesMu.Unlock()
-	sr, mr := s.records(&t)
+	sh := &s.used[t.Serial%usedShards]
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	s.merchMu.Lock()
+	defer s.merchMu.Unlock()
+	sr, mr := s.records(sh, &t)
 	var r TryResult
 	*sr, *mr, r = p.Begin(*sr, *mr, t)
 	return r, nil
@@ -444,21 +471,72 @@ func (s *MemoryStore) BeginTry(_ context.Context, t CodeTry, p Lockout) (TryResu
 
 // EndTry implements AttemptStore.
 func (s *MemoryStore) EndTry(_ context.Context, t CodeTry, e TryEnd, p Lockout) error {
-	if t.Serial >= MaxSerial || t.Merchant == uuid.Nil {
-		return fmt.Errorf("qr: attempt without a merchant or with serial %d: %w", t.Serial, ErrInvalidValue)
+	if err := checkTry(&t); err != nil {
+		return err
 	}
-	s.triesMu.Lock()
-	defer s.triesMu.Unlock()
-	sr, mr := s.records(&t)
+	sh := &s.used[t.Serial%usedShards]
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	s.merchMu.Lock()
+	defer s.merchMu.Unlock()
+	sr, mr := s.records(sh, &t)
 	*sr, *mr = p.End(*sr, *mr, t, e)
 	return nil
 }
 
+// PaysOn implements ChargingStore: the store of the ledger s was built
+// with, if any.
+func (s *MemoryStore) PaysOn(ls ledger.Store) bool { return s.l != nil && s.l.Store() == ls }
+
+// ChargePaid implements ChargingStore. It holds the lock of the serial's
+// shard throughout (the merchant's record is decided under its own lock,
+// taken inside), and applies the transfer on the store's ledger (which
+// gives it the ledger's own time, not c.Now).
+//
+// Errors: ErrInvalidValue (no ledger, a try without merchant or serial).
+func (s *MemoryStore) ChargePaid(ctx context.Context, c ChargeStep, p Lockout) (ChargeOutcome, error) {
+	t := &c.Try
+	if err := checkTry(t); err != nil {
+		return ChargeOutcome{}, err
+	}
+	if s.l == nil || t.Charge == uuid.Nil {
+		return ChargeOutcome{}, fmt.Errorf("qr: a charge in one step needs a store with a ledger and a charge ID: %w", ErrInvalidValue)
+	}
+	sh := &s.used[t.Serial%usedShards]
+	k := usedKey{serial: t.Serial, step: c.Step}
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	s.merchMu.Lock()
+	sr, mr := s.records(sh, t)
+	var d ChargeDecision
+	*sr, *mr, d = p.DecideCharge(*sr, *mr, *t, sh.m[k])
+	s.merchMu.Unlock()
+	out := ChargeOutcome{Try: d.Try, Replay: d.Replay}
+	if !d.Pay {
+		return out, nil
+	}
+	if d.Mark {
+		sh.m[k] = t.Charge
+	}
+	tr, err := s.l.Transfer(ctx, c.Transfer)
+	if err == nil {
+		out.Paid, out.Transfer = true, tr
+		return out, nil
+	}
+	out.Err = err
+	// An error that is not a refusal may come after the transfer was
+	// made: the day is given back only if the ledger surely has none.
+	_, lerr := s.l.LookupTransfer(context.WithoutCancel(ctx), t.Charge)
+	*sr, _ = p.ChargeRefused(*sr, MerchantRecord{}, *t, d, !errors.Is(lerr, ledger.ErrTransferNotFound))
+	return out, nil
+}
+
 // SerialRecord implements AttemptStore.
 func (s *MemoryStore) SerialRecord(_ context.Context, serial uint64) (SerialRecord, error) {
-	s.triesMu.Lock()
-	defer s.triesMu.Unlock()
-	if r, ok := s.serials[serial]; ok {
+	sh := &s.used[serial%usedShards]
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if r, ok := sh.serials[serial]; ok {
 		return *r, nil
 	}
 	return SerialRecord{Serial: serial}, nil
@@ -466,9 +544,10 @@ func (s *MemoryStore) SerialRecord(_ context.Context, serial uint64) (SerialReco
 
 // UnlockSerial implements AttemptStore.
 func (s *MemoryStore) UnlockSerial(_ context.Context, serial uint64) error {
-	s.triesMu.Lock()
-	defer s.triesMu.Unlock()
-	if r, ok := s.serials[serial]; ok {
+	sh := &s.used[serial%usedShards]
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if r, ok := sh.serials[serial]; ok {
 		r.Strikes = Strikes{}
 	}
 	return nil

@@ -96,7 +96,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		}
 		limiter, a.prune = l, func(context.Context) (int64, error) { return int64(l.Prune()), nil }
 		ledgerStore, packetStore, recordStore = ledger.NewMemoryStore(), redpacket.NewMemoryStore(), transfer.NewMemoryStore()
-		phoneDir, qrStore, members = transfer.NewMemoryDirectory(), qr.NewMemoryStore(), newMemoryGroups()
+		phoneDir, members = transfer.NewMemoryDirectory(), newMemoryGroups()
 	} else {
 		pc, err := postgres.ParseConfig(cfg.DSN)
 		if err != nil {
@@ -125,6 +125,9 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	}
 	a.groups = members
 	a.ledger = ledger.New(ledgerStore, ledger.Options{Now: a.now, Logger: log, MeterProvider: a.meters})
+	if single {
+		qrStore = qr.NewMemoryStore(a.ledger) // charges pay on the ledger in one step
+	}
 
 	fail := func(err error) (*App, error) {
 		a.Close()

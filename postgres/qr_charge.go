@@ -1,0 +1,118 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/socialpay/socialpay/ledger"
+	"github.com/socialpay/socialpay/qr"
+)
+
+var _ qr.ChargingStore = (*QRStore)(nil)
+
+// PaysOn implements qr.ChargingStore: ChargePaid pays on a LedgerStore of
+// this package on the same database and schema as s (the same pool and
+// Schema), so that a charge and its payment share one transaction.
+func (s *QRStore) PaysOn(ls ledger.Store) bool {
+	st, ok := ls.(*LedgerStore)
+	return ok && st.db.pool == s.db.pool && st.db.schema == s.db.schema
+}
+
+// ChargePaid implements qr.ChargingStore: one transaction of two round
+// trips and one commit.
+//
+//  1. It begins, makes sure the serial's and the merchant's rows of
+//     attempts exist, locks them (serial first, then merchant, as BeginTry
+//     does), reads the charge that redeemed the code, and locks the
+//     transfer's two accounts (in ID order, as the LedgerStore does) and
+//     loads the transfer of the charge's ID.
+//  2. qr.Lockout.DecideCharge decides; when it pays, ledger.ApplyBatch
+//     decides the transfer, and qr.Lockout.ChargeRefused what a refusal
+//     leaves. One round trip then writes the records that changed, the
+//     redemption (when the code is not redeemed yet) and the ledger's
+//     rows, and commits.
+//
+// Locks are taken attempt rows first, then accounts; no transaction takes
+// them the other way round (the ledger's lock accounts only, the other
+// attempts' transactions attempt rows only), so charges queue and never
+// deadlock. A redemption inserted by a store on the slower path
+// (MarkUsed, which takes no lock) after the read fails the insert, and the
+// transaction is decided again.
+//
+// Errors: qr.ErrInvalidValue, and the infrastructure errors of this
+// package, after which the charge may or may not have committed (running
+// it again is safe: the retry finds its redemption and its transfer).
+func (s *QRStore) ChargePaid(ctx context.Context, c qr.ChargeStep, p qr.Lockout) (qr.ChargeOutcome, error) {
+	t := &c.Try
+	if err := checkTry(t); err != nil {
+		return qr.ChargeOutcome{}, err
+	}
+	if t.Charge == uuid.Nil || c.Transfer.ID != t.Charge {
+		return qr.ChargeOutcome{}, fmt.Errorf("qr: charge %s paid by transfer %s: %w", t.Charge, c.Transfer.ID, qr.ErrInvalidValue)
+	}
+	var out qr.ChargeOutcome
+	err := s.db.run(ctx, "charge QR payment code", func(ctx context.Context, conn *pgx.Conn) error {
+		out = qr.ChargeOutcome{}
+		var sr qr.SerialRecord
+		var mr qr.MerchantRecord
+		var usedBy [16]byte
+		b := txBatch()
+		b.Queue(s.q.ensureSerial, int64(t.Serial))
+		b.Queue(s.q.ensureMerchant, [16]byte(t.Merchant))
+		b.Queue(s.q.lockSerial, int64(t.Serial)).Query(eachRow(scanSerialRecord, func(r qr.SerialRecord) { sr = r }))
+		b.Queue(s.q.lockMerchant, [16]byte(t.Merchant)).Query(eachRow(scanMerchantRecord, func(r qr.MerchantRecord) { mr = r }))
+		b.Queue(s.q.usedBy, int64(t.Serial), c.Step).Query(eachRow(pgx.RowTo[[16]byte], func(by [16]byte) { usedBy = by }))
+		ts := []ledger.Transfer{c.Transfer}
+		v, err := s.ledger.lock(ctx, conn, b, lockKeysOf(ts))
+		if err != nil {
+			return err
+		}
+		oldS, oldM := sr, mr
+		var d qr.ChargeDecision
+		sr, mr, d = p.DecideCharge(sr, mr, *t, usedBy)
+		out.Try, out.Replay = d.Try, d.Replay
+		w := &pgx.Batch{}
+		if d.Pay {
+			var res ledger.BatchOutcome
+			if err := ledger.ValidateTransfer(&ts[0]); err != nil {
+				out.Err = &ledger.TransferError{ID: ts[0].ID, Err: err}
+			} else if res = ledger.ApplyBatch(v, ts, false, c.Now); res.Results[0].Err != nil {
+				out.Err = res.Results[0].Err
+			} else {
+				out.Paid, out.Transfer = true, res.Results[0].Transfer
+			}
+			if out.Err != nil {
+				_, charged := v.Transfer(t.Charge)
+				sr, mr = p.ChargeRefused(sr, mr, *t, d, charged)
+			}
+			if d.Mark {
+				// No ON CONFLICT: a redemption committed since the read
+				// fails the transaction, which is decided again.
+				w.Queue(s.q.markUsedOnce, int64(t.Serial), c.Step, [16]byte(t.Charge))
+			}
+			if out.Paid && changes(&res) {
+				s.ledger.queueOutcome(w, &res)
+			}
+		}
+		if !sameSerialRecord(&sr, &oldS) {
+			w.Queue(s.q.writeSerial, int64(t.Serial), int32(sr.Count), nullTime(sr.Since), nullTime(sr.LockedAt), sr.Day,
+				currencyCode(sr.Spent), sr.Spent.Units(), [16]byte(sr.LastCharge)).Exec(expectRows(1))
+		}
+		if mr.Count != oldM.Count || !mr.Since.Equal(oldM.Since) {
+			w.Queue(s.q.writeMerchant, [16]byte(t.Merchant), int32(mr.Count), nullTime(mr.Since)).Exec(expectRows(1))
+		}
+		queueCommit(w)
+		err = conn.SendBatch(ctx, w).Close()
+		if isUniqueViolation(err, "qr_used_codes_pkey") {
+			return errRerun
+		}
+		return err
+	})
+	if err != nil {
+		return qr.ChargeOutcome{}, err
+	}
+	return out, nil
+}
