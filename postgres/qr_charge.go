@@ -24,9 +24,10 @@ func (s *QRStore) PaysOn(ls ledger.Store) bool {
 // ChargePaid implements qr.ChargingStore: one transaction of two round
 // trips and one commit.
 //
-//  1. It begins, makes sure the serial's and the merchant's rows of
-//     attempts exist, locks them (serial first, then merchant, as BeginTry
-//     does), reads the charge that redeemed the code, and locks the
+//  1. It begins, locks the serial's and the merchant's rows of attempts
+//     (serial first, then merchant, as BeginTry does; a row missing, for
+//     the first attempt of either, is inserted and the transaction begun
+//     again), reads the charge that redeemed the code, and locks the
 //     transfer's two accounts (in ID order, as the LedgerStore does) and
 //     loads the transfer of the charge's ID.
 //  2. qr.Lockout.DecideCharge decides; when it pays, ledger.ApplyBatch
@@ -54,21 +55,31 @@ func (s *QRStore) ChargePaid(ctx context.Context, c qr.ChargeStep, p qr.Lockout)
 		return qr.ChargeOutcome{}, fmt.Errorf("qr: charge %s paid by transfer %s: %w", t.Charge, c.Transfer.ID, qr.ErrInvalidValue)
 	}
 	var out qr.ChargeOutcome
+	ensure := false // the rows of attempts may be missing: insert them first
 	err := s.db.run(ctx, "charge QR payment code", func(ctx context.Context, conn *pgx.Conn) error {
 		out = qr.ChargeOutcome{}
 		var sr qr.SerialRecord
 		var mr qr.MerchantRecord
 		var usedBy [16]byte
+		found := 0
 		b := txBatch()
-		b.Queue(s.q.ensureSerial, int64(t.Serial))
-		b.Queue(s.q.ensureMerchant, [16]byte(t.Merchant))
-		b.Queue(s.q.lockSerial, int64(t.Serial)).Query(eachRow(scanSerialRecord, func(r qr.SerialRecord) { sr = r }))
-		b.Queue(s.q.lockMerchant, [16]byte(t.Merchant)).Query(eachRow(scanMerchantRecord, func(r qr.MerchantRecord) { mr = r }))
+		if ensure {
+			b.Queue(s.q.ensureSerial, int64(t.Serial))
+			b.Queue(s.q.ensureMerchant, [16]byte(t.Merchant))
+		}
+		b.Queue(s.q.lockSerial, int64(t.Serial)).Query(eachRow(scanSerialRecord, func(r qr.SerialRecord) { sr, found = r, found+1 }))
+		b.Queue(s.q.lockMerchant, [16]byte(t.Merchant)).Query(eachRow(scanMerchantRecord, func(r qr.MerchantRecord) { mr, found = r, found+1 }))
 		b.Queue(s.q.usedBy, int64(t.Serial), c.Step).Query(eachRow(pgx.RowTo[[16]byte], func(by [16]byte) { usedBy = by }))
 		ts := []ledger.Transfer{c.Transfer}
 		v, err := s.ledger.lock(ctx, conn, b, lockKeysOf(ts))
 		if err != nil {
 			return err
+		}
+		if found < 2 {
+			// A serial's or a merchant's first attempt: insert the rows
+			// first, then lock them, in the same order.
+			ensure = true
+			return errRerun
 		}
 		oldS, oldM := sr, mr
 		var d qr.ChargeDecision
