@@ -29,7 +29,8 @@ func (s *QRStore) PaysOn(ls ledger.Store) bool {
 //     the first attempt of either, is inserted and the transaction begun
 //     again), reads the charge that redeemed the code, and locks the
 //     transfer's two accounts (in ID order, as the LedgerStore does) and
-//     loads the transfer of the charge's ID.
+//     loads the transfer of the charge's ID: if there is one, it is the
+//     answer, and the transaction rolls back.
 //  2. qr.Lockout.DecideCharge decides; when it pays, ledger.ApplyBatch
 //     decides the transfer, and qr.Lockout.ChargeRefused what a refusal
 //     leaves. One round trip then writes the records that changed, the
@@ -74,6 +75,10 @@ func (s *QRStore) ChargePaid(ctx context.Context, c qr.ChargeStep, p qr.Lockout)
 		v, err := s.ledger.lock(ctx, conn, b, lockKeysOf(ts))
 		if err != nil {
 			return err
+		}
+		if tr, ok := v.Transfer(t.Charge); ok {
+			out = qr.ChargeOutcome{Existing: true, Transfer: tr}
+			return nil // rolls back
 		}
 		if found < 2 {
 			// A serial's or a merchant's first attempt: insert the rows

@@ -209,6 +209,9 @@ func (s *Service) charge(ctx context.Context, req ChargeRequest) (ChargeReceipt,
 	}
 	id := s.ChargeID(req.Merchant, req.Order)
 	digest := digestOf(req.Code)
+	if s.paying != nil {
+		return s.chargePaid(ctx, &req, id, digest)
+	}
 	t, err := s.ledger.LookupTransfer(ctx, id)
 	switch {
 	case err == nil:
@@ -218,9 +221,6 @@ func (s *Service) charge(ctx context.Context, req ChargeRequest) (ChargeReceipt,
 	}
 	if limit, ok := capIn(s.chargeCaps, req.Amount.Currency()); ok && req.Amount.Units() > limit.Units() {
 		return ChargeReceipt{}, fmt.Errorf("%w: %v, cap %v", ErrChargeCap, req.Amount, limit)
-	}
-	if s.paying != nil {
-		return s.chargePaid(ctx, &req, digest)
 	}
 	a, err := s.tryCode(ctx, &req, true)
 	if err != nil {
@@ -251,15 +251,31 @@ func (s *Service) charge(ctx context.Context, req ChargeRequest) (ChargeReceipt,
 }
 
 // chargePaid is charge on a ChargingStore that pays on the Service's
-// ledger: the attempt, the redemption and the transfer in one step of the
-// store. A code that is not genuine is counted as on the slower path
-// (BeginTry): it pays nothing.
-func (s *Service) chargePaid(ctx context.Context, req *ChargeRequest, digest string) (ChargeReceipt, error) {
-	a, err := s.checkCode(ctx, req, true)
-	if err != nil {
-		return ChargeReceipt{}, err
+// ledger: the order's charge looked up, the attempt counted, the code
+// redeemed and the transfer made in one step of the store. A request that
+// does not reach that step (over the charge cap, a code that does not
+// decode or is not genuine) answers as on the slower path: the order's
+// charge first, if there is one, else the refusal (a code that is not
+// genuine counted by BeginTry).
+func (s *Service) chargePaid(ctx context.Context, req *ChargeRequest, id uuid.UUID, digest string) (ChargeReceipt, error) {
+	limit, capped := capIn(s.chargeCaps, req.Amount.Currency())
+	overCap := capped && req.Amount.Units() > limit.Units()
+	var a *attempt
+	var err error
+	if !overCap {
+		a, err = s.checkCode(ctx, req, true)
 	}
-	if !a.try.CodeOK {
+	if overCap || err != nil || !a.try.CodeOK {
+		switch t, lerr := s.ledger.LookupTransfer(ctx, id); {
+		case lerr == nil:
+			return s.chargeRetry(ctx, req, &t, digest)
+		case !errors.Is(lerr, ledger.ErrTransferNotFound):
+			return ChargeReceipt{}, lerr
+		case overCap:
+			return ChargeReceipt{}, fmt.Errorf("%w: %v, cap %v", ErrChargeCap, req.Amount, limit)
+		case err != nil:
+			return ChargeReceipt{}, err
+		}
 		if a.res, err = s.store.BeginTry(ctx, a.try, s.lockout); err != nil {
 			return ChargeReceipt{}, err
 		}
@@ -269,6 +285,9 @@ func (s *Service) chargePaid(ctx context.Context, req *ChargeRequest, digest str
 		Transfer: s.chargeTransfer(req, a, digest), Now: s.ledger.Now()}, s.lockout)
 	if err != nil {
 		return ChargeReceipt{}, err
+	}
+	if out.Existing {
+		return s.chargeRetry(ctx, req, &out.Transfer, digest)
 	}
 	a.res = out.Try
 	if err := s.tried(ctx, req, a); err != nil {
@@ -282,7 +301,7 @@ func (s *Service) chargePaid(ctx context.Context, req *ChargeRequest, digest str
 	case errors.Is(out.Err, ledger.ErrIdempotencyConflict):
 		// The order was charged by a duplicate with another code of the
 		// device: the meaning decides.
-		if stored, lerr := s.ledger.LookupTransfer(ctx, a.try.Charge); lerr == nil {
+		if stored, lerr := s.ledger.LookupTransfer(ctx, id); lerr == nil {
 			return s.chargeRetry(ctx, req, &stored, digest)
 		}
 	}

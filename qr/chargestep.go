@@ -21,8 +21,9 @@ type ChargingStore interface {
 	// PaysOn reports whether ChargePaid applies transfers on ls: the same
 	// store, or the same database and schema.
 	PaysOn(ls ledger.Store) bool
-	// ChargePaid makes c in one atomic step with p's rules: it applies
-	// Lockout.DecideCharge to the records of c.Try's serial and merchant
+	// ChargePaid makes c in one atomic step with p's rules. If the ledger
+	// has a transfer of the charge's ID, it returns it (Existing) and
+	// changes nothing. Otherwise it applies Lockout.DecideCharge to the records of c.Try's serial and merchant
 	// and to the charge that redeemed the code (c.Try.Serial, c.Step), if
 	// any; when the decision pays, it applies c.Transfer by the ledger's
 	// rules at c.Now and, if the ledger refuses it, Lockout.ChargeRefused;
@@ -46,7 +47,10 @@ type ChargeStep struct {
 
 // ChargeOutcome is what ChargePaid decided and did.
 type ChargeOutcome struct {
-	Try    TryResult // Lockout.Begin's decision
+	// Existing: the order was charged before; Transfer is its transfer
+	// as stored, and nothing else is set.
+	Existing bool
+	Try      TryResult // Lockout.Begin's decision
 	Replay bool      // the code was redeemed by another charge: nothing paid
 	// Paid: the transfer was applied, now or before (Transfer is as
 	// stored). Refused: Err is the ledger's refusal (a

@@ -506,6 +506,12 @@ func (s *MemoryStore) ChargePaid(ctx context.Context, c ChargeStep, p Lockout) (
 	k := usedKey{serial: t.Serial, step: c.Step}
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
+	switch tr, err := s.l.LookupTransfer(ctx, t.Charge); {
+	case err == nil:
+		return ChargeOutcome{Existing: true, Transfer: tr}, nil
+	case !errors.Is(err, ledger.ErrTransferNotFound):
+		return ChargeOutcome{}, err
+	}
 	s.merchMu.Lock()
 	sr, mr := s.records(sh, t)
 	var d ChargeDecision
