@@ -51,7 +51,7 @@ type ChargeOutcome struct {
 	// as stored, and nothing else is set.
 	Existing bool
 	Try      TryResult // Lockout.Begin's decision
-	Replay bool      // the code was redeemed by another charge: nothing paid
+	Replay   bool      // the code was redeemed by another charge: nothing paid
 	// Paid: the transfer was applied, now or before (Transfer is as
 	// stored). Refused: Err is the ledger's refusal (a
 	// *ledger.TransferError).
