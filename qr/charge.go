@@ -168,16 +168,21 @@ type ChargeReceipt struct {
 // goes to Config.Refused.
 //
 // The code is checked for its device (within the Skew steps around the
-// current one), redeemed atomically (UsedCodeStore.MarkUsed: of merchants
-// racing with one code exactly one wins, the others get ErrReplay), then
-// the transfer is posted under ChargeID(Merchant, Order). The redemption
-// records the charge, so a merchant retrying its order with the same code
-// (after a timeout or a crash between the two steps) gets the same
-// ChargeReceipt, not ErrReplay. A code redeemed whose transfer then failed
+// current one), redeemed atomically (of merchants racing with one code
+// exactly one wins, the others get ErrReplay), and the transfer is posted
+// under ChargeID(Merchant, Order). The redemption records the charge, so a
+// merchant retrying its order with the same code gets the same
+// ChargeReceipt, not ErrReplay. A code redeemed whose transfer was refused
 // (insufficient funds) stays used: the phone shows a new code each step.
-// The device's day counts the charge from its code's check on, and gives
-// it back if the transfer is not made; a process that stops between the
-// two leaves it counted (never more let through).
+// The device's day counts the charge, and gives it back if the transfer is
+// not made.
+//
+// On a ChargingStore that pays on the Service's ledger (PaysOn), the
+// attempt, the redemption and the transfer are one step of the store (one
+// commit on PostgreSQL). On any other store they are steps of their own
+// (BeginTry, MarkUsed, the ledger's Transfer, EndTry): the slower path,
+// where a retry finishes a charge whose process stopped between them and
+// a day counted before such a stop stays counted (never more let through).
 //
 // Errors: ErrMissing (no PaymentCodes), ErrInvalidValue (no merchant,
 // amount not positive; with ledger.ErrInvalidKey, an order ID
