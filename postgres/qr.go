@@ -54,6 +54,7 @@ type qrQueries struct {
 	markUsed, markUsedOnce, usedBy, prune                                                                      string
 	ensureSerial, ensureMerchant, lockSerial, lockMerchant, serial, writeSerial, writeMerchant, unlock         string
 	peekTries                                                                                                  string
+	lockCode, writeClaim, reserveSettled                                                                       string
 }
 
 const qrSerialCols = `serial, count, since, locked_at, day, currency, spent, coalesce(last_charge, ` + nilUUID + `)`
@@ -125,6 +126,15 @@ func newQRQueries(db *DB) qrQueries {
 			last_charge = nullif($8, ` + nilUUID + `) where serial = $1`),
 		writeMerchant: q(`update $S.qr_merchant_tries set count = $2, since = $3 where merchant = $1`),
 		unlock:        q(`update $S.qr_serial_tries set count = 0, since = null, locked_at = null where serial = $1`),
+		lockCode:      q(`select ` + qrCodeCols + ` from $S.qr_codes where id = $1 for update`),
+		writeClaim:    q(`update $S.qr_codes set payment = $2, claimed_at = $3, settled = $4 where id = $1`),
+		// No ON CONFLICT: a reservation of the payment inserted since it
+		// was read fails the transaction, which is decided again.
+		reserveSettled: q(`with r as (
+				insert into $S.qr_cap_reservations (` + qrReservationCols + `) values ($1, $2, $3, $4, $5, $6, true)
+				returning user_id, day, currency, amount)
+			update $S.qr_cap_totals t set total = t.total + r.amount from r
+			where t.user_id = r.user_id and t.day = r.day and t.currency = r.currency`),
 		// Both records in one statement (one snapshot), zero when absent.
 		peekTries: q(`select $1::bigint, coalesce(s.count, 0), s.since, s.locked_at, coalesce(s.day, ''), coalesce(s.currency, ''),
 				coalesce(s.spent, 0), coalesce(s.last_charge, ` + nilUUID + `), $2::uuid, coalesce(m.count, 0), m.since

@@ -177,7 +177,7 @@ type ChargeReceipt struct {
 // The device's day counts the charge, and gives it back if the transfer is
 // not made.
 //
-// On a ChargingStore that pays on the Service's ledger (PaysOn), the
+// On a PayingStore that pays on the Service's ledger (PaysOn), the
 // attempt, the redemption and the transfer are one step of the store (one
 // commit on PostgreSQL). On any other store they are steps of their own
 // (BeginTry, MarkUsed, the ledger's Transfer, EndTry): the slower path,
@@ -255,7 +255,7 @@ func (s *Service) charge(ctx context.Context, req ChargeRequest) (ChargeReceipt,
 	return chargeReceipt(&t), nil
 }
 
-// chargePaid is charge on a ChargingStore that pays on the Service's
+// chargePaid is charge on a PayingStore that pays on the Service's
 // ledger: the order's charge looked up, the attempt counted, the code
 // redeemed and the transfer made in one step of the store. A request that
 // does not reach that step (over the charge cap, a code that does not

@@ -32,7 +32,7 @@ func (c *fakeClock) Set(t time.Time) {
 func (c *fakeClock) Advance(d time.Duration) { c.Set(c.Now().Add(d)) }
 
 // slowerPath makes newEnv's store pay on no ledger, so that the Service
-// charges through its slower path (TestChargeSlowerPath sets it).
+// charges and pays through its slower path (TestSlowerPath sets it).
 var slowerPath bool
 
 // env is a bank: a ledger, a directory, a service on a memory store.

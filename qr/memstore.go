@@ -17,14 +17,15 @@ import (
 // examples and single-process use. The zero value is not usable; call
 // NewMemoryStore. It is safe for concurrent use.
 //
-// Built with a ledger, it is a ChargingStore that pays on that ledger's
+// Built with a ledger, it is a PayingStore that pays on that ledger's
 // store (PaysOn): ChargePaid holds the lock of the code's serial (its
 // redeemed codes and its record of attempts) while it decides the
-// attempt, applies the transfer and records the outcome, so that a charge
-// and its payment are one critical section when the ledger's store is a
-// ledger.MemoryStore.
+// attempt, applies the transfer and records the outcome, and CompletePaid
+// the lock of the dynamic codes (or of the cap counters) while it claims
+// or reserves, posts and settles, so that each is one critical section
+// when the ledger's store is a ledger.MemoryStore.
 type MemoryStore struct {
-	l *ledger.Ledger // where ChargePaid pays; nil: it pays on none
+	l *ledger.Ledger // where ChargePaid and CompletePaid pay; nil: none
 
 	codesMu sync.Mutex
 	codes   map[uuid.UUID]*DynamicCode
@@ -74,10 +75,10 @@ var (
 	_ DeviceStore      = (*MemoryStore)(nil)
 	_ UsedCodeStore    = (*MemoryStore)(nil)
 	_ AttemptStore     = (*MemoryStore)(nil)
-	_ ChargingStore    = (*MemoryStore)(nil)
+	_ PayingStore      = (*MemoryStore)(nil)
 )
 
-// NewMemoryStore returns an empty MemoryStore whose ChargePaid pays on l;
+// NewMemoryStore returns an empty MemoryStore that pays on l;
 // nil l means a store that pays on no ledger (PaysOn is always false, and
 // the Service charges through its slower path).
 func NewMemoryStore(l *ledger.Ledger) *MemoryStore {
@@ -136,17 +137,15 @@ func (s *MemoryStore) ClaimCode(_ context.Context, id, payment uuid.UUID, at tim
 	s.codesMu.Lock()
 	defer s.codesMu.Unlock()
 	c, ok := s.codes[id]
-	switch {
-	case !ok:
+	if !ok {
 		return DynamicCode{}, fmt.Errorf("%w: %s", ErrUnknownCode, id)
-	case c.Payment == payment:
-		return *c, nil
-	case c.Payment != uuid.Nil:
-		return *c, fmt.Errorf("%w: %s", ErrCodePaid, id)
 	}
-	c.Payment, c.ClaimedAt = payment, at
-	s.claimed[id] = struct{}{}
-	return *c, nil
+	after, changed, err := c.Claim(payment, at)
+	if changed {
+		*c = after
+		s.claimed[id] = struct{}{}
+	}
+	return *c, err
 }
 
 // SettleCode implements DynamicCodeStore.
@@ -154,13 +153,14 @@ func (s *MemoryStore) SettleCode(_ context.Context, id, payment uuid.UUID) error
 	s.codesMu.Lock()
 	defer s.codesMu.Unlock()
 	c, ok := s.codes[id]
-	switch {
-	case !ok:
+	if !ok {
 		return fmt.Errorf("%w: %s", ErrUnknownCode, id)
-	case c.Payment != payment || payment == uuid.Nil:
-		return fmt.Errorf("%w: %s", ErrClaimLost, id)
 	}
-	c.Settled = true
+	after, _, err := c.Settle(payment)
+	if err != nil {
+		return err
+	}
+	*c = after
 	delete(s.claimed, id)
 	return nil
 }
@@ -484,11 +484,11 @@ func (s *MemoryStore) EndTry(_ context.Context, t CodeTry, e TryEnd, p Lockout) 
 	return nil
 }
 
-// PaysOn implements ChargingStore: the store of the ledger s was built
+// PaysOn implements PayingStore: the store of the ledger s was built
 // with, if any.
 func (s *MemoryStore) PaysOn(ls ledger.Store) bool { return s.l != nil && s.l.Store() == ls }
 
-// ChargePaid implements ChargingStore. It holds the lock of the serial's
+// ChargePaid implements PayingStore. It holds the lock of the serial's
 // shard throughout (the merchant's record is decided under its own lock,
 // taken inside), and applies the transfer on the store's ledger (which
 // gives it the ledger's own time, not c.Now).
@@ -534,6 +534,67 @@ func (s *MemoryStore) ChargePaid(ctx context.Context, c ChargeStep, p Lockout) (
 	// made: the day is given back only if the ledger surely has none.
 	_, lerr := s.l.LookupTransfer(context.WithoutCancel(ctx), t.Charge)
 	*sr, _ = p.ChargeRefused(*sr, MerchantRecord{}, *t, d, !errors.Is(lerr, ledger.ErrTransferNotFound))
+	return out, nil
+}
+
+// CompletePaid implements PayingStore. It holds the lock of the dynamic
+// codes (or of the cap counters) throughout and posts on the store's
+// ledger (at the ledger's own time, not p.Now).
+//
+// Errors: ErrInvalidValue (no ledger, no payment).
+func (s *MemoryStore) CompletePaid(ctx context.Context, p PayStep) (PayOutcome, error) {
+	if s.l == nil || p.Payment == uuid.Nil {
+		return PayOutcome{}, fmt.Errorf("qr: a payment in one step needs a store with a ledger and a payment: %w", ErrInvalidValue)
+	}
+	post := func() (PayOutcome, bool) {
+		t, err := s.l.Transfer(ctx, p.Post)
+		return PayOutcome{Err: err, Posted: t}, err == nil
+	}
+	switch {
+	case p.Code != uuid.Nil:
+		s.codesMu.Lock()
+		defer s.codesMu.Unlock()
+		c, ok := s.codes[p.Code]
+		if !ok {
+			return PayOutcome{Refused: fmt.Errorf("%w: %s", ErrUnknownCode, p.Code)}, nil
+		}
+		claimed, _, err := c.Claim(p.Payment, p.At)
+		if err != nil {
+			return PayOutcome{Refused: err}, nil
+		}
+		settled, _, _ := claimed.Settle(p.Payment)
+		out, ok := post()
+		if ok {
+			*c = settled
+			delete(s.claimed, p.Code)
+		}
+		return out, nil
+	case p.Reservation.Payment != uuid.Nil:
+		r := p.Reservation
+		cur := r.Amount.Currency()
+		key := capKey{user: r.User, day: r.Day, currency: cur}
+		s.capsMu.Lock()
+		defer s.capsMu.Unlock()
+		old := s.caps[r.Payment]
+		total, add, err := r.Reserve(p.Limit, ledger.NewMoney(s.capTotals[key], cur), old)
+		if err != nil {
+			return PayOutcome{Refused: err}, nil
+		}
+		out, ok := post()
+		if !ok {
+			return out, nil
+		}
+		if add {
+			s.capTotals[key] = total.Units()
+			r.Settled = true
+			s.caps[r.Payment] = &r
+		} else {
+			old.Settled = true
+		}
+		delete(s.reserved, r.Payment)
+		return out, nil
+	}
+	out, _ := post()
 	return out, nil
 }
 

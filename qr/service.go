@@ -65,7 +65,7 @@ type Config struct {
 	// redeemed on one could be charged again on another, and each would
 	// keep its own caps and lockouts. Nil is refused unless SingleProcess
 	// is set, when it means a new MemoryStore paying on Ledger. A
-	// ChargingStore whose PaysOn accepts Ledger's store charges payment
+	// PayingStore whose PaysOn accepts Ledger's store charges payment
 	// codes in one step (one commit on PostgreSQL); any other store takes
 	// the slower path of one step per store call.
 	Store Store
@@ -144,7 +144,7 @@ type Config struct {
 type Service struct {
 	ledger         *ledger.Ledger
 	store          Store
-	paying         ChargingStore // store, when it charges in one step on ledger's store
+	paying         PayingStore // store, when it charges in one step on ledger's store
 	dir            Directory
 	receive        *ReceiveCodes
 	codes          *PaymentCodes
@@ -189,7 +189,7 @@ func New(cfg Config) (*Service, error) {
 	if s.store == nil {
 		s.store = NewMemoryStore(cfg.Ledger)
 	}
-	if cs, ok := s.store.(ChargingStore); ok && cs.PaysOn(innerStore(cfg.Ledger.Store())) {
+	if cs, ok := s.store.(PayingStore); ok && cs.PaysOn(innerStore(cfg.Ledger.Store())) {
 		s.paying = cs
 	}
 	if s.ns == uuid.Nil {
@@ -235,7 +235,7 @@ func New(cfg Config) (*Service, error) {
 }
 
 // innerStore returns the store a ledger.GroupCommit wraps, or ls itself:
-// the store whose transactions a ChargingStore would share.
+// the store whose transactions a PayingStore would share.
 func innerStore(ls ledger.Store) ledger.Store {
 	if g, ok := ls.(*ledger.GroupCommit); ok {
 		return g.Store

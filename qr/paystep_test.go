@@ -1,6 +1,7 @@
 package qr
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -115,13 +116,13 @@ func TestServiceChargesInOneStep(t *testing.T) {
 	}
 	wrapped := newEnv(t, nil, func(s Store) Store { return &faultyStore{Store: s} })
 	if wrapped.svc.paying != nil {
-		t.Error("a store that is not a ChargingStore: one step")
+		t.Error("a store that is not a PayingStore: one step")
 	}
 }
 
-// The charge and attack tests again on a store that pays on no ledger:
-// the slower path answers as the one step does.
-func TestChargeSlowerPath(t *testing.T) {
+// The charge, payment and attack tests again on a store that pays on no
+// ledger: the slower path answers as the one step does.
+func TestSlowerPath(t *testing.T) {
 	slowerPath = true
 	defer func() { slowerPath = false }()
 	for _, tc := range []struct {
@@ -138,7 +139,49 @@ func TestChargeSlowerPath(t *testing.T) {
 		{"AttackDefaultCaps", TestAttackDefaultCaps},
 		{"AttackStoredSecret", TestAttackStoredSecret},
 		{"AttackRecycledNumber", TestAttackRecycledNumber},
+		{"PayDynamic", TestPayDynamic},
+		{"PayDynamicRefusals", TestPayDynamicRefusals},
+		{"PayStaticDailyCap", TestPayStaticDailyCap},
+		{"PayStaticCapConcurrent", TestPayStaticCapConcurrent},
+		{"PayDynamicConcurrent", TestPayDynamicConcurrent},
+		{"PaySameKeyConcurrent", TestPaySameKeyConcurrent},
 	} {
 		t.Run(tc.name, tc.fn)
+	}
+}
+
+// Claim and Settle are the dynamic code's rules, which every store
+// applies under its lock.
+func TestDynamicCodeClaimSettle(t *testing.T) {
+	p1, p2 := uuid.New(), uuid.New()
+	open := DynamicCode{ID: uuid.New(), Payee: "shop", Reference: "r", Amount: yuan(1_00), Expires: testNow.Add(time.Hour)}
+	if _, _, err := open.Claim(uuid.Nil, testNow); !errors.Is(err, ErrInvalidValue) {
+		t.Errorf("claim without payment: %v", err)
+	}
+	c, changed, err := open.Claim(p1, testNow)
+	if err != nil || !changed || c.Payment != p1 || !c.ClaimedAt.Equal(testNow) || c.Settled {
+		t.Fatalf("claim: %+v, %v, %v", c, changed, err)
+	}
+	if again, changed, err := c.Claim(p1, testNow.Add(time.Second)); err != nil || changed || !again.ClaimedAt.Equal(testNow) {
+		t.Errorf("claim again by the holder: %+v, %v, %v", again, changed, err)
+	}
+	if _, changed, err := c.Claim(p2, testNow); !errors.Is(err, ErrCodePaid) || changed {
+		t.Errorf("claim by another payment: %v, %v", changed, err)
+	}
+	if _, _, err := open.Settle(p1); !errors.Is(err, ErrClaimLost) {
+		t.Errorf("settle an open code: %v", err)
+	}
+	if _, _, err := c.Settle(p2); !errors.Is(err, ErrClaimLost) {
+		t.Errorf("settle by another payment: %v", err)
+	}
+	s, changed, err := c.Settle(p1)
+	if err != nil || !changed || !s.Settled {
+		t.Fatalf("settle: %+v, %v, %v", s, changed, err)
+	}
+	if _, changed, err := s.Settle(p1); err != nil || changed {
+		t.Errorf("settle again: %v, %v", changed, err)
+	}
+	if _, _, err := s.Claim(p2, testNow); !errors.Is(err, ErrCodePaid) {
+		t.Errorf("claim a settled code: %v", err)
 	}
 }

@@ -2,6 +2,7 @@ package qr
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -9,17 +10,20 @@ import (
 	"github.com/socialpay/socialpay/ledger"
 )
 
-// ChargingStore is a Store that charges a payment code in one atomic step:
-// the attempt counted, the code redeemed and the charge's ledger transfer
-// applied together (one transaction, or one critical section), so that a
-// charge is one commit and the code, the device's day and the money never
-// disagree. The Service uses it when PaysOn accepts its ledger's store;
-// otherwise it takes the slower path of one step per store method
-// (BeginTry, MarkUsed, ledger.Ledger.Transfer, EndTry).
-type ChargingStore interface {
+// PayingStore is a Store that moves money with its records in one atomic
+// step (one transaction, or one critical section): ChargePaid counts a
+// payment-code attempt, redeems the code and applies the charge;
+// CompletePaid claims a dynamic code or reserves the cap, posts the
+// payment's hold and settles the record. A charge is then one commit, a
+// receive-code payment two (its hold, then the rest), and records and
+// money never disagree. The Service uses it when PaysOn accepts its
+// ledger's store; otherwise it takes the slower path of one step per store
+// method (BeginTry, MarkUsed, the ledger's Transfer, EndTry; ClaimCode or
+// ReserveCap, the ledger's Post, SettleCode or SettleCap).
+type PayingStore interface {
 	Store
-	// PaysOn reports whether ChargePaid applies transfers on ls: the same
-	// store, or the same database and schema.
+	// PaysOn reports whether ChargePaid and CompletePaid apply transfers
+	// on ls: the same store, or the same database and schema.
 	PaysOn(ls ledger.Store) bool
 	// ChargePaid makes c in one atomic step with p's rules. If the ledger
 	// has a transfer of the charge's ID, it returns it (Existing) and
@@ -35,9 +39,22 @@ type ChargingStore interface {
 	// store's own; a business outcome (lockout, replay, the ledger's
 	// refusal) is in the ChargeOutcome.
 	ChargePaid(ctx context.Context, c ChargeStep, p Lockout) (ChargeOutcome, error)
+
+	// CompletePaid completes a receive-code payment whose hold is made,
+	// in one atomic step: under the lock of the dynamic code (or of the
+	// payer's cap total of the day) it claims the code (DynamicCode.Claim)
+	// or reserves the cap (CapReservation.Reserve), applies p.Post by the
+	// ledger's rules at p.Now, and records the claim or reservation
+	// settled with the post. A refused claim or reservation, or a refused
+	// post, writes nothing (PayOutcome.Refused, PayOutcome.Err).
+	//
+	// Errors: ErrUnknownCode is a refusal (in the outcome); the store's
+	// own errors, after which the step may or may not have committed
+	// (running it again is safe).
+	CompletePaid(ctx context.Context, p PayStep) (PayOutcome, error)
 }
 
-// ChargeStep is a payment-code charge for ChargingStore.ChargePaid.
+// ChargeStep is a payment-code charge for PayingStore.ChargePaid.
 type ChargeStep struct {
 	Try      CodeTry         // the attempt; Try.Charge is Transfer.ID
 	Step     int64           // the code's time step: with Try.Serial, the code
@@ -105,4 +122,67 @@ func (p Lockout) ChargeRefused(s SerialRecord, m MerchantRecord, t CodeTry, d Ch
 		return s, m
 	}
 	return p.End(s, m, t, TryEnd{})
+}
+
+// PayStep completes a receive-code payment whose hold is made, for
+// PayingStore.CompletePaid: the claim of its dynamic code or its
+// reservation against the daily cap, the post of its hold, and the record
+// settled.
+type PayStep struct {
+	Payment uuid.UUID // the payment: its hold's ID
+	// Code is the dynamic code the payment claims; uuid.Nil for a static
+	// payment.
+	Code uuid.UUID
+	// Reservation, when its Payment is set, counts a static payment
+	// against Limit.
+	Reservation CapReservation
+	Limit       ledger.Money
+	At          time.Time       // the claim's time: the hold's
+	Post        ledger.Transfer // the transfer that posts the hold
+	Now         time.Time       // the ledger's time of Post
+}
+
+// PayOutcome is what CompletePaid decided.
+type PayOutcome struct {
+	// Refused: the claim or the reservation was refused (ErrCodePaid,
+	// ErrDailyCap, ErrReservationConflict, ErrUnknownCode…); nothing
+	// was written.
+	Refused error
+	// Err: the ledger refused Post (a *ledger.TransferError); nothing was
+	// written.
+	Err error
+	// Posted is the post as stored (made now or before) when neither is
+	// set.
+	Posted ledger.Transfer
+}
+
+// Claim decides a claim of c by payment at: the code to store, and
+// whether it changed. A claim by the payment holding the code changes
+// nothing; a code held by another payment is ErrCodePaid.
+//
+// Errors: ErrInvalidValue (no payment), ErrCodePaid.
+func (c DynamicCode) Claim(payment uuid.UUID, at time.Time) (DynamicCode, bool, error) {
+	switch {
+	case payment == uuid.Nil:
+		return c, false, fmt.Errorf("qr: claim without a payment: %w", ErrInvalidValue)
+	case c.Payment == payment:
+		return c, false, nil
+	case c.Payment != uuid.Nil:
+		return c, false, fmt.Errorf("%w: %s", ErrCodePaid, c.ID)
+	}
+	c.Payment, c.ClaimedAt = payment, at
+	return c, true, nil
+}
+
+// Settle decides the settlement of payment's claim on c: the code to
+// store, and whether it changed.
+//
+// Errors: ErrClaimLost (payment does not hold the code).
+func (c DynamicCode) Settle(payment uuid.UUID) (DynamicCode, bool, error) {
+	if c.Payment != payment || payment == uuid.Nil {
+		return c, false, fmt.Errorf("%w: %s", ErrClaimLost, c.ID)
+	}
+	changed := !c.Settled
+	c.Settled = true
+	return c, changed, nil
 }

@@ -11,9 +11,9 @@ import (
 	"github.com/socialpay/socialpay/qr"
 )
 
-var _ qr.ChargingStore = (*QRStore)(nil)
+var _ qr.PayingStore = (*QRStore)(nil)
 
-// PaysOn implements qr.ChargingStore: ChargePaid pays on a LedgerStore of
+// PaysOn implements qr.PayingStore: ChargePaid pays on a LedgerStore of
 // this package on the same database and schema as s (the same pool and
 // Schema), so that a charge and its payment share one transaction.
 func (s *QRStore) PaysOn(ls ledger.Store) bool {
@@ -21,7 +21,7 @@ func (s *QRStore) PaysOn(ls ledger.Store) bool {
 	return ok && st.db.pool == s.db.pool && st.db.schema == s.db.schema
 }
 
-// ChargePaid implements qr.ChargingStore: one transaction of two round
+// ChargePaid implements qr.PayingStore: one transaction of two round
 // trips and one commit.
 //
 //  1. It begins, locks the serial's and the merchant's rows of attempts
@@ -129,6 +129,106 @@ func (s *QRStore) ChargePaid(ctx context.Context, c qr.ChargeStep, p qr.Lockout)
 	})
 	if err != nil {
 		return qr.ChargeOutcome{}, err
+	}
+	return out, nil
+}
+
+// CompletePaid implements qr.PayingStore: one transaction of two round
+// trips and one commit. The first begins and locks the dynamic code's row
+// (or the payer's cap total of the day, made if missing, and reads the
+// payment's reservation), then locks the accounts of the hold the post
+// resolves and loads the hold and the post; qr.DynamicCode.Claim (or
+// qr.CapReservation.Reserve) decides, then ledger.ApplyBatch the post.
+// When both accept, the second round trip writes the claim or the
+// reservation settled and the ledger's rows, and commits; a refusal of
+// either rolls back. Locks are taken record first, then accounts, as
+// ChargePaid takes them.
+//
+// Errors: qr.ErrInvalidValue, and the infrastructure errors of this
+// package.
+func (s *QRStore) CompletePaid(ctx context.Context, p qr.PayStep) (qr.PayOutcome, error) {
+	r := &p.Reservation
+	switch {
+	case p.Payment == uuid.Nil || p.Post.PendingID != p.Payment:
+		return qr.PayOutcome{}, fmt.Errorf("qr: payment %s completed by a post of %s: %w", p.Payment, p.Post.PendingID, qr.ErrInvalidValue)
+	case r.Payment != uuid.Nil && !ledger.StorableText(r.Day):
+		return qr.PayOutcome{}, fmt.Errorf("qr: cap day %q PostgreSQL text cannot hold: %w", r.Day, qr.ErrInvalidValue)
+	}
+	if r.Payment != uuid.Nil {
+		if err := r.Validate(p.Limit); err != nil {
+			return qr.PayOutcome{Refused: err}, nil
+		}
+	}
+	var out qr.PayOutcome
+	err := s.db.run(ctx, "complete QR payment", func(ctx context.Context, conn *pgx.Conn) error {
+		out = qr.PayOutcome{}
+		var code *qr.DynamicCode
+		var used int64
+		var old *qr.CapReservation
+		cur := r.Amount.Currency()
+		b := txBatch()
+		switch {
+		case p.Code != uuid.Nil:
+			b.Queue(s.q.lockCode, [16]byte(p.Code)).Query(eachRow(scanQRCode, func(c qr.DynamicCode) { code = &c }))
+		case r.Payment != uuid.Nil:
+			b.Queue(s.q.ensureTotal, [16]byte(r.User), r.Day, cur.Code())
+			b.Queue(s.q.lockTotal, [16]byte(r.User), r.Day, cur.Code()).QueryRow(func(row pgx.Row) error { return row.Scan(&used) })
+			b.Queue(s.q.reservation, [16]byte(r.Payment)).Query(eachRow(scanReservation, func(o qr.CapReservation) { old = &o }))
+		}
+		ts := []ledger.Transfer{p.Post}
+		v, err := s.ledger.lock(ctx, conn, b, lockKeysOf(ts))
+		if err != nil {
+			return err
+		}
+		w := &pgx.Batch{}
+		switch {
+		case p.Code != uuid.Nil && code == nil:
+			out.Refused = fmt.Errorf("%w: %s", qr.ErrUnknownCode, p.Code)
+			return nil // rolls back
+		case p.Code != uuid.Nil:
+			claimed, _, err := code.Claim(p.Payment, p.At)
+			if err != nil {
+				out.Refused = err
+				return nil
+			}
+			if settled, changed, _ := claimed.Settle(p.Payment); changed || claimed.Payment != code.Payment {
+				w.Queue(s.q.writeClaim, [16]byte(p.Code), [16]byte(settled.Payment), settled.ClaimedAt, true).Exec(expectRows(1))
+			}
+		case r.Payment != uuid.Nil:
+			_, add, err := r.Reserve(p.Limit, ledger.NewMoney(used, cur), old)
+			switch {
+			case err != nil:
+				out.Refused = err
+				return nil
+			case add:
+				w.Queue(s.q.reserveSettled, [16]byte(r.Payment), [16]byte(r.User), r.Day, cur.Code(), r.Amount.Units(), r.At).
+					Exec(expectRows(1))
+			case !old.Settled:
+				w.Queue(s.q.settleCap, [16]byte(r.Payment)).Exec(expectRows(1))
+			}
+		}
+		var res ledger.BatchOutcome
+		if err := ledger.ValidateTransfer(&ts[0]); err != nil {
+			out.Err = &ledger.TransferError{ID: ts[0].ID, Err: err}
+			return nil
+		}
+		if res = ledger.ApplyBatch(v, ts, false, p.Now); res.Results[0].Err != nil {
+			out.Err = res.Results[0].Err
+			return nil
+		}
+		out.Posted = res.Results[0].Transfer
+		if changes(&res) {
+			s.ledger.queueOutcome(w, &res)
+		}
+		queueCommit(w)
+		err = conn.SendBatch(ctx, w).Close()
+		if isUniqueViolation(err, "qr_cap_reservations_pkey") {
+			return errRerun
+		}
+		return err
+	})
+	if err != nil {
+		return qr.PayOutcome{}, err
 	}
 	return out, nil
 }
