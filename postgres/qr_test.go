@@ -199,7 +199,7 @@ func race(t *testing.T, n int, lost error, f func(i int) error) int {
 }
 
 // The payment-code scenario of the load generator on PostgreSQL: each
-// charge is a redemption and a ledger transfer, two commits.
+// charge is one transaction and one commit (QRStore.ChargePaid).
 func BenchmarkQRChargePostgres(b *testing.B) {
 	db := freshDB(b)
 	ctx := context.Background()
