@@ -31,6 +31,12 @@ func (s *QRStore) PaysOn(ls ledger.Store) bool {
 //     transfer's two accounts (in ID order, as the LedgerStore does) and
 //     loads the transfer of the charge's ID: if there is one, it is the
 //     answer, and the transaction rolls back.
+//     A charge that reserves nothing of its device's day (no
+//     DeviceDailyCaps in its currency) reads both records in one
+//     statement instead, without locks, as BeginTry does: if
+//     qr.Lockout.Passes on them (a genuine code with nothing to count),
+//     that read decides; otherwise the transaction is begun again with
+//     the locks.
 //  2. qr.Lockout.DecideCharge decides; when it pays, ledger.ApplyBatch
 //     decides the transfer, and qr.Lockout.ChargeRefused what a refusal
 //     leaves. One round trip then writes the records that changed, the
@@ -56,7 +62,11 @@ func (s *QRStore) ChargePaid(ctx context.Context, c qr.ChargeStep, p qr.Lockout)
 		return qr.ChargeOutcome{}, fmt.Errorf("qr: charge %s paid by transfer %s: %w", t.Charge, c.Transfer.ID, qr.ErrInvalidValue)
 	}
 	var out qr.ChargeOutcome
-	ensure := false // the rows of attempts may be missing: insert them first
+	// A charge that reserves nothing of its device's day (no cap) reads
+	// the records of attempts first (lock false); one whose decision would
+	// change them, and every capped charge, locks them; ensure inserts
+	// them first (a serial's or merchant's first attempt).
+	lock, ensure := !t.Limit.Currency().IsZero(), false
 	err := s.db.run(ctx, "charge QR payment code", func(ctx context.Context, conn *pgx.Conn) error {
 		out = qr.ChargeOutcome{}
 		var sr qr.SerialRecord
@@ -64,12 +74,19 @@ func (s *QRStore) ChargePaid(ctx context.Context, c qr.ChargeStep, p qr.Lockout)
 		var usedBy [16]byte
 		found := 0
 		b := txBatch()
-		if ensure {
+		switch {
+		case !lock:
+			b.Queue(s.q.peekTries, int64(t.Serial), [16]byte(t.Merchant)).Query(eachRow(scanTries, func(r tries) {
+				sr, mr, found = r.serial, r.merchant, 2
+			}))
+		case ensure:
 			b.Queue(s.q.ensureSerial, int64(t.Serial))
 			b.Queue(s.q.ensureMerchant, [16]byte(t.Merchant))
+			fallthrough
+		default:
+			b.Queue(s.q.lockSerial, int64(t.Serial)).Query(eachRow(scanSerialRecord, func(r qr.SerialRecord) { sr, found = r, found+1 }))
+			b.Queue(s.q.lockMerchant, [16]byte(t.Merchant)).Query(eachRow(scanMerchantRecord, func(r qr.MerchantRecord) { mr, found = r, found+1 }))
 		}
-		b.Queue(s.q.lockSerial, int64(t.Serial)).Query(eachRow(scanSerialRecord, func(r qr.SerialRecord) { sr, found = r, found+1 }))
-		b.Queue(s.q.lockMerchant, [16]byte(t.Merchant)).Query(eachRow(scanMerchantRecord, func(r qr.MerchantRecord) { mr, found = r, found+1 }))
 		b.Queue(s.q.usedBy, int64(t.Serial), c.Step).Query(eachRow(pgx.RowTo[[16]byte], func(by [16]byte) { usedBy = by }))
 		ts := []ledger.Transfer{c.Transfer}
 		v, err := s.ledger.lock(ctx, conn, b, lockKeysOf(ts))
@@ -80,7 +97,12 @@ func (s *QRStore) ChargePaid(ctx context.Context, c qr.ChargeStep, p qr.Lockout)
 			out = qr.ChargeOutcome{Existing: true, Transfer: tr}
 			return nil // rolls back
 		}
-		if found < 2 {
+		switch _, passes := p.Passes(sr, mr, *t); {
+		case !lock && !passes:
+			// The decision changes the records: decide under their locks.
+			lock = true
+			return errRerun
+		case found < 2:
 			// A serial's or a merchant's first attempt: insert the rows
 			// first, then lock them, in the same order.
 			ensure = true
@@ -113,11 +135,14 @@ func (s *QRStore) ChargePaid(ctx context.Context, c qr.ChargeStep, p qr.Lockout)
 				s.ledger.queueOutcome(w, &res)
 			}
 		}
-		if !sameSerialRecord(&sr, &oldS) {
+		if !lock {
+			// Decided on the read (qr.Lockout.Passes): nothing of the
+			// records is kept, as BeginTry keeps nothing then.
+		} else if !sameSerialRecord(&sr, &oldS) {
 			w.Queue(s.q.writeSerial, int64(t.Serial), int32(sr.Count), nullTime(sr.Since), nullTime(sr.LockedAt), sr.Day,
 				currencyCode(sr.Spent), sr.Spent.Units(), [16]byte(sr.LastCharge)).Exec(expectRows(1))
 		}
-		if mr.Count != oldM.Count || !mr.Since.Equal(oldM.Since) {
+		if lock && (mr.Count != oldM.Count || !mr.Since.Equal(oldM.Since)) {
 			w.Queue(s.q.writeMerchant, [16]byte(t.Merchant), int32(mr.Count), nullTime(mr.Since)).Exec(expectRows(1))
 		}
 		queueCommit(w)

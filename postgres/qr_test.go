@@ -38,6 +38,17 @@ func TestQRService(t *testing.T) {
 	})
 }
 
+// TestQRServiceUncapped runs the service suite with no daily cap on
+// payment-code charges: QRStore.ChargePaid then decides genuine codes on
+// the records of attempts read without locks (qr.Lockout.Passes).
+func TestQRServiceUncapped(t *testing.T) {
+	qrtest.RunService(t, func(t testing.TB) qrtest.Env {
+		db := freshDB(t)
+		return qrtest.Env{Store: NewQRStore(db), Ledger: NewLedgerStore(db),
+			Edit: func(c *qr.Config) { c.DeviceDailyCaps = []ledger.Money{} }}
+	})
+}
+
 // TestQRServiceSlowerPath runs the service suite with the ledger in
 // another schema than the QR store: PaysOn refuses it, and charges take
 // the slower path of one step per store call.

@@ -26,6 +26,9 @@ type Env struct {
 	NewStore func(l *ledger.Ledger) qr.Store
 	// Ledger is the ledger's store; nil means a new ledger.MemoryStore.
 	Ledger ledger.Store
+	// Edit, if set, changes the Service's configuration in every case
+	// (say, a bank's own caps), after the case's own changes.
+	Edit func(*qr.Config)
 	// Rounds multiplies the iterations of every race case (default 1):
 	// stores whose iterations cost microseconds (in memory) run more of
 	// them, so that a race with a window of microseconds shows too.
@@ -172,6 +175,9 @@ func newWorld(t testing.TB, env Env, edit func(*qr.Config), wrap func(qr.Store) 
 	cfg := qr.Config{Ledger: w.l, Store: env.Store, Directory: w.dir, Receive: receive, PaymentCodes: w.codes, DeviceKeys: suiteKEK}
 	if edit != nil {
 		edit(&cfg)
+	}
+	if env.Edit != nil {
+		env.Edit(&cfg)
 	}
 	if wrap != nil {
 		cfg.Store = wrap(env.Store)
