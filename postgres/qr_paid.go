@@ -24,10 +24,9 @@ func (s *QRStore) PaysOn(ls ledger.Store) bool {
 // ChargePaid implements qr.PayingStore: one transaction of two round
 // trips and one commit.
 //
-//  1. It begins, locks the serial's and the merchant's rows of attempts
-//     (serial first, then merchant, as BeginTry does; a row missing, for
-//     the first attempt of either, is inserted and the transaction begun
-//     again), reads the charge that redeemed the code, and locks the
+//  1. It begins, makes sure the serial's and the merchant's rows of
+//     attempts exist and locks them (serial first, then merchant, as
+//     BeginTry does), reads the charge that redeemed the code, and locks the
 //     transfer's two accounts (in ID order, as the LedgerStore does) and
 //     loads the transfer of the charge's ID: if there is one, it is the
 //     answer, and the transaction rolls back.
@@ -66,26 +65,25 @@ func (s *QRStore) ChargePaid(ctx context.Context, c qr.ChargeStep, p qr.Lockout)
 	// the records of attempts first (lock false); one whose decision would
 	// change them, and every capped charge, locks them; ensure inserts
 	// them first (a serial's or merchant's first attempt).
-	lock, ensure := !t.Limit.Currency().IsZero(), false
+	lock := !t.Limit.Currency().IsZero()
 	err := s.db.run(ctx, "charge QR payment code", func(ctx context.Context, conn *pgx.Conn) error {
 		out = qr.ChargeOutcome{}
 		var sr qr.SerialRecord
 		var mr qr.MerchantRecord
 		var usedBy [16]byte
-		found := 0
 		b := txBatch()
-		switch {
-		case !lock:
-			b.Queue(s.q.peekTries, int64(t.Serial), [16]byte(t.Merchant)).Query(eachRow(scanTries, func(r tries) {
-				sr, mr, found = r.serial, r.merchant, 2
-			}))
-		case ensure:
+		if lock {
+			// Inserting a row that exists costs an index probe; a
+			// transaction begun again for a missing one would cost more
+			// (every device's first charge).
 			b.Queue(s.q.ensureSerial, int64(t.Serial))
 			b.Queue(s.q.ensureMerchant, [16]byte(t.Merchant))
-			fallthrough
-		default:
-			b.Queue(s.q.lockSerial, int64(t.Serial)).Query(eachRow(scanSerialRecord, func(r qr.SerialRecord) { sr, found = r, found+1 }))
-			b.Queue(s.q.lockMerchant, [16]byte(t.Merchant)).Query(eachRow(scanMerchantRecord, func(r qr.MerchantRecord) { mr, found = r, found+1 }))
+			b.Queue(s.q.lockSerial, int64(t.Serial)).Query(eachRow(scanSerialRecord, func(r qr.SerialRecord) { sr = r }))
+			b.Queue(s.q.lockMerchant, [16]byte(t.Merchant)).Query(eachRow(scanMerchantRecord, func(r qr.MerchantRecord) { mr = r }))
+		} else {
+			b.Queue(s.q.peekTries, int64(t.Serial), [16]byte(t.Merchant)).Query(eachRow(scanTries, func(r tries) {
+				sr, mr = r.serial, r.merchant
+			}))
 		}
 		b.Queue(s.q.usedBy, int64(t.Serial), c.Step).Query(eachRow(pgx.RowTo[[16]byte], func(by [16]byte) { usedBy = by }))
 		ts := []ledger.Transfer{c.Transfer}
@@ -97,15 +95,9 @@ func (s *QRStore) ChargePaid(ctx context.Context, c qr.ChargeStep, p qr.Lockout)
 			out = qr.ChargeOutcome{Existing: true, Transfer: tr}
 			return nil // rolls back
 		}
-		switch _, passes := p.Passes(sr, mr, *t); {
-		case !lock && !passes:
+		if _, passes := p.Passes(sr, mr, *t); !lock && !passes {
 			// The decision changes the records: decide under their locks.
 			lock = true
-			return errRerun
-		case found < 2:
-			// A serial's or a merchant's first attempt: insert the rows
-			// first, then lock them, in the same order.
-			ensure = true
 			return errRerun
 		}
 		oldS, oldM := sr, mr
