@@ -30,6 +30,12 @@ import (
 // decided under both rows' locks. Retries find their own earlier work (by payment,
 // charge or ID) and answer as the first time did.
 //
+// With the ledger on the same database and schema (PaysOn), it is a
+// qr.PayingStore: ChargePaid makes a charge (attempt, redemption, ledger
+// transfer) and CompletePaid a payment's claim or reservation, post and
+// settlement, each in one transaction with the ledger's rows and one
+// commit.
+//
 // Business outcomes are qr's sentinels (qr.ErrCodePaid, qr.ErrDailyCap…);
 // this package's errors (ErrUnavailable, ErrRetriesExhausted,
 // ErrIntegrity, context errors) mean the database could not do its part.
