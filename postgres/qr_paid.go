@@ -62,9 +62,8 @@ func (s *QRStore) ChargePaid(ctx context.Context, c qr.ChargeStep, p qr.Lockout)
 	}
 	var out qr.ChargeOutcome
 	// A charge that reserves nothing of its device's day (no cap) reads
-	// the records of attempts first (lock false); one whose decision would
-	// change them, and every capped charge, locks them; ensure inserts
-	// them first (a serial's or merchant's first attempt).
+	// the records of attempts without locks (lock false); one whose
+	// decision would change them, and every capped charge, locks them.
 	lock := !t.Limit.Currency().IsZero()
 	err := s.db.run(ctx, "charge QR payment code", func(ctx context.Context, conn *pgx.Conn) error {
 		out = qr.ChargeOutcome{}
