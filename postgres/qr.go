@@ -30,29 +30,37 @@ import (
 // decided under both rows' locks. Retries find their own earlier work (by payment,
 // charge or ID) and answer as the first time did.
 //
+// With the ledger on the same database and schema (PaysOn), it is a
+// qr.PayingStore: ChargePaid makes a charge (attempt, redemption, ledger
+// transfer) and CompletePaid a payment's claim or reservation, post and
+// settlement, each in one transaction with the ledger's rows and one
+// commit.
+//
 // Business outcomes are qr's sentinels (qr.ErrCodePaid, qr.ErrDailyCap…);
 // this package's errors (ErrUnavailable, ErrRetriesExhausted,
 // ErrIntegrity, context errors) mean the database could not do its part.
 // Times are kept to the microsecond.
 type QRStore struct {
-	db *DB
-	q  qrQueries
+	db     *DB
+	ledger *LedgerStore // the ledger on db: ChargePaid's transfers, when the Service's ledger is this one
+	q      qrQueries
 }
 
 var _ qr.Store = (*QRStore)(nil)
 
 // NewQRStore returns the QR store on db.
 func NewQRStore(db *DB) *QRStore {
-	return &QRStore{db: db, q: newQRQueries(db)}
+	return &QRStore{db: db, ledger: NewLedgerStore(db), q: newQRQueries(db)}
 }
 
 type qrQueries struct {
 	insertCode, code, claim, settleCode, releaseCode, resetCode, codeExists, claimed, scanCodes                string
 	ensureTotal, lockTotal, reservation, reserve, capUsed, settleCap, releaseCap, resetCap, reserved, scanCaps string
 	insertDevice, deviceExists, device, deviceBySerial, revoke                                                 string
-	markUsed, usedBy, prune                                                                                    string
+	markUsed, markUsedOnce, usedBy, prune                                                                      string
 	ensureSerial, ensureMerchant, lockSerial, lockMerchant, serial, writeSerial, writeMerchant, unlock         string
 	peekTries                                                                                                  string
+	lockCode, writeClaim, reserveSettled                                                                       string
 }
 
 const qrSerialCols = `serial, count, since, locked_at, day, currency, spent, coalesce(last_charge, ` + nilUUID + `)`
@@ -110,9 +118,10 @@ func newQRQueries(db *DB) qrQueries {
 		deviceBySerial: q(`select ` + qrDeviceCols + ` from $S.qr_devices where serial = $1`),
 		revoke:         q(`update $S.qr_devices set revoked_at = coalesce(revoked_at, $2) where id = $1`),
 
-		markUsed: q(`insert into $S.qr_used_codes (serial, step, charge) values ($1, $2, $3) on conflict do nothing`),
-		usedBy:   q(`select charge from $S.qr_used_codes where serial = $1 and step = $2`),
-		prune:    q(`delete from $S.qr_used_codes where step < $1`),
+		markUsed:     q(`insert into $S.qr_used_codes (serial, step, charge) values ($1, $2, $3) on conflict do nothing`),
+		markUsedOnce: q(`insert into $S.qr_used_codes (serial, step, charge) values ($1, $2, $3)`),
+		usedBy:       q(`select charge from $S.qr_used_codes where serial = $1 and step = $2`),
+		prune:        q(`delete from $S.qr_used_codes where step < $1`),
 
 		ensureSerial:   q(`insert into $S.qr_serial_tries (serial) values ($1) on conflict do nothing`),
 		ensureMerchant: q(`insert into $S.qr_merchant_tries (merchant) values ($1) on conflict do nothing`),
@@ -123,6 +132,15 @@ func newQRQueries(db *DB) qrQueries {
 			last_charge = nullif($8, ` + nilUUID + `) where serial = $1`),
 		writeMerchant: q(`update $S.qr_merchant_tries set count = $2, since = $3 where merchant = $1`),
 		unlock:        q(`update $S.qr_serial_tries set count = 0, since = null, locked_at = null where serial = $1`),
+		lockCode:      q(`select ` + qrCodeCols + ` from $S.qr_codes where id = $1 for update`),
+		writeClaim:    q(`update $S.qr_codes set payment = $2, claimed_at = $3, settled = $4 where id = $1`),
+		// No ON CONFLICT: a reservation of the payment inserted since it
+		// was read fails the transaction, which is decided again.
+		reserveSettled: q(`with r as (
+				insert into $S.qr_cap_reservations (` + qrReservationCols + `) values ($1, $2, $3, $4, $5, $6, true)
+				returning user_id, day, currency, amount)
+			update $S.qr_cap_totals t set total = t.total + r.amount from r
+			where t.user_id = r.user_id and t.day = r.day and t.currency = r.currency`),
 		// Both records in one statement (one snapshot), zero when absent.
 		peekTries: q(`select $1::bigint, coalesce(s.count, 0), s.since, s.locked_at, coalesce(s.day, ''), coalesce(s.currency, ''),
 				coalesce(s.spent, 0), coalesce(s.last_charge, ` + nilUUID + `), $2::uuid, coalesce(m.count, 0), m.since

@@ -21,7 +21,16 @@ import (
 // guesses whichever instance answered them, and the payer's genuine code
 // is refused until UnlockDevice. A select of qr_devices.secret does not
 // give the device secret: codes made from it do not pay.
+//
+// It runs with the default daily cap of a device's charges and without
+// one (QRStore.ChargePaid then reads the records of attempts without
+// locks for genuine codes, and must still count and lock).
 func TestQRAttackGuessAcrossInstances(t *testing.T) {
+	t.Run("Capped", func(t *testing.T) { testQRAttackGuess(t, nil) })
+	t.Run("Uncapped", func(t *testing.T) { testQRAttackGuess(t, []ledger.Money{}) })
+}
+
+func testQRAttackGuess(t *testing.T, deviceCaps []ledger.Money) {
 	db := freshDB(t)
 	ctx := context.Background()
 	cny := ledger.MustCurrency("CNY")
@@ -30,7 +39,7 @@ func TestQRAttackGuessAcrossInstances(t *testing.T) {
 	var reasons []error
 	instance := func() (*qr.Service, *ledger.Ledger) {
 		l := ledger.New(NewLedgerStore(db), ledger.Options{})
-		svc, err := qr.New(qr.Config{Ledger: l, Store: NewQRStore(db), PaymentCodes: codes, DeviceKeys: kek,
+		svc, err := qr.New(qr.Config{Ledger: l, Store: NewQRStore(db), PaymentCodes: codes, DeviceKeys: kek, DeviceDailyCaps: deviceCaps,
 			Refused: func(_ context.Context, r qr.CodeRefusal) { reasons = append(reasons, r.Reason) }})
 		if err != nil {
 			t.Fatal(err)

@@ -25,11 +25,40 @@ func TestQRStore(t *testing.T) {
 }
 
 // TestQRService runs the QR service suite (races at every boundary) on
-// PostgreSQL: the ledger and the QR store in one schema per subtest.
+// PostgreSQL: the ledger and the QR store in one schema per subtest, so
+// that charges are one transaction (QRStore.ChargePaid).
 func TestQRService(t *testing.T) {
 	qrtest.RunService(t, func(t testing.TB) qrtest.Env {
 		db := freshDB(t)
-		return qrtest.Env{Store: NewQRStore(db), Ledger: NewLedgerStore(db)}
+		s, ls := NewQRStore(db), NewLedgerStore(db)
+		if !s.PaysOn(ls) {
+			t.Fatal("QRStore does not pay on the LedgerStore of its schema")
+		}
+		return qrtest.Env{Store: s, Ledger: ls}
+	})
+}
+
+// TestQRServiceUncapped runs the service suite with no daily cap on
+// payment-code charges: QRStore.ChargePaid then decides genuine codes on
+// the records of attempts read without locks (qr.Lockout.Passes).
+func TestQRServiceUncapped(t *testing.T) {
+	qrtest.RunService(t, func(t testing.TB) qrtest.Env {
+		db := freshDB(t)
+		return qrtest.Env{Store: NewQRStore(db), Ledger: NewLedgerStore(db),
+			Edit: func(c *qr.Config) { c.DeviceDailyCaps = []ledger.Money{} }}
+	})
+}
+
+// TestQRServiceSlowerPath runs the service suite with the ledger in
+// another schema than the QR store: PaysOn refuses it, and charges take
+// the slower path of one step per store call.
+func TestQRServiceSlowerPath(t *testing.T) {
+	qrtest.RunService(t, func(t testing.TB) qrtest.Env {
+		s, ls := NewQRStore(freshDB(t)), NewLedgerStore(freshDB(t))
+		if s.PaysOn(ls) {
+			t.Fatal("QRStore pays on a LedgerStore of another schema")
+		}
+		return qrtest.Env{Store: s, Ledger: ls}
 	})
 }
 
@@ -181,7 +210,7 @@ func race(t *testing.T, n int, lost error, f func(i int) error) int {
 }
 
 // The payment-code scenario of the load generator on PostgreSQL: each
-// charge is a redemption and a ledger transfer, two commits.
+// charge is one transaction and one commit (QRStore.ChargePaid).
 func BenchmarkQRChargePostgres(b *testing.B) {
 	db := freshDB(b)
 	ctx := context.Background()

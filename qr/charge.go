@@ -168,16 +168,21 @@ type ChargeReceipt struct {
 // goes to Config.Refused.
 //
 // The code is checked for its device (within the Skew steps around the
-// current one), redeemed atomically (UsedCodeStore.MarkUsed: of merchants
-// racing with one code exactly one wins, the others get ErrReplay), then
-// the transfer is posted under ChargeID(Merchant, Order). The redemption
-// records the charge, so a merchant retrying its order with the same code
-// (after a timeout or a crash between the two steps) gets the same
-// ChargeReceipt, not ErrReplay. A code redeemed whose transfer then failed
+// current one), redeemed atomically (of merchants racing with one code
+// exactly one wins, the others get ErrReplay), and the transfer is posted
+// under ChargeID(Merchant, Order). The redemption records the charge, so a
+// merchant retrying its order with the same code gets the same
+// ChargeReceipt, not ErrReplay. A code redeemed whose transfer was refused
 // (insufficient funds) stays used: the phone shows a new code each step.
-// The device's day counts the charge from its code's check on, and gives
-// it back if the transfer is not made; a process that stops between the
-// two leaves it counted (never more let through).
+// The device's day counts the charge, and gives it back if the transfer is
+// not made.
+//
+// On a PayingStore that pays on the Service's ledger (PaysOn), the
+// attempt, the redemption and the transfer are one step of the store (one
+// commit on PostgreSQL). On any other store they are steps of their own
+// (BeginTry, MarkUsed, the ledger's Transfer, EndTry): the slower path,
+// where a retry finishes a charge whose process stopped between them and
+// a day counted before such a stop stays counted (never more let through).
 //
 // Errors: ErrMissing (no PaymentCodes), ErrInvalidValue (no merchant,
 // amount not positive; with ledger.ErrInvalidKey, an order ID
@@ -209,6 +214,9 @@ func (s *Service) charge(ctx context.Context, req ChargeRequest) (ChargeReceipt,
 	}
 	id := s.ChargeID(req.Merchant, req.Order)
 	digest := digestOf(req.Code)
+	if s.paying != nil {
+		return s.chargePaid(ctx, &req, id, digest)
+	}
 	t, err := s.ledger.LookupTransfer(ctx, id)
 	switch {
 	case err == nil:
@@ -227,11 +235,7 @@ func (s *Service) charge(ctx context.Context, req ChargeRequest) (ChargeReceipt,
 		s.endTry(ctx, &req, a, false)
 		return ChargeReceipt{}, err
 	}
-	t, err = s.ledger.Transfer(ctx, ledger.Transfer{
-		ID: id, DebitAccountID: a.device.Account, CreditAccountID: req.Merchant, Amount: req.Amount,
-		Code: s.chargeCode, Reference: req.Order,
-		Metadata: map[string]string{metaKind: "charge", metaDigest: digest, metaDevice: a.device.ID},
-	})
+	t, err = s.ledger.Transfer(ctx, s.chargeTransfer(&req, a, digest))
 	if errors.Is(err, ledger.ErrIdempotencyConflict) {
 		// The same order charged meanwhile, maybe with another code of
 		// the device: the meaning decides.
@@ -251,18 +255,102 @@ func (s *Service) charge(ctx context.Context, req ChargeRequest) (ChargeReceipt,
 	return chargeReceipt(&t), nil
 }
 
-// attempt is a payment code that passed BeginTry.
+// chargePaid is charge on a PayingStore that pays on the Service's
+// ledger: the order's charge looked up, the attempt counted, the code
+// redeemed and the transfer made in one step of the store. A request that
+// does not reach that step (over the charge cap, a code that does not
+// decode or is not genuine) answers as on the slower path: the order's
+// charge first, if there is one, else the refusal (a code that is not
+// genuine counted by BeginTry).
+func (s *Service) chargePaid(ctx context.Context, req *ChargeRequest, id uuid.UUID, digest string) (ChargeReceipt, error) {
+	limit, capped := capIn(s.chargeCaps, req.Amount.Currency())
+	overCap := capped && req.Amount.Units() > limit.Units()
+	var a *attempt
+	var err error
+	if !overCap {
+		a, err = s.checkCode(ctx, req, true)
+	}
+	if overCap || err != nil || !a.try.CodeOK {
+		switch t, lerr := s.ledger.LookupTransfer(ctx, id); {
+		case lerr == nil:
+			return s.chargeRetry(ctx, req, &t, digest)
+		case !errors.Is(lerr, ledger.ErrTransferNotFound):
+			return ChargeReceipt{}, lerr
+		case overCap:
+			return ChargeReceipt{}, fmt.Errorf("%w: %v, cap %v", ErrChargeCap, req.Amount, limit)
+		case err != nil:
+			return ChargeReceipt{}, err
+		}
+		if a.res, err = s.store.BeginTry(ctx, a.try, s.lockout); err != nil {
+			return ChargeReceipt{}, err
+		}
+		return ChargeReceipt{}, s.tried(ctx, req, a)
+	}
+	out, err := s.paying.ChargePaid(ctx, ChargeStep{Try: a.try, Step: a.ref.Step,
+		Transfer: s.chargeTransfer(req, a, digest), Now: s.ledger.Now()}, s.lockout)
+	if err != nil {
+		return ChargeReceipt{}, err
+	}
+	if out.Existing {
+		return s.chargeRetry(ctx, req, &out.Transfer, digest)
+	}
+	a.res = out.Try
+	if err := s.tried(ctx, req, a); err != nil {
+		return ChargeReceipt{}, err
+	}
+	switch {
+	case out.Replay:
+		return ChargeReceipt{}, ErrReplay
+	case out.Err == nil:
+		return chargeReceipt(&out.Transfer), nil
+	case errors.Is(out.Err, ledger.ErrIdempotencyConflict):
+		// The order was charged by a duplicate with another code of the
+		// device: the meaning decides.
+		if stored, lerr := s.ledger.LookupTransfer(ctx, id); lerr == nil {
+			return s.chargeRetry(ctx, req, &stored, digest)
+		}
+	}
+	return ChargeReceipt{}, out.Err
+}
+
+// chargeTransfer is the ledger transfer of a's charge.
+func (s *Service) chargeTransfer(req *ChargeRequest, a *attempt, digest string) ledger.Transfer {
+	return ledger.Transfer{
+		ID: a.try.Charge, DebitAccountID: a.device.Account, CreditAccountID: req.Merchant, Amount: req.Amount,
+		Code: s.chargeCode, Reference: req.Order,
+		Metadata: map[string]string{metaKind: "charge", metaDigest: digest, metaDevice: a.device.ID},
+	}
+}
+
+// attempt is a payment code checked, and then decided by Lockout.Begin.
 type attempt struct {
 	try    CodeTry
 	res    TryResult
 	device Device // secret in clear
 	ref    CodeRef
+	reason error // why the code is not genuine (nil when try.CodeOK)
 }
 
 // tryCode checks req.Code, counts the attempt and returns the code's
 // device. spend counts req.Amount against the device's day. Every refusal
 // of the code is ErrInvalidCode (the reason to s.refused).
 func (s *Service) tryCode(ctx context.Context, req *ChargeRequest, spend bool) (*attempt, error) {
+	a, err := s.checkCode(ctx, req, spend)
+	if err != nil {
+		return nil, err
+	}
+	if a.res, err = s.store.BeginTry(ctx, a.try, s.lockout); err != nil {
+		return nil, err
+	}
+	if err := s.tried(ctx, req, a); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// checkCode decodes req.Code, finds its device and checks the code: the
+// attempt to count, not counted yet.
+func (s *Service) checkCode(ctx context.Context, req *ChargeRequest, spend bool) (*attempt, error) {
 	now := s.now()
 	ref, err := s.codes.Decode(req.Code, now)
 	if err != nil {
@@ -288,30 +376,34 @@ func (s *Service) tryCode(ctx context.Context, req *ChargeRequest, spend bool) (
 		_ = s.codes.Check(ref, Device{Serial: ref.Serial, Secret: decoySecret[:]})
 		reason = ErrUnknownDevice
 	}
-	a := &attempt{ref: ref, device: d, try: CodeTry{Charge: s.ChargeID(req.Merchant, req.Order), Serial: ref.Serial,
+	a := &attempt{ref: ref, device: d, reason: reason, try: CodeTry{Charge: s.ChargeID(req.Merchant, req.Order), Serial: ref.Serial,
 		Merchant: req.Merchant, At: now, Day: s.Day(now), Amount: req.Amount, CodeOK: reason == nil}}
 	if limit, ok := capIn(s.deviceCaps, req.Amount.Currency()); ok && spend {
 		a.try.Limit = limit
 	}
-	if a.res, err = s.store.BeginTry(ctx, a.try, s.lockout); err != nil {
-		return nil, err
-	}
+	return a, nil
+}
+
+// tried answers an attempt as Lockout.Begin decided it (a.res): nil when
+// allowed.
+func (s *Service) tried(ctx context.Context, req *ChargeRequest, a *attempt) error {
+	reason := a.reason
 	switch a.res.Outcome {
 	case TryMerchantRefused:
-		return nil, ErrMerchantRefused
+		return ErrMerchantRefused
 	case TryLocked:
 		reason = ErrDeviceLocked
 	case TryAllowed:
 		if a.res.OverCap {
-			return nil, fmt.Errorf("%w: %v more asked", ErrDeviceDailyCap, req.Amount)
+			return fmt.Errorf("%w: %v more asked", ErrDeviceDailyCap, req.Amount)
 		}
-		return a, nil
+		return nil
 	}
 	s.tel.refused(ctx, reason)
 	if s.refused != nil {
-		s.refused(ctx, CodeRefusal{Merchant: req.Merchant, Order: req.Order, Serial: ref.Serial, Device: d.ID, Reason: reason})
+		s.refused(ctx, CodeRefusal{Merchant: req.Merchant, Order: req.Order, Serial: a.ref.Serial, Device: a.device.ID, Reason: reason})
 	}
-	return nil, ErrInvalidCode
+	return ErrInvalidCode
 }
 
 // decoySecret is what an unknown serial's code is checked against.

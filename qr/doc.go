@@ -31,7 +31,10 @@
 // dynamic code once and static codes within a daily cap per user: it holds
 // the money, claims the code or reserves the cap, then posts, each ledger
 // write under an ID derived from its business key. Charge redeems a payment
-// code once and pays the merchant, idempotent on the merchant's order.
+// code once and pays the merchant, idempotent on the merchant's order. On
+// a store that pays on the Service's ledger (PayingStore, PaysOn) a charge
+// is one atomic step (one commit on PostgreSQL), and a payment two: its
+// hold, then the claim or reservation, post and settlement together.
 // Reconcile finishes what a crash left, and Check compares the records
 // with the ledger.
 //

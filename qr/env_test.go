@@ -31,6 +31,10 @@ func (c *fakeClock) Set(t time.Time) {
 
 func (c *fakeClock) Advance(d time.Duration) { c.Set(c.Now().Add(d)) }
 
+// slowerPath makes newEnv's store pay on no ledger, so that the Service
+// charges and pays through its slower path (TestSlowerPath sets it).
+var slowerPath bool
+
 // env is a bank: a ledger, a directory, a service on a memory store.
 type env struct {
 	t       testing.TB
@@ -50,9 +54,13 @@ type env struct {
 // changes the config, wrap the store the service sees.
 func newEnv(t testing.TB, edit func(*Config), wrap func(Store) Store) *env {
 	t.Helper()
-	e := &env{t: t, ctx: context.Background(), clock: &fakeClock{now: testNow}, store: NewMemoryStore(),
+	e := &env{t: t, ctx: context.Background(), clock: &fakeClock{now: testNow},
 		dir: &MemoryDirectory{}, names: map[uuid.UUID]string{}}
 	e.ledger = ledger.New(nil, ledger.Options{Now: e.clock.Now})
+	e.store = NewMemoryStore(e.ledger)
+	if slowerPath {
+		e.store = NewMemoryStore(nil)
+	}
 	signer, err := NewHMACSigner("h1", hmacSecret)
 	if err != nil {
 		t.Fatal(err)

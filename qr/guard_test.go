@@ -458,7 +458,7 @@ func TestServiceNeedsSharedStore(t *testing.T) {
 	if _, err := New(Config{Ledger: e.ledger, SingleProcess: true}); err != nil {
 		t.Fatalf("no Store, single process: %v", err)
 	}
-	if _, err := New(Config{Ledger: e.ledger, Store: NewMemoryStore()}); err != nil {
+	if _, err := New(Config{Ledger: e.ledger, Store: NewMemoryStore(e.ledger)}); err != nil {
 		t.Fatalf("a Store given: %v", err)
 	}
 }

@@ -2,6 +2,7 @@ package qr
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -15,7 +16,17 @@ import (
 // MemoryStore is the embedded Store: everything in memory, for tests,
 // examples and single-process use. The zero value is not usable; call
 // NewMemoryStore. It is safe for concurrent use.
+//
+// Built with a ledger, it is a PayingStore that pays on that ledger's
+// store (PaysOn): ChargePaid holds the lock of the code's serial (its
+// redeemed codes and its record of attempts) while it decides the
+// attempt, applies the transfer and records the outcome, and CompletePaid
+// the lock of the dynamic codes (or of the cap counters) while it claims
+// or reserves, posts and settles, so that each is one critical section
+// when the ledger's store is a ledger.MemoryStore.
 type MemoryStore struct {
+	l *ledger.Ledger // where ChargePaid and CompletePaid pay; nil: none
+
 	codesMu sync.Mutex
 	codes   map[uuid.UUID]*DynamicCode
 	claimed map[uuid.UUID]struct{} // codes with an unsettled claim
@@ -29,10 +40,11 @@ type MemoryStore struct {
 	devices  map[string]*Device
 	bySerial map[uint64]*Device
 
+	// used holds, per shard of serials, the redeemed codes and the
+	// serials' records of attempts.
 	used [usedShards]usedShard
 
-	triesMu   sync.Mutex
-	serials   map[uint64]*SerialRecord
+	merchMu   sync.Mutex // taken after a shard's lock, never before
 	merchants map[uuid.UUID]*MerchantRecord
 }
 
@@ -50,9 +62,10 @@ type usedKey struct {
 }
 
 type usedShard struct {
-	mu sync.Mutex
-	m  map[usedKey]uuid.UUID
-	_  [40]byte // keep shards on separate cache lines
+	mu      sync.Mutex
+	m       map[usedKey]uuid.UUID
+	serials map[uint64]*SerialRecord
+	_       [32]byte // keep shards on separate cache lines
 }
 
 var (
@@ -62,11 +75,15 @@ var (
 	_ DeviceStore      = (*MemoryStore)(nil)
 	_ UsedCodeStore    = (*MemoryStore)(nil)
 	_ AttemptStore     = (*MemoryStore)(nil)
+	_ PayingStore      = (*MemoryStore)(nil)
 )
 
-// NewMemoryStore returns an empty MemoryStore.
-func NewMemoryStore() *MemoryStore {
+// NewMemoryStore returns an empty MemoryStore that pays on l;
+// nil l means a store that pays on no ledger (PaysOn is always false, and
+// the Service charges through its slower path).
+func NewMemoryStore(l *ledger.Ledger) *MemoryStore {
 	s := &MemoryStore{
+		l:         l,
 		codes:     make(map[uuid.UUID]*DynamicCode),
 		claimed:   make(map[uuid.UUID]struct{}),
 		capTotals: make(map[capKey]int64),
@@ -74,11 +91,11 @@ func NewMemoryStore() *MemoryStore {
 		reserved:  make(map[uuid.UUID]struct{}),
 		devices:   make(map[string]*Device),
 		bySerial:  make(map[uint64]*Device),
-		serials:   make(map[uint64]*SerialRecord),
 		merchants: make(map[uuid.UUID]*MerchantRecord),
 	}
 	for i := range s.used {
 		s.used[i].m = make(map[usedKey]uuid.UUID)
+		s.used[i].serials = make(map[uint64]*SerialRecord)
 	}
 	return s
 }
@@ -120,17 +137,15 @@ func (s *MemoryStore) ClaimCode(_ context.Context, id, payment uuid.UUID, at tim
 	s.codesMu.Lock()
 	defer s.codesMu.Unlock()
 	c, ok := s.codes[id]
-	switch {
-	case !ok:
+	if !ok {
 		return DynamicCode{}, fmt.Errorf("%w: %s", ErrUnknownCode, id)
-	case c.Payment == payment:
-		return *c, nil
-	case c.Payment != uuid.Nil:
-		return *c, fmt.Errorf("%w: %s", ErrCodePaid, id)
 	}
-	c.Payment, c.ClaimedAt = payment, at
-	s.claimed[id] = struct{}{}
-	return *c, nil
+	after, changed, err := c.Claim(payment, at)
+	if changed {
+		*c = after
+		s.claimed[id] = struct{}{}
+	}
+	return *c, err
 }
 
 // SettleCode implements DynamicCodeStore.
@@ -138,13 +153,14 @@ func (s *MemoryStore) SettleCode(_ context.Context, id, payment uuid.UUID) error
 	s.codesMu.Lock()
 	defer s.codesMu.Unlock()
 	c, ok := s.codes[id]
-	switch {
-	case !ok:
+	if !ok {
 		return fmt.Errorf("%w: %s", ErrUnknownCode, id)
-	case c.Payment != payment || payment == uuid.Nil:
-		return fmt.Errorf("%w: %s", ErrClaimLost, id)
 	}
-	c.Settled = true
+	after, _, err := c.Settle(payment)
+	if err != nil {
+		return err
+	}
+	*c = after
 	delete(s.claimed, id)
 	return nil
 }
@@ -414,12 +430,13 @@ func (s *MemoryStore) PruneUsed(_ context.Context, before int64) (int, error) {
 	return n, nil
 }
 
-// records returns t's records, created empty if need be; s.triesMu held.
-func (s *MemoryStore) records(t *CodeTry) (*SerialRecord, *MerchantRecord) {
-	sr, ok := s.serials[t.Serial]
+// records returns t's records, created empty if need be; the lock of the
+// serial's shard sh and s.merchMu held.
+func (s *MemoryStore) records(sh *usedShard, t *CodeTry) (*SerialRecord, *MerchantRecord) {
+	sr, ok := sh.serials[t.Serial]
 	if !ok {
 		sr = &SerialRecord{Serial: t.Serial}
-		s.serials[t.Serial] = sr
+		sh.serials[t.Serial] = sr
 	}
 	mr, ok := s.merchants[t.Merchant]
 	if !ok {
@@ -429,14 +446,24 @@ func (s *MemoryStore) records(t *CodeTry) (*SerialRecord, *MerchantRecord) {
 	return sr, mr
 }
 
+func checkTry(t *CodeTry) error {
+	if t.Serial >= MaxSerial || t.Merchant == uuid.Nil {
+		return fmt.Errorf("qr: attempt without a merchant or with serial %d: %w", t.Serial, ErrInvalidValue)
+	}
+	return nil
+}
+
 // BeginTry implements AttemptStore.
 func (s *MemoryStore) BeginTry(_ context.Context, t CodeTry, p Lockout) (TryResult, error) {
-	if t.Serial >= MaxSerial || t.Merchant == uuid.Nil {
-		return TryResult{}, fmt.Errorf("qr: attempt without a merchant or with serial %d: %w", t.Serial, ErrInvalidValue)
+	if err := checkTry(&t); err != nil {
+		return TryResult{}, err
 	}
-	s.triesMu.Lock()
-	defer s.triesMu.Unlock()
-	sr, mr := s.records(&t)
+	sh := &s.used[t.Serial%usedShards]
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	s.merchMu.Lock()
+	defer s.merchMu.Unlock()
+	sr, mr := s.records(sh, &t)
 	var r TryResult
 	*sr, *mr, r = p.Begin(*sr, *mr, t)
 	return r, nil
@@ -444,21 +471,139 @@ func (s *MemoryStore) BeginTry(_ context.Context, t CodeTry, p Lockout) (TryResu
 
 // EndTry implements AttemptStore.
 func (s *MemoryStore) EndTry(_ context.Context, t CodeTry, e TryEnd, p Lockout) error {
-	if t.Serial >= MaxSerial || t.Merchant == uuid.Nil {
-		return fmt.Errorf("qr: attempt without a merchant or with serial %d: %w", t.Serial, ErrInvalidValue)
+	if err := checkTry(&t); err != nil {
+		return err
 	}
-	s.triesMu.Lock()
-	defer s.triesMu.Unlock()
-	sr, mr := s.records(&t)
+	sh := &s.used[t.Serial%usedShards]
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	s.merchMu.Lock()
+	defer s.merchMu.Unlock()
+	sr, mr := s.records(sh, &t)
 	*sr, *mr = p.End(*sr, *mr, t, e)
 	return nil
 }
 
+// PaysOn implements PayingStore: the store of the ledger s was built
+// with, if any.
+func (s *MemoryStore) PaysOn(ls ledger.Store) bool { return s.l != nil && s.l.Store() == ls }
+
+// ChargePaid implements PayingStore. It holds the lock of the serial's
+// shard throughout (the merchant's record is decided under its own lock,
+// taken inside), and applies the transfer on the store's ledger (which
+// gives it the ledger's own time, not c.Now).
+//
+// Errors: ErrInvalidValue (no ledger, a try without merchant or serial).
+func (s *MemoryStore) ChargePaid(ctx context.Context, c ChargeStep, p Lockout) (ChargeOutcome, error) {
+	t := &c.Try
+	if err := checkTry(t); err != nil {
+		return ChargeOutcome{}, err
+	}
+	if s.l == nil || t.Charge == uuid.Nil {
+		return ChargeOutcome{}, fmt.Errorf("qr: a charge in one step needs a store with a ledger and a charge ID: %w", ErrInvalidValue)
+	}
+	sh := &s.used[t.Serial%usedShards]
+	k := usedKey{serial: t.Serial, step: c.Step}
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	switch tr, err := s.l.LookupTransfer(ctx, t.Charge); {
+	case err == nil:
+		return ChargeOutcome{Existing: true, Transfer: tr}, nil
+	case !errors.Is(err, ledger.ErrTransferNotFound):
+		return ChargeOutcome{}, err
+	}
+	s.merchMu.Lock()
+	sr, mr := s.records(sh, t)
+	var d ChargeDecision
+	*sr, *mr, d = p.DecideCharge(*sr, *mr, *t, sh.m[k])
+	s.merchMu.Unlock()
+	out := ChargeOutcome{Try: d.Try, Replay: d.Replay}
+	if !d.Pay {
+		return out, nil
+	}
+	if d.Mark {
+		sh.m[k] = t.Charge
+	}
+	tr, err := s.l.Transfer(ctx, c.Transfer)
+	if err == nil {
+		out.Paid, out.Transfer = true, tr
+		return out, nil
+	}
+	out.Err = err
+	// An error that is not a refusal may come after the transfer was
+	// made: the day is given back only if the ledger surely has none.
+	_, lerr := s.l.LookupTransfer(context.WithoutCancel(ctx), t.Charge)
+	*sr, _ = p.ChargeRefused(*sr, MerchantRecord{}, *t, d, !errors.Is(lerr, ledger.ErrTransferNotFound))
+	return out, nil
+}
+
+// CompletePaid implements PayingStore. It holds the lock of the dynamic
+// codes (or of the cap counters) throughout and posts on the store's
+// ledger (at the ledger's own time, not p.Now).
+//
+// Errors: ErrInvalidValue (no ledger, no payment).
+func (s *MemoryStore) CompletePaid(ctx context.Context, p PayStep) (PayOutcome, error) {
+	if s.l == nil || p.Payment == uuid.Nil {
+		return PayOutcome{}, fmt.Errorf("qr: a payment in one step needs a store with a ledger and a payment: %w", ErrInvalidValue)
+	}
+	post := func() (PayOutcome, bool) {
+		t, err := s.l.Transfer(ctx, p.Post)
+		return PayOutcome{Err: err, Posted: t}, err == nil
+	}
+	switch {
+	case p.Code != uuid.Nil:
+		s.codesMu.Lock()
+		defer s.codesMu.Unlock()
+		c, ok := s.codes[p.Code]
+		if !ok {
+			return PayOutcome{Refused: fmt.Errorf("%w: %s", ErrUnknownCode, p.Code)}, nil
+		}
+		claimed, _, err := c.Claim(p.Payment, p.At)
+		if err != nil {
+			return PayOutcome{Refused: err}, nil
+		}
+		settled, _, _ := claimed.Settle(p.Payment)
+		out, ok := post()
+		if ok {
+			*c = settled
+			delete(s.claimed, p.Code)
+		}
+		return out, nil
+	case p.Reservation.Payment != uuid.Nil:
+		r := p.Reservation
+		cur := r.Amount.Currency()
+		key := capKey{user: r.User, day: r.Day, currency: cur}
+		s.capsMu.Lock()
+		defer s.capsMu.Unlock()
+		old := s.caps[r.Payment]
+		total, add, err := r.Reserve(p.Limit, ledger.NewMoney(s.capTotals[key], cur), old)
+		if err != nil {
+			return PayOutcome{Refused: err}, nil
+		}
+		out, ok := post()
+		if !ok {
+			return out, nil
+		}
+		if add {
+			s.capTotals[key] = total.Units()
+			r.Settled = true
+			s.caps[r.Payment] = &r
+		} else {
+			old.Settled = true
+		}
+		delete(s.reserved, r.Payment)
+		return out, nil
+	}
+	out, _ := post()
+	return out, nil
+}
+
 // SerialRecord implements AttemptStore.
 func (s *MemoryStore) SerialRecord(_ context.Context, serial uint64) (SerialRecord, error) {
-	s.triesMu.Lock()
-	defer s.triesMu.Unlock()
-	if r, ok := s.serials[serial]; ok {
+	sh := &s.used[serial%usedShards]
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if r, ok := sh.serials[serial]; ok {
 		return *r, nil
 	}
 	return SerialRecord{Serial: serial}, nil
@@ -466,9 +611,10 @@ func (s *MemoryStore) SerialRecord(_ context.Context, serial uint64) (SerialReco
 
 // UnlockSerial implements AttemptStore.
 func (s *MemoryStore) UnlockSerial(_ context.Context, serial uint64) error {
-	s.triesMu.Lock()
-	defer s.triesMu.Unlock()
-	if r, ok := s.serials[serial]; ok {
+	sh := &s.used[serial%usedShards]
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if r, ok := sh.serials[serial]; ok {
 		r.Strikes = Strikes{}
 	}
 	return nil

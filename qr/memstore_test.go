@@ -13,19 +13,27 @@ import (
 )
 
 func TestMemoryStore(t *testing.T) {
-	qrtest.Run(t, func(testing.TB) qr.Store { return qr.NewMemoryStore() })
+	qrtest.Run(t, func(testing.TB) qr.Store { return qr.NewMemoryStore(nil) })
 }
 
-// The service suite (races at every boundary) on the memory stores.
+// The service suite (races at every boundary) on the memory stores: a
+// store that pays on the ledger (charges in one step) and one that pays
+// on none (the slower path).
 func TestMemoryService(t *testing.T) {
-	qrtest.RunService(t, func(testing.TB) qrtest.Env { return qrtest.Env{Store: qr.NewMemoryStore(), Rounds: 5} })
+	qrtest.RunService(t, func(testing.TB) qrtest.Env {
+		return qrtest.Env{NewStore: func(l *ledger.Ledger) qr.Store { return qr.NewMemoryStore(l) }, Rounds: 5}
+	})
+}
+
+func TestMemoryServiceSlowerPath(t *testing.T) {
+	qrtest.RunService(t, func(testing.TB) qrtest.Env { return qrtest.Env{Store: qr.NewMemoryStore(nil), Rounds: 5} })
 }
 
 // Listing the oldest reservations sorts them without allocating per
 // comparison: a sweep's cost is the list, not n·log n small allocations.
 func TestReservedCapsSortDoesNotAllocate(t *testing.T) {
 	ctx := context.Background()
-	s := qr.NewMemoryStore()
+	s := qr.NewMemoryStore(nil)
 	cny := ledger.MustCurrency("CNY")
 	at := time.Date(2026, 2, 16, 12, 0, 0, 0, time.UTC)
 	for i := range 1000 {

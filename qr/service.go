@@ -64,7 +64,10 @@ type Config struct {
 	// (postgres.QRStore): with a store per instance a payment code
 	// redeemed on one could be charged again on another, and each would
 	// keep its own caps and lockouts. Nil is refused unless SingleProcess
-	// is set, when it means a new MemoryStore.
+	// is set, when it means a new MemoryStore paying on Ledger. A
+	// PayingStore whose PaysOn accepts Ledger's store charges payment
+	// codes in one step (one commit on PostgreSQL); any other store takes
+	// the slower path of one step per store call.
 	Store Store
 	// SingleProcess declares that this Service is the only instance that
 	// will ever serve its store: a nil Store then means one of this
@@ -141,6 +144,7 @@ type Config struct {
 type Service struct {
 	ledger         *ledger.Ledger
 	store          Store
+	paying         PayingStore // store, when it charges in one step on ledger's store
 	dir            Directory
 	receive        *ReceiveCodes
 	codes          *PaymentCodes
@@ -183,7 +187,10 @@ func New(cfg Config) (*Service, error) {
 		tel: newServiceTelemetry(&cfg),
 	}
 	if s.store == nil {
-		s.store = NewMemoryStore()
+		s.store = NewMemoryStore(cfg.Ledger)
+	}
+	if cs, ok := s.store.(PayingStore); ok && cs.PaysOn(innerStore(cfg.Ledger.Store())) {
+		s.paying = cs
 	}
 	if s.ns == uuid.Nil {
 		s.ns = uuid.NewSHA1(uuid.NameSpaceURL, []byte("https://github.com/socialpay/socialpay/qr"))
@@ -225,6 +232,15 @@ func New(cfg Config) (*Service, error) {
 		return nil, fmt.Errorf("qr: ReconcileAfter %v must be below HoldTimeout %v: %w", s.reconcileAfter, s.holdTimeout, ErrInvalidValue)
 	}
 	return s, nil
+}
+
+// innerStore returns the store a ledger.GroupCommit wraps, or ls itself:
+// the store whose transactions a PayingStore would share.
+func innerStore(ls ledger.Store) ledger.Store {
+	if g, ok := ls.(*ledger.GroupCommit); ok {
+		return g.Store
+	}
+	return ls
 }
 
 func checkCaps(caps []ledger.Money) error {

@@ -96,7 +96,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		}
 		limiter, a.prune = l, func(context.Context) (int64, error) { return int64(l.Prune()), nil }
 		ledgerStore = ledger.NewMemoryStore()
-		phoneDir, qrStore, members = transfer.NewMemoryDirectory(), qr.NewMemoryStore(), newMemoryGroups()
+		phoneDir, members = transfer.NewMemoryDirectory(), newMemoryGroups()
 	} else {
 		pc, err := postgres.ParseConfig(cfg.DSN)
 		if err != nil {
@@ -126,8 +126,9 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	a.groups = members
 	a.ledger = ledger.New(ledgerStore, ledger.Options{Now: a.now, Logger: log, MeterProvider: a.meters})
 	if single {
-		// Each pays in its own step, under its record's lock.
+		// Each pays on the ledger in its own step, under its record's lock.
 		packetStore, recordStore = redpacket.NewMemoryStore(a.ledger), transfer.NewMemoryStore(a.ledger)
+		qrStore = qr.NewMemoryStore(a.ledger)
 	}
 
 	fail := func(err error) (*App, error) {

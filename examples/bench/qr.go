@@ -42,7 +42,7 @@ func (s *qrCharges) Unit() string { return "charges" }
 
 func (s *qrCharges) Setup(ctx context.Context, env *Env) error {
 	s.setup(ctx, env)
-	var store qr.Store = qr.NewMemoryStore()
+	var store qr.Store = qr.NewMemoryStore(env.Ledger)
 	if env.DB != nil {
 		store = postgres.NewQRStore(env.DB)
 	}

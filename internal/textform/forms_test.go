@@ -186,6 +186,11 @@ var notJSON = map[reflect.Type]string{
 	reflect.TypeFor[qr.Error]():             "an error",
 	reflect.TypeFor[qr.KeyConflictError]():  "an error",
 	reflect.TypeFor[qr.CapError]():          "an error",
+	reflect.TypeFor[qr.ChargeStep]():        "a store's input",
+	reflect.TypeFor[qr.ChargeOutcome]():     "a store's answer holding an error",
+	reflect.TypeFor[qr.ChargeDecision]():    "a rule's decision a store acts on, never kept or sent",
+	reflect.TypeFor[qr.PayStep]():           "a store's input",
+	reflect.TypeFor[qr.PayOutcome]():        "a store's answer holding errors",
 
 	reflect.TypeFor[campaign.Config]():         "configuration",
 	reflect.TypeFor[campaign.Rules]():          "configuration",

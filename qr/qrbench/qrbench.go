@@ -62,7 +62,7 @@ func (c *Config) defaults() {
 		c.Ledger = ledger.New(nil, ledger.Options{})
 	}
 	if c.Store == nil {
-		c.Store = qr.NewMemoryStore()
+		c.Store = qr.NewMemoryStore(c.Ledger)
 	}
 	if c.Payers <= 0 {
 		c.Payers = 1000

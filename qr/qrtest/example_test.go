@@ -19,7 +19,7 @@ func ExampleID() {
 	first, again, other := qrtest.ID("charge-1"), qrtest.ID("charge-1"), qrtest.ID("charge-2")
 	fmt.Println(first == again, first == other)
 
-	s := qr.NewMemoryStore()
+	s := qr.NewMemoryStore(nil)
 	_ = s.MarkUsed(context.Background(), 7, 500, first)
 	fmt.Println(s.MarkUsed(context.Background(), 7, 500, again))
 	fmt.Println(s.MarkUsed(context.Background(), 7, 500, other))

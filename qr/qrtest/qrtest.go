@@ -3,7 +3,7 @@
 // tests, so that a qr.Service behaves the same on each:
 //
 //	func TestMemoryStore(t *testing.T) {
-//		qrtest.Run(t, func(testing.TB) qr.Store { return qr.NewMemoryStore() })
+//		qrtest.Run(t, func(testing.TB) qr.Store { return qr.NewMemoryStore(nil) })
 //	}
 //
 // It checks registration, claim, settlement and release of dynamic codes

@@ -20,8 +20,15 @@ import (
 type Env struct {
 	// Store is an empty qr.Store.
 	Store qr.Store
+	// NewStore, used when Store is nil, returns an empty qr.Store built
+	// with the suite's ledger (a qr.MemoryStore paying on it, whose
+	// PaysOn accepts the ledger's store).
+	NewStore func(l *ledger.Ledger) qr.Store
 	// Ledger is the ledger's store; nil means a new ledger.MemoryStore.
 	Ledger ledger.Store
+	// Edit, if set, changes the Service's configuration in every case
+	// (say, a bank's own caps), after the case's own changes.
+	Edit func(*qr.Config)
 	// Rounds multiplies the iterations of every race case (default 1):
 	// stores whose iterations cost microseconds (in memory) run more of
 	// them, so that a race with a window of microseconds shows too.
@@ -39,6 +46,15 @@ type Env struct {
 //   - ChargeTwoMerchants: one payment code charged by two merchants at
 //     once, each retrying its order (one wins, the other gets
 //     qr.ErrReplay on every call; the winner's calls all get its receipt);
+//   - ChargeOneCode: one payment code charged under raceK orders of one
+//     merchant at once, each order sent twice, from a payer whose balance
+//     is exactly the amount (one order pays, both its calls get its
+//     receipt; every call of the others gets qr.ErrReplay);
+//   - ChargeRefused: raceK identical charges at once of one fen more than
+//     the payer's balance: every call gets ledger.ErrInsufficientFunds,
+//     no money moves, the device's day keeps nothing, and the code stays
+//     redeemed by the order (another order gets qr.ErrReplay; the order
+//     retried after a top-up pays once);
 //   - DynamicTwoPayers: a dynamic code paid by two payers at once, each
 //     retrying (the loser gets qr.ErrCodePaid on every call);
 //   - StaticCapEdge: a static payment that exactly fills the payer's daily
@@ -73,6 +89,8 @@ func RunService(t *testing.T, newEnv func(t testing.TB) Env) {
 	}{
 		{"PayExactBalance", testRacePayExactBalance},
 		{"ChargeTwoMerchants", testRaceChargeTwoMerchants},
+		{"ChargeOneCode", testRaceChargeOneCode},
+		{"ChargeRefused", testRaceChargeRefused},
 		{"DynamicTwoPayers", testRaceDynamicTwoPayers},
 		{"StaticCapEdge", testRaceStaticCapEdge},
 		{"Reconcile", testRaceReconcile},
@@ -142,6 +160,10 @@ func newWorld(t testing.TB, env Env, edit func(*qr.Config), wrap func(qr.Store) 
 		ls = ledger.NewMemoryStore()
 	}
 	w.l = ledger.New(ls, ledger.Options{Now: w.clock.Now})
+	if env.Store == nil {
+		env.Store = env.NewStore(w.l)
+		w.store = env.Store
+	}
 	signer, err := qr.NewHMACSigner("k1", suiteSecret)
 	must(t, err)
 	keys, err := qr.NewKeys(qr.Key{ID: "k1", HMAC: suiteSecret})
@@ -153,6 +175,9 @@ func newWorld(t testing.TB, env Env, edit func(*qr.Config), wrap func(qr.Store) 
 	cfg := qr.Config{Ledger: w.l, Store: env.Store, Directory: w.dir, Receive: receive, PaymentCodes: w.codes, DeviceKeys: suiteKEK}
 	if edit != nil {
 		edit(&cfg)
+	}
+	if env.Edit != nil {
+		env.Edit(&cfg)
 	}
 	if wrap != nil {
 		cfg.Store = wrap(env.Store)
@@ -391,6 +416,129 @@ func testRaceChargeTwoMerchants(t *testing.T, newEnv func(testing.TB) Env) {
 			return err
 		}
 		return w.wantNet("loser", merchants[1-win], 0)
+	})
+	w.finish()
+}
+
+// testRaceChargeOneCode: raceK orders of one merchant charge one payment
+// code at once, each order sent twice, from a payer whose balance is
+// exactly the amount. One order pays (both its calls get its receipt);
+// every call of the others gets qr.ErrReplay; the payer pays once.
+func testRaceChargeOneCode(t *testing.T, newEnv func(testing.TB) Env) {
+	w := newWorld(t, newEnv(t), nil, nil)
+	iterate(t, w.iterations(t, 60), func(i int) error {
+		payer, err := w.wallet(1_00)
+		if err != nil {
+			return err
+		}
+		shop, err := w.wallet(0)
+		if err != nil {
+			return err
+		}
+		d, err := w.svc.RegisterDevice(w.ctx, w.name("phone"), payer)
+		if err != nil {
+			return err
+		}
+		code, err := w.codes.Generate(d, w.clock.Now())
+		if err != nil {
+			return err
+		}
+		rs, errs := ledgertest.Concurrently(2*raceK, func(c int) (qr.ChargeReceipt, error) {
+			return w.svc.Charge(w.ctx, qr.ChargeRequest{Merchant: shop, Code: code, Amount: yuan(1_00), Order: fmt.Sprint("order-", c%raceK)})
+		})
+		win := -1
+		for c := range rs {
+			if errs[c] == nil {
+				win = c % raceK
+				break
+			}
+		}
+		if win < 0 {
+			return fmt.Errorf("no order paid: %v", errs)
+		}
+		for o := range raceK {
+			var byOrder []qr.ChargeReceipt
+			var errsBy []error
+			for c := o; c < len(rs); c += raceK {
+				byOrder, errsBy = append(byOrder, rs[c]), append(errsBy, errs[c])
+			}
+			if o == win {
+				if err := sameCharge("paying order", byOrder, errsBy); err != nil {
+					return err
+				}
+				if r := byOrder[0]; r.Payer != payer || r.Merchant != shop || r.Amount != yuan(1_00) || r.Order != fmt.Sprint("order-", o) {
+					return fmt.Errorf("charge receipt %+v", r)
+				}
+			} else if err := allLost(fmt.Sprint("order ", o), errsBy, qr.ErrReplay); err != nil {
+				return err
+			}
+		}
+		if err := w.wantNet("payer", payer, 0); err != nil {
+			return err
+		}
+		return w.wantNet("shop", shop, 1_00)
+	})
+	w.finish()
+}
+
+// testRaceChargeRefused: raceK identical charges at once of one fen more
+// than the payer has. Every call is refused by the ledger; nothing moves
+// and the device's day keeps nothing; the code stays redeemed by the
+// order, so another order gets qr.ErrReplay, and the order retried after
+// a top-up of one fen pays once.
+func testRaceChargeRefused(t *testing.T, newEnv func(testing.TB) Env) {
+	w := newWorld(t, newEnv(t), nil, nil)
+	iterate(t, w.iterations(t, 30), func(i int) error {
+		payer, err := w.wallet(1_00)
+		if err != nil {
+			return err
+		}
+		shop, err := w.wallet(0)
+		if err != nil {
+			return err
+		}
+		d, err := w.svc.RegisterDevice(w.ctx, w.name("phone"), payer)
+		if err != nil {
+			return err
+		}
+		code, err := w.codes.Generate(d, w.clock.Now())
+		if err != nil {
+			return err
+		}
+		req := qr.ChargeRequest{Merchant: shop, Code: code, Amount: yuan(1_01), Order: "order-1"}
+		_, errs := ledgertest.Concurrently(raceK, func(int) (qr.ChargeReceipt, error) { return w.svc.Charge(w.ctx, req) })
+		if err := allLost("charge over the balance", errs, ledger.ErrInsufficientFunds); err != nil {
+			return err
+		}
+		if err := w.wantNet("payer after refusals", payer, 1_00); err != nil {
+			return err
+		}
+		if err := w.wantNet("shop after refusals", shop, 0); err != nil {
+			return err
+		}
+		st, err := w.svc.DeviceStatus(w.ctx, d.ID)
+		switch {
+		case err != nil:
+			return err
+		case !st.Spent.IsZero() || st.Locked || st.Failures != 0:
+			return fmt.Errorf("device after refusals: %+v, want nothing spent or failed", st)
+		}
+		other := req
+		other.Order, other.Amount = "order-2", yuan(50)
+		if _, err := w.svc.Charge(w.ctx, other); !errors.Is(err, qr.ErrReplay) {
+			return fmt.Errorf("another order with the refused code: %v, want qr.ErrReplay", err)
+		}
+		if _, err := w.l.Transfer(w.ctx, ledger.Transfer{ID: uuid.New(), DebitAccountID: w.bank, CreditAccountID: payer, Amount: yuan(1)}); err != nil {
+			return err
+		}
+		rs, errs := ledgertest.Concurrently(raceK, func(int) (qr.ChargeReceipt, error) { return w.svc.Charge(w.ctx, req) })
+		if err := sameCharge("order retried after a top-up", rs, errs); err != nil {
+			return err
+		}
+		if err := w.wantNet("payer", payer, 0); err != nil {
+			return err
+		}
+		return w.wantNet("shop", shop, 1_01)
 	})
 	w.finish()
 }
