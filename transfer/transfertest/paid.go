@@ -454,7 +454,7 @@ func testResolvePaid(t *testing.T, newEnv func(testing.TB) Env) {
 	c := paidRecord(alice, bob, yuan(t, "5"), transfer.Arrive2h)
 	pending, _, err := w.paid(ps, c, lim)
 	must(t, err)
-	post, void = holdSteps(&c)
+	post, _ = holdSteps(&c)
 	_, err = w.l.Void(w.ctx, ledger.DeriveID(c.ID, "elsewhere"), c.ID)
 	must(t, err)
 	got, applied, err = ps.ResolvePaid(w.ctx, c.ID, post, transfer.StateSettled, "", now)
