@@ -32,6 +32,16 @@ type GroupCommitOptions struct {
 	MeterProvider metric.MeterProvider
 }
 
+// Unwrap returns the store a GroupCommit wraps, or s itself: the store
+// whose transactions a feature store that pays in its own step (PaysOn)
+// would share.
+func Unwrap(s Store) Store {
+	if g, ok := s.(*GroupCommit); ok {
+		return g.Store
+	}
+	return s
+}
+
 // GroupCommit is a Store that gathers concurrent CreateTransfer calls, and
 // concurrent independent (not linked) CreateTransfers calls, into
 // independent batches: one inner CreateTransfers call (one transaction and

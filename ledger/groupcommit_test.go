@@ -41,3 +41,14 @@ func ExampleNewGroupCommit() {
 	fmt.Println(a.NetMoney())
 	// Output: 10.00 CNY
 }
+
+// TestUnwrap: Unwrap sees through a GroupCommit to the store it wraps and
+// returns any other store as it is.
+func TestUnwrap(t *testing.T) {
+	inner := ledger.NewMemoryStore()
+	g := ledger.NewGroupCommit(inner, ledger.GroupCommitOptions{})
+	defer g.Close()
+	if ledger.Unwrap(g) != inner || ledger.Unwrap(inner) != inner || ledger.Unwrap(nil) != nil {
+		t.Fatal("Unwrap: want the wrapped store, or the store itself")
+	}
+}

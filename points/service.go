@@ -167,11 +167,7 @@ func New(cfg Config) (*Service, error) {
 	if s.store == nil {
 		s.store = NewMemoryStore()
 	}
-	ls := s.l.Store()
-	if g, ok := ls.(*ledger.GroupCommit); ok {
-		ls = g.Store
-	}
-	if ps, ok := s.store.(PostingStore); ok && ps.PaysOn(ls) {
+	if ps, ok := s.store.(PostingStore); ok && ps.PaysOn(ledger.Unwrap(s.l.Store())) {
 		s.posting = ps
 	}
 	if s.loc == nil {

@@ -189,7 +189,7 @@ func New(cfg Config) (*Service, error) {
 	if s.store == nil {
 		s.store = NewMemoryStore(cfg.Ledger)
 	}
-	if cs, ok := s.store.(PayingStore); ok && cs.PaysOn(innerStore(cfg.Ledger.Store())) {
+	if cs, ok := s.store.(PayingStore); ok && cs.PaysOn(ledger.Unwrap(cfg.Ledger.Store())) {
 		s.paying = cs
 	}
 	if s.ns == uuid.Nil {
@@ -232,15 +232,6 @@ func New(cfg Config) (*Service, error) {
 		return nil, fmt.Errorf("qr: ReconcileAfter %v must be below HoldTimeout %v: %w", s.reconcileAfter, s.holdTimeout, ErrInvalidValue)
 	}
 	return s, nil
-}
-
-// innerStore returns the store a ledger.GroupCommit wraps, or ls itself:
-// the store whose transactions a PayingStore would share.
-func innerStore(ls ledger.Store) ledger.Store {
-	if g, ok := ls.(*ledger.GroupCommit); ok {
-		return g.Store
-	}
-	return ls
 }
 
 func checkCaps(caps []ledger.Money) error {

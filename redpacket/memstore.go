@@ -288,7 +288,7 @@ func (s *MemoryStore) Claim(ctx context.Context, id, user, account uuid.UUID, no
 // MemoryStore was built with (or the store a ledger.GroupCommit of it
 // wraps).
 func (s *MemoryStore) PaysOn(ls ledger.Store) bool {
-	return s.l != nil && ls != nil && (s.l.Store() == ls || innerStore(s.l.Store()) == ls)
+	return s.l != nil && ls != nil && (s.l.Store() == ls || ledger.Unwrap(s.l.Store()) == ls)
 }
 
 // ClaimPaid implements PayingStore: with the packet locked, it works out

@@ -196,7 +196,7 @@ func New(cfg Config) (*Service, error) {
 	if s.store == nil {
 		s.store = NewMemoryStore(s.l)
 	}
-	if ps, ok := s.store.(PayingStore); ok && ps.PaysOn(innerStore(s.l.Store())) {
+	if ps, ok := s.store.(PayingStore); ok && ps.PaysOn(ledger.Unwrap(s.l.Store())) {
 		s.paying = ps
 	}
 	s.pl = s.l
@@ -238,15 +238,6 @@ func New(cfg Config) (*Service, error) {
 	}
 	s.cache = newPacketCache(size)
 	return s, nil
-}
-
-// innerStore returns the store a ledger.GroupCommit wraps, or ls itself:
-// the store whose transactions a PayingStore would share.
-func innerStore(ls ledger.Store) ledger.Store {
-	if g, ok := ls.(*ledger.GroupCommit); ok {
-		return g.Store
-	}
-	return ls
 }
 
 // lockedReader serializes reads of a reader.

@@ -122,7 +122,7 @@ func (s *MemoryStore) Create(ctx context.Context, rec Record, limits Limits) (Re
 // with, if that is a ledger.MemoryStore (a store elsewhere shares no
 // critical section with this one).
 func (s *MemoryStore) PaysOn(ls ledger.Store) bool {
-	if s.l == nil || innerStore(s.l.Store()) != ls {
+	if s.l == nil || ledger.Unwrap(s.l.Store()) != ls {
 		return false
 	}
 	_, mem := ls.(*ledger.MemoryStore)
@@ -178,7 +178,7 @@ func (s *MemoryStore) create(ctx context.Context, rec Record, limits Limits, pay
 	}
 	fx := TransitionEffects{DailyDelta: rec.Amount.Units()}
 	if pay != nil {
-		res, err := innerStore(s.l.Store()).CreateTransfer(ctx, *pay, now)
+		res, err := ledger.Unwrap(s.l.Store()).CreateTransfer(ctx, *pay, now)
 		if err != nil {
 			return Record{}, false, err
 		}
@@ -305,7 +305,7 @@ func (s *MemoryStore) ResolvePaid(ctx context.Context, id uuid.UUID, t ledger.Tr
 	if err := ledger.ValidateTransfer(&t); err != nil {
 		return *r, false, &ledger.TransferError{ID: t.ID, Err: err}
 	}
-	res, err := innerStore(s.l.Store()).CreateTransfer(ctx, t, now)
+	res, err := ledger.Unwrap(s.l.Store()).CreateTransfer(ctx, t, now)
 	switch {
 	case err != nil:
 		return *r, false, err

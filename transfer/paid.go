@@ -120,12 +120,3 @@ func ApplyPaid(r *Record, refusal error, at time.Time) (TransitionEffects, error
 	}
 	return fx, nil
 }
-
-// innerStore returns the store a ledger.GroupCommit wraps, or ls itself:
-// the store whose transactions a PayingStore would share.
-func innerStore(ls ledger.Store) ledger.Store {
-	if g, ok := ls.(*ledger.GroupCommit); ok {
-		return g.Store
-	}
-	return ls
-}

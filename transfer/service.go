@@ -203,7 +203,7 @@ func New(cfg Config) (*Service, error) {
 	if s.store == nil {
 		s.store = NewMemoryStore(cfg.Ledger)
 	}
-	if ps, ok := s.store.(PayingStore); ok && ps.PaysOn(innerStore(cfg.Ledger.Store())) {
+	if ps, ok := s.store.(PayingStore); ok && ps.PaysOn(ledger.Unwrap(cfg.Ledger.Store())) {
 		s.paying = ps
 	}
 	if s.dir == nil {
