@@ -234,16 +234,9 @@ func (s *RedPacketStore) transition(ctx context.Context, op string, id uuid.UUID
 	var p redpacket.Packet
 	var business error
 	err := s.db.run(ctx, op, func(ctx context.Context, conn *pgx.Conn) error {
-		p, business = redpacket.Packet{}, nil
-		found := false
-		b := txBatch()
-		b.Queue(s.q.lock, [16]byte(id)).Query(eachRow(scanPacket, func(v redpacket.Packet) { p, found = v, true }))
-		if err := conn.SendBatch(ctx, b).Close(); err != nil {
-			return err
-		}
-		if !found {
-			business = notFound(id)
-			return nil // rolls back
+		var err error
+		if p, business, err = s.lockPacket(ctx, conn, id); err != nil || business != nil {
+			return err // business: rolls back
 		}
 		changed, err := f(&p)
 		if err != nil || !changed {
@@ -251,7 +244,7 @@ func (s *RedPacketStore) transition(ctx context.Context, op string, id uuid.UUID
 			return nil
 		}
 		w := &pgx.Batch{}
-		w.Queue(s.q.update, [16]byte(id), int16(p.Status), int32(p.Claimed), int32(p.Posted), p.Settled, p.Reason).Exec(expectRows(1))
+		s.queueUpdate(w, &p)
 		queueCommit(w)
 		return conn.SendBatch(ctx, w).Close()
 	})
@@ -259,6 +252,26 @@ func (s *RedPacketStore) transition(ctx context.Context, op string, id uuid.UUID
 		return redpacket.Packet{}, err
 	}
 	return p, business
+}
+
+// lockPacket begins and locks and reads packet id's row, in one round
+// trip; a missing packet is the business error notFound.
+func (s *RedPacketStore) lockPacket(ctx context.Context, conn *pgx.Conn, id uuid.UUID) (p redpacket.Packet, business, err error) {
+	found := false
+	b := txBatch()
+	b.Queue(s.q.lock, [16]byte(id)).Query(eachRow(scanPacket, func(v redpacket.Packet) { p, found = v, true }))
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
+		return redpacket.Packet{}, nil, err
+	}
+	if !found {
+		return redpacket.Packet{}, notFound(id), nil
+	}
+	return p, nil, nil
+}
+
+// queueUpdate queues the write of packet p's state, reason included.
+func (s *RedPacketStore) queueUpdate(w *pgx.Batch, p *redpacket.Packet) {
+	w.Queue(s.q.update, [16]byte(p.ID), int16(p.Status), int32(p.Claimed), int32(p.Posted), p.Settled, p.Reason).Exec(expectRows(1))
 }
 
 // Open implements redpacket.Store (redpacket.Packet.Open under the row lock).

@@ -320,7 +320,7 @@ func (s *RedPacketStore) SendPaid(ctx context.Context, p redpacket.Packet, escro
 				return err
 			}
 		}
-		w.Queue(s.q.update, [16]byte(p.ID), int16(out.Status), int32(out.Claimed), int32(out.Posted), out.Settled, out.Reason).Exec(expectRows(1))
+		s.queueUpdate(w, &out)
 		queueCommit(w)
 		return conn.SendBatch(ctx, w).Close()
 	})
@@ -355,16 +355,10 @@ func (s *RedPacketStore) RefundPaid(ctx context.Context, id uuid.UUID, now, paid
 	var p redpacket.Packet
 	var business, refusal error
 	err := s.db.run(ctx, "refund red packet", func(ctx context.Context, conn *pgx.Conn) error {
-		p, business, refusal = redpacket.Packet{}, nil, nil
-		found := false
-		b := txBatch()
-		b.Queue(s.q.lock, [16]byte(id)).Query(eachRow(scanPacket, func(v redpacket.Packet) { p, found = v, true }))
-		if err := conn.SendBatch(ctx, b).Close(); err != nil {
-			return err
-		}
-		if !found {
-			business = notFound(id)
-			return nil // rolls back
+		refusal = nil
+		var err error
+		if p, business, err = s.lockPacket(ctx, conn, id); err != nil || business != nil {
+			return err // business: rolls back
 		}
 		changed, err := p.BeginRefund(now)
 		if err != nil {
@@ -399,7 +393,7 @@ func (s *RedPacketStore) RefundPaid(ctx context.Context, id uuid.UUID, now, paid
 		if !changed {
 			return nil // nothing to write
 		}
-		w.Queue(s.q.update, [16]byte(id), int16(p.Status), int32(p.Claimed), int32(p.Posted), p.Settled, p.Reason).Exec(expectRows(1))
+		s.queueUpdate(w, &p)
 		queueCommit(w)
 		return conn.SendBatch(ctx, w).Close()
 	})

@@ -291,6 +291,23 @@ func (s *MemoryStore) PaysOn(ls ledger.Store) bool {
 	return s.l != nil && ls != nil && (s.l.Store() == ls || ledger.Unwrap(s.l.Store()) == ls)
 }
 
+// paying returns packet id locked, for a step that pays on the store's
+// ledger (op names it in the error of a store built without one).
+func (s *MemoryStore) paying(ctx context.Context, op string, id uuid.UUID) (*memPacket, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if s.l == nil {
+		return nil, fmt.Errorf("%s packet %s: %w: the MemoryStore pays on no ledger", op, id, ErrInvalidRequest)
+	}
+	mp, err := s.get(id)
+	if err != nil {
+		return nil, err
+	}
+	mp.mu.Lock()
+	return mp, nil
+}
+
 // ClaimPaid implements PayingStore: with the packet locked, it works out
 // the claim Take would hand out and pays it on the store's ledger (at the
 // ledger's own time: paidAt is not used). A payment refused leaves the
@@ -302,17 +319,10 @@ func (s *MemoryStore) PaysOn(ls ledger.Store) bool {
 // Claims of one packet (and its refund) queue for the payment; claims of
 // other packets do not.
 func (s *MemoryStore) ClaimPaid(ctx context.Context, id, user, account uuid.UUID, now, _ time.Time, payment func(Claim) ledger.Transfer) (ClaimResult, error) {
-	if err := ctx.Err(); err != nil {
-		return ClaimResult{}, err
-	}
-	if s.l == nil {
-		return ClaimResult{}, fmt.Errorf("claim packet %s: %w: the MemoryStore pays on no ledger", id, ErrInvalidRequest)
-	}
-	mp, err := s.get(id)
+	mp, err := s.paying(ctx, "claim", id)
 	if err != nil {
 		return ClaimResult{}, err
 	}
-	mp.mu.Lock()
 	defer mp.mu.Unlock()
 	if i, ok := mp.find(user); ok {
 		return ClaimResult{Claim: mp.claims[i], Existing: true, State: mp.p.State}, nil
@@ -397,17 +407,10 @@ func (s *MemoryStore) BeginRefund(ctx context.Context, id uuid.UUID, now time.Ti
 // is not used), and FinishRefund. An outcome the ledger leaves unknown
 // leaves the packet refunding, returned with the ledger's error.
 func (s *MemoryStore) RefundPaid(ctx context.Context, id uuid.UUID, now, _ time.Time, refund func(Packet) ledger.Transfer) (Packet, error) {
-	if err := ctx.Err(); err != nil {
-		return Packet{}, err
-	}
-	if s.l == nil {
-		return Packet{}, fmt.Errorf("refund packet %s: %w: the MemoryStore pays on no ledger", id, ErrInvalidRequest)
-	}
-	mp, err := s.get(id)
+	mp, err := s.paying(ctx, "refund", id)
 	if err != nil {
 		return Packet{}, err
 	}
-	mp.mu.Lock()
 	defer mp.mu.Unlock()
 	if _, err := mp.p.BeginRefund(now); err != nil {
 		return Packet{}, err
