@@ -238,18 +238,27 @@ func (s *MemoryStore) Get(ctx context.Context, id uuid.UUID) (Record, error) {
 	return *r, nil
 }
 
-// Transition implements Store.
-func (s *MemoryStore) Transition(ctx context.Context, id uuid.UUID, to State, reason string, at time.Time) (Record, error) {
-	cur, err := s.Get(ctx, id) // for the payer, which never changes
+// lockRecord locks record id's payer and record shards (the payer never
+// changes, so it is read first) and returns them with the record and the
+// function that unlocks them.
+func (s *MemoryStore) lockRecord(ctx context.Context, id uuid.UUID) (*payerShard, *recordShard, *Record, func(), error) {
+	cur, err := s.Get(ctx, id)
 	if err != nil {
-		return Record{}, err
+		return nil, nil, nil, nil, err
 	}
 	ps, rs := s.payerShard(cur.Payer), s.recordShard(id)
 	ps.mu.Lock()
-	defer ps.mu.Unlock()
 	rs.mu.Lock()
-	defer rs.mu.Unlock()
-	r := rs.records[id]
+	return ps, rs, rs.records[id], func() { rs.mu.Unlock(); ps.mu.Unlock() }, nil
+}
+
+// Transition implements Store.
+func (s *MemoryStore) Transition(ctx context.Context, id uuid.UUID, to State, reason string, at time.Time) (Record, error) {
+	ps, rs, r, unlock, err := s.lockRecord(ctx, id)
+	if err != nil {
+		return Record{}, err
+	}
+	defer unlock()
 	next := *r
 	fx, err := ApplyTransition(&next, to, reason, at)
 	if err != nil {
@@ -287,16 +296,11 @@ func (s *MemoryStore) ResolvePaid(ctx context.Context, id uuid.UUID, t ledger.Tr
 	if s.l == nil {
 		return Record{}, false, fmt.Errorf("%w: ResolvePaid of a MemoryStore built without a ledger", ErrInvalidConfig)
 	}
-	cur, err := s.Get(ctx, id) // for the payer, which never changes
+	ps, rs, r, unlock, err := s.lockRecord(ctx, id)
 	if err != nil {
 		return Record{}, false, err
 	}
-	ps, rs := s.payerShard(cur.Payer), s.recordShard(id)
-	ps.mu.Lock()
-	defer ps.mu.Unlock()
-	rs.mu.Lock()
-	defer rs.mu.Unlock()
-	r := rs.records[id]
+	defer unlock()
 	next := *r
 	fx, err := ApplyTransition(&next, to, reason, now)
 	if err != nil {
