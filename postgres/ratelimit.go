@@ -25,15 +25,15 @@ import (
 // since the Unix epoch: instances' clocks should agree to well within a
 // refill interval (NTP does).
 //
-// BeginLookup records its charge ID in table lookup_charges in the same
+// ChargeLookup records its charge ID in table lookup_charges in the same
 // transaction, first: a concurrent duplicate's insert waits for it and
 // then finds the charge (and takes nothing), or finds it gone with a
 // refused lookup's rollback and is decided afresh.
 //
-// Each step (BeginLookup, LookupFound, PaymentSettled) is one transaction
-// of two round trips that commits with synchronous_commit off: it does
-// not wait for its WAL flush, which would otherwise cost as much as the
-// payment itself, three times per paid lookup. Bucket state is not money,
+// Each step (ChargeLookup, PaymentSettled) is one transaction of two
+// round trips that commits with synchronous_commit off: it does not wait
+// for its WAL flush, which would otherwise cost as much as the payment
+// itself, twice per paid lookup. Bucket state is not money,
 // and nothing else changes: the rows are locked and read committed as
 // before, a step's update is visible to every instance the moment it
 // commits, and any later synchronous commit on the server (a payment's)
@@ -180,18 +180,19 @@ func (l *LookupLimiter) step(ctx context.Context, op string, payer, charge uuid.
 	return dup, refused
 }
 
-// BeginLookup implements transfer.Limiter.
+// ChargeLookup implements transfer.Limiter.
 //
 // Errors: a *transfer.RateLimitError (transfer.ErrRateLimited),
 // transfer.CheckPayer's errors, and the infrastructure errors of this
 // package.
-func (l *LookupLimiter) BeginLookup(ctx context.Context, payer, charge uuid.UUID) (charged bool, err error) {
-	dup, err := l.step(ctx, "begin lookup", payer, charge, false, func(now int64, p, i *int64) error {
-		np, ok, wait := l.payer.Take(*p, now, l.cfg.NotFoundCost)
+func (l *LookupLimiter) ChargeLookup(ctx context.Context, payer, charge uuid.UUID, found bool) (charged bool, err error) {
+	admit, cost := l.cfg.NotFoundCost, l.cfg.LookupCost(found)
+	dup, err := l.step(ctx, "charge lookup", payer, charge, false, func(now int64, p, i *int64) error {
+		np, ok, wait := l.payer.Charge(*p, now, admit, cost)
 		if !ok {
 			return &transfer.RateLimitError{Scope: transfer.ScopePayer, RetryAfter: wait}
 		}
-		ni, ok, wait := l.inst.Take(*i, now, l.cfg.NotFoundCost)
+		ni, ok, wait := l.inst.Charge(*i, now, admit, cost)
 		if !ok {
 			return &transfer.RateLimitError{Scope: transfer.ScopeInstitution, RetryAfter: wait}
 		}
@@ -201,21 +202,10 @@ func (l *LookupLimiter) BeginLookup(ctx context.Context, payer, charge uuid.UUID
 	return err == nil && !dup, err
 }
 
-// LookupFound implements transfer.Limiter.
-//
-// Errors: as BeginLookup, without the rate limit.
-func (l *LookupLimiter) LookupFound(ctx context.Context, payer uuid.UUID) error {
-	back := l.cfg.NotFoundCost - l.cfg.FoundCost
-	_, err := l.step(ctx, "lookup found", payer, uuid.Nil, false, func(now int64, p, i *int64) error {
-		*p, *i = l.payer.Give(*p, now, back), l.inst.Give(*i, now, back)
-		return nil
-	})
-	return err
-}
-
 // PaymentSettled implements transfer.Limiter.
 //
-// Errors: as LookupFound.
+// Errors: transfer.CheckPayer's errors, and the infrastructure errors of
+// this package.
 func (l *LookupLimiter) PaymentSettled(ctx context.Context, payer uuid.UUID) error {
 	// The institution's bucket gets nothing back: its row is not locked.
 	_, err := l.step(ctx, "payment settled", payer, uuid.Nil, true, func(now int64, p, _ *int64) error {

@@ -255,7 +255,7 @@ func (s *Service) send(ctx context.Context, req Request, sp *telemetry.Span) (Re
 		if err != nil {
 			// Not a number: the lookup refuses it too, metered as a miss
 			// (an invalid number costs what a missing one does).
-			_, err := s.lookup(ctx, req.Payer, uuid.Nil, req.Phone, true)
+			_, err := s.lookup(ctx, req.Payer, uuid.Nil, req.Phone, nil)
 			return Receipt{}, err
 		}
 		hash = requestHash(&req, phone)
@@ -265,7 +265,7 @@ func (s *Service) send(ctx context.Context, req Request, sp *telemetry.Span) (Re
 		if _, err := s.store.Get(ctx, id); !errors.Is(err, ErrRecordNotFound) {
 			return s.replayOr(ctx, id, hash, err)
 		}
-		if payee, err = s.lookup(ctx, req.Payer, s.chargeID(id, phone), req.Phone, true); err != nil {
+		if payee, err = s.lookup(ctx, req.Payer, s.chargeID(id, phone), req.Phone, nil); err != nil {
 			return Receipt{}, err
 		}
 	default:
