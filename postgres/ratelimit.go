@@ -80,9 +80,13 @@ func NewLookupLimiter(db *DB, cfg transfer.RateConfig) (*LookupLimiter, error) {
 	}
 	return &LookupLimiter{
 		db: db, cfg: cfg, payer: transfer.NewBucket(cfg.Payer), inst: transfer.NewBucket(shard), shards: InstitutionShards,
+		// The payer's row before its institution shard's ('p:' sorts after
+		// 'i:'): a step waiting for a payer's row (held by that payer's
+		// payment, PhoneTransferStore.RefundsOn) holds no shard that other
+		// payers' lookups need.
 		insert: db.qualify(`insert into $S.lookup_buckets (key, empty_at)
-			select * from unnest($1::text[], $2::int8[]) order by 1 on conflict (key) do nothing`),
-		lock: db.qualify(`select key, empty_at from $S.lookup_buckets where key = any($1) order by key for update`),
+			select * from unnest($1::text[], $2::int8[]) order by 1 desc on conflict (key) do nothing`),
+		lock: db.qualify(`select key, empty_at from $S.lookup_buckets where key = any($1) order by key desc for update`),
 		update: db.qualify(`update $S.lookup_buckets b set empty_at = u.empty_at
 			from unnest($1::text[], $2::int8[]) as u(key, empty_at) where b.key = u.key`),
 		// A charge seen within ChargeTTL stays: no row comes back.
@@ -209,10 +213,49 @@ func (l *LookupLimiter) ChargeLookup(ctx context.Context, payer, charge uuid.UUI
 func (l *LookupLimiter) PaymentSettled(ctx context.Context, payer uuid.UUID) error {
 	// The institution's bucket gets nothing back: its row is not locked.
 	_, err := l.step(ctx, "payment settled", payer, uuid.Nil, true, func(now int64, p, _ *int64) error {
-		*p = l.payer.Give(*p, now, l.cfg.SettledRefund)
+		*p = l.cfg.Refunded(*p, now)
 		return nil
 	})
 	return err
+}
+
+// payerRefund is a payer's bucket in a PhoneTransferStore's payment step
+// (PhoneTransferStore.RefundsOn): locked in the step's first round trip,
+// after the step's other locks, and given the settled payment's refund
+// (transfer.RateConfig.Refunded) in its second, when the payment settles.
+type payerRefund struct {
+	l     *LookupLimiter
+	key   string
+	state int64
+	found bool // a missing row is a full bucket, which a refund leaves full
+}
+
+// lockPayer queues into b the lock of payer's bucket row, for a refund in
+// the same transaction; nil when the config refunds nothing.
+func (l *LookupLimiter) lockPayer(b *pgx.Batch, payer uuid.UUID) (*payerRefund, error) {
+	if l.cfg.SettledRefund == 0 {
+		return nil, nil
+	}
+	pk, _, err := l.keys(payer)
+	if err != nil {
+		return nil, err
+	}
+	r := &payerRefund{l: l, key: pk}
+	b.Queue(l.lock, []string{pk}).Query(func(rows pgx.Rows) error {
+		var k string
+		_, err := pgx.ForEachRow(rows, []any{&k, &r.state}, func() error { r.found = true; return nil })
+		return err
+	})
+	return r, nil
+}
+
+// queueGive queues into w the write of the refund, if the bucket is not
+// full; r may be nil (nothing to give).
+func (r *payerRefund) queueGive(w *pgx.Batch) {
+	if r == nil || !r.found {
+		return
+	}
+	w.Queue(r.l.update, []string{r.key}, []int64{r.l.cfg.Refunded(r.state, r.l.now())})
 }
 
 // maxPruneRaces is how many times in a row a step inserts its rows again

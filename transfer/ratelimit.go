@@ -198,6 +198,14 @@ func (c RateConfig) LookupCost(found bool) int64 {
 	return c.NotFoundCost
 }
 
+// Refunded returns the state of a payer's bucket (see Bucket) after a
+// settled payment's refund at instant now: SettledRefund tokens back,
+// never beyond the capacity. Limiter.PaymentSettled gives it, or a
+// PayingStore that refunds on the limiter (RefundsOn) in its own step.
+func (c RateConfig) Refunded(state, now int64) int64 {
+	return newBucketSpec(c.Payer).give(state, now, c.SettledRefund)
+}
+
 // bucketSpec is a BucketConfig in nanoseconds. A bucket's state is one
 // int64, the instant e (in nanoseconds since the limiter's epoch) at which
 // it was, or would have been, empty: at instant now it holds

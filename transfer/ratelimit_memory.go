@@ -140,27 +140,23 @@ func (l *MemoryLimiter) PaymentSettled(_ context.Context, payer uuid.UUID) error
 	if err := CheckPayer(payer); err != nil {
 		return fmt.Errorf("transfer: payment settled: %w", err)
 	}
-	if l.cfg.SettledRefund > 0 {
-		l.givePayer(payer, l.clock(), l.cfg.SettledRefund)
+	if l.cfg.SettledRefund == 0 {
+		return nil
 	}
-	return nil
-}
-
-// givePayer adds n tokens to payer's bucket, dropping the entry if that
-// fills it.
-func (l *MemoryLimiter) givePayer(payer uuid.UUID, now, n int64) {
+	now := l.clock()
 	s := l.shard(payer)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e, ok := s.buckets[payer]
 	if !ok {
-		return // full already
+		return nil // full already
 	}
-	if e = l.payer.give(e, now, n); l.payer.level(e, now) == l.payer.span {
+	if e = l.cfg.Refunded(e, now); l.payer.level(e, now) == l.payer.span {
 		delete(s.buckets, payer)
 	} else {
 		s.buckets[payer] = e
 	}
+	return nil
 }
 
 // Tokens returns the whole tokens in payer's bucket now.

@@ -138,6 +138,7 @@ type Service struct {
 	ledger         *ledger.Ledger
 	store          Store
 	paying         PayingStore // store, when it pays on the ledger's store: Send's one step
+	refund         Limiter     // limiter, when paying refunds on it (RefundsOn): the refund in the payment's step
 	dir            Directory
 	router         Router
 	limiter        Limiter
@@ -226,6 +227,9 @@ func New(cfg Config) (*Service, error) {
 			return nil, err
 		}
 		s.limiter = l
+	}
+	if s.paying != nil && s.paying.RefundsOn(s.limiter) {
+		s.refund = s.limiter
 	}
 	if s.parser == nil {
 		p, err := NewPhoneParser(DefaultRegion)
