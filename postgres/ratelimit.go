@@ -47,6 +47,8 @@ type LookupLimiter struct {
 	shards       int
 	insert, lock string
 	update       string
+	lockOne      string // the payer's row alone, for a payment's refund (payerRefund)
+	updateOne    string
 	charge       string
 	prune        string
 	pruneCharges string
@@ -89,6 +91,8 @@ func NewLookupLimiter(db *DB, cfg transfer.RateConfig) (*LookupLimiter, error) {
 		lock: db.qualify(`select key, empty_at from $S.lookup_buckets where key = any($1) order by key desc for update`),
 		update: db.qualify(`update $S.lookup_buckets b set empty_at = u.empty_at
 			from unnest($1::text[], $2::int8[]) as u(key, empty_at) where b.key = u.key`),
+		lockOne:   db.qualify(`select empty_at from $S.lookup_buckets where key = $1 for update`),
+		updateOne: db.qualify(`update $S.lookup_buckets set empty_at = $2 where key = $1`),
 		// A charge seen within ChargeTTL stays: no row comes back.
 		charge: db.qualify(`insert into $S.lookup_charges (id, charged_at) values ($1, $2)
 			on conflict (id) do update set charged_at = excluded.charged_at
@@ -241,9 +245,8 @@ func (l *LookupLimiter) lockPayer(b *pgx.Batch, payer uuid.UUID) (*payerRefund, 
 		return nil, err
 	}
 	r := &payerRefund{l: l, key: pk}
-	b.Queue(l.lock, []string{pk}).Query(func(rows pgx.Rows) error {
-		var k string
-		_, err := pgx.ForEachRow(rows, []any{&k, &r.state}, func() error { r.found = true; return nil })
+	b.Queue(l.lockOne, pk).Query(func(rows pgx.Rows) error {
+		_, err := pgx.ForEachRow(rows, []any{&r.state}, func() error { r.found = true; return nil })
 		return err
 	})
 	return r, nil
@@ -255,7 +258,7 @@ func (r *payerRefund) queueGive(w *pgx.Batch) {
 	if r == nil || !r.found {
 		return
 	}
-	w.Queue(r.l.update, []string{r.key}, []int64{r.l.cfg.Refunded(r.state, r.l.now())})
+	w.Queue(r.l.updateOne, r.key, r.l.cfg.Refunded(r.state, r.l.now())).Exec(expectRows(1))
 }
 
 // maxPruneRaces is how many times in a row a step inserts its rows again
