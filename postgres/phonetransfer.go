@@ -37,7 +37,9 @@ import (
 // transfer.PayingStore: CreatePaid and ResolvePaid add the ledger's
 // account locks after the record's (in the first round trip) and its
 // writes to the second, so that a payment, or a hold's post or void, and
-// its record commit together: one commit per payment.
+// its record commit together: one commit per payment. With a
+// LookupLimiter on the same schema (RefundsOn), a settlement's lookup
+// refund is in that transaction too.
 //
 // Business outcomes are transfer's sentinels; this package's errors
 // (ErrUnavailable, ErrRetriesExhausted, ErrIntegrity, context errors)
@@ -213,7 +215,7 @@ func storableRecord(r *transfer.Record) error {
 // ErrCurrencyMismatch, a *transfer.LimitError, and the infrastructure
 // errors of this package.
 func (s *PhoneTransferStore) Create(ctx context.Context, rec transfer.Record, limits transfer.Limits) (transfer.Record, bool, error) {
-	return s.create(ctx, "create transfer record", rec, limits, nil, time.Time{})
+	return s.create(ctx, "create transfer record", rec, limits, nil, nil, time.Time{})
 }
 
 // PaysOn implements transfer.PayingStore: CreatePaid pays on a
@@ -248,15 +250,36 @@ func (s *PhoneTransferStore) PaysOn(ls ledger.Store) bool {
 // (see transfer.FailureCode; a *ledger.TransferError), with nothing
 // stored; and the infrastructure errors of this package, after which the
 // record and its transfer may or may not be stored, together.
-func (s *PhoneTransferStore) CreatePaid(ctx context.Context, rec transfer.Record, limits transfer.Limits, pay ledger.Transfer, now time.Time) (transfer.Record, bool, error) {
+func (s *PhoneTransferStore) CreatePaid(ctx context.Context, rec transfer.Record, limits transfer.Limits, pay ledger.Transfer, refund transfer.Limiter, now time.Time) (transfer.Record, bool, error) {
 	if err := ledger.ValidateTransfer(&pay); err != nil {
 		return transfer.Record{}, false, &ledger.TransferError{ID: pay.ID, Err: err}
 	}
-	return s.create(ctx, "create and pay transfer record", rec, limits, []ledger.Transfer{pay}, now)
+	return s.create(ctx, "create and pay transfer record", rec, limits, []ledger.Transfer{pay}, s.refunder(refund, rec.Refund), now)
 }
 
-// create is Create, and CreatePaid when pay holds the record's transfer.
-func (s *PhoneTransferStore) create(ctx context.Context, op string, rec transfer.Record, limits transfer.Limits, pay []ledger.Transfer, now time.Time) (transfer.Record, bool, error) {
+// RefundsOn implements transfer.PayingStore: CreatePaid and ResolvePaid
+// give a settled payment's lookup refund to a LookupLimiter's buckets on
+// the same database and schema in their own transaction, locking the
+// payer's bucket row after their other locks (the limiter's own steps
+// lock bucket rows alone). It spares the payment the limiter's own
+// transaction (PaymentSettled).
+func (s *PhoneTransferStore) RefundsOn(lim transfer.Limiter) bool {
+	l, ok := lim.(*LookupLimiter)
+	return ok && l.db.pool == s.db.pool && l.db.schema == s.db.schema
+}
+
+// refunder returns the limiter to refund on in a paying step: refund, if
+// RefundsOn accepts it and the record used a lookup; nil otherwise.
+func (s *PhoneTransferStore) refunder(refund transfer.Limiter, used bool) *LookupLimiter {
+	if !used || !s.RefundsOn(refund) {
+		return nil
+	}
+	return refund.(*LookupLimiter)
+}
+
+// create is Create, and CreatePaid when pay holds the record's transfer
+// (and, with refund, gives a settlement's lookup refund).
+func (s *PhoneTransferStore) create(ctx context.Context, op string, rec transfer.Record, limits transfer.Limits, pay []ledger.Transfer, refund *LookupLimiter, now time.Time) (transfer.Record, bool, error) {
 	if err := storableRecord(&rec); err != nil {
 		return transfer.Record{}, false, err
 	}
@@ -290,14 +313,25 @@ func (s *PhoneTransferStore) create(ctx context.Context, op string, rec transfer
 			return row.Scan(&facts.SettledBefore)
 		})
 		var v *view
+		var bucket *payerRefund
 		if pay != nil {
-			// The accounts after the day's row, in the same round trip.
-			var err error
-			if v, err = s.ledger.lock(ctx, conn, b, keys); err != nil {
+			// The accounts after the day's row, and the payer's lookup
+			// bucket last, in the same round trip.
+			v = s.ledger.queueLock(b, keys)
+			if refund != nil {
+				var err error
+				if bucket, err = refund.lockPayer(b, rec.Payer); err != nil {
+					return err
+				}
+			}
+		}
+		if err := conn.SendBatch(ctx, b).Close(); err != nil {
+			return err
+		}
+		if pay != nil {
+			if err := keys.check(v); err != nil {
 				return err
 			}
-		} else if err := conn.SendBatch(ctx, b).Close(); err != nil {
-			return err
 		}
 		r := rec
 		dup, err := transfer.DecideCreate(&r, facts, limits)
@@ -337,6 +371,9 @@ func (s *PhoneTransferStore) create(ctx context.Context, op string, rec transfer
 		}
 		if pay != nil && changes(&res) {
 			s.ledger.queueOutcome(w, &res)
+		}
+		if fx.LookupRefund {
+			bucket.queueGive(w) // nil when the record used no lookup: nothing
 		}
 		queueCommit(w)
 		if err := conn.SendBatch(ctx, w).Close(); err != nil {
@@ -421,12 +458,15 @@ func (s *PhoneTransferStore) Transition(ctx context.Context, id uuid.UUID, to tr
 // order, loading the hold and t's ID, as the LedgerStore does;
 // transfer.ApplyTransition decides, then ledger.ApplyBatch at the ledger's
 // time now; the second writes the record, the totals, the settled pair
-// and the ledger's rows and commits. A refusal of either rolls back.
+// and the ledger's rows and commits. A refusal of either rolls back. A
+// settlement that gives the lookup refund (RefundsOn) locks the payer's
+// bucket row in a round trip between the two, once the record named the
+// payer.
 //
 // Errors: those of Transition; the ledger's refusal (a
 // *ledger.TransferError), with the record as it is; and the
 // infrastructure errors of this package.
-func (s *PhoneTransferStore) ResolvePaid(ctx context.Context, id uuid.UUID, t ledger.Transfer, to transfer.State, reason string, now time.Time) (transfer.Record, bool, error) {
+func (s *PhoneTransferStore) ResolvePaid(ctx context.Context, id uuid.UUID, t ledger.Transfer, to transfer.State, reason string, refund transfer.Limiter, now time.Time) (transfer.Record, bool, error) {
 	if !ledger.StorableText(reason) {
 		return transfer.Record{}, false, fmt.Errorf("%w: reason PostgreSQL text cannot hold", transfer.ErrInvalidTransition)
 	}
@@ -467,6 +507,21 @@ func (s *PhoneTransferStore) ResolvePaid(ctx context.Context, id uuid.UUID, t le
 		s.queueTransition(w, &out, &next, fx)
 		if changes(&res) {
 			s.ledger.queueOutcome(w, &res)
+		}
+		if l := s.refunder(refund, fx.LookupRefund); l != nil {
+			// The payer is known only now: its bucket is locked in a
+			// round trip of its own, the last lock.
+			lb := &pgx.Batch{}
+			bucket, err := l.lockPayer(lb, next.Payer)
+			if err != nil {
+				return err
+			}
+			if bucket != nil {
+				if err := conn.SendBatch(ctx, lb).Close(); err != nil {
+					return err
+				}
+				bucket.queueGive(w)
+			}
 		}
 		queueCommit(w)
 		if err := conn.SendBatch(ctx, w).Close(); err != nil {

@@ -164,3 +164,29 @@ func BenchmarkPhoneResolveSend(b *testing.B) {
 	wg.Wait()
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "transfers/s")
 }
+
+// CreatePaid and ResolvePaid refund on a LookupLimiter of their own
+// database and schema, on another instance too, and on no other limiter.
+func TestPhoneTransferRefundsOn(t *testing.T) {
+	db, other := freshDB(t), freshDB(t)
+	s := NewPhoneTransferStore(db)
+	mem, err := transfer.NewMemoryLimiter(transfer.DefaultRateConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		lim  transfer.Limiter
+		want bool
+	}{
+		{"same schema", newLookupLimiter(t, db, transfer.DefaultRateConfig()), true},
+		{"another instance", newLookupLimiter(t, instance(t, db), transfer.DefaultRateConfig()), false},
+		{"another schema", newLookupLimiter(t, other, transfer.DefaultRateConfig()), false},
+		{"memory", mem, false},
+		{"nil", nil, false},
+	} {
+		if got := s.RefundsOn(tc.lim); got != tc.want {
+			t.Errorf("RefundsOn(%s) = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

@@ -25,15 +25,15 @@ import (
 // since the Unix epoch: instances' clocks should agree to well within a
 // refill interval (NTP does).
 //
-// BeginLookup records its charge ID in table lookup_charges in the same
+// ChargeLookup records its charge ID in table lookup_charges in the same
 // transaction, first: a concurrent duplicate's insert waits for it and
 // then finds the charge (and takes nothing), or finds it gone with a
 // refused lookup's rollback and is decided afresh.
 //
-// Each step (BeginLookup, LookupFound, PaymentSettled) is one transaction
-// of two round trips that commits with synchronous_commit off: it does
-// not wait for its WAL flush, which would otherwise cost as much as the
-// payment itself, three times per paid lookup. Bucket state is not money,
+// Each step (ChargeLookup, PaymentSettled) is one transaction of two
+// round trips that commits with synchronous_commit off: it does not wait
+// for its WAL flush, which would otherwise cost as much as the payment
+// itself, twice per paid lookup. Bucket state is not money,
 // and nothing else changes: the rows are locked and read committed as
 // before, a step's update is visible to every instance the moment it
 // commits, and any later synchronous commit on the server (a payment's)
@@ -47,6 +47,8 @@ type LookupLimiter struct {
 	shards       int
 	insert, lock string
 	update       string
+	lockOne      string // the payer's row alone, for a payment's refund (payerRefund)
+	updateOne    string
 	charge       string
 	prune        string
 	pruneCharges string
@@ -80,11 +82,17 @@ func NewLookupLimiter(db *DB, cfg transfer.RateConfig) (*LookupLimiter, error) {
 	}
 	return &LookupLimiter{
 		db: db, cfg: cfg, payer: transfer.NewBucket(cfg.Payer), inst: transfer.NewBucket(shard), shards: InstitutionShards,
+		// The payer's row before its institution shard's ('p:' sorts after
+		// 'i:'): a step waiting for a payer's row (held by that payer's
+		// payment, PhoneTransferStore.RefundsOn) holds no shard that other
+		// payers' lookups need.
 		insert: db.qualify(`insert into $S.lookup_buckets (key, empty_at)
-			select * from unnest($1::text[], $2::int8[]) order by 1 on conflict (key) do nothing`),
-		lock: db.qualify(`select key, empty_at from $S.lookup_buckets where key = any($1) order by key for update`),
+			select * from unnest($1::text[], $2::int8[]) order by 1 desc on conflict (key) do nothing`),
+		lock: db.qualify(`select key, empty_at from $S.lookup_buckets where key = any($1) order by key desc for update`),
 		update: db.qualify(`update $S.lookup_buckets b set empty_at = u.empty_at
 			from unnest($1::text[], $2::int8[]) as u(key, empty_at) where b.key = u.key`),
+		lockOne:   db.qualify(`select empty_at from $S.lookup_buckets where key = $1 for update`),
+		updateOne: db.qualify(`update $S.lookup_buckets set empty_at = $2 where key = $1`),
 		// A charge seen within ChargeTTL stays: no row comes back.
 		charge: db.qualify(`insert into $S.lookup_charges (id, charged_at) values ($1, $2)
 			on conflict (id) do update set charged_at = excluded.charged_at
@@ -180,18 +188,19 @@ func (l *LookupLimiter) step(ctx context.Context, op string, payer, charge uuid.
 	return dup, refused
 }
 
-// BeginLookup implements transfer.Limiter.
+// ChargeLookup implements transfer.Limiter.
 //
 // Errors: a *transfer.RateLimitError (transfer.ErrRateLimited),
 // transfer.CheckPayer's errors, and the infrastructure errors of this
 // package.
-func (l *LookupLimiter) BeginLookup(ctx context.Context, payer, charge uuid.UUID) (charged bool, err error) {
-	dup, err := l.step(ctx, "begin lookup", payer, charge, false, func(now int64, p, i *int64) error {
-		np, ok, wait := l.payer.Take(*p, now, l.cfg.NotFoundCost)
+func (l *LookupLimiter) ChargeLookup(ctx context.Context, payer, charge uuid.UUID, found bool) (charged bool, err error) {
+	admit, cost := l.cfg.NotFoundCost, l.cfg.LookupCost(found)
+	dup, err := l.step(ctx, "charge lookup", payer, charge, false, func(now int64, p, i *int64) error {
+		np, ok, wait := l.payer.Charge(*p, now, admit, cost)
 		if !ok {
 			return &transfer.RateLimitError{Scope: transfer.ScopePayer, RetryAfter: wait}
 		}
-		ni, ok, wait := l.inst.Take(*i, now, l.cfg.NotFoundCost)
+		ni, ok, wait := l.inst.Charge(*i, now, admit, cost)
 		if !ok {
 			return &transfer.RateLimitError{Scope: transfer.ScopeInstitution, RetryAfter: wait}
 		}
@@ -201,28 +210,55 @@ func (l *LookupLimiter) BeginLookup(ctx context.Context, payer, charge uuid.UUID
 	return err == nil && !dup, err
 }
 
-// LookupFound implements transfer.Limiter.
+// PaymentSettled implements transfer.Limiter.
 //
-// Errors: as BeginLookup, without the rate limit.
-func (l *LookupLimiter) LookupFound(ctx context.Context, payer uuid.UUID) error {
-	back := l.cfg.NotFoundCost - l.cfg.FoundCost
-	_, err := l.step(ctx, "lookup found", payer, uuid.Nil, false, func(now int64, p, i *int64) error {
-		*p, *i = l.payer.Give(*p, now, back), l.inst.Give(*i, now, back)
+// Errors: transfer.CheckPayer's errors, and the infrastructure errors of
+// this package.
+func (l *LookupLimiter) PaymentSettled(ctx context.Context, payer uuid.UUID) error {
+	// The institution's bucket gets nothing back: its row is not locked.
+	_, err := l.step(ctx, "payment settled", payer, uuid.Nil, true, func(now int64, p, _ *int64) error {
+		*p = l.cfg.Refunded(*p, now)
 		return nil
 	})
 	return err
 }
 
-// PaymentSettled implements transfer.Limiter.
-//
-// Errors: as LookupFound.
-func (l *LookupLimiter) PaymentSettled(ctx context.Context, payer uuid.UUID) error {
-	// The institution's bucket gets nothing back: its row is not locked.
-	_, err := l.step(ctx, "payment settled", payer, uuid.Nil, true, func(now int64, p, _ *int64) error {
-		*p = l.payer.Give(*p, now, l.cfg.SettledRefund)
-		return nil
+// payerRefund is a payer's bucket in a PhoneTransferStore's payment step
+// (PhoneTransferStore.RefundsOn): locked in the step's first round trip,
+// after the step's other locks, and given the settled payment's refund
+// (transfer.RateConfig.Refunded) in its second, when the payment settles.
+type payerRefund struct {
+	l     *LookupLimiter
+	key   string
+	state int64
+	found bool // a missing row is a full bucket, which a refund leaves full
+}
+
+// lockPayer queues into b the lock of payer's bucket row, for a refund in
+// the same transaction; nil when the config refunds nothing.
+func (l *LookupLimiter) lockPayer(b *pgx.Batch, payer uuid.UUID) (*payerRefund, error) {
+	if l.cfg.SettledRefund == 0 {
+		return nil, nil
+	}
+	pk, _, err := l.keys(payer)
+	if err != nil {
+		return nil, err
+	}
+	r := &payerRefund{l: l, key: pk}
+	b.Queue(l.lockOne, pk).Query(func(rows pgx.Rows) error {
+		_, err := pgx.ForEachRow(rows, []any{&r.state}, func() error { r.found = true; return nil })
+		return err
 	})
-	return err
+	return r, nil
+}
+
+// queueGive queues into w the write of the refund, if the bucket is not
+// full; r may be nil (nothing to give).
+func (r *payerRefund) queueGive(w *pgx.Batch) {
+	if r == nil || !r.found {
+		return
+	}
+	w.Queue(r.l.updateOne, r.key, r.l.cfg.Refunded(r.state, r.l.now())).Exec(expectRows(1))
 }
 
 // maxPruneRaces is how many times in a row a step inserts its rows again

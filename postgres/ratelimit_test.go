@@ -147,7 +147,7 @@ func TestLookupLimiterMatchesMemory(t *testing.T) {
 		case op < 6:
 			em, ep = begin(ctx, mem, payer), begin(ctx, pg, payer)
 		case op < 8:
-			em, ep = mem.LookupFound(ctx, payer), pg.LookupFound(ctx, payer)
+			em, ep = hit(ctx, mem, payer), hit(ctx, pg, payer)
 		case op < 9:
 			em, ep = mem.PaymentSettled(ctx, payer), pg.PaymentSettled(ctx, payer)
 		default:
@@ -308,9 +308,15 @@ func TestLookupLimiterPruneRace(t *testing.T) {
 	}
 }
 
-// begin is BeginLookup charging every call, as probes are.
+// begin is ChargeLookup of a miss, charging every call, as probes are.
 func begin(ctx context.Context, l transfer.Limiter, payer uuid.UUID) error {
-	_, err := l.BeginLookup(ctx, payer, uuid.Nil)
+	_, err := l.ChargeLookup(ctx, payer, uuid.Nil, false)
+	return err
+}
+
+// hit is ChargeLookup of a lookup that found its key.
+func hit(ctx context.Context, l transfer.Limiter, payer uuid.UUID) error {
+	_, err := l.ChargeLookup(ctx, payer, uuid.Nil, true)
 	return err
 }
 
@@ -350,7 +356,7 @@ func TestLookupLimiterChargeAcrossInstances(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		charged, errs := ledgertest.Concurrently(12, func(i int) (bool, error) { return ls[i%2].BeginLookup(ctx, payer, charge) })
+		charged, errs := ledgertest.Concurrently(12, func(i int) (bool, error) { return ls[i%2].ChargeLookup(ctx, payer, charge, false) })
 		n := 0
 		for i := range charged {
 			if errs[i] != nil {

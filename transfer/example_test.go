@@ -111,16 +111,16 @@ func ExampleMemoryLimiter() {
 	ctx := context.Background()
 	alice := uuid.New() // a user: the bank's ID of a customer
 
-	_, _ = l.BeginLookup(ctx, alice, uuid.Nil) // the key exists:
-	_ = l.LookupFound(ctx, alice)              // 1 token
+	_, _ = l.ChargeLookup(ctx, alice, uuid.Nil, true) // the key exists: 1 token
 	fmt.Println("after a found key:", l.Tokens(alice))
 
 	for range 4 {
-		_, _ = l.BeginLookup(ctx, alice, uuid.Nil) // four missing keys: 20 tokens each
+		_, _ = l.ChargeLookup(ctx, alice, uuid.Nil, false) // four missing keys: 20 tokens each
 	}
 	fmt.Println("after four missing keys:", l.Tokens(alice))
 
-	_, err = l.BeginLookup(ctx, alice, uuid.Nil)
+	// 19 tokens: even a lookup that found its key is refused.
+	_, err = l.ChargeLookup(ctx, alice, uuid.Nil, true)
 	var rl *transfer.RateLimitError
 	if errors.As(err, &rl) {
 		fmt.Println(errors.Is(err, transfer.ErrRateLimited), rl.Scope, "retry after", rl.RetryAfter)
@@ -132,8 +132,8 @@ func ExampleMemoryLimiter() {
 	// A request and its retry, sent before the first was recorded, name
 	// one charge: the lookup is paid once.
 	charge := uuid.New()
-	first, _ := l.BeginLookup(ctx, alice, charge)
-	again, err := l.BeginLookup(ctx, alice, charge)
+	first, _ := l.ChargeLookup(ctx, alice, charge, false)
+	again, err := l.ChargeLookup(ctx, alice, charge, false)
 	fmt.Println("charged:", first, again, err, "left:", l.Tokens(alice))
 	// Output:
 	// after a found key: 99

@@ -129,13 +129,18 @@ func (s *MemoryStore) PaysOn(ls ledger.Store) bool {
 	return mem
 }
 
+// RefundsOn implements PayingStore: a MemoryStore leaves the lookup
+// refund to the Service (Limiter.PaymentSettled), whatever the limiter.
+func (s *MemoryStore) RefundsOn(Limiter) bool { return false }
+
 // CreatePaid implements PayingStore: Create, and pay applied on the
-// ledger's store under the payer's and the record's locks.
+// ledger's store under the payer's and the record's locks. It refunds on
+// no limiter (RefundsOn): refund is ignored.
 //
 // Errors: those of Create, ErrInvalidConfig for a store built without a
 // ledger, and the ledger's refusals that are no failure (a
 // *ledger.TransferError), with nothing stored.
-func (s *MemoryStore) CreatePaid(ctx context.Context, rec Record, limits Limits, pay ledger.Transfer, now time.Time) (Record, bool, error) {
+func (s *MemoryStore) CreatePaid(ctx context.Context, rec Record, limits Limits, pay ledger.Transfer, _ Limiter, now time.Time) (Record, bool, error) {
 	if s.l == nil {
 		return Record{}, false, fmt.Errorf("%w: CreatePaid of a MemoryStore built without a ledger", ErrInvalidConfig)
 	}
@@ -288,11 +293,12 @@ func (ps *payerShard) apply(rs *recordShard, r, next *Record, fx TransitionEffec
 
 // ResolvePaid implements PayingStore: the transition decided, then t
 // applied on the ledger's store, under the payer's and the record's
-// locks; a refusal of either changes nothing.
+// locks; a refusal of either changes nothing. refund is ignored, as in
+// CreatePaid.
 //
 // Errors: those of Transition, ErrInvalidConfig for a store built without
 // a ledger, and the ledger's refusal (a *ledger.TransferError).
-func (s *MemoryStore) ResolvePaid(ctx context.Context, id uuid.UUID, t ledger.Transfer, to State, reason string, now time.Time) (Record, bool, error) {
+func (s *MemoryStore) ResolvePaid(ctx context.Context, id uuid.UUID, t ledger.Transfer, to State, reason string, _ Limiter, now time.Time) (Record, bool, error) {
 	if s.l == nil {
 		return Record{}, false, fmt.Errorf("%w: ResolvePaid of a MemoryStore built without a ledger", ErrInvalidConfig)
 	}

@@ -27,6 +27,15 @@ type PayingStore interface {
 	// PaysOn reports whether CreatePaid applies transfers on ls: the same
 	// store, or one this store shares a transaction with.
 	PaysOn(ls ledger.Store) bool
+	// RefundsOn reports whether CreatePaid and ResolvePaid can give a
+	// settled payment's lookup refund (TransitionEffects.LookupRefund:
+	// what Limiter.PaymentSettled gives) to lim's buckets in their own
+	// step: lim keeps its buckets where this store keeps its records
+	// (package postgres's LookupLimiter on the store's database and
+	// schema). The Service asks once, in New, and then passes lim as
+	// those calls' refund; otherwise it passes nil and calls
+	// PaymentSettled itself after a settlement.
+	RefundsOn(lim Limiter) bool
 	// CreatePaid does what Create does and, in the same atomic step, when
 	// DecideCreate creates the record, applies pay (the record's ledger
 	// transfer: PaymentOf) on the ledger store PaysOn accepts at the
@@ -34,20 +43,25 @@ type PayingStore interface {
 	// the ledger's answer: settled or pending with the amount counted in
 	// the payer's daily total, or failed with the refusal's failure code,
 	// nothing moved and nothing counted. A retry finds the stored record,
-	// whatever its state, and changes nothing (created is false).
+	// whatever its state, and changes nothing (created is false). With
+	// refund (a Limiter RefundsOn accepts; nil otherwise), a record that
+	// settles with ApplyPaid's LookupRefund gives the payer's bucket its
+	// refund in the same step (RateConfig.Refunded).
 	//
 	// Errors: those of Create; the ledger's refusal when it is no failure
 	// (see FailureCode: an invalid transfer, an ID the ledger holds with
 	// other content; a *ledger.TransferError), with nothing stored and
 	// nothing moved; and the store's own errors, after which the record
 	// and its transfer may or may not be stored (together).
-	CreatePaid(ctx context.Context, rec Record, limits Limits, pay ledger.Transfer, now time.Time) (stored Record, created bool, err error)
+	CreatePaid(ctx context.Context, rec Record, limits Limits, pay ledger.Transfer, refund Limiter, now time.Time) (stored Record, created bool, err error)
 	// ResolvePaid moves record id out of StatePending to state to with
 	// reason (ApplyTransition, with its effects on the totals) and, in the
 	// same atomic step, applies t — the post or void of the record's hold —
 	// on the ledger store PaysOn accepts, at the ledger's time now (also
 	// the record's ResolvedAt). applied says whether t was applied now
-	// rather than found applied under its ID.
+	// rather than found applied under its ID. With refund, as
+	// CreatePaid: a transition with LookupRefund gives the payer's
+	// bucket its refund in the same step.
 	//
 	// When ApplyTransition refuses, nothing is applied: it returns the
 	// record as it is with the rule's error. When the ledger refuses t
@@ -58,7 +72,7 @@ type PayingStore interface {
 	// ErrInvalidTransition; the ledger's refusal (a *ledger.TransferError);
 	// and the store's own errors, after which the transition and t may or
 	// may not be stored (together).
-	ResolvePaid(ctx context.Context, id uuid.UUID, t ledger.Transfer, to State, reason string, now time.Time) (rec Record, applied bool, err error)
+	ResolvePaid(ctx context.Context, id uuid.UUID, t ledger.Transfer, to State, reason string, refund Limiter, now time.Time) (rec Record, applied bool, err error)
 }
 
 // PaymentOf returns the ledger transfer that takes the payer's money for
@@ -116,7 +130,7 @@ func ApplyPaid(r *Record, refusal error, at time.Time) (TransitionEffects, error
 	fx.DailyDelta = r.Amount.Units()
 	if !r.Arrival.held() {
 		r.State, r.ResolvedAt = StateSettled, ledgerTime(at)
-		fx.SettledPair = true
+		fx.SettledPair, fx.LookupRefund = true, r.Refund
 	}
 	return fx, nil
 }

@@ -59,19 +59,24 @@ func CheckPayer(payer uuid.UUID) error {
 // one that finds nothing costs NotFoundCost, and a payment that used a
 // lookup gives SettledRefund tokens back to the payer when it settles.
 //
-// A lookup is metered in two steps so that the answer to a lookup can never
-// depend on whether the key exists (which would itself leak it):
-// BeginLookup, before the directory is asked, takes NotFoundCost from both
-// buckets or refuses; LookupFound, after a hit, gives back
-// NotFoundCost − FoundCost. Even a payer's last tokens therefore cannot buy
-// a cheap probe of a missing key.
+// A lookup is metered in one step, after the directory was asked, so
+// that the answer to a lookup can never depend on whether the key exists
+// (which would itself leak it): ChargeLookup admits the lookup only if
+// both buckets hold NotFoundCost, whatever it found, and then takes
+// FoundCost for a hit or NotFoundCost for a miss, atomically. These are
+// the tokens and the refusals of taking NotFoundCost before the lookup
+// and giving back NotFoundCost − FoundCost after a hit: even a payer's
+// last tokens cannot buy a cheap probe of a missing key, and a refused
+// lookup reveals nothing (the caller answers the refusal alone). The
+// price of the single step: the directory is read before admission, so
+// a refused prober still costs the bank one read.
 //
 // Concurrent duplicates of one request (a client's retries, sent before
 // the first attempt's record exists) would each pay for the lookup, and
 // at the budget's last tokens answer "rate limited" where the first got
 // the payment's answer. A request therefore names its lookup charge: an
 // ID derived from the request's idempotency key and the number it looks
-// up. BeginLookup takes tokens once per charge ID within ChargeTTL and
+// up. ChargeLookup takes tokens once per charge ID within ChargeTTL and
 // answers charged = false, taking nothing, for the charge's duplicates.
 // Another number under the same key is another charge, so reusing a key
 // buys no free lookups; a duplicate may see one number again, which it
@@ -80,20 +85,19 @@ func CheckPayer(payer uuid.UUID) error {
 // Implementations must be safe for concurrent use and refuse what
 // CheckPayer refuses. MemoryLimiter keeps buckets in process, one budget
 // per process; a bank running several instances shares one budget with
-// postgres.LookupLimiter (or another on a shared store, built on Bucket).
+// postgres.LookupLimiter (or another on a shared store, built on Bucket
+// and RateConfig's rules).
 type Limiter interface {
-	// BeginLookup admits one lookup by payer, taking NotFoundCost tokens from
-	// the payer's and the institution's buckets, and returns charged =
-	// true. With a charge ID that it has charged within ChargeTTL, it
-	// takes nothing and returns charged = false: the caller then gives
-	// nothing back (LookupFound). uuid.Nil charges every time. It returns
-	// a *RateLimitError (errors.Is ErrRateLimited) and takes nothing if
-	// either bucket is short, CheckPayer's errors, or a storage error.
-	BeginLookup(ctx context.Context, payer, charge uuid.UUID) (charged bool, err error)
-	// LookupFound records that an admitted lookup found its key, giving
-	// NotFoundCost − FoundCost tokens back to both buckets (never beyond
-	// their capacity). It returns CheckPayer's errors or a storage error.
-	LookupFound(ctx context.Context, payer uuid.UUID) error
+	// ChargeLookup meters one lookup by payer that has been made: found
+	// says whether it found its key (or, for a verify lookup, a Match).
+	// If both the payer's and the institution's buckets hold NotFoundCost
+	// tokens it takes LookupCost(found) from each and returns charged =
+	// true; otherwise it takes nothing and returns a *RateLimitError
+	// (errors.Is ErrRateLimited), found or not. With a charge ID that it
+	// has charged within ChargeTTL, it takes nothing and returns charged
+	// = false. uuid.Nil charges every time. It also returns CheckPayer's
+	// errors, or a storage error.
+	ChargeLookup(ctx context.Context, payer, charge uuid.UUID, found bool) (charged bool, err error)
 	// PaymentSettled gives SettledRefund tokens back to payer's bucket (never
 	// beyond its capacity) when a payment that used a lookup settles. Call
 	// it once per such payment. It returns CheckPayer's errors or a storage
@@ -184,6 +188,24 @@ func (c RateConfig) Validate() error {
 	return nil
 }
 
+// LookupCost returns the tokens a lookup costs each bucket: FoundCost if
+// it found its key, NotFoundCost if not. Either is admitted only while the
+// bucket holds NotFoundCost (Bucket.Charge with admit = NotFoundCost).
+func (c RateConfig) LookupCost(found bool) int64 {
+	if found {
+		return c.FoundCost
+	}
+	return c.NotFoundCost
+}
+
+// Refunded returns the state of a payer's bucket (see Bucket) after a
+// settled payment's refund at instant now: SettledRefund tokens back,
+// never beyond the capacity. Limiter.PaymentSettled gives it, or a
+// PayingStore that refunds on the limiter (RefundsOn) in its own step.
+func (c RateConfig) Refunded(state, now int64) int64 {
+	return newBucketSpec(c.Payer).give(state, now, c.SettledRefund)
+}
+
 // bucketSpec is a BucketConfig in nanoseconds. A bucket's state is one
 // int64, the instant e (in nanoseconds since the limiter's epoch) at which
 // it was, or would have been, empty: at instant now it holds
@@ -209,11 +231,17 @@ func (s bucketSpec) level(e, now int64) int64 {
 // take removes n tokens if the bucket holds them, returning the new state,
 // or reports how long until it will.
 func (s bucketSpec) take(e, now, n int64) (next int64, ok bool, retryAfter time.Duration) {
-	l, need := s.level(e, now), n*s.interval
+	return s.charge(e, now, n, n)
+}
+
+// charge removes n tokens (n <= admit) if the bucket holds admit tokens,
+// returning the new state, or reports how long until it will.
+func (s bucketSpec) charge(e, now, admit, n int64) (next int64, ok bool, retryAfter time.Duration) {
+	l, need := s.level(e, now), admit*s.interval
 	if l < need {
 		return e, false, time.Duration(need - l)
 	}
-	return now - (l - need), true, 0
+	return now - (l - n*s.interval), true, 0
 }
 
 // give adds n tokens, up to the capacity.
@@ -242,6 +270,14 @@ func (b Bucket) Full(now int64) int64 { return b.spec.full(now) }
 // new state; otherwise it returns ok false and how long until it will.
 func (b Bucket) Take(state, now, n int64) (next int64, ok bool, retryAfter time.Duration) {
 	return b.spec.take(state, now, n)
+}
+
+// Charge removes n tokens at instant now if state holds admit tokens (n
+// <= admit: a lookup is admitted at NotFoundCost and costs
+// RateConfig.LookupCost), returning the new state; otherwise it returns
+// ok false and how long until it will hold admit.
+func (b Bucket) Charge(state, now, admit, n int64) (next int64, ok bool, retryAfter time.Duration) {
+	return b.spec.charge(state, now, admit, n)
 }
 
 // Give adds n tokens at instant now, never beyond the capacity.

@@ -20,7 +20,7 @@ var _ Limiter = (*MemoryLimiter)(nil)
 // compare-and-swap, without a lock. A payer whose bucket is full has no
 // entry: Prune removes entries that have refilled.
 //
-// BeginLookup decides under the payer's shard lock: the charge seen
+// ChargeLookup decides under the payer's shard lock: the charge seen
 // before, the payer's tokens, then the institution's (by
 // compare-and-swap), and writes the payer's bucket and the charge only if
 // both buckets held enough. The charges of a shard's payers are kept
@@ -100,13 +100,13 @@ func (l *MemoryLimiter) updateInstitution(f func(e int64) (int64, bool)) bool {
 	}
 }
 
-// BeginLookup implements Limiter.
-func (l *MemoryLimiter) BeginLookup(_ context.Context, payer, charge uuid.UUID) (bool, error) {
+// ChargeLookup implements Limiter.
+func (l *MemoryLimiter) ChargeLookup(_ context.Context, payer, charge uuid.UUID, found bool) (bool, error) {
 	if err := CheckPayer(payer); err != nil {
-		return false, fmt.Errorf("transfer: begin lookup: %w", err)
+		return false, fmt.Errorf("transfer: charge lookup: %w", err)
 	}
 	now := l.clock()
-	cost := l.cfg.NotFoundCost
+	admit, cost := l.cfg.NotFoundCost, l.cfg.LookupCost(found)
 	s := l.shard(payer)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -117,12 +117,12 @@ func (l *MemoryLimiter) BeginLookup(_ context.Context, payer, charge uuid.UUID) 
 	if !ok {
 		e = l.payer.full(now)
 	}
-	e, ok, wait := l.payer.take(e, now, cost)
+	e, ok, wait := l.payer.charge(e, now, admit, cost)
 	if !ok {
 		return false, &RateLimitError{Scope: ScopePayer, RetryAfter: wait}
 	}
 	if !l.updateInstitution(func(i int64) (int64, bool) {
-		next, ok, retry := l.inst.take(i, now, cost)
+		next, ok, retry := l.inst.charge(i, now, admit, cost)
 		wait = retry
 		return next, ok
 	}) {
@@ -135,47 +135,28 @@ func (l *MemoryLimiter) BeginLookup(_ context.Context, payer, charge uuid.UUID) 
 	return true, nil
 }
 
-// LookupFound implements Limiter.
-func (l *MemoryLimiter) LookupFound(_ context.Context, payer uuid.UUID) error {
-	if err := CheckPayer(payer); err != nil {
-		return fmt.Errorf("transfer: lookup found: %w", err)
-	}
-	now := l.clock()
-	back := l.cfg.NotFoundCost - l.cfg.FoundCost
-	if back == 0 {
-		return nil
-	}
-	l.givePayer(payer, now, back)
-	l.updateInstitution(func(e int64) (int64, bool) { return l.inst.give(e, now, back), true })
-	return nil
-}
-
 // PaymentSettled implements Limiter.
 func (l *MemoryLimiter) PaymentSettled(_ context.Context, payer uuid.UUID) error {
 	if err := CheckPayer(payer); err != nil {
 		return fmt.Errorf("transfer: payment settled: %w", err)
 	}
-	if l.cfg.SettledRefund > 0 {
-		l.givePayer(payer, l.clock(), l.cfg.SettledRefund)
+	if l.cfg.SettledRefund == 0 {
+		return nil
 	}
-	return nil
-}
-
-// givePayer adds n tokens to payer's bucket, dropping the entry if that
-// fills it.
-func (l *MemoryLimiter) givePayer(payer uuid.UUID, now, n int64) {
+	now := l.clock()
 	s := l.shard(payer)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e, ok := s.buckets[payer]
 	if !ok {
-		return // full already
+		return nil // full already
 	}
-	if e = l.payer.give(e, now, n); l.payer.level(e, now) == l.payer.span {
+	if e = l.cfg.Refunded(e, now); l.payer.level(e, now) == l.payer.span {
 		delete(s.buckets, payer)
 	} else {
 		s.buckets[payer] = e
 	}
+	return nil
 }
 
 // Tokens returns the whole tokens in payer's bucket now.

@@ -131,10 +131,8 @@ func TestLimiterArithmetic(t *testing.T) {
 
 	wantTokens(t, l, p, 100) // a new payer starts full
 
-	// A found key costs 1: 20 taken up front, 19 given back.
-	must(t, begin(ctx, l, p))
-	wantTokens(t, l, p, 80)
-	must(t, l.LookupFound(ctx, p))
+	// A found key costs 1.
+	must(t, hit(ctx, l, p))
 	wantTokens(t, l, p, 99)
 
 	// A missing key costs 20.
@@ -157,7 +155,6 @@ func TestLimiterArithmetic(t *testing.T) {
 	clock.Advance(4*time.Minute + 30*time.Second)
 	wantTokens(t, l, p, 100)
 	must(t, l.PaymentSettled(ctx, p))
-	must(t, l.LookupFound(ctx, p))
 	wantTokens(t, l, p, 100)
 
 	// Five missing keys empty the bucket; the sixth lookup must wait for 20
@@ -181,7 +178,13 @@ func TestLimiterArithmetic(t *testing.T) {
 	// the refusal says nothing about the key.
 	clock.Advance(19 * 30 * time.Second)
 	wantTokens(t, l, p, 19)
+	wantLimited(t, hit(ctx, l, p), ScopePayer, 30*time.Second)
 	wantLimited(t, begin(ctx, l, p), ScopePayer, 30*time.Second)
+	wantTokens(t, l, p, 19)
+	// At 20 a found key costs 1 again.
+	clock.Advance(30 * time.Second)
+	must(t, hit(ctx, l, p))
+	wantTokens(t, l, p, 19)
 
 	// Other payers are untouched.
 	wantTokens(t, l, uid("payer-2"), 100)
@@ -202,34 +205,35 @@ func TestLimiterInstitutionBucket(t *testing.T) {
 	if got := l.InstitutionTokens(); got != 50 {
 		t.Fatalf("InstitutionTokens() = %d, want 50", got)
 	}
-	must(t, begin(ctx, l, uid("a")))
-	must(t, begin(ctx, l, uid("b")))
-	if got := l.InstitutionTokens(); got != 10 {
-		t.Fatalf("InstitutionTokens() = %d, want 10", got)
+	must(t, hit(ctx, l, uid("a")))   // 49
+	must(t, begin(ctx, l, uid("b"))) // 29
+	must(t, begin(ctx, l, uid("c"))) // 9
+	if got := l.InstitutionTokens(); got != 9 {
+		t.Fatalf("InstitutionTokens() = %d, want 9", got)
 	}
-	// c's own bucket is full, the institution's is not: refused, and c's
-	// tokens are given back.
-	wantLimited(t, begin(ctx, l, uid("c")), ScopeInstitution, 10*time.Second)
-	wantTokens(t, l, uid("c"), 100)
-	if got := l.InstitutionTokens(); got != 10 {
-		t.Fatalf("InstitutionTokens() after refusal = %d, want 10", got)
-	}
-	// A found key gives 19 back to the institution as well.
-	must(t, l.LookupFound(ctx, uid("a")))
-	if got := l.InstitutionTokens(); got != 29 {
-		t.Fatalf("InstitutionTokens() = %d, want 29", got)
+	// d's own bucket is full, the institution's is not: refused, found or
+	// not, and d's bucket is untouched.
+	wantLimited(t, begin(ctx, l, uid("d")), ScopeInstitution, 11*time.Second)
+	wantLimited(t, hit(ctx, l, uid("d")), ScopeInstitution, 11*time.Second)
+	wantTokens(t, l, uid("d"), 100)
+	if got := l.InstitutionTokens(); got != 9 {
+		t.Fatalf("InstitutionTokens() after refusal = %d, want 9", got)
 	}
 	// A settled payment refunds the payer only.
 	must(t, l.PaymentSettled(ctx, uid("b")))
 	wantTokens(t, l, uid("b"), 81)
-	if got := l.InstitutionTokens(); got != 29 {
-		t.Fatalf("InstitutionTokens() after settlement = %d, want 29", got)
+	if got := l.InstitutionTokens(); got != 9 {
+		t.Fatalf("InstitutionTokens() after settlement = %d, want 9", got)
 	}
 	clock.Advance(2500 * time.Millisecond)
-	if got := l.InstitutionTokens(); got != 31 {
-		t.Fatalf("InstitutionTokens() = %d, want 31", got)
+	if got := l.InstitutionTokens(); got != 11 {
+		t.Fatalf("InstitutionTokens() = %d, want 11", got)
 	}
-	must(t, begin(ctx, l, uid("c")))
+	clock.Advance(8500 * time.Millisecond)
+	must(t, hit(ctx, l, uid("d")))
+	if got := l.InstitutionTokens(); got != 19 {
+		t.Fatalf("InstitutionTokens() = %d, want 19", got)
+	}
 	clock.Advance(time.Hour)
 	if got := l.InstitutionTokens(); got != 50 {
 		t.Fatalf("InstitutionTokens() = %d, want the capacity 50", got)
@@ -243,9 +247,8 @@ func TestLimiterCustomCosts(t *testing.T) {
 		c.Payer = BucketConfig{Capacity: 10, Interval: 7 * time.Second}
 		c.FoundCost, c.NotFoundCost, c.SettledRefund = 2, 3, 0
 	})
-	must(t, begin(ctx, l, uid("p")))      // 7
-	must(t, l.LookupFound(ctx, uid("p"))) // 8
-	must(t, begin(ctx, l, uid("p")))      // 5
+	must(t, hit(ctx, l, uid("p")))   // 8
+	must(t, begin(ctx, l, uid("p"))) // 5
 	must(t, l.PaymentSettled(ctx, uid("p")))
 	wantTokens(t, l, uid("p"), 5)
 	clock.Advance(20 * time.Second) // 5 + 20/7
@@ -260,9 +263,9 @@ func TestLimiterEmptyPayer(t *testing.T) {
 	ctx := context.Background()
 	l, _ := newTestLimiter(t, nil)
 	for name, err := range map[string]error{
-		"BeginLookup":    begin(ctx, l, uuid.Nil),
-		"LookupFound":    l.LookupFound(ctx, uuid.Nil),
-		"PaymentSettled": l.PaymentSettled(ctx, uuid.Nil),
+		"ChargeLookup miss": begin(ctx, l, uuid.Nil),
+		"ChargeLookup hit":  hit(ctx, l, uuid.Nil),
+		"PaymentSettled":    l.PaymentSettled(ctx, uuid.Nil),
 	} {
 		if !errors.Is(err, ErrEmptyPayer) {
 			t.Errorf("%s(\"\") = %v, want ErrEmptyPayer", name, err)
@@ -291,8 +294,7 @@ func TestLimiterPrune(t *testing.T) {
 		t.Fatalf("Prune() = %d leaving %d, want 1 leaving 0", got, l.payers())
 	}
 	// A refund that fills the bucket drops the entry too.
-	must(t, begin(ctx, l, uid("q")))
-	must(t, l.LookupFound(ctx, uid("q")))
+	must(t, hit(ctx, l, uid("q")))
 	clock.Advance(30 * time.Second)
 	must(t, l.PaymentSettled(ctx, uid("q")))
 	if got := l.payers(); got != 0 {
@@ -358,7 +360,8 @@ func TestLimiterConcurrent(t *testing.T) {
 			for i := range ops {
 				p := (w + i) % payers
 				id := uid(fmt.Sprint("payer-", p))
-				if err := begin(ctx, l, id); err != nil {
+				found := i%3 == 0
+				if _, err := l.ChargeLookup(ctx, id, uuid.Nil, found); err != nil {
 					if !errors.Is(err, ErrRateLimited) {
 						t.Error(err)
 						return
@@ -366,11 +369,7 @@ func TestLimiterConcurrent(t *testing.T) {
 					refused.Add(1)
 					continue
 				}
-				if i%3 == 0 { // found
-					if err := l.LookupFound(ctx, id); err != nil {
-						t.Error(err)
-						return
-					}
+				if found {
 					spent[p].Add(1)
 				} else {
 					spent[p].Add(20)
@@ -404,7 +403,8 @@ func TestMemoryLimiterChecksPayer(t *testing.T) {
 	}
 	ctx := context.Background()
 	beginOp := func(ctx context.Context, p uuid.UUID) error { return begin(ctx, l, p) }
-	for _, op := range []func(context.Context, uuid.UUID) error{beginOp, l.LookupFound, l.PaymentSettled} {
+	hitOp := func(ctx context.Context, p uuid.UUID) error { return hit(ctx, l, p) }
+	for _, op := range []func(context.Context, uuid.UUID) error{beginOp, hitOp, l.PaymentSettled} {
 		if err := op(ctx, uuid.Nil); !errors.Is(err, ErrEmptyPayer) {
 			t.Errorf("empty payer: %v", err)
 		}
@@ -414,9 +414,15 @@ func TestMemoryLimiterChecksPayer(t *testing.T) {
 	}
 }
 
-// begin is BeginLookup charging every call, as probes are.
+// begin is ChargeLookup of a miss, charging every call, as probes are.
 func begin(ctx context.Context, l Limiter, payer uuid.UUID) error {
-	_, err := l.BeginLookup(ctx, payer, uuid.Nil)
+	_, err := l.ChargeLookup(ctx, payer, uuid.Nil, false)
+	return err
+}
+
+// hit is ChargeLookup of a lookup that found its key.
+func hit(ctx context.Context, l Limiter, payer uuid.UUID) error {
+	_, err := l.ChargeLookup(ctx, payer, uuid.Nil, true)
 	return err
 }
 
@@ -425,7 +431,7 @@ func TestLimiterPruneCharges(t *testing.T) {
 	ctx := context.Background()
 	l, clock := newTestLimiter(t, nil)
 	for i := range 3 {
-		if _, err := l.BeginLookup(ctx, uid(fmt.Sprint("p", i)), uid(fmt.Sprint("c", i))); err != nil {
+		if _, err := l.ChargeLookup(ctx, uid(fmt.Sprint("p", i)), uid(fmt.Sprint("c", i)), false); err != nil {
 			t.Fatal(err)
 		}
 	}

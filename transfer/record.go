@@ -381,6 +381,12 @@ type TransitionEffects struct {
 	// SettledPair: remember that the payer has paid the payee, for the
 	// first-time payee cap.
 	SettledPair bool
+	// LookupRefund: a payment that used a lookup (Record.Refund) settled:
+	// the payer's lookup bucket gets RateConfig.SettledRefund back, by
+	// the store in the same step when it refunds on the Service's limiter
+	// (PayingStore.RefundsOn), or else by the Service
+	// (Limiter.PaymentSettled).
+	LookupRefund bool
 }
 
 // ApplyTransition moves r out of StatePending, once, or a failing record
@@ -435,7 +441,7 @@ func ApplyTransition(r *Record, to State, reason string, at time.Time) (Transiti
 		if reason != "" {
 			return invalid()
 		}
-		fx.SettledPair = true
+		fx.SettledPair, fx.LookupRefund = true, r.Refund
 	case StateCancelled:
 		ok := reason == ReasonCancelled && r.Arrival.Delayed() ||
 			(reason == ReasonDeclined || reason == ReasonExpired) && r.Arrival == ArriveOnAccept

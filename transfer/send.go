@@ -255,7 +255,7 @@ func (s *Service) send(ctx context.Context, req Request, sp *telemetry.Span) (Re
 		if err != nil {
 			// Not a number: the lookup refuses it too, metered as a miss
 			// (an invalid number costs what a missing one does).
-			_, err := s.lookup(ctx, req.Payer, uuid.Nil, req.Phone, true)
+			_, err := s.lookup(ctx, req.Payer, uuid.Nil, req.Phone, nil)
 			return Receipt{}, err
 		}
 		hash = requestHash(&req, phone)
@@ -265,7 +265,7 @@ func (s *Service) send(ctx context.Context, req Request, sp *telemetry.Span) (Re
 		if _, err := s.store.Get(ctx, id); !errors.Is(err, ErrRecordNotFound) {
 			return s.replayOr(ctx, id, hash, err)
 		}
-		if payee, err = s.lookup(ctx, req.Payer, s.chargeID(id, phone), req.Phone, true); err != nil {
+		if payee, err = s.lookup(ctx, req.Payer, s.chargeID(id, phone), req.Phone, nil); err != nil {
 			return Receipt{}, err
 		}
 	default:
@@ -318,15 +318,15 @@ func (s *Service) send(ctx context.Context, req Request, sp *telemetry.Span) (Re
 // money commit together, so a stored record is never waiting for its
 // transfer and a refused one has moved nothing.
 func (s *Service) sendPaid(ctx context.Context, rec Record) (Receipt, error) {
-	stored, created, err := s.paying.CreatePaid(ctx, rec, s.limits, PaymentOf(&rec, s.code, s.chatTimeout), s.ledger.Now())
+	stored, created, err := s.paying.CreatePaid(ctx, rec, s.limits, PaymentOf(&rec, s.code, s.chatTimeout), s.refund, s.ledger.Now())
 	if err != nil {
 		return Receipt{}, err
 	}
 	if !created {
 		return s.replay(ctx, stored, rec.RequestHash) // a concurrent duplicate was first
 	}
-	if stored.State == StateSettled && stored.Refund {
-		_ = s.limiter.PaymentSettled(ctx, stored.Payer) // best effort, as in transition
+	if s.refund == nil {
+		s.settled(ctx, &stored)
 	}
 	return s.result(stored, nil)
 }
@@ -614,10 +614,18 @@ func (s *Service) transition(ctx context.Context, rec Record, to State, reason s
 	if err != nil {
 		return s.transitionFailed(ctx, rec, next, to, err)
 	}
-	if to == StateSettled && next.Refund {
-		_ = s.limiter.PaymentSettled(ctx, next.Payer)
-	}
+	s.settled(ctx, &next)
 	return next, true, nil
+}
+
+// settled gives the lookup refund of a record this call settled, if it
+// used a lookup: best effort, a failed refund only leaves the bucket
+// lower. A paying store that refunds on the limiter (PayingStore.RefundsOn)
+// gave it in its own step instead.
+func (s *Service) settled(ctx context.Context, r *Record) {
+	if r.State == StateSettled && r.Refund {
+		_ = s.limiter.PaymentSettled(ctx, r.Payer)
+	}
 }
 
 // transitionFailed handles a transition the store refused.
@@ -697,13 +705,13 @@ func (s *Service) resolve(ctx context.Context, rec Record, step string) (_ Recor
 			t.Kind = ledger.KindPostPending
 		}
 		if s.paying != nil && attempt == 0 {
-			next, applied, err := s.paying.ResolvePaid(ctx, rec.ID, t, to, reason, s.ledger.Now())
+			next, applied, err := s.paying.ResolvePaid(ctx, rec.ID, t, to, reason, s.refund, s.ledger.Now())
 			var se *StateError
 			var te *ledger.TransferError
 			switch {
 			case err == nil:
-				if to == StateSettled && next.Refund {
-					_ = s.limiter.PaymentSettled(ctx, next.Payer) // best effort, as in transition
+				if s.refund == nil {
+					s.settled(ctx, &next)
 				}
 				return next, applied, nil
 			case errors.As(err, &se):

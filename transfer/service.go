@@ -138,6 +138,7 @@ type Service struct {
 	ledger         *ledger.Ledger
 	store          Store
 	paying         PayingStore // store, when it pays on the ledger's store: Send's one step
+	refund         Limiter     // limiter, when paying refunds on it (RefundsOn): the refund in the payment's step
 	dir            Directory
 	router         Router
 	limiter        Limiter
@@ -226,6 +227,9 @@ func New(cfg Config) (*Service, error) {
 			return nil, err
 		}
 		s.limiter = l
+	}
+	if s.paying != nil && s.paying.RefundsOn(s.limiter) {
+		s.refund = s.limiter
 	}
 	if s.parser == nil {
 		p, err := NewPhoneParser(DefaultRegion)
@@ -366,7 +370,7 @@ type Resolution struct {
 func (s *Service) Resolve(ctx context.Context, payer uuid.UUID, phone string) (_ Resolution, err error) {
 	ctx, sp := s.tel.resolve.Start(ctx)
 	defer func() { sp.End(ctx, err, "") }()
-	p, err := s.lookup(ctx, payer, uuid.Nil, phone, true)
+	p, err := s.lookup(ctx, payer, uuid.Nil, phone, nil)
 	if err != nil {
 		return Resolution{}, err
 	}
@@ -407,18 +411,16 @@ func (s *Service) VerifyPayee(ctx context.Context, payer uuid.UUID, phone string
 	if _, err := verifyInput("answer", answer); err != nil {
 		return Verification{}, err
 	}
-	p, err := s.lookup(ctx, payer, uuid.Nil, phone, false)
+	m, merr := NoMatch, error(nil)
+	p, err := s.lookup(ctx, payer, uuid.Nil, phone, func(p *Payee) bool {
+		m, merr = VerifyName(p.Name, c, answer)
+		return merr == nil && m == Match
+	})
 	if err != nil {
 		return Verification{}, err
 	}
-	m, err := VerifyName(p.Name, c, answer)
-	if err != nil {
-		return Verification{}, err
-	}
-	if m == Match {
-		if err := s.limiter.LookupFound(ctx, payer); err != nil {
-			return Verification{}, err
-		}
+	if merr != nil {
+		return Verification{}, merr
 	}
 	tok, exp, err := s.issue(payer, &p)
 	if err != nil {
@@ -427,26 +429,26 @@ func (s *Service) VerifyPayee(ctx context.Context, payer uuid.UUID, phone string
 	return Verification{Result: m, Token: tok, ExpiresAt: exp, Phone: p.Phone, Institution: p.Institution}, nil
 }
 
-// lookup is the metered directory lookup: the limiter admits it at the
-// not-found price (once per charge, see Limiter), FindPhone tries the
-// cheap key first, and (if found, foundRefund, and this call was charged)
-// the limiter gives back the difference.
-func (s *Service) lookup(ctx context.Context, payer, charge uuid.UUID, phone string, foundRefund bool) (Payee, error) {
-	charged, err := s.limiter.BeginLookup(ctx, payer, charge)
-	if err != nil {
-		return Payee{}, err
+// lookup is the metered directory lookup: FindPhone tries the cheap key
+// first, then the limiter charges the lookup in one step (once per
+// charge, see Limiter): FoundCost if it found a payee that cheap accepts
+// (nil accepts any), NotFoundCost otherwise (a missing or invalid number,
+// or an error). A refusal is the answer whatever was found; the directory
+// has been read all the same.
+func (s *Service) lookup(ctx context.Context, payer, charge uuid.UUID, phone string, cheap func(*Payee) bool) (Payee, error) {
+	if err := CheckPayer(payer); err != nil {
+		return Payee{}, fmt.Errorf("transfer: lookup: %w", err) // before the directory is asked
 	}
 	norm, p, found, err := FindPhone(s.parser, phone, func(k Phone) (Payee, bool, error) { return s.route(ctx, k) })
+	hit := err == nil && found && (cheap == nil || cheap(&p))
+	if _, cerr := s.limiter.ChargeLookup(ctx, payer, charge, hit); cerr != nil {
+		return Payee{}, cerr
+	}
 	if err != nil {
 		return Payee{}, err
 	}
 	if !found {
 		return Payee{}, fmt.Errorf("%w: %s", ErrNotBound, norm)
-	}
-	if foundRefund && charged {
-		if err := s.limiter.LookupFound(ctx, payer); err != nil {
-			return Payee{}, err
-		}
 	}
 	return p, nil
 }

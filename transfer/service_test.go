@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -378,6 +379,44 @@ func TestLookupStorm(t *testing.T) {
 	e.clock.Advance(rl.RetryAfter)
 	if _, err := e.svc.Resolve(e.ctx, uid("mallory"), "13800138000"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A prober at its last tokens (more than FoundCost, fewer than
+// NotFoundCost) learns nothing: a bound number, an unbound one and an
+// invalid one, by Resolve, VerifyPayee with the right name or Send, all
+// get the same refusal, and none costs a token.
+func TestLastTokensRevealNothing(t *testing.T) {
+	e := newEnv(t, nil)
+	mallory := e.user("mallory", "13900139000", "Mallory", 1000_00)
+	e.user("bob", "13800138000", "王小明", 0)
+	for range 4 {
+		if _, err := e.svc.Resolve(e.ctx, uid("mallory"), "13700137000"); !errors.Is(err, transfer.ErrNotBound) {
+			t.Fatal(err)
+		}
+	}
+	if _, err := e.svc.Resolve(e.ctx, uid("mallory"), "13800138000"); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.lim.Tokens(uid("mallory")); got != 19 {
+		t.Fatalf("%d tokens, want 19", got)
+	}
+	var answers []string
+	for _, n := range []string{"13800138000", "13700137000", "+86 190 0000"} {
+		_, err := e.svc.Resolve(e.ctx, uid("mallory"), n)
+		answers = append(answers, fmt.Sprint(err))
+		_, err = e.svc.VerifyPayee(e.ctx, uid("mallory"), n, transfer.FullName, "王小明")
+		answers = append(answers, fmt.Sprint(err))
+		_, err = e.svc.Send(e.ctx, transfer.Request{Key: uuid.NewString(), Payer: uid("mallory"), From: mallory, Phone: n, Amount: ledger.NewMoney(1_00, cny)})
+		answers = append(answers, fmt.Sprint(err))
+	}
+	for _, a := range answers {
+		if a != answers[0] || !strings.Contains(a, transfer.ErrRateLimited.Error()) {
+			t.Fatalf("answers at the last tokens differ or are no refusals: %q", answers)
+		}
+	}
+	if got := e.lim.Tokens(uid("mallory")); got != 19 {
+		t.Fatalf("refused lookups left %d tokens, want 19", got)
 	}
 }
 

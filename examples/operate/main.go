@@ -151,7 +151,7 @@ func run(ctx context.Context, out io.Writer, dsn string) (err error) {
 	}
 	prober := uuid.New() // a user: the bank's ID of a customer
 	for i := range 20 {
-		_, err := limiters[i%2].BeginLookup(ctx, prober, uuid.Nil) // a probe: every one charged
+		_, err := limiters[i%2].ChargeLookup(ctx, prober, uuid.Nil, false) // a miss: every one charged
 		switch {
 		case err == nil:
 			admitted++

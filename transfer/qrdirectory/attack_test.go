@@ -277,3 +277,30 @@ func TestDuplicatePaymentsShareOneLookup(t *testing.T) {
 		}
 	}
 }
+
+// A prober at its last tokens (more than the found price, fewer than the
+// not-found price) learns nothing: quoting the code of a bound number and
+// of an unbound one get the same refusal, and neither costs a token.
+func TestLastTokensRevealNothing(t *testing.T) {
+	b := newBank(t)
+	bob := b.account(t, "", ledger.DebitsMustNotExceedCredits)
+	if _, err := b.xfer.Bind(b.ctx, transfer.BindRequest{Phone: "13800138000", Holder: uid("bob"), Account: bob, Name: "王小明", VerifiedAt: b.ledger.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	bound, unbound := b.code(t, "+8613800138000"), b.code(t, randomNumbers(1)[0])
+	misses, _ := probe(t, func(c string) error { _, err := b.qr.Preview(b.ctx, uid("prober"), c); return err }, []string{unbound, unbound, unbound, unbound})
+	if _, err := b.qr.Preview(b.ctx, uid("prober"), bound); misses != 4 || err != nil {
+		t.Fatalf("%d misses, then a bound code: %v", misses, err)
+	}
+	if got := b.limiter.Tokens(uid("prober")); got != 19 {
+		t.Fatalf("%d tokens, want 19", got)
+	}
+	_, eb := b.qr.Preview(b.ctx, uid("prober"), bound)
+	_, eu := b.qr.Preview(b.ctx, uid("prober"), unbound)
+	if !errors.Is(eb, qr.ErrLookupLimited) || fmt.Sprint(eb) != fmt.Sprint(eu) {
+		t.Fatalf("at the last tokens: bound %v, unbound %v; want one refusal", eb, eu)
+	}
+	if got := b.limiter.Tokens(uid("prober")); got != 19 {
+		t.Fatalf("refused quotes left %d tokens, want 19", got)
+	}
+}

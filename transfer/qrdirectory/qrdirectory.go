@@ -12,9 +12,8 @@
 //
 // Lookups made on behalf of a user (qr.Lookup.User: quotes and
 // payments) are metered by transfer's Limiter exactly as
-// transfer.Service.Resolve meters them — BeginLookup before the directory
-// is asked, LookupFound after a hit, PaymentSettled when the payment
-// settles — so give it the Limiter the transfer.Service has (on several
+// transfer.Service.Resolve meters them — ChargeLookup once the directory
+// was asked, PaymentSettled when the payment settles — so give it the Limiter the transfer.Service has (on several
 // instances, one postgres.LookupLimiter): a user then has one budget
 // across QR and phone transfers (both name the user, docs/identity.md),
 // and crafting codes that name arbitrary numbers enumerates no faster
@@ -64,35 +63,30 @@ var _ qr.Directory = (*Directory)(nil)
 // (qr.ErrBindingChanged).
 //
 // A lookup with q.User set is metered as transfer.Service.Resolve meters
-// one: the Limiter admits it at the not-found price before anything is
-// looked up (once per q.Charge), and gives back the difference when the
-// number is bound to a payee this directory pays and the lookup was charged.
+// one: once the directory was asked, the Limiter charges it (once per
+// q.Charge) at the found price when the number is bound to a payee this
+// directory pays, at the not-found price otherwise, and refuses it,
+// whatever was found, unless the user's and the institution's buckets
+// hold the not-found price.
 //
 // Errors: qr.ErrLookupLimited (wrapping the Limiter's *transfer.RateLimitError,
 // or ErrNoLimiter), qr.ErrUnknownPayee (also wrapping the
 // *transfer.PhoneError of an alias that is not a valid mobile number), and
 // the directory's and the Limiter's own errors, wrapped with the alias.
 func (d *Directory) Payee(ctx context.Context, q qr.Lookup) (qr.Payee, error) {
-	alias := q.Alias
-	metered, charged := q.User != uuid.Nil, false
-	if metered {
-		if d.Limiter == nil {
-			return qr.Payee{}, fmt.Errorf("%w: %w", qr.ErrLookupLimited, ErrNoLimiter)
-		}
-		var err error
-		charged, err = d.Limiter.BeginLookup(ctx, q.User, q.Charge)
-		if errors.Is(err, transfer.ErrRateLimited) {
-			return qr.Payee{}, fmt.Errorf("%w: %w", qr.ErrLookupLimited, err)
-		}
-		if err != nil {
-			return qr.Payee{}, fmt.Errorf("qrdirectory: payee %q: %w", alias, err)
-		}
+	if q.User == uuid.Nil {
+		return d.payee(ctx, q.Alias)
 	}
-	p, err := d.payee(ctx, alias)
-	if err == nil && metered && charged {
-		if err := d.Limiter.LookupFound(ctx, q.User); err != nil {
-			return qr.Payee{}, fmt.Errorf("qrdirectory: payee %q: %w", alias, err)
-		}
+	if d.Limiter == nil {
+		return qr.Payee{}, fmt.Errorf("%w: %w", qr.ErrLookupLimited, ErrNoLimiter)
+	}
+	p, err := d.payee(ctx, q.Alias)
+	_, cerr := d.Limiter.ChargeLookup(ctx, q.User, q.Charge, err == nil)
+	switch {
+	case errors.Is(cerr, transfer.ErrRateLimited):
+		return qr.Payee{}, fmt.Errorf("%w: %w", qr.ErrLookupLimited, cerr)
+	case cerr != nil:
+		return qr.Payee{}, fmt.Errorf("qrdirectory: payee %q: %w", q.Alias, cerr)
 	}
 	return p, err
 }

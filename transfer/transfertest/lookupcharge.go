@@ -78,6 +78,8 @@ func RunLimiter(t *testing.T, newLimiter func(t testing.TB, cfg transfer.RateCon
 		{"ChargesDiffer", testChargesDiffer},
 		{"RefusedChargeNotKept", testRefusedChargeNotKept},
 		{"ChargeTTL", testChargeTTL},
+		{"FoundAdmittedAtNotFoundCost", testFoundAdmittedAtNotFoundCost},
+		{"FoundChargeOnce", testFoundChargeOnce},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			clock := ledgertest.NewClock(Start)
@@ -88,10 +90,10 @@ func RunLimiter(t *testing.T, newLimiter func(t testing.TB, cfg transfer.RateCon
 	}
 }
 
-// chargeOf is BeginLookup that must not fail.
+// chargeOf is ChargeLookup of a miss that must not fail.
 func chargeOf(t testing.TB, l transfer.Limiter, payer, charge uuid.UUID) bool {
 	t.Helper()
-	charged, err := l.BeginLookup(context.Background(), payer, charge)
+	charged, err := l.ChargeLookup(context.Background(), payer, charge, false)
 	must(t, err)
 	return charged
 }
@@ -100,7 +102,7 @@ func chargeOf(t testing.TB, l transfer.Limiter, payer, charge uuid.UUID) bool {
 func spend(t testing.TB, l transfer.Limiter, payer uuid.UUID) {
 	t.Helper()
 	for {
-		_, err := l.BeginLookup(context.Background(), payer, uuid.Nil)
+		_, err := l.ChargeLookup(context.Background(), payer, uuid.Nil, false)
 		if errors.Is(err, transfer.ErrRateLimited) {
 			return
 		}
@@ -119,7 +121,7 @@ func testChargeOnce(t *testing.T, l transfer.Limiter, clock *ledgertest.Clock, c
 			chargeOf(t, l, payer, uuid.Nil)
 		}
 		charge := uuid.New()
-		charged, errs := ledgertest.Concurrently(8, func(int) (bool, error) { return l.BeginLookup(ctx, payer, charge) })
+		charged, errs := ledgertest.Concurrently(8, func(int) (bool, error) { return l.ChargeLookup(ctx, payer, charge, false) })
 		n := 0
 		for i := range charged {
 			must(t, errs[i])
@@ -130,7 +132,7 @@ func testChargeOnce(t *testing.T, l transfer.Limiter, clock *ledgertest.Clock, c
 		if n != 1 {
 			t.Fatalf("%d of 8 lookups under one charge were charged, want 1", n)
 		}
-		if _, err := l.BeginLookup(ctx, payer, uuid.New()); !errors.Is(err, transfer.ErrRateLimited) {
+		if _, err := l.ChargeLookup(ctx, payer, uuid.New(), false); !errors.Is(err, transfer.ErrRateLimited) {
 			t.Fatalf("another charge with the budget spent: %v, want rate limited", err)
 		}
 		if chargeOf(t, l, payer, charge) {
@@ -149,7 +151,7 @@ func testChargesDiffer(t *testing.T, l transfer.Limiter, clock *ledgertest.Clock
 		}
 	}
 	spend(t, l, payer)
-	if _, err := l.BeginLookup(context.Background(), payer, uuid.New()); !errors.Is(err, transfer.ErrRateLimited) {
+	if _, err := l.ChargeLookup(context.Background(), payer, uuid.New(), false); !errors.Is(err, transfer.ErrRateLimited) {
 		t.Fatalf("a new charge with the budget spent: %v", err)
 	}
 }
@@ -159,7 +161,7 @@ func testChargesDiffer(t *testing.T, l transfer.Limiter, clock *ledgertest.Clock
 func testRefusedChargeNotKept(t *testing.T, l transfer.Limiter, clock *ledgertest.Clock, cfg transfer.RateConfig) {
 	payer, charge := uuid.New(), uuid.New()
 	spend(t, l, payer)
-	if _, err := l.BeginLookup(context.Background(), payer, charge); !errors.Is(err, transfer.ErrRateLimited) {
+	if _, err := l.ChargeLookup(context.Background(), payer, charge, false); !errors.Is(err, transfer.ErrRateLimited) {
 		t.Fatalf("with the budget spent: %v", err)
 	}
 	clock.Advance(time.Duration(cfg.NotFoundCost) * cfg.Payer.Interval)
@@ -181,5 +183,73 @@ func testChargeTTL(t *testing.T, l transfer.Limiter, clock *ledgertest.Clock, cf
 	clock.Advance(time.Nanosecond)
 	if !chargeOf(t, l, payer, charge) {
 		t.Fatal("after the TTL: not charged")
+	}
+}
+
+// A found lookup costs FoundCost but is admitted, as a miss is, only while
+// the bucket holds NotFoundCost: from a full bucket, Capacity −
+// NotFoundCost + 1 found lookups pass, then a found lookup is refused
+// (holding NotFoundCost − 1 ≥ FoundCost tokens) as a miss is, both by
+// the payer's bucket; once it holds NotFoundCost again, one lookup passes.
+func testFoundAdmittedAtNotFoundCost(t *testing.T, l transfer.Limiter, clock *ledgertest.Clock, cfg transfer.RateConfig) {
+	ctx := context.Background()
+	payer := uuid.New()
+	n := int64(0)
+	for ; ; n++ {
+		_, err := l.ChargeLookup(ctx, payer, uuid.Nil, true)
+		if errors.Is(err, transfer.ErrRateLimited) {
+			break
+		}
+		must(t, err)
+		if n > cfg.Payer.Capacity {
+			t.Fatal("found lookups never refused")
+		}
+	}
+	if want := (cfg.Payer.Capacity-cfg.NotFoundCost)/cfg.FoundCost + 1; n != want {
+		t.Fatalf("%d found lookups passed from a full bucket, want %d (admitted at NotFoundCost, charged FoundCost)", n, want)
+	}
+	for _, found := range []bool{true, false} {
+		_, err := l.ChargeLookup(ctx, payer, uuid.New(), found)
+		var rl *transfer.RateLimitError
+		if !errors.As(err, &rl) || rl.Scope != transfer.ScopePayer {
+			t.Fatalf("found=%v at the last tokens: %v, want the payer's rate limit", found, err)
+		}
+	}
+	// The bucket holds NotFoundCost − FoundCost: FoundCost tokens later it
+	// admits one lookup, found or not.
+	clock.Advance(time.Duration(cfg.FoundCost) * cfg.Payer.Interval)
+	if !chargeOf(t, l, payer, uuid.Nil) {
+		t.Fatal("a miss at NotFoundCost tokens: not charged")
+	}
+	if _, err := l.ChargeLookup(ctx, payer, uuid.Nil, true); !errors.Is(err, transfer.ErrRateLimited) {
+		t.Fatalf("a found lookup on an emptied bucket: %v, want rate limited", err)
+	}
+}
+
+// K found lookups at once under one charge, from a bucket holding exactly
+// NotFoundCost: one is charged, FoundCost, the rest pass uncharged; the
+// bucket then holds NotFoundCost − FoundCost, too few for another lookup.
+func testFoundChargeOnce(t *testing.T, l transfer.Limiter, clock *ledgertest.Clock, cfg transfer.RateConfig) {
+	ctx := context.Background()
+	for range ledgertest.RaceIterations(t, 20) {
+		payer := uuid.New()
+		for range cfg.Payer.Capacity/cfg.NotFoundCost - 1 {
+			chargeOf(t, l, payer, uuid.Nil)
+		}
+		charge := uuid.New()
+		charged, errs := ledgertest.Concurrently(8, func(int) (bool, error) { return l.ChargeLookup(ctx, payer, charge, true) })
+		n := 0
+		for i := range charged {
+			must(t, errs[i])
+			if charged[i] {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Fatalf("%d of 8 found lookups under one charge were charged, want 1", n)
+		}
+		if _, err := l.ChargeLookup(ctx, payer, uuid.New(), true); !errors.Is(err, transfer.ErrRateLimited) {
+			t.Fatalf("another found lookup after the charge: %v, want rate limited", err)
+		}
 	}
 }

@@ -29,7 +29,7 @@ func (w *world) paying(t *testing.T) transfer.PayingStore {
 // paid is CreatePaid of r with its payment (transfer.PaymentOf) at the
 // ledger's time.
 func (w *world) paid(ps transfer.PayingStore, r transfer.Record, lim transfer.Limits) (transfer.Record, bool, error) {
-	return ps.CreatePaid(w.ctx, r, lim, transfer.PaymentOf(&r, 0, transfer.DefaultChatTimeout), w.l.Now())
+	return ps.CreatePaid(w.ctx, r, lim, transfer.PaymentOf(&r, 0, transfer.DefaultChatTimeout), nil, w.l.Now())
 }
 
 // paidRecord is NewRecord of from paying to amount, between their accounts.
@@ -411,7 +411,7 @@ func testResolvePaid(t *testing.T, newEnv func(testing.TB) Env) {
 	_, _, err := w.paid(ps, a, lim)
 	must(t, err)
 	post, void := holdSteps(&a)
-	got, applied, err := ps.ResolvePaid(w.ctx, a.ID, post, transfer.StateSettled, "", now)
+	got, applied, err := ps.ResolvePaid(w.ctx, a.ID, post, transfer.StateSettled, "", nil, now)
 	if err != nil || !applied || got.State != transfer.StateSettled || got != w.record(a.ID) {
 		t.Fatalf("post: %v, applied %v, %+v", err, applied, got)
 	}
@@ -427,7 +427,7 @@ func testResolvePaid(t *testing.T, newEnv func(testing.TB) Env) {
 		if step.Kind == ledger.KindVoidPending {
 			to, reason = transfer.StateCancelled, transfer.ReasonCancelled
 		}
-		again, applied, err := ps.ResolvePaid(w.ctx, a.ID, step, to, reason, now)
+		again, applied, err := ps.ResolvePaid(w.ctx, a.ID, step, to, reason, nil, now)
 		want(t, err, transfer.ErrStateConflict)
 		if applied || again != got {
 			t.Fatalf("resolved again: applied %v, %+v", applied, again)
@@ -442,7 +442,7 @@ func testResolvePaid(t *testing.T, newEnv func(testing.TB) Env) {
 	_, _, err = w.paid(ps, b, lim)
 	must(t, err)
 	_, void = holdSteps(&b)
-	got, applied, err = ps.ResolvePaid(w.ctx, b.ID, void, transfer.StateCancelled, transfer.ReasonCancelled, now)
+	got, applied, err = ps.ResolvePaid(w.ctx, b.ID, void, transfer.StateCancelled, transfer.ReasonCancelled, nil, now)
 	if err != nil || !applied || got.State != transfer.StateCancelled || got.Reason != transfer.ReasonCancelled {
 		t.Fatalf("void: %v, applied %v, %+v", err, applied, got)
 	}
@@ -457,7 +457,7 @@ func testResolvePaid(t *testing.T, newEnv func(testing.TB) Env) {
 	post, _ = holdSteps(&c)
 	_, err = w.l.Void(w.ctx, ledger.DeriveID(c.ID, "elsewhere"), c.ID)
 	must(t, err)
-	got, applied, err = ps.ResolvePaid(w.ctx, c.ID, post, transfer.StateSettled, "", now)
+	got, applied, err = ps.ResolvePaid(w.ctx, c.ID, post, transfer.StateSettled, "", nil, now)
 	want(t, err, ledger.ErrPendingResolved)
 	if applied || got != pending || w.record(c.ID) != pending {
 		t.Fatalf("refused by the ledger: applied %v, %+v", applied, got)
@@ -472,7 +472,7 @@ func testResolvePaid(t *testing.T, newEnv func(testing.TB) Env) {
 	if r := w.record(c.ID); r.State != transfer.StateCancelled {
 		t.Fatalf("after ReleaseDue: %+v", r)
 	}
-	_, _, err = ps.ResolvePaid(w.ctx, uuid.New(), post, transfer.StateSettled, "", now)
+	_, _, err = ps.ResolvePaid(w.ctx, uuid.New(), post, transfer.StateSettled, "", nil, now)
 	want(t, err, transfer.ErrRecordNotFound)
 	w.checkSound()
 }
@@ -503,10 +503,10 @@ func testRaceResolvePaid(t *testing.T, newEnv func(testing.TB) Env) {
 			r := &recs[i/(2*raceK)]
 			post, void := holdSteps(r)
 			if i%2 == 0 {
-				res, applied, err := ps.ResolvePaid(w.ctx, r.ID, post, transfer.StateSettled, "", now)
+				res, applied, err := ps.ResolvePaid(w.ctx, r.ID, post, transfer.StateSettled, "", nil, now)
 				return answer{res, applied}, err
 			}
-			res, applied, err := ps.ResolvePaid(w.ctx, r.ID, void, transfer.StateCancelled, transfer.ReasonCancelled, now)
+			res, applied, err := ps.ResolvePaid(w.ctx, r.ID, void, transfer.StateCancelled, transfer.ReasonCancelled, nil, now)
 			return answer{res, applied}, err
 		})
 		for p := range racePayers {

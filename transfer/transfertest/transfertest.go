@@ -127,6 +127,8 @@ func Run(t *testing.T, newEnv func(t testing.TB) Env) {
 		{"Race/Reconcile", testRaceReconcile},
 		{"Race/SendByPhoneAtBudget", testRaceSendByPhoneAtBudget},
 		{"Race/RefusedSend", testRaceRefusedSend},
+		{"Race/RefundOnce", testRaceRefundOnce},
+		{"Race/RefundOnRelease", testRaceRefundOnRelease},
 		{"Paying/PaysOn", testPaysOn},
 		{"Paying/CreatePaid", testCreatePaid},
 		{"Paying/Refused", testCreatePaidRefused},
