@@ -29,7 +29,9 @@ func (s *QRStore) PaysOn(ls ledger.Store) bool {
 //     BeginTry does), reads the charge that redeemed the code, and locks the
 //     transfer's two accounts (in ID order, as the LedgerStore does) and
 //     loads the transfer of the charge's ID: if there is one, it is the
-//     answer, and the transaction rolls back.
+//     answer, and the transaction rolls back. Then it reads the serial's
+//     device: if qr.ChargeStep.Stale (revoked since the code was
+//     checked), the transaction rolls back.
 //     A charge that reserves nothing of its device's day (no
 //     DeviceDailyCaps in its currency) reads both records in one
 //     statement instead, without locks, as BeginTry does: if
@@ -86,12 +88,27 @@ func (s *QRStore) ChargePaid(ctx context.Context, c qr.ChargeStep, p qr.Lockout)
 		}
 		b.Queue(s.q.usedBy, int64(t.Serial), c.Step).Query(eachRow(pgx.RowTo[[16]byte], func(by [16]byte) { usedBy = by }))
 		ts := []ledger.Transfer{c.Transfer}
-		v, err := s.ledger.lock(ctx, conn, b, lockKeysOf(ts))
-		if err != nil {
+		keys := lockKeysOf(ts)
+		v := s.ledger.queueLock(b, keys)
+		// The device last, in a snapshot taken once the accounts are
+		// locked: a revocation committed by then refuses the charge.
+		// (The wrapped secret is compared too: the charge is decided on
+		// the record as it is.)
+		var dev qr.Device
+		var found bool
+		b.Queue(s.q.deviceBySerial, int64(t.Serial)).Query(eachRow(scanDevice, func(d qr.Device) { dev, found = d, true }))
+		if err := conn.SendBatch(ctx, b).Close(); err != nil {
+			return err
+		}
+		if err := keys.check(v); err != nil {
 			return err
 		}
 		if tr, ok := v.Transfer(t.Charge); ok {
 			out = qr.ChargeOutcome{Existing: true, Transfer: tr}
+			return nil // rolls back
+		}
+		if c.Stale(dev, found) {
+			out = qr.ChargeOutcome{Stale: true}
 			return nil // rolls back
 		}
 		if _, passes := p.Passes(sr, mr, *t); !lock && !passes {
@@ -137,7 +154,7 @@ func (s *QRStore) ChargePaid(ctx context.Context, c qr.ChargeStep, p qr.Lockout)
 			w.Queue(s.q.writeMerchant, [16]byte(t.Merchant), int32(mr.Count), nullTime(mr.Since)).Exec(expectRows(1))
 		}
 		queueCommit(w)
-		err = conn.SendBatch(ctx, w).Close()
+		err := conn.SendBatch(ctx, w).Close()
 		if isUniqueViolation(err, "qr_used_codes_pkey") {
 			return errRerun
 		}
