@@ -59,7 +59,7 @@ type qrQueries struct {
 	insertDevice, deviceExists, device, deviceBySerial, revoke                                                 string
 	markUsed, markUsedOnce, usedBy, prune                                                                      string
 	ensureSerial, ensureMerchant, lockSerial, lockMerchant, serial, writeSerial, writeMerchant, unlock         string
-	peekTries                                                                                                  string
+	peekTries, peekCharge, chargeRefs                                                                          string
 	lockCode, writeClaim, reserveSettled                                                                       string
 }
 
@@ -147,7 +147,84 @@ func newQRQueries(db *DB) qrQueries {
 			from (values (1)) v
 			left join $S.qr_serial_tries s on s.serial = $1
 			left join $S.qr_merchant_tries m on m.merchant = $2`),
+		// A charge's step: both records (as peekTries), then the charge
+		// that redeemed the code (serial, step $3) and the serial's device
+		// (chargeRefs' columns), in one statement.
+		peekCharge: q(`select $1::bigint, coalesce(s.count, 0), s.since, s.locked_at, coalesce(s.day, ''), coalesce(s.currency, ''),
+				coalesce(s.spent, 0), coalesce(s.last_charge, ` + nilUUID + `), $2::uuid, coalesce(m.count, 0), m.since,
+				` + qrChargeRefCols + `
+			from (values (1)) v
+			left join $S.qr_serial_tries s on s.serial = $1
+			left join $S.qr_merchant_tries m on m.merchant = $2
+			left join $S.qr_used_codes u on u.serial = $1 and u.step = $3
+			left join $S.qr_devices d on d.serial = $1`),
+		chargeRefs: q(`select ` + qrChargeRefCols + `
+			from (values (1)) v
+			left join $S.qr_used_codes u on u.serial = $1 and u.step = $2
+			left join $S.qr_devices d on d.serial = $1`),
 	}
+}
+
+// qrChargeRefCols: the charge that redeemed a code (u, nil when none) and
+// the code's device (d, nulls when none).
+const qrChargeRefCols = `coalesce(u.charge, ` + nilUUID + `), d.id, d.account, d.serial, d.secret, d.created_at, d.revoked_at`
+
+// chargeRefs is what a charge's step reads besides the records of
+// attempts: the charge that redeemed the code (zero when none) and the
+// serial's device (found false when none).
+type chargeRefs struct {
+	usedBy [16]byte
+	device qr.Device
+	found  bool
+	// Scan targets of the device's nullable columns.
+	id      *string
+	account *[16]byte
+	serial  *int64
+	created *time.Time
+	revoked *time.Time
+}
+
+func (r *chargeRefs) dest() []any {
+	return []any{&r.usedBy, &r.id, &r.account, &r.serial, &r.device.Secret, &r.created, &r.revoked}
+}
+
+func (r *chargeRefs) done() {
+	if r.found = r.id != nil && r.account != nil && r.serial != nil && r.created != nil; r.found {
+		r.device.ID, r.device.Account, r.device.Serial = *r.id, *r.account, uint64(*r.serial)
+		r.device.CreatedAt, r.device.RevokedAt = utc(*r.created), utcOrZero(r.revoked)
+	}
+}
+
+// scanChargeRefs reads chargeRefs' row.
+func scanChargeRefs(row pgx.CollectableRow) (chargeRefs, error) {
+	var r chargeRefs
+	if err := row.Scan(r.dest()...); err != nil {
+		return chargeRefs{}, err
+	}
+	r.done()
+	return r, nil
+}
+
+// scanPeekCharge reads peekCharge's row: both records and chargeRefs.
+func scanPeekCharge(row pgx.CollectableRow) (chargeTries, error) {
+	var w serialRow
+	var merchant [16]byte
+	var count int32
+	var since *time.Time
+	var r chargeTries
+	if err := row.Scan(append(append(w.dest(), &merchant, &count, &since), r.refs.dest()...)...); err != nil {
+		return chargeTries{}, err
+	}
+	r.refs.done()
+	sr, err := w.record()
+	r.tries = tries{sr, qr.MerchantRecord{Merchant: merchant, Strikes: qr.Strikes{Count: int(count), Since: utcOrZero(since)}}}
+	return r, err
+}
+
+// chargeTries is peekCharge's row.
+type chargeTries struct {
+	tries
+	refs chargeRefs
 }
 
 func scanQRCode(row pgx.CollectableRow) (qr.DynamicCode, error) {

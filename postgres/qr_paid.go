@@ -26,13 +26,15 @@ func (s *QRStore) PaysOn(ls ledger.Store) bool {
 //
 //  1. It begins, makes sure the serial's and the merchant's rows of
 //     attempts exist and locks them (serial first, then merchant, as
-//     BeginTry does), reads the charge that redeemed the code, and locks the
-//     transfer's two accounts (in ID order, as the LedgerStore does) and
-//     loads the transfer of the charge's ID: if there is one, it is the
-//     answer, and the transaction rolls back.
+//     BeginTry does), locks the transfer's two accounts (in ID order, as
+//     the LedgerStore does), loads the transfer of the charge's ID, and
+//     reads in one statement the charge that redeemed the code and the
+//     serial's device. A transfer of the charge's ID is the answer, and
+//     the transaction rolls back; so does a device qr.ChargeStep.Stale
+//     calls stale (revoked since the code was checked).
 //     A charge that reserves nothing of its device's day (no
-//     DeviceDailyCaps in its currency) reads both records in one
-//     statement instead, without locks, as BeginTry does: if
+//     DeviceDailyCaps in its currency) takes no lock on the records: it
+//     reads them in that same statement, as BeginTry reads them: if
 //     qr.Lockout.Passes on them (a genuine code with nothing to count),
 //     that read decides; otherwise the transaction is begun again with
 //     the locks.
@@ -69,7 +71,7 @@ func (s *QRStore) ChargePaid(ctx context.Context, c qr.ChargeStep, p qr.Lockout)
 		out = qr.ChargeOutcome{}
 		var sr qr.SerialRecord
 		var mr qr.MerchantRecord
-		var usedBy [16]byte
+		var refs chargeRefs
 		b := txBatch()
 		if lock {
 			// Inserting a row that exists costs an index probe; a
@@ -79,19 +81,35 @@ func (s *QRStore) ChargePaid(ctx context.Context, c qr.ChargeStep, p qr.Lockout)
 			b.Queue(s.q.ensureMerchant, [16]byte(t.Merchant))
 			b.Queue(s.q.lockSerial, int64(t.Serial)).Query(eachRow(scanSerialRecord, func(r qr.SerialRecord) { sr = r }))
 			b.Queue(s.q.lockMerchant, [16]byte(t.Merchant)).Query(eachRow(scanMerchantRecord, func(r qr.MerchantRecord) { mr = r }))
+		}
+		ts := []ledger.Transfer{c.Transfer}
+		keys := lockKeysOf(ts)
+		v := s.ledger.queueLock(b, keys)
+		// The redemption and the device (with the records, unlocked) once
+		// the accounts are locked, in a snapshot taken then: a revocation
+		// committed by then refuses the charge. The device is read whole
+		// (its wrapped secret too): the charge is decided on the record
+		// as it is.
+		if lock {
+			b.Queue(s.q.chargeRefs, int64(t.Serial), c.Step).Query(eachRow(scanChargeRefs, func(r chargeRefs) { refs = r }))
 		} else {
-			b.Queue(s.q.peekTries, int64(t.Serial), [16]byte(t.Merchant)).Query(eachRow(scanTries, func(r tries) {
-				sr, mr = r.serial, r.merchant
+			b.Queue(s.q.peekCharge, int64(t.Serial), [16]byte(t.Merchant), c.Step).Query(eachRow(scanPeekCharge, func(r chargeTries) {
+				sr, mr, refs = r.serial, r.merchant, r.refs
 			}))
 		}
-		b.Queue(s.q.usedBy, int64(t.Serial), c.Step).Query(eachRow(pgx.RowTo[[16]byte], func(by [16]byte) { usedBy = by }))
-		ts := []ledger.Transfer{c.Transfer}
-		v, err := s.ledger.lock(ctx, conn, b, lockKeysOf(ts))
-		if err != nil {
+		if err := conn.SendBatch(ctx, b).Close(); err != nil {
 			return err
 		}
+		if err := keys.check(v); err != nil {
+			return err
+		}
+		usedBy := refs.usedBy
 		if tr, ok := v.Transfer(t.Charge); ok {
 			out = qr.ChargeOutcome{Existing: true, Transfer: tr}
+			return nil // rolls back
+		}
+		if c.Stale(refs.device, refs.found) {
+			out = qr.ChargeOutcome{Stale: true}
 			return nil // rolls back
 		}
 		if _, passes := p.Passes(sr, mr, *t); !lock && !passes {
@@ -137,7 +155,7 @@ func (s *QRStore) ChargePaid(ctx context.Context, c qr.ChargeStep, p qr.Lockout)
 			w.Queue(s.q.writeMerchant, [16]byte(t.Merchant), int32(mr.Count), nullTime(mr.Since)).Exec(expectRows(1))
 		}
 		queueCommit(w)
-		err = conn.SendBatch(ctx, w).Close()
+		err := conn.SendBatch(ctx, w).Close()
 		if isUniqueViolation(err, "qr_used_codes_pkey") {
 			return errRerun
 		}

@@ -262,35 +262,67 @@ func (s *Service) charge(ctx context.Context, req ChargeRequest) (ChargeReceipt,
 // decode or is not genuine) answers as on the slower path: the order's
 // charge first, if there is one, else the refusal (a code that is not
 // genuine counted by BeginTry).
+//
+// The code is checked against the device as cached (deviceCache), read
+// from the store if it is not; the step confirms that device
+// (ChargeStep.Stale). A code the cached device refuses, and a device the
+// step finds changed (revoked), are checked again on the device read
+// from the store: every refusal is decided, and counted, as the slower
+// path decides it.
 func (s *Service) chargePaid(ctx context.Context, req *ChargeRequest, id uuid.UUID, digest string) (ChargeReceipt, error) {
 	limit, capped := capIn(s.chargeCaps, req.Amount.Currency())
-	overCap := capped && req.Amount.Units() > limit.Units()
-	var a *attempt
+	if capped && req.Amount.Units() > limit.Units() {
+		return s.chargeUnpaid(ctx, req, id, digest, nil,
+			fmt.Errorf("%w: %v, cap %v", ErrChargeCap, req.Amount, limit))
+	}
+	for cached := true; ; cached = false {
+		a, err := s.checkCode(ctx, req, true, cached)
+		if err == nil && !a.try.CodeOK && a.cached {
+			continue // refusals are decided on the device as read now
+		}
+		if err != nil || !a.try.CodeOK {
+			return s.chargeUnpaid(ctx, req, id, digest, a, err)
+		}
+		out, err := s.paying.ChargePaid(ctx, ChargeStep{Try: a.try, Step: a.ref.Step,
+			Transfer: s.chargeTransfer(req, a, digest), Now: s.ledger.Now(), Device: a.stored}, s.lockout)
+		if err != nil {
+			return ChargeReceipt{}, err
+		}
+		if out.Stale {
+			s.devices.forget(a.ref.Serial)
+			if cached {
+				continue
+			}
+			// Read not revoked just now, revoked by the step.
+			a.reason, a.try.CodeOK = ErrDeviceRevoked, false
+			return s.chargeUnpaid(ctx, req, id, digest, a, nil)
+		}
+		return s.chargePaidOutcome(ctx, req, id, digest, a, &out)
+	}
+}
+
+// chargeUnpaid answers a charge that does not reach the store's step:
+// refused (refusal: over the charge cap, or checkCode's error) or a code
+// that is not genuine (a). The order's charge, if there is one, is the
+// answer; otherwise the refusal, or the attempt counted by BeginTry.
+func (s *Service) chargeUnpaid(ctx context.Context, req *ChargeRequest, id uuid.UUID, digest string, a *attempt, refusal error) (ChargeReceipt, error) {
+	switch t, lerr := s.ledger.LookupTransfer(ctx, id); {
+	case lerr == nil:
+		return s.chargeRetry(ctx, req, &t, digest)
+	case !errors.Is(lerr, ledger.ErrTransferNotFound):
+		return ChargeReceipt{}, lerr
+	case refusal != nil:
+		return ChargeReceipt{}, refusal
+	}
 	var err error
-	if !overCap {
-		a, err = s.checkCode(ctx, req, true)
-	}
-	if overCap || err != nil || !a.try.CodeOK {
-		switch t, lerr := s.ledger.LookupTransfer(ctx, id); {
-		case lerr == nil:
-			return s.chargeRetry(ctx, req, &t, digest)
-		case !errors.Is(lerr, ledger.ErrTransferNotFound):
-			return ChargeReceipt{}, lerr
-		case overCap:
-			return ChargeReceipt{}, fmt.Errorf("%w: %v, cap %v", ErrChargeCap, req.Amount, limit)
-		case err != nil:
-			return ChargeReceipt{}, err
-		}
-		if a.res, err = s.store.BeginTry(ctx, a.try, s.lockout); err != nil {
-			return ChargeReceipt{}, err
-		}
-		return ChargeReceipt{}, s.tried(ctx, req, a)
-	}
-	out, err := s.paying.ChargePaid(ctx, ChargeStep{Try: a.try, Step: a.ref.Step,
-		Transfer: s.chargeTransfer(req, a, digest), Now: s.ledger.Now()}, s.lockout)
-	if err != nil {
+	if a.res, err = s.store.BeginTry(ctx, a.try, s.lockout); err != nil {
 		return ChargeReceipt{}, err
 	}
+	return ChargeReceipt{}, s.tried(ctx, req, a)
+}
+
+// chargePaidOutcome answers a charge as the store's step decided it (out).
+func (s *Service) chargePaidOutcome(ctx context.Context, req *ChargeRequest, id uuid.UUID, digest string, a *attempt, out *ChargeOutcome) (ChargeReceipt, error) {
 	if out.Existing {
 		return s.chargeRetry(ctx, req, &out.Transfer, digest)
 	}
@@ -327,6 +359,8 @@ type attempt struct {
 	try    CodeTry
 	res    TryResult
 	device Device // secret in clear
+	stored Device // as the store keeps it (secret wrapped)
+	cached bool   // stored came from the Service's deviceCache
 	ref    CodeRef
 	reason error // why the code is not genuine (nil when try.CodeOK)
 }
@@ -335,7 +369,7 @@ type attempt struct {
 // device. spend counts req.Amount against the device's day. Every refusal
 // of the code is ErrInvalidCode (the reason to s.refused).
 func (s *Service) tryCode(ctx context.Context, req *ChargeRequest, spend bool) (*attempt, error) {
-	a, err := s.checkCode(ctx, req, spend)
+	a, err := s.checkCode(ctx, req, spend, false)
 	if err != nil {
 		return nil, err
 	}
@@ -349,19 +383,27 @@ func (s *Service) tryCode(ctx context.Context, req *ChargeRequest, spend bool) (
 }
 
 // checkCode decodes req.Code, finds its device and checks the code: the
-// attempt to count, not counted yet.
-func (s *Service) checkCode(ctx context.Context, req *ChargeRequest, spend bool) (*attempt, error) {
+// attempt to count, not counted yet. cached takes the device from
+// s.devices if it is there, and keeps it there once read: only for a
+// store's step that confirms the device (ChargeStep.Stale).
+func (s *Service) checkCode(ctx context.Context, req *ChargeRequest, spend, cached bool) (*attempt, error) {
 	now := s.now()
 	ref, err := s.codes.Decode(req.Code, now)
 	if err != nil {
 		return nil, err
 	}
-	d, err := s.store.DeviceBySerial(ctx, ref.Serial)
-	known := err == nil
-	if err != nil && !errors.Is(err, ErrUnknownDevice) {
-		return nil, err
+	var d Device
+	known, fromCache := false, false
+	if c, ok := s.devices.get(ref.Serial, cached); ok {
+		d, known, fromCache = *c, true, true
+	} else {
+		d, err = s.store.DeviceBySerial(ctx, ref.Serial)
+		if known = err == nil; err != nil && !errors.Is(err, ErrUnknownDevice) {
+			return nil, err
+		}
 	}
 	var reason error
+	stored := d
 	if known {
 		if d, err = s.unwrapDevice(ctx, d); err != nil {
 			if !errors.Is(err, ErrUnwrap) && !errors.Is(err, ErrUnknownKey) {
@@ -369,6 +411,9 @@ func (s *Service) checkCode(ctx context.Context, req *ChargeRequest, spend bool)
 			}
 			reason = err
 		} else {
+			if cached {
+				s.devices.put(stored)
+			}
 			reason = s.codes.Check(ref, d)
 		}
 	} else {
@@ -376,7 +421,7 @@ func (s *Service) checkCode(ctx context.Context, req *ChargeRequest, spend bool)
 		_ = s.codes.Check(ref, Device{Serial: ref.Serial, Secret: decoySecret[:]})
 		reason = ErrUnknownDevice
 	}
-	a := &attempt{ref: ref, device: d, reason: reason, try: CodeTry{Charge: s.ChargeID(req.Merchant, req.Order), Serial: ref.Serial,
+	a := &attempt{ref: ref, device: d, stored: stored, cached: fromCache, reason: reason, try: CodeTry{Charge: s.ChargeID(req.Merchant, req.Order), Serial: ref.Serial,
 		Merchant: req.Merchant, At: now, Day: s.Day(now), Amount: req.Amount, CodeOK: reason == nil}}
 	if limit, ok := capIn(s.deviceCaps, req.Amount.Currency()); ok && spend {
 		a.try.Limit = limit

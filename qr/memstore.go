@@ -512,6 +512,13 @@ func (s *MemoryStore) ChargePaid(ctx context.Context, c ChargeStep, p Lockout) (
 	case !errors.Is(err, ledger.ErrTransferNotFound):
 		return ChargeOutcome{}, err
 	}
+	s.devMu.RLock()
+	dev, found := s.bySerial[t.Serial]
+	stale := !found || c.Stale(*dev, found)
+	s.devMu.RUnlock()
+	if stale {
+		return ChargeOutcome{Stale: true}, nil
+	}
 	s.merchMu.Lock()
 	sr, mr := s.records(sh, t)
 	var d ChargeDecision

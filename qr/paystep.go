@@ -1,6 +1,7 @@
 package qr
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"time"
@@ -27,7 +28,9 @@ type PayingStore interface {
 	PaysOn(ls ledger.Store) bool
 	// ChargePaid makes c in one atomic step with p's rules. If the ledger
 	// has a transfer of the charge's ID, it returns it (Existing) and
-	// changes nothing. Otherwise it applies Lockout.DecideCharge to the records of c.Try's serial and merchant
+	// changes nothing. If c.Stale on the device of c.Try.Serial as the
+	// step finds it (revoked since the code was checked), it returns
+	// Stale and changes nothing. Otherwise it applies Lockout.DecideCharge to the records of c.Try's serial and merchant
 	// and to the charge that redeemed the code (c.Try.Serial, c.Step), if
 	// any; when the decision pays, it applies c.Transfer by the ledger's
 	// rules at c.Now and, if the ledger refuses it, Lockout.ChargeRefused;
@@ -60,6 +63,23 @@ type ChargeStep struct {
 	Step     int64           // the code's time step: with Try.Serial, the code
 	Transfer ledger.Transfer // the charge
 	Now      time.Time       // the ledger's time of the transfer
+	// Device is the device the code was checked against, as the store
+	// keeps it (its secret wrapped), read before the step, maybe long
+	// before: the step confirms it (Stale).
+	Device Device
+}
+
+// Stale reports whether the code of c was checked against a device other
+// than the one its serial names as the step finds it: d, as stored, and
+// found (false when the serial has no device). A device revoked since is
+// stale, and so is one whose record differs in anything else (in a store
+// whose records are not edited behind its back, nothing else changes): a
+// charge is decided on the device as it is at the step, whenever its code
+// was checked.
+func (c *ChargeStep) Stale(d Device, found bool) bool {
+	e := &c.Device
+	return !found || d.Revoked() || d.ID != e.ID || d.Account != e.Account || d.Serial != e.Serial ||
+		!d.CreatedAt.Equal(e.CreatedAt) || !bytes.Equal(d.Secret, e.Secret)
 }
 
 // ChargeOutcome is what ChargePaid decided and did.
@@ -67,8 +87,11 @@ type ChargeOutcome struct {
 	// Existing: the order was charged before; Transfer is its transfer
 	// as stored, and nothing else is set.
 	Existing bool
-	Try      TryResult // Lockout.Begin's decision
-	Replay   bool      // the code was redeemed by another charge: nothing paid
+	// Stale: the step found the serial's device revoked (ChargeStep.Stale);
+	// nothing is set or written.
+	Stale  bool
+	Try    TryResult // Lockout.Begin's decision
+	Replay bool      // the code was redeemed by another charge: nothing paid
 	// Paid: the transfer was applied, now or before (Transfer is as
 	// stored). Refused: Err is the ledger's refusal (a
 	// *ledger.TransferError).

@@ -144,7 +144,8 @@ type Config struct {
 type Service struct {
 	ledger         *ledger.Ledger
 	store          Store
-	paying         PayingStore // store, when it charges in one step on ledger's store
+	paying         PayingStore  // store, when it charges in one step on ledger's store
+	devices        *deviceCache // devices read for paying's charges
 	dir            Directory
 	receive        *ReceiveCodes
 	codes          *PaymentCodes
@@ -191,6 +192,7 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cs, ok := s.store.(PayingStore); ok && cs.PaysOn(ledger.Unwrap(cfg.Ledger.Store())) {
 		s.paying = cs
+		s.devices = &deviceCache{}
 	}
 	if s.ns == uuid.Nil {
 		s.ns = uuid.NewSHA1(uuid.NameSpaceURL, []byte("https://github.com/socialpay/socialpay/qr"))

@@ -60,6 +60,12 @@ type Env struct {
 //   - StaticCapEdge: a static payment that exactly fills the payer's daily
 //     cap, retried alone or against another payment that also fits but not
 //     both (the loser gets qr.ErrDailyCap);
+//   - ChargeRevoked: raceK identical charges of one code (one order), each
+//     from another instance (a Service of its own on the same stores)
+//     that has charged the device before, at once with the device's
+//     revocation by yet another: the order pays once or not at all, every
+//     call gets its receipt or qr.ErrInvalidCode, and once the revocation
+//     has returned no instance charges the device's codes;
 //   - Reconcile: payments left between their steps, finished by several
 //     Reconcile runs, ledger.ExpirePending runs and the payers' retries at
 //     once.
@@ -74,6 +80,12 @@ type Env struct {
 // reservation under a dynamic payment's ID, a payment posted whose claim
 // was not settled) and checks that Service.Check reports each one and
 // Service.Reconcile repairs what it may and reports the rest.
+//
+// Revocation checks that a device revoked through one instance is
+// refused by another that charged it before, that the refusal is
+// counted, and, when the store pays in its step (qr.PayingStore), that a
+// device revoked after its code was checked but before the step does not
+// pay.
 //
 // Idempotency checks that a retry is recognised by its meaning: a static
 // code issued again under another name, a dynamic code paid with its
@@ -93,12 +105,14 @@ func RunService(t *testing.T, newEnv func(t testing.TB) Env) {
 		{"ChargeRefused", testRaceChargeRefused},
 		{"DynamicTwoPayers", testRaceDynamicTwoPayers},
 		{"StaticCapEdge", testRaceStaticCapEdge},
+		{"ChargeRevoked", testRaceChargeRevoked},
 		{"Reconcile", testRaceReconcile},
 		{"CheckAndRepair", testCheckAndRepair},
 		{"Idempotency", testIdempotency},
+		{"Revocation", testRevocation},
 	} {
 		name := "Race/" + tc.name
-		if tc.name == "CheckAndRepair" || tc.name == "Idempotency" {
+		if tc.name == "CheckAndRepair" || tc.name == "Idempotency" || tc.name == "Revocation" {
 			name = tc.name
 		}
 		t.Run(name, func(t *testing.T) { tc.fn(t, newEnv) })
@@ -129,6 +143,7 @@ type world struct {
 	bank   uuid.UUID
 	seq    atomic.Int64
 	rounds int
+	cfg    qr.Config // svc's: another instance is qr.New(cfg)
 }
 
 // iterations is how often a race case of w repeats: def (or the long
@@ -182,6 +197,7 @@ func newWorld(t testing.TB, env Env, edit func(*qr.Config), wrap func(qr.Store) 
 	if wrap != nil {
 		cfg.Store = wrap(env.Store)
 	}
+	w.cfg = cfg
 	w.svc, err = qr.New(cfg)
 	must(t, err)
 	bank, err := w.l.CreateAccount(w.ctx, ledger.Account{ID: uuid.New(), Currency: cny})
