@@ -100,8 +100,9 @@ type Limiter interface {
 	ChargeLookup(ctx context.Context, payer, charge uuid.UUID, found bool) (charged bool, err error)
 	// PaymentSettled gives SettledRefund tokens back to payer's bucket (never
 	// beyond its capacity) when a payment that used a lookup settles. Call
-	// it once per such payment. It returns CheckPayer's errors or a storage
-	// error.
+	// it once per such payment, unless the paying store gave the refund in
+	// the payment's own step (PayingStore.RefundsOn). It returns
+	// CheckPayer's errors or a storage error.
 	PaymentSettled(ctx context.Context, payer uuid.UUID) error
 }
 
