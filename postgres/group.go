@@ -30,10 +30,10 @@ const (
 	// Most of a batch's server work does not grow with its claims (two
 	// round trips, nine statements and their constraints and triggers,
 	// one commit): with 8 clients on 2 cores, 4 batches in flight
-	// gathered 1.5 claims each and cost the server 375 µs of CPU a claim,
-	// 2 gathered 2.5 and cost 260 µs, 1 gathered 4 and cost 205 µs but
-	// left the machine idle while each batch waited on its round trips
-	// and commit (docs/performance.md, 2026-12-05).
+	// gathered 1.5 claims each and cost the server 375–450 µs of CPU a
+	// claim, 2 gathered 2.5 and cost 260–310 µs, 1 gathered 4 and cost
+	// 205 µs but left the machine idle while each batch waited on its
+	// round trips and commit (docs/performance.md, 2026-12-05).
 	paidInFlight = 2
 )
 
