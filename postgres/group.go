@@ -12,9 +12,10 @@ import (
 
 // The stores gather concurrent calls into batches that one function
 // applies in one transaction each (group commit, see internal/groupcommit):
-// a call waits while up to groupInFlight batches are being applied, and
-// joins the next one. A batch runs under no caller's context (it works for
-// all of them) but under groupTimeout.
+// a call waits while up to groupInFlight batches (paidInFlight for paid
+// red-packet claims) are being applied, and joins the next one. A batch
+// runs under no caller's context (it works for all of them) but under
+// groupTimeout.
 type (
 	grouper[Req, Res any]   = groupcommit.Queue[Req, Res]
 	groupCall[Req, Res any] = groupcommit.Call[Req, Res]
@@ -24,13 +25,24 @@ const (
 	groupMaxBatch = 256
 	groupInFlight = 4
 	groupTimeout  = 30 * time.Second
+
+	// paidInFlight bounds the batches of paid red-packet claims in flight.
+	// Most of a batch's server work does not grow with its claims (two
+	// round trips, nine statements and their constraints and triggers,
+	// one commit): with 8 clients on 2 cores, 4 batches in flight
+	// gathered 1.5 claims each and cost the server 375–450 µs of CPU a
+	// claim, 2 gathered 2.5 and cost 260–310 µs, 1 gathered 4 and cost
+	// 205 µs but left the machine idle while each batch waited on its
+	// round trips and commit (docs/performance.md, 2026-12-05).
+	paidInFlight = 2
 )
 
-// newGrouper returns a grouper of batches that apply applies; name names
-// them in tel's batch-size metric (nil: none). Once the store or its DB is
-// closed, calls are refused with errStoreClosed.
-func newGrouper[Req, Res any](life queueLife, tel *dbTelemetry, name string, apply func(context.Context, []*groupCall[Req, Res]) error) *grouper[Req, Res] {
-	cfg := groupcommit.Config[Req, Res]{Apply: apply, MaxBatch: groupMaxBatch, MaxInFlight: groupInFlight, Timeout: groupTimeout,
+// newGrouper returns a grouper of batches that apply applies, up to
+// inFlight at once; name names them in tel's batch-size metric (nil:
+// none). Once the store or its DB is closed, calls are refused with
+// errStoreClosed.
+func newGrouper[Req, Res any](life queueLife, tel *dbTelemetry, name string, inFlight int, apply func(context.Context, []*groupCall[Req, Res]) error) *grouper[Req, Res] {
+	cfg := groupcommit.Config[Req, Res]{Apply: apply, MaxBatch: groupMaxBatch, MaxInFlight: inFlight, Timeout: groupTimeout,
 		Life: life, ErrClosed: errStoreClosed}
 	if tel != nil {
 		cfg.Observe = func(ctx context.Context, n int) { tel.size(ctx, name, n) }
