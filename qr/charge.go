@@ -411,7 +411,7 @@ func (s *Service) checkCode(ctx context.Context, req *ChargeRequest, spend, cach
 			}
 			reason = err
 		} else {
-			if cached {
+			if cached && !fromCache {
 				s.devices.put(stored)
 			}
 			reason = s.codes.Check(ref, d)
