@@ -33,7 +33,7 @@ const (
 	// gathered 1.5 claims each and cost the server 375–450 µs of CPU a
 	// claim, 2 gathered 2.5 and cost 260–310 µs, 1 gathered 4 and cost
 	// 205 µs but left the machine idle while each batch waited on its
-	// round trips and commit (docs/performance.md, 2026-12-05).
+	// round trips and commit (docs/performance.md, 2026-12-04).
 	paidInFlight = 2
 )
 
