@@ -92,11 +92,11 @@ if [ "$SET" != features ]; then
 fi
 if [ "$SET" != ledger ]; then
 	feature() { ours -warmup "$WARMUP" -accounts "$ACCOUNTS" "$@"; }
-	add "redpacket claims/s" "$(feature -scenario redpacket)" tpcb 0.5
-	add "redpacket claims/s, payments grouped" "$(feature -scenario redpacket -group)" tpcb 0.5
+	add "redpacket claims/s" "$(feature -scenario redpacket)" tpcb 0.9
+	add "redpacket claims/s, payments grouped" "$(feature -scenario redpacket -group)" tpcb ""
 	add "redpacket-soldout taps/s (fast path)" "$(feature -scenario redpacket-soldout)" tpcb ""
-	add "phone resolve+send/s" "$(feature -scenario phone)" tpcb ""
-	add "qr payment-code charges/s" "$(feature -scenario qr)" tpcb ""
+	add "phone resolve+send/s" "$(feature -scenario phone)" tpcb 0.8
+	add "qr payment-code charges/s" "$(feature -scenario qr)" tpcb 0.9
 	add "campaign tries/s (10% win)" "$(feature -scenario campaign)" tpcb ""
 	add "campaign winners/s" "$(feature -scenario campaign-winners)" tpcb 0.9
 	add "points earned/s" "$(feature -scenario points-earn)" tpcb ""
