@@ -116,22 +116,7 @@ func spend(t testing.TB, l transfer.Limiter, payer uuid.UUID) {
 func testChargeOnce(t *testing.T, l transfer.Limiter, clock *ledgertest.Clock, cfg transfer.RateConfig) {
 	ctx := context.Background()
 	for range ledgertest.RaceIterations(t, 20) {
-		payer := uuid.New()
-		for range cfg.Payer.Capacity/cfg.NotFoundCost - 1 {
-			chargeOf(t, l, payer, uuid.Nil)
-		}
-		charge := uuid.New()
-		charged, errs := ledgertest.Concurrently(8, func(int) (bool, error) { return l.ChargeLookup(ctx, payer, charge, false) })
-		n := 0
-		for i := range charged {
-			must(t, errs[i])
-			if charged[i] {
-				n++
-			}
-		}
-		if n != 1 {
-			t.Fatalf("%d of 8 lookups under one charge were charged, want 1", n)
-		}
+		payer, charge := raceOneCharge(t, l, cfg, false)
 		if _, err := l.ChargeLookup(ctx, payer, uuid.New(), false); !errors.Is(err, transfer.ErrRateLimited) {
 			t.Fatalf("another charge with the budget spent: %v, want rate limited", err)
 		}
@@ -232,24 +217,34 @@ func testFoundAdmittedAtNotFoundCost(t *testing.T, l transfer.Limiter, clock *le
 func testFoundChargeOnce(t *testing.T, l transfer.Limiter, clock *ledgertest.Clock, cfg transfer.RateConfig) {
 	ctx := context.Background()
 	for range ledgertest.RaceIterations(t, 20) {
-		payer := uuid.New()
-		for range cfg.Payer.Capacity/cfg.NotFoundCost - 1 {
-			chargeOf(t, l, payer, uuid.Nil)
-		}
-		charge := uuid.New()
-		charged, errs := ledgertest.Concurrently(8, func(int) (bool, error) { return l.ChargeLookup(ctx, payer, charge, true) })
-		n := 0
-		for i := range charged {
-			must(t, errs[i])
-			if charged[i] {
-				n++
-			}
-		}
-		if n != 1 {
-			t.Fatalf("%d of 8 found lookups under one charge were charged, want 1", n)
-		}
+		payer, _ := raceOneCharge(t, l, cfg, true)
 		if _, err := l.ChargeLookup(ctx, payer, uuid.New(), true); !errors.Is(err, transfer.ErrRateLimited) {
 			t.Fatalf("another found lookup after the charge: %v, want rate limited", err)
 		}
 	}
+}
+
+// raceOneCharge leaves a new payer's bucket holding one lookup
+// (NotFoundCost), then makes 8 lookups at once under one new charge,
+// found or not, and fails unless exactly one was charged and none refused.
+func raceOneCharge(t *testing.T, l transfer.Limiter, cfg transfer.RateConfig, found bool) (payer, charge uuid.UUID) {
+	t.Helper()
+	payer, charge = uuid.New(), uuid.New()
+	for range cfg.Payer.Capacity/cfg.NotFoundCost - 1 {
+		chargeOf(t, l, payer, uuid.Nil)
+	}
+	charged, errs := ledgertest.Concurrently(8, func(int) (bool, error) {
+		return l.ChargeLookup(context.Background(), payer, charge, found)
+	})
+	n := 0
+	for i := range charged {
+		must(t, errs[i])
+		if charged[i] {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d of 8 lookups (found %v) under one charge were charged, want 1", n, found)
+	}
+	return payer, charge
 }
