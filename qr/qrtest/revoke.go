@@ -155,15 +155,7 @@ func testRaceChargeRevoked(t *testing.T, newEnv func(testing.TB) Env) {
 	revoker := w.instance(nil)
 	iterate(t, w.iterations(t, 40), func(i int) error {
 		const funds = 2_00 // the warm-up charge and the raced one
-		payer, err := w.wallet(funds)
-		if err != nil {
-			return err
-		}
-		shop, err := w.wallet(0)
-		if err != nil {
-			return err
-		}
-		d, err := w.svc.RegisterDevice(w.ctx, w.name("phone"), payer)
+		payer, shop, d, err := w.payerDevice(funds)
 		if err != nil {
 			return err
 		}

@@ -232,6 +232,19 @@ func (w *world) wallet(fen int64) (uuid.UUID, error) {
 	return a.ID, err
 }
 
+// payerDevice opens a payer's wallet holding fen with a device
+// registered on it, and a merchant's empty wallet.
+func (w *world) payerDevice(fen int64) (payer, shop uuid.UUID, d qr.Device, err error) {
+	if payer, err = w.wallet(fen); err != nil {
+		return
+	}
+	if shop, err = w.wallet(0); err != nil {
+		return
+	}
+	d, err = w.svc.RegisterDevice(w.ctx, w.name("phone"), payer)
+	return
+}
+
 // shop opens a payee's wallet and lists it in the directory.
 func (w *world) shop() (string, uuid.UUID, error) {
 	alias := w.name("shop")
@@ -443,15 +456,7 @@ func testRaceChargeTwoMerchants(t *testing.T, newEnv func(testing.TB) Env) {
 func testRaceChargeOneCode(t *testing.T, newEnv func(testing.TB) Env) {
 	w := newWorld(t, newEnv(t), nil, nil)
 	iterate(t, w.iterations(t, 60), func(i int) error {
-		payer, err := w.wallet(1_00)
-		if err != nil {
-			return err
-		}
-		shop, err := w.wallet(0)
-		if err != nil {
-			return err
-		}
-		d, err := w.svc.RegisterDevice(w.ctx, w.name("phone"), payer)
+		payer, shop, d, err := w.payerDevice(1_00)
 		if err != nil {
 			return err
 		}
@@ -505,15 +510,7 @@ func testRaceChargeOneCode(t *testing.T, newEnv func(testing.TB) Env) {
 func testRaceChargeRefused(t *testing.T, newEnv func(testing.TB) Env) {
 	w := newWorld(t, newEnv(t), nil, nil)
 	iterate(t, w.iterations(t, 30), func(i int) error {
-		payer, err := w.wallet(1_00)
-		if err != nil {
-			return err
-		}
-		shop, err := w.wallet(0)
-		if err != nil {
-			return err
-		}
-		d, err := w.svc.RegisterDevice(w.ctx, w.name("phone"), payer)
+		payer, shop, d, err := w.payerDevice(1_00)
 		if err != nil {
 			return err
 		}
