@@ -254,7 +254,10 @@ func (s *PhoneTransferStore) CreatePaid(ctx context.Context, rec transfer.Record
 	if err := ledger.ValidateTransfer(&pay); err != nil {
 		return transfer.Record{}, false, &ledger.TransferError{ID: pay.ID, Err: err}
 	}
-	return s.create(ctx, "create and pay transfer record", rec, limits, []ledger.Transfer{pay}, s.refunder(refund, rec.Refund), now)
+	// A hold (a pending transfer) settles later, in ResolvePaid: no
+	// refund now, so the payer's bucket row is not locked.
+	return s.create(ctx, "create and pay transfer record", rec, limits, []ledger.Transfer{pay},
+		s.refunder(refund, rec.Refund && pay.Kind != ledger.KindPending), now)
 }
 
 // RefundsOn implements transfer.PayingStore: CreatePaid and ResolvePaid
