@@ -142,20 +142,11 @@ func newQRQueries(db *DB) qrQueries {
 			update $S.qr_cap_totals t set total = t.total + r.amount from r
 			where t.user_id = r.user_id and t.day = r.day and t.currency = r.currency`),
 		// Both records in one statement (one snapshot), zero when absent.
-		peekTries: q(`select $1::bigint, coalesce(s.count, 0), s.since, s.locked_at, coalesce(s.day, ''), coalesce(s.currency, ''),
-				coalesce(s.spent, 0), coalesce(s.last_charge, ` + nilUUID + `), $2::uuid, coalesce(m.count, 0), m.since
-			from (values (1)) v
-			left join $S.qr_serial_tries s on s.serial = $1
-			left join $S.qr_merchant_tries m on m.merchant = $2`),
+		peekTries: q(`select ` + qrTriesCols + qrTriesFrom),
 		// A charge's step: both records (as peekTries), then the charge
 		// that redeemed the code (serial, step $3) and the serial's device
 		// (chargeRefs' columns), in one statement.
-		peekCharge: q(`select $1::bigint, coalesce(s.count, 0), s.since, s.locked_at, coalesce(s.day, ''), coalesce(s.currency, ''),
-				coalesce(s.spent, 0), coalesce(s.last_charge, ` + nilUUID + `), $2::uuid, coalesce(m.count, 0), m.since,
-				` + qrChargeRefCols + `
-			from (values (1)) v
-			left join $S.qr_serial_tries s on s.serial = $1
-			left join $S.qr_merchant_tries m on m.merchant = $2
+		peekCharge: q(`select ` + qrTriesCols + `, ` + qrChargeRefCols + qrTriesFrom + `
 			left join $S.qr_used_codes u on u.serial = $1 and u.step = $3
 			left join $S.qr_devices d on d.serial = $1`),
 		chargeRefs: q(`select ` + qrChargeRefCols + `
@@ -164,6 +155,17 @@ func newQRQueries(db *DB) qrQueries {
 			left join $S.qr_devices d on d.serial = $1`),
 	}
 }
+
+// qrTriesCols and qrTriesFrom read a serial's ($1) and a merchant's ($2)
+// records of attempts, zero when absent (triesRow's columns).
+const (
+	qrTriesCols = `$1::bigint, coalesce(s.count, 0), s.since, s.locked_at, coalesce(s.day, ''), coalesce(s.currency, ''),
+		coalesce(s.spent, 0), coalesce(s.last_charge, ` + nilUUID + `), $2::uuid, coalesce(m.count, 0), m.since`
+	qrTriesFrom = `
+		from (values (1)) v
+		left join $S.qr_serial_tries s on s.serial = $1
+		left join $S.qr_merchant_tries m on m.merchant = $2`
+)
 
 // qrChargeRefCols: the charge that redeemed a code (u, nil when none) and
 // the code's device (d, nulls when none).
@@ -207,17 +209,14 @@ func scanChargeRefs(row pgx.CollectableRow) (chargeRefs, error) {
 
 // scanPeekCharge reads peekCharge's row: both records and chargeRefs.
 func scanPeekCharge(row pgx.CollectableRow) (chargeTries, error) {
-	var w serialRow
-	var merchant [16]byte
-	var count int32
-	var since *time.Time
+	var w triesRow
 	var r chargeTries
-	if err := row.Scan(append(append(w.dest(), &merchant, &count, &since), r.refs.dest()...)...); err != nil {
+	if err := row.Scan(append(w.dest(), r.refs.dest()...)...); err != nil {
 		return chargeTries{}, err
 	}
 	r.refs.done()
-	sr, err := w.record()
-	r.tries = tries{sr, qr.MerchantRecord{Merchant: merchant, Strikes: qr.Strikes{Count: int(count), Since: utcOrZero(since)}}}
+	var err error
+	r.tries, err = w.tries()
 	return r, err
 }
 
@@ -668,17 +667,28 @@ func scanSerialRecord(row pgx.CollectableRow) (qr.SerialRecord, error) {
 	return w.record()
 }
 
+// triesRow is the scan target of qrTriesCols.
+type triesRow struct {
+	serial   serialRow
+	merchant [16]byte
+	count    int32
+	since    *time.Time
+}
+
+func (r *triesRow) dest() []any { return append(r.serial.dest(), &r.merchant, &r.count, &r.since) }
+
+func (r *triesRow) tries() (tries, error) {
+	sr, err := r.serial.record()
+	return tries{sr, qr.MerchantRecord{Merchant: r.merchant, Strikes: qr.Strikes{Count: int(r.count), Since: utcOrZero(r.since)}}}, err
+}
+
 // scanTries reads peekTries' row: both records.
 func scanTries(row pgx.CollectableRow) (tries, error) {
-	var w serialRow
-	var merchant [16]byte
-	var count int32
-	var since *time.Time
-	if err := row.Scan(append(w.dest(), &merchant, &count, &since)...); err != nil {
+	var w triesRow
+	if err := row.Scan(w.dest()...); err != nil {
 		return tries{}, err
 	}
-	sr, err := w.record()
-	return tries{sr, qr.MerchantRecord{Merchant: merchant, Strikes: qr.Strikes{Count: int(count), Since: utcOrZero(since)}}}, err
+	return w.tries()
 }
 
 // tries is a serial's and a merchant's record.
