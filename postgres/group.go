@@ -55,13 +55,24 @@ func newGrouper[Req, Res any](life queueLife, tel *dbTelemetry, name string, inF
 // lets only one transaction at a time past its lock anyway, so the tries
 // that come meanwhile wait for the next batch, all together, rather than
 // in several small ones queued behind that lock, each paying a commit.
-// Before each batch it lets the callers that are ready to run join it:
-// those the last batch answered are about to send their next tries, and a
-// batch that left them for the next one would halve every batch.
+// Before each batch it waits up to tryRegather for the callers the last
+// batch answered to try again: without the wait, those callers missed
+// the next batch (it was taken as they woke) and each batch held half of
+// them.
 type tryQueues = groupcommit.Keyed[uuid.UUID, tryCall, campaign.TryResult]
+
+// tryRegather bounds the wait before a batch of tries. Answered callers
+// of the load generator come back within 20–120 µs here, and a batch
+// takes 2–3 ms; the wait ends as soon as as many tries have come as the
+// last batch answered, so only a batch whose callers went away (or went
+// to another campaign) waits it whole. With 8 clients it took batches
+// from 4.5 tries to 8 and winners from 0.85x pgbench to 1.2x
+// (docs/performance.md, 2026-12-05).
+const tryRegather = 500 * time.Microsecond
 
 func newTryQueues(life queueLife, apply func(context.Context, []*groupCall[tryCall, campaign.TryResult]) error) *tryQueues {
 	return groupcommit.NewKeyed(func(c tryCall) uuid.UUID { return c.id }, groupcommit.Config[tryCall, campaign.TryResult]{
-		Apply: apply, MaxBatch: groupMaxBatch, MaxInFlight: 1, Timeout: groupTimeout, Life: life, ErrClosed: errStoreClosed, Yield: true,
+		Apply: apply, MaxBatch: groupMaxBatch, MaxInFlight: 1, Timeout: groupTimeout, Life: life, ErrClosed: errStoreClosed,
+		Regather: tryRegather,
 	})
 }

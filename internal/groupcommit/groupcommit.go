@@ -14,7 +14,6 @@ package groupcommit
 
 import (
 	"context"
-	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -45,13 +44,30 @@ type Life interface {
 	Closed() bool // whether Enter refuses
 }
 
+// A Life that also has Done, a channel closed as it closes, ends the
+// goroutines' Regather waits then: no call can join any more.
+type doneLife interface {
+	Done() <-chan struct{}
+}
+
 // Lifetime is a Life of its own, which Close ends. The zero value is open.
 type Lifetime struct {
 	Closing func() // tests: called by Close before it waits
 
 	mu     sync.Mutex
 	closed bool
+	done   chan struct{} // closed by Close; nil until Done or Close
 	wg     sync.WaitGroup
+}
+
+// Done returns a channel that Close closes.
+func (l *Lifetime) Done() <-chan struct{} {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.done == nil {
+		l.done = make(chan struct{})
+	}
+	return l.done
 }
 
 // Enter implements Life.
@@ -79,6 +95,12 @@ func (l *Lifetime) Closed() bool {
 // Calling it again waits the same way.
 func (l *Lifetime) Close() {
 	l.mu.Lock()
+	if !l.closed {
+		if l.done == nil {
+			l.done = make(chan struct{})
+		}
+		close(l.done)
+	}
 	l.closed = true
 	hook := l.Closing
 	l.mu.Unlock()
@@ -111,11 +133,13 @@ type Config[Req, Res any] struct {
 	// Observe, when set, is told each batch's total Size before it is
 	// applied (for a metric).
 	Observe func(ctx context.Context, size int)
-	// Yield lets the goroutines that are ready to run queue their calls
-	// before each batch is taken: callers that the last batch answered
-	// and that call again at once join the next batch rather than the one
-	// after it.
-	Yield bool
+	// Regather, when positive, bounds a wait before each batch after the
+	// first for the callers the last batch answered: until as many calls
+	// have joined since its answers as it answered (whoever makes them),
+	// or Regather has passed. Callers that call again at once then join
+	// the next batch rather than the one after it, which would leave each
+	// batch half of them. Zero: no wait.
+	Regather time.Duration
 }
 
 // core is what Queue and Keyed share: a queue's configuration, the lock
@@ -133,6 +157,10 @@ type line[Req, Res any] struct {
 	waiting  []*Call[Req, Res]
 	inFlight int
 	idle     func() // called under mu once no goroutine applies the line's calls; nil: none
+
+	joined int           // calls queued so far
+	want   int           // joined that ends a regather wait
+	wake   chan struct{} // closed once joined reaches want; nil: no wait
 }
 
 func newCore[Req, Res any](cfg Config[Req, Res]) core[Req, Res] {
@@ -164,6 +192,11 @@ func (q *core[Req, Res]) join(l *line[Req, Res], c *Call[Req, Res]) (start bool,
 		return false, q.cfg.ErrClosed
 	}
 	l.waiting = append(l.waiting, c)
+	l.joined++
+	if l.wake != nil && l.joined >= l.want {
+		close(l.wake)
+		l.wake = nil
+	}
 	if start {
 		l.inFlight++
 	}
@@ -189,11 +222,12 @@ func (q *core[Req, Res]) await(ctx context.Context, c *Call[Req, Res], l *line[R
 // flush applies l's calls, batch after batch, until none are left.
 func (q *core[Req, Res]) flush(l *line[Req, Res]) {
 	defer q.cfg.Life.Exit()
+	want := 0 // with Regather: l.joined once the last batch's callers are back
 	for {
-		if q.cfg.Yield {
-			runtime.Gosched()
-		}
 		q.mu.Lock()
+		if want > 0 {
+			q.regather(l, want)
+		}
 		batch, size := q.take(l)
 		if batch == nil {
 			l.inFlight--
@@ -204,30 +238,43 @@ func (q *core[Req, Res]) flush(l *line[Req, Res]) {
 			return
 		}
 		q.mu.Unlock()
-		q.apply(batch, size)
+		if joined := q.apply(l, batch, size); q.cfg.Regather > 0 {
+			want = joined + len(batch)
+		}
 	}
 }
 
-// take removes the next batch from l, under q.mu: its first call and as
-// many of the next ones as MaxBatch allows.
-func (q *core[Req, Res]) take(l *line[Req, Res]) ([]*Call[Req, Res], int) {
-	if len(l.waiting) == 0 {
-		return nil, 0
+// regather waits, under q.mu (released meanwhile), until l.joined reaches
+// want, a batch's worth of calls is waiting, or Regather has passed.
+func (q *core[Req, Res]) regather(l *line[Req, Res], want int) {
+	if n, size := q.extent(l); l.joined >= want || n < len(l.waiting) || size >= q.cfg.MaxBatch {
+		return
 	}
-	var n, size int
-	if q.cfg.Size == nil {
-		n = min(len(l.waiting), q.cfg.MaxBatch)
-		size = n
-	} else {
-		n, size = 1, q.cfg.Size(l.waiting[0].Req)
-		for n < len(l.waiting) {
-			s := q.cfg.Size(l.waiting[n].Req)
-			if size+s > q.cfg.MaxBatch {
-				break
-			}
-			size += s
-			n++
-		}
+	wake := make(chan struct{})
+	l.want, l.wake = want, wake
+	q.mu.Unlock()
+	var closing <-chan struct{}
+	if d, ok := q.cfg.Life.(doneLife); ok {
+		closing = d.Done()
+	}
+	t := time.NewTimer(q.cfg.Regather)
+	select {
+	case <-wake:
+	case <-t.C:
+	case <-closing:
+	}
+	t.Stop()
+	q.mu.Lock()
+	if l.wake == wake {
+		l.wake = nil
+	}
+}
+
+// take removes the next batch from l, under q.mu.
+func (q *core[Req, Res]) take(l *line[Req, Res]) ([]*Call[Req, Res], int) {
+	n, size := q.extent(l)
+	if n == 0 {
+		return nil, 0
 	}
 	batch := l.waiting[:n:n]
 	if n == len(l.waiting) {
@@ -238,14 +285,43 @@ func (q *core[Req, Res]) take(l *line[Req, Res]) ([]*Call[Req, Res], int) {
 	return batch, size
 }
 
-// apply applies a batch and answers its calls.
-func (q *core[Req, Res]) apply(batch []*Call[Req, Res], size int) {
+// extent returns how many of l's waiting calls make its next batch, under
+// q.mu, and their total size: the first call and as many of the next
+// ones as MaxBatch allows.
+func (q *core[Req, Res]) extent(l *line[Req, Res]) (n, size int) {
+	if len(l.waiting) == 0 {
+		return 0, 0
+	}
+	if q.cfg.Size == nil {
+		n = min(len(l.waiting), q.cfg.MaxBatch)
+		return n, n
+	}
+	n, size = 1, q.cfg.Size(l.waiting[0].Req)
+	for n < len(l.waiting) {
+		s := q.cfg.Size(l.waiting[n].Req)
+		if size+s > q.cfg.MaxBatch {
+			break
+		}
+		size += s
+		n++
+	}
+	return n, size
+}
+
+// apply applies a batch of l and answers its calls; it returns l.joined
+// as it was just before the answers.
+func (q *core[Req, Res]) apply(l *line[Req, Res], batch []*Call[Req, Res], size int) (joined int) {
 	ctx, cancel := context.WithTimeout(context.Background(), q.cfg.Timeout)
 	if q.cfg.Observe != nil {
 		q.cfg.Observe(ctx, size)
 	}
 	err := q.cfg.Apply(ctx, batch)
 	cancel()
+	if q.cfg.Regather > 0 {
+		q.mu.Lock()
+		joined = l.joined
+		q.mu.Unlock()
+	}
 	for _, c := range batch {
 		if err != nil {
 			var zero Res
@@ -253,6 +329,7 @@ func (q *core[Req, Res]) apply(batch []*Call[Req, Res], size int) {
 		}
 		close(c.done)
 	}
+	return joined
 }
 
 // Queue gathers every call into one line of batches.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 )
@@ -319,5 +320,74 @@ func TestKeyed(t *testing.T) {
 	}
 	if _, err := q.Do(ctx, 3); !errors.Is(err, errClosed) {
 		t.Fatalf("call after Close: %v, want ErrClosed", err)
+	}
+}
+
+// With Regather, the callers a batch answered that call again join the
+// next batch with the calls that waited, rather than the one after it.
+func TestRegather(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	h := newHeld()
+	var life Lifetime
+	q := New(Config[int, int]{Apply: h.apply, Life: &life, ErrClosed: errClosed, Regather: time.Minute})
+	hs := newHarness(t, &q.core, q.Do)
+	ctx := context.Background()
+	hs.call(ctx, 0)
+	<-h.batches
+	for i := 1; i <= 3; i++ {
+		hs.call(ctx, i)
+	}
+	h.release <- nil
+	if a := <-hs.answers; a.req != 0 || a.err != nil {
+		t.Fatalf("first caller: %+v", a)
+	}
+	hs.call(ctx, 10) // the first caller again
+	if b := <-h.batches; !slices.Equal(b, []int{1, 2, 3, 10}) {
+		t.Fatalf("next batch %v, want the calls that waited and the answered caller's [1 2 3 10]", b)
+	}
+	h.release <- nil
+	for range 4 {
+		if a := <-hs.answers; a.err != nil || a.res != 2*a.req {
+			t.Fatalf("caller %d got %d, %v", a.req, a.res, a.err)
+		}
+	}
+	life.Close()
+}
+
+// The wait ends without the answered callers after Regather, at once
+// when the next batch is full, and when the Life closes.
+func TestRegatherBounded(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	for _, c := range []struct {
+		name     string
+		regather time.Duration
+		maxBatch int
+	}{
+		{"Regather passed", time.Millisecond, 10},
+		{"batch full", time.Hour, 3},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h := newHeld()
+			var life Lifetime
+			q := New(Config[int, int]{Apply: h.apply, Life: &life, ErrClosed: errClosed, Regather: c.regather, MaxBatch: c.maxBatch})
+			hs := newHarness(t, &q.core, q.Do)
+			ctx := context.Background()
+			hs.call(ctx, 0)
+			<-h.batches
+			for i := 1; i <= 3; i++ {
+				hs.call(ctx, i)
+			}
+			h.release <- nil
+			if b := <-h.batches; !slices.Equal(b, []int{1, 2, 3}) {
+				t.Fatalf("next batch %v, want [1 2 3] without the first caller", b)
+			}
+			h.release <- nil
+			for range 4 {
+				if a := <-hs.answers; a.err != nil || a.res != 2*a.req {
+					t.Fatalf("caller %d got %d, %v", a.req, a.res, a.err)
+				}
+			}
+			life.Close() // ends the wait for these callers, which do not call again
+		})
 	}
 }
