@@ -43,7 +43,7 @@ func TestGrouperClose(t *testing.T) {
 			db := &DB{life: new(lifetime)}
 			life := newQueueLife(db)
 			h := newHeldApply()
-			g := newGrouper(life, nil, "test", groupInFlight, h.apply)
+			g := newGrouper(life, nil, "test", groupDefault, h.apply)
 			queued := make(chan struct{}, groupInFlight+8)
 			g.Enqueued = func() { queued <- struct{}{} }
 			marked := make(chan struct{})

@@ -67,9 +67,9 @@ var _ redpacket.Store = (*RedPacketStore)(nil)
 func NewRedPacketStore(db *DB) *RedPacketStore {
 	s := &RedPacketStore{db: db, q: newRedPacketQueries(db), ledger: NewLedgerStore(db)}
 	s.life = newQueueLife(db)
-	s.claims = newGrouper(s.life, db.tel, "redpacket.claims", groupInFlight, s.claimBatch)
-	s.paid = newGrouper(s.life, db.tel, "redpacket.paid_claims", paidInFlight, s.claimPaidBatch)
-	s.marks = newGrouper(s.life, db.tel, "redpacket.marks", groupInFlight, s.markBatch)
+	s.claims = newGrouper(s.life, db.tel, "redpacket.claims", claimShape, s.claimBatch)
+	s.paid = newGrouper(s.life, db.tel, "redpacket.paid_claims", claimShape, s.claimPaidBatch)
+	s.marks = newGrouper(s.life, db.tel, "redpacket.marks", groupDefault, s.markBatch)
 	return s
 }
 

@@ -55,7 +55,7 @@ func TestDBTelemetry(t *testing.T) {
 	}); err == nil {
 		t.Fatal("endless conflicts succeeded")
 	}
-	g := newGrouper(newQueueLife(db), db.tel, "telemetry.test", groupInFlight, func(context.Context, []*groupCall[int, int]) error { return nil })
+	g := newGrouper(newQueueLife(db), db.tel, "telemetry.test", groupDefault, func(context.Context, []*groupCall[int, int]) error { return nil })
 	if _, err := g.Do(ctx, 1); err != nil {
 		t.Fatal(err)
 	}
