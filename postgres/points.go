@@ -60,7 +60,7 @@ var _ points.PostingStore = (*PointsStore)(nil)
 func NewPointsStore(db *DB) *PointsStore {
 	s := &PointsStore{db: db, q: newPointsQueries(db), ledger: NewLedgerStore(db)}
 	s.life = newQueueLife(db)
-	s.posted = newGrouper(s.life, db.tel, "points.posted", groupDefault, s.postBatch)
+	s.posted = newGrouper(s.life, db.tel, "points.posted", pointsShape, s.postBatch)
 	return s
 }
 
