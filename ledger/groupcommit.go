@@ -23,6 +23,16 @@ type GroupCommitOptions struct {
 	// on its lock anyway). Default 1: one batch applied while the next one
 	// gathers.
 	MaxInFlight int
+	// Regather, when positive, bounds a wait before each batch for the
+	// callers the last batch answered: it ends once as many calls have
+	// come as that batch answered (whoever makes them), or the next batch
+	// is full. Callers that call again at once (a client's next request,
+	// a busy service's next arrivals) then make one batch with those that
+	// waited rather than two. It adds at most Regather to a batch whose
+	// callers do not come. Zero: no wait. On PostgreSQL, 500 µs made a
+	// hot account's single transfers 1.4x as fast with 8 clients
+	// (docs/performance.md, 2026-12-05).
+	Regather time.Duration
 	// Timeout bounds each batch's call to the inner store. A batch works
 	// for many callers, so it runs under none of their contexts.
 	// Default 30 s.
@@ -97,7 +107,7 @@ func NewGroupCommit(inner Store, opts GroupCommitOptions) *GroupCommit {
 	}
 	g.q = groupcommit.New(groupcommit.Config[groupReq, []Result]{
 		Apply: g.apply, Size: func(r groupReq) int { return len(r.ts) },
-		MaxBatch: opts.MaxBatch, MaxInFlight: opts.MaxInFlight, Timeout: opts.Timeout,
+		MaxBatch: opts.MaxBatch, MaxInFlight: opts.MaxInFlight, Timeout: opts.Timeout, Regather: opts.Regather,
 		Life: &g.life, ErrClosed: errGroupClosed, Observe: observe,
 	})
 	return g

@@ -305,3 +305,44 @@ func TestGroupCommitValidatesEachCaller(t *testing.T) {
 		t.Fatalf("valid call: %v", err)
 	}
 }
+
+// With Regather, a caller the last batch answered that calls again joins
+// the calls that waited in the next batch.
+func TestGroupCommitRegather(t *testing.T) {
+	inner := newBatchStore()
+	g := NewGroupCommit(inner, GroupCommitOptions{Regather: time.Hour})
+	queued := make(chan struct{}, 100)
+	g.q.Enqueued = func() { queued <- struct{}{} }
+	ctx := context.Background()
+	results := make(chan callResult, 100)
+	call := func() uuid.UUID {
+		t := valid(0)
+		go func() {
+			r, err := g.CreateTransfer(ctx, t, time.Time{})
+			results <- callResult{t.ID, r, err}
+		}()
+		<-queued
+		return t.ID
+	}
+	first := call()
+	<-inner.batches
+	<-inner.nows
+	waited := []uuid.UUID{call(), call()}
+	inner.release <- nil
+	if r := <-results; r.id != first || r.err != nil {
+		t.Fatalf("first caller got %+v", r)
+	}
+	again := call() // the first caller's next request
+	b := <-inner.batches
+	<-inner.nows
+	if len(b) != 3 || b[0].ID != waited[0] || b[1].ID != waited[1] || b[2].ID != again {
+		t.Fatalf("next batch %v, want the two that waited and the answered caller's next", b)
+	}
+	inner.release <- nil
+	for range 3 {
+		if r := <-results; r.err != nil {
+			t.Fatalf("caller got %+v", r)
+		}
+	}
+	g.Close() // ends the wait for callers that do not come
+}

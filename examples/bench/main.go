@@ -79,6 +79,7 @@ type config struct {
 	shards, ops, duplicates      int
 	minOps                       int // tests: the fewest calls a run makes, however long it takes
 	inflight, cells              int
+	regather                     time.Duration
 	cross                        float64
 	duration, progress, warmup   time.Duration
 	seed                         uint64
@@ -115,6 +116,7 @@ func parseFlags() (config, error) {
 		"(its schema migrated through the coordinator, opened there with NoMigrate), not through the coordinator")
 	flag.BoolVar(&c.group, "group", false, "gather concurrent single transfers into shared commits (ledger.GroupCommit)")
 	flag.IntVar(&c.inflight, "group-inflight", 1, "with -group: batches applied at once")
+	flag.DurationVar(&c.regather, "group-regather", 500*time.Microsecond, "with -group: the longest wait before a batch for the callers the last one answered (0: none)")
 	flag.BoolVar(&c.verify, "verify", false, "check after the run that every acknowledged operation is stored as acknowledged, "+
 		"money is conserved and the ledger verifies (each scenario checks what its operation promises)")
 	flag.DurationVar(&c.progress, "progress", 5*time.Second, "progress line interval")
@@ -268,7 +270,7 @@ func bench(ctx context.Context, c config, store ledger.Store, db *postgres.DB) e
 func newEnv(c config, store ledger.Store, db *postgres.DB) *Env {
 	front := store
 	if c.group {
-		front = ledger.NewGroupCommit(store, ledger.GroupCommitOptions{MaxInFlight: c.inflight})
+		front = ledger.NewGroupCommit(store, ledger.GroupCommitOptions{MaxInFlight: c.inflight, Regather: c.regather})
 	}
 	env := &Env{
 		Opts: Options{Clients: c.clients, Batch: c.batch, Accounts: c.accounts, Shards: c.shards, Seed: c.seed,
