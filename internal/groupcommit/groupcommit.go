@@ -158,9 +158,14 @@ type line[Req, Res any] struct {
 	inFlight int
 	idle     func() // called under mu once no goroutine applies the line's calls; nil: none
 
-	joined int           // calls queued so far
-	want   int           // joined that ends a regather wait
-	wake   chan struct{} // closed once joined reaches want; nil: no wait
+	joined  int      // calls queued so far
+	waiters []waiter // the goroutines in a Regather wait
+}
+
+// waiter is a goroutine waiting until its line's joined reaches want.
+type waiter struct {
+	want int
+	wake chan struct{} // closed then
 }
 
 func newCore[Req, Res any](cfg Config[Req, Res]) core[Req, Res] {
@@ -193,10 +198,13 @@ func (q *core[Req, Res]) join(l *line[Req, Res], c *Call[Req, Res]) (start bool,
 	}
 	l.waiting = append(l.waiting, c)
 	l.joined++
-	if l.wake != nil && l.joined >= l.want {
-		close(l.wake)
-		l.wake = nil
-	}
+	l.waiters = slices.DeleteFunc(l.waiters, func(w waiter) bool {
+		if l.joined >= w.want {
+			close(w.wake)
+			return true
+		}
+		return false
+	})
 	if start {
 		l.inFlight++
 	}
@@ -251,7 +259,7 @@ func (q *core[Req, Res]) regather(l *line[Req, Res], want int) {
 		return
 	}
 	wake := make(chan struct{})
-	l.want, l.wake = want, wake
+	l.waiters = append(l.waiters, waiter{want, wake})
 	q.mu.Unlock()
 	var closing <-chan struct{}
 	if d, ok := q.cfg.Life.(doneLife); ok {
@@ -265,9 +273,7 @@ func (q *core[Req, Res]) regather(l *line[Req, Res], want int) {
 	}
 	t.Stop()
 	q.mu.Lock()
-	if l.wake == wake {
-		l.wake = nil
-	}
+	l.waiters = slices.DeleteFunc(l.waiters, func(w waiter) bool { return w.wake == wake })
 }
 
 // take removes the next batch from l, under q.mu.

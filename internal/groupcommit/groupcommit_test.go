@@ -391,3 +391,41 @@ func TestRegatherBounded(t *testing.T) {
 		})
 	}
 }
+
+// Every batch in flight waits for its own callers: with two, a call that
+// ends both waits lets each take a batch.
+func TestRegatherInFlight(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	h := newHeld()
+	var life Lifetime
+	q := New(Config[int, int]{Apply: h.apply, MaxInFlight: 2, Life: &life, ErrClosed: errClosed, Regather: time.Hour})
+	hs := newHarness(t, &q.core, q.Do)
+	ctx := context.Background()
+	hs.call(ctx, 0)
+	hs.call(ctx, 1)
+	<-h.batches
+	<-h.batches // both in flight
+	h.release <- nil
+	h.release <- nil
+	for range 2 {
+		if a := <-hs.answers; a.err != nil {
+			t.Fatalf("caller %d: %v", a.req, a.err)
+		}
+	}
+	hs.call(ctx, 10) // both goroutines are waiting; this ends both waits
+	if b := <-h.batches; !slices.Equal(b, []int{10}) {
+		t.Fatalf("batch %v, want [10]", b)
+	}
+	hs.call(ctx, 11) // taken while [10] is applied
+	if b := <-h.batches; !slices.Equal(b, []int{11}) {
+		t.Fatalf("batch %v, want [11]", b)
+	}
+	h.release <- nil
+	h.release <- nil
+	for range 2 {
+		if a := <-hs.answers; a.err != nil || a.res != 2*a.req {
+			t.Fatalf("caller %d got %d, %v", a.req, a.res, a.err)
+		}
+	}
+	life.Close()
+}
