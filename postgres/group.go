@@ -25,8 +25,9 @@ const (
 	groupInFlight = 4
 	groupTimeout  = 30 * time.Second
 
-	// groupRegather bounds the wait before a batch of claims or tries for
-	// the callers the last batch answered (groupcommit.Config.Regather).
+	// groupRegather bounds the wait before a batch of claims, tries or
+	// points for the callers the last batch answered
+	// (groupcommit.Config.Regather).
 	// The load generator's callers come back within 20–120 µs here and a
 	// batch takes 2–3 ms; the wait ends as soon as as many calls have
 	// come as the last batch answered, so only a batch whose callers went
@@ -53,7 +54,7 @@ var (
 	// the server 375–450 µs of CPU a claim, 2 gathered 2.5 and cost
 	// 260–310 µs (docs/performance.md, 2026-12-04). Without the regather
 	// wait, the callers a batch answered woke after the next batch was
-	// taken; with it, claims went 1.21–1.25x faster (2026-12-05).
+	// taken; with it, claims went 1.2–1.4x as fast (2026-12-05).
 	claimShape = groupShape{inFlight: 2, regather: groupRegather}
 
 	// pointsShape is the shape of points posted with their transfers.
