@@ -246,3 +246,24 @@ func TestCellsScenario(t *testing.T) {
 		}
 	}
 }
+
+// -think pauses each client between calls: a run whose pauses outlast it
+// makes no call and still ends on time; short pauses still verify.
+func TestThink(t *testing.T) {
+	var out bytes.Buffer
+	c := testConfig("transfer", &out)
+	c.think, c.minOps, c.verify = time.Hour, 0, false
+	if err := bench(context.Background(), c, ledger.NewMemoryStore(), nil); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	if s := summaryRe.FindStringSubmatch(out.String()); s == nil || s[1] != "0" {
+		t.Fatalf("clients pausing an hour made calls:\n%s", out.String())
+	}
+	out.Reset()
+	c = testConfig("transfer", &out)
+	c.think = 100 * time.Microsecond
+	if err := bench(context.Background(), c, ledger.NewMemoryStore(), nil); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	checkOutput(t, "transfer", out.String())
+}

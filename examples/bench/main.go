@@ -82,6 +82,7 @@ type config struct {
 	regather                     time.Duration
 	cross                        float64
 	duration, progress, warmup   time.Duration
+	think                        time.Duration
 	seed                         uint64
 	cpuprofile                   string
 	out                          io.Writer // where the report goes: stdout
@@ -116,9 +117,11 @@ func parseFlags() (config, error) {
 		"(its schema migrated through the coordinator, opened there with NoMigrate), not through the coordinator")
 	flag.BoolVar(&c.group, "group", false, "gather concurrent single transfers into shared commits (ledger.GroupCommit)")
 	flag.IntVar(&c.inflight, "group-inflight", 1, "with -group: batches applied at once")
-	flag.DurationVar(&c.regather, "group-regather", 500*time.Microsecond, "with -group: the longest wait before a batch for the callers the last one answered (0: none)")
+	flag.DurationVar(&c.regather, "group-regather", 50*time.Microsecond, "with -group: the longest wait before a batch for the callers the last one answered (0: none)")
 	flag.BoolVar(&c.verify, "verify", false, "check after the run that every acknowledged operation is stored as acknowledged, "+
 		"money is conserved and the ledger verifies (each scenario checks what its operation promises)")
+	flag.DurationVar(&c.think, "think", 0, "each client pauses a random time of this mean (exponential) after each call: "+
+		"with many clients, calls arrive as from users rather than from clients that call again at once (0: no pause)")
 	flag.DurationVar(&c.progress, "progress", 5*time.Second, "progress line interval")
 	flag.Uint64Var(&c.seed, "seed", uint64(time.Now().UnixNano()), "random seed")
 	flag.StringVar(&c.cpuprofile, "cpuprofile", "", "write a CPU profile of the load phase to this file")
@@ -512,6 +515,18 @@ func (s *stats) pct(p float64) time.Duration {
 	return d.Round(10 * time.Microsecond)
 }
 
+// thinkFor pauses for d, or until ctx ends: false then.
+func thinkFor(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
 // drive runs the clients for the run's duration, printing progress. Each
 // client's random source is the run's seed with stream (a warm-up's
 // clients draw other numbers than the measured run's). A client stops
@@ -540,8 +555,12 @@ func drive(ctx context.Context, c config, sc Scenario, stream uint64) stats {
 	start := time.Now()
 	for i := range c.clients {
 		client := sc.Client(i, rand.New(rand.NewPCG(c.seed, uint64(i)|stream<<62)))
+		pause := rand.New(rand.NewPCG(c.seed^0x7468696e6b, uint64(i)|stream<<62)) // -think's own numbers
 		wg.Go(func() {
 			for {
+				if c.think > 0 && !thinkFor(ctx, time.Duration(pause.ExpFloat64()*float64(c.think))) {
+					return
+				}
 				t0 := time.Now()
 				n, err := client.Do(ctx)
 				switch {
