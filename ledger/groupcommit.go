@@ -29,8 +29,11 @@ type GroupCommitOptions struct {
 	// is full. Callers that call again at once (a client's next request,
 	// a busy service's next arrivals) then make one batch with those that
 	// waited rather than two. It adds at most Regather to a batch whose
-	// callers do not come. Zero: no wait. On PostgreSQL, 500 µs made a
-	// hot account's single transfers 1.4x as fast with 8 clients
+	// callers do not come, which callers that arrive on their own (a
+	// service's users) pay. Zero: no wait. On PostgreSQL, 50 µs made a
+	// hot account's single transfers 1.7x as fast with 8 clients calling
+	// again at once; with clients that pause between calls, 500 µs cost
+	// the stores' batches 9–15% and 50 µs nothing measurable
 	// (docs/performance.md, 2026-12-05).
 	Regather time.Duration
 	// Timeout bounds each batch's call to the inner store. A batch works

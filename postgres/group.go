@@ -27,12 +27,14 @@ const (
 
 	// groupRegather bounds the wait before a batch of claims, tries or
 	// points for the callers the last batch answered
-	// (groupcommit.Config.Regather).
-	// The load generator's callers come back within 20–120 µs here and a
-	// batch takes 2–3 ms; the wait ends as soon as as many calls have
-	// come as the last batch answered, so only a batch whose callers went
-	// away waits it whole.
-	groupRegather = 500 * time.Microsecond
+	// (groupcommit.Config.Regather). Callers that call again at once come
+	// back within tens of µs; callers that arrive on their own (users)
+	// do not, and for them every µs of wait is a µs the batch's row is
+	// idle. With clients that pause 20 ms between calls (-think), a
+	// 500 µs wait cost campaign winners 15% and red-packet claims 9%,
+	// 50 µs nothing beyond the noise, while 8 clients that call again at
+	// once kept most of the gain (docs/performance.md, 2026-12-05).
+	groupRegather = 50 * time.Microsecond
 )
 
 // groupShape is how many batches a grouper applies at once and how long
@@ -54,14 +56,15 @@ var (
 	// the server 375–450 µs of CPU a claim, 2 gathered 2.5 and cost
 	// 260–310 µs (docs/performance.md, 2026-12-04). Without the regather
 	// wait, the callers a batch answered woke after the next batch was
-	// taken; with it, claims went 1.2–1.4x as fast (2026-12-05).
+	// taken; with a 500 µs wait, claims went 1.2–1.4x as fast, with
+	// 50 µs 1.1–1.3x (2026-12-05).
 	claimShape = groupShape{inFlight: 2, regather: groupRegather}
 
 	// pointsShape is the shape of points posted with their transfers.
 	// Every posting locks one of the bank's accounts of the unit (or of
 	// its Config.Shards), and a batch carries every user's postings in
 	// one transaction, so one batch at a time does best, as with one
-	// campaign's tries: with 8 clients, one batch in flight with the wait
+	// campaign's tries: with 8 clients, one batch in flight with a 500 µs wait
 	// earned points 1.9–2.1x as fast as four without it and redeemed
 	// them 1.5–1.8x; two with the wait came between; with the bank's
 	// accounts in 8 shards, one with the wait still earned 1.4x as fast
@@ -89,8 +92,9 @@ func newGrouper[Req, Res any](life queueLife, tel *dbTelemetry, name string, sha
 // Before each batch it waits up to groupRegather for the callers the
 // last batch answered to try again: without the wait, those callers
 // missed the next batch (it was taken as they woke), and with 8 clients
-// each batch held 4.5 tries; with it, 8, and winners went from 0.85x
-// pgbench to 1.17–1.26x (docs/performance.md, 2026-12-05).
+// each batch held 4.5 tries; with a 500 µs wait, 8, and winners went
+// from 0.85x pgbench to 1.17–1.26x; 50 µs kept most of that
+// (docs/performance.md, 2026-12-05).
 type tryQueues = groupcommit.Keyed[uuid.UUID, tryCall, campaign.TryResult]
 
 func newTryQueues(life queueLife, apply func(context.Context, []*groupCall[tryCall, campaign.TryResult]) error) *tryQueues {
