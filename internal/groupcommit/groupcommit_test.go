@@ -402,8 +402,8 @@ func TestRegatherInFlight(t *testing.T) {
 	hs := newHarness(t, &q.core, q.Do)
 	ctx := context.Background()
 	hs.call(ctx, 0)
+	<-h.batches // taken before the next call comes, which starts a second
 	hs.call(ctx, 1)
-	<-h.batches
 	<-h.batches // both in flight
 	h.release <- nil
 	h.release <- nil
