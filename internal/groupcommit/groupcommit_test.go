@@ -64,6 +64,16 @@ func newHarness(t *testing.T, c *core[int, int], do func(context.Context, int) (
 	return h
 }
 
+// answered checks the next n answers: each twice its request, no error.
+func (h *harness) answered(n int) {
+	h.t.Helper()
+	for range n {
+		if a := <-h.answers; a.err != nil || a.res != 2*a.req {
+			h.t.Fatalf("caller %d got %d, %v", a.req, a.res, a.err)
+		}
+	}
+}
+
 // call makes a call of req under ctx and returns once it is queued.
 func (h *harness) call(ctx context.Context, req int) {
 	go func() {
@@ -192,11 +202,7 @@ func TestSizes(t *testing.T) {
 			t.Fatalf("observed size %d, want %d", n, want)
 		}
 	}
-	for range 5 {
-		if a := <-hs.answers; a.err != nil || a.res != 2*a.req {
-			t.Fatalf("caller %d got %d, %v", a.req, a.res, a.err)
-		}
-	}
+	hs.answered(5)
 	life.Close()
 }
 
@@ -306,11 +312,7 @@ func TestKeyed(t *testing.T) {
 		t.Fatalf("key 1's next batch %v, want [11 21]", b)
 	}
 	h.release <- nil
-	for range 4 {
-		if a := <-hs.answers; a.err != nil || a.res != 2*a.req {
-			t.Fatalf("caller %d got %d, %v", a.req, a.res, a.err)
-		}
-	}
+	hs.answered(4)
 	life.Close() // the goroutines have ended, and with them the lines
 	q.mu.Lock()
 	n := len(q.lines)
@@ -346,11 +348,7 @@ func TestRegather(t *testing.T) {
 		t.Fatalf("next batch %v, want the calls that waited and the answered caller's [1 2 3 10]", b)
 	}
 	h.release <- nil
-	for range 4 {
-		if a := <-hs.answers; a.err != nil || a.res != 2*a.req {
-			t.Fatalf("caller %d got %d, %v", a.req, a.res, a.err)
-		}
-	}
+	hs.answered(4)
 	life.Close()
 }
 
@@ -382,11 +380,7 @@ func TestRegatherBounded(t *testing.T) {
 				t.Fatalf("next batch %v, want [1 2 3] without the first caller", b)
 			}
 			h.release <- nil
-			for range 4 {
-				if a := <-hs.answers; a.err != nil || a.res != 2*a.req {
-					t.Fatalf("caller %d got %d, %v", a.req, a.res, a.err)
-				}
-			}
+			hs.answered(4)
 			life.Close() // ends the wait for these callers, which do not call again
 		})
 	}
@@ -422,10 +416,6 @@ func TestRegatherInFlight(t *testing.T) {
 	}
 	h.release <- nil
 	h.release <- nil
-	for range 2 {
-		if a := <-hs.answers; a.err != nil || a.res != 2*a.req {
-			t.Fatalf("caller %d got %d, %v", a.req, a.res, a.err)
-		}
-	}
+	hs.answered(2)
 	life.Close()
 }
